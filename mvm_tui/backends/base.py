@@ -1,0 +1,69 @@
+"""The interface every cluster backend implements: the simulator and the real SSH/libvirt one.
+
+Services and the UI only ever see this interface (through services.cluster.Cluster), so a
+scenario that passes on the simulator can be run unchanged against the real lab.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+from mvm_tui.models import CephStatus, HostPoll, Layout, PowerAction, Vm
+
+
+class BackendError(Exception):
+    """A backend call failed; the message is fit to show an operator."""
+
+
+class HostUnreachable(BackendError):
+    """The host did not answer (connection refused, timed out, no route)."""
+
+
+class NotFound(BackendError):
+    """The host or VM named does not exist (any more)."""
+
+
+class InvalidState(BackendError):
+    """The action does not apply in the object's current state (e.g. start a running VM)."""
+
+
+@dataclass(frozen=True)
+class HostRef:
+    """A host as configured: what the backend needs to reach it."""
+
+    name: str
+    address: str
+
+
+class ClusterBackend(ABC):
+    """One cluster's hosts, VMs and storage, as a backend reaches them."""
+
+    name: str
+    layout: Layout
+    hosts: tuple[HostRef, ...]
+
+    @abstractmethod
+    async def poll_host(self, host: str) -> HostPoll:
+        """Facts, current load and the VMs of one host. Raises HostUnreachable when it does
+        not answer; may simply not return for a long time (callers apply their timeout)."""
+
+    @abstractmethod
+    async def ceph_status(self) -> CephStatus | None:
+        """Ceph's status on HCI clusters (None when the cluster has no Ceph)."""
+
+    @abstractmethod
+    async def vm_info(self, vm: str) -> Vm:
+        """The VM's current state, fresh from its host. Raises NotFound."""
+
+    @abstractmethod
+    def power_commands(self, vm: Vm, action: PowerAction) -> list[str]:
+        """The exact commands a power action runs, for the preview before it runs."""
+
+    @abstractmethod
+    async def vm_power(self, vm: Vm, action: PowerAction) -> None:
+        """Ask for a power action; returns once the host accepted it (not when it is done).
+        Raises InvalidState when the VM is not in a state the action applies to."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,200 @@
+"""Pydantic types shared by every layer: hosts, VMs, Ceph status, events, snapshots."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class HostState(StrEnum):
+    UNKNOWN = "unknown"  # not polled yet
+    ONLINE = "online"
+    SLOW = "slow"  # answered, but slower than the configured threshold
+    UNREACHABLE = "unreachable"  # no answer within the poll timeout, or connection refused
+    MAINTENANCE = "maintenance"
+
+
+class PowerState(StrEnum):
+    RUNNING = "running"
+    PAUSED = "paused"
+    SHUTTING_DOWN = "shutting down"
+    SHUTOFF = "shut off"
+    CRASHED = "crashed"
+    UNKNOWN = "unknown"  # its host cannot be reached
+
+
+class Placement(StrEnum):
+    AUTO = "auto"  # the cluster may move it to balance load
+    FAILOVER = "failover"  # moved only when its host is lost
+    PINNED = "pinned"  # never moved
+
+
+class PowerAction(StrEnum):
+    START = "start"
+    SHUTDOWN = "shutdown"  # graceful (ACPI)
+    POWEROFF = "poweroff"  # hard stop
+    REBOOT = "reboot"
+
+    @property
+    def disruptive(self) -> bool:
+        return self is not PowerAction.START
+
+    @property
+    def target_state(self) -> PowerState:
+        return PowerState.SHUTOFF if self in (self.SHUTDOWN, self.POWEROFF) else PowerState.RUNNING
+
+
+class Layout(StrEnum):
+    HCI = "hci"  # hyper-converged: Ceph on the hypervisor hosts
+    EXTERNAL = "external"  # external storage (NFS, iSCSI)
+
+
+class Disk(Frozen):
+    target: str  # guest device, e.g. "vda"
+    source: str  # e.g. "rbd:vms/web-01" or a file path
+    size_gb: float
+    bus: str = "virtio"
+
+
+class Nic(Frozen):
+    mac: str
+    network: str  # bridge or port group
+    vlan: int | None = None
+    model: str = "virtio"
+
+
+class Vm(Frozen):
+    name: str
+    uuid: str
+    host: str | None  # where it runs / is defined; None when nowhere
+    power: PowerState
+    placement: Placement = Placement.AUTO
+    home_host: str | None = None  # where failback returns it
+    vcpus: int
+    memory_mb: int
+    cpu_pct: float = 0.0  # of its own vCPUs
+    mem_used_mb: int = 0
+    disk_rd_bps: float = 0.0
+    disk_wr_bps: float = 0.0
+    net_rx_bps: float = 0.0
+    net_tx_bps: float = 0.0
+    disks: tuple[Disk, ...] = ()
+    nics: tuple[Nic, ...] = ()
+
+
+class HostMetrics(Frozen):
+    """One poll's worth of a host's load."""
+
+    time: float  # seconds since the epoch, from the cluster's clock
+    cpu_pct: float
+    mem_used_mb: int
+    net_rx_bps: float = 0.0
+    net_tx_bps: float = 0.0
+    disk_rd_bps: float = 0.0
+    disk_wr_bps: float = 0.0
+
+
+class HostFacts(Frozen):
+    """What a host is: fixed between polls."""
+
+    vcpus: int
+    memory_mb: int
+    storage_gb: float = 0.0  # data devices (Ceph OSDs or local)
+    storage_used_gb: float = 0.0
+    os: str = ""
+    libvirt_version: str = ""
+
+
+class HostPoll(Frozen):
+    """Everything one poll of one host returns."""
+
+    facts: HostFacts
+    metrics: HostMetrics
+    vms: tuple[Vm, ...]
+    maintenance: bool = False
+
+
+class Host(Frozen):
+    name: str
+    address: str
+    state: HostState = HostState.UNKNOWN
+    facts: HostFacts | None = None
+    metrics: HostMetrics | None = None
+    error: str | None = None  # why the last poll failed
+    last_seen: float | None = None  # time of the last successful poll
+
+    @property
+    def cpu_pct(self) -> float | None:
+        return self.metrics.cpu_pct if self.metrics else None
+
+    @property
+    def mem_pct(self) -> float | None:
+        if not (self.metrics and self.facts and self.facts.memory_mb):
+            return None
+        return 100.0 * self.metrics.mem_used_mb / self.facts.memory_mb
+
+
+class CephCheck(Frozen):
+    severity: Literal["HEALTH_OK", "HEALTH_WARN", "HEALTH_ERR"]
+    message: str
+    count: int = 0
+
+
+class PgStateCount(Frozen):
+    state_name: str  # e.g. "active+clean", "active+undersized+degraded"
+    count: int
+
+
+class CephStatus(Frozen):
+    """The part of `ceph status -f json` the application uses."""
+
+    health: Literal["HEALTH_OK", "HEALTH_WARN", "HEALTH_ERR"]
+    checks: dict[str, CephCheck] = Field(default_factory=dict)
+    num_mons: int = 0
+    quorum_names: tuple[str, ...] = ()
+    num_osds: int = 0
+    num_up_osds: int = 0
+    num_in_osds: int = 0
+    osdmap_epoch: int = 0
+    pgs_by_state: tuple[PgStateCount, ...] = ()
+    num_pgs: int = 0
+    bytes_used: int = 0
+    bytes_total: int = 0
+    degraded_objects: int = 0
+    misplaced_objects: int = 0
+    num_objects: int = 0
+
+    @property
+    def pgs_clean(self) -> int:
+        return sum(p.count for p in self.pgs_by_state if p.state_name == "active+clean")
+
+
+class EventLevel(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Event(Frozen):
+    time: float
+    level: EventLevel
+    subject: str  # a host or VM name, or the cluster's
+    message: str
+
+
+class ClusterSnapshot(Frozen):
+    """The whole cluster as the application last saw it."""
+
+    name: str
+    layout: Layout
+    time: float
+    hosts: tuple[Host, ...]
+    vms: tuple[Vm, ...]
+    ceph: CephStatus | None = None
+    ceph_error: str | None = None
