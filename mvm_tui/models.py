@@ -175,6 +175,25 @@ class CephStatus(Frozen):
         return sum(p.count for p in self.pgs_by_state if p.state_name == "active+clean")
 
 
+class MigrationProgress(Frozen):
+    """A live migration's job progress, as libvirt's job info reports it."""
+
+    vm: str
+    source: str
+    dest: str
+    elapsed_s: float
+    memory_total_bytes: int
+    memory_processed_bytes: int
+    memory_remaining_bytes: int
+    dirty_rate_bps: float = 0.0
+    downtime_ms: int | None = None  # known once the migration completed
+
+    @property
+    def percent(self) -> float:
+        total = self.memory_total_bytes or 1
+        return 100.0 * (total - self.memory_remaining_bytes) / total
+
+
 class EventLevel(StrEnum):
     INFO = "info"
     WARNING = "warning"
