@@ -85,6 +85,7 @@ class VirtualClock(Clock):
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking every sleeper whose deadline passes, in order, and
         letting each woken task run before time moves on."""
+        await settle()  # tasks started just before begin sleeping at the current time
         end = self._now + seconds
         while (deadline := self.next_deadline) is not None and deadline <= end:
             self._now = max(self._now, deadline)

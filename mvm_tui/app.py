@@ -1,0 +1,109 @@
+"""MvmApp: screens, global keys, the command palette, and the one place worker errors surface."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import HelpPanel
+from textual.worker import Worker, WorkerState
+
+from mvm_tui.runs import RunExecutor
+from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.history import HistoryScreen
+from mvm_tui.screens.hosts import HostsScreen
+from mvm_tui.screens.summary import SummaryScreen
+from mvm_tui.screens.vms import VmsScreen
+from mvm_tui.services.cluster import Cluster
+
+SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
+    "summary": ("Summary", "Cluster health, capacity, Ceph and recent events"),
+    "hosts": ("Hosts", "Every host with its state and load"),
+    "vms": ("VMs", "Every VM: filter, sort, power actions"),
+    "history": ("History", "Every run, with its full log"),
+}
+
+
+class MvmApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "mvm-tui"
+    MODES: ClassVar[dict[str, type[Screen[None]]]] = {  # type: ignore[assignment]
+        "summary": SummaryScreen,
+        "hosts": HostsScreen,
+        "vms": VmsScreen,
+        "history": HistoryScreen,
+    }
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("1", "switch_mode('summary')", "Summary", id="go.summary"),
+        Binding("2", "switch_mode('hosts')", "Hosts", id="go.hosts"),
+        Binding("3", "switch_mode('vms')", "VMs", id="go.vms"),
+        Binding("4", "switch_mode('history')", "History", id="go.history"),
+        Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, cluster: Cluster, *, refresh_delay: float = 0.2) -> None:
+        super().__init__()
+        self.cluster = cluster
+        self.executor: RunExecutor = cluster.executor
+        self.refresh_delay = refresh_delay
+        self._refresh_pending = False
+        self.sub_title = f"cluster {cluster.name}"
+        self.refreshes = 0  # inventory refreshes pushed to screens (tests wait on it)
+
+    def on_mount(self) -> None:
+        self.cluster.poller.subscribe(self._inventory_changed)
+        self.cluster.start()
+        self.switch_mode("summary")
+
+    async def on_unmount(self) -> None:
+        await self.cluster.stop()
+
+    # -- live inventory: coalesce many per-host updates into one repaint --------------------
+
+    def _inventory_changed(self) -> None:
+        if not self._refresh_pending:
+            self._refresh_pending = True
+            if self.refresh_delay > 0:
+                self.set_timer(self.refresh_delay, self._push_inventory)
+            else:
+                self.call_later(self._push_inventory)
+
+    @property
+    def up_to_date(self) -> bool:
+        """The screens show the latest inventory (none is waiting to be pushed)."""
+        return self.refreshes > 0 and not self._refresh_pending
+
+    def _push_inventory(self) -> None:
+        self._refresh_pending = False
+        self.refreshes += 1
+        for screen in self.screen_stack:
+            if isinstance(screen, ClusterScreen):
+                screen.refresh_inventory()
+
+    # -- keys and palette -------------------------------------------------------------------
+
+    def action_toggle_keys(self) -> None:
+        if self.screen.query(HelpPanel):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        for mode, (title, help_text) in SCREENS_BY_MODE.items():
+            yield SystemCommand(f"Go to {title}", help_text, lambda m=mode: self.switch_mode(m))
+        if isinstance(screen, ClusterScreen):
+            yield from screen.palette_commands()
+        yield from super().get_system_commands(screen)
+
+    # -- the one place a failed worker reaches the operator ---------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state is WorkerState.ERROR and event.worker.error is not None:
+            error = event.worker.error
+            message = str(error) or type(error).__name__
+            self.notify(message, title=f"{event.worker.name} failed", severity="error",
+                        timeout=10)

@@ -1,0 +1,593 @@
+"""SimBackend: a whole simulated cluster behind the ClusterBackend interface.
+
+State is settled lazily from the injected clock: a VM shutting down is "shut off" once its
+deadline has passed when someone looks, loads are functions of time, Ceph jumps from event
+to event. Only waits a caller can see (connection timeouts, slow hosts, migrations) sleep on
+the clock, so a VirtualClock runs hours of cluster time in milliseconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import shlex
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mvm_tui.backends.base import (
+    BackendError,
+    ClusterBackend,
+    HostRef,
+    HostUnreachable,
+    InvalidState,
+    NotFound,
+)
+from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
+from mvm_tui.backends.sim.metrics import (
+    IDLE,
+    Sample,
+    VmProfile,
+    host_base_cpu,
+    host_base_io,
+)
+from mvm_tui.backends.sim.migration import PrecopyPlan
+from mvm_tui.backends.sim.spec import GB, MIB, SimClusterSpec, SimHostSpec, SimVmSpec
+from mvm_tui.clock import Clock
+from mvm_tui.models import (
+    CephStatus,
+    Disk,
+    HostFacts,
+    HostMetrics,
+    HostPoll,
+    Layout,
+    MigrationProgress,
+    Nic,
+    Placement,
+    PowerAction,
+    PowerState,
+    Vm,
+)
+
+_LIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
+_VIRSH_VERB = {
+    PowerAction.START: "start",
+    PowerAction.SHUTDOWN: "shutdown",
+    PowerAction.POWEROFF: "destroy",
+    PowerAction.REBOOT: "reboot",
+}
+
+
+@dataclass(eq=False)
+class _VmState:
+    template: Vm  # its fixed parts (name, uuid, size, disks, NICs); polls copy and update it
+    profile: VmProfile
+    host: str
+    power: PowerState
+    placement: Placement
+    home_host: str | None
+    booted_at: float
+    shutoff_at: float | None = None  # when an ACPI shutdown completes
+    generation: int = 0  # bumped whenever the guest stops: aborts a migration in flight
+    migrating_to: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.template.name
+
+    @property
+    def memory_mb(self) -> int:
+        return self.template.memory_mb
+
+    @property
+    def disks(self) -> tuple[Disk, ...]:
+        return self.template.disks
+
+
+@dataclass(eq=False)
+class _HostState:
+    spec: SimHostSpec
+    seed: int
+    vms: dict[str, _VmState] = field(default_factory=dict)
+    powered: bool = True
+    cut: bool = False
+    latency: float = 0.0
+    maintenance: bool = False
+    incoming_mb: int = 0  # memory reserved by migrations on their way here
+
+    @property
+    def reachable(self) -> bool:
+        return self.powered and not self.cut
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name} ({self.spec.address})"
+
+
+@dataclass(frozen=True)
+class _Migration:
+    source: str
+    dest: str
+    start: float
+    plan: PrecopyPlan
+
+
+class SimBackend(ClusterBackend):
+    """A simulated cluster. Besides the backend interface it offers live migration, Ceph OSD
+    control and fault injection (power off, network cut, slow host, restore)."""
+
+    def __init__(self, spec: SimClusterSpec, clock: Clock, seed: int = 0) -> None:
+        spec.validate()
+        self.spec = spec
+        self.seed = seed
+        self.name = spec.name
+        self.layout = spec.layout
+        self.hosts = tuple(HostRef(h.name, h.address) for h in spec.hosts)
+        self._clock = clock
+        self._rng = random.Random(seed)
+        self._migrations: dict[str, _Migration] = {}
+        now = clock.now()
+        self._hosts = {
+            h.name: _HostState(spec=h, seed=self._rng.getrandbits(64)) for h in spec.hosts
+        }
+        self._vms: dict[str, _VmState] = {}
+        for v in spec.vms:
+            state = self._make_vm(v, now)
+            self._vms[v.name] = state
+            self._hosts[v.host].vms[v.name] = state
+        self._ceph: CephModel | None = None
+        if spec.layout is Layout.HCI:
+            osds = [
+                OsdSpec(i, h.name, dev, int(h.storage_gb * GB / len(h.data_devices)))
+                for i, (h, dev) in enumerate((h, dev) for h in spec.hosts for dev in h.data_devices)
+            ]
+            stored = sum(
+                sum(d.size_gb for d in v.disks) * GB * v.profile.disk_fill
+                for v in self._vms.values()
+            )
+            mons = [h.name for h in spec.hosts]
+            self._ceph = CephModel(spec, osds, mons, stored, self._rng.getrandbits(64), now)
+
+    def _make_vm(self, v: SimVmSpec, now: float) -> _VmState:
+        rng = self._rng
+        vm_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        mac = "52:54:00:" + ":".join(f"{rng.getrandbits(8):02x}" for _ in range(3))
+        profile = VmProfile.draw(rng, v.load)
+        hci = self.spec.layout is Layout.HCI
+        disks = []
+        for i, size in enumerate((v.disk_gb, *v.extra_disks_gb)):
+            image = v.name if i == 0 else f"{v.name}-disk{i}"
+            source = f"rbd:vms/{image}" if hci else f"/var/lib/libvirt/images/{image}.qcow2"
+            disks.append(
+                Disk(target="vd" + "abcdefghijklmnopqrstuvwxyz"[i], source=source, size_gb=size)
+            )
+        nics = (Nic(mac=mac, network=v.network, vlan=v.vlan),)
+        home = v.home_host
+        if home is None and v.placement is not Placement.AUTO:
+            home = v.host
+        uptime = rng.uniform(3600.0, 90 * 86400.0)
+        template = Vm(
+            name=v.name,
+            uuid=vm_uuid,
+            host=v.host,
+            power=v.power,
+            placement=v.placement,
+            home_host=home,
+            vcpus=v.vcpus,
+            memory_mb=v.memory_mb,
+            disks=tuple(disks),
+            nics=nics,
+        )
+        return _VmState(
+            template=template,
+            profile=profile,
+            host=v.host,
+            power=v.power,
+            placement=v.placement,
+            home_host=home,
+            booted_at=now - uptime,
+        )
+
+    # -- lookups
+
+    def _host(self, name: str) -> _HostState:
+        try:
+            return self._hosts[name]
+        except KeyError:
+            raise NotFound(f"host {name} does not exist") from None
+
+    def _vm(self, name: str) -> _VmState:
+        try:
+            return self._vms[name]
+        except KeyError:
+            raise NotFound(f"VM {name} does not exist") from None
+
+    async def _reach(self, h: _HostState) -> None:
+        """Connect to a host: a slow one answers after its latency, an unreachable one never
+        (the connection times out after connect_timeout_s)."""
+        waited = 0.0
+        if h.reachable:
+            if h.latency > 0:
+                await self._clock.sleep(h.latency)
+                waited = h.latency
+            else:
+                await asyncio.sleep(0)
+            if h.reachable:
+                return
+        await self._clock.sleep(max(0.0, self.spec.connect_timeout_s - waited))
+        raise HostUnreachable(f"{h.label}: connection timed out")
+
+    def _settle(self, v: _VmState, now: float) -> None:
+        if v.power is PowerState.SHUTTING_DOWN and v.shutoff_at is not None and v.shutoff_at <= now:
+            v.power = PowerState.SHUTOFF
+            v.shutoff_at = None
+            v.generation += 1
+
+    def _vm_model(self, v: _VmState, now: float) -> Vm:
+        self._settle(v, now)
+        if v.power is PowerState.RUNNING or v.power is PowerState.SHUTTING_DOWN:
+            s = v.profile.sample(
+                v.memory_mb,
+                now,
+                v.booted_at,
+                self.spec.boot_s,
+                v.power is PowerState.SHUTTING_DOWN,
+            )
+        elif v.power is PowerState.PAUSED:  # memory kept, nothing else
+            mem = v.profile.sample(v.memory_mb, now, v.booted_at, 0.0, False).mem_used_mb
+            s = Sample(0.0, mem, 0.0, 0.0, 0.0, 0.0)
+        else:
+            s = IDLE
+        return _derive(
+            v.template,
+            {
+                "host": v.host,
+                "power": v.power,
+                "placement": v.placement,
+                "home_host": v.home_host,
+                "cpu_pct": s.cpu_pct,
+                "mem_used_mb": s.mem_used_mb,
+                "disk_rd_bps": s.disk_rd_bps,
+                "disk_wr_bps": s.disk_wr_bps,
+                "net_rx_bps": s.net_rx_bps,
+                "net_tx_bps": s.net_tx_bps,
+            },
+        )
+
+    # -- ClusterBackend
+
+    async def poll_host(self, host: str) -> HostPoll:
+        h = self._host(host)
+        await self._reach(h)
+        now = self._clock.now()
+        vms = tuple(self._vm_model(v, now) for v in h.vms.values())
+        hs = h.spec
+        cpu = host_base_cpu(h.seed, now, self.spec.host_base_cpu_pct)
+        cpu += sum(v.cpu_pct * v.vcpus for v in vms) / hs.vcpus
+        rd, wr, rx, tx = host_base_io(h.seed, now)
+        for v in vms:
+            rd += v.disk_rd_bps
+            wr += v.disk_wr_bps
+            rx += v.net_rx_bps
+            tx += v.net_tx_bps
+        for m in self._migrations.values():  # migration traffic
+            if now - m.start < m.plan.duration:
+                if m.source == hs.name:
+                    tx += m.plan.bandwidth
+                elif m.dest == hs.name:
+                    rx += m.plan.bandwidth
+        mem = self.spec.host_base_mem_mb + sum(v.mem_used_mb for v in vms)
+        metrics = HostMetrics.model_construct(
+            time=now,
+            cpu_pct=round(min(cpu, 100.0), 2),
+            mem_used_mb=min(mem, hs.memory_mb),
+            net_rx_bps=round(rx, 1),
+            net_tx_bps=round(tx, 1),
+            disk_rd_bps=round(rd, 1),
+            disk_wr_bps=round(wr, 1),
+        )
+        if self._ceph is not None:
+            used = self._ceph.used_bytes(now)
+            used_gb = sum(used[o] for o in self._ceph.osd_ids(hs.name)) / GB
+        else:  # local or external storage: the images of its VMs
+            used_gb = sum(
+                sum(d.size_gb for d in v.disks) * v.profile.disk_fill for v in h.vms.values()
+            )
+        facts = HostFacts.model_construct(
+            vcpus=hs.vcpus,
+            memory_mb=hs.memory_mb,
+            storage_gb=hs.storage_gb,
+            storage_used_gb=round(min(used_gb, hs.storage_gb), 2),
+            os=hs.os,
+            libvirt_version=self.spec.libvirt_version,
+        )
+        return HostPoll.model_construct(
+            facts=facts, metrics=metrics, vms=vms, maintenance=h.maintenance
+        )
+
+    async def ceph_status(self) -> CephStatus | None:
+        await asyncio.sleep(0)
+        if self._ceph is None:
+            return None
+        quorum = tuple(m for m in self._ceph.mons if self._hosts[m].reachable)
+        if 2 * len(quorum) <= len(self._ceph.mons):
+            raise BackendError("ceph: monitors have no quorum")
+        return self._ceph.status(self._clock.now(), quorum)
+
+    async def vm_info(self, vm: str) -> Vm:
+        v = self._vm(vm)
+        await self._reach(self._hosts[v.host])
+        return self._vm_model(v, self._clock.now())
+
+    def power_commands(self, vm: Vm, action: PowerAction) -> list[str]:
+        state = self._vms.get(vm.name)
+        host = state.host if state is not None else vm.host
+        if host is None:
+            raise NotFound(f"VM {vm.name} is not defined on any host")
+        h = self._host(host)
+        uri = f"qemu+ssh://{self.spec.ssh_user}@{h.spec.address}/system"
+        # the URI is always quoted (shlex.quote would leave this one bare), the rest as needed
+        quoted_uri = "'" + uri.replace("'", "'\"'\"'") + "'"
+        verb = _VIRSH_VERB[action]
+        return [f"virsh -c {quoted_uri} {shlex.quote(verb)} {shlex.quote(vm.name)}"]
+
+    async def vm_power(self, vm: Vm, action: PowerAction) -> None:
+        v = self._vm(vm.name)
+        await self._reach(self._hosts[v.host])
+        now = self._clock.now()
+        self._settle(v, now)
+        name, power = v.name, v.power
+        if action is PowerAction.START:
+            if power in _LIVE:
+                raise InvalidState(f"{name} is {_describe(power)}")
+            v.power, v.booted_at = PowerState.RUNNING, now
+            return
+        if power not in _LIVE:
+            raise InvalidState(f"{name} is not running")
+        if v.migrating_to is not None and action is not PowerAction.POWEROFF:
+            raise InvalidState(f"{name} is being migrated to {v.migrating_to}")
+        if action is PowerAction.POWEROFF:
+            v.power, v.shutoff_at = PowerState.SHUTOFF, None
+            v.generation += 1
+        elif action is PowerAction.SHUTDOWN:
+            if power is PowerState.SHUTTING_DOWN:
+                raise InvalidState(f"{name} is already shutting down")
+            v.power, v.shutoff_at = PowerState.SHUTTING_DOWN, now + self.spec.shutdown_s
+        else:  # REBOOT: the domain stays running, its guest boots again
+            if power is not PowerState.RUNNING:
+                raise InvalidState(f"{name} is {_describe(power)}")
+            v.booted_at = now
+
+    async def close(self) -> None:
+        await asyncio.sleep(0)
+
+    # -- live migration
+
+    async def migrate(
+        self,
+        vm: str,
+        dest: str,
+        on_progress: Callable[[MigrationProgress], None] | None = None,
+    ) -> None:
+        """Live-migrate a running VM. Takes about memory / (bandwidth - dirty rate) of clock
+        time, calling on_progress about every second and once at the end (with downtime_ms).
+        The VM belongs to its source host until the switch-over, then to dest."""
+        v = self._vm(vm)
+        d = self._host(dest)
+        src = self._hosts[v.host]
+        if d is src:
+            raise InvalidState(f"{vm} is already on {dest}")
+        await self._reach(src)
+        self._settle(v, self._clock.now())
+        if v.power is not PowerState.RUNNING:
+            raise InvalidState(
+                f"{vm} is not running" if v.power not in _LIVE else f"{vm} is {_describe(v.power)}"
+            )
+        if v.migrating_to is not None:
+            raise InvalidState(f"{vm} is already being migrated to {v.migrating_to}")
+        if not d.reachable:
+            await self._clock.sleep(self.spec.connect_timeout_s)
+            raise HostUnreachable(f"{d.label}: connection timed out")
+        if d.maintenance:
+            raise InvalidState(f"{dest} is in maintenance")
+        now = self._clock.now()
+        committed = sum(x.memory_mb for x in d.vms.values() if x.power in _LIVE)
+        free = d.spec.memory_mb - self.spec.host_base_mem_mb - committed - d.incoming_mb
+        if v.memory_mb > free:
+            raise InvalidState(
+                f"{dest} has not enough free memory for {vm}: "
+                f"needs {v.memory_mb} MB, {max(free, 0)} MB free"
+            )
+        bw = self.spec.migration_bandwidth_bps
+        plan = PrecopyPlan.make(
+            v.memory_mb * MIB, bw, bw * v.profile.dirty_share, self.spec.migration_max_downtime_s
+        )
+        last_round = plan.stop_at * self._rng.uniform(0.3, 1.0)
+        downtime_ms = max(1, round(1000.0 * last_round / bw + self._rng.uniform(8.0, 30.0)))
+        source, gen, start = src.spec.name, v.generation, now
+        v.migrating_to = dest
+        d.incoming_mb += v.memory_mb
+        self._migrations[vm] = _Migration(source, dest, start, plan)
+
+        def progress(t: float, remaining: float, downtime: int | None) -> MigrationProgress:
+            return MigrationProgress.model_construct(
+                vm=vm,
+                source=source,
+                dest=dest,
+                elapsed_s=round(t, 3),
+                memory_total_bytes=int(plan.total),
+                memory_processed_bytes=int(plan.processed(t)),
+                memory_remaining_bytes=int(remaining),
+                dirty_rate_bps=round(plan.dirty_rate_at(t), 1),
+                downtime_ms=downtime,
+            )
+
+        try:
+            while (t := self._clock.now() - start) < plan.duration:
+                await self._clock.sleep(min(self.spec.migration_progress_s, plan.duration - t))
+                self._check_migration(v, src, d, gen)
+                t = self._clock.now() - start
+                if on_progress is not None and t < plan.duration:
+                    on_progress(progress(t, plan.remaining(t), None))
+            self._check_migration(v, src, d, gen)
+            del src.vms[vm]
+            d.vms[vm] = v
+            v.host = dest
+        finally:
+            v.migrating_to = None
+            d.incoming_mb -= v.memory_mb
+            self._migrations.pop(vm, None)
+        if on_progress is not None:
+            on_progress(progress(self._clock.now() - start, 0.0, downtime_ms))
+
+    def _check_migration(self, v: _VmState, src: _HostState, d: _HostState, gen: int) -> None:
+        what = f"migration of {v.name} from {src.spec.name} to {d.spec.name}"
+        if not src.reachable:
+            raise BackendError(f"{what} failed: lost connection to {src.label}")
+        if not d.reachable:
+            raise BackendError(f"{what} failed: lost connection to {d.label}")
+        self._settle(v, self._clock.now())
+        if v.generation != gen or v.power is not PowerState.RUNNING:
+            raise BackendError(f"{what} aborted: domain is not running")
+
+    # -- management
+
+    def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
+        v = self._vm(vm)
+        if home_host is not None:
+            self._host(home_host)
+        v.placement, v.home_host = placement, home_host
+
+    async def relocate(self, vm: str, dest: str) -> None:
+        """Define a VM that is not running on another host (a cold move over shared storage,
+        e.g. to start it there after its host was lost). It stays shut off."""
+        v = self._vm(vm)
+        d = self._host(dest)
+        if d.spec.name == v.host:
+            raise InvalidState(f"{vm} is already on {dest}")
+        self._settle(v, self._clock.now())
+        if v.power in _LIVE:
+            raise InvalidState(f"{vm} is {_describe(v.power)} on {v.host}")
+        await self._reach(d)
+        del self._hosts[v.host].vms[vm]
+        d.vms[vm] = v
+        v.host = dest
+
+    def set_maintenance(self, host: str, on: bool) -> None:
+        self._host(host).maintenance = on
+
+    def osd_out(self, osd_id: int) -> None:
+        """`ceph osd out N`: raises InvalidState when it is out already."""
+        self._need_ceph().mark_out(osd_id, self._clock.now())
+
+    def osd_in(self, osd_id: int) -> None:
+        """`ceph osd in N`: raises InvalidState when it is in already."""
+        self._need_ceph().mark_in(osd_id, self._clock.now())
+
+    def osds_of(self, host: str) -> list[int]:
+        self._host(host)
+        return self._need_ceph().osd_ids(host)
+
+    def _need_ceph(self) -> CephModel:
+        if self._ceph is None:
+            raise InvalidState(f"cluster {self.name} has no Ceph")
+        return self._ceph
+
+    # -- fault injection
+
+    def power_off_host(self, name: str) -> None:
+        """The host loses power: it and its VMs die; its OSDs and monitor go down. After
+        restore_host its VMs are shut off."""
+        h = self._host(name)
+        now = self._clock.now()
+        h.powered = False
+        for v in h.vms.values():
+            self._settle(v, now)
+            if v.power is not PowerState.SHUTOFF:
+                v.power, v.shutoff_at = PowerState.SHUTOFF, None
+                v.generation += 1
+        self._sync_osds(h)
+
+    def cut_network(self, name: str) -> None:
+        """The host drops off the network: unreachable, Ceph sees its OSDs down; its VMs keep
+        running inside."""
+        h = self._host(name)
+        h.cut = True
+        self._sync_osds(h)
+
+    def set_latency(self, name: str, seconds: float) -> None:
+        """Make every call to the host take `seconds` of clock time (0: back to normal)."""
+        if seconds < 0:
+            raise ValueError("latency cannot be negative")
+        self._host(name).latency = seconds
+
+    def restore_host(self, name: str) -> None:
+        """Power the host on and reconnect it; clears its latency too."""
+        h = self._host(name)
+        h.powered, h.cut, h.latency = True, False, 0.0
+        self._sync_osds(h)
+
+    def crash_vm(self, vm: str) -> None:
+        """The guest crashes (libvirt reports it "crashed" until started again)."""
+        v = self._vm(vm)
+        self._settle(v, self._clock.now())
+        if v.power not in _LIVE:
+            raise InvalidState(f"{vm} is not running")
+        v.power, v.shutoff_at = PowerState.CRASHED, None
+        v.generation += 1
+
+    def _sync_osds(self, h: _HostState) -> None:
+        if self._ceph is not None:
+            self._ceph.set_up(self._ceph.osd_ids(h.spec.name), h.reachable, self._clock.now())
+
+    # -- for tests and tools: the truth, without reaching any host
+
+    def where_is(self, vm: str) -> str:
+        """The host a VM is defined on (ignores reachability)."""
+        return self._vm(vm).host
+
+    def vm_names(self, host: str | None = None) -> list[str]:
+        if host is None:
+            return list(self._vms)
+        return list(self._host(host).vms)
+
+
+def _derive_fast(template: Vm, update: dict[str, Any]) -> Vm:
+    """template.model_copy(update=...) without its generic copying: what model_construct
+    does, for a VM per host per poll."""
+    values = template.__dict__.copy()
+    values.update(update)
+    m = Vm.__new__(Vm)
+    object.__setattr__(m, "__dict__", values)
+    object.__setattr__(m, "__pydantic_fields_set__", _VM_FIELDS)
+    object.__setattr__(m, "__pydantic_extra__", None)
+    object.__setattr__(m, "__pydantic_private__", None)
+    return m
+
+
+def _derive_public(template: Vm, update: dict[str, Any]) -> Vm:
+    return template.model_copy(update=update)
+
+
+def _pick_derive() -> Callable[[Vm, dict[str, Any]], Vm]:
+    """The fast path, if this pydantic builds models the way it expects; else model_copy."""
+    probe = Vm(name="probe", uuid="0", host="h", power=PowerState.RUNNING, vcpus=1, memory_mb=1)
+    update = {"cpu_pct": 5.0, "host": "g"}
+    try:
+        fast, public = _derive_fast(probe, update), _derive_public(probe, update)
+        if fast == public and fast.model_dump() == public.model_dump() and hash(fast):
+            return _derive_fast
+    except Exception:  # pragma: no cover - a pydantic that stores models differently
+        pass
+    return _derive_public  # pragma: no cover
+
+
+_VM_FIELDS = frozenset(Vm.model_fields)
+_derive = _pick_derive()
+
+
+def _describe(power: PowerState) -> str:
+    if power is PowerState.RUNNING:
+        return "already running"
+    return str(power.value)

@@ -1,0 +1,206 @@
+"""The simulated Ceph cluster of an HCI cluster: OSD map, monitors and `ceph status`.
+
+The osdmap is always current; the PG statistics lag it by `pg_stats_lag_s`, as in real Ceph
+where `ceph status` right after `ceph osd out` still shows every PG active+clean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mvm_tui.backends.base import InvalidState, NotFound
+from mvm_tui.backends.sim.pgs import MapChange, PgSim
+from mvm_tui.backends.sim.spec import SimClusterSpec
+from mvm_tui.models import CephCheck, CephStatus, PgStateCount
+
+
+@dataclass(frozen=True)
+class OsdSpec:
+    id: int
+    host: str
+    device: str
+    size_bytes: int
+
+
+class CephModel:
+    def __init__(
+        self,
+        spec: SimClusterSpec,
+        osds: list[OsdSpec],
+        mons: list[str],
+        stored_bytes: float,
+        seed: int,
+        now: float,
+    ) -> None:
+        self.osds = osds
+        self.mons = mons
+        self._spec = spec
+        n = len(osds)
+        self.up = [True] * n
+        self.in_ = [True] * n
+        self._auto_out = [False] * n  # marked out by the monitors, not by an operator
+        self._down_since = [now] * n
+        self.epoch = 10 + 2 * n  # creating the pool and the OSDs took a few epochs
+        self._time = now
+        self.pgs = PgSim(
+            [o.host for o in osds],
+            [o.size_bytes / 1e12 for o in osds],
+            pgs=spec.pgs,
+            size=spec.pool_size,
+            min_size=spec.pool_min_size,
+            stored_bytes=stored_bytes,
+            object_size=spec.object_size,
+            rate_bps=spec.recovery_rate_bps,
+            max_active=spec.recovery_max_pgs,
+            rewrite_per_s=spec.pg_rewrite_per_s,
+            seed=seed,
+            now=now,
+        )
+
+    def osd_ids(self, host: str) -> list[int]:
+        return [o.id for o in self.osds if o.host == host]
+
+    def _osd(self, osd_id: int) -> int:
+        if not 0 <= osd_id < len(self.osds):
+            raise NotFound(f"osd.{osd_id} does not exist")
+        return osd_id
+
+    # -- time
+
+    def settle(self, now: float) -> None:
+        """Bring the osdmap to `now` (marking long-down OSDs out) and the PGs to now - lag."""
+        now = max(now, self._time)
+        interval = self._spec.down_out_interval_s
+        due = sorted(
+            (self._down_since[o] + interval, o)
+            for o in range(len(self.osds))
+            if not self.up[o] and self.in_[o] and self._down_since[o] + interval <= now
+        )
+        for t, o in due:
+            self._time = t
+            self.in_[o] = False
+            self._auto_out[o] = True
+            self._new_epoch()
+        self._time = now
+        self.pgs.advance(now - self._spec.pg_stats_lag_s)
+
+    def _new_epoch(self) -> None:
+        self.epoch += 1
+        self.pgs.pending.append(MapChange(self._time, tuple(self.up), tuple(self.in_)))
+
+    # -- changes
+
+    def set_up(self, osd_ids: list[int], up: bool, now: float) -> None:
+        """OSD daemons come up or go down (their host powered off or cut off)."""
+        self.settle(now)
+        changed = [o for o in osd_ids if self.up[o] != up]
+        if not changed:
+            return
+        for o in changed:
+            self.up[o] = up
+            if not up:
+                self._down_since[o] = now
+            elif self._auto_out[o]:  # mon_osd_auto_mark_auto_out_in
+                self.in_[o] = True
+                self._auto_out[o] = False
+        self._new_epoch()
+
+    def mark_out(self, osd_id: int, now: float) -> None:
+        o = self._osd(osd_id)
+        self.settle(now)
+        if not self.in_[o]:
+            raise InvalidState(f"osd.{o} is already out")
+        self.in_[o] = False
+        self._auto_out[o] = False
+        self._new_epoch()
+
+    def mark_in(self, osd_id: int, now: float) -> None:
+        o = self._osd(osd_id)
+        self.settle(now)
+        if self.in_[o]:
+            raise InvalidState(f"osd.{o} is already in")
+        self.in_[o] = True
+        self._auto_out[o] = False
+        self._new_epoch()
+
+    # -- what it reports
+
+    def used_bytes(self, now: float) -> list[int]:
+        """Bytes used on each OSD (PG data plus BlueStore's own)."""
+        self.settle(now)
+        overhead = self._spec.osd_overhead_bytes
+        return [int(b) + overhead for b in self.pgs.osd_bytes()]
+
+    def status(self, now: float, quorum: tuple[str, ...]) -> CephStatus:
+        self.settle(now)
+        pgs = self.pgs.summary()
+        n = len(self.osds)
+        n_up, n_in = sum(self.up), sum(self.in_)
+        copies = self.pgs.num_objects * self._spec.pool_size
+        checks: dict[str, CephCheck] = {}
+
+        def warn(code: str, message: str, count: int) -> None:
+            checks[code] = CephCheck(severity="HEALTH_WARN", message=message, count=count)
+
+        if len(quorum) < len(self.mons):
+            down = len(self.mons) - len(quorum)
+            warn("MON_DOWN", f"{down}/{len(self.mons)} mons down, quorum {','.join(quorum)}", down)
+        if pgs.misplaced:
+            warn(
+                "OBJECT_MISPLACED",
+                f"{pgs.misplaced}/{copies} objects misplaced ({_pct(pgs.misplaced, copies)})",
+                pgs.misplaced,
+            )
+        if n_up < n:
+            warn("OSD_DOWN", f"{n - n_up} osds down", n - n_up)
+            hosts = {o.host for o in self.osds}
+            down_hosts = [
+                h for h in hosts if all(not self.up[o.id] for o in self.osds if o.host == h)
+            ]
+            if down_hosts:
+                k = sum(1 for o in self.osds if o.host in down_hosts)
+                s = "" if len(down_hosts) == 1 else "s"
+                warn("OSD_HOST_DOWN", f"{len(down_hosts)} host{s} ({k} osds) down", len(down_hosts))
+        if pgs.inactive_pgs:
+            parts = [f"{pgs.inactive_pgs} pgs inactive"]
+            if pgs.stale_pgs:
+                parts.append(f"{pgs.stale_pgs} pgs stale")
+            warn(
+                "PG_AVAILABILITY",
+                "Reduced data availability: " + ", ".join(parts),
+                pgs.inactive_pgs,
+            )
+        if pgs.degraded or pgs.undersized_pgs:
+            msg = (
+                f"Degraded data redundancy: {pgs.degraded}/{copies} objects degraded "
+                f"({_pct(pgs.degraded, copies)}), {pgs.degraded_pgs} pgs degraded"
+            )
+            if pgs.undersized_pgs:
+                msg += f", {pgs.undersized_pgs} pgs undersized"
+            warn("PG_DEGRADED", msg, max(pgs.degraded_pgs, pgs.undersized_pgs))
+        used = self.used_bytes(now)
+        up_osds = [o.id for o in self.osds if self.up[o.id]]
+        return CephStatus.model_construct(
+            health="HEALTH_WARN" if checks else "HEALTH_OK",
+            checks=dict(sorted(checks.items())),
+            num_mons=len(self.mons),
+            quorum_names=quorum,
+            num_osds=n,
+            num_up_osds=n_up,
+            num_in_osds=n_in,
+            osdmap_epoch=self.epoch,
+            pgs_by_state=tuple(
+                PgStateCount(state_name=s, count=c)
+                for s, c in sorted(pgs.by_state.items(), key=lambda sc: (-sc[1], sc[0]))
+            ),
+            num_pgs=len(self.pgs.pgs),
+            bytes_used=sum(used[o] for o in up_osds),
+            bytes_total=sum(self.osds[o].size_bytes for o in up_osds),
+            degraded_objects=pgs.degraded,
+            misplaced_objects=pgs.misplaced,
+            num_objects=self.pgs.num_objects,
+        )
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.3f}%" if whole else "0.000%"

@@ -1,0 +1,122 @@
+"""The `mvm-tui` command: the TUI by default, and headless subcommands for scripts."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from mvm_tui import paths
+from mvm_tui.config import Config, ConfigError
+from mvm_tui.session import Session, SessionError, load, open_session, poll_once
+
+EXIT_USAGE = 2
+
+DESCRIPTION = """\
+mvm-tui builds and runs a cluster of KVM hypervisor hosts from one terminal.
+Without a subcommand it opens the interactive UI.
+"""
+
+EPILOG = f"""\
+configuration:
+  --config PATH, else {paths.default_config_path()}
+  (see config.example.toml for every key). Secrets are never stored in it.
+run history:
+  kept in {paths.state_dir()}
+
+examples:
+  mvm-tui --demo                    the UI on a built-in simulated 3-host cluster
+  mvm-tui inventory --json --demo   the simulated cluster's hosts and VMs as JSON
+"""
+
+
+def _common_options(subcommand: bool) -> argparse.ArgumentParser:
+    # A subcommand's copy must not reset what was given before the subcommand's name.
+    extra = {"default": argparse.SUPPRESS} if subcommand else {}
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config", type=Path, metavar="PATH",
+        help="configuration file (default: $XDG_CONFIG_HOME/mvm-tui/config.toml)", **extra,
+    )
+    common.add_argument(
+        "--demo", action="store_true",
+        help="use the built-in simulated cluster instead of real hosts", **extra,
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mvm-tui", description=DESCRIPTION, epilog=EPILOG, parents=[_common_options(False)],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    inventory = sub.add_parser(
+        "inventory", parents=[_common_options(True)],
+        help="print clusters, hosts and VMs (state, placement, resources, host of each VM)",
+        description="Poll every host once and print the clusters, their hosts and VMs.",
+    )
+    inventory.add_argument("--json", action="store_true", required=True,
+                           help="print JSON (the only output format)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load(args.config, args.demo)
+        if args.command == "inventory":
+            return asyncio.run(_inventory(config, args.demo))
+        return _run_tui(config, args.demo)
+    except (ConfigError, SessionError) as exc:
+        print(f"mvm-tui: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+def _run_tui(config: Config, demo: bool) -> int:
+    from mvm_tui.app import MvmApp  # textual is only loaded for the UI
+
+    session = open_session(config, demo)
+    try:
+        MvmApp(session.clusters[0]).run()
+    finally:
+        session.store.close()
+    return 0
+
+
+async def _inventory(config: Config, demo: bool) -> int:
+    session = open_session(config, demo)
+    try:
+        for cluster in session.clusters:
+            await poll_once(cluster)
+        json.dump(inventory_document(session), sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    finally:
+        await session.close()
+    return 0
+
+
+def inventory_document(session: Session) -> dict[str, Any]:
+    clusters = []
+    for cluster in session.clusters:
+        snap = cluster.snapshot()
+        clusters.append({
+            "name": snap.name,
+            "layout": snap.layout.value,
+            "time": snap.time,
+            "hosts": [h.model_dump(mode="json") for h in snap.hosts],
+            "vms": [v.model_dump(mode="json") for v in snap.vms],
+            "ceph": snap.ceph.model_dump(mode="json") if snap.ceph else None,
+            "ceph_error": snap.ceph_error,
+        })
+    return {"clusters": clusters}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,131 @@
+"""Where mvm-tui keeps its files (XDG base directories), and private atomic file writes.
+
+Nothing here creates a directory except write_private() and ensure_private_dir().
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+__all__ = [
+    "APP_NAME",
+    "config_dir",
+    "default_config_path",
+    "ensure_private_dir",
+    "known_hosts_path",
+    "runs_db_path",
+    "state_dir",
+    "write_private",
+]
+
+APP_NAME = "mvm-tui"
+
+_DIR_MODE = 0o700
+_FILE_MODE = 0o600
+
+
+def _xdg_base(variable: str, default: str) -> Path:
+    """$variable if it is set to an absolute path (the XDG spec ignores relative ones),
+    else ~/default."""
+    value = os.environ.get(variable, "")
+    if value and os.path.isabs(value):
+        return Path(value)
+    return Path.home() / default
+
+
+def config_dir() -> Path:
+    """$XDG_CONFIG_HOME/mvm-tui, by default ~/.config/mvm-tui."""
+    return _xdg_base("XDG_CONFIG_HOME", ".config") / APP_NAME
+
+
+def state_dir() -> Path:
+    """$XDG_STATE_HOME/mvm-tui, by default ~/.local/state/mvm-tui."""
+    return _xdg_base("XDG_STATE_HOME", ".local/state") / APP_NAME
+
+
+def default_config_path() -> Path:
+    """config_dir()/config.toml."""
+    return config_dir() / "config.toml"
+
+
+def runs_db_path() -> Path:
+    """state_dir()/runs.sqlite3: the record of build runs."""
+    return state_dir() / "runs.sqlite3"
+
+
+def known_hosts_path() -> Path:
+    """The user's SSH known_hosts file, ~/.ssh/known_hosts."""
+    return Path.home() / ".ssh" / "known_hosts"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create `path` and any missing parents with mode 0700; existing ones are left alone.
+
+    Returns `path`. Raises OSError (e.g. FileExistsError when a file is in the way).
+    """
+    missing: list[Path] = []
+    p = path
+    while not p.is_dir():
+        missing.append(p)
+        if p.parent == p:
+            break
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, _DIR_MODE)
+        except FileExistsError:
+            if not d.is_dir():
+                raise
+            continue  # created concurrently by someone else: not ours to chmod
+        os.chmod(d, _DIR_MODE)  # the umask may have removed bits from 0700
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically, readable by the owner only (mode 0600).
+
+    The data goes to a temporary file in the same directory (created 0600 with os.open),
+    is fsynced, renamed over `path` with os.replace, and the directory is fsynced. Readers see
+    either the old file or the new one, never a partial one; the new file is 0600 even if an
+    older one had wider permissions. Missing parent directories are created 0700. The
+    temporary file is removed if anything fails.
+    """
+    path = Path(path)
+    parent = path.parent
+    ensure_private_dir(parent)
+    tmp = parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    fd = os.open(tmp, flags, _FILE_MODE)
+    try:
+        try:
+            os.fchmod(fd, _FILE_MODE)  # exactly 0600, whatever the umask
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename in `directory` durable (best effort where directories cannot be opened)."""
+    try:
+        dfd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)

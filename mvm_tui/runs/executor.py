@@ -1,0 +1,338 @@
+"""The executor: runs a Run's steps in order, records everything, resumes after a crash.
+
+Executing a step: RUNNING, action, then check. check True -> DONE; False or an exception ->
+FAILED, and the run stops FAILED with that step's error. Executing a run again (retry, or
+resume after recover()) starts from the top: steps recorded DONE are re-checked, and redone
+only if their effect is no longer in place; a step caught RUNNING/WAITING is checked first and
+its action run only if its effect is not in place; the failed step is run again.
+
+Every state change and log line is written to the store, then sent to the subscribers, in
+order, synchronously from the task that executes the run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mvm_tui.clock import Clock
+from mvm_tui.runs.model import (
+    LogAppended,
+    RunAlreadyRunning,
+    RunBuilder,
+    RunChanged,
+    RunEvent,
+    RunRecord,
+    RunState,
+    RunStepsMismatch,
+    Step,
+    StepChanged,
+    StepContext,
+    StepRecord,
+    StepState,
+    Targets,
+    UnknownRunKind,
+)
+from mvm_tui.runs.store import KEEP, Keep, RunStore
+
+logger = logging.getLogger(__name__)
+
+CHECK_FAILED = "the step ran but its effect is not in place (check failed)"
+PROCESS_DIED = "the process running it stopped before it finished"
+CANCELLED = "cancelled"
+
+
+def error_message(exc: BaseException) -> str:
+    """What the store and the log say about an exception: its message, never a traceback."""
+    return str(exc) or type(exc).__name__
+
+
+class _StepRun:
+    """One step being executed (or re-checked): tracks its state for StepContext callbacks."""
+
+    def __init__(self, executor: RunExecutor, run_id: int, index: int, state: StepState) -> None:
+        self._executor = executor
+        self.run_id = run_id
+        self.index = index
+        self.state = state
+        self.live = True  # False once the step has ended: late log lines change no state
+        self.ctx = StepContext(
+            run_id, index, executor.clock, on_log=self._on_log, on_waiting=self._on_waiting
+        )
+
+    def set(
+        self,
+        state: StepState,
+        *,
+        started: float | Keep | None = KEEP,
+        ended: float | Keep | None = KEEP,
+        error: str | Keep | None = KEEP,
+    ) -> StepRecord:
+        self.state = state
+        record = self._executor.store.set_step_state(
+            self.run_id, self.index, state, started=started, ended=ended, error=error
+        )
+        self._executor._emit(StepChanged(record))
+        return record
+
+    def back_to_running(self) -> None:
+        if self.live and self.state is StepState.WAITING:
+            self.set(StepState.RUNNING)
+
+    def end(self, state: StepState, error: str | None = None) -> None:
+        self.set(state, ended=self._executor.clock.now(), error=error)
+        self.live = False
+
+    def log(self, stream: str, text: str) -> None:
+        self._executor._log(self.run_id, self.index, stream, text)
+
+    def _on_log(self, stream: str, line: str) -> None:
+        self.back_to_running()
+        self.log(stream, line)
+
+    def _on_waiting(self, reason: str) -> None:
+        if self.live and self.state is StepState.RUNNING:
+            self.set(StepState.WAITING)
+        self.log("info", f"waiting: {reason}")
+
+
+class RunExecutor:
+    """Creates, executes, resumes runs; tells subscribers about every change."""
+
+    def __init__(self, store: RunStore, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._builders: dict[str, RunBuilder] = {}
+        self._subscribers: list[Callable[[RunEvent], None]] = []
+        self._executing: set[int] = set()
+
+    # -- registry ------------------------------------------------------------------------------
+
+    def register(self, kind: str, builder: RunBuilder) -> None:
+        """Register (or replace) the builder of a run kind."""
+        self._builders[kind] = builder
+
+    def is_registered(self, kind: str) -> bool:
+        return kind in self._builders
+
+    def _builder(self, kind: str) -> RunBuilder:
+        try:
+            return self._builders[kind]
+        except KeyError:
+            raise UnknownRunKind(kind) from None
+
+    def preview(self, kind: str, params: Mapping[str, Any]) -> list[Step]:
+        """The steps a run of this kind would have, without persisting anything."""
+        return list(self._builder(kind)(params))
+
+    def create(
+        self, kind: str, title: str, params: Mapping[str, Any], targets: Targets
+    ) -> RunRecord:
+        """Persist a new PENDING run (and its steps); execute() it to run it."""
+        steps = self.preview(kind, params)
+        run = self.store.create_run(kind, title, params, targets, steps, created=self.clock.now())
+        self._emit(RunChanged(run))
+        return run
+
+    # -- subscribers ---------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[RunEvent], None]) -> Callable[[], None]:
+        """Call `callback` with every RunEvent; returns the function that unsubscribes it."""
+        self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            if callback in self._subscribers:
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def _emit(self, event: RunEvent) -> None:
+        for callback in tuple(self._subscribers):
+            try:
+                callback(event)
+            except Exception:
+                logger.exception("a run event subscriber failed on %s", type(event).__name__)
+
+    def _set_run(
+        self,
+        run_id: int,
+        state: RunState,
+        *,
+        started: float | Keep | None = KEEP,
+        ended: float | Keep | None = KEEP,
+        error: str | Keep | None = KEEP,
+    ) -> RunRecord:
+        run = self.store.set_run_state(run_id, state, started=started, ended=ended, error=error)
+        self._emit(RunChanged(run))
+        return run
+
+    def _log(self, run_id: int, step_index: int | None, stream: str, text: str) -> None:
+        for line in text.splitlines() or [""]:
+            record = self.store.append_log(run_id, step_index, self.clock.now(), stream, line)
+            self._emit(LogAppended(record))
+
+    # -- execution -----------------------------------------------------------------------------
+
+    def is_executing(self, run_id: int) -> bool:
+        """Whether this executor is executing the run right now."""
+        return run_id in self._executing
+
+    async def execute(self, run_id: int) -> RunRecord:
+        """Run (or retry, or resume) a run; returns its final record.
+
+        A DONE run is returned as it is. Raises UnknownRunKind if its kind is not registered,
+        RunAlreadyRunning if it is executing already (here, or RUNNING in the store: call
+        recover() first if its process died), RunStepsMismatch if its builder now builds a
+        different number of steps. Cancelled, the run becomes INTERRUPTED and CancelledError
+        is raised again.
+        """
+        if run_id in self._executing:
+            raise RunAlreadyRunning(run_id)
+        run = self.store.get_run(run_id)
+        builder = self._builder(run.kind)
+        if run.state is RunState.DONE:
+            return run
+        if run.state is RunState.RUNNING:
+            raise RunAlreadyRunning(
+                run_id,
+                "the store says it is running (in another process?); "
+                "if its process died, recover() first",
+            )
+        records = self.store.steps(run_id)
+        steps = list(builder(run.params))
+        if len(steps) != len(records):
+            raise RunStepsMismatch(
+                f"run {run_id} ({run.kind}) was created with {len(records)} steps but its "
+                f"builder now builds {len(steps)}; it cannot be resumed"
+            )
+        self._executing.add(run_id)  # no await since the check above: no race
+        try:
+            return await self._execute(run, steps, records)
+        finally:
+            self._executing.discard(run_id)
+
+    async def _execute(
+        self, run: RunRecord, steps: list[Step], records: list[StepRecord]
+    ) -> RunRecord:
+        total = len(steps)
+        resumed = run.state is not RunState.PENDING or any(
+            r.state is not StepState.PENDING for r in records
+        )
+        now = self.clock.now()
+        self._set_run(
+            run.id,
+            RunState.RUNNING,
+            started=now if run.started is None else KEEP,
+            ended=None,
+            error=None,
+        )
+        self._log(run.id, None, "info", f"run {'resumed' if resumed else 'started'}: {run.title}")
+        try:
+            for index, (step, record) in enumerate(zip(steps, records, strict=True)):
+                error = await self._step(run.id, index, total, step, record.state)
+                if error is not None:
+                    self._log(run.id, None, "err", f"run failed at step {index + 1}/{total}")
+                    return self._set_run(
+                        run.id, RunState.FAILED, ended=self.clock.now(), error=error
+                    )
+            self._log(run.id, None, "info", "run done")
+            return self._set_run(run.id, RunState.DONE, ended=self.clock.now(), error=None)
+        except asyncio.CancelledError:
+            self._interrupt(run.id, CANCELLED)
+            raise
+        except BaseException as exc:
+            self._interrupt(run.id, error_message(exc))
+            raise
+
+    def _interrupt(self, run_id: int, reason: str) -> None:
+        """Best effort: the run is INTERRUPTED (resumable); its current step keeps its state."""
+        try:
+            self._log(run_id, None, "info", f"run interrupted: {reason}")
+            self._set_run(run_id, RunState.INTERRUPTED, error=reason)
+        except Exception:
+            logger.exception("could not record that run %d was interrupted", run_id)
+
+    async def _step(
+        self, run_id: int, index: int, total: int, step: Step, state: StepState
+    ) -> str | None:
+        """Execute, re-check or skip one step; returns its error if it failed."""
+        if state is StepState.SKIPPED:
+            return None
+        current = _StepRun(self, run_id, index, state)
+        label = f"step {index + 1}/{total}: {step.title}"
+        try:
+            if state is StepState.DONE:
+                if await step.check(current.ctx):
+                    current.log("info", f"{label}: re-checked: still in effect")
+                    return None
+                current.log("info", f"{label}: re-checked: no longer in effect; running it again")
+            elif state in (StepState.RUNNING, StepState.WAITING):
+                current.log(
+                    "info", f"{label}: was interrupted; checking whether its effect is in place"
+                )
+                if await step.check(current.ctx):
+                    current.log("info", f"{label}: re-checked: in effect; not running it again")
+                    current.end(StepState.DONE)
+                    return None
+                current.log("info", f"{label}: re-checked: not in effect; running it")
+            else:
+                current.log("info", label)
+            current.set(StepState.RUNNING, started=self.clock.now(), ended=None, error=None)
+            await step.action(current.ctx)
+            current.back_to_running()
+            if await step.check(current.ctx):
+                current.log("info", f"step {index + 1}/{total} done")
+                current.end(StepState.DONE)
+                return None
+            error = CHECK_FAILED
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # this task is being cancelled: the run is interrupted, not failed
+            error = CANCELLED  # something the step awaited was cancelled: the step failed
+        except Exception as exc:
+            logger.debug("run %d step %d failed", run_id, index, exc_info=True)
+            error = error_message(exc)
+        current.log("err", f"step {index + 1}/{total} failed: {error}")
+        current.end(StepState.FAILED, error)
+        return error
+
+    # -- start-up ------------------------------------------------------------------------------
+
+    def recover(self) -> list[RunRecord]:
+        """At start-up: runs the store says are RUNNING (their process died) become INTERRUPTED.
+
+        Their RUNNING/WAITING step keeps its state, to be re-checked when the run is resumed.
+        Returns the runs it changed.
+        """
+        recovered: list[RunRecord] = []
+        for run in self.store.unfinished():
+            if run.state is RunState.RUNNING and run.id not in self._executing:
+                self._log(run.id, None, "info", f"run interrupted: {PROCESS_DIED}")
+                recovered.append(self._set_run(run.id, RunState.INTERRUPTED, error=PROCESS_DIED))
+        return recovered
+
+    async def resume_unfinished(self) -> list[RunRecord]:
+        """Execute every unfinished run whose kind is registered, oldest first, one at a time.
+
+        Skipped (left unfinished): runs of unregistered kinds, runs executing already, runs
+        still RUNNING in the store (call recover() first), runs that cannot be rebuilt.
+        Returns the final records of the runs it executed.
+        """
+        results: list[RunRecord] = []
+        for run in self.store.unfinished():
+            if run.id in self._executing:
+                continue
+            if run.kind not in self._builders:
+                logger.warning("not resuming run %d: unknown run kind %r", run.id, run.kind)
+                continue
+            if run.state is RunState.RUNNING:
+                logger.warning("not resuming run %d: still marked running; recover() first", run.id)
+                continue
+            try:
+                results.append(await self.execute(run.id))
+            except Exception as exc:
+                logger.warning("could not resume run %d: %s", run.id, error_message(exc))
+        return results

@@ -1,0 +1,393 @@
+"""The SQLite store of runs, their steps and their log.
+
+One database file, private to the user (directory 0700, file 0600), WAL journal. Every write
+is its own short transaction, so what a subscriber was told is what a restarted process reads.
+Times are given by the caller (the executor's clock), never read from the system here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from mvm_tui.runs.model import (
+    LogLine,
+    RunError,
+    RunNotFound,
+    RunRecord,
+    RunState,
+    Step,
+    StepRecord,
+    StepState,
+    Targets,
+)
+
+
+class Keep(Enum):
+    """Sentinel: leave this column as it is."""
+
+    KEEP = "keep"
+
+
+KEEP = Keep.KEEP
+
+# Migration i takes the schema from version i to version i + 1. Append, never edit.
+_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """
+        CREATE TABLE runs (
+            id      INTEGER PRIMARY KEY AUTOINCREMENT,
+            kind    TEXT NOT NULL,
+            title   TEXT NOT NULL,
+            params  TEXT NOT NULL,          -- JSON object
+            cluster TEXT NOT NULL,
+            host    TEXT,
+            vm      TEXT,
+            state   TEXT NOT NULL,
+            created REAL NOT NULL,
+            started REAL,
+            ended   REAL,
+            error   TEXT
+        )
+        """,
+        "CREATE INDEX runs_cluster ON runs (cluster, id)",
+        "CREATE INDEX runs_host ON runs (host, id)",
+        "CREATE INDEX runs_vm ON runs (vm, id)",
+        "CREATE INDEX runs_state ON runs (state, id)",
+        """
+        CREATE TABLE steps (
+            run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            idx     INTEGER NOT NULL,       -- 0-based position in the run
+            title   TEXT NOT NULL,
+            preview TEXT NOT NULL,          -- JSON array of strings
+            state   TEXT NOT NULL,
+            started REAL,
+            ended   REAL,
+            error   TEXT,
+            PRIMARY KEY (run_id, idx)
+        ) WITHOUT ROWID
+        """,
+        """
+        CREATE TABLE log (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            step_index INTEGER,             -- NULL: a line about the whole run
+            time       REAL NOT NULL,
+            stream     TEXT NOT NULL,       -- out | err | info
+            text       TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX log_run ON log (run_id, id)",
+    ),
+)
+
+SCHEMA_VERSION = len(_MIGRATIONS)
+
+_RUN_COLUMNS = "id, kind, title, params, cluster, host, vm, state, created, started, ended, error"
+_STEP_COLUMNS = "run_id, idx, title, preview, state, started, ended, error"
+
+
+def _private_file(path: Path) -> None:
+    """Create the missing parent directories 0700 and the file 0600 (or tighten it to 0600)."""
+    missing: list[Path] = []
+    parent = path.parent
+    while not parent.exists():
+        missing.append(parent)
+        parent = parent.parent
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    try:
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
+class RunStore:
+    """Runs, steps and log lines in one SQLite database. Safe to share between threads."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        _private_file(self.path)
+        self._lock = threading.RLock()
+        self._conn: sqlite3.Connection | None = sqlite3.connect(
+            self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+        )
+        try:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except BaseException:
+            self._conn.close()
+            self._conn = None
+            raise
+
+    # -- plumbing ------------------------------------------------------------------------------
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RunError(f"the run store {self.path} is closed")
+        return self._conn
+
+    @contextmanager
+    def _tx(self, immediate: bool = True) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    def _migrate(self) -> None:
+        with self._tx() as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " id INTEGER PRIMARY KEY CHECK (id = 1), version INTEGER NOT NULL)"
+            )
+            row = db.execute("SELECT version FROM schema_version WHERE id = 1").fetchone()
+            version = 0 if row is None else int(row[0])
+            if version > SCHEMA_VERSION:
+                raise RunError(
+                    f"the run database {self.path} has schema version {version}, written by a "
+                    f"newer mvm-tui; this one knows versions up to {SCHEMA_VERSION}"
+                )
+            for statements in _MIGRATIONS[version:]:
+                for statement in statements:
+                    db.execute(statement)
+            db.execute(
+                "INSERT OR REPLACE INTO schema_version (id, version) VALUES (1, ?)",
+                (SCHEMA_VERSION,),
+            )
+
+    @staticmethod
+    def _run(row: tuple[Any, ...]) -> RunRecord:
+        return RunRecord(
+            id=row[0],
+            kind=row[1],
+            title=row[2],
+            params=json.loads(row[3]),
+            targets=Targets(cluster=row[4], host=row[5], vm=row[6]),
+            state=RunState(row[7]),
+            created=row[8],
+            started=row[9],
+            ended=row[10],
+            error=row[11],
+        )
+
+    @staticmethod
+    def _step(row: tuple[Any, ...]) -> StepRecord:
+        return StepRecord(
+            run_id=row[0],
+            index=row[1],
+            title=row[2],
+            preview=tuple(json.loads(row[3])),
+            state=StepState(row[4]),
+            started=row[5],
+            ended=row[6],
+            error=row[7],
+        )
+
+    @staticmethod
+    def _updates(**columns: object) -> tuple[str, list[object]]:
+        sets: list[str] = []
+        values: list[object] = []
+        for name, value in columns.items():
+            if value is not KEEP:
+                sets.append(f"{name} = ?")
+                values.append(value.value if isinstance(value, Enum) else value)
+        return ", ".join(sets), values
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def create_run(
+        self,
+        kind: str,
+        title: str,
+        params: Mapping[str, Any],
+        targets: Targets,
+        steps: Sequence[Step],
+        *,
+        created: float,
+    ) -> RunRecord:
+        """Persist a new PENDING run and its PENDING steps (titles and previews)."""
+        params_json = json.dumps(dict(params), ensure_ascii=False)  # TypeError if not JSON-able
+        with self._tx() as db:
+            cursor = db.execute(
+                "INSERT INTO runs (kind, title, params, cluster, host, vm, state, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    kind,
+                    title,
+                    params_json,
+                    targets.cluster,
+                    targets.host,
+                    targets.vm,
+                    RunState.PENDING.value,
+                    created,
+                ),
+            )
+            run_id = cursor.lastrowid
+            assert run_id is not None
+            db.executemany(
+                "INSERT INTO steps (run_id, idx, title, preview, state) VALUES (?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        index,
+                        step.title,
+                        json.dumps(list(step.preview), ensure_ascii=False),
+                        StepState.PENDING.value,
+                    )
+                    for index, step in enumerate(steps)
+                ],
+            )
+            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return self._run(row)
+
+    def set_run_state(
+        self,
+        run_id: int,
+        state: RunState,
+        *,
+        started: float | Keep | None = KEEP,
+        ended: float | Keep | None = KEEP,
+        error: str | Keep | None = KEEP,
+    ) -> RunRecord:
+        """Change a run's state, and the given columns (those left to KEEP stay as they are)."""
+        sets, values = self._updates(state=state, started=started, ended=ended, error=error)
+        with self._tx() as db:
+            db.execute(f"UPDATE runs SET {sets} WHERE id = ?", [*values, run_id])
+            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return self._run(row)
+
+    def set_step_state(
+        self,
+        run_id: int,
+        index: int,
+        state: StepState,
+        *,
+        started: float | Keep | None = KEEP,
+        ended: float | Keep | None = KEEP,
+        error: str | Keep | None = KEEP,
+    ) -> StepRecord:
+        """Change a step's state, and the given columns (those left to KEEP stay as they are)."""
+        sets, values = self._updates(state=state, started=started, ended=ended, error=error)
+        with self._tx() as db:
+            db.execute(
+                f"UPDATE steps SET {sets} WHERE run_id = ? AND idx = ?", [*values, run_id, index]
+            )
+            row = db.execute(
+                f"SELECT {_STEP_COLUMNS} FROM steps WHERE run_id = ? AND idx = ?", (run_id, index)
+            ).fetchone()
+        if row is None:
+            raise RunError(f"run {run_id} has no step {index}")
+        return self._step(row)
+
+    def append_log(
+        self, run_id: int, step_index: int | None, time: float, stream: str, text: str
+    ) -> LogLine:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO log (run_id, step_index, time, stream, text) VALUES (?, ?, ?, ?, ?)",
+                (run_id, step_index, time, stream, text),
+            )
+        return LogLine(run_id=run_id, step_index=step_index, time=time, stream=stream, text=text)
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def get_run(self, run_id: int) -> RunRecord:
+        """The run with this id; RunNotFound (a LookupError) if there is none."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+            ).fetchone()
+        if row is None:
+            raise RunNotFound(run_id)
+        return self._run(row)
+
+    def steps(self, run_id: int) -> list[StepRecord]:
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_STEP_COLUMNS} FROM steps WHERE run_id = ? ORDER BY idx", (run_id,)
+            ).fetchall()
+        return [self._step(row) for row in rows]
+
+    def log(self, run_id: int) -> list[LogLine]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT run_id, step_index, time, stream, text FROM log"
+                " WHERE run_id = ? ORDER BY id",
+                (run_id,),
+            ).fetchall()
+        return [
+            LogLine(run_id=r[0], step_index=r[1], time=r[2], stream=r[3], text=r[4]) for r in rows
+        ]
+
+    def list_runs(
+        self,
+        cluster: str | None = None,
+        host: str | None = None,
+        vm: str | None = None,
+        limit: int = 200,
+    ) -> list[RunRecord]:
+        """Runs about this cluster / host / VM (each filter optional), newest first."""
+        where: list[str] = []
+        values: list[object] = []
+        for column, value in (("cluster", cluster), ("host", host), ("vm", vm)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                values.append(value)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs{clause} ORDER BY id DESC LIMIT ?",
+                [*values, limit],
+            ).fetchall()
+        return [self._run(row) for row in rows]
+
+    def unfinished(self) -> list[RunRecord]:
+        """Runs PENDING, RUNNING or INTERRUPTED, oldest first (the order to resume them in)."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs WHERE state IN (?, ?, ?) ORDER BY id",
+                (RunState.PENDING.value, RunState.RUNNING.value, RunState.INTERRUPTED.value),
+            ).fetchall()
+        return [self._run(row) for row in rows]
+
+    # -- lifetime ------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

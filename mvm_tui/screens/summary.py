@@ -1,0 +1,109 @@
+"""Cluster summary: health, hosts, capacity, Ceph and recent events on one page."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid
+from textual.widgets import Footer, Header, Static
+
+from mvm_tui.core.capacity import Health, capacity, cluster_health
+from mvm_tui.models import ClusterSnapshot, EventLevel
+from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.widgets import format as fmt
+
+HEALTH_TEXT = {
+    Health.OK: Text("● OK", style="bold green"),
+    Health.DEGRADED: Text("● DEGRADED", style="bold yellow"),
+    Health.CRITICAL: Text("● CRITICAL", style="bold red"),
+}
+EVENT_STYLE = {EventLevel.INFO: "", EventLevel.WARNING: "yellow", EventLevel.ERROR: "red"}
+MAX_EVENTS_SHOWN = 12
+
+
+class SummaryScreen(ClusterScreen):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Grid(id="summary-grid"):
+            yield Static(id="summary-cluster", classes="panel")
+            yield Static(id="summary-capacity", classes="panel")
+            yield Static(id="summary-ceph", classes="panel")
+            yield Static(id="summary-events", classes="panel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        titles = {
+            "summary-cluster": "Cluster",
+            "summary-capacity": "Capacity",
+            "summary-ceph": "Ceph",
+            "summary-events": "Recent events",
+        }
+        for widget_id, title in titles.items():
+            self.query_one(f"#{widget_id}").border_title = title
+        self.refresh_inventory()
+
+    def refresh_inventory(self) -> None:
+        snap = self.cluster.snapshot()
+        self.query_one("#summary-cluster", Static).update(self._cluster_panel(snap))
+        self.query_one("#summary-capacity", Static).update(self._capacity_panel(snap))
+        self.query_one("#summary-ceph", Static).update(self._ceph_panel(snap))
+        self.query_one("#summary-events", Static).update(self._events_panel())
+
+    def _cluster_panel(self, snap: ClusterSnapshot) -> RenderableType:
+        health = cluster_health(snap)
+        head = Text.assemble(
+            (snap.name, "bold"), f"  ({snap.layout.value.upper()})   ", HEALTH_TEXT[health.level]
+        )
+        hosts = Table.grid(padding=(0, 2))
+        for host in snap.hosts:
+            vms = sum(1 for v in snap.vms if v.host == host.name)
+            hosts.add_row(host.name, host.address, fmt.host_state(host.state), f"{vms} VMs",
+                          Text(host.error or "", style="red"))
+        reasons = Text("\n".join(health.reasons), style="yellow")
+        return Group(head, reasons, Text(""), hosts)
+
+    def _capacity_panel(self, snap: ClusterSnapshot) -> RenderableType:
+        cap = capacity(snap)
+        table = Table.grid(padding=(0, 2))
+        table.add_row("CPU", fmt.used_of(cap.cpu_used, cap.vcpus_total, "vCPU"),
+                      f"{cap.vcpus_allocated} vCPU allocated")
+        table.add_row("Memory", fmt.used_of(cap.memory_used_mb / 1024,
+                                            cap.memory_total_mb / 1024, "GiB"),
+                      f"{fmt.mib(cap.memory_allocated_mb)} allocated")
+        table.add_row("Storage", fmt.used_of(cap.storage_used_gb, cap.storage_total_gb, "GB"), "")
+        return table
+
+    def _ceph_panel(self, snap: ClusterSnapshot) -> RenderableType:
+        if snap.ceph_error:
+            return Text(f"unavailable: {snap.ceph_error}", style="red")
+        ceph = snap.ceph
+        if ceph is None:
+            return Text("no Ceph (external storage)" if snap.layout == "external" else "waiting…",
+                        style="dim")
+        table = Table.grid(padding=(0, 2))
+        table.add_row("Health", fmt.health(ceph.health))
+        for name, check in ceph.checks.items():
+            table.add_row("", Text(f"{name}: {check.message}", style="yellow"))
+        table.add_row("Monitors", f"{len(ceph.quorum_names)}/{ceph.num_mons} in quorum "
+                                  f"({', '.join(ceph.quorum_names)})")
+        table.add_row("OSDs", f"{ceph.num_osds} total, {ceph.num_up_osds} up, "
+                              f"{ceph.num_in_osds} in")
+        pgs = Table.grid(padding=(0, 1))
+        for pg in sorted(ceph.pgs_by_state, key=lambda p: -p.count):
+            style = "green" if pg.state_name == "active+clean" else "yellow"
+            pgs.add_row(Text(str(pg.count), style=style), pg.state_name)
+        table.add_row(f"PGs ({ceph.num_pgs})", pgs)
+        table.add_row("Usage", fmt.used_of(ceph.bytes_used / 1e9, ceph.bytes_total / 1e9, "GB"))
+        return table
+
+    def _events_panel(self) -> RenderableType:
+        events = self.cluster.poller.events()[:MAX_EVENTS_SHOWN]
+        if not events:
+            return Text("nothing has happened yet", style="dim")
+        table = Table.grid(padding=(0, 1))
+        for event in events:
+            table.add_row(fmt.clock_time(event.time), Text(event.subject, style="bold"),
+                          Text(event.message, style=EVENT_STYLE[event.level]))
+        return table

@@ -1,0 +1,68 @@
+"""VM power actions, shared by the VMs screen and VM detail: preview, confirm, run, log."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+
+from mvm_tui.models import PowerAction, Vm
+from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.services.cluster import POWER_TITLES, power_actions
+from mvm_tui.widgets.confirm import ConfirmModal
+
+CONSEQUENCES = {
+    PowerAction.SHUTDOWN: "Asks the guest OS to shut down (ACPI). The guest may take a while, "
+    "or ignore it; the run waits until the VM is shut off.",
+    PowerAction.POWEROFF: "Cuts the VM's power at once, like pulling the plug: whatever the "
+    "guest has not written to disk is lost.",
+    PowerAction.REBOOT: "Asks the guest OS to reboot. Its services are down until it is back.",
+}
+
+
+class VmActionsScreen(ClusterScreen):
+    """A screen with a current VM, offering the power actions that apply to its state."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("u", "power('start')", "Start", id="vm.start"),
+        Binding("d", "power('shutdown')", "Shut down", id="vm.shutdown"),
+        Binding("f", "power('poweroff')", "Power off", id="vm.poweroff"),
+        Binding("r", "power('reboot')", "Reboot", id="vm.reboot"),
+    ]
+
+    def selected_vm(self) -> Vm | None:
+        raise NotImplementedError
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "power":
+            vm = self.selected_vm()
+            return vm is not None and PowerAction(str(parameters[0])) in power_actions(vm)
+        return True
+
+    def refresh_inventory(self) -> None:
+        self.refresh_bindings()
+
+    def action_power(self, action_name: str) -> None:
+        vm = self.selected_vm()
+        action = PowerAction(action_name)
+        if vm is None or action not in power_actions(vm):
+            return
+        if not action.disruptive:
+            self._start(vm, action)
+            return
+        modal = ConfirmModal(
+            title=f"{POWER_TITLES[action]} {vm.name} on {vm.host}?",
+            consequence=CONSEQUENCES[action],
+            steps=self.cluster.power_preview(vm, action),
+            verb=POWER_TITLES[action],
+        )
+        self.app.push_screen(modal, lambda ok: self._start(vm, action) if ok else None)
+
+    def _start(self, vm: Vm, action: PowerAction) -> None:
+        run = self.cluster.create_power_run(vm, action)
+        self.app.push_screen(RunDetailScreen(run.id))
+        # On the app, not the screen: the run goes on when its log screen is closed.
+        self.app.run_worker(
+            self.cluster.execute(run.id), name=run.title, group="runs", exit_on_error=False
+        )

@@ -1,0 +1,115 @@
+"""VM detail: Summary, Disks, NICs, Metrics and History tabs, and its power actions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+
+from mvm_tui.models import PowerState, Vm
+from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.screens.vm_actions import VmActionsScreen
+from mvm_tui.services.cluster import POWER_TITLES, power_actions
+from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.metric_plot import MetricPlot
+from mvm_tui.widgets.resource_table import Column, ResourceTable, Row
+from mvm_tui.widgets.runs_table import RunsTable
+
+DISK_COLUMNS = (
+    Column("target", "Device", 8),
+    Column("bus", "Bus", 8),
+    Column("size", "Size", 10, "right"),
+    Column("source", "Source", 0),
+)
+NIC_COLUMNS = (
+    Column("mac", "MAC", 18),
+    Column("network", "Network", 0),
+    Column("vlan", "VLAN", 5, "right"),
+    Column("model", "Model", 8),
+)
+
+
+class VmDetailScreen(VmActionsScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "app.pop_screen", "Back", id="detail.back"),
+    ]
+
+    def __init__(self, vm: str) -> None:
+        super().__init__()
+        self.vm_name = vm
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="vm-tabs"):
+            with TabPane("Summary", id="vm-summary"):
+                yield Static(id="vm-facts", classes="panel")
+            with TabPane("Disks", id="vm-disks"):
+                yield ResourceTable(DISK_COLUMNS, id="vm-disk-table")
+            with TabPane("NICs", id="vm-nics"):
+                yield ResourceTable(NIC_COLUMNS, id="vm-nic-table")
+            with TabPane("Metrics", id="vm-metrics"):
+                yield MetricPlot("CPU % of its vCPUs", ("cpu",), top=100, id="vm-chart-cpu")
+            with TabPane("History", id="vm-history"):
+                yield RunsTable(id="vm-runs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = f"VM {self.vm_name}"
+        self.refresh_inventory()
+
+    def selected_vm(self) -> Vm | None:
+        return next((v for v in self.cluster.snapshot().vms if v.name == self.vm_name), None)
+
+    def refresh_inventory(self) -> None:
+        super().refresh_inventory()
+        vm = self.selected_vm()
+        if vm is None:
+            self.query_one("#vm-facts", Static).update(
+                Text(f"{self.vm_name} is not in the inventory (any more).", style="yellow"))
+            return
+        self.query_one("#vm-facts", Static).update(self._facts(vm))
+        self.query_one("#vm-disk-table", ResourceTable).set_rows([
+            Row(d.target, (d.target, d.bus, f"{d.size_gb:g} GB", d.source),
+                (d.target, d.bus, d.size_gb, d.source)) for d in vm.disks])
+        self.query_one("#vm-nic-table", ResourceTable).set_rows([
+            Row(n.mac, (n.mac, n.network, str(n.vlan or "-"), n.model),
+                (n.mac, n.network, n.vlan or 0, n.model)) for n in vm.nics])
+        cpu = self.cluster.poller.vm_cpu_history(vm.name)
+        interval = self.cluster.poller.timers.interval
+        xs = [-(len(cpu) - 1 - i) * interval / 60 for i in range(len(cpu))]
+        self.query_one(MetricPlot).show(xs, [list(cpu)])
+        self.query_one(RunsTable).show(
+            self.executor.store.list_runs(cluster=self.cluster.name, vm=self.vm_name))
+
+    def _facts(self, vm: Vm) -> Table:
+        table = Table.grid(padding=(0, 2))
+        table.add_row("VM", Text(vm.name, style="bold"))
+        table.add_row("UUID", vm.uuid)
+        table.add_row("Power", fmt.power_state(vm.power))
+        table.add_row("Host", vm.host or "-")
+        home = f" (home {vm.home_host})" if vm.home_host and vm.home_host != vm.host else ""
+        table.add_row("Placement", vm.placement.value + home)
+        table.add_row("vCPU", str(vm.vcpus))
+        table.add_row("Memory", fmt.mib(vm.memory_mb))
+        if vm.power is PowerState.RUNNING:
+            table.add_row("CPU", fmt.pct(vm.cpu_pct).strip())
+            table.add_row("Memory used", fmt.mib(vm.mem_used_mb))
+            table.add_row("Disk I/O", f"read {fmt.rate(vm.disk_rd_bps)}, "
+                                      f"write {fmt.rate(vm.disk_wr_bps)}")
+            table.add_row("Network", f"rx {fmt.rate(vm.net_rx_bps)}, tx {fmt.rate(vm.net_tx_bps)}")
+        return table
+
+    def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
+        if isinstance(event.table, RunsTable):
+            self.app.push_screen(RunDetailScreen(int(event.key)))
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        vm = self.selected_vm()
+        for action in power_actions(vm) if vm else ():
+            yield SystemCommand(f"{POWER_TITLES[action]} {self.vm_name}", "Power action",
+                                lambda a=action: self.action_power(a.value))

@@ -1,0 +1,92 @@
+"""VMs: every VM of the cluster; `/` filters as you type, columns sort, Enter opens it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual import events
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.widgets import Footer, Header, Input
+
+from mvm_tui.models import Vm
+from mvm_tui.screens.vm_actions import VmActionsScreen
+from mvm_tui.screens.vm_detail import VmDetailScreen
+from mvm_tui.services.cluster import POWER_TITLES, power_actions
+from mvm_tui.widgets.resource_table import ResourceTable
+from mvm_tui.widgets.vm_table import VmTable
+
+
+def matches(vm: Vm, words: list[str]) -> bool:
+    """Every word of the filter appears in the VM's name, host, power state or placement."""
+    haystack = f"{vm.name} {vm.host or ''} {vm.power.value} {vm.placement.value}".lower()
+    return all(word in haystack for word in words)
+
+
+class VmsScreen(VmActionsScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "filter", "Filter", id="vms.filter"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(placeholder="filter: name, host, state or placement", id="vm-filter")
+        yield VmTable(id="vm-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#vm-filter").display = False
+        self.query_one(VmTable).focus()
+        self.refresh_inventory()
+
+    @property
+    def filter_words(self) -> list[str]:
+        return self.query_one("#vm-filter", Input).value.lower().split()
+
+    def refresh_inventory(self) -> None:
+        words = self.filter_words
+        vms = self.cluster.snapshot().vms
+        self.query_one(VmTable).show(v for v in vms if matches(v, words))
+        super().refresh_inventory()
+
+    def selected_vm(self) -> Vm | None:
+        key = self.query_one(VmTable).cursor_key
+        return next((v for v in self.cluster.snapshot().vms if v.name == key), None)
+
+    def action_filter(self) -> None:
+        box = self.query_one("#vm-filter", Input)
+        box.display = True
+        box.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.refresh_inventory()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.query_one(VmTable).focus()
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key == "escape" and self.focused is self.query_one("#vm-filter"):
+            event.stop()
+            box = self.query_one("#vm-filter", Input)
+            box.value = ""
+            box.display = False
+            self.query_one(VmTable).focus()
+
+    def on_resource_table_cursor_moved(self, event: ResourceTable.CursorMoved) -> None:
+        self.refresh_bindings()
+
+    def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
+        self.app.push_screen(VmDetailScreen(event.key))
+
+    def palette_commands(self) -> Iterable[SystemCommand]:
+        vm = self.selected_vm()
+        yield SystemCommand("Filter VMs", "Type to filter the VM table", self.action_filter)
+        if vm is None:
+            return
+        for action in power_actions(vm):
+            yield SystemCommand(
+                f"{POWER_TITLES[action]} {vm.name}",
+                f"Power action on the selected VM ({vm.power})",
+                lambda a=action: self.action_power(a.value),
+            )

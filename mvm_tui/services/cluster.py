@@ -1,0 +1,144 @@
+"""The Cluster facade: what the UI and the headless commands use, whatever the backend.
+
+It owns the inventory poller of one cluster and turns every change to the cluster into a Run
+(preview -> confirm -> run with a live log -> History).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mvm_tui.backends.base import ClusterBackend, NotFound
+from mvm_tui.clock import Clock
+from mvm_tui.config import ClusterConfig
+from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
+from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
+from mvm_tui.services.inventory import InventoryPoller, PollTimers
+
+POWER_TITLES = {
+    PowerAction.START: "Start",
+    PowerAction.SHUTDOWN: "Shut down",
+    PowerAction.POWEROFF: "Power off",
+    PowerAction.REBOOT: "Reboot",
+}
+
+# Which actions apply in which power state; the UI offers nothing else.
+POWER_ACTIONS_BY_STATE: dict[PowerState, tuple[PowerAction, ...]] = {
+    PowerState.SHUTOFF: (PowerAction.START,),
+    PowerState.CRASHED: (PowerAction.START,),
+    PowerState.RUNNING: (PowerAction.SHUTDOWN, PowerAction.POWEROFF, PowerAction.REBOOT),
+    PowerState.PAUSED: (PowerAction.POWEROFF,),
+    PowerState.SHUTTING_DOWN: (PowerAction.POWEROFF,),
+}
+
+
+def power_actions(vm: Vm) -> tuple[PowerAction, ...]:
+    return POWER_ACTIONS_BY_STATE.get(vm.power, ())
+
+
+class Cluster:
+    def __init__(
+        self,
+        backend: ClusterBackend,
+        clock: Clock,
+        executor: RunExecutor,
+        timers: PollTimers,
+        power_timeout: float = 120.0,
+        config: ClusterConfig | None = None,
+    ) -> None:
+        self.backend = backend
+        self.config = config  # the cluster's configuration, when it has one
+        self.clock = clock
+        self.executor = executor
+        self.poller = InventoryPoller(backend, clock, timers)
+        self.power_timeout = power_timeout
+        executor.register(self._kind("vm.power"), self._build_power_run)
+
+    @property
+    def name(self) -> str:
+        return self.backend.name
+
+    def start(self) -> None:
+        self.poller.start()
+
+    async def stop(self) -> None:
+        await self.poller.stop()
+        await self.backend.close()
+
+    def snapshot(self) -> ClusterSnapshot:
+        return self.poller.snapshot()
+
+    def vm(self, name: str) -> Vm:
+        for vm in self.snapshot().vms:
+            if vm.name == name:
+                return vm
+        raise NotFound(f"no VM named {name!r} in cluster {self.name}")
+
+    # -- VM power --------------------------------------------------------------------------
+
+    def power_params(self, vm: Vm, action: PowerAction) -> dict[str, Any]:
+        return {"vm": vm.name, "host": vm.host, "action": action.value}
+
+    def power_preview(self, vm: Vm, action: PowerAction) -> list[Step]:
+        return self.executor.preview(self._kind("vm.power"), self.power_params(vm, action))
+
+    def create_power_run(self, vm: Vm, action: PowerAction) -> RunRecord:
+        return self.executor.create(
+            self._kind("vm.power"),
+            f"{POWER_TITLES[action]} {vm.name}",
+            self.power_params(vm, action),
+            Targets(cluster=self.name, host=vm.host, vm=vm.name),
+        )
+
+    async def execute(self, run_id: int) -> RunRecord:
+        record = await self.executor.execute(run_id)
+        level = EventLevel.INFO if record.state == "done" else EventLevel.ERROR
+        subject = record.targets.vm or record.targets.host or self.name
+        outcome = "done" if record.state == "done" else f"failed: {record.error}"
+        self.poller.record_event(level, subject, f"{record.title}: {outcome}")
+        return record
+
+    def _build_power_run(self, params: Mapping[str, Any]) -> Sequence[Step]:
+        name, host, action = params["vm"], params["host"], PowerAction(params["action"])
+        target = action.target_state
+        known = self._known_vm(name, host)
+
+        async def act(ctx: StepContext) -> None:
+            vm = await self.backend.vm_info(name)
+            ctx.log(f"{name} is {vm.power} on {vm.host}")
+            await self.backend.vm_power(vm, action)
+            ctx.log(f"{POWER_TITLES[action].lower()} requested")
+
+        async def check(ctx: StepContext) -> bool:
+            deadline = self.clock.now() + self.power_timeout
+            ctx.waiting(f"waiting for {name} to be {target} (up to {self.power_timeout:g} s)")
+            while True:
+                vm = await self.backend.vm_info(name)
+                if vm.power is target:
+                    self.poller.update_vm(vm)
+                    ctx.log(f"{name} is {vm.power}")
+                    return True
+                if self.clock.now() >= deadline:
+                    ctx.log(f"{name} is still {vm.power} after {self.power_timeout:g} s", "err")
+                    return False
+                await self.clock.sleep(1.0)
+
+        return [
+            Step(
+                title=f"{POWER_TITLES[action]} {name} on {host}",
+                preview=tuple(self.backend.power_commands(known, action)),
+                action=act,
+                check=check,
+            )
+        ]
+
+    def _known_vm(self, name: str, host: str | None) -> Vm:
+        try:
+            return self.vm(name)
+        except NotFound:  # e.g. a run rebuilt at start-up, before the first poll
+            return Vm(name=name, uuid="", host=host, power=PowerState.UNKNOWN, vcpus=0, memory_mb=0)
+
+    def _kind(self, kind: str) -> str:
+        # Run kinds are per cluster: each cluster's facade registers its own builders.
+        return f"{self.name}:{kind}"

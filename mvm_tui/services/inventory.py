@@ -1,0 +1,278 @@
+"""Live inventory: one polling loop per host, so a slow or dead host never delays the others.
+
+Each loop re-arms its timer only when its last poll finished (no pile-up of polls on a slow
+host) and bounds every poll by the configured timeout. Results land in one in-memory picture of
+the cluster, with a bounded metric history per host and per VM, and the events derived from what
+changed between polls. Listeners are told that something changed; they read `snapshot()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from mvm_tui.backends.base import BackendError, ClusterBackend
+from mvm_tui.clock import Clock, ClockTimeout
+from mvm_tui.models import (
+    CephStatus,
+    ClusterSnapshot,
+    Event,
+    EventLevel,
+    Host,
+    HostMetrics,
+    HostPoll,
+    HostState,
+    PowerState,
+    Vm,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 500
+
+
+@dataclass(frozen=True)
+class PollTimers:
+    interval: float = 2.0
+    timeout: float = 8.0
+    slow_threshold: float = 3.0
+    metrics_window: float = 600.0
+
+    @property
+    def history_len(self) -> int:
+        return max(2, int(self.metrics_window / self.interval) + 1)
+
+
+Listener = Callable[[], None]
+
+
+class InventoryPoller:
+    def __init__(self, backend: ClusterBackend, clock: Clock, timers: PollTimers) -> None:
+        self.backend = backend
+        self.clock = clock
+        self.timers = timers
+        self._hosts: dict[str, Host] = {
+            h.name: Host(name=h.name, address=h.address) for h in backend.hosts
+        }
+        self._vms: dict[str, tuple[Vm, ...]] = {h.name: () for h in backend.hosts}
+        self._host_history: dict[str, deque[HostMetrics]] = {
+            h.name: deque(maxlen=timers.history_len) for h in backend.hosts
+        }
+        self._vm_cpu: dict[str, deque[float]] = {}
+        self._ceph: CephStatus | None = None
+        self._ceph_error: str | None = None
+        self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
+        self._listeners: list[Listener] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._snapshot: ClusterSnapshot | None = None
+        self.polls_done = 0  # completed host polls, successful or not
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._tasks:
+            return
+        self._tasks = [
+            asyncio.create_task(self._loop(self._poll_host, h.name), name=f"poll {h.name}")
+            for h in self.backend.hosts
+        ]
+        self._tasks.append(asyncio.create_task(self._loop(self._poll_ceph, ""), name="poll ceph"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def snapshot(self) -> ClusterSnapshot:
+        if self._snapshot is None:
+            self._snapshot = self._build_snapshot()
+        return self._snapshot
+
+    def host_history(self, host: str) -> Sequence[HostMetrics]:
+        return tuple(self._host_history.get(host, ()))
+
+    def vm_cpu_history(self, vm: str) -> Sequence[float]:
+        return tuple(self._vm_cpu.get(vm, ()))
+
+    def events(self) -> list[Event]:
+        """Newest first."""
+        return list(reversed(self._events))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def record_event(self, level: EventLevel, subject: str, message: str) -> None:
+        self._events.append(
+            Event(time=self.clock.now(), level=level, subject=subject, message=message)
+        )
+        self._changed()
+
+    def update_vm(self, vm: Vm) -> None:
+        """Take a VM's fresh state (e.g. right after a power action) without waiting a poll."""
+        for host, vms in self._vms.items():
+            if any(v.name == vm.name for v in vms) and host != vm.host:
+                self._vms[host] = tuple(v for v in vms if v.name != vm.name)
+        if vm.host in self._vms:
+            others = tuple(v for v in self._vms[vm.host] if v.name != vm.name)
+            self._vms[vm.host] = (*others, vm)
+        self._changed()
+
+    async def poll_host(self, name: str) -> None:
+        """One poll of one host, bounded by the timeout; the outcome becomes its state."""
+        await self._poll_host(name)
+
+    async def poll_ceph(self) -> None:
+        await self._poll_ceph("")
+
+    # -- internals -------------------------------------------------------------------------
+
+    async def _loop(self, poll: Callable[[str], Awaitable[None]], name: str) -> None:
+        while True:
+            try:
+                await poll(name)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not kill the loop; it is logged, polling goes on
+                log.exception("poll of %s failed unexpectedly", name or "ceph")
+            await self.clock.sleep(self.timers.interval)
+
+    async def _poll_host(self, name: str) -> None:
+        started = self.clock.now()
+        try:
+            poll: HostPoll = await self.clock.wait_for(
+                self.backend.poll_host(name), self.timers.timeout
+            )
+        except (ClockTimeout, BackendError) as exc:
+            self._host_failed(name, str(exc))
+        else:
+            elapsed = self.clock.now() - started
+            self._host_answered(name, poll, slow=elapsed > self.timers.slow_threshold)
+        self.polls_done += 1
+        self._changed()
+
+    def _host_answered(self, name: str, poll: HostPoll, slow: bool) -> None:
+        old = self._hosts[name]
+        if poll.maintenance:
+            state = HostState.MAINTENANCE
+        else:
+            state = HostState.SLOW if slow else HostState.ONLINE
+        self._hosts[name] = old.model_copy(
+            update={
+                "state": state,
+                "facts": poll.facts,
+                "metrics": poll.metrics,
+                "error": None,
+                "last_seen": poll.metrics.time,
+            }
+        )
+        self._host_history[name].append(poll.metrics)
+        self._note_host_change(old, state, None)
+        self._note_vm_changes(name, poll.vms)
+        self._vms[name] = poll.vms
+        for vm in poll.vms:
+            hist = self._vm_cpu.get(vm.name)
+            if hist is None:
+                hist = self._vm_cpu[vm.name] = deque(maxlen=self.timers.history_len)
+            hist.append(vm.cpu_pct if vm.power is PowerState.RUNNING else 0.0)
+
+    def _host_failed(self, name: str, error: str) -> None:
+        old = self._hosts[name]
+        self._hosts[name] = old.model_copy(
+            update={"state": HostState.UNREACHABLE, "error": error}
+        )
+        self._note_host_change(old, HostState.UNREACHABLE, error)
+        # What ran there is unknown now: keep the VMs (they are still assigned to the host) but
+        # do not pretend to know their power state or load.
+        self._vms[name] = tuple(
+            v.model_copy(update={"power": PowerState.UNKNOWN, "cpu_pct": 0.0})
+            for v in self._vms[name]
+        )
+
+    async def _poll_ceph(self, _: str) -> None:
+        try:
+            status = await self.clock.wait_for(self.backend.ceph_status(), self.timers.timeout)
+        except (ClockTimeout, BackendError) as exc:
+            if self._ceph_error is None:
+                self.record_event(EventLevel.ERROR, self.backend.name, f"Ceph: {exc}")
+            self._ceph_error = str(exc)
+        else:
+            old = self._ceph
+            if old and status and old.health != status.health:
+                level = EventLevel.INFO if status.health == "HEALTH_OK" else EventLevel.WARNING
+                detail = "; ".join(c.message for c in status.checks.values())
+                self.record_event(
+                    level,
+                    self.backend.name,
+                    f"Ceph {old.health} → {status.health}" + (f": {detail}" if detail else ""),
+                )
+            self._ceph, self._ceph_error = status, None
+        self._changed()
+
+    def _note_host_change(self, old: Host, state: HostState, error: str | None) -> None:
+        if old.state == state or (old.state is HostState.UNKNOWN and state is HostState.ONLINE):
+            return
+        if state is HostState.UNREACHABLE:
+            self.record_event(EventLevel.ERROR, old.name, f"unreachable: {error}")
+        elif state is HostState.SLOW:
+            self.record_event(EventLevel.WARNING, old.name, "answers slowly")
+        elif old.state in (HostState.UNREACHABLE, HostState.SLOW):
+            self.record_event(EventLevel.INFO, old.name, f"back {state.value}")
+        else:
+            self.record_event(EventLevel.INFO, old.name, f"now {state.value}")
+
+    def _note_vm_changes(self, host: str, vms: Sequence[Vm]) -> None:
+        before = {v.name: v for v in self._vms[host]}
+        if not before and self._hosts[host].last_seen is None:
+            return
+        for vm in vms:
+            old = before.get(vm.name)
+            if old is None:
+                where = self._host_of(vm.name)
+                message = f"moved {where} → {host}" if where else f"appeared on {host}"
+                self.record_event(EventLevel.INFO, vm.name, message)
+            elif old.power != vm.power and old.power is not PowerState.UNKNOWN:
+                self.record_event(EventLevel.INFO, vm.name, f"{old.power} → {vm.power}")
+
+    def _host_of(self, vm: str) -> str | None:
+        for host, vms in self._vms.items():
+            if any(v.name == vm for v in vms):
+                return host
+        return None
+
+    def _changed(self) -> None:
+        self._snapshot = None
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:
+                log.exception("inventory listener failed")
+
+    def _build_snapshot(self) -> ClusterSnapshot:
+        # A VM seen on two hosts (a stale answer from a host that stopped answering, while the
+        # VM was moved) is taken from the host heard from most recently.
+        order = sorted(self._hosts.values(), key=lambda h: h.last_seen or 0.0)
+        vms: dict[str, Vm] = {}
+        for host in order:
+            for vm in self._vms[host.name]:
+                vms[vm.name] = vm
+        return ClusterSnapshot(
+            name=self.backend.name,
+            layout=self.backend.layout,
+            time=self.clock.now(),
+            hosts=tuple(self._hosts.values()),
+            vms=tuple(sorted(vms.values(), key=lambda v: v.name)),
+            ceph=self._ceph,
+            ceph_error=self._ceph_error,
+        )

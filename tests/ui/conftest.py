@@ -1,0 +1,80 @@
+"""A demo app on a virtual clock, and helpers to drive it without sleeping."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from mvm_tui.app import MvmApp
+from mvm_tui.clock import VirtualClock
+from mvm_tui.config import demo_config
+from mvm_tui.session import Session, open_session
+
+SIZE = (120, 40)
+
+
+@dataclass
+class DemoApp:
+    app: MvmApp
+    clock: VirtualClock
+    session: Session
+
+
+def make_demo(tmp_path: Path) -> DemoApp:
+    clock = VirtualClock()
+    session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
+    app = MvmApp(session.clusters[0], refresh_delay=0.0)
+    return DemoApp(app, clock, session)
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> DemoApp:
+    return make_demo(tmp_path)
+
+
+async def wait_until(pilot: Pilot[None], condition: Callable[[], bool], timeout: float = 5.0,
+                     what: str = "condition") -> None:
+    """Let the app run until `condition()` holds; fail after `timeout` real seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.01)
+
+
+async def first_poll_shown(pilot: Pilot[None], demo: DemoApp) -> None:
+    """Every host polled once and the result pushed to the screens."""
+    poller = demo.session.clusters[0].poller
+    hosts = len(demo.session.clusters[0].backend.hosts)
+    await wait_until(pilot, lambda: poller.polls_done >= hosts and demo.app.up_to_date,
+                     what="first poll shown")
+    await pilot.pause()
+
+
+async def advance(pilot: Pilot[None], demo: DemoApp, seconds: float) -> None:
+    """Move the cluster's clock on, then let the app catch up."""
+    await demo.clock.advance(seconds)
+    await pilot.pause()
+
+
+@pytest.fixture
+async def running(demo: DemoApp) -> AsyncIterator[tuple[DemoApp, Pilot[None]]]:
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await first_poll_shown(pilot, demo)
+        yield demo, pilot
+
+
+async def finish_latest_run(pilot: Pilot[None], demo: DemoApp, max_seconds: int = 300) -> None:
+    """Advance the cluster's clock a second at a time until the newest run has ended."""
+    store = demo.session.store
+    await wait_until(pilot, lambda: bool(store.list_runs()), what="a run")
+    for _ in range(max_seconds):
+        if store.list_runs()[0].ended is not None:
+            return
+        await advance(pilot, demo, 1.0)
+    raise AssertionError(f"run still {store.list_runs()[0].state} after {max_seconds} s")

@@ -1,0 +1,71 @@
+"""The command line: help, headless inventory, and operator messages for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mvm_tui.cli import main
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mvm_tui.cli", *args],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **(env or {})},
+    )
+
+
+def test_help_explains_options_and_subcommands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main(["--help"])
+    assert exit_.value.code == 0
+    out = capsys.readouterr().out
+    for word in ("--demo", "--config", "inventory", "config.example.toml"):
+        assert word in out
+
+
+def test_inventory_json_on_the_demo() -> None:
+    result = run_cli("inventory", "--json", "--demo")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    (cluster,) = doc["clusters"]
+    assert [h["name"] for h in cluster["hosts"]] == ["hv1", "hv2", "hv3"]
+    assert all(h["state"] == "online" for h in cluster["hosts"])
+    on_hv1 = {v["name"]: v["placement"] for v in cluster["vms"] if v["host"] == "hv1"}
+    assert sorted(on_hv1.values()) == ["auto", "failover", "pinned"]
+    assert all({"power", "vcpus", "memory_mb", "host"} <= set(v) for v in cluster["vms"])
+    assert cluster["ceph"]["health"] == "HEALTH_OK"
+
+
+def test_a_bad_config_names_file_and_key_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "config.toml"
+    bad.write_text(
+        '[[clusters]]\nname = "prod"\nlayout = "external"\ncompute_vlans = "25-22"\n'
+        '[[clusters.hosts]]\nname = "h1"\nadress = "10.0.0.1"\n'
+    )
+    result = run_cli("--config", str(bad), "inventory", "--json")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert str(bad) in result.stderr
+    assert "adress" in result.stderr and "address" in result.stderr
+    assert "compute_vlans" in result.stderr
+    assert result.stdout == ""
+
+
+def test_no_config_file_says_where_it_looked(tmp_path: Path) -> None:
+    result = run_cli("inventory", "--json", env={"XDG_CONFIG_HOME": str(tmp_path)})
+    assert result.returncode == 2
+    assert str(tmp_path / "mvm-tui" / "config.toml") in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_valid_config_without_demo_says_what_this_version_can_do() -> None:
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    result = run_cli("--config", str(example), "inventory", "--json")
+    assert result.returncode == 2
+    assert "--demo" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,88 @@
+"""The inventory poller on the simulator: per-host loops, timeouts, states and events."""
+
+from __future__ import annotations
+
+from mvm_tui.backends.sim import SimBackend, demo_cluster
+from mvm_tui.clock import VirtualClock
+from mvm_tui.models import HostState, PowerAction, PowerState
+from mvm_tui.services.inventory import InventoryPoller, PollTimers
+
+TIMERS = PollTimers(interval=2.0, timeout=8.0, slow_threshold=3.0, metrics_window=600.0)
+
+
+def make() -> tuple[VirtualClock, SimBackend, InventoryPoller]:
+    clock = VirtualClock()
+    sim = demo_cluster(clock)
+    return clock, sim, InventoryPoller(sim, clock, TIMERS)
+
+
+def states(poller: InventoryPoller) -> dict[str, HostState]:
+    return {h.name: h.state for h in poller.snapshot().hosts}
+
+
+def polls(poller: InventoryPoller, host: str) -> int:
+    return len(poller.host_history(host))
+
+
+async def test_first_round_fills_the_snapshot() -> None:
+    clock, _sim, poller = make()
+    poller.start()
+    await clock.advance(0.5)
+    snap = poller.snapshot()
+    assert states(poller) == dict.fromkeys(["hv1", "hv2", "hv3"], HostState.ONLINE)
+    assert len({v.name for v in snap.vms}) == len(snap.vms) >= 7
+    assert snap.ceph is not None and snap.ceph.health == "HEALTH_OK"
+    await poller.stop()
+
+
+async def test_a_slow_host_never_delays_the_others() -> None:
+    clock, sim, poller = make()
+    sim.set_latency("hv2", 5.0)
+    poller.start()
+    await clock.advance(20.0)
+    # hv1 is polled every 2 s whatever hv2 does; hv2 every 5 + 2 s.
+    assert polls(poller, "hv1") == 11
+    assert polls(poller, "hv2") == 3
+    assert states(poller)["hv2"] is HostState.SLOW
+    assert states(poller)["hv1"] is HostState.ONLINE
+    await poller.stop()
+
+
+async def test_a_cut_host_shows_unreachable_and_comes_back() -> None:
+    clock, sim, poller = make()
+    poller.start()
+    await clock.advance(1.0)
+    sim.cut_network("hv3")
+    await clock.advance(10.0)
+    hv3 = next(h for h in poller.snapshot().hosts if h.name == "hv3")
+    assert hv3.state is HostState.UNREACHABLE
+    assert hv3.error == "no answer within 8 s"
+    assert all(v.power is PowerState.UNKNOWN for v in poller.snapshot().vms if v.host == "hv3")
+    assert polls(poller, "hv1") == 6  # went on every 2 s
+    assert any(e.subject == "hv3" and "unreachable" in e.message for e in poller.events())
+    sim.restore_host("hv3")
+    await clock.advance(12.0)
+    assert states(poller)["hv3"] is HostState.ONLINE
+    assert any(e.subject == "hv3" and "back" in e.message for e in poller.events())
+    await poller.stop()
+
+
+async def test_metric_history_is_bounded() -> None:
+    clock = VirtualClock()
+    sim = demo_cluster(clock)
+    poller = InventoryPoller(sim, clock, PollTimers(interval=2.0, metrics_window=20.0))
+    poller.start()
+    await clock.advance(100.0)
+    assert polls(poller, "hv1") == 11
+    await poller.stop()
+
+
+async def test_vm_power_change_becomes_an_event() -> None:
+    clock, sim, poller = make()
+    poller.start()
+    await clock.advance(0.5)
+    vm = next(v for v in poller.snapshot().vms if v.power is PowerState.RUNNING)
+    await sim.vm_power(vm, PowerAction.POWEROFF)
+    await clock.advance(2.0)
+    assert any(e.subject == vm.name and "shut off" in e.message for e in poller.events())
+    await poller.stop()
