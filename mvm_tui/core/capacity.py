@@ -56,7 +56,8 @@ def cluster_health(snap: ClusterSnapshot) -> ClusterHealth:
 
 
 def capacity(snap: ClusterSnapshot) -> Capacity:
-    hosts = [h for h in snap.hosts if h.facts is not None]
+    # An unreachable host's load is unknown and its capacity is not available to VMs.
+    hosts = [h for h in snap.hosts if h.facts and h.state is not HostState.UNREACHABLE]
     running = [v for v in snap.vms if v.power is PowerState.RUNNING]
     storage_total = sum(h.facts.storage_gb for h in hosts if h.facts)
     storage_used = sum(h.facts.storage_used_gb for h in hosts if h.facts)

@@ -6,7 +6,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Grid
+from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
 from mvm_tui.core.capacity import Health, capacity, cluster_health
@@ -26,9 +26,10 @@ MAX_EVENTS_SHOWN = 12
 class SummaryScreen(ClusterScreen):
     def compose(self) -> ComposeResult:
         yield Header()
-        with Grid(id="summary-grid"):
+        with Horizontal(id="summary-top"):
             yield Static(id="summary-cluster", classes="panel")
             yield Static(id="summary-capacity", classes="panel")
+        with Horizontal(id="summary-bottom"):
             yield Static(id="summary-ceph", classes="panel")
             yield Static(id="summary-events", classes="panel")
         yield Footer()

@@ -112,7 +112,7 @@ class Cluster:
 
         async def check(ctx: StepContext) -> bool:
             deadline = self.clock.now() + self.power_timeout
-            ctx.waiting(f"waiting for {name} to be {target} (up to {self.power_timeout:g} s)")
+            ctx.waiting(f"{name} to be {target} (up to {self.power_timeout:g} s)")
             while True:
                 vm = await self.backend.vm_info(name)
                 if vm.power is target:

@@ -164,6 +164,7 @@ class InventoryPoller:
 
     def _host_answered(self, name: str, poll: HostPoll, slow: bool) -> None:
         old = self._hosts[name]
+        self._note_vm_changes(name, poll.vms, first_answer=old.last_seen is None)
         if poll.maintenance:
             state = HostState.MAINTENANCE
         else:
@@ -179,7 +180,6 @@ class InventoryPoller:
         )
         self._host_history[name].append(poll.metrics)
         self._note_host_change(old, state, None)
-        self._note_vm_changes(name, poll.vms)
         self._vms[name] = poll.vms
         for vm in poll.vms:
             hist = self._vm_cpu.get(vm.name)
@@ -232,10 +232,10 @@ class InventoryPoller:
         else:
             self.record_event(EventLevel.INFO, old.name, f"now {state.value}")
 
-    def _note_vm_changes(self, host: str, vms: Sequence[Vm]) -> None:
-        before = {v.name: v for v in self._vms[host]}
-        if not before and self._hosts[host].last_seen is None:
+    def _note_vm_changes(self, host: str, vms: Sequence[Vm], first_answer: bool) -> None:
+        if first_answer:  # what a host runs when first seen is the inventory, not a change
             return
+        before = {v.name: v for v in self._vms[host]}
         for vm in vms:
             old = before.get(vm.name)
             if old is None:

@@ -9,12 +9,11 @@ the clock, so a VirtualClock runs hours of cluster time in milliseconds.
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import shlex
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 from mvm_tui.backends.base import (
     BackendError,
@@ -25,15 +24,17 @@ from mvm_tui.backends.base import (
     NotFound,
 )
 from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
-from mvm_tui.backends.sim.metrics import (
-    IDLE,
-    Sample,
-    VmProfile,
-    host_base_cpu,
-    host_base_io,
-)
+from mvm_tui.backends.sim.metrics import VmProfile, host_base_cpu, host_base_io
 from mvm_tui.backends.sim.migration import PrecopyPlan
-from mvm_tui.backends.sim.spec import GB, MIB, SimClusterSpec, SimHostSpec, SimVmSpec
+from mvm_tui.backends.sim.spec import GB, MIB, SimClusterSpec, SimVmSpec
+from mvm_tui.backends.sim.state import (
+    LIVE,
+    HostState,
+    Migration,
+    VmState,
+    settle,
+    snapshot,
+)
 from mvm_tui.clock import Clock
 from mvm_tui.models import (
     CephStatus,
@@ -50,67 +51,12 @@ from mvm_tui.models import (
     Vm,
 )
 
-_LIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
 _VIRSH_VERB = {
     PowerAction.START: "start",
     PowerAction.SHUTDOWN: "shutdown",
     PowerAction.POWEROFF: "destroy",
     PowerAction.REBOOT: "reboot",
 }
-
-
-@dataclass(eq=False)
-class _VmState:
-    template: Vm  # its fixed parts (name, uuid, size, disks, NICs); polls copy and update it
-    profile: VmProfile
-    host: str
-    power: PowerState
-    placement: Placement
-    home_host: str | None
-    booted_at: float
-    shutoff_at: float | None = None  # when an ACPI shutdown completes
-    generation: int = 0  # bumped whenever the guest stops: aborts a migration in flight
-    migrating_to: str | None = None
-
-    @property
-    def name(self) -> str:
-        return self.template.name
-
-    @property
-    def memory_mb(self) -> int:
-        return self.template.memory_mb
-
-    @property
-    def disks(self) -> tuple[Disk, ...]:
-        return self.template.disks
-
-
-@dataclass(eq=False)
-class _HostState:
-    spec: SimHostSpec
-    seed: int
-    vms: dict[str, _VmState] = field(default_factory=dict)
-    powered: bool = True
-    cut: bool = False
-    latency: float = 0.0
-    maintenance: bool = False
-    incoming_mb: int = 0  # memory reserved by migrations on their way here
-
-    @property
-    def reachable(self) -> bool:
-        return self.powered and not self.cut
-
-    @property
-    def label(self) -> str:
-        return f"{self.spec.name} ({self.spec.address})"
-
-
-@dataclass(frozen=True)
-class _Migration:
-    source: str
-    dest: str
-    start: float
-    plan: PrecopyPlan
 
 
 class SimBackend(ClusterBackend):
@@ -126,14 +72,15 @@ class SimBackend(ClusterBackend):
         self.hosts = tuple(HostRef(h.name, h.address) for h in spec.hosts)
         self._clock = clock
         self._rng = random.Random(seed)
-        self._migrations: dict[str, _Migration] = {}
+        self._migrations: dict[str, Migration] = {}
         now = clock.now()
         self._hosts = {
-            h.name: _HostState(spec=h, seed=self._rng.getrandbits(64)) for h in spec.hosts
+            h.name: HostState(spec=h, seed=self._rng.getrandbits(64)) for h in spec.hosts
         }
-        self._vms: dict[str, _VmState] = {}
-        for v in spec.vms:
-            state = self._make_vm(v, now)
+        self._vms: dict[str, VmState] = {}
+        mac_base = self._rng.getrandbits(24)
+        for i, v in enumerate(spec.vms):
+            state = self._make_vm(v, now, (mac_base + i) & 0xFFFFFF)
             self._vms[v.name] = state
             self._hosts[v.host].vms[v.name] = state
         self._ceph: CephModel | None = None
@@ -149,10 +96,10 @@ class SimBackend(ClusterBackend):
             mons = [h.name for h in spec.hosts]
             self._ceph = CephModel(spec, osds, mons, stored, self._rng.getrandbits(64), now)
 
-    def _make_vm(self, v: SimVmSpec, now: float) -> _VmState:
+    def _make_vm(self, v: SimVmSpec, now: float, nic_id: int) -> VmState:
         rng = self._rng
         vm_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-        mac = "52:54:00:" + ":".join(f"{rng.getrandbits(8):02x}" for _ in range(3))
+        mac = "52:54:00:" + ":".join(f"{b:02x}" for b in nic_id.to_bytes(3, "big"))
         profile = VmProfile.draw(rng, v.load)
         hci = self.spec.layout is Layout.HCI
         disks = []
@@ -179,7 +126,7 @@ class SimBackend(ClusterBackend):
             disks=tuple(disks),
             nics=nics,
         )
-        return _VmState(
+        return VmState(
             template=template,
             profile=profile,
             host=v.host,
@@ -191,19 +138,19 @@ class SimBackend(ClusterBackend):
 
     # -- lookups
 
-    def _host(self, name: str) -> _HostState:
+    def _host(self, name: str) -> HostState:
         try:
             return self._hosts[name]
         except KeyError:
             raise NotFound(f"host {name} does not exist") from None
 
-    def _vm(self, name: str) -> _VmState:
+    def _vm(self, name: str) -> VmState:
         try:
             return self._vms[name]
         except KeyError:
             raise NotFound(f"VM {name} does not exist") from None
 
-    async def _reach(self, h: _HostState) -> None:
+    async def _reach(self, h: HostState) -> None:
         """Connect to a host: a slow one answers after its latency, an unreachable one never
         (the connection times out after connect_timeout_s)."""
         waited = 0.0
@@ -218,42 +165,8 @@ class SimBackend(ClusterBackend):
         await self._clock.sleep(max(0.0, self.spec.connect_timeout_s - waited))
         raise HostUnreachable(f"{h.label}: connection timed out")
 
-    def _settle(self, v: _VmState, now: float) -> None:
-        if v.power is PowerState.SHUTTING_DOWN and v.shutoff_at is not None and v.shutoff_at <= now:
-            v.power = PowerState.SHUTOFF
-            v.shutoff_at = None
-            v.generation += 1
-
-    def _vm_model(self, v: _VmState, now: float) -> Vm:
-        self._settle(v, now)
-        if v.power is PowerState.RUNNING or v.power is PowerState.SHUTTING_DOWN:
-            s = v.profile.sample(
-                v.memory_mb,
-                now,
-                v.booted_at,
-                self.spec.boot_s,
-                v.power is PowerState.SHUTTING_DOWN,
-            )
-        elif v.power is PowerState.PAUSED:  # memory kept, nothing else
-            mem = v.profile.sample(v.memory_mb, now, v.booted_at, 0.0, False).mem_used_mb
-            s = Sample(0.0, mem, 0.0, 0.0, 0.0, 0.0)
-        else:
-            s = IDLE
-        return _derive(
-            v.template,
-            {
-                "host": v.host,
-                "power": v.power,
-                "placement": v.placement,
-                "home_host": v.home_host,
-                "cpu_pct": s.cpu_pct,
-                "mem_used_mb": s.mem_used_mb,
-                "disk_rd_bps": s.disk_rd_bps,
-                "disk_wr_bps": s.disk_wr_bps,
-                "net_rx_bps": s.net_rx_bps,
-                "net_tx_bps": s.net_tx_bps,
-            },
-        )
+    def _snapshot(self, v: VmState, now: float) -> Vm:
+        return snapshot(v, now, self.spec.boot_s)
 
     # -- ClusterBackend
 
@@ -261,7 +174,7 @@ class SimBackend(ClusterBackend):
         h = self._host(host)
         await self._reach(h)
         now = self._clock.now()
-        vms = tuple(self._vm_model(v, now) for v in h.vms.values())
+        vms = tuple(self._snapshot(v, now) for v in h.vms.values())
         hs = h.spec
         cpu = host_base_cpu(h.seed, now, self.spec.host_base_cpu_pct)
         cpu += sum(v.cpu_pct * v.vcpus for v in vms) / hs.vcpus
@@ -318,7 +231,7 @@ class SimBackend(ClusterBackend):
     async def vm_info(self, vm: str) -> Vm:
         v = self._vm(vm)
         await self._reach(self._hosts[v.host])
-        return self._vm_model(v, self._clock.now())
+        return self._snapshot(v, self._clock.now())
 
     def power_commands(self, vm: Vm, action: PowerAction) -> list[str]:
         state = self._vms.get(vm.name)
@@ -336,14 +249,16 @@ class SimBackend(ClusterBackend):
         v = self._vm(vm.name)
         await self._reach(self._hosts[v.host])
         now = self._clock.now()
-        self._settle(v, now)
+        settle(v, now)
         name, power = v.name, v.power
         if action is PowerAction.START:
-            if power in _LIVE:
-                raise InvalidState(f"{name} is {_describe(power)}")
+            if power is PowerState.RUNNING:
+                raise InvalidState(f"{name} is already running")
+            if power in LIVE:
+                raise InvalidState(f"{name} is {power.value}")
             v.power, v.booted_at = PowerState.RUNNING, now
             return
-        if power not in _LIVE:
+        if power not in LIVE:
             raise InvalidState(f"{name} is not running")
         if v.migrating_to is not None and action is not PowerAction.POWEROFF:
             raise InvalidState(f"{name} is being migrated to {v.migrating_to}")
@@ -356,7 +271,7 @@ class SimBackend(ClusterBackend):
             v.power, v.shutoff_at = PowerState.SHUTTING_DOWN, now + self.spec.shutdown_s
         else:  # REBOOT: the domain stays running, its guest boots again
             if power is not PowerState.RUNNING:
-                raise InvalidState(f"{name} is {_describe(power)}")
+                raise InvalidState(f"{name} is {power.value}")
             v.booted_at = now
 
     async def close(self) -> None:
@@ -379,10 +294,10 @@ class SimBackend(ClusterBackend):
         if d is src:
             raise InvalidState(f"{vm} is already on {dest}")
         await self._reach(src)
-        self._settle(v, self._clock.now())
+        settle(v, self._clock.now())
         if v.power is not PowerState.RUNNING:
             raise InvalidState(
-                f"{vm} is not running" if v.power not in _LIVE else f"{vm} is {_describe(v.power)}"
+                f"{vm} is not running" if v.power not in LIVE else f"{vm} is {v.power.value}"
             )
         if v.migrating_to is not None:
             raise InvalidState(f"{vm} is already being migrated to {v.migrating_to}")
@@ -392,7 +307,7 @@ class SimBackend(ClusterBackend):
         if d.maintenance:
             raise InvalidState(f"{dest} is in maintenance")
         now = self._clock.now()
-        committed = sum(x.memory_mb for x in d.vms.values() if x.power in _LIVE)
+        committed = sum(x.memory_mb for x in d.vms.values() if x.power in LIVE)
         free = d.spec.memory_mb - self.spec.host_base_mem_mb - committed - d.incoming_mb
         if v.memory_mb > free:
             raise InvalidState(
@@ -408,7 +323,7 @@ class SimBackend(ClusterBackend):
         source, gen, start = src.spec.name, v.generation, now
         v.migrating_to = dest
         d.incoming_mb += v.memory_mb
-        self._migrations[vm] = _Migration(source, dest, start, plan)
+        self._migrations[vm] = Migration(source, dest, start, plan)
 
         def progress(t: float, remaining: float, downtime: int | None) -> MigrationProgress:
             return MigrationProgress.model_construct(
@@ -417,19 +332,24 @@ class SimBackend(ClusterBackend):
                 dest=dest,
                 elapsed_s=round(t, 3),
                 memory_total_bytes=int(plan.total),
-                memory_processed_bytes=int(plan.processed(t)),
+                memory_processed_bytes=int(plan.processed(t, switched=downtime is not None)),
                 memory_remaining_bytes=int(remaining),
                 dirty_rate_bps=round(plan.dirty_rate_at(t), 1),
                 downtime_ms=downtime,
             )
 
+        # A fixed count of ticks at absolute times: `now - start` compared with the duration
+        # could stay below it forever once the gap is smaller than the clock's resolution.
+        every = self.spec.migration_progress_s
+        ticks = math.ceil(plan.duration / every)
         try:
-            while (t := self._clock.now() - start) < plan.duration:
-                await self._clock.sleep(min(self.spec.migration_progress_s, plan.duration - t))
+            for k in range(1, ticks + 1):
+                await self._clock.sleep(start + min(k * every, plan.duration) - self._clock.now())
                 self._check_migration(v, src, d, gen)
-                t = self._clock.now() - start
-                if on_progress is not None and t < plan.duration:
+                if on_progress is not None and k < ticks:
+                    t = self._clock.now() - start
                     on_progress(progress(t, plan.remaining(t), None))
+            await self._clock.sleep(downtime_ms / 1000)  # paused: the last dirty pages go
             self._check_migration(v, src, d, gen)
             del src.vms[vm]
             d.vms[vm] = v
@@ -441,13 +361,13 @@ class SimBackend(ClusterBackend):
         if on_progress is not None:
             on_progress(progress(self._clock.now() - start, 0.0, downtime_ms))
 
-    def _check_migration(self, v: _VmState, src: _HostState, d: _HostState, gen: int) -> None:
+    def _check_migration(self, v: VmState, src: HostState, d: HostState, gen: int) -> None:
         what = f"migration of {v.name} from {src.spec.name} to {d.spec.name}"
         if not src.reachable:
             raise BackendError(f"{what} failed: lost connection to {src.label}")
         if not d.reachable:
             raise BackendError(f"{what} failed: lost connection to {d.label}")
-        self._settle(v, self._clock.now())
+        settle(v, self._clock.now())
         if v.generation != gen or v.power is not PowerState.RUNNING:
             raise BackendError(f"{what} aborted: domain is not running")
 
@@ -466,10 +386,12 @@ class SimBackend(ClusterBackend):
         d = self._host(dest)
         if d.spec.name == v.host:
             raise InvalidState(f"{vm} is already on {dest}")
-        self._settle(v, self._clock.now())
-        if v.power in _LIVE:
-            raise InvalidState(f"{vm} is {_describe(v.power)} on {v.host}")
         await self._reach(d)
+        settle(v, self._clock.now())
+        if v.power in LIVE:
+            raise InvalidState(f"{vm} is {v.power.value} on {v.host}")
+        if v.host == dest:
+            return
         del self._hosts[v.host].vms[vm]
         d.vms[vm] = v
         v.host = dest
@@ -503,7 +425,7 @@ class SimBackend(ClusterBackend):
         now = self._clock.now()
         h.powered = False
         for v in h.vms.values():
-            self._settle(v, now)
+            settle(v, now)
             if v.power is not PowerState.SHUTOFF:
                 v.power, v.shutoff_at = PowerState.SHUTOFF, None
                 v.generation += 1
@@ -531,13 +453,13 @@ class SimBackend(ClusterBackend):
     def crash_vm(self, vm: str) -> None:
         """The guest crashes (libvirt reports it "crashed" until started again)."""
         v = self._vm(vm)
-        self._settle(v, self._clock.now())
-        if v.power not in _LIVE:
+        settle(v, self._clock.now())
+        if v.power not in LIVE:
             raise InvalidState(f"{vm} is not running")
         v.power, v.shutoff_at = PowerState.CRASHED, None
         v.generation += 1
 
-    def _sync_osds(self, h: _HostState) -> None:
+    def _sync_osds(self, h: HostState) -> None:
         if self._ceph is not None:
             self._ceph.set_up(self._ceph.osd_ids(h.spec.name), h.reachable, self._clock.now())
 
@@ -551,43 +473,3 @@ class SimBackend(ClusterBackend):
         if host is None:
             return list(self._vms)
         return list(self._host(host).vms)
-
-
-def _derive_fast(template: Vm, update: dict[str, Any]) -> Vm:
-    """template.model_copy(update=...) without its generic copying: what model_construct
-    does, for a VM per host per poll."""
-    values = template.__dict__.copy()
-    values.update(update)
-    m = Vm.__new__(Vm)
-    object.__setattr__(m, "__dict__", values)
-    object.__setattr__(m, "__pydantic_fields_set__", _VM_FIELDS)
-    object.__setattr__(m, "__pydantic_extra__", None)
-    object.__setattr__(m, "__pydantic_private__", None)
-    return m
-
-
-def _derive_public(template: Vm, update: dict[str, Any]) -> Vm:
-    return template.model_copy(update=update)
-
-
-def _pick_derive() -> Callable[[Vm, dict[str, Any]], Vm]:
-    """The fast path, if this pydantic builds models the way it expects; else model_copy."""
-    probe = Vm(name="probe", uuid="0", host="h", power=PowerState.RUNNING, vcpus=1, memory_mb=1)
-    update = {"cpu_pct": 5.0, "host": "g"}
-    try:
-        fast, public = _derive_fast(probe, update), _derive_public(probe, update)
-        if fast == public and fast.model_dump() == public.model_dump() and hash(fast):
-            return _derive_fast
-    except Exception:  # pragma: no cover - a pydantic that stores models differently
-        pass
-    return _derive_public  # pragma: no cover
-
-
-_VM_FIELDS = frozenset(Vm.model_fields)
-_derive = _pick_derive()
-
-
-def _describe(power: PowerState) -> str:
-    if power is PowerState.RUNNING:
-        return "already running"
-    return str(power.value)

@@ -51,9 +51,8 @@ def scaled_spec(hosts: int = 64, vms: int = 5000, seed: int = 1) -> SimClusterSp
     rng = random.Random(seed)
     sizes = rng.choices(_SIZES, _SIZE_WEIGHTS, k=vms)
     disks = [rng.choice((20, 40, 80, 120, 200)) for _ in range(vms)]
-    per_host = math.ceil(vms / hosts)
-    biggest = sorted((m for _, m in sizes), reverse=True)[:per_host]
-    memory_mb = max(512 * 1024, 1024 * math.ceil(1.25 * (sum(biggest) + 4096) / 1024))
+    # 512 GB a host, or more when the VMs need it (25% headroom over an even spread)
+    memory_mb = max(512 * 1024, 65536 * math.ceil(1.25 * sum(m for _, m in sizes) / hosts / 65536))
     raw_gb = 3 * 0.5 * sum(disks)  # three replicas of images about half full
     storage_gb = max(4000.0, math.ceil(raw_gb / hosts / 0.6 / 1000) * 1000.0)
     host_specs = [
@@ -89,6 +88,7 @@ def scaled_spec(hosts: int = 64, vms: int = 5000, seed: int = 1) -> SimClusterSp
                 placement,
                 power,
                 vlan=22 + i % 4,
+                load=rng.uniform(0.03, 0.3),
             )
         )
     return SimClusterSpec(

@@ -114,10 +114,11 @@ class VmProfile:
             rd = 60e6 * (1.0 - x) + self.disk_rd_bps * x
             wr = 1e6 + self.disk_wr_bps * x
             rx, tx = self.net_rx_bps * 0.1 * x, self.net_tx_bps * 0.05 * x
-        else:  # always positive: busy >= 0.55 * 0.45, io >= 0.7 * busy
+        else:  # always positive: busy >= 0.55 * 0.35, io >= 0.7 * busy
             day = 0.5 + 0.5 * math.sin(TAU * (t / DAY + self.day_phase))
             n_slow = noise(s >> 16, t, 420.0)
-            busy = (0.55 + 0.9 * day) * (1.0 + 0.35 * noise(s, t, 30.0) + 0.2 * n_slow)
+            jitter = 0.1 * noise(s >> 8, t, 5.0)  # what makes two polls seconds apart differ
+            busy = (0.55 + 0.9 * day) * (1.0 + 0.35 * noise(s, t, 30.0) + 0.2 * n_slow + jitter)
             cpu = 100.0 * self.load * busy
             mem = self.mem_share + 0.04 * math.sin(TAU * (t / 5400.0 + self.mem_phase))
             mem += 0.02 * n_slow

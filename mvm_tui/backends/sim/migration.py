@@ -48,9 +48,10 @@ class PrecopyPlan:
         r_inf = m * (1.0 - b / d)
         return r_inf + (m - r_inf) * math.exp(-d * t / m)
 
-    def processed(self, t: float) -> float:
-        """Bytes sent t seconds in (more than the memory size once pages are resent)."""
-        return self.bandwidth * min(max(t, 0.0), self.duration)
+    def processed(self, t: float, switched: bool = False) -> float:
+        """Bytes sent t seconds in (more than the memory size once pages are resent); the
+        switch-over sends the last stop_at bytes while the guest is paused."""
+        return self.bandwidth * min(max(t, 0.0), self.duration) + switched * self.stop_at
 
     def dirty_rate_at(self, t: float) -> float:
         return self.dirty_rate * (self.total - self.remaining(t)) / self.total

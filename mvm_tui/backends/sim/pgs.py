@@ -11,11 +11,12 @@ back, which is fast); a new copy is backfilled from zero.
 from __future__ import annotations
 
 import math
+import random
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from mvm_tui.backends.sim.metrics import mix64, unit
+from mvm_tui.backends.sim.metrics import unit
 
 _EPS = 1e-9
 
@@ -100,14 +101,12 @@ class PgSim:
         for p in range(self.num_objects - sum(counts)):
             counts[p % n] += 1
         per_object = stored / self.num_objects if self.num_objects else 0.0
+        rng = random.Random(seed)
+        log, rand, inf = math.log, rng.random, -math.inf
         pgs = []
         for p in range(n):
-            pg_seed = mix64(seed ^ (p + 1) * 0x632B_E59B_D9B4_E019)
-            # straw2: each OSD draws ln(u)/weight; the highest draws win
-            draws = [
-                (math.log((mix64(pg_seed + o) + 1) / 2**64) / w if w > 0 else -math.inf, o)
-                for o, w in enumerate(weights)
-            ]
+            # straw2: each OSD draws ln(u)/weight, fixed per (PG, OSD); the highest draws win
+            draws = [(log(1.0 - rand()) / w if w > 0 else inf, o) for o, w in enumerate(weights)]
             draws.sort(reverse=True)
             order = tuple(o for _, o in draws)
             pgs.append(_Pg(objects=counts[p], nbytes=counts[p] * per_object, order=order))
@@ -193,7 +192,9 @@ class PgSim:
         self._bytes_cache = None
 
     def _age(self, pg: _Pg, osd: int, away: float) -> None:
-        """A copy comes back after `away` seconds: the objects written meanwhile are stale."""
+        """A copy comes back after `away` seconds: the objects written meanwhile are stale.
+        While the PG is short of copies, its log brings them up to date (recovery, degraded);
+        when it has its full count elsewhere already, the OSD is backfilled (misplaced)."""
         f = pg.have[osd]
         if f < 1.0 and osd not in pg.stale:
             return  # a backfill in progress resumes where it stopped
@@ -203,8 +204,12 @@ class PgSim:
         if kept <= 0.0:
             del pg.have[osd]
             pg.stale.discard(osd)
+            return
+        pg.have[osd] = kept
+        others = sum(1 for o, g in pg.have.items() if o != osd and g >= 1.0 and self.up[o])
+        if others >= self.size:
+            pg.stale.discard(osd)
         else:
-            pg.have[osd] = kept
             pg.stale.add(osd)
 
     def _purge(self, pg: _Pg) -> None:
@@ -231,9 +236,15 @@ class PgSim:
     def view(self, p: int, running: bool | None = None) -> PgView:
         pg, up, size = self.pgs[p], self.up, self.size
         have = pg.have
+        if len(pg.up) == size and all(up[o] and have.get(o, 0.0) >= 1.0 for o in pg.up):
+            return _CLEAN
         if running is None:
             running = p in self.queue[: self.max_active]
-        acting_u = [o for o in pg.up if up[o] and (have.get(o, 0.0) >= 1.0 or o in pg.stale)]
+        # CRUSH maps the PG to pg.up (in OSDs); the down ones drop out of its up set. Copies
+        # complete (or being log-recovered) on up set OSDs act; an OSD of the up set without
+        # a copy is backfilled, while a complete copy elsewhere stands in (pg_temp).
+        up_set = [o for o in pg.up if up[o]]
+        acting_u = [o for o in up_set if have.get(o, 0.0) >= 1.0 or o in pg.stale]
         missing = [o for o in pg.up if o not in acting_u]
         backfill = [o for o in missing if up[o]]
         recover = [o for o in acting_u if have[o] < 1.0]
@@ -243,11 +254,11 @@ class PgSim:
         filled = sum(have.get(o, 0.0) for o in backfill)
         degraded = _count(pg.objects * (size - held - filled))
         misplaced = 0
-        if acting != acting_u:
+        if len(acting) > len(acting_u):
             moved = sum(1.0 - have.get(o, 0.0) if up[o] else 1.0 for o in missing)
             misplaced = _count(pg.objects * min(len(acting) - len(acting_u), moved))
         undersized = len(acting) < size
-        if not any(f >= 1.0 for o, f in have.items() if o in acting):
+        if not any(have[o] >= 1.0 for o in acting):
             stale = not any(up[o] for o in have)
             state = "stale+undersized+degraded+peered" if stale else "down"
             return PgView(
@@ -256,10 +267,7 @@ class PgSim:
         if len(acting) < self.min_size:
             state = "undersized+degraded+peered"
             return PgView(state, degraded, misplaced, False, True, False, 9, False)
-        if not (recover or backfill or undersized or degraded or misplaced) and set(acting) == set(
-            pg.up
-        ):
-            return PgView("active+clean", 0, 0, True, False, False, 9, False)
+        remapped = set(acting) != set(up_set)
         parts = ["active"]
         if recover:
             parts.append("recovering" if running else "recovery_wait")
@@ -267,15 +275,14 @@ class PgSim:
             parts.append("undersized")
         if degraded:
             parts.append("degraded")
-        if set(acting) != set(pg.up):
+        if remapped:
             parts.append("remapped")
         if backfill:
             parts.append("backfilling" if running else "backfill_wait")
         priority = 0 if recover else 1 if degraded else 2
         wants = bool(recover or backfill)
-        return PgView(
-            "+".join(parts), degraded, misplaced, True, undersized, False, priority, wants
-        )
+        state = "+".join(parts)
+        return PgView(state, degraded, misplaced, True, undersized, False, priority, wants)
 
     def summary(self) -> PgSummary:
         by_state: Counter[str] = Counter()
@@ -302,6 +309,9 @@ class PgSim:
                 held[o] += f * pg.nbytes
         self._bytes_cache = (self.time, held)
         return held
+
+
+_CLEAN = PgView("active+clean", 0, 0, True, False, False, 9, False)
 
 
 def _count(objects: float) -> int:

@@ -1,0 +1,139 @@
+"""The mutable state of simulated hosts and VMs, and how a VM looks when polled."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from mvm_tui.backends.sim.metrics import IDLE, Sample, VmProfile
+from mvm_tui.backends.sim.migration import PrecopyPlan
+from mvm_tui.backends.sim.spec import SimHostSpec
+from mvm_tui.models import Disk, Placement, PowerState, Vm
+
+LIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
+
+
+@dataclass(eq=False)
+class VmState:
+    template: Vm  # its fixed parts (name, uuid, size, disks, NICs); polls copy and update it
+    profile: VmProfile
+    host: str
+    power: PowerState
+    placement: Placement
+    home_host: str | None
+    booted_at: float
+    shutoff_at: float | None = None  # when an ACPI shutdown completes
+    generation: int = 0  # bumped whenever the guest stops: aborts a migration in flight
+    migrating_to: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.template.name
+
+    @property
+    def memory_mb(self) -> int:
+        return self.template.memory_mb
+
+    @property
+    def disks(self) -> tuple[Disk, ...]:
+        return self.template.disks
+
+
+@dataclass(eq=False)
+class HostState:
+    spec: SimHostSpec
+    seed: int
+    vms: dict[str, VmState] = field(default_factory=dict)
+    powered: bool = True
+    cut: bool = False
+    latency: float = 0.0
+    maintenance: bool = False
+    incoming_mb: int = 0  # memory reserved by migrations on their way here
+
+    @property
+    def reachable(self) -> bool:
+        return self.powered and not self.cut
+
+    @property
+    def label(self) -> str:
+        return f"{self.spec.name} ({self.spec.address})"
+
+
+@dataclass(frozen=True)
+class Migration:
+    source: str
+    dest: str
+    start: float
+    plan: PrecopyPlan
+
+
+def settle(v: VmState, now: float) -> None:
+    """Apply what has happened to the VM by `now` (an ACPI shutdown that completed)."""
+    if v.power is PowerState.SHUTTING_DOWN and v.shutoff_at is not None and v.shutoff_at <= now:
+        v.power = PowerState.SHUTOFF
+        v.shutoff_at = None
+        v.generation += 1
+
+
+def snapshot(v: VmState, now: float, boot_s: float) -> Vm:
+    """The VM as a poll at `now` sees it."""
+    settle(v, now)
+    if v.power is PowerState.RUNNING or v.power is PowerState.SHUTTING_DOWN:
+        s = v.profile.sample(
+            v.memory_mb, now, v.booted_at, boot_s, v.power is PowerState.SHUTTING_DOWN
+        )
+    elif v.power is PowerState.PAUSED:  # memory kept, nothing else
+        mem = v.profile.sample(v.memory_mb, now, v.booted_at, 0.0, False).mem_used_mb
+        s = Sample(0.0, mem, 0.0, 0.0, 0.0, 0.0)
+    else:
+        s = IDLE
+    return _derive(
+        v.template,
+        {
+            "host": v.host,
+            "power": v.power,
+            "placement": v.placement,
+            "home_host": v.home_host,
+            "cpu_pct": s.cpu_pct,
+            "mem_used_mb": s.mem_used_mb,
+            "disk_rd_bps": s.disk_rd_bps,
+            "disk_wr_bps": s.disk_wr_bps,
+            "net_rx_bps": s.net_rx_bps,
+            "net_tx_bps": s.net_tx_bps,
+        },
+    )
+
+
+def _derive_fast(template: Vm, update: dict[str, Any]) -> Vm:
+    """template.model_copy(update=...) without its generic copying: what model_construct
+    does, for a VM per host per poll."""
+    values = template.__dict__.copy()
+    values.update(update)
+    m = Vm.__new__(Vm)
+    object.__setattr__(m, "__dict__", values)
+    object.__setattr__(m, "__pydantic_fields_set__", set(_VM_FIELDS))
+    object.__setattr__(m, "__pydantic_extra__", None)
+    object.__setattr__(m, "__pydantic_private__", None)
+    return m
+
+
+def _derive_public(template: Vm, update: dict[str, Any]) -> Vm:
+    return template.model_copy(update=update)
+
+
+def _pick_derive() -> Callable[[Vm, dict[str, Any]], Vm]:
+    """The fast path, if this pydantic builds models the way it expects; else model_copy."""
+    probe = Vm(name="probe", uuid="0", host="h", power=PowerState.RUNNING, vcpus=1, memory_mb=1)
+    update = {"cpu_pct": 5.0, "host": "g"}
+    try:
+        fast, public = _derive_fast(probe, update), _derive_public(probe, update)
+        if fast == public and fast.model_dump() == public.model_dump() and hash(fast):
+            return _derive_fast
+    except Exception:  # pragma: no cover - a pydantic that stores models differently
+        pass
+    return _derive_public  # pragma: no cover
+
+
+_VM_FIELDS = frozenset(Vm.model_fields)
+_derive = _pick_derive()
