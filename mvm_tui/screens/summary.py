@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
@@ -58,9 +60,10 @@ class SummaryScreen(ClusterScreen):
             (snap.name, "bold"), f"  ({snap.layout.value.upper()})   ", HEALTH_TEXT[health.level]
         )
         hosts = Table.grid(padding=(0, 2))
+        vms_on = Counter(v.host for v in snap.vms)
         for host in snap.hosts:
-            vms = sum(1 for v in snap.vms if v.host == host.name)
-            hosts.add_row(host.name, host.address, fmt.host_state(host.state), f"{vms} VMs",
+            hosts.add_row(host.name, host.address, fmt.host_state(host.state),
+                          f"{vms_on[host.name]} VMs",
                           Text(host.error or "", style="red"))
         reasons = Text("\n".join(health.reasons), style="yellow")
         return Group(head, reasons, Text(""), hosts)

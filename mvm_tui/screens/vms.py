@@ -47,7 +47,7 @@ class VmsScreen(VmActionsScreen):
     def refresh_inventory(self) -> None:
         words = self.filter_words
         vms = self.cluster.snapshot().vms
-        self.query_one(VmTable).show(v for v in vms if matches(v, words))
+        self.query_one(VmTable).show([v for v in vms if matches(v, words)] if words else vms)
         super().refresh_inventory()
 
     def selected_vm(self) -> Vm | None:

@@ -7,7 +7,7 @@ the viewport; sorting and the cursor (kept on the same row key across refreshes)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
@@ -31,11 +31,31 @@ class Column:
     justify: Literal["left", "right"] = "left"
 
 
-@dataclass(frozen=True)
+Cells = tuple[str | Text, ...]
+
+
 class Row:
-    key: str
-    cells: tuple[str | Text, ...]
-    sort_values: tuple[Any, ...]  # one comparable value per column (None sorts last)
+    """One line: its key, one comparable value per column to sort by (None sorts last), and
+    its cells, or a function that makes them: formatting is done only for rows on screen."""
+
+    __slots__ = ("_cells", "_make", "key", "sort_values")
+
+    def __init__(
+        self,
+        key: str,
+        cells: Cells | Callable[[], Cells],
+        sort_values: tuple[Any, ...],
+    ) -> None:
+        self.key = key
+        self.sort_values = sort_values
+        self._cells, self._make = (None, cells) if callable(cells) else (cells, None)
+
+    @property
+    def cells(self) -> Cells:
+        if self._cells is None:
+            assert self._make is not None
+            self._cells = self._make()
+        return self._cells
 
 
 class ResourceTable(ScrollView, can_focus=True):

@@ -20,10 +20,11 @@ VM_COLUMNS = (
 
 
 def vm_row(vm: Vm) -> Row:
-    cpu = vm.cpu_pct if vm.power is PowerState.RUNNING else None
-    return Row(
-        key=vm.name,
-        cells=(
+    running = vm.power is PowerState.RUNNING
+    cpu = vm.cpu_pct if running else None
+
+    def cells() -> tuple[str, ...]:
+        return (
             vm.name,
             vm.host or "-",
             fmt.power_state(vm.power),
@@ -31,16 +32,12 @@ def vm_row(vm: Vm) -> Row:
             str(vm.vcpus),
             fmt.mib(vm.memory_mb),
             fmt.pct(cpu),
-        ),
-        sort_values=(
-            vm.name,
-            vm.host or "",
-            vm.power.value,
-            vm.placement.value,
-            vm.vcpus,
-            vm.memory_mb,
-            cpu,
-        ),
+        )
+
+    return Row(
+        vm.name,
+        cells,
+        (vm.name, vm.host or "", vm.power, vm.placement, vm.vcpus, vm.memory_mb, cpu),
     )
 
 

@@ -69,3 +69,16 @@ def test_a_valid_config_without_demo_says_what_this_version_can_do() -> None:
     result = run_cli("--config", str(example), "inventory", "--json")
     assert result.returncode == 2
     assert "--demo" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mvm_tui.cli", "inventory", "--json", "--demo"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path)},
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(1) == b"{"
+    proc.stdout.close()  # like `| head -c 1`
+    assert proc.wait(timeout=60) == 0
+    assert proc.stderr.read() == b""
