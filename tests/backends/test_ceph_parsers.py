@@ -1,0 +1,299 @@
+"""Parsing real `ceph ... -f json` output (tests/fixtures/ceph, from the lab) into typed models."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mvm_tui.backends import ceph
+from mvm_tui.backends.base import BackendError
+from mvm_tui.models import CephStatus
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "ceph"
+SAMPLES = sorted(FIXTURES.rglob("*.json"))
+STALE = "memstore/ceph-s.2s-after-osd-out-STALE-still-ok.json"
+
+Parser = Callable[[str], object]
+# The file name up to its first dot names the command that printed it.
+PARSERS: dict[str, tuple[Parser, str]] = {
+    "ceph-s": (ceph.parse_status, "status"),
+    "ceph-health-detail": (ceph.parse_health_detail, "health detail"),
+    "ceph-osd-df-tree": (ceph.parse_osd_df_tree, "osd df tree"),
+    "ceph-osd-tree": (ceph.parse_osd_tree, "osd tree"),
+    "ceph-mon-dump": (ceph.parse_mon_dump, "mon dump"),
+    "ceph-quorum-status": (ceph.parse_quorum_status, "quorum_status"),
+    "ceph-pg-stat": (ceph.parse_pg_stat, "pg stat"),
+    "ceph-osd-ok-to-stop": (ceph.parse_ok_to_stop, "osd ok-to-stop"),
+    "ceph-osd-safe-to-destroy": (ceph.parse_safe_to_destroy, "osd safe-to-destroy"),
+}
+
+
+def text(name: str) -> str:
+    return (FIXTURES / name).read_text()
+
+
+def status(name: str) -> CephStatus:
+    return ceph.parse_status(text(name))
+
+
+def states(s: CephStatus) -> dict[str, int]:
+    return {p.state_name: p.count for p in s.pgs_by_state}
+
+
+def test_the_samples_are_there() -> None:
+    assert len(SAMPLES) >= 20 and (FIXTURES / STALE).is_file()
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: str(p.relative_to(FIXTURES)))
+def test_every_sample_parses(path: Path) -> None:
+    prefix = path.name.split(".")[0]
+    assert prefix in PARSERS, f"no parser for {path.name}: add it to PARSERS"
+    assert PARSERS[prefix][0](path.read_text()) is not None
+
+
+@pytest.mark.parametrize("path", [p for p in SAMPLES if p.name.startswith("ceph-s.")], ids=str)
+def test_status_samples_are_consistent(path: Path) -> None:
+    s = ceph.parse_status(path.read_text())
+    assert sum(p.count for p in s.pgs_by_state) == s.num_pgs == 33
+    assert len(s.quorum_names) <= s.num_mons
+    assert s.num_up_osds <= s.num_osds and s.num_in_osds <= s.num_osds
+    assert s.osdmap_epoch > 0 and 0 < s.bytes_used < s.bytes_total
+    assert (s.health == "HEALTH_OK") == (not s.checks)
+
+
+@pytest.mark.parametrize("name", ["ceph-s.healthy.json", "memstore/ceph-s.healthy.json"])
+def test_status_healthy(name: str) -> None:
+    s = status(name)
+    assert s.health == "HEALTH_OK" and s.checks == {}
+    assert states(s) == {"active+clean": 33} and s.pgs_clean == s.num_pgs
+    assert (s.num_mons, s.num_osds, s.num_up_osds, s.num_in_osds) == (3, 3, 3, 3)
+    assert s.quorum_names == ("mvmlab-h1", "mvmlab-h2", "mvmlab-h3")
+    assert s.degraded_objects == s.misplaced_objects == 0
+
+
+def test_status_rebalancing_before_health_notices() -> None:
+    raw = ceph.parse_status_report(text("ceph-s.rebalancing.json"))
+    s = ceph.parse_status(text("ceph-s.rebalancing.json"))
+    assert s.health == "HEALTH_OK"  # health checks lag pgs_by_state
+    assert states(s) == {"peering": 16, "active+clean": 12, "active+recovering": 5}
+    assert s.pgs_by_state[0].state_name == "peering"  # most PGs first, as the simulator does
+    assert (s.num_osds, s.num_in_osds, s.osdmap_epoch) == (3, 2, 16)
+    assert s.misplaced_objects == 17 and s.degraded_objects == 0
+    assert raw.pgmap.recovering_bytes_per_sec == 1179127
+    assert raw.pgmap.inactive_pgs_ratio == pytest.approx(16 / 33)
+    assert any("osd.1 marked out" in e.message for e in raw.progress_events.values())
+
+
+def test_status_rebalancing_warn() -> None:
+    s = status("ceph-s.rebalancing-warn.json")
+    assert s.health == "HEALTH_WARN" and s.checks["PG_DEGRADED"].count == 6 and len(s.checks) == 1
+    assert s.checks["PG_DEGRADED"].message.startswith("Degraded data redundancy: 11/400")
+    assert (s.degraded_objects, s.misplaced_objects) == (11, 40)
+    assert not all(ceph.pg_state_settled(p.state_name) for p in s.pgs_by_state)
+    raw = ceph.parse_status_report(text("ceph-s.rebalancing-warn.json"))
+    assert (raw.pgmap.recovering_objects_per_sec, raw.pgmap.recovering_bytes_per_sec) == (
+        6,
+        7231286,
+    )
+
+
+def test_status_osd_down() -> None:
+    s = status("ceph-s.osd-down-degraded.json")
+    assert (
+        set(s.checks) == {"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED"} and s.health == "HEALTH_WARN"
+    )
+    assert s.checks["OSD_DOWN"].count == s.checks["OSD_HOST_DOWN"].count == 1
+    assert (s.num_osds, s.num_up_osds, s.num_in_osds) == (2, 1, 2)
+    assert states(s) == {"active+undersized+degraded": 32, "active+undersized": 1}
+    assert s.degraded_objects == 150 and s.pgs_clean == 0
+
+
+def test_status_after_decommission() -> None:
+    s = status("ceph-s.after-decom.json")
+    assert s.health == "HEALTH_OK" and s.pgs_clean == 33
+    assert (s.num_mons, s.num_osds, s.num_up_osds, s.num_in_osds) == (2, 2, 2, 2)
+    assert s.quorum_names == ("mvmlab-h1", "mvmlab-h2")
+
+
+def test_nested_osdmap_of_older_releases() -> None:
+    data = json.loads(text("ceph-s.healthy.json"))
+    data["osdmap"] = {"osdmap": data["osdmap"]}
+    assert ceph.parse_status(json.dumps(data)).osdmap_epoch == 14
+
+
+def test_rebalance_settled_refuses_the_stale_status() -> None:
+    before, stale = status("memstore/ceph-s.healthy.json"), status(STALE)
+    assert before.num_in_osds == 3 and stale.num_in_osds == 2  # the osdmap has the out...
+    assert stale.health == "HEALTH_OK" and stale.pgs_clean == stale.num_pgs  # ...PG stats not yet
+    out_epoch = stale.osdmap_epoch  # read right after `ceph osd out`
+    assert not ceph.rebalance_settled(stale, out_epoch)
+    later = stale.model_copy(update={"osdmap_epoch": out_epoch + 2})
+    assert ceph.rebalance_settled(later, out_epoch)
+
+
+def test_rebalance_settled_through_a_decommission() -> None:
+    out_epoch = 16
+    for name in ("ceph-s.rebalancing.json", "ceph-s.rebalancing-warn.json"):
+        assert not ceph.rebalance_settled(status(name), out_epoch), name
+    assert ceph.rebalance_settled(status("ceph-s.after-decom.json"), out_epoch)
+    assert not ceph.rebalance_settled(status("ceph-s.osd-down-degraded.json"), 0)
+    unreported = status("ceph-s.after-decom.json").model_copy(update={"num_pgs": 34})
+    assert not ceph.rebalance_settled(unreported, 0)
+
+
+SETTLED = ["active+clean", "active+clean+scrubbing+deep", "active+clean+snaptrim"]
+UNSETTLED = ["active+clean+remapped", "stale+active+clean", "active+undersized+degraded"]
+UNSETTLED += ["active+recovering", "active+remapped+backfilling", "peering", "unknown"]
+
+
+@pytest.mark.parametrize(
+    ("state", "settled"), [(s, True) for s in SETTLED] + [(s, False) for s in UNSETTLED]
+)
+def test_pg_state_settled(state: str, settled: bool) -> None:
+    assert ceph.pg_state_settled(state) is settled
+
+
+def test_health_detail() -> None:
+    ok = ceph.parse_health_detail(text("ceph-health-detail.healthy.json"))
+    assert ok.status == "HEALTH_OK" and ok.checks == {}
+    degraded = ceph.parse_health_detail(text("ceph-health-detail.degraded.json"))
+    check = degraded.checks["PG_DEGRADED"]
+    assert (check.severity, check.summary.count, len(check.detail)) == ("HEALTH_WARN", 6, 6)
+    down = ceph.parse_health_detail(text("ceph-health-detail.osd-down.json"))
+    assert list(down.checks) == ["OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED"]
+    assert len(down.checks["PG_DEGRADED"].detail) == 32
+    assert down.to_checks()["OSD_HOST_DOWN"].message == "1 host (1 osds) down"
+
+
+def test_osd_df_tree_healthy() -> None:
+    t = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.json"))
+    assert t.osd_ids == (0, 1, 2) and t.host_names == ("mvmlab-h1", "mvmlab-h2", "mvmlab-h3")
+    assert [n.name for n in t.of_type("root")] == ["default"]
+    root = t.node(-1)
+    assert root is not None and root.children == (-7, -5, -3)
+    assert {o: t.host_of(o) for o in t.osd_ids} == {0: "mvmlab-h1", 1: "mvmlab-h2", 2: "mvmlab-h3"}
+    osd0 = t.df(0)
+    assert osd0 is not None
+    assert (osd0.type, osd0.status, osd0.device_class, osd0.reweight) == ("osd", "up", "hdd", 1)
+    assert osd0.kb == 1048576 and osd0.kb_used + osd0.kb_avail <= osd0.kb
+    assert osd0.crush_weight == pytest.approx(0.00099, abs=1e-5) and osd0.pgs == 17
+    assert osd0.utilization == pytest.approx(100 * osd0.kb_used / osd0.kb)
+    assert t.summary.total_kb == 3 * 1048576 and t.down_osds() == t.out_osds() == ()
+
+
+def test_osd_df_tree_rebalancing_shows_the_out_osd() -> None:
+    t = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.rebalancing.json"))
+    assert t.out_osds() == (1,) and t.down_osds() == ()
+    osd1 = t.df(1)
+    assert osd1 is not None and (osd1.reweight, osd1.pgs, osd1.status) == (0, 0, "up")
+
+
+def test_osd_df_tree_osd_down() -> None:
+    t = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.osd-down.json"))
+    assert t.down_osds() == (1,) and t.host_of(1) == "mvmlab-h2"
+    assert t.osds_on("mvmlab-h2") == (1,) and t.osds_on("mvmlab-h3") == ()
+
+
+def test_osd_df_tree_after_rm() -> None:
+    t = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.after-rm.json"))
+    assert t.osd_ids == (0, 1)
+    assert t.host_of(2) is None and t.node(2) is None
+    assert "mvmlab-h3" in t.host_names and t.osds_on("mvmlab-h3") == ()  # the empty bucket
+    assert t.summary.total_kb == 2 * 1048576
+
+
+def test_osd_tree() -> None:
+    t = ceph.parse_osd_tree(text("ceph-osd-tree.json"))
+    assert t.osd_ids == (0, 1, 2) and t.host_of(2) == "mvmlab-h3" and t.stray == ()
+    assert all(n.exists == 1 and n.status == "up" for n in t.nodes if n.type == "osd")
+
+
+def test_mon_dump() -> None:
+    m = ceph.parse_mon_dump(text("ceph-mon-dump.json"))
+    assert (m.epoch, m.names, m.quorum) == (1, ("mvmlab-h1", "mvmlab-h2", "mvmlab-h3"), (0, 1, 2))
+    h3 = m.mons[2]
+    assert (h3.rank, h3.public_addr) == (2, "10.213.0.13:6789/0")
+    assert [a.addr for a in h3.public_addrs.addrvec] == ["10.213.0.13:3300", "10.213.0.13:6789"]
+    assert not ceph.mon_removed(m, "mvmlab-h3") and ceph.mon_removed(m, "mvmlab-h4")
+
+
+def test_quorum_status() -> None:
+    q = ceph.parse_quorum_status(text("ceph-quorum-status.json"))
+    assert q.quorum_leader_name == "mvmlab-h1"
+    assert q.quorum_names == q.monmap.names == ("mvmlab-h1", "mvmlab-h2", "mvmlab-h3")
+    lost = q.model_copy(update={"quorum_names": ("mvmlab-h1",)})
+    assert q.out_of_quorum == () and lost.out_of_quorum == ("mvmlab-h2", "mvmlab-h3")
+
+
+def test_pg_stat() -> None:
+    p = ceph.parse_pg_stat(text("ceph-pg-stat.json"))
+    assert p.pg_ready and p.all_active_clean
+    assert p.pg_summary.num_pgs == 33 and p.pg_summary.total_bytes == 3221225472
+
+
+def test_ok_to_stop_ok() -> None:
+    r = ceph.parse_ok_to_stop(text("ceph-osd-ok-to-stop.json"))
+    assert r.ok_to_stop and r.osds == (2,) and r.error == ""
+    assert (r.num_ok_pgs, r.num_not_ok_pgs, len(r.ok_become_degraded)) == (27, 0, 27)
+
+
+def test_ok_to_stop_refused_prints_json_and_exits_ebusy() -> None:
+    stderr = "Error EBUSY: unsafe to stop osd(s) at this time (3 PGs are or would become offline)"
+    r = ceph.parse_ok_to_stop(
+        text("synthetic/ceph-osd-ok-to-stop.not-ok.json"), returncode=16, stderr=stderr
+    )
+    assert not r.ok_to_stop and r.bad_become_inactive == ("2.3", "2.7", "2.1c")
+    assert r.error == stderr
+
+
+def test_ok_to_stop_nonzero_exit_is_never_ok() -> None:
+    r = ceph.parse_ok_to_stop("", returncode=2, stderr="Error EINVAL: osd.9 does not exist\n")
+    assert not r.ok_to_stop and r.error == "Error EINVAL: osd.9 does not exist"
+    r = ceph.parse_ok_to_stop("\n", returncode=1)
+    assert not r.ok_to_stop and "exited with status 1" in r.error
+    r = ceph.parse_ok_to_stop(text("ceph-osd-ok-to-stop.json"), returncode=11, stderr="EAGAIN")
+    assert not r.ok_to_stop and r.error == "EAGAIN"
+
+
+def test_safe_to_destroy() -> None:
+    safe = ceph.parse_safe_to_destroy(text("synthetic/ceph-osd-safe-to-destroy.safe.json"))
+    busy = ceph.parse_safe_to_destroy(text("synthetic/ceph-osd-safe-to-destroy.busy.json"))
+    assert safe.is_safe([2]) and not safe.is_safe([1, 2]) and not safe.is_safe([])
+    assert not busy.is_safe([2]) and busy.active == (2,)
+    failed = ceph.parse_safe_to_destroy("", returncode=11, stderr="Error EAGAIN: 1 pgs unknown")
+    assert not failed.is_safe([2]) and failed.error.startswith("Error EAGAIN")
+
+
+def test_safe_to_remove_needs_a_settled_rebalance_too() -> None:
+    # safe-to-destroy once said "safe" right after the out, while PGs were still recovering
+    safe = ceph.parse_safe_to_destroy(text("synthetic/ceph-osd-safe-to-destroy.safe.json"))
+    assert not ceph.safe_to_remove(safe, status("ceph-s.rebalancing-warn.json"), [2], out_epoch=16)
+    assert not ceph.safe_to_remove(safe, status(STALE), [2], out_epoch=16)
+    assert ceph.safe_to_remove(safe, status("ceph-s.after-decom.json"), [2], out_epoch=16)
+
+
+BAD = ["", "  \n", "<html><body><h1>502 Bad Gateway</h1></body></html>", "Error EACCES: denied"]
+BAD += ["null", "[]", '"HEALTH_OK"', '{"foo": 1}', '{"status": 42, "nodes": "x", "epoch": "one"}']
+
+
+@pytest.mark.parametrize("prefix", list(PARSERS))
+@pytest.mark.parametrize("bad", [*BAD, "TRUNCATED"], ids=range(len(BAD) + 1))
+def test_malformed_output_raises_a_typed_error(prefix: str, bad: str) -> None:
+    parser, command = PARSERS[prefix]
+    if bad == "TRUNCATED":
+        good = next(p for p in SAMPLES if p.name.startswith(prefix + ".")).read_text()
+        bad = good[: len(good) // 2]
+    with pytest.raises(ceph.CephParseError) as e:
+        parser(bad)
+    assert isinstance(e.value, BackendError) and e.value.command == command
+    assert str(e.value).startswith(f"`ceph {command}`: ") and len(str(e.value)) < 400
+
+
+def test_wrong_command_output_is_rejected() -> None:
+    with pytest.raises(ceph.CephParseError, match="osd df tree"):
+        ceph.parse_osd_df_tree(text("ceph-s.healthy.json"))
+    with pytest.raises(ceph.CephParseError, match=r"^`ceph status`: unexpected JSON shape: health"):
+        ceph.parse_status(text("ceph-osd-tree.json"))
