@@ -1,0 +1,314 @@
+"""One pooled SSH connection per host, reused for every command (as cephadm does).
+
+Commands are argument lists: each argument is shell-quoted, so a value from a user or a host
+reaches the remote shell as one literal word. Output streams line by line to an optional sink.
+Host keys are always checked against the target's known_hosts file; passwords (login, sudo)
+are asked for through a callback when needed and kept in memory only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shlex
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import asyncssh
+
+from mvm_tui import paths
+from mvm_tui.backends.base import HostUnreachable, NotFound
+from mvm_tui.backends.ssh import hostkeys
+from mvm_tui.backends.ssh.errors import (
+    AuthFailed,
+    CommandFailed,
+    CommandTimeout,
+    HostKeyChanged,
+    HostKeyUnknown,
+)
+
+Purpose = Literal["login", "sudo"]
+AskPassword = Callable[["SshTarget", Purpose], Awaitable[str]]
+LineSink = Callable[[str, str], None]  # (stream name "stdout" / "stderr", line without "\n")
+
+_LOST = (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError)
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """How to reach one host."""
+
+    name: str
+    address: str
+    port: int = 22
+    user: str = "root"
+    key_file: Path | None = None  # None: ssh's default keys and the agent
+    known_hosts: Path = field(default_factory=paths.known_hosts_path)
+    password_auth: bool = False
+    proxy_jump: str | None = None  # [user@]host[:port] of a bastion, as ssh's ProxyJump
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.address}:{self.port})"
+
+
+@dataclass(frozen=True)
+class SshOptions:
+    connect_timeout: float = 10.0
+    command_timeout: float = 60.0  # default per command; run() may give another
+    keepalive_interval: float = 5.0  # a dead connection is noticed after interval * count
+    keepalive_count_max: int = 3
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    command: str
+    exit_status: int
+    stdout: str
+    stderr: str
+
+
+def command_line(argv: Sequence[str]) -> str:
+    """The exact shell command for an argument list, every argument quoted."""
+    if not argv:
+        raise ValueError("empty command")
+    for arg in argv:
+        if "\0" in arg:
+            raise ValueError(f"argument {arg!r} contains a NUL character")
+    return shlex.join(argv)
+
+
+class SshPool:
+    def __init__(
+        self,
+        targets: Iterable[SshTarget],
+        options: SshOptions | None = None,
+        ask_password: AskPassword | None = None,
+    ) -> None:
+        self.targets = {t.name: t for t in targets}
+        self.options = options or SshOptions()
+        self._ask_password = ask_password
+        self._passwords: dict[tuple[str, Purpose], str] = {}  # in memory only
+        self._conns: dict[str, asyncssh.SSHClientConnection] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self.connects: Counter[str] = Counter()  # connections opened per host
+
+    def target(self, host: str) -> SshTarget:
+        try:
+            return self.targets[host]
+        except KeyError:
+            raise NotFound(f"host {host} is not configured") from None
+
+    def sudo_argv(self, host: str, argv: Sequence[str]) -> list[str]:
+        """argv as run with root rights: itself for root, else through sudo (reading its
+        password, if it needs one, from stdin, never from the command line)."""
+        if self.target(host).user == "root":
+            return list(argv)
+        return ["sudo", "-S", "-p", "", "--", *argv]
+
+    # -- connections -----------------------------------------------------------------------
+
+    async def connection(self, host: str) -> asyncssh.SSHClientConnection:
+        target = self.target(host)
+        lock = self._locks.setdefault(host, asyncio.Lock())
+        async with lock:
+            conn = self._conns.get(host)
+            if conn is not None and not conn.is_closed():
+                return conn
+            conn = await self._connect(target)
+            self._conns[host] = conn
+            self.connects[host] += 1
+            return conn
+
+    async def _connect(self, t: SshTarget) -> asyncssh.SSHClientConnection:
+        o = self.options
+        kwargs: dict[str, object] = {}
+        if t.key_file is not None:
+            if not t.key_file.is_file():
+                raise AuthFailed(f"{t.label}: key file {t.key_file} does not exist")
+            kwargs["client_keys"] = [str(t.key_file)]
+        if t.password_auth:
+            kwargs["password"] = await self._password(t, "login")
+        try:
+            return await asyncio.wait_for(
+                asyncssh.connect(
+                    t.address, t.port, username=t.user, known_hosts=_known_hosts(t),
+                    tunnel=t.proxy_jump or (), connect_timeout=o.connect_timeout,
+                    keepalive_interval=o.keepalive_interval,
+                    keepalive_count_max=o.keepalive_count_max,
+                    password_auth=t.password_auth, **kwargs,
+                ),
+                o.connect_timeout + 1.0,
+            )
+        except asyncssh.HostKeyNotVerifiable:
+            problem = await self._classify(t)
+            if problem is None:
+                raise HostUnreachable(f"{t.label}: host key not verifiable") from None
+            raise problem from None
+        except asyncssh.PermissionDenied:
+            self._passwords.pop((t.name, "login"), None)
+            how = "password" if t.password_auth else f"key {t.key_file or '(ssh default / agent)'}"
+            raise AuthFailed(f"{t.label}: authentication as {t.user} with {how} failed") from None
+        except (OSError, TimeoutError, *_LOST) as exc:
+            raise HostUnreachable(f"{t.label}: {_reason(exc)}") from None
+
+    async def _classify(self, t: SshTarget) -> HostKeyUnknown | HostKeyChanged | None:
+        try:
+            return await asyncio.wait_for(
+                hostkeys.classify(t.name, t.address, t.port, t.known_hosts, t.proxy_jump),
+                self.options.connect_timeout,
+            )
+        except (OSError, TimeoutError, asyncssh.Error):
+            return None
+
+    async def _password(self, t: SshTarget, purpose: Purpose) -> str:
+        key = (t.name, purpose)
+        if key not in self._passwords:
+            if self._ask_password is None:
+                raise AuthFailed(f"{t.label}: a {purpose} password is needed and none can be asked")
+            self._passwords[key] = await self._ask_password(t, purpose)
+        return self._passwords[key]
+
+    def drop(self, host: str) -> None:
+        conn = self._conns.pop(host, None)
+        if conn is not None:
+            conn.close()
+
+    async def close(self) -> None:
+        conns = list(self._conns.values())
+        self._conns.clear()
+        for conn in conns:
+            conn.close()
+        for conn in conns:
+            await conn.wait_closed()
+
+    # -- commands --------------------------------------------------------------------------
+
+    async def run(
+        self,
+        host: str,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = None,
+        sudo: bool = False,
+        stdin: str | None = None,
+        on_line: LineSink | None = None,
+        check: bool = True,
+    ) -> CommandResult:
+        """Run one command on `host`; with check, a non-zero exit raises CommandFailed.
+        With sudo, a non-root user runs it through sudo: without a password first (sudo -n),
+        and with one, asked for once and given on stdin, when sudo says it needs one."""
+        t = self.target(host)
+        shown = command_line(argv)
+        limit = timeout if timeout is not None else self.options.command_timeout
+        if not sudo or t.user == "root":
+            result = await self._run_once(t, argv, shown, stdin, on_line, limit)
+        else:
+            password = self._passwords.get((t.name, "sudo"))
+            if password is None:
+                result = await self._run_once(
+                    t, ["sudo", "-n", "--", *argv], shown, stdin, on_line, limit
+                )
+                if self._ask_password is None or not _sudo_wants_password(result):
+                    return _checked(t, result, check)
+                password = await self._password(t, "sudo")
+            result = await self._run_once(
+                t, self.sudo_argv(host, argv), shown, f"{password}\n{stdin or ''}", on_line, limit
+            )
+            if _sudo_wants_password(result):
+                self._passwords.pop((t.name, "sudo"), None)
+                raise AuthFailed(f"{t.label}: sudo refused the password of {t.user}")
+        return _checked(t, result, check)
+
+    async def _run_once(
+        self,
+        t: SshTarget,
+        argv: Sequence[str],
+        shown: str,
+        stdin: str | None,
+        on_line: LineSink | None,
+        limit: float,
+    ) -> CommandResult:
+        cmd = command_line(argv)
+        for attempt in (1, 2):
+            conn = await self.connection(t.name)
+            try:
+                proc = await conn.create_process(cmd, encoding="utf-8", errors="replace")
+                break
+            except _LOST as exc:  # the command never started: a fresh connection may do
+                self.drop(t.name)
+                if attempt == 2:
+                    raise HostUnreachable(f"{t.label}: {_reason(exc)}") from None
+        return await self._collect(t, proc, shown, stdin, on_line, limit)
+
+    async def _collect(
+        self,
+        t: SshTarget,
+        proc: asyncssh.SSHClientProcess[str],
+        shown: str,
+        stdin: str | None,
+        on_line: LineSink | None,
+        limit: float,
+    ) -> CommandResult:
+        out: list[str] = []
+        err: list[str] = []
+
+        async def pump(stream: asyncssh.SSHReader[str], name: str, sink: list[str]) -> None:
+            async for line in stream:
+                sink.append(line)
+                if on_line is not None:
+                    on_line(name, line.rstrip("\n"))
+
+        async def whole() -> int:
+            if stdin is not None:
+                proc.stdin.write(stdin)
+            proc.stdin.write_eof()
+            await asyncio.gather(pump(proc.stdout, "stdout", out), pump(proc.stderr, "stderr", err))
+            done = await proc.wait(check=False)
+            return done.exit_status if done.exit_status is not None else -1
+
+        try:
+            status = await asyncio.wait_for(whole(), limit)
+        except TimeoutError:
+            proc.close()
+            raise CommandTimeout(f"{t.label}: `{shown}` did not end within {limit:g} s") from None
+        except _LOST as exc:
+            self.drop(t.name)
+            raise HostUnreachable(f"{t.label}: connection lost during `{shown}`: "
+                                  f"{_reason(exc)}") from None
+        return CommandResult(shown, status, "".join(out), "".join(err))
+
+
+def _known_hosts(t: SshTarget) -> asyncssh.SSHKnownHosts:
+    """The target's known_hosts file; a missing file knows no host (every key is unknown)."""
+    if t.known_hosts.is_file():
+        return asyncssh.read_known_hosts(str(t.known_hosts))
+    return asyncssh.import_known_hosts("")
+
+
+def _checked(t: SshTarget, result: CommandResult, check: bool) -> CommandResult:
+    if check and result.exit_status != 0:
+        raise CommandFailed(t.name, result.command, result.exit_status, result.stderr)
+    return result
+
+
+def _sudo_wants_password(result: CommandResult) -> bool:
+    # sudo has no machine-readable output; these are its messages (sudo 1.8 - 1.9)
+    text = result.stderr.lower()
+    return result.exit_status == 1 and (
+        "password is required" in text
+        or "incorrect password" in text
+        or "sorry, try again" in text
+    )
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "connection timed out"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, asyncssh.Error):
+        return exc.reason or type(exc).__name__
+    return exc.strerror or str(exc) or type(exc).__name__ if isinstance(exc, OSError) else str(exc)
