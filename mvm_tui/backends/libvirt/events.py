@@ -1,0 +1,78 @@
+"""libvirt's event loop (one daemon thread per process) and the lifecycle events it delivers."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import libvirt  # type: ignore[import-untyped]
+
+from mvm_tui.models import PowerState
+
+_events_lock = threading.Lock()
+_events_started = False
+
+
+def _quiet(_ctx: object, _err: object) -> None:
+    """libvirt prints every error on stderr by default, which would garble the terminal UI.
+    The errors reach the caller as exceptions anyway."""
+
+
+def _run_events() -> None:
+    while True:
+        libvirt.virEventRunDefaultImpl()
+
+
+def ensure_event_loop() -> None:
+    """Register libvirt's default event loop implementation and run it on a daemon thread,
+    once per process. It has to be registered before connections are opened: a connection
+    gets keepalive and events only from the event loop registered when it was opened."""
+    global _events_started
+    with _events_lock:
+        if _events_started:
+            return
+        libvirt.registerErrorHandler(_quiet, None)
+        libvirt.virEventRegisterDefaultImpl()
+        threading.Thread(target=_run_events, name="libvirt-events", daemon=True).start()
+        _events_started = True
+
+
+EVENT_KINDS = {
+    libvirt.VIR_DOMAIN_EVENT_DEFINED: "defined",
+    libvirt.VIR_DOMAIN_EVENT_UNDEFINED: "undefined",
+    libvirt.VIR_DOMAIN_EVENT_STARTED: "started",
+    libvirt.VIR_DOMAIN_EVENT_SUSPENDED: "suspended",
+    libvirt.VIR_DOMAIN_EVENT_RESUMED: "resumed",
+    libvirt.VIR_DOMAIN_EVENT_STOPPED: "stopped",
+    libvirt.VIR_DOMAIN_EVENT_SHUTDOWN: "shutdown",
+    libvirt.VIR_DOMAIN_EVENT_PMSUSPENDED: "pmsuspended",
+    libvirt.VIR_DOMAIN_EVENT_CRASHED: "crashed",
+}
+_EVENT_POWER = {
+    "started": PowerState.RUNNING,
+    "resumed": PowerState.RUNNING,
+    "suspended": PowerState.PAUSED,
+    "pmsuspended": PowerState.PAUSED,
+    "stopped": PowerState.SHUTOFF,
+    "crashed": PowerState.CRASHED,
+}
+
+
+@dataclass(frozen=True)
+class LifecycleEvent:
+    """A domain lifecycle event (VIR_DOMAIN_EVENT_ID_LIFECYCLE) from one host."""
+
+    host: str
+    vm: str
+    uuid: str
+    kind: str  # "started", "stopped", "crashed", "defined", "undefined", ... or "event-N"
+    detail: int  # the libvirt VIR_DOMAIN_EVENT_<KIND>_* detail code
+
+    @property
+    def power(self) -> PowerState | None:
+        """The power state the event implies, when it implies one."""
+        return _EVENT_POWER.get(self.kind)
+
+
+EventHandler = Callable[[LifecycleEvent], Awaitable[None]]

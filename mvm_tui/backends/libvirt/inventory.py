@@ -1,0 +1,186 @@
+"""A host's facts, its load and its VMs, read over its libvirt connection.
+
+The functions here are blocking: they run on the host's worker thread
+(LibvirtHost.run(lambda conn: collect(conn, ...))). One poll costs getInfo, getHostname,
+getLibVersion, getAllDomainStats, getCPUStats, getMemoryStats and one XMLDesc per domain
+(plus blockInfo for disks whose size is not known yet).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import libvirt  # type: ignore[import-untyped]
+
+from mvm_tui.backends.libvirt.domxml import DomainXml, parse_domain
+from mvm_tui.backends.libvirt.stats import (
+    DOMAIN_STATS,
+    KIB,
+    StatsTracker,
+    VmLoad,
+    disk_capacities,
+)
+from mvm_tui.models import Disk, HostFacts, HostMetrics, HostPoll, PowerState, Vm
+
+GIB = 1024**3
+
+_POWER = {
+    libvirt.VIR_DOMAIN_NOSTATE: PowerState.UNKNOWN,
+    libvirt.VIR_DOMAIN_RUNNING: PowerState.RUNNING,
+    libvirt.VIR_DOMAIN_BLOCKED: PowerState.RUNNING,  # running, waiting on I/O
+    libvirt.VIR_DOMAIN_PAUSED: PowerState.PAUSED,
+    libvirt.VIR_DOMAIN_SHUTDOWN: PowerState.SHUTTING_DOWN,
+    libvirt.VIR_DOMAIN_SHUTOFF: PowerState.SHUTOFF,
+    libvirt.VIR_DOMAIN_CRASHED: PowerState.CRASHED,
+    libvirt.VIR_DOMAIN_PMSUSPENDED: PowerState.PAUSED,
+}
+_ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
+
+
+def power_state(state: int) -> PowerState:
+    """libvirt's domain state (dom.state()[0], "state.state") as the application's."""
+    return _POWER.get(state, PowerState.UNKNOWN)
+
+
+def version_string(version: int) -> str:
+    """9000000 -> "9.0.0" (libvirt's major * 1,000,000 + minor * 1,000 + release)."""
+    return f"{version // 1_000_000}.{version // 1000 % 1000}.{version % 1000}"
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    hostname: str  # what the host calls itself (conn.getHostname())
+    cpu_model: str  # e.g. "x86_64"
+    facts: HostFacts
+
+
+def read_facts(conn: Any) -> NodeFacts:
+    """getInfo: [model, memory MiB, cpus, MHz, NUMA nodes, sockets, cores, threads]."""
+    info = conn.getInfo()
+    facts = HostFacts(
+        vcpus=int(info[2]),
+        memory_mb=int(info[1]),
+        libvirt_version=version_string(int(conn.getLibVersion())),
+    )
+    return NodeFacts(hostname=str(conn.getHostname()), cpu_model=str(info[0]), facts=facts)
+
+
+def _disk_capacity(dom: Any, target: str) -> int:
+    try:
+        return int(dom.blockInfo(target, 0)[0])
+    except libvirt.libvirtError:
+        return 0  # no medium, or a source the host cannot size (e.g. RBD of a stopped VM)
+
+
+def domain_vm(
+    dom: Any,
+    rec: dict[str, Any],
+    host: str,
+    tracker: StatsTracker,
+    t: float,
+    *,
+    record: bool = True,
+) -> Vm:
+    """One domain, with its stats record from getAllDomainStats, as a models.Vm."""
+    spec: DomainXml = parse_domain(str(dom.XMLDesc(0)))
+    state = rec.get("state.state")
+    power = power_state(int(state) if isinstance(state, int) else int(dom.state()[0]))
+    active = power in _ACTIVE
+    if active:
+        load = tracker.vm_load(spec.uuid, t, rec, spec.vcpus, record=record)
+        if load.mem_used_mb == 0:  # no balloon stats: count what it was given
+            load = replace(load, mem_used_mb=spec.current_memory_mb)
+    else:
+        load = VmLoad()
+        if record:
+            tracker.forget(spec.uuid)
+    caps = tracker.capacities
+    for target, cap in disk_capacities(rec).items():
+        caps[(spec.uuid, target)] = cap
+    disks: list[Disk] = []
+    for d in spec.disks:
+        key = (spec.uuid, d.target)
+        if key not in caps and d.source:
+            caps[key] = _disk_capacity(dom, d.target)
+        size = caps.get(key, 0)
+        disks.append(
+            Disk(target=d.target, source=d.source, size_gb=round(size / GIB, 2), bus=d.bus)
+        )
+    return Vm(
+        name=spec.name,
+        uuid=spec.uuid,
+        host=host,
+        power=power,
+        placement=spec.placement,
+        home_host=spec.home_host,
+        vcpus=spec.vcpus,
+        memory_mb=spec.memory_mb,
+        cpu_pct=load.cpu_pct,
+        mem_used_mb=load.mem_used_mb,
+        disk_rd_bps=load.disk_rd_bps,
+        disk_wr_bps=load.disk_wr_bps,
+        net_rx_bps=load.net_rx_bps,
+        net_tx_bps=load.net_tx_bps,
+        disks=tuple(disks),
+        nics=spec.nics,
+    )
+
+
+def _node_mem_used_mb(conn: Any) -> int | None:
+    """Used memory of the node (total - free - buffers - cached), None if not reported."""
+    try:
+        mem = conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS, 0)
+    except libvirt.libvirtError:
+        return None  # e.g. the test driver
+    total = int(mem.get("total", 0))
+    if total <= 0:
+        return None
+    free = sum(int(mem.get(k, 0)) for k in ("free", "buffers", "cached"))
+    return max(total - free, 0) // KIB
+
+
+def _node_cpu_pct(conn: Any, tracker: StatsTracker) -> float:
+    try:
+        stats = conn.getCPUStats(libvirt.VIR_NODE_CPU_STATS_ALL_CPUS, 0)
+    except libvirt.libvirtError:
+        return 0.0
+    return tracker.host_cpu_pct(stats)
+
+
+def collect(conn: Any, host: str, tracker: StatsTracker, now: float, t: float) -> HostPoll:
+    """A whole poll of one host. `now` is the wall-clock time stamped on the metrics, `t` a
+    monotonic time for the rates (the interval since this tracker's previous poll)."""
+    facts = read_facts(conn).facts
+    vms: list[Vm] = []
+    for dom, rec in conn.getAllDomainStats(DOMAIN_STATS, 0):
+        try:
+            vms.append(domain_vm(dom, rec, host, tracker, t))
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                raise  # a domain undefined since the stats were taken is simply gone
+    live = [v for v in vms if v.power in _ACTIVE]
+    tracker.keep_only(v.uuid for v in live)
+    tracker.keep_capacities(v.uuid for v in vms)
+    mem = _node_mem_used_mb(conn)
+    if mem is None:
+        mem = sum(v.mem_used_mb for v in live)
+    metrics = HostMetrics(
+        time=now,
+        cpu_pct=_node_cpu_pct(conn, tracker),
+        mem_used_mb=min(mem, facts.memory_mb),
+        net_rx_bps=round(sum(v.net_rx_bps for v in live), 1),
+        net_tx_bps=round(sum(v.net_tx_bps for v in live), 1),
+        disk_rd_bps=round(sum(v.disk_rd_bps for v in live), 1),
+        disk_wr_bps=round(sum(v.disk_wr_bps for v in live), 1),
+    )
+    return HostPoll(facts=facts, metrics=metrics, vms=tuple(vms))
+
+
+def read_vm(conn: Any, name: str, host: str, tracker: StatsTracker, t: float) -> Vm:
+    """One VM by name, fresh. Raises libvirt's VIR_ERR_NO_DOMAIN when it is not there. Its
+    rates are against the last poll's sample, which it does not replace."""
+    dom = conn.lookupByName(name)
+    records = conn.domainListGetStats([dom], DOMAIN_STATS, 0)
+    rec: dict[str, Any] = dict(records[0][1]) if records else {}
+    return domain_vm(dom, rec, host, tracker, t, record=False)

@@ -1,0 +1,195 @@
+"""Live migration: dom.migrateToURI3 in peer-to-peer mode, with progress from dom.jobStats().
+
+Peer-to-peer: the source libvirtd opens the destination URI itself, so `dest_uri` must work
+from the source host (the ssh key and known_hosts paths in it are paths on the source host).
+PERSIST_DEST defines the domain on the destination (with its <metadata>, so its placement
+travels along) and UNDEFINE_SOURCE removes it from the source once it runs there.
+VIR_MIGRATE_UNSAFE is needed when the disks are files on a shared file system libvirt does
+not recognise as shared (the lab's qcow2 on a common directory); RBD disks do not need it.
+
+Where each call runs: migrateToURI3 blocks for the whole migration, so it runs on a
+connection and a thread of its own, opened for this migration and closed after it. The
+host's regular connection and worker stay free: polls, vm_info and the progress polling
+(jobStats, a query libvirtd answers while the migration job runs) go on through them as
+usual. No libvirt connection is ever used from two threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from typing import Any
+
+import libvirt  # type: ignore[import-untyped]
+
+from mvm_tui.backends.base import BackendError, InvalidState
+from mvm_tui.backends.libvirt import errors
+from mvm_tui.backends.libvirt.connection import Conn, LibvirtHost
+from mvm_tui.backends.libvirt.inventory import power_state
+from mvm_tui.backends.libvirt.worker import Worker
+from mvm_tui.models import MigrationProgress, PowerState
+
+MIGRATE_FLAGS = (
+    libvirt.VIR_MIGRATE_LIVE
+    | libvirt.VIR_MIGRATE_PEER2PEER
+    | libvirt.VIR_MIGRATE_PERSIST_DEST
+    | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+)
+ABORT_WAIT_S = 60.0  # how long a cancelled migrate() waits for the aborted job to stop
+
+
+def migration_flags(*, unsafe: bool = False) -> int:
+    return int(MIGRATE_FLAGS | (libvirt.VIR_MIGRATE_UNSAFE if unsafe else 0))
+
+
+def _int(stats: Mapping[str, Any], key: str) -> int:
+    value = stats.get(key)
+    return int(value) if isinstance(value, int | float) else 0
+
+
+def job_running(stats: Mapping[str, Any]) -> bool:
+    """Whether jobStats() describes a job under way (type NONE: none yet, or over)."""
+    return _int(stats, "type") not in (libvirt.VIR_DOMAIN_JOB_NONE, 0)
+
+
+def progress_from_job_stats(
+    stats: Mapping[str, Any],
+    *,
+    vm: str,
+    source: str,
+    dest: str,
+    elapsed_s: float = 0.0,
+    completed: bool = False,
+) -> MigrationProgress:
+    """A MigrationProgress from dom.jobStats() (or, with completed=True, from
+    jobStats(VIR_DOMAIN_JOB_STATS_COMPLETED) after the end: then with the downtime).
+    memory_dirty_rate is in pages per second; elapsed_s is used when the stats have no
+    time_elapsed (ms)."""
+    page = _int(stats, "memory_page_size") or 4096
+    elapsed = _int(stats, "time_elapsed") / 1000 if "time_elapsed" in stats else elapsed_s
+    total = _int(stats, "memory_total")
+    remaining = 0 if completed else _int(stats, "memory_remaining")
+    downtime = _int(stats, "downtime") if completed and "downtime" in stats else None
+    return MigrationProgress(
+        vm=vm,
+        source=source,
+        dest=dest,
+        elapsed_s=round(elapsed, 3),
+        memory_total_bytes=total,
+        memory_processed_bytes=_int(stats, "memory_processed"),
+        memory_remaining_bytes=remaining,
+        dirty_rate_bps=float(_int(stats, "memory_dirty_rate") * page),
+        downtime_ms=downtime,
+    )
+
+
+def _check_running(conn: Conn, vm: str) -> None:
+    power = power_state(int(conn.lookupByName(vm).state()[0]))
+    if power is not PowerState.RUNNING:
+        shown = "not running" if power is PowerState.SHUTOFF else power.value
+        raise InvalidState(f"{vm} is {shown}")
+
+
+def _job_stats(conn: Conn, vm: str, flags: int = 0) -> dict[str, Any]:
+    return dict(conn.lookupByName(vm).jobStats(flags))
+
+
+def _abort(conn: Conn, vm: str) -> None:
+    conn.lookupByName(vm).abortJob()
+
+
+def migrate_blocking(
+    source: LibvirtHost, vm: str, dest_uri: str, params: Mapping[str, Any], flags: int
+) -> None:
+    """The migration itself, on a connection of its own. Blocks until it is over."""
+    context = f"{source.name}: migrate {vm}"
+    conn = source.open_blocking()
+    try:
+        conn.lookupByName(vm).migrateToURI3(dest_uri, dict(params), flags)
+    except libvirt.libvirtError as exc:
+        if errors.looks_like_transport_error(exc) and not errors.is_alive(conn):
+            raise errors.connection_lost(exc, context) from exc
+        raise errors.map_error(exc, context) from exc
+    finally:
+        with suppress(libvirt.libvirtError):
+            conn.close()
+
+
+async def migrate(
+    source: LibvirtHost,
+    vm: str,
+    dest_uri: str,
+    *,
+    dest_name: str,
+    dest: LibvirtHost | None = None,
+    unsafe: bool = False,
+    params: Mapping[str, Any] | None = None,
+    on_progress: Callable[[MigrationProgress], None] | None = None,
+    interval: float = 1.0,
+) -> MigrationProgress:
+    """Live-migrate a running VM from `source` to the host at `dest_uri` (named dest_name).
+
+    Calls on_progress about every `interval` seconds while memory is copied, and once at the
+    end with the downtime when the destination's completed job stats are readable (pass
+    `dest`, its connection). Returns that last progress. Cancelling aborts the migration
+    (dom.abortJob) and waits for it to stop. Raises InvalidState when the VM is not running,
+    NotFound when it is not on the source, HostUnreachable / BackendError when it fails."""
+    what = f"migrate {vm}"
+    await source.run(lambda c: _check_running(c, vm), what)
+    flags = migration_flags(unsafe=unsafe)
+    started = time.monotonic()
+    worker = Worker(f"migrate-{vm}")
+    job = asyncio.wrap_future(
+        worker.submit(lambda: migrate_blocking(source, vm, dest_uri, params or {}, flags))
+    )
+    worker.stop()  # its thread ends after this one call
+
+    def progress(stats: Mapping[str, Any], completed: bool = False) -> MigrationProgress:
+        elapsed = time.monotonic() - started
+        return progress_from_job_stats(
+            stats,
+            vm=vm,
+            source=source.name,
+            dest=dest_name,
+            elapsed_s=elapsed,
+            completed=completed,
+        )
+
+    last: MigrationProgress | None = None
+    try:
+        while True:
+            done, _ = await asyncio.wait({job}, timeout=interval)
+            if done:
+                break
+            try:
+                stats = await source.run(lambda c: _job_stats(c, vm), f"{what}: job stats")
+            except BackendError:
+                continue  # a missed sample is not a failed migration
+            if job_running(stats) and not job.done():
+                last = progress(stats)
+                if on_progress is not None:
+                    on_progress(last)
+    except asyncio.CancelledError:
+        with suppress(BackendError):
+            await asyncio.shield(source.run(lambda c: _abort(c, vm), f"{what}: abort"))
+        await asyncio.wait({job}, timeout=ABORT_WAIT_S)
+        if job.done() and not job.cancelled():
+            job.exception()  # retrieved: the cancellation is what the caller hears about
+        raise
+    job.result()  # raises what the migration raised
+    final: MigrationProgress | None = None
+    if dest is not None:
+        completed = libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED
+        with suppress(BackendError):
+            stats = await dest.run(lambda c: _job_stats(c, vm, completed), f"{what}: result")
+            final = progress(stats, completed=True) if stats else None
+    if final is None:
+        base = last or progress({})
+        final = base.model_copy(
+            update={"memory_remaining_bytes": 0, "elapsed_s": round(time.monotonic() - started, 3)}
+        )
+    if on_progress is not None:
+        on_progress(final)
+    return final

@@ -1,0 +1,112 @@
+"""LibvirtNode: everything the backend does with one host's libvirtd, as async calls.
+
+It puts together the connection (LibvirtHost), the rates' memory (StatsTracker) and the
+blocking functions of inventory, power, metadata and migrate. All of them return the same
+kinds of values as the simulator: HostPoll, Vm, MigrationProgress, and raise HostUnreachable,
+NotFound, InvalidState or BackendError.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from mvm_tui.backends.libvirt import inventory, metadata, migrate, power
+from mvm_tui.backends.libvirt.connection import LibvirtHost
+from mvm_tui.backends.libvirt.inventory import NodeFacts
+from mvm_tui.backends.libvirt.metadata import PlacementData
+from mvm_tui.backends.libvirt.stats import StatsTracker
+from mvm_tui.models import HostPoll, MigrationProgress, Placement, PowerAction, Vm
+
+
+class LibvirtNode:
+    def __init__(
+        self,
+        host: LibvirtHost,
+        *,
+        clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.host = host
+        self.tracker = StatsTracker()
+        self._clock = clock
+        self._monotonic = monotonic
+
+    @property
+    def name(self) -> str:
+        return self.host.name
+
+    @property
+    def uri(self) -> str:
+        return self.host.uri
+
+    async def facts(self) -> NodeFacts:
+        return await self.host.run(inventory.read_facts, "facts")
+
+    async def poll(self) -> HostPoll:
+        """Facts, load and VMs. The rates are over the interval since the previous poll (0
+        on the first); the metrics' time is the clock's at the start of the poll."""
+        now, name, tracker = self._clock(), self.name, self.tracker
+
+        def collect(conn: Any) -> HostPoll:
+            return inventory.collect(conn, name, tracker, now, self._monotonic())
+
+        return await self.host.run(collect, "poll")
+
+    async def vm_info(self, vm: str) -> Vm:
+        name, tracker = self.name, self.tracker
+
+        def read(conn: Any) -> Vm:
+            return inventory.read_vm(conn, vm, name, tracker, self._monotonic())
+
+        return await self.host.run(read, f"look up {vm}")
+
+    def power_commands(self, vm: str, action: PowerAction) -> list[str]:
+        return power.power_commands(self.uri, vm, action)
+
+    async def power(self, vm: str, action: PowerAction) -> None:
+        """Ask for a power action; raises InvalidState when it does not apply."""
+        await self.host.run(lambda c: power.apply_power(c, vm, action), f"{action.value} {vm}")
+
+    async def placement(self, vm: str) -> PlacementData:
+        def read(conn: Any) -> PlacementData:
+            return metadata.read_placement(conn.lookupByName(vm))
+
+        return await self.host.run(read, f"read the placement of {vm}")
+
+    async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
+        metadata.check_home_host(home_host)
+
+        def write(conn: Any) -> None:
+            metadata.write_placement(conn.lookupByName(vm), placement, home_host)
+
+        await self.host.run(write, f"set the placement of {vm}")
+
+    async def migrate(
+        self,
+        vm: str,
+        dest: LibvirtNode,
+        *,
+        dest_uri: str | None = None,
+        unsafe: bool = False,
+        params: Mapping[str, Any] | None = None,
+        on_progress: Callable[[MigrationProgress], None] | None = None,
+        interval: float = 1.0,
+    ) -> MigrationProgress:
+        """Live-migrate `vm` to `dest`. dest_uri is how the source host reaches the
+        destination's libvirtd (peer-to-peer); by default the one this application uses."""
+        return await migrate.migrate(
+            self.host,
+            vm,
+            dest_uri or dest.uri,
+            dest_name=dest.name,
+            dest=dest.host,
+            unsafe=unsafe,
+            params=params,
+            on_progress=on_progress,
+            interval=interval,
+        )
+
+    async def close(self) -> None:
+        await self.host.close()
