@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -11,13 +12,18 @@ from textual.screen import Screen
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
+from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
+from mvm_tui.backends.ssh.pool import Purpose
 from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.history import HistoryScreen
+from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.hosts import HostsScreen
+from mvm_tui.screens.password import PasswordScreen
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vms import VmsScreen
 from mvm_tui.services.cluster import Cluster
+from mvm_tui.session import Prompts
 
 SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "Cluster health, capacity, Ceph and recent events"),
@@ -45,9 +51,12 @@ class MvmApp(App[None]):
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
 
-    def __init__(self, cluster: Cluster, *, refresh_delay: float = 0.2) -> None:
+    def __init__(
+        self, cluster: Cluster, *, refresh_delay: float = 0.2, prompts: Prompts | None = None
+    ) -> None:
         super().__init__()
         self.cluster = cluster
+        self.prompts = prompts
         self.executor: RunExecutor = cluster.executor
         self.refresh_delay = refresh_delay
         self._refresh_pending = False
@@ -55,6 +64,9 @@ class MvmApp(App[None]):
         self.refreshes = 0  # inventory refreshes pushed to screens (tests wait on it)
 
     def on_mount(self) -> None:
+        if self.prompts is not None:  # the backends ask the operator through dialogs
+            self.prompts.host_key = self._ask_host_key
+            self.prompts.password = self._ask_password
         self.cluster.poller.subscribe(self._inventory_changed)
         self.cluster.start()
         self.switch_mode("summary")
@@ -83,6 +95,21 @@ class MvmApp(App[None]):
         for screen in self.screen_stack:
             if isinstance(screen, ClusterScreen):
                 screen.refresh_inventory()
+
+    # -- questions from the backends -------------------------------------------------------
+
+    async def _ask_host_key(self, unknown: HostKeyUnknown) -> bool:
+        answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self.push_screen(HostKeyScreen(unknown), callback=lambda ok: answer.set_result(bool(ok)))
+        return await answer
+
+    async def _ask_password(self, target: SshTarget, purpose: Purpose) -> str:
+        answer: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
+        self.push_screen(PasswordScreen(target, purpose), callback=answer.set_result)
+        password = await answer
+        if password is None:
+            raise AuthFailed(f"{target.label}: no {purpose} password given")
+        return password
 
     # -- keys and palette -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from mvm_tui import paths
 from mvm_tui.config import Config, ConfigError
-from mvm_tui.session import Session, SessionError, load, open_session, poll_once
+from mvm_tui.session import Prompts, Session, SessionError, load, open_session, poll_once
 
 EXIT_USAGE = 2
 
@@ -63,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inventory.add_argument("--json", action="store_true", required=True,
                            help="print JSON (the only output format)")
+    inventory.add_argument(
+        "--accept-new-host-keys", action="store_true",
+        help="trust a host key that is not in known_hosts yet, and save it (a changed key is "
+             "always refused); without it an unknown key is refused and shown",
+    )
     return parser
 
 
@@ -71,7 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         config = load(args.config, args.demo)
         if args.command == "inventory":
-            return asyncio.run(_inventory(config, args.demo))
+            prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
+            return asyncio.run(_inventory(config, args.demo, prompts))
         return _run_tui(config, args.demo)
     except (ConfigError, SessionError) as exc:
         print(f"mvm-tui: {exc}", file=sys.stderr)
@@ -89,14 +95,14 @@ def _run_tui(config: Config, demo: bool) -> int:
 
     session = open_session(config, demo)
     try:
-        MvmApp(session.clusters[0]).run()
+        MvmApp(session.clusters[0], prompts=session.prompts).run()
     finally:
         session.store.close()
     return 0
 
 
-async def _inventory(config: Config, demo: bool) -> int:
-    session = open_session(config, demo)
+async def _inventory(config: Config, demo: bool, prompts: Prompts) -> int:
+    session = open_session(config, demo, prompts=prompts)
     try:
         for cluster in session.clusters:
             await poll_once(cluster)
@@ -104,7 +110,13 @@ async def _inventory(config: Config, demo: bool) -> int:
         sys.stdout.write("\n")
     finally:
         await session.close()
-    return 0
+    for key in prompts.accepted:
+        print(f"mvm-tui: {key.host}: accepted new host key {key.fingerprint}, saved in "
+              f"{key.known_hosts}", file=sys.stderr)
+    for key in prompts.refused:
+        print(f"mvm-tui: {key}; check it, then run again with --accept-new-host-keys to "
+              "trust it", file=sys.stderr)
+    return 1 if prompts.refused else 0
 
 
 def inventory_document(session: Session) -> dict[str, Any]:

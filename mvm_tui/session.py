@@ -6,12 +6,17 @@ Shared by the TUI and the headless commands, so both see the same clusters the s
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import getpass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from mvm_tui import paths
 from mvm_tui.backends.base import ClusterBackend
+from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.sim import demo_cluster
+from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
+from mvm_tui.backends.ssh.pool import AskPassword, Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock, SystemClock
 from mvm_tui.config import Config, demo_config, load_config
 from mvm_tui.runs import RunExecutor, RunStore
@@ -30,6 +35,7 @@ class Session:
     executor: RunExecutor
     store: RunStore
     clock: Clock
+    prompts: Prompts
 
     async def close(self) -> None:
         for cluster in self.clusters:
@@ -55,6 +61,39 @@ def load(config_path: Path | None, demo: bool) -> Config:
     return load_config(config_path or paths.default_config_path())
 
 
+@dataclass
+class Prompts:
+    """How the operator is asked for a decision or a secret. Headless by default: an unknown
+    host key is refused (or accepted with accept_new_host_keys), a password is read from the
+    terminal. The TUI replaces both with dialogs. Passwords stay in memory."""
+
+    accept_new_host_keys: bool = False
+    host_key: UnknownKeyPolicy | None = None
+    password: AskPassword | None = None
+    refused: list[HostKeyUnknown] = field(default_factory=list)
+    accepted: list[HostKeyUnknown] = field(default_factory=list)
+
+    async def on_unknown_key(self, unknown: HostKeyUnknown) -> bool:
+        if self.host_key is not None:
+            ok = await self.host_key(unknown)
+        else:
+            ok = self.accept_new_host_keys
+        (self.accepted if ok else self.refused).append(unknown)
+        return ok
+
+    async def ask_password(self, target: SshTarget, purpose: Purpose) -> str:
+        if self.password is not None:
+            return await self.password(target, purpose)
+        if not sys.stdin.isatty():
+            raise AuthFailed(f"{target.label}: a {purpose} password is needed and there is "
+                             "no terminal to ask it on")
+        prompt = f"{purpose} password for {target.user}@{target.address} ({target.name}): "
+        try:
+            return await asyncio.to_thread(getpass.getpass, prompt)
+        except EOFError:
+            raise AuthFailed(f"{target.label}: no {purpose} password given") from None
+
+
 def open_session(
     config: Config,
     demo: bool,
@@ -62,28 +101,35 @@ def open_session(
     clock: Clock | None = None,
     db_path: Path | None = None,
     backend: ClusterBackend | None = None,
+    prompts: Prompts | None = None,
 ) -> Session:
     clock = clock or SystemClock()
-    if not demo:
-        # The SSH / libvirt backends that reach real hosts are not part of this version.
-        raise SessionError(
-            "this version can only run the built-in simulated cluster: pass --demo "
-            "(the configuration was read and is valid)"
-        )
-    spec = demo_config().clusters[0]
-    backend = backend or demo_cluster(clock)
-    store = RunStore(db_path or paths.state_dir() / "demo-runs.sqlite3")
+    prompts = prompts or Prompts()
+    if demo:
+        specs = [demo_config().clusters[0]]
+        backends = [backend or demo_cluster(clock)]
+        store = RunStore(db_path or paths.state_dir() / "demo-runs.sqlite3")
+    else:
+        if not config.clusters:
+            raise SessionError(
+                "the configuration has no cluster: add a [[clusters]] table "
+                "(see config.example.toml), or pass --demo"
+            )
+        specs = list(config.clusters)
+        backends = [
+            backend or RealBackend(c, ask_password=prompts.ask_password,
+                                   unknown_key=prompts.on_unknown_key)
+            for c in specs
+        ]
+        store = RunStore(db_path or paths.runs_db_path())
     executor = RunExecutor(store, clock)
     executor.recover()
-    cluster = Cluster(
-        backend,
-        clock,
-        executor,
-        poll_timers(config),
-        power_timeout=config.timers.power_timeout,
-        config=spec,
-    )
-    return Session(config, [cluster], executor, store, clock)
+    clusters = [
+        Cluster(b, clock, executor, poll_timers(config),
+                power_timeout=config.timers.power_timeout, config=spec)
+        for spec, b in zip(specs, backends, strict=True)
+    ]
+    return Session(config, clusters, executor, store, clock, prompts)
 
 
 async def poll_once(cluster: Cluster) -> None:

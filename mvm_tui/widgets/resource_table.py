@@ -48,7 +48,12 @@ class Row:
     ) -> None:
         self.key = key
         self.sort_values = sort_values
-        self._cells, self._make = (None, cells) if callable(cells) else (cells, None)
+        self._cells: Cells | None = None
+        self._make: Callable[[], Cells] | None = None
+        if callable(cells):
+            self._make = cells
+        else:
+            self._cells = cells
 
     @property
     def cells(self) -> Cells:

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from mvm_tui.models import PowerState, Vm
 from mvm_tui.widgets import format as fmt
-from mvm_tui.widgets.resource_table import Column, ResourceTable, Row
+from mvm_tui.widgets.resource_table import Cells, Column, ResourceTable, Row
 
 VM_COLUMNS = (
     Column("name", "Name", 0),
@@ -23,7 +23,7 @@ def vm_row(vm: Vm) -> Row:
     running = vm.power is PowerState.RUNNING
     cpu = vm.cpu_pct if running else None
 
-    def cells() -> tuple[str, ...]:
+    def cells() -> Cells:
         return (
             vm.name,
             vm.host or "-",

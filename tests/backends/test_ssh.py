@@ -311,3 +311,31 @@ async def test_a_host_that_never_answers_times_out(tmp_path: Path) -> None:
         await pool.run("h9", ["true"])
     assert time.monotonic() - started < 5
     silent.close()
+
+
+async def test_a_key_the_policy_accepts_is_saved_and_used(server: SshTestServer) -> None:
+    known_hosts = server.tmp / "known_hosts"
+    known_hosts.write_text("")
+    shown: list[str] = []
+
+    async def trust(unknown: HostKeyUnknown) -> bool:
+        shown.append(unknown.fingerprint)
+        return True
+
+    pool = SshPool([target(server)], unknown_key=trust)
+    assert (await pool.run("h1", ["echo", "hi"])).stdout == "hi\n"
+    assert shown == [server.fingerprint]
+    assert known_hosts.read_text() == server.known_hosts_line()
+    await pool.close()
+
+
+async def test_a_key_the_policy_refuses_stops_everything(server: SshTestServer) -> None:
+    (server.tmp / "known_hosts").write_text("")
+
+    async def refuse(unknown: HostKeyUnknown) -> bool:
+        return False
+
+    pool = SshPool([target(server)], unknown_key=refuse)
+    with pytest.raises(HostKeyUnknown):
+        await pool.run("h1", ["true"])
+    assert server.commands == [] and (server.tmp / "known_hosts").read_text() == ""

@@ -28,7 +28,7 @@ class DemoApp:
 def make_demo(tmp_path: Path) -> DemoApp:
     clock = VirtualClock()
     session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
-    app = MvmApp(session.clusters[0], refresh_delay=0.0)
+    app = MvmApp(session.clusters[0], refresh_delay=0.0, prompts=session.prompts)
     return DemoApp(app, clock, session)
 
 

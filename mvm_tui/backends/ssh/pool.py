@@ -31,6 +31,8 @@ from mvm_tui.backends.ssh.errors import (
 
 Purpose = Literal["login", "sudo"]
 AskPassword = Callable[["SshTarget", Purpose], Awaitable[str]]
+# asked when a host presents a key known_hosts does not hold: True saves it and goes on
+UnknownKeyPolicy = Callable[[HostKeyUnknown], Awaitable[bool]]
 LineSink = Callable[[str, str], None]  # (stream name "stdout" / "stderr", line without "\n")
 
 _LOST = (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError)
@@ -86,8 +88,10 @@ class SshPool:
         targets: Iterable[SshTarget],
         options: SshOptions | None = None,
         ask_password: AskPassword | None = None,
+        unknown_key: UnknownKeyPolicy | None = None,
     ) -> None:
         self.targets = {t.name: t for t in targets}
+        self._unknown_key = unknown_key
         self.options = options or SshOptions()
         self._ask_password = ask_password
         self._passwords: dict[tuple[str, Purpose], str] = {}  # in memory only
@@ -117,7 +121,13 @@ class SshPool:
             conn = self._conns.get(host)
             if conn is not None and not conn.is_closed():
                 return conn
-            conn = await self._connect(target)
+            try:
+                conn = await self._connect(target)
+            except HostKeyUnknown as unknown:
+                if self._unknown_key is None or not await self._unknown_key(unknown):
+                    raise
+                hostkeys.accept(unknown)
+                conn = await self._connect(target)
             self._conns[host] = conn
             self.connects[host] += 1
             return conn

@@ -1,0 +1,43 @@
+"""Asks for an SSH login or sudo password; it is kept in memory only, never shown or saved."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Static
+
+from mvm_tui.backends.ssh import SshTarget
+
+
+class PasswordScreen(ModalScreen[str | None]):
+    """Dismissed with the password typed, or None when the operator cancels."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="password.cancel"),
+    ]
+
+    def __init__(self, target: SshTarget, purpose: str) -> None:
+        super().__init__()
+        self.target = target
+        self.purpose = purpose
+
+    def compose(self) -> ComposeResult:
+        t = self.target
+        with Vertical(classes="dialog"):
+            yield Label(f"{self.purpose.capitalize()} password: {t.name}", classes="dialog-title")
+            yield Static(f"{t.user}@{t.address} port {t.port}. Kept in memory only.",
+                         classes="dim")
+            yield Input(password=True, id="password-input")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
