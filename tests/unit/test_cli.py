@@ -64,11 +64,22 @@ def test_no_config_file_says_where_it_looked(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_a_valid_config_without_demo_says_what_this_version_can_do() -> None:
+def test_hosts_that_cannot_be_reached_are_reported_per_host(tmp_path: Path) -> None:
+    # HOME elsewhere: the example's key files do not exist, so nothing leaves this machine
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
-    result = run_cli("--config", str(example), "inventory", "--json")
-    assert result.returncode == 2
-    assert "--demo" in result.stderr and "Traceback" not in result.stderr
+    result = run_cli("--config", str(example), "inventory", "--json",
+                     env={"HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path)})
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    doc = json.loads(result.stdout)
+    assert [c["name"] for c in doc["clusters"]] == ["prod", "branch"]
+    errors = {h["name"]: h["error"] for c in doc["clusters"] for h in c["hosts"]}
+    assert errors["hv1"] == (
+        f"hv1 (10.10.0.11:22): key file {tmp_path}/.ssh/id_ed25519 does not exist"
+    )
+    assert errors["branch-hv1"].endswith("a login password is needed and there is no "
+                                         "terminal to ask it on")
+    assert all(h["state"] == "unreachable" for c in doc["clusters"] for h in c["hosts"])
 
 
 def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
