@@ -32,6 +32,7 @@ run history:
 examples:
   mvm-tui --demo                    the UI on a built-in simulated 3-host cluster
   mvm-tui inventory --json --demo   the simulated cluster's hosts and VMs as JSON
+  mvm-tui lab up                    a real 3-host lab on this machine (root, Debian 12)
 """
 
 
@@ -68,10 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="trust a host key that is not in known_hosts yet, and save it (a changed key is "
              "always refused); without it an unknown key is refused and shown",
     )
+    sub.add_parser(
+        "lab", add_help=False,
+        help="build and drive a real local test lab (root, Debian 12): see `mvm-tui lab --help`",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["lab"]:
+        from mvm_tui.lab.__main__ import main as lab_main
+
+        return lab_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         config = load(args.config, args.demo)

@@ -1,0 +1,75 @@
+"""The ready mvm-tui config.toml the lab writes, checked with mvm-tui's own loader."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from mvm_tui.config import load_config
+from mvm_tui.lab.model import LabHost, LabInfo
+from mvm_tui.lab.netns import OSD_DEVICE
+from mvm_tui.paths import write_private
+
+CLUSTER_NAME = "mvmlab"
+
+
+def _s(value: str | Path) -> str:
+    """A TOML basic string (JSON's escaping is valid TOML)."""
+    return json.dumps(str(value))
+
+
+def render(info: LabInfo) -> str:
+    layout = "hci" if len(info.hosts) >= 3 else "external"
+    lines = [
+        "# mvm-tui config for the lab (python -m mvm_tui.lab up): config.example.toml documents",
+        "# every key. Written by the lab; rewritten at every `lab up`.",
+        "",
+        "[timers]",
+        "poll_interval = 2.0",
+        "poll_timeout = 8.0",
+        "slow_threshold = 3.0",
+        "ha_check_interval = 2",
+        "ha_grace_period = 10",
+        "",
+        "[[clusters]]",
+        f"name = {_s(CLUSTER_NAME)}",
+        f"layout = {_s(layout)}",
+        f"# Inside every lab host {OSD_DEVICE} is that host's own loop device (a sparse file).",
+        f"data_devices = [{_s(OSD_DEVICE)}]",
+        "# No OVS in the lab (no openvswitch kernel module): the VLANs exist on paper only.",
+        'compute_vlans = "100-101"',
+        'cpu_type = "x86_64"',
+        "# Nested KVM here: BIOS-only guests run under KVM, Linux guests need TCG (see lab docs).",
+        'cpu_model = "host-model"',
+        f"known_hosts = {_s(info.known_hosts)}",
+        "",
+        "# Every role on the lab's single link.",
+        "[clusters.interfaces]",
+        'management = "eth0"',
+        'storage = "eth0"',
+        'compute = "eth0"',
+    ]
+    for h in info.hosts:
+        lines += _host(h)
+    return "\n".join(lines) + "\n"
+
+
+def _host(h: LabHost) -> list[str]:
+    return [
+        "",
+        "[[clusters.hosts]]",
+        f"# netns {h.netns}, hostname {h.hostname}",
+        f"name = {_s(h.name)}",
+        f"address = {_s(h.address)}",
+        f"port = {h.port}",
+        f"user = {_s(h.user)}",
+        f"key_file = {_s(h.key_file)}",
+        "password_auth = false",
+    ]
+
+
+def write_config(info: LabInfo) -> Path:
+    """Write info.config_path (mode 0600) and load it back with mvm_tui.config.load_config."""
+    write_private(info.config_path, render(info).encode())
+    load_config(info.config_path)  # ConfigError if the lab wrote something mvm-tui refuses
+    return info.config_path

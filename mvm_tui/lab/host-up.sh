@@ -1,0 +1,104 @@
+#!/bin/bash
+# Bring up (or "boot" again) lab host N: an anchor process in netns mvmlab-hN holding its own
+# UTS + mount namespaces, with per-host bind mounts over /etc/ssh /etc/libvirt /run/libvirt
+# /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/ceph /var/lib/ceph /run/ceph
+# /var/log/ceph /run/mvmlab /usr/local/sbin /etc/hostname; then sshd inside it (own host key).
+# Usage: LAB=/tmp/mvm-lab host-up.sh N ADDRESS      (the netns and its veth must exist)
+set -euo pipefail
+i="$1"; ip_addr="$2"
+LAB="${LAB:?LAB must be set}"; H="h$i"; NS="mvmlab-$H"; D="$LAB/hosts/$H"
+HERE="$(cd "$(dirname "$0")" && pwd)"
+mkdir -p "$D"/{etc-ssh,etc-libvirt/qemu,run-libvirt,lib-libvirt,log-libvirt,cache-libvirt} \
+  "$D"/{etc-ceph,lib-ceph,run-ceph,log-ceph,run-lab,sbin,home-root}
+# root's own home on every host: not the machine's, whose dotfiles (a pyenv init in .bashrc,
+# say) would run in every ssh session of every host and share its locks
+chmod 700 "$D/home-root"
+mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/ceph \
+  /var/lib/ceph /run/ceph /var/log/ceph /run/mvmlab /run/sshd /usr/local/sbin
+# --- identity: ssh host key, sshd + ssh client config, libvirt config, hostname ---
+[ -f "$D/etc-ssh/ssh_host_ed25519_key" ] || \
+  ssh-keygen -q -t ed25519 -N '' -f "$D/etc-ssh/ssh_host_ed25519_key" -C "root@$NS"
+[ -f "$LAB/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$LAB/id_ed25519" -C mvmlab-client
+cp "$LAB/id_ed25519.pub" "$D/etc-ssh/authorized_keys"
+cp /etc/ssh/moduli "$D/etc-ssh/" 2>/dev/null || true
+cat > "$D/etc-ssh/sshd_config" <<CFG
+ListenAddress $ip_addr
+Port 22
+HostKey /etc/ssh/ssh_host_ed25519_key
+PidFile /run/mvmlab/sshd.pid
+PermitRootLogin prohibit-password
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+AuthorizedKeysFile /etc/ssh/authorized_keys
+StrictModes no
+AcceptEnv LANG LC_*
+Subsystem sftp /usr/lib/openssh/sftp-server
+MaxStartups 50:30:100
+MaxSessions 50
+CFG
+# ssh from one lab host to another (libvirt migration): the lab key, host keys checked
+cat > "$D/etc-ssh/ssh_config" <<CFG
+Host *
+  User root
+  IdentityFile $LAB/id_ed25519
+  UserKnownHostsFile $LAB/known_hosts
+  StrictHostKeyChecking yes
+  BatchMode yes
+  ConnectTimeout 5
+CFG
+cat > "$D/etc-libvirt/libvirtd.conf" <<CFG
+listen_tls = 0
+listen_tcp = 0
+unix_sock_group = "root"
+unix_sock_rw_perms = "0770"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+CFG
+# root-run qemu, no cgroups/namespaces/security driver: there is no systemd here
+cat > "$D/etc-libvirt/qemu.conf" <<CFG
+user = "root"
+group = "root"
+dynamic_ownership = 0
+cgroup_controllers = [ ]
+namespaces = [ ]
+remember_owner = 0
+migration_address = "$ip_addr"
+migration_host = "$ip_addr"
+security_driver = "none"
+stdio_handler = "file"
+CFG
+echo "$NS" > "$D/hostname"
+cp "$HERE/systemctl-shim" "$D/sbin/systemctl"
+chmod 755 "$D/sbin/systemctl"
+# shellcheck disable=SC2016  # expanded by the inner shell
+printf '#!/bin/bash\nexec nsenter -t "$(cat %q)" -n -m -u -- "$@"\n' "$D/anchor.pid" > "$LAB/hx-$H"
+chmod 755 "$LAB/hx-$H"
+# --- the anchor: holds the netns plus its own mount + UTS namespaces ---
+if [ -s "$D/anchor.pid" ] && kill -0 "$(cat "$D/anchor.pid")" 2>/dev/null; then
+  echo "$H: anchor already running"
+else
+  rm -rf "$D"/run-libvirt/* "$D"/run-ceph/* "$D"/run-lab/* "$D/anchor.pid"   # a boot: /run is empty
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  ip netns exec "$NS" unshare --uts --mount --propagation private -- bash -c '
+    set -e
+    D="$1"
+    hostname "$2"
+    for pair in etc-ssh:/etc/ssh etc-libvirt:/etc/libvirt run-libvirt:/run/libvirt \
+        lib-libvirt:/var/lib/libvirt log-libvirt:/var/log/libvirt cache-libvirt:/var/cache/libvirt \
+        etc-ceph:/etc/ceph lib-ceph:/var/lib/ceph run-ceph:/run/ceph log-ceph:/var/log/ceph \
+        run-lab:/run/mvmlab sbin:/usr/local/sbin hostname:/etc/hostname home-root:/root; do
+      mount --bind "$D/${pair%%:*}" "${pair#*:}"
+    done
+    if [ -b "$(cat "$D/loop" 2>/dev/null)" ] && [ -e /dev/mvmlab-osd ]; then
+      mount --bind "$(cat "$D/loop")" /dev/mvmlab-osd
+    fi
+    echo $$ > "$D/anchor.pid"
+    exec sleep infinity
+  ' anchor "$D" "$NS" </dev/null >"$D/anchor.log" 2>&1 &
+  for _ in $(seq 100); do [ -s "$D/anchor.pid" ] && break; sleep 0.05; done
+  [ -s "$D/anchor.pid" ] || { echo "$H: anchor did not start: $(cat "$D/anchor.log")" >&2; exit 1; }
+fi
+"$LAB/hx-$H" systemctl start sshd
+echo "$H: anchor $(cat "$D/anchor.pid"), sshd $(cat "$D/run-lab/sshd.pid") on $ip_addr"

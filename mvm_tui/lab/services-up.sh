@@ -1,0 +1,24 @@
+#!/bin/bash
+# Run INSIDE a lab host (via $LAB/hx-hN): start libvirtd and every Ceph daemon that has a data
+# directory on this host, as a boot would. A memstore OSD that lost its store (host powered
+# off) is re-created empty with its old id and uuid; Ceph backfills it.
+set -euo pipefail
+units=(libvirtd)
+for d in /var/lib/ceph/mon/ceph-* /var/lib/ceph/mgr/ceph-*; do
+  [ -d "$d" ] || continue
+  kind="$(basename "$(dirname "$d")")"
+  units+=("ceph-$kind@${d##*/ceph-}")
+done
+rc=0
+for u in "${units[@]}"; do systemctl start "$u" || { echo "cannot start $u" >&2; rc=1; }; done
+for _ in $(seq 200); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.05; done
+for d in /var/lib/ceph/osd/ceph-*; do
+  [ -d "$d" ] || continue
+  id="${d##*/ceph-}"
+  if ! systemctl start "ceph-osd@$id" 2>/dev/null; then
+    echo "osd.$id: store lost, re-creating it empty"
+    ceph-osd -i "$id" --mkfs --osd-uuid "$(cat "$d/mvmlab-uuid")" >"$d/mkfs.log" 2>&1 || true
+    systemctl start "ceph-osd@$id" || { echo "cannot start osd.$id" >&2; rc=1; }
+  fi
+done
+exit "$rc"

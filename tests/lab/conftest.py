@@ -1,0 +1,57 @@
+"""The real lab for end-to-end tests: built once per test session, torn down at its end.
+
+Without root the lab tests skip and say why; in CI (CI=true) a lab that cannot be built is a
+failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from mvm_tui import lab
+from mvm_tui.config import load_config
+from mvm_tui.session import Session, open_session
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+GUESTS = {"tiny-a": ("h1", "rbd"), "tiny-b": ("h2", "nodisk")}
+
+
+def _unavailable(reason: str) -> None:
+    if IN_CI:
+        pytest.fail(f"the lab cannot run in CI: {reason}", pytrace=False)
+    pytest.skip(f"lab tests need the real lab: {reason}")
+
+
+@pytest.fixture(scope="session")
+def lab_info() -> Iterator[lab.LabInfo]:
+    if os.geteuid() != 0:
+        _unavailable("they must run as root (network namespaces, sshd, libvirtd, Ceph)")
+    if not Path("/dev/kvm").exists():
+        _unavailable("/dev/kvm is missing")
+    try:
+        info = lab.up()
+        for name, (host, kind) in GUESTS.items():
+            lab.define_guest(host, name, kind)
+    except lab.LabError as exc:
+        lab.down()
+        _unavailable(f"building it failed: {exc}")
+        raise
+    yield info
+    lab.down()
+
+
+@pytest.fixture
+async def lab_session(lab_info: lab.LabInfo, tmp_path: Path) -> AsyncIterator[Session]:
+    session = open_session(load_config(lab_info.config_path), demo=False,
+                           db_path=tmp_path / "runs.sqlite3")
+    yield session
+    await session.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The tooling test builds and tears down labs of its own: run it before the shared lab.
+    items.sort(key=lambda item: 0 if item.path.name == "test_lab_tooling.py" else 1)
