@@ -37,6 +37,7 @@ from mvm_tui.core.validation import (
     validate_device,
     validate_hostname_label,
     validate_ifname,
+    validate_jump_host,
     validate_port,
     validate_user,
 )
@@ -97,6 +98,7 @@ Name = Annotated[str, AfterValidator(validate_hostname_label)]
 Address = Annotated[str, AfterValidator(validate_address)]
 Port = Annotated[int, AfterValidator(validate_port)]
 User = Annotated[str, AfterValidator(validate_user)]
+JumpHost = Annotated[str, AfterValidator(validate_jump_host)]
 IfName = Annotated[str, AfterValidator(validate_ifname)]
 CpuModel = Annotated[str, AfterValidator(validate_cpu_model)]
 FilePath = Annotated[Path, BeforeValidator(_path)]
@@ -169,6 +171,11 @@ class HostConfig(_Model):
     )
     known_hosts: FilePath | None = Field(
         default=None, description="known_hosts file for this host; default: the cluster's."
+    )
+    proxy_jump: JumpHost | None = Field(
+        default=None,
+        description="Bastion to reach the host through, [user@]host[:port] as ssh's "
+        "ProxyJump; it is checked against the same known_hosts, with the same key.",
     )
 
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import math
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from mvm_tui import paths
 from mvm_tui.backends.base import ClusterBackend
-from mvm_tui.backends.real import RealBackend
+from mvm_tui.backends.libvirt import KeepAlive
+from mvm_tui.backends.real import RealBackend, RealOptions
 from mvm_tui.backends.sim import demo_cluster
-from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
+from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshOptions, SshTarget
 from mvm_tui.backends.ssh.pool import AskPassword, Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock, SystemClock
 from mvm_tui.config import Config, demo_config, load_config
@@ -50,6 +52,19 @@ def poll_timers(config: Config) -> PollTimers:
         timeout=t.poll_timeout,
         slow_threshold=t.slow_threshold,
         metrics_window=t.metrics_window,
+    )
+
+
+def real_options(config: Config) -> RealOptions:
+    """Connection settings from the timers: a silent host's connections are given up within
+    about poll_timeout (keepalive every third of it, two missed answers)."""
+    t = config.timers
+    beat = max(1, math.ceil(t.poll_timeout / 3))
+    return RealOptions(
+        ssh=SshOptions(connect_timeout=t.poll_timeout, keepalive_interval=beat,
+                       keepalive_count_max=2),
+        libvirt_connect_timeout=t.poll_timeout,
+        keepalive=KeepAlive(interval_s=beat, count=2),
     )
 
 
@@ -117,7 +132,7 @@ def open_session(
             )
         specs = list(config.clusters)
         backends = [
-            backend or RealBackend(c, ask_password=prompts.ask_password,
+            backend or RealBackend(c, real_options(config), ask_password=prompts.ask_password,
                                    unknown_key=prompts.on_unknown_key)
             for c in specs
         ]

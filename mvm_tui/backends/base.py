@@ -7,6 +7,7 @@ scenario that passes on the simulator can be run unchanged against the real lab.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from mvm_tui.models import CephStatus, HostPoll, Layout, PowerAction, Vm
@@ -64,6 +65,10 @@ class ClusterBackend(ABC):
     async def vm_power(self, vm: Vm, action: PowerAction) -> None:
         """Ask for a power action; returns once the host accepted it (not when it is done).
         Raises InvalidState when the VM is not in a state the action applies to."""
+
+    def watch(self, changed: Callable[[str], None]) -> None:  # noqa: B027 - optional hook
+        """Call changed(host) when the backend learns, without polling, that something on the
+        host changed (a VM started or stopped); the poller then polls that host at once."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -15,7 +15,13 @@ from typing import TypeVar
 
 from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError, ClusterBackend, HostRef, NotFound
-from mvm_tui.backends.libvirt import KeepAlive, LibvirtHost, LibvirtNode, build_uri
+from mvm_tui.backends.libvirt import (
+    KeepAlive,
+    LibvirtHost,
+    LibvirtNode,
+    LifecycleEvent,
+    build_uri,
+)
 from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
@@ -47,6 +53,7 @@ def ssh_target(cluster: ClusterConfig, name: str) -> SshTarget:
     return SshTarget(
         name=h.name, address=h.address, port=h.port, user=h.user, key_file=h.key_file,
         known_hosts=cluster.known_hosts_for(h), password_auth=h.password_auth,
+        proxy_jump=h.proxy_jump,
     )
 
 
@@ -83,12 +90,21 @@ class RealBackend(ClusterBackend):
             h.name: LibvirtNode(LibvirtHost(
                 h.name, libvirt_uri(cluster, h.name, options.libvirt_transport),
                 connect_timeout=options.libvirt_connect_timeout, keepalive=options.keepalive,
+                on_event=self._libvirt_event,
             ), **kw)
             for h in cluster.hosts
         }
         self._info: dict[str, _HostInfo] = {}
         self._where: dict[str, str] = {}  # VM -> host, from the latest polls
         self._storage: dict[str, tuple[float, float]] = {}  # CRUSH host -> (total, used) GB
+        self._changed: Callable[[str], None] | None = None
+
+    def watch(self, changed: Callable[[str], None]) -> None:
+        self._changed = changed
+
+    async def _libvirt_event(self, event: LifecycleEvent) -> None:
+        if self._changed is not None:
+            self._changed(event.host)
 
     def _node(self, host: str) -> LibvirtNode:
         try:

@@ -372,3 +372,16 @@ def validate_cpu_model(name: str) -> str:
     if name.startswith("-"):
         raise ValueError(f"{quote(name)} must not start with '-'")
     return name
+
+
+def validate_jump_host(text: str) -> str:
+    """An SSH ProxyJump host: [user@]host[:port] (a host name or IPv4 address)."""
+    check_safe(text)
+    user, at, rest = text.rpartition("@")
+    if at:
+        validate_user(user)
+    address, _, port = rest.partition(":")
+    validate_address(address)
+    if port:
+        validate_port(port)
+    return text

@@ -70,6 +70,7 @@ class InventoryPoller:
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot: ClusterSnapshot | None = None
         self.polls_done = 0  # completed host polls, successful or not
+        self._pokes: dict[str, asyncio.Event] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -81,6 +82,7 @@ class InventoryPoller:
             for h in self.backend.hosts
         ]
         self._tasks.append(asyncio.create_task(self._loop(self._poll_ceph, ""), name="poll ceph"))
+        self.backend.watch(self.poke)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -146,7 +148,24 @@ class InventoryPoller:
                 raise
             except Exception:  # a bug must not kill the loop; it is logged, polling goes on
                 log.exception("poll of %s failed unexpectedly", name or "ceph")
-            await self.clock.sleep(self.timers.interval)
+            await self._pause(name)
+
+    async def _pause(self, name: str) -> None:
+        """The poll interval, cut short when the backend says the host changed (libvirt
+        lifecycle events): events drive updates, polling is the fallback."""
+        poked = self._pokes.setdefault(name, asyncio.Event())
+        poked.clear()
+        sleeping = asyncio.ensure_future(self.clock.sleep(self.timers.interval))
+        waiting = asyncio.ensure_future(poked.wait())
+        try:
+            await asyncio.wait({sleeping, waiting}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeping.cancel()
+            waiting.cancel()
+
+    def poke(self, host: str) -> None:
+        """Poll `host` now rather than at the end of its interval."""
+        self._pokes.setdefault(host, asyncio.Event()).set()
 
     async def _poll_host(self, name: str) -> None:
         started = self.clock.now()

@@ -38,6 +38,7 @@ class SshTestServer:
     port: int = 0
     connections: list[asyncssh.SSHServerConnection] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    forwards: list[tuple[str, int]] = field(default_factory=list)
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
     running: set[asyncio.subprocess.Process] = field(default_factory=set)
     _server: asyncssh.SSHAcceptor | None = None
@@ -66,6 +67,11 @@ class SshTestServer:
         class Server(asyncssh.SSHServer):
             def connection_made(self, conn: asyncssh.SSHServerConnection) -> None:
                 owner.connections.append(conn)
+
+            def connection_requested(self, dest_host: str, dest_port: int, orig_host: str,
+                                     orig_port: int) -> bool:
+                owner.forwards.append((dest_host, dest_port))  # a ProxyJump through us
+                return True
 
             def password_auth_supported(self) -> bool:
                 return owner.password is not None

@@ -339,3 +339,20 @@ async def test_a_key_the_policy_refuses_stops_everything(server: SshTestServer) 
     with pytest.raises(HostKeyUnknown):
         await pool.run("h1", ["true"])
     assert server.commands == [] and (server.tmp / "known_hosts").read_text() == ""
+
+
+async def test_proxy_jump_goes_through_the_bastion(server: SshTestServer) -> None:
+    # the in-process server is both the bastion and, through it, the host
+    pool = SshPool([target(server, proxy_jump=f"root@127.0.0.1:{server.port}")])
+    assert (await pool.run("h1", ["echo", "behind"])).stdout == "behind\n"
+    await pool.run("h1", ["true"])
+    assert server.forwards == [("127.0.0.1", server.port)]  # one tunnel, reused
+    assert len(server.connections) == 2  # the bastion's and the host's, through it
+    await pool.close()
+
+
+async def test_an_unreachable_bastion_is_named(server: SshTestServer) -> None:
+    port = free_port()
+    pool = SshPool([target(server, proxy_jump=f"127.0.0.1:{port}")])
+    with pytest.raises(HostUnreachable, match=rf"bastion 127.0.0.1 of h1 \(127.0.0.1:{port}\)"):
+        await pool.run("h1", ["true"])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import time
 
 import pytest
 
 from mvm_tui import lab
 from mvm_tui.backends.real import RealBackend
+from mvm_tui.lab.netns import hx
 from mvm_tui.models import HostState, MigrationProgress, PowerAction, PowerState
 from mvm_tui.runs import RunState
 from mvm_tui.services.inventory import PollTimers
@@ -105,3 +107,24 @@ async def test_a_cut_host_shows_unreachable_and_comes_back(lab_session: Session)
     finally:
         lab.restore("h3")
     await wait_for(lambda: h3_is(HostState.ONLINE), 60, "h3 back online")
+
+
+async def test_a_vm_stopped_behind_the_apps_back_shows_at_once(
+    lab_session: Session, lab_info: lab.LabInfo
+) -> None:
+    cluster = lab_session.clusters[0]
+    cluster.poller.timers = PollTimers(interval=120.0, timeout=10.0, slow_threshold=5.0)
+    cluster.start()
+
+    async def tiny_b(power: PowerState) -> bool:
+        return any(v.name == "tiny-b" and v.power is power for v in cluster.snapshot().vms)
+
+    await wait_for(lambda: tiny_b(PowerState.RUNNING), 30, "tiny-b running")
+    virsh = ["virsh", "-q", "-c", "qemu:///system"]
+    h2 = lab_info.host("h2").index
+    subprocess.run(hx(h2, *virsh, "destroy", "tiny-b"), check=True, timeout=60)
+    try:  # the next poll is 120 s away: only libvirt's lifecycle event can show it this soon
+        await wait_for(lambda: tiny_b(PowerState.SHUTOFF), 10, "tiny-b shown shut off")
+    finally:
+        subprocess.run(hx(h2, *virsh, "start", "tiny-b"), check=True, timeout=60)
+    await wait_for(lambda: tiny_b(PowerState.RUNNING), 10, "tiny-b shown running again")

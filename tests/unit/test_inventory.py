@@ -86,3 +86,20 @@ async def test_vm_power_change_becomes_an_event() -> None:
     await clock.advance(2.0)
     assert any(e.subject == vm.name and "shut off" in e.message for e in poller.events())
     await poller.stop()
+
+
+async def test_a_change_the_backend_reports_is_polled_at_once() -> None:
+    clock, sim, poller = make()
+    watched = []
+    sim.watch = watched.append  # type: ignore[method-assign]
+    poller.start()
+    await clock.advance(0.5)
+    assert watched == [poller.poke]
+    before = polls(poller, "hv2")
+    poller.poke("hv2")
+    await clock.advance(0.0)  # no time passes: only the poke can cause a poll
+    assert polls(poller, "hv2") == before + 1
+    assert polls(poller, "hv1") == 1
+    await clock.advance(2.0)  # and the interval goes on as before
+    assert polls(poller, "hv1") == 2
+    await poller.stop()

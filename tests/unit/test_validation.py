@@ -20,6 +20,7 @@ from mvm_tui.core.validation import (
     validate_device,
     validate_hostname_label,
     validate_ifname,
+    validate_jump_host,
     validate_port,
     validate_user,
 )
@@ -450,3 +451,16 @@ def test_bytes_are_not_a_list_of_vlans_or_devices() -> None:
 def test_user_message_names_a_bad_character() -> None:
     with pytest.raises(ValueError, match=r"contains '\.' which is not allowed in a user name"):
         validate_user("ro.ot")
+
+
+@pytest.mark.parametrize("good", ["bastion", "ops@bastion.example.net", "10.0.0.1:2222",
+                                  "ops@jump-1:22"])
+def test_jump_hosts(good: str) -> None:
+    assert validate_jump_host(good) == good
+
+
+@pytest.mark.parametrize("bad", ["", "ops@", "bastion:0", "bastion:99999", "b;reboot",
+                                 "$(id)@bastion", "[2001:db8::1]:22", "a b", "host:port"])
+def test_bad_jump_hosts_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        validate_jump_host(bad)

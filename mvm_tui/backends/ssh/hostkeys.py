@@ -27,7 +27,11 @@ def trusted_keys(known_hosts: Path, address: str, port: int) -> list[asyncssh.SS
 
 
 async def classify(
-    host: str, address: str, port: int, known_hosts: Path, tunnel: str | None = None
+    host: str,
+    address: str,
+    port: int,
+    known_hosts: Path,
+    tunnel: asyncssh.SSHClientConnection | None = None,
 ) -> HostKeyUnknown | HostKeyChanged | None:
     """After a refused key: fetch the key the host presents (nothing is authenticated) and
     say whether it is unknown or changed. None when the host presents no key at all."""

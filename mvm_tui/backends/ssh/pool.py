@@ -116,23 +116,31 @@ class SshPool:
 
     async def connection(self, host: str) -> asyncssh.SSHClientConnection:
         target = self.target(host)
-        lock = self._locks.setdefault(host, asyncio.Lock())
+        return await self._pooled(host, target)
+
+    async def _pooled(self, key: str, t: SshTarget) -> asyncssh.SSHClientConnection:
+        """The open connection kept under `key`, or a new one (through the target's bastion
+        when it has one). An unknown host key goes to the unknown_key policy."""
+        lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
-            conn = self._conns.get(host)
+            conn = self._conns.get(key)
             if conn is not None and not conn.is_closed():
                 return conn
+            tunnel = await self._pooled(*_bastion(t)) if t.proxy_jump else None
             try:
-                conn = await self._connect(target)
+                conn = await self._connect(t, tunnel)
             except HostKeyUnknown as unknown:
                 if self._unknown_key is None or not await self._unknown_key(unknown):
                     raise
                 hostkeys.accept(unknown)
-                conn = await self._connect(target)
-            self._conns[host] = conn
-            self.connects[host] += 1
+                conn = await self._connect(t, tunnel)
+            self._conns[key] = conn
+            self.connects[key] += 1
             return conn
 
-    async def _connect(self, t: SshTarget) -> asyncssh.SSHClientConnection:
+    async def _connect(
+        self, t: SshTarget, tunnel: asyncssh.SSHClientConnection | None
+    ) -> asyncssh.SSHClientConnection:
         o = self.options
         kwargs: dict[str, object] = {}
         if t.key_file is not None:
@@ -145,7 +153,7 @@ class SshPool:
             return await asyncio.wait_for(
                 asyncssh.connect(
                     t.address, t.port, username=t.user, known_hosts=_known_hosts(t),
-                    tunnel=t.proxy_jump or (), connect_timeout=o.connect_timeout,
+                    tunnel=tunnel or (), connect_timeout=o.connect_timeout,
                     keepalive_interval=o.keepalive_interval,
                     keepalive_count_max=o.keepalive_count_max,
                     password_auth=t.password_auth, **kwargs,
@@ -153,7 +161,7 @@ class SshPool:
                 o.connect_timeout + 1.0,
             )
         except asyncssh.HostKeyNotVerifiable:
-            problem = await self._classify(t)
+            problem = await self._classify(t, tunnel)
             if problem is None:
                 raise HostUnreachable(f"{t.label}: host key not verifiable") from None
             raise problem from None
@@ -164,10 +172,12 @@ class SshPool:
         except (OSError, TimeoutError, *_LOST) as exc:
             raise HostUnreachable(f"{t.label}: {_reason(exc)}") from None
 
-    async def _classify(self, t: SshTarget) -> HostKeyUnknown | HostKeyChanged | None:
+    async def _classify(
+        self, t: SshTarget, tunnel: asyncssh.SSHClientConnection | None
+    ) -> HostKeyUnknown | HostKeyChanged | None:
         try:
             return await asyncio.wait_for(
-                hostkeys.classify(t.name, t.address, t.port, t.known_hosts, t.proxy_jump),
+                hostkeys.classify(t.name, t.address, t.port, t.known_hosts, tunnel),
                 self.options.connect_timeout,
             )
         except (OSError, TimeoutError, asyncssh.Error):
@@ -289,6 +299,18 @@ class SshPool:
             raise HostUnreachable(f"{t.label}: connection lost during `{shown}`: "
                                   f"{_reason(exc)}") from None
         return CommandResult(shown, status, "".join(out), "".join(err))
+
+
+def _bastion(t: SshTarget) -> tuple[str, SshTarget]:
+    """The pool key and target of t's ProxyJump host: same key file and known_hosts."""
+    assert t.proxy_jump is not None
+    user, _, rest = t.proxy_jump.rpartition("@")
+    host, _, port = rest.partition(":")
+    target = SshTarget(
+        name=f"bastion {host} of {t.name}", address=host, port=int(port or 22),
+        user=user or t.user, key_file=t.key_file, known_hosts=t.known_hosts,
+    )
+    return f"jump {target.user}@{host}:{target.port}", target
 
 
 def _known_hosts(t: SshTarget) -> asyncssh.SSHKnownHosts:
