@@ -22,16 +22,6 @@ from mvm_tui.models import HostPoll, Layout, Placement, PowerAction, PowerState,
 HV = ("hv1", "hv2", "hv3")
 
 
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-def sim(clock: VirtualClock) -> SimBackend:
-    return demo_cluster(clock)
-
-
 async def poll_all(sim: SimBackend) -> dict[str, HostPoll]:
     return {h.name: await sim.poll_host(h.name) for h in sim.hosts}
 

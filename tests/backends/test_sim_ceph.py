@@ -7,21 +7,11 @@ import re
 import pytest
 
 from mvm_tui.backends.base import BackendError, InvalidState, NotFound
-from mvm_tui.backends.sim import SimBackend, demo_cluster
+from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import VirtualClock
 from mvm_tui.models import CephStatus
 
 CLEAN = "active+clean"
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-def sim(clock: VirtualClock) -> SimBackend:
-    return demo_cluster(clock)
 
 
 async def status(sim: SimBackend) -> CephStatus:

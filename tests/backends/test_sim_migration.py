@@ -9,19 +9,9 @@ from collections import Counter
 import pytest
 
 from mvm_tui.backends.base import BackendError, HostUnreachable, InvalidState, NotFound
-from mvm_tui.backends.sim import SimBackend, SimClusterSpec, SimHostSpec, SimVmSpec, demo_cluster
+from mvm_tui.backends.sim import SimBackend, SimClusterSpec, SimHostSpec, SimVmSpec
 from mvm_tui.clock import VirtualClock
 from mvm_tui.models import Layout, MigrationProgress, Placement, PowerAction, PowerState
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-def sim(clock: VirtualClock) -> SimBackend:
-    return demo_cluster(clock)
 
 
 def two_vms(clock: VirtualClock) -> SimBackend:
