@@ -87,8 +87,17 @@ class Prompts:
     password: AskPassword | None = None
     refused: list[HostKeyUnknown] = field(default_factory=list)
     accepted: list[HostKeyUnknown] = field(default_factory=list)
+    _answers: dict[tuple[str, str], asyncio.Future[bool]] = field(default_factory=dict)
 
     async def on_unknown_key(self, unknown: HostKeyUnknown) -> bool:
+        """Asked once per host and key: the same question (a host's poll and a Ceph command
+        meet the same key) waits for the first answer, and a refusal stands."""
+        key = (unknown.host, unknown.fingerprint)
+        if key not in self._answers:
+            self._answers[key] = asyncio.ensure_future(self._decide(unknown))
+        return await asyncio.shield(self._answers[key])
+
+    async def _decide(self, unknown: HostKeyUnknown) -> bool:
         if self.host_key is not None:
             ok = await self.host_key(unknown)
         else:

@@ -31,7 +31,6 @@ COLUMNS: dict[Table, tuple[str, ...]] = {
     "Port": ("_uuid", "name", "tag", "trunks", "vlan_mode", "interfaces", "external_ids"),
     "Interface": ("_uuid", "name", "type"),
 }
-SNAPSHOT = "list Bridge -- list Port -- list Interface"
 Row = dict[str, Any]  # a decoded row: column -> value (see parse_rows)
 
 
@@ -43,11 +42,8 @@ class OvsParseError(BackendError):
         self.command = command
 
 
-class _Model(BaseModel):
+class OvsPort(BaseModel):
     model_config = ConfigDict(frozen=True)
-
-
-class OvsPort(_Model):
     name: str
     tag: int | None = None  # access VLAN (the native VLAN with vlan_mode native-*)
     trunks: tuple[int, ...] = ()  # empty on a trunk port: every VLAN
@@ -57,9 +53,8 @@ class OvsPort(_Model):
     external_ids: dict[str, str] = {}
 
     def vlans(self) -> tuple[int, ...]:
-        """The VLANs whose port group lists this port: the tag of an access port; the trunks
-        of a trunk port (none listed: it carries every VLAN, and is in no group); both for
-        native-tagged/untagged ports."""
+        """The VLANs whose group lists it: an access port's tag, a trunk port's trunks (none if
+        it carries every VLAN), both for native-tagged/untagged ports."""
         mode = self.vlan_mode or ("access" if self.tag is not None else "trunk")
         tag = () if self.tag is None else (self.tag,)
         if mode in ("access", "dot1q-tunnel"):
@@ -67,7 +62,8 @@ class OvsPort(_Model):
         return tuple(sorted({*(tag if mode.startswith("native") else ()), *self.trunks}))
 
 
-class OvsBridge(_Model):
+class OvsBridge(BaseModel):
+    model_config = ConfigDict(frozen=True)
     name: str
     datapath_type: str  # "netdev": userspace datapath; "" or "system": the kernel module
     ports: tuple[OvsPort, ...] = ()
@@ -144,7 +140,7 @@ def _atom(value: Any, kind: type, where: str) -> Any:
             raise ValueError(f"{where}: bad uuid {value[1]!r}") from None
     if not isinstance(value, kind) or isinstance(value, bool) or (
             kind is str and isinstance(value, _Uuid)):
-        raise ValueError(f"{where}: expected {kind.__name__.strip('_')}, got "
+        raise ValueError(f"{where}: expected {kind.__name__.strip('_').lower()}, got "
                          f"{json.dumps(value)[:60]}")
     return value
 
@@ -193,8 +189,9 @@ def parse_rows(table: Table, doc: Any) -> list[Row]:
     return out
 
 
-def load_documents(command: str, text: str) -> list[Any]:
-    """Every JSON document in `text` (ovs-vsctl prints one per command)."""
+def parse_documents(text: str, tables: Sequence[Table]) -> list[list[Row]]:
+    """The rows of each table from ovs-vsctl's stdout: one JSON document per `list TABLE`."""
+    command = " -- ".join(f"list {t}" for t in tables)
     docs, decoder, pos = [], json.JSONDecoder(), 0
     while (pos := _SPACE.match(text, pos).end()) < len(text):  # type: ignore[union-attr]
         try:
@@ -203,15 +200,14 @@ def load_documents(command: str, text: str) -> list[Any]:
             raise OvsParseError(command, f"output is not JSON ({e}): {text[pos:pos + 60]!r}") \
                 from None
         docs.append(doc)
-    return docs
+    if len(docs) != len(tables):
+        raise OvsParseError(command, f"expected {len(tables)} JSON document(s), got {len(docs)}")
+    return [parse_rows(t, d) for t, d in zip(tables, docs, strict=True)]
 
 
 def parse_table(table: Table, text: str) -> list[Row]:
     """The stdout of list_argv(table, ...)."""
-    docs = load_documents(f"list {table}", text)
-    if len(docs) != 1:
-        raise OvsParseError(f"list {table}", f"expected one JSON document, got {len(docs)}")
-    return parse_rows(table, docs[0])
+    return parse_documents(text, (table,))[0]
 
 
 def join(bridges: list[Row], ports: list[Row], interfaces: list[Row]) -> tuple[OvsBridge, ...]:
@@ -240,11 +236,7 @@ def join(bridges: list[Row], ports: list[Row], interfaces: list[Row]) -> tuple[O
 
 def parse_snapshot(text: str) -> tuple[OvsBridge, ...]:
     """The stdout of snapshot_argv(): every bridge with its ports and their interfaces."""
-    docs = load_documents(SNAPSHOT, text)
-    if len(docs) != len(TABLES):
-        raise OvsParseError(SNAPSHOT, "expected 3 JSON documents (Bridge, Port, Interface), "
-                                      f"got {len(docs)}")
-    bridges, ports, interfaces = (parse_rows(t, d) for t, d in zip(TABLES, docs, strict=True))
+    bridges, ports, interfaces = parse_documents(text, TABLES)
     return join(bridges, ports, interfaces)
 
 

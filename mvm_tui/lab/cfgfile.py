@@ -36,7 +36,7 @@ def render(info: LabInfo) -> str:
         f"layout = {_s(layout)}",
         f"# Inside every lab host {OSD_DEVICE} is that host's own loop device (a sparse file).",
         f"data_devices = [{_s(OSD_DEVICE)}]",
-        "# No OVS in the lab (no openvswitch kernel module): the VLANs exist on paper only.",
+        "# OVS in userspace on every host: bridge br-compute, ports vlan100, vlan101, a trunk.",
         'compute_vlans = "100-101"',
         'cpu_type = "x86_64"',
         "# Nested KVM here: BIOS-only guests run under KVM, Linux guests need TCG (see lab docs).",

@@ -7,7 +7,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES=(
   openssh-server openssh-client iproute2 iptables procps uuid-runtime cpio
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
-  qemu-block-extra ceph-mon ceph-osd ceph-mgr ceph-common
+  qemu-block-extra ceph-mon ceph-osd ceph-mgr ceph-common openvswitch-switch ethtool
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

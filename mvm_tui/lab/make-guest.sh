@@ -6,7 +6,7 @@
 # (domain type='qemu', tiny-linux-vm.xml). Usage: OUT=/tmp/mvm-lab/cache make-guest.sh
 set -euo pipefail
 OUT="${OUT:?}"
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ]; then echo "guest kernel cached in $OUT"; exit 0; fi
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && zcat "$OUT/initrd.gz" | grep -ac "acpid listening" >/dev/null; then echo "guest kernel cached in $OUT"; exit 0; fi
 command -v cpio >/dev/null || apt-get install -y -q cpio
 G="$OUT/build"; rm -rf "$G"; mkdir -p "$G"; cd "$G"
 kpkg() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}'; }
@@ -28,6 +28,7 @@ printf '#!/bin/sh\necho "mvmlab-guest: ACPI power button -> poweroff"\npoweroff 
 chmod +x /etc/acpi/PWRF/00000080
 echo "mvmlab-guest: booted in $(cut -d' ' -f1 /proc/uptime)s"
 acpid -c /etc/acpi -a /etc/acpi.map -l /tmp/acpid.log
+echo "mvmlab-guest: acpid listening"
 while :; do sleep 5; done
 INIT
 chmod +x root/init

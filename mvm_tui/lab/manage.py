@@ -27,10 +27,12 @@ from mvm_tui.lab.model import (
     host_dir,
     lab_dir,
     record_host_pids,
+    recorded_pids,
     require_root,
     run,
     wait_for,
 )
+from mvm_tui.lab.ovs import COMPUTE_VLANS, OVS_BRIDGE, has_ovs, ovs_up
 
 POOL = "vms"
 MARKER = ".mvm-lab"
@@ -87,10 +89,12 @@ def healthy(info: LabInfo) -> bool:
 
 
 def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
-       install: bool = True, say: Say | None = None, health_timeout: float = 240) -> LabInfo:
+       install: bool = True, say: Say | None = None, health_timeout: float = 240,
+       ovs: bool = True) -> LabInfo:
     """Build the lab (or return the one that is up): `hosts` netns hosts with sshd and libvirtd,
-    and with `ceph` one Ceph cluster (a mon and an OSD per host, a mgr on h1, pool "vms")
-    waited for until HEALTH_OK. Anything half built is torn down when it fails."""
+    with `ovs` Open vSwitch in each (bridge br-compute, userspace datapath, a port group per
+    compute VLAN), and with `ceph` one Ceph cluster (a mon and an OSD per host, a mgr on h1,
+    pool "vms") waited for until HEALTH_OK. Anything half built is torn down when it fails."""
     require_root()
     if not 1 <= hosts <= MAX_HOSTS:
         raise LabError(f"hosts must be 1..{MAX_HOSTS}, got {hosts}")
@@ -103,6 +107,9 @@ def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
         info = current()
         if info is not None and healthy(info):
             if len(info.hosts) == hosts and info.ceph == ceph:
+                if ovs and not all(has_ovs(h.index) for h in info.hosts):
+                    ovs_up(info, log=_log())
+                    clock(f"Open vSwitch started in the running lab ({OVS_BRIDGE})")
                 clock(f"lab already up in {info.directory}")
                 return info
             raise LabError(f"a lab with {len(info.hosts)} hosts (ceph {info.ceph}) is already "
@@ -111,7 +118,7 @@ def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
             clock("a partial lab is left: tearing it down first")
             _down(clock)
         try:
-            return _build(hosts, ceph, objectstore, install, clock, health_timeout)
+            return _build(hosts, ceph, objectstore, install, clock, health_timeout, ovs)
         except BaseException:
             try:
                 clock("the build failed: tearing down what was started")
@@ -121,7 +128,7 @@ def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
 
 
 def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
-           health_timeout: float) -> LabInfo:
+           health_timeout: float, ovs: bool) -> LabInfo:
     d, log = lab_dir(), _log()
     if install:
         out = run(["bash", SCRIPTS / "install.sh"], timeout=1200, log=log).stdout
@@ -144,6 +151,10 @@ def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
     clock("hosts up: anchors + sshd answering")
     _start_services(hosts, log)
     clock("libvirtd up on every host")
+    if ovs:
+        ovs_up(info, log=log)
+        vlans = ", ".join(map(str, COMPUTE_VLANS))
+        clock(f"Open vSwitch up on every host: {OVS_BRIDGE} (netdev), VLANs {vlans}")
     if ceph:
         addrs = " ".join(h.address for h in hosts)
         run(["bash", SCRIPTS / "ceph-up.sh"], timeout=300, log=log,
@@ -193,8 +204,27 @@ def down(say: Say | None = None) -> None:
         _down(_Clock(say))
 
 
+def _in_proc_table(pid: int, start: int) -> bool:
+    """The process still has an entry, alive or a zombie (unlike model.process_alive)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat[stat.rindex(")") + 2 :].split()[19]) == start
+    except (OSError, ValueError, IndexError):
+        return False
+
+
+def _wait_reaped(started: list[dict[str, object]], timeout: float = 5.0) -> None:
+    """Wait (bounded, never failing) until the killed daemons are reaped: they are orphans of
+    PID 1, which here reaps only every ~2 s, and a zombie still shows in ps and pgrep."""
+    entries = [(int(str(e["pid"])), int(str(e["start"]))) for e in started]
+    with contextlib.suppress(LabError):
+        wait_for(lambda: not any(_in_proc_table(p, s) for p, s in entries), timeout,
+                 "killed lab processes to be reaped", step=0.05)
+
+
 def _down(clock: _Clock) -> None:
     namespaces = net.lab_namespaces()
+    started = recorded_pids()
     error = None
     try:
         killed = net.kill_processes(namespaces)
@@ -210,8 +240,10 @@ def _down(clock: _Clock) -> None:
             shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
-    with contextlib.suppress(OSError):
-        os.rmdir("/run/mvmlab")
+    for mount_point in ("/run/mvmlab", "/run/openvswitch"):  # made by host-up.sh, if empty
+        with contextlib.suppress(OSError):
+            os.rmdir(mount_point)
+    _wait_reaped(started)
     if error is not None:
         raise error
     clock(f"lab down: {killed} processes killed, {len(namespaces)} namespaces removed")
@@ -250,7 +282,8 @@ def power_off(host: str, say: Say | None = None) -> None:
 
 def restore(host: str, say: Say | None = None, timeout: float = 60) -> None:
     """Plug the cable back in, and boot the host again if it was powered off: anchor, sshd,
-    libvirtd and its Ceph daemons (a memstore OSD comes back empty and is backfilled)."""
+    libvirtd, Open vSwitch and its Ceph daemons (a memstore OSD comes back empty and is
+    backfilled)."""
     info, h = _need(host)
     clock, log = _Clock(say), _log()
     run(["ip", "link", "set", h.veth, "up"], log=log)
@@ -261,6 +294,8 @@ def restore(host: str, say: Say | None = None, timeout: float = 60) -> None:
         run(net.hx(h.index, "systemctl", "start", "sshd"), log=log)
     record_host_pids(h.index)
     _start_services([h], log)
+    if has_ovs(h.index):
+        ovs_up(info, [h], log=log)
     reapply(h)
     wait_for(lambda: net.ssh_banner(h.address, h.port, 1), timeout, f"sshd on {h.name}")
-    clock(f"{h.name}: restored (link up, sshd, libvirtd and ceph daemons running)")
+    clock(f"{h.name}: restored (link up, sshd, libvirtd, OVS and ceph daemons running)")

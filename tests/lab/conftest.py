@@ -17,7 +17,7 @@ from mvm_tui.config import load_config
 from mvm_tui.session import Session, open_session
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-GUESTS = {"tiny-a": ("h1", "rbd"), "tiny-b": ("h2", "nodisk")}
+GUESTS = {"tiny-a": ("h1", "rbd"), "tiny-b": ("h2", "nodisk"), "tiny-linux": ("h3", "linux")}
 
 
 def _unavailable(reason: str) -> None:
@@ -33,6 +33,7 @@ def lab_info() -> Iterator[lab.LabInfo]:
     if not Path("/dev/kvm").exists():
         _unavailable("/dev/kvm is missing")
     try:
+        lab.down()  # a lab left by someone else may hold guests of the same names
         info = lab.up()
         for name, (host, kind) in GUESTS.items():
             lab.define_guest(host, name, kind)

@@ -87,7 +87,8 @@ async def test_live_migration_with_progress(lab_session: Session) -> None:
 async def test_a_cut_host_shows_unreachable_and_comes_back(lab_session: Session) -> None:
     cluster = lab_session.clusters[0]
     poller = cluster.poller
-    poller.timers = PollTimers(interval=1.0, timeout=3.0, slow_threshold=2.0)
+    # 5 s, not less: two cores also run three OSDs re-peering and a TCG guest here
+    poller.timers = PollTimers(interval=1.0, timeout=5.0, slow_threshold=4.0)
     cluster.start()
 
     async def state_of(name: str) -> HostState:
@@ -96,14 +97,18 @@ async def test_a_cut_host_shows_unreachable_and_comes_back(lab_session: Session)
     async def h3_is(state: HostState) -> bool:
         return await state_of("h3") is state
 
-    await wait_for(lambda: h3_is(HostState.ONLINE), 30, "h3 online")
+    async def all_online() -> bool:
+        return all(h.state is HostState.ONLINE for h in cluster.snapshot().hosts)
+
+    await wait_for(all_online, 30, "every host online")
     lab.cut("h3")
     try:
         started = time.monotonic()
-        await wait_for(lambda: h3_is(HostState.UNREACHABLE), 10, "h3 unreachable")
-        assert time.monotonic() - started < 3.0 + 1.0 + 2.0  # timeout + interval + slack
+        await wait_for(lambda: h3_is(HostState.UNREACHABLE), 15, "h3 unreachable")
+        assert time.monotonic() - started < 5.0 + 1.0 + 2.0  # timeout + interval + slack
         others = {h.name: (h.state, h.error) for h in cluster.snapshot().hosts if h.name != "h3"}
-        assert others == {"h1": (HostState.ONLINE, None), "h2": (HostState.ONLINE, None)}
+        assert others == {"h1": (HostState.ONLINE, None), "h2": (HostState.ONLINE, None)}, [
+            (e.subject, e.message) for e in cluster.poller.events()]
     finally:
         lab.restore("h3")
     await wait_for(lambda: h3_is(HostState.ONLINE), 60, "h3 back online")
@@ -128,3 +133,23 @@ async def test_a_vm_stopped_behind_the_apps_back_shows_at_once(
     finally:
         subprocess.run(hx(h2, *virsh, "start", "tiny-b"), check=True, timeout=60)
     await wait_for(lambda: tiny_b(PowerState.RUNNING), 10, "tiny-b shown running again")
+
+
+async def test_graceful_shutdown_of_a_real_guest(
+    lab_session: Session, lab_info: lab.LabInfo
+) -> None:
+    """A Linux guest (TCG) powers off on ACPI: the shutdown run ends when it is shut off."""
+    console = lab_info.directory / "hosts" / "h3" / "log-libvirt" / "qemu" / "tiny-linux.console"
+
+    async def guest_ready() -> bool:
+        return console.exists() and "mvmlab-guest: acpid listening" in console.read_text()
+
+    await wait_for(guest_ready, 60, "the Linux guest to boot")
+    cluster = lab_session.clusters[0]
+    vm = await cluster.backend.vm_info("tiny-linux")
+    assert vm.power is PowerState.RUNNING
+    record = cluster.create_power_run(vm, PowerAction.SHUTDOWN)
+    done = await cluster.execute(record.id)
+    assert done.state is RunState.DONE, done.error
+    assert (await cluster.backend.vm_info("tiny-linux")).power is PowerState.SHUTOFF
+    assert "reboot: Power down" in console.read_text()  # the guest powered itself off

@@ -55,3 +55,16 @@ async def test_password_typed_is_never_on_screen(running) -> None:
     await pilot.press("escape")
     with pytest.raises(AuthFailed, match="no login password given"):
         await answer
+
+
+async def test_the_same_key_is_asked_once(running, tmp_path: Path) -> None:
+    demo, pilot = running
+    prompts = demo.session.prompts
+    first = asyncio.create_task(prompts.on_unknown_key(unknown(tmp_path)))
+    second = asyncio.create_task(prompts.on_unknown_key(unknown(tmp_path)))  # e.g. Ceph's poll
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, HostKeyScreen))
+    await pilot.press("r")
+    assert (await first, await second) == (False, False)
+    assert len(prompts.refused) == 1
+    assert await prompts.on_unknown_key(unknown(tmp_path)) is False  # a refusal stands
+    assert not isinstance(demo.app.screen, HostKeyScreen)

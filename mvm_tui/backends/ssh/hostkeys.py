@@ -52,4 +52,5 @@ def accept(unknown: HostKeyUnknown) -> None:
     if old and not old.endswith(b"\n"):
         old += b"\n"
     line = f"{known_hosts_pattern(unknown.address, unknown.port)} {unknown.key_line}\n"
-    paths.write_private(path, old + line.encode())
+    if line.encode() not in old.splitlines(keepends=True):
+        paths.write_private(path, old + line.encode())
