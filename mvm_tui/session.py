@@ -65,6 +65,8 @@ def real_options(config: Config) -> RealOptions:
                        keepalive_count_max=2),
         libvirt_connect_timeout=t.poll_timeout,
         keepalive=KeepAlive(interval_s=beat, count=2),
+        # between slow and unreachable: a host with stalled VM stats shows slow
+        stats_deadline=(t.slow_threshold + t.poll_timeout) / 2,
     )
 
 

@@ -10,7 +10,15 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mvm_tui.models import CephStatus, HostPoll, Layout, PowerAction, Vm
+from mvm_tui.models import (
+    CephStatus,
+    HostPoll,
+    Layout,
+    MigrationProgress,
+    Placement,
+    PowerAction,
+    Vm,
+)
 
 
 class BackendError(Exception):
@@ -65,6 +73,25 @@ class ClusterBackend(ABC):
     async def vm_power(self, vm: Vm, action: PowerAction) -> None:
         """Ask for a power action; returns once the host accepted it (not when it is done).
         Raises InvalidState when the VM is not in a state the action applies to."""
+
+    @abstractmethod
+    def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
+        """The exact commands a live migration of `vm` to `dest` runs, for its preview."""
+
+    @abstractmethod
+    async def migrate(
+        self, vm: str, dest: str, on_progress: Callable[[MigrationProgress], None] | None = None
+    ) -> None:
+        """Live-migrate a running VM to `dest`, reporting progress about every second.
+        The VM runs on its source until the switch-over, then on `dest`: never on both."""
+
+    @abstractmethod
+    async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
+        """Record the VM's placement strategy and home host where it travels with the VM."""
+
+    @abstractmethod
+    async def set_maintenance(self, host: str, on: bool) -> None:
+        """Mark the host in or out of maintenance, where every jump box sees it."""
 
     def watch(self, changed: Callable[[str], None]) -> None:  # noqa: B027 - optional hook
         """Call changed(host) when the backend learns, without polling, that something on the

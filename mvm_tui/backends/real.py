@@ -9,8 +9,10 @@ known_hosts file.
 from __future__ import annotations
 
 import asyncio
+import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import TypeVar
 
 from mvm_tui.backends import ceph
@@ -26,9 +28,18 @@ from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
-from mvm_tui.models import CephStatus, HostPoll, Layout, MigrationProgress, PowerAction, Vm
+from mvm_tui.models import (
+    CephStatus,
+    HostPoll,
+    Layout,
+    MigrationProgress,
+    Placement,
+    PowerAction,
+    Vm,
+)
 
 GB = 1e9
+MAINTENANCE = PurePosixPath("/var/lib/mvm-tui/maintenance")  # on the host: it is in maintenance
 T = TypeVar("T")
 
 
@@ -40,6 +51,10 @@ class RealOptions:
     # libssh honours the URI's known_hosts file; plain ssh would use ~/.ssh/known_hosts
     libvirt_transport: Transport = "libssh"
     ceph_timeout: float = 20.0
+    # libvirt's VM stats wait for each qemu's monitor, which stalls while the VM's storage
+    # does (an RBD disk whose OSD host just went away): past this, the host is shown with
+    # its last VMs if it still answers over SSH, rather than declared unreachable
+    stats_deadline: float = 5.0
 
 
 @dataclass
@@ -98,6 +113,8 @@ class RealBackend(ClusterBackend):
         self._where: dict[str, str] = {}  # VM -> host, from the latest polls
         self._storage: dict[str, tuple[float, float]] = {}  # CRUSH host -> (total, used) GB
         self._changed: Callable[[str], None] | None = None
+        self._stats: dict[str, asyncio.Future[HostPoll]] = {}  # libvirt polls in flight
+        self._last: dict[str, HostPoll] = {}
 
     def watch(self, changed: Callable[[str], None]) -> None:
         self._changed = changed
@@ -124,16 +141,34 @@ class RealBackend(ClusterBackend):
     # -- ClusterBackend --------------------------------------------------------------------
 
     async def poll_host(self, host: str) -> HostPoll:
-        node = self._node(host)
         info = await self.host_info(host)
-        poll = await node.poll()
+        poll, maintenance = await asyncio.gather(self._vm_stats(host), self._in_maintenance(host))
         for vm in poll.vms:
             self._where[vm.name] = host
         update: dict[str, object] = {"os": info.os}
         if info.hostname in self._storage:
             total, used = self._storage[info.hostname]
             update |= {"storage_gb": round(total, 2), "storage_used_gb": round(used, 2)}
-        return poll.model_copy(update={"facts": poll.facts.model_copy(update=update)})
+        return poll.model_copy(update={
+            "facts": poll.facts.model_copy(update=update), "maintenance": maintenance})
+
+    async def _vm_stats(self, host: str) -> HostPoll:
+        """The host's libvirt poll; one at a time per host (a stalled one is not queued
+        behind). Past stats_deadline, the last poll if the host still answers over SSH."""
+        task = self._stats.get(host)
+        if task is None or task.done():
+            task = self._stats[host] = asyncio.ensure_future(self._node(host).poll())
+        try:
+            poll = await asyncio.wait_for(asyncio.shield(task), self.options.stats_deadline)
+        except TimeoutError:
+            last = self._last.get(host)
+            if last is None:
+                raise BackendError(f"{host}: libvirt gave no VM stats within "
+                                   f"{self.options.stats_deadline:g} s") from None
+            await self.ssh.run(host, ["true"], timeout=self.options.stats_deadline)
+            return last
+        self._last[host] = poll
+        return poll
 
     async def ceph_status(self) -> CephStatus | None:
         if self.layout is not Layout.HCI:
@@ -188,6 +223,16 @@ class RealBackend(ClusterBackend):
         assert fresh.host is not None
         await self._node(fresh.host).power(vm.name, action)
 
+    def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
+        host = self._where.get(vm.name, vm.host)
+        if host is None:
+            raise NotFound(f"VM {vm.name} is not defined on any host")
+        source, target = self._node(host), self._node(dest)
+        return [
+            f"virsh -c {_q(source.uri)} migrate --live --p2p --persistent --undefinesource "
+            f"{shlex.quote(vm.name)} {_q(target.uri)}"
+        ]
+
     async def migrate(
         self,
         vm: str,
@@ -195,20 +240,46 @@ class RealBackend(ClusterBackend):
         on_progress: Callable[[MigrationProgress], None] | None = None,
         *,
         unsafe: bool = False,
-    ) -> MigrationProgress:
-        """Live-migrate a running VM to `dest` (peer to peer). unsafe: allow disks that
-        libvirt cannot prove are shared (e.g. files on a shared file system)."""
+    ) -> None:
+        """Live-migrate a running VM to `dest` (peer to peer); the last report has the
+        downtime. unsafe: allow disks libvirt cannot prove are shared (files on NFS, say)."""
         current = await self.vm_info(vm)
         assert current.host is not None
         source, target = self._node(current.host), self._node(dest)
         done = await source.migrate(vm, target, unsafe=unsafe, on_progress=on_progress)
         self._where[vm] = dest
-        return done
+        if on_progress is not None:
+            on_progress(done)
+
+    async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
+        current = await self.vm_info(vm)
+        assert current.host is not None
+        await self._node(current.host).set_placement(vm, placement, home_host)
+
+    async def set_maintenance(self, host: str, on: bool) -> None:
+        """A marker file on the host itself, so every jump box (and HA service) sees it."""
+        self._node(host)
+        if on:
+            await self.ssh.run(host, ["mkdir", "-p", str(MAINTENANCE.parent)], sudo=True)
+            await self.ssh.run(host, ["touch", str(MAINTENANCE)], sudo=True)
+        else:
+            await self.ssh.run(host, ["rm", "-f", str(MAINTENANCE)], sudo=True)
+
+    async def _in_maintenance(self, host: str) -> bool:
+        result = await self.ssh.run(host, ["test", "-e", str(MAINTENANCE)], check=False)
+        return result.exit_status == 0
 
     async def close(self) -> None:
+        for task in self._stats.values():
+            task.cancel()
         await asyncio.gather(*(node.close() for node in self.nodes.values()),
                              return_exceptions=True)
         await self.ssh.close()
+
+
+def _q(uri: str) -> str:
+    """A URI always in single quotes in previews (shlex.quote leaves some bare)."""
+    return "'" + uri.replace("'", "'\"'\"'") + "'"
 
 
 def _pretty_name(os_release: str) -> str:

@@ -186,16 +186,16 @@ async def test_cancelled_migration_leaves_vm_on_source(
 
 
 async def test_set_placement(sim: SimBackend) -> None:
-    sim.set_placement("web-01", Placement.FAILOVER, "hv1")
+    await sim.set_placement("web-01", Placement.FAILOVER, "hv1")
     web = await sim.vm_info("web-01")
     assert (web.placement, web.home_host) == (Placement.FAILOVER, "hv1")
-    sim.set_placement("license-srv", Placement.AUTO, None)
+    await sim.set_placement("license-srv", Placement.AUTO, None)
     lic = await sim.vm_info("license-srv")
     assert (lic.placement, lic.home_host) == (Placement.AUTO, None)
     with pytest.raises(NotFound):
-        sim.set_placement("web-01", Placement.PINNED, "hv9")
+        await sim.set_placement("web-01", Placement.PINNED, "hv9")
     with pytest.raises(NotFound):
-        sim.set_placement("ghost", Placement.PINNED, None)
+        await sim.set_placement("ghost", Placement.PINNED, None)
 
 
 async def test_relocate_after_host_loss(sim: SimBackend) -> None:

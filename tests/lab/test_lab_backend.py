@@ -74,7 +74,8 @@ async def test_live_migration_with_progress(lab_session: Session) -> None:
     backend = lab_session.clusters[0].backend
     assert isinstance(backend, RealBackend)
     reports: list[MigrationProgress] = []
-    done = await backend.migrate("tiny-a", "h2", reports.append)
+    await backend.migrate("tiny-a", "h2", reports.append)
+    done = reports[-1]
     assert done.downtime_ms is not None and done.memory_total_bytes > 0
     vm = await backend.vm_info("tiny-a")
     assert (vm.host, vm.power) == ("h2", PowerState.RUNNING)
@@ -87,8 +88,7 @@ async def test_live_migration_with_progress(lab_session: Session) -> None:
 async def test_a_cut_host_shows_unreachable_and_comes_back(lab_session: Session) -> None:
     cluster = lab_session.clusters[0]
     poller = cluster.poller
-    # 5 s, not less: two cores also run three OSDs re-peering and a TCG guest here
-    poller.timers = PollTimers(interval=1.0, timeout=5.0, slow_threshold=4.0)
+    poller.timers = PollTimers(interval=1.0, timeout=8.0, slow_threshold=3.0)  # the defaults
     cluster.start()
 
     async def state_of(name: str) -> HostState:
@@ -105,10 +105,14 @@ async def test_a_cut_host_shows_unreachable_and_comes_back(lab_session: Session)
     try:
         started = time.monotonic()
         await wait_for(lambda: h3_is(HostState.UNREACHABLE), 15, "h3 unreachable")
-        assert time.monotonic() - started < 5.0 + 1.0 + 2.0  # timeout + interval + slack
-        others = {h.name: (h.state, h.error) for h in cluster.snapshot().hosts if h.name != "h3"}
-        assert others == {"h1": (HostState.ONLINE, None), "h2": (HostState.ONLINE, None)}, [
-            (e.subject, e.message) for e in cluster.poller.events()]
+        assert time.monotonic() - started < 8.0 + 1.0 + 2.0  # timeout + interval + slack
+        # h1's VM has its disk on RBD: its I/O, and so libvirt's stats of it, stall until
+        # Ceph marks h3's OSD down. h1 may show slow meanwhile, never unreachable.
+        for _ in range(10):
+            others = {h.name: h.state for h in cluster.snapshot().hosts if h.name != "h3"}
+            assert set(others.values()) <= {HostState.ONLINE, HostState.SLOW}, [
+                (e.subject, e.message) for e in cluster.poller.events()]
+            await asyncio.sleep(1)
     finally:
         lab.restore("h3")
     await wait_for(lambda: h3_is(HostState.ONLINE), 60, "h3 back online")

@@ -238,12 +238,9 @@ class SimBackend(ClusterBackend):
         host = state.host if state is not None else vm.host
         if host is None:
             raise NotFound(f"VM {vm.name} is not defined on any host")
-        h = self._host(host)
-        uri = f"qemu+ssh://{self.spec.ssh_user}@{h.spec.address}/system"
-        # the URI is always quoted (shlex.quote would leave this one bare), the rest as needed
-        quoted_uri = "'" + uri.replace("'", "'\"'\"'") + "'"
         verb = _VIRSH_VERB[action]
-        return [f"virsh -c {quoted_uri} {shlex.quote(verb)} {shlex.quote(vm.name)}"]
+        uri = self._uri(self._host(host))
+        return [f"virsh -c {uri} {shlex.quote(verb)} {shlex.quote(vm.name)}"]
 
     async def vm_power(self, vm: Vm, action: PowerAction) -> None:
         v = self._vm(vm.name)
@@ -276,6 +273,19 @@ class SimBackend(ClusterBackend):
 
     async def close(self) -> None:
         await asyncio.sleep(0)
+
+    def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
+        v = self._vm(vm.name)
+        src, d = self._host(v.host), self._host(dest)
+        return [
+            f"virsh -c {self._uri(src)} migrate --live --p2p --persistent --undefinesource "
+            f"{shlex.quote(vm.name)} {self._uri(d)}"
+        ]
+
+    def _uri(self, h: HostState) -> str:
+        # always quoted (shlex.quote would leave this one bare), like the real backend's
+        uri = f"qemu+ssh://{self.spec.ssh_user}@{h.spec.address}/system"
+        return "'" + uri.replace("'", "'\"'\"'") + "'"
 
     # -- live migration
 
@@ -373,8 +383,9 @@ class SimBackend(ClusterBackend):
 
     # -- management
 
-    def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
+    async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         v = self._vm(vm)
+        await self._reach(self._hosts[v.host])
         if home_host is not None:
             self._host(home_host)
         v.placement, v.home_host = placement, home_host
@@ -396,8 +407,10 @@ class SimBackend(ClusterBackend):
         d.vms[vm] = v
         v.host = dest
 
-    def set_maintenance(self, host: str, on: bool) -> None:
-        self._host(host).maintenance = on
+    async def set_maintenance(self, host: str, on: bool) -> None:
+        h = self._host(host)
+        await self._reach(h)
+        h.maintenance = on
 
     def osd_out(self, osd_id: int) -> None:
         """`ceph osd out N`: raises InvalidState when it is out already."""
