@@ -20,6 +20,7 @@ from typing import Any
 from mvm_tui.clock import Clock
 from mvm_tui.runs.model import (
     LogAppended,
+    ProgressChanged,
     RunAlreadyRunning,
     RunBuilder,
     RunChanged,
@@ -59,7 +60,8 @@ class _StepRun:
         self.state = state
         self.live = True  # False once the step has ended: late log lines change no state
         self.ctx = StepContext(
-            run_id, index, executor.clock, on_log=self._on_log, on_waiting=self._on_waiting
+            run_id, index, executor.clock, on_log=self._on_log, on_waiting=self._on_waiting,
+            on_progress=self._on_progress,
         )
 
     def set(
@@ -91,6 +93,10 @@ class _StepRun:
     def _on_log(self, stream: str, line: str) -> None:
         self.back_to_running()
         self.log(stream, line)
+
+    def _on_progress(self, fraction: float, detail: str) -> None:
+        if self.live:
+            self._executor._emit(ProgressChanged(self.run_id, self.index, fraction, detail))
 
     def _on_waiting(self, reason: str) -> None:
         if self.live and self.state is StepState.RUNNING:

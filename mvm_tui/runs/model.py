@@ -92,6 +92,7 @@ class StepContext:
         clock: Clock,
         on_log: Callable[[str, str], None] | None = None,
         on_waiting: Callable[[str], None] | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
     ) -> None:
         self.run_id = run_id
         self.step_index = step_index
@@ -99,6 +100,8 @@ class StepContext:
         self.lines: list[tuple[str, str]] = []  # (stream, text), only without on_log
         self._on_log = on_log
         self._on_waiting = on_waiting
+        self._on_progress = on_progress
+        self.progress_seen: list[tuple[float, str]] = []  # only without on_progress
 
     def log(self, text: str, stream: str = "out") -> None:
         """Append output to the run's log; a multi-line text becomes several lines."""
@@ -109,6 +112,15 @@ class StepContext:
                 self._on_log(stream, line)
             else:
                 self.lines.append((stream, line))
+
+    def progress(self, fraction: float, detail: str) -> None:
+        """How far the step is (0-1) and what it is doing, for a progress bar: sent to whoever
+        watches, not stored (log the lines worth keeping)."""
+        fraction = min(max(fraction, 0.0), 1.0)
+        if self._on_progress is not None:
+            self._on_progress(fraction, detail)
+        else:
+            self.progress_seen.append((fraction, detail))
 
     def waiting(self, reason: str) -> None:
         """Mark the step WAITING on the cluster; it is RUNNING again at the next log line."""
@@ -184,4 +196,12 @@ class LogAppended:
     line: LogLine
 
 
-RunEvent: TypeAlias = RunChanged | StepChanged | LogAppended
+@dataclass(frozen=True, slots=True)
+class ProgressChanged:
+    run_id: int
+    step_index: int
+    fraction: float  # 0-1
+    detail: str
+
+
+RunEvent: TypeAlias = RunChanged | StepChanged | LogAppended | ProgressChanged

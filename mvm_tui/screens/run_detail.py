@@ -8,9 +8,18 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, RichLog, Static
+from textual.containers import Vertical
+from textual.widgets import Footer, Header, ProgressBar, RichLog, Static
 
-from mvm_tui.runs import LogAppended, LogLine, RunChanged, RunEvent, StepChanged, StepState
+from mvm_tui.runs import (
+    LogAppended,
+    LogLine,
+    ProgressChanged,
+    RunChanged,
+    RunEvent,
+    StepChanged,
+    StepState,
+)
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.widgets import format as fmt
 from mvm_tui.widgets.runs_table import RUN_STATE_STYLE
@@ -40,6 +49,9 @@ class RunDetailScreen(ClusterScreen):
         yield Header()
         yield Static(id="run-head")
         yield Static(id="run-steps", classes="panel")
+        with Vertical(id="run-progress"):
+            yield ProgressBar(total=100, show_eta=False, id="run-progress-bar")
+            yield Static(id="run-progress-text")
         yield RichLog(id="run-log", wrap=True, markup=False, max_lines=20_000)
         yield Footer()
 
@@ -57,7 +69,11 @@ class RunDetailScreen(ClusterScreen):
         self._unsubscribe()
 
     def _on_run_event(self, event: RunEvent) -> None:
-        if isinstance(event, LogAppended) and event.line.run_id == self.run_id:
+        if isinstance(event, ProgressChanged) and event.run_id == self.run_id:
+            self.query_one("#run-progress").add_class("-active")
+            self.query_one(ProgressBar).update(progress=round(event.fraction * 100, 1))
+            self.query_one("#run-progress-text", Static).update(event.detail)
+        elif isinstance(event, LogAppended) and event.line.run_id == self.run_id:
             self._write(event.line)
         elif (isinstance(event, RunChanged) and event.run.id == self.run_id) or \
                 (isinstance(event, StepChanged) and event.step.run_id == self.run_id):

@@ -6,10 +6,14 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 
+from mvm_tui.backends.base import BackendError
+from mvm_tui.core.placement import rooms
 from mvm_tui.models import PowerAction, Vm
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.placement import PlacementScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
+from mvm_tui.services.placement import PlacementChoice, check_choice
 from mvm_tui.widgets.confirm import ConfirmModal
 
 CONSEQUENCES = {
@@ -29,12 +33,15 @@ class VmActionsScreen(ClusterScreen):
         Binding("d", "power('shutdown')", "Shut down", id="vm.shutdown"),
         Binding("f", "power('poweroff')", "Power off", id="vm.poweroff"),
         Binding("r", "power('reboot')", "Reboot", id="vm.reboot"),
+        Binding("p", "placement", "Placement", id="vm.placement"),
     ]
 
     def selected_vm(self) -> Vm | None:
         raise NotImplementedError
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "placement":
+            return self.selected_vm() is not None
         if action == "power":
             vm = self.selected_vm()
             return vm is not None and PowerAction(str(parameters[0])) in power_actions(vm)
@@ -61,8 +68,49 @@ class VmActionsScreen(ClusterScreen):
 
     def _start(self, vm: Vm, action: PowerAction) -> None:
         run = self.cluster.create_power_run(vm, action)
-        self.app.push_screen(RunDetailScreen(run.id))
+        self._execute(run.id, run.title)
+
+    def action_placement(self) -> None:
+        vm = self.selected_vm()
+        if vm is None:
+            return
+        snap = self.cluster.snapshot()
+        dialog = PlacementScreen(vm, [h.name for h in snap.hosts], rooms(snap))
+        self.app.push_screen(dialog, lambda choice: self._placement_chosen(vm, choice))
+
+    def _placement_chosen(self, vm: Vm, choice: PlacementChoice | None) -> None:
+        if choice is None or (choice.host == vm.host and choice.placement is vm.placement
+                              and choice.home_host == vm.home_host):
+            return
+        if choice.host == vm.host:
+            self._start_placement(vm, choice)
+            return
+        try:
+            check_choice(self.cluster.snapshot(), vm, choice)
+            steps = self.cluster.placement_preview(vm, choice)
+        except BackendError as exc:
+            self.notify(str(exc), title="Placement not changed", severity="error")
+            return
+        modal = ConfirmModal(
+            title=f"Live-migrate {vm.name} from {vm.host} to {choice.host}?",
+            consequence="The VM keeps running; it pauses for a moment (the downtime, usually "
+            "well under a second) when it switches over to the new host.",
+            steps=steps,
+            verb="Migrate",
+        )
+        self.app.push_screen(modal, lambda ok: self._start_placement(vm, choice) if ok else None)
+
+    def _start_placement(self, vm: Vm, choice: PlacementChoice) -> None:
+        try:
+            run = self.cluster.create_placement_run(vm, choice)
+        except BackendError as exc:
+            self.notify(str(exc), title="Placement not changed", severity="error")
+            return
+        self._execute(run.id, run.title)
+
+    def _execute(self, run_id: int, title: str) -> None:
+        self.app.push_screen(RunDetailScreen(run_id))
         # On the app, not the screen: the run goes on when its log screen is closed.
         self.app.run_worker(
-            self.cluster.execute(run.id), name=run.title, group="runs", exit_on_error=False
+            self.cluster.execute(run_id), name=title, group="runs", exit_on_error=False
         )

@@ -15,6 +15,12 @@ from mvm_tui.config import ClusterConfig
 from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
+from mvm_tui.services.placement import (
+    PlacementChoice,
+    check_choice,
+    placement_params,
+    placement_steps,
+)
 
 POWER_TITLES = {
     PowerAction.START: "Start",
@@ -54,6 +60,7 @@ class Cluster:
         self.poller = InventoryPoller(backend, clock, timers)
         self.power_timeout = power_timeout
         executor.register(self._kind("vm.power"), self._build_power_run)
+        executor.register(self._kind("vm.placement"), self._build_placement_run)
 
     @property
     def name(self) -> str:
@@ -132,6 +139,24 @@ class Cluster:
                 check=check,
             )
         ]
+
+    # -- VM placement and live migration -------------------------------------------------------
+
+    def placement_preview(self, vm: Vm, choice: PlacementChoice) -> list[Step]:
+        return self.executor.preview(self._kind("vm.placement"), placement_params(vm, choice))
+
+    def create_placement_run(self, vm: Vm, choice: PlacementChoice) -> RunRecord:
+        """Raises InvalidState, with the reason, when the chosen host cannot take the VM."""
+        check_choice(self.snapshot(), vm, choice)
+        title = (f"Migrate {vm.name} to {choice.host}" if choice.host != vm.host
+                 else f"Set placement of {vm.name}")
+        return self.executor.create(
+            self._kind("vm.placement"), title, placement_params(vm, choice),
+            Targets(cluster=self.name, host=vm.host, vm=vm.name),
+        )
+
+    def _build_placement_run(self, params: Mapping[str, Any]) -> Sequence[Step]:
+        return placement_steps(self.backend, self._known_vm, self.poller.update_vm, params)
 
     def _known_vm(self, name: str, host: str | None) -> Vm:
         try:

@@ -124,3 +124,13 @@ def test_run_detail(snap_compare, demo: DemoApp) -> None:
         await pilot.pause()
 
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
+
+
+def test_placement_dialog(snap_compare, demo: DemoApp) -> None:
+    async def before(pilot: Pilot[None]) -> None:
+        await warmed_up(pilot, demo)
+        await pilot.press("3", "slash", *"db-01", "enter", "p")
+        await wait_until(pilot, lambda: bool(demo.app.screen.query("#host-hv3")))
+        await pilot.pause()
+
+    assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)

@@ -1,0 +1,115 @@
+"""Manage Placement as a Run: record a VM's strategy and home host, and live-migrate it to
+another host with progress (memory sent and remaining, dirty rate, downtime at the end)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mvm_tui.backends.base import ClusterBackend, InvalidState
+from mvm_tui.core.placement import rooms
+from mvm_tui.models import ClusterSnapshot, MigrationProgress, Placement, PowerState, Vm
+from mvm_tui.runs import Step, StepContext
+
+GIB = 2**30
+
+
+@dataclass(frozen=True)
+class PlacementChoice:
+    """What the operator chose in the placement dialog."""
+
+    placement: Placement
+    host: str  # where the VM should run (its home for failover and pinned)
+
+    @property
+    def home_host(self) -> str | None:
+        return None if self.placement is Placement.AUTO else self.host
+
+
+def placement_params(vm: Vm, choice: PlacementChoice) -> dict[str, Any]:
+    return {"vm": vm.name, "host": vm.host, "placement": choice.placement.value,
+            "home_host": choice.home_host, "dest": choice.host if choice.host != vm.host else None}
+
+
+def check_choice(snap: ClusterSnapshot, vm: Vm, choice: PlacementChoice) -> None:
+    """Refuse, with the reason, a move the cluster cannot take (nothing is changed)."""
+    if choice.host == vm.host:
+        return
+    if vm.power is not PowerState.RUNNING:
+        raise InvalidState(f"{vm.name} is {vm.power}: only a running VM is live-migrated")
+    room = rooms(snap).get(choice.host)
+    if room is None:
+        raise InvalidState(f"{choice.host} cannot take VMs now (unreachable, unknown or in "
+                           "maintenance)")
+    if not room.fits(vm):
+        free = room.memory_mb - room.memory_used_mb
+        raise InvalidState(f"{choice.host} has no room for {vm.name}: it needs {vm.memory_mb} MB "
+                           f"and {vm.vcpus} vCPU, {max(free, 0)} MB are free")
+
+
+def progress_text(p: MigrationProgress) -> str:
+    text = (f"{p.percent:.0f}%: {p.memory_processed_bytes / GIB:.2f} GiB sent, "
+            f"{p.memory_remaining_bytes / GIB:.2f} GiB of {p.memory_total_bytes / GIB:.2f} GiB "
+            f"left, dirty {p.dirty_rate_bps / 2**20:.0f} MiB/s")
+    if p.downtime_ms is not None:
+        text += f"; switched over in {p.elapsed_s:.1f} s, downtime {p.downtime_ms} ms"
+    return text
+
+
+def placement_steps(
+    backend: ClusterBackend,
+    known: Callable[[str, str | None], Vm],
+    on_changed: Callable[[Vm], None],
+    params: Mapping[str, Any],
+) -> Sequence[Step]:
+    name, source, dest = params["vm"], params["host"], params["dest"]
+    placement, home = Placement(params["placement"]), params["home_host"]
+    steps: list[Step] = []
+
+    async def set_placement(ctx: StepContext) -> None:
+        await backend.set_placement(name, placement, home)
+        ctx.log(f"{name}: placement {placement}" + (f", home {home}" if home else ""))
+
+    async def placement_set(ctx: StepContext) -> bool:
+        vm = await backend.vm_info(name)
+        if vm.placement is placement and vm.home_host == home:
+            on_changed(vm)
+            return True
+        return False
+
+    steps.append(Step(
+        title=f"Set placement of {name}: {placement}" + (f", home {home}" if home else ""),
+        preview=(), action=set_placement, check=placement_set,
+    ))
+    if dest is None:
+        return steps
+
+    async def migrate(ctx: StepContext) -> None:
+        last_logged = -100.0
+
+        def report(p: MigrationProgress) -> None:
+            nonlocal last_logged
+            ctx.progress(p.percent / 100, progress_text(p))
+            if p.downtime_ms is not None or p.percent - last_logged >= 25:
+                ctx.log(progress_text(p))
+                last_logged = p.percent
+
+        vm = await backend.vm_info(name)
+        ctx.log(f"{name} runs on {vm.host}; migrating to {dest}")
+        await backend.migrate(name, dest, report)
+
+    async def moved(ctx: StepContext) -> bool:
+        vm = await backend.vm_info(name)
+        if vm.host == dest and vm.power is PowerState.RUNNING:
+            on_changed(vm)
+            ctx.log(f"{name} runs on {dest}")
+            return True
+        return False
+
+    steps.append(Step(
+        title=f"Live-migrate {name} from {source} to {dest}",
+        preview=tuple(backend.migrate_commands(known(name, source), dest)),
+        action=migrate, check=moved,
+    ))
+    return steps
