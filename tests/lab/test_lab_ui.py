@@ -89,3 +89,26 @@ async def test_power_off_and_start_through_the_ui(ui: tuple[MvmApp, Pilot[None]]
     await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
     titles = [r.cells[2] for r in app.screen.query_one(ResourceTable).rows]
     assert titles[:2] == ["Start tiny-b", "Power off tiny-b"]
+
+
+async def test_live_migration_through_the_dialog(ui: tuple[MvmApp, Pilot[None]],
+                                                 lab_session: Session) -> None:
+    app, pilot = ui
+    store = lab_session.store
+    await pilot.press("3", "slash", *"tiny-a", "enter")
+    await wait_until(pilot, lambda: app.screen.query_one(VmTable).cursor_key == "tiny-a")
+    await pilot.press("p")
+    await wait_until(pilot, lambda: bool(app.screen.query("#host-h2")))
+    await pilot.click("#host-h2")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+    preview = [c for step in app.screen.steps for c in step.preview]
+    assert any("migrate --live --p2p" in c and "10.213.0.12" in c for c in preview)
+    await pilot.press("y")
+    await wait_until(pilot, lambda: bool(store.list_runs()) and store.list_runs()[0].finished,
+                     timeout=90, what="the migration run")
+    run = store.list_runs()[0]
+    assert (run.title, run.state) == ("Migrate tiny-a to h2", RunState.DONE), run.error
+    assert any("downtime" in line.text for line in store.log(run.id))
+    assert (await app.cluster.backend.vm_info("tiny-a")).host == "h2"
+    await app.cluster.backend.migrate("tiny-a", "h1")  # as the other tests expect it
