@@ -58,7 +58,7 @@ class RealOptions:
 
 
 @dataclass
-class _HostInfo:
+class HostInfo:
     hostname: str  # as Ceph names the host's CRUSH bucket (`hostname -s`)
     os: str
 
@@ -109,7 +109,7 @@ class RealBackend(ClusterBackend):
             ), **kw)
             for h in cluster.hosts
         }
-        self._info: dict[str, _HostInfo] = {}
+        self._info: dict[str, HostInfo] = {}
         self._where: dict[str, str] = {}  # VM -> host, from the latest polls
         self._storage: dict[str, tuple[float, float]] = {}  # CRUSH host -> (total, used) GB
         self._changed: Callable[[str], None] | None = None
@@ -129,12 +129,12 @@ class RealBackend(ClusterBackend):
         except KeyError:
             raise NotFound(f"host {host} is not in cluster {self.name}") from None
 
-    async def host_info(self, host: str) -> _HostInfo:
+    async def host_info(self, host: str) -> HostInfo:
         info = self._info.get(host)
         if info is None:
             name = await self.ssh.run(host, ["hostname", "-s"], timeout=10)
             release = await self.ssh.run(host, ["cat", "/etc/os-release"], timeout=10)
-            info = _HostInfo(name.stdout.strip(), _pretty_name(release.stdout))
+            info = HostInfo(name.stdout.strip(), _pretty_name(release.stdout))
             self._info[host] = info
         return info
 
