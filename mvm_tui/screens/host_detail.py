@@ -12,7 +12,7 @@ from textual.containers import Grid
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
 from mvm_tui.models import Host
-from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.host_actions import HostActionsScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
 from mvm_tui.widgets import format as fmt
@@ -21,7 +21,7 @@ from mvm_tui.widgets.runs_table import RunsTable
 from mvm_tui.widgets.vm_table import VmTable
 
 
-class HostDetailScreen(ClusterScreen):
+class HostDetailScreen(HostActionsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="detail.back"),
     ]
@@ -50,6 +50,9 @@ class HostDetailScreen(ClusterScreen):
         self.sub_title = f"host {self.host_name}"
         self.refresh_inventory()
 
+    def selected_host(self) -> Host | None:
+        return self._host()
+
     def _host(self) -> Host | None:
         return next((h for h in self.cluster.snapshot().hosts if h.name == self.host_name), None)
 
@@ -63,6 +66,7 @@ class HostDetailScreen(ClusterScreen):
         self._plot()
         self.query_one(RunsTable).show(self.executor.store.list_runs(
             cluster=self.cluster.name, host=self.host_name))
+        super().refresh_inventory()
 
     def _facts(self, host: Host) -> Table:
         table = Table.grid(padding=(0, 2))

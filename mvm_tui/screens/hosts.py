@@ -7,7 +7,8 @@ from collections import Counter
 from textual.app import ComposeResult
 from textual.widgets import Footer, Header
 
-from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.models import Host
+from mvm_tui.screens.host_actions import HostActionsScreen
 from mvm_tui.screens.host_detail import HostDetailScreen
 from mvm_tui.widgets import format as fmt
 from mvm_tui.widgets.resource_table import Column, ResourceTable, Row
@@ -25,7 +26,7 @@ COLUMNS = (
 )
 
 
-class HostsScreen(ClusterScreen):
+class HostsScreen(HostActionsScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield ResourceTable(COLUMNS, id="hosts-table")
@@ -64,6 +65,14 @@ class HostsScreen(ClusterScreen):
                 )
             )
         self.query_one(ResourceTable).set_rows(rows)
+        super().refresh_inventory()
+
+    def selected_host(self) -> Host | None:
+        key = self.query_one(ResourceTable).cursor_key
+        return next((h for h in self.cluster.snapshot().hosts if h.name == key), None)
+
+    def on_resource_table_cursor_moved(self, event: ResourceTable.CursorMoved) -> None:
+        self.refresh_bindings()
 
     def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
         self.app.push_screen(HostDetailScreen(event.key))

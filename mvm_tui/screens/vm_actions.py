@@ -52,8 +52,11 @@ class VmActionsScreen(ClusterScreen):
 
     def action_power(self, action_name: str) -> None:
         vm = self.selected_vm()
-        action = PowerAction(action_name)
-        if vm is None or action not in power_actions(vm):
+        if vm is not None:
+            self.confirm_power(vm, PowerAction(action_name))
+
+    def confirm_power(self, vm: Vm, action: PowerAction) -> None:
+        if action not in power_actions(vm):
             return
         if not action.disruptive:
             self._start(vm, action)
@@ -72,8 +75,10 @@ class VmActionsScreen(ClusterScreen):
 
     def action_placement(self) -> None:
         vm = self.selected_vm()
-        if vm is None:
-            return
+        if vm is not None:
+            self.open_placement(vm)
+
+    def open_placement(self, vm: Vm) -> None:
         snap = self.cluster.snapshot()
         dialog = PlacementScreen(vm, [h.name for h in snap.hosts], rooms(snap))
         self.app.push_screen(dialog, lambda choice: self._placement_chosen(vm, choice))

@@ -12,9 +12,11 @@ from typing import Any
 from mvm_tui.backends.base import ClusterBackend, NotFound
 from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig
+from mvm_tui.core.maintenance import EvacuationPlan, ReturnPlan
 from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
+from mvm_tui.services.maintenance import register_maintenance_runs
 from mvm_tui.services.placement import (
     PlacementChoice,
     check_choice,
@@ -61,6 +63,10 @@ class Cluster:
         self.power_timeout = power_timeout
         executor.register(self._kind("vm.power"), self._build_power_run)
         executor.register(self._kind("vm.placement"), self._build_placement_run)
+        self.maintenance = register_maintenance_runs(
+            executor, self._kind(""), backend, clock, self.snapshot,
+            vm_changed=self.poller.update_vm,
+        )
 
     @property
     def name(self) -> str:
@@ -157,6 +163,16 @@ class Cluster:
 
     def _build_placement_run(self, params: Mapping[str, Any]) -> Sequence[Step]:
         return placement_steps(self.backend, self._known_vm, self.poller.update_vm, params)
+
+    # -- host maintenance ---------------------------------------------------------------------
+
+    def maintenance_preview(self, plan: EvacuationPlan) -> list[Step]:
+        params = self.maintenance.enter_params(plan)
+        return self.executor.preview(self.maintenance.enter_kind, params)
+
+    def leave_preview(self, host: str, plan: ReturnPlan | None) -> list[Step]:
+        params = self.maintenance.leave_params(host, plan)
+        return self.executor.preview(self.maintenance.leave_kind, params)
 
     def _known_vm(self, name: str, host: str | None) -> Vm:
         try:

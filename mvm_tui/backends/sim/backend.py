@@ -24,6 +24,7 @@ from mvm_tui.backends.base import (
     NotFound,
 )
 from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
+from mvm_tui.backends.sim.fencing import Fencing
 from mvm_tui.backends.sim.metrics import VmProfile, host_base_cpu, host_base_io
 from mvm_tui.backends.sim.migration import PrecopyPlan
 from mvm_tui.backends.sim.spec import GB, MIB, SimClusterSpec, SimVmSpec
@@ -73,6 +74,7 @@ class SimBackend(ClusterBackend):
         self._clock = clock
         self._rng = random.Random(seed)
         self._migrations: dict[str, Migration] = {}
+        self.fencing = Fencing()  # Ceph's OSD blocklist
         now = clock.now()
         self._hosts = {
             h.name: HostState(spec=h, seed=self._rng.getrandbits(64)) for h in spec.hosts
@@ -253,6 +255,7 @@ class SimBackend(ClusterBackend):
                 raise InvalidState(f"{name} is already running")
             if power in LIVE:
                 raise InvalidState(f"{name} is {power.value}")
+            self.fencing.check_can_run(v.host, now)
             v.power, v.booted_at = PowerState.RUNNING, now
             return
         if power not in LIVE:
@@ -401,6 +404,7 @@ class SimBackend(ClusterBackend):
         settle(v, self._clock.now())
         if v.power in LIVE:
             raise InvalidState(f"{vm} is {v.power.value} on {v.host}")
+        self.fencing.check_can_run(dest, self._clock.now())
         if v.host == dest:
             return
         del self._hosts[v.host].vms[vm]
@@ -475,6 +479,28 @@ class SimBackend(ClusterBackend):
     def _sync_osds(self, h: HostState) -> None:
         if self._ceph is not None:
             self._ceph.set_up(self._ceph.osd_ids(h.spec.name), h.reachable, self._clock.now())
+
+    # -- fencing (sim/fencing.py)
+
+    def fence_host(self, host: str, expiry_s: float) -> None:
+        """Blocklist the host's Ceph clients: its VMs die, none starts there until unfenced."""
+        self.fencing.fence(self._host(host), expiry_s, self._clock.now(), self._quorum())
+
+    def unfence_host(self, host: str) -> None:
+        self.fencing.unfence(self._host(host).spec.name, self._quorum())
+
+    def blocklist(self) -> list[str]:
+        """The hosts whose Ceph clients are blocklisted now."""
+        return [e.host for e in self.fencing.entries(self._clock.now())]
+
+    def host_osds_up(self, host: str) -> bool | None:
+        """Whether Ceph sees any OSD of the host up (None: no Ceph)."""
+        ceph = self._ceph
+        return None if ceph is None else any(ceph.up[o] for o in ceph.osd_ids(host))
+
+    def _quorum(self) -> bool:
+        ceph = self._ceph
+        return ceph is None or 2 * sum(self._hosts[m].reachable for m in ceph.mons) > len(ceph.mons)
 
     # -- for tests and tools: the truth, without reaching any host
 

@@ -1,0 +1,273 @@
+"""Automatic failover as a pure state machine per host, driven by liveness checks over time.
+
+    OK -> SUSPECT (first failed check) -> LOST (failed for the whole grace period; on HCI only
+    once its Ceph OSDs are down too) -> FENCING (blocklist its Ceph clients, optional IPMI
+    power-off) -> FENCED (confirmed by the caller) -> RECOVERED (its VMs restarted elsewhere)
+
+A host that answers while SUSPECT is OK again: a flapping link never causes a failover. A lost
+host that answers again RETURNED: it is unfenced deliberately, then its moved VMs fail back
+per policy (on / off / ask); its pinned VMs stay stopped until started by hand.
+
+The engine never acts: it returns Decisions (data). The caller carries them out and reports
+back: fence_done() is the only way to get Restart decisions, so no VM of a lost host is ever
+restarted before that host is fenced. No I/O, no asyncio.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from mvm_tui.core.failover_plan import (
+    Decision,
+    DrillReport,
+    FailbackPolicy,
+    HaSettings,
+    Kind,
+    Observation,
+    RestartPlan,
+    drill,
+    plan_restarts,
+    restart_order,
+)
+from mvm_tui.core.placement import LIVE, assign, rooms
+from mvm_tui.models import (
+    ClusterSnapshot,
+    Host,
+    HostFacts,
+    HostState,
+    Layout,
+    Placement,
+    PowerState,
+    Vm,
+)
+
+__all__ = [
+    "Decision", "DrillReport", "FailbackPolicy", "FailoverEngine", "HaSettings", "Kind",
+    "Observation", "Phase", "RestartPlan", "drill", "plan_restarts", "restart_order",
+]
+
+
+class Phase(StrEnum):
+    OK = "ok"
+    SUSPECT = "suspect"
+    LOST = "lost"  # lost, not fenced (in maintenance with nothing to recover)
+    FENCING = "fencing"
+    FENCED = "fenced"
+    RECOVERED = "recovered"
+
+
+DOWN_PHASES = frozenset({Phase.LOST, Phase.FENCING, Phase.FENCED, Phase.RECOVERED})
+
+
+@dataclass
+class _Host:
+    name: str
+    phase: Phase = Phase.OK
+    since: float = 0.0  # the first failed check of the current streak
+    facts: HostFacts | None = None
+    maintenance: bool = False
+    held: bool = False  # the "OSDs still up" hold was logged
+    fence_tried: float = 0.0
+    fenced: bool = False  # blocklisted: unfence when it returns
+    left_down: list[str] = field(default_factory=list)  # its VMs that stayed down
+
+
+@dataclass
+class _Vm:
+    vm: Vm  # as last known; host None when it left its host to somewhere not seen yet
+    updated: float  # the start of the check that saw it, or the time of the decision
+    home: str | None = None  # HA moved it off this host: where it fails back to
+
+
+class FailoverEngine:
+    def __init__(
+        self,
+        settings: HaSettings,
+        hosts: Iterable[str],
+        layout: Layout = Layout.EXTERNAL,
+        cluster: str = "cluster",
+    ) -> None:
+        self.settings = settings
+        self.layout = layout
+        self.cluster = cluster
+        self._hosts = {h: _Host(h) for h in hosts}
+        self._vms: dict[str, _Vm] = {}
+
+    # -- reading
+
+    def phase(self, host: str) -> Phase:
+        return self._hosts[host].phase
+
+    def phases(self) -> dict[str, Phase]:
+        return {h.name: h.phase for h in self._hosts.values()}
+
+    def view(self, time: float) -> ClusterSnapshot:
+        """The cluster as the engine knows it: hosts usable only when OK and not in
+        maintenance; VMs where last seen (or where a decision put them)."""
+        hosts = []
+        for h in self._hosts.values():
+            if h.phase is not Phase.OK:
+                state = HostState.UNREACHABLE
+            else:
+                state = HostState.MAINTENANCE if h.maintenance else HostState.ONLINE
+            hosts.append(Host(name=h.name, address="", state=state, facts=h.facts))
+        vms = tuple(r.vm for r in self._vms.values() if r.vm.host is not None)
+        return ClusterSnapshot(name=self.cluster, layout=self.layout, time=time,
+                               hosts=tuple(hosts), vms=vms)
+
+    # -- input
+
+    def observe(self, obs: Observation) -> list[Decision]:
+        """Feed one check's result; returns the decisions it leads to."""
+        h = self._hosts[obs.host]
+        t = obs.time
+        if obs.ok:
+            if obs.poll is not None:
+                self._absorb(h, obs, obs.time if obs.started is None else obs.started)
+            if h.phase is Phase.SUSPECT:
+                self._reset(h)
+                return [Decision(t, Kind.OK, h.name, reason="answered again")]
+            if h.phase in DOWN_PHASES:
+                return self._returned(h, t)
+            return []
+        out: list[Decision] = []
+        if h.phase is Phase.OK:
+            h.phase, h.since = Phase.SUSPECT, t
+            out.append(Decision(t, Kind.SUSPECT, h.name))
+        if h.phase is Phase.SUSPECT and t - h.since >= self.settings.grace_period:
+            if self.layout is Layout.HCI and obs.osds_down is False:
+                if not h.held:
+                    h.held = True
+                    out.append(Decision(t, Kind.HOLD, h.name, reason="its ceph osds are up",
+                                        detail="unreachable for the grace period, but Ceph "
+                                        "still sees its OSDs up: not declared lost"))
+                return out
+            h.phase = Phase.LOST
+            out.append(Decision(t, Kind.LOST, h.name))
+            if h.maintenance and not self._live_on(h.name):
+                out.append(Decision(t, Kind.DOWN, h.name,
+                                    reason="in maintenance, nothing to recover"))
+                return out
+            out += self._fence(h, t)
+        elif h.phase is Phase.FENCING and t - h.fence_tried >= self.settings.fence_retry:
+            out += self._fence(h, t)
+        return out
+
+    def fence_done(self, host: str, time: float) -> list[Decision]:
+        """The host is fenced: restart its VMs elsewhere."""
+        h = self._hosts[host]
+        if h.phase is not Phase.FENCING:
+            return []
+        h.phase, h.fenced = Phase.FENCED, True
+        plan = plan_restarts(self.view(time), host, self.settings)
+        out: list[Decision] = []
+        for vm, target in plan.restarts:
+            rec = self._vms[vm]
+            rec.home = rec.home or host
+            self._put(vm, target, PowerState.RUNNING, time)
+            out.append(Decision(time, Kind.RESTART, host, vm=vm, target=target))
+        for vm, reason, detail in plan.stay_down:
+            h.left_down.append(vm)
+            out.append(Decision(time, Kind.STAY_DOWN, host, vm=vm, reason=reason, detail=detail))
+        h.phase = Phase.RECOVERED
+        return out
+
+    def fence_failed(self, host: str, time: float, error: str) -> list[Decision]:
+        """Fencing did not work: nothing restarts; it is tried again after fence_retry."""
+        return [Decision(time, Kind.FENCE_FAILED, host, reason=error)]
+
+    def restart_failed(self, vm: str, time: float, error: str) -> list[Decision]:
+        rec = self._vms[vm]
+        self._put(vm, rec.vm.host, PowerState.SHUTOFF, time)
+        return [Decision(time, Kind.RESTART_FAILED, rec.home or "", vm=vm, reason=error)]
+
+    def failback_failed(self, vm: str, time: float, error: str) -> list[Decision]:
+        return [Decision(time, Kind.FAILBACK_FAILED, self._vms[vm].vm.host or "", vm=vm,
+                         reason=error)]
+
+    # -- internals
+
+    def _reset(self, h: _Host) -> None:
+        h.phase, h.since, h.held = Phase.OK, 0.0, False
+
+    def _fence(self, h: _Host, t: float) -> list[Decision]:
+        h.phase, h.fence_tried = Phase.FENCING, t
+        expiry = self.settings.blocklist_expiry
+        out = [Decision(t, Kind.FENCE, h.name,
+                        detail=f"blocklist its Ceph clients for {expiry:g} s")]
+        if self.settings.ipmi:
+            out.append(Decision(t, Kind.POWER_OFF, h.name, detail="IPMI power-off"))
+        return out
+
+    def _returned(self, h: _Host, t: float) -> list[Decision]:
+        out = [Decision(t, Kind.RETURNED, h.name)]
+        if h.fenced:
+            out.append(Decision(t, Kind.UNFENCE, h.name))
+            h.fenced = False
+        self._reset(h)
+        left, h.left_down = h.left_down, []
+        pinned = [v for v in left if self._vms[v].vm.placement is Placement.PINNED]
+        out += [Decision(t, Kind.KEEP_STOPPED, h.name, vm=v, reason="pinned, start by hand")
+                for v in pinned]
+        # VMs that found no room elsewhere start again on their own host
+        waiting = [self._vms[v].vm for v in left if v not in pinned
+                   and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
+        out += self._onto(h.name, waiting, Kind.RESTART, t)
+        moved = [r for r in self._vms.values() if r.home == h.name]
+        for r in moved:
+            r.home = None
+        back = [r.vm for r in moved if r.vm.power in LIVE and r.vm.host not in (None, h.name)
+                and self._hosts[r.vm.host].phase is Phase.OK]
+        if self.settings.failback == "on":
+            out += self._onto(h.name, back, Kind.FAILBACK, t)
+        elif self.settings.failback == "ask":
+            out += [Decision(t, Kind.ASK_FAILBACK, h.name, vm=v.name, target=h.name)
+                    for v in restart_order(back, self.settings)]
+        return out
+
+    def _onto(self, host: str, vms: list[Vm], kind: Kind, t: float) -> list[Decision]:
+        """Restart or fail back VMs onto `host`, within its room, most important first."""
+        if not vms:
+            return []
+        room = {k: r for k, r in rooms(self.view(t), self.settings.limits).items() if k == host}
+        # assign() never "moves" a VM onto the host it is on: a VM starting again on its own
+        # host is placed as if it were nowhere yet
+        nowhere = [v.model_copy(update={"host": None}) for v in restart_order(vms, self.settings)]
+        done = assign(nowhere, room)
+        out = []
+        for vm in restart_order(vms, self.settings):
+            if vm.name in done.placed:
+                self._put(vm.name, host, PowerState.RUNNING, t)
+                out.append(Decision(t, kind, host, vm=vm.name, target=host))
+            else:
+                failed = Kind.RESTART_FAILED if kind is Kind.RESTART else Kind.FAILBACK_FAILED
+                out.append(Decision(t, failed, host, vm=vm.name, reason=f"no room on {host}",
+                                    detail=done.unplaced[vm.name]))
+        return out
+
+    def _put(self, vm: str, host: str | None, power: PowerState, t: float) -> None:
+        rec = self._vms[vm]
+        rec.vm = rec.vm.model_copy(update={"host": host, "power": power})
+        rec.updated = t
+
+    def _live_on(self, host: str) -> list[str]:
+        return [r.vm.name for r in self._vms.values()
+                if r.vm.host == host and r.vm.power in LIVE]
+
+    def _absorb(self, h: _Host, obs: Observation, started: float) -> None:
+        poll = obs.poll
+        assert poll is not None
+        h.facts, h.maintenance = poll.facts, poll.maintenance
+        seen = set()
+        for vm in poll.vms:
+            seen.add(vm.name)
+            rec = self._vms.get(vm.name)
+            if rec is None:
+                self._vms[vm.name] = _Vm(vm, started)
+            elif started > rec.updated:
+                rec.vm, rec.updated = vm, started
+        for rec in self._vms.values():  # gone from this host since
+            if rec.vm.host == h.name and rec.vm.name not in seen and started > rec.updated:
+                rec.vm, rec.updated = rec.vm.model_copy(update={"host": None}), started

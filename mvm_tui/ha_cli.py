@@ -1,0 +1,106 @@
+"""`mvm-tui ha --config PATH`: the HA service headless, for a jump box with nobody logged in
+(see contrib/mvm-tui-ha.service). Decisions go to stdout, one line each (the journal)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from mvm_tui.backends.sim import SimBackend
+from mvm_tui.clock import Clock
+from mvm_tui.config import ClusterConfig, Config, ConfigError
+from mvm_tui.core.failover import Decision, HaSettings
+from mvm_tui.core.placement import Limits
+from mvm_tui.services.ha import HaService
+from mvm_tui.services.ha_actions import HaActions, NoHaActions, SimHaActions
+from mvm_tui.services.ha_lock import HaLock, HaLockHeld
+from mvm_tui.session import SessionError, load, open_session
+
+EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try again later
+
+
+def ha_settings(config: Config, cluster: ClusterConfig | None = None) -> HaSettings:
+    """HaSettings from the config: [timers] ha_check_interval, ha_grace_period (present),
+    ha_check_timeout, ha_blocklist_expiry (optional); per cluster an optional [clusters.ha]
+    table: failback ("on"/"off"/"ask"), ipmi (bool), priorities ({vm = int})."""
+    t = config.timers
+    interval = float(t.ha_check_interval)
+    ha: Any = getattr(cluster, "ha", None)
+    return HaSettings(
+        check_interval=interval,
+        check_timeout=float(getattr(t, "ha_check_timeout", min(4.0, 0.8 * interval))),
+        grace_period=float(t.ha_grace_period),
+        blocklist_expiry=float(getattr(t, "ha_blocklist_expiry", 3600.0)),
+        failback=getattr(ha, "failback", "on"),
+        ipmi=bool(getattr(ha, "ipmi", False)),
+        priorities=dict(getattr(ha, "priorities", {}) or {}),
+        limits=Limits(),
+    )
+
+
+async def run_ha(
+    config_path: Path | None,
+    *,
+    demo: bool = False,
+    cluster: str | None = None,
+    stop: asyncio.Event | None = None,
+    clock: Clock | None = None,
+    db_path: Path | None = None,
+    lock_dir: Path | None = None,
+    out: Any = None,
+) -> int:
+    """Run the HA service of every configured cluster (or just `cluster`) until SIGTERM or
+    SIGINT (or `stop` is set). Returns the exit status: 0, 2 (bad config), 75 (another HA
+    service holds a cluster's lock)."""
+    out = out or sys.stdout
+    try:
+        config = load(config_path, demo)
+        session = open_session(config, demo, clock=clock, db_path=db_path)
+    except (ConfigError, SessionError) as exc:
+        print(f"mvm-tui ha: {exc}", file=sys.stderr)
+        return 2
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    services: list[HaService] = []
+    try:
+        for c in session.clusters:
+            if cluster is not None and c.name != cluster:
+                continue
+            backend = c.backend
+            actions: HaActions
+            if isinstance(backend, SimBackend):
+                actions, probe = SimHaActions(backend), backend.host_osds_up
+            else:
+                actions, probe = NoHaActions(backend), None
+                print(f"mvm-tui ha: {c.name}: {NoHaActions.WHY}; lost hosts will be reported, "
+                      "their VMs not restarted", file=sys.stderr)
+            service = HaService(backend, session.clock, ha_settings(config, c.config),
+                                session.executor, actions, osd_probe=probe,
+                                lock=HaLock(c.name, lock_dir))
+
+            def show(d: Decision, name: str = c.name) -> None:
+                print(f"{name}: {d.line()}", file=out, flush=True)
+
+            service.subscribe(show)
+            service.start()
+            services.append(service)
+            print(f"mvm-tui ha: {c.name}: HA service active", file=out, flush=True)
+        await stop.wait()
+        return 0
+    except HaLockHeld as exc:
+        print(f"mvm-tui ha: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    finally:
+        for service in services:
+            await service.stop()
+        await session.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(sig)

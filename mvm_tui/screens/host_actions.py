@@ -1,0 +1,79 @@
+"""Host actions, shared by the Hosts screen and host detail: Enter / Leave Maintenance."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.binding import Binding, BindingType
+
+from mvm_tui.backends.base import BackendError
+from mvm_tui.models import Host, HostState, PowerAction, Vm
+from mvm_tui.screens.maintenance import Choice, MaintenanceScreen
+from mvm_tui.screens.vm_actions import VmActionsScreen
+from mvm_tui.widgets.confirm import ConfirmModal
+
+MAINTAINABLE = (HostState.ONLINE, HostState.SLOW, HostState.MAINTENANCE)
+
+
+class HostActionsScreen(VmActionsScreen):
+    """A screen with a current host (and maybe a current VM, for the VM actions)."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("m", "maintenance", "Maintenance", id="host.maintenance"),
+    ]
+
+    def selected_host(self) -> Host | None:
+        raise NotImplementedError
+
+    def selected_vm(self) -> Vm | None:
+        return None
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "maintenance":
+            host = self.selected_host()
+            return host is not None and host.state in MAINTAINABLE
+        return super().check_action(action, parameters)
+
+    def action_maintenance(self) -> None:
+        host = self.selected_host()
+        if host is None or host.state not in MAINTAINABLE:
+            return
+        if host.state is HostState.MAINTENANCE:
+            self._leave(host.name)
+            return
+        plan = self.cluster.maintenance.plan_enter(host.name)
+        steps = self.cluster.maintenance_preview(plan) if plan.can_enter else []
+        self.app.push_screen(MaintenanceScreen(plan, steps), self._maintenance_chosen)
+
+    def _maintenance_chosen(self, choice: Choice) -> None:
+        if choice is None:
+            return
+        what, name = choice
+        try:
+            if what == "enter":
+                plan = self.cluster.maintenance.plan_enter(name)  # as it is now
+                run = self.cluster.maintenance.create_enter_run(plan)
+                self._execute(run.id, run.title)
+            elif what == "placement":
+                self.open_placement(self.cluster.vm(name))
+            elif what == "poweroff":
+                self.confirm_power(self.cluster.vm(name), PowerAction.POWEROFF)
+        except BackendError as exc:
+            self.notify(str(exc), title="Nothing was changed", severity="error")
+
+    def _leave(self, host: str) -> None:
+        plan = self.cluster.maintenance.plan_leave(host)
+        back = ", ".join(plan.vms)
+        consequence = f"{host} returns to the pool: it takes VMs again. " + (
+            f"The VMs that left it come back: {back}." if back else "No VM comes back to it.")
+        modal = ConfirmModal(
+            title=f"Leave maintenance: {host}?", consequence=consequence,
+            steps=self.cluster.leave_preview(host, plan), verb="Leave maintenance",
+        )
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                run = self.cluster.maintenance.create_leave_run(host, plan)
+                self._execute(run.id, run.title)
+
+        self.app.push_screen(modal, confirmed)

@@ -1,0 +1,198 @@
+"""The HA service: liveness checks of every host, fed to the failover state machine
+(core.failover), whose decisions it carries out as Runs (fence, restart, unfence, failback).
+
+The checks are its own (one loop per host, every check_interval, bounded by check_timeout),
+separate from the inventory poll: it does not depend on the UI. Decisions are carried out one
+at a time, in order, by one task, so a fence is always done before the restarts it allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from mvm_tui.backends.base import BackendError, ClusterBackend
+from mvm_tui.clock import Clock, ClockTimeout
+from mvm_tui.core.failover import Decision, FailoverEngine, HaSettings, Kind, Observation, Phase
+from mvm_tui.models import HostPoll
+from mvm_tui.runs import RunExecutor
+from mvm_tui.services.ha_actions import HaActions, HaRuns
+from mvm_tui.services.ha_lock import HaLock
+
+log = logging.getLogger(__name__)
+
+MAX_DECISIONS = 200
+
+Check = Callable[[str], Awaitable[HostPoll]]
+OsdProbe = Callable[[str], bool | None]  # any OSD of the host up? None: unknown / no Ceph
+ACTIONABLE = frozenset({Kind.FENCE, Kind.RESTART, Kind.UNFENCE, Kind.FAILBACK})
+
+
+@dataclass(frozen=True)
+class HaStatus:
+    """For the UI: is this service the active one, and what did it decide lately."""
+
+    cluster: str
+    active: bool
+    holder: str | None  # who holds the lock when it is not us
+    phases: dict[str, Phase]
+    decisions: tuple[Decision, ...]  # oldest first, at most MAX_DECISIONS
+    pending_failbacks: dict[str, str]  # VM -> home, waiting for the operator (policy "ask")
+
+
+class HaService:
+    def __init__(
+        self,
+        backend: ClusterBackend,
+        clock: Clock,
+        settings: HaSettings,
+        executor: RunExecutor,
+        actions: HaActions,
+        *,
+        check: Check | None = None,
+        osd_probe: OsdProbe | None = None,
+        lock: HaLock | None = None,
+    ) -> None:
+        self.backend, self.clock, self.settings = backend, clock, settings
+        self.engine = FailoverEngine(settings, [h.name for h in backend.hosts],
+                                     backend.layout, backend.name)
+        self.runs = HaRuns(backend, clock, executor, actions)
+        self._check = check or backend.poll_host
+        self._osd_probe = osd_probe
+        self.lock = lock
+        self.decisions: deque[Decision] = deque(maxlen=MAX_DECISIONS)
+        self.pending_failbacks: dict[str, str] = {}
+        self._todo: asyncio.Queue[Decision] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._listeners: list[Callable[[Decision], None]] = []
+
+    # -- lifecycle
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks)
+
+    def start(self) -> None:
+        """Take the lock (HaLockHeld if another service has it) and start checking."""
+        if self._tasks:
+            return
+        if self.lock is not None:
+            self.lock.acquire()
+        self._tasks = [asyncio.create_task(self._host_loop(h.name), name=f"ha check {h.name}")
+                       for h in self.backend.hosts]
+        self._tasks.append(asyncio.create_task(self._actor(), name="ha actions"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self.lock is not None:
+            self.lock.release()
+
+    def subscribe(self, listener: Callable[[Decision], None]) -> Callable[[], None]:
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def status(self) -> HaStatus:
+        holder = None if self.lock is None or self.lock.held else self.lock.holder()
+        return HaStatus(self.backend.name, self.running, holder, self.engine.phases(),
+                        tuple(self.decisions), dict(self.pending_failbacks))
+
+    def approve_failback(self, vm: str) -> Decision:
+        """The operator said yes to an "ask failback": it is decided and carried out now."""
+        home = self.pending_failbacks.pop(vm)
+        decision = Decision(self.clock.now(), Kind.FAILBACK, home, vm, home,
+                            reason="approved")
+        self._record([decision])
+        return decision
+
+    def decline_failback(self, vm: str) -> None:
+        self.pending_failbacks.pop(vm, None)
+
+    # -- checks
+
+    async def _host_loop(self, host: str) -> None:
+        next_at = self.clock.now()
+        while True:
+            try:
+                await self._check_once(host)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bug must not stop the checks of a host
+                log.exception("HA check of %s failed unexpectedly", host)
+            next_at = max(next_at + self.settings.check_interval, self.clock.now())
+            await self.clock.sleep(next_at - self.clock.now())
+
+    async def _check_once(self, host: str) -> None:
+        started = self.clock.now()
+        poll: HostPoll | None = None
+        with contextlib.suppress(ClockTimeout, BackendError):
+            poll = await self.clock.wait_for(self._check(host), self.settings.check_timeout)
+        up = self._osd_probe(host) if self._osd_probe is not None else None
+        obs = Observation(host, self.clock.now(), poll is not None, poll,
+                          None if up is None else not up, started)
+        self._record(self.engine.observe(obs))
+
+    # -- decisions
+
+    def _record(self, decisions: list[Decision]) -> None:
+        for d in decisions:
+            self.decisions.append(d)
+            log.info("HA %s: %s", self.backend.name, d.line())
+            if d.kind is Kind.ASK_FAILBACK and d.vm is not None:
+                self.pending_failbacks[d.vm] = d.host
+            if d.kind in ACTIONABLE:
+                self._todo.put_nowait(d)
+            for listener in tuple(self._listeners):
+                try:
+                    listener(d)
+                except Exception:
+                    log.exception("HA decision listener failed")
+
+    async def _actor(self) -> None:
+        while True:
+            d = await self._todo.get()
+            try:
+                await self._carry_out(d)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("HA could not carry out %s", d.line())
+
+    async def _carry_out(self, d: Decision) -> None:
+        r = self.runs
+        if d.kind is Kind.FENCE:
+            error = await r.run("fence", f"HA: fence {d.host}",
+                                {"host": d.host, "expiry": self.settings.blocklist_expiry,
+                                 "ipmi": self.settings.ipmi}, r.targets(host=d.host))
+            now = self.clock.now()
+            self._record(self.engine.fence_failed(d.host, now, error) if error
+                         else self.engine.fence_done(d.host, now))
+        elif d.kind is Kind.RESTART and d.vm is not None:
+            error = await r.run("restart", f"HA: restart {d.vm} on {d.target}",
+                                {"vm": d.vm, "host": d.host, "target": d.target},
+                                r.targets(host=d.target, vm=d.vm))
+            if error:
+                self._record(self.engine.restart_failed(d.vm, self.clock.now(), error))
+        elif d.kind is Kind.UNFENCE:
+            error = await r.run("unfence", f"HA: unfence {d.host}", {"host": d.host},
+                                r.targets(host=d.host))
+            if error:
+                log.warning("HA could not unfence %s: %s", d.host, error)
+        elif d.kind is Kind.FAILBACK:
+            await self._failback(d)
+
+    async def _failback(self, d: Decision) -> None:
+        assert d.vm is not None
+        r = self.runs
+        error = await r.run("failback", f"HA: fail {d.vm} back to {d.target}",
+                            {"vm": d.vm, "home": d.target}, r.targets(host=d.target, vm=d.vm))
+        if error:
+            self._record(self.engine.failback_failed(d.vm, self.clock.now(), error))

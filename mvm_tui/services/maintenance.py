@@ -1,0 +1,316 @@
+"""Maintenance mode as Runs: enter (mark the host, then move its VMs away, several at once
+within the migration limits) and leave (clear the mark, then optionally bring the VMs back).
+
+The executor runs a run's steps one after another, so the moves are not one step each: one
+step moves all the VMs, running up to the limits of migrations at once (a new one starts as
+soon as one ends), with each VM's progress in the run log. Its preview lists every VM's exact
+commands; its check is that every VM is on its target, so a retried or resumed run only moves
+the VMs that are not there yet.
+
+Run params hold the plan (JSON), so a run is rebuilt exactly as it was previewed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+from mvm_tui.backends.base import BackendError, ClusterBackend
+from mvm_tui.clock import Clock
+from mvm_tui.core.maintenance import (
+    DEFAULT_LIMITS,
+    EvacuationPlan,
+    MigrationLimits,
+    Move,
+    ReturnPlan,
+    plan_evacuation,
+    plan_return,
+    startable,
+)
+from mvm_tui.core.placement import LIVE, Limits
+from mvm_tui.models import ClusterSnapshot, MigrationProgress, PowerState, Vm
+from mvm_tui.runs import (
+    RunExecutor,
+    RunRecord,
+    RunState,
+    Step,
+    StepContext,
+    Targets,
+    error_message,
+)
+
+ENTER = "host.maintenance.enter"
+LEAVE = "host.maintenance.leave"
+GIB = float(1 << 30)
+
+
+class MaintenanceBlocked(BackendError):
+    """Entering maintenance is refused: a VM cannot leave the host, or the host cannot."""
+
+
+@runtime_checkable
+class ColdMover(Protocol):
+    """A backend that can move a powered-off VM to another host (the simulator can)."""
+
+    async def relocate(self, vm: str, dest: str) -> None: ...
+
+
+def progress_line(p: MigrationProgress) -> str:
+    """e.g. "web-01: 42% (1.7 GiB of 4.0 GiB), dirty 35 MB/s"."""
+    sent = (p.memory_total_bytes - p.memory_remaining_bytes) / GIB
+    return (f"{p.vm}: {p.percent:.0f}% ({sent:.1f} GiB of {p.memory_total_bytes / GIB:.1f} GiB)"
+            f", dirty {p.dirty_rate_bps / 1e6:.0f} MB/s")
+
+
+def _moves_param(moves: Iterable[Move]) -> list[dict[str, Any]]:
+    return [{"vm": m.vm, "source": m.source, "target": m.target, "live": m.live} for m in moves]
+
+
+def _moves(params: Mapping[str, Any]) -> list[Move]:
+    return [Move(str(m["vm"]), str(m["source"]), str(m["target"]), bool(m["live"]))
+            for m in params["moves"]]
+
+
+class MaintenanceRuns:
+    """Builds, registers and creates the maintenance runs of one cluster."""
+
+    def __init__(
+        self,
+        executor: RunExecutor,
+        kind_prefix: str,
+        backend: ClusterBackend,
+        clock: Clock,
+        snapshot_provider: Callable[[], ClusterSnapshot],
+        limits: Limits = DEFAULT_LIMITS,
+        migration_limits: MigrationLimits | None = None,
+        vm_changed: Callable[[Vm], None] | None = None,
+    ) -> None:
+        self.executor = executor
+        self.backend = backend
+        self.clock = clock
+        self.snapshot = snapshot_provider
+        self.limits = limits
+        self.migration_limits = migration_limits or MigrationLimits()
+        self.vm_changed = vm_changed  # told each moved VM's fresh state (e.g. poller.update_vm)
+        self.enter_kind = kind_prefix + ENTER
+        self.leave_kind = kind_prefix + LEAVE
+        self.in_flight: list[Move] = []  # moves running now, across this cluster's runs
+        self._freed: list[asyncio.Future[None]] = []  # woken when any move ends
+        executor.register(self.enter_kind, self._build_enter)
+        executor.register(self.leave_kind, self._build_leave)
+
+    # -- plans and runs ----------------------------------------------------------------------
+
+    def plan_enter(self, host: str) -> EvacuationPlan:
+        return plan_evacuation(self.snapshot(), host, self.limits)
+
+    def enter_params(self, plan: EvacuationPlan) -> dict[str, Any]:
+        return {"host": plan.host, "moves": _moves_param(plan.moves)}
+
+    def create_enter_run(self, plan: EvacuationPlan) -> RunRecord:
+        """The run of a plan the operator confirmed; refused while anything blocks it."""
+        if plan.refusal is not None:
+            raise MaintenanceBlocked(plan.refusal)
+        if plan.blocked:
+            raise MaintenanceBlocked("cannot enter maintenance: " + "; ".join(
+                f"{b.vm.name}: {b.reason}" for b in plan.blocked))
+        return self.executor.create(
+            self.enter_kind, f"Enter maintenance: {plan.host}", self.enter_params(plan),
+            Targets(cluster=self.backend.name, host=plan.host),
+        )
+
+    def moved_away(self, host: str) -> list[str]:
+        """The VMs the last completed evacuation of `host` moved away (to offer them back)."""
+        for run in self.executor.store.list_runs(cluster=self.backend.name, host=host):
+            if run.kind == self.enter_kind and run.state is RunState.DONE:
+                return [m.vm for m in _moves(run.params)]
+        return []
+
+    def plan_leave(self, host: str, moved_vms: Iterable[str] | None = None) -> ReturnPlan:
+        vms = self.moved_away(host) if moved_vms is None else moved_vms
+        return plan_return(self.snapshot(), host, vms, self.limits)
+
+    def leave_params(self, host: str, plan: ReturnPlan | None = None) -> dict[str, Any]:
+        moves = [m.move for m in plan.moves] if plan is not None else []
+        return {"host": host, "moves": _moves_param(moves)}
+
+    def create_leave_run(self, host: str, plan: ReturnPlan | None = None) -> RunRecord:
+        """Leave maintenance; with a plan, bring back the VMs it lists."""
+        return self.executor.create(
+            self.leave_kind, f"Leave maintenance: {host}", self.leave_params(host, plan),
+            Targets(cluster=self.backend.name, host=host),
+        )
+
+    # -- builders ----------------------------------------------------------------------------
+
+    def _build_enter(self, params: Mapping[str, Any]) -> Sequence[Step]:
+        host, moves = str(params["host"]), _moves(params)
+        planned_live = {m.vm for m in moves if m.live}
+
+        async def mark(ctx: StepContext) -> None:
+            poll = await self.backend.poll_host(host)  # fresh: anything started since?
+            stray = [v for v in poll.vms if v.power in LIVE and v.name not in planned_live]
+            if stray:
+                raise MaintenanceBlocked("not in maintenance: " + ", ".join(
+                    f"{v.name} is {v.power.value} on {host}" for v in stray)
+                    + " and the plan does not move it; preview again")
+            await self.backend.set_maintenance(host, True)
+            ctx.log(f"{host} is in maintenance: no new VMs, not a migration target")
+
+        steps = [self._flag_step(host, True, mark)]
+        if moves:
+            steps.append(self._moves_step(f"Move {len(moves)} VMs off {host}", moves))
+        return steps
+
+    def _build_leave(self, params: Mapping[str, Any]) -> Sequence[Step]:
+        host, moves = str(params["host"]), _moves(params)
+
+        async def unmark(ctx: StepContext) -> None:
+            await self.backend.set_maintenance(host, False)
+            ctx.log(f"{host} is back in the pool")
+
+        steps = [self._flag_step(host, False, unmark)]
+        if moves:
+            steps.append(self._moves_step(f"Bring back {len(moves)} VMs to {host}", moves))
+        return steps
+
+    def _flag_step(
+        self, host: str, on: bool, action: Callable[[StepContext], Awaitable[None]]
+    ) -> Step:
+        async def check(ctx: StepContext) -> bool:
+            return (await self.backend.poll_host(host)).maintenance is on
+
+        what = "in" if on else "out of"
+        preview = (f"mark {host} {what} maintenance"
+                   + (": it takes no new VMs and is no migration target" if on else ""),)
+        title = f"Put {host} in maintenance" if on else f"Take {host} out of maintenance"
+        return Step(title=title, preview=preview, action=action, check=check)
+
+    def _moves_step(self, title: str, moves: list[Move]) -> Step:
+        limits = self.migration_limits
+
+        async def action(ctx: StepContext) -> None:
+            await self._run_moves(moves, ctx)
+
+        async def check(ctx: StepContext) -> bool:
+            ok = True
+            for m in moves:
+                vm = await self.backend.vm_info(m.vm)
+                if self.vm_changed is not None:
+                    self.vm_changed(vm)
+                if vm.host != m.target:
+                    ctx.log(f"{m.vm} is on {vm.host}, not {m.target}", "err")
+                    ok = False
+            return ok
+
+        preview: list[str] = []
+        for m in moves:
+            preview.extend(self._commands(m))
+        full = f"{title} (at most {limits.max_total} at once, {limits.max_per_host} per host)"
+        return Step(title=full, preview=tuple(preview), action=action, check=check)
+
+    def _commands(self, m: Move) -> list[str]:
+        stub = Vm(name=m.vm, uuid="", host=m.source, power=PowerState.UNKNOWN, vcpus=0,
+                  memory_mb=0)
+        try:
+            if m.live:
+                return self.backend.migrate_commands(stub, m.target)
+        except BackendError:  # e.g. rebuilt after the VM was deleted
+            pass
+        kind = "live-migrate" if m.live else "cold move (define on the target, undefine here)"
+        return [f"# {m.vm}: {kind} {m.source} -> {m.target}"]
+
+    # -- doing the moves ---------------------------------------------------------------------
+
+    async def _run_moves(self, moves: Sequence[Move], ctx: StepContext) -> None:
+        """Every move, as many at once as the limits allow (counting this cluster's other runs);
+        a failed move does not stop the others; the step fails if any failed."""
+        pending = list(moves)
+        mine: dict[asyncio.Future[None], Move] = {}
+        failed: list[str] = []
+        try:
+            while pending or mine:
+                for m in startable(pending, self.in_flight, self.migration_limits):
+                    pending.remove(m)
+                    self.in_flight.append(m)
+                    mine[asyncio.ensure_future(self._move_one(m, ctx))] = m
+                if not mine and not self.in_flight:
+                    raise BackendError(f"{pending[0].vm}: cannot start within the limits")
+                freed = asyncio.get_running_loop().create_future()  # another run's move ended
+                self._freed.append(freed)
+                try:
+                    await asyncio.wait({*mine, freed}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    freed.cancel()
+                    self._freed.remove(freed)
+                for task in [t for t in mine if t.done()]:
+                    m = mine.pop(task)
+                    self._ended(m)
+                    exc = None if task.cancelled() else task.exception()
+                    if task.cancelled() or exc is not None:
+                        why = "cancelled" if exc is None else error_message(exc)
+                        failed.append(f"{m.vm}: {why}")
+                        ctx.log(f"{m.vm}: not moved: {why}", "err")
+        finally:
+            for task in mine:
+                task.cancel()
+            await asyncio.gather(*mine, return_exceptions=True)
+            for m in mine.values():
+                self._ended(m)
+        if failed:
+            raise BackendError(
+                f"{len(failed)} of {len(moves)} VMs not moved: " + "; ".join(failed))
+
+    def _ended(self, m: Move) -> None:
+        self.in_flight.remove(m)
+        for waiter in self._freed:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    async def _move_one(self, m: Move, ctx: StepContext) -> None:
+        vm = await self.backend.vm_info(m.vm)
+        if vm.host == m.target:
+            ctx.log(f"{m.vm}: already on {m.target}")
+        elif vm.host != m.source:
+            raise BackendError(f"it is on {vm.host} now, not {m.source}")
+        elif m.live:
+            if vm.power is not PowerState.RUNNING:
+                raise BackendError(f"it is {vm.power.value}, not running: preview again")
+            await self._migrate(m, ctx)
+        else:
+            if vm.power in LIVE:
+                raise BackendError(f"it is {vm.power.value} now: preview again")
+            if not isinstance(self.backend, ColdMover):
+                raise BackendError("this backend cannot move a powered-off VM")
+            await self.backend.relocate(m.vm, m.target)
+            ctx.log(f"{m.vm}: {vm.power.value}, moved to {m.target}")
+
+    async def _migrate(self, m: Move, ctx: StepContext) -> None:
+        start = self.clock.now()
+        ctx.log(f"{m.vm}: live-migrating {m.source} -> {m.target}")
+        last: list[MigrationProgress] = []
+
+        def on_progress(p: MigrationProgress) -> None:
+            last[:] = [p]
+            if p.downtime_ms is None:
+                ctx.log(progress_line(p))
+
+        await self.backend.migrate(m.vm, m.target, on_progress)
+        downtime = f", downtime {last[0].downtime_ms} ms" if last and last[0].downtime_ms else ""
+        ctx.log(f"{m.vm}: on {m.target} after {self.clock.now() - start:.1f} s{downtime}")
+
+
+def register_maintenance_runs(
+    executor: RunExecutor,
+    kind_prefix: str,
+    backend: ClusterBackend,
+    clock: Clock,
+    snapshot_provider: Callable[[], ClusterSnapshot],
+    limits: Limits = DEFAULT_LIMITS,
+    migration_limits: MigrationLimits | None = None,
+    vm_changed: Callable[[Vm], None] | None = None,
+) -> MaintenanceRuns:
+    """Register the run kinds `{kind_prefix}host.maintenance.enter` and `...leave`."""
+    return MaintenanceRuns(executor, kind_prefix, backend, clock, snapshot_provider, limits,
+                           migration_limits, vm_changed)

@@ -1,0 +1,328 @@
+"""Failover decisions (core.failover), property-tested over random clusters and random event
+sequences; the drill; the HA lock; the headless entry point."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mvm_tui.backends.sim import demo_cluster
+from mvm_tui.clock import VirtualClock
+from mvm_tui.core.failover import (
+    Decision,
+    FailoverEngine,
+    HaSettings,
+    Kind,
+    Observation,
+    Phase,
+    drill,
+)
+from mvm_tui.core.placement import Limits
+from mvm_tui.ha_cli import EXIT_LOCKED, run_ha
+from mvm_tui.models import (
+    HostFacts,
+    HostMetrics,
+    HostPoll,
+    Layout,
+    Placement,
+    PowerState,
+    Vm,
+)
+from mvm_tui.services.ha_lock import HaLock, HaLockHeld
+from mvm_tui.services.inventory import InventoryPoller, PollTimers
+
+SETTINGS = HaSettings()
+LIMITS = Limits()
+
+
+# -- a model cluster the engine's decisions are applied to -------------------------------------
+
+
+@dataclass
+class ModelHost:
+    name: str
+    memory_mb: int
+    vcpus: int
+    powered: bool = True
+    cut: bool = False
+    maintenance: bool = False
+
+    @property
+    def up(self) -> bool:
+        return self.powered and not self.cut
+
+
+@dataclass
+class ModelVm:
+    name: str
+    host: str  # where it is defined
+    memory_mb: int
+    vcpus: int
+    placement: Placement
+    copies: set[str] = field(default_factory=set)  # hosts where a copy runs and can write
+
+
+@dataclass
+class Model:
+    hosts: dict[str, ModelHost]
+    vms: dict[str, ModelVm]
+    fenced: set[str] = field(default_factory=set)
+    log: list[Decision] = field(default_factory=list)
+
+    def poll(self, host: str, t: float) -> HostPoll:
+        h = self.hosts[host]
+        vms = tuple(
+            Vm(name=v.name, uuid=v.name, host=host, vcpus=v.vcpus, memory_mb=v.memory_mb,
+               placement=v.placement,
+               power=PowerState.RUNNING if host in v.copies else PowerState.SHUTOFF)
+            for v in self.vms.values() if v.host == host
+        )
+        return HostPoll(facts=HostFacts(vcpus=h.vcpus, memory_mb=h.memory_mb),
+                        metrics=HostMetrics(time=t, cpu_pct=0.0, mem_used_mb=0), vms=vms,
+                        maintenance=h.maintenance)
+
+    def check_invariants(self) -> None:
+        for v in self.vms.values():
+            assert len(v.copies) <= 1, f"{v.name} runs on {sorted(v.copies)}"
+        for h in self.hosts.values():
+            live = [v for v in self.vms.values() if h.name in v.copies]
+            assert sum(v.memory_mb for v in live) <= h.memory_mb - LIMITS.host_reserve_mb
+            assert sum(v.vcpus for v in live) <= h.vcpus * LIMITS.cpu_overcommit
+
+
+def carry_out(model: Model, engine: FailoverEngine, decisions: list[Decision], t: float) -> None:
+    for d in decisions:
+        model.log.append(d)
+        if d.kind is Kind.FENCE:
+            model.fenced.add(d.host)
+            for v in model.vms.values():  # a blocklisted host's guests cannot write: dead
+                v.copies.discard(d.host)
+            carry_out(model, engine, engine.fence_done(d.host, t), t)
+        elif d.kind is Kind.UNFENCE:
+            model.fenced.discard(d.host)
+        elif d.kind in (Kind.RESTART, Kind.FAILBACK):
+            assert d.vm is not None and d.target is not None
+            v = model.vms[d.vm]
+            assert v.placement is not Placement.PINNED, f"pinned {v.name} moved"
+            if d.kind is Kind.RESTART and d.host != d.target:
+                assert d.host in model.fenced, f"{v.name} restarted before {d.host} was fenced"
+            assert d.target not in model.fenced
+            assert model.hosts[d.target].up
+            if d.kind is Kind.FAILBACK:
+                v.copies.clear()  # a live migration: the copy moves
+            v.host = d.target
+            v.copies.add(d.target)
+        model.check_invariants()
+
+
+EVENTS = ("power-off", "network-off", "restore", "flap", "maintenance-on", "maintenance-off")
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> tuple[Model, list[tuple[int, str, str, int]]]:
+    n = draw(st.integers(2, 5))
+    hosts = {f"h{i}": ModelHost(f"h{i}", draw(st.sampled_from([4096, 8192, 16384])),
+                                draw(st.sampled_from([1, 2, 4])))
+             for i in range(1, n + 1)}
+    used = dict.fromkeys(hosts, (0, 0))
+    vms: dict[str, ModelVm] = {}
+    for i in range(draw(st.integers(0, 14))):
+        host = draw(st.sampled_from(sorted(hosts)))
+        mem, cpus = draw(st.sampled_from([512, 1024, 2048, 4096])), draw(st.integers(1, 4))
+        live = draw(st.booleans())
+        m, c = used[host]
+        h = hosts[host]
+        if live and (m + mem > h.memory_mb - LIMITS.host_reserve_mb
+                     or c + cpus > h.vcpus * LIMITS.cpu_overcommit):
+            live = False  # the initial cluster respects capacity
+        if live:
+            used[host] = (m + mem, c + cpus)
+        vms[f"vm{i}"] = ModelVm(f"vm{i}", host, mem, cpus, draw(st.sampled_from(list(Placement))),
+                                {host} if live else set())
+    events = draw(st.lists(st.tuples(st.integers(1, 60), st.sampled_from(EVENTS),
+                                     st.sampled_from(sorted(hosts)), st.integers(1, 5)),
+                           max_size=8))
+    return Model(hosts, vms), sorted(events)
+
+
+def apply_event(model: Model, kind: str, host: str) -> None:
+    h = model.hosts[host]
+    if kind == "power-off":
+        h.powered = False
+        for v in model.vms.values():
+            v.copies.discard(host)
+    elif kind == "network-off":
+        h.cut = True
+    elif kind == "restore":
+        h.powered, h.cut = True, False
+    elif kind in ("maintenance-on", "maintenance-off"):
+        h.maintenance = kind == "maintenance-on"
+
+
+def run(model: Model, events: list[tuple[int, str, str, int]], priorities: dict[str, int],
+        ticks: int = 40) -> FailoverEngine:
+    """Checks every 5 s (tick k = 5k s) of every host; events at the start of their tick;
+    a flap cuts a host for fewer ticks than the grace period."""
+    s = HaSettings(priorities=priorities)
+    engine = FailoverEngine(s, model.hosts, Layout.HCI)
+    restore_at: dict[int, list[str]] = {}
+    for tick in range(ticks):
+        t = tick * s.check_interval
+        for host in restore_at.pop(tick, []):
+            apply_event(model, "restore", host)
+        for when, kind, host, length in events:
+            if when == tick:
+                if kind == "flap":
+                    apply_event(model, "network-off", host)
+                    restore_at.setdefault(tick + length, []).append(host)
+                else:
+                    apply_event(model, kind, host)
+        for name, h in model.hosts.items():
+            obs = Observation(name, t, h.up, model.poll(name, t) if h.up else None,
+                              osds_down=not h.up)
+            carry_out(model, engine, engine.observe(obs), t)
+    return engine
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(), st.dictionaries(st.sampled_from([f"vm{i}" for i in range(14)]),
+                                    st.integers(0, 3)))
+def test_random_clusters_and_events_keep_every_invariant(
+    case: tuple[Model, list[tuple[int, str, str, int]]], priorities: dict[str, int]
+) -> None:
+    model, events = case
+    pinned_homes = {v.name: v.host for v in model.vms.values() if v.placement is Placement.PINNED}
+    run(model, events, priorities)
+    # (carry_out checked at every step: one copy per VM, capacity, fence before restart)
+    for name, home in pinned_homes.items():
+        assert model.vms[name].host == home
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(1, 5)), min_size=1, max_size=6))
+def test_a_host_that_flaps_shorter_than_the_grace_period_never_fails_over(
+    flaps: list[tuple[int, int]],
+) -> None:
+    # each flap: up for `gap` ticks, then down for `down` ticks (at most 25 s < 30 s grace)
+    model = Model({"h1": ModelHost("h1", 16384, 8), "h2": ModelHost("h2", 16384, 8)},
+                  {"a": ModelVm("a", "h1", 1024, 1, Placement.AUTO, {"h1"})})
+    events: list[tuple[int, str, str, int]] = []
+    tick = 1
+    for gap, down in flaps:
+        tick += gap + 1
+        events.append((tick, "flap", "h1", down))
+        tick += down
+    engine = run(model, events, {}, ticks=tick + 4)
+    kinds = {d.kind for d in model.log}
+    assert not kinds & {Kind.LOST, Kind.FENCE, Kind.RESTART}
+    assert engine.phase("h1") is Phase.OK
+    assert model.vms["a"].copies == {"h1"}
+
+
+def test_a_host_down_for_the_grace_period_is_lost_fenced_then_restarted() -> None:
+    model = Model({"h1": ModelHost("h1", 16384, 8), "h2": ModelHost("h2", 16384, 8)},
+                  {"a": ModelVm("a", "h1", 1024, 1, Placement.FAILOVER, {"h1"}),
+                   "p": ModelVm("p", "h1", 1024, 1, Placement.PINNED, {"h1"})})
+    run(model, [(1, "network-off", "h1", 0)], {}, ticks=10)
+    lines = [d.line() for d in model.log]
+    assert lines == ["5.0 suspect h1", "35.0 lost h1", "35.0 fence h1", "35.0 restart a on h2",
+                     "35.0 stay-down p: pinned"]
+    assert model.vms["a"].copies == {"h2"} and model.vms["p"].copies == set()
+
+
+def test_no_restart_without_a_confirmed_fence() -> None:
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    model = Model({"h1": ModelHost("h1", 16384, 8), "h2": ModelHost("h2", 16384, 8)},
+                  {"a": ModelVm("a", "h1", 1024, 1, Placement.AUTO, {"h1"})})
+    for name in ("h1", "h2"):
+        engine.observe(Observation(name, 0.0, True, model.poll(name, 0.0)))
+    out: list[Decision] = []
+    for k in range(1, 20):  # h1 silent; the fence is never confirmed
+        out += engine.observe(Observation("h1", 5.0 * k, False))
+    assert Kind.FENCE in {d.kind for d in out}
+    assert Kind.RESTART not in {d.kind for d in out}
+    assert engine.phase("h1") is Phase.FENCING
+    assert [d.kind for d in engine.fence_failed("h1", 100.0, "no quorum")] == [Kind.FENCE_FAILED]
+
+
+def test_settings_are_checked() -> None:
+    with pytest.raises(ValueError):
+        HaSettings(grace_period=1.0)
+    with pytest.raises(ValueError):
+        HaSettings(blocklist_expiry=10.0)
+    with pytest.raises(ValueError):
+        HaSettings(failback="maybe")  # type: ignore[arg-type]
+
+
+# -- the drill ----------------------------------------------------------------------------------
+
+
+async def test_the_drill_says_where_everything_would_go_and_touches_nothing() -> None:
+    clock = VirtualClock()
+    sim = demo_cluster(clock)
+    poller = InventoryPoller(sim, clock, PollTimers())
+    poller.start()
+    await clock.advance(0.5)
+    snap = poller.snapshot()
+    report = drill(snap, "hv1")
+    await poller.stop()
+    # hv2 runs 7 GB of VMs, hv3 2 GB: both go to hv3, the larger first
+    assert report.restarts == (("db-01", "hv3"), ("web-01", "hv3"))
+    assert [vm for vm, _ in report.stay_down] == ["license-srv"]
+    assert report.capacity_ok
+    assert all(t != "hv1" for _, t in report.restarts)
+    assert sim.where_is("db-01") == "hv1" and sim.blocklist() == []
+    assert report.lines()[0] == "if hv1 is lost now:"
+    with pytest.raises(ValueError):
+        drill(snap, "nope")
+
+
+def test_the_drill_reports_too_little_room() -> None:
+    model = Model({"h1": ModelHost("h1", 8192, 4), "h2": ModelHost("h2", 4096, 4)},
+                  {"big": ModelVm("big", "h1", 4096, 1, Placement.AUTO, {"h1"})})
+    engine = FailoverEngine(HaSettings(), model.hosts)
+    for name in model.hosts:
+        engine.observe(Observation(name, 0.0, True, model.poll(name, 0.0)))
+    report = drill(engine.view(0.0), "h1")
+    assert report.restarts == () and not report.capacity_ok
+    assert report.stay_down[0][0] == "big" and "no host has room" in report.stay_down[0][1]
+
+
+# -- the lock and the headless service -----------------------------------------------------------
+
+
+def test_only_one_ha_service_holds_a_clusters_lock(tmp_path: Path) -> None:
+    first, second = HaLock("demo", tmp_path), HaLock("demo", tmp_path)
+    assert first.holder() is None
+    first.acquire()
+    with pytest.raises(HaLockHeld, match="already running"):
+        second.acquire()
+    assert "pid" in (second.holder() or "")
+    first.release()
+    second.acquire()
+    assert second.held
+    second.release()
+    assert HaLock("other", tmp_path).holder() is None
+
+
+async def test_run_ha_headless_on_the_demo_and_its_lock(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    stop = asyncio.Event()
+    out = io.StringIO()
+    task = asyncio.create_task(run_ha(None, demo=True, stop=stop, clock=clock,
+                                      db_path=tmp_path / "runs.sqlite3", lock_dir=tmp_path,
+                                      out=out))
+    await clock.advance(1.0)
+    assert "demo: HA service active" in out.getvalue()
+    assert await run_ha(None, demo=True, clock=clock, db_path=tmp_path / "r2.sqlite3",
+                        lock_dir=tmp_path, out=io.StringIO()) == EXIT_LOCKED
+    await clock.advance(60.0)
+    stop.set()
+    assert await task == 0
+    assert HaLock("demo", tmp_path).holder() is None
