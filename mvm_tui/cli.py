@@ -32,6 +32,7 @@ run history:
 examples:
   mvm-tui --demo                    the UI on a built-in simulated 3-host cluster
   mvm-tui inventory --json --demo   the simulated cluster's hosts and VMs as JSON
+  mvm-tui ha --config PATH          the failover service, headless (systemd: contrib/)
   mvm-tui lab up                    a real 3-host lab on this machine (root, Debian 12)
 """
 
@@ -69,6 +70,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="trust a host key that is not in known_hosts yet, and save it (a changed key is "
              "always refused); without it an unknown key is refused and shown",
     )
+    ha = sub.add_parser(
+        "ha", parents=[_common_options(True)],
+        help="run the HA (failover) service headless, until stopped (see contrib/)",
+        description="Watch every host; when one is lost, fence it and restart its Auto and "
+        "Failover VMs elsewhere. One service acts per cluster (a lock); decisions are printed.",
+    )
+    ha.add_argument("--cluster", metavar="NAME", help="only this cluster of the config")
     sub.add_parser(
         "lab", add_help=False,
         help="build and drive a real local test lab (root, Debian 12): see `mvm-tui lab --help`",
@@ -85,6 +93,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         config = load(args.config, args.demo)
+        if args.command == "ha":
+            from mvm_tui.ha_cli import run_ha
+
+            return asyncio.run(run_ha(args.config, demo=args.demo, cluster=args.cluster))
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
             return asyncio.run(_inventory(config, args.demo, prompts))

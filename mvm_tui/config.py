@@ -12,7 +12,7 @@ import difflib
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 
 import tomli_w
 from pydantic import (
@@ -132,6 +132,12 @@ class Timers(_Model):
     ha_grace_period: float = _seconds(
         30.0, "Seconds a host must fail its HA checks before it is declared lost."
     )
+    ha_check_timeout: float = _seconds(
+        4.0, "Seconds one HA liveness check may take (below ha_check_interval)."
+    )
+    ha_blocklist_expiry: float = _seconds(
+        3600.0, "Seconds a lost host's Ceph clients stay blocklisted unless let back sooner."
+    )
 
     @model_validator(mode="after")
     def _relations(self) -> Timers:
@@ -145,6 +151,16 @@ class Timers(_Model):
             raise ValueError(
                 f"metrics_window ({self.metrics_window:g} s) must be at least poll_interval "
                 f"({self.poll_interval:g} s), or the charts stay empty"
+            )
+        if self.ha_check_timeout >= self.ha_check_interval:
+            raise ValueError(
+                f"ha_check_timeout ({self.ha_check_timeout:g} s) must be below "
+                f"ha_check_interval ({self.ha_check_interval:g} s)"
+            )
+        if self.ha_blocklist_expiry <= self.ha_grace_period:
+            raise ValueError(
+                f"ha_blocklist_expiry ({self.ha_blocklist_expiry:g} s) must be longer than "
+                f"ha_grace_period ({self.ha_grace_period:g} s)"
             )
         if self.ha_grace_period < self.ha_check_interval:
             raise ValueError(
@@ -189,6 +205,35 @@ class Interfaces(_Model):
     )
 
 
+class HaConfig(_Model):
+    """How the cluster fails VMs over when a host is lost."""
+
+    failback: Literal["on", "off", "ask"] = Field(
+        default="on",
+        description="When a lost host returns: move its VMs back (on), leave them (off), or "
+        "ask the operator (ask).",
+    )
+    ipmi: bool = Field(
+        default=False, description="Power a lost host off over IPMI as part of fencing."
+    )
+    priorities: dict[Name, int] = Field(
+        default_factory=dict,
+        description="Restart priority per VM name, higher first when not all fit (default 0).",
+    )
+
+
+class BalanceConfig(_Model):
+    """Automatic balancing of Auto VMs."""
+
+    enabled: bool = Field(default=False, description="Move Auto VMs off loaded hosts.")
+    threshold_pct: float = Field(
+        default=80.0, gt=0, le=100, description="A host above this load (CPU or memory %) "
+        "sheds Auto VMs."
+    )
+    max_total: int = Field(default=2, ge=1, description="Migrations at once in the cluster.")
+    max_per_host: int = Field(default=1, ge=1, description="Migrations at once per host.")
+
+
 class ClusterConfig(_Model):
     """One cluster of hypervisor hosts."""
 
@@ -215,6 +260,10 @@ class ClusterConfig(_Model):
     )
     known_hosts: FilePath | None = Field(
         default=None, description="known_hosts file for the cluster; default ~/.ssh/known_hosts."
+    )
+    ha: HaConfig = Field(default_factory=HaConfig, description="Failover when a host is lost.")
+    balance: BalanceConfig = Field(
+        default_factory=BalanceConfig, description="Automatic balancing of Auto VMs."
     )
 
     @field_validator("hosts")

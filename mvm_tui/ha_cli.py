@@ -12,7 +12,7 @@ from typing import Any
 
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import Clock
-from mvm_tui.config import ClusterConfig, Config, ConfigError
+from mvm_tui.config import ClusterConfig, Config, ConfigError, HaConfig
 from mvm_tui.core.failover import Decision, HaSettings
 from mvm_tui.core.placement import Limits
 from mvm_tui.services.ha import HaService
@@ -24,20 +24,17 @@ EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try a
 
 
 def ha_settings(config: Config, cluster: ClusterConfig | None = None) -> HaSettings:
-    """HaSettings from the config: [timers] ha_check_interval, ha_grace_period (present),
-    ha_check_timeout, ha_blocklist_expiry (optional); per cluster an optional [clusters.ha]
-    table: failback ("on"/"off"/"ask"), ipmi (bool), priorities ({vm = int})."""
+    """HaSettings from the config's [timers] ha_* keys and the cluster's [clusters.ha]."""
     t = config.timers
-    interval = float(t.ha_check_interval)
-    ha: Any = getattr(cluster, "ha", None)
+    ha = cluster.ha if cluster is not None else HaConfig()
     return HaSettings(
-        check_interval=interval,
-        check_timeout=float(getattr(t, "ha_check_timeout", min(4.0, 0.8 * interval))),
-        grace_period=float(t.ha_grace_period),
-        blocklist_expiry=float(getattr(t, "ha_blocklist_expiry", 3600.0)),
-        failback=getattr(ha, "failback", "on"),
-        ipmi=bool(getattr(ha, "ipmi", False)),
-        priorities=dict(getattr(ha, "priorities", {}) or {}),
+        check_interval=t.ha_check_interval,
+        check_timeout=t.ha_check_timeout,
+        grace_period=t.ha_grace_period,
+        blocklist_expiry=t.ha_blocklist_expiry,
+        failback=ha.failback,
+        ipmi=ha.ipmi,
+        priorities=dict(ha.priorities),
         limits=Limits(),
     )
 

@@ -93,3 +93,16 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
     proc.stdout.close()  # like `| head -c 1`
     assert proc.wait(timeout=60) == 0
     assert proc.stderr.read() == b""
+
+
+def test_ha_service_runs_headless_until_stopped(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mvm_tui.cli", "ha", "--demo"], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, env={**os.environ, "XDG_STATE_HOME": str(tmp_path)},
+    )
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "mvm-tui ha: demo: HA service active"
+    second = run_cli("ha", "--demo", env={"XDG_STATE_HOME": str(tmp_path)})
+    assert second.returncode == 75  # one HA service per cluster: the lock is held
+    proc.terminate()
+    assert proc.wait(timeout=30) == 0
