@@ -7,7 +7,9 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 
 from mvm_tui.backends.base import BackendError
+from mvm_tui.core.failover_plan import HaSettings, drill
 from mvm_tui.models import Host, HostState, PowerAction, Vm
+from mvm_tui.screens.drill import DrillScreen
 from mvm_tui.screens.maintenance import Choice, MaintenanceScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.widgets.confirm import ConfirmModal
@@ -20,6 +22,7 @@ class HostActionsScreen(VmActionsScreen):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "maintenance", "Maintenance", id="host.maintenance"),
+        Binding("w", "drill", "What if lost", id="host.drill"),
     ]
 
     def selected_host(self) -> Host | None:
@@ -29,6 +32,8 @@ class HostActionsScreen(VmActionsScreen):
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "drill":
+            return self.selected_host() is not None
         if action == "maintenance":
             host = self.selected_host()
             return host is not None and host.state in MAINTAINABLE
@@ -44,6 +49,14 @@ class HostActionsScreen(VmActionsScreen):
         plan = self.cluster.maintenance.plan_enter(host.name)
         steps = self.cluster.maintenance_preview(plan) if plan.can_enter else []
         self.app.push_screen(MaintenanceScreen(plan, steps), self._maintenance_chosen)
+
+    def action_drill(self) -> None:
+        host = self.selected_host()
+        if host is None:
+            return
+        spec = self.cluster.config
+        settings = HaSettings(priorities=dict(spec.ha.priorities)) if spec else HaSettings()
+        self.app.push_screen(DrillScreen(drill(self.cluster.snapshot(), host.name, settings)))
 
     def _maintenance_chosen(self, choice: Choice) -> None:
         if choice is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from mvm_tui.models import HostState, PowerState
 from mvm_tui.runs import RunState
+from mvm_tui.screens.drill import DrillScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.maintenance import MaintenanceScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
@@ -81,3 +82,19 @@ async def test_cancelling_the_preview_changes_nothing(running) -> None:
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
     assert demo.session.store.list_runs() == []
     assert host_state(demo, "hv1") is HostState.ONLINE
+
+
+async def test_failover_drill_shows_where_every_vm_would_go(running) -> None:
+    demo, pilot = running
+    await pilot.press("2")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
+    await pilot.press("w")  # hv1: web-01 auto, db-01 failover, license-srv pinned
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, DrillScreen))
+    report = demo.app.screen.report
+    assert {vm for vm, _ in report.restarts} == {"web-01", "db-01"}
+    assert all(target in ("hv2", "hv3") for _, target in report.restarts)
+    assert [vm for vm, _ in report.stay_down] == ["license-srv"]
+    assert report.capacity_ok
+    await pilot.press("escape")
+    assert demo.session.store.list_runs() == []  # the drill changes nothing
+    assert {v.name for v in snapshot(demo).vms if v.host == "hv1"} >= {"web-01", "db-01"}
