@@ -14,6 +14,8 @@ from textual.worker import Worker, WorkerState
 
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
+from mvm_tui.core.failover_plan import Decision, Kind
+from mvm_tui.models import EventLevel
 from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.history import HistoryScreen
@@ -23,6 +25,8 @@ from mvm_tui.screens.password import PasswordScreen
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vms import VmsScreen
 from mvm_tui.services.cluster import Cluster
+from mvm_tui.services.ha import HaService
+from mvm_tui.services.ha_lock import HaLockHeld
 from mvm_tui.session import Prompts
 
 SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
@@ -31,6 +35,10 @@ SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
     "vms": ("VMs", "Every VM: filter, sort, power actions"),
     "history": ("History", "Every run, with its full log"),
 }
+
+
+ALARMING = frozenset({Kind.LOST, Kind.FENCE, Kind.RESTART, Kind.STAY_DOWN})
+FAILING = frozenset({Kind.FENCE_FAILED, Kind.RESTART_FAILED, Kind.FAILBACK_FAILED})
 
 
 class MvmApp(App[None]):
@@ -52,11 +60,18 @@ class MvmApp(App[None]):
     ]
 
     def __init__(
-        self, cluster: Cluster, *, refresh_delay: float = 0.2, prompts: Prompts | None = None
+        self,
+        cluster: Cluster,
+        *,
+        refresh_delay: float = 0.2,
+        prompts: Prompts | None = None,
+        ha: HaService | None = None,
     ) -> None:
         super().__init__()
         self.cluster = cluster
         self.prompts = prompts
+        self.ha = ha  # the cluster's failover service, run while the app is open
+        self.ha_standby: str | None = None  # why it does not act (another service does)
         self.executor: RunExecutor = cluster.executor
         self.refresh_delay = refresh_delay
         self._refresh_pending = False
@@ -69,10 +84,23 @@ class MvmApp(App[None]):
             self.prompts.password = self._ask_password
         self.cluster.poller.subscribe(self._inventory_changed)
         self.cluster.start()
+        if self.ha is not None:
+            self.ha.subscribe(self._ha_decided)
+            try:
+                self.ha.start()
+            except HaLockHeld as exc:
+                self.ha_standby = str(exc)
         self.switch_mode("summary")
 
     async def on_unmount(self) -> None:
+        if self.ha is not None:
+            await self.ha.stop()
         await self.cluster.stop()
+
+    def _ha_decided(self, decision: Decision) -> None:
+        level = (EventLevel.ERROR if decision.kind in FAILING else
+                 EventLevel.WARNING if decision.kind in ALARMING else EventLevel.INFO)
+        self.cluster.poller.record_event(level, decision.host, f"HA: {decision.line()}")
 
     # -- live inventory: coalesce many per-host updates into one repaint --------------------
 

@@ -114,10 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_tui(config: Config, demo: bool) -> int:
     from mvm_tui.app import MvmApp  # textual is only loaded for the UI
+    from mvm_tui.ha_cli import build_ha_service
 
     session = open_session(config, demo)
+    cluster = session.clusters[0]
     try:
-        MvmApp(session.clusters[0], prompts=session.prompts).run()
+        MvmApp(cluster, prompts=session.prompts, ha=build_ha_service(session, cluster)).run()
     finally:
         session.store.close()
     return 0

@@ -15,10 +15,11 @@ from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig, Config, ConfigError, HaConfig
 from mvm_tui.core.failover import Decision, HaSettings
 from mvm_tui.core.placement import Limits
+from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import HaActions, NoHaActions, SimHaActions
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
-from mvm_tui.session import SessionError, load, open_session
+from mvm_tui.session import Session, SessionError, load, open_session
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try again later
 
@@ -37,6 +38,20 @@ def ha_settings(config: Config, cluster: ClusterConfig | None = None) -> HaSetti
         priorities=dict(ha.priorities),
         limits=Limits(),
     )
+
+
+def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None = None
+                     ) -> HaService:
+    """The HA service of one cluster of a session (not started)."""
+    backend = cluster.backend
+    actions: HaActions
+    if isinstance(backend, SimBackend):
+        actions, probe = SimHaActions(backend), backend.host_osds_up
+    else:
+        actions, probe = NoHaActions(backend), None
+    return HaService(backend, session.clock, ha_settings(session.config, cluster.config),
+                     session.executor, actions, osd_probe=probe,
+                     lock=HaLock(cluster.name, lock_dir))
 
 
 async def run_ha(
@@ -70,17 +85,10 @@ async def run_ha(
         for c in session.clusters:
             if cluster is not None and c.name != cluster:
                 continue
-            backend = c.backend
-            actions: HaActions
-            if isinstance(backend, SimBackend):
-                actions, probe = SimHaActions(backend), backend.host_osds_up
-            else:
-                actions, probe = NoHaActions(backend), None
+            service = build_ha_service(session, c, lock_dir)
+            if isinstance(service.actions, NoHaActions):
                 print(f"mvm-tui ha: {c.name}: {NoHaActions.WHY}; lost hosts will be reported, "
                       "their VMs not restarted", file=sys.stderr)
-            service = HaService(backend, session.clock, ha_settings(config, c.config),
-                                session.executor, actions, osd_probe=probe,
-                                lock=HaLock(c.name, lock_dir))
 
             def show(d: Decision, name: str = c.name) -> None:
                 print(f"{name}: {d.line()}", file=out, flush=True)

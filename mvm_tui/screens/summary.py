@@ -66,7 +66,20 @@ class SummaryScreen(ClusterScreen):
                           f"{vms_on[host.name]} VMs",
                           Text(host.error or "", style="red"))
         reasons = Text("\n".join(health.reasons), style="yellow")
-        return Group(head, reasons, Text(""), hosts)
+        return Group(head, reasons, self._ha_line(), Text(""), hosts)
+
+    def _ha_line(self) -> Text:
+        app = self.mvm
+        if app.ha is None:
+            return Text("HA: not running in this session", style="dim")
+        if app.ha_standby:
+            return Text(f"HA: standby, {app.ha_standby}", style="yellow")
+        status = app.ha.status()
+        troubled = [f"{h} {phase}" for h, phase in status.phases.items() if phase != "ok"]
+        text = Text("HA: active in this session", style="green")
+        if troubled:
+            text.append(f"; {', '.join(troubled)}", style="yellow")
+        return text
 
     def _capacity_panel(self, snap: ClusterSnapshot) -> RenderableType:
         cap = capacity(snap)

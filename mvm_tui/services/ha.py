@@ -60,6 +60,7 @@ class HaService:
         self.backend, self.clock, self.settings = backend, clock, settings
         self.engine = FailoverEngine(settings, [h.name for h in backend.hosts],
                                      backend.layout, backend.name)
+        self.actions = actions
         self.runs = HaRuns(backend, clock, executor, actions)
         self._check = check or backend.poll_host
         self._osd_probe = osd_probe

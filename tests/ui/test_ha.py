@@ -1,0 +1,53 @@
+"""The HA service inside the TUI, on the simulated cluster: a lost host's VMs restart
+elsewhere after fencing, and the operator sees the service and its decisions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from mvm_tui.app import MvmApp
+from mvm_tui.clock import VirtualClock
+from mvm_tui.config import demo_config
+from mvm_tui.ha_cli import build_ha_service
+from mvm_tui.models import PowerState
+from mvm_tui.session import open_session
+
+from .conftest import SIZE, DemoApp, wait_until
+
+
+@pytest.fixture
+async def with_ha(tmp_path: Path) -> AsyncIterator[tuple[DemoApp, Pilot[None]]]:
+    clock = VirtualClock()
+    session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
+    cluster = session.clusters[0]
+    ha = build_ha_service(session, cluster, lock_dir=tmp_path / "ha")
+    app = MvmApp(cluster, refresh_delay=0.0, prompts=session.prompts, ha=ha)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.up_to_date and cluster.poller.polls_done >= 3)
+        yield DemoApp(app, clock, session), pilot
+
+
+async def test_a_lost_host_is_fenced_and_its_vms_restart_elsewhere(with_ha) -> None:
+    demo, pilot = with_ha
+    cluster = demo.session.clusters[0]
+    assert demo.app.screen._ha_line().plain == "HA: active in this session"
+    sim = cluster.backend
+    sim.power_off_host("hv1")  # web-01 auto, db-01 failover, license-srv pinned
+    for _ in range(60):
+        await demo.clock.advance(1.0)
+        await pilot.pause()
+    messages = [e.message for e in cluster.poller.events()]
+    assert any(m.startswith("HA: ") and "fence hv1" in m for m in messages), messages
+    fence = next(i for i, m in enumerate(reversed(messages)) if "fence hv1" in m)
+    restarts = [i for i, m in enumerate(reversed(messages)) if "restart" in m]
+    assert restarts and min(restarts) > fence  # fenced before any restart (oldest first)
+    assert sim.blocklist() == ["hv1"]
+    vms = {n: await sim.vm_info(n) for n in ("web-01", "db-01")}
+    assert {v.host for v in vms.values()} <= {"hv2", "hv3"}
+    assert all(v.power is PowerState.RUNNING for v in vms.values())
+    assert sim.where_is("license-srv") == "hv1"  # pinned: stays down where it was
+    assert "hv1 recovered" in demo.app.screen._ha_line().plain
