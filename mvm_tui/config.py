@@ -132,12 +132,20 @@ class Timers(_Model):
     ha_grace_period: float = _seconds(
         30.0, "Seconds a host must fail its HA checks before it is declared lost."
     )
-    ha_check_timeout: float = _seconds(
-        4.0, "Seconds one HA liveness check may take (below ha_check_interval)."
+    ha_check_timeout: float | None = Field(
+        default=None, gt=0, allow_inf_nan=False,
+        description="Seconds one HA liveness check may take, below ha_check_interval "
+        "(default: 80% of it, at most 4).",
     )
     ha_blocklist_expiry: float = _seconds(
         3600.0, "Seconds a lost host's Ceph clients stay blocklisted unless let back sooner."
     )
+
+    @property
+    def check_timeout(self) -> float:
+        if self.ha_check_timeout is not None:
+            return self.ha_check_timeout
+        return min(4.0, 0.8 * self.ha_check_interval)
 
     @model_validator(mode="after")
     def _relations(self) -> Timers:
@@ -152,7 +160,7 @@ class Timers(_Model):
                 f"metrics_window ({self.metrics_window:g} s) must be at least poll_interval "
                 f"({self.poll_interval:g} s), or the charts stay empty"
             )
-        if self.ha_check_timeout >= self.ha_check_interval:
+        if self.ha_check_timeout is not None and self.ha_check_timeout >= self.ha_check_interval:
             raise ValueError(
                 f"ha_check_timeout ({self.ha_check_timeout:g} s) must be below "
                 f"ha_check_interval ({self.ha_check_interval:g} s)"

@@ -30,7 +30,7 @@ def ha_settings(config: Config, cluster: ClusterConfig | None = None) -> HaSetti
     ha = cluster.ha if cluster is not None else HaConfig()
     return HaSettings(
         check_interval=t.ha_check_interval,
-        check_timeout=t.ha_check_timeout,
+        check_timeout=t.check_timeout,
         grace_period=t.ha_grace_period,
         blocklist_expiry=t.ha_blocklist_expiry,
         failback=ha.failback,

@@ -17,7 +17,10 @@ from mvm_tui.config import load_config
 from mvm_tui.session import Session, open_session
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
-GUESTS = {"tiny-a": ("h1", "rbd"), "tiny-b": ("h2", "nodisk"), "tiny-linux": ("h3", "linux")}
+GUESTS = {
+    "tiny-a": ("h1", "rbd"), "tiny-b": ("h2", "nodisk"), "tiny-linux": ("h3", "linux"),
+    "tiny-f": ("h1", "nodisk"), "tiny-p": ("h1", "nodisk"),
+}
 
 
 def _unavailable(reason: str) -> None:
