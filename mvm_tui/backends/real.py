@@ -9,8 +9,9 @@ known_hosts file.
 from __future__ import annotations
 
 import asyncio
+import json
 import shlex
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TypeVar
@@ -173,22 +174,57 @@ class RealBackend(ClusterBackend):
     async def ceph_status(self) -> CephStatus | None:
         if self.layout is not Layout.HCI:
             return None
-        problems = []
-        for h in self.hosts:  # any host with a monitor and an admin keyring will do
-            try:
-                status = await self._ceph(h.name, ceph.commands.status(), ceph.parse_status)
-                tree = await self._ceph(h.name, ceph.commands.osd_df_tree(),
-                                        ceph.parse_osd_df_tree)
-            except BackendError as exc:
-                problems.append(str(exc))
-                continue
+
+        async def read(host: str) -> CephStatus:
+            status = await self._ceph(host, ceph.commands.status(), ceph.parse_status)
+            tree = await self._ceph(host, ceph.commands.osd_df_tree(), ceph.parse_osd_df_tree)
             self._storage = {
                 node.name: (node.kb * 1024 / GB, node.kb_used * 1024 / GB)
                 for node in tree.nodes
                 if node.type == "host"
             }
             return status
+
+        return await self._on_any_host(read)
+
+    async def _on_any_host(
+        self, do: Callable[[str], Awaitable[T]], exclude: str | None = None
+    ) -> T:
+        """`do` on the first host that answers (any host has a monitor and an admin keyring
+        on HCI), skipping `exclude`."""
+        problems = []
+        for h in self.hosts:
+            if h.name == exclude:
+                continue
+            try:
+                return await do(h.name)
+            except BackendError as exc:
+                problems.append(str(exc))
         raise BackendError("ceph: no host answered: " + "; ".join(problems))
+
+    # -- fencing: a lost host's Ceph clients are blocklisted, so its VMs cannot write -------
+
+    def _client_addr(self, host: str) -> str:
+        self._node(host)
+        address = next(h.address for h in self.hosts if h.name == host)
+        return f"{address}:0/0"  # every client of that address
+
+    def fence_commands(self, host: str, expiry_s: int) -> list[str]:
+        return [shlex.join(ceph.commands.osd_blocklist_add(self._client_addr(host), expiry_s))]
+
+    async def fence(self, host: str, expiry_s: int) -> None:
+        """Blocklist the host's Ceph clients for expiry_s, from another host."""
+        argv = ceph.commands.osd_blocklist_add(self._client_addr(host), expiry_s)
+        await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True), exclude=host)
+
+    async def unfence(self, host: str) -> None:
+        argv = ceph.commands.osd_blocklist_rm(self._client_addr(host))
+        await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True))
+
+    async def blocklisted(self) -> list[str]:
+        """The client addresses Ceph blocklists now."""
+        return await self._on_any_host(
+            lambda h: self._ceph(h, ceph.commands.osd_blocklist_ls(), _blocklist_addrs))
 
     async def _ceph(self, host: str, argv: list[str], parse: Callable[[str], T]) -> T:
         result = await self.ssh.run(host, argv, sudo=True, timeout=self.options.ceph_timeout)
@@ -275,6 +311,19 @@ class RealBackend(ClusterBackend):
         await asyncio.gather(*(node.close() for node in self.nodes.values()),
                              return_exceptions=True)
         await self.ssh.close()
+
+
+def _blocklist_addrs(text: str) -> list[str]:
+    """`ceph osd blocklist ls -f json`: [{"addr": "10.0.0.3:0/0", "until": "..."}, ...],
+    followed (Ceph 16) by a second document, the range blocklist."""
+    try:
+        entries, _ = json.JSONDecoder().raw_decode(text.strip())
+        if not isinstance(entries, list):
+            raise TypeError("not a list")
+        return [str(e["addr"]) for e in entries]
+    except (ValueError, TypeError, KeyError) as exc:
+        raise BackendError(f"`ceph osd blocklist ls`: unexpected output ({exc}): "
+                           f"{text[:80]!r}") from None
 
 
 def _q(uri: str) -> str:

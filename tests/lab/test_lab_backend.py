@@ -157,3 +157,25 @@ async def test_graceful_shutdown_of_a_real_guest(
     assert done.state is RunState.DONE, done.error
     assert (await cluster.backend.vm_info("tiny-linux")).power is PowerState.SHUTOFF
     assert "reboot: Power down" in console.read_text()  # the guest powered itself off
+
+
+async def test_fencing_blocklists_a_hosts_ceph_clients(
+    lab_session: Session, lab_info: lab.LabInfo
+) -> None:
+    backend = lab_session.clusters[0].backend
+    assert isinstance(backend, RealBackend)
+    h3 = lab_info.host("h3")
+    write = hx(h3.index, "timeout", "20", "rados", "-p", "vms", "put", "fence-probe",
+               "/etc/hostname")
+    assert subprocess.run(write, capture_output=True, timeout=60).returncode == 0
+    assert backend.fence_commands("h3", 3600) == [
+        "ceph --connect-timeout 10 osd blocklist add 10.213.0.13:0/0 3600"]
+    await backend.fence("h3", 3600)
+    try:
+        assert "10.213.0.13:0/0" in await backend.blocklisted()
+        fenced = subprocess.run(write, capture_output=True, text=True, timeout=60)
+        assert fenced.returncode != 0  # its clients can no longer write
+    finally:
+        await backend.unfence("h3")
+    assert "10.213.0.13:0/0" not in await backend.blocklisted()
+    assert subprocess.run(write, capture_output=True, timeout=60).returncode == 0
