@@ -86,6 +86,15 @@ class ClusterBackend(ABC):
         The VM runs on its source until the switch-over, then on `dest`: never on both."""
 
     @abstractmethod
+    def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
+        """The exact commands a cold move of a powered-off VM to `dest` runs."""
+
+    @abstractmethod
+    async def relocate(self, vm: str, dest: str) -> None:
+        """Move a powered-off VM's definition to `dest` (its disks are shared); it stays off.
+        Raises InvalidState when it runs."""
+
+    @abstractmethod
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         """Record the VM's placement strategy and home host where it travels with the VM."""
 

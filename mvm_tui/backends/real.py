@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TypeVar
 
+import libvirt  # type: ignore[import-untyped]
+
 from mvm_tui.backends import ceph
-from mvm_tui.backends.base import BackendError, ClusterBackend, HostRef, NotFound
+from mvm_tui.backends.base import BackendError, ClusterBackend, HostRef, InvalidState, NotFound
 from mvm_tui.backends.libvirt import (
     KeepAlive,
     LibvirtHost,
@@ -36,6 +38,7 @@ from mvm_tui.models import (
     MigrationProgress,
     Placement,
     PowerAction,
+    PowerState,
     Vm,
 )
 
@@ -286,6 +289,31 @@ class RealBackend(ClusterBackend):
         self._where[vm] = dest
         if on_progress is not None:
             on_progress(done)
+
+    def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
+        host = self._where.get(vm.name, vm.host)
+        if host is None:
+            raise NotFound(f"VM {vm.name} is not defined on any host")
+        source, target = self._node(host), self._node(dest)
+        return [
+            f"virsh -c {_q(source.uri)} migrate --offline --p2p --persistent --undefinesource "
+            f"{shlex.quote(vm.name)} {_q(target.uri)}"
+        ]
+
+    async def relocate(self, vm: str, dest: str) -> None:
+        """An offline peer-to-peer migration: the definition moves, the VM stays off."""
+        current = await self.vm_info(vm)
+        if current.power is not PowerState.SHUTOFF:
+            raise InvalidState(f"{vm} is {current.power} on {current.host}: only a shut-off VM "
+                               "is moved cold")
+        assert current.host is not None
+        target = self._node(dest)
+        flags = (libvirt.VIR_MIGRATE_OFFLINE | libvirt.VIR_MIGRATE_PEER2PEER
+                 | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+        await self._node(current.host).host.run(
+            lambda c: c.lookupByName(vm).migrateToURI3(target.uri, {}, flags),
+            f"move {vm} to {dest}")
+        self._where[vm] = dest
 
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         current = await self.vm_info(vm)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.clock import Clock
@@ -48,12 +48,6 @@ GIB = float(1 << 30)
 class MaintenanceBlocked(BackendError):
     """Entering maintenance is refused: a VM cannot leave the host, or the host cannot."""
 
-
-@runtime_checkable
-class ColdMover(Protocol):
-    """A backend that can move a powered-off VM to another host (the simulator can)."""
-
-    async def relocate(self, vm: str, dest: str) -> None: ...
 
 
 def progress_line(p: MigrationProgress) -> str:
@@ -216,6 +210,7 @@ class MaintenanceRuns:
         try:
             if m.live:
                 return self.backend.migrate_commands(stub, m.target)
+            return self.backend.relocate_commands(stub, m.target)
         except BackendError:  # e.g. rebuilt after the VM was deleted
             pass
         kind = "live-migrate" if m.live else "cold move (define on the target, undefine here)"
@@ -281,8 +276,6 @@ class MaintenanceRuns:
         else:
             if vm.power in LIVE:
                 raise BackendError(f"it is {vm.power.value} now: preview again")
-            if not isinstance(self.backend, ColdMover):
-                raise BackendError("this backend cannot move a powered-off VM")
             await self.backend.relocate(m.vm, m.target)
             ctx.log(f"{m.vm}: {vm.power.value}, moved to {m.target}")
 

@@ -179,3 +179,24 @@ async def test_fencing_blocklists_a_hosts_ceph_clients(
         await backend.unfence("h3")
     assert "10.213.0.13:0/0" not in await backend.blocklisted()
     assert subprocess.run(write, capture_output=True, timeout=60).returncode == 0
+
+
+async def test_a_shut_off_vm_moves_cold(lab_session: Session) -> None:
+    backend = lab_session.clusters[0].backend
+    off = await backend.vm_info("tiny-b")
+    await backend.vm_power(off, PowerAction.POWEROFF)
+    await wait_for(lambda: is_off(backend), 30, "tiny-b shut off")
+    vm = await backend.vm_info("tiny-b")
+    assert backend.relocate_commands(vm, "h3")[0].startswith(
+        "virsh -c 'qemu+libssh://root@10.213.0.12/system?")
+    await backend.relocate("tiny-b", "h3")
+    moved = await backend.vm_info("tiny-b")
+    assert (moved.host, moved.power) == ("h3", PowerState.SHUTOFF)
+    assert "tiny-b" not in {v.name for v in (await backend.poll_host("h2")).vms}
+    await backend.relocate("tiny-b", "h2")  # back where the other tests expect it
+    await backend.vm_power(await backend.vm_info("tiny-b"), PowerAction.START)
+    assert (await backend.vm_info("tiny-b")).host == "h2"
+
+
+async def is_off(backend) -> bool:  # type: ignore[no-untyped-def]
+    return (await backend.vm_info("tiny-b")).power is PowerState.SHUTOFF

@@ -285,6 +285,14 @@ class SimBackend(ClusterBackend):
             f"{shlex.quote(vm.name)} {self._uri(d)}"
         ]
 
+    def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
+        v = self._vm(vm.name)
+        src, d = self._host(v.host), self._host(dest)
+        return [
+            f"virsh -c {self._uri(src)} migrate --offline --p2p --persistent --undefinesource "
+            f"{shlex.quote(vm.name)} {self._uri(d)}"
+        ]
+
     def _uri(self, h: HostState) -> str:
         # always quoted (shlex.quote would leave this one bare), like the real backend's
         uri = f"qemu+ssh://{self.spec.ssh_user}@{h.spec.address}/system"
