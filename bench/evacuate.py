@@ -18,7 +18,7 @@ from mvm_tui import lab
 from mvm_tui.config import load_config
 from mvm_tui.core.maintenance import MigrationLimits
 from mvm_tui.runs import RunState
-from mvm_tui.services.maintenance import register_maintenance_runs
+from mvm_tui.services.maintenance import MaintenanceRuns
 from mvm_tui.session import open_session, poll_once
 
 
@@ -35,7 +35,7 @@ async def bench(vms: int) -> None:
             await poll_once(cluster)
             print(f"lab: {vms} guests of 64 MiB on h1, live-migrated to h2 and h3")
             for limit in (1, 2, 4):
-                runs = register_maintenance_runs(
+                runs = MaintenanceRuns(
                     session.executor, f"bench{limit}:", cluster.backend, session.clock,
                     cluster.snapshot, migration_limits=MigrationLimits(limit, limit),
                     vm_changed=cluster.poller.update_vm)

@@ -27,6 +27,7 @@ from mvm_tui.backends.libvirt import (
     LifecycleEvent,
     build_uri,
 )
+from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
@@ -95,7 +96,6 @@ class RealBackend(ClusterBackend):
         unknown_key: UnknownKeyPolicy | None = None,
         clock: Callable[[], float] | None = None,
     ) -> None:
-        self.config = cluster
         self.options = options = options or RealOptions()
         self.name = cluster.name
         self.layout = cluster.layout
@@ -252,25 +252,28 @@ class RealBackend(ClusterBackend):
         raise NotFound(f"VM {vm} is not defined on any reachable host of {self.name}")
 
     def power_commands(self, vm: Vm, action: PowerAction) -> list[str]:
-        host = self._where.get(vm.name, vm.host)
-        if host is None:
-            raise NotFound(f"VM {vm.name} is not defined on any host")
-        return self._node(host).power_commands(vm.name, action)
+        return self._node(self._defined_on(vm)).power_commands(vm.name, action)
 
     async def vm_power(self, vm: Vm, action: PowerAction) -> None:
         fresh = await self.vm_info(vm.name)
         assert fresh.host is not None
         await self._node(fresh.host).power(vm.name, action)
 
-    def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
+    def _defined_on(self, vm: Vm) -> str:
         host = self._where.get(vm.name, vm.host)
         if host is None:
             raise NotFound(f"VM {vm.name} is not defined on any host")
-        source, target = self._node(host), self._node(dest)
+        return host
+
+    def _migrate_command(self, vm: Vm, dest: str, mode: str) -> list[str]:
+        source, target = self._node(self._defined_on(vm)), self._node(dest)
         return [
-            f"virsh -c {_q(source.uri)} migrate --live --p2p --persistent --undefinesource "
-            f"{shlex.quote(vm.name)} {_q(target.uri)}"
+            f"virsh -c {quote_uri(source.uri)} migrate {mode} --p2p --persistent "
+            f"--undefinesource {shlex.quote(vm.name)} {quote_uri(target.uri)}"
         ]
+
+    def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
+        return self._migrate_command(vm, dest, "--live")
 
     async def migrate(
         self,
@@ -291,14 +294,7 @@ class RealBackend(ClusterBackend):
             on_progress(done)
 
     def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
-        host = self._where.get(vm.name, vm.host)
-        if host is None:
-            raise NotFound(f"VM {vm.name} is not defined on any host")
-        source, target = self._node(host), self._node(dest)
-        return [
-            f"virsh -c {_q(source.uri)} migrate --offline --p2p --persistent --undefinesource "
-            f"{shlex.quote(vm.name)} {_q(target.uri)}"
-        ]
+        return self._migrate_command(vm, dest, "--offline")
 
     async def relocate(self, vm: str, dest: str) -> None:
         """An offline peer-to-peer migration: the definition moves, the VM stays off."""
@@ -352,11 +348,6 @@ def _blocklist_addrs(text: str) -> list[str]:
     except (ValueError, TypeError, KeyError) as exc:
         raise BackendError(f"`ceph osd blocklist ls`: unexpected output ({exc}): "
                            f"{text[:80]!r}") from None
-
-
-def _q(uri: str) -> str:
-    """A URI always in single quotes in previews (shlex.quote leaves some bare)."""
-    return "'" + uri.replace("'", "'\"'\"'") + "'"
 
 
 def _pretty_name(os_release: str) -> str:

@@ -16,7 +16,7 @@ from mvm_tui.core.maintenance import EvacuationPlan, ReturnPlan
 from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
-from mvm_tui.services.maintenance import register_maintenance_runs
+from mvm_tui.services.maintenance import MaintenanceRuns
 from mvm_tui.services.placement import (
     PlacementChoice,
     check_choice,
@@ -63,7 +63,7 @@ class Cluster:
         self.power_timeout = power_timeout
         executor.register(self._kind("vm.power"), self._build_power_run)
         executor.register(self._kind("vm.placement"), self._build_placement_run)
-        self.maintenance = register_maintenance_runs(
+        self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,
         )

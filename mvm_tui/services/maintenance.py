@@ -292,18 +292,3 @@ class MaintenanceRuns:
         await self.backend.migrate(m.vm, m.target, on_progress)
         downtime = f", downtime {last[0].downtime_ms} ms" if last and last[0].downtime_ms else ""
         ctx.log(f"{m.vm}: on {m.target} after {self.clock.now() - start:.1f} s{downtime}")
-
-
-def register_maintenance_runs(
-    executor: RunExecutor,
-    kind_prefix: str,
-    backend: ClusterBackend,
-    clock: Clock,
-    snapshot_provider: Callable[[], ClusterSnapshot],
-    limits: Limits = DEFAULT_LIMITS,
-    migration_limits: MigrationLimits | None = None,
-    vm_changed: Callable[[Vm], None] | None = None,
-) -> MaintenanceRuns:
-    """Register the run kinds `{kind_prefix}host.maintenance.enter` and `...leave`."""
-    return MaintenanceRuns(executor, kind_prefix, backend, clock, snapshot_provider, limits,
-                           migration_limits, vm_changed)

@@ -20,7 +20,6 @@ from mvm_tui.services.inventory import InventoryPoller, PollTimers
 from mvm_tui.services.maintenance import (
     MaintenanceBlocked,
     MaintenanceRuns,
-    register_maintenance_runs,
 )
 
 PROGRESS = re.compile(r"^(web-01|db-01): \d+% \(\d+\.\d GiB of \d+\.\d GiB\), dirty \d+ MB/s$")
@@ -69,7 +68,7 @@ def make_world(tmp_path: Path, limits: MigrationLimits) -> Iterator[World]:
     poller = InventoryPoller(sim, clock, PollTimers())
     store = RunStore(tmp_path / "runs.db")
     executor = RunExecutor(store, clock)
-    runs = register_maintenance_runs(
+    runs = MaintenanceRuns(
         executor, "demo:", sim, clock, poller.snapshot, migration_limits=limits,
         vm_changed=poller.update_vm,
     )
