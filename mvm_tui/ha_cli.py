@@ -10,15 +10,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig, Config, ConfigError, HaConfig
 from mvm_tui.core.failover import Decision, HaSettings
 from mvm_tui.core.placement import Limits
+from mvm_tui.models import Layout
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import HaActions, NoHaActions, SimHaActions
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
+from mvm_tui.services.ha_real import RealHaActions
 from mvm_tui.session import Session, SessionError, load, open_session
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try again later
@@ -44,13 +47,17 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
                      ) -> HaService:
     """The HA service of one cluster of a session (not started)."""
     backend = cluster.backend
+    settings = ha_settings(session.config, cluster.config)
     actions: HaActions
+    check = None
     if isinstance(backend, SimBackend):
-        actions, probe = SimHaActions(backend), backend.host_osds_up
+        actions = SimHaActions(backend)
+    elif isinstance(backend, RealBackend) and backend.layout is Layout.HCI:
+        actions = real = RealHaActions(backend, settings.check_timeout)
+        check = real.check
     else:
-        actions, probe = NoHaActions(backend), None
-    return HaService(backend, session.clock, ha_settings(session.config, cluster.config),
-                     session.executor, actions, osd_probe=probe,
+        actions = NoHaActions(backend)
+    return HaService(backend, session.clock, settings, session.executor, actions, check=check,
                      lock=HaLock(cluster.name, lock_dir))
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shlex
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
@@ -27,6 +28,8 @@ from mvm_tui.backends.libvirt import (
     LifecycleEvent,
     build_uri,
 )
+from mvm_tui.backends.libvirt import failover as lv_failover
+from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
@@ -104,15 +107,19 @@ class RealBackend(ClusterBackend):
             [ssh_target(cluster, h.name) for h in cluster.hosts], options.ssh,
             ask_password=ask_password, unknown_key=unknown_key,
         )
-        kw = {"clock": clock} if clock else {}
+        self._clock = clock or time.time
         self.nodes = {
             h.name: LibvirtNode(LibvirtHost(
                 h.name, libvirt_uri(cluster, h.name, options.libvirt_transport),
                 connect_timeout=options.libvirt_connect_timeout, keepalive=options.keepalive,
                 on_event=self._libvirt_event,
-            ), **kw)
+            ), clock=self._clock)
             for h in cluster.hosts
         }
+        # failover's own connections (opened on first use), so its checks and restarts never
+        # queue behind a poll stalled on a VM's storage; and its copies of VM definitions
+        self._ha_hosts: dict[str, LibvirtHost] = {}
+        self.kept = KeptDefinitions()
         self._info: dict[str, HostInfo] = {}
         self._where: dict[str, str] = {}  # VM -> host, from the latest polls
         self._storage: dict[str, tuple[float, float]] = {}  # CRUSH host -> (total, used) GB
@@ -205,6 +212,58 @@ class RealBackend(ClusterBackend):
                 problems.append(str(exc))
         raise BackendError("ceph: no host answered: " + "; ".join(problems))
 
+    # -- failover: light checks, Ceph's view of a host, VMs defined from kept copies ---------
+
+    def ha_host(self, host: str) -> LibvirtHost:
+        """Failover's libvirt connection to the host."""
+        conn = self._ha_hosts.get(host)
+        if conn is None:
+            main = self._node(host).host
+            conn = self._ha_hosts[host] = LibvirtHost(
+                host, main.uri, connect_timeout=self.options.libvirt_connect_timeout,
+                keepalive=self.options.keepalive)
+        return conn
+
+    async def check_host(self, host: str, timeout: float) -> HostPoll | None:
+        """A liveness check: the host's VMs (light, no stats) and maintenance flag when
+        libvirt answers within timeout; None when only SSH does (libvirtd down or restarting
+        while its VMs run on). Raises BackendError when neither answers."""
+        now = self._clock()
+
+        async def inventory() -> HostPoll:
+            return await self.ha_host(host).run(
+                lambda c: lv_failover.light_check(c, host, self.kept, now), "check")
+
+        poll, marker = await asyncio.gather(
+            asyncio.wait_for(inventory(), timeout),
+            asyncio.wait_for(self._in_maintenance(host), timeout), return_exceptions=True)
+        if isinstance(poll, BaseException) and isinstance(marker, BaseException):
+            raise BackendError(f"{host}: neither libvirt nor SSH answered within {timeout:g} s "
+                               f"({poll or type(poll).__name__})")
+        if isinstance(poll, BaseException):
+            return None
+        for vm in poll.vms:
+            self._where[vm.name] = host
+        return poll.model_copy(update={"maintenance": marker is True})
+
+    async def osds_up(self, host: str) -> bool | None:
+        """Whether Ceph (asked on another host) sees any OSD of the host up; None when that
+        is not known (no Ceph, the host's CRUSH name not learnt yet, or no OSD on it)."""
+        info = self._info.get(host)
+        if self.layout is not Layout.HCI or info is None:
+            return None
+        tree = await self._on_any_host(
+            lambda h: self._ceph(h, ceph.commands.osd_tree(), ceph.parse_osd_tree),
+            exclude=host)
+        osds = tree.osds_on(info.hostname)
+        if not osds:
+            return None
+        return any((n := tree.node(o)) is not None and n.status == "up" for o in osds)
+
+    def placed(self, vm: str, host: str) -> None:
+        """Failover started the VM on `host` (the old host may not answer to say so)."""
+        self._where[vm] = host
+
     # -- fencing: a lost host's Ceph clients are blocklisted, so its VMs cannot write -------
 
     def _client_addr(self, host: str) -> str:
@@ -220,9 +279,15 @@ class RealBackend(ClusterBackend):
         argv = ceph.commands.osd_blocklist_add(self._client_addr(host), expiry_s)
         await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True), exclude=host)
 
+    def unfence_commands(self, host: str) -> list[str]:
+        return [shlex.join(ceph.commands.osd_blocklist_rm(self._client_addr(host)))]
+
     async def unfence(self, host: str) -> None:
         argv = ceph.commands.osd_blocklist_rm(self._client_addr(host))
         await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True))
+
+    async def is_fenced(self, host: str) -> bool:
+        return self._client_addr(host) in await self.blocklisted()
 
     async def blocklisted(self) -> list[str]:
         """The client addresses Ceph blocklists now."""
@@ -333,6 +398,7 @@ class RealBackend(ClusterBackend):
         for task in self._stats.values():
             task.cancel()
         await asyncio.gather(*(node.close() for node in self.nodes.values()),
+                             *(h.close() for h in self._ha_hosts.values()),
                              return_exceptions=True)
         await self.ssh.close()
 

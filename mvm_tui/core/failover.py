@@ -5,8 +5,10 @@
     power-off) -> FENCED (confirmed by the caller) -> RECOVERED (its VMs restarted elsewhere)
 
 A host that answers while SUSPECT is OK again: a flapping link never causes a failover. A lost
-host that answers again RETURNED: it is unfenced deliberately, then its moved VMs fail back
-per policy (on / off / ask); its pinned VMs stay stopped until started by hand.
+host that answers again RETURNED: the copies it still has of VMs restarted elsewhere (it was only
+cut off, or its libvirt kept their definitions) are stale and removed there first (STALE), then
+it is unfenced deliberately, then its moved VMs fail back per policy (on / off / ask); its
+pinned VMs stay stopped until started by hand. A stale copy is never taken for the VM.
 
 The engine never acts: it returns Decisions (data). The caller carries them out and reports
 back: fence_done() is the only way to get Restart decisions, so no VM of a lost host is ever
@@ -72,6 +74,7 @@ class _Host:
     fence_tried: float = 0.0
     fenced: bool = False  # blocklisted: unfence when it returns
     left_down: list[str] = field(default_factory=list)  # its VMs that stayed down
+    stale: set[str] = field(default_factory=set)  # VMs it has that were restarted elsewhere
 
 
 @dataclass
@@ -203,6 +206,10 @@ class FailoverEngine:
 
     def _returned(self, h: _Host, t: float) -> list[Decision]:
         out = [Decision(t, Kind.RETURNED, h.name)]
+        out += [Decision(t, Kind.STALE, h.name, vm=v, target=self._vms[v].vm.host,
+                         reason=f"restarted on {self._vms[v].vm.host} while {h.name} was lost",
+                         detail=f"stopped and undefined on {h.name} before it is unfenced")
+                for v in sorted(h.stale)]
         if h.fenced:
             out.append(Decision(t, Kind.UNFENCE, h.name))
             h.fenced = False
@@ -256,14 +263,26 @@ class FailoverEngine:
         return [r.vm.name for r in self._vms.values()
                 if r.vm.host == host and r.vm.power in LIVE]
 
+    def _stale_copy(self, h: _Host, rec: _Vm) -> bool:
+        """A VM this host shows is a stale copy when it was restarted elsewhere while the host
+        was lost (its home is here, it runs elsewhere), until it is gone from here."""
+        if rec.vm.name in h.stale:
+            return rec.vm.host != h.name
+        return (h.phase in DOWN_PHASES and rec.home == h.name
+                and rec.vm.host not in (None, h.name))
+
     def _absorb(self, h: _Host, obs: Observation, started: float) -> None:
         poll = obs.poll
         assert poll is not None
         h.facts, h.maintenance = poll.facts, poll.maintenance
         seen = set()
+        h.stale &= {vm.name for vm in poll.vms}  # removed there since: no longer stale
         for vm in poll.vms:
-            seen.add(vm.name)
             rec = self._vms.get(vm.name)
+            if rec is not None and self._stale_copy(h, rec):
+                h.stale.add(vm.name)
+                continue
+            seen.add(vm.name)
             if rec is None:
                 self._vms[vm.name] = _Vm(vm, started)
             elif started > rec.updated:

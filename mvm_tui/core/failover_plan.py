@@ -77,6 +77,7 @@ class Kind(StrEnum):
     ASK_FAILBACK = "ask-failback"
     FAILBACK_FAILED = "failback-failed"
     KEEP_STOPPED = "keep-stopped"  # a returned host's pinned VM: started by hand
+    STALE = "stale-copy"  # a returned host still has a VM restarted elsewhere: removed there
 
 
 @dataclass(frozen=True)

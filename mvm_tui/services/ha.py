@@ -27,8 +27,11 @@ log = logging.getLogger(__name__)
 
 MAX_DECISIONS = 200
 
-Check = Callable[[str], Awaitable[HostPoll]]
-OsdProbe = Callable[[str], bool | None]  # any OSD of the host up? None: unknown / no Ceph
+# a liveness check: what the host runs, or None when it answered without saying (libvirtd down,
+# SSH up); raises BackendError when it does not answer
+Check = Callable[[str], Awaitable[HostPoll | None]]
+# any OSD of the host up? None: unknown / no Ceph. Asked only after a failed check.
+OsdProbe = Callable[[str], Awaitable[bool | None]]
 ACTIONABLE = frozenset({Kind.FENCE, Kind.RESTART, Kind.UNFENCE, Kind.FAILBACK})
 
 
@@ -63,10 +66,12 @@ class HaService:
         self.actions = actions
         self.runs = HaRuns(backend, clock, executor, actions)
         self._check = check or backend.poll_host
-        self._osd_probe = osd_probe
+        self._osd_probe = osd_probe or actions.osds_up
         self.lock = lock
         self.decisions: deque[Decision] = deque(maxlen=MAX_DECISIONS)
         self.pending_failbacks: dict[str, str] = {}
+        self._stale: dict[str, list[str]] = {}  # returned host -> its stale copies to remove
+        self._still_fenced: dict[str, str] = {}  # host -> why its unfence failed
         self._todo: asyncio.Queue[Decision] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Decision], None]] = []
@@ -134,10 +139,16 @@ class HaService:
     async def _check_once(self, host: str) -> None:
         started = self.clock.now()
         poll: HostPoll | None = None
+        ok = False
         with contextlib.suppress(ClockTimeout, BackendError):
             poll = await self.clock.wait_for(self._check(host), self.settings.check_timeout)
-        up = self._osd_probe(host) if self._osd_probe is not None else None
-        obs = Observation(host, self.clock.now(), poll is not None, poll,
+            ok = True
+        up = None
+        if not ok:
+            with contextlib.suppress(ClockTimeout, BackendError):
+                up = await self.clock.wait_for(self._osd_probe(host),
+                                               self.settings.check_timeout)
+        obs = Observation(host, self.clock.now(), ok, poll,
                           None if up is None else not up, started)
         self._record(self.engine.observe(obs))
 
@@ -149,6 +160,8 @@ class HaService:
             log.info("HA %s: %s", self.backend.name, d.line())
             if d.kind is Kind.ASK_FAILBACK and d.vm is not None:
                 self.pending_failbacks[d.vm] = d.host
+            if d.kind is Kind.STALE and d.vm is not None:
+                self._stale.setdefault(d.host, []).append(d.vm)
             if d.kind in ACTIONABLE:
                 self._todo.put_nowait(d)
             for listener in tuple(self._listeners):
@@ -177,23 +190,34 @@ class HaService:
             self._record(self.engine.fence_failed(d.host, now, error) if error
                          else self.engine.fence_done(d.host, now))
         elif d.kind is Kind.RESTART and d.vm is not None:
-            error = await r.run("restart", f"HA: restart {d.vm} on {d.target}",
-                                {"vm": d.vm, "host": d.host, "target": d.target},
-                                r.targets(host=d.target, vm=d.vm))
+            error = self._fenced_target(d) or await r.run(
+                "restart", f"HA: restart {d.vm} on {d.target}",
+                {"vm": d.vm, "host": d.host, "target": d.target},
+                r.targets(host=d.target, vm=d.vm))
             if error:
                 self._record(self.engine.restart_failed(d.vm, self.clock.now(), error))
         elif d.kind is Kind.UNFENCE:
-            error = await r.run("unfence", f"HA: unfence {d.host}", {"host": d.host},
-                                r.targets(host=d.host))
+            stale = self._stale.pop(d.host, [])
+            error = await r.run("unfence", f"HA: unfence {d.host}",
+                                {"host": d.host, "stale": stale}, r.targets(host=d.host))
             if error:
                 log.warning("HA could not unfence %s: %s", d.host, error)
+                self._still_fenced[d.host] = error
+            else:
+                self._still_fenced.pop(d.host, None)
         elif d.kind is Kind.FAILBACK:
             await self._failback(d)
+
+    def _fenced_target(self, d: Decision) -> str:
+        """Nothing starts on a host whose unfence failed: it would not reach its disks."""
+        why = self._still_fenced.get(d.target or "")
+        return f"{d.target} is still fenced (its unfence failed: {why})" if why else ""
 
     async def _failback(self, d: Decision) -> None:
         assert d.vm is not None
         r = self.runs
-        error = await r.run("failback", f"HA: fail {d.vm} back to {d.target}",
-                            {"vm": d.vm, "home": d.target}, r.targets(host=d.target, vm=d.vm))
+        error = self._fenced_target(d) or await r.run(
+            "failback", f"HA: fail {d.vm} back to {d.target}",
+            {"vm": d.vm, "home": d.target}, r.targets(host=d.target, vm=d.vm))
         if error:
             self._record(self.engine.failback_failed(d.vm, self.clock.now(), error))

@@ -1,9 +1,11 @@
 """What the HA service does to a cluster, as Runs (so every step is in History): fence a lost
-host, restart a VM elsewhere, unfence a returned host, fail a VM back by live migration.
+host, restart a VM elsewhere, remove a returned host's stale copies and unfence it, fail a VM
+back by live migration.
 
-Fencing and cold moves are not part of the ClusterBackend interface yet: they go through
-HaActions, implemented for the simulator (SimHaActions). Real clusters get NoHaActions, whose
-fence always fails, so HA never restarts a VM it could not fence first.
+Fencing and restarting a lost host's VMs go beyond the ClusterBackend interface: they go
+through HaActions, implemented for the simulator (SimHaActions), for real HCI clusters
+(services.ha_real.RealHaActions: Ceph blocklist, kept copies of the VMs' definitions) and for
+clusters HA cannot fence (NoHaActions, whose fence always fails, so nothing is restarted).
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
-from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState
+from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState, NotFound
 from mvm_tui.backends.ceph.commands import osd_blocklist_add, osd_blocklist_rm
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import Clock
@@ -21,7 +23,7 @@ from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
 
 
 class HaActions(Protocol):
-    """Fencing and cold moves: what HA needs beyond the backend interface."""
+    """Fencing and restarting elsewhere: what HA needs beyond the backend interface."""
 
     def fence_commands(self, host: str, expiry_s: float) -> list[str]: ...
     def unfence_commands(self, host: str) -> list[str]: ...
@@ -29,22 +31,61 @@ class HaActions(Protocol):
     async def unfence(self, host: str) -> None: ...
     async def is_fenced(self, host: str) -> bool: ...
     async def power_off(self, host: str) -> None: ...  # IPMI
-    async def relocate(self, vm: str, dest: str) -> None: ...  # define a stopped VM elsewhere
+    async def osds_up(self, host: str) -> bool | None: ...  # any of its OSDs up (None: no Ceph)
+    def restart_commands(self, vm: str, target: str) -> list[str]: ...
+    async def define_on(self, vm: str, lost: str, target: str) -> None: ...
+    async def state_on(self, vm: str, host: str) -> PowerState | None: ...  # None: not there
+    async def start_on(self, vm: str, host: str) -> None: ...
+    def remove_commands(self, vm: str, host: str) -> list[str]: ...
+    async def remove_copy(self, vm: str, host: str) -> None: ...  # stop and undefine there
 
 
 def _address(backend: ClusterBackend, host: str) -> str:
     return next((h.address for h in backend.hosts if h.name == host), host)
 
 
-class SimHaActions:
-    def __init__(self, sim: SimBackend) -> None:
-        self.sim = sim
+class _BackendActions:
+    """Restarts and stale copies through the backend interface (one definition per VM)."""
+
+    def __init__(self, backend: ClusterBackend) -> None:
+        self.backend = backend
 
     def fence_commands(self, host: str, expiry_s: float) -> list[str]:
-        return [shlex.join(osd_blocklist_add(_address(self.sim, host), max(1, int(expiry_s))))]
+        return [shlex.join(osd_blocklist_add(_address(self.backend, host),
+                                             max(1, int(expiry_s))))]
 
     def unfence_commands(self, host: str) -> list[str]:
-        return [shlex.join(osd_blocklist_rm(_address(self.sim, host)))]
+        return [shlex.join(osd_blocklist_rm(_address(self.backend, host)))]
+
+    def restart_commands(self, vm: str, target: str) -> list[str]:
+        return [f"# {vm}: define on {target} (shared storage)",
+                *self.backend.power_commands(_stub(vm, target), PowerAction.START)]
+
+    async def state_on(self, vm: str, host: str) -> PowerState | None:
+        try:
+            info = await self.backend.vm_info(vm)
+        except NotFound:
+            return None
+        return info.power if info.host == host else None
+
+    async def start_on(self, vm: str, host: str) -> None:
+        info = await self.backend.vm_info(vm)
+        if info.host != host:
+            raise InvalidState(f"{vm} is on {info.host}, not {host}")
+        await self.backend.vm_power(info, PowerAction.START)
+
+    def remove_commands(self, vm: str, host: str) -> list[str]:
+        return [f"# {vm}: nothing left on {host} (one definition per VM)"]
+
+    async def remove_copy(self, vm: str, host: str) -> None:
+        if await self.state_on(vm, host) is not None:
+            raise InvalidState(f"{vm} is still on {host}")
+
+
+class SimHaActions(_BackendActions):
+    def __init__(self, sim: SimBackend) -> None:
+        super().__init__(sim)
+        self.sim = sim
 
     async def fence(self, host: str, expiry_s: float) -> None:
         self.sim.fence_host(host, expiry_s)
@@ -58,23 +99,19 @@ class SimHaActions:
     async def power_off(self, host: str) -> None:
         self.sim.power_off_host(host)
 
-    async def relocate(self, vm: str, dest: str) -> None:
-        await self.sim.relocate(vm, dest)
+    async def osds_up(self, host: str) -> bool | None:
+        return self.sim.host_osds_up(host)
+
+    async def define_on(self, vm: str, lost: str, target: str) -> None:
+        if self.sim.where_is(vm) != target:
+            await self.sim.relocate(vm, target)
 
 
-class NoHaActions:
-    """For clusters HA cannot fence yet: every fence fails, so nothing is ever restarted."""
+class NoHaActions(_BackendActions):
+    """For clusters HA cannot fence: every fence fails, so nothing is ever restarted."""
 
-    WHY = "no fencing method for this cluster yet (Ceph blocklist over SSH is not wired)"
-
-    def __init__(self, backend: ClusterBackend) -> None:
-        self.backend = backend
-
-    def fence_commands(self, host: str, expiry_s: float) -> list[str]:
-        return [shlex.join(osd_blocklist_add(_address(self.backend, host), max(1, int(expiry_s))))]
-
-    def unfence_commands(self, host: str) -> list[str]:
-        return [shlex.join(osd_blocklist_rm(_address(self.backend, host)))]
+    WHY = ("no fencing method for this cluster (fencing blocklists a host's Ceph clients: "
+           "HCI clusters only)")
 
     async def fence(self, host: str, expiry_s: float) -> None:
         raise BackendError(self.WHY)
@@ -88,7 +125,10 @@ class NoHaActions:
     async def power_off(self, host: str) -> None:
         raise BackendError("no IPMI configured")
 
-    async def relocate(self, vm: str, dest: str) -> None:
+    async def osds_up(self, host: str) -> bool | None:
+        return None
+
+    async def define_on(self, vm: str, lost: str, target: str) -> None:
         raise BackendError(self.WHY)
 
 
@@ -142,7 +182,8 @@ class HaRuns:
         return steps
 
     def _unfence(self, params: Mapping[str, Any]) -> Sequence[Step]:
-        host = params["host"]
+        host, stale = str(params["host"]), [str(v) for v in params.get("stale", ())]
+        steps = [self._remove_step(vm, host) for vm in stale]
 
         async def act(ctx: StepContext) -> None:
             ctx.log(f"{host} is back: removing its blocklist entry")
@@ -151,36 +192,43 @@ class HaRuns:
         async def check(ctx: StepContext) -> bool:
             return not await self.actions.is_fenced(host)
 
-        return [Step(f"Remove {host} from the Ceph blocklist",
-                     tuple(self.actions.unfence_commands(host)), act, check)]
+        steps.append(Step(f"Remove {host} from the Ceph blocklist",
+                          tuple(self.actions.unfence_commands(host)), act, check))
+        return steps
+
+    def _remove_step(self, vm: str, host: str) -> Step:
+        async def act(ctx: StepContext) -> None:
+            ctx.log(f"{vm} was restarted elsewhere while {host} was lost: removing the stale "
+                    f"copy on {host}")
+            await self.actions.remove_copy(vm, host)
+
+        async def check(ctx: StepContext) -> bool:
+            return await self.actions.state_on(vm, host) is None
+
+        return Step(f"Stop and undefine the stale copy of {vm} on {host}",
+                    tuple(self.actions.remove_commands(vm, host)), act, check)
 
     def _restart(self, params: Mapping[str, Any]) -> Sequence[Step]:
         vm, lost, target = str(params["vm"]), str(params["host"]), str(params["target"])
+        a = self.actions
 
         async def define(ctx: StepContext) -> None:
             ctx.log(f"{vm} was on {lost}: defining it on {target}")
-            if lost != target:
-                await self.actions.relocate(vm, target)
+            await a.define_on(vm, lost, target)
 
         async def defined(ctx: StepContext) -> bool:
-            return bool((await self.backend.vm_info(vm)).host == target)
+            return await a.state_on(vm, target) is not None
 
         async def start(ctx: StepContext) -> None:
-            info = await self.backend.vm_info(vm)
-            if info.power is not PowerState.RUNNING:
-                await self.backend.vm_power(info, PowerAction.START)
+            if await a.state_on(vm, target) is not PowerState.RUNNING:
+                await a.start_on(vm, target)
 
         async def running(ctx: StepContext) -> bool:
-            info = await self.backend.vm_info(vm)
-            return info.host == target and info.power is PowerState.RUNNING
+            return await a.state_on(vm, target) is PowerState.RUNNING
 
-        stub = _stub(vm, target)
-        return [
-            Step(f"Define {vm} on {target}", (f"# {vm}: define on {target} (shared storage)",),
-                 define, defined),
-            Step(f"Start {vm} on {target}",
-                 tuple(self.backend.power_commands(stub, PowerAction.START)), start, running),
-        ]
+        define_cmds, start_cmds = _split(a.restart_commands(vm, target))
+        return [Step(f"Define {vm} on {target}", define_cmds, define, defined),
+                Step(f"Start {vm} on {target}", start_cmds, start, running)]
 
     def _failback(self, params: Mapping[str, Any]) -> Sequence[Step]:
         vm, home = str(params["vm"]), str(params["home"])
@@ -205,6 +253,11 @@ class HaRuns:
         except BackendError:
             preview = (f"# live-migrate {vm} to {home}",)
         return [Step(f"Live-migrate {vm} back to {home}", preview, act, check)]
+
+
+def _split(commands: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """restart_commands: the define commands, then the start command (the last)."""
+    return tuple(commands[:-1]), tuple(commands[-1:])
 
 
 def _stub(vm: str, host: str | None) -> Vm:

@@ -90,8 +90,7 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
         await sim.set_maintenance(h, True)
     store = RunStore(db)
     executor = RunExecutor(store, clock)
-    service = HaService(sim, clock, settings, executor, SimHaActions(sim),
-                        osd_probe=sim.host_osds_up)
+    service = HaService(sim, clock, settings, executor, SimHaActions(sim))
     outcome = Outcome([], [])
     background: list[asyncio.Task[None]] = []
 

@@ -251,6 +251,45 @@ def test_no_restart_without_a_confirmed_fence() -> None:
     assert [d.kind for d in engine.fence_failed("h1", 100.0, "no quorum")] == [Kind.FENCE_FAILED]
 
 
+def _poll(host: str, t: float, *vms: tuple[str, PowerState]) -> HostPoll:
+    return HostPoll(
+        facts=HostFacts(vcpus=8, memory_mb=16384),
+        metrics=HostMetrics(time=t, cpu_pct=0.0, mem_used_mb=0),
+        vms=tuple(Vm(name=n, uuid=n, host=host, vcpus=1, memory_mb=1024,
+                     placement=Placement.FAILOVER, power=power) for n, power in vms))
+
+
+@pytest.mark.parametrize("stale_power", [PowerState.RUNNING, PowerState.SHUTOFF])
+@pytest.mark.parametrize("failback", ["on", "off"])
+def test_a_returned_hosts_copy_of_a_restarted_vm_is_stale_and_removed_before_unfencing(
+    stale_power: PowerState, failback: str,
+) -> None:
+    """A real host that was only cut off still runs its guests (RUNNING), one that was powered
+    off still has their definitions (SHUTOFF): either copy is stale once the VM runs elsewhere."""
+    engine = FailoverEngine(HaSettings(failback=failback), ["h1", "h2"])  # type: ignore[arg-type]
+    up = PowerState.RUNNING
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", up))))
+    engine.observe(Observation("h2", 0.0, True, _poll("h2", 0.0)))
+    for k in range(1, 8):
+        engine.observe(Observation("h1", 5.0 * k, False))
+    assert [d.line() for d in engine.fence_done("h1", 36.0)] == ["36.0 restart a on h2"]
+    engine.observe(Observation("h2", 40.0, True, _poll("h2", 40.0, ("a", up))))
+
+    back = engine.observe(Observation("h1", 45.0, True, _poll("h1", 45.0, ("a", stale_power))))
+    kinds = [(d.kind, d.vm) for d in back]
+    expected = [(Kind.RETURNED, None), (Kind.STALE, "a"), (Kind.UNFENCE, None)]
+    if failback == "on":
+        expected.append((Kind.FAILBACK, "a"))
+    assert kinds == expected
+    if failback == "off":
+        # until the stale copy is gone from h1, the VM is where it really runs
+        engine.observe(Observation("h1", 50.0, True, _poll("h1", 50.0, ("a", stale_power))))
+        assert [v.host for v in engine.view(50.0).vms] == ["h2"]
+        engine.observe(Observation("h1", 55.0, True, _poll("h1", 55.0)))
+        engine.observe(Observation("h2", 55.0, True, _poll("h2", 55.0, ("a", up))))
+        assert [v.host for v in engine.view(55.0).vms] == ["h2"]
+
+
 def test_settings_are_checked() -> None:
     with pytest.raises(ValueError):
         HaSettings(grace_period=1.0)

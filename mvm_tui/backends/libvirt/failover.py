@@ -1,0 +1,133 @@
+"""What failover needs from a host's libvirtd: a light liveness check that also keeps a copy
+of every VM's definition, and defining, starting and removing one VM on one host.
+
+The light check lists the domains with their state and XML only: no stats, so it never waits
+on a qemu monitor stalled by its storage (getAllDomainStats does). The copy of a VM's
+persistent definition (XMLDesc(VIR_DOMAIN_XML_INACTIVE), which holds no secrets: those need
+VIR_DOMAIN_XML_SECURE) is taken again only when its live XML changed, and is what a VM of a
+lost host is defined with elsewhere.
+
+Blocking functions: they run on a host's worker thread (LibvirtHost.run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import libvirt  # type: ignore[import-untyped]
+
+from mvm_tui.backends.libvirt.domxml import parse_domain
+from mvm_tui.backends.libvirt.inventory import power_state, read_facts
+from mvm_tui.backends.libvirt.power import quote_uri
+from mvm_tui.models import HostMetrics, HostPoll, PowerState, Vm
+
+ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
+# a stale copy is undefined without touching anything else it has (storage is never removed)
+UNDEFINE_FLAGS = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
+                  | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                  | libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM)
+
+
+@dataclass(frozen=True)
+class KeptDefinition:
+    vm: str
+    host: str  # where it was taken
+    taken: float  # when (the clock's time)
+    xml: str
+
+
+class KeptDefinitions:
+    """The last known persistent definition of every VM, by name (thread-safe: every host's
+    worker thread refreshes it)."""
+
+    def __init__(self) -> None:
+        self._defs: dict[str, KeptDefinition] = {}
+        self._seen: dict[str, tuple[str, str]] = {}  # VM -> (host, digest of its live XML)
+        self._lock = threading.Lock()
+
+    def get(self, vm: str) -> KeptDefinition | None:
+        with self._lock:
+            return self._defs.get(vm)
+
+    def refresh(self, vm: str, host: str, live_xml: str, read: Callable[[], str],
+                now: float) -> None:
+        digest = hashlib.sha256(live_xml.encode()).hexdigest()
+        with self._lock:
+            if self._seen.get(vm) == (host, digest):
+                return
+        xml = read()
+        with self._lock:
+            self._defs[vm] = KeptDefinition(vm, host, now, xml)
+            self._seen[vm] = (host, digest)
+
+
+def _inactive_xml(dom: Any) -> Callable[[], str]:
+    return lambda: str(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+
+
+def light_check(conn: Any, host: str, kept: KeptDefinitions, now: float) -> HostPoll:
+    """The host's facts and VMs (sizes, power, placement; no load figures)."""
+    facts = read_facts(conn).facts
+    vms: list[Vm] = []
+    for dom in conn.listAllDomains(0):
+        try:
+            live = str(dom.XMLDesc(0))
+            power = power_state(int(dom.state()[0]))
+            spec = parse_domain(live)
+            kept.refresh(spec.name, host, live, _inactive_xml(dom), now)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                continue  # undefined since it was listed
+            raise
+        vms.append(Vm(name=spec.name, uuid=spec.uuid, host=host, power=power,
+                      placement=spec.placement, home_host=spec.home_host, vcpus=spec.vcpus,
+                      memory_mb=spec.memory_mb, nics=spec.nics))
+    used = sum(v.memory_mb for v in vms if v.power in ACTIVE)
+    metrics = HostMetrics(time=now, cpu_pct=0.0, mem_used_mb=min(used, facts.memory_mb))
+    return HostPoll(facts=facts, metrics=metrics, vms=tuple(vms))
+
+
+def state(conn: Any, vm: str) -> PowerState | None:
+    """The VM's power state on this host; None when it is not defined here."""
+    try:
+        return power_state(int(conn.lookupByName(vm).state()[0]))
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+
+
+def define(conn: Any, xml: str) -> None:
+    conn.defineXML(xml)
+
+
+def remove(conn: Any, vm: str) -> None:
+    """Stop (destroy) and undefine this host's copy of the VM; nothing when it is not here."""
+    try:
+        dom = conn.lookupByName(vm)
+    except libvirt.libvirtError as exc:
+        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return
+        raise
+    if dom.isActive():
+        dom.destroy()
+    if dom.isPersistent():
+        dom.undefineFlags(UNDEFINE_FLAGS)
+
+
+def define_commands(uri: str, kept: KeptDefinition | None, vm: str) -> list[str]:
+    source = (f"<the copy of its definition taken on {kept.host}>" if kept is not None
+              else "<no copy of its definition kept: cannot be restarted>")
+    return [f"virsh -c {quote_uri(uri)} define {source}  # {vm}"]
+
+
+def remove_commands(uri: str, vm: str) -> list[str]:
+    name = shlex.quote(vm)
+    return [f"virsh -c {quote_uri(uri)} destroy {name}",
+            f"virsh -c {quote_uri(uri)} undefine --managed-save --snapshots-metadata "
+            f"--keep-nvram {name}"]

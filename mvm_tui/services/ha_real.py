@@ -1,0 +1,103 @@
+"""Failover on real HCI clusters: fence by blocklisting the lost host's Ceph clients (from
+another host), restart its VMs elsewhere from the copies of their definitions kept by the
+light checks, and remove the stale copies a returned host still has, before it is unfenced.
+
+Everything goes over failover's own libvirt connections (RealBackend.ha_host), so it never
+waits behind an inventory poll.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from mvm_tui.backends.base import BackendError, InvalidState
+from mvm_tui.backends.libvirt import failover as lv
+from mvm_tui.backends.libvirt.power import apply_power, power_commands
+from mvm_tui.backends.real import RealBackend
+from mvm_tui.models import HostPoll, PowerAction, PowerState
+
+
+class RealHaActions:
+    def __init__(self, backend: RealBackend, check_timeout: float) -> None:
+        self.backend = backend
+        self.check_timeout = check_timeout
+
+    async def check(self, host: str) -> HostPoll | None:
+        """The HA liveness check (a little under the service's own bound, so a slow half
+        does not fail the whole check)."""
+        return await self.backend.check_host(host, 0.9 * self.check_timeout)
+
+    # -- fencing
+
+    def fence_commands(self, host: str, expiry_s: float) -> list[str]:
+        return self.backend.fence_commands(host, max(1, int(expiry_s)))
+
+    def unfence_commands(self, host: str) -> list[str]:
+        return self.backend.unfence_commands(host)
+
+    async def fence(self, host: str, expiry_s: float) -> None:
+        await self.backend.fence(host, max(1, int(expiry_s)))
+
+    async def unfence(self, host: str) -> None:
+        await self.backend.unfence(host)
+
+    async def is_fenced(self, host: str) -> bool:
+        return await self.backend.is_fenced(host)
+
+    async def power_off(self, host: str) -> None:
+        raise BackendError("IPMI power-off is not available for real hosts yet: set "
+                           "[clusters.ha] ipmi = false")
+
+    async def osds_up(self, host: str) -> bool | None:
+        return await self.backend.osds_up(host)
+
+    # -- restarts
+
+    def _uri(self, host: str) -> str:
+        return self.backend.ha_host(host).uri
+
+    def restart_commands(self, vm: str, target: str) -> list[str]:
+        return [*lv.define_commands(self._uri(target), self.backend.kept.get(vm), vm),
+                *power_commands(self._uri(target), vm, PowerAction.START)]
+
+    async def define_on(self, vm: str, lost: str, target: str) -> None:
+        kept = self.backend.kept.get(vm)
+        if kept is None:
+            raise BackendError(f"no copy of {vm}'s definition was kept (it was never seen by a "
+                               "check of this HA service): it cannot be defined elsewhere")
+        await self._not_running_elsewhere(vm, lost, target)
+        await self.backend.ha_host(target).run(lambda c: lv.define(c, kept.xml),
+                                               f"define {vm}")
+
+    async def _not_running_elsewhere(self, vm: str, lost: str, target: str) -> None:
+        """Never a second copy: refuse when a reachable host other than the lost one and
+        the target runs the VM (hosts that do not answer in time are not waited for)."""
+        others = [h.name for h in self.backend.hosts if h.name not in (lost, target)]
+
+        async def active_on(host: str) -> bool:
+            with contextlib.suppress(BackendError, TimeoutError):
+                state = await asyncio.wait_for(self.state_on(vm, host), self.check_timeout)
+                return state in lv.ACTIVE
+            return False
+
+        found = [h for h, active in zip(others, await asyncio.gather(
+            *(active_on(h) for h in others)), strict=True) if active]
+        if found:
+            raise InvalidState(f"{vm} is running on {', '.join(found)}: not started on {target}")
+
+    async def state_on(self, vm: str, host: str) -> PowerState | None:
+        return await self.backend.ha_host(host).run(lambda c: lv.state(c, vm),
+                                                    f"look up {vm}")
+
+    async def start_on(self, vm: str, host: str) -> None:
+        await self.backend.ha_host(host).run(lambda c: apply_power(c, vm, PowerAction.START),
+                                             f"start {vm}")
+        self.backend.placed(vm, host)
+
+    def remove_commands(self, vm: str, host: str) -> list[str]:
+        return lv.remove_commands(self._uri(host), vm)
+
+    async def remove_copy(self, vm: str, host: str) -> None:
+        await self.backend.ha_host(host).run(lambda c: lv.remove(c, vm),
+                                             f"remove the stale copy of {vm}")
