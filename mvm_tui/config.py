@@ -213,6 +213,11 @@ class Interfaces(_Model):
     )
 
 
+# mvm-selffence checks its peers every ~2 s and takes ~2 s to kill its VMs: a host cut off is
+# clean this long after self_fence_after, which must still be before the grace period ends
+SELF_FENCE_MARGIN = 4.0
+
+
 class HaConfig(_Model):
     """How the cluster fails VMs over when a host is lost."""
 
@@ -227,6 +232,13 @@ class HaConfig(_Model):
     priorities: dict[Name, int] = Field(
         default_factory=dict,
         description="Restart priority per VM name, higher first when not all fit (default 0).",
+    )
+    self_fence_after: float | None = Field(
+        default=None, gt=0,
+        description="Seconds after which a host cut off from the majority of the cluster kills "
+        "its own VMs (mvm-selffence runs on every host with this value). Real clusters restart "
+        "a lost host's VMs only when it is set; at most ha_grace_period - "
+        f"{SELF_FENCE_MARGIN:g}.",
     )
 
 
@@ -315,6 +327,20 @@ class Config(_Model):
     def _unique_clusters(cls, clusters: list[ClusterConfig]) -> list[ClusterConfig]:
         _check_unique([c.name for c in clusters], "clusters", "cluster name")
         return clusters
+
+    @model_validator(mode="after")
+    def _self_fence_before_grace(self) -> Config:
+        grace = self.timers.ha_grace_period
+        for c in self.clusters:
+            after = c.ha.self_fence_after
+            if after is not None and after + SELF_FENCE_MARGIN > grace:
+                raise ValueError(
+                    f"clusters {quote(c.name)}: ha.self_fence_after ({after:g} s) must be at "
+                    f"most timers.ha_grace_period - {SELF_FENCE_MARGIN:g} ({grace:g} - "
+                    f"{SELF_FENCE_MARGIN:g} s): a cut-off host must have killed its VMs before "
+                    "they restart elsewhere"
+                )
+        return self
 
     def cluster(self, name: str) -> ClusterConfig:
         """The cluster called `name`; KeyError if there is none."""

@@ -52,11 +52,13 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
     check = None
     if isinstance(backend, SimBackend):
         actions = SimHaActions(backend)
-    elif isinstance(backend, RealBackend) and backend.layout is Layout.HCI:
+    elif not isinstance(backend, RealBackend) or backend.layout is not Layout.HCI:
+        actions = NoHaActions(backend)
+    elif cluster.config is None or cluster.config.ha.self_fence_after is None:
+        actions = NoHaActions(backend, NoHaActions.NO_SELF_FENCE)
+    else:
         actions = real = RealHaActions(backend, settings.check_timeout)
         check = real.check
-    else:
-        actions = NoHaActions(backend)
     return HaService(backend, session.clock, settings, session.executor, actions, check=check,
                      lock=HaLock(cluster.name, lock_dir))
 
@@ -94,8 +96,8 @@ async def run_ha(
                 continue
             service = build_ha_service(session, c, lock_dir)
             if isinstance(service.actions, NoHaActions):
-                print(f"mvm-tui ha: {c.name}: {NoHaActions.WHY}; lost hosts will be reported, "
-                      "their VMs not restarted", file=sys.stderr)
+                print(f"mvm-tui ha: {c.name}: {service.actions.why}; lost hosts will be "
+                      "reported, their VMs not restarted", file=sys.stderr)
 
             def show(d: Decision, name: str = c.name) -> None:
                 print(f"{name}: {d.line()}", file=out, flush=True)

@@ -234,9 +234,13 @@ class RealBackend(ClusterBackend):
             return await self.ha_host(host).run(
                 lambda c: lv_failover.light_check(c, host, self.kept, now), "check")
 
+        async def over_ssh() -> bool:
+            await self.host_info(host)  # once: its CRUSH name, for osds_up
+            return await self._in_maintenance(host)
+
         poll, marker = await asyncio.gather(
             asyncio.wait_for(inventory(), timeout),
-            asyncio.wait_for(self._in_maintenance(host), timeout), return_exceptions=True)
+            asyncio.wait_for(over_ssh(), timeout), return_exceptions=True)
         if isinstance(poll, BaseException) and isinstance(marker, BaseException):
             raise BackendError(f"{host}: neither libvirt nor SSH answered within {timeout:g} s "
                                f"({poll or type(poll).__name__})")

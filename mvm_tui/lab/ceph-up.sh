@@ -34,6 +34,9 @@ mon_allow_pool_delete = true
 mon_data_avail_warn = 2
 mon_data_avail_crit = 1
 mon_election_timeout = 2
+# a dead OSD is reported down after 8 s (default 20): failover waits for a lost host's OSDs
+osd_heartbeat_interval = 2
+osd_heartbeat_grace = 8
 # daemons report PG stats to the mgr every second (default 5): the status settles sooner
 mgr_stats_period = 1
 mon_max_pg_per_osd = 500

@@ -11,6 +11,7 @@ from mvm_tui.lab.netns import OSD_DEVICE
 from mvm_tui.paths import write_private
 
 CLUSTER_NAME = "mvmlab"
+SELF_FENCE_AFTER = 5.0  # a cut-off lab host kills its VMs after this (grace period: 10 s)
 
 
 def _s(value: str | Path) -> str:
@@ -42,6 +43,10 @@ def render(info: LabInfo) -> str:
         "# Nested KVM here: BIOS-only guests run under KVM, Linux guests need TCG (see lab docs).",
         'cpu_model = "host-model"',
         f"known_hosts = {_s(info.known_hosts)}",
+        "",
+        "[clusters.ha]",
+        "# every lab host runs mvm-selffence with this value (lab up and restore start it)",
+        f"self_fence_after = {SELF_FENCE_AFTER:g}",
         "",
         "# Every role on the lab's single link.",
         "[clusters.interfaces]",

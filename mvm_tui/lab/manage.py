@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mvm_tui.lab import netns as net
 from mvm_tui.lab.ceph import wait_health_ok
-from mvm_tui.lab.cfgfile import write_config
+from mvm_tui.lab.cfgfile import SELF_FENCE_AFTER, write_config
 from mvm_tui.lab.delay import reapply
 from mvm_tui.lab.model import (
     BRIDGE,
@@ -35,6 +35,7 @@ from mvm_tui.lab.model import (
 from mvm_tui.lab.ovs import COMPUTE_VLANS, OVS_BRIDGE, has_ovs, ovs_up
 
 POOL = "vms"
+HOSTAGENT = SCRIPTS.parent / "hostagent"  # what runs on every real host: mvm-selffence
 MARKER = ".mvm-lab"
 KEEP = {"cache", ".lock", MARKER}  # survive `down`: the guest kernel build cache
 
@@ -149,7 +150,7 @@ def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
     for h in hosts:
         wait_for(partial(net.ssh_banner, h.address, h.port, 1), 20, f"sshd on {h.name}")
     clock("hosts up: anchors + sshd answering")
-    _start_services(hosts, log)
+    _start_services(hosts, log, hosts)
     clock("libvirtd up on every host")
     if ovs:
         ovs_up(info, log=log)
@@ -170,9 +171,16 @@ def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
     return info
 
 
-def _start_services(hosts: list[LabHost], log: Path) -> None:
-    """libvirtd (and Ceph daemons that have data) in every host, in parallel. libvirtd's QEMU
-    capability probe (~8 s) is cached across hosts and labs in cache/libvirt-caps."""
+def _self_fence_env(h: LabHost, everyone: list[LabHost]) -> dict[str, str]:
+    peers = " ".join(f"{p.address}:{p.port}" for p in everyone if p.name != h.name)
+    return {"SELFFENCE": str(HOSTAGENT / "mvm-selffence"),
+            "SELFFENCE_AFTER": f"{SELF_FENCE_AFTER:g}", "SELFFENCE_PEERS": peers}
+
+
+def _start_services(hosts: list[LabHost], log: Path, everyone: list[LabHost]) -> None:
+    """libvirtd (and Ceph daemons that have data) in every host, in parallel, and the
+    self-fencing agent (its peers: everyone else). libvirtd's QEMU capability probe (~8 s) is
+    cached across hosts and labs in cache/libvirt-caps."""
     caps = lab_dir() / "cache" / "libvirt-caps"
     for h in hosts:
         target = host_dir(h.index) / "cache-libvirt" / "qemu" / "capabilities"
@@ -180,7 +188,8 @@ def _start_services(hosts: list[LabHost], log: Path) -> None:
             shutil.copytree(caps, target)
     with ThreadPoolExecutor(len(hosts)) as pool:
         futures = [pool.submit(run, net.hx(h.index, "bash", SCRIPTS / "services-up.sh"),
-                               timeout=180, log=log) for h in hosts]
+                               timeout=180, log=log, env=_self_fence_env(h, everyone))
+                   for h in hosts]
         for f in futures:
             f.result()
     for h in hosts:
@@ -293,7 +302,7 @@ def restore(host: str, say: Say | None = None, timeout: float = 60) -> None:
     else:
         run(net.hx(h.index, "systemctl", "start", "sshd"), log=log)
     record_host_pids(h.index)
-    _start_services([h], log)
+    _start_services([h], log, list(info.hosts))
     if has_ovs(h.index):
         ovs_up(info, [h], log=log)
     reapply(h)

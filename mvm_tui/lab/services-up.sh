@@ -21,4 +21,15 @@ for d in /var/lib/ceph/osd/ceph-*; do
     systemctl start "ceph-osd@$id" || { echo "cannot start osd.$id" >&2; rc=1; }
   fi
 done
+# the self-fencing agent, as mvm-selffence.service would run it on a real host
+if [ -n "${SELFFENCE:-}" ]; then
+  pidf=/run/mvm-tui/selffence.pid
+  if ! { [ -s "$pidf" ] && kill -0 "$(cat "$pidf")" 2>/dev/null; }; then
+    mkdir -p /run/mvm-tui
+    # shellcheck disable=SC2086  # the peers are words
+    setsid "$SELFFENCE" "$SELFFENCE_AFTER" $SELFFENCE_PEERS </dev/null \
+      >>/run/mvm-tui/selffence.log 2>&1 &
+    echo $! >"$pidf"
+  fi
+fi
 exit "$rc"

@@ -108,16 +108,24 @@ class SimHaActions(_BackendActions):
 
 
 class NoHaActions(_BackendActions):
-    """For clusters HA cannot fence: every fence fails, so nothing is ever restarted."""
+    """For clusters HA cannot fence: every fence fails (saying why), so nothing is ever
+    restarted; lost hosts are still reported."""
 
-    WHY = ("no fencing method for this cluster (fencing blocklists a host's Ceph clients: "
-           "HCI clusters only)")
+    NOT_HCI = ("no fencing method for this cluster (fencing blocklists a host's Ceph clients: "
+               "HCI clusters only)")
+    NO_SELF_FENCE = ("[clusters.ha] self_fence_after is not set: a host that only lost its "
+                     "network would keep running its VMs (run mvm-selffence on every host and "
+                     "set it)")
+
+    def __init__(self, backend: ClusterBackend, why: str = NOT_HCI) -> None:
+        super().__init__(backend)
+        self.why = why
 
     async def fence(self, host: str, expiry_s: float) -> None:
-        raise BackendError(self.WHY)
+        raise BackendError(self.why)
 
     async def unfence(self, host: str) -> None:
-        raise BackendError(self.WHY)
+        raise BackendError(self.why)
 
     async def is_fenced(self, host: str) -> bool:
         return False
@@ -129,7 +137,7 @@ class NoHaActions(_BackendActions):
         return None
 
     async def define_on(self, vm: str, lost: str, target: str) -> None:
-        raise BackendError(self.WHY)
+        raise BackendError(self.why)
 
 
 class HaRuns:

@@ -85,7 +85,9 @@ async def test_live_migration_with_progress(lab_session: Session) -> None:
     assert (await backend.vm_info("tiny-a")).host == "h1"
 
 
-async def test_a_cut_host_shows_unreachable_and_comes_back(lab_session: Session) -> None:
+async def test_a_cut_host_shows_unreachable_and_comes_back(
+    lab_session: Session, lab_info: lab.LabInfo
+) -> None:
     cluster = lab_session.clusters[0]
     poller = cluster.poller
     poller.timers = PollTimers(interval=1.0, timeout=8.0, slow_threshold=3.0)  # the defaults
@@ -94,28 +96,37 @@ async def test_a_cut_host_shows_unreachable_and_comes_back(lab_session: Session)
     async def state_of(name: str) -> HostState:
         return next(h.state for h in cluster.snapshot().hosts if h.name == name)
 
-    async def h3_is(state: HostState) -> bool:
-        return await state_of("h3") is state
+    async def h2_is(state: HostState) -> bool:
+        return await state_of("h2") is state
 
     async def all_online() -> bool:
         return all(h.state is HostState.ONLINE for h in cluster.snapshot().hosts)
 
     await wait_for(all_online, 30, "every host online")
-    lab.cut("h3")
+    assert (await cluster.backend.vm_info("tiny-b")).power is PowerState.RUNNING
+    lab.cut("h2")
     try:
         started = time.monotonic()
-        await wait_for(lambda: h3_is(HostState.UNREACHABLE), 15, "h3 unreachable")
+        await wait_for(lambda: h2_is(HostState.UNREACHABLE), 15, "h2 unreachable")
         assert time.monotonic() - started < 8.0 + 1.0 + 2.0  # timeout + interval + slack
         # h1's VM has its disk on RBD: its I/O, and so libvirt's stats of it, stall until
-        # Ceph marks h3's OSD down. h1 may show slow meanwhile, never unreachable.
+        # Ceph marks h2's OSD down. h1 may show slow meanwhile, never unreachable.
         for _ in range(10):
-            others = {h.name: h.state for h in cluster.snapshot().hosts if h.name != "h3"}
+            others = {h.name: h.state for h in cluster.snapshot().hosts if h.name != "h2"}
             assert set(others.values()) <= {HostState.ONLINE, HostState.SLOW}, [
                 (e.subject, e.message) for e in cluster.poller.events()]
             await asyncio.sleep(1)
+        # cut off from both peers for longer than self_fence_after, h2 killed its own VM
+        agent_log = subprocess.run(hx(lab_info.host("h2").index, "cat",
+                                      "/run/mvm-tui/selffence.log"),
+                                   capture_output=True, text=True, timeout=30).stdout
+        assert "killing tiny-b" in agent_log, agent_log
     finally:
-        lab.restore("h3")
-    await wait_for(lambda: h3_is(HostState.ONLINE), 60, "h3 back online")
+        lab.restore("h2")
+    await wait_for(lambda: h2_is(HostState.ONLINE), 60, "h2 back online")
+    tiny_b = await cluster.backend.vm_info("tiny-b")
+    assert tiny_b.power is PowerState.SHUTOFF
+    await cluster.backend.vm_power(tiny_b, PowerAction.START)
 
 
 async def test_a_vm_stopped_behind_the_apps_back_shows_at_once(

@@ -1,0 +1,196 @@
+"""Automatic failover on the real lab: a lab host with an auto, a failover and a pinned VM is
+powered off, or has its cable cut while its VMs run. The HA service (the lab's timers: checks
+every 2 s, grace period 10 s, self-fencing after 5 s) restarts the first two elsewhere after
+blocklisting the host's Ceph clients; the pinned one stays down; when the host returns its
+stale copies are removed, it is unfenced, and the VMs fail back. Meanwhile a watcher asks every
+host's own libvirtd (inside its namespace, so a cut cable does not blind it) what runs there:
+no VM may ever run on two hosts."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from mvm_tui import lab
+from mvm_tui.backends.real import RealBackend
+from mvm_tui.core.failover import Decision, Kind
+from mvm_tui.ha_cli import build_ha_service
+from mvm_tui.lab.netns import hx
+from mvm_tui.models import Placement, PowerAction, PowerState
+from mvm_tui.services.ha import HaService
+from mvm_tui.services.ha_real import RealHaActions
+from mvm_tui.session import Session
+from tests.lab.test_lab_backend import wait_for
+
+pytestmark = pytest.mark.lab
+
+VIRSH = ("virsh", "-q", "-c", "qemu:///system")
+MOVED = ("tiny-a", "tiny-f")  # auto (RBD disk), failover
+PINNED = "tiny-p"
+H1_CLIENTS = "10.213.0.11:0/0"
+
+
+class Watcher:
+    """What runs where, from inside every host, a few times a second; any VM seen running on
+    two hosts in the same sample is a violation."""
+
+    def __init__(self, info: lab.LabInfo) -> None:
+        self.info = info
+        self.violations: list[str] = []
+        self.last: dict[str, set[str]] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def _on(self, index: int, *args: str) -> list[str]:
+        try:
+            cmd = hx(index, *VIRSH, *args)
+        except OSError:
+            return []  # powered off: no anchor, nothing runs
+        proc = await asyncio.create_subprocess_exec(
+            *cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        out, _ = await proc.communicate()
+        return out.decode().split() if proc.returncode == 0 else []
+
+    async def running(self) -> dict[str, set[str]]:
+        """VM -> the hosts it runs on."""
+        lists = await asyncio.gather(*(self._on(h.index, "list", "--name")
+                                       for h in self.info.hosts))
+        where: dict[str, set[str]] = {}
+        for h, names in zip(self.info.hosts, lists, strict=True):
+            for name in names:
+                where.setdefault(name, set()).add(h.name)
+        return where
+
+    async def defined_on(self, host: str) -> list[str]:
+        return await self._on(self.info.host(host).index, "list", "--all", "--name")
+
+    async def _watch(self) -> None:
+        while True:
+            self.last = await self.running()
+            self.violations += [f"{vm} on {sorted(hosts)}" for vm, hosts in self.last.items()
+                                if len(hosts) > 1]
+            await asyncio.sleep(0.2)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._watch())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+async def _put_running_on(backend: RealBackend, vm: str, host: str) -> None:
+    info = await backend.vm_info(vm)
+    if info.host != host:
+        if info.power is PowerState.RUNNING:
+            await backend.migrate(vm, host)
+        else:
+            await backend.relocate(vm, host)
+        info = await backend.vm_info(vm)
+    if info.power is not PowerState.RUNNING:
+        await backend.vm_power(info, PowerAction.START)
+
+
+@pytest.fixture
+async def ha(lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path
+             ) -> AsyncIterator[tuple[HaService, Watcher, list[Decision]]]:
+    cluster = lab_session.clusters[0]
+    backend = cluster.backend
+    assert isinstance(backend, RealBackend)
+    for vm in (*MOVED, PINNED):
+        await _put_running_on(backend, vm, "h1")
+    await backend.set_placement("tiny-a", Placement.AUTO, None)
+    await backend.set_placement("tiny-f", Placement.FAILOVER, "h1")
+    await backend.set_placement(PINNED, Placement.PINNED, "h1")
+    service = build_ha_service(lab_session, cluster, tmp_path)
+    assert isinstance(service.actions, RealHaActions)
+    decisions: list[Decision] = []
+    service.subscribe(decisions.append)
+    watcher = Watcher(lab_info)
+    watcher.start()
+    service.start()
+
+    async def kept() -> bool:
+        return all(backend.kept.get(vm) is not None for vm in (*MOVED, PINNED))
+
+    try:
+        await wait_for(kept, 30, "the HA checks to keep a copy of every VM's definition")
+        yield service, watcher, decisions
+    finally:
+        await service.stop()
+        await watcher.stop()
+        with contextlib.suppress(Exception):
+            await backend.unfence("h1")  # whatever happened, leave h1 usable
+        with contextlib.suppress(Exception):
+            await _put_running_on(backend, PINNED, "h1")
+
+
+async def _fail_over_and_back(
+    session: Session, service: HaService, watcher: Watcher, decisions: list[Decision],
+    lose: str,
+) -> None:
+    backend = session.clusters[0].backend
+    assert isinstance(backend, RealBackend)
+    started = time.monotonic()
+    (lab.power_off if lose == "power" else lab.cut)("h1")
+    try:
+        async def moved_running_elsewhere() -> bool:
+            return all(watcher.last.get(vm, set()) & {"h2", "h3"} for vm in MOVED)
+
+        await wait_for(moved_running_elsewhere, 120, "tiny-a and tiny-f running on h2/h3")
+        took = time.monotonic() - started
+        assert PINNED not in watcher.last
+        assert H1_CLIENTS in await backend.blocklisted()
+        kinds = [(d.kind, d.vm) for d in decisions]
+        assert (Kind.STAY_DOWN, PINNED) in kinds
+        # the fence run ended before any restart run began
+        runs = session.store.list_runs()
+        fence = [r for r in runs if r.kind.endswith("ha.fence")]
+        restarts = [r for r in runs if r.kind.endswith("ha.restart")]
+        assert fence and len(restarts) == 2, [(r.kind, r.state, r.error) for r in runs]
+        assert all(r.state == "done" for r in (*fence, *restarts)), [
+            (r.title, r.error) for r in runs]
+        fenced_at = fence[0].ended
+        assert fenced_at is not None
+        assert all(r.started is not None and r.started >= fenced_at for r in restarts)
+        print(f"{lose}: every failover VM running again {took:.1f} s after the loss")
+    finally:
+        lab.restore("h1")
+
+    async def failed_back() -> bool:
+        return all(watcher.last.get(vm) == {"h1"} for vm in MOVED)
+
+    await wait_for(failed_back, 180, "tiny-a and tiny-f failed back to h1")
+    assert H1_CLIENTS not in await backend.blocklisted()
+    for host in ("h2", "h3"):  # no copy left behind anywhere
+        assert not set(await watcher.defined_on(host)) & {*MOVED, PINNED}
+    assert PINNED in await watcher.defined_on("h1") and PINNED not in watcher.last
+    kinds = [(d.kind, d.vm) for d in decisions]
+    assert (Kind.KEEP_STOPPED, PINNED) in kinds
+    assert kinds.index((Kind.UNFENCE, None)) < kinds.index((Kind.FAILBACK, "tiny-a"))
+    assert not watcher.violations, watcher.violations
+
+
+async def test_a_powered_off_host_fails_over_and_back(
+    lab_session: Session, ha: tuple[HaService, Watcher, list[Decision]]
+) -> None:
+    service, watcher, decisions = ha
+    await _fail_over_and_back(lab_session, service, watcher, decisions, "power")
+
+
+async def test_a_cut_host_never_leaves_a_vm_running_twice(
+    lab_session: Session, ha: tuple[HaService, Watcher, list[Decision]]
+) -> None:
+    """Its guests keep running when the cable is cut: the host kills them itself (after
+    self_fence_after) before the grace period ends and they start elsewhere; when it is back
+    their stale definitions are removed there before it is unfenced."""
+    service, watcher, decisions = ha
+    await _fail_over_and_back(lab_session, service, watcher, decisions, "cut")
+    assert (Kind.STALE, "tiny-a") in [(d.kind, d.vm) for d in decisions]
