@@ -17,6 +17,7 @@ from mvm_tui.config import ClusterConfig, Config, ConfigError, HaConfig
 from mvm_tui.core.failover import Decision, HaSettings
 from mvm_tui.core.placement import Limits
 from mvm_tui.models import Layout
+from mvm_tui.services.balancer import Balancer, balance_settings
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import HaActions, NoHaActions, SimHaActions
@@ -59,8 +60,14 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
     else:
         actions = real = RealHaActions(backend, settings.check_timeout)
         check = real.check
+    balancer = None
+    if cluster.config is not None and cluster.config.balance.enabled:
+        balancer = Balancer(backend, session.clock, session.executor,
+                            balance_settings(cluster.config.balance), settings.limits,
+                            cluster.snapshot, vm_changed=cluster.poller.update_vm,
+                            other_moves=lambda: cluster.maintenance.in_flight)
     return HaService(backend, session.clock, settings, session.executor, actions, check=check,
-                     lock=HaLock(cluster.name, lock_dir))
+                     lock=HaLock(cluster.name, lock_dir), balancer=balancer)
 
 
 async def run_ha(
@@ -105,6 +112,9 @@ async def run_ha(
             service.subscribe(show)
             service.start()
             services.append(service)
+            if service.balancer is not None:
+                c.start()  # the balancer plans on the inventory's load figures
+                print(f"mvm-tui ha: {c.name}: auto balancing on", file=out, flush=True)
             print(f"mvm-tui ha: {c.name}: HA service active", file=out, flush=True)
         await stop.wait()
         return 0
@@ -114,6 +124,8 @@ async def run_ha(
     finally:
         for service in services:
             await service.stop()
+        for c in session.clusters:
+            await c.stop()
         await session.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):

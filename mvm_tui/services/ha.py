@@ -1,6 +1,9 @@
 """The HA service: liveness checks of every host, fed to the failover state machine
 (core.failover), whose decisions it carries out as Runs (fence, restart, unfence, failback).
 
+When the cluster balances load automatically, the active service also runs the Balancer (so
+two jump boxes never balance at once).
+
 The checks are its own (one loop per host, every check_interval, bounded by check_timeout),
 separate from the inventory poll: it does not depend on the UI. Decisions are carried out one
 at a time, in order, by one task, so a fence is always done before the restarts it allows.
@@ -20,6 +23,7 @@ from mvm_tui.clock import Clock, ClockTimeout
 from mvm_tui.core.failover import Decision, FailoverEngine, HaSettings, Kind, Observation, Phase
 from mvm_tui.models import HostPoll
 from mvm_tui.runs import RunExecutor
+from mvm_tui.services.balancer import Balancer
 from mvm_tui.services.ha_actions import HaActions, HaRuns
 from mvm_tui.services.ha_lock import HaLock
 
@@ -59,6 +63,7 @@ class HaService:
         check: Check | None = None,
         osd_probe: OsdProbe | None = None,
         lock: HaLock | None = None,
+        balancer: Balancer | None = None,
     ) -> None:
         self.backend, self.clock, self.settings = backend, clock, settings
         self.engine = FailoverEngine(settings, [h.name for h in backend.hosts],
@@ -68,6 +73,7 @@ class HaService:
         self._check = check or backend.poll_host
         self._osd_probe = osd_probe or actions.osds_up
         self.lock = lock
+        self.balancer = balancer  # auto balancing: only the active service moves VMs
         self.decisions: deque[Decision] = deque(maxlen=MAX_DECISIONS)
         self.pending_failbacks: dict[str, str] = {}
         self._stale: dict[str, list[str]] = {}  # returned host -> its stale copies to remove
@@ -91,8 +97,12 @@ class HaService:
         self._tasks = [asyncio.create_task(self._host_loop(h.name), name=f"ha check {h.name}")
                        for h in self.backend.hosts]
         self._tasks.append(asyncio.create_task(self._actor(), name="ha actions"))
+        if self.balancer is not None:
+            self.balancer.start()
 
     async def stop(self) -> None:
+        if self.balancer is not None:
+            await self.balancer.stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

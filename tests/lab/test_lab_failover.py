@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from mvm_tui import lab
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.core.failover import Decision, Kind
 from mvm_tui.ha_cli import build_ha_service
-from mvm_tui.lab.netns import hx
+from mvm_tui.lab import truth
 from mvm_tui.models import Placement, PowerAction, PowerState
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_real import RealHaActions
@@ -30,7 +29,6 @@ from tests.lab.test_lab_backend import wait_for
 
 pytestmark = pytest.mark.lab
 
-VIRSH = ("virsh", "-q", "-c", "qemu:///system")
 MOVED = ("tiny-a", "tiny-f")  # auto (RBD disk), failover
 PINNED = "tiny-p"
 H1_CLIENTS = "10.213.0.11:0/0"
@@ -46,32 +44,12 @@ class Watcher:
         self.last: dict[str, set[str]] = {}
         self._task: asyncio.Task[None] | None = None
 
-    async def _on(self, index: int, *args: str) -> list[str]:
-        try:
-            cmd = hx(index, *VIRSH, *args)
-        except OSError:
-            return []  # powered off: no anchor, nothing runs
-        proc = await asyncio.create_subprocess_exec(
-            *cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        out, _ = await proc.communicate()
-        return out.decode().split() if proc.returncode == 0 else []
-
-    async def running(self) -> dict[str, set[str]]:
-        """VM -> the hosts it runs on."""
-        lists = await asyncio.gather(*(self._on(h.index, "list", "--name")
-                                       for h in self.info.hosts))
-        where: dict[str, set[str]] = {}
-        for h, names in zip(self.info.hosts, lists, strict=True):
-            for name in names:
-                where.setdefault(name, set()).add(h.name)
-        return where
-
     async def defined_on(self, host: str) -> list[str]:
-        return await self._on(self.info.host(host).index, "list", "--all", "--name")
+        return await truth.defined_on(self.info, host)
 
     async def _watch(self) -> None:
         while True:
-            self.last = await self.running()
+            self.last = await truth.running(self.info)
             self.violations += [f"{vm} on {sorted(hosts)}" for vm, hosts in self.last.items()
                                 if len(hosts) > 1]
             await asyncio.sleep(0.2)

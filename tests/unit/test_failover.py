@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from mvm_tui.backends.sim import demo_cluster
 from mvm_tui.clock import VirtualClock
+from mvm_tui.config import demo_config
 from mvm_tui.core.failover import (
     Decision,
     FailoverEngine,
@@ -24,7 +25,7 @@ from mvm_tui.core.failover import (
     drill,
 )
 from mvm_tui.core.placement import Limits
-from mvm_tui.ha_cli import EXIT_LOCKED, run_ha
+from mvm_tui.ha_cli import EXIT_LOCKED, build_ha_service, run_ha
 from mvm_tui.models import (
     HostFacts,
     HostMetrics,
@@ -36,6 +37,7 @@ from mvm_tui.models import (
 )
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
+from mvm_tui.session import open_session
 
 SETTINGS = HaSettings()
 LIMITS = Limits()
@@ -365,3 +367,27 @@ async def test_run_ha_headless_on_the_demo_and_its_lock(tmp_path: Path) -> None:
     stop.set()
     assert await task == 0
     assert HaLock("demo", tmp_path).holder() is None
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+async def test_the_active_ha_service_runs_the_balancer_when_enabled(
+    tmp_path: Path, enabled: bool
+) -> None:
+    config = demo_config()
+    cluster_config = config.clusters[0]
+    cluster_config = cluster_config.model_copy(
+        update={"balance": cluster_config.balance.model_copy(update={"enabled": enabled})})
+    config = config.model_copy(update={"clusters": [cluster_config]})
+    clock = VirtualClock()
+    session = open_session(config, demo=False, clock=clock, backend=demo_cluster(clock),
+                           db_path=tmp_path / "runs.sqlite3")
+    service = build_ha_service(session, session.clusters[0], tmp_path)
+    if not enabled:
+        assert service.balancer is None
+        return
+    assert service.balancer is not None and not service.balancer.running
+    service.start()
+    assert service.balancer.running  # only the service that holds the lock balances
+    await service.stop()
+    assert not service.balancer.running
+    await session.close()
