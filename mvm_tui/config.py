@@ -233,6 +233,14 @@ class HaConfig(_Model):
         default_factory=dict,
         description="Restart priority per VM name, higher first when not all fit (default 0).",
     )
+    lock_pool: Name = Field(
+        default="rbd", description="HCI: the Ceph pool holding the HA lock object "
+        "(mvm-tui-ha.CLUSTER), so HA services on two jump boxes take turns."
+    )
+    lock_lease: float = Field(
+        default=30.0, ge=3, description="HCI: seconds the HA lock is held without renewal; "
+        "a standby service takes over this long after the active one stops renewing it."
+    )
     self_fence_after: float | None = Field(
         default=None, gt=0,
         description="Seconds after which a host cut off from the majority of the cluster kills "

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from mvm_tui.services.balancer import Balancer, balance_settings
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import HaActions, NoHaActions, SimHaActions
+from mvm_tui.services.ha_lease import CliResult, HaLease, RadosLease
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
 from mvm_tui.services.ha_real import RealHaActions
 from mvm_tui.session import Session, SessionError, load, open_session
@@ -51,6 +53,7 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
     settings = ha_settings(session.config, cluster.config)
     actions: HaActions
     check = None
+    lease: HaLease | None = None
     if isinstance(backend, SimBackend):
         actions = SimHaActions(backend)
     elif not isinstance(backend, RealBackend) or backend.layout is not Layout.HCI:
@@ -60,6 +63,7 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
     else:
         actions = real = RealHaActions(backend, settings.check_timeout)
         check = real.check
+        lease = rados_lease(backend, cluster.config.ha)
     balancer = None
     if cluster.config is not None and cluster.config.balance.enabled:
         balancer = Balancer(backend, session.clock, session.executor,
@@ -67,7 +71,16 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
                             cluster.snapshot, vm_changed=cluster.poller.update_vm,
                             other_moves=lambda: cluster.maintenance.in_flight)
     return HaService(backend, session.clock, settings, session.executor, actions, check=check,
-                     lock=HaLock(cluster.name, lock_dir), balancer=balancer)
+                     lock=None if lease else HaLock(cluster.name, lock_dir), lease=lease,
+                     balancer=balancer)
+
+
+def rados_lease(backend: RealBackend, ha: HaConfig) -> RadosLease:
+    async def cli(argv: Sequence[str]) -> CliResult:
+        result = await backend.run_on_any_host(list(argv))
+        return CliResult(result.exit_status, result.stdout, result.stderr)
+
+    return RadosLease(cli, backend.name, ha.lock_pool, ha.lock_lease)
 
 
 async def run_ha(
@@ -115,7 +128,12 @@ async def run_ha(
             if service.balancer is not None:
                 c.start()  # the balancer plans on the inventory's load figures
                 print(f"mvm-tui ha: {c.name}: auto balancing on", file=out, flush=True)
-            print(f"mvm-tui ha: {c.name}: HA service active", file=out, flush=True)
+            if service.lease is not None:
+                print(f"mvm-tui ha: {c.name}: HA service started: it acts while it holds the "
+                      f"Ceph lock {service.lease.describe()}, stands by otherwise", file=out,
+                      flush=True)
+            else:
+                print(f"mvm-tui ha: {c.name}: HA service active", file=out, flush=True)
         await stop.wait()
         return 0
     except HaLockHeld as exc:

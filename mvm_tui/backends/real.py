@@ -33,7 +33,7 @@ from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
-from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
+from mvm_tui.backends.ssh.pool import AskPassword, CommandResult, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
 from mvm_tui.models import (
     CephStatus,
@@ -263,6 +263,12 @@ class RealBackend(ClusterBackend):
         if not osds:
             return None
         return any((n := tree.node(o)) is not None and n.status == "up" for o in osds)
+
+    async def run_on_any_host(self, argv: list[str]) -> CommandResult:
+        """A command (as root) on the first host that answers; its exit status is not
+        checked (e.g. `rados lock get`, whose failure says the lock is held)."""
+        return await self._on_any_host(lambda h: self.ssh.run(
+            h, argv, sudo=True, check=False, timeout=self.options.ceph_timeout))
 
     def placed(self, vm: str, host: str) -> None:
         """Failover started the VM on `host` (the old host may not answer to say so)."""

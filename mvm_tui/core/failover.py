@@ -132,7 +132,8 @@ class FailoverEngine:
             if h.phase is Phase.SUSPECT:
                 self._reset(h)
                 return [Decision(t, Kind.OK, h.name, reason="answered again")]
-            if h.phase in DOWN_PHASES:
+            if h.phase in DOWN_PHASES and obs.poll is not None:
+                # back only once it says what it runs: its stale copies go before its unfence
                 return self._returned(h, t)
             return []
         out: list[Decision] = []
@@ -263,13 +264,20 @@ class FailoverEngine:
         return [r.vm.name for r in self._vms.values()
                 if r.vm.host == host and r.vm.power in LIVE]
 
+    def _runs_elsewhere(self, h: _Host, rec: _Vm) -> bool:
+        """The VM is known to run on another host, one that answers."""
+        other = rec.vm.host
+        return (other not in (None, h.name) and rec.vm.power in LIVE
+                and self._hosts[other].phase is Phase.OK)
+
     def _stale_copy(self, h: _Host, rec: _Vm) -> bool:
-        """A VM this host shows is a stale copy when it was restarted elsewhere while the host
-        was lost (its home is here, it runs elsewhere), until it is gone from here."""
+        """A VM a returning host shows is a stale copy when it was restarted elsewhere while
+        the host was lost (its home is here), or simply runs on another host now (as seen by
+        an HA service that started after the loss); it stays stale until gone from here."""
         if rec.vm.name in h.stale:
             return rec.vm.host != h.name
-        return (h.phase in DOWN_PHASES and rec.home == h.name
-                and rec.vm.host not in (None, h.name))
+        moved = rec.home == h.name and rec.vm.host not in (None, h.name)
+        return h.phase in DOWN_PHASES and (moved or self._runs_elsewhere(h, rec))
 
     def _absorb(self, h: _Host, obs: Observation, started: float) -> None:
         poll = obs.poll
@@ -285,7 +293,9 @@ class FailoverEngine:
             seen.add(vm.name)
             if rec is None:
                 self._vms[vm.name] = _Vm(vm, started)
-            elif started > rec.updated:
+            elif started > rec.updated and (vm.power in LIVE
+                                            or not self._runs_elsewhere(h, rec)):
+                # (a definition left shut off here never hides the copy running elsewhere)
                 rec.vm, rec.updated = vm, started
         for rec in self._vms.values():  # gone from this host since
             if rec.vm.host == h.name and rec.vm.name not in seen and started > rec.updated:

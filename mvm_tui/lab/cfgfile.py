@@ -11,6 +11,7 @@ from mvm_tui.lab.netns import OSD_DEVICE
 from mvm_tui.paths import write_private
 
 CLUSTER_NAME = "mvmlab"
+POOL = "vms"  # the lab's RBD pool
 SELF_FENCE_AFTER = 5.0  # a cut-off lab host kills its VMs after this (grace period: 10 s)
 
 
@@ -47,6 +48,7 @@ def render(info: LabInfo) -> str:
         "[clusters.ha]",
         "# every lab host runs mvm-selffence with this value (lab up and restore start it)",
         f"self_fence_after = {SELF_FENCE_AFTER:g}",
+        f"lock_pool = {_s(POOL)}",
         "",
         "# Every role on the lab's single link.",
         "[clusters.interfaces]",

@@ -2,7 +2,8 @@
 # Bring up (or "boot" again) lab host N: an anchor process in netns mvmlab-hN holding its own
 # UTS + mount namespaces, with per-host bind mounts over /etc/ssh /etc/libvirt /run/libvirt
 # /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/ceph /var/lib/ceph /run/ceph
-# /var/log/ceph /run/mvmlab /usr/local/sbin /etc/hostname /etc/openvswitch /run/openvswitch;
+# /var/log/ceph /run/mvmlab /usr/local/sbin /etc/hostname /etc/openvswitch /run/openvswitch
+# /run/mvm-tui /var/lib/mvm-tui (the self-fencing agent, the maintenance marker);
 # then sshd inside it (own host key).
 # Usage: LAB=/tmp/mvm-lab host-up.sh N ADDRESS      (the netns and its veth must exist)
 set -euo pipefail
@@ -12,13 +13,14 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 # log-libvirt/qemu: libvirtd makes it at a host's first domain start, after it needs it for a
 # guest's serial console file (a `linux` guest as the first guest of a host failed to start)
 mkdir -p "$D"/{etc-ssh,etc-libvirt/qemu,run-libvirt,lib-libvirt,log-libvirt/qemu,cache-libvirt} \
-  "$D"/{etc-ceph,lib-ceph,run-ceph,log-ceph,run-lab,sbin,home-root,etc-ovs,run-ovs}
+  "$D"/{etc-ceph,lib-ceph,run-ceph,log-ceph,run-lab,sbin,home-root,etc-ovs,run-ovs} \
+  "$D"/{run-mvm,lib-mvm}
 # root's own home on every host: not the machine's, whose dotfiles (a pyenv init in .bashrc,
 # say) would run in every ssh session of every host and share its locks
 chmod 700 "$D/home-root"
 mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/ceph \
   /var/lib/ceph /run/ceph /var/log/ceph /run/mvmlab /run/sshd /usr/local/sbin \
-  /etc/openvswitch /run/openvswitch
+  /etc/openvswitch /run/openvswitch /run/mvm-tui /var/lib/mvm-tui
 # --- identity: ssh host key, sshd + ssh client config, libvirt config, hostname ---
 [ -f "$D/etc-ssh/ssh_host_ed25519_key" ] || \
   ssh-keygen -q -t ed25519 -N '' -f "$D/etc-ssh/ssh_host_ed25519_key" -C "root@$NS"
@@ -84,7 +86,8 @@ if [ -s "$D/anchor.pid" ] && kill -0 "$(cat "$D/anchor.pid")" 2>/dev/null; then
   echo "$H: anchor already running"
 else
   # a boot: /run is empty
-  rm -rf "$D"/run-libvirt/* "$D"/run-ceph/* "$D"/run-lab/* "$D"/run-ovs/* "$D/anchor.pid"
+  rm -rf "$D"/run-libvirt/* "$D"/run-ceph/* "$D"/run-lab/* "$D"/run-ovs/* "$D"/run-mvm/* \
+    "$D/anchor.pid"
   # shellcheck disable=SC2016  # expanded by the inner shell
   ip netns exec "$NS" unshare --uts --mount --propagation private -- bash -c '
     set -e
@@ -94,7 +97,8 @@ else
         lib-libvirt:/var/lib/libvirt log-libvirt:/var/log/libvirt cache-libvirt:/var/cache/libvirt \
         etc-ceph:/etc/ceph lib-ceph:/var/lib/ceph run-ceph:/run/ceph log-ceph:/var/log/ceph \
         run-lab:/run/mvmlab sbin:/usr/local/sbin hostname:/etc/hostname home-root:/root \
-        etc-ovs:/etc/openvswitch run-ovs:/run/openvswitch; do
+        etc-ovs:/etc/openvswitch run-ovs:/run/openvswitch run-mvm:/run/mvm-tui \
+        lib-mvm:/var/lib/mvm-tui; do
       mount --bind "$D/${pair%%:*}" "${pair#*:}"
     done
     if [ -b "$(cat "$D/loop" 2>/dev/null)" ] && [ -e /dev/mvmlab-osd ]; then

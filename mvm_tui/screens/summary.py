@@ -75,6 +75,9 @@ class SummaryScreen(ClusterScreen):
         if app.ha_standby:
             return Text(f"HA: standby, {app.ha_standby}", style="yellow")
         status = app.ha.status()
+        if not status.active:
+            return Text(f"HA: standby, the cluster's lock is held by {status.holder}",
+                        style="yellow")
         troubled = [f"{h} {phase}" for h, phase in status.phases.items() if phase != "ok"]
         text = Text("HA: active in this session", style="green")
         if troubled:

@@ -25,6 +25,7 @@ from mvm_tui.models import HostPoll
 from mvm_tui.runs import RunExecutor
 from mvm_tui.services.balancer import Balancer
 from mvm_tui.services.ha_actions import HaActions, HaRuns
+from mvm_tui.services.ha_lease import HaLease
 from mvm_tui.services.ha_lock import HaLock
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,7 @@ class HaService:
         check: Check | None = None,
         osd_probe: OsdProbe | None = None,
         lock: HaLock | None = None,
+        lease: HaLease | None = None,
         balancer: Balancer | None = None,
     ) -> None:
         self.backend, self.clock, self.settings = backend, clock, settings
@@ -72,7 +74,9 @@ class HaService:
         self.runs = HaRuns(backend, clock, executor, actions)
         self._check = check or backend.poll_host
         self._osd_probe = osd_probe or actions.osds_up
-        self.lock = lock
+        self.lock = lock  # local: held while the service runs
+        self.lease = lease  # RADOS (HCI): may be lost and taken over; the service stands by
+        self._lease_task: asyncio.Task[None] | None = None
         self.balancer = balancer  # auto balancing: only the active service moves VMs
         self.decisions: deque[Decision] = deque(maxlen=MAX_DECISIONS)
         self.pending_failbacks: dict[str, str] = {}
@@ -86,38 +90,90 @@ class HaService:
 
     @property
     def running(self) -> bool:
+        """Active: checking hosts and acting on the cluster."""
         return bool(self._tasks)
 
     def start(self) -> None:
-        """Take the lock (HaLockHeld if another service has it) and start checking."""
-        if self._tasks:
+        """With a local lock: take it (HaLockHeld if another service has it) and start
+        checking. With a lease: stand by until it is ours, then act while we keep it."""
+        if self._tasks or self._lease_task is not None:
+            return
+        if self.lease is not None:
+            self._lease_task = asyncio.create_task(self._lease_loop(), name="ha lease")
             return
         if self.lock is not None:
             self.lock.acquire()
+        self._activate()
+
+    async def stop(self) -> None:
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._lease_task
+            self._lease_task = None
+        await self._deactivate()
+        if self.lock is not None:
+            self.lock.release()
+        if self.lease is not None:
+            with contextlib.suppress(Exception):
+                await self.lease.release()
+
+    def _activate(self) -> None:
+        # a fresh engine: what another service did meanwhile is learnt from the hosts
+        self.engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
+                                     self.backend.layout, self.backend.name)
+        self._todo = asyncio.Queue()
         self._tasks = [asyncio.create_task(self._host_loop(h.name), name=f"ha check {h.name}")
                        for h in self.backend.hosts]
         self._tasks.append(asyncio.create_task(self._actor(), name="ha actions"))
         if self.balancer is not None:
             self.balancer.start()
 
-    async def stop(self) -> None:
+    async def _deactivate(self) -> None:
         if self.balancer is not None:
             await self.balancer.stop()
-        for task in self._tasks:
+        tasks, self._tasks = self._tasks, []
+        for task in tasks:
             task.cancel()
-        for task in self._tasks:
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._tasks = []
-        if self.lock is not None:
-            self.lock.release()
+
+    async def _lease_loop(self) -> None:
+        lease = self.lease
+        assert lease is not None
+        while True:
+            try:
+                ours = await (lease.renew() if self._tasks else lease.acquire())
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("HA %s: the lease could not be taken or renewed",
+                              self.backend.name)
+                ours = False
+            if ours and not self._tasks:
+                log.info("HA %s: this service is active", self.backend.name)
+                self._activate()
+            elif not ours and self._tasks:
+                log.warning("HA %s: lease lost (now held by %s): standing by",
+                            self.backend.name, lease.holder())
+                await self._deactivate()
+            await self.clock.sleep(lease.renew_every)
+
+    async def _while_leased(self) -> None:
+        """Act only while the lease surely holds (not across a renewal)."""
+        while self.lease is not None and not self.lease.valid():
+            await self.clock.sleep(0.2)
 
     def subscribe(self, listener: Callable[[Decision], None]) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
 
     def status(self) -> HaStatus:
-        holder = None if self.lock is None or self.lock.held else self.lock.holder()
+        if self.lease is not None:
+            holder = None if self.running else self.lease.holder() or "nobody yet"
+        else:
+            holder = None if self.lock is None or self.lock.held else self.lock.holder()
         return HaStatus(self.backend.name, self.running, holder, self.engine.phases(),
                         tuple(self.decisions), dict(self.pending_failbacks))
 
@@ -183,6 +239,7 @@ class HaService:
     async def _actor(self) -> None:
         while True:
             d = await self._todo.get()
+            await self._while_leased()
             try:
                 await self._carry_out(d)
             except asyncio.CancelledError:

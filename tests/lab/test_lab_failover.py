@@ -18,13 +18,14 @@ import pytest
 
 from mvm_tui import lab
 from mvm_tui.backends.real import RealBackend
+from mvm_tui.config import load_config
 from mvm_tui.core.failover import Decision, Kind
 from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.lab import truth
 from mvm_tui.models import Placement, PowerAction, PowerState
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_real import RealHaActions
-from mvm_tui.session import Session
+from mvm_tui.session import Session, open_session
 from tests.lab.test_lab_backend import wait_for
 
 pytestmark = pytest.mark.lab
@@ -172,3 +173,44 @@ async def test_a_cut_host_never_leaves_a_vm_running_twice(
     service, watcher, decisions = ha
     await _fail_over_and_back(lab_session, service, watcher, decisions, "cut")
     assert (Kind.STALE, "tiny-a") in [(d.kind, d.vm) for d in decisions]
+
+
+async def test_two_jump_boxes_take_turns_with_the_ceph_lock(
+    lab_info: lab.LabInfo, tmp_path: Path
+) -> None:
+    """Two HA services (two sessions, as on two jump boxes) on the lab's HCI cluster: one
+    holds the RADOS lock and acts, the other stands by; when the first dies without letting
+    go, the second takes over once the lease has run out."""
+    config = load_config(lab_info.config_path)
+    c = config.clusters[0]
+    config = config.model_copy(update={"clusters": [c.model_copy(update={
+        "ha": c.ha.model_copy(update={"lock_lease": 6.0})})]})
+    sessions = [open_session(config, demo=False, db_path=tmp_path / f"{n}.sqlite3")
+                for n in ("a", "b")]
+    first, second = (build_ha_service(s, s.clusters[0], tmp_path / n)
+                     for s, n in zip(sessions, "ab", strict=True))
+    try:
+        assert first.lease is not None and second.lease is not None
+        first.start()
+        await wait_for(lambda: _is(first.running), 30, "the first service active")
+        second.start()
+        await wait_for(lambda: _is(second.status().holder is not None), 30,
+                       "the second service standing by")
+        assert not second.running and "mvm-tui HA" in str(second.status().holder)
+        # the first dies: its lease task stops, the lock is not released
+        assert first._lease_task is not None
+        first._lease_task.cancel()
+        await first._deactivate()
+        died = time.monotonic()
+        await wait_for(lambda: _is(second.running), 30, "the second service taking over")
+        took = time.monotonic() - died
+        assert took < 6.0 + second.lease.renew_every + 5.0, took
+    finally:
+        for service in (first, second):
+            await service.stop()
+        for s in sessions:
+            await s.close()
+
+
+async def _is(value: bool) -> bool:
+    return value

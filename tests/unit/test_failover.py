@@ -277,6 +277,8 @@ def test_a_returned_hosts_copy_of_a_restarted_vm_is_stale_and_removed_before_unf
     assert [d.line() for d in engine.fence_done("h1", 36.0)] == ["36.0 restart a on h2"]
     engine.observe(Observation("h2", 40.0, True, _poll("h2", 40.0, ("a", up))))
 
+    # SSH answers, libvirt not yet: it has not said what it runs, so it is not back yet
+    assert engine.observe(Observation("h1", 42.0, True, None)) == []
     back = engine.observe(Observation("h1", 45.0, True, _poll("h1", 45.0, ("a", stale_power))))
     kinds = [(d.kind, d.vm) for d in back]
     expected = [(Kind.RETURNED, None), (Kind.STALE, "a"), (Kind.UNFENCE, None)]
@@ -290,6 +292,23 @@ def test_a_returned_hosts_copy_of_a_restarted_vm_is_stale_and_removed_before_unf
         engine.observe(Observation("h1", 55.0, True, _poll("h1", 55.0)))
         engine.observe(Observation("h2", 55.0, True, _poll("h2", 55.0, ("a", up))))
         assert [v.host for v in engine.view(55.0).vms] == ["h2"]
+
+
+def test_a_service_started_after_a_loss_still_removes_the_stale_copies() -> None:
+    """A fresh engine (the HA service restarted, or took over from another jump box) never
+    saw the restart, only the VM running on h2: h1's copy is stale all the same, and a
+    shut-off definition never hides the running copy."""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    up, off = PowerState.RUNNING, PowerState.SHUTOFF
+    engine.observe(Observation("h2", 0.0, True, _poll("h2", 0.0, ("a", up))))
+    for k in range(0, 8):
+        engine.observe(Observation("h1", 5.0 * k, False))
+    assert engine.fence_done("h1", 36.0) == []  # nothing of h1's known: nothing restarted
+    back = engine.observe(Observation("h1", 45.0, True, _poll("h1", 45.0, ("a", off))))
+    assert [(d.kind, d.vm) for d in back] == [
+        (Kind.RETURNED, None), (Kind.STALE, "a"), (Kind.UNFENCE, None)]
+    engine.observe(Observation("h1", 50.0, True, _poll("h1", 50.0, ("a", off))))
+    assert [(v.host, v.power) for v in engine.view(50.0).vms] == [("h2", up)]
 
 
 def test_settings_are_checked() -> None:

@@ -1,0 +1,135 @@
+"""The RADOS lease lock, against a model of cls_lock's exclusive lock (every `rados` command a
+new client; break needs the locker's name and cookie; a lease expires), and two HA services on
+the simulator taking turns with it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from mvm_tui.backends.sim import demo_cluster
+from mvm_tui.clock import VirtualClock
+from mvm_tui.core.failover import HaSettings
+from mvm_tui.runs import RunExecutor, RunStore
+from mvm_tui.services.ha import HaService
+from mvm_tui.services.ha_actions import SimHaActions
+from mvm_tui.services.ha_lease import CliResult, RadosLease
+
+
+@dataclass
+class Locker:
+    name: str
+    cookie: str
+    description: str
+    expires: float
+
+
+@dataclass
+class FakeRados:
+    """One lock object, the way the OSD's cls_lock keeps it."""
+
+    clock: VirtualClock
+    lockers: list[Locker] = field(default_factory=list)
+    clients: int = 4100
+    commands: list[list[str]] = field(default_factory=list)
+    down: bool = False  # no host answers
+
+    async def __call__(self, argv: Sequence[str]) -> CliResult:
+        argv = list(argv)
+        self.commands.append(argv)
+        if self.down:
+            raise OSError("no host answered")
+        assert argv[:4] == ["timeout", "10", "rados", "-p"]
+        verb, args = argv[6], argv[7:]
+        self.clients += 1
+        now = self.clock.now()
+        self.lockers = [lk for lk in self.lockers if lk.expires > now]
+        opts = dict(zip(args[2::2], args[3::2], strict=False))
+        if verb == "get":
+            if self.lockers:
+                return CliResult(1, "", "ERROR: failed locking: (16) Device or resource busy")
+            self.lockers.append(Locker(f"client.{self.clients}", opts["--lock-cookie"],
+                                       opts["--lock-description"],
+                                       now + float(opts["--lock-duration"])))
+            return CliResult(0, "", "")
+        if verb == "break":
+            name, cookie = args[2], args[4]
+            mine = [lk for lk in self.lockers if (lk.name, lk.cookie) == (name, cookie)]
+            if not mine:
+                return CliResult(1, "", "ERROR: failed breaking lock: (2) No such file")
+            self.lockers.remove(mine[0])
+            return CliResult(0, "", "")
+        assert verb == "info"
+        return CliResult(0, json.dumps({"name": "ha", "type": "exclusive", "lockers": [
+            {"name": lk.name, "cookie": lk.cookie, "description": lk.description}
+            for lk in self.lockers]}), "")
+
+
+def lease(rados: FakeRados, clock: VirtualClock, who: str) -> RadosLease:
+    out = RadosLease(rados, "demo", "vms", duration=30.0, monotonic=clock.now)
+    out.description = who
+    return out
+
+
+async def test_one_holder_renewals_and_takeover_after_the_lease() -> None:
+    clock = VirtualClock()
+    rados = FakeRados(clock)
+    a, b = lease(rados, clock, "jump-a"), lease(rados, clock, "jump-b")
+    assert rados.commands == [] and a.commands()[0][2:8] == [
+        "rados", "-p", "vms", "lock", "get", "mvm-tui-ha.demo"]
+    assert await a.acquire() and a.valid()
+    assert not await b.acquire() and not b.valid()
+    assert b.holder() == "jump-a"
+    for _ in range(5):  # a keeps renewing: a new client each time, b never gets in
+        await clock.advance(a.renew_every)
+        assert await a.renew() and a.valid()
+        assert not await b.acquire()
+    await clock.advance(25.0)  # a stopped renewing: its own view ends first
+    assert not a.valid()
+    assert not await b.acquire()  # Ceph's lease runs a little longer than a's view
+    await clock.advance(6.0)
+    assert await b.acquire() and b.valid()
+    assert not await a.renew() and not a.valid()  # a's break names its old locker: refused
+    assert a.holder() == "jump-b"
+
+
+async def test_a_holder_cut_off_from_ceph_stops_counting_itself_active() -> None:
+    clock = VirtualClock()
+    rados = FakeRados(clock)
+    a = lease(rados, clock, "jump-a")
+    assert await a.acquire() and a.valid()
+    rados.down = True
+    with pytest.raises(OSError):
+        await a.renew()
+    assert not a.valid()
+
+
+async def test_two_ha_services_take_turns(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    rados = FakeRados(clock)
+    settings = HaSettings(check_interval=2.0, check_timeout=1.5, grace_period=10.0)
+
+    def service(who: str) -> HaService:
+        sim = demo_cluster(clock)
+        executor = RunExecutor(RunStore(tmp_path / f"{who}.sqlite3"), clock)
+        return HaService(sim, clock, settings, executor, SimHaActions(sim),
+                         lease=lease(rados, clock, who))
+
+    first, second = service("jump-a"), service("jump-b")
+    first.start()
+    await clock.advance(1.0)
+    second.start()
+    await clock.advance(1.0)
+    assert first.running and not second.running
+    assert second.status().holder == "jump-a"
+    await clock.advance(120.0)  # renewals keep it with the first
+    assert first.running and not second.running
+    await first.stop()  # releases the lock: the second takes over at its next try
+    await clock.advance(second.lease.renew_every + 1.0)  # type: ignore[union-attr]
+    assert second.running and second.status().holder is None
+    await second.stop()
+    assert not second.running
