@@ -1,8 +1,9 @@
 """Only one HA service acts on a cluster at a time: a local lock (flock on a file in the XDG
 state dir), held for as long as the service runs and released by the kernel if it dies.
 
-This protects against two services on the same jump box. The issue's lease lock in Ceph RADOS
-(two jump boxes of an HCI cluster) is not implemented.
+This protects against two services on the same jump box; it is the lock of clusters without
+Ceph. HCI clusters use a Ceph RADOS lock with a lease instead (services.ha_lease), so HA
+services on two jump boxes take turns.
 """
 
 from __future__ import annotations
