@@ -201,6 +201,12 @@ class HostConfig(_Model):
         description="Bastion to reach the host through, [user@]host[:port] as ssh's "
         "ProxyJump; it is checked against the same known_hosts, with the same key.",
     )
+    ipmi_address: Address | None = Field(
+        default=None, description="Address of the host's BMC, for IPMI power-off when "
+        "[clusters.ha] ipmi is true (its password: IPMI_PASSWORD in mvm-tui's environment)."
+    )
+    ipmi_user: str = Field(default="ADMIN", pattern=r"^[A-Za-z0-9_.@-]{1,32}$",
+                           description="IPMI user of the host's BMC.")
 
 
 class Interfaces(_Model):
@@ -227,7 +233,12 @@ class HaConfig(_Model):
         "ask the operator (ask).",
     )
     ipmi: bool = Field(
-        default=False, description="Power a lost host off over IPMI as part of fencing."
+        default=False, description="Power a lost host off over IPMI as part of fencing (every "
+        "host needs ipmi_address; the password is IPMI_PASSWORD in mvm-tui's environment)."
+    )
+    ipmitool: str = Field(
+        default="ipmitool", description="The ipmitool command on the jump box (a name on PATH "
+        "or a path).", pattern=r"^[A-Za-z0-9_./+-]+$"
     )
     priorities: dict[Name, int] = Field(
         default_factory=dict,
@@ -308,6 +319,16 @@ class ClusterConfig(_Model):
         _check_unique([h.name for h in hosts], "hosts", "host name")
         _check_unique([h.address.lower() for h in hosts], "hosts", "address")
         return hosts
+
+    @model_validator(mode="after")
+    def _ipmi_addresses(self) -> ClusterConfig:
+        missing = [h.name for h in self.hosts if h.ipmi_address is None]
+        if self.ha.ipmi and missing:
+            raise ValueError(
+                f"ha.ipmi is true but host {quote(missing[0])} has no ipmi_address: set the "
+                "address of every host's BMC, or ipmi = false"
+            )
+        return self
 
     def host(self, name: str) -> HostConfig:
         """The host called `name`; KeyError if there is none."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import Clock
@@ -61,7 +62,12 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
     elif cluster.config is None or cluster.config.ha.self_fence_after is None:
         actions = NoHaActions(backend, NoHaActions.NO_SELF_FENCE)
     else:
-        actions = real = RealHaActions(backend, settings.check_timeout)
+        ipmi = None
+        if cluster.config.ha.ipmi:
+            ipmi = Ipmi(cluster.config.ha.ipmitool, {
+                h.name: (h.ipmi_address, h.ipmi_user) for h in cluster.config.hosts
+                if h.ipmi_address is not None})
+        actions = real = RealHaActions(backend, settings.check_timeout, ipmi)
         check = real.check
         lease = rados_lease(backend, cluster.config.ha)
     balancer = None

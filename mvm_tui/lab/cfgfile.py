@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shlex
+import sys
 from pathlib import Path
 
 from mvm_tui.config import load_config
@@ -49,6 +51,8 @@ def render(info: LabInfo) -> str:
         "# every lab host runs mvm-selffence with this value (lab up and restore start it)",
         f"self_fence_after = {SELF_FENCE_AFTER:g}",
         f"lock_pool = {_s(POOL)}",
+        "# the lab's BMCs (IPMI_PASSWORD=lab); set ipmi = true to fence with them too",
+        f"ipmitool = {_s(info.directory / 'ipmitool')}",
         "",
         "# Every role on the lab's single link.",
         "[clusters.interfaces]",
@@ -72,11 +76,16 @@ def _host(h: LabHost) -> list[str]:
         f"user = {_s(h.user)}",
         f"key_file = {_s(h.key_file)}",
         "password_auth = false",
+        f"ipmi_address = {_s(h.address)}",
+        'ipmi_user = "lab"',
     ]
 
 
 def write_config(info: LabInfo) -> Path:
     """Write info.config_path (mode 0600) and load it back with mvm_tui.config.load_config."""
+    bmc = info.directory / "ipmitool"  # the lab's BMCs, as ipmitool (mvm_tui.lab.bmc)
+    bmc.write_text(f"#!/bin/sh\nexec {shlex.quote(sys.executable)} -m mvm_tui.lab.bmc \"$@\"\n")
+    bmc.chmod(0o755)
     write_private(info.config_path, render(info).encode())
     load_config(info.config_path)  # ConfigError if the lab wrote something mvm-tui refuses
     return info.config_path

@@ -30,6 +30,7 @@ class HaActions(Protocol):
     async def fence(self, host: str, expiry_s: float) -> None: ...
     async def unfence(self, host: str) -> None: ...
     async def is_fenced(self, host: str) -> bool: ...
+    def power_off_commands(self, host: str) -> list[str]: ...
     async def power_off(self, host: str) -> None: ...  # IPMI
     async def osds_up(self, host: str) -> bool | None: ...  # any of its OSDs up (None: no Ceph)
     def restart_commands(self, vm: str, target: str) -> list[str]: ...
@@ -56,6 +57,9 @@ class _BackendActions:
 
     def unfence_commands(self, host: str) -> list[str]:
         return [shlex.join(osd_blocklist_rm(_address(self.backend, host)))]
+
+    def power_off_commands(self, host: str) -> list[str]:
+        return [f"ipmitool chassis power off  # {host}"]
 
     def restart_commands(self, vm: str, target: str) -> list[str]:
         return [f"# {vm}: define on {target} (shared storage)",
@@ -186,7 +190,7 @@ class HaRuns:
                       tuple(self.actions.fence_commands(host, expiry)), blocklist, fenced)]
         if ipmi:
             steps.append(Step(f"Power off {host} through IPMI",
-                              (f"ipmitool chassis power off  # {host}",), power_off, done))
+                              tuple(self.actions.power_off_commands(host)), power_off, done))
         return steps
 
     def _unfence(self, params: Mapping[str, Any]) -> Sequence[Step]:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 
 from mvm_tui.backends.base import BackendError, InvalidState
+from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.libvirt import failover as lv
 from mvm_tui.backends.libvirt.power import apply_power, power_commands
 from mvm_tui.backends.real import RealBackend
@@ -19,9 +20,11 @@ from mvm_tui.models import HostPoll, PowerAction, PowerState
 
 
 class RealHaActions:
-    def __init__(self, backend: RealBackend, check_timeout: float) -> None:
+    def __init__(self, backend: RealBackend, check_timeout: float,
+                 ipmi: Ipmi | None = None) -> None:
         self.backend = backend
         self.check_timeout = check_timeout
+        self.ipmi = ipmi
 
     async def check(self, host: str) -> HostPoll | None:
         """The HA liveness check (a little under the service's own bound, so a slow half
@@ -45,9 +48,16 @@ class RealHaActions:
     async def is_fenced(self, host: str) -> bool:
         return await self.backend.is_fenced(host)
 
+    def power_off_commands(self, host: str) -> list[str]:
+        if self.ipmi is None:
+            return [f"# {host}: no IPMI configured"]
+        return self.ipmi.power_off_commands(host)
+
     async def power_off(self, host: str) -> None:
-        raise BackendError("IPMI power-off is not available for real hosts yet: set "
-                           "[clusters.ha] ipmi = false")
+        if self.ipmi is None:
+            raise BackendError("no IPMI configured: set [clusters.ha] ipmi and the hosts' "
+                               "ipmi_address")
+        await self.ipmi.power_off(host)
 
     async def osds_up(self, host: str) -> bool | None:
         return await self.backend.osds_up(host)

@@ -18,7 +18,7 @@ import pytest
 
 from mvm_tui import lab
 from mvm_tui.backends.real import RealBackend
-from mvm_tui.config import load_config
+from mvm_tui.config import Config, load_config
 from mvm_tui.core.failover import Decision, Kind
 from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.lab import truth
@@ -77,10 +77,10 @@ async def _put_running_on(backend: RealBackend, vm: str, host: str) -> None:
         await backend.vm_power(info, PowerAction.START)
 
 
-@pytest.fixture
-async def ha(lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path
-             ) -> AsyncIterator[tuple[HaService, Watcher, list[Decision]]]:
-    cluster = lab_session.clusters[0]
+@contextlib.asynccontextmanager
+async def _ha_running(session: Session, info: lab.LabInfo, tmp_path: Path
+                      ) -> AsyncIterator[tuple[HaService, Watcher, list[Decision]]]:
+    cluster = session.clusters[0]
     backend = cluster.backend
     assert isinstance(backend, RealBackend)
     for vm in (*MOVED, PINNED):
@@ -88,11 +88,11 @@ async def ha(lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path
     await backend.set_placement("tiny-a", Placement.AUTO, None)
     await backend.set_placement("tiny-f", Placement.FAILOVER, "h1")
     await backend.set_placement(PINNED, Placement.PINNED, "h1")
-    service = build_ha_service(lab_session, cluster, tmp_path)
+    service = build_ha_service(session, cluster, tmp_path)
     assert isinstance(service.actions, RealHaActions)
     decisions: list[Decision] = []
     service.subscribe(decisions.append)
-    watcher = Watcher(lab_info)
+    watcher = Watcher(info)
     watcher.start()
     service.start()
 
@@ -100,7 +100,7 @@ async def ha(lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path
         return all(backend.kept.get(vm) is not None for vm in (*MOVED, PINNED))
 
     try:
-        await wait_for(kept, 30, "the HA checks to keep a copy of every VM's definition")
+        await wait_for(kept, 60, "the HA checks to keep a copy of every VM's definition")
         yield service, watcher, decisions
     finally:
         await service.stop()
@@ -109,6 +109,13 @@ async def ha(lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path
             await backend.unfence("h1")  # whatever happened, leave h1 usable
         with contextlib.suppress(Exception):
             await _put_running_on(backend, PINNED, "h1")
+
+
+@pytest.fixture
+async def ha(lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path
+             ) -> AsyncIterator[tuple[HaService, Watcher, list[Decision]]]:
+    async with _ha_running(lab_session, lab_info, tmp_path) as running:
+        yield running
 
 
 async def _fail_over_and_back(
@@ -175,16 +182,40 @@ async def test_a_cut_host_never_leaves_a_vm_running_twice(
     assert (Kind.STALE, "tiny-a") in [(d.kind, d.vm) for d in decisions]
 
 
+async def test_ipmi_powers_a_lost_host_off_before_its_vms_restart(
+    lab_info: lab.LabInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ipmi = true, fencing also powers the lost host off through its BMC (the lab's
+    ipmitool look-alike, password from IPMI_PASSWORD) before anything restarts."""
+    monkeypatch.setenv("IPMI_PASSWORD", "lab")
+    config = _with_ha(load_config(lab_info.config_path), ipmi=True)
+    session = open_session(config, demo=False, db_path=tmp_path / "runs.sqlite3")
+    try:
+        async with _ha_running(session, lab_info, tmp_path) as (service, watcher, decisions):
+            await _fail_over_and_back(session, service, watcher, decisions, "cut")
+            fence = next(r for r in session.store.list_runs() if r.kind.endswith("ha.fence"))
+            steps = session.store.steps(fence.id)
+            assert [s.title for s in steps][-1] == "Power off h1 through IPMI"
+            assert all(s.state == "done" for s in steps)
+            assert steps[-1].preview[0].startswith(str(lab_info.directory / "ipmitool"))
+            assert "-E chassis power off" in steps[-1].preview[0]
+    finally:
+        await session.close()
+
+
+def _with_ha(config: Config, **ha: object) -> Config:
+    c = config.clusters[0]
+    return config.model_copy(update={"clusters": [c.model_copy(update={
+        "ha": c.ha.model_copy(update=ha)})]})
+
+
 async def test_two_jump_boxes_take_turns_with_the_ceph_lock(
     lab_info: lab.LabInfo, tmp_path: Path
 ) -> None:
     """Two HA services (two sessions, as on two jump boxes) on the lab's HCI cluster: one
     holds the RADOS lock and acts, the other stands by; when the first dies without letting
     go, the second takes over once the lease has run out."""
-    config = load_config(lab_info.config_path)
-    c = config.clusters[0]
-    config = config.model_copy(update={"clusters": [c.model_copy(update={
-        "ha": c.ha.model_copy(update={"lock_lease": 6.0})})]})
+    config = _with_ha(load_config(lab_info.config_path), lock_lease=6.0)
     sessions = [open_session(config, demo=False, db_path=tmp_path / f"{n}.sqlite3")
                 for n in ("a", "b")]
     first, second = (build_ha_service(s, s.clusters[0], tmp_path / n)
@@ -194,9 +225,9 @@ async def test_two_jump_boxes_take_turns_with_the_ceph_lock(
         first.start()
         await wait_for(lambda: _is(first.running), 30, "the first service active")
         second.start()
-        await wait_for(lambda: _is(second.status().holder is not None), 30,
-                       "the second service standing by")
-        assert not second.running and "mvm-tui HA" in str(second.status().holder)
+        await wait_for(lambda: _is("mvm-tui HA" in str(second.status().holder)), 30,
+                       "the second service standing by, naming the holder")
+        assert not second.running
         # the first dies: its lease task stops, the lock is not released
         assert first._lease_task is not None
         first._lease_task.cancel()
