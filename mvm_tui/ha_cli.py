@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mvm_tui.backends.ceph.admin import CliResult
 from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.sim import SimBackend
@@ -23,7 +24,7 @@ from mvm_tui.services.balancer import Balancer, balance_settings
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import HaActions, NoHaActions, SimHaActions
-from mvm_tui.services.ha_lease import CliResult, HaLease, RadosLease
+from mvm_tui.services.ha_lease import HaLease, RadosLease
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
 from mvm_tui.services.ha_real import RealHaActions
 from mvm_tui.session import Session, SessionError, load, open_session

@@ -20,20 +20,13 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
+from mvm_tui.backends.ceph.admin import CliResult
 from mvm_tui.backends.ceph.commands import check_name
 
 LOCK_NAME = "ha"
 CLI_TIMEOUT = 10
-
-
-@dataclass(frozen=True)
-class CliResult:
-    exit_status: int
-    stdout: str
-    stderr: str
 
 
 Cli = Callable[[Sequence[str]], Awaitable[CliResult]]  # run a command on a host with Ceph

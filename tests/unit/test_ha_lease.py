@@ -11,13 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from mvm_tui.backends.ceph.admin import CliResult
 from mvm_tui.backends.sim import demo_cluster
 from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import HaSettings
 from mvm_tui.runs import RunExecutor, RunStore
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import SimHaActions
-from mvm_tui.services.ha_lease import CliResult, RadosLease
+from mvm_tui.services.ha_lease import RadosLease
 
 
 @dataclass
