@@ -44,6 +44,8 @@ async def one_loss(info: lab.LabInfo, config: Config, label: str, tmp: Path) -> 
         await backend.set_placement(vm, placement, "h1" if placement is not Placement.AUTO
                                     else None)
     service = build_ha_service(session, cluster, tmp)
+    timeline: list[tuple[float, str]] = []
+    service.subscribe(lambda d: timeline.append((time.monotonic(), d.line(d.time))))
     service.start()
     try:
         async def kept() -> bool:
@@ -52,6 +54,7 @@ async def one_loss(info: lab.LabInfo, config: Config, label: str, tmp: Path) -> 
         await wait(kept, 60, "the HA checks to see every VM")
         t = config.timers
         lab.power_off("h1")
+        off = time.monotonic()
 
         async def elsewhere() -> bool:
             where = await truth.running(info)
@@ -73,6 +76,9 @@ async def one_loss(info: lab.LabInfo, config: Config, label: str, tmp: Path) -> 
               f"{t.check_timeout:g} s), grace {t.ha_grace_period:g} s: every failover VM "
               f"running again {took:.1f} s after the power-off; failback {back:.1f} s after "
               "h1 was back", flush=True)
+        for at, line in timeline:
+            if at >= off:
+                print(f"  {at - off:6.1f} s  {line.split(' ', 1)[1]}", flush=True)
     finally:
         await service.stop()
         await session.close()

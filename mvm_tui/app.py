@@ -12,6 +12,7 @@ from textual.screen import Screen
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
+from mvm_tui.aio import quiet_lost_connections
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
 from mvm_tui.core.failover_plan import Decision, Kind
@@ -79,6 +80,7 @@ class MvmApp(App[None]):
         self.refreshes = 0  # inventory refreshes pushed to screens (tests wait on it)
 
     def on_mount(self) -> None:
+        quiet_lost_connections(asyncio.get_running_loop())
         if self.prompts is not None:  # the backends ask the operator through dialogs
             self.prompts.host_key = self._ask_host_key
             self.prompts.password = self._ask_password

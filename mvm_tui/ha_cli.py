@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from mvm_tui.aio import quiet_lost_connections
 from mvm_tui.backends.ceph.admin import CliResult
 from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.real import RealBackend
@@ -113,6 +114,7 @@ async def run_ha(
         return 2
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+    quiet_lost_connections(loop)
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shlex
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import TypeVar
@@ -21,6 +22,7 @@ import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError, ClusterBackend, HostRef, InvalidState, NotFound
+from mvm_tui.backends.ceph.admin import CliResult, UnitAction
 from mvm_tui.backends.libvirt import (
     KeepAlive,
     LibvirtHost,
@@ -48,6 +50,9 @@ from mvm_tui.models import (
 
 GB = 1e9
 MAINTENANCE = PurePosixPath("/var/lib/mvm-tui/maintenance")  # on the host: it is in maintenance
+CEPH_CONF = PurePosixPath("/etc/ceph/ceph.conf")
+CEPH_UNIT = re.compile(r"ceph-(osd|mon|mgr)@[A-Za-z0-9_.-]+")
+MON_HOST = re.compile(r"[\[\]a-zA-Z0-9:.,/ ]+")  # [v2:10.0.0.1:3300,v1:10.0.0.1:6789],...
 T = TypeVar("T")
 
 
@@ -126,6 +131,8 @@ class RealBackend(ClusterBackend):
         self._changed: Callable[[str], None] | None = None
         self._stats: dict[str, asyncio.Future[HostPoll]] = {}  # libvirt polls in flight
         self._last: dict[str, HostPoll] = {}
+        self._answered: str | None = None  # the host _on_any_host reached last
+        self._silent: set[str] = set()  # hosts whose last liveness check got no answer
 
     def watch(self, changed: Callable[[str], None]) -> None:
         self._changed = changed
@@ -203,13 +210,20 @@ class RealBackend(ClusterBackend):
         """`do` on the first host that answers (any host has a monitor and an admin keyring
         on HCI), skipping `exclude`."""
         problems = []
-        for h in self.hosts:
+        # the host that answered last first, hosts whose last check failed last: a call to a
+        # host that is down waits for its timeout
+        order = sorted(self.hosts, key=lambda h: (h.name in self._silent,
+                                                  h.name != self._answered))
+        for h in order:
             if h.name == exclude:
                 continue
             try:
-                return await do(h.name)
+                result = await do(h.name)
             except BackendError as exc:
                 problems.append(str(exc))
+                continue
+            self._answered = h.name
+            return result
         raise BackendError("ceph: no host answered: " + "; ".join(problems))
 
     # -- failover: light checks, Ceph's view of a host, VMs defined from kept copies ---------
@@ -242,8 +256,10 @@ class RealBackend(ClusterBackend):
             asyncio.wait_for(inventory(), timeout),
             asyncio.wait_for(over_ssh(), timeout), return_exceptions=True)
         if isinstance(poll, BaseException) and isinstance(marker, BaseException):
+            self._silent.add(host)
             raise BackendError(f"{host}: neither libvirt nor SSH answered within {timeout:g} s "
                                f"({poll or type(poll).__name__})")
+        self._silent.discard(host)
         if isinstance(poll, BaseException):
             return None
         for vm in poll.vms:
@@ -269,6 +285,31 @@ class RealBackend(ClusterBackend):
         checked (e.g. `rados lock get`, whose failure says the lock is held)."""
         return await self._on_any_host(lambda h: self.ssh.run(
             h, argv, sudo=True, check=False, timeout=self.options.ceph_timeout))
+
+    # -- CephAdmin: what a host decommission runs ------------------------------------------
+
+    async def ceph(self, argv: Sequence[str]) -> CliResult:
+        r = await self.run_on_any_host(list(argv))
+        return CliResult(r.exit_status, r.stdout, r.stderr)
+
+    async def systemctl(self, host: str, action: UnitAction, unit: str) -> CliResult:
+        if not CEPH_UNIT.fullmatch(unit):
+            raise InvalidState(f"not a Ceph daemon unit: {unit!r}")
+        r = await self.ssh.run(host, ["systemctl", action, unit], sudo=True, check=False,
+                               timeout=self.options.ceph_timeout)
+        return CliResult(r.exit_status, r.stdout, r.stderr)
+
+    async def mon_host(self, host: str) -> str:
+        r = await self.ssh.run(host, ["ceph-conf", "-c", str(CEPH_CONF), "--lookup", "mon_host"],
+                               sudo=True, timeout=self.options.ceph_timeout)
+        return r.stdout.strip()
+
+    async def set_mon_host(self, host: str, value: str) -> None:
+        if not MON_HOST.fullmatch(value):
+            raise InvalidState(f"not a mon_host value: {value!r}")
+        script = rf"s|^([[:space:]]*mon[_ ]host[[:space:]]*=).*$|\1 {value}|"
+        await self.ssh.run(host, ["sed", "-i", "-E", script, str(CEPH_CONF)], sudo=True,
+                           timeout=self.options.ceph_timeout)
 
     def placed(self, vm: str, host: str) -> None:
         """Failover started the VM on `host` (the old host may not answer to say so)."""
@@ -297,7 +338,10 @@ class RealBackend(ClusterBackend):
         await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True))
 
     async def is_fenced(self, host: str) -> bool:
-        return self._client_addr(host) in await self.blocklisted()
+        addrs = await self._on_any_host(
+            lambda h: self._ceph(h, ceph.commands.osd_blocklist_ls(), _blocklist_addrs),
+            exclude=host)
+        return self._client_addr(host) in addrs
 
     async def blocklisted(self) -> list[str]:
         """The client addresses Ceph blocklists now."""

@@ -31,6 +31,7 @@ from mvm_tui.services.ha_lock import HaLock
 log = logging.getLogger(__name__)
 
 MAX_DECISIONS = 200
+PROBE_TIMEOUT = 10.0  # asking Ceph (a `ceph` command over SSH) about a silent host's OSDs
 
 # a liveness check: what the host runs, or None when it answered without saying (libvirtd down,
 # SSH up); raises BackendError when it does not answer
@@ -209,12 +210,12 @@ class HaService:
         with contextlib.suppress(ClockTimeout, BackendError):
             poll = await self.clock.wait_for(self._check(host), self.settings.check_timeout)
             ok = True
+        ended = self.clock.now()
         up = None
         if not ok:
             with contextlib.suppress(ClockTimeout, BackendError):
-                up = await self.clock.wait_for(self._osd_probe(host),
-                                               self.settings.check_timeout)
-        obs = Observation(host, self.clock.now(), ok, poll,
+                up = await self.clock.wait_for(self._osd_probe(host), PROBE_TIMEOUT)
+        obs = Observation(host, ended, ok, poll,
                           None if up is None else not up, started)
         self._record(self.engine.observe(obs))
 
