@@ -119,15 +119,15 @@ class HaService:
             with contextlib.suppress(Exception):
                 await self.lease.release()
 
-    def _activate(self) -> None:
-        # a fresh engine: what another service did meanwhile is learnt from the hosts
-        self.engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
-                                     self.backend.layout, self.backend.name)
-        self._todo = asyncio.Queue()
+    def _activate(self, fresh: bool = True) -> None:
+        if fresh:  # what another service did meanwhile is learnt from the hosts
+            self.engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
+                                         self.backend.layout, self.backend.name)
+            self._todo = asyncio.Queue()
         self._tasks = [asyncio.create_task(self._host_loop(h.name), name=f"ha check {h.name}")
                        for h in self.backend.hosts]
         self._tasks.append(asyncio.create_task(self._actor(), name="ha actions"))
-        if self.balancer is not None:
+        if self.balancer is not None and self.lease is None:
             self.balancer.start()
 
     async def _deactivate(self) -> None:
@@ -141,25 +141,39 @@ class HaService:
                 await task
 
     async def _lease_loop(self) -> None:
+        """Take the lease, keep it. A renewal that fails (Ceph busy electing a new monitor
+        leader, say) only pauses the actions: the checks go on and the engine keeps what it
+        knows. Only when another service holds the lease does this one stand by; it starts
+        afresh when it gets the lease back."""
         lease = self.lease
         assert lease is not None
+        taken_over = True
         while True:
             try:
-                ours = await (lease.renew() if self._tasks else lease.acquire())
+                ours = await lease.renew()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("HA %s: the lease could not be taken or renewed",
-                              self.backend.name)
+            except Exception as exc:
+                log.warning("HA %s: the lease could not be renewed: %s", self.backend.name, exc)
                 ours = False
             if ours and not self._tasks:
                 log.info("HA %s: this service is active", self.backend.name)
-                self._activate()
-            elif not ours and self._tasks:
-                log.warning("HA %s: lease lost (now held by %s): standing by",
-                            self.backend.name, lease.holder())
+                self._activate(fresh=taken_over)
+                taken_over = False
+            elif not ours and self._tasks and lease.taken():
+                log.warning("HA %s: the lease is held by %s: standing by", self.backend.name,
+                            lease.holder())
                 await self._deactivate()
-            await self.clock.sleep(lease.renew_every)
+                taken_over = True
+            await self._balance_while_leased()
+            await self.clock.sleep(lease.renew_every if ours else min(2.0, lease.renew_every))
+
+    async def _balance_while_leased(self) -> None:
+        b, valid = self.balancer, self.lease is not None and self.lease.valid()
+        if b is not None and valid and self._tasks and not b.running:
+            b.start()
+        elif b is not None and not valid and b.running:
+            await b.stop()
 
     async def _while_leased(self) -> None:
         """Act only while the lease surely holds (not across a renewal)."""

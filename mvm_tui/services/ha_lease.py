@@ -38,8 +38,8 @@ class HaLease(Protocol):
     renew_every: float
 
     def describe(self) -> str: ...
-    async def acquire(self) -> bool: ...
-    async def renew(self) -> bool: ...
+    async def renew(self) -> bool: ...  # take it, or keep it
+    def taken(self) -> bool: ...  # another service holds it (not just: we could not renew)
     async def release(self) -> None: ...
     def valid(self) -> bool: ...
     def holder(self) -> str | None: ...  # who holds it when we do not
@@ -57,6 +57,7 @@ class RadosLease:
         self._until = 0.0  # our lease is surely running until then
         self._locker: str | None = None  # client.N that holds it for us
         self._holder: str | None = None
+        self._taken = False  # another service's lock was seen
 
     def _rados(self, *args: str) -> list[str]:
         return ["timeout", str(CLI_TIMEOUT), "rados", "-p", self.pool, "lock", *args]
@@ -76,21 +77,28 @@ class RadosLease:
     def holder(self) -> str | None:
         return None if self.valid() else self._holder
 
+    def taken(self) -> bool:
+        return self._taken
+
     async def acquire(self) -> bool:
         asked = self.monotonic()
         got = await self.cli(self.commands()[0])
         info = await self._info()
         mine = next((lk for lk in info if lk.get("cookie") == self.cookie), None)
+        others = [lk for lk in info if lk.get("cookie") != self.cookie]
+        self._taken = bool(others)
         if got.exit_status != 0 or mine is None:
-            self._until, self._locker = 0.0, None
-            others = [str(lk.get("description") or lk.get("name")) for lk in info]
-            self._holder = ", ".join(others) or (got.stderr.strip() or "unknown")
+            self._until = 0.0
+            self._holder = ", ".join(str(lk.get("description") or lk.get("name"))
+                                     for lk in others) or "nobody (Ceph did not answer)"
             return False
         self._locker, self._holder = str(mine["name"]), None
         self._until = asked + self.duration - self.renew_every / 2
         return True
 
     async def renew(self) -> bool:
+        """Take the lock, or keep it: break our own (the last locker we know of) and take it
+        again at once."""
         self._until = 0.0  # not active across the break: someone else may get it meanwhile
         if self._locker is not None:
             await self._break(self._locker)

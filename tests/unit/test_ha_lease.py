@@ -134,3 +134,32 @@ async def test_two_ha_services_take_turns(tmp_path: Path) -> None:
     assert second.running and second.status().holder is None
     await second.stop()
     assert not second.running
+
+
+async def test_ceph_not_answering_pauses_actions_but_keeps_what_the_service_knows(
+    tmp_path: Path,
+) -> None:
+    clock = VirtualClock()
+    rados = FakeRados(clock)
+    sim = demo_cluster(clock)
+    settings = HaSettings(check_interval=2.0, check_timeout=1.5, grace_period=10.0)
+    service = HaService(sim, clock, settings, RunExecutor(RunStore(tmp_path / "r.sqlite3"), clock),
+                        SimHaActions(sim), lease=lease(rados, clock, "jump-a"))
+    service.start()
+    await clock.advance(5.0)
+    engine = service.engine
+    assert service.running and service.lease is not None and service.lease.valid()
+    rados.down = True  # a monitor election, say
+    await clock.advance(30.0)
+    assert service.running and not service.lease.valid()  # checks go on, actions wait
+    assert not service.lease.taken()
+    rados.down = False
+    await clock.advance(12.0)
+    assert service.running and service.lease.valid() and service.engine is engine
+    rados.lockers = [Locker("client.1", "other", "jump-b", clock.now() + 60)]  # taken over
+    rados.down = True
+    await clock.advance(31.0)  # our lease ran out at Ceph, another service took it
+    rados.down = False
+    await clock.advance(3.0)
+    assert not service.running and service.status().holder == "jump-b"
+    await service.stop()
