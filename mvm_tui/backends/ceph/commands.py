@@ -126,6 +126,11 @@ def osd_safe_to_destroy(
     return _ceph("osd", "safe-to-destroy", *ids, json_out=True, connect_timeout=connect_timeout)
 
 
+def osd_pool_ls_detail(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
+    """Every pool with its replica counts (size, min_size) and CRUSH rule."""
+    return _ceph("osd", "pool", "ls", "detail", json_out=True, connect_timeout=connect_timeout)
+
+
 def osd_blocklist_ls(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
     return _ceph("osd", "blocklist", "ls", json_out=True, connect_timeout=connect_timeout)
 

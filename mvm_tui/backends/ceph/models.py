@@ -201,6 +201,26 @@ class PgStat(Raw):
         return sum(p.num for p in s.num_pg_by_state if p.name == CLEAN) == s.num_pgs
 
 
+# -- pools
+
+
+class PoolDetail(Raw):
+    """One pool of `ceph osd pool ls detail -f json` (a JSON list of them)."""
+
+    pool_id: int = 0
+    pool_name: str
+    type: int = 1  # 1 replicated, 3 erasure
+    size: int  # replicas (k+m for erasure)
+    min_size: int
+    crush_rule: int = 0
+    pg_num: int = 0
+    application_metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        return self.pool_name
+
+
 # -- pre-flight checks: both print JSON on stdout and may also exit non-zero
 
 

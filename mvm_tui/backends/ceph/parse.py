@@ -18,6 +18,7 @@ from mvm_tui.backends.ceph.models import (
     MonMap,
     OkToStop,
     PgStat,
+    PoolDetail,
     QuorumStatus,
     Raw,
     SafeToDestroy,
@@ -41,31 +42,39 @@ def _snippet(text: str) -> str:
     return repr(t[:60] + ("..." if len(t) > 60 else ""))
 
 
-def _load(command: str, text: str) -> dict[str, Any]:
+def _load_any(command: str, text: str, kind: type[Any], what: str) -> Any:
     if not text.strip():
         raise CephParseError(command, "empty output, expected JSON")
     try:
         data = json.loads(text)
     except ValueError as e:
         raise CephParseError(command, f"output is not JSON ({e}): {_snippet(text)}") from None
-    if not isinstance(data, dict):
+    if not isinstance(data, kind):
         raise CephParseError(
-            command, f"expected a JSON object, got {type(data).__name__}: {_snippet(text)}"
+            command, f"expected a JSON {what}, got {type(data).__name__}: {_snippet(text)}"
         )
     return data
 
 
-def _parse(command: str, text: str, model: type[M]) -> M:
-    data = _load(command, text)
+def _load(command: str, text: str) -> dict[str, Any]:
+    data: dict[str, Any] = _load_any(command, text, dict, "object")
+    return data
+
+
+def _validate(command: str, data: Any, model: type[M], where: str = "") -> M:
     try:
         return model.model_validate(data)
     except ValidationError as e:
         problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
+            f"{where}{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in e.errors()[:3]
         )
         more = f" (+{e.error_count() - 3} more)" if e.error_count() > 3 else ""
         raise CephParseError(command, f"unexpected JSON shape: {problems}{more}") from None
+
+
+def _parse(command: str, text: str, model: type[M]) -> M:
+    return _validate(command, _load(command, text), model)
 
 
 def parse_status_report(text: str) -> StatusReport:
@@ -125,6 +134,13 @@ def parse_quorum_status(text: str) -> QuorumStatus:
 
 def parse_pg_stat(text: str) -> PgStat:
     return _parse("pg stat", text, PgStat)
+
+
+def parse_pool_ls_detail(text: str) -> tuple[PoolDetail, ...]:
+    """`ceph osd pool ls detail -f json`: a JSON list with one object per pool."""
+    command = "osd pool ls detail"
+    data: list[Any] = _load_any(command, text, list, "list")
+    return tuple(_validate(command, p, PoolDetail, f"[{i}].") for i, p in enumerate(data))
 
 
 def _failure(command: str, returncode: int, stderr: str) -> str:

@@ -24,6 +24,7 @@ from mvm_tui.backends.base import (
     NotFound,
 )
 from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
+from mvm_tui.backends.sim.ceph_cli import SimCeph, SimCephAdmin
 from mvm_tui.backends.sim.fencing import Fencing
 from mvm_tui.backends.sim.metrics import VmProfile, host_base_cpu, host_base_io
 from mvm_tui.backends.sim.migration import PrecopyPlan
@@ -60,9 +61,10 @@ _VIRSH_VERB = {
 }
 
 
-class SimBackend(ClusterBackend):
+class SimBackend(SimCephAdmin, ClusterBackend):
     """A simulated cluster. Besides the backend interface it offers live migration, Ceph OSD
-    control and fault injection (power off, network cut, slow host, restore)."""
+    control, fault injection (power off, network cut, slow host, restore) and, on HCI, the
+    CephAdmin interface (ceph commands, systemd units, mon_host: sim/ceph_cli.py)."""
 
     def __init__(self, spec: SimClusterSpec, clock: Clock, seed: int = 0) -> None:
         spec.validate()
@@ -97,6 +99,8 @@ class SimBackend(ClusterBackend):
             )
             mons = [h.name for h in spec.hosts]
             self._ceph = CephModel(spec, osds, mons, stored, self._rng.getrandbits(64), now)
+        self._ceph_admin = None if self._ceph is None else SimCeph(
+            spec, self._hosts, self._ceph, clock, self._reach, f"{spec.name}/{seed}")
 
     def _make_vm(self, v: SimVmSpec, now: float, nic_id: int) -> VmState:
         rng = self._rng
@@ -225,7 +229,7 @@ class SimBackend(ClusterBackend):
         await asyncio.sleep(0)
         if self._ceph is None:
             return None
-        quorum = tuple(m for m in self._ceph.mons if self._hosts[m].reachable)
+        quorum = self._mon_quorum()
         if 2 * len(quorum) <= len(self._ceph.mons):
             raise BackendError("ceph: monitors have no quorum")
         return self._ceph.status(self._clock.now(), quorum)
@@ -508,7 +512,7 @@ class SimBackend(ClusterBackend):
 
     def _quorum(self) -> bool:
         ceph = self._ceph
-        return ceph is None or 2 * sum(self._hosts[m].reachable for m in ceph.mons) > len(ceph.mons)
+        return ceph is None or 2 * len(self._mon_quorum()) > len(ceph.mons)
 
     # -- for tests and tools: the truth, without reaching any host
 

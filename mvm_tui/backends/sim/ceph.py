@@ -1,11 +1,14 @@
 """The simulated Ceph cluster of an HCI cluster: OSD map, monitors and `ceph status`.
 
 The osdmap is always current; the PG statistics lag it by `pg_stats_lag_s`, as in real Ceph
-where `ceph status` right after `ceph osd out` still shows every PG active+clean.
+where `ceph status` right after `ceph osd out` still shows every PG active+clean. OSDs can be
+taken apart as a decommission does (daemon stopped, CRUSH entry removed, id removed) and
+monitors stopped (they leave the quorum once the others have elected without them).
 """
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
 
 from mvm_tui.backends.base import InvalidState, NotFound
@@ -39,8 +42,12 @@ class CephModel:
         self.up = [True] * n
         self.in_ = [True] * n
         self._auto_out = [False] * n  # marked out by the monitors, not by an operator
+        self.exists = [True] * n  # False once `ceph osd rm`
+        self.in_crush = [True] * n  # False once `ceph osd crush remove`
+        self.stopped = [False] * n  # its daemon stopped by systemctl: it stays down
+        self.mon_stopped: dict[str, float] = {}  # monitor -> when its daemon was stopped
         self._down_since = [now] * n
-        self.epoch = 10 + 2 * n  # creating the pool and the OSDs took a few epochs
+        self._epoch = 10 + 2 * n  # creating the pool and the OSDs took a few epochs
         self._time = now
         self.pgs = PgSim(
             [o.host for o in osds],
@@ -58,12 +65,34 @@ class CephModel:
         )
 
     def osd_ids(self, host: str) -> list[int]:
-        return [o.id for o in self.osds if o.host == host]
+        """The host's OSDs (not those removed with `ceph osd rm`)."""
+        return [o.id for o in self.osds if o.host == host and self.exists[o.id]]
 
     def _osd(self, osd_id: int) -> int:
-        if not 0 <= osd_id < len(self.osds):
+        if not 0 <= osd_id < len(self.osds) or not self.exists[osd_id]:
             raise NotFound(f"osd.{osd_id} does not exist")
         return osd_id
+
+    def has_osd(self, osd_id: int) -> bool:
+        return 0 <= osd_id < len(self.osds) and self.exists[osd_id]
+
+    # -- monitors
+
+    def quorum(self, reachable: Container[str], now: float) -> tuple[str, ...]:
+        """The monitors in quorum: those of the monmap whose host answers and whose daemon
+        runs. A stopped daemon is still listed until the others have elected without it
+        (mon_election_s later), as `ceph quorum_status` shows it."""
+        wait = self._spec.mon_election_s
+        return tuple(
+            m
+            for m in self.mons
+            if m in reachable and (m not in self.mon_stopped or now < self.mon_stopped[m] + wait)
+        )
+
+    def electing(self, now: float) -> bool:
+        """Whether the monitors are electing a quorum without a stopped one right now."""
+        wait = self._spec.mon_election_s
+        return any(m in self.mons and now < t + wait for m, t in self.mon_stopped.items())
 
     # -- time
 
@@ -84,16 +113,29 @@ class CephModel:
         self._time = now
         self.pgs.advance(now - self._spec.pg_stats_lag_s)
 
+    @property
+    def epoch(self) -> int:
+        """The osdmap epoch: OSD changes, and pg_temp changes of the PGs (which the PG
+        statistics see when they happen: a status from a later epoch than an `osd out`
+        reflects it)."""
+        return self._epoch + self.pgs.temp_epochs
+
     def _new_epoch(self) -> None:
-        self.epoch += 1
-        self.pgs.pending.append(MapChange(self._time, tuple(self.up), tuple(self.in_)))
+        self._epoch += 1
+        # PGs map to OSDs that are in and in the CRUSH map
+        mapped = tuple(i and c for i, c in zip(self.in_, self.in_crush, strict=True))
+        self.pgs.pending.append(MapChange(self._time, tuple(self.up), mapped))
 
     # -- changes
 
     def set_up(self, osd_ids: list[int], up: bool, now: float) -> None:
         """OSD daemons come up or go down (their host powered off or cut off)."""
         self.settle(now)
-        changed = [o for o in osd_ids if self.up[o] != up]
+        changed = [
+            o
+            for o in osd_ids
+            if self.up[o] != up and (not up or (self.exists[o] and not self.stopped[o]))
+        ]
         if not changed:
             return
         for o in changed:
@@ -123,6 +165,33 @@ class CephModel:
         self._auto_out[o] = False
         self._new_epoch()
 
+    def stop_daemon(self, osd_id: int, now: float) -> None:
+        """`systemctl stop ceph-osd@N`: the OSD goes down and stays down."""
+        o = self._osd(osd_id)
+        self.stopped[o] = True
+        self.set_up([o], False, now)
+
+    def crush_remove(self, osd_id: int, now: float) -> None:
+        """`ceph osd crush remove osd.N` (N removed from the osdmap already, or not): no PG
+        maps to it any more."""
+        o = osd_id
+        if not 0 <= o < len(self.osds) or not self.in_crush[o]:
+            raise NotFound(f"osd.{o} is not in the CRUSH map")
+        self.settle(now)
+        self.in_crush[o] = False
+        self._new_epoch()
+
+    def remove(self, osd_id: int, now: float) -> None:
+        """`ceph osd rm N`: refused while the OSD is up."""
+        o = self._osd(osd_id)
+        self.settle(now)
+        if self.up[o]:
+            raise InvalidState(f"osd.{o} is still up; must be down before removal")
+        self.exists[o] = False
+        self.in_[o] = False
+        self._auto_out[o] = False
+        self._new_epoch()
+
     # -- what it reports
 
     def used_bytes(self, now: float) -> list[int]:
@@ -134,8 +203,9 @@ class CephModel:
     def status(self, now: float, quorum: tuple[str, ...]) -> CephStatus:
         self.settle(now)
         pgs = self.pgs.summary()
-        n = len(self.osds)
-        n_up, n_in = sum(self.up), sum(self.in_)
+        live = [o.id for o in self.osds if self.exists[o.id]]
+        n = len(live)
+        n_up, n_in = sum(self.up[o] for o in live), sum(self.in_[o] for o in live)
         copies = self.pgs.num_objects * self._spec.pool_size
         checks: dict[str, CephCheck] = {}
 
@@ -151,16 +221,19 @@ class CephModel:
                 f"{pgs.misplaced}/{copies} objects misplaced ({_pct(pgs.misplaced, copies)})",
                 pgs.misplaced,
             )
-        if n_up < n:
-            warn("OSD_DOWN", f"{n - n_up} osds down", n - n_up)
-            hosts = {o.host for o in self.osds}
-            down_hosts = [
-                h for h in hosts if all(not self.up[o.id] for o in self.osds if o.host == h)
-            ]
+        # like Ceph, only OSDs down while still in count (an out one is expected down)
+        down_in = [o for o in live if not self.up[o] and self.in_[o]]
+        if down_in:
+            warn("OSD_DOWN", f"{len(down_in)} osds down", len(down_in))
+            down_hosts = self.down_hosts()
             if down_hosts:
-                k = sum(1 for o in self.osds if o.host in down_hosts)
+                k = sum(len(self.osd_ids(h)) for h in down_hosts)
                 s = "" if len(down_hosts) == 1 else "s"
                 warn("OSD_HOST_DOWN", f"{len(down_hosts)} host{s} ({k} osds) down", len(down_hosts))
+        orphans = sum(1 for o in self.osds if self.in_crush[o.id] and not self.exists[o.id])
+        if orphans:
+            warn("OSD_ORPHAN", f"{orphans} osds exist in the crush map but not in the osdmap",
+                 orphans)
         if pgs.inactive_pgs:
             parts = [f"{pgs.inactive_pgs} pgs inactive"]
             if pgs.stale_pgs:
@@ -179,7 +252,7 @@ class CephModel:
                 msg += f", {pgs.undersized_pgs} pgs undersized"
             warn("PG_DEGRADED", msg, max(pgs.degraded_pgs, pgs.undersized_pgs))
         used = self.used_bytes(now)
-        up_osds = [o.id for o in self.osds if self.up[o.id]]
+        up_osds = [o for o in live if self.up[o]]
         return CephStatus.model_construct(
             health="HEALTH_WARN" if checks else "HEALTH_OK",
             checks=dict(sorted(checks.items())),
@@ -200,6 +273,17 @@ class CephModel:
             misplaced_objects=pgs.misplaced,
             num_objects=self.pgs.num_objects,
         )
+
+    def down_hosts(self) -> list[str]:
+        """Hosts whose OSDs are all down, one of them at least still in."""
+        hosts = list(dict.fromkeys(o.host for o in self.osds))
+        return [
+            h
+            for h in hosts
+            if (ids := self.osd_ids(h))
+            and all(not self.up[o] for o in ids)
+            and any(self.in_[o] for o in ids)
+        ]
 
 
 def _pct(part: int, whole: int) -> str:

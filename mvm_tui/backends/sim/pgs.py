@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -87,6 +88,8 @@ class PgSim:
         self._down_at: list[float] = [now] * n
         self.pending: deque[MapChange] = deque()
         self.queue: list[int] = []  # PGs wanting data, in recovery order
+        self.temp: set[int] = set()  # PGs with a pg_temp: acting set other than the up set
+        self.temp_epochs = 0  # osdmap epochs the pg_temp changes took (set, then cleared)
         self._bytes_cache: tuple[float, list[float]] | None = None
         self.num_objects = math.ceil(stored_bytes / object_size) if stored_bytes > 0 else 0
         self.pgs = self._make_pgs(pgs, osd_weights, stored_bytes, seed)
@@ -172,6 +175,7 @@ class PgSim:
         self._purge(pg)
         if not self.view(p).wants_data:
             self.queue.remove(p)
+        self._sync_temp([p])
         self._bytes_cache = None
 
     def _apply(self, change: MapChange) -> None:
@@ -189,7 +193,23 @@ class PgSim:
                     self._age(pg, o, away)
             self._purge(pg)
         self._requeue()
+        self._sync_temp(range(len(self.pgs)))
         self._bytes_cache = None
+
+    def _sync_temp(self, ps: Iterable[int]) -> None:
+        """The primaries ask the monitors for a pg_temp while their PG is remapped, and drop
+        it once backfilled: each change is a new osdmap epoch."""
+        changed = False
+        for p in ps:
+            up_set, _, _, acting = self._acting(self.pgs[p])
+            has = set(acting) != set(up_set)
+            if has != (p in self.temp):
+                changed = True
+                if has:
+                    self.temp.add(p)
+                else:
+                    self.temp.discard(p)
+        self.temp_epochs += changed
 
     def _age(self, pg: _Pg, osd: int, away: float) -> None:
         """A copy comes back after `away` seconds: the objects written meanwhile are stale.
@@ -243,13 +263,9 @@ class PgSim:
         # CRUSH maps the PG to pg.up (in OSDs); the down ones drop out of its up set. Copies
         # complete (or being log-recovered) on up set OSDs act; an OSD of the up set without
         # a copy is backfilled, while a complete copy elsewhere stands in (pg_temp).
-        up_set = [o for o in pg.up if up[o]]
-        acting_u = [o for o in up_set if have.get(o, 0.0) >= 1.0 or o in pg.stale]
-        missing = [o for o in pg.up if o not in acting_u]
+        up_set, acting_u, missing, acting = self._acting(pg)
         backfill = [o for o in missing if up[o]]
         recover = [o for o in acting_u if have[o] < 1.0]
-        extras = [o for o, f in have.items() if f >= 1.0 and up[o] and o not in pg.up]
-        acting = acting_u + extras[: min(size - len(acting_u), len(missing))]
         held = sum(have[o] for o in acting)
         filled = sum(have.get(o, 0.0) for o in backfill)
         degraded = _count(pg.objects * (size - held - filled))
@@ -283,6 +299,37 @@ class PgSim:
         wants = bool(recover or backfill)
         state = "+".join(parts)
         return PgView(state, degraded, misplaced, True, undersized, False, priority, wants)
+
+    def _acting(self, pg: _Pg) -> tuple[list[int], list[int], list[int], list[int]]:
+        """The PG's up set, the OSDs of it that act, those of pg.up without a copy, and the
+        acting set (complete copies elsewhere standing in for the missing ones)."""
+        up, have = self.up, pg.have
+        up_set = [o for o in pg.up if up[o]]
+        acting_u = [o for o in up_set if have.get(o, 0.0) >= 1.0 or o in pg.stale]
+        missing = [o for o in pg.up if o not in acting_u]
+        extras = [o for o, f in have.items() if f >= 1.0 and up[o] and o not in pg.up]
+        acting = acting_u + extras[: min(self.size - len(acting_u), len(missing))]
+        return up_set, acting_u, missing, acting
+
+    def sets(self, p: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """The PG's up set (the up OSDs CRUSH maps it to) and acting set (those serving it)."""
+        up_set, _, _, acting = self._acting(self.pgs[p])
+        return tuple(up_set), tuple(acting)
+
+    def holders(self, p: int) -> tuple[int, ...]:
+        """The up OSDs holding a complete, current copy of the PG."""
+        pg = self.pgs[p]
+        return tuple(
+            o for o, f in pg.have.items() if f >= 1.0 and self.up[o] and o not in pg.stale
+        )
+
+    def stored(self) -> list[int]:
+        """How many PGs each OSD holds a copy (or part of one) of."""
+        n = [0] * len(self.up)
+        for pg in self.pgs:
+            for o in pg.have:
+                n[o] += 1
+        return n
 
     def summary(self) -> PgSummary:
         by_state: Counter[str] = Counter()
