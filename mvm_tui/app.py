@@ -23,9 +23,11 @@ from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.password import PasswordScreen
+from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vms import VmsScreen
 from mvm_tui.services.cluster import Cluster
+from mvm_tui.services.decommission_runs import Decommissions
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_lock import HaLockHeld
 from mvm_tui.session import Prompts
@@ -67,8 +69,10 @@ class MvmApp(App[None]):
         refresh_delay: float = 0.2,
         prompts: Prompts | None = None,
         ha: HaService | None = None,
+        decommissions: Decommissions | None = None,
     ) -> None:
         super().__init__()
+        self.decommissions = decommissions  # Ceph host removal (HCI clusters)
         self.cluster = cluster
         self.prompts = prompts
         self.ha = ha  # the cluster's failover service, run while the app is open
@@ -93,6 +97,18 @@ class MvmApp(App[None]):
             except HaLockHeld as exc:
                 self.ha_standby = str(exc)
         self.switch_mode("summary")
+        self._resume_decommissions()
+
+    def _resume_decommissions(self) -> None:
+        """A decommission left unfinished (the app was killed, the SSH session dropped) is
+        shown and resumed: every step re-checks the cluster before doing anything."""
+        if self.decommissions is None:
+            return
+        for run in self.decommissions.unfinished():
+            self.notify(f"resuming run #{run.id}: {run.title}", title="Unfinished decommission")
+            self.push_screen(RunDetailScreen(run.id))
+            self.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
+                            exit_on_error=False)
 
     async def on_unmount(self) -> None:
         if self.ha is not None:

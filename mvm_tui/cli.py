@@ -33,6 +33,7 @@ examples:
   mvm-tui --demo                    the UI on a built-in simulated 3-host cluster
   mvm-tui inventory --json --demo   the simulated cluster's hosts and VMs as JSON
   mvm-tui ha --config PATH          the failover service, headless (systemd: contrib/)
+  mvm-tui decommission HOST --config PATH --dry-run   the plan of a Ceph host's removal
   mvm-tui lab up                    a real 3-host lab on this machine (root, Debian 12)
 """
 
@@ -77,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
         "Failover VMs elsewhere. One service acts per cluster (a lock); decisions are printed.",
     )
     ha.add_argument("--cluster", metavar="NAME", help="only this cluster of the config")
+    decom = sub.add_parser(
+        "decommission", parents=[_common_options(True)],
+        help="remove a Ceph host from its cluster, step by step (resumable)",
+        description="Drain the host's OSDs one at a time, remove its monitor, its CRUSH bucket "
+        "and its place in the config, with every guard of the TUI. The log goes to stdout. An "
+        "unfinished decommission of the host is resumed.",
+    )
+    decom.add_argument("host", metavar="HOST", help="the host's name in the config")
+    decom.add_argument("--dry-run", action="store_true",
+                       help="print the plan and every command; change nothing")
     sub.add_parser(
         "lab", add_help=False,
         help="build and drive a real local test lab (root, Debian 12): see `mvm-tui lab --help`",
@@ -97,10 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             from mvm_tui.ha_cli import run_ha
 
             return asyncio.run(run_ha(args.config, demo=args.demo, cluster=args.cluster))
+        if args.command == "decommission":
+            from mvm_tui.decommission_cli import run_decommission
+
+            return asyncio.run(run_decommission(args.host, args.config, demo=args.demo,
+                                                dry_run=args.dry_run))
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
             return asyncio.run(_inventory(config, args.demo, prompts))
-        return _run_tui(config, args.demo)
+        return _run_tui(config, args.demo, args.config)
     except (ConfigError, SessionError) as exc:
         print(f"mvm-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -112,14 +128,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _run_tui(config: Config, demo: bool) -> int:
+def _run_tui(config: Config, demo: bool, config_path: Path | None) -> int:
     from mvm_tui.app import MvmApp  # textual is only loaded for the UI
     from mvm_tui.ha_cli import build_ha_service
+    from mvm_tui.services.decommission_runs import decommissions_for
 
     session = open_session(config, demo)
     cluster = session.clusters[0]
+    path = None if demo else config_path or paths.default_config_path()
     try:
-        MvmApp(cluster, prompts=session.prompts, ha=build_ha_service(session, cluster)).run()
+        MvmApp(cluster, prompts=session.prompts, ha=build_ha_service(session, cluster),
+               decommissions=decommissions_for(session, cluster, path)).run()
     finally:
         session.store.close()
     return 0

@@ -219,9 +219,10 @@ class Interfaces(_Model):
     )
 
 
-# mvm-selffence checks its peers every ~2 s and takes ~2 s to kill its VMs: a host cut off is
-# clean this long after self_fence_after, which must still be before the grace period ends
-SELF_FENCE_MARGIN = 4.0
+# mvm-selffence checks its peers every 1.5 s at most and kills its VMs at once (in parallel),
+# within a few seconds: a host cut off is clean this long after self_fence_after, which must
+# still be before the grace period ends
+SELF_FENCE_MARGIN = 5.0
 
 
 class HaConfig(_Model):

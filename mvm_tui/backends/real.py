@@ -299,6 +299,9 @@ class RealBackend(ClusterBackend):
                                timeout=self.options.ceph_timeout)
         return CliResult(r.exit_status, r.stdout, r.stderr)
 
+    async def crush_name(self, host: str) -> str:
+        return (await self.host_info(host)).hostname
+
     async def mon_host(self, host: str) -> str:
         r = await self.ssh.run(host, ["ceph-conf", "-c", str(CEPH_CONF), "--lookup", "mon_host"],
                                sudo=True, timeout=self.options.ceph_timeout)

@@ -14,7 +14,7 @@ from mvm_tui.paths import write_private
 
 CLUSTER_NAME = "mvmlab"
 POOL = "vms"  # the lab's RBD pool
-SELF_FENCE_AFTER = 5.0  # a cut-off lab host kills its VMs after this (grace period: 10 s)
+SELF_FENCE_AFTER = 4.0  # a cut-off lab host kills its VMs after this (grace period: 10 s)
 
 
 def _s(value: str | Path) -> str:

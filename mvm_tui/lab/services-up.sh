@@ -10,11 +10,16 @@ for d in /var/lib/ceph/mon/ceph-* /var/lib/ceph/mgr/ceph-*; do
   units+=("ceph-$kind@${d##*/ceph-}")
 done
 rc=0
-for u in "${units[@]}"; do systemctl start "$u" || { echo "cannot start $u" >&2; rc=1; }; done
+disabled() { [ -e "/var/lib/ceph/disabled/$1" ]; }  # systemctl disable (a decommission)
+for u in "${units[@]}"; do
+  disabled "$u" && continue
+  systemctl start "$u" || { echo "cannot start $u" >&2; rc=1; }
+done
 for _ in $(seq 200); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.05; done
 for d in /var/lib/ceph/osd/ceph-*; do
   [ -d "$d" ] || continue
   id="${d##*/ceph-}"
+  disabled "ceph-osd@$id" && continue
   if ! systemctl start "ceph-osd@$id" 2>/dev/null; then
     echo "osd.$id: store lost, re-creating it empty"
     ceph-osd -i "$id" --mkfs --osd-uuid "$(cat "$d/mvmlab-uuid")" >"$d/mkfs.log" 2>&1 || true

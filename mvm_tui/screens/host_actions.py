@@ -1,4 +1,5 @@
-"""Host actions, shared by the Hosts screen and host detail: Enter / Leave Maintenance."""
+"""Host actions, shared by the Hosts screen and host detail: Enter / Leave Maintenance, the
+failover drill, Decommission."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from textual.binding import Binding, BindingType
 from mvm_tui.backends.base import BackendError
 from mvm_tui.core.failover_plan import HaSettings, drill
 from mvm_tui.models import Host, HostState, PowerAction, Vm
+from mvm_tui.screens.decommission import DecommissionScreen
 from mvm_tui.screens.drill import DrillScreen
 from mvm_tui.screens.maintenance import Choice, MaintenanceScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
+from mvm_tui.services.decommission_runs import Decommissions
 from mvm_tui.widgets.confirm import ConfirmModal
 
 MAINTAINABLE = (HostState.ONLINE, HostState.SLOW, HostState.MAINTENANCE)
@@ -23,6 +26,7 @@ class HostActionsScreen(VmActionsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "maintenance", "Maintenance", id="host.maintenance"),
         Binding("w", "drill", "What if lost", id="host.drill"),
+        Binding("x", "decommission", "Decommission", id="host.decommission"),
     ]
 
     def selected_host(self) -> Host | None:
@@ -34,6 +38,8 @@ class HostActionsScreen(VmActionsScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "drill":
             return self.selected_host() is not None
+        if action == "decommission":
+            return self.selected_host() is not None and self._decommissions() is not None
         if action == "maintenance":
             host = self.selected_host()
             return host is not None and host.state in MAINTAINABLE
@@ -90,3 +96,34 @@ class HostActionsScreen(VmActionsScreen):
                 self._execute(run.id, run.title)
 
         self.app.push_screen(modal, confirmed)
+
+    # -- decommission (HCI clusters)
+
+    def _decommissions(self) -> Decommissions | None:
+        return getattr(self.app, "decommissions", None)
+
+    def action_decommission(self) -> None:
+        host, decom = self.selected_host(), self._decommissions()
+        if host is None or decom is None:
+            return
+        self.run_worker(self._plan_decommission(decom, host), group="plans", exit_on_error=False)
+
+    async def _plan_decommission(self, decom: Decommissions, host: Host) -> None:
+        try:
+            plan = await decom.plan(host.name, host.state is HostState.MAINTENANCE)
+        except BackendError as exc:
+            self.notify(str(exc), title="Cannot read the Ceph cluster", severity="error")
+            return
+
+        def chosen(choice: str | None) -> None:
+            if choice == "maintenance":
+                self.action_maintenance()
+            elif choice == "start":
+                try:
+                    run = decom.create(plan)
+                except BackendError as exc:
+                    self.notify(str(exc), title="Nothing was changed", severity="error")
+                    return
+                self._execute(run.id, run.title)
+
+        self.app.push_screen(DecommissionScreen(plan, decom.preview(plan)), chosen)

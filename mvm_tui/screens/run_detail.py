@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import ClassVar
 
 from rich.table import Table
@@ -9,7 +10,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, ProgressBar, RichLog, Static
+from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline, Static
 
 from mvm_tui.runs import (
     LogAppended,
@@ -17,10 +18,13 @@ from mvm_tui.runs import (
     ProgressChanged,
     RunChanged,
     RunEvent,
+    RunRecord,
+    RunState,
     StepChanged,
     StepState,
 )
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.decommission import TypeHostScreen
 from mvm_tui.widgets import format as fmt
 from mvm_tui.widgets.runs_table import RUN_STATE_STYLE
 
@@ -33,17 +37,22 @@ STEP_MARK = {
     StepState.SKIPPED: ("-", "dim"),
 }
 STREAM_STYLE = {"out": "", "err": "red", "info": "dim"}
+GUARD = re.compile(r"\(guard '([a-z-]+)'")
 
 
 class RunDetailScreen(ClusterScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="detail.back"),
+        Binding("p", "pause", "Pause", id="detail.pause"),
+        Binding("r", "retry", "Retry / resume", id="detail.retry"),
+        Binding("o", "override", "Override guard", id="detail.override"),
     ]
 
     def __init__(self, run_id: int) -> None:
         super().__init__()
         self.run_id = run_id
         self._unsubscribe = lambda: None
+        self._history: list[float] = []  # the progress of the current step, for the sparkline
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -52,6 +61,7 @@ class RunDetailScreen(ClusterScreen):
         with Vertical(id="run-progress"):
             yield ProgressBar(total=100, show_eta=False, id="run-progress-bar")
             yield Static(id="run-progress-text")
+            yield Sparkline([], id="run-progress-history")
         yield RichLog(id="run-log", wrap=True, markup=False, max_lines=20_000)
         yield Footer()
 
@@ -73,6 +83,8 @@ class RunDetailScreen(ClusterScreen):
             self.query_one("#run-progress").add_class("-active")
             self.query_one(ProgressBar).update(progress=round(event.fraction * 100, 1))
             self.query_one("#run-progress-text", Static).update(event.detail)
+            self._history = [*self._history[-59:], event.fraction * 100]
+            self.query_one(Sparkline).data = self._history
         elif isinstance(event, LogAppended) and event.line.run_id == self.run_id:
             self._write(event.line)
         elif (isinstance(event, RunChanged) and event.run.id == self.run_id) or \
@@ -103,3 +115,54 @@ class RunDetailScreen(ClusterScreen):
             if step.error:
                 table.add_row("", Text(step.error, style="red"), "", "")
         self.query_one("#run-steps", Static).update(table)
+
+    # -- pause, retry, override (a paused or failed run resumes from the top: every step
+    # re-checks the cluster before doing anything)
+
+    def _run(self) -> RunRecord:
+        return self.executor.store.get_run(self.run_id)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "pause":
+            return self.executor.is_executing(self.run_id)
+        if action == "retry":
+            return self._run().state in (RunState.FAILED, RunState.INTERRUPTED) and \
+                not self.executor.is_executing(self.run_id)
+        if action == "override":
+            return self._guard() is not None
+        return True
+
+    def action_pause(self) -> None:
+        title = self._run().title
+        for worker in self.app.workers:
+            if worker.group == "runs" and worker.name == title:
+                worker.cancel()
+
+    def action_retry(self) -> None:
+        run = self._run()
+        self._history = []
+        self.app.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
+                            exit_on_error=False)
+
+    def _guard(self) -> str | None:
+        """The guard the run stopped at, when it is a decommission that did."""
+        run = self._run()
+        found = GUARD.search(run.error or "")
+        if run.state is not RunState.FAILED or found is None or \
+                getattr(self.app, "decommissions", None) is None:
+            return None
+        return found.group(1)
+
+    def action_override(self) -> None:
+        guard, run = self._guard(), self._run()
+        decommissions = getattr(self.app, "decommissions", None)
+        if guard is None or decommissions is None:
+            return
+        host = str(run.params.get("host"))
+
+        def typed(ok: bool | None) -> None:
+            if ok:
+                decommissions.override(run, guard, host)
+                self.action_retry()
+
+        self.app.push_screen(TypeHostScreen(host, run.error or ""), typed)

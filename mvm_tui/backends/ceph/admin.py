@@ -29,6 +29,9 @@ class CephAdmin(Protocol):
     async def systemctl(self, host: str, action: UnitAction, unit: str) -> CliResult:
         """`systemctl ACTION UNIT` on the host (units: ceph-osd@ID, ceph-mon@NAME)."""
 
+    async def crush_name(self, host: str) -> str:
+        """The host's CRUSH bucket name (its short hostname)."""
+
     async def mon_host(self, host: str) -> str:
         """The mon_host value of /etc/ceph/ceph.conf on the host."""
 

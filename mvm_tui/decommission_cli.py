@@ -1,0 +1,93 @@
+"""`mvm-tui decommission HOST --config PATH [--dry-run]`: the plan with every command, or the
+whole run headless with its log on stdout. An unfinished decommission of the host (the app or
+this command was killed) is resumed: every step re-checks the cluster first."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+from mvm_tui.backends.base import BackendError
+from mvm_tui.config import ConfigError
+from mvm_tui.core.decommission import DecommissionPlan
+from mvm_tui.models import HostState
+from mvm_tui.runs import LogAppended, RunEvent, RunState, StepChanged
+from mvm_tui.services.decommission_runs import Decommissions, host_remover
+from mvm_tui.session import Session, SessionError, load, open_session, poll_once
+
+
+def print_plan(plan: DecommissionPlan, decom: Decommissions, out: TextIO) -> None:
+    print(f"Decommission {plan.host} (CRUSH host {plan.bucket}, {plan.address})", file=out)
+    print(f"  maintenance: {'yes' if plan.in_maintenance else 'NO (enter it first)'}", file=out)
+    for o in plan.osds:
+        print(f"  osd.{o.id}: {o.size_gb:g} GB, {o.used_gb:g} GB used, {o.pgs} PGs, "
+              f"{'up' if o.up else 'down'}, {'in' if o.in_ else 'out'}", file=out)
+    print(f"  monitor: {plan.mon or 'none'}", file=out)
+    for c in plan.checks:
+        print(f"  [{'ok' if c.ok else 'NO'}] {c.what}: {c.detail}", file=out)
+    print("steps:", file=out)
+    for i, step in enumerate(decom.preview(plan), 1):
+        print(f"  {i:2}. {step.title}", file=out)
+        for line in step.preview:
+            print(f"        $ {line}", file=out)
+
+
+async def run_decommission(host: str, config_path: Path | None, *, demo: bool = False,
+                           dry_run: bool = False, out: TextIO | None = None,
+                           db_path: Path | None = None, **timing: Any) -> int:
+    out = out or sys.stdout
+    try:
+        session = open_session(load(config_path, demo), demo, db_path=db_path)
+    except (ConfigError, SessionError) as exc:
+        print(f"mvm-tui decommission: {exc}", file=sys.stderr)
+        return 2
+    try:
+        cluster = next((c for c in session.clusters
+                        if any(h.name == host for h in c.backend.hosts)), None)
+        if cluster is None:
+            print(f"mvm-tui decommission: no host {host} in the config", file=sys.stderr)
+            return 2
+        forget, known = host_remover(cluster.name, None if demo else config_path)
+        decom = Decommissions(cluster.backend, session.clock, session.executor, forget, known,
+                              **timing)
+        unfinished = [r for r in decom.unfinished() if r.params.get("host") == host]
+        if unfinished and not dry_run:
+            run_id = unfinished[0].id
+            print(f"resuming run #{run_id}: every step re-checks the cluster first", file=out)
+        else:
+            await poll_once(cluster)
+            state = next(h.state for h in cluster.snapshot().hosts if h.name == host)
+            plan = await decom.plan(host, state is HostState.MAINTENANCE)
+            print_plan(plan, decom, out)
+            if dry_run:
+                return 0
+            if plan.blockers:
+                print("not started: " + "; ".join(plan.blockers), file=out)
+                return 1
+            run_id = decom.create(plan).id
+        return await _execute(session, run_id, out)
+    except BackendError as exc:
+        print(f"mvm-tui decommission: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await session.close()
+
+
+async def _execute(session: Session, run_id: int, out: TextIO) -> int:
+    def show(event: RunEvent) -> None:
+        if isinstance(event, StepChanged) and event.step.run_id == run_id:
+            s = event.step
+            print(f"[{s.state.value}] {s.index + 1}. {s.title}"
+                  + (f": {s.error}" if s.error else ""), file=out, flush=True)
+        elif isinstance(event, LogAppended) and event.line.run_id == run_id:
+            print(f"    {event.line.text}", file=out, flush=True)
+
+    unsubscribe = session.executor.subscribe(show)
+    try:
+        record = await session.executor.execute(run_id)
+    finally:
+        unsubscribe()
+    print(f"run #{run_id}: {record.state.value}" + (f": {record.error}" if record.error else ""),
+          file=out)
+    return 0 if record.state is RunState.DONE else 1

@@ -1,0 +1,394 @@
+"""Decommissioning a Ceph host as a guided, resumable Run: its OSDs one at a time (ok-to-stop,
+out, wait for the data to move, stop, CRUSH removal, wait for active+clean), then its monitor
+(stop, wait for the others' quorum, remove it, verified), its CRUSH bucket, its entry in every
+remaining host's mon_host, the OSDs' keys and ids, a final health check, and the host's place
+in mvm-tui's config.
+
+Every step re-checks the cluster rather than trusting the record: resumed after a kill, a step
+whose effect is in place is not done again. The guards (HEALTH_OK before an out; safe-to-destroy
+and every PG active+clean before an OSD is stopped; a quorum left before a monitor goes) stop
+the run with the reason; only an override for that run, given by typing the host's name,
+passes one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from mvm_tui.backends import ceph
+from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.ceph import commands as cmd
+from mvm_tui.backends.ceph.admin import CephAdmin
+from mvm_tui.backends.ceph.checks import mon_removed, pg_state_settled
+from mvm_tui.clock import Clock
+from mvm_tui.core.decommission import DecommissionPlan
+from mvm_tui.models import CephStatus
+from mvm_tui.runs import Step, StepContext
+
+T = TypeVar("T")
+GUARDS = ("health", "ok-to-stop", "safe-to-destroy", "quorum")
+
+
+class GuardFailed(BackendError):
+    """A guard said no: the run stops here (overriding needs the host's name typed)."""
+
+
+def plan_params(plan: DecommissionPlan, others: Sequence[str]) -> dict[str, Any]:
+    return {"host": plan.host, "bucket": plan.bucket, "address": plan.address,
+            "osds": plan.osd_ids, "mon": plan.mon, "others": list(others)}
+
+
+class DecommissionSteps:
+    """Builds a decommission run's steps from its params, over a CephAdmin."""
+
+    def __init__(self, admin: CephAdmin, clock: Clock,
+                 forget_host: Callable[[str], Awaitable[None]],
+                 host_known: Callable[[str], bool], *, interval: float = 2.0,
+                 wait_limit: float = 6 * 3600.0, mon_retries: int = 5) -> None:
+        self.admin, self.clock = admin, clock
+        self.forget_host, self.host_known = forget_host, host_known
+        self.interval, self.wait_limit, self.mon_retries = interval, wait_limit, mon_retries
+        self.overrides: dict[int, set[str]] = {}  # run id -> guards the operator overrode
+        self._out_epoch: dict[int, int] = {}  # OSD -> osdmap epoch right after its out
+
+    # -- reading Ceph
+
+    async def _read(self, argv: list[str], parse: Callable[[str], T]) -> T:
+        r = await self.admin.ceph(argv)
+        if r.exit_status != 0:
+            raise BackendError(f"`{cmd.render(argv)}` failed: {r.stderr.strip() or r.exit_status}")
+        return parse(r.stdout)
+
+    async def _do(self, argv: list[str], ok_if: str = "") -> None:
+        r = await self.admin.ceph(argv)
+        if r.exit_status != 0 and not (ok_if and ok_if in r.stderr):
+            raise BackendError(f"`{cmd.render(argv)}` failed: {r.stderr.strip() or r.exit_status}")
+
+    async def status(self) -> CephStatus:
+        return await self._read(cmd.status(), ceph.parse_status)
+
+    async def _exists(self, osd: int) -> bool:
+        tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+        return tree.node(osd) is not None
+
+    def _guard(self, ctx: StepContext, guard: str, ok: bool, why: str) -> None:
+        if ok:
+            return
+        if guard in self.overrides.get(ctx.run_id, set()):
+            ctx.log(f"guard overridden by the operator: {why}", "info")
+            return
+        raise GuardFailed(f"{why} (guard '{guard}'; to override it, retry with the host's name "
+                          "typed)")
+
+    async def _wait(self, ctx: StepContext, what: str, done: Callable[[], Awaitable[bool]]
+                    ) -> None:
+        started = self.clock.now()
+        while not await done():
+            if self.clock.now() - started > self.wait_limit:
+                raise BackendError(f"{what}: still not done after {self.wait_limit:g} s")
+            ctx.waiting(what)
+            await self.clock.sleep(self.interval)
+
+    # -- the steps
+
+    def build(self, params: Mapping[str, Any]) -> list[Step]:
+        host, bucket = str(params["host"]), str(params["bucket"])
+        osds = [int(o) for o in params["osds"]]
+        mon = params.get("mon")
+        steps = [self._health_step()]
+        for osd in osds:
+            steps += self._osd_steps(host, osd)
+        if mon:
+            steps += self._mon_steps(host, str(mon))
+        steps.append(self._bucket_step(bucket))
+        if mon:
+            steps.append(self._mon_host_step(str(params["address"]),
+                                             [str(h) for h in params["others"]]))
+        steps += [self._forget_osd_step(osd) for osd in osds]
+        steps += [self._final_health_step(), self._forget_host_step(host)]
+        return steps
+
+    def _health_step(self) -> Step:
+        async def act(ctx: StepContext) -> None:
+            s = await self.status()
+            detail = "; ".join(f"{code}: {c.message}" for code, c in s.checks.items())
+            self._guard(ctx, "health", s.health == "HEALTH_OK",
+                        f"the cluster is {s.health}" + (f": {detail}" if detail else ""))
+            ctx.log("HEALTH_OK")
+
+        return Step("Cluster health is HEALTH_OK", (cmd.render(cmd.status()),), act, _always)
+
+    def _osd_steps(self, host: str, osd: int) -> list[Step]:
+        unit = f"ceph-osd@{osd}"
+
+        async def gone() -> bool:
+            return not await self._exists(osd)
+
+        async def ok_to_stop(ctx: StepContext) -> None:
+            tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+            node = tree.node(osd)
+            if node is None or node.reweight == 0:
+                ctx.log(f"osd.{osd} is already out")
+                return
+            r = await self.admin.ceph(cmd.osd_ok_to_stop([osd]))
+            verdict = ceph.parse_ok_to_stop(r.stdout, returncode=r.exit_status, stderr=r.stderr)
+            self._guard(ctx, "ok-to-stop", verdict.ok_to_stop,
+                        f"Ceph says osd.{osd} is not ok to stop: {verdict.error or verdict}")
+            ctx.log(f"osd.{osd} is ok to stop ({verdict.num_ok_pgs} PGs stay available)")
+
+        async def mark_out(ctx: StepContext) -> None:
+            if await is_out(ctx):
+                ctx.log(f"osd.{osd} is already out")
+                return
+            s = await self.status()
+            self._guard(ctx, "health", s.health == "HEALTH_OK",
+                        f"the cluster is {s.health}: no OSD is marked out unless HEALTH_OK")
+            await self._do(cmd.osd_out(osd))
+            epoch = (await self.status()).osdmap_epoch
+            self._out_epoch[osd] = epoch
+            ctx.log(f"osd.{osd} out at osdmap epoch {epoch}")
+
+        async def is_out(ctx: StepContext) -> bool:
+            tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+            node = tree.node(osd)
+            return node is None or node.reweight == 0
+
+        async def wait_moved(ctx: StepContext) -> None:
+            await self._wait(ctx, f"the data to move off osd.{osd}",
+                             lambda: self._moved_off(ctx, osd))
+
+        async def moved(ctx: StepContext) -> bool:
+            return await gone() or await self._moved_off(ctx, osd, report=False)
+
+        async def stop(ctx: StepContext) -> None:
+            if await self._exists(osd):
+                safe = await self._moved_off(ctx, osd, report=False)
+                self._guard(ctx, "safe-to-destroy", safe,
+                            f"osd.{osd} still holds data (safe-to-destroy and every PG "
+                            "active+clean are needed before its service stops)")
+            for action in ("stop", "disable"):
+                r = await self.admin.systemctl(host, action, unit)
+                if r.exit_status != 0:
+                    raise BackendError(f"systemctl {action} {unit} on {host}: {r.stderr.strip()}")
+            ctx.log(f"{unit} stopped and disabled on {host}")
+
+        async def stopped(ctx: StepContext) -> bool:
+            r = await self.admin.systemctl(host, "is-active", unit)
+            return r.exit_status != 0
+
+        async def crush_remove(ctx: StepContext) -> None:
+            await self._do(cmd.osd_crush_remove(osd), ok_if="does not appear in the crush map")
+
+        async def not_in_crush(ctx: StepContext) -> bool:
+            tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+            return tree.host_of(osd) is None
+
+        async def wait_clean(ctx: StepContext) -> None:
+            await self._wait(ctx, "every PG active+clean", lambda: self._clean(ctx))
+
+        async def clean(ctx: StepContext) -> bool:
+            return await self._clean(ctx, report=False)
+
+        on = f"systemctl {{}} {unit}  # on {host}"
+        return [
+            Step(f"osd.{osd}: ok to stop", (cmd.render(cmd.osd_ok_to_stop([osd])),),
+                 ok_to_stop, _always),
+            Step(f"osd.{osd}: mark out", (cmd.render(cmd.osd_out(osd)),), mark_out, is_out),
+            Step(f"osd.{osd}: wait for the data to move off it",
+                 (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree()),
+                  cmd.render(cmd.osd_safe_to_destroy([osd]))), wait_moved, moved),
+            Step(f"osd.{osd}: stop and disable its service on {host}",
+                 (on.format("stop"), on.format("disable")), stop, stopped),
+            Step(f"osd.{osd}: remove it from the CRUSH map",
+                 (cmd.render(cmd.osd_crush_remove(osd)),), crush_remove, not_in_crush),
+            Step(f"osd.{osd}: wait for every PG active+clean", (cmd.render(cmd.status()),),
+                 wait_clean, clean),
+        ]
+
+    async def _moved_off(self, ctx: StepContext, osd: int, report: bool = True) -> bool:
+        """No data left on the OSD: safe-to-destroy says so, it holds no PG, every PG is
+        active+clean with nothing degraded or misplaced, and (when this process marked it out)
+        the status is from a later osdmap epoch: right after the out, the PG statistics still
+        say active+clean and the OSD's PGs still count."""
+        s = await self.status()
+        tree = await self._read(cmd.osd_df_tree(), ceph.parse_osd_df_tree)
+        node = tree.df(osd)
+        pgs = node.pgs if node is not None else 0
+        r = await self.admin.ceph(cmd.osd_safe_to_destroy([osd]))
+        verdict = ceph.parse_safe_to_destroy(r.stdout, returncode=r.exit_status, stderr=r.stderr)
+        if report:
+            clean = s.pgs_clean
+            ctx.progress(clean / s.num_pgs if s.num_pgs else 1.0,
+                         f"PGs active+clean {clean}/{s.num_pgs}, degraded {s.degraded_objects}, "
+                         f"misplaced {s.misplaced_objects} objects; osd.{osd} holds {pgs} PGs")
+        epoch = self._out_epoch.get(osd)
+        return (verdict.is_safe([osd]) and pgs == 0 and _settled(s)
+                and (epoch is None or s.osdmap_epoch > epoch))
+
+    async def _clean(self, ctx: StepContext, report: bool = True) -> bool:
+        s = await self.status()
+        if report:
+            ctx.progress(s.pgs_clean / s.num_pgs if s.num_pgs else 1.0,
+                         f"PGs active+clean {s.pgs_clean}/{s.num_pgs}")
+        return _settled(s)
+
+    def _mon_steps(self, host: str, mon: str) -> list[Step]:
+        unit = f"ceph-mon@{mon}"
+
+        async def quorum_without() -> tuple[bool, str]:
+            q = await self._read(cmd.quorum_status(), ceph.parse_quorum_status)
+            others = [n for n in q.monmap.names if n != mon]
+            have = [n for n in q.quorum_names if n != mon]
+            need = len(others) // 2 + 1
+            return (bool(others) and len(have) >= need,
+                    f"{len(have)} of {len(others)} other monitors in quorum, {need} needed")
+
+        async def in_monmap() -> bool:
+            return mon in (await self._read(cmd.mon_dump(), ceph.parse_mon_dump)).names
+
+        async def stop(ctx: StepContext) -> None:
+            ok, why = await quorum_without()
+            self._guard(ctx, "quorum", ok, f"stopping {mon} would lose the quorum: {why}")
+            for action in ("stop", "disable"):
+                r = await self.admin.systemctl(host, action, unit)
+                if r.exit_status != 0:
+                    raise BackendError(f"systemctl {action} {unit} on {host}: {r.stderr.strip()}")
+
+        async def stopped(ctx: StepContext) -> bool:
+            return (await self.admin.systemctl(host, "is-active", unit)).exit_status != 0
+
+        async def quorate(ctx: StepContext) -> bool:
+            q = await self._read(cmd.quorum_status(), ceph.parse_quorum_status)
+            others = [n for n in q.monmap.names if n != mon]
+            return mon not in q.quorum_names and len(q.quorum_names) >= len(others) // 2 + 1
+
+        async def wait_quorum(ctx: StepContext) -> None:
+            await self._wait(ctx, f"the other monitors to form a quorum without {mon}",
+                             lambda: quorate(ctx))
+
+        async def remove(ctx: StepContext) -> None:
+            for attempt in range(1, self.mon_retries + 1):
+                if not await in_monmap():
+                    return
+                ok, why = await quorum_without()
+                self._guard(ctx, "quorum", ok, f"removing {mon} would lose the quorum: {why}")
+                await self._do(cmd.mon_remove(mon))
+                monmap = await self._read(cmd.mon_dump(), ceph.parse_mon_dump)
+                if mon_removed(monmap, mon):
+                    ctx.log(f"{mon} removed: the monmap lists {', '.join(monmap.names)}")
+                    return
+                ctx.log(f"{mon} is still in the monmap after `mon remove` (attempt {attempt}): "
+                        "retrying", "info")
+                await self.clock.sleep(self.interval)
+            raise BackendError(f"{mon} is still in the monmap after {self.mon_retries} attempts")
+
+        async def removed(ctx: StepContext) -> bool:
+            return not await in_monmap()
+
+        on = f"systemctl {{}} {unit}  # on {host}"
+        return [
+            Step(f"monitor {mon}: stop and disable it", (on.format("stop"), on.format("disable")),
+                 stop, stopped),
+            Step("wait until the other monitors have quorum", (cmd.render(cmd.quorum_status()),),
+                 wait_quorum, quorate),
+            Step(f"monitor {mon}: remove it from the monmap (verified)",
+                 (cmd.render(cmd.mon_remove(mon)), cmd.render(cmd.mon_dump())), remove, removed),
+        ]
+
+    def _bucket_step(self, bucket: str) -> Step:
+        async def act(ctx: StepContext) -> None:
+            await self._do(cmd.osd_crush_rm_host(bucket), ok_if="does not appear in the crush map")
+
+        async def check(ctx: StepContext) -> bool:
+            tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+            return bucket not in tree.host_names
+
+        return Step(f"remove the host bucket {bucket} from the CRUSH map",
+                    (cmd.render(cmd.osd_crush_rm_host(bucket)),), act, check)
+
+    def _mon_host_step(self, address: str, others: list[str]) -> Step:
+        async def act(ctx: StepContext) -> None:
+            for h in others:
+                value = await self.admin.mon_host(h)
+                kept = without_address(value, address)
+                if kept != value:
+                    await self.admin.set_mon_host(h, kept)
+                    ctx.log(f"{h}: mon_host = {kept}")
+
+        async def check(ctx: StepContext) -> bool:
+            for h in others:
+                if without_address(await self.admin.mon_host(h), address) != \
+                        await self.admin.mon_host(h):
+                    return False
+            return True
+
+        preview = tuple(f"sed -i 's|^mon_host = .*|mon_host = <without {address}>|' "
+                        f"/etc/ceph/ceph.conf  # on {h}" for h in others)
+        return Step(f"remove {address} from mon_host in ceph.conf on {', '.join(others)}",
+                    preview, act, check)
+
+    def _forget_osd_step(self, osd: int) -> Step:
+        async def act(ctx: StepContext) -> None:
+            await self._do(cmd.auth_del_osd(osd), ok_if="does not exist")
+            await self._do(cmd.osd_rm(osd), ok_if="does not exist")
+
+        async def check(ctx: StepContext) -> bool:
+            return not await self._exists(osd)
+
+        return Step(f"osd.{osd}: delete its key and its id",
+                    (cmd.render(cmd.auth_del_osd(osd)), cmd.render(cmd.osd_rm(osd))), act, check)
+
+    def _final_health_step(self) -> Step:
+        async def healthy() -> bool:
+            return (await self.status()).health == "HEALTH_OK"
+
+        async def act(ctx: StepContext) -> None:
+            await self._wait(ctx, "HEALTH_OK", healthy)
+
+        async def check(ctx: StepContext) -> bool:
+            return await healthy()
+
+        return Step("final health check: HEALTH_OK", (cmd.render(cmd.status()),), act, check)
+
+    def _forget_host_step(self, host: str) -> Step:
+        async def act(ctx: StepContext) -> None:
+            await self.forget_host(host)
+
+        async def check(ctx: StepContext) -> bool:
+            return not self.host_known(host)
+
+        return Step(f"remove {host} from the cluster in mvm-tui",
+                    (f"# delete the [[clusters.hosts]] entry of {host} from the config",),
+                    act, check)
+
+
+async def _always(ctx: StepContext) -> bool:
+    return True
+
+
+def _settled(s: CephStatus) -> bool:
+    counted = sum(p.count for p in s.pgs_by_state)
+    return (counted == s.num_pgs and all(pg_state_settled(p.state_name) for p in s.pgs_by_state)
+            and s.degraded_objects == 0 and s.misplaced_objects == 0)
+
+
+def without_address(mon_host: str, address: str) -> str:
+    """mon_host without the entries of `address`: "[v2:A:3300,v1:A:6789],[v2:B..]" or
+    "A,B" (plain addresses)."""
+    entries, depth, current = [], 0, ""
+    for ch in mon_host:
+        if ch == "," and depth == 0:
+            entries.append(current.strip())
+            current = ""
+            continue
+        depth += ch == "["
+        depth -= ch == "]"
+        current += ch
+    entries.append(current.strip())
+    def host_of(part: str) -> str:
+        part = part.split(":", 1)[1] if part.startswith(("v1:", "v2:")) else part
+        return part.rsplit(":", 1)[0] if part.count(":") == 1 else part
+    kept = [e for e in entries if e and address not in
+            {host_of(p.strip()) for p in e.strip("[]").split(",")}]
+    return ",".join(kept)
