@@ -1,0 +1,121 @@
+"""Decommission from the UI on the simulated cluster: the plan (maintenance first, the OSDs,
+the checks, every command), the host's name typed to start, the run, and a guard overridden
+only with the name typed. Also an unfinished decommission shown and resumed at start-up."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Button, Input
+
+from mvm_tui.app import MvmApp
+from mvm_tui.runs import RunState
+from mvm_tui.screens.decommission import DecommissionScreen, TypeHostScreen
+from mvm_tui.screens.hosts import HostsScreen
+from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.services.decommission_runs import decommissions_for
+
+from .conftest import SIZE, DemoApp, advance, first_poll_shown, make_demo, wait_until
+
+
+def with_decommissions(tmp_path: Path) -> DemoApp:
+    demo = make_demo(tmp_path)
+    cluster = demo.session.clusters[0]
+    demo.app.decommissions = decommissions_for(demo.session, cluster, None)
+    return demo
+
+
+async def open_plan(demo: DemoApp, pilot) -> DecommissionScreen:  # type: ignore[no-untyped-def]
+    await pilot.press("2")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
+    await pilot.press("down", "down")  # hv3
+    await pilot.press("x")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, DecommissionScreen),
+                     what="the plan")
+    return demo.app.screen  # type: ignore[return-value]
+
+
+async def test_the_plan_needs_maintenance_then_the_name_typed(tmp_path: Path) -> None:
+    demo = with_decommissions(tmp_path)
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await first_poll_shown(pilot, demo)
+        screen = await open_plan(demo, pilot)
+        assert screen.plan.host == "hv3"
+        assert screen.plan.blockers == ["hv3 is not in maintenance"]
+        assert not screen.query(Input)  # nothing to type: it cannot start
+        await pilot.press("escape")
+        sim = demo.session.clusters[0].backend
+        await sim.set_maintenance("hv3", True)
+        await advance(pilot, demo, 3.0)
+        screen = await open_plan(demo, pilot)
+        assert screen.plan.blockers == []
+        assert [o.id for o in screen.plan.osds] == [2] and screen.plan.mon == "hv3"
+        commands = [c for s in screen.steps for c in s.preview]
+        assert "ceph --connect-timeout 10 osd out 2" in commands
+        assert "ceph --connect-timeout 10 mon remove hv3" in commands
+        yes = screen.query_one("#decommission-yes", Button)
+        await pilot.press("h", "v", "2")
+        assert yes.disabled
+        await pilot.press("backspace", "3")
+        assert not yes.disabled
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
+        run = demo.session.store.list_runs()[0]
+        assert run.kind == "demo:ceph.decommission" and run.params["host"] == "hv3"
+        for _ in range(900):
+            if demo.session.store.get_run(run.id).ended is not None:
+                break
+            await advance(pilot, demo, 15.0)
+        done = demo.session.store.get_run(run.id)
+        assert done.state is RunState.DONE, done.error
+
+
+async def test_a_guard_is_overridden_only_with_the_name_typed(tmp_path: Path) -> None:
+    demo = with_decommissions(tmp_path)
+    sim = demo.session.clusters[0].backend
+    await sim.set_maintenance("hv3", True)
+    await sim.systemctl("hv1", "stop", "ceph-osd@0")  # HEALTH_WARN
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await first_poll_shown(pilot, demo)
+        await advance(pilot, demo, 3.0)
+        screen = await open_plan(demo, pilot)
+        await pilot.press("h", "v", "3", "enter")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
+        store = demo.session.store
+        await wait_until(pilot, lambda: store.list_runs()[0].state is RunState.FAILED,
+                         what="the health guard")
+        assert "guard 'health'" in (store.list_runs()[0].error or "")
+        await pilot.press("o")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, TypeHostScreen))
+        await pilot.press("h", "v", "2", "enter")  # the wrong name: nothing happens
+        assert isinstance(demo.app.screen, TypeHostScreen)
+        await pilot.press("backspace", "3", "enter")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
+        await wait_until(pilot, lambda: "ok-to-stop" in (store.list_runs()[0].error or ""),
+                         what="the next guard")
+        log = [line.text for line in store.log(store.list_runs()[0].id)]
+        assert any("guard overridden by the operator" in line for line in log)
+        assert screen is not None
+
+
+async def test_an_unfinished_decommission_is_resumed_at_start_up(tmp_path: Path) -> None:
+    first = with_decommissions(tmp_path)
+    sim = first.session.clusters[0].backend
+    await sim.set_maintenance("hv3", True)
+    decom = first.app.decommissions
+    assert decom is not None
+    plan = await decom.plan("hv3", in_maintenance=True)
+    run = decom.create(plan)  # created, never executed: as if the app died right after
+    app = MvmApp(first.session.clusters[0], refresh_delay=0.0, decommissions=decom)
+    demo = DemoApp(app, first.clock, first.session)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen),
+                         what="the unfinished run shown")
+        assert app.screen.run_id == run.id  # type: ignore[attr-defined]
+        await wait_until(pilot, lambda: first.session.executor.is_executing(run.id),
+                         what="the run resumed")
+        for _ in range(900):
+            if first.session.store.get_run(run.id).ended is not None:
+                break
+            await advance(pilot, demo, 15.0)
+        assert first.session.store.get_run(run.id).state is RunState.DONE
