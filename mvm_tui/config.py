@@ -312,10 +312,13 @@ class ClusterConfig(_Model):
         if not hosts:
             raise ValueError("a cluster needs at least one host: add a [[clusters.hosts]] table")
         layout = info.data.get("layout")
-        if layout is Layout.HCI and len(hosts) < 3:
+        # a new HCI cluster is built with 3 hosts at least (3 monitors); one that lost a host
+        # to a decommission goes on with 2 (2 monitors still make a quorum)
+        if layout is Layout.HCI and len(hosts) < 2:
             raise ValueError(
-                f"an HCI cluster needs at least 3 hosts (Ceph needs 3 monitors for a quorum), "
-                f"this one has {len(hosts)}: add hosts or use layout = \"external\""
+                f"an HCI cluster needs at least 2 hosts (Ceph keeps each object's copies on "
+                f"different hosts), this one has {len(hosts)}: add hosts or use "
+                f"layout = \"external\""
             )
         _check_unique([h.name for h in hosts], "hosts", "host name")
         _check_unique([h.address.lower() for h in hosts], "hosts", "address")

@@ -288,15 +288,18 @@ def test_malformed_vlan_range(tmp_path: Path) -> None:
     assert "'22-x' is not a VLAN or a range such as 22-25" in message
 
 
-def test_hci_needs_three_hosts(tmp_path: Path) -> None:
-    two = HOSTS.rsplit("[[clusters.hosts]]", 1)[0]
-    message = error_for(tmp_path, cluster_toml(hosts=two))
-    assert "clusters[0].hosts: an HCI cluster needs at least 3 hosts" in message
-    assert "this one has 2" in message
+def test_hci_needs_two_hosts(tmp_path: Path) -> None:
+    one = HOSTS.split("[[clusters.hosts]]")
+    one = "[[clusters.hosts]]".join(one[:2])
+    message = error_for(tmp_path, cluster_toml(hosts=one))
+    assert "clusters[0].hosts: an HCI cluster needs at least 2 hosts" in message
+    assert "this one has 1" in message
     assert 'layout = "external"' in message
-    # the same two hosts are fine with external storage
-    assert len(load_config(write(tmp_path, cluster_toml(hosts=two, layout="external")))
-               .clusters[0].hosts) == 2
+    # the same host is fine with external storage; two (what a decommission leaves) with Ceph
+    assert len(load_config(write(tmp_path, cluster_toml(hosts=one, layout="external")))
+               .clusters[0].hosts) == 1
+    two = HOSTS.rsplit("[[clusters.hosts]]", 1)[0]
+    assert len(load_config(write(tmp_path, cluster_toml(hosts=two))).clusters[0].hosts) == 2
 
 
 def test_missing_key(tmp_path: Path) -> None:
