@@ -27,9 +27,9 @@ from mvm_tui.config import BalanceConfig
 from mvm_tui.core.balance import BalanceSettings, host_loads, plan_balance
 from mvm_tui.core.maintenance import Move
 from mvm_tui.core.placement import Limits
-from mvm_tui.models import ClusterSnapshot, MigrationProgress, Placement, PowerState, Vm
+from mvm_tui.models import ClusterSnapshot, Placement, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunState, Step, StepContext, Targets, error_message
-from mvm_tui.services.placement import progress_text
+from mvm_tui.services.placement import migration_reporter
 
 logger = logging.getLogger(__name__)
 
@@ -193,16 +193,7 @@ class Balancer:
             if vm.power is not PowerState.RUNNING:
                 raise BackendError(f"{name} is {vm.power.value}: only a running VM is moved")
             ctx.log(f"{name} runs on {source}; migrating to {dest}")
-            last_logged = -100.0
-
-            def report(p: MigrationProgress) -> None:
-                nonlocal last_logged
-                ctx.progress(p.percent / 100, progress_text(p))
-                if p.downtime_ms is not None or p.percent - last_logged >= 25:
-                    ctx.log(progress_text(p))
-                    last_logged = p.percent
-
-            await backend.migrate(name, dest, report)
+            await backend.migrate(name, dest, migration_reporter(ctx))
 
         async def moved(ctx: StepContext) -> bool:
             vm = await backend.vm_info(name)

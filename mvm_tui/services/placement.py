@@ -57,6 +57,21 @@ def progress_text(p: MigrationProgress) -> str:
     return text
 
 
+def migration_reporter(ctx: StepContext) -> Callable[[MigrationProgress], None]:
+    """A live migration's progress for a step: the progress bar at every report, a log line
+    every 25% and at the switch-over (with the downtime)."""
+    last_logged = -100.0
+
+    def report(p: MigrationProgress) -> None:
+        nonlocal last_logged
+        ctx.progress(p.percent / 100, progress_text(p))
+        if p.downtime_ms is not None or p.percent - last_logged >= 25:
+            ctx.log(progress_text(p))
+            last_logged = p.percent
+
+    return report
+
+
 def placement_steps(
     backend: ClusterBackend,
     known: Callable[[str, str | None], Vm],
@@ -86,18 +101,9 @@ def placement_steps(
         return steps
 
     async def migrate(ctx: StepContext) -> None:
-        last_logged = -100.0
-
-        def report(p: MigrationProgress) -> None:
-            nonlocal last_logged
-            ctx.progress(p.percent / 100, progress_text(p))
-            if p.downtime_ms is not None or p.percent - last_logged >= 25:
-                ctx.log(progress_text(p))
-                last_logged = p.percent
-
         vm = await backend.vm_info(name)
         ctx.log(f"{name} runs on {vm.host}; migrating to {dest}")
-        await backend.migrate(name, dest, report)
+        await backend.migrate(name, dest, migration_reporter(ctx))
 
     async def moved(ctx: StepContext) -> bool:
         vm = await backend.vm_info(name)
