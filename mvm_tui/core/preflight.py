@@ -2,7 +2,9 @@
 with what to fix when it fails. Pure: the commands are run elsewhere (services.preflight).
 
     cat /etc/os-release                      the OS (anything but Ubuntu 22.04: a warning)
-    grep -c -w -E 'vmx|svm' /proc/cpuinfo    CPU virtualisation (VT-x / AMD-V)
+    grep -c -w -E 'vmx|svm' /proc/cpuinfo; test -c /dev/kvm && echo kvm
+                                             CPU virtualisation (VT-x / AMD-V, or KVM
+                                             already usable: a nested guest may hide the flags)
     cat /proc/meminfo                        4 GB plus 4 GB per Ceph disk
     lsblk -J -b -o NAME,PATH,TYPE,SIZE,MOUNTPOINT,FSTYPE DEVICE   each data device: exists,
                                              unused (no partition, filesystem or mount), not
@@ -22,7 +24,7 @@ Status = Literal["ok", "warn", "fail"]
 GB = 1024**3
 MIN_MEMORY_GB = 4
 PER_OSD_GB = 4
-VIRT_CMD = ["grep", "-c", "-w", "-E", "vmx|svm", "/proc/cpuinfo"]
+VIRT_CMD = ["sh", "-c", "grep -c -w -E 'vmx|svm' /proc/cpuinfo; test -c /dev/kvm && echo kvm"]
 LSBLK_COLUMNS = "NAME,PATH,TYPE,SIZE,MOUNTPOINT,FSTYPE"
 
 
@@ -56,13 +58,18 @@ def check_os(os_release: str) -> Item:
                 "use Ubuntu 22.04 LTS; on another OS package names and services may differ")
 
 
-def check_virtualisation(vmx_svm_count: str) -> Item:
+def check_virtualisation(output: str) -> Item:
+    """VIRT_CMD's output: the number of CPUs with vmx/svm, then "kvm" when /dev/kvm exists."""
+    lines = output.split()
     try:
-        n = int(vmx_svm_count.strip() or "0")
+        n = int(lines[0]) if lines else 0
     except ValueError:
         n = 0
     if n > 0:
         return Item("CPU virtualisation", "ok", f"VT-x / AMD-V on {n} CPUs")
+    if "kvm" in lines:
+        return Item("CPU virtualisation", "ok", "/dev/kvm is there (the CPU flags are hidden, "
+                    "as in a nested guest)")
     return Item("CPU virtualisation", "fail", "the CPU shows neither vmx (VT-x) nor svm (AMD-V)",
                 "enable virtualisation (VT-x / AMD-V) in the BIOS or UEFI setup")
 

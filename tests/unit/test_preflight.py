@@ -30,6 +30,7 @@ def test_os_other_than_ubuntu_2204_is_a_warning() -> None:
 
 def test_virtualisation() -> None:
     assert check_virtualisation("8\n").status == "ok"
+    assert check_virtualisation("0\nkvm\n").status == "ok"  # nested: flags hidden, KVM there
     no = check_virtualisation("0\n")
     assert no.status == "fail" and "BIOS" in no.fix
 

@@ -1,0 +1,116 @@
+"""Preflight of the hosts of a new cluster (or a new worker), before anything is changed: a
+checklist per host, over SSH with the credentials the operator gave (read-only commands).
+Hosts are checked at once; a host that cannot be reached has every other check "not run"."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mvm_tui.backends.base import BackendError, HostUnreachable
+from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
+from mvm_tui.backends.ssh.errors import AuthFailed, HostKeyChanged, HostKeyUnknown
+from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
+from mvm_tui.core import preflight as pf
+from mvm_tui.core.preflight import Item
+
+
+@dataclass(frozen=True)
+class PreflightHost:
+    name: str
+    address: str
+    port: int = 22
+    user: str = "root"
+    key_file: Path | None = None
+    password: str | None = field(default=None, repr=False)  # login and sudo; memory only
+
+
+@dataclass(frozen=True)
+class PreflightReport:
+    host: str
+    items: tuple[Item, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(i.ok for i in self.items)
+
+
+@dataclass(frozen=True)
+class PreflightSpec:
+    hosts: tuple[PreflightHost, ...]
+    devices: tuple[str, ...]  # data devices (Ceph), on every host
+    interfaces: tuple[str, ...]  # management, storage, compute
+    known_hosts: Path
+
+
+async def run_preflight(spec: PreflightSpec, unknown_key: UnknownKeyPolicy | None = None,
+                        options: SshOptions | None = None) -> list[PreflightReport]:
+    by_name = {h.name: h for h in spec.hosts}
+
+    async def password(target: SshTarget, purpose: Purpose) -> str:
+        secret = by_name[target.name].password
+        if secret is None:
+            raise AuthFailed(f"{target.label}: a {purpose} password is needed and none was given")
+        return secret
+
+    pool = SshPool([SshTarget(h.name, h.address, h.port, h.user, h.key_file, spec.known_hosts,
+                              password_auth=h.password is not None) for h in spec.hosts],
+                   options or SshOptions(connect_timeout=10, command_timeout=30),
+                   ask_password=password, unknown_key=unknown_key)
+    try:
+        return list(await asyncio.gather(*(_one(pool, h, spec) for h in spec.hosts)))
+    finally:
+        await pool.close()
+
+
+async def _one(pool: SshPool, h: PreflightHost, spec: PreflightSpec) -> PreflightReport:
+    items: list[Item] = []
+    reach = f"SSH to {h.user}@{h.address}:{h.port}"
+    try:
+        await pool.run(h.name, ["true"])
+    except HostKeyUnknown as exc:
+        items += [Item(reach, "fail", "the host key was not accepted",
+                       f"compare {exc.fingerprint} with the host's own (ssh-keygen -lf "
+                       "/etc/ssh/ssh_host_ed25519_key.pub on its console) and accept it")]
+        return _not_run(h, items)
+    except HostKeyChanged as exc:
+        items.append(Item(reach, "fail", str(exc),
+                          "a changed key may be an attack: check it before removing the old one "
+                          "from known_hosts"))
+        return _not_run(h, items)
+    except AuthFailed as exc:
+        items.append(Item(reach, "fail", str(exc), "check the user, the key file or the password"))
+        return _not_run(h, items)
+    except (HostUnreachable, BackendError) as exc:
+        items.append(Item(reach, "fail", str(exc),
+                          "check the address and the port, and that sshd runs and is not "
+                          "firewalled"))
+        return _not_run(h, items)
+    items += [Item(reach, "ok", "logged in"), Item("host key", "ok", "known and accepted")]
+    try:
+        await pool.run(h.name, ["true"], sudo=True)
+        items.append(Item("sudo", "ok", "works" if h.user != "root" else "root"))
+    except BackendError as exc:
+        items.append(Item("sudo", "fail", str(exc),
+                          f"let {h.user} use sudo (with its password or NOPASSWD)"))
+
+    async def out(argv: list[str]) -> tuple[int, str]:
+        r = await pool.run(h.name, argv, check=False)
+        return r.exit_status, r.stdout
+
+    items.append(pf.check_os((await out(["cat", "/etc/os-release"]))[1]))
+    items.append(pf.check_virtualisation((await out(pf.VIRT_CMD))[1]))
+    items.append(pf.check_memory((await out(["cat", "/proc/meminfo"]))[1], len(spec.devices)))
+    for device in spec.devices:
+        status, text = await out(["lsblk", "-J", "-b", "-o", pf.LSBLK_COLUMNS, device])
+        items.append(pf.check_device(device, text, status))
+    items += pf.check_interfaces((await out(["ip", "-j", "link"]))[1], spec.interfaces)
+    items.append(pf.check_static_address((await out(["ip", "-j", "addr"]))[1], h.address))
+    return PreflightReport(h.name, tuple(items))
+
+
+def _not_run(h: PreflightHost, items: list[Item]) -> PreflightReport:
+    items.append(Item("other checks", "fail", "not run: the host cannot be reached",
+                      "fix the SSH access first"))
+    return PreflightReport(h.name, tuple(items))
