@@ -12,8 +12,9 @@ A host is overloaded when its load is above `threshold_pct`. Each round, hosts a
 loaded first; for each, greedily: of the running Auto VMs on it (never Failover or Pinned), the
 one that brings it under the threshold with the least load moved (else the one that relieves
 it most), to the least loaded host that has room (HostRoom.fits) and stays at or under the
-threshold after the move. A round makes at most `max_total` moves and involves each host (as
-source or target, counting migrations already in flight) at most `max_per_host` times; the next
+threshold after the move, and that no VM leaves in the same round. A round makes at most
+`max_total` moves and involves each host (as source or target, counting migrations already in
+flight) at most `max_per_host` times; the next
 round, after those moves, continues if needed. A target never crosses the threshold, so VMs
 never bounce back and forth.
 """
@@ -114,6 +115,9 @@ def plan_balance(
         busy[m.source] += 1
         busy[m.target] += 1
     moving = {m.vm for m in in_flight}
+    # a host VMs leave is never a target in the same round: if its outgoing migration failed,
+    # the VM coming in would overcommit it
+    sources = {m.source for m in in_flight}
     budget = settings.max_total - len(in_flight)
     moves: list[Move] = []
     order = sorted(loads.values(), key=lambda h: (-h.pct, h.name))
@@ -121,7 +125,8 @@ def plan_balance(
         while budget > 0 and loads[source].pct > threshold:
             if busy[source] >= settings.max_per_host:
                 break
-            best = _best_move(snapshot, source, loads, busy, moving, settings)
+            best = _best_move(snapshot, source, loads, busy, moving, settings,
+                              sources | {source})
             if best is None:
                 break
             vm, target = best
@@ -130,6 +135,7 @@ def plan_balance(
             busy[source] += 1
             busy[target] += 1
             moving.add(vm.name)
+            sources.add(source)
             budget -= 1
             moves.append(Move(vm.name, source, target, live=True))
     return moves
@@ -142,6 +148,7 @@ def _best_move(
     busy: Counter[str],
     moving: set[str],
     settings: BalanceSettings,
+    sources: set[str],
 ) -> tuple[Vm, str] | None:
     threshold = settings.threshold_pct
     here = loads[source]
@@ -152,7 +159,7 @@ def _best_move(
             continue
         targets = [
             after for name, load in loads.items()
-            if name != source and busy[name] < settings.max_per_host and load.room.fits(vm)
+            if name not in sources and busy[name] < settings.max_per_host and load.room.fits(vm)
             and (after := load.taking(vm)).pct <= threshold
         ]
         if not targets:
