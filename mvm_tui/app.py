@@ -15,14 +15,17 @@ from textual.worker import Worker, WorkerState
 from mvm_tui.aio import quiet_lost_connections
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
+from mvm_tui.core.cluster_form import ClusterForm
 from mvm_tui.core.failover_plan import Decision, Kind
 from mvm_tui.models import EventLevel
 from mvm_tui.runs import RunExecutor
+from mvm_tui.screens.add_cluster import AddClusterScreen
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.password import PasswordScreen
+from mvm_tui.screens.preflight import PreflightScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vms import VmsScreen
@@ -30,6 +33,12 @@ from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.decommission_runs import Decommissions
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_lock import HaLockHeld
+from mvm_tui.services.preflight import (
+    PreflightReport,
+    PreflightSpec,
+    run_preflight,
+    spec_from_config,
+)
 from mvm_tui.session import Prompts
 
 SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
@@ -170,7 +179,24 @@ class MvmApp(App[None]):
             yield SystemCommand(f"Go to {title}", help_text, lambda m=mode: self.switch_mode(m))
         if isinstance(screen, ClusterScreen):
             yield from screen.palette_commands()
+        yield SystemCommand("New cluster: check its hosts",
+                            "fill in a new cluster and run the preflight on its hosts (nothing "
+                            "is changed; provisioning is not built yet)", self.action_new_cluster)
         yield from super().get_system_commands(screen)
+
+    def action_new_cluster(self) -> None:
+        def filled(form: ClusterForm | None) -> None:
+            if form is None:
+                return
+            passwords = {k: v.get_secret_value() for k, v in form.passwords().items()}
+            spec = spec_from_config(form.to_cluster_config(), passwords)
+
+            async def run(s: PreflightSpec) -> list[PreflightReport]:
+                return await run_preflight(s, unknown_key=self._ask_host_key)
+
+            self.push_screen(PreflightScreen(spec, run))
+
+        self.push_screen(AddClusterScreen(), filled)
 
     # -- the one place a failed worker reaches the operator ---------------------------------
 

@@ -5,15 +5,19 @@ Hosts are checked at once; a host that cannot be reached has every other check "
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from mvm_tui import paths
 from mvm_tui.backends.base import BackendError, HostUnreachable
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed, HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
+from mvm_tui.config import ClusterConfig
 from mvm_tui.core import preflight as pf
 from mvm_tui.core.preflight import Item
+from mvm_tui.models import Layout
 
 
 @dataclass(frozen=True)
@@ -114,3 +118,13 @@ def _not_run(h: PreflightHost, items: list[Item]) -> PreflightReport:
     items.append(Item("other checks", "fail", "not run: the host cannot be reached",
                       "fix the SSH access first"))
     return PreflightReport(h.name, tuple(items))
+
+
+def spec_from_config(cluster: ClusterConfig, passwords: Mapping[str, str]) -> PreflightSpec:
+    """What to check on the hosts of a cluster about to be built (the wizard's result)."""
+    hosts = tuple(PreflightHost(h.name, h.address, h.port, h.user, h.key_file,
+                                passwords.get(h.name)) for h in cluster.hosts)
+    i = cluster.interfaces
+    devices = tuple(cluster.data_devices) if cluster.layout is Layout.HCI else ()
+    known = cluster.known_hosts or paths.known_hosts_path()
+    return PreflightSpec(hosts, devices, (i.management, i.storage, i.compute), known)

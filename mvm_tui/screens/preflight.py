@@ -1,0 +1,80 @@
+"""Preflight: a checklist per host, before anything is changed on it; each failure says what to
+fix. Runs again with `r`; dismissed with the reports (all passed or not) or None."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, Static
+
+from mvm_tui.services.preflight import PreflightReport, PreflightSpec
+
+Runner = Callable[[PreflightSpec], Awaitable[list[PreflightReport]]]
+MARK = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "fail": ("✘", "bold red")}
+
+
+def report_table(report: PreflightReport) -> Table:
+    table = Table(box=None, padding=(0, 1), show_header=False, title_justify="left",
+                  title=Text(f"{report.host}: {'ready' if report.ok else 'NOT ready'}",
+                             style="bold green" if report.ok else "bold red"))
+    for item in report.items:
+        mark, style = MARK[item.status]
+        detail = Text(item.detail)
+        if item.fix and item.status != "ok":
+            detail.append(f"\n→ {item.fix}", style="cyan")
+        table.add_row(Text(mark, style=style), Text(item.check, style="bold"), detail)
+    return table
+
+
+class PreflightScreen(ModalScreen[list[PreflightReport] | None]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "again", "Check again", id="preflight.again"),
+        Binding("escape", "close", "Close", id="preflight.close"),
+    ]
+
+    def __init__(self, spec: PreflightSpec, run: Runner) -> None:
+        super().__init__()
+        self.spec, self._run = spec, run
+        self.reports: list[PreflightReport] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="preflight-dialog"):
+            yield Label(f"Preflight of {len(self.spec.hosts)} hosts (nothing is changed)",
+                        classes="dialog-title")
+            with VerticalScroll(id="preflight-results"):
+                yield Static("checking…", id="preflight-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Check again (r)", id="preflight-again")
+                yield Button("Close (esc)", id="preflight-close")
+
+    def on_mount(self) -> None:
+        self.action_again()
+
+    def action_again(self) -> None:
+        self.query_one("#preflight-text", Static).update("checking…")
+        self.run_worker(self._check(), exclusive=True, group="preflight", exit_on_error=False)
+
+    async def _check(self) -> None:
+        self.reports = await self._run(self.spec)
+        ready = sum(r.ok for r in self.reports)
+        head = Text(f"{ready} of {len(self.reports)} hosts ready",
+                    style="bold green" if ready == len(self.reports) else "bold yellow")
+        self.query_one("#preflight-text", Static).update(
+            Group(head, *(report_table(r) for r in self.reports)))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "preflight-again":
+            self.action_again()
+        else:
+            self.action_close()
+
+    def action_close(self) -> None:
+        self.dismiss(self.reports)
