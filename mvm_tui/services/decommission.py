@@ -318,8 +318,8 @@ class DecommissionSteps:
 
         async def check(ctx: StepContext) -> bool:
             for h in others:
-                if without_address(await self.admin.mon_host(h), address) != \
-                        await self.admin.mon_host(h):
+                value = await self.admin.mon_host(h)
+                if without_address(value, address) != value:
                     return False
             return True
 
