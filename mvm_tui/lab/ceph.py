@@ -49,3 +49,30 @@ def wait_health_ok(info: LabInfo, timeout: float = 240) -> None:
                  "ceph HEALTH_OK with every OSD up and every PG active+clean", 0.5)
     except LabError as e:
         raise LabError(f"{e}; last health:\n{ceph_health(h.index, detail=True)}") from None
+
+
+# What a Ceph cluster provisioned by mvm-tui on lab hosts needs in its ceph.conf (lab-only: the
+# daemons run without systemd under the lab's systemctl, which finds them by their pid files,
+# and small memory and quick failure detection suit a 2-core machine)
+PROVISION_EXTRA_CONF = (
+    "public_network = 10.213.0.0/24",
+    "mon_allow_pool_delete = true",
+    "mon_data_avail_warn = 2",
+    "mon_data_avail_crit = 1",
+    "mon_election_timeout = 2",
+    "mgr_stats_period = 1",
+    "mon_max_pg_per_osd = 500",
+    "osd_memory_target = 939524096",
+    "bluestore_cache_autotune = false",
+    "bluestore_cache_size = 134217728",
+    "osd_op_num_shards = 1",
+    "osd_op_num_threads_per_shard = 1",
+    "ms_async_op_threads = 1",
+    "osd_heartbeat_interval = 2",
+    "osd_heartbeat_grace = 8",
+    "log_file = /var/log/ceph/$cluster-$name.log",
+    "pid_file = /run/ceph/$cluster-$name.pid",
+    "admin_socket = /run/ceph/$cluster-$name.asok",
+    "[mon]",
+    "mon_warn_on_insecure_global_id_reclaim_allowed = false",
+)

@@ -56,10 +56,12 @@ async def lab_session(lab_info: lab.LabInfo, tmp_path: Path) -> AsyncIterator[Se
     await session.close()
 
 
-ORDER = {"test_lab_tooling.py": 0, "test_lab_decommission.py": 2}
+ORDER = {"test_lab_tooling.py": 0, "test_lab_decommission.py": 2,
+         "test_lab_provision_ceph.py": 3}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The tooling test builds and tears down labs of its own: run it before the shared lab.
-    # The decommissions take hosts out of the lab: run them last.
+    # The decommissions take hosts out of the lab, the Ceph provisioning rebuilds it without
+    # Ceph: run them last.
     items.sort(key=lambda item: ORDER.get(item.path.name, 1))

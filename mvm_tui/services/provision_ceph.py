@@ -1,0 +1,360 @@
+"""HCI: one Ceph cluster across the new cluster's hosts, as a Run: the packages, ceph.conf and
+the keys (made on the first host, carried to the others through this process's memory, never
+written on the jump box), a monitor on every host (named after its short hostname, which is
+also its CRUSH bucket), a manager on the first host, a bluestore OSD on every data device, the
+RBD pool, HEALTH_OK. Every step is idempotent and checks first (mvm_tui/provision/ceph.sh).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.ssh import SshPool
+from mvm_tui.clock import Clock
+from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
+from mvm_tui.services.provision import SCRIPTS, STEP_TIMEOUT
+
+CONF = "/etc/ceph/ceph.conf"
+ADMIN = "/etc/ceph/ceph.client.admin.keyring"
+BOOTSTRAP_OSD = "/var/lib/ceph/bootstrap-osd/ceph.keyring"
+TMP = "/var/lib/ceph/tmp"
+KEYS = {  # file -> ceph-authtool arguments that make it
+    ADMIN: ["-n", "client.admin", "--cap", "mon", "allow *", "--cap", "osd", "allow *",
+            "--cap", "mds", "allow *", "--cap", "mgr", "allow *"],
+    BOOTSTRAP_OSD: ["-n", "client.bootstrap-osd", "--cap", "mon", "profile bootstrap-osd",
+                    "--cap", "mgr", "allow r"],
+    f"{TMP}/mon.keyring": ["-n", "mon.", "--cap", "mon", "allow *"],
+}
+
+
+@dataclass(frozen=True)
+class CephHost:
+    name: str  # as mvm-tui names it
+    address: str
+
+
+def mon_host(hosts: Sequence[CephHost]) -> str:
+    return ",".join(f"[v2:{h.address}:3300,v1:{h.address}:6789]" for h in hosts)
+
+
+def ceph_conf(fsid: str, hosts: Sequence[CephHost], extra: Sequence[str] = ()) -> str:
+    size = min(3, len(hosts))
+    lines = ["[global]", f"fsid = {fsid}", f"mon_host = {mon_host(hosts)}",
+             "auth_cluster_required = cephx", "auth_service_required = cephx",
+             "auth_client_required = cephx", "auth_allow_insecure_global_id_reclaim = false",
+             f"osd_pool_default_size = {size}", f"osd_pool_default_min_size = {max(1, size - 1)}",
+             "osd_crush_chooseleaf_type = 1", *extra]
+    return "\n".join(lines) + "\n"
+
+
+class CephBootstrap:
+    def __init__(self, executor: RunExecutor, pool: SshPool, clock: Clock, cluster: str,
+                 *, extra_conf: Sequence[str] = (), rbd_pool: str = "vms",
+                 wait_limit: float = 300.0, install: bool = True) -> None:
+        self.executor, self.pool, self.clock = executor, pool, clock
+        self.cluster, self.extra_conf, self.rbd_pool = cluster, tuple(extra_conf), rbd_pool
+        self.wait_limit = wait_limit
+        self.install = install  # missing packages are installed (the lab has no way out)
+        self.kind = f"{cluster}:provision.ceph"
+        self.script = (SCRIPTS / "ceph.sh").read_text()
+        if not executor.is_registered(self.kind):
+            executor.register(self.kind, self.build)
+
+    def create(self, hosts: Sequence[CephHost], devices: Sequence[str]) -> RunRecord:
+        params = {"hosts": [[h.name, h.address] for h in hosts], "devices": list(devices)}
+        return self.executor.create(self.kind, f"Ceph on {', '.join(h.name for h in hosts)}",
+                                    params, Targets(cluster=self.cluster))
+
+    # -- over SSH
+
+    async def _run(self, host: str, argv: list[str], stdin: str | None = None,
+                   ctx: StepContext | None = None) -> tuple[int, str]:
+        def sink(stream: str, line: str) -> None:
+            if ctx is not None and line.strip():
+                ctx.log(f"{host}: {line}", "err" if stream == "stderr" else "out")
+
+        r = await self.pool.run(host, argv, sudo=True, stdin=stdin, on_line=sink,
+                                timeout=STEP_TIMEOUT, check=False)
+        return r.exit_status, r.stdout
+
+    async def _script(self, host: str, args: list[str], ctx: StepContext | None,
+                      check: bool = False) -> bool:
+        argv = ["bash", "-s", "--", *(["--check"] if check else []), *args]
+        status, _ = await self._run(host, argv, self.script, None if check else ctx)
+        if status != 0 and not check:
+            raise BackendError(f"ceph.sh {' '.join(args)} failed on {host} ({status})")
+        return status == 0
+
+    async def _read(self, host: str, path: str) -> str | None:
+        status, out = await self._run(host, ["cat", path])
+        return out if status == 0 else None
+
+    async def _write(self, host: str, path: str, text: str, mode: str = "600") -> None:
+        status, _ = await self._run(host, ["install", "-D", "-m", mode, "/dev/stdin", path], text)
+        if status != 0:
+            raise BackendError(f"cannot write {path} on {host}")
+
+    async def _ceph_json(self, host: str, *words: str) -> Any:
+        status, out = await self._run(host, ["timeout", "15", "ceph", *words, "-f", "json"])
+        if status != 0:
+            return None
+        try:
+            return json.loads(out)
+        except ValueError:
+            return None
+
+    async def _on_all(self, hosts: Sequence[str], do: Callable[[str], Awaitable[Any]]) -> list[Any]:
+        return list(await asyncio.gather(*(do(h) for h in hosts)))
+
+    async def _wait(self, ctx: StepContext, what: str, done: Callable[[], Awaitable[bool]]) -> None:
+        started = self.clock.now()
+        while not await done():
+            if self.clock.now() - started > self.wait_limit:
+                raise BackendError(f"{what}: not within {self.wait_limit:g} s")
+            ctx.waiting(what)
+            await self.clock.sleep(2.0)
+
+    # -- the steps
+
+    def build(self, params: Mapping[str, Any]) -> Sequence[Step]:
+        hosts = [CephHost(str(n), str(a)) for n, a in params["hosts"]]
+        devices = [str(d) for d in params["devices"]]
+        names = [h.name for h in hosts]
+        first = names[0]
+        mons: dict[str, str] = {}  # mvm-tui name -> short hostname (monitor, CRUSH bucket)
+
+        async def hostnames() -> dict[str, str]:
+            if not mons:
+                for h in names:
+                    status, out = await self._run(h, ["hostname", "-s"])
+                    mons[h] = out.strip() if status == 0 and out.strip() else h
+            return mons
+
+        async def packages(ctx: StepContext) -> None:
+            await self._on_all(names, lambda h: self._script(h, ["packages"], ctx))
+
+        async def packaged(ctx: StepContext) -> bool:
+            return all(await self._on_all(names, lambda h: self._script(
+                h, ["packages"], None, check=True)))
+
+        async def configure(ctx: StepContext) -> None:
+            m = await hostnames()
+            conf = await self._read(first, CONF)
+            fsid = _fsid(conf or "")
+            if fsid is None:
+                fsid = str(uuid.uuid4())
+                conf = ceph_conf(fsid, hosts, self.extra_conf)
+                ctx.log(f"new Ceph cluster {fsid}")
+            else:
+                ctx.log(f"Ceph cluster {fsid} already configured on {first}")
+            assert conf is not None
+            keys: dict[str, str] = {}
+            for path, args in KEYS.items():
+                text = await self._read(first, path)
+                if not text:
+                    await self._run(first, ["mkdir", "-p", path.rsplit("/", 1)[0]])
+                    status, _ = await self._run(first, ["ceph-authtool", "--create-keyring", path,
+                                                        "--gen-key", *args])
+                    text = await self._read(first, path)
+                    if status != 0 or not text:
+                        raise BackendError(f"cannot make the key {path} on {first}")
+                keys[path] = text
+            mon_keyring = keys[f"{TMP}/mon.keyring"] + keys[ADMIN] + keys[BOOTSTRAP_OSD]
+            monmap = await self._monmap(first, fsid, hosts, m)
+            for h in names:
+                await self._write(h, CONF, conf, "644")
+                await self._write(h, ADMIN, keys[ADMIN])
+                await self._write(h, BOOTSTRAP_OSD, keys[BOOTSTRAP_OSD])
+                await self._write(h, f"{TMP}/mon.keyring", mon_keyring)
+                status, _ = await self._run(h, ["sh", "-c", f"base64 -d > {TMP}/monmap"],
+                                            monmap)
+                if status != 0:
+                    raise BackendError(f"cannot write the monmap on {h}")
+            ctx.log(f"ceph.conf, keys and monmap on {', '.join(names)}")
+
+        async def configured(ctx: StepContext) -> bool:
+            fsids = {_fsid(await self._read(h, CONF) or "") for h in names}
+            keys = [await self._read(h, ADMIN) for h in names]
+            return len(fsids) == 1 and None not in fsids and all(keys)
+
+        async def monitors(ctx: StepContext) -> None:
+            m = await hostnames()
+            await self._on_all(names, lambda h: self._script(h, ["mon", m[h]], ctx))
+            await self._wait(ctx, "the monitors to form a quorum", lambda: quorate(ctx))
+
+        async def quorate(ctx: StepContext) -> bool:
+            m = await hostnames()
+            q = await self._ceph_json(first, "quorum_status")
+            return bool(q) and set(m.values()) <= set(q.get("quorum_names", []))
+
+        async def manager(ctx: StepContext) -> None:
+            m = await hostnames()
+            await self._script(first, ["mgr", m[first]], ctx)
+
+        async def managed(ctx: StepContext) -> bool:
+            m = await hostnames()
+            return await self._script(first, ["mgr", m[first]], None, check=True)
+
+        async def osds(ctx: StepContext) -> None:
+            async def on(h: str) -> None:
+                for d in devices:
+                    await self._script(h, ["osd", d], ctx)
+            await self._on_all(names, on)
+            await self._wait(ctx, "every OSD up", lambda: osds_up(ctx))
+
+        async def osds_up(ctx: StepContext) -> bool:
+            tree = await self._ceph_json(first, "osd", "tree")
+            if not tree:
+                return False
+            up = [n for n in tree.get("nodes", []) if n.get("type") == "osd"
+                  and n.get("status") == "up"]
+            return len(up) >= len(names) * len(devices)
+
+        async def rbd_pool(ctx: StepContext) -> None:
+            if not await has_pool(ctx):
+                size = min(3, len(names))
+                for words in (["osd", "pool", "create", self.rbd_pool, "32", "32", "replicated"],
+                              ["osd", "pool", "set", self.rbd_pool, "size", str(size)],
+                              ["osd", "pool", "application", "enable", self.rbd_pool, "rbd"]):
+                    status, _ = await self._run(first, ["timeout", "60", "ceph", *words], None,
+                                                ctx)
+                    if status != 0:
+                        raise BackendError(f"ceph {' '.join(words)} failed ({status})")
+            else:
+                ctx.log(f"pool {self.rbd_pool} already there")
+
+        async def has_pool(ctx: StepContext) -> bool:
+            pools = await self._ceph_json(first, "osd", "pool", "ls")
+            return bool(pools) and self.rbd_pool in pools
+
+        async def healthy(ctx: StepContext) -> bool:
+            s = await self._ceph_json(first, "health")
+            return bool(s) and s.get("status") == "HEALTH_OK"
+
+        async def wait_healthy(ctx: StepContext) -> None:
+            await self._wait(ctx, "HEALTH_OK", lambda: healthy(ctx))
+
+        async def libvirt_pool(ctx: StepContext) -> None:
+            status, key = await self._run(first, [
+                "timeout", "30", "ceph", "auth", "get-or-create-key", "client.libvirt", "mon",
+                "profile rbd", "osd", f"profile rbd pool={self.rbd_pool}"])
+            if status != 0 or not key.strip():
+                raise BackendError(f"cannot make the key of client.libvirt on {first}")
+            fsid = _fsid(await self._read(first, CONF) or "") or ""
+            secret = str(uuid.uuid5(uuid.NAMESPACE_URL, f"ceph:{fsid}:client.libvirt"))
+            secret_xml = (f"<secret ephemeral='no' private='yes'><uuid>{secret}</uuid><usage "
+                          "type='ceph'><name>client.libvirt secret</name></usage></secret>")
+            pool_xml = (f"<pool type='rbd'><name>{self.rbd_pool}</name><source>"
+                        f"<name>{self.rbd_pool}</name>"
+                        + "".join(f"<host name='{h.address}' port='6789'/>" for h in hosts)
+                        + f"<auth username='libvirt' type='ceph'><secret uuid='{secret}'/>"
+                        "</auth></source></pool>")
+            virsh = ["virsh", "-q", "-c", "qemu:///system"]
+            for h in names:
+                for argv, stdin in (
+                        ([*virsh, "secret-define", "/dev/stdin"], secret_xml),
+                        # the key is base64, as the file is read (not on a command line)
+                        ([*virsh, "secret-set-value", secret, "--file", "/dev/stdin"],
+                         key.strip())):
+                    status, _ = await self._run(h, argv, stdin)
+                    if status != 0:
+                        raise BackendError(f"{' '.join(argv[4:6])} failed on {h}")
+                if not await rbd_backend(h) and self.install:
+                    ctx.log(f"{h}: libvirt has no RBD storage backend: installing "
+                            "libvirt-daemon-driver-storage-rbd")
+                    await self._run(h, ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get",
+                                        "install", "-y", "-q",
+                                        "libvirt-daemon-driver-storage-rbd"], None, ctx)
+                if not await rbd_backend(h):
+                    ctx.log(f"{h}: libvirt has no RBD storage backend (package "
+                            "libvirt-daemon-driver-storage-rbd): no storage pool; VMs use RBD "
+                            f"network disks with the secret {secret}", "err")
+                elif not await pool_active(h):
+                    status, _ = await self._run(h, [*virsh, "pool-define", "/dev/stdin"],
+                                                pool_xml)
+                    for verb in ("pool-start", "pool-autostart"):
+                        status = status or (await self._run(h, [*virsh, verb,
+                                                                self.rbd_pool]))[0]
+                    if status != 0:
+                        raise BackendError(f"cannot define the storage pool on {h}")
+                    ctx.log(f"{h}: storage pool {self.rbd_pool}")
+                ctx.log(f"{h}: libvirt secret {secret}: the key of client.libvirt")
+
+        async def pool_active(h: str) -> bool:
+            status, out = await self._run(h, ["virsh", "-q", "-c", "qemu:///system",
+                                              "pool-info", self.rbd_pool])
+            return status == 0 and any(line.startswith("State:") and "running" in line
+                                       for line in out.splitlines())
+
+        async def rbd_backend(h: str) -> bool:
+            status, out = await self._run(h, ["virsh", "-q", "-c", "qemu:///system",
+                                              "pool-capabilities"])
+            return status == 0 and "type='rbd' supported='yes'" in out
+
+        async def prepared(h: str) -> bool:
+            status, out = await self._run(h, ["virsh", "-q", "-c", "qemu:///system",
+                                              "secret-list"])
+            has_secret = status == 0 and "client.libvirt secret" in out
+            return has_secret and (await pool_active(h) or not await rbd_backend(h))
+
+        async def pools_active(ctx: StepContext) -> bool:
+            return all(await self._on_all(names, prepared))
+
+        script = "bash -s -- {} < mvm_tui/provision/ceph.sh"
+        return [
+            Step("Ceph packages on every host", tuple(
+                f"ssh {h} sudo " + script.format("packages") for h in names), packages, packaged),
+            Step(f"ceph.conf, keys and monmap (made on {first})",
+                 (f"ssh {first} sudo ceph-authtool --create-keyring <key> --gen-key ...",
+                  f"ssh {first} sudo monmaptool --create --fsid <fsid> ...",
+                  f"ssh <every host> sudo install -D -m 600 /dev/stdin {CONF} ..."),
+                 configure, configured),
+            Step("a monitor on every host, then their quorum", tuple(
+                f"ssh {h} sudo " + script.format("mon <hostname>") for h in names),
+                 monitors, quorate),
+            Step(f"a manager on {first}", (f"ssh {first} sudo " + script.format("mgr <hostname>"),),
+                 manager, managed),
+            Step(f"an OSD on {', '.join(devices)} of every host", tuple(
+                f"ssh {h} sudo " + script.format(f"osd {d}") for h in names for d in devices),
+                 osds, osds_up),
+            Step(f"the RBD pool {self.rbd_pool}",
+                 (f"ssh {first} sudo ceph osd pool create {self.rbd_pool} 32 32 replicated",),
+                 rbd_pool, has_pool),
+            Step("HEALTH_OK", (f"ssh {first} sudo ceph health",), wait_healthy, healthy),
+            Step(f"libvirt: the key of client.libvirt and the RBD storage pool {self.rbd_pool} "
+                 "on every host",
+                 (f"ssh {first} sudo ceph auth get-or-create-key client.libvirt mon 'profile "
+                  f"rbd' osd 'profile rbd pool={self.rbd_pool}'",
+                  "ssh <every host> sudo virsh secret-define ...; virsh secret-set-value ...; "
+                  f"virsh pool-define ...; virsh pool-start {self.rbd_pool}"),
+                 libvirt_pool, pools_active),
+        ]
+
+    async def _monmap(self, first: str, fsid: str, hosts: Sequence[CephHost],
+                      mons: Mapping[str, str]) -> str:
+        """The monmap (base64), made once on the first host and kept there."""
+        status, out = await self._run(first, ["base64", "-w0", f"{TMP}/monmap"])
+        if status == 0 and out.strip():
+            return out
+        args = ["monmaptool", "--create", "--fsid", fsid]
+        for h in hosts:
+            args += ["--addv", mons[h.name], f"[v2:{h.address}:3300,v1:{h.address}:6789]"]
+        status, _ = await self._run(first, [*args, f"{TMP}/monmap"])
+        status2, out = await self._run(first, ["base64", "-w0", f"{TMP}/monmap"])
+        if status != 0 or status2 != 0:
+            raise BackendError(f"cannot make the monmap on {first}")
+        return out
+
+
+def _fsid(conf: str) -> str | None:
+    for line in conf.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "fsid" and value.strip():
+            return value.strip()
+    return None
