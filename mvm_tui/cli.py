@@ -34,6 +34,7 @@ examples:
   mvm-tui inventory --json --demo   the simulated cluster's hosts and VMs as JSON
   mvm-tui ha --config PATH          the failover service, headless (systemd: contrib/)
   mvm-tui decommission HOST --config PATH --dry-run   the plan of a Ceph host's removal
+  mvm-tui cluster create --from new.toml --config PATH   preflight, provision, add a cluster
   mvm-tui lab up                    a real 3-host lab on this machine (root, Debian 12)
 """
 
@@ -88,6 +89,18 @@ def build_parser() -> argparse.ArgumentParser:
     decom.add_argument("host", metavar="HOST", help="the host's name in the config")
     decom.add_argument("--dry-run", action="store_true",
                        help="print the plan and every command; change nothing")
+    cluster = sub.add_parser("cluster", help="create a cluster headless (see `cluster create`)")
+    cluster_sub = cluster.add_subparsers(dest="cluster_command", metavar="ACTION", required=True)
+    create = cluster_sub.add_parser(
+        "create", parents=[_common_options(True)],
+        help="preflight, provision and add a cluster described in a TOML file",
+        description="The Add Cluster wizard without the UI: FILE holds one [[clusters]] table "
+        "(the keys of config.toml). Nothing changes unless every host passes the preflight.",
+    )
+    create.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE")
+    create.add_argument("--accept-new-host-keys", action="store_true",
+                        help="trust hosts' keys not in known_hosts yet (a changed key is "
+                             "always refused)")
     sub.add_parser(
         "lab", add_help=False,
         help="build and drive a real local test lab (root, Debian 12): see `mvm-tui lab --help`",
@@ -113,6 +126,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_decommission(args.host, args.config, demo=args.demo,
                                                 dry_run=args.dry_run))
+        if args.command == "cluster":
+            from mvm_tui.cluster_cli import create_cluster
+
+            return asyncio.run(create_cluster(args.source, getattr(args, "config", None),
+                                              accept_new=args.accept_new_host_keys))
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
             return asyncio.run(_inventory(config, args.demo, prompts))

@@ -21,6 +21,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    StringConstraints,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -178,6 +179,10 @@ class Timers(_Model):
         return self
 
 
+CephConfLine = Annotated[str, StringConstraints(
+    pattern=r"^(\[[a-z.]+\]|[a-z_][a-z0-9_ ]* = [A-Za-z0-9_./$:,\[\]-]+)$")]
+
+
 class HostConfig(_Model):
     """One hypervisor host and how to reach it over SSH. No secrets: a password is asked
     for at run time when password_auth is true."""
@@ -292,6 +297,18 @@ class ClusterConfig(_Model):
     )
     compute_vlans: Vlans = Field(
         default=(), description="VLANs of the VM networks: \"22-25,30\", 22 or a list."
+    )
+    ovs_datapath: Literal["system", "netdev"] = Field(
+        default="system", description="Open vSwitch datapath of the compute bridge: system (the "
+        "kernel's), or netdev (userspace, where the kernel module is missing)."
+    )
+    install_packages: bool = Field(
+        default=True, description="Provisioning installs missing packages with apt-get; false "
+        "where hosts have no package mirror (they must have them already)."
+    )
+    ceph_extra_conf: list[CephConfLine] = Field(
+        default_factory=list, description="Lines added to the ceph.conf provisioning writes "
+        "(\"key = value\", or a \"[section]\" header), for tuning."
     )
     cpu_type: CpuModel = Field(default="x86_64", description="CPU architecture of the VMs.")
     cpu_model: CpuModel = Field(

@@ -104,6 +104,8 @@ def check_device(device: str, lsblk_json: str, exit_status: int = 0) -> Item:
     if any(n.get("mountpoint") == "/" for n in everything):
         return Item(what, "fail", "is the OS disk (/ is mounted from it)",
                     "choose an empty disk: Ceph wipes it")
+    if top.get("fstype") == "ceph_bluestore" and len(everything) == 1:
+        return Item(what, "ok", "already a Ceph OSD (bluestore): provisioning keeps it")
     mounted = [f"{n.get('path')} on {n.get('mountpoint')}" for n in everything
                if n.get("mountpoint")]
     used = [f"{n.get('path')} ({n.get('fstype')})" for n in everything if n.get("fstype")]

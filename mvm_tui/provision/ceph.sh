@@ -11,6 +11,8 @@ set -euo pipefail
 check=0; [ "${1:-}" = --check ] && { check=1; shift; }
 what="$1"; shift
 say() { echo "mvm-provision: $*"; }
+# MVM_NO_INSTALL=1 (install_packages = false): a missing package is an error, not installed
+no_install() { [ "${MVM_NO_INSTALL:-}" = 1 ] && { say "missing: $* (install_packages is false)"; exit 1; }; return 0; }
 need() { [ $check = 1 ] && { say "$1"; exit 1; }; say "$2"; changed=1; }
 owner() { if id ceph >/dev/null 2>&1; then chown -R ceph:ceph "$@"; fi; }
 running() { systemctl is-active "$1" >/dev/null 2>&1; }
@@ -31,6 +33,7 @@ case "$what" in
     done
     if [ ${#missing[@]} -gt 0 ]; then
       need "missing: ${missing[*]}" "installing $(printf '%s\n' "${missing[@]}" | sort -u | xargs)"
+      no_install "${missing[@]}"
       # shellcheck disable=SC2046  # package names are words
       DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(printf '%s\n' "${missing[@]}" | sort -u)
     else

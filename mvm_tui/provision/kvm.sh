@@ -5,6 +5,8 @@
 set -euo pipefail
 check=0; [ "${1:-}" = --check ] && check=1
 say() { echo "mvm-provision: $*"; }
+# MVM_NO_INSTALL=1 (install_packages = false): a missing package is an error, not installed
+no_install() { [ "${MVM_NO_INSTALL:-}" = 1 ] && { say "missing: $* (install_packages is false)"; exit 1; }; return 0; }
 changed=0
 # what matters is that the programs are there (a host may carry them from other packages)
 missing=()
@@ -14,6 +16,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   [ $check = 1 ] && { say "missing packages: ${missing[*]}"; exit 1; }
   say "installing ${missing[*]}"
+  no_install "${missing[@]}"
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
   changed=1
 else

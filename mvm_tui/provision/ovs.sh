@@ -7,6 +7,8 @@ set -euo pipefail
 check=0; [ "${1:-}" = --check ] && { check=1; shift; }
 BR="$1" IF="$2" DP="$3"; shift 3; VLANS=("$@")
 say() { echo "mvm-provision: $*"; }
+# MVM_NO_INSTALL=1 (install_packages = false): a missing package is an error, not installed
+no_install() { [ "${MVM_NO_INSTALL:-}" = 1 ] && { say "missing: $* (install_packages is false)"; exit 1; }; return 0; }
 need() { [ $check = 1 ] && { say "$1"; exit 1; }; say "$2"; changed=1; }
 changed=0
 VS=(ovs-vsctl --timeout=10)
@@ -14,6 +16,7 @@ if command -v ovs-vswitchd >/dev/null 2>&1 && command -v ovs-vsctl >/dev/null 2>
   say "ovs-vswitchd and ovs-vsctl already installed"
 else
   need "openvswitch-switch is not installed" "installing openvswitch-switch"
+  no_install openvswitch-switch
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q openvswitch-switch
 fi
 if "${VS[@]}" show >/dev/null 2>&1; then

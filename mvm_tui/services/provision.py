@@ -43,8 +43,10 @@ def step_scripts(compute: Compute) -> list[tuple[str, str, list[str]]]:
 
 
 class Provisioning:
-    def __init__(self, executor: RunExecutor, pool: SshPool, cluster: str) -> None:
+    def __init__(self, executor: RunExecutor, pool: SshPool, cluster: str,
+                 install: bool = True) -> None:
         self.executor, self.pool, self.cluster = executor, pool, cluster
+        self.env = [] if install else ["env", "MVM_NO_INSTALL=1"]
         self.kind = f"{cluster}:provision.host"
         if not executor.is_registered(self.kind):
             executor.register(self.kind, self.build)
@@ -67,7 +69,8 @@ class Provisioning:
 
         async def act(ctx: StepContext) -> None:
             ctx.progress(0.0, f"{script} on {host}")
-            r = await self.pool.run(host, ["bash", "-s", "--", *args], sudo=True, stdin=text,
+            r = await self.pool.run(host, [*self.env, "bash", "-s", "--", *args], sudo=True,
+                                    stdin=text,
                                     on_line=lambda stream, line: ctx.log(
                                         line, "err" if stream == "stderr" else "out"),
                                     timeout=STEP_TIMEOUT, check=False)
@@ -76,8 +79,8 @@ class Provisioning:
             ctx.progress(1.0, f"{script} on {host}: done")
 
         async def check(ctx: StepContext) -> bool:
-            r = await self.pool.run(host, ["bash", "-s", "--", "--check", *args], sudo=True,
-                                    stdin=text, timeout=STEP_TIMEOUT, check=False)
+            r = await self.pool.run(host, [*self.env, "bash", "-s", "--", "--check", *args],
+                                    sudo=True, stdin=text, timeout=STEP_TIMEOUT, check=False)
             return r.exit_status == 0
 
         words = "".join(f" {shlex.quote(a)}" for a in args)

@@ -85,7 +85,8 @@ class CephBootstrap:
 
     async def _script(self, host: str, args: list[str], ctx: StepContext | None,
                       check: bool = False) -> bool:
-        argv = ["bash", "-s", "--", *(["--check"] if check else []), *args]
+        env = [] if self.install else ["env", "MVM_NO_INSTALL=1"]
+        argv = [*env, "bash", "-s", "--", *(["--check"] if check else []), *args]
         status, _ = await self._run(host, argv, self.script, None if check else ctx)
         if status != 0 and not check:
             raise BackendError(f"ceph.sh {' '.join(args)} failed on {host} ({status})")

@@ -1,82 +1,97 @@
-"""A Ceph cluster provisioned by mvm-tui over SSH on lab hosts that have none (`lab up
---no-ceph`): packages detected, ceph.conf and keys made on the first host and carried to the
-others, a monitor per host in quorum, a manager, a bluestore OSD on each host's data device
-(a loop device), the RBD pool, HEALTH_OK, the libvirt secret; then a VM with its disk on that
-Ceph runs. A second run changes nothing. Runs last: it rebuilds the lab without Ceph."""
+"""A whole HCI cluster created headless (`mvm-tui cluster create --from FILE`) on lab hosts
+that have no Ceph (`lab up --no-ceph`): the preflight passes, each host is provisioned (libvirt,
+the compute bridge and a libvirt network with a port group per VLAN), then Ceph (packages
+detected, conf and keys carried from the first host in memory, a monitor per host in quorum, a
+manager, a bluestore OSD on each host's loop device, the RBD pool, HEALTH_OK, the libvirt
+secret), and the cluster is added to the config. A VM with its disk on that Ceph then runs. A
+second run changes nothing. Runs last: it rebuilds the lab without Ceph."""
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
+import tomli_w
 
 from mvm_tui import lab
-from mvm_tui.backends.ssh import SshPool, SshTarget
-from mvm_tui.clock import SystemClock
+from mvm_tui.cluster_cli import create_cluster
+from mvm_tui.config import load_config
 from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
 from mvm_tui.lab.guests import guest_xml
 from mvm_tui.lab.netns import hx
-from mvm_tui.runs import RunExecutor, RunState, RunStore
-from mvm_tui.services.provision_ceph import CephBootstrap, CephHost
 
 pytestmark = pytest.mark.lab
 DEVICE = "/dev/mvmlab-osd"
 
 
-def sh(index: int, *cmd: str, stdin: str | None = None) -> str:
-    return subprocess.run(hx(index, *cmd), input=stdin, capture_output=True, text=True,
-                          timeout=120, check=True).stdout
+def sh(index: int, *cmd: str) -> str:
+    return subprocess.run(hx(index, *cmd), capture_output=True, text=True, timeout=120,
+                          check=True).stdout
 
 
-async def test_ceph_provisioned_on_bare_hosts_then_a_vm_runs_on_it(
+def cluster_file(info: lab.LabInfo, path: Path) -> Path:
+    path.write_text(tomli_w.dumps({"clusters": [{
+        "name": "built", "layout": "hci", "data_devices": [DEVICE], "compute_vlans": "100-101",
+        "ovs_datapath": "netdev", "install_packages": False,
+        "ceph_extra_conf": list(PROVISION_EXTRA_CONF), "known_hosts": str(info.known_hosts),
+        "interfaces": {"management": "eth0", "storage": "eth0", "compute": "tr-compute"},
+        "hosts": [{"name": h.name, "address": h.address, "port": h.port, "user": h.user,
+                   "key_file": str(h.key_file)} for h in info.hosts],
+    }]}))
+    return path
+
+
+async def test_a_cluster_created_headless_on_bare_hosts_runs_a_vm(
     lab_info: lab.LabInfo, tmp_path: Path
 ) -> None:
     lab.down()
     info = lab.up(ceph=False)
-    assert sh(info.hosts[0].index, "ls", "/etc/ceph").strip() == ""  # no Ceph at all
-    pool = SshPool([SshTarget(h.name, h.address, h.port, h.user, h.key_file, info.known_hosts)
-                    for h in info.hosts])
-    executor = RunExecutor(RunStore(tmp_path / "runs.sqlite3"), SystemClock())
-    ceph = CephBootstrap(executor, pool, SystemClock(), "prov", extra_conf=PROVISION_EXTRA_CONF,
-                         install=False)
-    hosts = [CephHost(h.name, h.address) for h in info.hosts]
     try:
-        first = await executor.execute(ceph.create(hosts, [DEVICE]).id)
-        assert first.state is RunState.DONE, first.error
+        assert sh(1, "ls", "/etc/ceph").strip() == ""  # no Ceph at all
+        source = cluster_file(info, tmp_path / "new.toml")
+        config = tmp_path / "config.toml"
+        out = io.StringIO()
+        code = await create_cluster(source, config, out=out, db_path=tmp_path / "r.sqlite3")
+        text = out.getvalue()
+        assert code == 0, text[-4000:]
+        assert "preflight h1: ready" in text and "cluster built added to" in text
+        assert "mvm-provision: defining libvirt network br-compute" in text
+        assert [c.name for c in load_config(config).clusters] == ["built"]
         status = json.loads(sh(1, "ceph", "status", "-f", "json"))
         assert status["health"]["status"] == "HEALTH_OK"
         assert len(status["quorum_names"]) == 3
         assert status["osdmap"]["num_up_osds"] == 3 and status["osdmap"]["num_in_osds"] == 3
-        tree = json.loads(sh(1, "ceph", "osd", "tree", "-f", "json"))
-        assert sorted(n["name"] for n in tree["nodes"] if n["type"] == "host") == [
-            "mvmlab-h1", "mvmlab-h2", "mvmlab-h3"]
+        net = sh(2, "virsh", "-q", "-c", "qemu:///system", "net-dumpxml", "br-compute")
+        assert "vlan-100" in net and "vlan-101" in net
 
-        second = await executor.execute(ceph.create(hosts, [DEVICE]).id)
-        assert second.state is RunState.DONE, second.error
-        log = [line.text for line in executor.store.log(second.id)]
-        assert not [line for line in log if "creating" in line or "starting" in line
-                    or "new Ceph cluster" in line], log
-        assert sum(line.endswith("mvm-provision: unchanged") for line in log) >= 3 + 3 + 1 + 3
+        again = io.StringIO()
+        assert await create_cluster(source, config, out=again,
+                                    db_path=tmp_path / "r.sqlite3") == 0, again.getvalue()
+        changes = [line for line in again.getvalue().splitlines()
+                   if any(w in line for w in ("mvm-provision: creating", "mvm-provision: starting",
+                                              "mvm-provision: defining", "new Ceph cluster",
+                                              "mvm-provision: changed"))]
+        assert changes == []
 
         # a VM with its disk on the new cluster, through the libvirt secret of client.libvirt
         secret = sh(2, "virsh", "-q", "-c", "qemu:///system", "secret-list").split()[0]
-        sh(1, "rbd", "create", "vms/prov-vm", "--size", "64M")
+        sh(1, "rbd", "create", "vms/built-vm", "--size", "64M")
         mons = "".join(f"<host name='{h.address}' port='6789'/>" for h in info.hosts)
         disk = ("<disk type='network' device='disk'><driver name='qemu' type='raw' "
-                f"cache='none'/><source protocol='rbd' name='vms/prov-vm'>{mons}</source>"
+                f"cache='none'/><source protocol='rbd' name='vms/built-vm'>{mons}</source>"
                 f"<auth username='libvirt'><secret type='ceph' uuid='{secret}'/></auth>"
                 "<target dev='vda' bus='virtio'/></disk>")
-        xml = guest_xml("prov-vm", "nodisk").replace("<devices>", "<devices>" + disk, 1)
+        xml = guest_xml("built-vm", "nodisk").replace("<devices>", "<devices>" + disk, 1)
         with tempfile.NamedTemporaryFile("w", suffix=".xml", dir=tmp_path) as f:
             f.write(xml)
             f.flush()
             sh(2, "virsh", "-q", "-c", "qemu:///system", "define", f.name)
-        sh(2, "virsh", "-q", "-c", "qemu:///system", "start", "prov-vm")
+        sh(2, "virsh", "-q", "-c", "qemu:///system", "start", "built-vm")
         assert sh(2, "virsh", "-q", "-c", "qemu:///system", "domstate",
-                  "prov-vm").strip() == "running"
+                  "built-vm").strip() == "running"
     finally:
-        await pool.close()
         lab.down()  # the shared lab is gone: nothing after this test uses it

@@ -49,6 +49,9 @@ def test_devices_exist_unused_and_not_the_os_disk() -> None:
     used = check_device("/dev/sdb", read("lsblk.partitioned.json"))
     assert used.status == "fail"
     assert "mounted: /dev/sdb1 on /srv/data" in used.detail and "wipefs" in used.fix
+    osd = ('{"blockdevices": [{"name": "loop0", "path": "/dev/loop0", "type": "loop", '
+           '"size": 4294967296, "mountpoint": null, "fstype": "ceph_bluestore"}]}')
+    assert check_device("/dev/mvmlab-osd", osd).status == "ok"  # a re-run keeps its OSD
     missing = check_device("/dev/sdz", '{"blockdevices": []}', exit_status=32)
     assert missing.status == "fail" and "does not exist" in missing.detail
 

@@ -1,0 +1,80 @@
+"""`mvm-tui cluster create --from FILE.toml`: the wizard without the UI, for automation. FILE is
+a config file holding the new cluster (the same keys as config.toml); the preflight runs first
+and nothing changes unless every host passes; the provisioning log goes to stdout; the cluster
+is then added to the config file (--config)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from mvm_tui import paths
+from mvm_tui.backends.ssh.errors import HostKeyUnknown
+from mvm_tui.clock import SystemClock
+from mvm_tui.config import ConfigError, load_config
+from mvm_tui.runs import LogAppended, RunEvent, RunExecutor, RunStore, StepChanged
+from mvm_tui.services.cluster_builder import ClusterBuilder
+
+
+async def create_cluster(source: Path, config_path: Path | None, *, accept_new: bool = False,
+                         out: TextIO | None = None, db_path: Path | None = None) -> int:
+    out = out or sys.stdout
+    try:
+        spec = load_config(source)
+    except ConfigError as exc:
+        print(f"mvm-tui cluster create: {exc}", file=sys.stderr)
+        return 2
+    if len(spec.clusters) != 1:
+        print(f"mvm-tui cluster create: {source} must hold exactly one [[clusters]] table",
+              file=sys.stderr)
+        return 2
+    cluster = spec.clusters[0]
+    passwords: dict[str, str] = {}
+    for h in cluster.hosts:
+        if h.password_auth:
+            if not sys.stdin.isatty():
+                print(f"mvm-tui cluster create: {h.name} logs in with a password and there is "
+                      "no terminal to ask it on", file=sys.stderr)
+                return 2
+            passwords[h.name] = await asyncio.to_thread(
+                getpass.getpass, f"password of {h.user}@{h.address} ({h.name}): ")
+
+    async def unknown_key(key: HostKeyUnknown) -> bool:
+        print(f"{key.host}: unknown host key {key.fingerprint}"
+              + (": accepted (--accept-new-host-keys)" if accept_new else ": refused"), file=out)
+        return accept_new  # the pool saves an accepted key
+
+    def show(event: RunEvent) -> None:
+        if isinstance(event, StepChanged):
+            s = event.step
+            print(f"[{s.state.value}] run {s.run_id} step {s.index + 1}: {s.title}"
+                  + (f": {s.error}" if s.error else ""), file=out, flush=True)
+        elif isinstance(event, LogAppended):
+            print(f"    {event.line.text}", file=out, flush=True)
+
+    store = RunStore(db_path or paths.runs_db_path())
+    try:
+        builder = ClusterBuilder(RunExecutor(store, SystemClock()), SystemClock(),
+                                 unknown_key=unknown_key)
+        target = config_path or paths.default_config_path()
+        result = await builder.build(cluster, passwords, target, show)
+    finally:
+        store.close()
+    for report in result.preflight:
+        print(f"preflight {report.host}: {'ready' if report.ok else 'NOT ready'}", file=out)
+        for item in report.items:
+            if item.status != "ok":
+                print(f"  [{item.status}] {item.check}: {item.detail}"
+                      + (f" -> {item.fix}" if item.fix else ""), file=out)
+    if not all(r.ok for r in result.preflight):
+        print("nothing was changed: fix the preflight first", file=out)
+        return 1
+    for run in result.runs:
+        print(f"run #{run.id} {run.title}: {run.state.value}"
+              + (f": {run.error}" if run.error else ""), file=out)
+    if result.saved:
+        print(f"cluster {cluster.name} added to {result.saved}", file=out)
+    return 0 if result.ok else 1

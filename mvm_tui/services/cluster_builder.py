@@ -1,0 +1,92 @@
+"""Building a new cluster from its configuration: the preflight of every host (nothing changes
+unless every host passes), a provisioning Run per host (hosts at once), then for HCI the Ceph
+Run across them, and the cluster saved in the config file. Shared by the wizard and
+`mvm-tui cluster create --from FILE.toml`."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mvm_tui import paths
+from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
+from mvm_tui.backends.ssh.errors import AuthFailed
+from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
+from mvm_tui.clock import Clock
+from mvm_tui.config import ClusterConfig, Config, load_config, save_config
+from mvm_tui.models import Layout
+from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState
+from mvm_tui.services.preflight import PreflightReport, run_preflight, spec_from_config
+from mvm_tui.services.provision import Compute, Provisioning
+from mvm_tui.services.provision_ceph import CephBootstrap, CephHost
+
+BRIDGE = "br-compute"
+
+
+@dataclass
+class BuildResult:
+    preflight: list[PreflightReport]
+    runs: list[RunRecord] = field(default_factory=list)
+    saved: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.preflight) and bool(self.runs) and all(
+            r.state is RunState.DONE for r in self.runs)
+
+
+class ClusterBuilder:
+    def __init__(self, executor: RunExecutor, clock: Clock, *,
+                 unknown_key: UnknownKeyPolicy | None = None) -> None:
+        self.executor, self.clock, self.unknown_key = executor, clock, unknown_key
+
+    async def build(self, cluster: ClusterConfig, passwords: Mapping[str, str],
+                    config_path: Path | None,
+                    on_event: Callable[[RunEvent], None] | None = None) -> BuildResult:
+        reports = await run_preflight(spec_from_config(cluster, passwords), self.unknown_key)
+        result = BuildResult(reports)
+        if not all(r.ok for r in reports):
+            return result
+        known = cluster.known_hosts or paths.known_hosts_path()
+
+        async def password(target: SshTarget, purpose: Purpose) -> str:
+            if target.name not in passwords:
+                raise AuthFailed(f"{target.label}: no {purpose} password given")
+            return passwords[target.name]
+
+        pool = SshPool([SshTarget(h.name, h.address, h.port, h.user, h.key_file, known,
+                                  password_auth=h.name in passwords) for h in cluster.hosts],
+                       SshOptions(connect_timeout=10, command_timeout=1800),
+                       ask_password=password, unknown_key=self.unknown_key)
+        unsubscribe = self.executor.subscribe(on_event) if on_event else (lambda: None)
+        try:
+            hosts = Provisioning(self.executor, pool, cluster.name, cluster.install_packages)
+            compute = Compute(BRIDGE, cluster.interfaces.compute, tuple(cluster.compute_vlans),
+                              cluster.ovs_datapath)
+            records = [hosts.create(h.name, compute) for h in cluster.hosts]
+            result.runs = list(await asyncio.gather(
+                *(self.executor.execute(r.id) for r in records)))
+            if cluster.layout is Layout.HCI and all(r.state is RunState.DONE
+                                                    for r in result.runs):
+                ceph = CephBootstrap(self.executor, pool, self.clock, cluster.name,
+                                     extra_conf=tuple(cluster.ceph_extra_conf),
+                                     install=cluster.install_packages)
+                record = ceph.create([CephHost(h.name, h.address) for h in cluster.hosts],
+                                     list(cluster.data_devices))
+                result.runs.append(await self.executor.execute(record.id))
+        finally:
+            unsubscribe()
+            await pool.close()
+        if result.ok and config_path is not None:
+            save_cluster(cluster, config_path)
+            result.saved = config_path
+        return result
+
+
+def save_cluster(cluster: ClusterConfig, path: Path) -> None:
+    """Add the cluster to the config file (or replace the one of the same name)."""
+    config = load_config(path) if path.exists() else Config()
+    clusters = [c for c in config.clusters if c.name != cluster.name] + [cluster]
+    save_config(config.model_copy(update={"clusters": clusters}), path)
