@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterable
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App, SystemCommand
@@ -15,9 +16,10 @@ from textual.worker import Worker, WorkerState
 from mvm_tui.aio import quiet_lost_connections
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
+from mvm_tui.config import ClusterConfig
 from mvm_tui.core.cluster_form import ClusterForm
 from mvm_tui.core.failover_plan import Decision, Kind
-from mvm_tui.models import EventLevel
+from mvm_tui.models import EventLevel, Layout
 from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.add_cluster import AddClusterScreen
 from mvm_tui.screens.base import ClusterScreen
@@ -25,11 +27,12 @@ from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.password import PasswordScreen
-from mvm_tui.screens.preflight import PreflightScreen
+from mvm_tui.screens.preflight import PreflightResult, PreflightScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vms import VmsScreen
 from mvm_tui.services.cluster import Cluster
+from mvm_tui.services.cluster_builder import ClusterBuilder
 from mvm_tui.services.decommission_runs import Decommissions
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_lock import HaLockHeld
@@ -40,6 +43,7 @@ from mvm_tui.services.preflight import (
     spec_from_config,
 )
 from mvm_tui.session import Prompts
+from mvm_tui.widgets.confirm import ConfirmModal
 
 SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "Cluster health, capacity, Ceph and recent events"),
@@ -51,6 +55,10 @@ SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
 
 ALARMING = frozenset({Kind.LOST, Kind.FENCE, Kind.RESTART, Kind.STAY_DOWN})
 FAILING = frozenset({Kind.FENCE_FAILED, Kind.RESTART_FAILED, Kind.FAILBACK_FAILED})
+
+
+# what a new cluster takes from the cluster shown (the wizard does not ask for them)
+INHERITED = ("known_hosts", "ovs_datapath", "install_packages", "ceph_extra_conf")
 
 
 class MvmApp(App[None]):
@@ -79,8 +87,10 @@ class MvmApp(App[None]):
         prompts: Prompts | None = None,
         ha: HaService | None = None,
         decommissions: Decommissions | None = None,
+        config_path: Path | None = None,
     ) -> None:
         super().__init__()
+        self.config_path = config_path  # where a new cluster is added
         self.decommissions = decommissions  # Ceph host removal (HCI clusters)
         self.cluster = cluster
         self.prompts = prompts
@@ -185,18 +195,58 @@ class MvmApp(App[None]):
         yield from super().get_system_commands(screen)
 
     def action_new_cluster(self) -> None:
+        """The Add Cluster wizard: the form, the preflight of its hosts, then (every host
+        ready, and confirmed) the provisioning, its runs in History; the cluster is then added
+        to the config file."""
         def filled(form: ClusterForm | None) -> None:
             if form is None:
                 return
+            cluster = form.to_cluster_config()
+            base = self.cluster.config
+            if base is not None:  # what the form does not ask: as for the cluster shown
+                cluster = cluster.model_copy(update={k: getattr(base, k) for k in INHERITED})
             passwords = {k: v.get_secret_value() for k, v in form.passwords().items()}
-            spec = spec_from_config(form.to_cluster_config(), passwords)
 
             async def run(s: PreflightSpec) -> list[PreflightReport]:
                 return await run_preflight(s, unknown_key=self._ask_host_key)
 
-            self.push_screen(PreflightScreen(spec, run))
+            def checked(result: PreflightResult | None) -> None:
+                if result is not None and result.provision:
+                    self._confirm_provision(cluster, passwords)
+
+            self.push_screen(PreflightScreen(spec_from_config(cluster, passwords), run),
+                             checked)
 
         self.push_screen(AddClusterScreen(), filled)
+
+    def _confirm_provision(self, cluster: ClusterConfig, passwords: dict[str, str]) -> None:
+        hosts = ", ".join(h.name for h in cluster.hosts)
+        modal = ConfirmModal(
+            title=f"Provision cluster {cluster.name}?",
+            consequence=f"{hosts} get KVM and libvirt, Open vSwitch with br-compute on "
+            f"{cluster.interfaces.compute}" + (", and one Ceph cluster on "
+            f"{', '.join(cluster.data_devices)} (their data is wiped)"
+            if cluster.layout is Layout.HCI else "") + ". Every step is a Run in History.",
+            steps=[], verb="Provision")
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self.switch_mode("history")
+                self.run_worker(self._provision(cluster, passwords), name="provisioning",
+                                group="runs", exit_on_error=False)
+
+        self.push_screen(modal, confirmed)
+
+    async def _provision(self, cluster: ClusterConfig, passwords: dict[str, str]) -> None:
+        builder = ClusterBuilder(self.executor, self.cluster.clock,
+                                 unknown_key=self._ask_host_key)
+        result = await builder.build(cluster, passwords, self.config_path)
+        if result.ok:
+            where = f"; added to {result.saved}" if result.saved else ""
+            self.notify(f"cluster {cluster.name} is ready{where}", title="Provisioned")
+        else:
+            self.notify("provisioning did not finish: see its runs in History", title=
+                        f"Cluster {cluster.name}", severity="error")
 
     # -- the one place a failed worker reaches the operator ---------------------------------
 

@@ -156,7 +156,7 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None) -> int:
     path = None if demo else config_path or paths.default_config_path()
     try:
         MvmApp(cluster, prompts=session.prompts, ha=build_ha_service(session, cluster),
-               decommissions=decommissions_for(session, cluster, path)).run()
+               decommissions=decommissions_for(session, cluster, path), config_path=path).run()
     finally:
         session.store.close()
     return 0

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from mvm_tui.config import load_config
+from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
 from mvm_tui.lab.model import LabHost, LabInfo
 from mvm_tui.lab.netns import OSD_DEVICE
 from mvm_tui.paths import write_private
@@ -45,6 +46,11 @@ def render(info: LabInfo) -> str:
         'cpu_type = "x86_64"',
         "# Nested KVM here: BIOS-only guests run under KVM, Linux guests need TCG (see lab docs).",
         'cpu_model = "host-model"',
+        "# No openvswitch kernel module here; packages come from the machine (no mirror).",
+        'ovs_datapath = "netdev"',
+        "install_packages = false",
+        "# What Ceph provisioned on lab hosts needs (daemons under the lab's systemctl).",
+        f"ceph_extra_conf = {json.dumps(list(PROVISION_EXTRA_CONF))}",
         f"known_hosts = {_s(info.known_hosts)}",
         "",
         "[clusters.ha]",

@@ -1,9 +1,11 @@
 """Preflight: a checklist per host, before anything is changed on it; each failure says what to
-fix. Runs again with `r`; dismissed with the reports (all passed or not) or None."""
+fix. Runs again with `r`; `p` (only when every host is ready) asks for the provisioning.
+Dismissed with a PreflightResult, or None when closed before the first check ended."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.console import Group
@@ -18,6 +20,12 @@ from textual.widgets import Button, Label, Static
 from mvm_tui.services.preflight import PreflightReport, PreflightSpec
 
 Runner = Callable[[PreflightSpec], Awaitable[list[PreflightReport]]]
+
+
+@dataclass(frozen=True)
+class PreflightResult:
+    reports: list[PreflightReport]
+    provision: bool  # the operator asked to provision (every host was ready)
 MARK = {"ok": ("✔", "green"), "warn": ("!", "yellow"), "fail": ("✘", "bold red")}
 
 
@@ -34,9 +42,10 @@ def report_table(report: PreflightReport) -> Table:
     return table
 
 
-class PreflightScreen(ModalScreen[list[PreflightReport] | None]):
+class PreflightScreen(ModalScreen[PreflightResult | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "again", "Check again", id="preflight.again"),
+        Binding("p", "provision", "Provision", id="preflight.provision"),
         Binding("escape", "close", "Close", id="preflight.close"),
     ]
 
@@ -52,6 +61,8 @@ class PreflightScreen(ModalScreen[list[PreflightReport] | None]):
             with VerticalScroll(id="preflight-results"):
                 yield Static("checking…", id="preflight-text")
             with Horizontal(classes="dialog-buttons"):
+                yield Button("Provision (p)", variant="warning", id="preflight-provision",
+                             disabled=True)
                 yield Button("Check again (r)", id="preflight-again")
                 yield Button("Close (esc)", id="preflight-close")
 
@@ -69,12 +80,26 @@ class PreflightScreen(ModalScreen[list[PreflightReport] | None]):
                     style="bold green" if ready == len(self.reports) else "bold yellow")
         self.query_one("#preflight-text", Static).update(
             Group(head, *(report_table(r) for r in self.reports)))
+        self.query_one("#preflight-provision", Button).disabled = not self._ready()
+        self.refresh_bindings()
+
+    def _ready(self) -> bool:
+        return bool(self.reports) and all(r.ok for r in self.reports or ())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return self._ready() if action == "provision" else True
+
+    def action_provision(self) -> None:
+        if self._ready() and self.reports is not None:
+            self.dismiss(PreflightResult(self.reports, provision=True))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "preflight-again":
             self.action_again()
+        elif event.button.id == "preflight-provision":
+            self.action_provision()
         else:
             self.action_close()
 
     def action_close(self) -> None:
-        self.dismiss(self.reports)
+        self.dismiss(None if self.reports is None else PreflightResult(self.reports, False))

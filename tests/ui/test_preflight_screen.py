@@ -12,7 +12,7 @@ import pytest
 from mvm_tui.core.cluster_form import Auth, ClusterForm, HostRow
 from mvm_tui.core.preflight import Item
 from mvm_tui.screens.add_cluster import AddClusterScreen
-from mvm_tui.screens.preflight import PreflightScreen
+from mvm_tui.screens.preflight import PreflightResult, PreflightScreen
 from mvm_tui.services.preflight import PreflightHost, PreflightReport, PreflightSpec
 
 from .conftest import SIZE, DemoApp, first_poll_shown, make_demo, wait_until
@@ -49,12 +49,15 @@ async def test_the_checklist_shows_each_failure_with_its_fix(tmp_path: Path) -> 
         text = _screen_text(demo)
         assert "1 of 2 hosts ready" in text
         assert "n2: NOT ready" in text and "→ the host has: ens3, lo" in text
+        await pilot.press("p")  # not every host is ready: no provisioning
+        assert isinstance(demo.app.screen, PreflightScreen)
         await pilot.press("r")
         await wait_until(pilot, lambda: len(calls) == 2, what="a second check")
         await pilot.press("escape")
         await wait_until(pilot, lambda: bool(results))
-        reports = results[0]
-        assert isinstance(reports, list) and [r.ok for r in reports] == [True, False]
+        result = results[0]
+        assert isinstance(result, PreflightResult) and not result.provision
+        assert [r.ok for r in result.reports] == [True, False]
 
 
 async def test_new_cluster_from_the_palette_ends_in_its_preflight(

@@ -1,0 +1,86 @@
+"""The Add Cluster wizard in the TUI, on lab hosts without Ceph: the form's result goes to a
+real preflight of the three hosts, `p` and a confirmation start the provisioning (each host,
+then Ceph), whose runs end DONE; the cluster reaches HEALTH_OK and is added to the config.
+Runs last with the other tests that rebuild the lab."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from mvm_tui import lab
+from mvm_tui.app import MvmApp
+from mvm_tui.config import load_config
+from mvm_tui.core.cluster_form import ClusterForm, HostRow
+from mvm_tui.lab.netns import hx
+from mvm_tui.models import Layout
+from mvm_tui.runs import RunState
+from mvm_tui.screens.add_cluster import AddClusterScreen
+from mvm_tui.screens.preflight import PreflightScreen
+from mvm_tui.session import open_session
+from mvm_tui.widgets.confirm import ConfirmModal
+
+pytestmark = pytest.mark.lab
+
+
+async def until(pilot, condition, timeout: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout:g} s: {what}"
+        await pilot.pause(0.2)
+
+
+async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
+    lab_info: lab.LabInfo, tmp_path: Path
+) -> None:
+    lab.down()
+    info = lab.up(ceph=False)
+    config_path = tmp_path / "config.toml"
+    shutil.copy(info.config_path, config_path)
+    session = open_session(load_config(config_path), demo=False, db_path=tmp_path / "r.sqlite3")
+    app = MvmApp(session.clusters[0], prompts=session.prompts, config_path=config_path)
+    form = ClusterForm(
+        name="wizard", layout=Layout.HCI, data_devices="/dev/mvmlab-osd",
+        compute_vlans="100-101", management_if="eth0", storage_if="eth0",
+        compute_if="tr-compute",
+        hosts=[HostRow(h.name, h.address, str(h.port), h.user, key_file=str(h.key_file))
+               for h in info.hosts])
+    assert form.is_valid, form.errors()
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            app.action_new_cluster()
+            await until(pilot, lambda: isinstance(app.screen, AddClusterScreen), 10, "the form")
+            await pilot.pause()
+            app.screen.dismiss(form)
+            await until(pilot, lambda: isinstance(app.screen, PreflightScreen)
+                        and app.screen.reports is not None, 120, "the real preflight")
+            screen = app.screen
+            assert isinstance(screen, PreflightScreen) and screen.reports is not None
+            assert all(r.ok for r in screen.reports), screen.reports
+            await pilot.press("p")
+            await until(pilot, lambda: isinstance(app.screen, ConfirmModal), 10, "confirm")
+            await pilot.press("y")
+            store = session.store
+
+            def provisioned() -> bool:
+                runs = store.list_runs()
+                return len(runs) == 4 and all(r.finished for r in runs)
+
+            await until(pilot, provisioned, 600, "the provisioning runs")
+            runs = store.list_runs()
+            assert all(r.state is RunState.DONE for r in runs), [(r.title, r.error) for r in runs]
+            assert sorted(r.title for r in runs) == [
+                "Ceph on h1, h2, h3", "Provision h1", "Provision h2", "Provision h3"]
+            await until(pilot, lambda: "wizard" in [c.name for c in load_config(
+                config_path).clusters], 30, "the cluster in the config")
+        out = subprocess.run(hx(1, "ceph", "health", "-f", "json"), capture_output=True,
+                             text=True, timeout=60, check=True).stdout
+        assert json.loads(out)["status"] == "HEALTH_OK"
+    finally:
+        await session.close()
+        lab.down()
