@@ -1,12 +1,13 @@
-"""Building a new cluster from its configuration: the preflight of every host (nothing changes
-unless every host passes), a provisioning Run per host (hosts at once), then for HCI the Ceph
-Run across them, and the cluster saved in the config file. Shared by the wizard and
-`mvm-tui cluster create --from FILE.toml`."""
+"""Building a new cluster from its configuration, or adding a worker to one: the preflight of
+the new hosts (nothing changes unless every one passes), a provisioning Run per new host (at
+once), then for HCI the Ceph Run (across all hosts; for a worker, its joining, verified), and
+the cluster saved in the config file. Shared by the wizard, Add Worker and `mvm-tui cluster
+create --from FILE.toml`."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock
-from mvm_tui.config import ClusterConfig, Config, load_config, save_config
+from mvm_tui.config import ClusterConfig, Config, HostConfig, load_config, save_config
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState
 from mvm_tui.services.preflight import PreflightReport, run_preflight, spec_from_config
@@ -45,7 +46,22 @@ class ClusterBuilder:
     async def build(self, cluster: ClusterConfig, passwords: Mapping[str, str],
                     config_path: Path | None,
                     on_event: Callable[[RunEvent], None] | None = None) -> BuildResult:
-        reports = await run_preflight(spec_from_config(cluster, passwords), self.unknown_key)
+        """A new cluster: every host provisioned, Ceph across them (HCI)."""
+        return await self._provision(cluster, cluster.hosts, passwords, config_path, on_event)
+
+    async def add_worker(self, cluster: ClusterConfig, host: HostConfig,
+                         passwords: Mapping[str, str], config_path: Path | None,
+                         on_event: Callable[[RunEvent], None] | None = None) -> BuildResult:
+        """Add Worker: one more host, provisioned, joining the cluster's Ceph (HCI); the join
+        is verified (libvirt answers, its OSDs up and in the CRUSH map) before it is saved."""
+        grown = cluster.model_copy(update={"hosts": [*cluster.hosts, host]})
+        return await self._provision(grown, [host], passwords, config_path, on_event)
+
+    async def _provision(self, cluster: ClusterConfig, new: Sequence[HostConfig],
+                         passwords: Mapping[str, str], config_path: Path | None,
+                         on_event: Callable[[RunEvent], None] | None) -> BuildResult:
+        only_new = cluster.model_copy(update={"hosts": list(new)})
+        reports = await run_preflight(spec_from_config(only_new, passwords), self.unknown_key)
         result = BuildResult(reports)
         if not all(r.ok for r in reports):
             return result
@@ -57,15 +73,16 @@ class ClusterBuilder:
             return passwords[target.name]
 
         pool = SshPool([SshTarget(h.name, h.address, h.port, h.user, h.key_file, known,
-                                  password_auth=h.name in passwords) for h in cluster.hosts],
+                                  password_auth=h.password_auth) for h in cluster.hosts],
                        SshOptions(connect_timeout=10, command_timeout=1800),
                        ask_password=password, unknown_key=self.unknown_key)
         unsubscribe = self.executor.subscribe(on_event) if on_event else (lambda: None)
+        joining = len(new) < len(cluster.hosts)
         try:
             hosts = Provisioning(self.executor, pool, cluster.name, cluster.install_packages)
             compute = Compute(BRIDGE, cluster.interfaces.compute, tuple(cluster.compute_vlans),
                               cluster.ovs_datapath)
-            records = [hosts.create(h.name, compute) for h in cluster.hosts]
+            records = [hosts.create(h.name, compute) for h in new]
             result.runs = list(await asyncio.gather(
                 *(self.executor.execute(r.id) for r in records)))
             if cluster.layout is Layout.HCI and all(r.state is RunState.DONE
@@ -74,7 +91,8 @@ class ClusterBuilder:
                                      extra_conf=tuple(cluster.ceph_extra_conf),
                                      install=cluster.install_packages)
                 record = ceph.create([CephHost(h.name, h.address) for h in cluster.hosts],
-                                     list(cluster.data_devices))
+                                     list(cluster.data_devices),
+                                     join=[h.name for h in new] if joining else ())
                 result.runs.append(await self.executor.execute(record.id))
         finally:
             unsubscribe()

@@ -48,8 +48,7 @@ class Provisioning:
         self.executor, self.pool, self.cluster = executor, pool, cluster
         self.env = [] if install else ["env", "MVM_NO_INSTALL=1"]
         self.kind = f"{cluster}:provision.host"
-        if not executor.is_registered(self.kind):
-            executor.register(self.kind, self.build)
+        executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
 
     def create(self, host: str, compute: Compute) -> RunRecord:
         params = {"host": host, "bridge": compute.bridge, "interface": compute.interface,

@@ -63,13 +63,17 @@ class CephBootstrap:
         self.install = install  # missing packages are installed (the lab has no way out)
         self.kind = f"{cluster}:provision.ceph"
         self.script = (SCRIPTS / "ceph.sh").read_text()
-        if not executor.is_registered(self.kind):
-            executor.register(self.kind, self.build)
+        executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
 
-    def create(self, hosts: Sequence[CephHost], devices: Sequence[str]) -> RunRecord:
-        params = {"hosts": [[h.name, h.address] for h in hosts], "devices": list(devices)}
-        return self.executor.create(self.kind, f"Ceph on {', '.join(h.name for h in hosts)}",
-                                    params, Targets(cluster=self.cluster))
+    def create(self, hosts: Sequence[CephHost], devices: Sequence[str],
+               join: Sequence[str] = ()) -> RunRecord:
+        """The Run that builds Ceph on `hosts`; with `join`, the run that makes those (the last
+        of `hosts`) join the cluster the others already run."""
+        params = {"hosts": [[h.name, h.address] for h in hosts], "devices": list(devices),
+                  "join": list(join)}
+        title = (f"{', '.join(join)} joins Ceph" if join
+                 else f"Ceph on {', '.join(h.name for h in hosts)}")
+        return self.executor.create(self.kind, title, params, Targets(cluster=self.cluster))
 
     # -- over SSH
 
@@ -128,6 +132,8 @@ class CephBootstrap:
         devices = [str(d) for d in params["devices"]]
         names = [h.name for h in hosts]
         first = names[0]
+        join = [str(h) for h in params.get("join", [])]  # a worker joining a running cluster
+        targets = join or names  # the hosts this run installs and gives OSDs
         mons: dict[str, str] = {}  # mvm-tui name -> short hostname (monitor, CRUSH bucket)
 
         async def hostnames() -> dict[str, str]:
@@ -138,11 +144,20 @@ class CephBootstrap:
             return mons
 
         async def packages(ctx: StepContext) -> None:
-            await self._on_all(names, lambda h: self._script(h, ["packages"], ctx))
+            await self._on_all(targets, lambda h: self._script(h, ["packages"], ctx))
 
         async def packaged(ctx: StepContext) -> bool:
-            return all(await self._on_all(names, lambda h: self._script(
+            return all(await self._on_all(targets, lambda h: self._script(
                 h, ["packages"], None, check=True)))
+
+        async def copy_config(ctx: StepContext) -> None:
+            for path, mode in ((CONF, "644"), (ADMIN, "600"), (BOOTSTRAP_OSD, "600")):
+                text = await self._read(first, path)
+                if not text:
+                    raise BackendError(f"{first} has no {path}: is it a member of the cluster?")
+                for h in join:
+                    await self._write(h, path, text, mode)
+            ctx.log(f"ceph.conf and keys of the cluster copied from {first} to {', '.join(join)}")
 
         async def configure(ctx: StepContext) -> None:
             m = await hostnames()
@@ -206,16 +221,23 @@ class CephBootstrap:
             async def on(h: str) -> None:
                 for d in devices:
                     await self._script(h, ["osd", d], ctx)
-            await self._on_all(names, on)
+            await self._on_all(targets, on)
             await self._wait(ctx, "every OSD up", lambda: osds_up(ctx))
 
         async def osds_up(ctx: StepContext) -> bool:
+            m = await hostnames()
             tree = await self._ceph_json(first, "osd", "tree")
             if not tree:
                 return False
-            up = [n for n in tree.get("nodes", []) if n.get("type") == "osd"
-                  and n.get("status") == "up"]
-            return len(up) >= len(names) * len(devices)
+            nodes = {n.get("id"): n for n in tree.get("nodes", [])}
+            for h in targets:
+                bucket = next((n for n in nodes.values() if n.get("type") == "host"
+                               and n.get("name") == m[h]), None)
+                osds = [nodes[c] for c in (bucket or {}).get("children", []) if c in nodes]
+                if sum(o.get("status") == "up" and o.get("reweight", 0) > 0
+                       for o in osds) < len(devices):
+                    return False
+            return True
 
         async def rbd_pool(ctx: StepContext) -> None:
             if not await has_pool(ctx):
@@ -257,7 +279,7 @@ class CephBootstrap:
                         + f"<auth username='libvirt' type='ceph'><secret uuid='{secret}'/>"
                         "</auth></source></pool>")
             virsh = ["virsh", "-q", "-c", "qemu:///system"]
-            for h in names:
+            for h in targets:
                 for argv, stdin in (
                         ([*virsh, "secret-define", "/dev/stdin"], secret_xml),
                         # the key is base64, as the file is read (not on a command line)
@@ -305,9 +327,49 @@ class CephBootstrap:
             return has_secret and (await pool_active(h) or not await rbd_backend(h))
 
         async def pools_active(ctx: StepContext) -> bool:
-            return all(await self._on_all(names, prepared))
+            return all(await self._on_all(targets, prepared))
+
+        async def joined(ctx: StepContext) -> bool:
+            for h in join:
+                status, _ = await self._run(h, ["virsh", "-q", "-c", "qemu:///system",
+                                                "version"])
+                if status != 0:
+                    return False
+            return await osds_up(ctx) and await pools_active(ctx)
+
+        async def verify_join(ctx: StepContext) -> None:
+            if not await joined(ctx):
+                raise BackendError(f"installed but did not join: {', '.join(join)} must answer "
+                                   "libvirt, be in the CRUSH map with its OSDs up and in, and "
+                                   "have the libvirt secret")
+            ctx.log(f"{', '.join(join)} joined: libvirt answers, its OSDs are up and in")
 
         script = "bash -s -- {} < mvm_tui/provision/ceph.sh"
+        libvirt_step = Step(
+            f"libvirt: the key of client.libvirt and the RBD storage pool {self.rbd_pool} on "
+            f"{', '.join(targets)}",
+            (f"ssh {first} sudo ceph auth get-or-create-key client.libvirt mon 'profile "
+             f"rbd' osd 'profile rbd pool={self.rbd_pool}'",
+             f"ssh {{{','.join(targets)}}} sudo virsh secret-define ...; virsh secret-set-value "
+             f"...; virsh pool-define ...; virsh pool-start {self.rbd_pool}"),
+            libvirt_pool, pools_active)
+        osd_step = Step(f"an OSD on {', '.join(devices)} of {', '.join(targets)}", tuple(
+            f"ssh {h} sudo " + script.format(f"osd {d}") for h in targets for d in devices),
+            osds, osds_up)
+        if join:
+            return [
+                Step(f"Ceph packages on {', '.join(join)}", tuple(
+                    f"ssh {h} sudo " + script.format("packages") for h in join),
+                    packages, packaged),
+                Step(f"ceph.conf and keys from {first}", (
+                    f"ssh {first} sudo cat {CONF} {ADMIN} {BOOTSTRAP_OSD}",
+                    f"ssh {{{','.join(join)}}} sudo install -D -m 600 /dev/stdin ..."),
+                    copy_config, configured),
+                osd_step, libvirt_step,
+                Step("HEALTH_OK", (f"ssh {first} sudo ceph health",), wait_healthy, healthy),
+                Step(f"{', '.join(join)} joined: libvirt, CRUSH, OSDs up and in", (
+                    "virsh version; ceph osd tree",), verify_join, joined),
+            ]
         return [
             Step("Ceph packages on every host", tuple(
                 f"ssh {h} sudo " + script.format("packages") for h in names), packages, packaged),
@@ -321,20 +383,12 @@ class CephBootstrap:
                  monitors, quorate),
             Step(f"a manager on {first}", (f"ssh {first} sudo " + script.format("mgr <hostname>"),),
                  manager, managed),
-            Step(f"an OSD on {', '.join(devices)} of every host", tuple(
-                f"ssh {h} sudo " + script.format(f"osd {d}") for h in names for d in devices),
-                 osds, osds_up),
+            osd_step,
             Step(f"the RBD pool {self.rbd_pool}",
                  (f"ssh {first} sudo ceph osd pool create {self.rbd_pool} 32 32 replicated",),
                  rbd_pool, has_pool),
             Step("HEALTH_OK", (f"ssh {first} sudo ceph health",), wait_healthy, healthy),
-            Step(f"libvirt: the key of client.libvirt and the RBD storage pool {self.rbd_pool} "
-                 "on every host",
-                 (f"ssh {first} sudo ceph auth get-or-create-key client.libvirt mon 'profile "
-                  f"rbd' osd 'profile rbd pool={self.rbd_pool}'",
-                  "ssh <every host> sudo virsh secret-define ...; virsh secret-set-value ...; "
-                  f"virsh pool-define ...; virsh pool-start {self.rbd_pool}"),
-                 libvirt_pool, pools_active),
+            libvirt_step,
         ]
 
     async def _monmap(self, first: str, fsid: str, hosts: Sequence[CephHost],

@@ -1,0 +1,85 @@
+"""Add Worker on the lab: a cluster built on h1-h3 (no Ceph before), then a fourth bare host
+h4 joins it: provisioned, given the cluster's Ceph config and keys, its OSD up and in the CRUSH
+map, the libvirt secret; the join is verified and h4 is added to the config; a VM with its disk
+on Ceph then runs on h4. Runs last: it rebuilds the lab with 4 hosts and no Ceph."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from mvm_tui import lab
+from mvm_tui.clock import SystemClock
+from mvm_tui.config import ClusterConfig, HostConfig, Interfaces, load_config
+from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
+from mvm_tui.lab.guests import guest_xml
+from mvm_tui.lab.netns import hx
+from mvm_tui.models import Layout
+from mvm_tui.runs import RunExecutor, RunState, RunStore
+from mvm_tui.services.cluster_builder import ClusterBuilder
+
+pytestmark = pytest.mark.lab
+
+
+def sh(index: int, *cmd: str) -> str:
+    return subprocess.run(hx(index, *cmd), capture_output=True, text=True, timeout=120,
+                          check=True).stdout
+
+
+def host(h: lab.LabHost) -> HostConfig:
+    return HostConfig(name=h.name, address=h.address, port=h.port, user=h.user,
+                      key_file=h.key_file)
+
+
+async def test_a_fourth_host_joins_and_runs_a_vm(lab_info: lab.LabInfo, tmp_path: Path) -> None:
+    lab.down()
+    info = lab.up(hosts=4, ceph=False)
+    try:
+        cluster = ClusterConfig(
+            name="grow", layout=Layout.HCI, hosts=[host(h) for h in info.hosts[:3]],
+            interfaces=Interfaces(management="eth0", storage="eth0", compute="tr-compute"),
+            data_devices=["/dev/mvmlab-osd"], compute_vlans=[100, 101],
+            ovs_datapath="netdev", install_packages=False,
+            ceph_extra_conf=list(PROVISION_EXTRA_CONF), known_hosts=info.known_hosts)
+        config = tmp_path / "config.toml"
+        executor = RunExecutor(RunStore(tmp_path / "r.sqlite3"), SystemClock())
+        builder = ClusterBuilder(executor, SystemClock())
+        built = await builder.build(cluster, {}, config)
+        assert built.ok, [(r.title, r.error) for r in built.runs] or built.preflight
+
+        joined = await builder.add_worker(load_config(config).clusters[0], host(info.hosts[3]),
+                                          {}, config)
+        assert joined.ok, [(r.title, r.error) for r in joined.runs] or joined.preflight
+        assert [r.title for r in joined.runs] == ["Provision h4", "h4 joins Ceph"]
+        assert all(r.state is RunState.DONE for r in joined.runs)
+        assert [h.name for h in load_config(config).clusters[0].hosts] == [
+            "h1", "h2", "h3", "h4"]
+        tree = json.loads(sh(1, "ceph", "osd", "tree", "-f", "json"))
+        nodes = {n["id"]: n for n in tree["nodes"]}
+        h4 = next(n for n in nodes.values() if n["type"] == "host" and n["name"] == "mvmlab-h4")
+        assert [nodes[c]["status"] for c in h4["children"]] == ["up"]
+        status = json.loads(sh(1, "ceph", "status", "-f", "json"))
+        assert status["health"]["status"] == "HEALTH_OK"
+        assert status["osdmap"]["num_up_osds"] == 4 and len(status["quorum_names"]) == 3
+
+        secret = sh(4, "virsh", "-q", "-c", "qemu:///system", "secret-list").split()[0]
+        sh(1, "rbd", "create", "vms/on-h4", "--size", "64M")
+        mons = "".join(f"<host name='{h.address}' port='6789'/>" for h in info.hosts[:3])
+        disk = ("<disk type='network' device='disk'><driver name='qemu' type='raw' "
+                f"cache='none'/><source protocol='rbd' name='vms/on-h4'>{mons}</source>"
+                f"<auth username='libvirt'><secret type='ceph' uuid='{secret}'/></auth>"
+                "<target dev='vda' bus='virtio'/></disk>")
+        xml = guest_xml("on-h4", "nodisk").replace("<devices>", "<devices>" + disk, 1)
+        with tempfile.NamedTemporaryFile("w", suffix=".xml", dir=tmp_path) as f:
+            f.write(xml)
+            f.flush()
+            sh(4, "virsh", "-q", "-c", "qemu:///system", "define", f.name)
+        sh(4, "virsh", "-q", "-c", "qemu:///system", "start", "on-h4")
+        assert sh(4, "virsh", "-q", "-c", "qemu:///system", "domstate",
+                  "on-h4").strip() == "running"
+    finally:
+        lab.down()
