@@ -16,12 +16,13 @@ from textual.worker import Worker, WorkerState
 from mvm_tui.aio import quiet_lost_connections
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
-from mvm_tui.config import ClusterConfig
-from mvm_tui.core.cluster_form import ClusterForm
+from mvm_tui.config import ClusterConfig, HostConfig
+from mvm_tui.core.cluster_form import ClusterForm, HostRow
 from mvm_tui.core.failover_plan import Decision, Kind
 from mvm_tui.models import EventLevel, Layout
 from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.add_cluster import AddClusterScreen
+from mvm_tui.screens.add_worker import AddWorkerScreen
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
@@ -192,7 +193,51 @@ class MvmApp(App[None]):
         yield SystemCommand("New cluster: check its hosts",
                             "fill in a new cluster and run the preflight on its hosts (nothing "
                             "is changed; provisioning is not built yet)", self.action_new_cluster)
+        if self.cluster.config is not None:
+            yield SystemCommand(f"Add a worker to {self.cluster.name}",
+                                "a new host: preflight, provisioning, joining (verified)",
+                                self.action_add_worker)
         yield from super().get_system_commands(screen)
+
+    def action_add_worker(self) -> None:
+        cluster = self.cluster.config
+        if cluster is None:
+            return
+        taken = {h.name for h in cluster.hosts} | {h.address for h in cluster.hosts}
+
+        def filled(row: HostRow | None) -> None:
+            if row is None:
+                return
+            host = row.to_host_config()
+            passwords = ({host.name: row.password.get_secret_value()} if host.password_auth
+                         else {})
+            only = cluster.model_copy(update={"hosts": [host]})
+
+            async def run(s: PreflightSpec) -> list[PreflightReport]:
+                return await run_preflight(s, unknown_key=self._ask_host_key)
+
+            def checked(result: PreflightResult | None) -> None:
+                if result is not None and result.provision:
+                    self.switch_mode("history")
+                    self.run_worker(self._add_worker(cluster, host, passwords),
+                                    name="add worker", group="runs", exit_on_error=False)
+
+            self.push_screen(PreflightScreen(spec_from_config(only, passwords), run), checked)
+
+        self.push_screen(AddWorkerScreen(cluster.name, taken), filled)
+
+    async def _add_worker(self, cluster: ClusterConfig, host: HostConfig,
+                          passwords: dict[str, str]) -> None:
+        builder = ClusterBuilder(self.executor, self.cluster.clock,
+                                 unknown_key=self._ask_host_key)
+        result = await builder.add_worker(cluster, host, passwords, self.config_path)
+        if result.ok:
+            self.notify(f"{host.name} joined {cluster.name}" + (
+                f"; added to {result.saved} (restart mvm-tui to watch it)" if result.saved
+                else ""), title="Worker added")
+        else:
+            self.notify(f"{host.name} did not join: see its runs in History",
+                        title="Add worker", severity="error")
 
     def action_new_cluster(self) -> None:
         """The Add Cluster wizard: the form, the preflight of its hosts, then (every host
