@@ -28,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
     upp = sub.add_parser("up", help="build the lab (installs missing apt packages)")
     upp.add_argument("--hosts", type=int, default=3, help="number of hosts (default 3)")
     upp.add_argument("--no-ceph", action="store_true", help="hosts, sshd and libvirtd only")
+    upp.add_argument("--bare", action="store_true",
+                     help="hosts with sshd only (before provisioning), and a spare NIC tr-compute")
     upp.add_argument("--objectstore", choices=["memstore", "bluestore"], default="memstore",
                      help="OSD store: memstore (RAM, fastest) or bluestore on /dev/mvmlab-osd")
     sub.add_parser("down", help="stop every lab process, delete namespaces, bridge, state")
@@ -47,7 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.monotonic()
     try:
         if args.command == "up":
-            info = manage.up(args.hosts, not args.no_ceph, objectstore=args.objectstore,
+            info = manage.up(args.hosts, not args.no_ceph, bare=args.bare,
+                             objectstore=args.objectstore,
                              say=_say)
             for h in info.hosts:
                 _say(f"  {h.name} {h.user}@{h.address}:{h.port} ({h.hostname}) key {h.key_file}")

@@ -91,11 +91,15 @@ def healthy(info: LabInfo) -> bool:
 
 def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
        install: bool = True, say: Say | None = None, health_timeout: float = 240,
-       ovs: bool = True) -> LabInfo:
+       ovs: bool = True, bare: bool = False) -> LabInfo:
     """Build the lab (or return the one that is up): `hosts` netns hosts with sshd and libvirtd,
     with `ovs` Open vSwitch in each (bridge br-compute, userspace datapath, a port group per
     compute VLAN), and with `ceph` one Ceph cluster (a mon and an OSD per host, a mgr on h1,
-    pool "vms") waited for until HEALTH_OK. Anything half built is torn down when it fails."""
+    pool "vms") waited for until HEALTH_OK. `bare`: hosts that run sshd only (no libvirtd, no
+    Open vSwitch, no Ceph), with a spare NIC tr-compute, as a host before provisioning. Anything
+    half built is torn down when it fails."""
+    if bare:
+        ceph, ovs = False, False
     require_root()
     if not 1 <= hosts <= MAX_HOSTS:
         raise LabError(f"hosts must be 1..{MAX_HOSTS}, got {hosts}")
@@ -119,7 +123,7 @@ def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
             clock("a partial lab is left: tearing it down first")
             _down(clock)
         try:
-            return _build(hosts, ceph, objectstore, install, clock, health_timeout, ovs)
+            return _build(hosts, ceph, objectstore, install, clock, health_timeout, ovs, bare)
         except BaseException:
             try:
                 clock("the build failed: tearing down what was started")
@@ -129,7 +133,7 @@ def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
 
 
 def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
-           health_timeout: float, ovs: bool) -> LabInfo:
+           health_timeout: float, ovs: bool, bare: bool = False) -> LabInfo:
     d, log = lab_dir(), _log()
     if install:
         out = run(["bash", SCRIPTS / "install.sh"], timeout=1200, log=log).stdout
@@ -150,6 +154,16 @@ def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
     for h in hosts:
         wait_for(partial(net.ssh_banner, h.address, h.port, 1), 20, f"sshd on {h.name}")
     clock("hosts up: anchors + sshd answering")
+    if bare:
+        for h in hosts:  # the compute NIC provisioning gives to Open vSwitch
+            run(net.hx(h.index, "ip", "link", "add", "tr-compute", "type", "veth", "peer",
+                       "name", "tr-compute-p"), log=log)
+            for link in ("tr-compute", "tr-compute-p"):
+                run(net.hx(h.index, "ip", "link", "set", link, "up"), log=log)
+        write_config(info)
+        info.save(d / "state.json")
+        clock("bare hosts: sshd only")
+        return info
     _start_services(hosts, log, hosts)
     clock("libvirtd up on every host")
     if ovs:

@@ -1,7 +1,8 @@
-"""The Add Cluster wizard in the TUI, on lab hosts without Ceph: the form's result goes to a
-real preflight of the three hosts, `p` and a confirmation start the provisioning (each host,
-then Ceph), whose runs end DONE; the cluster reaches HEALTH_OK and is added to the config.
-Runs last with the other tests that rebuild the lab."""
+"""The Add Cluster wizard in the TUI, on bare lab hosts (sshd only: no libvirtd, no Open vSwitch,
+no Ceph): the form's result goes to a real preflight of the three hosts, `p` and a confirmation
+start the provisioning (each host: libvirtd and Open vSwitch started, the compute bridge and the
+VLAN network made; then Ceph), whose runs end DONE; the cluster reaches HEALTH_OK and is added
+to the config. Runs last with the other tests that rebuild the lab."""
 
 from __future__ import annotations
 
@@ -39,7 +40,11 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
     lab_info: lab.LabInfo, tmp_path: Path
 ) -> None:
     lab.down()
-    info = lab.up(ceph=False)
+    info = lab.up(bare=True)
+    for h in info.hosts:  # nothing but sshd
+        ps = subprocess.run(hx(h.index, "systemctl", "is-active", "libvirtd",
+                               "openvswitch-switch"), capture_output=True, text=True)
+        assert ps.stdout.split() == ["inactive", "inactive"]
     config_path = tmp_path / "config.toml"
     shutil.copy(info.config_path, config_path)
     session = open_session(load_config(config_path), demo=False, db_path=tmp_path / "r.sqlite3")
@@ -81,6 +86,10 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
         out = subprocess.run(hx(1, "ceph", "health", "-f", "json"), capture_output=True,
                              text=True, timeout=60, check=True).stdout
         assert json.loads(out)["status"] == "HEALTH_OK"
+        log = [line.text for r in store.list_runs() for line in store.log(r.id)]
+        assert log.count("mvm-provision: starting libvirtd") == 3
+        assert log.count("mvm-provision: starting Open vSwitch") == 3
+        assert log.count("mvm-provision: creating bridge br-compute (datapath netdev)") == 3
     finally:
         await session.close()
         lab.down()
