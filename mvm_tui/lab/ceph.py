@@ -70,6 +70,7 @@ PROVISION_EXTRA_CONF = (
     "ms_async_op_threads = 1",
     "osd_heartbeat_interval = 2",
     "osd_heartbeat_grace = 8",
+    "mon_warn_on_slow_ping_time = 2000",
     "log_file = /var/log/ceph/$cluster-$name.log",
     "pid_file = /run/ceph/$cluster-$name.pid",
     "admin_socket = /run/ceph/$cluster-$name.asok",

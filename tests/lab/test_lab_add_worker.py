@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,11 +15,11 @@ from mvm_tui import lab
 from mvm_tui.clock import SystemClock
 from mvm_tui.config import ClusterConfig, HostConfig, Interfaces, load_config
 from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
-from mvm_tui.lab.guests import guest_xml
 from mvm_tui.lab.netns import hx
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunExecutor, RunState, RunStore
 from mvm_tui.services.cluster_builder import ClusterBuilder
+from tests.lab.ceph_vm import run_vm_on_rbd
 
 pytestmark = pytest.mark.lab
 
@@ -66,20 +65,6 @@ async def test_a_fourth_host_joins_and_runs_a_vm(lab_info: lab.LabInfo, tmp_path
         assert status["health"]["status"] == "HEALTH_OK"
         assert status["osdmap"]["num_up_osds"] == 4 and len(status["quorum_names"]) == 3
 
-        secret = sh(4, "virsh", "-q", "-c", "qemu:///system", "secret-list").split()[0]
-        sh(1, "rbd", "create", "vms/on-h4", "--size", "64M")
-        mons = "".join(f"<host name='{h.address}' port='6789'/>" for h in info.hosts[:3])
-        disk = ("<disk type='network' device='disk'><driver name='qemu' type='raw' "
-                f"cache='none'/><source protocol='rbd' name='vms/on-h4'>{mons}</source>"
-                f"<auth username='libvirt'><secret type='ceph' uuid='{secret}'/></auth>"
-                "<target dev='vda' bus='virtio'/></disk>")
-        xml = guest_xml("on-h4", "nodisk").replace("<devices>", "<devices>" + disk, 1)
-        with tempfile.NamedTemporaryFile("w", suffix=".xml", dir=tmp_path) as f:
-            f.write(xml)
-            f.flush()
-            sh(4, "virsh", "-q", "-c", "qemu:///system", "define", f.name)
-        sh(4, "virsh", "-q", "-c", "qemu:///system", "start", "on-h4")
-        assert sh(4, "virsh", "-q", "-c", "qemu:///system", "domstate",
-                  "on-h4").strip() == "running"
+        assert run_vm_on_rbd("on-h4", info.hosts[3], info.hosts[:3], tmp_path) == "running"
     finally:
         lab.down()

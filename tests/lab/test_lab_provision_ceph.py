@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import subprocess
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,8 +20,8 @@ from mvm_tui import lab
 from mvm_tui.cluster_cli import create_cluster
 from mvm_tui.config import load_config
 from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
-from mvm_tui.lab.guests import guest_xml
 from mvm_tui.lab.netns import hx
+from tests.lab.ceph_vm import run_vm_on_rbd
 
 pytestmark = pytest.mark.lab
 DEVICE = "/dev/mvmlab-osd"
@@ -78,20 +77,6 @@ async def test_a_cluster_created_headless_on_bare_hosts_runs_a_vm(
         assert changes == []
 
         # a VM with its disk on the new cluster, through the libvirt secret of client.libvirt
-        secret = sh(2, "virsh", "-q", "-c", "qemu:///system", "secret-list").split()[0]
-        sh(1, "rbd", "create", "vms/built-vm", "--size", "64M")
-        mons = "".join(f"<host name='{h.address}' port='6789'/>" for h in info.hosts)
-        disk = ("<disk type='network' device='disk'><driver name='qemu' type='raw' "
-                f"cache='none'/><source protocol='rbd' name='vms/built-vm'>{mons}</source>"
-                f"<auth username='libvirt'><secret type='ceph' uuid='{secret}'/></auth>"
-                "<target dev='vda' bus='virtio'/></disk>")
-        xml = guest_xml("built-vm", "nodisk").replace("<devices>", "<devices>" + disk, 1)
-        with tempfile.NamedTemporaryFile("w", suffix=".xml", dir=tmp_path) as f:
-            f.write(xml)
-            f.flush()
-            sh(2, "virsh", "-q", "-c", "qemu:///system", "define", f.name)
-        sh(2, "virsh", "-q", "-c", "qemu:///system", "start", "built-vm")
-        assert sh(2, "virsh", "-q", "-c", "qemu:///system", "domstate",
-                  "built-vm").strip() == "running"
+        assert run_vm_on_rbd("built-vm", info.hosts[1], info.hosts, tmp_path) == "running"
     finally:
         lab.down()  # the shared lab is gone: nothing after this test uses it

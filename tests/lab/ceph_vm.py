@@ -1,0 +1,38 @@
+"""For the provisioning lab tests: run a tiny VM whose disk is an RBD image of a Ceph cluster
+mvm-tui provisioned, through the libvirt secret of client.libvirt that provisioning defined."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from mvm_tui import lab
+from mvm_tui.lab.guests import guest_xml
+from mvm_tui.lab.netns import hx
+
+VIRSH = ("virsh", "-q", "-c", "qemu:///system")
+
+
+def sh(index: int, *cmd: str) -> str:
+    return subprocess.run(hx(index, *cmd), capture_output=True, text=True, timeout=120,
+                          check=True).stdout
+
+
+def run_vm_on_rbd(name: str, on: lab.LabHost, mons: Sequence[lab.LabHost], tmp: Path) -> str:
+    """Create the image vms/NAME, define and start the VM on `on`; its state afterwards."""
+    secret = sh(on.index, *VIRSH, "secret-list").split()[0]
+    sh(mons[0].index, "rbd", "create", f"vms/{name}", "--size", "64M")
+    hosts = "".join(f"<host name='{h.address}' port='6789'/>" for h in mons)
+    disk = ("<disk type='network' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+            f"<source protocol='rbd' name='vms/{name}'>{hosts}</source>"
+            f"<auth username='libvirt'><secret type='ceph' uuid='{secret}'/></auth>"
+            "<target dev='vda' bus='virtio'/></disk>")
+    xml = guest_xml(name, "nodisk").replace("<devices>", "<devices>" + disk, 1)
+    with tempfile.NamedTemporaryFile("w", suffix=".xml", dir=tmp) as f:
+        f.write(xml)
+        f.flush()
+        sh(on.index, *VIRSH, "define", f.name)
+    sh(on.index, *VIRSH, "start", name)
+    return sh(on.index, *VIRSH, "domstate", name).strip()
