@@ -1,0 +1,52 @@
+"""`mvm-tui cluster create --from FILE`: bad input gets a clear message and changes nothing."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from mvm_tui.cluster_cli import create_cluster
+
+CLUSTER = """
+[[clusters]]
+name = "{name}"
+layout = "external"
+[[clusters.hosts]]
+name = "n1"
+address = "192.0.2.1"
+"""
+
+
+async def test_a_file_with_a_typo_names_the_file_and_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "new.toml"
+    source.write_text(CLUSTER.format(name="a") + 'layuot = "hci"\n')
+    config = tmp_path / "config.toml"
+    assert await create_cluster(source, config, out=io.StringIO(),
+                                db_path=tmp_path / "r.sqlite3") == 2
+    err = capsys.readouterr().err
+    assert str(source) in err and "layuot" in err
+    assert not config.exists()
+
+
+async def test_exactly_one_cluster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "new.toml"
+    source.write_text(CLUSTER.format(name="a") + CLUSTER.format(name="b"))
+    assert await create_cluster(source, tmp_path / "config.toml", out=io.StringIO(),
+                                db_path=tmp_path / "r.sqlite3") == 2
+    assert "exactly one [[clusters]] table" in capsys.readouterr().err
+
+
+async def test_an_unreachable_host_changes_nothing(tmp_path: Path) -> None:
+    source = tmp_path / "new.toml"
+    source.write_text(CLUSTER.format(name="a").replace('"192.0.2.1"', '"127.0.0.1"\nport = 1'))
+    config = tmp_path / "config.toml"
+    out = io.StringIO()
+    assert await create_cluster(source, config, out=out, db_path=tmp_path / "r.sqlite3") == 1
+    text = out.getvalue()
+    assert "preflight n1: NOT ready" in text and "nothing was changed" in text
+    assert "check the address and the port" in text
+    assert not config.exists()
