@@ -7,12 +7,10 @@ import asyncio
 import contextlib
 import signal
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from mvm_tui.aio import quiet_lost_connections
-from mvm_tui.backends.ceph.admin import CliResult
 from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.sim import SimBackend
@@ -84,11 +82,7 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
 
 
 def rados_lease(backend: RealBackend, ha: HaConfig) -> RadosLease:
-    async def cli(argv: Sequence[str]) -> CliResult:
-        result = await backend.run_on_any_host(list(argv))
-        return CliResult(result.exit_status, result.stdout, result.stderr)
-
-    return RadosLease(cli, backend.name, ha.lock_pool, ha.lock_lease)
+    return RadosLease(backend.ceph, backend.name, ha.lock_pool, ha.lock_lease)
 
 
 async def run_ha(

@@ -35,7 +35,7 @@ from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
-from mvm_tui.backends.ssh.pool import AskPassword, CommandResult, UnknownKeyPolicy
+from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
 from mvm_tui.models import (
     CephStatus,
@@ -280,16 +280,11 @@ class RealBackend(ClusterBackend):
             return None
         return any((n := tree.node(o)) is not None and n.status == "up" for o in osds)
 
-    async def run_on_any_host(self, argv: list[str]) -> CommandResult:
-        """A command (as root) on the first host that answers; its exit status is not
-        checked (e.g. `rados lock get`, whose failure says the lock is held)."""
-        return await self._on_any_host(lambda h: self.ssh.run(
-            h, argv, sudo=True, check=False, timeout=self.options.ceph_timeout))
-
-    # -- CephAdmin: what a host decommission runs ------------------------------------------
-
     async def ceph(self, argv: Sequence[str]) -> CliResult:
-        r = await self.run_on_any_host(list(argv))
+        """A command (as root) on the first host that answers; its exit status is returned,
+        not checked (`rados lock get` says so when the lock is held)."""
+        r = await self._on_any_host(lambda h: self.ssh.run(
+            h, list(argv), sudo=True, check=False, timeout=self.options.ceph_timeout))
         return CliResult(r.exit_status, r.stdout, r.stderr)
 
     async def systemctl(self, host: str, action: UnitAction, unit: str) -> CliResult:

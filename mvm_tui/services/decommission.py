@@ -54,7 +54,8 @@ class DecommissionSteps:
 
     # -- reading Ceph
 
-    async def _read(self, argv: list[str], parse: Callable[[str], T]) -> T:
+    async def read(self, argv: list[str], parse: Callable[[str], T]) -> T:
+        """`ceph ...` parsed; BackendError with its stderr when it fails."""
         r = await self.admin.ceph(argv)
         if r.exit_status != 0:
             raise BackendError(f"`{cmd.render(argv)}` failed: {r.stderr.strip() or r.exit_status}")
@@ -66,10 +67,10 @@ class DecommissionSteps:
             raise BackendError(f"`{cmd.render(argv)}` failed: {r.stderr.strip() or r.exit_status}")
 
     async def status(self) -> CephStatus:
-        return await self._read(cmd.status(), ceph.parse_status)
+        return await self.read(cmd.status(), ceph.parse_status)
 
     async def _exists(self, osd: int) -> bool:
-        tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+        tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
         return tree.node(osd) is not None
 
     def _guard(self, ctx: StepContext, guard: str, ok: bool, why: str) -> None:
@@ -126,7 +127,7 @@ class DecommissionSteps:
             return not await self._exists(osd)
 
         async def ok_to_stop(ctx: StepContext) -> None:
-            tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+            tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
             node = tree.node(osd)
             if node is None or node.reweight == 0:
                 ctx.log(f"osd.{osd} is already out")
@@ -150,7 +151,7 @@ class DecommissionSteps:
             ctx.log(f"osd.{osd} out at osdmap epoch {epoch}")
 
         async def is_out(ctx: StepContext) -> bool:
-            tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+            tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
             node = tree.node(osd)
             return node is None or node.reweight == 0
 
@@ -181,7 +182,7 @@ class DecommissionSteps:
             await self._do(cmd.osd_crush_remove(osd), ok_if="does not appear in the crush map")
 
         async def not_in_crush(ctx: StepContext) -> bool:
-            tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+            tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
             return tree.host_of(osd) is None
 
         async def wait_clean(ctx: StepContext) -> None:
@@ -212,7 +213,7 @@ class DecommissionSteps:
         the status is from a later osdmap epoch: right after the out, the PG statistics still
         say active+clean and the OSD's PGs still count."""
         s = await self.status()
-        tree = await self._read(cmd.osd_df_tree(), ceph.parse_osd_df_tree)
+        tree = await self.read(cmd.osd_df_tree(), ceph.parse_osd_df_tree)
         node = tree.df(osd)
         pgs = node.pgs if node is not None else 0
         r = await self.admin.ceph(cmd.osd_safe_to_destroy([osd]))
@@ -237,7 +238,7 @@ class DecommissionSteps:
         unit = f"ceph-mon@{mon}"
 
         async def quorum_without() -> tuple[bool, str]:
-            q = await self._read(cmd.quorum_status(), ceph.parse_quorum_status)
+            q = await self.read(cmd.quorum_status(), ceph.parse_quorum_status)
             others = [n for n in q.monmap.names if n != mon]
             have = [n for n in q.quorum_names if n != mon]
             need = len(others) // 2 + 1
@@ -245,7 +246,7 @@ class DecommissionSteps:
                     f"{len(have)} of {len(others)} other monitors in quorum, {need} needed")
 
         async def in_monmap() -> bool:
-            return mon in (await self._read(cmd.mon_dump(), ceph.parse_mon_dump)).names
+            return mon in (await self.read(cmd.mon_dump(), ceph.parse_mon_dump)).names
 
         async def stop(ctx: StepContext) -> None:
             ok, why = await quorum_without()
@@ -259,7 +260,7 @@ class DecommissionSteps:
             return (await self.admin.systemctl(host, "is-active", unit)).exit_status != 0
 
         async def quorate(ctx: StepContext) -> bool:
-            q = await self._read(cmd.quorum_status(), ceph.parse_quorum_status)
+            q = await self.read(cmd.quorum_status(), ceph.parse_quorum_status)
             others = [n for n in q.monmap.names if n != mon]
             return mon not in q.quorum_names and len(q.quorum_names) >= len(others) // 2 + 1
 
@@ -274,7 +275,7 @@ class DecommissionSteps:
                 ok, why = await quorum_without()
                 self._guard(ctx, "quorum", ok, f"removing {mon} would lose the quorum: {why}")
                 await self._do(cmd.mon_remove(mon))
-                monmap = await self._read(cmd.mon_dump(), ceph.parse_mon_dump)
+                monmap = await self.read(cmd.mon_dump(), ceph.parse_mon_dump)
                 if mon_removed(monmap, mon):
                     ctx.log(f"{mon} removed: the monmap lists {', '.join(monmap.names)}")
                     return
@@ -301,7 +302,7 @@ class DecommissionSteps:
             await self._do(cmd.osd_crush_rm_host(bucket), ok_if="does not appear in the crush map")
 
         async def check(ctx: StepContext) -> bool:
-            tree = await self._read(cmd.osd_tree(), ceph.parse_osd_tree)
+            tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
             return bucket not in tree.host_names
 
         return Step(f"remove the host bucket {bucket} from the CRUSH map",

@@ -44,22 +44,16 @@ class Decommissions:
         if not executor.is_registered(self.kind):
             executor.register(self.kind, self.steps.build)
 
-    async def _read(self, argv: list[str], parse: Callable[[str], Any]) -> Any:
-        r = await self.admin.ceph(argv)
-        if r.exit_status != 0:
-            raise BackendError(f"`{cmd.render(argv)}` failed: {r.stderr.strip()}")
-        return parse(r.stdout)
-
     async def plan(self, host: str, in_maintenance: bool) -> DecommissionPlan:
         """What the host holds and whether the cluster can do without it (reads Ceph)."""
         ref = next((h for h in self.backend.hosts if h.name == host), None)
         if ref is None:
             raise BackendError(f"no host {host} in cluster {self.backend.name}")
         bucket = await self.admin.crush_name(host)
-        tree = await self._read(cmd.osd_df_tree(), ceph.parse_osd_df_tree)
-        monmap = await self._read(cmd.mon_dump(), ceph.parse_mon_dump)
-        quorum = await self._read(cmd.quorum_status(), ceph.parse_quorum_status)
-        pools = await self._read(cmd.osd_pool_ls_detail(), ceph.parse_pool_ls_detail)
+        tree = await self.steps.read(cmd.osd_df_tree(), ceph.parse_osd_df_tree)
+        monmap = await self.steps.read(cmd.mon_dump(), ceph.parse_mon_dump)
+        quorum = await self.steps.read(cmd.quorum_status(), ceph.parse_quorum_status)
+        pools = await self.steps.read(cmd.osd_pool_ls_detail(), ceph.parse_pool_ls_detail)
         return plan_decommission(host, ref.address, bucket, in_maintenance, tree, monmap,
                                  quorum.quorum_names,
                                  [Pool(p.pool_name, p.size, p.min_size) for p in pools])

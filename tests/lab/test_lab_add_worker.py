@@ -6,7 +6,6 @@ on Ceph then runs on h4. Runs last: it rebuilds the lab with 4 hosts and no Ceph
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,18 +14,12 @@ from mvm_tui import lab
 from mvm_tui.clock import SystemClock
 from mvm_tui.config import ClusterConfig, HostConfig, Interfaces, load_config
 from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
-from mvm_tui.lab.netns import hx
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunExecutor, RunState, RunStore
 from mvm_tui.services.cluster_builder import ClusterBuilder
-from tests.lab.ceph_vm import run_vm_on_rbd
+from tests.lab.ceph_vm import run_vm_on_rbd, sh
 
 pytestmark = pytest.mark.lab
-
-
-def sh(index: int, *cmd: str) -> str:
-    return subprocess.run(hx(index, *cmd), capture_output=True, text=True, timeout=120,
-                          check=True).stdout
 
 
 def host(h: lab.LabHost) -> HostConfig:

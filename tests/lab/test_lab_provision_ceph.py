@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,10 @@ from mvm_tui import lab
 from mvm_tui.cluster_cli import create_cluster
 from mvm_tui.config import load_config
 from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
-from mvm_tui.lab.netns import hx
-from tests.lab.ceph_vm import run_vm_on_rbd
+from tests.lab.ceph_vm import run_vm_on_rbd, sh
 
 pytestmark = pytest.mark.lab
 DEVICE = "/dev/mvmlab-osd"
-
-
-def sh(index: int, *cmd: str) -> str:
-    return subprocess.run(hx(index, *cmd), capture_output=True, text=True, timeout=120,
-                          check=True).stdout
 
 
 def cluster_file(info: lab.LabInfo, path: Path) -> Path:

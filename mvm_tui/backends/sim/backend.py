@@ -282,20 +282,15 @@ class SimBackend(SimCephAdmin, ClusterBackend):
         await asyncio.sleep(0)
 
     def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
-        v = self._vm(vm.name)
-        src, d = self._host(v.host), self._host(dest)
-        return [
-            f"virsh -c {self._uri(src)} migrate --live --p2p --persistent --undefinesource "
-            f"{shlex.quote(vm.name)} {self._uri(d)}"
-        ]
+        return self._migrate_command(vm, dest, "--live")
 
     def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
-        v = self._vm(vm.name)
-        src, d = self._host(v.host), self._host(dest)
-        return [
-            f"virsh -c {self._uri(src)} migrate --offline --p2p --persistent --undefinesource "
-            f"{shlex.quote(vm.name)} {self._uri(d)}"
-        ]
+        return self._migrate_command(vm, dest, "--offline")
+
+    def _migrate_command(self, vm: Vm, dest: str, mode: str) -> list[str]:
+        src, d = self._host(self._vm(vm.name).host), self._host(dest)
+        return [f"virsh -c {self._uri(src)} migrate {mode} --p2p --persistent --undefinesource "
+                f"{shlex.quote(vm.name)} {self._uri(d)}"]
 
     def _uri(self, h: HostState) -> str:
         # always quoted (shlex.quote would leave this one bare), like the real backend's
