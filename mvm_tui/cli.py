@@ -116,6 +116,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return lab_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "cluster":  # the config file may not exist yet: it creates it
+            from mvm_tui.cluster_cli import create_cluster
+
+            return asyncio.run(create_cluster(args.source, getattr(args, "config", None),
+                                              accept_new=args.accept_new_host_keys))
         config = load(args.config, args.demo)
         if args.command == "ha":
             from mvm_tui.ha_cli import run_ha
@@ -126,11 +131,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_decommission(args.host, args.config, demo=args.demo,
                                                 dry_run=args.dry_run))
-        if args.command == "cluster":
-            from mvm_tui.cluster_cli import create_cluster
-
-            return asyncio.run(create_cluster(args.source, getattr(args, "config", None),
-                                              accept_new=args.accept_new_host_keys))
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
             return asyncio.run(_inventory(config, args.demo, prompts))

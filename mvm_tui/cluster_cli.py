@@ -32,6 +32,13 @@ async def create_cluster(source: Path, config_path: Path | None, *, accept_new: 
               file=sys.stderr)
         return 2
     cluster = spec.clusters[0]
+    target = config_path or paths.default_config_path()
+    try:  # the cluster is added to it at the end: a file it cannot read fails now, not then
+        if target.exists():
+            load_config(target)
+    except ConfigError as exc:
+        print(f"mvm-tui cluster create: {exc}", file=sys.stderr)
+        return 2
     passwords: dict[str, str] = {}
     for h in cluster.hosts:
         if h.password_auth:
@@ -59,7 +66,6 @@ async def create_cluster(source: Path, config_path: Path | None, *, accept_new: 
     try:
         builder = ClusterBuilder(RunExecutor(store, SystemClock()), SystemClock(),
                                  unknown_key=unknown_key)
-        target = config_path or paths.default_config_path()
         result = await builder.build(cluster, passwords, target, show)
     finally:
         store.close()

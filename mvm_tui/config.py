@@ -28,6 +28,13 @@ from pydantic import (
     model_validator,
 )
 
+from mvm_tui.core.form_validation import (
+    IscsiTarget,
+    NfsExport,
+    parse_iscsi_portal,
+    parse_nfs_export,
+    validate_iqn,
+)
 from mvm_tui.core.validation import (
     format_vlans,
     parse_devices,
@@ -46,7 +53,8 @@ from mvm_tui.models import Layout
 from mvm_tui.paths import known_hosts_path, write_private
 
 __all__ = [
-    "MAX_ERROR_LINES", "ClusterConfig", "Config", "ConfigError", "HostConfig", "Interfaces",
+    "MAX_ERROR_LINES", "ClusterConfig", "Config", "ConfigError", "DatastoreConfig", "HostConfig",
+    "Interfaces",
     "Timers", "demo_config", "format_validation_error", "load_config", "save_config",
 ]
 
@@ -230,6 +238,51 @@ class Interfaces(_Model):
 SELF_FENCE_MARGIN = 5.0
 
 
+def _nfs_export(text: str) -> str:
+    return str(parse_nfs_export(text))
+
+
+def _iscsi_portal(text: str) -> str:
+    address, port = parse_iscsi_portal(text)
+    return address if ":" in address else f"{address}:{port}"
+
+
+class DatastoreConfig(_Model):
+    """The shared datastore of an external-storage cluster: a libvirt storage pool of the same
+    name on every host, an NFS export (mounted) or an iSCSI target (reached by libvirt and QEMU
+    directly, with libiscsi: its LUNs are the volumes)."""
+
+    name: Name = Field(default="external", description="Name of the libvirt storage pool.")
+    nfs_export: Annotated[str, AfterValidator(_nfs_export)] | None = Field(
+        default=None, description="NFS export, server:/path, e.g. \"nas1:/export/vms\"."
+    )
+    iscsi_portal: Annotated[str, AfterValidator(_iscsi_portal)] | None = Field(
+        default=None, description="iSCSI portal, address[:port] (port 3260 if not given)."
+    )
+    iscsi_target: Annotated[str, AfterValidator(validate_iqn)] | None = Field(
+        default=None, description="iSCSI target name, e.g. \"iqn.2003-01.org.example:vms\"."
+    )
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DatastoreConfig:
+        if (self.nfs_export is None) == (self.iscsi_portal is None):
+            raise ValueError("set either nfs_export (an NFS datastore) or iscsi_portal and "
+                             "iscsi_target (an iSCSI datastore)")
+        if self.iscsi_portal is not None and self.iscsi_target is None:
+            raise ValueError("iscsi_portal is set but iscsi_target is not: add the target's "
+                             "name, e.g. iscsi_target = \"iqn.2003-01.org.example:vms\"")
+        if self.nfs_export is not None and self.iscsi_target is not None:
+            raise ValueError("iscsi_target is set on an NFS datastore: remove it")
+        return self
+
+    def target(self) -> NfsExport | IscsiTarget:
+        """The export or the target, parsed."""
+        if self.nfs_export is not None:
+            return parse_nfs_export(self.nfs_export)
+        address, port = parse_iscsi_portal(str(self.iscsi_portal))
+        return IscsiTarget(address, port, str(self.iscsi_target))
+
+
 class HaConfig(_Model):
     """How the cluster fails VMs over when a host is lost."""
 
@@ -318,6 +371,10 @@ class ClusterConfig(_Model):
     known_hosts: FilePath | None = Field(
         default=None, description="known_hosts file for the cluster; default ~/.ssh/known_hosts."
     )
+    datastore: DatastoreConfig | None = Field(
+        default=None, description="External storage only: the shared datastore provisioning "
+        "defines on every host."
+    )
     ha: HaConfig = Field(default_factory=HaConfig, description="Failover when a host is lost.")
     balance: BalanceConfig = Field(
         default_factory=BalanceConfig, description="Automatic balancing of Auto VMs."
@@ -340,6 +397,13 @@ class ClusterConfig(_Model):
         _check_unique([h.name for h in hosts], "hosts", "host name")
         _check_unique([h.address.lower() for h in hosts], "hosts", "address")
         return hosts
+
+    @model_validator(mode="after")
+    def _datastore_external(self) -> ClusterConfig:
+        if self.datastore is not None and self.layout is Layout.HCI:
+            raise ValueError("an HCI cluster keeps its VM disks on its own Ceph: remove "
+                             "[clusters.datastore], or use layout = \"external\"")
+        return self
 
     @model_validator(mode="after")
     def _ipmi_addresses(self) -> ClusterConfig:

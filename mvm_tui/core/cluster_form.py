@@ -5,7 +5,6 @@ layout, storage kind, each host's way to log in), so the wizard can show a reaso
 field as it is typed; errors() gives one reason per field key, field checks first, then the
 checks across fields (duplicate host names or addresses, too few hosts for HCI). A valid form
 becomes a config.ClusterConfig with to_cluster_config(), ready for config.save_config().
-ClusterConfig has no key for an external datastore yet: external_storage() gives it, typed.
 
 Every text field is checked for control characters and shell metacharacters first
 (validation.check_safe), so a reason always names the character. Two exceptions, both
@@ -26,7 +25,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from mvm_tui.config import ClusterConfig, HostConfig, Interfaces
+from mvm_tui.config import ClusterConfig, DatastoreConfig, HostConfig, Interfaces
 from mvm_tui.core.form_validation import (
     IscsiTarget,
     NfsExport,
@@ -326,7 +325,16 @@ class ClusterForm:
             data_devices=parse_devices(self.data_devices),
             compute_vlans=_vlans(self.compute_vlans),
             cpu_type=self.cpu_type, cpu_model=self.cpu_model,
+            datastore=self._datastore(),
         )
+
+    def _datastore(self) -> DatastoreConfig | None:
+        target = self.external_storage()
+        if isinstance(target, NfsExport):
+            return DatastoreConfig(nfs_export=str(target))
+        if isinstance(target, IscsiTarget):
+            return DatastoreConfig(iscsi_portal=self.storage_target, iscsi_target=target.iqn)
+        return None
 
     def external_storage(self) -> NfsExport | IscsiTarget | None:
         """The external datastore (None for HCI); raises ValueError if it is not valid."""

@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     upp.add_argument("--no-ceph", action="store_true", help="hosts, sshd and libvirtd only")
     upp.add_argument("--bare", action="store_true",
                      help="hosts with sshd only (before provisioning), and a spare NIC tr-compute")
+    upp.add_argument("--san", action="store_true",
+                     help="an iSCSI target (tgtd) at 10.213.0.5 for external storage")
     upp.add_argument("--objectstore", choices=["memstore", "bluestore"], default="memstore",
                      help="OSD store: memstore (RAM, fastest) or bluestore on /dev/mvmlab-osd")
     sub.add_parser("down", help="stop every lab process, delete namespaces, bridge, state")
@@ -49,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.monotonic()
     try:
         if args.command == "up":
-            info = manage.up(args.hosts, not args.no_ceph, bare=args.bare,
+            info = manage.up(args.hosts, not args.no_ceph, bare=args.bare, san=args.san,
                              objectstore=args.objectstore,
                              say=_say)
             for h in info.hosts:

@@ -33,6 +33,9 @@ from mvm_tui.lab.model import (
     wait_for,
 )
 from mvm_tui.lab.ovs import COMPUTE_VLANS, OVS_BRIDGE, has_ovs, ovs_up
+from mvm_tui.lab.san import ADDRESS as SAN_ADDRESS
+from mvm_tui.lab.san import IQN as SAN_IQN
+from mvm_tui.lab.san import san_sockets_remove, san_up
 
 POOL = "vms"
 HOSTAGENT = SCRIPTS.parent / "hostagent"  # what runs on every real host: mvm-selffence
@@ -91,13 +94,14 @@ def healthy(info: LabInfo) -> bool:
 
 def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
        install: bool = True, say: Say | None = None, health_timeout: float = 240,
-       ovs: bool = True, bare: bool = False) -> LabInfo:
+       ovs: bool = True, bare: bool = False, san: bool = False) -> LabInfo:
     """Build the lab (or return the one that is up): `hosts` netns hosts with sshd and libvirtd,
     with `ovs` Open vSwitch in each (bridge br-compute, userspace datapath, a port group per
     compute VLAN), and with `ceph` one Ceph cluster (a mon and an OSD per host, a mgr on h1,
     pool "vms") waited for until HEALTH_OK. `bare`: hosts that run sshd only (no libvirtd, no
-    Open vSwitch, no Ceph), with a spare NIC tr-compute, as a host before provisioning. Anything
-    half built is torn down when it fails."""
+    Open vSwitch, no Ceph), with a spare NIC tr-compute, as a host before provisioning. `san`:
+    an iSCSI target for external storage (lab.san). Anything half built is torn down when it
+    fails."""
     if bare:
         ceph, ovs = False, False
     require_root()
@@ -111,19 +115,21 @@ def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
     with _locked():
         info = current()
         if info is not None and healthy(info):
-            if len(info.hosts) == hosts and info.ceph == ceph:
+            if len(info.hosts) == hosts and info.ceph == ceph and info.san == san:
                 if ovs and not all(has_ovs(h.index) for h in info.hosts):
                     ovs_up(info, log=_log())
                     clock(f"Open vSwitch started in the running lab ({OVS_BRIDGE})")
                 clock(f"lab already up in {info.directory}")
                 return info
-            raise LabError(f"a lab with {len(info.hosts)} hosts (ceph {info.ceph}) is already "
+            raise LabError(f"a lab with {len(info.hosts)} hosts (ceph {info.ceph}, san "
+                           f"{info.san}) is already "
                            "up: run `python -m mvm_tui.lab down` first")
         if info is not None or net.lab_namespaces() or net.link_exists(BRIDGE):
             clock("a partial lab is left: tearing it down first")
             _down(clock)
         try:
-            return _build(hosts, ceph, objectstore, install, clock, health_timeout, ovs, bare)
+            return _build(hosts, ceph, objectstore, install, clock, health_timeout, ovs, bare,
+                          san)
         except BaseException:
             try:
                 clock("the build failed: tearing down what was started")
@@ -133,7 +139,7 @@ def up(hosts: int = 3, ceph: bool = True, *, objectstore: str = "memstore",
 
 
 def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
-           health_timeout: float, ovs: bool, bare: bool = False) -> LabInfo:
+           health_timeout: float, ovs: bool, bare: bool = False, san: bool = False) -> LabInfo:
     d, log = lab_dir(), _log()
     if install:
         out = run(["bash", SCRIPTS / "install.sh"], timeout=1200, log=log).stdout
@@ -142,8 +148,11 @@ def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
     hosts = [LabHost.make(i, d) for i in range(1, n + 1)]
     info = LabInfo(directory=d, hosts=tuple(hosts), ceph=ceph, objectstore=objectstore,
                    pool=POOL if ceph else None, config_path=d / "config.toml",
-                   key_file=d / "id_ed25519", known_hosts=d / "known_hosts")
+                   key_file=d / "id_ed25519", known_hosts=d / "known_hosts", san=san)
     net.create_network(hosts, log)
+    if san:
+        san_up(log)
+        clock(f"SAN: iSCSI target {SAN_IQN} at {SAN_ADDRESS}")
     net.create_loop_devices(hosts, log)
     clock(f"network: bridge {BRIDGE}, {n} namespaces, loop devices")
     for h in hosts:
@@ -266,6 +275,7 @@ def _down(clock: _Clock) -> None:
     for mount_point in ("/run/mvmlab", "/run/openvswitch"):  # made by host-up.sh, if empty
         with contextlib.suppress(OSError):
             os.rmdir(mount_point)
+    san_sockets_remove()
     _wait_reaped(started)
     if error is not None:
         raise error

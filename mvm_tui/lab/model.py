@@ -95,6 +95,7 @@ class LabInfo:
     config_path: Path
     key_file: Path
     known_hosts: Path
+    san: bool = False  # the iSCSI target of lab.san runs
 
     def host(self, name: str) -> LabHost:
         """The host called `name` (h1, mvmlab-h1 or its address); LabError if unknown."""

@@ -114,7 +114,7 @@ def delete_network(netns: list[str]) -> None:
     out = run(["ip", "-o", "link", "show"], check=False).stdout
     for line in out.splitlines():
         name = line.split(":")[1].strip().split("@")[0]
-        if name.startswith("mvl-h"):
+        if name.startswith("mvl-"):
             run(["ip", "link", "del", name], check=False)
 
 

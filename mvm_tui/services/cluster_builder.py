@@ -20,7 +20,7 @@ from mvm_tui.config import ClusterConfig, Config, HostConfig, load_config, save_
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState
 from mvm_tui.services.preflight import PreflightReport, run_preflight, spec_from_config
-from mvm_tui.services.provision import Compute, Provisioning
+from mvm_tui.services.provision import Compute, Provisioning, datastore_args
 from mvm_tui.services.provision_ceph import CephBootstrap, CephHost
 
 BRIDGE = "br-compute"
@@ -82,7 +82,8 @@ class ClusterBuilder:
             hosts = Provisioning(self.executor, pool, cluster.name, cluster.install_packages)
             compute = Compute(BRIDGE, cluster.interfaces.compute, tuple(cluster.compute_vlans),
                               cluster.ovs_datapath)
-            records = [hosts.create(h.name, compute) for h in new]
+            records = [hosts.create(h.name, compute, cluster.cpu_model,
+                                    datastore_args(cluster.datastore)) for h in new]
             result.runs = list(await asyncio.gather(
                 *(self.executor.execute(r.id) for r in records)))
             if cluster.layout is Layout.HCI and all(r.state is RunState.DONE

@@ -3,9 +3,10 @@ over SSH to `bash -s` as root, its output streamed into the run's log; the step'
 the same script with --check, which changes nothing and fails if anything is missing. A run
 that failed is retried from the top: steps whose effect is in place are not done again.
 
-Built so far: KVM and libvirt; Open vSwitch with the compute bridge, its trunk and a libvirt
-network with a port group per VLAN. Not yet: the Ceph bootstrap, the external datastore, the
-storage pool, the self-fencing agent (issue 6).
+The steps: KVM and libvirt (and the CPU model usable); Open vSwitch with the compute bridge,
+its trunk and a libvirt network with a port group per VLAN; for external storage, the
+datastore's libvirt storage pool. Ceph is a Run of its own, across the hosts
+(services.provision_ceph).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from typing import Any
 
 from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ssh import SshPool
+from mvm_tui.config import DatastoreConfig
+from mvm_tui.core.form_validation import NfsExport
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
 
 SCRIPTS = Path(__file__).resolve().parent.parent / "provision"
@@ -32,14 +35,31 @@ class Compute:
     datapath: str = "system"  # "netdev": userspace, where the kernel module is missing
 
 
-def step_scripts(compute: Compute) -> list[tuple[str, str, list[str]]]:
-    """(title, script, arguments) of every step, in order."""
-    return [
-        ("KVM and libvirt", "kvm.sh", []),
+def datastore_args(datastore: DatastoreConfig | None) -> list[str]:
+    """datastore.sh's arguments for the datastore ([] for none)."""
+    if datastore is None:
+        return []
+    target = datastore.target()
+    if isinstance(target, NfsExport):
+        return ["nfs", datastore.name, target.server, target.path]
+    return ["iscsi", datastore.name, target.portal, str(target.port), target.iqn]
+
+
+def step_scripts(compute: Compute, cpu_model: str = "host-model",
+                 datastore: Sequence[str] = ()) -> list[tuple[str, str, list[str]]]:
+    """(title, script, arguments) of every step, in order; `datastore`: datastore.sh's
+    arguments (datastore_args()), none for a cluster without an external datastore."""
+    steps = [
+        (f"KVM and libvirt, CPU model {cpu_model}", "kvm.sh", [cpu_model]),
         (f"Open vSwitch: {compute.bridge} on {compute.interface}, VLANs "
          f"{', '.join(map(str, compute.vlans))}", "ovs.sh",
          [compute.bridge, compute.interface, compute.datapath, *map(str, compute.vlans)]),
     ]
+    if datastore:
+        kind, name, *where = datastore
+        steps.append((f"Datastore {name}: {kind} {' '.join(where)}", "datastore.sh",
+                      list(datastore)))
+    return steps
 
 
 class Provisioning:
@@ -50,9 +70,11 @@ class Provisioning:
         self.kind = f"{cluster}:provision.host"
         executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
 
-    def create(self, host: str, compute: Compute) -> RunRecord:
+    def create(self, host: str, compute: Compute, cpu_model: str = "host-model",
+               datastore: Sequence[str] = ()) -> RunRecord:
         params = {"host": host, "bridge": compute.bridge, "interface": compute.interface,
-                  "vlans": list(compute.vlans), "datapath": compute.datapath}
+                  "vlans": list(compute.vlans), "datapath": compute.datapath,
+                  "cpu_model": cpu_model, "datastore": list(datastore)}
         return self.executor.create(self.kind, f"Provision {host}", params,
                                     Targets(cluster=self.cluster, host=host))
 
@@ -60,8 +82,9 @@ class Provisioning:
         host = str(params["host"])
         compute = Compute(str(params["bridge"]), str(params["interface"]),
                           tuple(int(v) for v in params["vlans"]), str(params["datapath"]))
-        return [self._step(host, title, script, args)
-                for title, script, args in step_scripts(compute)]
+        steps = step_scripts(compute, str(params.get("cpu_model", "host-model")),
+                             [str(a) for a in params.get("datastore", ())])
+        return [self._step(host, title, script, args) for title, script, args in steps]
 
     def _step(self, host: str, title: str, script: str, args: list[str]) -> Step:
         text = (SCRIPTS / script).read_text()

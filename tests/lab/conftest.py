@@ -58,7 +58,7 @@ async def lab_session(lab_info: lab.LabInfo, tmp_path: Path) -> AsyncIterator[Se
 
 ORDER = {"test_lab_tooling.py": 0, "test_lab_decommission.py": 2,
          "test_lab_provision_ceph.py": 3, "test_lab_wizard.py": 3,
-         "test_lab_add_worker.py": 3}
+         "test_lab_add_worker.py": 3, "test_lab_provision_external.py": 3}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

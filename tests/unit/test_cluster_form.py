@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from mvm_tui.config import Config, load_config, save_config
+from mvm_tui.config import Config, DatastoreConfig, load_config, save_config
 from mvm_tui.core.cluster_form import (
     Auth,
     ClusterForm,
@@ -345,6 +345,23 @@ def test_to_cluster_config_round_trips_without_the_password(tmp_path: Path) -> N
                  repr(cluster), str(FormInvalid(form.errors()))):
         assert PASSWORD not in text
     assert form.passwords()["hv3"].get_secret_value() == PASSWORD
+
+
+def test_the_external_datastore_is_saved_in_the_config(tmp_path: Path) -> None:
+    nfs = valid_form(hosts=1, layout=Layout.EXTERNAL).to_cluster_config()
+    assert nfs.datastore == DatastoreConfig(nfs_export="nas1:/export/vms")
+    form = valid_form(hosts=2, layout=Layout.EXTERNAL)
+    form.storage_kind, form.storage_target = StorageKind.ISCSI, "san1"
+    form.iscsi_iqn = "iqn.2003-01.org.example:vms"
+    iscsi = form.to_cluster_config()
+    assert iscsi.datastore is not None
+    assert (iscsi.datastore.iscsi_portal, iscsi.datastore.iscsi_target) == (
+        "san1:3260", "iqn.2003-01.org.example:vms")
+    assert iscsi.datastore.target() == IscsiTarget("san1", 3260, "iqn.2003-01.org.example:vms")
+    path = tmp_path / "config.toml"
+    save_config(Config(clusters=[nfs.model_copy(update={"name": "b"}), iscsi]), path)
+    assert [c.datastore for c in load_config(path).clusters] == [nfs.datastore, iscsi.datastore]
+    assert valid_form().to_cluster_config().datastore is None
 
 
 def test_an_invalid_form_makes_no_config() -> None:

@@ -18,6 +18,7 @@ from mvm_tui.config import (
     ClusterConfig,
     Config,
     ConfigError,
+    DatastoreConfig,
     HostConfig,
     Interfaces,
     Timers,
@@ -85,11 +86,13 @@ def test_example_loads() -> None:
 
 def test_example_documents_every_key() -> None:
     lines = EXAMPLE.read_text().splitlines()
-    models: list[type[BaseModel]] = [Config, Timers, HostConfig, Interfaces, ClusterConfig]
+    models: list[type[BaseModel]] = [Config, Timers, HostConfig, Interfaces, ClusterConfig,
+                                     DatastoreConfig]
     for model in models:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"
-            key = rf"({name}\s*=|\[+(clusters\.)?{name}\]+)"
+            # a key may be shown commented out, as the other choice ("# key = ...")
+            key = rf"(# )?({name}\s*=|\[+(clusters\.)?{name}\]+)"
             index = next((i for i, line in enumerate(lines) if re.match(key, line)), None)
             assert index is not None, f"{name} is not in config.example.toml"
             assert lines[index - 1].startswith("#"), f"{name} has no comment above it"
@@ -300,6 +303,26 @@ def test_hci_needs_two_hosts(tmp_path: Path) -> None:
                .clusters[0].hosts) == 1
     two = HOSTS.rsplit("[[clusters.hosts]]", 1)[0]
     assert len(load_config(write(tmp_path, cluster_toml(hosts=two))).clusters[0].hosts) == 2
+
+
+def test_datastore(tmp_path: Path) -> None:
+    table = '[clusters.datastore]\niscsi_portal = "10.0.0.9"\niscsi_target = "{}"\n'
+    ok = load_config(write(tmp_path, cluster_toml(
+        HOSTS + table.format("iqn.2003-01.org.example:vms"), hosts="", layout="external")))
+    datastore = ok.clusters[0].datastore
+    assert datastore is not None and datastore.iscsi_portal == "10.0.0.9:3260"
+    message = error_for(tmp_path, cluster_toml(HOSTS + table.format("iqn.vms"), hosts="",
+                                               layout="external"))
+    assert ("clusters[0].datastore.iscsi_target: 'iqn.vms' is not an iSCSI name such as "
+            "iqn.2003-01.org.example:vms") in message
+    message = error_for(tmp_path, cluster_toml(
+        HOSTS + '[clusters.datastore]\nnfs_exprt = "nas1:/vms"\n', hosts="",
+        layout="external"))
+    assert "clusters[0].datastore.nfs_exprt: unknown key" in message
+    assert "nfs_export" in message
+    message = error_for(tmp_path, cluster_toml(
+        HOSTS + '[clusters.datastore]\nnfs_export = "nas1:/vms"\n', hosts=""))
+    assert "an HCI cluster keeps its VM disks on its own Ceph" in message
 
 
 def test_missing_key(tmp_path: Path) -> None:

@@ -1,0 +1,105 @@
+"""A cluster with external storage created headless (`mvm-tui cluster create --from FILE`) on
+bare lab hosts (`lab up --bare --san`): each host is provisioned (libvirt, the compute bridge,
+then the datastore: a libvirt iscsi-direct pool on the lab SAN's iSCSI target, logged in with
+libiscsi), and the cluster is saved with its datastore. A VM whose disk is one of the target's
+LUNs runs, and moves live to the other host over the shared LUN. A second run changes nothing;
+a wrong target name fails the datastore step with libvirt's own error, leaves no pool and
+saves nothing. Runs last: it rebuilds the lab."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+
+from mvm_tui import lab
+from mvm_tui.cluster_cli import create_cluster
+from mvm_tui.config import load_config
+from mvm_tui.lab import san
+from mvm_tui.lab.guests import guest_xml
+from tests.lab.ceph_vm import VIRSH, sh
+
+pytestmark = pytest.mark.lab
+
+
+def cluster_file(info: lab.LabInfo, path: Path, target: str = san.IQN) -> Path:
+    cluster: dict[str, Any] = {
+        "name": "ext", "layout": "external", "compute_vlans": "100-101",
+        "ovs_datapath": "netdev", "install_packages": False,
+        "known_hosts": str(info.known_hosts),
+        "interfaces": {"management": "eth0", "storage": "eth0", "compute": "tr-compute"},
+        "datastore": {"name": "san", "iscsi_portal": san.ADDRESS, "iscsi_target": target},
+        "hosts": [{"name": h.name, "address": h.address, "port": h.port, "user": h.user,
+                   "key_file": str(h.key_file)} for h in info.hosts],
+    }
+    path.write_text(tomli_w.dumps({"clusters": [cluster]}))
+    return path
+
+
+def run_vm_on_lun(name: str, on: lab.LabHost, tmp: Path) -> None:
+    disk = ("<disk type='volume' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+            "<source pool='san' volume='unit:0:0:1'/><target dev='vda' bus='virtio'/></disk>")
+    xml = guest_xml(name, "nodisk").replace("<devices>", "<devices>" + disk, 1)
+    with tempfile.NamedTemporaryFile("w", suffix=".xml", dir=tmp) as f:
+        f.write(xml)
+        f.flush()
+        sh(on.index, *VIRSH, "define", f.name)
+    sh(on.index, *VIRSH, "start", name)
+
+
+async def test_an_external_storage_cluster_on_an_iscsi_target(
+    lab_info: lab.LabInfo, tmp_path: Path
+) -> None:
+    lab.down()
+    info = lab.up(hosts=2, bare=True, san=True)
+    h1, h2 = info.hosts
+    try:
+        bad = io.StringIO()
+        code = await create_cluster(cluster_file(info, tmp_path / "bad.toml",
+                                                 "iqn.2026-11.lab.mvm-tui:nothing"),
+                                    tmp_path / "config.toml", out=bad,
+                                    db_path=tmp_path / "r.sqlite3")
+        text = bad.getvalue()
+        assert code == 1, text[-4000:]
+        assert "[failed] run 1 step 3: Datastore san: iscsi" in text
+        assert "error: Failed to start pool san" in text  # libvirt's own words, in the log
+        assert not (tmp_path / "config.toml").exists()
+        for h in info.hosts:  # the pool that could not start is not left defined
+            assert "san" not in sh(h.index, *VIRSH, "pool-list", "--all", "--name").split()
+
+        source = cluster_file(info, tmp_path / "new.toml")
+        config = tmp_path / "config.toml"
+        out = io.StringIO()
+        code = await create_cluster(source, config, out=out, db_path=tmp_path / "r.sqlite3")
+        text = out.getvalue()
+        assert code == 0, text[-4000:]
+        assert "mvm-provision: defining storage pool san (iscsi-direct 10.213.0.5 3260" in text
+        assert "mvm-provision: iSCSI initiator name of this host: " \
+               "iqn.2026-11.io.mvm-tui:mvmlab-h1" in text
+        saved = load_config(config).clusters[0].datastore
+        assert saved is not None and saved.iscsi_target == san.IQN
+        for h in info.hosts:
+            pool = sh(h.index, *VIRSH, "pool-info", "san")
+            assert "running" in pool and "Autostart:      yes" in pool
+            volumes = sh(h.index, *VIRSH, "vol-list", "san").split()
+            assert {"unit:0:0:1", "unit:0:0:2"} <= set(volumes)
+
+        run_vm_on_lun("ext-vm", h1, tmp_path)
+        assert sh(h1.index, *VIRSH, "domstate", "ext-vm").strip() == "running"
+        sh(h1.index, *VIRSH, "migrate", "--live", "--persistent", "--undefinesource", "ext-vm",
+           f"qemu+ssh://{h2.address}/system")
+        assert sh(h2.index, *VIRSH, "domstate", "ext-vm").strip() == "running"
+        assert "ext-vm" not in sh(h1.index, *VIRSH, "list", "--all", "--name")
+
+        again = io.StringIO()
+        assert await create_cluster(source, config, out=again,
+                                    db_path=tmp_path / "r.sqlite3") == 0, again.getvalue()
+        lines = again.getvalue().splitlines()
+        assert sum("mvm-provision: unchanged" in line for line in lines) == 6  # 3 steps x 2
+        assert not any("mvm-provision: changed" in line for line in lines)
+    finally:
+        lab.down()
