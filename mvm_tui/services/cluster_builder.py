@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from mvm_tui import paths
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
@@ -18,7 +19,7 @@ from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig, Config, HostConfig, load_config, save_config
 from mvm_tui.models import Layout
-from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState
+from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState, Step
 from mvm_tui.services.preflight import PreflightReport, run_preflight, spec_from_config
 from mvm_tui.services.provision import Compute, Provisioning, datastore_args
 from mvm_tui.services.provision_ceph import CephBootstrap, CephHost
@@ -57,6 +58,39 @@ class ClusterBuilder:
         grown = cluster.model_copy(update={"hosts": [*cluster.hosts, host]})
         return await self._provision(grown, [host], passwords, config_path, on_event)
 
+    def plan(self, cluster: ClusterConfig, new: Sequence[HostConfig] | None = None) -> list[Step]:
+        """The steps provisioning `new` (default: every host) would run, each with its exact
+        commands, for the confirmation before anything is changed."""
+        new = cluster.hosts if new is None else new
+        pool = SshPool([])  # never connected: the steps are only read
+        hosts, ceph = self._runs(cluster, pool, register=False)
+        steps = [replace(step, title=f"{h.name}: {step.title}")
+                 for h, params in zip(new, self._host_params(cluster, new), strict=True)
+                 for step in hosts.build(params)]
+        if ceph is not None:
+            steps += ceph.build(ceph.params([CephHost(h.name, h.address) for h in cluster.hosts],
+                                            list(cluster.data_devices),
+                                            _joining(cluster, new)))
+        return steps
+
+    def _runs(self, cluster: ClusterConfig, pool: SshPool,
+              register: bool) -> tuple[Provisioning, CephBootstrap | None]:
+        hosts = Provisioning(self.executor, pool, cluster.name, cluster.install_packages,
+                             register=register)
+        if cluster.layout is not Layout.HCI:
+            return hosts, None
+        return hosts, CephBootstrap(self.executor, pool, self.clock, cluster.name,
+                                    extra_conf=tuple(cluster.ceph_extra_conf),
+                                    install=cluster.install_packages, register=register)
+
+    @staticmethod
+    def _host_params(cluster: ClusterConfig,
+                     new: Sequence[HostConfig]) -> list[dict[str, Any]]:
+        compute = Compute(BRIDGE, cluster.interfaces.compute, tuple(cluster.compute_vlans),
+                          cluster.ovs_datapath)
+        return [Provisioning.params(h.name, compute, cluster.cpu_model,
+                                    datastore_args(cluster.datastore)) for h in new]
+
     async def _provision(self, cluster: ClusterConfig, new: Sequence[HostConfig],
                          passwords: Mapping[str, str], config_path: Path | None,
                          on_event: Callable[[RunEvent], None] | None) -> BuildResult:
@@ -77,23 +111,14 @@ class ClusterBuilder:
                        SshOptions(connect_timeout=10, command_timeout=1800),
                        ask_password=password, unknown_key=self.unknown_key)
         unsubscribe = self.executor.subscribe(on_event) if on_event else (lambda: None)
-        joining = len(new) < len(cluster.hosts)
         try:
-            hosts = Provisioning(self.executor, pool, cluster.name, cluster.install_packages)
-            compute = Compute(BRIDGE, cluster.interfaces.compute, tuple(cluster.compute_vlans),
-                              cluster.ovs_datapath)
-            records = [hosts.create(h.name, compute, cluster.cpu_model,
-                                    datastore_args(cluster.datastore)) for h in new]
+            hosts, ceph = self._runs(cluster, pool, register=True)
+            records = [hosts.create(params) for params in self._host_params(cluster, new)]
             result.runs = list(await asyncio.gather(
                 *(self.executor.execute(r.id) for r in records)))
-            if cluster.layout is Layout.HCI and all(r.state is RunState.DONE
-                                                    for r in result.runs):
-                ceph = CephBootstrap(self.executor, pool, self.clock, cluster.name,
-                                     extra_conf=tuple(cluster.ceph_extra_conf),
-                                     install=cluster.install_packages)
+            if ceph is not None and all(r.state is RunState.DONE for r in result.runs):
                 record = ceph.create([CephHost(h.name, h.address) for h in cluster.hosts],
-                                     list(cluster.data_devices),
-                                     join=[h.name for h in new] if joining else ())
+                                     list(cluster.data_devices), join=_joining(cluster, new))
                 result.runs.append(await self.executor.execute(record.id))
         finally:
             unsubscribe()
@@ -102,6 +127,11 @@ class ClusterBuilder:
             save_cluster(cluster, config_path)
             result.saved = config_path
         return result
+
+
+def _joining(cluster: ClusterConfig, new: Sequence[HostConfig]) -> list[str]:
+    """The new hosts when they join a running cluster (Add Worker), else none."""
+    return [h.name for h in new] if len(new) < len(cluster.hosts) else []
 
 
 def save_cluster(cluster: ClusterConfig, path: Path) -> None:

@@ -64,18 +64,25 @@ def step_scripts(compute: Compute, cpu_model: str = "host-model",
 
 class Provisioning:
     def __init__(self, executor: RunExecutor, pool: SshPool, cluster: str,
-                 install: bool = True) -> None:
+                 install: bool = True, *, register: bool = True) -> None:
+        """`register`: False only to read the steps (build()) for a preview."""
         self.executor, self.pool, self.cluster = executor, pool, cluster
         self.env = [] if install else ["env", "MVM_NO_INSTALL=1"]
         self.kind = f"{cluster}:provision.host"
-        executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
+        if register:
+            executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
 
-    def create(self, host: str, compute: Compute, cpu_model: str = "host-model",
-               datastore: Sequence[str] = ()) -> RunRecord:
-        params = {"host": host, "bridge": compute.bridge, "interface": compute.interface,
-                  "vlans": list(compute.vlans), "datapath": compute.datapath,
-                  "cpu_model": cpu_model, "datastore": list(datastore)}
-        return self.executor.create(self.kind, f"Provision {host}", params,
+    @staticmethod
+    def params(host: str, compute: Compute, cpu_model: str = "host-model",
+               datastore: Sequence[str] = ()) -> dict[str, Any]:
+        return {"host": host, "bridge": compute.bridge, "interface": compute.interface,
+                "vlans": list(compute.vlans), "datapath": compute.datapath,
+                "cpu_model": cpu_model, "datastore": list(datastore)}
+
+    def create(self, params: Mapping[str, Any]) -> RunRecord:
+        """The Run provisioning params["host"] (params: Provisioning.params())."""
+        host = str(params["host"])
+        return self.executor.create(self.kind, f"Provision {host}", dict(params),
                                     Targets(cluster=self.cluster, host=host))
 
     def build(self, params: Mapping[str, Any]) -> Sequence[Step]:

@@ -56,21 +56,28 @@ def ceph_conf(fsid: str, hosts: Sequence[CephHost], extra: Sequence[str] = ()) -
 class CephBootstrap:
     def __init__(self, executor: RunExecutor, pool: SshPool, clock: Clock, cluster: str,
                  *, extra_conf: Sequence[str] = (), rbd_pool: str = "vms",
-                 wait_limit: float = 300.0, install: bool = True) -> None:
+                 wait_limit: float = 300.0, install: bool = True, register: bool = True) -> None:
+        """`register`: False only to read the steps (build()) for a preview."""
         self.executor, self.pool, self.clock = executor, pool, clock
         self.cluster, self.extra_conf, self.rbd_pool = cluster, tuple(extra_conf), rbd_pool
         self.wait_limit = wait_limit
         self.install = install  # missing packages are installed (the lab has no way out)
         self.kind = f"{cluster}:provision.ceph"
         self.script = (SCRIPTS / "ceph.sh").read_text()
-        executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
+        if register:
+            executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
+
+    @staticmethod
+    def params(hosts: Sequence[CephHost], devices: Sequence[str],
+               join: Sequence[str] = ()) -> dict[str, Any]:
+        return {"hosts": [[h.name, h.address] for h in hosts], "devices": list(devices),
+                "join": list(join)}
 
     def create(self, hosts: Sequence[CephHost], devices: Sequence[str],
                join: Sequence[str] = ()) -> RunRecord:
         """The Run that builds Ceph on `hosts`; with `join`, the run that makes those (the last
         of `hosts`) join the cluster the others already run."""
-        params = {"hosts": [[h.name, h.address] for h in hosts], "devices": list(devices),
-                  "join": list(join)}
+        params = self.params(hosts, devices, join)
         title = (f"{', '.join(join)} joins Ceph" if join
                  else f"Ceph on {', '.join(h.name for h in hosts)}")
         return self.executor.create(self.kind, title, params, Targets(cluster=self.cluster))

@@ -38,7 +38,7 @@ async def test_provisioning_runs_then_changes_nothing(lab_info: lab.LabInfo,
     sh(h.index, "ip", "link", "add", IFACE, "type", "veth", "peer", "name", f"{IFACE}-p")
     sh(h.index, "systemctl", "stop", "libvirtd")
     try:
-        first = provisioning.create("h1", compute)
+        first = provisioning.create(Provisioning.params("h1", compute))
         steps = executor.store.steps(first.id)
         assert steps[1].preview == (
             "ssh h1 sudo bash -s -- br-prov prov0 netdev 200 201 < mvm_tui/provision/ovs.sh",)
@@ -58,7 +58,7 @@ async def test_provisioning_runs_then_changes_nothing(lab_info: lab.LabInfo,
         net = sh(h.index, "virsh", "-q", "-c", "qemu:///system", "net-dumpxml", BRIDGE).stdout
         assert "vlan-200" in net and "vlan-201" in net and "openvswitch" in net
 
-        second = provisioning.create("h1", compute)
+        second = provisioning.create(Provisioning.params("h1", compute))
         again = await executor.execute(second.id)
         assert again.state is RunState.DONE, again.error
         log = [line.text for line in executor.store.log(second.id)]

@@ -69,6 +69,14 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
             assert all(r.ok for r in screen.reports), screen.reports
             await pilot.press("p")
             await until(pilot, lambda: isinstance(app.screen, ConfirmModal), 10, "confirm")
+            modal = app.screen
+            assert isinstance(modal, ConfirmModal)
+            previews = [c for step in modal.steps for c in step.preview]
+            for h in info.hosts:  # every command shown before anything runs
+                assert f"ssh {h.name} sudo bash -s -- host-model < mvm_tui/provision/kvm.sh" \
+                    in previews
+            assert any(step.title == "HEALTH_OK" for step in modal.steps)
+            assert session.store.list_runs() == []
             await pilot.press("y")
             store = session.store
 
