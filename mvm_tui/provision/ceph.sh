@@ -35,7 +35,7 @@ case "$what" in
       need "missing: ${missing[*]}" "installing $(printf '%s\n' "${missing[@]}" | sort -u | xargs)"
       no_install "${missing[@]}"
       # shellcheck disable=SC2046  # package names are words
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(printf '%s\n' "${missing[@]}" | sort -u)
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Status-Fd=1 $(printf '%s\n' "${missing[@]}" | sort -u)
     else
       say "ceph, ceph-mon, ceph-mgr, ceph-osd, ceph-authtool and monmaptool already installed"
     fi;;

@@ -41,7 +41,7 @@ if supported; then
 else
   need "libvirt on this host has no $type storage pools ($package)" "installing $package"
   no_install "$package"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$package"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Status-Fd=1 "$package"
   systemctl restart libvirtd
   for _ in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
   supported || { say "libvirt still has no $type storage pools after installing $package"; exit 1; }

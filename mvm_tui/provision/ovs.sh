@@ -17,7 +17,7 @@ if command -v ovs-vswitchd >/dev/null 2>&1 && command -v ovs-vsctl >/dev/null 2>
 else
   need "openvswitch-switch is not installed" "installing openvswitch-switch"
   no_install openvswitch-switch
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q openvswitch-switch
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Status-Fd=1 openvswitch-switch
 fi
 if "${VS[@]}" show >/dev/null 2>&1; then
   say "Open vSwitch already running"

@@ -12,7 +12,7 @@ datastore's libvirt storage pool. Ceph is a Run of its own, across the hosts
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,36 @@ def step_scripts(compute: Compute, cpu_model: str = "host-model",
     return steps
 
 
+def apt_progress(line: str) -> tuple[float, str] | None:
+    """A status line of `apt-get -o APT::Status-Fd=1` ("dlstatus:1:24.49:Retrieving file 1 of
+    3", "pmstatus:hello:60.0:Configuring hello") as (fraction of the step, what it does):
+    downloading fills the first half of the step's bar, installing the second. None for any
+    other line."""
+    kind, _, rest = line.strip().partition(":")
+    _, _, rest = rest.partition(":")
+    percent, _, text = rest.partition(":")
+    if kind not in ("dlstatus", "pmstatus"):
+        return None
+    try:
+        value = min(max(float(percent), 0.0), 100.0) / 200
+    except ValueError:
+        return None
+    return value + (0.5 if kind == "pmstatus" else 0.0), text
+
+
+def step_output(ctx: StepContext, host: str,
+                prefix: str = "") -> Callable[[str, str], None]:
+    """Where a script's output lines go: apt-get's status lines move the step's progress bar,
+    the others go to the run's log (with `prefix`)."""
+    def sink(stream: str, line: str) -> None:
+        apt = apt_progress(line)
+        if apt is not None:
+            ctx.progress(apt[0], f"{host}: {apt[1]}")
+        elif line.strip():
+            ctx.log(prefix + line, "err" if stream == "stderr" else "out")
+    return sink
+
+
 class Provisioning:
     def __init__(self, executor: RunExecutor, pool: SshPool, cluster: str,
                  install: bool = True, *, register: bool = True) -> None:
@@ -99,10 +129,9 @@ class Provisioning:
         async def act(ctx: StepContext) -> None:
             ctx.progress(0.0, f"{script} on {host}")
             r = await self.pool.run(host, [*self.env, "bash", "-s", "--", *args], sudo=True,
-                                    stdin=text,
-                                    on_line=lambda stream, line: ctx.log(
-                                        line, "err" if stream == "stderr" else "out"),
-                                    timeout=STEP_TIMEOUT, check=False)
+                                    stdin=text, on_line=step_output(ctx, host),
+                                    timeout=STEP_TIMEOUT,
+                                    check=False)
             if r.exit_status != 0:
                 raise BackendError(f"{script} failed on {host} (exit status {r.exit_status})")
             ctx.progress(1.0, f"{script} on {host}: done")

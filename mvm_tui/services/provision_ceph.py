@@ -18,7 +18,7 @@ from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.clock import Clock
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
-from mvm_tui.services.provision import SCRIPTS, STEP_TIMEOUT
+from mvm_tui.services.provision import SCRIPTS, STEP_TIMEOUT, step_output
 
 CONF = "/etc/ceph/ceph.conf"
 ADMIN = "/etc/ceph/ceph.client.admin.keyring"
@@ -86,10 +86,7 @@ class CephBootstrap:
 
     async def _run(self, host: str, argv: list[str], stdin: str | None = None,
                    ctx: StepContext | None = None) -> tuple[int, str]:
-        def sink(stream: str, line: str) -> None:
-            if ctx is not None and line.strip():
-                ctx.log(f"{host}: {line}", "err" if stream == "stderr" else "out")
-
+        sink = None if ctx is None else step_output(ctx, host, f"{host}: ")
         r = await self.pool.run(host, argv, sudo=True, stdin=stdin, on_line=sink,
                                 timeout=STEP_TIMEOUT, check=False)
         return r.exit_status, r.stdout
