@@ -14,6 +14,7 @@ from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
 from mvm_tui.aio import quiet_lost_connections
+from mvm_tui.backends.libvirt.cpu_map import cpu_model_names
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
 from mvm_tui.config import ClusterConfig, HostConfig
@@ -262,7 +263,7 @@ class MvmApp(App[None]):
             self.push_screen(PreflightScreen(spec_from_config(cluster, passwords), run),
                              checked)
 
-        self.push_screen(AddClusterScreen(), filled)
+        self.push_screen(AddClusterScreen(cpu_models=cpu_model_names()), filled)
 
     def _confirm_provision(self, cluster: ClusterConfig, passwords: dict[str, str]) -> None:
         hosts = ", ".join(h.name for h in cluster.hosts)

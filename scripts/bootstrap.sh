@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prepare .venv with mvm-tui and its test tools. Installs the Debian/Ubuntu packages that
 # libvirt-python needs to build (libvirt-dev, pkg-config, gcc, python3-dev, python3-venv)
-# when they are missing and we run as root; otherwise says what to install.
+# when they are missing and we run as root; otherwise says what to install. As root it also
+# installs libvirt-clients and libxml2-utils (virt-xml-validate checks the XML provisioning
+# writes against libvirt's schemas; those tests skip without them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +16,9 @@ if command -v dpkg-query >/dev/null; then
   py=$(command -v python3)
   if [[ "$py" == /usr/bin/* ]]; then
     for p in python3-dev python3-venv; do have_pkg "$p" || need_pkgs+=("$p"); done
+  fi
+  if [[ $(id -u) -eq 0 ]]; then
+    for p in libvirt-clients libxml2-utils; do have_pkg "$p" || need_pkgs+=("$p"); done
   fi
 fi
 if ((${#need_pkgs[@]})); then

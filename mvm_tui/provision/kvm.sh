@@ -1,10 +1,15 @@
 #!/bin/bash
 # Provisioning step, run as root on the host (bash -s): KVM and libvirt. Idempotent: what is in
 # place is said and left alone. With --check it changes nothing and exits 1 if anything is missing.
+# The first argument (after --check) is the cluster's CPU model: once libvirtd answers, it must be
+# one libvirt can give VMs here, else exit 1 with the models that are.
 # The last line is "mvm-provision: changed" or "mvm-provision: unchanged".
 set -euo pipefail
-check=0; [ "${1:-}" = --check ] && check=1
+check=0
+if [ "${1:-}" = --check ]; then check=1; shift; fi
+model="${1:-}"
 say() { echo "mvm-provision: $*"; }
+case "$model" in *[!A-Za-z0-9._-]*|-*) say "not a CPU model name: $model"; exit 2 ;; esac
 # MVM_NO_INSTALL=1 (install_packages = false): a missing package is an error, not installed
 no_install() { [ "${MVM_NO_INSTALL:-}" = 1 ] && { say "missing: $* (install_packages is false)"; exit 1; }; return 0; }
 changed=0
@@ -33,4 +38,29 @@ else
 fi
 for _ in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.1; done
 virsh -c qemu:///system version | sed 's/^/mvm-provision: /'
+if [ -n "$model" ]; then
+  # host-model, host-passthrough: the mode is supported; a named model: usable under custom.
+  # One per line: the modes first, then the named models sorted.
+  usable=$(virsh -c qemu:///system domcapabilities | python3 -c '
+import sys, xml.etree.ElementTree as ET
+modes, named = [], []
+for mode in ET.parse(sys.stdin).getroot().findall("./cpu/mode"):
+    if mode.get("supported") != "yes":
+        continue
+    if mode.get("name") in ("host-model", "host-passthrough"):
+        modes.append(mode.get("name"))
+    elif mode.get("name") == "custom":
+        named += [m.text.strip() for m in mode.findall("model")
+                  if m.get("usable") == "yes" and (m.text or "").strip()]
+modes.sort(key=("host-model", "host-passthrough").index)
+print("\n".join(modes + sorted(set(named), key=lambda n: (n.lower(), n))))
+') || { say "virsh domcapabilities failed: cannot check CPU model $model"; exit 1; }
+  if grep -qxF -- "$model" <<<"$usable"; then
+    say "CPU model $model is usable"
+  else
+    list=$(paste -sd, <<<"$usable" | sed 's/,/, /g')
+    say "CPU model $model is not usable on this host; usable: ${list:-none}"
+    exit 1
+  fi
+fi
 [ $changed = 1 ] && say changed || say unchanged

@@ -58,8 +58,9 @@ STORAGE_LABELS = {StorageKind.NFS: ("NFS export", "nas1:/export/vms"),
 class AddClusterScreen(ModalScreen[ClusterForm | None]):
     """Dismissed with a copy of the valid form, or None when cancelled.
 
-    `form` pre-fills the fields (default: an empty form with three host rows); `cpu_models`
-    are offered as suggestions for the CPU model besides host-model and host-passthrough.
+    `form` pre-fills the fields (default: an empty form with three host rows). The CPU model
+    completes from host-model, host-passthrough, then `cpu_models` (the app gives the names
+    of libvirt's CPU map); the preflight checks that the hosts can run it.
     """
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -129,10 +130,15 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
         value = self.form.get(key)
         if value:
             self._touched.add(f"f-{key}")
+        named = len(self.cpu_models) - len(CPU_MODELS)
+        tooltip = ("host-model (default), host-passthrough" + (
+            f" or one of {named} named models from libvirt's CPU map" if named else "") +
+            ": type the first letters, then → to complete") if key == "cpu_model" else None
         yield Horizontal(
             Label(label, classes="form-label", id=f"l-{key}"),
-            Input(value, placeholder=placeholder, id=f"f-{key}",
-                  suggester=SuggestFromList(suggestions) if suggestions else None),
+            Input(value, placeholder=placeholder, id=f"f-{key}", tooltip=tooltip,
+                  suggester=SuggestFromList(suggestions, case_sensitive=key != "cpu_model")
+                  if suggestions else None),
             Static("", id=f"r-{key}", classes="form-reason"),
             classes="form-row", id=f"row-{key}",
         )

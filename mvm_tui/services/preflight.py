@@ -1,6 +1,8 @@
 """Preflight of the hosts of a new cluster (or a new worker), before anything is changed: a
 checklist per host, over SSH with the credentials the operator gave (read-only commands).
-Hosts are checked at once; a host that cannot be reached has every other check "not run"."""
+Hosts are checked at once; a host that cannot be reached has every other check "not run".
+The cluster's CPU model is checked against what libvirt reports, where libvirt is there already;
+when it is not usable on some host, the fix names the models usable on every host that said."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed, HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
+from mvm_tui.core import cpu_models as cpu
 from mvm_tui.core import preflight as pf
 from mvm_tui.core.preflight import Item
 from mvm_tui.models import Layout
@@ -46,6 +49,7 @@ class PreflightSpec:
     devices: tuple[str, ...]  # data devices (Ceph), on every host
     interfaces: tuple[str, ...]  # management, storage, compute
     known_hosts: Path
+    cpu_model: str = cpu.HOST_MODEL
 
 
 async def run_preflight(spec: PreflightSpec, unknown_key: UnknownKeyPolicy | None = None,
@@ -62,13 +66,16 @@ async def run_preflight(spec: PreflightSpec, unknown_key: UnknownKeyPolicy | Non
                               password_auth=h.password is not None) for h in spec.hosts],
                    options or SshOptions(connect_timeout=10, command_timeout=30),
                    ask_password=password, unknown_key=unknown_key)
+    usable: dict[str, tuple[str, ...]] = {}  # host: its CPU models, where libvirt said
     try:
-        return list(await asyncio.gather(*(_one(pool, h, spec) for h in spec.hosts)))
+        reports = await asyncio.gather(*(_one(pool, h, spec, usable) for h in spec.hosts))
     finally:
         await pool.close()
+    return _fix_with_common_models(list(reports), usable, spec.cpu_model)
 
 
-async def _one(pool: SshPool, h: PreflightHost, spec: PreflightSpec) -> PreflightReport:
+async def _one(pool: SshPool, h: PreflightHost, spec: PreflightSpec,
+               usable: dict[str, tuple[str, ...]]) -> PreflightReport:
     items: list[Item] = []
     reach = f"SSH to {h.user}@{h.address}:{h.port}"
     try:
@@ -111,7 +118,36 @@ async def _one(pool: SshPool, h: PreflightHost, spec: PreflightSpec) -> Prefligh
         items.append(pf.check_device(device, text, status))
     items += pf.check_interfaces((await out(["ip", "-j", "link"]))[1], spec.interfaces)
     items.append(pf.check_static_address((await out(["ip", "-j", "addr"]))[1], h.address))
+    models = await usable_cpu_models(pool, h.name)
+    if isinstance(models, Item):
+        items.append(models)
+    else:
+        usable[h.name] = models
+        items.append(cpu.check_cpu_model(spec.cpu_model, models))
     return PreflightReport(h.name, tuple(items))
+
+
+async def usable_cpu_models(pool: SshPool, host: str) -> tuple[str, ...] | Item:
+    """The CPU models libvirt can give VMs on `host`, or the item saying why it cannot tell."""
+    try:
+        r = await pool.run(host, cpu.DOMCAPS_CMD, sudo=True, check=False)
+    except BackendError as exc:
+        return Item(cpu.CHECK, "warn", f"virsh domcapabilities: {exc}", cpu.LATER)
+    return cpu.read_domcapabilities(r.exit_status, r.stdout, r.stderr)
+
+
+def _fix_with_common_models(reports: list[PreflightReport],
+                            usable: Mapping[str, tuple[str, ...]],
+                            model: str) -> list[PreflightReport]:
+    """With several hosts, a refused model's fix names the models usable on all of them: the
+    cluster has one model."""
+    if len(usable) < 2:
+        return reports
+    common = cpu.usable_on_all(usable.values())
+    return [PreflightReport(r.host, tuple(
+        cpu.check_cpu_model(model, usable[r.host], common)
+        if i.check == cpu.CHECK and i.status == "fail" else i for i in r.items))
+        for r in reports]
 
 
 def _not_run(h: PreflightHost, items: list[Item]) -> PreflightReport:
@@ -127,4 +163,5 @@ def spec_from_config(cluster: ClusterConfig, passwords: Mapping[str, str]) -> Pr
     i = cluster.interfaces
     devices = tuple(cluster.data_devices) if cluster.layout is Layout.HCI else ()
     known = cluster.known_hosts or paths.known_hosts_path()
-    return PreflightSpec(hosts, devices, (i.management, i.storage, i.compute), known)
+    return PreflightSpec(hosts, devices, (i.management, i.storage, i.compute), known,
+                         cluster.cpu_model)
