@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
@@ -30,6 +30,7 @@ from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.password import PasswordScreen
 from mvm_tui.screens.preflight import PreflightResult, PreflightScreen
+from mvm_tui.screens.provisioning import ProvisioningScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vms import VmsScreen
@@ -191,9 +192,9 @@ class MvmApp(App[None]):
             yield SystemCommand(f"Go to {title}", help_text, lambda m=mode: self.switch_mode(m))
         if isinstance(screen, ClusterScreen):
             yield from screen.palette_commands()
-        yield SystemCommand("New cluster: check its hosts",
-                            "fill in a new cluster and run the preflight on its hosts (nothing "
-                            "is changed; provisioning is not built yet)", self.action_new_cluster)
+        yield SystemCommand("New cluster",
+                            "fill in a new cluster, check its hosts (nothing is changed), then "
+                            "provision them", self.action_new_cluster)
         if self.cluster.config is not None:
             yield SystemCommand(f"Add a worker to {self.cluster.name}",
                                 "a new host: preflight, provisioning, joining (verified)",
@@ -219,9 +220,9 @@ class MvmApp(App[None]):
 
             def checked(result: PreflightResult | None) -> None:
                 if result is not None and result.provision:
-                    self.switch_mode("history")
-                    self.run_worker(self._add_worker(cluster, host, passwords),
-                                    name="add worker", group="runs", exit_on_error=False)
+                    grown = cluster.model_copy(update={"hosts": [*cluster.hosts, host]})
+                    self._confirm_provision(grown, [host], lambda: self._add_worker(
+                        cluster, host, passwords))
 
             self.push_screen(PreflightScreen(spec_from_config(only, passwords), run), checked)
 
@@ -258,28 +259,40 @@ class MvmApp(App[None]):
 
             def checked(result: PreflightResult | None) -> None:
                 if result is not None and result.provision:
-                    self._confirm_provision(cluster, passwords)
+                    self._confirm_provision(cluster, cluster.hosts,
+                                            lambda: self._provision(cluster, passwords))
 
             self.push_screen(PreflightScreen(spec_from_config(cluster, passwords), run),
                              checked)
 
         self.push_screen(AddClusterScreen(cpu_models=cpu_model_names()), filled)
 
-    def _confirm_provision(self, cluster: ClusterConfig, passwords: dict[str, str]) -> None:
-        hosts = ", ".join(h.name for h in cluster.hosts)
+    def _confirm_provision(self, cluster: ClusterConfig, new: Sequence[HostConfig],
+                           work: Callable[[], Awaitable[None]]) -> None:
+        """Show what provisioning `new` will do, every command; run `work()` once confirmed."""
+        names = ", ".join(h.name for h in new)
+        if cluster.layout is Layout.HCI:
+            storage = (f", and {'their' if len(new) > 1 else 'its'} Ceph OSDs on "
+                       f"{', '.join(cluster.data_devices)} (the data on them is wiped)")
+        elif cluster.datastore is not None:
+            storage = f", and the datastore {cluster.datastore.name} as a libvirt pool"
+        else:
+            storage = ""
+        joining = len(new) < len(cluster.hosts)
         modal = ConfirmModal(
-            title=f"Provision cluster {cluster.name}?",
-            consequence=f"{hosts} get KVM and libvirt, Open vSwitch with br-compute on "
-            f"{cluster.interfaces.compute}" + (", and one Ceph cluster on "
-            f"{', '.join(cluster.data_devices)} (their data is wiped)"
-            if cluster.layout is Layout.HCI else "") + ". Every step is a Run in History.",
-            steps=[], verb="Provision")
+            title=(f"Add {names} to {cluster.name}?" if joining
+                   else f"Provision cluster {cluster.name}?"),
+            consequence=f"{names} get KVM and libvirt, Open vSwitch with br-compute on "
+            f"{cluster.interfaces.compute}{storage}. Each host is a Run, shown as it goes and "
+            "kept in History.",
+            steps=ClusterBuilder(self.executor, self.cluster.clock).plan(cluster, new),
+            verb="Provision")
 
         def confirmed(ok: bool | None) -> None:
             if ok:
-                self.switch_mode("history")
-                self.run_worker(self._provision(cluster, passwords), name="provisioning",
-                                group="runs", exit_on_error=False)
+                last = max((r.id for r in self.executor.store.list_runs(limit=1)), default=0)
+                self.push_screen(ProvisioningScreen(cluster.name, after_run=last))
+                self.run_worker(work(), name="provisioning", group="runs", exit_on_error=False)
 
         self.push_screen(modal, confirmed)
 

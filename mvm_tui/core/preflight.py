@@ -11,6 +11,8 @@ with what to fix when it fails. Pure: the commands are run elsewhere (services.p
                                              the OS disk
     ip -j link                               the interfaces exist
     ip -j addr                               the address the host is reached on is static
+    timeout 5 bash -c 'exec 3<>/dev/tcp/ADDRESS/PORT'   external storage: the NFS server or
+                                             the iSCSI portal answers from this host
 """
 
 from __future__ import annotations
@@ -150,3 +152,29 @@ def check_static_address(ip_addr_json: str, address: str) -> Item:
             return Item(what, "ok", f"{address} on {link.get('ifname')}")
     return Item(what, "warn", f"{address} is not on the host itself (NAT or a DNS name?)",
                 "make sure the host keeps this address")
+
+
+DATASTORE_TIMEOUT = 5
+
+
+def datastore_cmd(address: str, port: int) -> list[str]:
+    """Open a TCP connection to the datastore's server from the host (bash's /dev/tcp; nothing
+    is sent). The address and port are arguments, never part of the script."""
+    return ["timeout", str(DATASTORE_TIMEOUT), "bash", "-c", 'exec 3<>"/dev/tcp/$0/$1"',
+            address, str(port)]
+
+
+def check_datastore(what: str, address: str, port: int, exit_status: int,
+                    stderr: str) -> Item:
+    """datastore_cmd's result: `what` is "NFS server" or "iSCSI portal"."""
+    check = f"{what} {address}:{port}"
+    if exit_status == 0:
+        return Item(check, "ok", "answers from this host")
+    if exit_status == 124:
+        why = f"no answer within {DATASTORE_TIMEOUT} s"
+    else:
+        # bash: "ADDRESS: line 1: /dev/tcp/ADDRESS/PORT: Connection refused"
+        why = (stderr.strip().splitlines() or ["cannot connect"])[-1].rsplit(": ", 1)[-1]
+    return Item(check, "fail", f"cannot be reached from this host: {why}",
+                f"check the address, that the {what} runs and listens on port {port}, and that "
+                "the storage network routes to it (and no firewall drops it)")

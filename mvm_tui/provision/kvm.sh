@@ -22,7 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ $check = 1 ] && { say "missing packages: ${missing[*]}"; exit 1; }
   say "installing ${missing[*]}"
   no_install "${missing[@]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Status-Fd=1 "${missing[@]}"
   changed=1
 else
   say "qemu-system-x86_64, libvirtd and virsh already installed"

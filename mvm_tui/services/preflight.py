@@ -16,11 +16,14 @@ from mvm_tui.backends.base import BackendError, HostUnreachable
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed, HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
-from mvm_tui.config import ClusterConfig
+from mvm_tui.config import ClusterConfig, DatastoreConfig
 from mvm_tui.core import cpu_models as cpu
 from mvm_tui.core import preflight as pf
+from mvm_tui.core.form_validation import NfsExport
 from mvm_tui.core.preflight import Item
 from mvm_tui.models import Layout
+
+NFS_PORT = 2049
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class PreflightSpec:
     interfaces: tuple[str, ...]  # management, storage, compute
     known_hosts: Path
     cpu_model: str = cpu.HOST_MODEL
+    datastore: tuple[str, str, int] | None = None  # external storage: (what, address, port)
 
 
 async def run_preflight(spec: PreflightSpec, unknown_key: UnknownKeyPolicy | None = None,
@@ -118,6 +122,10 @@ async def _one(pool: SshPool, h: PreflightHost, spec: PreflightSpec,
         items.append(pf.check_device(device, text, status))
     items += pf.check_interfaces((await out(["ip", "-j", "link"]))[1], spec.interfaces)
     items.append(pf.check_static_address((await out(["ip", "-j", "addr"]))[1], h.address))
+    if spec.datastore is not None:
+        what, address, port = spec.datastore
+        r = await pool.run(h.name, pf.datastore_cmd(address, port), check=False)
+        items.append(pf.check_datastore(what, address, port, r.exit_status, r.stderr))
     models = await usable_cpu_models(pool, h.name)
     if isinstance(models, Item):
         items.append(models)
@@ -164,4 +172,13 @@ def spec_from_config(cluster: ClusterConfig, passwords: Mapping[str, str]) -> Pr
     devices = tuple(cluster.data_devices) if cluster.layout is Layout.HCI else ()
     known = cluster.known_hosts or paths.known_hosts_path()
     return PreflightSpec(hosts, devices, (i.management, i.storage, i.compute), known,
-                         cluster.cpu_model)
+                         cluster.cpu_model, _datastore(cluster.datastore))
+
+
+def _datastore(datastore: DatastoreConfig | None) -> tuple[str, str, int] | None:
+    if datastore is None:
+        return None
+    target = datastore.target()
+    if isinstance(target, NfsExport):
+        return "NFS server", target.server, NFS_PORT
+    return "iSCSI portal", target.portal, target.port

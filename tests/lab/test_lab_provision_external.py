@@ -1,5 +1,6 @@
 """A cluster with external storage created headless (`mvm-tui cluster create --from FILE`) on
-bare lab hosts (`lab up --bare --san`): each host is provisioned (libvirt, the compute bridge,
+bare lab hosts (`lab up --bare --san`): the preflight reaches the portal from every host (a
+wrong port: nothing changes), each host is provisioned (libvirt, the compute bridge,
 then the datastore: a libvirt iscsi-direct pool on the lab SAN's iSCSI target, logged in with
 libiscsi), and the cluster is saved with its datastore. A VM whose disk is one of the target's
 LUNs runs, and moves live to the other host over the shared LUN. A second run changes nothing;
@@ -26,13 +27,14 @@ from tests.lab.ceph_vm import VIRSH, sh
 pytestmark = pytest.mark.lab
 
 
-def cluster_file(info: lab.LabInfo, path: Path, target: str = san.IQN) -> Path:
+def cluster_file(info: lab.LabInfo, path: Path, target: str = san.IQN,
+                 portal: str = san.ADDRESS) -> Path:
     cluster: dict[str, Any] = {
         "name": "ext", "layout": "external", "compute_vlans": "100-101",
         "ovs_datapath": "netdev", "install_packages": False,
         "known_hosts": str(info.known_hosts),
         "interfaces": {"management": "eth0", "storage": "eth0", "compute": "tr-compute"},
-        "datastore": {"name": "san", "iscsi_portal": san.ADDRESS, "iscsi_target": target},
+        "datastore": {"name": "san", "iscsi_portal": portal, "iscsi_target": target},
         "hosts": [{"name": h.name, "address": h.address, "port": h.port, "user": h.user,
                    "key_file": str(h.key_file)} for h in info.hosts],
     }
@@ -58,6 +60,16 @@ async def test_an_external_storage_cluster_on_an_iscsi_target(
     info = lab.up(hosts=2, bare=True, san=True)
     h1, h2 = info.hosts
     try:
+        wrong_port = io.StringIO()
+        assert await create_cluster(cluster_file(info, tmp_path / "port.toml",
+                                                 portal=f"{san.ADDRESS}:3261"),
+                                    tmp_path / "config.toml", out=wrong_port,
+                                    db_path=tmp_path / "r.sqlite3") == 1
+        text = wrong_port.getvalue()
+        assert (f"[fail] iSCSI portal {san.ADDRESS}:3261: cannot be reached from this host: "
+                "Connection refused") in text
+        assert "nothing was changed" in text and "run #" not in text
+
         bad = io.StringIO()
         code = await create_cluster(cluster_file(info, tmp_path / "bad.toml",
                                                  "iqn.2026-11.lab.mvm-tui:nothing"),

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from textual.widgets import RichLog
 
 from mvm_tui import lab
 from mvm_tui.app import MvmApp
@@ -23,6 +24,7 @@ from mvm_tui.models import Layout
 from mvm_tui.runs import RunState
 from mvm_tui.screens.add_cluster import AddClusterScreen
 from mvm_tui.screens.preflight import PreflightScreen
+from mvm_tui.screens.provisioning import ProvisioningScreen
 from mvm_tui.session import open_session
 from mvm_tui.widgets.confirm import ConfirmModal
 
@@ -91,6 +93,11 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
                 "Ceph on h1, h2, h3", "Provision h1", "Provision h2", "Provision h3"]
             await until(pilot, lambda: "wizard" in [c.name for c in load_config(
                 config_path).clusters], 30, "the cluster in the config")
+            shown = app.screen  # a pane per run, each with its live log
+            assert isinstance(shown, ProvisioningScreen)
+            await until(pilot, lambda: [p.border_subtitle for p in shown.panes()] ==
+                        ["done"] * 4, 10, "4 panes done")
+            assert all(p.query_one(RichLog).lines for p in shown.panes())
         out = subprocess.run(hx(1, "ceph", "health", "-f", "json"), capture_output=True,
                              text=True, timeout=60, check=True).stdout
         assert json.loads(out)["status"] == "HEALTH_OK"

@@ -1,7 +1,7 @@
 """Add Worker from the palette on the simulated cluster: the host's fields checked as typed
 (a name already in the cluster refused), then the preflight of that one host, then (every check
-passed, `p`) the provisioning and join through ClusterBuilder.add_worker (stubbed here; the lab
-test runs it for real)."""
+passed, `p`, and confirmed with every command shown) the provisioning screen and the join
+through ClusterBuilder.add_worker (stubbed here; the lab test runs it for real)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from mvm_tui.config import ClusterConfig, HostConfig
 from mvm_tui.core.preflight import Item
 from mvm_tui.screens.add_worker import AddWorkerScreen
 from mvm_tui.screens.preflight import PreflightScreen
+from mvm_tui.screens.provisioning import ProvisioningScreen
 from mvm_tui.services.cluster_builder import BuildResult
 from mvm_tui.services.preflight import PreflightReport, PreflightSpec
+from mvm_tui.widgets.confirm import ConfirmModal
 
 from .conftest import SIZE, first_poll_shown, make_demo, wait_until
 
@@ -61,5 +63,18 @@ async def test_add_worker_checks_the_host_then_preflight_then_joins(
                          and demo.app.screen.reports is not None, what="the preflight")
         assert [h.name for h in specs[0].hosts] == ["hv4"]
         await pilot.press("p")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal),
+                         what="the confirmation")
+        modal = demo.app.screen
+        assert isinstance(modal, ConfirmModal)
+        assert modal.title_text == "Add hv4 to demo?"
+        previews = [c for step in modal.steps for c in step.preview]
+        assert modal.steps[0].title.startswith("hv4: KVM and libvirt")
+        assert "ssh hv4 sudo bash -s -- host-model < mvm_tui/provision/kvm.sh" in previews
+        assert any(step.title.startswith("hv4 joined") for step in modal.steps)
+        assert not any("ssh hv1" in c and "provision/kvm.sh" in c for c in previews)
+        assert joined == []  # nothing before the confirmation
+        await pilot.press("y")
         await wait_until(pilot, lambda: bool(joined), what="the join")
+        assert isinstance(demo.app.screen, ProvisioningScreen)
     assert joined == [("demo", "hv4")]
