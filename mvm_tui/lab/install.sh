@@ -8,7 +8,7 @@ PACKAGES=(
   openssh-server openssh-client iproute2 iptables procps uuid-runtime cpio
   libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-utils
   qemu-block-extra ceph-mon ceph-osd ceph-mgr ceph-common openvswitch-switch ethtool
-  tgt libvirt-daemon-driver-storage-iscsi-direct
+  tgt libvirt-daemon-driver-storage-iscsi-direct libvirt-daemon-driver-storage-rbd
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

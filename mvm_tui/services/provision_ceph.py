@@ -12,6 +12,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from mvm_tui.backends.base import BackendError
@@ -99,6 +100,10 @@ class CephBootstrap:
         if status != 0 and not check:
             raise BackendError(f"ceph.sh {' '.join(args)} failed on {host} ({status})")
         return status == 0
+
+    async def _answers(self, host: str) -> bool:
+        """libvirtd on `host` answers."""
+        return (await self._run(host, ["virsh", "-q", "-c", "qemu:///system", "version"]))[0] == 0
 
     async def _read(self, host: str, path: str) -> str | None:
         status, out = await self._run(host, ["cat", path])
@@ -296,8 +301,12 @@ class CephBootstrap:
                     ctx.log(f"{h}: libvirt has no RBD storage backend: installing "
                             "libvirt-daemon-driver-storage-rbd")
                     await self._run(h, ["env", "DEBIAN_FRONTEND=noninteractive", "apt-get",
-                                        "install", "-y", "-q",
+                                        "install", "-y", "-q", "-o", "APT::Status-Fd=1",
                                         "libvirt-daemon-driver-storage-rbd"], None, ctx)
+                    # libvirtd loads its storage backends when it starts
+                    await self._run(h, ["systemctl", "restart", "libvirtd"], None, ctx)
+                    await self._wait(ctx, f"libvirtd on {h} after its restart",
+                                     partial(self._answers, h))
                 if not await rbd_backend(h):
                     ctx.log(f"{h}: libvirt has no RBD storage backend (package "
                             "libvirt-daemon-driver-storage-rbd): no storage pool; VMs use RBD "
@@ -335,9 +344,7 @@ class CephBootstrap:
 
         async def joined(ctx: StepContext) -> bool:
             for h in join:
-                status, _ = await self._run(h, ["virsh", "-q", "-c", "qemu:///system",
-                                                "version"])
-                if status != 0:
+                if not await self._answers(h):
                     return False
             return await osds_up(ctx) and await pools_active(ctx)
 

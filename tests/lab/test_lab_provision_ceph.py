@@ -19,7 +19,7 @@ from mvm_tui import lab
 from mvm_tui.cluster_cli import create_cluster
 from mvm_tui.config import load_config
 from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
-from tests.lab.ceph_vm import run_vm_on_rbd, sh
+from tests.lab.ceph_vm import VIRSH, run_vm_on_rbd, sh
 
 pytestmark = pytest.mark.lab
 DEVICE = "/dev/mvmlab-osd"
@@ -71,5 +71,9 @@ async def test_a_cluster_created_headless_on_bare_hosts_runs_a_vm(
 
         # a VM with its disk on the new cluster, through the libvirt secret of client.libvirt
         assert run_vm_on_rbd("built-vm", info.hosts[1], info.hosts, tmp_path) == "running"
+        for h in info.hosts:  # the libvirt storage pool over the RBD pool, on every host
+            sh(h.index, *VIRSH, "pool-refresh", "vms")
+            assert "built-vm" in sh(h.index, *VIRSH, "vol-list", "vms").split()
+            assert "Autostart:      yes" in sh(h.index, *VIRSH, "pool-info", "vms")
     finally:
         lab.down()  # the shared lab is gone: nothing after this test uses it
