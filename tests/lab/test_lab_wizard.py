@@ -1,8 +1,9 @@
 """The Add Cluster wizard in the TUI, on bare lab hosts (sshd only: no libvirtd, no Open vSwitch,
-no Ceph): the form's result goes to a real preflight of the three hosts, `p` and a confirmation
-start the provisioning (each host: libvirtd and Open vSwitch started, the compute bridge and the
-VLAN network made; then Ceph), whose runs end DONE; the cluster reaches HEALTH_OK and is added
-to the config. Runs last with the other tests that rebuild the lab."""
+no Ceph): the form's result goes to a real preflight of the three hosts, `p` shows every command,
+`y` starts the provisioning (each host: libvirtd and Open vSwitch started, the compute bridge and
+the VLAN network made; then Ceph), shown a pane per run; the runs end DONE; the cluster reaches
+HEALTH_OK, is added to the config, and a VM with its disk on it runs. Runs last with the other
+tests that rebuild the lab."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from mvm_tui.screens.preflight import PreflightScreen
 from mvm_tui.screens.provisioning import ProvisioningScreen
 from mvm_tui.session import open_session
 from mvm_tui.widgets.confirm import ConfirmModal
+from tests.lab.ceph_vm import run_vm_on_rbd
 
 pytestmark = pytest.mark.lab
 
@@ -105,6 +107,7 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
         assert log.count("mvm-provision: starting libvirtd") == 3
         assert log.count("mvm-provision: starting Open vSwitch") == 3
         assert log.count("mvm-provision: creating bridge br-compute (datapath netdev)") == 3
+        assert run_vm_on_rbd("wizard-vm", info.hosts[2], info.hosts, tmp_path) == "running"
     finally:
         await session.close()
         lab.down()
