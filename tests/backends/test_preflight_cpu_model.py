@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -26,12 +25,8 @@ FIXTURE = Path(__file__).parent.parent / "fixtures" / "libvirt" / "domcapabiliti
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[SshTestServer]:
-    srv = SshTestServer(tmp_path)
-    await srv.start()
-    (tmp_path / "known_hosts").write_text(srv.known_hosts_line())
-    yield srv
-    await srv.stop()
+def server(known_server: SshTestServer) -> SshTestServer:
+    return known_server
 
 
 def fake_virsh(srv: SshTestServer, body: str) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -18,12 +16,8 @@ from tests.backends.ssh_server import SshTestServer
 
 
 @pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[SshTestServer]:
-    srv = SshTestServer(tmp_path)
-    await srv.start()
-    (tmp_path / "known_hosts").write_text(srv.known_hosts_line())
-    yield srv
-    await srv.stop()
+def server(known_server: SshTestServer) -> SshTestServer:
+    return known_server
 
 
 async def datastore_item(srv: SshTestServer, port: int) -> Item:

@@ -1,5 +1,6 @@
 """For the provisioning lab tests: run a tiny VM whose disk is an RBD image of a Ceph cluster
-mvm-tui provisioned, through the libvirt secret of client.libvirt that provisioning defined."""
+mvm-tui provisioned, through the libvirt secret of client.libvirt that provisioning defined, or
+any other disk."""
 
 from __future__ import annotations
 
@@ -29,6 +30,11 @@ def run_vm_on_rbd(name: str, on: lab.LabHost, mons: Sequence[lab.LabHost], tmp: 
             f"<source protocol='rbd' name='vms/{name}'>{hosts}</source>"
             f"<auth username='libvirt'><secret type='ceph' uuid='{secret}'/></auth>"
             "<target dev='vda' bus='virtio'/></disk>")
+    return run_vm_with_disk(name, on, disk, tmp)
+
+
+def run_vm_with_disk(name: str, on: lab.LabHost, disk: str, tmp: Path) -> str:
+    """Define and start the tiny VM NAME on `on` with the <disk> element `disk`; its state."""
     xml = guest_xml(name, "nodisk").replace("<devices>", "<devices>" + disk, 1)
     with tempfile.NamedTemporaryFile("w", suffix=".xml", dir=tmp) as f:
         f.write(xml)

@@ -10,7 +10,6 @@ saves nothing. Runs last: it rebuilds the lab."""
 from __future__ import annotations
 
 import io
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +20,11 @@ from mvm_tui import lab
 from mvm_tui.cluster_cli import create_cluster
 from mvm_tui.config import load_config
 from mvm_tui.lab import san
-from mvm_tui.lab.guests import guest_xml
-from tests.lab.ceph_vm import VIRSH, sh
+from tests.lab.ceph_vm import VIRSH, run_vm_with_disk, sh
 
 pytestmark = pytest.mark.lab
+LUN_DISK = ("<disk type='volume' device='disk'><driver name='qemu' type='raw' cache='none'/>"
+            "<source pool='san' volume='unit:0:0:1'/><target dev='vda' bus='virtio'/></disk>")
 
 
 def cluster_file(info: lab.LabInfo, path: Path, target: str = san.IQN,
@@ -40,17 +40,6 @@ def cluster_file(info: lab.LabInfo, path: Path, target: str = san.IQN,
     }
     path.write_text(tomli_w.dumps({"clusters": [cluster]}))
     return path
-
-
-def run_vm_on_lun(name: str, on: lab.LabHost, tmp: Path) -> None:
-    disk = ("<disk type='volume' device='disk'><driver name='qemu' type='raw' cache='none'/>"
-            "<source pool='san' volume='unit:0:0:1'/><target dev='vda' bus='virtio'/></disk>")
-    xml = guest_xml(name, "nodisk").replace("<devices>", "<devices>" + disk, 1)
-    with tempfile.NamedTemporaryFile("w", suffix=".xml", dir=tmp) as f:
-        f.write(xml)
-        f.flush()
-        sh(on.index, *VIRSH, "define", f.name)
-    sh(on.index, *VIRSH, "start", name)
 
 
 async def test_an_external_storage_cluster_on_an_iscsi_target(
@@ -100,8 +89,7 @@ async def test_an_external_storage_cluster_on_an_iscsi_target(
             volumes = sh(h.index, *VIRSH, "vol-list", "san").split()
             assert {"unit:0:0:1", "unit:0:0:2"} <= set(volumes)
 
-        run_vm_on_lun("ext-vm", h1, tmp_path)
-        assert sh(h1.index, *VIRSH, "domstate", "ext-vm").strip() == "running"
+        assert run_vm_with_disk("ext-vm", h1, LUN_DISK, tmp_path) == "running"
         sh(h1.index, *VIRSH, "migrate", "--live", "--persistent", "--undefinesource", "ext-vm",
            f"qemu+ssh://{h2.address}/system")
         assert sh(h2.index, *VIRSH, "domstate", "ext-vm").strip() == "running"
