@@ -1,7 +1,8 @@
 """Add Worker on the lab: a cluster built on h1-h3 (no Ceph before), then a fourth bare host
 h4 joins it: provisioned, given the cluster's Ceph config and keys, its OSD up and in the CRUSH
 map, the libvirt secret; the join is verified and h4 is added to the config; a VM with its disk
-on Ceph then runs on h4. Runs last: it rebuilds the lab with 4 hosts and no Ceph."""
+on Ceph then runs on h4, and the app, polling that config, counts h4 among the hosts VMs can be
+placed on. Runs last: it rebuilds the lab with 4 hosts and no Ceph."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import pytest
 from mvm_tui import lab
 from mvm_tui.clock import SystemClock
 from mvm_tui.config import ClusterConfig, HostConfig, Interfaces, load_config
+from mvm_tui.core.placement import rooms
 from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
-from mvm_tui.models import Layout
+from mvm_tui.models import Layout, PowerState
 from mvm_tui.runs import RunExecutor, RunState, RunStore
 from mvm_tui.services.cluster_builder import ClusterBuilder
+from mvm_tui.session import open_session, poll_once
 from tests.lab.ceph_vm import run_vm_on_rbd, sh
 
 pytestmark = pytest.mark.lab
@@ -59,5 +62,17 @@ async def test_a_fourth_host_joins_and_runs_a_vm(lab_info: lab.LabInfo, tmp_path
         assert status["osdmap"]["num_up_osds"] == 4 and len(status["quorum_names"]) == 3
 
         assert run_vm_on_rbd("on-h4", info.hosts[3], info.hosts[:3], tmp_path) == "running"
+
+        # the app, on the config the join saved, sees h4 as a host VMs can be placed on
+        session = open_session(load_config(config), demo=False, db_path=tmp_path / "s.sqlite3")
+        try:
+            await poll_once(session.clusters[0])
+            snap = session.clusters[0].snapshot()
+            vm = next(v for v in snap.vms if v.name == "on-h4")
+            assert (vm.host, vm.power) == ("h4", PowerState.RUNNING)
+            room = rooms(snap)
+            assert set(room) == {"h1", "h2", "h3", "h4"} and room["h4"].fits(vm)
+        finally:
+            await session.close()
     finally:
         lab.down()
