@@ -51,12 +51,10 @@ class RunPane(Vertical, can_focus=True):
     def show(self, run: RunRecord, step: str) -> None:
         self.border_subtitle = run.state.value
         self.set_class(run.finished, "-finished")
-        text = Text(step)
+        text = Text.assemble((run.state.value, RUN_STATE_STYLE[run.state]), "  ", step)
         if run.error:
             text.append(f"\n{run.error}", style="red")
         self.query_one(".pane-step", Static).update(text)
-        self.border_title = Text.assemble(f"#{run.id} {run.title}  ",
-                                          (run.state.value, RUN_STATE_STYLE[run.state]))
 
     def progress(self, fraction: float) -> None:
         self.query_one(ProgressBar).update(progress=round(fraction * 100, 1))
@@ -77,6 +75,7 @@ class ProvisioningScreen(ClusterScreen):
         self.cluster_name, self.after_run = cluster, after_run
         self._unsubscribe = lambda: None
         self._progress: dict[int, float] = {}  # per run: not stored, kept for panes to come
+        self._step: dict[int, int] = {}  # per run, the step its progress is about
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -142,9 +141,11 @@ class ProvisioningScreen(ClusterScreen):
                 self._add(event.run)
                 self._refresh(event.run.id)
         elif isinstance(event, StepChanged):
-            self._refresh(event.step.run_id)
-            if event.step.state is StepState.RUNNING:
-                self._set_progress(event.step.run_id, 0.0)
+            step = event.step
+            self._refresh(step.run_id)
+            if step.state is StepState.RUNNING and self._step.get(step.run_id) != step.index:
+                self._step[step.run_id] = step.index  # a new step: its bar starts empty
+                self._set_progress(step.run_id, 0.0)
         elif isinstance(event, ProgressChanged):
             self._set_progress(event.run_id, event.fraction)
         elif isinstance(event, LogAppended) and (pane := self._pane(event.line.run_id)) is not None:
