@@ -60,6 +60,11 @@ print(pool.get("type"), *(v or "-" for v in (
     host.get("port") if host is not None else None, path)))'
 }
 
+# a pool this run defined and could not build or start is undefined again: a typo fixed, a
+# re-run starts from nothing
+defined_now=0 xml=""
+trap '[ $? = 0 ] || [ $defined_now = 0 ] || virsh pool-undefine "$name" >/dev/null 2>&1; rm -f "$xml"' EXIT
+
 if virsh pool-info "$name" >/dev/null 2>&1; then
   have="$(source_of "$name")"
   if [ "$have" != "$want" ]; then
@@ -96,12 +101,8 @@ EOF
   fi
   virsh pool-define "$xml"
   defined_now=1
-  [ "$kind" = nfs ] && virsh pool-build "$name"
+  if [ "$kind" = nfs ]; then virsh pool-build "$name"; fi
 fi
-# a pool this run defined and could not start is undefined again: a typo fixed, a re-run starts
-# from nothing
-defined_now=${defined_now:-0}
-trap '[ $? = 0 ] || [ $defined_now = 0 ] || virsh pool-undefine "$name" >/dev/null 2>&1; rm -f "${xml:-}"' EXIT
 
 if grep -q '^State: *running' <<< "$(virsh pool-info "$name")"; then
   say "storage pool $name already running"

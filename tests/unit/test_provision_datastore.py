@@ -1,9 +1,9 @@
 """provision/datastore.sh run by bash against a fake virsh that keeps its pools in a folder:
 the pool XML it defines is valid by libvirt's own schema (virt-xml-validate), NFS and iSCSI; a
 second run changes nothing; a pool of that name with another source is left alone; a pool that
-cannot start is undefined again; an argument with a shell character is refused. The iSCSI path
-runs for real in tests/lab/test_lab_provision_external.py; NFS cannot here (no NFS client in this
-machine's kernel)."""
+cannot be built or started is undefined again; an argument with a shell character is refused.
+The iSCSI path runs for real in tests/lab/test_lab_provision_external.py; NFS cannot here (no
+NFS client in this machine's kernel)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,8 @@ case "$1" in
   pool-define) name="$(sed -n 's:.*<name>\(.*\)</name>.*:\1:p' "$2")"
     cp "$2" "$d/$name.xml"; echo "Pool $name defined" ;;
   pool-dumpxml) cat "$d/$2.xml" ;;
-  pool-build) echo "Pool $2 built" ;;
+  pool-build) [ -f "$d/fail-build" ] && { echo "error: Failed to build pool $2" >&2; exit 1; }
+    echo "Pool $2 built" ;;
   pool-start) [ -f "$d/fail-start" ] && { echo "error: Failed to start pool $2" >&2; exit 1; }
     touch "$d/$2.running" ;;
   pool-autostart) touch "$d/$2.autostart" ;;
@@ -106,14 +107,17 @@ def test_a_pool_of_that_name_with_another_source_is_left_alone(pools: Path) -> N
     assert (pools / "shared.xml").read_text() == before
 
 
-def test_a_pool_that_cannot_start_is_undefined_again(pools: Path) -> None:
-    (pools / "fail-start").touch()
-    r = datastore_sh(pools, *ISCSI)
+@pytest.mark.parametrize(("args", "fails"), [(ISCSI, "start"), (NFS, "start"), (NFS, "build")])
+def test_a_pool_that_cannot_build_or_start_is_undefined_again(
+    pools: Path, args: list[str], fails: str
+) -> None:
+    (pools / f"fail-{fails}").touch()
+    r = datastore_sh(pools, *args)
     assert r.returncode == 1
-    assert "error: Failed to start pool san" in r.stderr
-    assert not (pools / "san.xml").exists()  # a re-run after the fix starts from nothing
-    (pools / "fail-start").unlink()
-    assert datastore_sh(pools, *ISCSI).returncode == 0
+    assert f"error: Failed to {fails} pool {args[1]}" in r.stderr
+    assert not (pools / f"{args[1]}.xml").exists()  # a re-run after the fix starts from nothing
+    (pools / f"fail-{fails}").unlink()
+    assert datastore_sh(pools, *args).returncode == 0
 
 
 @pytest.mark.parametrize("bad", ["/export/vms;reboot", "/export/$(id)", "/export/a b"])
