@@ -24,9 +24,11 @@ def _ns(*cmd: str | Path) -> list[str | Path]:
     return ["ip", "netns", "exec", NETNS, *cmd]
 
 
+TGTADM = ("tgtadm", "-C", CONTROL_PORT, "--lld", "iscsi")
+
+
 def _tgtadm_answers() -> bool:
-    return run(_ns("tgtadm", "-C", CONTROL_PORT, "--lld", "iscsi", "--op", "show", "--mode", "sys"),
-               check=False).returncode == 0
+    return run(_ns(*TGTADM, "--op", "show", "--mode", "sys"), check=False).returncode == 0
 
 
 def san_up(log: Path) -> None:
@@ -41,12 +43,12 @@ def san_up(log: Path) -> None:
     d = lab_dir() / "san"
     d.mkdir(parents=True, exist_ok=True)
     with log.open("a") as out:
-        tgtd = subprocess.Popen([str(c) for c in _ns("tgtd", "-f", "-C", CONTROL_PORT)], stdout=out,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        tgtd = subprocess.Popen([str(c) for c in _ns("tgtd", "-f", "-C", CONTROL_PORT)],
+                                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True)
     record(tgtd.pid, "san", "tgtd")  # `ip netns exec` execs tgtd: the pid is tgtd's
     wait_for(_tgtadm_answers, 10, "tgtd in the lab's SAN")
-    tgt = ("tgtadm", "-C", CONTROL_PORT, "--lld", "iscsi", "--tid", "1")
+    tgt = (*TGTADM, "--tid", "1")
     run(_ns(*tgt, "--op", "new", "--mode", "target", "-T", IQN), log=log)
     for lun in range(1, LUNS + 1):
         image = d / f"lun{lun}.img"
