@@ -1,19 +1,10 @@
-#!/bin/bash
-# Provisioning of Ceph, run as root on a host (bash -s -- [--check] WHAT ARGS...). Idempotent:
-# what is in place is said and left alone; --check changes nothing and exits 1 if anything is
-# missing. The orchestration (services/provision_ceph.py) distributes ceph.conf, the keys and
-# the monmap. Last line: "mvm-provision: changed" or "mvm-provision: unchanged".
+# Provisioning of Ceph on a host (after common.sh: [--check] WHAT ARGS...). The orchestration
+# (services/provision_ceph.py) distributes ceph.conf, the keys and the monmap.
 #   packages                  the ceph programs (the packages installed when missing)
 #   mon NAME                  this host's monitor: created from /var/lib/ceph/tmp/monmap, started
 #   mgr NAME                  a manager on this host, started
 #   osd DEVICE                an OSD (bluestore) on the device, started
-set -euo pipefail
-check=0; [ "${1:-}" = --check ] && { check=1; shift; }
 what="$1"; shift
-say() { echo "mvm-provision: $*"; }
-# MVM_NO_INSTALL=1 (install_packages = false): a missing package is an error, not installed
-no_install() { [ "${MVM_NO_INSTALL:-}" = 1 ] && { say "missing: $* (install_packages is false)"; exit 1; }; return 0; }
-need() { [ $check = 1 ] && { say "$1"; exit 1; }; say "$2"; changed=1; }
 owner() { if id ceph >/dev/null 2>&1; then chown -R ceph:ceph "$@"; fi; }
 running() { systemctl is-active "$1" >/dev/null 2>&1; }
 start() {
@@ -23,7 +14,6 @@ start() {
     systemctl start "$1"
   fi
 }
-changed=0
 case "$what" in
   packages)
     missing=()
@@ -33,9 +23,8 @@ case "$what" in
     done
     if [ ${#missing[@]} -gt 0 ]; then
       need "missing: ${missing[*]}" "installing $(printf '%s\n' "${missing[@]}" | sort -u | xargs)"
-      no_install "${missing[@]}"
       # shellcheck disable=SC2046  # package names are words
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Status-Fd=1 $(printf '%s\n' "${missing[@]}" | sort -u)
+      apt_install $(printf '%s\n' "${missing[@]}" | sort -u)
     else
       say "ceph, ceph-mon, ceph-mgr, ceph-osd, ceph-authtool and monmaptool already installed"
     fi;;
@@ -83,4 +72,4 @@ case "$what" in
     start "ceph-osd@$id";;
   *) echo "ceph.sh: unknown step $what" >&2; exit 2;;
 esac
-[ $changed = 1 ] && say changed || say unchanged
+finish

@@ -1,21 +1,12 @@
-#!/bin/bash
-# Provisioning step, run as root on the host (bash -s): the cluster's external datastore, a
-# libvirt storage pool defined, started and autostarted on this host.
-#   datastore.sh [--check] nfs NAME SERVER EXPORT_PATH
-#   datastore.sh [--check] iscsi NAME PORTAL PORT TARGET_IQN
+# Provisioning step (after common.sh): the cluster's external datastore, a libvirt storage
+# pool defined, started and autostarted on this host.
+#   [--check] nfs NAME SERVER EXPORT_PATH
+#   [--check] iscsi NAME PORTAL PORT TARGET_IQN
 # NFS: a netfs pool, mounted under /var/lib/mvm-tui/datastores/NAME (mount.nfs: nfs-common).
 # iSCSI: an iscsi-direct pool: libvirt and QEMU log in with libiscsi, no kernel initiator; the
 # target's LUNs are its volumes. The initiator name is the one in /etc/iscsi/initiatorname.iscsi,
 # or iqn.2026-11.io.mvm-tui:HOSTNAME; the target must allow it.
-# A pool of that name with another source is an error and is left alone. Idempotent; --check
-# changes nothing and exits 1 if anything is missing. Last line: changed / unchanged.
-set -euo pipefail
-check=0; [ "${1:-}" = --check ] && { check=1; shift; }
-say() { echo "mvm-provision: $*"; }
-# MVM_NO_INSTALL=1 (install_packages = false): a missing package is an error, not installed
-no_install() { [ "${MVM_NO_INSTALL:-}" = 1 ] && { say "missing: $* (install_packages is false)"; exit 1; }; return 0; }
-need() { [ $check = 1 ] && { say "$1"; exit 1; }; say "$2"; changed=1; }
-changed=0
+# A pool of that name with another source is an error and is left alone.
 for arg in "$@"; do  # the values go into XML: the config allows no other character
   [[ "$arg" =~ ^[A-Za-z0-9._:/-]+$ ]] || { say "refused argument '$arg'"; exit 2; }
 done
@@ -40,8 +31,7 @@ if supported; then
   say "libvirt has $type storage pools"
 else
   need "libvirt on this host has no $type storage pools ($package)" "installing $package"
-  no_install "$package"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Status-Fd=1 "$package"
+  apt_install "$package"
   systemctl restart libvirtd
   for _ in $(seq 100); do virsh version >/dev/null 2>&1 && break; sleep 0.1; done
   supported || { say "libvirt still has no $type storage pools after installing $package"; exit 1; }
@@ -118,4 +108,4 @@ else
 fi
 [ $check = 1 ] || virsh pool-refresh "$name" >/dev/null
 say "storage pool $name: $(virsh vol-list "$name" | tail -n +3 | grep -c . || true) volumes"
-[ $changed = 1 ] && say changed || say unchanged
+finish

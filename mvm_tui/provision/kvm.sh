@@ -1,40 +1,25 @@
-#!/bin/bash
-# Provisioning step, run as root on the host (bash -s): KVM and libvirt. Idempotent: what is in
-# place is said and left alone. With --check it changes nothing and exits 1 if anything is missing.
-# The first argument (after --check) is the cluster's CPU model: once libvirtd answers, it must be
-# one libvirt can give VMs here, else exit 1 with the models that are.
-# The last line is "mvm-provision: changed" or "mvm-provision: unchanged".
-set -euo pipefail
-check=0
-if [ "${1:-}" = --check ]; then check=1; shift; fi
+# Provisioning step (after common.sh: [--check] [CPU_MODEL]): KVM and libvirt. The CPU model
+# is the cluster's: once libvirtd answers, it must be one libvirt can give VMs here, else exit 1
+# with the models that are.
 model="${1:-}"
-say() { echo "mvm-provision: $*"; }
 case "$model" in *[!A-Za-z0-9._-]*|-*) say "not a CPU model name: $model"; exit 2 ;; esac
-# MVM_NO_INSTALL=1 (install_packages = false): a missing package is an error, not installed
-no_install() { [ "${MVM_NO_INSTALL:-}" = 1 ] && { say "missing: $* (install_packages is false)"; exit 1; }; return 0; }
-changed=0
 # what matters is that the programs are there (a host may carry them from other packages)
 missing=()
 for pair in qemu-system-x86_64:qemu-system-x86 libvirtd:libvirt-daemon-system virsh:libvirt-clients; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  [ $check = 1 ] && { say "missing packages: ${missing[*]}"; exit 1; }
-  say "installing ${missing[*]}"
-  no_install "${missing[@]}"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Status-Fd=1 "${missing[@]}"
-  changed=1
+  need "missing packages: ${missing[*]}" "installing ${missing[*]}"
+  apt_install "${missing[@]}"
 else
   say "qemu-system-x86_64, libvirtd and virsh already installed"
 fi
 if systemctl is-active libvirtd >/dev/null 2>&1; then
   say "libvirtd already running"
 else
-  [ $check = 1 ] && { say "libvirtd is not running"; exit 1; }
-  say "starting libvirtd"
+  need "libvirtd is not running" "starting libvirtd"
   systemctl enable libvirtd >/dev/null 2>&1 || true
   systemctl start libvirtd
-  changed=1
 fi
 for _ in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.1; done
 virsh -c qemu:///system version | sed 's/^/mvm-provision: /'
@@ -63,4 +48,4 @@ print("\n".join(modes + sorted(set(named), key=lambda n: (n.lower(), n))))
     exit 1
   fi
 fi
-[ $changed = 1 ] && say changed || say unchanged
+finish

@@ -1,23 +1,13 @@
-#!/bin/bash
-# Provisioning step, run as root on the host (bash -s -- BRIDGE COMPUTE_IF DATAPATH VLAN...):
-# Open vSwitch, the compute bridge with the compute interface as its trunk, and a libvirt
-# network "BRIDGE" with a port group per VLAN (vlan-N) for the VMs. Idempotent; --check first
-# changes nothing and exits 1 if anything is missing. Last line: changed / unchanged.
-set -euo pipefail
-check=0; [ "${1:-}" = --check ] && { check=1; shift; }
+# Provisioning step (after common.sh: [--check] BRIDGE COMPUTE_IF DATAPATH VLAN...): Open
+# vSwitch, the compute bridge with the compute interface as its trunk, and a libvirt network
+# "BRIDGE" with a port group per VLAN (vlan-N) for the VMs.
 BR="$1" IF="$2" DP="$3"; shift 3; VLANS=("$@")
-say() { echo "mvm-provision: $*"; }
-# MVM_NO_INSTALL=1 (install_packages = false): a missing package is an error, not installed
-no_install() { [ "${MVM_NO_INSTALL:-}" = 1 ] && { say "missing: $* (install_packages is false)"; exit 1; }; return 0; }
-need() { [ $check = 1 ] && { say "$1"; exit 1; }; say "$2"; changed=1; }
-changed=0
 VS=(ovs-vsctl --timeout=10)
 if command -v ovs-vswitchd >/dev/null 2>&1 && command -v ovs-vsctl >/dev/null 2>&1; then
   say "ovs-vswitchd and ovs-vsctl already installed"
 else
   need "openvswitch-switch is not installed" "installing openvswitch-switch"
-  no_install openvswitch-switch
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o APT::Status-Fd=1 openvswitch-switch
+  apt_install openvswitch-switch
 fi
 if "${VS[@]}" show >/dev/null 2>&1; then
   say "Open vSwitch already running"
@@ -66,4 +56,4 @@ else
   "${V[@]}" net-start "$BR" >/dev/null
   "${V[@]}" net-autostart "$BR" >/dev/null
 fi
-[ $changed = 1 ] && say changed || say unchanged
+finish

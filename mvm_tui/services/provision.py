@@ -27,6 +27,18 @@ SCRIPTS = Path(__file__).resolve().parent.parent / "provision"
 STEP_TIMEOUT = 1800.0  # apt-get install may take a while
 
 
+def script_text(name: str) -> str:
+    """What is sent to `bash -s` for the provisioning script `name`: common.sh, then it."""
+    return (SCRIPTS / "common.sh").read_text() + (SCRIPTS / name).read_text()
+
+
+def script_argv(args: Sequence[str], install: bool = True, check: bool = False) -> list[str]:
+    """The command that runs a script sent on stdin (script_text) with `args`; `install` false:
+    a missing package fails the step instead of being installed."""
+    env = [] if install else ["env", "MVM_NO_INSTALL=1"]
+    return [*env, "bash", "-s", "--", *(["--check"] if check else []), *args]
+
+
 @dataclass(frozen=True)
 class Compute:
     bridge: str = "br-compute"
@@ -96,8 +108,7 @@ class Provisioning:
     def __init__(self, executor: RunExecutor, pool: SshPool, cluster: str,
                  install: bool = True, *, register: bool = True) -> None:
         """`register`: False only to read the steps (build()) for a preview."""
-        self.executor, self.pool, self.cluster = executor, pool, cluster
-        self.env = [] if install else ["env", "MVM_NO_INSTALL=1"]
+        self.executor, self.pool, self.cluster, self.install = executor, pool, cluster, install
         self.kind = f"{cluster}:provision.host"
         if register:
             executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
@@ -124,11 +135,11 @@ class Provisioning:
         return [self._step(host, title, script, args) for title, script, args in steps]
 
     def _step(self, host: str, title: str, script: str, args: list[str]) -> Step:
-        text = (SCRIPTS / script).read_text()
+        text = script_text(script)
 
         async def act(ctx: StepContext) -> None:
             ctx.progress(0.0, f"{script} on {host}")
-            r = await self.pool.run(host, [*self.env, "bash", "-s", "--", *args], sudo=True,
+            r = await self.pool.run(host, script_argv(args, self.install), sudo=True,
                                     stdin=text, on_line=step_output(ctx, host),
                                     timeout=STEP_TIMEOUT,
                                     check=False)
@@ -137,7 +148,7 @@ class Provisioning:
             ctx.progress(1.0, f"{script} on {host}: done")
 
         async def check(ctx: StepContext) -> bool:
-            r = await self.pool.run(host, [*self.env, "bash", "-s", "--", "--check", *args],
+            r = await self.pool.run(host, script_argv(args, self.install, check=True),
                                     sudo=True, stdin=text, timeout=STEP_TIMEOUT, check=False)
             return r.exit_status == 0
 

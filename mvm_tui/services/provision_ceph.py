@@ -19,7 +19,9 @@ from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.clock import Clock
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
-from mvm_tui.services.provision import SCRIPTS, STEP_TIMEOUT, step_output
+from mvm_tui.services.provision import STEP_TIMEOUT, script_argv, script_text, step_output
+
+VIRSH = ("virsh", "-q", "-c", "qemu:///system")
 
 CONF = "/etc/ceph/ceph.conf"
 ADMIN = "/etc/ceph/ceph.client.admin.keyring"
@@ -64,7 +66,7 @@ class CephBootstrap:
         self.wait_limit = wait_limit
         self.install = install  # missing packages are installed (the lab has no way out)
         self.kind = f"{cluster}:provision.ceph"
-        self.script = (SCRIPTS / "ceph.sh").read_text()
+        self.script = script_text("ceph.sh")
         if register:
             executor.register(self.kind, self.build)  # replaces an earlier one: this pool now
 
@@ -94,16 +96,15 @@ class CephBootstrap:
 
     async def _script(self, host: str, args: list[str], ctx: StepContext | None,
                       check: bool = False) -> bool:
-        env = [] if self.install else ["env", "MVM_NO_INSTALL=1"]
-        argv = [*env, "bash", "-s", "--", *(["--check"] if check else []), *args]
-        status, _ = await self._run(host, argv, self.script, None if check else ctx)
+        status, _ = await self._run(host, script_argv(args, self.install, check), self.script,
+                                    None if check else ctx)
         if status != 0 and not check:
             raise BackendError(f"ceph.sh {' '.join(args)} failed on {host} ({status})")
         return status == 0
 
     async def _answers(self, host: str) -> bool:
         """libvirtd on `host` answers."""
-        return (await self._run(host, ["virsh", "-q", "-c", "qemu:///system", "version"]))[0] == 0
+        return (await self._run(host, [*VIRSH, "version"]))[0] == 0
 
     async def _read(self, host: str, path: str) -> str | None:
         status, out = await self._run(host, ["cat", path])
@@ -287,12 +288,11 @@ class CephBootstrap:
                         + "".join(f"<host name='{h.address}' port='6789'/>" for h in hosts)
                         + f"<auth username='libvirt' type='ceph'><secret uuid='{secret}'/>"
                         "</auth></source></pool>")
-            virsh = ["virsh", "-q", "-c", "qemu:///system"]
             for h in targets:
                 for argv, stdin in (
-                        ([*virsh, "secret-define", "/dev/stdin"], secret_xml),
+                        ([*VIRSH, "secret-define", "/dev/stdin"], secret_xml),
                         # the key is base64, as the file is read (not on a command line)
-                        ([*virsh, "secret-set-value", secret, "--file", "/dev/stdin"],
+                        ([*VIRSH, "secret-set-value", secret, "--file", "/dev/stdin"],
                          key.strip())):
                     status, _ = await self._run(h, argv, stdin)
                     if status != 0:
@@ -312,10 +312,10 @@ class CephBootstrap:
                             "libvirt-daemon-driver-storage-rbd): no storage pool; VMs use RBD "
                             f"network disks with the secret {secret}", "err")
                 elif not await pool_active(h):
-                    status, _ = await self._run(h, [*virsh, "pool-define", "/dev/stdin"],
+                    status, _ = await self._run(h, [*VIRSH, "pool-define", "/dev/stdin"],
                                                 pool_xml)
                     for verb in ("pool-start", "pool-autostart"):
-                        status = status or (await self._run(h, [*virsh, verb,
+                        status = status or (await self._run(h, [*VIRSH, verb,
                                                                 self.rbd_pool]))[0]
                     if status != 0:
                         raise BackendError(f"cannot define the storage pool on {h}")
@@ -323,19 +323,16 @@ class CephBootstrap:
                 ctx.log(f"{h}: libvirt secret {secret}: the key of client.libvirt")
 
         async def pool_active(h: str) -> bool:
-            status, out = await self._run(h, ["virsh", "-q", "-c", "qemu:///system",
-                                              "pool-info", self.rbd_pool])
+            status, out = await self._run(h, [*VIRSH, "pool-info", self.rbd_pool])
             return status == 0 and any(line.startswith("State:") and "running" in line
                                        for line in out.splitlines())
 
         async def rbd_backend(h: str) -> bool:
-            status, out = await self._run(h, ["virsh", "-q", "-c", "qemu:///system",
-                                              "pool-capabilities"])
+            status, out = await self._run(h, [*VIRSH, "pool-capabilities"])
             return status == 0 and "type='rbd' supported='yes'" in out
 
         async def prepared(h: str) -> bool:
-            status, out = await self._run(h, ["virsh", "-q", "-c", "qemu:///system",
-                                              "secret-list"])
+            status, out = await self._run(h, [*VIRSH, "secret-list"])
             has_secret = status == 0 and "client.libvirt secret" in out
             return has_secret and (await pool_active(h) or not await rbd_backend(h))
 

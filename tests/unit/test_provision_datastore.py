@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-import mvm_tui
+from mvm_tui.services.provision import script_text
 
-SCRIPT = Path(mvm_tui.__file__).parent / "provision" / "datastore.sh"
+SCRIPT = script_text("datastore.sh")  # as provisioning sends it: after common.sh
 FAKE_VIRSH = r"""#!/bin/bash
 shift 2  # -c qemu:///system
 d="$FAKE_POOLS"
@@ -59,8 +59,8 @@ def pools(tmp_path: Path) -> Path:
 def datastore_sh(pools: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {"PATH": f"{pools.parent / 'bin'}:/usr/bin:/bin", "MVM_NO_INSTALL": "1",
            "FAKE_POOLS": str(pools)}
-    return subprocess.run(["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(["bash", "-s", "--", *args], input=SCRIPT, env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
 
 
 @pytest.mark.skipif(not (shutil.which("virt-xml-validate") and shutil.which("xmllint")),

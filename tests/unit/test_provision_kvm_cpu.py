@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-import mvm_tui
+from mvm_tui.services.provision import script_text
 
-SCRIPT = Path(mvm_tui.__file__).parent / "provision" / "kvm.sh"
+SCRIPT = script_text("kvm.sh")  # as provisioning sends it: after common.sh
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "libvirt" / "domcapabilities.nested-amd.xml"
 FAKE_VIRSH = """#!/bin/sh
 case "$*" in
@@ -38,8 +38,8 @@ def fake_bin(tmp_path: Path) -> Path:
 def kvm_sh(fake_bin: Path, *args: str, domcaps: Path = FIXTURE
            ) -> subprocess.CompletedProcess[str]:
     env = {"PATH": f"{fake_bin}:/usr/bin:/bin", "MVM_NO_INSTALL": "1", "DOMCAPS": str(domcaps)}
-    return subprocess.run(["bash", str(SCRIPT), *args], env=env, capture_output=True, text=True,
-                          timeout=60, check=False)
+    return subprocess.run(["bash", "-s", "--", *args], input=SCRIPT, env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
 
 
 @pytest.mark.parametrize("check", [["--check"], []], ids=["check", "apply"])
