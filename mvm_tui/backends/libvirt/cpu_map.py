@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import libvirt  # type: ignore[import-untyped]
 
-
-def _quiet(_ctx: object, _err: object) -> None:
-    """libvirt prints every error on stderr by default, which would garble the terminal UI."""
+from mvm_tui.backends.libvirt.events import quiet_errors
 
 
 def cpu_model_names(arch: str = "x86_64") -> list[str]:
     """The named models for `arch`, sorted (case aside); none when libvirt cannot say."""
-    libvirt.registerErrorHandler(_quiet, None)
+    quiet_errors()
     try:
         conn = libvirt.open("test:///default")
     except libvirt.libvirtError:

@@ -19,6 +19,11 @@ def _quiet(_ctx: object, _err: object) -> None:
     The errors reach the caller as exceptions anyway."""
 
 
+def quiet_errors() -> None:
+    """Keep libvirt from printing its errors on stderr (they are raised all the same)."""
+    libvirt.registerErrorHandler(_quiet, None)
+
+
 def _run_events() -> None:
     while True:
         libvirt.virEventRunDefaultImpl()
@@ -32,7 +37,7 @@ def ensure_event_loop() -> None:
     with _events_lock:
         if _events_started:
             return
-        libvirt.registerErrorHandler(_quiet, None)
+        quiet_errors()
         libvirt.virEventRegisterDefaultImpl()
         threading.Thread(target=_run_events, name="libvirt-events", daemon=True).start()
         _events_started = True
