@@ -14,32 +14,19 @@ import io
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
-
-import tomli_w
 
 from mvm_tui import lab
 from mvm_tui.cluster_cli import create_cluster
 from mvm_tui.lab import san
-from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
+from mvm_tui.lab.cfgfile import new_cluster_file
 from mvm_tui.runs import RunStore
 
 
 def cluster_file(info: lab.LabInfo, path: Path, hci: bool) -> Path:
-    cluster: dict[str, Any] = {
-        "name": "bench", "layout": "hci" if hci else "external", "compute_vlans": "100-101",
-        "ovs_datapath": "netdev", "install_packages": False, "known_hosts": str(info.known_hosts),
-        "interfaces": {"management": "eth0", "storage": "eth0", "compute": "tr-compute"},
-        "hosts": [{"name": h.name, "address": h.address, "port": h.port, "user": h.user,
-                   "key_file": str(h.key_file)} for h in info.hosts],
-    }
     if hci:
-        cluster |= {"data_devices": ["/dev/mvmlab-osd"],
-                    "ceph_extra_conf": list(PROVISION_EXTRA_CONF)}
-    else:
-        cluster["datastore"] = {"iscsi_portal": san.ADDRESS, "iscsi_target": san.IQN}
-    path.write_text(tomli_w.dumps({"clusters": [cluster]}))
-    return path
+        return new_cluster_file(info, path, "bench", "hci")
+    return new_cluster_file(info, path, "bench", "external",
+                            datastore={"iscsi_portal": san.ADDRESS, "iscsi_target": san.IQN})
 
 
 def step_times(db: Path, after: int) -> list[tuple[str, str, float]]:

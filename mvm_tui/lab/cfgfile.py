@@ -6,6 +6,9 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
+
+import tomli_w
 
 from mvm_tui.config import load_config
 from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
@@ -95,3 +98,21 @@ def write_config(info: LabInfo) -> Path:
     write_private(info.config_path, render(info).encode())
     load_config(info.config_path)  # ConfigError if the lab wrote something mvm-tui refuses
     return info.config_path
+
+
+def new_cluster_file(info: LabInfo, path: Path, name: str, layout: str, **keys: Any) -> Path:
+    """A file for `mvm-tui cluster create --from` that builds a cluster on every lab host, as
+    the lab allows (userspace OVS on the spare NIC tr-compute, packages from the machine; for
+    HCI an OSD on each host's loop device and the lab's Ceph settings), with `keys` added."""
+    cluster: dict[str, Any] = {
+        "name": name, "layout": layout, "compute_vlans": "100-101", "ovs_datapath": "netdev",
+        "install_packages": False, "known_hosts": str(info.known_hosts),
+        "interfaces": {"management": "eth0", "storage": "eth0", "compute": "tr-compute"},
+        "hosts": [{"name": h.name, "address": h.address, "port": h.port, "user": h.user,
+                   "key_file": str(h.key_file)} for h in info.hosts],
+    }
+    if layout == "hci":
+        cluster |= {"data_devices": [OSD_DEVICE], "ceph_extra_conf": list(PROVISION_EXTRA_CONF)}
+    path.write_text(tomli_w.dumps({"clusters": [cluster | keys]}))
+    return path
+

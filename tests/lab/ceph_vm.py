@@ -1,19 +1,29 @@
 """For the provisioning lab tests: run a tiny VM whose disk is an RBD image of a Ceph cluster
 mvm-tui provisioned, through the libvirt secret of client.libvirt that provisioning defined, or
-any other disk."""
+any other disk; and `cluster create` with its output."""
 
 from __future__ import annotations
 
+import io
 import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from mvm_tui import lab
+from mvm_tui.cluster_cli import create_cluster
 from mvm_tui.lab.guests import guest_xml
 from mvm_tui.lab.netns import hx
 
 VIRSH = ("virsh", "-q", "-c", "qemu:///system")
+
+
+async def cluster_create(source: Path, config: Path) -> tuple[int, str]:
+    """`mvm-tui cluster create --from SOURCE --config CONFIG`: its exit status and output (the
+    runs database beside CONFIG)."""
+    out = io.StringIO()
+    code = await create_cluster(source, config, out=out, db_path=config.parent / "r.sqlite3")
+    return code, out.getvalue()
 
 
 def sh(index: int, *cmd: str) -> str:

@@ -8,35 +8,17 @@ second run changes nothing. Runs last: it rebuilds the lab without Ceph."""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import pytest
-import tomli_w
 
 from mvm_tui import lab
-from mvm_tui.cluster_cli import create_cluster
 from mvm_tui.config import load_config
-from mvm_tui.lab.ceph import PROVISION_EXTRA_CONF
-from tests.lab.ceph_vm import VIRSH, run_vm_on_rbd, sh
+from mvm_tui.lab.cfgfile import new_cluster_file
+from tests.lab.ceph_vm import VIRSH, cluster_create, run_vm_on_rbd, sh
 
 pytestmark = pytest.mark.lab
-DEVICE = "/dev/mvmlab-osd"
-
-
-def cluster_file(info: lab.LabInfo, path: Path) -> Path:
-    path.write_text(tomli_w.dumps({"clusters": [{
-        "name": "built", "layout": "hci", "data_devices": [DEVICE], "compute_vlans": "100-101",
-        "ovs_datapath": "netdev", "install_packages": False,
-        "ceph_extra_conf": list(PROVISION_EXTRA_CONF), "known_hosts": str(info.known_hosts),
-        "interfaces": {"management": "eth0", "storage": "eth0", "compute": "tr-compute"},
-        "hosts": [{"name": h.name, "address": h.address, "port": h.port, "user": h.user,
-                   "key_file": str(h.key_file)} for h in info.hosts],
-    }]}))
-    return path
-
-
 async def test_a_cluster_created_headless_on_bare_hosts_runs_a_vm(
     lab_info: lab.LabInfo, tmp_path: Path
 ) -> None:
@@ -44,11 +26,9 @@ async def test_a_cluster_created_headless_on_bare_hosts_runs_a_vm(
     info = lab.up(ceph=False)
     try:
         assert sh(1, "ls", "/etc/ceph").strip() == ""  # no Ceph at all
-        source = cluster_file(info, tmp_path / "new.toml")
+        source = new_cluster_file(info, tmp_path / "new.toml", "built", "hci")
         config = tmp_path / "config.toml"
-        out = io.StringIO()
-        code = await create_cluster(source, config, out=out, db_path=tmp_path / "r.sqlite3")
-        text = out.getvalue()
+        code, text = await cluster_create(source, config)
         assert code == 0, text[-4000:]
         assert "preflight h1: ready" in text and "cluster built added to" in text
         assert "mvm-provision: defining libvirt network br-compute" in text
@@ -60,10 +40,9 @@ async def test_a_cluster_created_headless_on_bare_hosts_runs_a_vm(
         net = sh(2, "virsh", "-q", "-c", "qemu:///system", "net-dumpxml", "br-compute")
         assert "vlan-100" in net and "vlan-101" in net
 
-        again = io.StringIO()
-        assert await create_cluster(source, config, out=again,
-                                    db_path=tmp_path / "r.sqlite3") == 0, again.getvalue()
-        changes = [line for line in again.getvalue().splitlines()
+        code, again = await cluster_create(source, config)
+        assert code == 0, again
+        changes = [line for line in again.splitlines()
                    if any(w in line for w in ("mvm-provision: creating", "mvm-provision: starting",
                                               "mvm-provision: defining", "new Ceph cluster",
                                               "mvm-provision: changed"))]

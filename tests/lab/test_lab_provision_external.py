@@ -9,18 +9,15 @@ saves nothing. Runs last: it rebuilds the lab."""
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
-from typing import Any
 
 import pytest
-import tomli_w
 
 from mvm_tui import lab
-from mvm_tui.cluster_cli import create_cluster
 from mvm_tui.config import load_config
 from mvm_tui.lab import san
-from tests.lab.ceph_vm import VIRSH, run_vm_with_disk, sh
+from mvm_tui.lab.cfgfile import new_cluster_file
+from tests.lab.ceph_vm import VIRSH, cluster_create, run_vm_with_disk, sh
 
 pytestmark = pytest.mark.lab
 LUN_DISK = ("<disk type='volume' device='disk'><driver name='qemu' type='raw' cache='none'/>"
@@ -29,17 +26,8 @@ LUN_DISK = ("<disk type='volume' device='disk'><driver name='qemu' type='raw' ca
 
 def cluster_file(info: lab.LabInfo, path: Path, target: str = san.IQN,
                  portal: str = san.ADDRESS) -> Path:
-    cluster: dict[str, Any] = {
-        "name": "ext", "layout": "external", "compute_vlans": "100-101",
-        "ovs_datapath": "netdev", "install_packages": False,
-        "known_hosts": str(info.known_hosts),
-        "interfaces": {"management": "eth0", "storage": "eth0", "compute": "tr-compute"},
-        "datastore": {"name": "san", "iscsi_portal": portal, "iscsi_target": target},
-        "hosts": [{"name": h.name, "address": h.address, "port": h.port, "user": h.user,
-                   "key_file": str(h.key_file)} for h in info.hosts],
-    }
-    path.write_text(tomli_w.dumps({"clusters": [cluster]}))
-    return path
+    return new_cluster_file(info, path, "ext", "external", datastore={
+        "name": "san", "iscsi_portal": portal, "iscsi_target": target})
 
 
 async def test_an_external_storage_cluster_on_an_iscsi_target(
@@ -49,34 +37,25 @@ async def test_an_external_storage_cluster_on_an_iscsi_target(
     info = lab.up(hosts=2, bare=True, san=True)
     h1, h2 = info.hosts
     try:
-        wrong_port = io.StringIO()
-        assert await create_cluster(cluster_file(info, tmp_path / "port.toml",
-                                                 portal=f"{san.ADDRESS}:3261"),
-                                    tmp_path / "config.toml", out=wrong_port,
-                                    db_path=tmp_path / "r.sqlite3") == 1
-        text = wrong_port.getvalue()
+        config = tmp_path / "config.toml"
+        code, text = await cluster_create(cluster_file(info, tmp_path / "port.toml",
+                                                       portal=f"{san.ADDRESS}:3261"), config)
+        assert code == 1
         assert (f"[fail] iSCSI portal {san.ADDRESS}:3261: cannot be reached from this host: "
                 "Connection refused") in text
         assert "nothing was changed" in text and "run #" not in text
 
-        bad = io.StringIO()
-        code = await create_cluster(cluster_file(info, tmp_path / "bad.toml",
-                                                 "iqn.2026-11.lab.mvm-tui:nothing"),
-                                    tmp_path / "config.toml", out=bad,
-                                    db_path=tmp_path / "r.sqlite3")
-        text = bad.getvalue()
+        code, text = await cluster_create(cluster_file(info, tmp_path / "bad.toml",
+                                                       "iqn.2026-11.lab.mvm-tui:nothing"), config)
         assert code == 1, text[-4000:]
         assert "[failed] run 1 step 3: Datastore san: iscsi" in text
         assert "error: Failed to start pool san" in text  # libvirt's own words, in the log
-        assert not (tmp_path / "config.toml").exists()
+        assert not config.exists()
         for h in info.hosts:  # the pool that could not start is not left defined
             assert "san" not in sh(h.index, *VIRSH, "pool-list", "--all", "--name").split()
 
         source = cluster_file(info, tmp_path / "new.toml")
-        config = tmp_path / "config.toml"
-        out = io.StringIO()
-        code = await create_cluster(source, config, out=out, db_path=tmp_path / "r.sqlite3")
-        text = out.getvalue()
+        code, text = await cluster_create(source, config)
         assert code == 0, text[-4000:]
         assert "mvm-provision: defining storage pool san (iscsi-direct 10.213.0.5 3260" in text
         assert "mvm-provision: iSCSI initiator name of this host: " \
@@ -95,10 +74,9 @@ async def test_an_external_storage_cluster_on_an_iscsi_target(
         assert sh(h2.index, *VIRSH, "domstate", "ext-vm").strip() == "running"
         assert "ext-vm" not in sh(h1.index, *VIRSH, "list", "--all", "--name")
 
-        again = io.StringIO()
-        assert await create_cluster(source, config, out=again,
-                                    db_path=tmp_path / "r.sqlite3") == 0, again.getvalue()
-        lines = again.getvalue().splitlines()
+        code, again = await cluster_create(source, config)
+        assert code == 0, again
+        lines = again.splitlines()
         assert sum("mvm-provision: unchanged" in line for line in lines) == 6  # 3 steps x 2
         assert not any("mvm-provision: changed" in line for line in lines)
     finally:
