@@ -4,6 +4,7 @@
 #   mon NAME                  this host's monitor: created from /var/lib/ceph/tmp/monmap, started
 #   mgr NAME                  a manager on this host, started
 #   osd DEVICE                an OSD (bluestore) on the device, started
+#   libvirt-rbd               libvirt's RBD storage backend (libvirtd restarted to load it)
 what="$1"; shift
 owner() { if id ceph >/dev/null 2>&1; then chown -R ceph:ceph "$@"; fi; }
 running() { systemctl is-active "$1" >/dev/null 2>&1; }
@@ -48,6 +49,14 @@ case "$what" in
       owner "$d"
     fi
     start "ceph-mgr@$name";;
+  libvirt-rbd)
+    if grep -q "type='rbd' supported='yes'" <<< "$(virsh -c qemu:///system pool-capabilities)"
+    then say "libvirt already has RBD storage pools"; else
+      need "libvirt has no RBD storage pools" "installing libvirt-daemon-driver-storage-rbd"
+      apt_install libvirt-daemon-driver-storage-rbd
+      systemctl restart libvirtd  # it loads its storage backends when it starts
+      for _ in $(seq 100); do virsh -c qemu:///system version >/dev/null 2>&1 && break; sleep 0.1; done
+    fi;;
   osd)
     device="$1"; id=""
     for d in /var/lib/ceph/osd/ceph-*; do
