@@ -38,10 +38,13 @@ stamp=.venv/.installed
 if [[ ! -x .venv/bin/python ]]; then
   python3 -m venv .venv
 fi
-if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-  echo "bootstrap: installing mvm-tui and its dependencies into .venv" >&2
+# The exact versions of requirements.lock (hash-checked), then mvm-tui itself without
+# dependencies: installs are the same everywhere until scripts/lock refreshes the lock.
+if [[ ! -f $stamp || pyproject.toml -nt $stamp || requirements.lock -nt $stamp ]]; then
+  echo "bootstrap: installing mvm-tui and its locked dependencies into .venv" >&2
   log=$(mktemp)
-  if ! { .venv/bin/pip install --upgrade pip && .venv/bin/pip install -e '.[dev]'; } >"$log" 2>&1; then
+  if ! { .venv/bin/pip install --require-hashes -r requirements.lock \
+         && .venv/bin/pip install --no-deps -e .; } >"$log" 2>&1; then
     tail -n 40 "$log" >&2
     echo "bootstrap: pip install failed (full log: $log)" >&2
     exit 1

@@ -106,3 +106,25 @@ def test_ha_service_runs_headless_until_stopped(tmp_path: Path) -> None:
     assert second.returncode == 75  # one HA service per cluster: the lock is held
     proc.terminate()
     assert proc.wait(timeout=30) == 0
+
+
+# A library warning raised while mvm-tui runs, as asyncssh's DSA deprecation is on import.
+WARN_FROM_A_LIBRARY = (
+    "import warnings, mvm_tui; "
+    "warnings.warn_explicit('DSA is deprecated', DeprecationWarning, 'misc.py', 32, "
+    "module='asyncssh.crypto.misc')"
+)
+
+
+def test_no_library_warning_reaches_the_operator() -> None:
+    quiet = subprocess.run([sys.executable, "-c", WARN_FROM_A_LIBRARY],
+                           capture_output=True, text=True, timeout=60)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    help_ = run_cli("--help")
+    assert help_.returncode == 0 and help_.stderr == ""
+
+
+def test_a_developer_sees_warnings_when_asking_for_them() -> None:
+    shown = subprocess.run([sys.executable, "-W", "default", "-c", WARN_FROM_A_LIBRARY],
+                           capture_output=True, text=True, timeout=60)
+    assert "DSA is deprecated" in shown.stderr
