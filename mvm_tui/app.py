@@ -127,10 +127,38 @@ class MvmApp(App[None]):
         if self.decommissions is None:
             return
         for run in self.decommissions.unfinished():
+            owner = self.executor.owned_elsewhere(run)
+            if owner is not None:
+                self.notify(f"run #{run.id} ({run.title}) is running in {owner}: shown here "
+                            "read-only", title="Decommission in progress")
+                self.push_screen(RunDetailScreen(run.id))
+                continue
             self.notify(f"resuming run #{run.id}: {run.title}", title="Unfinished decommission")
             self.push_screen(RunDetailScreen(run.id))
             self.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
                             exit_on_error=False)
+
+    async def action_quit(self) -> None:
+        """Quit; while runs execute here, only once the operator knows what happens to them."""
+        running = self.executor.executing()
+        if not running:
+            self.exit()
+            return
+        names = "; ".join(f"#{r.id} {r.title}" for r in running)
+        modal = ConfirmModal(
+            title=f"Quit while {len(running)} run{'s' if len(running) > 1 else ''} "
+                  "execute here?",
+            consequence=f"{names}: interrupted where it is now (a command in flight on a "
+            "host may still finish there). It stays in History as interrupted; Retry (r) in "
+            "History resumes it, an unfinished decommission is resumed when mvm-tui next "
+            "starts, and every step re-checks the cluster before acting.",
+            steps=(), verb="Quit")
+
+        def answered(ok: bool | None) -> None:
+            if ok:
+                self.exit()
+
+        self.push_screen(modal, answered)
 
     async def on_unmount(self) -> None:
         if self.ha is not None:

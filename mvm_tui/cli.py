@@ -158,6 +158,7 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None) -> int:
         MvmApp(cluster, prompts=session.prompts, ha=build_ha_service(session, cluster),
                decommissions=decommissions_for(session, cluster, path), config_path=path).run()
     finally:
+        session.executor.close()
         session.store.close()
     return 0
 

@@ -63,11 +63,12 @@ async def create_cluster(source: Path, config_path: Path | None, *, accept_new: 
             print(f"    {event.line.text}", file=out, flush=True)
 
     store = RunStore(db_path or paths.runs_db_path())
+    executor = RunExecutor(store, SystemClock())
     try:
-        builder = ClusterBuilder(RunExecutor(store, SystemClock()), SystemClock(),
-                                 unknown_key=unknown_key)
+        builder = ClusterBuilder(executor, SystemClock(), unknown_key=unknown_key)
         result = await builder.build(cluster, passwords, target, show)
     finally:
+        executor.close()
         store.close()
     for report in result.preflight:
         print(f"preflight {report.host}: {'ready' if report.ok else 'NOT ready'}", file=out)

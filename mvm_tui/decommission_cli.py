@@ -12,7 +12,16 @@ from mvm_tui.backends.base import BackendError
 from mvm_tui.config import ConfigError
 from mvm_tui.core.decommission import DecommissionPlan
 from mvm_tui.models import HostState
-from mvm_tui.runs import LogAppended, RunEvent, RunState, StepChanged
+from mvm_tui.runs import (
+    LogAppended,
+    LogLine,
+    RunEvent,
+    RunOwnedElsewhere,
+    RunState,
+    StepChanged,
+    StepRecord,
+)
+from mvm_tui.runs.follow import follow
 from mvm_tui.services.decommission_runs import Decommissions, host_remover
 from mvm_tui.session import Session, SessionError, load, open_session, poll_once
 
@@ -54,7 +63,9 @@ async def run_decommission(host: str, config_path: Path | None, *, demo: bool = 
         unfinished = [r for r in decom.unfinished() if r.params.get("host") == host]
         if unfinished and not dry_run:
             run_id = unfinished[0].id
-            print(f"resuming run #{run_id}: every step re-checks the cluster first", file=out)
+            if session.executor.owned_elsewhere(unfinished[0]) is None:
+                print(f"resuming run #{run_id}: every step re-checks the cluster first",
+                      file=out)
         else:
             await poll_once(cluster)
             state = next(h.state for h in cluster.snapshot().hosts if h.name == host)
@@ -75,19 +86,36 @@ async def run_decommission(host: str, config_path: Path | None, *, demo: bool = 
 
 
 async def _execute(session: Session, run_id: int, out: TextIO) -> int:
+    """Execute the run here; while another live process owns it, show what that process does
+    (read-only), and resume it here only if that process dies before the run ends."""
+    def step(s: StepRecord) -> None:
+        print(f"[{s.state.value}] {s.index + 1}. {s.title}" + (f": {s.error}" if s.error else ""),
+              file=out, flush=True)
+
+    def line(text: LogLine) -> None:
+        print(f"    {text.text}", file=out, flush=True)
+
     def show(event: RunEvent) -> None:
         if isinstance(event, StepChanged) and event.step.run_id == run_id:
-            s = event.step
-            print(f"[{s.state.value}] {s.index + 1}. {s.title}"
-                  + (f": {s.error}" if s.error else ""), file=out, flush=True)
+            step(event.step)
         elif isinstance(event, LogAppended) and event.line.run_id == run_id:
-            print(f"    {event.line.text}", file=out, flush=True)
+            line(event.line)
 
-    unsubscribe = session.executor.subscribe(show)
-    try:
-        record = await session.executor.execute(run_id)
-    finally:
-        unsubscribe()
+    while True:
+        unsubscribe = session.executor.subscribe(show)
+        try:
+            record = await session.executor.execute(run_id)
+            break
+        except RunOwnedElsewhere as exc:
+            print(f"run #{run_id} is running in {exc.owner}: shown here read-only; it is "
+                  "resumed here only if that process stops first", file=out, flush=True)
+        finally:
+            unsubscribe()
+        record = await follow(session.executor, run_id, line, step)
+        if record.finished:
+            break
+        print(f"run #{run_id}: the process running it stopped; resuming it here (every step "
+              "re-checks the cluster first)", file=out, flush=True)
     print(f"run #{run_id}: {record.state.value}" + (f": {record.error}" if record.error else ""),
           file=out)
     return 0 if record.state is RunState.DONE else 1

@@ -42,6 +42,7 @@ class Session:
     async def close(self) -> None:
         for cluster in self.clusters:
             await cluster.stop()
+        self.executor.close()
         self.store.close()
 
 

@@ -8,6 +8,10 @@ its action run only if its effect is not in place; the failed step is run again.
 
 Every state change and log line is written to the store, then sent to the subscribers, in
 order, synchronously from the task that executes the run.
+
+A run has one owner (runs.owner): the executor that creates or executes it. Another process's
+executor never executes, recovers or resumes it while that owner lives; when the owner dies,
+the first executor to claim it (one store transaction) gets it, exactly once.
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from mvm_tui.runs.model import (
     RunBuilder,
     RunChanged,
     RunEvent,
+    RunOwnedElsewhere,
+    RunOwner,
     RunRecord,
     RunState,
     RunStepsMismatch,
@@ -36,6 +42,7 @@ from mvm_tui.runs.model import (
     Targets,
     UnknownRunKind,
 )
+from mvm_tui.runs.owner import Owner, owners_dir
 from mvm_tui.runs.store import KEEP, Keep, RunStore
 
 logger = logging.getLogger(__name__)
@@ -107,9 +114,10 @@ class _StepRun:
 class RunExecutor:
     """Creates, executes, resumes runs; tells subscribers about every change."""
 
-    def __init__(self, store: RunStore, clock: Clock) -> None:
+    def __init__(self, store: RunStore, clock: Clock, owner: Owner | None = None) -> None:
         self.store = store
         self.clock = clock
+        self.owner = owner or Owner(owners_dir(store.path))
         self._builders: dict[str, RunBuilder] = {}
         self._subscribers: list[Callable[[RunEvent], None]] = []
         self._executing: set[int] = set()
@@ -138,7 +146,8 @@ class RunExecutor:
     ) -> RunRecord:
         """Persist a new PENDING run (and its steps); execute() it to run it."""
         steps = self.preview(kind, params)
-        run = self.store.create_run(kind, title, params, targets, steps, created=self.clock.now())
+        run = self.store.create_run(kind, title, params, targets, steps, created=self.clock.now(),
+                                    owner=self.owner.info)
         self._emit(RunChanged(run))
         return run
 
@@ -185,39 +194,60 @@ class RunExecutor:
         """Whether this executor is executing the run right now."""
         return run_id in self._executing
 
+    def executing(self) -> list[RunRecord]:
+        """The runs this executor is executing now (what quitting would interrupt)."""
+        return [self.store.get_run(run_id) for run_id in sorted(self._executing)]
+
+    def owned_elsewhere(self, run: RunRecord) -> RunOwner | None:
+        """The live process, other than this one, that owns the run; None if there is none."""
+        owner = run.owner
+        if owner is None or owner.token == self.owner.info.token:
+            return None
+        return owner if self.owner.is_alive(owner.token) else None
+
     async def execute(self, run_id: int) -> RunRecord:
         """Run (or retry, or resume) a run; returns its final record.
 
         A DONE run is returned as it is. Raises UnknownRunKind if its kind is not registered,
-        RunAlreadyRunning if it is executing already (here, or RUNNING in the store: call
-        recover() first if its process died), RunStepsMismatch if its builder now builds a
-        different number of steps. Cancelled, the run becomes INTERRUPTED and CancelledError
-        is raised again.
+        RunAlreadyRunning if this executor executes it already, RunOwnedElsewhere if another
+        live process owns it, RunStepsMismatch if its builder now builds a different number
+        of steps. A run left RUNNING by a process that died is resumed. Cancelled, the run
+        becomes INTERRUPTED and CancelledError is raised again.
         """
         if run_id in self._executing:
             raise RunAlreadyRunning(run_id)
-        run = self.store.get_run(run_id)
-        builder = self._builder(run.kind)
-        if run.state is RunState.DONE:
-            return run
-        if run.state is RunState.RUNNING:
-            raise RunAlreadyRunning(
-                run_id,
-                "the store says it is running (in another process?); "
-                "if its process died, recover() first",
-            )
-        records = self.store.steps(run_id)
+        builder = self._builder(self.store.get_run(run_id).kind)
+        run, _ = self.store.claim(run_id, self.owner.info, self.owner.is_alive)
+        self._executing.add(run_id)  # no await since the claim: no race in this process
+        try:
+            if run.state is not RunState.DONE:
+                await self._execute_claimed(run, builder)
+        finally:
+            self._executing.discard(run_id)
+            self._release(run_id)
+        return self.store.get_run(run_id)
+
+    async def _execute_claimed(self, run: RunRecord, builder: RunBuilder) -> None:
+        records = self.store.steps(run.id)
         steps = list(builder(run.params))
         if len(steps) != len(records):
             raise RunStepsMismatch(
-                f"run {run_id} ({run.kind}) was created with {len(records)} steps but its "
+                f"run {run.id} ({run.kind}) was created with {len(records)} steps but its "
                 f"builder now builds {len(steps)}; it cannot be resumed"
             )
-        self._executing.add(run_id)  # no await since the check above: no race
+        if run.state is RunState.RUNNING:  # its process died
+            run = self._orphaned(run.id)
+        await self._execute(run, steps, records)
+
+    def _release(self, run_id: int) -> None:
         try:
-            return await self._execute(run, steps, records)
-        finally:
-            self._executing.discard(run_id)
+            self.store.release(run_id, self.owner.info)
+        except Exception:
+            logger.exception("could not release run %d", run_id)
+
+    def _orphaned(self, run_id: int) -> RunRecord:
+        self._log(run_id, None, "info", f"run interrupted: {PROCESS_DIED}")
+        return self._set_run(run_id, RunState.INTERRUPTED, error=PROCESS_DIED)
 
     async def _execute(
         self, run: RunRecord, steps: list[Step], records: list[StepRecord]
@@ -308,24 +338,33 @@ class RunExecutor:
     # -- start-up ------------------------------------------------------------------------------
 
     def recover(self) -> list[RunRecord]:
-        """At start-up: runs the store says are RUNNING (their process died) become INTERRUPTED.
+        """At start-up: runs left RUNNING by a process that died become INTERRUPTED.
 
-        Their RUNNING/WAITING step keeps its state, to be re-checked when the run is resumed.
+        A run whose owner lives (another mvm-tui executing it) is left alone. Their
+        RUNNING/WAITING step keeps its state, to be re-checked when the run is resumed.
         Returns the runs it changed.
         """
         recovered: list[RunRecord] = []
         for run in self.store.unfinished():
-            if run.state is RunState.RUNNING and run.id not in self._executing:
-                self._log(run.id, None, "info", f"run interrupted: {PROCESS_DIED}")
-                recovered.append(self._set_run(run.id, RunState.INTERRUPTED, error=PROCESS_DIED))
+            if run.state is not RunState.RUNNING or run.id in self._executing:
+                continue
+            try:
+                claimed, _ = self.store.claim(run.id, self.owner.info, self.owner.is_alive)
+            except RunOwnedElsewhere:
+                continue
+            try:
+                if claimed.state is RunState.RUNNING:  # nobody recovered it meanwhile
+                    recovered.append(self._orphaned(run.id))
+            finally:
+                self._release(run.id)
         return recovered
 
     async def resume_unfinished(self) -> list[RunRecord]:
         """Execute every unfinished run whose kind is registered, oldest first, one at a time.
 
-        Skipped (left unfinished): runs of unregistered kinds, runs executing already, runs
-        still RUNNING in the store (call recover() first), runs that cannot be rebuilt.
-        Returns the final records of the runs it executed.
+        Skipped (left unfinished): runs of unregistered kinds, runs executing already here or
+        owned by another live process, runs that cannot be rebuilt. Returns the final
+        records of the runs it executed.
         """
         results: list[RunRecord] = []
         for run in self.store.unfinished():
@@ -334,11 +373,14 @@ class RunExecutor:
             if run.kind not in self._builders:
                 logger.warning("not resuming run %d: unknown run kind %r", run.id, run.kind)
                 continue
-            if run.state is RunState.RUNNING:
-                logger.warning("not resuming run %d: still marked running; recover() first", run.id)
-                continue
             try:
                 results.append(await self.execute(run.id))
+            except RunOwnedElsewhere as exc:
+                logger.info("not resuming run %d: %s", run.id, exc)
             except Exception as exc:
                 logger.warning("could not resume run %d: %s", run.id, error_message(exc))
         return results
+
+    def close(self) -> None:
+        """This executor stops owning runs (the process is ending)."""
+        self.owner.close()

@@ -65,6 +65,26 @@ class RunAlreadyRunning(RunError):
         self.run_id = run_id
 
 
+@dataclass(frozen=True, slots=True)
+class RunOwner:
+    """The process executing a run (see runs.owner): its lock token, pid and jump box."""
+
+    token: str
+    pid: int
+    host: str
+
+    def __str__(self) -> str:
+        return f"process {self.pid} on {self.host}"
+
+
+class RunOwnedElsewhere(RunAlreadyRunning):
+    """Another live process executes (or created and will execute) the run."""
+
+    def __init__(self, run_id: int, owner: RunOwner) -> None:
+        super().__init__(run_id, f"it is running in {owner}")
+        self.owner = owner
+
+
 class RunStepsMismatch(RunError):
     """The builder no longer produces the steps the run was created with."""
 
@@ -154,6 +174,7 @@ class RunRecord:
     started: float | None
     ended: float | None
     error: str | None
+    owner: RunOwner | None = None  # the process executing it, or that created it
 
     @property
     def finished(self) -> bool:

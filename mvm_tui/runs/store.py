@@ -11,7 +11,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -22,6 +22,8 @@ from mvm_tui.runs.model import (
     LogLine,
     RunError,
     RunNotFound,
+    RunOwnedElsewhere,
+    RunOwner,
     RunRecord,
     RunState,
     Step,
@@ -87,11 +89,17 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         """,
         "CREATE INDEX log_run ON log (run_id, id)",
     ),
+    (  # the process that executes a run (runs.owner); NULL: nobody
+        "ALTER TABLE runs ADD COLUMN owner TEXT",
+        "ALTER TABLE runs ADD COLUMN owner_pid INTEGER",
+        "ALTER TABLE runs ADD COLUMN owner_host TEXT",
+    ),
 )
 
 SCHEMA_VERSION = len(_MIGRATIONS)
 
-_RUN_COLUMNS = "id, kind, title, params, cluster, host, vm, state, created, started, ended, error"
+_RUN_COLUMNS = ("id, kind, title, params, cluster, host, vm, state, created, started, ended, error,"
+                " owner, owner_pid, owner_host")
 _STEP_COLUMNS = "run_id, idx, title, preview, state, started, ended, error"
 
 
@@ -189,6 +197,7 @@ class RunStore:
             started=row[9],
             ended=row[10],
             error=row[11],
+            owner=None if row[12] is None else RunOwner(row[12], row[13], row[14]),
         )
 
     @staticmethod
@@ -225,13 +234,15 @@ class RunStore:
         steps: Sequence[Step],
         *,
         created: float,
+        owner: RunOwner | None = None,
     ) -> RunRecord:
-        """Persist a new PENDING run and its PENDING steps (titles and previews)."""
+        """Persist a new PENDING run and its PENDING steps (titles and previews), owned by
+        `owner` (the process that will execute it)."""
         params_json = json.dumps(dict(params), ensure_ascii=False)  # TypeError if not JSON-able
         with self._tx() as db:
             cursor = db.execute(
-                "INSERT INTO runs (kind, title, params, cluster, host, vm, state, created)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO runs (kind, title, params, cluster, host, vm, state, created,"
+                " owner, owner_pid, owner_host) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     kind,
                     title,
@@ -241,6 +252,7 @@ class RunStore:
                     targets.vm,
                     RunState.PENDING.value,
                     created,
+                    *((owner.token, owner.pid, owner.host) if owner else (None, None, None)),
                 ),
             )
             run_id = cursor.lastrowid
@@ -302,6 +314,30 @@ class RunStore:
             raise RunError(f"run {run_id} has no step {index}")
         return self._step(row)
 
+    def claim(
+        self, run_id: int, owner: RunOwner, alive: Callable[[str], bool]
+    ) -> tuple[RunRecord, RunOwner | None]:
+        """Make `owner` the run's owner, unless another owner that is `alive` holds it
+        (RunOwnedElsewhere). One transaction: of two processes claiming a run whose owner
+        died, exactly one gets it. Returns the run and the owner it had before."""
+        with self._tx() as db:
+            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(run_id)
+            before = self._run(row).owner
+            if before is not None and before.token != owner.token and alive(before.token):
+                raise RunOwnedElsewhere(run_id, before)
+            db.execute("UPDATE runs SET owner = ?, owner_pid = ?, owner_host = ? WHERE id = ?",
+                       (owner.token, owner.pid, owner.host, run_id))
+            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+        return self._run(row), before
+
+    def release(self, run_id: int, owner: RunOwner) -> None:
+        """`owner` no longer executes the run (a no-op if another owner took it since)."""
+        with self._tx() as db:
+            db.execute("UPDATE runs SET owner = NULL, owner_pid = NULL, owner_host = NULL"
+                       " WHERE id = ? AND owner = ?", (run_id, owner.token))
+
     def append_log(
         self, run_id: int, step_index: int | None, time: float, stream: str, text: str
     ) -> LogLine:
@@ -331,12 +367,13 @@ class RunStore:
             ).fetchall()
         return [self._step(row) for row in rows]
 
-    def log(self, run_id: int) -> list[LogLine]:
+    def log(self, run_id: int, skip: int = 0) -> list[LogLine]:
+        """The run's log, without its first `skip` lines (what a follower has read)."""
         with self._lock:
             rows = self._db.execute(
                 "SELECT run_id, step_index, time, stream, text FROM log"
-                " WHERE run_id = ? ORDER BY id",
-                (run_id,),
+                " WHERE run_id = ? ORDER BY id LIMIT -1 OFFSET ?",
+                (run_id, skip),
             ).fetchall()
         return [
             LogLine(run_id=r[0], step_index=r[1], time=r[2], stream=r[3], text=r[4]) for r in rows

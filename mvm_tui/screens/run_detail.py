@@ -18,11 +18,13 @@ from mvm_tui.runs import (
     ProgressChanged,
     RunChanged,
     RunEvent,
+    RunOwner,
     RunRecord,
     RunState,
     StepChanged,
     StepState,
 )
+from mvm_tui.runs.follow import FOLLOW_INTERVAL, Follower
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.decommission import TypeHostScreen
 from mvm_tui.widgets import format as fmt
@@ -53,6 +55,8 @@ class RunDetailScreen(ClusterScreen):
         self.run_id = run_id
         self._unsubscribe = lambda: None
         self._history: list[float] = []  # the progress of the current step, for the sparkline
+        self._follower: Follower | None = None  # reads the log another process writes
+        self._elsewhere: RunOwner | None = None  # that process, while it owns the run
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -71,9 +75,27 @@ class RunDetailScreen(ClusterScreen):
         self.query_one("#run-log").border_title = "Log"
         # Subscribe before reading the stored log, so no line falls between the two.
         self._unsubscribe = self.executor.subscribe(self._on_run_event)
-        for line in self.executor.store.log(self.run_id):
+        lines = self.executor.store.log(self.run_id)
+        for line in lines:
             self._write(line)
+        self._follower = Follower(self.executor, self.run_id, read_lines=len(lines))
         self._show_steps()
+        self.set_interval(FOLLOW_INTERVAL, self._follow)
+
+    def _follow(self) -> None:
+        """A run another process owns: show what it writes to the store (read-only)."""
+        if self._follower is None or self.executor.is_executing(self.run_id):
+            return  # executed here: every line and change arrives as an event
+        owner = self.executor.owned_elsewhere(self._run())
+        if owner is None and self._elsewhere is None:
+            return
+        lines, steps = self._follower.poll()
+        for line in lines:
+            self._write(line)
+        if steps or owner != self._elsewhere:
+            self._elsewhere = owner
+            self._show_steps()
+            self.refresh_bindings()
 
     def on_unmount(self) -> None:
         self._unsubscribe()
@@ -87,6 +109,8 @@ class RunDetailScreen(ClusterScreen):
             self.query_one(Sparkline).data = self._history
         elif isinstance(event, LogAppended) and event.line.run_id == self.run_id:
             self._write(event.line)
+            if self._follower is not None:
+                self._follower.read_lines += 1
         elif (isinstance(event, RunChanged) and event.run.id == self.run_id) or \
                 (isinstance(event, StepChanged) and event.step.run_id == self.run_id):
             self._show_steps()
@@ -101,6 +125,9 @@ class RunDetailScreen(ClusterScreen):
         run = store.get_run(self.run_id)
         head = Text.assemble((f"#{run.id} {run.title}", "bold"), "   ",
                              (run.state.value, RUN_STATE_STYLE[run.state]))
+        owner = self.executor.owned_elsewhere(run)
+        if owner is not None:
+            head.append(f"   in {owner} (read-only here)", style="yellow")
         if run.error:
             head.append(f"\n{run.error}", style="red")
         self.query_one("#run-head", Static).update(head)
@@ -126,8 +153,11 @@ class RunDetailScreen(ClusterScreen):
         if action == "pause":
             return self.executor.is_executing(self.run_id)
         if action == "retry":
-            return self._run().state in (RunState.FAILED, RunState.INTERRUPTED) and \
-                not self.executor.is_executing(self.run_id)
+            run = self._run()
+            # RUNNING here and not executed by a live process: its process died
+            return run.state in (RunState.FAILED, RunState.INTERRUPTED, RunState.RUNNING) and \
+                not self.executor.is_executing(self.run_id) and \
+                self.executor.owned_elsewhere(run) is None
         if action == "override":
             return self._guard() is not None
         return True

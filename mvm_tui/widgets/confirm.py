@@ -43,9 +43,10 @@ class ConfirmModal(ModalScreen[bool]):
         with Vertical(id="confirm-dialog", classes="dialog"):
             yield Label(self.title_text, id="confirm-title")
             yield Static(self.consequence, id="confirm-consequence")
-            yield Label("It will run:", classes="dim")
-            with VerticalScroll(id="confirm-preview"):
-                yield Static(preview_text(self.steps))
+            if self.steps:
+                yield Label("It will run:", classes="dim")
+                with VerticalScroll(id="confirm-preview"):
+                    yield Static(preview_text(self.steps))
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.verb} (y)", variant="error", id="confirm-yes")
                 yield Button("Cancel (n)", variant="default", id="confirm-no")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -295,6 +296,7 @@ async def test_recover_and_resume_from_the_store(
     dead = RunExecutor(store, clock)
     dead.register("probe", Probe().build)
     run_id = crashed_run(store, dead, [StepState.DONE, crashed_step, StepState.PENDING])
+    dead.close()  # its process dies
 
     # a new process: a new executor on the same store
     probe = Probe()
@@ -326,14 +328,65 @@ async def test_recover_only_touches_running_runs(executor: RunExecutor, store: R
     assert store.get_run(running).error is not None
 
 
-async def test_a_run_still_marked_running_is_not_executed(
-    executor: RunExecutor, store: RunStore
+async def test_a_run_owned_by_a_live_process_is_left_alone(
+    executor: RunExecutor, store: RunStore, clock: VirtualClock
 ) -> None:
     run_id = crashed_run(store, executor, [StepState.RUNNING])
-    with pytest.raises(RunAlreadyRunning, match="recover"):
-        await executor.execute(run_id)
-    assert await executor.resume_unfinished() == []
-    assert store.get_run(run_id).state is RunState.RUNNING
+    other = RunExecutor(store, clock)  # another process on the same store
+    other.register("probe", Probe().build)
+    assert other.recover() == []
+    with pytest.raises(RunAlreadyRunning, match=f"running in process {os.getpid()} on "):
+        await other.execute(run_id)
+    assert await other.resume_unfinished() == []
+    run = store.get_run(run_id)
+    assert run.state is RunState.RUNNING and run.owner == executor.owner.info
+    assert other.owned_elsewhere(run) == executor.owner.info
+    assert executor.owned_elsewhere(run) is None
+
+
+async def test_a_dead_owners_run_is_resumed_exactly_once(
+    executor: RunExecutor, store: RunStore, clock: VirtualClock
+) -> None:
+    run_id = crashed_run(store, executor, [StepState.DONE, StepState.RUNNING, StepState.PENDING])
+    first, second = Probe("a"), Probe("b")
+    first.effects, second.effects = {0}, {0}
+    first.gate(1)
+    a, b = RunExecutor(store, clock), RunExecutor(store, clock)
+    a.register("probe", first.build)
+    b.register("probe", second.build)
+    executor.close()  # the owner dies
+    assert b.owned_elsewhere(store.get_run(run_id)) is None
+
+    resuming = asyncio.ensure_future(a.resume_unfinished())
+    await asyncio.wait_for(first.entered[1].wait(), TIMEOUT)
+    assert b.recover() == []  # a resumes it: b neither recovers nor resumes it
+    assert await b.resume_unfinished() == []
+    with pytest.raises(RunAlreadyRunning, match="running in process"):
+        await b.execute(run_id)
+    first.gates[1].set()
+    (done,) = await asyncio.wait_for(resuming, TIMEOUT)
+
+    assert done.state is RunState.DONE and done.owner is None
+    assert second.calls == []
+    assert first.calls.count("aaction1") == 1
+    assert "run interrupted: the process running it stopped before it finished" in [
+        line.text for line in store.log(run_id)
+    ]
+
+
+async def test_an_inventory_like_process_does_not_interrupt_a_live_run(
+    executor: RunExecutor, store: RunStore, clock: VirtualClock, probe: Probe
+) -> None:
+    probe.gate(1)
+    run = create(executor)
+    task = asyncio.ensure_future(executor.execute(run.id))
+    await asyncio.wait_for(probe.entered[1].wait(), TIMEOUT)
+    reader = RunExecutor(store, clock)  # opens the store and recovers, as every process does
+    assert reader.recover() == []
+    assert store.get_run(run.id).state is RunState.RUNNING
+    probe.gates[1].set()
+    assert (await asyncio.wait_for(task, TIMEOUT)).state is RunState.DONE
+    assert "interrupted" not in " ".join(line.text for line in store.log(run.id))
 
 
 async def test_unknown_kind(executor: RunExecutor, store: RunStore, clock: VirtualClock) -> None:
@@ -353,6 +406,7 @@ async def test_a_builder_that_changed_its_steps_is_refused(
 ) -> None:
     run = create(executor, steps=2)
     store.set_run_state(run.id, RunState.INTERRUPTED)
+    executor.close()
     later = RunExecutor(store, clock)  # a later version builds this kind differently
     later.register("probe", lambda params: Probe().build({"steps": 3}))
     with pytest.raises(RunStepsMismatch, match="created with 2 steps"):
