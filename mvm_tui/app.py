@@ -146,8 +146,8 @@ class MvmApp(App[None]):
             return
         names = "; ".join(f"#{r.id} {r.title}" for r in running)
         modal = ConfirmModal(
-            title=f"Quit while {len(running)} run{'s' if len(running) > 1 else ''} "
-                  "execute here?",
+            title=f"Quit while {len(running)} "
+                  f"{'runs execute' if len(running) > 1 else 'run executes'} here?",
             consequence=f"{names}: interrupted where it is now (a command in flight on a "
             "host may still finish there). It stays in History as interrupted; Retry (r) in "
             "History resumes it, an unfinished decommission is resumed when mvm-tui next "

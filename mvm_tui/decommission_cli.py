@@ -15,8 +15,10 @@ from mvm_tui.models import HostState
 from mvm_tui.runs import (
     LogAppended,
     LogLine,
+    RunChanged,
     RunEvent,
     RunOwnedElsewhere,
+    RunOwner,
     RunState,
     StepChanged,
     StepRecord,
@@ -95,8 +97,18 @@ async def _execute(session: Session, run_id: int, out: TextIO) -> int:
     def line(text: LogLine) -> None:
         print(f"    {text.text}", file=out, flush=True)
 
+    def owner(who: RunOwner) -> None:
+        print(f"run #{run_id} is running in {who}: shown here read-only; it is resumed here "
+              "only if that process stops first", file=out, flush=True)
+
+    followed = False
+
     def show(event: RunEvent) -> None:
-        if isinstance(event, StepChanged) and event.step.run_id == run_id:
+        if isinstance(event, RunChanged) and event.run.id == run_id and followed and \
+                event.run.state is RunState.RUNNING:
+            print(f"run #{run_id}: the process running it stopped; resumed here (every step "
+                  "re-checks the cluster first)", file=out, flush=True)
+        elif isinstance(event, StepChanged) and event.step.run_id == run_id:
             step(event.step)
         elif isinstance(event, LogAppended) and event.line.run_id == run_id:
             line(event.line)
@@ -106,16 +118,14 @@ async def _execute(session: Session, run_id: int, out: TextIO) -> int:
         try:
             record = await session.executor.execute(run_id)
             break
-        except RunOwnedElsewhere as exc:
-            print(f"run #{run_id} is running in {exc.owner}: shown here read-only; it is "
-                  "resumed here only if that process stops first", file=out, flush=True)
+        except RunOwnedElsewhere:
+            pass
         finally:
             unsubscribe()
-        record = await follow(session.executor, run_id, line, step)
+        record = await follow(session.executor, run_id, line, step, owner)
         if record.finished:
             break
-        print(f"run #{run_id}: the process running it stopped; resuming it here (every step "
-              "re-checks the cluster first)", file=out, flush=True)
+        followed = True
     print(f"run #{run_id}: {record.state.value}" + (f": {record.error}" if record.error else ""),
           file=out)
     return 0 if record.state is RunState.DONE else 1

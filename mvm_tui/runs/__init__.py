@@ -25,7 +25,8 @@ from mvm_tui.runs.model import (
     Targets,
     UnknownRunKind,
 )
-from mvm_tui.runs.store import KEEP, SCHEMA_VERSION, Keep, RunStore
+from mvm_tui.runs.schema import SCHEMA_VERSION
+from mvm_tui.runs.store import KEEP, Keep, RunStore
 
 __all__ = [
     "CHECK_FAILED",

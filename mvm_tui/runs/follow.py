@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Callable
 
 from mvm_tui.runs.executor import RunExecutor
-from mvm_tui.runs.model import LogLine, RunRecord, StepRecord
+from mvm_tui.runs.model import LogLine, RunOwner, RunRecord, StepRecord
 
 FOLLOW_INTERVAL = 0.5  # seconds between two reads of the store
 
@@ -30,9 +30,10 @@ class Follower:
         self._steps = steps
         return lines, changed
 
-    def still_owned_elsewhere(self) -> bool:
+    def owner_elsewhere(self) -> RunOwner | None:
+        """The live process, other than this one, executing the unfinished run."""
         run = self.executor.store.get_run(self.run_id)
-        return not run.finished and self.executor.owned_elsewhere(run) is not None
+        return None if run.finished else self.executor.owned_elsewhere(run)
 
 
 async def follow(
@@ -40,18 +41,24 @@ async def follow(
     run_id: int,
     on_line: Callable[[LogLine], None],
     on_step: Callable[[StepRecord], None],
+    on_owner: Callable[[RunOwner], None],
     interval: float = FOLLOW_INTERVAL,
 ) -> RunRecord:
-    """Show what the owner of the run does until the run has ended or its owner has died
-    (then the run is resumable: RunExecutor.execute claims it, exactly once)."""
+    """Show what the owner of the run does (and who it is, again when another process takes
+    the run over) until the run has ended or its owner has died: then the run is resumable,
+    and RunExecutor.execute claims it, exactly once."""
     follower = Follower(executor, run_id)
+    shown: RunOwner | None = None
     while True:
-        owned = follower.still_owned_elsewhere()  # before the read: its last lines are shown
+        owner = follower.owner_elsewhere()  # before the read: its last lines are shown
+        if owner is not None and owner != shown:
+            on_owner(owner)
+            shown = owner
         lines, steps = follower.poll()
         for line in lines:
             on_line(line)
         for step in steps:
             on_step(step)
-        if not owned:
+        if owner is None:
             return executor.store.get_run(run_id)
         await asyncio.sleep(interval)

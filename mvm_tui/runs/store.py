@@ -8,7 +8,6 @@ Times are given by the caller (the executor's clock), never read from the system
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -31,6 +30,13 @@ from mvm_tui.runs.model import (
     StepState,
     Targets,
 )
+from mvm_tui.runs.schema import (
+    MIGRATIONS,
+    RUN_COLUMNS,
+    SCHEMA_VERSION,
+    STEP_COLUMNS,
+    private_file,
+)
 
 
 class Keep(Enum):
@@ -41,94 +47,12 @@ class Keep(Enum):
 
 KEEP = Keep.KEEP
 
-# Migration i takes the schema from version i to version i + 1. Append, never edit.
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
-        """
-        CREATE TABLE runs (
-            id      INTEGER PRIMARY KEY AUTOINCREMENT,
-            kind    TEXT NOT NULL,
-            title   TEXT NOT NULL,
-            params  TEXT NOT NULL,          -- JSON object
-            cluster TEXT NOT NULL,
-            host    TEXT,
-            vm      TEXT,
-            state   TEXT NOT NULL,
-            created REAL NOT NULL,
-            started REAL,
-            ended   REAL,
-            error   TEXT
-        )
-        """,
-        "CREATE INDEX runs_cluster ON runs (cluster, id)",
-        "CREATE INDEX runs_host ON runs (host, id)",
-        "CREATE INDEX runs_vm ON runs (vm, id)",
-        "CREATE INDEX runs_state ON runs (state, id)",
-        """
-        CREATE TABLE steps (
-            run_id  INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-            idx     INTEGER NOT NULL,       -- 0-based position in the run
-            title   TEXT NOT NULL,
-            preview TEXT NOT NULL,          -- JSON array of strings
-            state   TEXT NOT NULL,
-            started REAL,
-            ended   REAL,
-            error   TEXT,
-            PRIMARY KEY (run_id, idx)
-        ) WITHOUT ROWID
-        """,
-        """
-        CREATE TABLE log (
-            id         INTEGER PRIMARY KEY AUTOINCREMENT,
-            run_id     INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
-            step_index INTEGER,             -- NULL: a line about the whole run
-            time       REAL NOT NULL,
-            stream     TEXT NOT NULL,       -- out | err | info
-            text       TEXT NOT NULL
-        )
-        """,
-        "CREATE INDEX log_run ON log (run_id, id)",
-    ),
-    (  # the process that executes a run (runs.owner); NULL: nobody
-        "ALTER TABLE runs ADD COLUMN owner TEXT",
-        "ALTER TABLE runs ADD COLUMN owner_pid INTEGER",
-        "ALTER TABLE runs ADD COLUMN owner_host TEXT",
-    ),
-)
-
-SCHEMA_VERSION = len(_MIGRATIONS)
-
-_RUN_COLUMNS = ("id, kind, title, params, cluster, host, vm, state, created, started, ended, error,"
-                " owner, owner_pid, owner_host")
-_STEP_COLUMNS = "run_id, idx, title, preview, state, started, ended, error"
-
-
-def _private_file(path: Path) -> None:
-    """Create the missing parent directories 0700 and the file 0600 (or tighten it to 0600)."""
-    missing: list[Path] = []
-    parent = path.parent
-    while not parent.exists():
-        missing.append(parent)
-        parent = parent.parent
-    for directory in reversed(missing):
-        try:
-            directory.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o600)
-    try:
-        os.fchmod(fd, 0o600)
-    finally:
-        os.close(fd)
-
-
 class RunStore:
     """Runs, steps and log lines in one SQLite database. Safe to share between threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        _private_file(self.path)
+        private_file(self.path)
         self._lock = threading.RLock()
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             self.path, timeout=10.0, isolation_level=None, check_same_thread=False
@@ -176,7 +100,7 @@ class RunStore:
                     f"the run database {self.path} has schema version {version}, written by a "
                     f"newer mvm-tui; this one knows versions up to {SCHEMA_VERSION}"
                 )
-            for statements in _MIGRATIONS[version:]:
+            for statements in MIGRATIONS[version:]:
                 for statement in statements:
                     db.execute(statement)
             db.execute(
@@ -270,7 +194,7 @@ class RunStore:
                     for index, step in enumerate(steps)
                 ],
             )
-            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         return self._run(row)
 
     def set_run_state(
@@ -286,7 +210,7 @@ class RunStore:
         sets, values = self._updates(state=state, started=started, ended=ended, error=error)
         with self._tx() as db:
             db.execute(f"UPDATE runs SET {sets} WHERE id = ?", [*values, run_id])
-            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
         return self._run(row)
@@ -308,7 +232,7 @@ class RunStore:
                 f"UPDATE steps SET {sets} WHERE run_id = ? AND idx = ?", [*values, run_id, index]
             )
             row = db.execute(
-                f"SELECT {_STEP_COLUMNS} FROM steps WHERE run_id = ? AND idx = ?", (run_id, index)
+                f"SELECT {STEP_COLUMNS} FROM steps WHERE run_id = ? AND idx = ?", (run_id, index)
             ).fetchone()
         if row is None:
             raise RunError(f"run {run_id} has no step {index}")
@@ -321,7 +245,7 @@ class RunStore:
         (RunOwnedElsewhere). One transaction: of two processes claiming a run whose owner
         died, exactly one gets it. Returns the run and the owner it had before."""
         with self._tx() as db:
-            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise RunNotFound(run_id)
             before = self._run(row).owner
@@ -329,7 +253,7 @@ class RunStore:
                 raise RunOwnedElsewhere(run_id, before)
             db.execute("UPDATE runs SET owner = ?, owner_pid = ?, owner_host = ? WHERE id = ?",
                        (owner.token, owner.pid, owner.host, run_id))
-            row = db.execute(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
+            row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         return self._run(row), before
 
     def release(self, run_id: int, owner: RunOwner) -> None:
@@ -354,7 +278,7 @@ class RunStore:
         """The run with this id; RunNotFound (a LookupError) if there is none."""
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)
             ).fetchone()
         if row is None:
             raise RunNotFound(run_id)
@@ -363,7 +287,7 @@ class RunStore:
     def steps(self, run_id: int) -> list[StepRecord]:
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_STEP_COLUMNS} FROM steps WHERE run_id = ? ORDER BY idx", (run_id,)
+                f"SELECT {STEP_COLUMNS} FROM steps WHERE run_id = ? ORDER BY idx", (run_id,)
             ).fetchall()
         return [self._step(row) for row in rows]
 
@@ -396,7 +320,7 @@ class RunStore:
         clause = f" WHERE {' AND '.join(where)}" if where else ""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs{clause} ORDER BY id DESC LIMIT ?",
+                f"SELECT {RUN_COLUMNS} FROM runs{clause} ORDER BY id DESC LIMIT ?",
                 [*values, limit],
             ).fetchall()
         return [self._run(row) for row in rows]
@@ -405,7 +329,7 @@ class RunStore:
         """Runs PENDING, RUNNING or INTERRUPTED, oldest first (the order to resume them in)."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_RUN_COLUMNS} FROM runs WHERE state IN (?, ?, ?) ORDER BY id",
+                f"SELECT {RUN_COLUMNS} FROM runs WHERE state IN (?, ?, ?) ORDER BY id",
                 (RunState.PENDING.value, RunState.RUNNING.value, RunState.INTERRUPTED.value),
             ).fetchall()
         return [self._run(row) for row in rows]

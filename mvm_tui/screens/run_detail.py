@@ -86,7 +86,7 @@ class RunDetailScreen(ClusterScreen):
         """A run another process owns: show what it writes to the store (read-only)."""
         if self._follower is None or self.executor.is_executing(self.run_id):
             return  # executed here: every line and change arrives as an event
-        owner = self.executor.owned_elsewhere(self._run())
+        owner = self._follower.owner_elsewhere()
         if owner is None and self._elsewhere is None:
             return
         lines, steps = self._follower.poll()

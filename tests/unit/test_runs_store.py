@@ -22,6 +22,7 @@ from mvm_tui.runs import (
     StepState,
     Targets,
 )
+from mvm_tui.runs.schema import MIGRATIONS
 
 T0 = 1_767_225_600.0
 
@@ -239,3 +240,27 @@ def test_a_closed_store_says_so(tmp_path: Path) -> None:
     store.close()  # idempotent
     with pytest.raises(RunError, match="closed"):
         store.list_runs()
+
+
+def test_a_run_left_running_by_an_older_version_has_no_owner(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with sqlite3.connect(path) as raw:  # the schema before runs had owners
+        raw.execute("CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER)")
+        raw.execute("INSERT INTO schema_version VALUES (1, 1)")
+        for statement in MIGRATIONS[0]:
+            raw.execute(statement)
+        raw.execute("INSERT INTO runs (kind, title, params, cluster, state, created)"
+                    " VALUES ('probe', 'old', '{}', 'prod', 'running', 1.0)")
+    with RunStore(path) as store:
+        (run,) = store.unfinished()
+        assert run.state is RunState.RUNNING and run.owner is None
+        log = store.log(run.id)
+        assert log == [] and store.log(run.id, skip=5) == []
+
+
+def test_log_skips_what_a_follower_has_read(store: RunStore) -> None:
+    run = store.create_run("k", "t", {}, Targets("c"), [], created=T0)
+    for i in range(4):
+        store.append_log(run.id, None, T0 + i, "out", f"line {i}")
+    assert [line.text for line in store.log(run.id, skip=3)] == ["line 3"]
+    assert store.log(run.id, skip=4) == []
