@@ -1,7 +1,8 @@
 """A process that owns a run: run as `python -m tests.ui.decommission_owner`, it starts a
 simulated decommission of hv3 in the demo's run store ($XDG_STATE_HOME) and executes it on a
 clock that never moves, so it stays in the middle of the run (waiting for data to move)
-until it is killed. It prints `WAITING <run id>` once it is there."""
+until it is killed. It prints `WAITING <run id>` once it is there and has logged
+what it waits for (then it writes nothing more)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 
 from mvm_tui.clock import VirtualClock
 from mvm_tui.config import demo_config
-from mvm_tui.runs import RunEvent, StepChanged, StepState
+from mvm_tui.runs import LogAppended, RunEvent
 from mvm_tui.services.decommission_runs import decommissions_for
 from mvm_tui.session import open_session
 
@@ -24,8 +25,8 @@ async def main() -> None:
     await cluster.backend.set_maintenance(HOST, True)
     run = decom.create(await decom.plan(HOST, in_maintenance=True))
 
-    def waiting(event: RunEvent) -> None:
-        if isinstance(event, StepChanged) and event.step.state is StepState.WAITING:
+    def waiting(event: RunEvent) -> None:  # once it has said what it waits for: quiet
+        if isinstance(event, LogAppended) and event.line.text.startswith("waiting: "):
             print(f"WAITING {run.id}", flush=True)
 
     session.executor.subscribe(waiting)
