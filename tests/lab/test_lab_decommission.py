@@ -1,8 +1,8 @@
 """Decommissioning a host of the lab's real 3-node Ceph cluster, monitor included, to
 HEALTH_OK with 2 monitors and 2 OSDs: once through the app's code (maintenance first, then
-the run), once headless with the process killed (SIGKILL) in the middle of the rebalance and
-started again, which resumes the run and ends the same way. These run last: they take a host
-out of the shared lab."""
+the run), once headless with the process killed (SIGKILL) in the middle of the rebalance while
+another `decommission` follows it read-only: that one resumes the run and ends the same way.
+These run last: they take a host out of the shared lab."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from mvm_tui.backends.ceph import commands as c
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.config import load_config
 from mvm_tui.models import HostState
-from mvm_tui.runs import RunState
+from mvm_tui.runs import RunState, RunStore
 from mvm_tui.services.decommission_runs import Decommissions, host_remover
 from mvm_tui.session import open_session, poll_once
 from tests.lab.test_lab_backend import wait_for
@@ -97,15 +97,38 @@ async def test_killed_mid_rebalance_and_resumed(tmp_path: Path) -> None:
                 return "wait for the data to move off it" in log.read_text() and \
                     "[waiting]" in log.read_text()
 
+            second_log = tmp_path / "second.log"
             try:
                 await wait_for(rebalancing, 120, "the run to wait on the rebalance")
+                # other processes on the same run store while the first one lives: inventory
+                # leaves its run alone, a second decommission follows it read-only
+                inventory = await asyncio.to_thread(
+                    subprocess.run, [*argv[:3], "inventory", "--json", *argv[5:]],
+                    capture_output=True, text=True, env=env, timeout=120)
+                assert inventory.returncode == 0, inventory.stderr[-2000:]
+                with second_log.open("w") as out2:
+                    second = subprocess.Popen(argv, stdout=out2, stderr=subprocess.STDOUT,
+                                              env=env)
+
+                async def following() -> bool:
+                    return f"run #1 is running in process {first.pid} on " in \
+                        second_log.read_text()
+
+                await wait_for(following, 60, "the second command to follow the run")
+                with RunStore(tmp_path / "state" / "mvm-tui" / "runs.sqlite3") as store:
+                    run = store.get_run(1)
+                    assert run.state is RunState.RUNNING and run.owner is not None
+                    assert run.owner.pid == first.pid
+                    assert not any("interrupted" in line.text for line in store.log(1))
             finally:
                 first.send_signal(signal.SIGKILL)
                 first.wait(30)
-        second = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True,
-                                         env=env, timeout=900)
-        assert second.returncode == 0, second.stdout[-3000:] + second.stderr[-2000:]
-        assert "resuming run #1" in second.stdout
+        # the owner died: the follower resumes the run, which ends as if never killed
+        returncode = await asyncio.to_thread(second.wait, 900)
+        text = second_log.read_text()
+        assert returncode == 0, text[-3000:]
+        assert "run #1: the process running it stopped; resumed here" in text
+        assert text.count("run resumed: Decommission h3") == 1
         assert await _end_state(backend) == ("HEALTH_OK", 2, 2, ("mvmlab-h1", "mvmlab-h2"))
     finally:
         await session.close()
