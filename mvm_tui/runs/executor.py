@@ -217,7 +217,7 @@ class RunExecutor:
         if run_id in self._executing:
             raise RunAlreadyRunning(run_id)
         builder = self._builder(self.store.get_run(run_id).kind)
-        run, _ = self.store.claim(run_id, self.owner.info, self.owner.is_alive)
+        run = self.store.claim(run_id, self.owner.info, self.owner.is_alive)
         self._executing.add(run_id)  # no await since the claim: no race in this process
         try:
             if run.state is not RunState.DONE:
@@ -349,7 +349,7 @@ class RunExecutor:
             if run.state is not RunState.RUNNING or run.id in self._executing:
                 continue
             try:
-                claimed, _ = self.store.claim(run.id, self.owner.info, self.owner.is_alive)
+                claimed = self.store.claim(run.id, self.owner.info, self.owner.is_alive)
             except RunOwnedElsewhere:
                 continue
             try:

@@ -238,12 +238,10 @@ class RunStore:
             raise RunError(f"run {run_id} has no step {index}")
         return self._step(row)
 
-    def claim(
-        self, run_id: int, owner: RunOwner, alive: Callable[[str], bool]
-    ) -> tuple[RunRecord, RunOwner | None]:
+    def claim(self, run_id: int, owner: RunOwner, alive: Callable[[str], bool]) -> RunRecord:
         """Make `owner` the run's owner, unless another owner that is `alive` holds it
         (RunOwnedElsewhere). One transaction: of two processes claiming a run whose owner
-        died, exactly one gets it. Returns the run and the owner it had before."""
+        died, exactly one gets it."""
         with self._tx() as db:
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
@@ -254,7 +252,7 @@ class RunStore:
             db.execute("UPDATE runs SET owner = ?, owner_pid = ?, owner_host = ? WHERE id = ?",
                        (owner.token, owner.pid, owner.host, run_id))
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return self._run(row), before
+        return self._run(row)
 
     def release(self, run_id: int, owner: RunOwner) -> None:
         """`owner` no longer executes the run (a no-op if another owner took it since)."""
