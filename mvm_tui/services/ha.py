@@ -24,9 +24,10 @@ from mvm_tui.core.failover import Decision, FailoverEngine, HaSettings, Kind, Ob
 from mvm_tui.models import HostPoll
 from mvm_tui.runs import RunExecutor
 from mvm_tui.services.balancer import Balancer
-from mvm_tui.services.ha_actions import HaActions, HaRuns
+from mvm_tui.services.ha_actions import HaActions
 from mvm_tui.services.ha_lease import HaLease
 from mvm_tui.services.ha_lock import HaLock
+from mvm_tui.services.ha_runs import HaRuns
 
 log = logging.getLogger(__name__)
 

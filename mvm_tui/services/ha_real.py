@@ -14,9 +14,11 @@ import contextlib
 from mvm_tui.backends.base import BackendError, InvalidState
 from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.libvirt import failover as lv
+from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.libvirt.power import apply_power, power_commands
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.models import HostPoll, PowerAction, PowerState
+from mvm_tui.services.ha_actions import room_left
 
 
 class RealHaActions:
@@ -61,6 +63,37 @@ class RealHaActions:
 
     async def osds_up(self, host: str) -> bool | None:
         return await self.backend.osds_up(host)
+
+    async def fenced_now(self, host: str) -> str:
+        """Blocklisted now (asked of Ceph). An IPMI power-off alone is not asked of the BMC:
+        the fence run blocklists first, so a host never counts as fenced by IPMI only."""
+        return "blocklisted" if await self.is_fenced(host) else ""
+
+    async def running_on(self, vm: str) -> list[str]:
+        """Every host that answers within the check timeout and runs the VM (the lost host
+        included: a "lost" host that answers again is asked too)."""
+        names = [h.name for h in self.backend.hosts]
+
+        async def active_on(host: str) -> bool:
+            with contextlib.suppress(BackendError, TimeoutError):
+                state = await asyncio.wait_for(self.state_on(vm, host), self.check_timeout)
+                return state in lv.ACTIVE
+            return False
+
+        found = await asyncio.gather(*(active_on(h) for h in names))
+        return [h for h, active in zip(names, found, strict=True) if active]
+
+    async def room_for(self, vm: str, host: str) -> str:
+        """From a fresh light check of the target: its live domains (an incoming migration's
+        domain is listed there, paused, from the migration's start) and the VM's kept size."""
+        poll = await self.check(host)
+        if poll is None:
+            return f"{host}'s libvirt does not answer"
+        kept = self.backend.kept.get(vm)
+        if kept is None:
+            return f"no definition of {vm} was kept: its size is not known"
+        spec = parse_domain(kept.xml)
+        return room_left(poll, host, (spec.memory_mb, spec.vcpus))
 
     # -- restarts
 
