@@ -73,7 +73,7 @@ class HaService:
         self.engine = FailoverEngine(settings, [h.name for h in backend.hosts],
                                      backend.layout, backend.name)
         self.actions = actions
-        self.runs = HaRuns(backend, clock, executor, actions)
+        self.runs = HaRuns(backend, clock, executor, actions, may_act=self._may_act)
         self._check = check or backend.poll_host
         self._osd_probe = osd_probe or actions.osds_up
         self.lock = lock  # local: held while the service runs
@@ -180,6 +180,23 @@ class HaService:
         """Act only while the lease surely holds (not across a renewal)."""
         while self.lease is not None and not self.lease.valid():
             await self.clock.sleep(0.2)
+
+    def _may_act(self) -> str:
+        if not self._tasks:
+            return "this HA service is not active"
+        if self.lease is not None and not self.lease.valid():
+            return "this HA service does not hold the lease now"
+        return ""
+
+    def unusable_hosts(self) -> dict[str, str]:
+        """Hosts no VM may be moved to now, as this active service knows them (lost,
+        fenced, or still fenced after a failed unfence), with why."""
+        if not self._tasks:
+            return {}
+        out = {h: f"HA: {p.value}" for h, p in self.engine.phases().items()
+               if p is not Phase.OK}
+        out.update({h: f"HA: still fenced ({why})" for h, why in self._still_fenced.items()})
+        return out
 
     def subscribe(self, listener: Callable[[Decision], None]) -> Callable[[], None]:
         self._listeners.append(listener)
