@@ -11,7 +11,7 @@ clusters HA cannot fence (NoHaActions, whose fence always fails, so nothing is r
 from __future__ import annotations
 
 import shlex
-from typing import Protocol
+from typing import Any, Protocol
 
 from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState, NotFound
 from mvm_tui.backends.ceph.commands import osd_blocklist_add, osd_blocklist_rm
@@ -41,6 +41,9 @@ class HaActions(Protocol):
     async def fenced_now(self, host: str) -> str: ...  # how it is fenced now; "" if it is not
     async def running_on(self, vm: str) -> list[str]: ...  # answering hosts where it is live
     async def room_for(self, vm: str, host: str) -> str: ...  # "" when it fits, else why not
+    # what the failover engine must not forget (services.ha_memory), kept with the cluster
+    async def load_state(self) -> dict[str, Any] | None: ...
+    async def save_state(self, state: dict[str, Any]) -> None: ...
 
 
 def _address(backend: ClusterBackend, host: str) -> str:
@@ -52,6 +55,13 @@ class _BackendActions:
 
     def __init__(self, backend: ClusterBackend) -> None:
         self.backend = backend
+        self._state: dict[str, Any] | None = None  # this process only
+
+    async def load_state(self) -> dict[str, Any] | None:
+        return self._state
+
+    async def save_state(self, state: dict[str, Any]) -> None:
+        self._state = state
 
     def fence_commands(self, host: str, expiry_s: float) -> list[str]:
         return [shlex.join(osd_blocklist_add(_address(self.backend, host),
@@ -129,6 +139,13 @@ class SimHaActions(_BackendActions):
     async def fence(self, host: str, expiry_s: float) -> None:
         self.sim.fence_host(host, expiry_s)
 
+    async def load_state(self) -> dict[str, Any] | None:
+        """Kept in the simulated cluster: it survives a restart of the HA service."""
+        return self.sim.ha_state
+
+    async def save_state(self, state: dict[str, Any]) -> None:
+        self.sim.ha_state = state
+
     async def unfence(self, host: str) -> None:
         self.sim.unfence_host(host)
 
@@ -143,10 +160,16 @@ class SimHaActions(_BackendActions):
 
     async def define_on(self, vm: str, lost: str, target: str) -> None:
         """Define it on target from its definition (the lost host keeps its own copy)."""
-        if self.sim.where_is(vm) != target:
-            await self.sim.poll_host(target)  # reach it
-            self.sim.fencing.check_can_run(target, self.sim.clock_now())
-            self.sim.move_main(vm, target)
+        where = self.sim.where_is(vm)
+        if where == target:
+            return
+        if where != lost and self.sim.host_reachable(where):  # (left shut off there by a
+            # failed restart: moved from there; the lost host keeps its own definition)
+            await self.sim.relocate(vm, target)
+            return
+        await self.sim.poll_host(target)  # reach it
+        self.sim.fencing.check_can_run(target, self.sim.clock_now())
+        self.sim.move_main(vm, target)
 
     async def state_on(self, vm: str, host: str) -> PowerState | None:
         if self.sim.where_is(vm) == host:
@@ -190,7 +213,7 @@ class NoHaActions(_BackendActions):
         raise BackendError(self.why)
 
     async def unfence(self, host: str) -> None:
-        raise BackendError(self.why)
+        """Nothing was ever fenced."""
 
     async def is_fenced(self, host: str) -> bool:
         return False

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any, Protocol
 
 from mvm_tui.backends.base import BackendError, InvalidState
 from mvm_tui.backends.ipmi import Ipmi
@@ -21,12 +22,40 @@ from mvm_tui.models import HostPoll, PowerAction, PowerState
 from mvm_tui.services.ha_actions import room_left
 
 
+class StateStore(Protocol):
+    async def load(self) -> dict[str, Any] | None: ...
+    async def save(self, state: dict[str, Any]) -> None: ...
+
+
 class RealHaActions:
     def __init__(self, backend: RealBackend, check_timeout: float,
-                 ipmi: Ipmi | None = None) -> None:
+                 ipmi: Ipmi | None = None, state: StateStore | None = None) -> None:
         self.backend = backend
         self.check_timeout = check_timeout
         self.ipmi = ipmi
+        self.state = state  # where HA's state is kept (next to the RADOS lock)
+        self._memory: dict[str, Any] | None = None  # without one: this process only
+
+    # -- HA's state, with the kept definitions of the VMs it names
+
+    async def load_state(self) -> dict[str, Any] | None:
+        state = self._memory if self.state is None else await self.state.load()
+        if state:
+            for vm, d in state.get("definitions", {}).items():
+                self.backend.kept.restore(vm, d["host"], float(d["taken"]), d["xml"])
+        return state
+
+    async def save_state(self, state: dict[str, Any]) -> None:
+        defs = {}
+        for vm in state.get("vms", {}):
+            kept = self.backend.kept.get(vm)
+            if kept is not None:
+                defs[vm] = {"host": kept.host, "taken": kept.taken, "xml": kept.xml}
+        full = {**state, "definitions": defs}
+        if self.state is None:
+            self._memory = full
+        else:
+            await self.state.save(full)
 
     async def check(self, host: str) -> HostPoll | None:
         """The HA liveness check (a little under the service's own bound, so a slow half

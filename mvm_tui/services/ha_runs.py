@@ -10,6 +10,7 @@ step re-checks its guard right before it acts, on first run, retry and resume:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -23,6 +24,11 @@ from mvm_tui.services.ha_actions import stub as _stub
 
 class GuardRefused(InvalidState):
     """A guard said no right before a step acted."""
+
+
+class RecordingFailed(Exception):
+    """A run could not be recorded (the run store failed: disk full, say): nothing was done;
+    the caller must say so loudly and try again."""
 
 
 class HaRuns:
@@ -42,9 +48,19 @@ class HaRuns:
         return f"{self.backend.name}:ha.{kind}"
 
     async def run(self, kind: str, title: str, params: dict[str, Any], targets: Targets) -> str:
-        """Create and execute a run; returns "" when it is done, else its error."""
-        record: RunRecord = self.executor.create(self._kind(kind), title, params, targets)
-        record = await self.executor.execute(record.id)
+        """Create and execute a run; returns "" when it is done, else its error. Raises
+        RecordingFailed when the run could not be recorded (then it may not have started, or
+        stopped between steps: executed again, each step re-checks before it acts)."""
+        try:
+            record: RunRecord = self.executor.create(self._kind(kind), title, params, targets)
+        except (sqlite3.Error, OSError) as exc:
+            raise RecordingFailed(f"HA cannot record its runs, so it does not act: {exc}; "
+                                  "trying again") from exc
+        try:
+            record = await self.executor.execute(record.id)
+        except (sqlite3.Error, OSError) as exc:
+            raise RecordingFailed(f"HA cannot record its runs: run {record.id} stopped: {exc};"
+                                  " trying again") from exc
         return "" if record.state == "done" else (record.error or str(record.state))
 
     def targets(self, host: str | None = None, vm: str | None = None) -> Targets:

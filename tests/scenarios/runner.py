@@ -12,10 +12,11 @@ A scenario is a directory:
                 retry-maintenance H (Retry from History of the last one), migrate VM H (in
                 the background), start VM, stop VM, define-on VM H (defined by hand on H
                 too), start-on VM H (defined on H from its XML and started there by hand),
-                retry-restart VM (Retry from History of HA's last restart run of VM),
+                retry-restart VM (Retry from History of HA's last failed restart run of VM),
                 approve-failback VM;
                 HA services: ha-start [N] (service N, default 1, a new process), ha-crash [N]
-                (kill -9: it stops where it is);
+                (kill -9: it stops where it is); rados-down / rados-up (Ceph answers no
+                `rados` command: lease renewals fail);
                 switch-overs: at-switchover VM before|after VERB ARGS (a fault verb, applied
                 when VM's live migration switches over)
   expected.log  the expected decisions, one line each ("34.0 fence h1"; service N > 1:
@@ -200,8 +201,8 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
         elif verb == "retry-restart":
             service = services.live[1]
             store = services.stores[1]
-            last = next(r for r in store.list_runs(vm=args[0]) if r.kind.endswith("ha.restart"))
-            assert last.state is not RunState.RUNNING
+            last = next(r for r in store.list_runs(vm=args[0])
+                        if r.kind.endswith("ha.restart") and r.state is RunState.FAILED)
             record = await service.runs.executor.execute(last.id)
             lines.append(f"{at()} run retry-restart {args[0]}: {record.state.value}")
             if record.error:
@@ -229,6 +230,8 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
             services.live[1].approve_failback(args[0])
         elif verb == "ha-start":
             services.start(int(args[0]) if args else 1)
+        elif verb in ("rados-down", "rados-up"):  # Ceph answers no `rados` command (lease)
+            services.rados.down = verb == "rados-down"
         elif verb == "ha-crash":
             await services.crash(int(args[0]) if args else 1)
         else:

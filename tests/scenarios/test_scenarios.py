@@ -15,7 +15,7 @@ SCENARIOS = sorted(p for p in HERE.iterdir() if (p / "cluster.toml").is_file())
 
 
 def test_there_are_enough_scenarios() -> None:
-    assert len(SCENARIOS) >= 25
+    assert len(SCENARIOS) >= 42
 
 
 @pytest.mark.parametrize("directory", SCENARIOS, ids=lambda p: p.name)

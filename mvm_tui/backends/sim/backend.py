@@ -14,6 +14,7 @@ import random
 import shlex
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from mvm_tui.backends.base import (
     BackendError,
@@ -80,6 +81,8 @@ class SimBackend(SimCopies, SimCephAdmin, ClusterBackend):
         self.fencing = Fencing()  # Ceph's OSD blocklist
         # told (phase "before"/"after", vm, source, dest) around a migration's switch-over
         self.switchover_hooks: list[Callable[[str, str, str, str], None]] = []
+        # what HA keeps next to its lock (on real HCI clusters: RADOS), here in memory
+        self.ha_state: dict[str, Any] | None = None
         now = clock.now()
         self._hosts = {
             h.name: HostState(spec=h, seed=self._rng.getrandbits(64)) for h in spec.hosts
