@@ -138,12 +138,12 @@ class FailoverEngine:
             if h.phase is Phase.SUSPECT and not h.fenced:
                 self._reset(h)
                 return [Decision(t, Kind.OK, h.name, reason="answered again"),
-                        *self._retry_waiting(t)]
+                        *self._retry_waiting(t, h.name)]
             # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
             if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
                 # back only once it says what it runs: its stale copies go before its unfence
-                return self._returned(h, t) + self._retry_waiting(t)
-            return self._retry_waiting(t) if obs.poll is not None else []
+                return self._returned(h, t) + self._retry_waiting(t, h.name)
+            return self._retry_waiting(t, h.name) if obs.poll is not None else []
         out: list[Decision] = []
         if h.phase is Phase.OK:
             h.phase, h.since = Phase.SUSPECT, t
@@ -240,15 +240,17 @@ class FailoverEngine:
         """VMs of lost hosts left down for want of room (or a failed start), by lost host."""
         return dict(self._waiting)
 
-    def _retry_waiting(self, t: float) -> list[Decision]:
-        """Waiting VMs restart wherever there is room now, most important first."""
+    def _retry_waiting(self, t: float, host: str) -> list[Decision]:
+        """Waiting VMs restart on `host`, which just answered, if it has room for them now,
+        most important first (so a VM waits only until some host has room)."""
         for name in [v for v in self._waiting if self._vms[v].vm.power in LIVE]:
             del self._waiting[name]  # seen running: started by someone
         if not self._waiting:
             return []
         vms = restart_order([self._vms[v].vm for v in self._waiting], self.settings)
         nowhere = [v.model_copy(update={"host": None}) for v in vms]
-        done = assign(nowhere, rooms(self.view(t), self.settings.limits))
+        room = {k: r for k, r in rooms(self.view(t), self.settings.limits).items() if k == host}
+        done = assign(nowhere, room)
         out = []
         for vm in vms:
             target = done.placed.get(vm.name)

@@ -29,6 +29,8 @@ class FakeRados:
     clients: int = 4100
     commands: list[list[str]] = field(default_factory=list)
     down: bool = False  # no host answers
+    xattrs: dict[str, str] = field(default_factory=dict)
+    full: bool = False  # the cluster is full: writes fail
 
     async def __call__(self, argv: Sequence[str]) -> CliResult:
         argv = list(argv)
@@ -36,6 +38,8 @@ class FakeRados:
         if self.down:
             raise OSError("no host answered")
         assert argv[:4] == ["timeout", "10", "rados", "-p"]
+        if argv[5] != "lock":
+            return self._xattr(argv[5], argv[6:])
         verb, args = argv[6], argv[7:]
         self.clients += 1
         now = self.clock.now()
@@ -59,3 +63,21 @@ class FakeRados:
         return CliResult(0, json.dumps({"name": "ha", "type": "exclusive", "lockers": [
             {"name": lk.name, "cookie": lk.cookie, "description": lk.description}
             for lk in self.lockers]}), "")
+
+    def _xattr(self, verb: str, args: list[str]) -> CliResult:
+        if verb == "listxattr":
+            if not self.xattrs and not self.lockers:
+                return CliResult(2, "", "error getting xattr set: (2) No such file or directory")
+            return CliResult(0, "".join(f"{n}\n" for n in sorted(self.xattrs)), "")
+        if verb == "getxattr":
+            if args[1] not in self.xattrs:
+                return CliResult(1, "", "error getting xattr: (61) No data available")
+            return CliResult(0, self.xattrs[args[1]] + "\n", "")
+        if self.full:
+            return CliResult(1, "", "error setting xattr: (28) No space left on device")
+        if verb == "setxattr":
+            self.xattrs[args[1]] = args[2]
+            return CliResult(0, "", "")
+        assert verb == "rmxattr"
+        self.xattrs.pop(args[1], None)
+        return CliResult(0, "", "")
