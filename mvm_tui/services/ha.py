@@ -22,7 +22,7 @@ from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.clock import Clock, ClockTimeout
 from mvm_tui.core.failover import Decision, FailoverEngine, HaSettings, Kind, Observation, Phase
 from mvm_tui.models import HostPoll
-from mvm_tui.runs import RunExecutor, RunState
+from mvm_tui.runs import RunExecutor, RunState, Step
 from mvm_tui.services.balancer import Balancer
 from mvm_tui.services.ha_actions import HaActions
 from mvm_tui.services.ha_lease import HaLease
@@ -269,6 +269,10 @@ class HaService:
                             reason="approved")
         self._record([decision])
         return decision
+
+    def failback_preview(self, vm: str, home: str) -> list[Step]:
+        """The steps (with their exact commands) a failback of `vm` to `home` would run."""
+        return self.runs.executor.preview(self.runs.kind("failback"), {"vm": vm, "home": home})
 
     def decline_failback(self, vm: str) -> None:
         self.pending_failbacks.pop(vm, None)

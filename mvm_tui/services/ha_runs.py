@@ -42,9 +42,9 @@ class HaRuns:
         self.may_act = may_act  # "" while this service may act, else why not (lease lost)
         for kind, builder in (("fence", self._fence), ("unfence", self._unfence),
                               ("restart", self._restart), ("failback", self._failback)):
-            executor.register(self._kind(kind), builder)
+            executor.register(self.kind(kind), builder)
 
-    def _kind(self, kind: str) -> str:
+    def kind(self, kind: str) -> str:
         return f"{self.backend.name}:ha.{kind}"
 
     async def run(self, kind: str, title: str, params: dict[str, Any], targets: Targets) -> str:
@@ -52,7 +52,7 @@ class HaRuns:
         RecordingFailed when the run could not be recorded (then it may not have started, or
         stopped between steps: executed again, each step re-checks before it acts)."""
         try:
-            record: RunRecord = self.executor.create(self._kind(kind), title, params, targets)
+            record: RunRecord = self.executor.create(self.kind(kind), title, params, targets)
         except (sqlite3.Error, OSError) as exc:
             raise RecordingFailed(f"HA cannot record its runs, so it does not act: {exc}; "
                                   "trying again") from exc
