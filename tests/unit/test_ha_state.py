@@ -85,3 +85,24 @@ def test_a_host_that_answers_while_being_fenced_is_unfenced() -> None:
     assert [d.kind for d in out] == [Kind.RETURNED, Kind.UNFENCE]
     assert not e.fencing("h1")  # the fence still queued is not carried out
     assert e.fence_done("h1", 47.0) == []
+
+
+@pytest.mark.parametrize("dest_first", [True, False])
+def test_a_vm_migrated_just_before_its_new_host_is_lost_is_restarted(dest_first: bool) -> None:
+    """db-01 moved h1 -> h2 at t=7; h2's last answer (a check sent at 5) did not show it, h1's
+    check sent at 10 no longer does; whichever result arrives first, once h2 is lost and
+    fenced db-01 is restarted (not believed nowhere)."""
+    e = FailoverEngine(S, ["h1", "h2", "h3"])
+    for h in ("h1", "h2", "h3"):
+        vms = (("db-01", PowerState.RUNNING),) if h == "h1" else ()
+        e.observe(Observation(h, 0.0, True, poll(h, *vms), started=0.0))
+    dest = Observation("h2", 9.5, True, poll("h2"), started=5.0)  # slow: answers late
+    source = Observation("h1", 10.0, True, poll("h1"), started=10.0)
+    for obs in ((dest, source) if dest_first else (source, dest)):
+        e.observe(obs)
+    e.observe(Observation("h3", 10.0, True, poll("h3"), started=10.0))
+    for t in range(15, 55, 5):
+        e.observe(Observation("h2", float(t), False))
+    assert e.phase("h2") is Phase.FENCING
+    out = e.fence_done("h2", 55.0)
+    assert [(d.kind, d.vm, d.host) for d in out] == [(Kind.RESTART, "db-01", "h2")]
