@@ -167,6 +167,16 @@ class FailoverEngine:
             out += self._fence(h, t)
         return out
 
+    def lost_now(self, host: str) -> bool:
+        """Whether VMs of `host` may start elsewhere (with its fence in place): this engine
+        declared it lost, or the kept state says it was fenced and it has not answered this
+        engine since. Never merely because a blocklist entry exists."""
+        h = self._hosts.get(host)
+        if h is None:
+            return False
+        return h.phase in DOWN_PHASES or (h.fenced and h.last_ok == float("-inf")
+                                          and h.phase is not Phase.OK)
+
     def fencing(self, host: str) -> bool:
         """Whether a fence of the host is still wanted (it did not answer again since)."""
         return self._hosts[host].phase is Phase.FENCING
@@ -245,9 +255,11 @@ class FailoverEngine:
         most important first (so a VM waits only until some host has room)."""
         for name in [v for v in self._waiting if self._vms[v].vm.power in LIVE]:
             del self._waiting[name]  # seen running: started by someone
-        if not self._waiting:
+        ready = [v for v, lost in self._waiting.items()
+                 if lost == host or self.lost_now(lost) or self._back(lost)]
+        if not ready:
             return []
-        vms = restart_order([self._vms[v].vm for v in self._waiting], self.settings)
+        vms = restart_order([self._vms[v].vm for v in ready], self.settings)
         nowhere = [v.model_copy(update={"host": None}) for v in vms]
         room = {k: r for k, r in rooms(self.view(t), self.settings.limits).items() if k == host}
         done = assign(nowhere, room)
@@ -266,6 +278,11 @@ class FailoverEngine:
                          reason=error)]
 
     # -- internals
+
+    def _back(self, host: str) -> bool:
+        """It answers this engine again, not fenced: its VMs may start anywhere."""
+        h = self._hosts[host]
+        return h.phase is Phase.OK and not h.fenced and h.last_ok > float("-inf")
 
     def _reset(self, h: _Host) -> None:
         h.phase, h.since, h.held = Phase.OK, 0.0, False
@@ -364,6 +381,8 @@ class FailoverEngine:
         an HA service that started after the loss); it stays stale until gone from here."""
         if rec.vm.name in h.stale:
             return rec.vm.host != h.name
+        if rec.updated == float("-inf"):  # known only from the kept state: not confirmed
+            return False
         moved = (rec.home == h.name and rec.vm.host not in (None, h.name)
                  and rec.vm.power in LIVE)
         return (h.phase in DOWN_PHASES or h.fenced) and (moved or self._runs_elsewhere(h, rec))

@@ -75,9 +75,11 @@ class HaService:
         self.engine = FailoverEngine(settings, [h.name for h in backend.hosts],
                                      backend.layout, backend.name)
         self.actions = actions
-        self.runs = HaRuns(backend, clock, executor, actions, may_act=self._may_act)
+        self.runs = HaRuns(backend, clock, executor, actions, may_act=self._may_act,
+                           lost_now=lambda host: self.engine.lost_now(host))
         self.memory = HaMemory(backend.name, actions, self._set_trouble)
         self.trouble: dict[str, str] = {}  # what -> the problem, while it lasts
+        self._checked: set[str] = set()  # hosts with a check result since activation
         self._trouble_listeners: list[Callable[[str], None]] = []
         self._check = check or backend.poll_host
         self._osd_probe = osd_probe or actions.osds_up
@@ -130,6 +132,7 @@ class HaService:
             self.engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
                                          self.backend.layout, self.backend.name)
             self._todo = asyncio.Queue()
+        self._checked = set()
         self._tasks = [asyncio.create_task(self._begin(fresh), name="ha start")]
         if self.balancer is not None and self.lease is None:
             self.balancer.start()
@@ -149,9 +152,13 @@ class HaService:
     async def _finish_interrupted(self) -> None:
         executor = self.runs.executor
         prefix = f"{self.backend.name}:ha."
-        for run in executor.store.unfinished():
-            if not run.kind.startswith(prefix) or run.state is not RunState.INTERRUPTED:
-                continue
+        runs = [r for r in executor.store.unfinished()
+                if r.kind.startswith(prefix) and r.state is RunState.INTERRUPTED]
+        if not runs:
+            return
+        while len(self._checked) < len(self.backend.hosts):  # every host checked once first
+            await self.clock.sleep(0.2)
+        for run in runs:
             await self._while_leased()
             try:
                 record = await executor.execute(run.id)
@@ -306,6 +313,7 @@ class HaService:
         obs = Observation(host, ended, ok, poll,
                           None if up is None else not up, started)
         self._record(self.engine.observe(obs))
+        self._checked.add(host)
         await self.memory.save(self.engine)
 
     # -- decisions

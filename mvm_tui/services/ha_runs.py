@@ -37,9 +37,11 @@ class HaRuns:
     def __init__(
         self, backend: ClusterBackend, clock: Clock, executor: RunExecutor, actions: HaActions,
         may_act: Callable[[], str] = lambda: "",
+        lost_now: Callable[[str], bool] = lambda host: True,
     ) -> None:
         self.backend, self.clock, self.executor, self.actions = backend, clock, executor, actions
         self.may_act = may_act  # "" while this service may act, else why not (lease lost)
+        self.lost_now = lost_now  # the service's checks say the host is lost (not back)
         for kind, builder in (("fence", self._fence), ("unfence", self._unfence),
                               ("restart", self._restart), ("failback", self._failback)):
             executor.register(self.kind(kind), builder)
@@ -74,6 +76,10 @@ class HaRuns:
     async def _fenced(self, lost: str, target: str) -> str:
         if lost == target:  # its own host, back: it starts there again
             return "back"
+        if not self.lost_now(lost):
+            raise GuardRefused(f"{lost} is not lost now (it answered since, or its checks have "
+                               "not failed for the grace period): nothing of it is started "
+                               "elsewhere")
         how = await self.actions.fenced_now(lost)
         if not how:
             raise GuardRefused(f"{lost} is not fenced now (not blocklisted, not powered off): "

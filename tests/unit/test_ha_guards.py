@@ -93,3 +93,20 @@ async def test_a_run_that_cannot_be_recorded_is_said_loudly_and_tried_again(
     assert {sim.where_is("web-01"), sim.where_is("db-01")} <= {"hv2", "hv3"}
     assert problems[-1] == "" and service.status().trouble == ()
     await service.stop()
+
+
+async def test_a_stale_blocklist_entry_is_not_a_lost_host(tmp_path: Path) -> None:
+    """hv1 is still blocklisted from an earlier loss, answered since, and has just been cut:
+    a restart (a retry from History, say) waits for the service to declare it lost again."""
+    r, _ = runs(tmp_path, [""])
+    lost: list[str] = []
+    r.lost_now = lambda host: host in lost
+    sim = r.actions.sim  # type: ignore[attr-defined]
+    sim.fence_host("hv1", 3600)  # its VMs died with it; the entry was never removed
+    sim.cut_network("hv1")
+    error = await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
+                        r.targets(vm="web-01"))
+    assert error.startswith("hv1 is not lost now")
+    lost.append("hv1")
+    assert await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
+                       r.targets(vm="web-01")) == ""
