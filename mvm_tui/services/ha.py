@@ -378,9 +378,10 @@ class HaService:
                     wait = not await self.actions.running_on(d.vm)
                 self._record(self.engine.restart_failed(d.vm, self.clock.now(), error, wait))
         elif d.kind is Kind.UNFENCE:
-            stale = self._stale.pop(d.host, [])
+            stale = self._stale.get(d.host, [])  # (kept until the run is recorded)
             error = await r.run("unfence", f"HA: unfence {d.host}",
                                 {"host": d.host, "stale": stale}, r.targets(host=d.host))
+            self._stale.pop(d.host, None)
             if error:
                 log.warning("HA could not unfence %s: %s", d.host, error)
                 self._still_fenced[d.host] = error

@@ -10,6 +10,7 @@ again at the next check.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ class HaMemory:
                  trouble: Callable[[str, str], None]) -> None:
         self.cluster, self.actions, self.trouble = cluster, actions, trouble
         self._saved: dict[str, Any] | None = None
+        self._saving = asyncio.Lock()  # one save at a time (every host's check saves)
 
     async def restore(self, engine: FailoverEngine) -> bool:
         """Seed a new engine with what the last active service kept; False if it could not
@@ -43,15 +45,16 @@ class HaMemory:
         return True
 
     async def save(self, engine: FailoverEngine) -> None:
-        state = export(engine)
-        if state == self._saved:
-            return
-        try:
-            await self.actions.save_state(state)
-        except Exception as exc:
-            log.error("HA %s: its state could not be kept (tried again at the next check): "
-                      "%s", self.cluster, exc)
-            self.trouble("memory", f"HA's state could not be kept: {exc}")
-            return
-        self._saved = state
-        self.trouble("memory", "")
+        async with self._saving:
+            state = export(engine)
+            if state == self._saved:
+                return
+            try:
+                await self.actions.save_state(state)
+            except Exception as exc:
+                log.error("HA %s: its state could not be kept (tried again at the next "
+                          "check): %s", self.cluster, exc)
+                self.trouble("memory", f"HA's state could not be kept: {exc}")
+                return
+            self._saved = state
+            self.trouble("memory", "")
