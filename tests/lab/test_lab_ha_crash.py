@@ -95,13 +95,24 @@ async def test_a_killed_headless_service_started_again_finishes_the_failover(
     watcher.start()
     await first.start()
     try:
-        async def kept() -> bool:  # the first process keeps h1's VMs next to the lock
-            with contextlib.suppress(Exception):
-                s = await state.load()
-                return s is not None and {*MOVED, PINNED} <= set(s.get("definitions", {}))
-            return False
+        seen: list[str] = []
 
-        await wait_for(kept, 90, "HA's state (with h1's VMs) kept next to the RADOS lock")
+        async def kept() -> bool:  # the first process keeps h1's VMs next to the lock
+            try:
+                s = await state.load()
+            except Exception as exc:
+                seen[:] = [f"load: {exc}"]
+                return False
+            seen[:] = [f"kept: {sorted((s or {}).get('definitions', {}))}"]
+            return s is not None and {*MOVED, PINNED} <= set(s.get("definitions", {}))
+
+        try:  # (a lab just built: its pool may take a while to take the lock)
+            await wait_for(kept, 180, "HA's state (with h1's VMs) kept next to the RADOS lock")
+        except AssertionError:
+            lock = await backend.ceph(["rados", "-p", cluster.ha.lock_pool, "lock", "info",
+                                       state.obj, "ha"])
+            print("diagnostics:", seen, lock)
+            raise
         lab.power_off("h1")
 
         async def fencing() -> bool:
