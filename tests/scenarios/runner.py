@@ -21,7 +21,7 @@ A scenario is a directory:
                 when VM's live migration switches over)
   expected.log  the expected decisions, one line each ("34.0 fence h1"; service N > 1:
                 "34.0 ha2 fence h1"), and the outcome of the operator's runs
-                ("40.0 run maintenance h1: done", "50.0 run retry-restart db-01: failed")
+                ("40.0 run maintenance h1: done", "50.0 run retry-restart db-01: failed: WHY")
   final.txt     optional: every VM at the end, "VM HOST POWER" ("db-01 h2 running")
   copies.txt    optional: every other copy at the end, "VM HOST POWER"
 
@@ -204,9 +204,8 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
             last = next(r for r in store.list_runs(vm=args[0])
                         if r.kind.endswith("ha.restart") and r.state is RunState.FAILED)
             record = await service.runs.executor.execute(last.id)
-            lines.append(f"{at()} run retry-restart {args[0]}: {record.state.value}")
-            if record.error:
-                outcome.notes.append(f"{at()} retry-restart {args[0]}: {record.error}")
+            why = f": {record.error}" if record.error else ""
+            lines.append(f"{at()} run retry-restart {args[0]}: {record.state.value}{why}")
         elif verb == "migrate":
             background.append(asyncio.create_task(
                 quietly(f"migrate {args[0]} {args[1]}", sim.migrate(args[0], args[1]))))
