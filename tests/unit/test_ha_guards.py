@@ -4,12 +4,19 @@ is said loudly and tried again."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import sqlite3
 from pathlib import Path
 
-from mvm_tui.backends.sim import demo_cluster
+import pytest
+
+from mvm_tui.backends.base import HostUnreachable
+from mvm_tui.backends.sim import SimBackend, demo_cluster
 from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import HaSettings, Kind
+from mvm_tui.ha_cli import EXIT_TROUBLE, run_ha
+from mvm_tui.models import HostPoll
 from mvm_tui.runs import RunExecutor, RunStore
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import SimHaActions
@@ -110,3 +117,38 @@ async def test_a_stale_blocklist_entry_is_not_a_lost_host(tmp_path: Path) -> Non
     lost.append("hv1")
     assert await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
                        r.targets(vm="web-01")) == ""
+
+
+async def test_the_headless_service_says_it_on_stderr_and_in_its_exit_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mvm-tui ha` on the demo: hv1 stops answering (its OSDs down too) while the run store
+    refuses every write: each problem on stderr, and the exit status says it (74)."""
+    poll, dead = SimBackend.poll_host, [False]
+
+    async def poll_host(self: SimBackend, host: str) -> HostPoll:
+        if dead[0] and host == "hv1":
+            raise HostUnreachable("hv1: connection timed out")
+        return await poll(self, host)
+
+    async def osds_up(self: SimHaActions, host: str) -> bool | None:
+        return not (dead[0] and host == "hv1")
+
+    def full(self: RunStore, *args: object, **kwargs: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(SimBackend, "poll_host", poll_host)
+    monkeypatch.setattr(SimHaActions, "osds_up", osds_up)
+    monkeypatch.setattr(RunStore, "create_run", full)
+    clock, stop = VirtualClock(), asyncio.Event()
+    task = asyncio.create_task(run_ha(None, demo=True, stop=stop, clock=clock,
+                                      db_path=tmp_path / "runs.sqlite3", lock_dir=tmp_path,
+                                      out=io.StringIO()))
+    await clock.advance(10.0)
+    dead[0] = True
+    await clock.advance(60.0)
+    stop.set()
+    assert await task == EXIT_TROUBLE
+    err = capsys.readouterr().err
+    assert ("mvm-tui ha: demo: ERROR: HA cannot record its runs, so it does not act: "
+            "database or disk is full; trying again") in err
