@@ -29,6 +29,7 @@ from mvm_tui.services.ha_lease import HaLease
 from mvm_tui.services.ha_lock import HaLock
 from mvm_tui.services.ha_memory import HaMemory
 from mvm_tui.services.ha_runs import HaRuns, RecordingFailed
+from mvm_tui.services.ha_trouble import Trouble
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,9 @@ class HaService:
         self.actions = actions
         self.runs = HaRuns(backend, clock, executor, actions, may_act=self._may_act,
                            lost_now=lambda host: self.engine.lost_now(host))
-        self.memory = HaMemory(backend.name, actions, self._set_trouble)
-        self.trouble: dict[str, str] = {}  # what -> the problem, while it lasts
+        self._trouble = Trouble()
+        self.memory = HaMemory(backend.name, actions, self._trouble.set)
         self._checked: set[str] = set()  # hosts with a check result since activation
-        self._trouble_listeners: list[Callable[[str], None]] = []
         self._check = check or backend.poll_host
         self._osd_probe = osd_probe or actions.osds_up
         self.lock = lock  # local: held while the service runs
@@ -171,23 +171,11 @@ class HaService:
                      run.id, run.title, record.state.value)
 
     def _set_trouble(self, what: str, problem: str) -> None:
-        if self.trouble.get(what, "") == problem:
-            return
-        if problem:
-            self.trouble[what] = problem
-        else:
-            self.trouble.pop(what, None)
-        for listener in tuple(self._trouble_listeners):
-            try:
-                listener(problem)
-            except Exception:
-                log.exception("HA trouble listener failed")
+        self._trouble.set(what, problem)
 
     def on_trouble(self, listener: Callable[[str], None]) -> Callable[[], None]:
         """Told every new problem ("" when one is over); status().trouble has them all."""
-        self._trouble_listeners.append(listener)
-        return lambda: (self._trouble_listeners.remove(listener)
-                        if listener in self._trouble_listeners else None)
+        return self._trouble.listen(listener)
 
     async def _deactivate(self) -> None:
         if self.balancer is not None:
@@ -267,7 +255,7 @@ class HaService:
             holder = None if self.lock is None or self.lock.held else self.lock.holder()
         return HaStatus(self.backend.name, self.running, holder, self.engine.phases(),
                         tuple(self.decisions), dict(self.pending_failbacks),
-                        tuple(self.trouble.values()))
+                        tuple(self._trouble.problems.values()))
 
     def approve_failback(self, vm: str) -> Decision:
         """The operator said yes to an "ask failback": it is decided and carried out now."""
