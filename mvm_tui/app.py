@@ -25,6 +25,7 @@ from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.add_cluster import AddClusterScreen
 from mvm_tui.screens.add_worker import AddWorkerScreen
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.failback import ask_failback
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.hosts import HostsScreen
@@ -114,6 +115,7 @@ class MvmApp(App[None]):
         self.cluster.start()
         if self.ha is not None:
             self.ha.subscribe(self._ha_decided)
+            self.ha.on_trouble(self._ha_trouble)
             try:
                 self.ha.start()
             except HaLockHeld as exc:
@@ -169,6 +171,15 @@ class MvmApp(App[None]):
         level = (EventLevel.ERROR if decision.kind in FAILING else
                  EventLevel.WARNING if decision.kind in ALARMING else EventLevel.INFO)
         self.cluster.poller.record_event(level, decision.host, f"HA: {decision.line()}")
+        if decision.kind is Kind.ASK_FAILBACK and decision.vm and self.ha is not None:
+            ask_failback(self, self.ha, decision.vm, decision.host)
+
+    def _ha_trouble(self, problem: str) -> None:
+        """Said loudly: HA cannot record or keep something (it tries again)."""
+        if problem:
+            self.notify(problem, title="HA", severity="error", timeout=60)
+            self.cluster.poller.record_event(EventLevel.ERROR, self.cluster.name,
+                                             f"HA: {problem}")
 
     # -- live inventory: coalesce many per-host updates into one repaint --------------------
 

@@ -35,6 +35,9 @@ class Clock(ABC):
         timer = asyncio.ensure_future(self.sleep(timeout))
         try:
             await asyncio.wait({task, timer}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()  # the waiter is cancelled: so is what it waited for
+            raise
         finally:
             timer.cancel()
         if task.done():

@@ -26,9 +26,11 @@ from mvm_tui.services.ha_actions import HaActions, NoHaActions, SimHaActions
 from mvm_tui.services.ha_lease import HaLease, RadosLease
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
 from mvm_tui.services.ha_real import RealHaActions
+from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.session import Session, SessionError, load, open_session
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try again later
+EXIT_TROUBLE = 74  # EX_IOERR: at some point HA could not record a run or keep its state
 
 
 def ha_settings(config: Config, cluster: ClusterConfig | None = None) -> HaSettings:
@@ -67,7 +69,8 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
             ipmi = Ipmi(cluster.config.ha.ipmitool, {
                 h.name: (h.ipmi_address, h.ipmi_user) for h in cluster.config.hosts
                 if h.ipmi_address is not None})
-        actions = real = RealHaActions(backend, settings.check_timeout, ipmi)
+        state = RadosHaState(backend.ceph, backend.name, cluster.config.ha.lock_pool)
+        actions = real = RealHaActions(backend, settings.check_timeout, ipmi, state)
         check = real.check
         lease = rados_lease(backend, cluster.config.ha)
     balancer = None
@@ -76,9 +79,12 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
                             balance_settings(cluster.config.balance), settings.limits,
                             cluster.snapshot, vm_changed=cluster.poller.update_vm,
                             other_moves=lambda: cluster.maintenance.in_flight)
-    return HaService(backend, session.clock, settings, session.executor, actions, check=check,
-                     lock=None if lease else HaLock(cluster.name, lock_dir), lease=lease,
-                     balancer=balancer)
+    service = HaService(backend, session.clock, settings, session.executor, actions,
+                        check=check, lock=None if lease else HaLock(cluster.name, lock_dir),
+                        lease=lease, balancer=balancer)
+    # an evacuation never moves a VM to a host this service knows lost or fenced
+    cluster.maintenance.unusable = service.unusable_hosts
+    return service
 
 
 def rados_lease(backend: RealBackend, ha: HaConfig) -> RadosLease:
@@ -98,7 +104,8 @@ async def run_ha(
 ) -> int:
     """Run the HA service of every configured cluster (or just `cluster`) until SIGTERM or
     SIGINT (or `stop` is set). Returns the exit status: 0, 2 (bad config), 75 (another HA
-    service holds a cluster's lock)."""
+    service holds a cluster's lock), 74 (HA could not record a run or keep its state at some
+    point: each time said on stderr, and tried again)."""
     out = out or sys.stdout
     try:
         config = load(config_path, demo)
@@ -113,6 +120,7 @@ async def run_ha(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     services: list[HaService] = []
+    troubled = False  # HA could not record or keep something: the exit status says so
     try:
         for c in session.clusters:
             if cluster is not None and c.name != cluster:
@@ -125,7 +133,16 @@ async def run_ha(
             def show(d: Decision, name: str = c.name) -> None:
                 print(f"{name}: {d.line()}", file=out, flush=True)
 
+            def trouble(problem: str, name: str = c.name) -> None:
+                nonlocal troubled
+                if problem:
+                    troubled = True
+                    print(f"mvm-tui ha: {name}: ERROR: {problem}", file=sys.stderr, flush=True)
+                else:
+                    print(f"mvm-tui ha: {name}: recovered", file=sys.stderr, flush=True)
+
             service.subscribe(show)
+            service.on_trouble(trouble)
             service.start()
             services.append(service)
             if service.balancer is not None:
@@ -138,7 +155,7 @@ async def run_ha(
             else:
                 print(f"mvm-tui ha: {c.name}: HA service active", file=out, flush=True)
         await stop.wait()
-        return 0
+        return EXIT_TROUBLE if troubled else 0
     except HaLockHeld as exc:
         print(f"mvm-tui ha: {exc}", file=sys.stderr)
         return EXIT_LOCKED

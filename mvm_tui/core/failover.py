@@ -72,7 +72,9 @@ class _Host:
     maintenance: bool = False
     held: bool = False  # the "OSDs still up" hold was logged
     fence_tried: float = 0.0
-    fenced: bool = False  # blocklisted: unfence when it returns
+    fence_failed: bool = False  # its last fence attempt failed
+    fenced: bool = False  # a fence was sent: unfence when it returns
+    last_ok: float = float("-inf")  # when its last check that answered was sent
     left_down: list[str] = field(default_factory=list)  # its VMs that stayed down
     stale: set[str] = field(default_factory=set)  # VMs it has that were restarted elsewhere
 
@@ -82,6 +84,7 @@ class _Vm:
     vm: Vm  # as last known; host None when it left its host to somewhere not seen yet
     updated: float  # the start of the check that saw it, or the time of the decision
     home: str | None = None  # HA moved it off this host: where it fails back to
+    seen: Vm | None = None  # as a check last saw it (never a decision's guess)
 
 
 class FailoverEngine:
@@ -97,6 +100,7 @@ class FailoverEngine:
         self.cluster = cluster
         self._hosts = {h: _Host(h) for h in hosts}
         self._vms: dict[str, _Vm] = {}
+        self._waiting: dict[str, str] = {}  # VM -> its lost host: left down for want of room
 
     # -- reading
 
@@ -128,14 +132,18 @@ class FailoverEngine:
         t = obs.time
         if obs.ok:
             if obs.poll is not None:
-                self._absorb(h, obs, obs.time if obs.started is None else obs.started)
-            if h.phase is Phase.SUSPECT:
+                started = obs.time if obs.started is None else obs.started
+                self._absorb(h, obs, started)
+                h.last_ok = max(h.last_ok, started)
+            if h.phase is Phase.SUSPECT and not h.fenced:
                 self._reset(h)
-                return [Decision(t, Kind.OK, h.name, reason="answered again")]
-            if h.phase in DOWN_PHASES and obs.poll is not None:
+                return [Decision(t, Kind.OK, h.name, reason="answered again"),
+                        *self._retry_waiting(t, h.name)]
+            # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
+            if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
                 # back only once it says what it runs: its stale copies go before its unfence
-                return self._returned(h, t)
-            return []
+                return self._returned(h, t) + self._retry_waiting(t, h.name)
+            return self._retry_waiting(t, h.name) if obs.poll is not None else []
         out: list[Decision] = []
         if h.phase is Phase.OK:
             h.phase, h.since = Phase.SUSPECT, t
@@ -159,33 +167,111 @@ class FailoverEngine:
             out += self._fence(h, t)
         return out
 
+    def lost_now(self, host: str) -> bool:
+        """Whether VMs of `host` may start elsewhere (with its fence in place): this engine
+        declared it lost, or the kept state says it was fenced and it has not answered this
+        engine since. Never merely because a blocklist entry exists."""
+        h = self._hosts.get(host)
+        if h is None:
+            return False
+        return h.phase in DOWN_PHASES or (h.fenced and h.last_ok == float("-inf")
+                                          and h.phase is not Phase.OK)
+
+    def fencing(self, host: str) -> bool:
+        """Whether a fence of the host is still wanted (it did not answer again since)."""
+        return self._hosts[host].phase is Phase.FENCING
+
     def fence_done(self, host: str, time: float) -> list[Decision]:
-        """The host is fenced: restart its VMs elsewhere."""
+        """The host is fenced: restart its VMs elsewhere, once every host being fenced with
+        it is (restart priority holds across all the hosts lost at once)."""
         h = self._hosts[host]
         if h.phase is not Phase.FENCING:
             return []
-        h.phase, h.fenced = Phase.FENCED, True
-        plan = plan_restarts(self.view(time), host, self.settings)
+        h.phase, h.fenced, h.fence_failed = Phase.FENCED, True, False
+        if any(o.phase is Phase.FENCING and not o.fence_failed for o in self._hosts.values()):
+            return []
+        lost = [o for o in self._hosts.values() if o.phase is Phase.FENCED]
+        names = {o.name for o in lost}
+        view = self.view(time)
+        nowhere = self._maybe_on(lost)
+        if nowhere:  # went missing when they could have arrived on a lost host unseen
+            view = view.model_copy(update={"vms": view.vms + tuple(
+                self._vms[v].vm.model_copy(update={"host": lost_on})
+                for v, lost_on in nowhere.items())})
+        plan = plan_restarts(view, names, self.settings)
+        origin = {v.name: v.host or "" for v in view.vms}
         out: list[Decision] = []
         for vm, target in plan.restarts:
             rec = self._vms[vm]
-            rec.home = rec.home or host
+            rec.home = rec.home or origin[vm]
             self._put(vm, target, PowerState.RUNNING, time)
-            out.append(Decision(time, Kind.RESTART, host, vm=vm, target=target))
+            out.append(Decision(time, Kind.RESTART, origin[vm], vm=vm, target=target))
         for vm, reason, detail in plan.stay_down:
-            h.left_down.append(vm)
-            out.append(Decision(time, Kind.STAY_DOWN, host, vm=vm, reason=reason, detail=detail))
-        h.phase = Phase.RECOVERED
+            self._hosts[origin[vm]].left_down.append(vm)
+            if reason == "no room":
+                self._waiting[vm] = origin[vm]
+                self._put(vm, origin[vm], PowerState.SHUTOFF, time)
+            out.append(Decision(time, Kind.STAY_DOWN, origin[vm], vm=vm, reason=reason,
+                                detail=detail))
+        for o in lost:
+            o.phase = Phase.RECOVERED
+        return out
+
+    def _maybe_on(self, lost: list[_Host]) -> dict[str, str]:
+        """VMs seen running, then gone from their host, at a time when they could have
+        arrived unseen on a lost host (after its last check that answered): a live migration
+        that switched over to it just before it was lost. VM -> that host."""
+        out = {}
+        for rec in self._vms.values():
+            if rec.vm.host is None and rec.vm.power in LIVE:
+                could = [o.name for o in lost if rec.updated > o.last_ok]
+                if could:
+                    out[rec.vm.name] = sorted(could)[0]
         return out
 
     def fence_failed(self, host: str, time: float, error: str) -> list[Decision]:
         """Fencing did not work: nothing restarts; it is tried again after fence_retry."""
+        self._hosts[host].fence_failed = True
         return [Decision(time, Kind.FENCE_FAILED, host, reason=error)]
 
-    def restart_failed(self, vm: str, time: float, error: str) -> list[Decision]:
+    def restart_failed(self, vm: str, time: float, error: str, wait: bool = True
+                       ) -> list[Decision]:
+        """It did not start (a guard said no, or the start failed): unless it runs somewhere
+        (wait False), it waits; it starts as soon as a host has room for it (or its own host
+        is back)."""
         rec = self._vms[vm]
         self._put(vm, rec.vm.host, PowerState.SHUTOFF, time)
-        return [Decision(time, Kind.RESTART_FAILED, rec.home or "", vm=vm, reason=error)]
+        lost = rec.home or ""
+        if wait and lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
+            self._waiting[vm] = lost
+        return [Decision(time, Kind.RESTART_FAILED, lost, vm=vm, reason=error)]
+
+    def waiting(self) -> dict[str, str]:
+        """VMs of lost hosts left down for want of room (or a failed start), by lost host."""
+        return dict(self._waiting)
+
+    def _retry_waiting(self, t: float, host: str) -> list[Decision]:
+        """Waiting VMs restart on `host`, which just answered, if it has room for them now,
+        most important first (so a VM waits only until some host has room)."""
+        for name in [v for v in self._waiting if self._vms[v].vm.power in LIVE]:
+            del self._waiting[name]  # seen running: started by someone
+        ready = [v for v, lost in self._waiting.items()
+                 if lost == host or self.lost_now(lost) or self._back(lost)]
+        if not ready:
+            return []
+        vms = restart_order([self._vms[v].vm for v in ready], self.settings)
+        nowhere = [v.model_copy(update={"host": None}) for v in vms]
+        room = {k: r for k, r in rooms(self.view(t), self.settings.limits).items() if k == host}
+        done = assign(nowhere, room)
+        out = []
+        for vm in vms:
+            target = done.placed.get(vm.name)
+            if target is not None:
+                lost = self._waiting.pop(vm.name)
+                self._put(vm.name, target, PowerState.RUNNING, t)
+                out.append(Decision(t, Kind.RESTART, lost, vm=vm.name, target=target,
+                                    reason="room now"))
+        return out
 
     def failback_failed(self, vm: str, time: float, error: str) -> list[Decision]:
         return [Decision(time, Kind.FAILBACK_FAILED, self._vms[vm].vm.host or "", vm=vm,
@@ -193,11 +279,18 @@ class FailoverEngine:
 
     # -- internals
 
+    def _back(self, host: str) -> bool:
+        """It answers this engine again, not fenced: its VMs may start anywhere."""
+        h = self._hosts[host]
+        return h.phase is Phase.OK and not h.fenced and h.last_ok > float("-inf")
+
     def _reset(self, h: _Host) -> None:
         h.phase, h.since, h.held = Phase.OK, 0.0, False
 
     def _fence(self, h: _Host, t: float) -> list[Decision]:
-        h.phase, h.fence_tried = Phase.FENCING, t
+        # fenced from now on as far as its return goes: a host that answers again while it is
+        # being fenced is unfenced
+        h.phase, h.fence_tried, h.fenced = Phase.FENCING, t, True
         expiry = self.settings.blocklist_expiry
         out = [Decision(t, Kind.FENCE, h.name,
                         detail=f"blocklist its Ceph clients for {expiry:g} s")]
@@ -208,7 +301,7 @@ class FailoverEngine:
     def _returned(self, h: _Host, t: float) -> list[Decision]:
         out = [Decision(t, Kind.RETURNED, h.name)]
         out += [Decision(t, Kind.STALE, h.name, vm=v, target=self._vms[v].vm.host,
-                         reason=f"restarted on {self._vms[v].vm.host} while {h.name} was lost",
+                         reason=self._how_elsewhere(h, self._vms[v]),
                          detail=f"stopped and undefined on {h.name} before it is unfenced")
                 for v in sorted(h.stale)]
         if h.fenced:
@@ -270,14 +363,29 @@ class FailoverEngine:
         return (other not in (None, h.name) and rec.vm.power in LIVE
                 and self._hosts[other].phase is Phase.OK)
 
+    def _how_elsewhere(self, h: _Host, rec: _Vm) -> str:
+        """In true words: HA restarted it there, or it was started there by someone else."""
+        where = rec.vm.host
+        if rec.home == h.name:
+            return f"restarted on {where} while {h.name} was lost"
+        return f"started by hand on {where} while {h.name} was lost"
+
+    def _live_elsewhere(self, h: _Host, rec: _Vm) -> bool:
+        """Last known live on another host: running there (it answers), or on a host that
+        is silent or lost (it is restarted from there, or it still runs there)."""
+        return rec.vm.host not in (None, h.name) and rec.vm.power in LIVE
+
     def _stale_copy(self, h: _Host, rec: _Vm) -> bool:
         """A VM a returning host shows is a stale copy when it was restarted elsewhere while
         the host was lost (its home is here), or simply runs on another host now (as seen by
         an HA service that started after the loss); it stays stale until gone from here."""
         if rec.vm.name in h.stale:
             return rec.vm.host != h.name
-        moved = rec.home == h.name and rec.vm.host not in (None, h.name)
-        return h.phase in DOWN_PHASES and (moved or self._runs_elsewhere(h, rec))
+        if rec.updated == float("-inf"):  # known only from the kept state: not confirmed
+            return False
+        moved = (rec.home == h.name and rec.vm.host not in (None, h.name)
+                 and rec.vm.power in LIVE)
+        return (h.phase in DOWN_PHASES or h.fenced) and (moved or self._runs_elsewhere(h, rec))
 
     def _absorb(self, h: _Host, obs: Observation, started: float) -> None:
         poll = obs.poll
@@ -292,11 +400,13 @@ class FailoverEngine:
                 continue
             seen.add(vm.name)
             if rec is None:
-                self._vms[vm.name] = _Vm(vm, started)
+                self._vms[vm.name] = _Vm(vm, started, seen=vm)
             elif started > rec.updated and (vm.power in LIVE
-                                            or not self._runs_elsewhere(h, rec)):
-                # (a definition left shut off here never hides the copy running elsewhere)
-                rec.vm, rec.updated = vm, started
+                                            or not self._live_elsewhere(h, rec)):
+                # (a definition left shut off here never hides the copy that ran elsewhere)
+                rec.vm, rec.updated, rec.seen = vm, started, vm
         for rec in self._vms.values():  # gone from this host since
             if rec.vm.host == h.name and rec.vm.name not in seen and started > rec.updated:
                 rec.vm, rec.updated = rec.vm.model_copy(update={"host": None}), started
+                if rec.seen is not None and rec.seen.host == h.name:  # (not a decision's)
+                    rec.seen = rec.vm

@@ -7,7 +7,7 @@ its capacity.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -118,19 +118,23 @@ class RestartPlan:
 
 
 def plan_restarts(
-    snap: ClusterSnapshot, lost: str, settings: HaSettings, exclude: Iterable[str] = ()
+    snap: ClusterSnapshot, lost: str | Collection[str], settings: HaSettings,
+    exclude: Iterable[str] = (),
 ) -> RestartPlan:
-    """Where the VMs of `lost` restart: its running Auto and Failover VMs, most important
-    first, each on the least full usable host with room (not `lost`, not `exclude`)."""
-    mine = [v for v in snap.vms if v.host == lost]
+    """Where the VMs of `lost` (one host, or every host lost at once) restart: their running
+    Auto and Failover VMs, most important first across all of them, each on the least full
+    usable host with room (not lost, not `exclude`)."""
+    gone = {lost} if isinstance(lost, str) else set(lost)
+    mine = [v for v in snap.vms if v.host in gone]
     live = [v for v in mine if v.power in LIVE]
     stay: list[tuple[str, str, str]] = [
-        (v.name, "pinned", f"{v.name} is pinned to {lost}: it stays stopped until {lost} is back")
+        (v.name, "pinned",
+         f"{v.name} is pinned to {v.host}: it stays stopped until {v.host} is back")
         for v in sorted(live, key=lambda v: v.name)
         if v.placement is Placement.PINNED
     ]
     movable = restart_order((v for v in live if v.placement is not Placement.PINNED), settings)
-    room = rooms(snap, settings.limits, exclude={lost, *exclude})
+    room = rooms(snap, settings.limits, exclude={*gone, *exclude})
     done = assign(movable, room)
     restarts = tuple((v.name, done.placed[v.name]) for v in movable if v.name in done.placed)
     stay += [(v.name, "no room", done.unplaced[v.name]) for v in movable

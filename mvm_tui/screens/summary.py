@@ -82,6 +82,12 @@ class SummaryScreen(ClusterScreen):
         text = Text("HA: active in this session", style="green")
         if troubled:
             text.append(f"; {', '.join(troubled)}", style="yellow")
+        for problem in status.trouble:  # the banner: HA cannot record or keep something
+            text.append(f"\nHA PROBLEM: {problem}", style="bold white on red")
+        if status.pending_failbacks:
+            text.append("\nHA asks: fail back " + ", ".join(
+                f"{vm} to {home}" for vm, home in sorted(status.pending_failbacks.items())),
+                style="yellow")
         return text
 
     def _capacity_panel(self, snap: ClusterSnapshot) -> RenderableType:

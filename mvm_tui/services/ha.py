@@ -22,11 +22,14 @@ from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.clock import Clock, ClockTimeout
 from mvm_tui.core.failover import Decision, FailoverEngine, HaSettings, Kind, Observation, Phase
 from mvm_tui.models import HostPoll
-from mvm_tui.runs import RunExecutor
+from mvm_tui.runs import RunExecutor, RunState, Step
 from mvm_tui.services.balancer import Balancer
-from mvm_tui.services.ha_actions import HaActions, HaRuns
+from mvm_tui.services.ha_actions import HaActions
 from mvm_tui.services.ha_lease import HaLease
 from mvm_tui.services.ha_lock import HaLock
+from mvm_tui.services.ha_memory import HaMemory
+from mvm_tui.services.ha_runs import HaRuns, RecordingFailed
+from mvm_tui.services.ha_trouble import Trouble
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class HaStatus:
     phases: dict[str, Phase]
     decisions: tuple[Decision, ...]  # oldest first, at most MAX_DECISIONS
     pending_failbacks: dict[str, str]  # VM -> home, waiting for the operator (policy "ask")
+    trouble: tuple[str, ...] = ()  # what keeps HA from acting or remembering now (say it loudly)
 
 
 class HaService:
@@ -72,7 +76,11 @@ class HaService:
         self.engine = FailoverEngine(settings, [h.name for h in backend.hosts],
                                      backend.layout, backend.name)
         self.actions = actions
-        self.runs = HaRuns(backend, clock, executor, actions)
+        self.runs = HaRuns(backend, clock, executor, actions, may_act=self._may_act,
+                           lost_now=lambda host: self.engine.lost_now(host))
+        self._trouble = Trouble()
+        self.memory = HaMemory(backend.name, actions, self._trouble.set)
+        self._checked: set[str] = set()  # hosts with a check result since activation
         self._check = check or backend.poll_host
         self._osd_probe = osd_probe or actions.osds_up
         self.lock = lock  # local: held while the service runs
@@ -120,15 +128,54 @@ class HaService:
                 await self.lease.release()
 
     def _activate(self, fresh: bool = True) -> None:
-        if fresh:  # what another service did meanwhile is learnt from the hosts
+        if fresh:  # what another service did meanwhile: from the kept state and the hosts
             self.engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
                                          self.backend.layout, self.backend.name)
             self._todo = asyncio.Queue()
-        self._tasks = [asyncio.create_task(self._host_loop(h.name), name=f"ha check {h.name}")
-                       for h in self.backend.hosts]
-        self._tasks.append(asyncio.create_task(self._actor(), name="ha actions"))
+        self._checked = set()
+        self._tasks = [asyncio.create_task(self._begin(fresh), name="ha start")]
         if self.balancer is not None and self.lease is None:
             self.balancer.start()
+
+    async def _begin(self, fresh: bool) -> None:
+        """Learn what the last active service kept, then check and act; first finish the
+        HA runs a previous process of this one left unfinished (every step re-checks its
+        guard, so nothing starts twice)."""
+        if fresh:
+            await self.memory.restore(self.engine)
+        self._tasks += [asyncio.create_task(self._host_loop(h.name), name=f"ha check {h.name}")
+                        for h in self.backend.hosts]
+        self._tasks.append(asyncio.create_task(self._actor(), name="ha actions"))
+        if fresh:
+            await self._finish_interrupted()
+
+    async def _finish_interrupted(self) -> None:
+        executor = self.runs.executor
+        prefix = f"{self.backend.name}:ha."
+        runs = [r for r in executor.store.unfinished()
+                if r.kind.startswith(prefix) and r.state is RunState.INTERRUPTED]
+        if not runs:
+            return
+        while len(self._checked) < len(self.backend.hosts):  # every host checked once first
+            await self.clock.sleep(0.2)
+        for run in runs:
+            await self._while_leased()
+            try:
+                record = await executor.execute(run.id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("HA %s: could not finish run %d: %s", self.backend.name, run.id, exc)
+                continue
+            log.info("HA %s: finished the interrupted run %d (%s): %s", self.backend.name,
+                     run.id, run.title, record.state.value)
+
+    def _set_trouble(self, what: str, problem: str) -> None:
+        self._trouble.set(what, problem)
+
+    def on_trouble(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Told every new problem ("" when one is over); status().trouble has them all."""
+        return self._trouble.listen(listener)
 
     async def _deactivate(self) -> None:
         if self.balancer is not None:
@@ -180,6 +227,23 @@ class HaService:
         while self.lease is not None and not self.lease.valid():
             await self.clock.sleep(0.2)
 
+    def _may_act(self) -> str:
+        if not self._tasks:
+            return "this HA service is not active"
+        if self.lease is not None and not self.lease.valid():
+            return "this HA service does not hold the lease now"
+        return ""
+
+    def unusable_hosts(self) -> dict[str, str]:
+        """Hosts no VM may be moved to now, as this active service knows them (lost,
+        fenced, or still fenced after a failed unfence), with why."""
+        if not self._tasks:
+            return {}
+        out = {h: f"HA: {p.value}" for h, p in self.engine.phases().items()
+               if p is not Phase.OK}
+        out.update({h: f"HA: still fenced ({why})" for h, why in self._still_fenced.items()})
+        return out
+
     def subscribe(self, listener: Callable[[Decision], None]) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
@@ -190,7 +254,8 @@ class HaService:
         else:
             holder = None if self.lock is None or self.lock.held else self.lock.holder()
         return HaStatus(self.backend.name, self.running, holder, self.engine.phases(),
-                        tuple(self.decisions), dict(self.pending_failbacks))
+                        tuple(self.decisions), dict(self.pending_failbacks),
+                        tuple(self._trouble.problems.values()))
 
     def approve_failback(self, vm: str) -> Decision:
         """The operator said yes to an "ask failback": it is decided and carried out now."""
@@ -199,6 +264,10 @@ class HaService:
                             reason="approved")
         self._record([decision])
         return decision
+
+    def failback_preview(self, vm: str, home: str) -> list[Step]:
+        """The steps (with their exact commands) a failback of `vm` to `home` would run."""
+        return self.runs.executor.preview(self.runs.kind("failback"), {"vm": vm, "home": home})
 
     def decline_failback(self, vm: str) -> None:
         self.pending_failbacks.pop(vm, None)
@@ -232,6 +301,8 @@ class HaService:
         obs = Observation(host, ended, ok, poll,
                           None if up is None else not up, started)
         self._record(self.engine.observe(obs))
+        self._checked.add(host)
+        await self.memory.save(self.engine)
 
     # -- decisions
 
@@ -252,19 +323,32 @@ class HaService:
                     log.exception("HA decision listener failed")
 
     async def _actor(self) -> None:
+        d: Decision | None = None
         while True:
-            d = await self._todo.get()
+            d = d or await self._todo.get()
             await self._while_leased()
             try:
                 await self._carry_out(d)
             except asyncio.CancelledError:
                 raise
+            except RecordingFailed as exc:  # never silently: said loudly, then tried again
+                log.error("HA %s: %s", self.backend.name, exc)
+                self._set_trouble("runs", str(exc))
+                await self.clock.sleep(self.settings.check_interval)
+                continue
             except Exception:
                 log.exception("HA could not carry out %s", d.line())
+            self._set_trouble("runs", "")
+            await self.memory.save(self.engine)
+            d = None
 
     async def _carry_out(self, d: Decision) -> None:
         r = self.runs
         if d.kind is Kind.FENCE:
+            if not self.engine.fencing(d.host):
+                log.info("HA %s: %s answered again before its fence: not fenced",
+                         self.backend.name, d.host)
+                return
             error = await r.run("fence", f"HA: fence {d.host}",
                                 {"host": d.host, "expiry": self.settings.blocklist_expiry,
                                  "ipmi": self.settings.ipmi}, r.targets(host=d.host))
@@ -276,12 +360,16 @@ class HaService:
                 "restart", f"HA: restart {d.vm} on {d.target}",
                 {"vm": d.vm, "host": d.host, "target": d.target},
                 r.targets(host=d.target, vm=d.vm))
-            if error:
-                self._record(self.engine.restart_failed(d.vm, self.clock.now(), error))
+            if error:  # it waits for room, unless it runs somewhere now
+                wait = True
+                with contextlib.suppress(Exception):
+                    wait = not await self.actions.running_on(d.vm)
+                self._record(self.engine.restart_failed(d.vm, self.clock.now(), error, wait))
         elif d.kind is Kind.UNFENCE:
-            stale = self._stale.pop(d.host, [])
+            stale = self._stale.get(d.host, [])  # (kept until the run is recorded)
             error = await r.run("unfence", f"HA: unfence {d.host}",
                                 {"host": d.host, "stale": stale}, r.targets(host=d.host))
+            self._stale.pop(d.host, None)
             if error:
                 log.warning("HA could not unfence %s: %s", d.host, error)
                 self._still_fenced[d.host] = error

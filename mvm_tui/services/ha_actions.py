@@ -11,15 +11,13 @@ clusters HA cannot fence (NoHaActions, whose fence always fails, so nothing is r
 from __future__ import annotations
 
 import shlex
-from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState, NotFound
 from mvm_tui.backends.ceph.commands import osd_blocklist_add, osd_blocklist_rm
 from mvm_tui.backends.sim import SimBackend
-from mvm_tui.clock import Clock
-from mvm_tui.models import MigrationProgress, PowerAction, PowerState, Vm
-from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
+from mvm_tui.core.placement import LIVE, Limits
+from mvm_tui.models import HostPoll, PowerAction, PowerState, Vm
 
 
 class HaActions(Protocol):
@@ -39,6 +37,13 @@ class HaActions(Protocol):
     async def start_on(self, vm: str, host: str) -> None: ...
     def remove_commands(self, vm: str, host: str) -> list[str]: ...
     async def remove_copy(self, vm: str, host: str) -> None: ...  # stop and undefine there
+    # the guards, asked right before acting
+    async def fenced_now(self, host: str) -> str: ...  # how it is fenced now; "" if it is not
+    async def running_on(self, vm: str) -> list[str]: ...  # answering hosts where it is live
+    async def room_for(self, vm: str, host: str) -> str: ...  # "" when it fits, else why not
+    # what the failover engine must not forget (services.ha_memory), kept with the cluster
+    async def load_state(self) -> dict[str, Any] | None: ...
+    async def save_state(self, state: dict[str, Any]) -> None: ...
 
 
 def _address(backend: ClusterBackend, host: str) -> str:
@@ -50,6 +55,13 @@ class _BackendActions:
 
     def __init__(self, backend: ClusterBackend) -> None:
         self.backend = backend
+        self._state: dict[str, Any] | None = None  # this process only
+
+    async def load_state(self) -> dict[str, Any] | None:
+        return self._state
+
+    async def save_state(self, state: dict[str, Any]) -> None:
+        self._state = state
 
     def fence_commands(self, host: str, expiry_s: float) -> list[str]:
         return [shlex.join(osd_blocklist_add(_address(self.backend, host),
@@ -63,7 +75,7 @@ class _BackendActions:
 
     def restart_commands(self, vm: str, target: str) -> list[str]:
         return [f"# {vm}: define on {target} (shared storage)",
-                *self.backend.power_commands(_stub(vm, target), PowerAction.START)]
+                *self.backend.power_commands(stub(vm, target), PowerAction.START)]
 
     async def state_on(self, vm: str, host: str) -> PowerState | None:
         try:
@@ -85,6 +97,39 @@ class _BackendActions:
         if await self.state_on(vm, host) is not None:
             raise InvalidState(f"{vm} is still on {host}")
 
+    async def running_on(self, vm: str) -> list[str]:
+        try:
+            info = await self.backend.vm_info(vm)
+        except NotFound:
+            return []
+        return [info.host] if info.host is not None and info.power in LIVE else []
+
+    async def room_for(self, vm: str, host: str) -> str:
+        poll = await self.backend.poll_host(host)
+        size = await self._size(vm)
+        return room_left(poll, host, size)
+
+    async def _size(self, vm: str) -> tuple[int, int]:
+        info = await self.backend.vm_info(vm)
+        return info.memory_mb, info.vcpus
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def room_left(poll: HostPoll, host: str, size: tuple[int, int],
+              limits: Limits = DEFAULT_LIMITS) -> str:
+    """"" when a VM of `size` (memory MB, vCPUs) fits on the host as this fresh check sees it
+    (its live VMs, incoming migrations among them), else why not."""
+    live = [v for v in poll.vms if v.power in LIVE]
+    mem = poll.facts.memory_mb - limits.host_reserve_mb - sum(v.memory_mb for v in live)
+    cpus = poll.facts.vcpus * limits.cpu_overcommit - sum(v.vcpus for v in live)
+    if size[0] > mem:
+        return f"{host} has {max(mem, 0)} MB free for VMs now, {size[0]} MB are needed"
+    if size[1] > cpus:
+        return f"{host} has {max(cpus, 0):g} vCPUs free now, {size[1]} are needed"
+    return ""
+
 
 class SimHaActions(_BackendActions):
     def __init__(self, sim: SimBackend) -> None:
@@ -93,6 +138,13 @@ class SimHaActions(_BackendActions):
 
     async def fence(self, host: str, expiry_s: float) -> None:
         self.sim.fence_host(host, expiry_s)
+
+    async def load_state(self) -> dict[str, Any] | None:
+        """Kept in the simulated cluster: it survives a restart of the HA service."""
+        return self.sim.ha_state
+
+    async def save_state(self, state: dict[str, Any]) -> None:
+        self.sim.ha_state = state
 
     async def unfence(self, host: str) -> None:
         self.sim.unfence_host(host)
@@ -107,8 +159,40 @@ class SimHaActions(_BackendActions):
         return self.sim.host_osds_up(host)
 
     async def define_on(self, vm: str, lost: str, target: str) -> None:
-        if self.sim.where_is(vm) != target:
+        """Define it on target from its definition (the lost host keeps its own copy)."""
+        where = self.sim.where_is(vm)
+        if where == target:
+            return
+        if where != lost and self.sim.host_reachable(where):  # (left shut off there by a
+            # failed restart: moved from there; the lost host keeps its own definition)
             await self.sim.relocate(vm, target)
+            return
+        await self.sim.poll_host(target)  # reach it
+        self.sim.fencing.check_can_run(target, self.sim.clock_now())
+        self.sim.move_main(vm, target)
+
+    async def state_on(self, vm: str, host: str) -> PowerState | None:
+        if self.sim.where_is(vm) == host:
+            return (await self.sim.vm_info(vm)).power
+        return self.sim.copies_of(vm).get(host)
+
+    async def remove_copy(self, vm: str, host: str) -> None:
+        if self.sim.where_is(vm) == host:
+            raise InvalidState(f"{host} holds the only definition of {vm}")
+        if host in self.sim.copies_of(vm):
+            self.sim.drop_copy(vm, host)
+
+    async def fenced_now(self, host: str) -> str:
+        if host in self.sim.blocklist():
+            return "blocklisted"
+        return "" if self.sim.host_powered(host) else "powered off"
+
+    async def running_on(self, vm: str) -> list[str]:
+        return [h for h in self.sim.running_hosts(vm) if self.sim.host_reachable(h)]
+
+    async def room_for(self, vm: str, host: str) -> str:
+        await self.sim.poll_host(host)  # reach it
+        return self.sim.room_for(vm, host)
 
 
 class NoHaActions(_BackendActions):
@@ -129,10 +213,13 @@ class NoHaActions(_BackendActions):
         raise BackendError(self.why)
 
     async def unfence(self, host: str) -> None:
-        raise BackendError(self.why)
+        """Nothing was ever fenced."""
 
     async def is_fenced(self, host: str) -> bool:
         return False
+
+    async def fenced_now(self, host: str) -> str:
+        return ""
 
     async def power_off(self, host: str) -> None:
         raise BackendError("no IPMI configured")
@@ -144,133 +231,7 @@ class NoHaActions(_BackendActions):
         raise BackendError(self.why)
 
 
-class HaRuns:
-    """Registers the HA run kinds of one cluster with the executor, and runs them."""
-
-    def __init__(
-        self, backend: ClusterBackend, clock: Clock, executor: RunExecutor, actions: HaActions
-    ) -> None:
-        self.backend, self.clock, self.executor, self.actions = backend, clock, executor, actions
-        for kind, builder in (("fence", self._fence), ("unfence", self._unfence),
-                              ("restart", self._restart), ("failback", self._failback)):
-            executor.register(self._kind(kind), builder)
-
-    def _kind(self, kind: str) -> str:
-        return f"{self.backend.name}:ha.{kind}"
-
-    async def run(self, kind: str, title: str, params: dict[str, Any], targets: Targets) -> str:
-        """Create and execute a run; returns "" when it is done, else its error."""
-        record: RunRecord = self.executor.create(self._kind(kind), title, params, targets)
-        record = await self.executor.execute(record.id)
-        return "" if record.state == "done" else (record.error or str(record.state))
-
-    def targets(self, host: str | None = None, vm: str | None = None) -> Targets:
-        return Targets(cluster=self.backend.name, host=host, vm=vm)
-
-    # -- builders
-
-    def _fence(self, params: Mapping[str, Any]) -> Sequence[Step]:
-        host, expiry, ipmi = params["host"], float(params["expiry"]), bool(params["ipmi"])
-
-        async def blocklist(ctx: StepContext) -> None:
-            ctx.log(f"{host} failed its checks for the grace period: fencing it")
-            await self.actions.fence(host, expiry)
-
-        async def fenced(ctx: StepContext) -> bool:
-            return await self.actions.is_fenced(host)
-
-        async def power_off(ctx: StepContext) -> None:
-            await self.actions.power_off(host)
-            ctx.log(f"{host} powered off through IPMI")
-
-        async def done(ctx: StepContext) -> bool:
-            return True
-
-        steps = [Step(f"Blocklist the Ceph clients of {host} for {expiry:g} s",
-                      tuple(self.actions.fence_commands(host, expiry)), blocklist, fenced)]
-        if ipmi:
-            steps.append(Step(f"Power off {host} through IPMI",
-                              tuple(self.actions.power_off_commands(host)), power_off, done))
-        return steps
-
-    def _unfence(self, params: Mapping[str, Any]) -> Sequence[Step]:
-        host, stale = str(params["host"]), [str(v) for v in params.get("stale", ())]
-        steps = [self._remove_step(vm, host) for vm in stale]
-
-        async def act(ctx: StepContext) -> None:
-            ctx.log(f"{host} is back: removing its blocklist entry")
-            await self.actions.unfence(host)
-
-        async def check(ctx: StepContext) -> bool:
-            return not await self.actions.is_fenced(host)
-
-        steps.append(Step(f"Remove {host} from the Ceph blocklist",
-                          tuple(self.actions.unfence_commands(host)), act, check))
-        return steps
-
-    def _remove_step(self, vm: str, host: str) -> Step:
-        async def act(ctx: StepContext) -> None:
-            ctx.log(f"{vm} was restarted elsewhere while {host} was lost: removing the stale "
-                    f"copy on {host}")
-            await self.actions.remove_copy(vm, host)
-
-        async def check(ctx: StepContext) -> bool:
-            return await self.actions.state_on(vm, host) is None
-
-        return Step(f"Stop and undefine the stale copy of {vm} on {host}",
-                    tuple(self.actions.remove_commands(vm, host)), act, check)
-
-    def _restart(self, params: Mapping[str, Any]) -> Sequence[Step]:
-        vm, lost, target = str(params["vm"]), str(params["host"]), str(params["target"])
-        a = self.actions
-
-        async def define(ctx: StepContext) -> None:
-            ctx.log(f"{vm} was on {lost}: defining it on {target}")
-            await a.define_on(vm, lost, target)
-
-        async def defined(ctx: StepContext) -> bool:
-            return await a.state_on(vm, target) is not None
-
-        async def start(ctx: StepContext) -> None:
-            if await a.state_on(vm, target) is not PowerState.RUNNING:
-                await a.start_on(vm, target)
-
-        async def running(ctx: StepContext) -> bool:
-            return await a.state_on(vm, target) is PowerState.RUNNING
-
-        define_cmds, start_cmds = _split(a.restart_commands(vm, target))
-        return [Step(f"Define {vm} on {target}", define_cmds, define, defined),
-                Step(f"Start {vm} on {target}", start_cmds, start, running)]
-
-    def _failback(self, params: Mapping[str, Any]) -> Sequence[Step]:
-        vm, home = str(params["vm"]), str(params["home"])
-
-        async def act(ctx: StepContext) -> None:
-            info = await self.backend.vm_info(vm)
-            if info.host == home:
-                return
-            if info.power is not PowerState.RUNNING:
-                raise InvalidState(f"{vm} is {info.power.value}: not moved back")
-
-            def progress(p: MigrationProgress) -> None:
-                ctx.log(f"{p.percent:.0f}% sent, {p.memory_remaining_bytes} bytes remaining")
-
-            await self.backend.migrate(vm, home, progress)
-
-        async def check(ctx: StepContext) -> bool:
-            return bool((await self.backend.vm_info(vm)).host == home)
-
-        try:
-            preview = tuple(self.backend.migrate_commands(_stub(vm, None), home))
-        except BackendError:
-            preview = (f"# live-migrate {vm} to {home}",)
-        return [Step(f"Live-migrate {vm} back to {home}", preview, act, check)]
 
 
-def _split(commands: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """restart_commands: the define commands, then the start command (the last)."""
-    return tuple(commands[:-1]), tuple(commands[-1:])
-
-
-def _stub(vm: str, host: str | None) -> Vm:
+def stub(vm: str, host: str | None) -> Vm:
     return Vm(name=vm, uuid="", host=host, power=PowerState.UNKNOWN, vcpus=0, memory_mb=0)

@@ -10,21 +10,52 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any, Protocol
 
 from mvm_tui.backends.base import BackendError, InvalidState
 from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.libvirt import failover as lv
+from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.libvirt.power import apply_power, power_commands
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.models import HostPoll, PowerAction, PowerState
+from mvm_tui.services.ha_actions import room_left
+
+
+class StateStore(Protocol):
+    async def load(self) -> dict[str, Any] | None: ...
+    async def save(self, state: dict[str, Any]) -> None: ...
 
 
 class RealHaActions:
     def __init__(self, backend: RealBackend, check_timeout: float,
-                 ipmi: Ipmi | None = None) -> None:
+                 ipmi: Ipmi | None = None, state: StateStore | None = None) -> None:
         self.backend = backend
         self.check_timeout = check_timeout
         self.ipmi = ipmi
+        self.state = state  # where HA's state is kept (next to the RADOS lock)
+        self._memory: dict[str, Any] | None = None  # without one: this process only
+
+    # -- HA's state, with the kept definitions of the VMs it names
+
+    async def load_state(self) -> dict[str, Any] | None:
+        state = self._memory if self.state is None else await self.state.load()
+        if state:
+            for vm, d in state.get("definitions", {}).items():
+                self.backend.kept.restore(vm, d["host"], float(d["taken"]), d["xml"])
+        return state
+
+    async def save_state(self, state: dict[str, Any]) -> None:
+        defs = {}
+        for vm in state.get("vms", {}):
+            kept = self.backend.kept.get(vm)
+            if kept is not None:
+                defs[vm] = {"host": kept.host, "taken": kept.taken, "xml": kept.xml}
+        full = {**state, "definitions": defs}
+        if self.state is None:
+            self._memory = full
+        else:
+            await self.state.save(full)
 
     async def check(self, host: str) -> HostPoll | None:
         """The HA liveness check (a little under the service's own bound, so a slow half
@@ -61,6 +92,37 @@ class RealHaActions:
 
     async def osds_up(self, host: str) -> bool | None:
         return await self.backend.osds_up(host)
+
+    async def fenced_now(self, host: str) -> str:
+        """Blocklisted now (asked of Ceph). An IPMI power-off alone is not asked of the BMC:
+        the fence run blocklists first, so a host never counts as fenced by IPMI only."""
+        return "blocklisted" if await self.is_fenced(host) else ""
+
+    async def running_on(self, vm: str) -> list[str]:
+        """Every host that answers within the check timeout and runs the VM (the lost host
+        included: a "lost" host that answers again is asked too)."""
+        names = [h.name for h in self.backend.hosts]
+
+        async def active_on(host: str) -> bool:
+            with contextlib.suppress(BackendError, TimeoutError):
+                state = await asyncio.wait_for(self.state_on(vm, host), self.check_timeout)
+                return state in lv.ACTIVE
+            return False
+
+        found = await asyncio.gather(*(active_on(h) for h in names))
+        return [h for h, active in zip(names, found, strict=True) if active]
+
+    async def room_for(self, vm: str, host: str) -> str:
+        """From a fresh light check of the target: its live domains (an incoming migration's
+        domain is listed there, paused, from the migration's start) and the VM's kept size."""
+        poll = await self.check(host)
+        if poll is None:
+            return f"{host}'s libvirt does not answer"
+        kept = self.backend.kept.get(vm)
+        if kept is None:
+            return f"no definition of {vm} was kept: its size is not known"
+        spec = parse_domain(kept.xml)
+        return room_left(poll, host, (spec.memory_mb, spec.vcpus))
 
     # -- restarts
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from mvm_tui.backends.base import BackendError, ClusterBackend
@@ -28,7 +29,7 @@ from mvm_tui.core.maintenance import (
     plan_return,
     startable,
 )
-from mvm_tui.core.placement import LIVE, Limits
+from mvm_tui.core.placement import LIVE, Limits, assign, rooms
 from mvm_tui.models import ClusterSnapshot, MigrationProgress, PowerState, Vm
 from mvm_tui.runs import (
     RunExecutor,
@@ -79,6 +80,7 @@ class MaintenanceRuns:
         limits: Limits = DEFAULT_LIMITS,
         migration_limits: MigrationLimits | None = None,
         vm_changed: Callable[[Vm], None] | None = None,
+        unusable: Callable[[], Mapping[str, str]] = dict,
     ) -> None:
         self.executor = executor
         self.backend = backend
@@ -89,6 +91,7 @@ class MaintenanceRuns:
         self.vm_changed = vm_changed  # told each moved VM's fresh state (e.g. poller.update_vm)
         self.enter_kind = kind_prefix + ENTER
         self.leave_kind = kind_prefix + LEAVE
+        self.unusable = unusable  # hosts that must not take VMs now, and why (HA: lost)
         self.in_flight: list[Move] = []  # moves running now, across this cluster's runs
         self._freed: list[asyncio.Future[None]] = []  # woken when any move ends
         executor.register(self.enter_kind, self._build_enter)
@@ -154,7 +157,8 @@ class MaintenanceRuns:
 
         steps = [self._flag_step(host, True, mark)]
         if moves:
-            steps.append(self._moves_step(f"Move {len(moves)} VMs off {host}", moves))
+            steps.append(self._moves_step(f"Move {len(moves)} VMs off {host}", moves,
+                                          replan=True))
         return steps
 
     def _build_leave(self, params: Mapping[str, Any]) -> Sequence[Step]:
@@ -181,11 +185,13 @@ class MaintenanceRuns:
         title = f"Put {host} in maintenance" if on else f"Take {host} out of maintenance"
         return Step(title=title, preview=preview, action=action, check=check)
 
-    def _moves_step(self, title: str, moves: list[Move]) -> Step:
+    def _moves_step(self, title: str, moves: list[Move], replan: bool = False) -> Step:
+        """replan (evacuations): each VM's target is chosen again right before it moves when
+        the planned one cannot take it now; the step is done when every VM left the host."""
         limits = self.migration_limits
 
         async def action(ctx: StepContext) -> None:
-            await self._run_moves(moves, ctx)
+            await self._run_moves(moves, ctx, replan)
 
         async def check(ctx: StepContext) -> bool:
             ok = True
@@ -193,6 +199,8 @@ class MaintenanceRuns:
                 vm = await self.backend.vm_info(m.vm)
                 if self.vm_changed is not None:
                     self.vm_changed(vm)
+                if replan and vm.host != m.source:
+                    continue
                 if vm.host != m.target:
                     ctx.log(f"{m.vm} is on {vm.host}, not {m.target}", "err")
                     ok = False
@@ -218,7 +226,7 @@ class MaintenanceRuns:
 
     # -- doing the moves ---------------------------------------------------------------------
 
-    async def _run_moves(self, moves: Sequence[Move], ctx: StepContext) -> None:
+    async def _run_moves(self, moves: Sequence[Move], ctx: StepContext, replan: bool) -> None:
         """Every move, as many at once as the limits allow (counting this cluster's other runs);
         a failed move does not stop the others; the step fails if any failed."""
         pending = list(moves)
@@ -229,7 +237,7 @@ class MaintenanceRuns:
                 for m in startable(pending, self.in_flight, self.migration_limits):
                     pending.remove(m)
                     self.in_flight.append(m)
-                    mine[asyncio.ensure_future(self._move_one(m, ctx))] = m
+                    mine[asyncio.ensure_future(self._move_one(m, ctx, replan))] = m
                 if not mine and not self.in_flight:
                     raise BackendError(f"{pending[0].vm}: cannot start within the limits")
                 freed = asyncio.get_running_loop().create_future()  # another run's move ended
@@ -263,11 +271,17 @@ class MaintenanceRuns:
             if not waiter.done():
                 waiter.set_result(None)
 
-    async def _move_one(self, m: Move, ctx: StepContext) -> None:
+    async def _move_one(self, m: Move, ctx: StepContext, replan: bool = False) -> None:
         vm = await self.backend.vm_info(m.vm)
+        if replan and vm.host not in (m.source, m.target):
+            ctx.log(f"{m.vm}: already off {m.source} (on {vm.host})")
+            return
         if vm.host == m.target:
             ctx.log(f"{m.vm}: already on {m.target}")
-        elif vm.host != m.source:
+            return
+        if replan and vm.host == m.source:
+            m = replace(m, target=self._target_now(m, vm, ctx))
+        if vm.host != m.source:
             raise BackendError(f"it is on {vm.host} now, not {m.source}")
         elif m.live:
             if vm.power is not PowerState.RUNNING:
@@ -278,6 +292,31 @@ class MaintenanceRuns:
                 raise BackendError(f"it is {vm.power.value} now: preview again")
             await self.backend.relocate(m.vm, m.target)
             ctx.log(f"{m.vm}: {vm.power.value}, moved to {m.target}")
+
+    def _target_now(self, m: Move, vm: Vm, ctx: StepContext) -> str:
+        """The planned target if it can take the VM now (not lost or fenced as HA knows,
+        reachable, not in maintenance, with room counting the moves on their way to it),
+        else the least full host that can; BackendError when none can."""
+        bad = dict(self.unusable())
+        snap = self.snapshot()
+        room = rooms(snap, self.limits, exclude={m.source, *bad})
+        sizes = {v.name: v for v in snap.vms}
+        for other in self.in_flight:
+            if (other.vm != m.vm and other.target in room and other.vm in sizes
+                    and sizes[other.vm].host != other.target):
+                room[other.target] = room[other.target].taking(sizes[other.vm])
+        if m.target in room and room[m.target].fits(vm):
+            return m.target
+        why = bad.get(m.target) or (
+            "it has no room for it now" if m.target in room
+            else "it is not usable now (unreachable or in maintenance)")
+        done = assign([vm], room)
+        if m.vm not in done.placed:
+            raise BackendError(f"{m.target} cannot take it ({why}) and no other host can: "
+                               + done.unplaced[m.vm])
+        target = done.placed[m.vm]
+        ctx.log(f"{m.vm}: {m.target} cannot take it ({why}): moving it to {target} instead")
+        return target
 
     async def _migrate(self, m: Move, ctx: StepContext) -> None:
         start = self.clock.now()

@@ -1,22 +1,40 @@
 """Runs one failover scenario on the simulator with the virtual clock.
 
 A scenario is a directory:
-  cluster.toml  the initial cluster: layout, duration, [ha] settings, [[hosts]], [[vms]]
-  events.txt    "TIME VERB ARGS" per line ('#' comments): power-off H, network-off H,
-                mgmt-off H (SSH/libvirt cut, Ceph OSDs still up), restore H, latency H SECONDS,
-                enter-maintenance H, leave-maintenance H, migrate VM H (in the background),
-                start VM, stop VM, approve-failback VM
-  expected.log  the expected decisions, one line each ("34.0 fence h1")
+  cluster.toml  the initial cluster: layout, duration, lease (seconds: the HA services hold a
+                RADOS lease, so a second one can take over), [ha] settings, [[hosts]],
+                [[vms]]
+  events.txt    "TIME VERB ARGS" per line ('#' comments):
+                faults: power-off H, network-off H, mgmt-off H (SSH/libvirt cut, Ceph OSDs
+                still up), restore H, latency H SECONDS;
+                operator: enter-maintenance H / leave-maintenance H (the flag only),
+                maintenance H (a real enter-maintenance run, in the background),
+                retry-maintenance H (Retry from History of the last one), migrate VM H (in
+                the background), start VM, stop VM, define-on VM H (defined by hand on H
+                too), start-on VM H (defined on H from its XML and started there by hand),
+                retry-restart VM (Retry from History of HA's last failed restart run of VM),
+                approve-failback VM;
+                HA services: ha-start [N] (service N, default 1, a new process), ha-crash [N]
+                (kill -9: it stops where it is); rados-down / rados-up (Ceph answers no
+                `rados` command: lease renewals fail);
+                switch-overs: at-switchover VM before|after VERB ARGS (a fault verb, applied
+                when VM's live migration switches over)
+  expected.log  the expected decisions, one line each ("34.0 fence h1"; service N > 1:
+                "34.0 ha2 fence h1"), and the outcome of the operator's runs
+                ("40.0 run maintenance h1: done", "50.0 run retry-restart db-01: failed: WHY")
   final.txt     optional: every VM at the end, "VM HOST POWER" ("db-01 h2 running")
+  copies.txt    optional: every other copy at the end, "VM HOST POWER"
 
-Events at time 0 happen before the HA service starts; an event at a later time T happens
-right after the checks due at T. Times are seconds of cluster time from the start.
+Service 1 starts after the events at time 0 unless an event at 0 says ha-start; an event at a
+later time T happens right after the checks due at T. Times are seconds of cluster time from
+the start. The invariants (invariants.py) are checked after every step of the clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,10 +44,22 @@ from mvm_tui.backends.sim import SimBackend, SimClusterSpec, SimHostSpec, SimVmS
 from mvm_tui.backends.sim.state import settle as settle_vm
 from mvm_tui.clock import VirtualClock, settle
 from mvm_tui.core.failover import HaSettings
-from mvm_tui.models import Layout, Placement, PowerAction, PowerState
-from mvm_tui.runs import RunExecutor, RunStore
-from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_actions import SimHaActions
+from mvm_tui.models import (
+    ClusterSnapshot,
+    Host,
+    HostFacts,
+    HostState,
+    Layout,
+    Placement,
+    PowerAction,
+    PowerState,
+)
+from mvm_tui.runs import RunExecutor, RunState, RunStore
+from mvm_tui.services.maintenance import MaintenanceRuns
+from tests.scenarios.invariants import Invariants
+from tests.scenarios.services import Services
+
+FAULTS = ("power-off", "network-off", "mgmt-off", "restore", "latency")
 
 
 @dataclass
@@ -39,9 +69,13 @@ class Outcome:
     notes: list[str] = field(default_factory=list)  # what else happened (failed migrations)
     blocklisted_at_end: list[str] = field(default_factory=list)
     runs: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # oldest first
+    copies: list[str] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
 
 
-def load_cluster(path: Path) -> tuple[SimClusterSpec, HaSettings, float, list[str]]:
+def load_cluster(
+    path: Path,
+) -> tuple[SimClusterSpec, HaSettings, float, list[str], float | None]:
     doc: dict[str, Any] = tomllib.loads(path.read_text())
     hosts = [
         SimHostSpec(h["name"], h.get("address", f"192.0.2.{10 + i}"), vcpus=h.get("vcpus", 8),
@@ -59,7 +93,9 @@ def load_cluster(path: Path) -> tuple[SimClusterSpec, HaSettings, float, list[st
     spec = SimClusterSpec(name=path.parent.name, layout=Layout(doc.get("layout", "external")),
                           hosts=hosts, vms=vms)
     maintenance = [h["name"] for h in doc["hosts"] if h.get("maintenance")]
-    return spec, HaSettings(**ha), float(doc.get("duration", 120)), maintenance
+    lease = doc.get("lease")
+    return (spec, HaSettings(**ha), float(doc.get("duration", 120)), maintenance,
+            None if lease is None else float(lease))
 
 
 def load_events(path: Path) -> list[tuple[float, str, list[str]]]:
@@ -72,35 +108,66 @@ def load_events(path: Path) -> list[tuple[float, str, list[str]]]:
     return sorted(events, key=lambda e: e[0])
 
 
-async def run_until(clock: VirtualClock, t: float) -> None:
-    """Move the clock to t deadline by deadline, letting what each wakes up finish first."""
+async def run_until(clock: VirtualClock, t: float, check: Callable[[], None]) -> None:
+    """Move the clock to t deadline by deadline, letting what each wakes up finish first;
+    the invariants are checked after each."""
     while (d := clock.next_deadline) is not None and d <= t:
         await clock.advance(d - clock.now())
         await settle(200)
+        check()
     await clock.advance(max(0.0, t - clock.now()))
     await settle(200)
+    check()
+
+
+def truth(sim: SimBackend, time: float) -> ClusterSnapshot:
+    """The cluster as an operator's inventory would show it now (what maintenance plans on)."""
+    hosts = []
+    for ref in sim.hosts:
+        h = sim._hosts[ref.name]
+        state = (HostState.UNREACHABLE if not h.reachable else
+                 HostState.MAINTENANCE if h.maintenance else HostState.ONLINE)
+        hosts.append(Host(name=ref.name, address=ref.address, state=state,
+                          facts=HostFacts(vcpus=h.spec.vcpus, memory_mb=h.spec.memory_mb)))
+    vms = tuple(sim._snapshot(v, time) for v in sim._vms.values())
+    return ClusterSnapshot(name=sim.name, layout=sim.layout, time=time, hosts=tuple(hosts),
+                           vms=vms)
 
 
 async def run_scenario(directory: Path, db: Path) -> Outcome:
     clock = VirtualClock()
     t0 = clock.now()
-    spec, settings, duration, maintenance = load_cluster(directory / "cluster.toml")
+    spec, settings, duration, maintenance, lease = load_cluster(directory / "cluster.toml")
     sim = SimBackend(spec, clock, seed=1)
     for h in maintenance:
         await sim.set_maintenance(h, True)
-    store = RunStore(db)
-    executor = RunExecutor(store, clock)
-    service = HaService(sim, clock, settings, executor, SimHaActions(sim))
     outcome = Outcome([], [])
+    lines = outcome.log
+    services = Services(sim, clock, settings, db, lease, lines, t0)
+    invariants = Invariants(sim, lambda: f"{clock.now() - t0:.1f}")
+    invariants.attach(sim)
+    operator_store = RunStore(db.with_name(f"{db.stem}-operator{db.suffix}"))
+    operator = RunExecutor(operator_store, clock)
+    maint = MaintenanceRuns(operator, "", sim, clock, lambda: truth(sim, clock.now()),
+                            unusable=lambda: unusable(services, sim))
     background: list[asyncio.Task[None]] = []
+
+    def at() -> str:
+        return f"{clock.now() - t0:.1f}"
 
     async def quietly(what: str, aw: Any) -> None:
         try:
             await aw
         except BackendError as exc:
-            outcome.notes.append(f"{clock.now() - t0:.1f} {what}: {exc}")
+            outcome.notes.append(f"{at()} {what}: {exc}")
 
-    async def apply(verb: str, args: list[str]) -> None:
+    async def operator_run(what: str, run_id: int) -> None:
+        record = await operator.execute(run_id)
+        lines.append(f"{at()} run {what}: {record.state.value}")
+        if record.error:
+            outcome.notes.append(f"{at()} run {what}: {record.error}")
+
+    def fault(verb: str, args: list[str]) -> None:
         if verb == "power-off":
             sim.power_off_host(args[0])
         elif verb == "network-off":
@@ -109,18 +176,63 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
             sim._hosts[args[0]].cut = True
         elif verb == "restore":
             sim.restore_host(args[0])
-        elif verb == "latency":
+        else:
             sim.set_latency(args[0], float(args[1]))
+
+    async def apply(verb: str, args: list[str]) -> None:
+        if verb in FAULTS:
+            fault(verb, args)
         elif verb in ("enter-maintenance", "leave-maintenance"):
             await sim.set_maintenance(args[0], verb == "enter-maintenance")
+        elif verb == "maintenance":
+            try:
+                record = maint.create_enter_run(maint.plan_enter(args[0]))
+            except BackendError as exc:
+                lines.append(f"{at()} run maintenance {args[0]}: refused")
+                outcome.notes.append(f"{at()} maintenance {args[0]}: {exc}")
+                return
+            background.append(asyncio.create_task(
+                operator_run(f"maintenance {args[0]}", record.id)))
+        elif verb == "retry-maintenance":
+            last = next(r for r in operator_store.list_runs(host=args[0])
+                        if r.kind == maint.enter_kind)
+            background.append(asyncio.create_task(
+                operator_run(f"retry-maintenance {args[0]}", last.id)))
+        elif verb == "retry-restart":
+            service = services.live[1]
+            store = services.stores[1]
+            last = next(r for r in store.list_runs(vm=args[0])
+                        if r.kind.endswith("ha.restart") and r.state is RunState.FAILED)
+            record = await service.runs.executor.execute(last.id)
+            why = f": {record.error}" if record.error else ""
+            lines.append(f"{at()} run retry-restart {args[0]}: {record.state.value}{why}")
         elif verb == "migrate":
             background.append(asyncio.create_task(
                 quietly(f"migrate {args[0]} {args[1]}", sim.migrate(args[0], args[1]))))
         elif verb in ("start", "stop"):
             action = PowerAction.START if verb == "start" else PowerAction.POWEROFF
             await sim.vm_power(await sim.vm_info(args[0]), action)
+        elif verb == "define-on":
+            sim.define_copy(args[0], args[1])
+        elif verb == "start-on":
+            sim.move_main(args[0], args[1])
+            await sim.vm_power(await sim.vm_info(args[0]), PowerAction.START)
+        elif verb == "at-switchover":
+            vm, when, what, *rest = args
+
+            def hook(phase: str, name: str, _src: str, _dst: str) -> None:
+                if (phase, name) == (when, vm):
+                    fault(what, rest)
+
+            sim.switchover_hooks.append(hook)
         elif verb == "approve-failback":
-            service.approve_failback(args[0])
+            services.live[1].approve_failback(args[0])
+        elif verb == "ha-start":
+            services.start(int(args[0]) if args else 1)
+        elif verb in ("rados-down", "rados-up"):  # Ceph answers no `rados` command (lease)
+            services.rados.down = verb == "rados-down"
+        elif verb == "ha-crash":
+            await services.crash(int(args[0]) if args else 1)
         else:
             raise ValueError(f"unknown event {verb!r}")
 
@@ -129,25 +241,37 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
         for t, verb, args in events:
             if t <= 0:
                 await apply(verb, args)
-        service.start()
+        if not any(t <= 0 and verb == "ha-start" for t, verb, _ in events):
+            services.start(1)
         for t, verb, args in events:
             if t > 0:
-                await run_until(clock, t0 + t)
+                await run_until(clock, t0 + t, invariants.check)
                 await apply(verb, args)
-        await run_until(clock, t0 + duration)
+                invariants.check()
+        await run_until(clock, t0 + duration, invariants.check)
     finally:
-        await service.stop()
+        await services.stop_all()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     now = clock.now()
-    outcome.log = [d.line(t0) for d in service.decisions]
     for name in sorted(sim.vm_names()):
         v = sim._vms[name]
         settle_vm(v, now)
         outcome.final.append(f"{name} {v.host} {v.power.value.replace(' ', '-')}")
+        outcome.copies += [f"{name} {h} {p.value.replace(' ', '-')}"
+                           for h, p in sorted(sim.copies_of(name).items())]
     outcome.blocklisted_at_end = sim.blocklist()
-    outcome.runs = [(r.kind.split(':')[-1], r.params, r.state.value)
-                    for r in reversed(store.list_runs(limit=10_000))]
-    store.close()
+    outcome.runs = [(kind, params, state) for _, kind, params, state in services.runs()]
+    outcome.violations = invariants.violations
+    services.close()
+    operator_store.close()
     return outcome
+
+
+def unusable(services: Services, sim: SimBackend) -> dict[str, str]:
+    """What maintenance asks before each move: hosts HA knows lost (any live service)."""
+    out: dict[str, str] = {}
+    for service in services.live.values():
+        out.update(service.unusable_hosts())
+    return out

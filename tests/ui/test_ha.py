@@ -3,7 +3,8 @@ elsewhere after fencing, and the operator sees the service and its decisions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from mvm_tui.config import demo_config
 from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.models import PowerState
 from mvm_tui.session import open_session
+from mvm_tui.widgets.confirm import ConfirmModal
 
 from .conftest import SIZE, DemoApp, wait_until
 
@@ -51,3 +53,51 @@ async def test_a_lost_host_is_fenced_and_its_vms_restart_elsewhere(with_ha) -> N
     assert all(v.power is PowerState.RUNNING for v in vms.values())
     assert sim.where_is("license-srv") == "hv1"  # pinned: stays down where it was
     assert "hv1 recovered" in demo.app.screen._ha_line().plain
+
+
+async def advance_until(demo: DemoApp, pilot: Pilot[None], condition: Callable[[], bool],
+                        seconds: int = 120) -> None:
+    """Cluster time goes on, a second at a time, until `condition()` holds."""
+    for _ in range(seconds):
+        if condition():
+            return
+        await demo.clock.advance(1.0)
+        await pilot.pause()
+    assert condition(), f"not within {seconds} s of cluster time"
+
+
+async def test_failback_ask_is_asked_in_the_tui_and_the_answer_acts(with_ha) -> None:
+    demo, pilot = with_ha
+    cluster, ha = demo.session.clusters[0], demo.app.ha
+    assert ha is not None
+    await ha.stop()
+    ha.settings = replace(ha.settings, failback="ask")
+    ha.start()
+    sim = cluster.backend
+    sim.power_off_host("hv1")
+    for _ in range(60):
+        await demo.clock.advance(1.0)
+        await pilot.pause()
+    moved = {n: sim.where_is(n) for n in ("web-01", "db-01")}
+    assert set(moved.values()) <= {"hv2", "hv3"}
+    sim.restore_host("hv1")
+    await advance_until(demo, pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+    asked = demo.app.screen
+    assert isinstance(asked, ConfirmModal)
+    vm = asked.title_text.split()[2]  # "HA: fail db-01 back to hv1?"
+    assert asked.title_text == f"HA: fail {vm} back to hv1?" and vm in moved
+    assert any("virsh" in c for step in asked.steps for c in step.preview)
+    await pilot.press("y")
+    await advance_until(demo, pilot, lambda: sim.where_is(vm) == "hv1")
+    assert vm not in ha.pending_failbacks
+
+
+async def test_trouble_is_a_banner(with_ha) -> None:
+    demo, pilot = with_ha
+    ha = demo.app.ha
+    assert ha is not None
+    ha._set_trouble("runs", "HA cannot record its runs, so it does not act: disk full")
+    await pilot.pause()
+    assert "HA PROBLEM: HA cannot record its runs" in demo.app.screen._ha_line().plain
+    messages = [e.message for e in demo.session.clusters[0].poller.events()]
+    assert any("disk full" in m for m in messages)

@@ -115,7 +115,14 @@ def carry_out(model: Model, engine: FailoverEngine, decisions: list[Decision], t
             if d.kind is Kind.RESTART and d.host != d.target:
                 assert d.host in model.fenced, f"{v.name} restarted before {d.host} was fenced"
             assert d.target not in model.fenced
-            assert model.hosts[d.target].up
+            if not model.hosts[d.target].up:
+                # decided on the last checks, the target went down since: the run cannot reach
+                # it and fails (as the HA service's runs do); the engine is told
+                failed = (engine.restart_failed(d.vm, t, f"{d.target} unreachable")
+                          if d.kind is Kind.RESTART
+                          else engine.failback_failed(d.vm, t, f"{d.target} unreachable"))
+                carry_out(model, engine, failed, t)
+                continue
             if d.kind is Kind.FAILBACK:
                 v.copies.clear()  # a live migration: the copy moves
             v.host = d.target

@@ -4,14 +4,10 @@ the simulator taking turns with it."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from mvm_tui.backends.ceph.admin import CliResult
 from mvm_tui.backends.sim import demo_cluster
 from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import HaSettings
@@ -19,55 +15,7 @@ from mvm_tui.runs import RunExecutor, RunStore
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import SimHaActions
 from mvm_tui.services.ha_lease import RadosLease
-
-
-@dataclass
-class Locker:
-    name: str
-    cookie: str
-    description: str
-    expires: float
-
-
-@dataclass
-class FakeRados:
-    """One lock object, the way the OSD's cls_lock keeps it."""
-
-    clock: VirtualClock
-    lockers: list[Locker] = field(default_factory=list)
-    clients: int = 4100
-    commands: list[list[str]] = field(default_factory=list)
-    down: bool = False  # no host answers
-
-    async def __call__(self, argv: Sequence[str]) -> CliResult:
-        argv = list(argv)
-        self.commands.append(argv)
-        if self.down:
-            raise OSError("no host answered")
-        assert argv[:4] == ["timeout", "10", "rados", "-p"]
-        verb, args = argv[6], argv[7:]
-        self.clients += 1
-        now = self.clock.now()
-        self.lockers = [lk for lk in self.lockers if lk.expires > now]
-        opts = dict(zip(args[2::2], args[3::2], strict=False))
-        if verb == "get":
-            if self.lockers:
-                return CliResult(1, "", "ERROR: failed locking: (16) Device or resource busy")
-            self.lockers.append(Locker(f"client.{self.clients}", opts["--lock-cookie"],
-                                       opts["--lock-description"],
-                                       now + float(opts["--lock-duration"])))
-            return CliResult(0, "", "")
-        if verb == "break":
-            name, cookie = args[2], args[4]
-            mine = [lk for lk in self.lockers if (lk.name, lk.cookie) == (name, cookie)]
-            if not mine:
-                return CliResult(1, "", "ERROR: failed breaking lock: (2) No such file")
-            self.lockers.remove(mine[0])
-            return CliResult(0, "", "")
-        assert verb == "info"
-        return CliResult(0, json.dumps({"name": "ha", "type": "exclusive", "lockers": [
-            {"name": lk.name, "cookie": lk.cookie, "description": lk.description}
-            for lk in self.lockers]}), "")
+from tests.scenarios.fake_rados import FakeRados, Locker
 
 
 def lease(rados: FakeRados, clock: VirtualClock, who: str) -> RadosLease:

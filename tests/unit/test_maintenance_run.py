@@ -261,3 +261,23 @@ async def test_cancelled_mid_migration_is_interrupted_cleanly_and_resumes(world:
     final = await world.execute(world.store.get_run(run.id))
     assert final.state is RunState.DONE, final.error
     assert world.sim.vm_names("hv1") == ["license-srv"]
+
+
+async def test_a_move_replans_right_before_it_runs_when_ha_says_its_target_is_lost(
+    world: World,
+) -> None:
+    """Planned while every host was fine; by the time it runs (a retry, say), HA has
+    declared the planned target lost though the inventory still shows it: the VM goes to
+    another host with room, never the lost one, and the run log says why."""
+    await world.refresh()
+    await world.power("license-srv", PowerAction.POWEROFF)
+    plan = world.runs.plan_enter("hv1")
+    targets = {a.vm.name: a.target for a in plan.live}
+    lost = targets["db-01"]
+    world.runs.unusable = lambda: {lost: "HA: recovered"}
+    final = await world.execute(world.runs.create_enter_run(plan))
+    assert final.state is RunState.DONE, final.error
+    assert world.sim.where_is("db-01") not in ("hv1", lost)
+    assert world.sim.where_is("web-01") not in ("hv1", lost)
+    assert any(t.startswith(f"db-01: {lost} cannot take it (HA: recovered): moving it to ")
+               for t in world.log(final))

@@ -54,6 +54,13 @@ class KeptDefinitions:
         with self._lock:
             return self._defs.get(vm)
 
+    def restore(self, vm: str, host: str, taken: float, xml: str) -> None:
+        """A definition kept by an earlier HA service (from its kept state); one taken by
+        this process since wins."""
+        with self._lock:
+            if vm not in self._defs:
+                self._defs[vm] = KeptDefinition(vm, host, taken, xml)
+
     def refresh(self, vm: str, host: str, live_xml: str, read: Callable[[], str],
                 now: float) -> None:
         digest = hashlib.sha256(live_xml.encode()).hexdigest()

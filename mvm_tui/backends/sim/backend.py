@@ -14,6 +14,7 @@ import random
 import shlex
 import uuid
 from collections.abc import Callable
+from typing import Any
 
 from mvm_tui.backends.base import (
     BackendError,
@@ -25,6 +26,7 @@ from mvm_tui.backends.base import (
 )
 from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
 from mvm_tui.backends.sim.ceph_cli import SimCeph, SimCephAdmin
+from mvm_tui.backends.sim.copies import SimCopies
 from mvm_tui.backends.sim.fencing import Fencing
 from mvm_tui.backends.sim.metrics import VmProfile, host_base_cpu, host_base_io
 from mvm_tui.backends.sim.migration import PrecopyPlan
@@ -61,7 +63,7 @@ _VIRSH_VERB = {
 }
 
 
-class SimBackend(SimCephAdmin, ClusterBackend):
+class SimBackend(SimCopies, SimCephAdmin, ClusterBackend):
     """A simulated cluster. Besides the backend interface it offers live migration, Ceph OSD
     control, fault injection (power off, network cut, slow host, restore) and, on HCI, the
     CephAdmin interface (ceph commands, systemd units, mon_host: sim/ceph_cli.py)."""
@@ -77,6 +79,10 @@ class SimBackend(SimCephAdmin, ClusterBackend):
         self._rng = random.Random(seed)
         self._migrations: dict[str, Migration] = {}
         self.fencing = Fencing()  # Ceph's OSD blocklist
+        # told (phase "before"/"after", vm, source, dest) around a migration's switch-over
+        self.switchover_hooks: list[Callable[[str, str, str, str], None]] = []
+        # what HA keeps next to its lock (on real HCI clusters: RADOS), here in memory
+        self.ha_state: dict[str, Any] | None = None
         now = clock.now()
         self._hosts = {
             h.name: HostState(spec=h, seed=self._rng.getrandbits(64)) for h in spec.hosts
@@ -181,6 +187,7 @@ class SimBackend(SimCephAdmin, ClusterBackend):
         await self._reach(h)
         now = self._clock.now()
         vms = tuple(self._snapshot(v, now) for v in h.vms.values())
+        vms += tuple(self.copy_snapshots(h))
         hs = h.spec
         cpu = host_base_cpu(h.seed, now, self.spec.host_base_cpu_pct)
         cpu += sum(v.cpu_pct * v.vcpus for v in vms) / hs.vcpus
@@ -327,13 +334,7 @@ class SimBackend(SimCephAdmin, ClusterBackend):
         if d.maintenance:
             raise InvalidState(f"{dest} is in maintenance")
         now = self._clock.now()
-        committed = sum(x.memory_mb for x in d.vms.values() if x.power in LIVE)
-        free = d.spec.memory_mb - self.spec.host_base_mem_mb - committed - d.incoming_mb
-        if v.memory_mb > free:
-            raise InvalidState(
-                f"{dest} has not enough free memory for {vm}: "
-                f"needs {v.memory_mb} MB, {max(free, 0)} MB free"
-            )
+        self._check_room(v, d)
         bw = self.spec.migration_bandwidth_bps
         plan = PrecopyPlan.make(
             v.memory_mb * MIB, bw, bw * v.profile.dirty_share, self.spec.migration_max_downtime_s
@@ -343,6 +344,7 @@ class SimBackend(SimCephAdmin, ClusterBackend):
         source, gen, start = src.spec.name, v.generation, now
         v.migrating_to = dest
         d.incoming_mb += v.memory_mb
+        d.incoming_vcpus += v.template.vcpus
         self._migrations[vm] = Migration(source, dest, start, plan)
 
         def progress(t: float, remaining: float, downtime: int | None) -> MigrationProgress:
@@ -369,17 +371,43 @@ class SimBackend(SimCephAdmin, ClusterBackend):
                 if on_progress is not None and k < ticks:
                     t = self._clock.now() - start
                     on_progress(progress(t, plan.remaining(t), None))
+            for hook in tuple(self.switchover_hooks):
+                hook("before", vm, source, dest)
             await self._clock.sleep(downtime_ms / 1000)  # paused: the last dirty pages go
             self._check_migration(v, src, d, gen)
+            # the switch-over: the destination must still have room (restarts may have
+            # landed there meanwhile); else the guest goes on running on the source
+            d.incoming_mb -= v.memory_mb
+            d.incoming_vcpus -= v.template.vcpus
+            try:
+                self._check_room(v, d, what=f"switch-over of {vm} to {dest} aborted")
+            finally:
+                d.incoming_mb += v.memory_mb
+                d.incoming_vcpus += v.template.vcpus
             del src.vms[vm]
+            d.copies.pop(vm, None)
             d.vms[vm] = v
             v.host = dest
         finally:
             v.migrating_to = None
             d.incoming_mb -= v.memory_mb
+            d.incoming_vcpus -= v.template.vcpus
             self._migrations.pop(vm, None)
+        for hook in tuple(self.switchover_hooks):
+            hook("after", vm, source, dest)
         if on_progress is not None:
             on_progress(progress(self._clock.now() - start, 0.0, downtime_ms))
+
+    def _check_room(self, v: VmState, d: HostState, what: str = "") -> None:
+        """Raise InvalidState when `d` cannot take `v` without overcommitting its memory (its
+        live VMs, its copies that run and the migrations on their way there count)."""
+        mem, _ = self.committed(d.spec.name)
+        free = d.spec.memory_mb - self.spec.host_base_mem_mb - mem
+        if v.memory_mb > free:
+            raise InvalidState(
+                (f"{what}: " if what else "") + f"{d.spec.name} has not enough free memory "
+                f"for {v.name}: needs {v.memory_mb} MB, {max(free, 0)} MB free"
+            )
 
     def _check_migration(self, v: VmState, src: HostState, d: HostState, gen: int) -> None:
         what = f"migration of {v.name} from {src.spec.name} to {d.spec.name}"
@@ -415,6 +443,7 @@ class SimBackend(SimCephAdmin, ClusterBackend):
         if v.host == dest:
             return
         del self._hosts[v.host].vms[vm]
+        d.copies.pop(vm, None)
         d.vms[vm] = v
         v.host = dest
 
@@ -453,6 +482,8 @@ class SimBackend(SimCephAdmin, ClusterBackend):
             if v.power is not PowerState.SHUTOFF:
                 v.power, v.shutoff_at = PowerState.SHUTOFF, None
                 v.generation += 1
+        for name in h.copies:
+            h.copies[name] = PowerState.SHUTOFF
         self._sync_osds(h)
 
     def cut_network(self, name: str) -> None:

@@ -48,6 +48,8 @@ class Fencing:
             if v.power in LIVE:
                 v.power, v.shutoff_at = PowerState.SHUTOFF, None
                 v.generation += 1
+        for vm in h.copies:
+            h.copies[vm] = PowerState.SHUTOFF
 
     def unfence(self, host: str, quorum: bool) -> None:
         """`ceph osd blocklist rm ADDR`."""

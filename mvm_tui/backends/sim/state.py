@@ -50,6 +50,8 @@ class HostState:
     latency: float = 0.0
     maintenance: bool = False
     incoming_mb: int = 0  # memory reserved by migrations on their way here
+    incoming_vcpus: int = 0
+    copies: dict[str, PowerState] = field(default_factory=dict)  # VMs defined elsewhere too
 
     @property
     def reachable(self) -> bool:

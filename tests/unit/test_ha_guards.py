@@ -1,0 +1,154 @@
+"""HA runs re-check their guards right before each step acts (on the simulator): the lease,
+the lost host's fence, the VM running nowhere, the target's room; and a run HA cannot record
+is said loudly and tried again."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from mvm_tui.backends.base import HostUnreachable
+from mvm_tui.backends.sim import SimBackend, demo_cluster
+from mvm_tui.clock import VirtualClock
+from mvm_tui.core.failover import HaSettings, Kind
+from mvm_tui.ha_cli import EXIT_TROUBLE, run_ha
+from mvm_tui.models import HostPoll
+from mvm_tui.runs import RunExecutor, RunStore
+from mvm_tui.services.ha import HaService
+from mvm_tui.services.ha_actions import SimHaActions
+from mvm_tui.services.ha_runs import HaRuns
+
+
+def runs(tmp_path: Path, may_act: list[str]) -> tuple[HaRuns, VirtualClock]:
+    clock = VirtualClock()
+    sim = demo_cluster(clock)
+    executor = RunExecutor(RunStore(tmp_path / "runs.sqlite3"), clock)
+    return HaRuns(sim, clock, executor, SimHaActions(sim), may_act=lambda: may_act[0]), clock
+
+
+async def test_a_run_stops_between_steps_when_the_lease_is_lost(tmp_path: Path) -> None:
+    why = [""]
+    r, _ = runs(tmp_path, why)
+    sim = r.actions.sim  # type: ignore[attr-defined]
+    sim.power_off_host("hv1")
+    sim.fence_host("hv1", 3600)
+    define = r.actions.define_on
+
+    async def define_then_lose_lease(vm: str, lost: str, target: str) -> None:
+        await define(vm, lost, target)
+        why[0] = "this HA service does not hold the lease now"
+
+    r.actions.define_on = define_then_lose_lease  # type: ignore[method-assign]
+    error = await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
+                        r.targets(vm="web-01"))
+    assert error == "stopped before this step: this HA service does not hold the lease now"
+    assert sim.where_is("web-01") == "hv2"  # defined (step 1), not started (step 2)
+    assert sim.running_hosts("web-01") == []
+
+
+async def test_a_restart_is_refused_unless_the_lost_host_is_fenced_now(tmp_path: Path) -> None:
+    r, _ = runs(tmp_path, [""])
+    sim = r.actions.sim  # type: ignore[attr-defined]
+    sim.cut_network("hv1")  # not fenced: web-01 may still run there
+    error = await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
+                        r.targets(vm="web-01"))
+    assert error.startswith("hv1 is not fenced now")
+    assert sim.where_is("web-01") == "hv1"
+    sim.restore_host("hv1")  # it answers, and runs web-01: never a second copy
+    sim.fence_host("hv1", 3600)
+    sim.unfence_host("hv1")
+    error = await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
+                        r.targets(vm="web-01"))
+    assert error.startswith("hv1 is not fenced now")
+
+
+async def test_a_run_that_cannot_be_recorded_is_said_loudly_and_tried_again(
+    tmp_path: Path,
+) -> None:
+    clock = VirtualClock()
+    sim = demo_cluster(clock)
+    store = RunStore(tmp_path / "runs.sqlite3")
+    service = HaService(sim, clock, HaSettings(check_interval=2, check_timeout=1.5,
+                                               grace_period=10), RunExecutor(store, clock),
+                        SimHaActions(sim))
+    problems: list[str] = []
+    service.on_trouble(problems.append)
+    create = store.create_run
+    full = [True]
+
+    def create_run(*args: object, **kwargs: object) -> object:
+        if full[0]:
+            raise sqlite3.OperationalError("database or disk is full")
+        return create(*args, **kwargs)  # type: ignore[arg-type]
+
+    store.create_run = create_run  # type: ignore[method-assign]
+    service.start()
+    await clock.advance(1.0)  # every host checked once
+    sim.power_off_host("hv1")
+    await clock.advance(20.0)
+    assert any(d.kind is Kind.FENCE for d in service.decisions)
+    assert sim.blocklist() == []  # nothing acted without a record
+    assert problems and "disk is full" in problems[0]
+    assert service.status().trouble == (problems[0],)
+    full[0] = False
+    await clock.advance(10.0)
+    assert sim.blocklist() == ["hv1"]
+    assert {sim.where_is("web-01"), sim.where_is("db-01")} <= {"hv2", "hv3"}
+    assert problems[-1] == "" and service.status().trouble == ()
+    await service.stop()
+
+
+async def test_a_stale_blocklist_entry_is_not_a_lost_host(tmp_path: Path) -> None:
+    """hv1 is still blocklisted from an earlier loss, answered since, and has just been cut:
+    a restart (a retry from History, say) waits for the service to declare it lost again."""
+    r, _ = runs(tmp_path, [""])
+    lost: list[str] = []
+    r.lost_now = lambda host: host in lost
+    sim = r.actions.sim  # type: ignore[attr-defined]
+    sim.fence_host("hv1", 3600)  # its VMs died with it; the entry was never removed
+    sim.cut_network("hv1")
+    error = await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
+                        r.targets(vm="web-01"))
+    assert error.startswith("hv1 is not lost now")
+    lost.append("hv1")
+    assert await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
+                       r.targets(vm="web-01")) == ""
+
+
+async def test_the_headless_service_says_it_on_stderr_and_in_its_exit_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`mvm-tui ha` on the demo: hv1 stops answering (its OSDs down too) while the run store
+    refuses every write: each problem on stderr, and the exit status says it (74)."""
+    poll, dead = SimBackend.poll_host, [False]
+
+    async def poll_host(self: SimBackend, host: str) -> HostPoll:
+        if dead[0] and host == "hv1":
+            raise HostUnreachable("hv1: connection timed out")
+        return await poll(self, host)
+
+    async def osds_up(self: SimHaActions, host: str) -> bool | None:
+        return not (dead[0] and host == "hv1")
+
+    def full(self: RunStore, *args: object, **kwargs: object) -> object:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(SimBackend, "poll_host", poll_host)
+    monkeypatch.setattr(SimHaActions, "osds_up", osds_up)
+    monkeypatch.setattr(RunStore, "create_run", full)
+    clock, stop = VirtualClock(), asyncio.Event()
+    task = asyncio.create_task(run_ha(None, demo=True, stop=stop, clock=clock,
+                                      db_path=tmp_path / "runs.sqlite3", lock_dir=tmp_path,
+                                      out=io.StringIO()))
+    await clock.advance(10.0)
+    dead[0] = True
+    await clock.advance(60.0)
+    stop.set()
+    assert await task == EXIT_TROUBLE
+    err = capsys.readouterr().err
+    assert ("mvm-tui ha: demo: ERROR: HA cannot record its runs, so it does not act: "
+            "database or disk is full; trying again") in err
