@@ -198,6 +198,12 @@ class RunExecutor:
         """The runs this executor is executing now (what quitting would interrupt)."""
         return [self.store.get_run(run_id) for run_id in sorted(self._executing)]
 
+    def resumable(self) -> list[RunRecord]:
+        """Unfinished runs this process may execute now (oldest first): none executing here,
+        none another live process owns; a dead process's RUNNING run is among them."""
+        return [r for r in self.store.unfinished()
+                if r.id not in self._executing and self.owned_elsewhere(r) is None]
+
     def owned_elsewhere(self, run: RunRecord) -> RunOwner | None:
         """The live process, other than this one, that owns the run; None if there is none."""
         owner = run.owner

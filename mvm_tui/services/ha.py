@@ -152,8 +152,9 @@ class HaService:
     async def _finish_interrupted(self) -> None:
         executor = self.runs.executor
         prefix = f"{self.backend.name}:ha."
-        runs = [r for r in executor.store.unfinished()
-                if r.kind.startswith(prefix) and r.state is RunState.INTERRUPTED]
+        # a PENDING run was decided but never started: deciding again is safer
+        runs = [r for r in executor.resumable()
+                if r.kind.startswith(prefix) and r.state is not RunState.PENDING]
         if not runs:
             return
         while len(self._checked) < len(self.backend.hosts):  # every host checked once first

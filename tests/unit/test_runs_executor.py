@@ -342,6 +342,8 @@ async def test_a_run_owned_by_a_live_process_is_left_alone(
     assert run.state is RunState.RUNNING and run.owner == executor.owner.info
     assert other.owned_elsewhere(run) == executor.owner.info
     assert executor.owned_elsewhere(run) is None
+    assert other.resumable() == []
+    assert [r.id for r in executor.resumable()] == [run_id]
 
 
 async def test_a_dead_owners_run_is_resumed_exactly_once(
@@ -356,6 +358,7 @@ async def test_a_dead_owners_run_is_resumed_exactly_once(
     b.register("probe", second.build)
     executor.close()  # the owner dies
     assert b.owned_elsewhere(store.get_run(run_id)) is None
+    assert [r.id for r in b.resumable()] == [run_id]
 
     resuming = asyncio.ensure_future(a.resume_unfinished())
     await asyncio.wait_for(first.entered[1].wait(), TIMEOUT)
@@ -363,6 +366,7 @@ async def test_a_dead_owners_run_is_resumed_exactly_once(
     assert await b.resume_unfinished() == []
     with pytest.raises(RunAlreadyRunning, match="running in process"):
         await b.execute(run_id)
+    assert b.resumable() == [] and a.resumable() == []
     first.gates[1].set()
     (done,) = await asyncio.wait_for(resuming, TIMEOUT)
 
