@@ -9,7 +9,6 @@ the clock, so a VirtualClock runs hours of cluster time in milliseconds.
 from __future__ import annotations
 
 import asyncio
-import math
 import random
 import shlex
 import uuid
@@ -27,10 +26,11 @@ from mvm_tui.backends.base import (
 from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
 from mvm_tui.backends.sim.ceph_cli import SimCeph, SimCephAdmin
 from mvm_tui.backends.sim.copies import SimCopies
+from mvm_tui.backends.sim.faults import SimFaults
 from mvm_tui.backends.sim.fencing import Fencing
+from mvm_tui.backends.sim.live_migration import SimLiveMigration
 from mvm_tui.backends.sim.metrics import VmProfile, host_base_cpu, host_base_io
-from mvm_tui.backends.sim.migration import PrecopyPlan
-from mvm_tui.backends.sim.spec import GB, MIB, SimClusterSpec, SimVmSpec
+from mvm_tui.backends.sim.spec import GB, SimClusterSpec, SimVmSpec
 from mvm_tui.backends.sim.state import (
     LIVE,
     HostState,
@@ -47,7 +47,6 @@ from mvm_tui.models import (
     HostMetrics,
     HostPoll,
     Layout,
-    MigrationProgress,
     Nic,
     Placement,
     PowerAction,
@@ -63,7 +62,7 @@ _VIRSH_VERB = {
 }
 
 
-class SimBackend(SimCopies, SimCephAdmin, ClusterBackend):
+class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBackend):
     """A simulated cluster. Besides the backend interface it offers live migration, Ceph OSD
     control, fault injection (power off, network cut, slow host, restore) and, on HCI, the
     CephAdmin interface (ceph commands, systemd units, mon_host: sim/ceph_cli.py)."""
@@ -304,121 +303,6 @@ class SimBackend(SimCopies, SimCephAdmin, ClusterBackend):
         uri = f"qemu+ssh://{self.spec.ssh_user}@{h.spec.address}/system"
         return "'" + uri.replace("'", "'\"'\"'") + "'"
 
-    # -- live migration
-
-    async def migrate(
-        self,
-        vm: str,
-        dest: str,
-        on_progress: Callable[[MigrationProgress], None] | None = None,
-    ) -> None:
-        """Live-migrate a running VM. Takes about memory / (bandwidth - dirty rate) of clock
-        time, calling on_progress about every second and once at the end (with downtime_ms).
-        The VM belongs to its source host until the switch-over, then to dest."""
-        v = self._vm(vm)
-        d = self._host(dest)
-        src = self._hosts[v.host]
-        if d is src:
-            raise InvalidState(f"{vm} is already on {dest}")
-        await self._reach(src)
-        settle(v, self._clock.now())
-        if v.power is not PowerState.RUNNING:
-            raise InvalidState(
-                f"{vm} is not running" if v.power not in LIVE else f"{vm} is {v.power.value}"
-            )
-        if v.migrating_to is not None:
-            raise InvalidState(f"{vm} is already being migrated to {v.migrating_to}")
-        if not d.reachable:
-            await self._clock.sleep(self.spec.connect_timeout_s)
-            raise HostUnreachable(f"{d.label}: connection timed out")
-        if d.maintenance:
-            raise InvalidState(f"{dest} is in maintenance")
-        now = self._clock.now()
-        self._check_room(v, d)
-        bw = self.spec.migration_bandwidth_bps
-        plan = PrecopyPlan.make(
-            v.memory_mb * MIB, bw, bw * v.profile.dirty_share, self.spec.migration_max_downtime_s
-        )
-        last_round = plan.stop_at * self._rng.uniform(0.3, 1.0)
-        downtime_ms = max(1, round(1000.0 * last_round / bw + self._rng.uniform(8.0, 30.0)))
-        source, gen, start = src.spec.name, v.generation, now
-        v.migrating_to = dest
-        d.incoming_mb += v.memory_mb
-        d.incoming_vcpus += v.template.vcpus
-        self._migrations[vm] = Migration(source, dest, start, plan)
-
-        def progress(t: float, remaining: float, downtime: int | None) -> MigrationProgress:
-            return MigrationProgress.model_construct(
-                vm=vm,
-                source=source,
-                dest=dest,
-                elapsed_s=round(t, 3),
-                memory_total_bytes=int(plan.total),
-                memory_processed_bytes=int(plan.processed(t, switched=downtime is not None)),
-                memory_remaining_bytes=int(remaining),
-                dirty_rate_bps=round(plan.dirty_rate_at(t), 1),
-                downtime_ms=downtime,
-            )
-
-        # A fixed count of ticks at absolute times: `now - start` compared with the duration
-        # could stay below it forever once the gap is smaller than the clock's resolution.
-        every = self.spec.migration_progress_s
-        ticks = math.ceil(plan.duration / every)
-        try:
-            for k in range(1, ticks + 1):
-                await self._clock.sleep(start + min(k * every, plan.duration) - self._clock.now())
-                self._check_migration(v, src, d, gen)
-                if on_progress is not None and k < ticks:
-                    t = self._clock.now() - start
-                    on_progress(progress(t, plan.remaining(t), None))
-            for hook in tuple(self.switchover_hooks):
-                hook("before", vm, source, dest)
-            await self._clock.sleep(downtime_ms / 1000)  # paused: the last dirty pages go
-            self._check_migration(v, src, d, gen)
-            # the switch-over: the destination must still have room (restarts may have
-            # landed there meanwhile); else the guest goes on running on the source
-            d.incoming_mb -= v.memory_mb
-            d.incoming_vcpus -= v.template.vcpus
-            try:
-                self._check_room(v, d, what=f"switch-over of {vm} to {dest} aborted")
-            finally:
-                d.incoming_mb += v.memory_mb
-                d.incoming_vcpus += v.template.vcpus
-            del src.vms[vm]
-            d.copies.pop(vm, None)
-            d.vms[vm] = v
-            v.host = dest
-        finally:
-            v.migrating_to = None
-            d.incoming_mb -= v.memory_mb
-            d.incoming_vcpus -= v.template.vcpus
-            self._migrations.pop(vm, None)
-        for hook in tuple(self.switchover_hooks):
-            hook("after", vm, source, dest)
-        if on_progress is not None:
-            on_progress(progress(self._clock.now() - start, 0.0, downtime_ms))
-
-    def _check_room(self, v: VmState, d: HostState, what: str = "") -> None:
-        """Raise InvalidState when `d` cannot take `v` without overcommitting its memory (its
-        live VMs, its copies that run and the migrations on their way there count)."""
-        mem, _ = self.committed(d.spec.name)
-        free = d.spec.memory_mb - self.spec.host_base_mem_mb - mem
-        if v.memory_mb > free:
-            raise InvalidState(
-                (f"{what}: " if what else "") + f"{d.spec.name} has not enough free memory "
-                f"for {v.name}: needs {v.memory_mb} MB, {max(free, 0)} MB free"
-            )
-
-    def _check_migration(self, v: VmState, src: HostState, d: HostState, gen: int) -> None:
-        what = f"migration of {v.name} from {src.spec.name} to {d.spec.name}"
-        if not src.reachable:
-            raise BackendError(f"{what} failed: lost connection to {src.label}")
-        if not d.reachable:
-            raise BackendError(f"{what} failed: lost connection to {d.label}")
-        settle(v, self._clock.now())
-        if v.generation != gen or v.power is not PowerState.RUNNING:
-            raise BackendError(f"{what} aborted: domain is not running")
-
     # -- management
 
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
@@ -468,77 +352,6 @@ class SimBackend(SimCopies, SimCephAdmin, ClusterBackend):
         if self._ceph is None:
             raise InvalidState(f"cluster {self.name} has no Ceph")
         return self._ceph
-
-    # -- fault injection
-
-    def power_off_host(self, name: str) -> None:
-        """The host loses power: it and its VMs die; its OSDs and monitor go down. After
-        restore_host its VMs are shut off."""
-        h = self._host(name)
-        now = self._clock.now()
-        h.powered = False
-        for v in h.vms.values():
-            settle(v, now)
-            if v.power is not PowerState.SHUTOFF:
-                v.power, v.shutoff_at = PowerState.SHUTOFF, None
-                v.generation += 1
-        for name in h.copies:
-            h.copies[name] = PowerState.SHUTOFF
-        self._sync_osds(h)
-
-    def cut_network(self, name: str) -> None:
-        """The host drops off the network: unreachable, Ceph sees its OSDs down; its VMs keep
-        running inside."""
-        h = self._host(name)
-        h.cut = True
-        self._sync_osds(h)
-
-    def set_latency(self, name: str, seconds: float) -> None:
-        """Make every call to the host take `seconds` of clock time (0: back to normal)."""
-        if seconds < 0:
-            raise ValueError("latency cannot be negative")
-        self._host(name).latency = seconds
-
-    def restore_host(self, name: str) -> None:
-        """Power the host on and reconnect it; clears its latency too."""
-        h = self._host(name)
-        h.powered, h.cut, h.latency = True, False, 0.0
-        self._sync_osds(h)
-
-    def crash_vm(self, vm: str) -> None:
-        """The guest crashes (libvirt reports it "crashed" until started again)."""
-        v = self._vm(vm)
-        settle(v, self._clock.now())
-        if v.power not in LIVE:
-            raise InvalidState(f"{vm} is not running")
-        v.power, v.shutoff_at = PowerState.CRASHED, None
-        v.generation += 1
-
-    def _sync_osds(self, h: HostState) -> None:
-        if self._ceph is not None:
-            self._ceph.set_up(self._ceph.osd_ids(h.spec.name), h.reachable, self._clock.now())
-
-    # -- fencing (sim/fencing.py)
-
-    def fence_host(self, host: str, expiry_s: float) -> None:
-        """Blocklist the host's Ceph clients: its VMs die, none starts there until unfenced."""
-        self.fencing.fence(self._host(host), expiry_s, self._clock.now(), self._quorum())
-
-    def unfence_host(self, host: str) -> None:
-        self.fencing.unfence(self._host(host).spec.name, self._quorum())
-
-    def blocklist(self) -> list[str]:
-        """The hosts whose Ceph clients are blocklisted now."""
-        return [e.host for e in self.fencing.entries(self._clock.now())]
-
-    def host_osds_up(self, host: str) -> bool | None:
-        """Whether Ceph sees any OSD of the host up (None: no Ceph)."""
-        ceph = self._ceph
-        return None if ceph is None else any(ceph.up[o] for o in ceph.osd_ids(host))
-
-    def _quorum(self) -> bool:
-        ceph = self._ceph
-        return ceph is None or 2 * len(self._mon_quorum()) > len(ceph.mons)
 
     # -- for tests and tools: the truth, without reaching any host
 
