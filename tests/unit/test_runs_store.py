@@ -239,3 +239,18 @@ def test_a_closed_store_says_so(tmp_path: Path) -> None:
     store.close()  # idempotent
     with pytest.raises(RunError, match="closed"):
         store.list_runs()
+
+
+def test_notes_are_kept_per_run_and_replaced_by_key(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with RunStore(path) as store:
+        a = store.create_run("k", "a", {}, Targets("c"), _steps("x"), created=T0)
+        b = store.create_run("k", "b", {}, Targets("c"), _steps("x"), created=T0)
+        store.set_note(a.id, "out_epoch", 41)
+        store.set_note(a.id, "out_epoch", 42)
+        store.set_note(a.id, "seen", {"osd": [2], "why": "é"})
+        with pytest.raises(TypeError):
+            store.set_note(a.id, "bad", object())
+    with RunStore(path) as store:  # another process reads them back
+        assert store.notes(a.id) == {"out_epoch": 42, "seen": {"osd": [2], "why": "é"}}
+        assert store.notes(b.id) == {}
