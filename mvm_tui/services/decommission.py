@@ -8,7 +8,13 @@ Every step re-checks the cluster rather than trusting the record: resumed after 
 whose effect is in place is not done again. The guards (HEALTH_OK before an out; safe-to-destroy
 and every PG active+clean before an OSD is stopped; a quorum left before a monitor goes) stop
 the run with the reason; only an override for that run, given by typing the host's name,
-passes one.
+passes one. "HEALTH_OK" and "active+clean" always include the staleness guard of
+backends.ceph.checks (stale PGs, fewer OSDs up than in, an out OSD still holding PGs): right
+after an OSD goes down or out, Ceph's PG statistics still say all is well.
+
+What a wait measures its progress from (the PGs an OSD held when it went out, the most objects
+seen moving, how far the bar went) is remembered in the run (StepContext.remember), so a resumed
+run goes on from there and its progress bar never goes back.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ceph import commands as cmd
 from mvm_tui.backends.ceph.admin import CephAdmin
-from mvm_tui.backends.ceph.checks import mon_removed, pg_state_settled
+from mvm_tui.backends.ceph.checks import data_moved, healthy, mon_removed, monotonic, settled
+from mvm_tui.backends.ceph.crush import OsdDfTree
 from mvm_tui.clock import Clock
 from mvm_tui.core.decommission import DecommissionPlan
 from mvm_tui.models import CephStatus
@@ -50,7 +57,6 @@ class DecommissionSteps:
         self.forget_host, self.host_known = forget_host, host_known
         self.interval, self.wait_limit, self.mon_retries = interval, wait_limit, mon_retries
         self.overrides: dict[int, set[str]] = {}  # run id -> guards the operator overrode
-        self._out_epoch: dict[int, int] = {}  # OSD -> osdmap epoch right after its out
 
     # -- reading Ceph
 
@@ -68,6 +74,13 @@ class DecommissionSteps:
 
     async def status(self) -> CephStatus:
         return await self.read(cmd.status(), ceph.parse_status)
+
+    async def df_tree(self) -> OsdDfTree:
+        return await self.read(cmd.osd_df_tree(), ceph.parse_osd_df_tree)
+
+    async def _healthy(self) -> tuple[bool, str]:
+        """HEALTH_OK with fresh PG statistics (checks.healthy), read now."""
+        return healthy(await self.status(), await self.df_tree())
 
     async def _exists(self, osd: int) -> bool:
         tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
@@ -112,13 +125,12 @@ class DecommissionSteps:
 
     def _health_step(self) -> Step:
         async def act(ctx: StepContext) -> None:
-            s = await self.status()
-            detail = "; ".join(f"{code}: {c.message}" for code, c in s.checks.items())
-            self._guard(ctx, "health", s.health == "HEALTH_OK",
-                        f"the cluster is {s.health}" + (f": {detail}" if detail else ""))
-            ctx.log("HEALTH_OK")
+            ok, why = await self._healthy()
+            self._guard(ctx, "health", ok, why)
+            ctx.log(why)
 
-        return Step("Cluster health is HEALTH_OK", (cmd.render(cmd.status()),), act, _always)
+        return Step("Cluster health is HEALTH_OK",
+                    (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree())), act, _always)
 
     def _osd_steps(self, host: str, osd: int) -> list[Step]:
         unit = f"ceph-osd@{osd}"
@@ -142,13 +154,15 @@ class DecommissionSteps:
             if await is_out(ctx):
                 ctx.log(f"osd.{osd} is already out")
                 return
-            s = await self.status()
-            self._guard(ctx, "health", s.health == "HEALTH_OK",
-                        f"the cluster is {s.health}: no OSD is marked out unless HEALTH_OK")
+            tree = await self.df_tree()
+            ok, why = healthy(await self.status(), tree)
+            self._guard(ctx, "health", ok, f"{why}: no OSD is marked out unless HEALTH_OK")
+            node = tree.df(osd)
+            pgs = node.pgs if node is not None else 0
             await self._do(cmd.osd_out(osd))
             epoch = (await self.status()).osdmap_epoch
-            self._out_epoch[osd] = epoch
-            ctx.log(f"osd.{osd} out at osdmap epoch {epoch}")
+            ctx.remember(f"out.{osd}", {"epoch": epoch, "pgs": pgs})
+            ctx.log(f"osd.{osd} out at osdmap epoch {epoch}, holding {pgs} PGs")
 
         async def is_out(ctx: StepContext) -> bool:
             tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
@@ -186,10 +200,10 @@ class DecommissionSteps:
             return tree.host_of(osd) is None
 
         async def wait_clean(ctx: StepContext) -> None:
-            await self._wait(ctx, "every PG active+clean", lambda: self._clean(ctx))
+            await self._wait(ctx, "every PG active+clean", lambda: self._clean(ctx, f"clean.{osd}"))
 
         async def clean(ctx: StepContext) -> bool:
-            return await self._clean(ctx, report=False)
+            return await self._clean(ctx, f"clean.{osd}", report=False)
 
         on = f"systemctl {{}} {unit}  # on {host}"
         return [
@@ -203,36 +217,52 @@ class DecommissionSteps:
                  (on.format("stop"), on.format("disable")), stop, stopped),
             Step(f"osd.{osd}: remove it from the CRUSH map",
                  (cmd.render(cmd.osd_crush_remove(osd)),), crush_remove, not_in_crush),
-            Step(f"osd.{osd}: wait for every PG active+clean", (cmd.render(cmd.status()),),
-                 wait_clean, clean),
+            Step(f"osd.{osd}: wait for every PG active+clean",
+                 (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree())), wait_clean, clean),
         ]
 
     async def _moved_off(self, ctx: StepContext, osd: int, report: bool = True) -> bool:
-        """No data left on the OSD: safe-to-destroy says so, it holds no PG, every PG is
-        active+clean with nothing degraded or misplaced, and (when this process marked it out)
-        the status is from a later osdmap epoch: right after the out, the PG statistics still
-        say active+clean and the OSD's PGs still count."""
-        s = await self.status()
-        tree = await self.read(cmd.osd_df_tree(), ceph.parse_osd_df_tree)
-        node = tree.df(osd)
-        pgs = node.pgs if node is not None else 0
+        """No data left on the OSD (checks.data_moved): safe-to-destroy, no PG on it, every
+        PG active+clean with fresh statistics. No osdmap epoch is awaited: the one bump after
+        an out may come before the first read."""
+        s, tree = await self.status(), await self.df_tree()
         r = await self.admin.ceph(cmd.osd_safe_to_destroy([osd]))
         verdict = ceph.parse_safe_to_destroy(r.stdout, returncode=r.exit_status, stderr=r.stderr)
+        done = data_moved(verdict, s, tree, osd)
         if report:
-            clean = s.pgs_clean
-            ctx.progress(clean / s.num_pgs if s.num_pgs else 1.0,
-                         f"PGs active+clean {clean}/{s.num_pgs}, degraded {s.degraded_objects}, "
-                         f"misplaced {s.misplaced_objects} objects; osd.{osd} holds {pgs} PGs")
-        epoch = self._out_epoch.get(osd)
-        return (verdict.is_safe([osd]) and pgs == 0 and _settled(s)
-                and (epoch is None or s.osdmap_epoch > epoch))
+            node = tree.df(osd)
+            pgs = node.pgs if node is not None else 0
+            out = ctx.recall(f"out.{osd}") or {}
+            at_out = int(out.get("pgs", 0))
+            moving = s.degraded_objects + s.misplaced_objects
+            peak = max(int(ctx.recall(f"peak.{osd}") or 0), moving)
+            if peak > int(ctx.recall(f"peak.{osd}") or 0):
+                ctx.remember(f"peak.{osd}", peak)
+            left = [pgs / at_out if at_out else 0.0, moving / peak if peak else 0.0]
+            clean = s.pgs_clean / s.num_pgs if s.num_pgs else 1.0
+            fraction = 1.0 if done else min(1.0 - max(left), clean)
+            self._progress(ctx, f"moved.{osd}", fraction,
+                           f"osd.{osd} holds {pgs} PGs (of {at_out} at the out); PGs "
+                           f"active+clean {s.pgs_clean}/{s.num_pgs}, degraded "
+                           f"{s.degraded_objects}, misplaced {s.misplaced_objects} objects")
+        return done
 
-    async def _clean(self, ctx: StepContext, report: bool = True) -> bool:
-        s = await self.status()
+    async def _clean(self, ctx: StepContext, key: str, report: bool = True) -> bool:
+        s, tree = await self.status(), await self.df_tree()
+        done = settled(s, tree)
         if report:
-            ctx.progress(s.pgs_clean / s.num_pgs if s.num_pgs else 1.0,
-                         f"PGs active+clean {s.pgs_clean}/{s.num_pgs}")
-        return _settled(s)
+            fraction = 1.0 if done else s.pgs_clean / s.num_pgs if s.num_pgs else 0.0
+            self._progress(ctx, key, fraction, f"PGs active+clean {s.pgs_clean}/{s.num_pgs}")
+        return done
+
+    @staticmethod
+    def _progress(ctx: StepContext, key: str, fraction: float, detail: str) -> None:
+        """Report progress that never goes back, across polls and resumes (kept in the run)."""
+        previous = ctx.recall(f"progress.{key}")
+        shown = monotonic(None if previous is None else float(previous), fraction)
+        if shown != previous:
+            ctx.remember(f"progress.{key}", shown)
+        ctx.progress(shown, detail)
 
     def _mon_steps(self, host: str, mon: str) -> list[Step]:
         unit = f"ceph-mon@{mon}"
@@ -341,16 +371,17 @@ class DecommissionSteps:
                     (cmd.render(cmd.auth_del_osd(osd)), cmd.render(cmd.osd_rm(osd))), act, check)
 
     def _final_health_step(self) -> Step:
-        async def healthy() -> bool:
-            return (await self.status()).health == "HEALTH_OK"
+        async def ok() -> bool:
+            return (await self._healthy())[0]
 
         async def act(ctx: StepContext) -> None:
-            await self._wait(ctx, "HEALTH_OK", healthy)
+            await self._wait(ctx, "HEALTH_OK", ok)
 
         async def check(ctx: StepContext) -> bool:
-            return await healthy()
+            return await ok()
 
-        return Step("final health check: HEALTH_OK", (cmd.render(cmd.status()),), act, check)
+        return Step("final health check: HEALTH_OK",
+                    (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree())), act, check)
 
     def _forget_host_step(self, host: str) -> Step:
         async def act(ctx: StepContext) -> None:
@@ -366,12 +397,6 @@ class DecommissionSteps:
 
 async def _always(ctx: StepContext) -> bool:
     return True
-
-
-def _settled(s: CephStatus) -> bool:
-    counted = sum(p.count for p in s.pgs_by_state)
-    return (counted == s.num_pgs and all(pg_state_settled(p.state_name) for p in s.pgs_by_state)
-            and s.degraded_objects == 0 and s.misplaced_objects == 0)
 
 
 def without_address(mon_host: str, address: str) -> str:

@@ -54,9 +54,11 @@ class Decommissions:
         monmap = await self.steps.read(cmd.mon_dump(), ceph.parse_mon_dump)
         quorum = await self.steps.read(cmd.quorum_status(), ceph.parse_quorum_status)
         pools = await self.steps.read(cmd.osd_pool_ls_detail(), ceph.parse_pool_ls_detail)
+        osdmap = await self.steps.read(cmd.osd_dump(), ceph.parse_osd_dump)
         return plan_decommission(host, ref.address, bucket, in_maintenance, tree, monmap,
                                  quorum.quorum_names,
-                                 [Pool(p.pool_name, p.size, p.min_size) for p in pools])
+                                 [Pool(p.pool_name, p.size, p.min_size) for p in pools],
+                                 nearfull_ratio=osdmap.nearfull_ratio)
 
     def params(self, plan: DecommissionPlan) -> dict[str, Any]:
         others = [h.name for h in self.backend.hosts if h.name != plan.host]

@@ -3,10 +3,13 @@ typed models (`parse`, `models`, `crush`), and the decisions taken from them (`c
 
 from mvm_tui.backends.ceph import commands
 from mvm_tui.backends.ceph.checks import (
+    data_moved,
+    healthy,
     mon_removed,
+    monotonic,
     pg_state_settled,
-    rebalance_settled,
-    safe_to_remove,
+    settled,
+    stale_reasons,
 )
 from mvm_tui.backends.ceph.crush import CrushNode, OsdDfNode, OsdDfTree, OsdTree, OsdTreeNode
 from mvm_tui.backends.ceph.models import (
@@ -19,12 +22,15 @@ from mvm_tui.backends.ceph.models import (
     SafeToDestroy,
     StatusReport,
 )
+from mvm_tui.backends.ceph.osdmap import Blocklist, OsdDump
 from mvm_tui.backends.ceph.parse import (
     CephParseError,
+    parse_blocklist_ls,
     parse_health_detail,
     parse_mon_dump,
     parse_ok_to_stop,
     parse_osd_df_tree,
+    parse_osd_dump,
     parse_osd_tree,
     parse_pg_stat,
     parse_pool_ls_detail,
@@ -36,6 +42,7 @@ from mvm_tui.backends.ceph.parse import (
 )
 
 __all__ = [
+    "Blocklist",
     "CephParseError",
     "CrushNode",
     "HealthReport",
@@ -43,6 +50,7 @@ __all__ = [
     "OkToStop",
     "OsdDfNode",
     "OsdDfTree",
+    "OsdDump",
     "OsdTree",
     "OsdTreeNode",
     "PgStat",
@@ -51,11 +59,16 @@ __all__ = [
     "SafeToDestroy",
     "StatusReport",
     "commands",
+    "data_moved",
+    "healthy",
     "mon_removed",
+    "monotonic",
+    "parse_blocklist_ls",
     "parse_health_detail",
     "parse_mon_dump",
     "parse_ok_to_stop",
     "parse_osd_df_tree",
+    "parse_osd_dump",
     "parse_osd_tree",
     "parse_pg_stat",
     "parse_pool_ls_detail",
@@ -64,7 +77,7 @@ __all__ = [
     "parse_status",
     "parse_status_report",
     "pg_state_settled",
-    "rebalance_settled",
-    "safe_to_remove",
+    "settled",
+    "stale_reasons",
     "to_ceph_status",
 ]

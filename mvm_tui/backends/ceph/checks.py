@@ -1,7 +1,15 @@
-"""Decisions a decommission takes from parsed outputs, with the lab's gotchas built in."""
+"""Decisions a decommission takes from parsed outputs, with the lab's gotchas built in.
+
+PG statistics lag the osdmap. Captured on the lab's Ceph 16 (tests/fixtures/ceph/lab16):
+right after `ceph osd out 2` the status is HEALTH_OK with every PG active+clean while osd.2
+still holds its 23 PGs (`out-01`); right after an OSD goes down the status still says every PG
+active+clean with fewer OSDs up than in (`down-1`), then some PGs are `stale+active+clean`.
+So "healthy" and "settled" here always include the staleness guard (`stale_reasons`).
+"""
 
 from __future__ import annotations
 
+from mvm_tui.backends.ceph.crush import OsdDfTree
 from mvm_tui.backends.ceph.models import MonMap, SafeToDestroy
 from mvm_tui.models import CephStatus
 
@@ -15,35 +23,67 @@ def pg_state_settled(state_name: str) -> bool:
     return {"active", "clean"} <= flags and flags - {"active", "clean"} <= _HARMLESS
 
 
-def rebalance_settled(status: CephStatus, out_epoch: int) -> bool:
-    """True once the data has moved off OSDs marked out at osdmap epoch `out_epoch` (the epoch
-    read right after `ceph osd out`).
+def stale_reasons(status: CephStatus, tree: OsdDfTree | None = None) -> list[str]:
+    """Why the PG statistics cannot be trusted yet (empty when they can): PGs marked stale,
+    fewer OSDs up than in (an OSD just went down: its PGs still count as active+clean), and,
+    given `ceph osd df tree`, an OSD that is out but still holds PGs (just marked out: its
+    data has not moved, whatever the PG states say)."""
+    why = []
+    stale = sum(p.count for p in status.pgs_by_state if "stale" in p.state_name.split("+"))
+    if stale:
+        why.append(f"{stale} PGs are stale (no report from their OSDs)")
+    if status.num_up_osds < status.num_in_osds:
+        why.append(f"{status.num_up_osds} of {status.num_in_osds} OSDs in are up")
+    if tree is not None:
+        for n in tree.nodes:
+            if n.type == "osd" and n.reweight == 0 and n.pgs > 0:
+                why.append(f"osd.{n.id} is out but still holds {n.pgs} PGs")
+    return why
 
-    PG statistics lag the osdmap: for a few seconds after `osd out`, `ceph status` still reports
-    every PG active+clean and HEALTH_OK at that same epoch. Rebalancing advances the epoch
-    (pg_temp set, then cleared), so only a status from a later epoch with every PG settled and
-    nothing degraded or misplaced counts. If the out moved no data the epoch may never advance:
-    callers bound their wait.
-    """
+
+def settled(status: CephStatus, tree: OsdDfTree | None = None) -> bool:
+    """Every PG active+clean (possibly scrubbing), nothing degraded or misplaced, and the
+    statistics fresh (stale_reasons)."""
     counted = sum(p.count for p in status.pgs_by_state)
-    return (
-        status.osdmap_epoch > out_epoch
-        and counted == status.num_pgs
-        and all(pg_state_settled(p.state_name) for p in status.pgs_by_state)
-        and status.degraded_objects == 0
-        and status.misplaced_objects == 0
-    )
+    return (counted == status.num_pgs
+            and all(pg_state_settled(p.state_name) for p in status.pgs_by_state)
+            and status.degraded_objects == 0 and status.misplaced_objects == 0
+            and not stale_reasons(status, tree))
 
 
-def safe_to_remove(
-    verdict: SafeToDestroy, status: CephStatus, osd_ids: list[int], out_epoch: int
-) -> bool:
-    """Both Ceph's safe-to-destroy verdict and a settled rebalance: safe-to-destroy once said
-    "safe" while PGs were still recovering right after the out."""
-    return verdict.is_safe(osd_ids) and rebalance_settled(status, out_epoch)
+def healthy(status: CephStatus, tree: OsdDfTree | None = None) -> tuple[bool, str]:
+    """HEALTH_OK with fresh statistics, and if not, why (with the health checks)."""
+    if status.health != "HEALTH_OK":
+        detail = "; ".join(f"{code}: {c.message}" for code, c in status.checks.items())
+        return False, f"the cluster is {status.health}" + (f": {detail}" if detail else "")
+    why = stale_reasons(status, tree)
+    if why:
+        return False, "HEALTH_OK, but its PG statistics are stale: " + "; ".join(why)
+    return True, "HEALTH_OK"
+
+
+def data_moved(verdict: SafeToDestroy, status: CephStatus, tree: OsdDfTree, osd: int) -> bool:
+    """The data has left an OSD marked out: safe-to-destroy says so, `osd df tree` gives it no
+    PG, and every PG is settled with fresh statistics.
+
+    It does not wait for an osdmap epoch later than the out: on the lab the epoch moved once,
+    within a second of the out, and never again (`out-02`..`out-25`), so a first read made
+    after that bump would wait forever. The out OSD's own PG count is what lags (23 right
+    after the out, `out-01`); safe-to-destroy once said "safe" while PGs still recovered,
+    hence both."""
+    node = tree.df(osd)
+    pgs = node.pgs if node is not None else 0
+    return verdict.is_safe([osd]) and pgs == 0 and settled(status, tree)
 
 
 def mon_removed(monmap: MonMap, name: str) -> bool:
     """Whether `ceph mon remove NAME` took effect: sent while the other monitors are still
     electing it returns 0 and does nothing, so check the monmap (and retry) afterwards."""
     return name not in monmap.names
+
+
+def monotonic(previous: float | None, fraction: float) -> float:
+    """A progress fraction that never goes back: PG counts and degraded + misplaced objects
+    rise and fall while Ceph peers and recovers."""
+    fraction = min(max(fraction, 0.0), 1.0)
+    return fraction if previous is None else max(previous, fraction)

@@ -131,6 +131,11 @@ def osd_pool_ls_detail(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> lis
     return _ceph("osd", "pool", "ls", "detail", json_out=True, connect_timeout=connect_timeout)
 
 
+def osd_dump(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
+    """The osdmap: its epoch, the full / backfillfull / nearfull ratios, each OSD's up and in."""
+    return _ceph("osd", "dump", json_out=True, connect_timeout=connect_timeout)
+
+
 def osd_blocklist_ls(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
     return _ceph("osd", "blocklist", "ls", json_out=True, connect_timeout=connect_timeout)
 

@@ -208,6 +208,8 @@ class SimCeph(CephReads):
                 return _json(self.osd_df_tree_json())
             case ["osd", "tree"]:
                 return _json(self.osd_tree_json())
+            case ["osd", "dump"]:
+                return _json(self.osd_dump_json())
             case ["mon", "dump"]:
                 return CliResult(0, json.dumps(self.monmap_json(with_quorum=True),
                                                separators=(",", ":")) + "\n",

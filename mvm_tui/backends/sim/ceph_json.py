@@ -165,6 +165,19 @@ class CephReads:
             "progress_events": events,
         }
 
+    def osd_dump_json(self) -> dict[str, Any]:
+        """`ceph osd dump -f json`: the fields mvm-tui reads (Ceph prints many more)."""
+        m = self.model
+        m.settle(self.clock.now())
+        nearfull = self.spec.nearfull_ratio
+        return {"epoch": m.epoch, "fsid": self.fsid, "flags": "sortbitwise,recovery_deletes",
+                "full_ratio": max(0.95, nearfull), "backfillfull_ratio": max(0.90, nearfull),
+                "nearfull_ratio": nearfull, "max_osd": len(m.osds),
+                "osds": [{"osd": o, "uuid": str(uuid.uuid5(uuid.UUID(self.fsid), f"osd.{o}")),
+                          "up": int(m.up[o]), "in": int(m.in_[o]),
+                          "weight": 1 if m.in_[o] else 0, "primary_affinity": 1}
+                         for o in range(len(m.osds)) if m.exists[o]]}
+
     def health_detail_json(self) -> dict[str, Any]:
         st = self._status()
         return {"status": st.health, "checks": self._checks(st, detail=True), "mutes": []}
@@ -263,9 +276,11 @@ class CephReads:
         zero = (0, 0, 0, 0)
         usage: dict[int, tuple[int, int, int, int]] = {}  # OSD -> kb, used, data, PGs
         for o in (o.id for o in m.osds if m.exists[o.id]):
-            if m.in_[o]:  # an out OSD reports nothing
-                pgs = stored[o] if m.up[o] else 0
+            pgs = stored[o] if m.up[o] else 0
+            if m.in_[o]:
                 usage[o] = (m.osds[o].size_bytes // KB, used[o] // KB, int(data[o]) // KB, pgs)
+            else:  # an out OSD reports no space, but (as the lab's Ceph 16 shows right
+                usage[o] = (0, 0, 0, pgs)  # after an out) the PGs the statistics still give it
         in_use = list(usage.values())
         total, total_used = sum(u[0] for u in in_use), sum(u[1] for u in in_use)
         avg = 100.0 * total_used / total if total else 0.0
