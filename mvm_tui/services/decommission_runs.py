@@ -117,7 +117,12 @@ def decommissions_for(session: Session, cluster: Cluster, config_path: Path | No
     """The cluster's decommissions, when it has Ceph hosts."""
     if cluster.backend.layout is not Layout.HCI:
         return None
-    forget, known = host_remover(cluster.name, config_path)
+    forget_config, known = host_remover(cluster.name, config_path)
+
+    async def forget(host: str) -> None:  # out of the config, and out of the inventory now
+        await forget_config(host)
+        cluster.poller.remove_host(host)
+
     try:
         return Decommissions(cluster.backend, session.clock, session.executor, forget, known)
     except BackendError:

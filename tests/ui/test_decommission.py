@@ -9,13 +9,22 @@ from pathlib import Path
 from textual.widgets import Button, Input
 
 from mvm_tui.app import MvmApp
+from mvm_tui.core.capacity import capacity
 from mvm_tui.runs import RunState
 from mvm_tui.screens.decommission import DecommissionScreen, TypeHostScreen
+from mvm_tui.screens.host_detail import HostDetailScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.services.decommission_runs import decommissions_for
+from mvm_tui.widgets.resource_table import ResourceTable
 
 from .conftest import SIZE, DemoApp, advance, first_poll_shown, make_demo, wait_until
+
+
+def offered(app: MvmApp, key: str) -> bool:
+    """Whether the screen in front offers the key now (shown in the footer, enabled)."""
+    active = app.active_bindings.get(key)
+    return active is not None and active.enabled
 
 
 def with_decommissions(tmp_path: Path) -> DemoApp:
@@ -116,8 +125,23 @@ async def test_an_unfinished_decommission_is_resumed_at_start_up(tmp_path: Path)
         assert app.screen.run_id == run.id  # type: ignore[attr-defined]
         await wait_until(pilot, lambda: first.session.executor.is_executing(run.id),
                          what="the run resumed")
+        detail = HostDetailScreen("hv3")  # left open while the run goes on
+        await app.push_screen(detail)
+        await wait_until(pilot, lambda: offered(app, "m"), what="Leave maintenance offered")
         for _ in range(900):
             if first.session.store.get_run(run.id).ended is not None:
                 break
             await advance(pilot, demo, 15.0)
         assert first.session.store.get_run(run.id).state is RunState.DONE
+        # gone from Hosts, Summary and capacity in this session, without a restart
+        snap = first.session.clusters[0].snapshot()
+        assert [h.name for h in snap.hosts] == ["hv1", "hv2"]
+        assert capacity(snap).vcpus_total == 8  # 2 hosts of 4 vCPU left
+        # the host detail screen left open offers no Leave maintenance (nor anything else)
+        assert app.screen is detail
+        await wait_until(pilot, lambda: not offered(app, "m") and not offered(app, "x"),
+                         what="no host action offered for hv3")
+        await pilot.press("2")
+        await wait_until(pilot, lambda: isinstance(app.screen, HostsScreen))
+        await wait_until(pilot, lambda: [r.key for r in app.screen.query_one(
+            ResourceTable).rows] == ["hv1", "hv2"], what="hv3 gone from Hosts")
