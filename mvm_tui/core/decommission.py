@@ -160,3 +160,24 @@ def _quorum_margin(monmap: MonMap, quorum: Sequence[str], mon: str | None) -> tu
         return ()
     return (f"without {mon}, {len(in_quorum)} monitors are in quorum and {needed} are needed: "
             "the cluster can lose no further monitor (add one after the decommission)",)
+
+
+def without_address(mon_host: str, address: str) -> str:
+    """mon_host without the entries of `address`: "[v2:A:3300,v1:A:6789],[v2:B..]" or
+    "A,B" (plain addresses)."""
+    entries, depth, current = [], 0, ""
+    for ch in mon_host:
+        if ch == "," and depth == 0:
+            entries.append(current.strip())
+            current = ""
+            continue
+        depth += ch == "["
+        depth -= ch == "]"
+        current += ch
+    entries.append(current.strip())
+    def host_of(part: str) -> str:
+        part = part.split(":", 1)[1] if part.startswith(("v1:", "v2:")) else part
+        return part.rsplit(":", 1)[0] if part.count(":") == 1 else part
+    kept = [e for e in entries if e and address not in
+            {host_of(p.strip()) for p in e.strip("[]").split(",")}]
+    return ",".join(kept)

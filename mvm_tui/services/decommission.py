@@ -29,7 +29,7 @@ from mvm_tui.backends.ceph.admin import CephAdmin
 from mvm_tui.backends.ceph.checks import data_moved, healthy, mon_removed, monotonic, settled
 from mvm_tui.backends.ceph.crush import OsdDfTree
 from mvm_tui.clock import Clock
-from mvm_tui.core.decommission import DecommissionPlan
+from mvm_tui.core.decommission import DecommissionPlan, without_address
 from mvm_tui.models import CephStatus
 from mvm_tui.runs import Step, StepContext
 
@@ -397,24 +397,3 @@ class DecommissionSteps:
 
 async def _always(ctx: StepContext) -> bool:
     return True
-
-
-def without_address(mon_host: str, address: str) -> str:
-    """mon_host without the entries of `address`: "[v2:A:3300,v1:A:6789],[v2:B..]" or
-    "A,B" (plain addresses)."""
-    entries, depth, current = [], 0, ""
-    for ch in mon_host:
-        if ch == "," and depth == 0:
-            entries.append(current.strip())
-            current = ""
-            continue
-        depth += ch == "["
-        depth -= ch == "]"
-        current += ch
-    entries.append(current.strip())
-    def host_of(part: str) -> str:
-        part = part.split(":", 1)[1] if part.startswith(("v1:", "v2:")) else part
-        return part.rsplit(":", 1)[0] if part.count(":") == 1 else part
-    kept = [e for e in entries if e and address not in
-            {host_of(p.strip()) for p in e.strip("[]").split(",")}]
-    return ",".join(kept)

@@ -11,9 +11,10 @@ import pytest
 
 from mvm_tui.backends.ceph.admin import CliResult
 from mvm_tui.clock import VirtualClock
+from mvm_tui.core.decommission import without_address
 from mvm_tui.decommission_cli import run_decommission
 from mvm_tui.runs import StepContext
-from mvm_tui.services.decommission import DecommissionSteps, GuardFailed, without_address
+from mvm_tui.services.decommission import DecommissionSteps, GuardFailed
 
 S = Path(__file__).parent.parent / "fixtures" / "ceph"
 
