@@ -202,8 +202,8 @@ class CephModel:
 
     def status(self, now: float, quorum: tuple[str, ...]) -> CephStatus:
         self.settle(now)
-        pgs = self.pgs.summary()
         live = [o.id for o in self.osds if self.exists[o.id]]
+        pgs = self.pgs.summary(down_now={o for o in live if not self.up[o]})
         n = len(live)
         n_up, n_in = sum(self.up[o] for o in live), sum(self.in_[o] for o in live)
         copies = self.pgs.num_objects * self._spec.pool_size
