@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Button, Input
+from textual.widgets import Button, Input, Static
 
 from mvm_tui.app import MvmApp
 from mvm_tui.core.capacity import capacity
@@ -59,6 +59,10 @@ async def test_the_plan_needs_maintenance_then_the_name_typed(tmp_path: Path) ->
         screen = await open_plan(demo, pilot)
         assert screen.plan.blockers == []
         assert [o.id for o in screen.plan.osds] == [2] and screen.plan.mon == "hv3"
+        checks = str(screen.query_one("#decommission-checks", Static).render())
+        assert "nearfull at 85%" in checks  # the simulated cluster's `ceph osd dump`
+        assert ("⚠ warning: without hv3, 2 monitors are in quorum and 2 are needed: the "
+                "cluster can lose no further monitor") in checks
         commands = [c for s in screen.steps for c in s.preview]
         assert "ceph --connect-timeout 10 osd out 2" in commands
         assert "ceph --connect-timeout 10 mon remove hv3" in commands
