@@ -96,6 +96,8 @@ async def test_dry_run_prints_every_command_and_runs_nothing(tmp_path: Path) -> 
     assert code == 0, text
     assert "maintenance: NO (enter it first)" in text
     assert "osd.2:" in text and "monitor: hv3" in text
+    assert "[ok] the other OSDs can take the data:" in text and "(nearfull at 85%)" in text
+    assert "[warning] without hv3, 2 monitors are in quorum and 2 are needed" in text
     assert "$ ceph --connect-timeout 10 osd out 2" in text
     assert "$ ceph --connect-timeout 10 mon remove hv3" in text
     assert "$ systemctl stop ceph-osd@2  # on hv3" in text
