@@ -26,7 +26,14 @@ from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ceph import commands as cmd
 from mvm_tui.backends.ceph.admin import CephAdmin
-from mvm_tui.backends.ceph.checks import data_moved, healthy, mon_removed, monotonic, settled
+from mvm_tui.backends.ceph.checks import (
+    data_moved,
+    healthy,
+    mon_removed,
+    monotonic,
+    moved_fraction,
+    settled,
+)
 from mvm_tui.backends.ceph.crush import OsdDfTree
 from mvm_tui.clock import Clock
 from mvm_tui.core.decommission import DecommissionPlan, without_address
@@ -154,15 +161,19 @@ class DecommissionSteps:
             if await is_out(ctx):
                 ctx.log(f"osd.{osd} is already out")
                 return
-            tree = await self.df_tree()
-            ok, why = healthy(await self.status(), tree)
+            s, tree = await self.status(), await self.df_tree()
+            ok, why = healthy(s, tree)
             self._guard(ctx, "health", ok, f"{why}: no OSD is marked out unless HEALTH_OK")
-            node = tree.df(osd)
-            pgs = node.pgs if node is not None else 0
+            held = await self.read(cmd.pg_ls_by_osd(osd), ceph.parse_pg_ls)
+            pgids = sorted(p.pgid for p in held.pg_stats)
+            # what the wait depends on, kept in the run before the out: its PGs, and the
+            # epoch they must have reported after
+            ctx.remember(f"out.{osd}", {"before": s.osdmap_epoch, "pgs": len(pgids),
+                                        "pgids": pgids})
             await self._do(cmd.osd_out(osd))
             epoch = (await self.status()).osdmap_epoch
-            ctx.remember(f"out.{osd}", {"epoch": epoch, "pgs": pgs})
-            ctx.log(f"osd.{osd} out at osdmap epoch {epoch}, holding {pgs} PGs")
+            ctx.log(f"osd.{osd} out at osdmap epoch {epoch} (was {s.osdmap_epoch}), holding "
+                    f"{len(pgids)} PGs")
 
         async def is_out(ctx: StepContext) -> bool:
             tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
@@ -212,13 +223,15 @@ class DecommissionSteps:
             Step(f"osd.{osd}: mark out", (cmd.render(cmd.osd_out(osd)),), mark_out, is_out),
             Step(f"osd.{osd}: wait for the data to move off it",
                  (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree()),
-                  cmd.render(cmd.osd_safe_to_destroy([osd]))), wait_moved, moved),
+                  cmd.render(cmd.osd_safe_to_destroy([osd])), cmd.render(cmd.pg_ls())),
+                 wait_moved, moved),
             Step(f"osd.{osd}: stop and disable its service on {host}",
                  (on.format("stop"), on.format("disable")), stop, stopped),
             Step(f"osd.{osd}: remove it from the CRUSH map",
                  (cmd.render(cmd.osd_crush_remove(osd)),), crush_remove, not_in_crush),
             Step(f"osd.{osd}: wait for every PG active+clean",
-                 (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree())), wait_clean, clean),
+                 (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree()),
+                  cmd.render(cmd.pg_ls())), wait_clean, clean),
         ]
 
     async def _moved_off(self, ctx: StepContext, osd: int, report: bool = True) -> bool:
@@ -228,28 +241,28 @@ class DecommissionSteps:
         s, tree = await self.status(), await self.df_tree()
         r = await self.admin.ceph(cmd.osd_safe_to_destroy([osd]))
         verdict = ceph.parse_safe_to_destroy(r.stdout, returncode=r.exit_status, stderr=r.stderr)
-        done = data_moved(verdict, s, tree, osd)
+        pg_list = await self.read(cmd.pg_ls(), ceph.parse_pg_ls)
+        out = ctx.recall(f"out.{osd}") or {}
+        watched, since = set(out.get("pgids", ())), int(out.get("before", -1))
+        done = data_moved(verdict, s, tree, osd, pg_list, watched, since)
         if report:
             node = tree.df(osd)
-            pgs = node.pgs if node is not None else 0
-            out = ctx.recall(f"out.{osd}") or {}
-            at_out = int(out.get("pgs", 0))
             moving = s.degraded_objects + s.misplaced_objects
-            peak = max(int(ctx.recall(f"peak.{osd}") or 0), moving)
-            if peak > int(ctx.recall(f"peak.{osd}") or 0):
+            peak = int(ctx.recall(f"peak.{osd}") or 0)
+            if moving > peak:
+                peak = moving
                 ctx.remember(f"peak.{osd}", peak)
-            left = [pgs / at_out if at_out else 0.0, moving / peak if peak else 0.0]
-            clean = s.pgs_clean / s.num_pgs if s.num_pgs else 1.0
-            fraction = 1.0 if done else min(1.0 - max(left), clean)
-            self._progress(ctx, f"moved.{osd}", fraction,
-                           f"osd.{osd} holds {pgs} PGs (of {at_out} at the out); PGs "
-                           f"active+clean {s.pgs_clean}/{s.num_pgs}, degraded "
-                           f"{s.degraded_objects}, misplaced {s.misplaced_objects} objects")
+            fraction = moved_fraction(s, pg_list, osd, watched, since, peak)
+            self._progress(ctx, f"moved.{osd}", 1.0 if done else min(fraction, 0.99),
+                           f"osd.{osd} holds {node.pgs if node else 0} PGs (of "
+                           f"{len(watched)} at the out); PGs active+clean {s.pgs_clean}/"
+                           f"{s.num_pgs}, degraded {s.degraded_objects}, misplaced "
+                           f"{s.misplaced_objects} objects")
         return done
 
     async def _clean(self, ctx: StepContext, key: str, report: bool = True) -> bool:
         s, tree = await self.status(), await self.df_tree()
-        done = settled(s, tree)
+        done = settled(s, tree, await self.read(cmd.pg_ls(), ceph.parse_pg_ls))
         if report:
             fraction = 1.0 if done else s.pgs_clean / s.num_pgs if s.num_pgs else 0.0
             self._progress(ctx, key, fraction, f"PGs active+clean {s.pgs_clean}/{s.num_pgs}")

@@ -30,6 +30,8 @@ PARSERS: dict[str, tuple[Parser, str]] = {
     "ceph-osd-safe-to-destroy": (ceph.parse_safe_to_destroy, "osd safe-to-destroy"),
     "ceph-osd-dump": (ceph.parse_osd_dump, "osd dump"),
     "ceph-osd-blocklist-ls": (ceph.parse_blocklist_ls, "osd blocklist ls"),
+    "ceph-pg-ls": (ceph.parse_pg_ls, "pg ls"),
+    "ceph-pg-ls-by-osd": (ceph.parse_pg_ls, "pg ls"),
 }
 
 
@@ -357,3 +359,13 @@ def test_an_address_in_a_blocklisted_range_is_fenced(sample: str, ip: str, fence
 def test_a_blocklist_that_is_not_cephs_is_an_error(bad: str) -> None:
     with pytest.raises(ceph.CephParseError, match="osd blocklist ls"):
         ceph.parse_blocklist_ls(bad)
+
+
+def test_pg_ls_reports_each_pg_with_its_epoch() -> None:
+    before = ceph.parse_pg_ls(text("lab16/ceph-pg-ls-by-osd.moving-before.json"))
+    assert len(before.pg_stats) == 23 and all(p.on(2) for p in before.pg_stats)
+    held = ceph.parse_pg_ls(text("lab16/ceph-pg-ls.held-2.json"))
+    assert len(held.pg_stats) == 33
+    assert {p.state for p in held.pg_stats} == {"active+clean", "peering"}
+    p = next(p for p in held.pg_stats if p.pgid == "1.0")
+    assert (p.state, p.reported_epoch, p.up, p.acting) == ("peering", 14, (0, 1), (0, 1))

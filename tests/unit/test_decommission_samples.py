@@ -41,6 +41,11 @@ def ctx() -> StepContext:
     return StepContext(1, 0, VirtualClock())
 
 
+# `ceph pg ls` from lab16's moving run, every PG moved off osd.2 (moving-03): the cases that
+# have not moved must say so from their own status, tree and verdict
+MOVED = "lab16/ceph-pg-ls.moving-03.json"
+
+
 @pytest.mark.parametrize(("status", "tree", "verdict", "osd", "moved"), [
     # 2 s after `osd out osd.2`: every PG still active+clean at the same epoch, osd.2 holds PGs
     ("memstore/ceph-s.2s-after-osd-out-STALE-still-ok.json", "memstore/ceph-osd-df-tree.json",
@@ -61,7 +66,7 @@ async def test_when_the_data_has_moved_off_an_osd(
     status: str, tree: str, verdict: str, osd: int, moved: bool
 ) -> None:
     s = steps(SampleCeph(**{"status": status, "osd df tree": tree,
-                            "osd safe-to-destroy": verdict}))
+                            "osd safe-to-destroy": verdict, "pg ls": MOVED}))
     assert await s._moved_off(ctx(), osd, report=False) is moved
 
 

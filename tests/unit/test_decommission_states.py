@@ -35,39 +35,51 @@ def states(s: CephStatus) -> dict[str, int]:
 
 
 class LabCeph:
-    """Answers `ceph ...` with the lab's captures, in the order they were taken: each read
-    moves on to the next state given for that command, the last one repeats."""
+    """Answers `ceph ...` with the lab's captures: every command of a round of polls from the
+    same capture round (e.g. `held-2`: ceph-s.held-2, ceph-osd-df-tree.held-2, ...), as the
+    capture script took them. `osd out 2` and each sleep of the wait move on to the next
+    round; the last one repeats. `fixed` names the round of a command that never moves on."""
 
-    def __init__(self, **states: Sequence[str]) -> None:
-        self.states = {k: list(v) for k, v in states.items()}  # "status" -> ["out-01", ...]
+    def __init__(self, *rounds: str, **fixed: str) -> None:
+        self.rounds, self.fixed, self.i = list(rounds), fixed, 0
         self.sent: list[str] = []
+
+    def next(self) -> None:
+        self.i = min(self.i + 1, len(self.rounds) - 1)
 
     async def ceph(self, argv: Sequence[str]) -> CliResult:
         words = " ".join(w for w in argv[3:] if w not in ("-f", "json"))
         self.sent.append(words)
         if words == "osd out 2":
+            self.next()
             return CliResult(0, "", "marked out osd.2. \n")
         prefix = {"status": "ceph-s", "osd df tree": "ceph-osd-df-tree",
                   "osd safe-to-destroy 2": "ceph-osd-safe-to-destroy",
-                  "osd tree": "ceph-osd-df-tree"}[words]
-        queue = self.states["osd df tree" if words == "osd tree" else words.split(" 2")[0]]
-        state = queue.pop(0) if len(queue) > 1 else queue[0]
+                  "osd tree": "ceph-osd-df-tree", "pg ls": "ceph-pg-ls",
+                  "pg ls-by-osd 2": "ceph-pg-ls-by-osd"}[words]
+        state = self.fixed.get(prefix, self.rounds[self.i])
         path = LAB.parent / f"{state[1:]}.json" if state.startswith("/") else \
             LAB / f"{prefix}.{state}.json"  # "/name": a sample of the recipe's run
         return CliResult(0, path.read_text(), "")
 
 
 class Instant(VirtualClock):
-    """Time moves by each sleep at once: a wait polls its next state without waiting."""
+    """Time moves by each sleep at once, and the lab goes on to its next capture round: a
+    wait polls the states one after the other."""
+
+    def __init__(self, lab: LabCeph) -> None:
+        super().__init__()
+        self.lab = lab
 
     async def sleep(self, seconds: float) -> None:
         self._now += max(seconds, 0.0)
+        self.lab.next()
 
 
 def steps(admin: LabCeph) -> DecommissionSteps:
     async def forget(host: str) -> None: ...
 
-    return DecommissionSteps(admin, Instant(), forget, lambda h: True,  # type: ignore[arg-type]
+    return DecommissionSteps(admin, Instant(admin), forget, lambda h: True,  # type: ignore[arg-type]
                              interval=1.0, wait_limit=60.0)
 
 
@@ -107,19 +119,26 @@ def test_health_ok_right_after_an_out_is_not_healthy() -> None:
 
 
 async def test_the_health_guard_refuses_stale_statistics() -> None:
-    s = steps(LabCeph(status=["out-01"], **{"osd df tree": ["out-01"]}))
+    s = steps(LabCeph("out-01"))
     health = s.build(PARAMS)[0]
     with pytest.raises(GuardFailed, match=r"osd\.2 is out but still holds 23 PGs"):
         await health.action(StepContext(1, 0, VirtualClock()))
 
 
 async def test_the_wait_after_crush_remove_needs_fresh_statistics_too() -> None:
-    # every PG active+clean while an OSD that is in is down (down-1): not settled
-    s = steps(LabCeph(status=["down-1", "crush-01", "crush-12"],
-                      **{"osd df tree": ["down-1", "crush-01", "crush-12"]}))
+    # every PG active+clean while an OSD that is in is down (down-1): not settled; nor while
+    # `ceph status` says 33 active+clean and the PGs' own reports say recovering (held-3)
+    lab = LabCeph("down-1", "held-3", "crush-12", **{"ceph-pg-ls": "moving-03"})
+    s = steps(lab)
     wait = step(s, "wait for every PG active+clean")
     ctx = StepContext(1, 5, VirtualClock())
     assert not await wait.check(ctx)
+    lab.next()
+    assert states(status("held-3")) == {"active+clean": 33}
+    lab.fixed = {}  # held-3's own `pg ls`
+    assert not await wait.check(ctx)
+    lab.next()
+    lab.fixed = {"ceph-pg-ls": "moving-03"}
     assert await wait.check(ctx)
 
 
@@ -146,44 +165,90 @@ def test_data_moved_on_the_captured_states(state: str, moved: bool) -> None:
     assert ceph.data_moved(verdict, status(state), tree(state), 2) is moved
 
 
+def pgs(state: str) -> ceph.PgList:
+    return ceph.parse_pg_ls((LAB / f"ceph-pg-ls.{state}.json").read_text())
+
+
+def verdict(state: str) -> ceph.SafeToDestroy:
+    return ceph.parse_safe_to_destroy(
+        (LAB / f"ceph-osd-safe-to-destroy.{state}.json").read_text())
+
+
+WATCHED = {p.pgid for p in ceph.parse_pg_ls(
+    (LAB / "ceph-pg-ls-by-osd.moving-before.json").read_text()).pg_stats}
+BEFORE = 10  # the osdmap epoch of moving-before-1, read before the out (the flags came after)
+
+
+@pytest.mark.parametrize(("state", "moved"), [
+    ("held-1", False),  # right after the out: osd.2 holds its 23 PGs
+    # a second later osd df tree gives osd.2 no PG, safe-to-destroy says safe, `ceph status`
+    # says HEALTH_WARN (the flags) but 33 active+clean, nothing degraded: only `pg ls` shows
+    # its PGs peering
+    ("held-2", False),
+    ("held-3", False),  # `ceph status` still 33 active+clean; `pg ls`: recovering, degraded
+    ("moving-02", False),  # `pg ls` all active+clean; `ceph status` still recovering
+    ("moving-03", True),
+])
+def test_the_data_has_moved_only_when_every_report_says_so(state: str, moved: bool) -> None:
+    assert len(WATCHED) == 23
+    s, t = status(state), tree(state)
+    if state == "held-2":
+        assert verdict(state).is_safe([2]) and t.df(2).pgs == 0  # type: ignore[union-attr]
+        assert ceph.settled(s, t) and states(s) == {"active+clean": 33}
+        assert ceph.data_moved(verdict(state), s, t, 2)  # without the PGs' own reports...
+    assert ceph.data_moved(verdict(state), s, t, 2, pgs(state), WATCHED, BEFORE) is moved
+
+
+def test_unmoved_pgs_names_the_pgs_still_on_the_osd_or_not_reported_since_the_out() -> None:
+    assert sorted(ceph.checks.unmoved_pgs(pgs("held-1"), 2, WATCHED, BEFORE)) == sorted(WATCHED)
+    # reports older than the epoch read before the out do not count as moved
+    old = ceph.checks.unmoved_pgs(pgs("moving-03"), 2, WATCHED, 18)
+    assert set(old) <= WATCHED and old  # those last reported at epoch 17 or 18
+    assert ceph.checks.unmoved_pgs(pgs("moving-03"), 2, WATCHED, BEFORE) == []
+
+
+def moving_lab(*rounds: str) -> LabCeph:
+    return LabCeph(*rounds, **{"ceph-pg-ls-by-osd": "moving-before"})
+
+
 async def test_the_wait_ends_when_the_first_read_after_the_out_is_past_the_epoch_bump() -> None:
-    # the out's own read saw epoch 36 already: the epoch never changes again afterwards
-    lab = LabCeph(status=["healthy", "out-02", "out-02", "out-25"],
-                  **{"osd df tree": ["healthy", "healthy", "out-02", "out-25"],
-                     "osd safe-to-destroy": ["out-02", "out-25"]})
+    # the first read after the out is already at epoch 18, which never changes again; the
+    # wait goes through held-1..moving-02 (not moved) and ends at moving-03
+    lab = moving_lab("moving-before-1", "held-1", "held-2", "held-3", "moving-02", "moving-03")
     s = steps(lab)
     notes: dict[str, object] = {}
-    mark_out, wait = step(s, "mark out"), step(s, "wait for the data to move")
-    await mark_out.action(StepContext(1, 2, VirtualClock(), notes=notes))
-    assert notes["out.2"] == {"epoch": 36, "pgs": 23}
-    ctx = StepContext(1, 3, VirtualClock(), notes=notes)
-    await wait.action(ctx)
-    assert [f for f, _ in ctx.progress_seen] == [1.0]
-    assert "osd out 2" in lab.sent
-
-
-async def test_a_resumed_wait_goes_on_from_what_the_run_remembered() -> None:
-    # a new process (new DecommissionSteps): the PGs at the out and the progress come from the
-    # run's notes, so the bar does not start again from 0
-    notes: dict[str, object] = {"out.2": {"epoch": 35, "pgs": 23}, "progress.moved.2": 0.5}
-    s = steps(LabCeph(status=["out-01", "out-02"], **{"osd df tree": ["out-01", "out-02"],
-                                                      "osd safe-to-destroy": ["out-01",
-                                                                              "out-02"]}))
+    await step(s, "mark out").action(StepContext(1, 2, VirtualClock(), notes=notes))
+    assert notes["out.2"] == {"before": BEFORE, "pgs": 23, "pgids": sorted(WATCHED)}
+    assert lab.sent.index("pg ls-by-osd 2") < lab.sent.index("osd out 2")  # kept before
+    assert status("moving-02").osdmap_epoch == status("moving-03").osdmap_epoch == 18
     ctx = StepContext(1, 3, VirtualClock(), notes=notes)
     await step(s, "wait for the data to move").action(ctx)
     fractions = [f for f, _ in ctx.progress_seen]
-    assert fractions == [0.5, 1.0]  # out-01 alone would say 0: the bar never goes back
-    assert "osd.2 holds 23 PGs (of 23 at the out)" in ctx.progress_seen[0][1]
+    assert len(fractions) == 5 and fractions[-1] == 1.0 and max(fractions[:-1]) < 1.0
+
+
+async def test_a_resumed_wait_goes_on_from_what_the_run_remembered() -> None:
+    # a new process (new DecommissionSteps): the PGs to watch, the epoch before the out and
+    # the progress come from the run's notes, so the bar does not start again from 0
+    notes: dict[str, object] = {"out.2": {"before": BEFORE, "pgs": 23, "pgids": sorted(WATCHED)},
+                                "progress.moved.2": 0.5}
+    s = steps(moving_lab("held-2", "moving-03"))
+    ctx = StepContext(1, 3, VirtualClock(), notes=notes)
+    await step(s, "wait for the data to move").action(ctx)
+    assert [f for f, _ in ctx.progress_seen] == [0.5, 1.0]  # held-2 alone would say 0
+    assert "osd.2 holds 0 PGs (of 23 at the out)" in ctx.progress_seen[0][1]
     assert notes["progress.moved.2"] == 1.0
 
 
 async def test_the_progress_bar_never_goes_back() -> None:
-    # objects to move rise (51 degraded + misplaced) and fall (17), PGs active+clean rise and
-    # fall (21, 12, 19, 21 of 33): computed alone the bar would go 0, .36, .58, 0, 1
-    s = steps(LabCeph(status=["/ceph-s.rebalancing-warn", "/ceph-s.rebalancing", "down-2",
-                              "/ceph-s.rebalancing-warn", "out-02"],
-                      **{"osd df tree": ["out-02"], "osd safe-to-destroy": ["out-02"]}))
-    notes: dict[str, object] = {"out.2": {"epoch": 35, "pgs": 23}}
+    # computed alone: 0 (held-1, held-2), some PGs recovered (held-3), then 0 again when
+    # `ceph status` catches up with 108 objects degraded or misplaced (moving-02)
+    s = steps(moving_lab("held-1", "held-2", "held-3", "moving-02", "moving-03"))
+    notes: dict[str, object] = {"out.2": {"before": BEFORE, "pgs": 23, "pgids": sorted(WATCHED)}}
     ctx = StepContext(1, 3, VirtualClock(), notes=notes)
     await step(s, "wait for the data to move").action(ctx)
-    assert [round(f, 3) for f, _ in ctx.progress_seen] == [0.0, 0.364, 0.576, 0.576, 1.0]
+    shown = [f for f, _ in ctx.progress_seen]
+    raw = [ceph.checks.moved_fraction(status(n), pgs(n), 2, WATCHED, BEFORE, 108)
+           for n in ("held-3", "moving-02")]
+    assert raw[0] > 0 and raw[1] == 0.0  # what the bar would have done
+    assert shown == sorted(shown) and shown[-1] == 1.0 and shown[2] == shown[3] > 0

@@ -9,8 +9,10 @@ So "healthy" and "settled" here always include the staleness guard (`stale_reaso
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from mvm_tui.backends.ceph.crush import OsdDfTree
-from mvm_tui.backends.ceph.models import MonMap, SafeToDestroy
+from mvm_tui.backends.ceph.models import MonMap, PgList, SafeToDestroy
 from mvm_tui.models import CephStatus
 
 # State flags a settled PG may carry besides active+clean (background work, data in place).
@@ -41,14 +43,27 @@ def stale_reasons(status: CephStatus, tree: OsdDfTree | None = None) -> list[str
     return why
 
 
-def settled(status: CephStatus, tree: OsdDfTree | None = None) -> bool:
+def settled(status: CephStatus, tree: OsdDfTree | None = None, pgs: PgList | None = None
+            ) -> bool:
     """Every PG active+clean (possibly scrubbing), nothing degraded or misplaced, and the
-    statistics fresh (stale_reasons)."""
+    statistics fresh (stale_reasons); given `ceph pg ls`, every PG there settled too: the
+    PGs' own reports are fresher than `ceph status` (the lab: peering, then recovering, in
+    `pg ls` while the status still said 33 active+clean)."""
     counted = sum(p.count for p in status.pgs_by_state)
     return (counted == status.num_pgs
             and all(pg_state_settled(p.state_name) for p in status.pgs_by_state)
             and status.degraded_objects == 0 and status.misplaced_objects == 0
-            and not stale_reasons(status, tree))
+            and not stale_reasons(status, tree)
+            and (pgs is None or all(pg_state_settled(p.state) for p in pgs.pg_stats)))
+
+
+def unmoved_pgs(pgs: PgList, osd: int, watched: Collection[str], since: int) -> list[str]:
+    """The PGs that still hold data for `osd` as far as their reports tell: on it (up or
+    acting), not settled, or (for the `watched` ones, those it held before its out) not
+    reported since the osdmap epoch `since` read before the out, so not re-peered yet."""
+    return [p.pgid for p in pgs.pg_stats
+            if p.on(osd) or not pg_state_settled(p.state)
+            or (p.pgid in watched and p.reported_epoch <= since)]
 
 
 def healthy(status: CephStatus, tree: OsdDfTree | None = None) -> tuple[bool, str]:
@@ -62,18 +77,39 @@ def healthy(status: CephStatus, tree: OsdDfTree | None = None) -> tuple[bool, st
     return True, "HEALTH_OK"
 
 
-def data_moved(verdict: SafeToDestroy, status: CephStatus, tree: OsdDfTree, osd: int) -> bool:
+def data_moved(verdict: SafeToDestroy, status: CephStatus, tree: OsdDfTree, osd: int,
+               pgs: PgList | None = None, watched: Collection[str] = (),
+               since: int | None = None) -> bool:
     """The data has left an OSD marked out: safe-to-destroy says so, `osd df tree` gives it no
-    PG, and every PG is settled with fresh statistics.
+    PG, every PG is settled with fresh statistics, and (given `ceph pg ls`, the PGs it held
+    before the out and the osdmap epoch read before it) each of those PGs has re-peered
+    and reported since, settled and off the OSD (unmoved_pgs).
 
-    It does not wait for an osdmap epoch later than the out: on the lab the epoch moved once,
-    within a second of the out, and never again (`out-02`..`out-25`), so a first read made
-    after that bump would wait forever. The out OSD's own PG count is what lags (23 right
-    after the out, `out-01`); safe-to-destroy once said "safe" while PGs still recovered,
-    hence both."""
+    No osdmap epoch later than the out is awaited: on the lab the epoch moved once, within a
+    second of the out, and never again (`out-02`..`out-25`), so a first read made after that
+    bump would wait forever. What lags: right after the out, the OSD still counts 23 PGs
+    (`out-01`); a second later osd df tree and safe-to-destroy say it holds none while the
+    PGs are still peering, and `ceph status` says 33 active+clean for seconds more while
+    they recover (`held-2`, `held-3` in lab16/): only the PGs' own reports tell."""
     node = tree.df(osd)
-    pgs = node.pgs if node is not None else 0
-    return verdict.is_safe([osd]) and pgs == 0 and settled(status, tree)
+    held = node.pgs if node is not None else 0
+    fresh = pgs is None or not unmoved_pgs(pgs, osd, watched, -1 if since is None else since)
+    return verdict.is_safe([osd]) and held == 0 and settled(status, tree, pgs) and fresh
+
+
+def moved_fraction(status: CephStatus, pgs: PgList, osd: int, watched: Collection[str],
+                   since: int, peak_objects: int) -> float:
+    """How far the data has left an OSD (0-1, not yet monotonic): the least of the share of
+    its PGs (`watched`, held before the out) that have moved (unmoved_pgs), the share of the
+    most objects seen degraded or misplaced (`peak_objects`) no longer so, and the share of
+    all PGs settled as they report."""
+    unmoved = set(unmoved_pgs(pgs, osd, watched, since))
+    pgs_left = len(unmoved & set(watched)) / len(watched) if watched else 0.0
+    moving = status.degraded_objects + status.misplaced_objects
+    objects_left = moving / peak_objects if peak_objects else 0.0
+    total = len(pgs.pg_stats)
+    clean = sum(pg_state_settled(p.state) for p in pgs.pg_stats) / total if total else 1.0
+    return min(1.0 - max(pgs_left, objects_left), clean)
 
 
 def mon_removed(monmap: MonMap, name: str) -> bool:

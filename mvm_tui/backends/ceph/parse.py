@@ -17,6 +17,7 @@ from mvm_tui.backends.ceph.models import (
     HealthReport,
     MonMap,
     OkToStop,
+    PgList,
     PgStat,
     PoolDetail,
     QuorumStatus,
@@ -135,6 +136,11 @@ def parse_quorum_status(text: str) -> QuorumStatus:
 
 def parse_pg_stat(text: str) -> PgStat:
     return _parse("pg stat", text, PgStat)
+
+
+def parse_pg_ls(text: str) -> PgList:
+    """`ceph pg ls -f json` or `ceph pg ls-by-osd ID -f json` (the same shape)."""
+    return _parse("pg ls", text, PgList)
 
 
 def parse_pool_ls_detail(text: str) -> tuple[PoolDetail, ...]:

@@ -234,6 +234,27 @@ class CephReads:
         }
         return {"pg_ready": True, "pg_summary": summary | self._pool_totals(st)}
 
+    def pg_ls_json(self, osd: int | None = None) -> dict[str, Any]:
+        """`ceph pg ls -f json` (`pg ls-by-osd OSD` with `osd`): each PG as its primary last
+        reported it, so lagging like the rest of the PG statistics."""
+        m = self.model
+        m.settle(self.clock.now())
+        down_now = {o for o in range(len(m.osds)) if m.exists[o] and not m.up[o]}
+        stats = []
+        for p in range(len(m.pgs.pgs)):
+            up, acting = m.pgs.sets(p)
+            if osd is not None and osd not in up and osd not in acting:
+                continue
+            state = m.pgs.view(p).state
+            if acting and acting[0] in down_now and not state.startswith("stale"):
+                state = f"stale+{state}"
+            stats.append({"pgid": pgid(p), "state": state,
+                          "reported_epoch": m.stats_epoch, "up": list(up),
+                          "acting": list(acting), "up_primary": up[0] if up else -1,
+                          "acting_primary": acting[0] if acting else -1,
+                          "stat_sum": {"num_objects": m.pgs.pgs[p].objects}})
+        return {"pg_ready": True, "pg_stats": stats}
+
     # -- CRUSH
 
     def _crush_weight(self, o: int) -> float:

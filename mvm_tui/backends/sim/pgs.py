@@ -90,6 +90,7 @@ class PgSim:
         self.queue: list[int] = []  # PGs wanting data, in recovery order
         self.temp: set[int] = set()  # PGs with a pg_temp: acting set other than the up set
         self.temp_epochs = 0  # osdmap epochs the pg_temp changes took (set, then cleared)
+        self.applied = 0  # osdmap changes (MapChange) applied so far
         self._bytes_cache: tuple[float, list[float]] | None = None
         self.num_objects = math.ceil(stored_bytes / object_size) if stored_bytes > 0 else 0
         self.pgs = self._make_pgs(pgs, osd_weights, stored_bytes, seed)
@@ -179,6 +180,7 @@ class PgSim:
         self._bytes_cache = None
 
     def _apply(self, change: MapChange) -> None:
+        self.applied += 1
         returned: dict[int, float] = {}
         for o, (was, now) in enumerate(zip(self.up, change.up, strict=True)):
             if was and not now:
