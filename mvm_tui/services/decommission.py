@@ -59,10 +59,15 @@ class DecommissionSteps:
     def __init__(self, admin: CephAdmin, clock: Clock,
                  forget_host: Callable[[str], Awaitable[None]],
                  host_known: Callable[[str], bool], *, interval: float = 2.0,
-                 wait_limit: float = 6 * 3600.0, mon_retries: int = 5) -> None:
+                 wait_limit: float = 6 * 3600.0, mon_retries: int = 5,
+                 settle_window: float = 10.0) -> None:
         self.admin, self.clock = admin, clock
         self.forget_host, self.host_known = forget_host, host_known
         self.interval, self.wait_limit, self.mon_retries = interval, wait_limit, mon_retries
+        # how long every PG must stay active+clean after `osd crush remove`: which PGs the
+        # change remaps is not known, and their reports come a stats period later (the lab:
+        # the check right after a first clean read saw PGs peering)
+        self.settle_window = settle_window
         self.overrides: dict[int, set[str]] = {}  # run id -> guards the operator overrode
 
     # -- reading Ceph
@@ -210,8 +215,21 @@ class DecommissionSteps:
             tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
             return tree.host_of(osd) is None
 
+        async def stays_clean(ctx: StepContext) -> bool:
+            """Clean now, and on every poll for settle_window (kept in the run)."""
+            key = f"clean.{osd}.since"
+            if not await self._clean(ctx, f"clean.{osd}"):
+                if ctx.recall(key) is not None:
+                    ctx.remember(key, None)
+                return False
+            since = ctx.recall(key)
+            if since is None:
+                ctx.remember(key, since := self.clock.now())
+            return self.clock.now() - float(since) >= self.settle_window
+
         async def wait_clean(ctx: StepContext) -> None:
-            await self._wait(ctx, "every PG active+clean", lambda: self._clean(ctx, f"clean.{osd}"))
+            await self._wait(ctx, f"every PG active+clean for {self.settle_window:g} s",
+                             lambda: stays_clean(ctx))
 
         async def clean(ctx: StepContext) -> bool:
             return await self._clean(ctx, f"clean.{osd}", report=False)

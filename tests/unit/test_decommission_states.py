@@ -57,7 +57,9 @@ class LabCeph:
                   "osd safe-to-destroy 2": "ceph-osd-safe-to-destroy",
                   "osd tree": "ceph-osd-df-tree", "pg ls": "ceph-pg-ls",
                   "pg ls-by-osd 2": "ceph-pg-ls-by-osd"}[words]
-        state = self.fixed.get(prefix, self.rounds[self.i])
+        # "a|b": the round's captures from a, its `pg ls` from b
+        main, _, alt = self.rounds[self.i].partition("|")
+        state = self.fixed.get(prefix, alt if alt and prefix == "ceph-pg-ls" else main)
         path = LAB.parent / f"{state[1:]}.json" if state.startswith("/") else \
             LAB / f"{prefix}.{state}.json"  # "/name": a sample of the recipe's run
         return CliResult(0, path.read_text(), "")
@@ -76,11 +78,11 @@ class Instant(VirtualClock):
         self.lab.next()
 
 
-def steps(admin: LabCeph) -> DecommissionSteps:
+def steps(admin: LabCeph, settle_window: float = 0.0) -> DecommissionSteps:
     async def forget(host: str) -> None: ...
 
     return DecommissionSteps(admin, Instant(admin), forget, lambda h: True,  # type: ignore[arg-type]
-                             interval=1.0, wait_limit=60.0)
+                             interval=1.0, wait_limit=60.0, settle_window=settle_window)
 
 
 def step(s: DecommissionSteps, title: str) -> Step:
@@ -140,6 +142,19 @@ async def test_the_wait_after_crush_remove_needs_fresh_statistics_too() -> None:
     lab.next()
     lab.fixed = {"ceph-pg-ls": "moving-03"}
     assert await wait.check(ctx)
+
+
+async def test_after_crush_remove_every_pg_must_stay_clean_for_the_settle_window() -> None:
+    # clean (crush-12, its PGs as in moving-03), then PGs recovering again (held-3's `pg ls`),
+    # then clean: the wait ends 3 s after the last time it saw them unsettled, not before
+    clean = "crush-12|moving-03"
+    lab = LabCeph(clean, "held-3", clean, clean, clean, clean, clean, clean)
+    s = steps(lab, settle_window=3.0)
+    notes: dict[str, object] = {}
+    ctx = StepContext(1, 5, VirtualClock(), notes=notes)
+    await step(s, "wait for every PG active+clean").action(ctx)
+    assert lab.i == 5  # polled rounds 0..5: clean at 2, 3, 4 and 5 (3 s later)
+    assert notes["clean.2.since"] is not None
 
 
 # -- the wait for the data to leave an OSD
