@@ -37,6 +37,8 @@ def print_plan(plan: DecommissionPlan, decom: Decommissions, out: TextIO) -> Non
     print(f"  monitor: {plan.mon or 'none'}", file=out)
     for c in plan.checks:
         print(f"  [{'ok' if c.ok else 'NO'}] {c.what}: {c.detail}", file=out)
+    for w in plan.warnings:
+        print(f"  [warning] {w}", file=out)
     print("steps:", file=out)
     for i, step in enumerate(decom.preview(plan), 1):
         print(f"  {i:2}. {step.title}", file=out)

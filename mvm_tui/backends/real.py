@@ -9,7 +9,6 @@ known_hosts file.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 import shlex
 import time
@@ -336,15 +335,19 @@ class RealBackend(ClusterBackend):
         await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True))
 
     async def is_fenced(self, host: str) -> bool:
-        addrs = await self._on_any_host(
-            lambda h: self._ceph(h, ceph.commands.osd_blocklist_ls(), _blocklist_addrs),
-            exclude=host)
-        return self._client_addr(host) in addrs
+        """Every Ceph client of the host's address is blocklisted: by an entry for the whole
+        address or by a CIDR range that holds it (`ceph osd blocklist range add`)."""
+        self._node(host)
+        address = next(h.address for h in self.hosts if h.name == host)
+        blocklist = await self._on_any_host(
+            lambda h: self._ceph(h, ceph.commands.osd_blocklist_ls(), _blocklist), exclude=host)
+        return blocklist.covers(address)
 
     async def blocklisted(self) -> list[str]:
-        """The client addresses Ceph blocklists now."""
-        return await self._on_any_host(
-            lambda h: self._ceph(h, ceph.commands.osd_blocklist_ls(), _blocklist_addrs))
+        """The client addresses Ceph blocklists now (entries; ranges are in is_fenced)."""
+        blocklist = await self._on_any_host(
+            lambda h: self._ceph(h, ceph.commands.osd_blocklist_ls(), _blocklist))
+        return list(blocklist.addrs)
 
     async def _ceph(self, host: str, argv: list[str], parse: Callable[[str], T]) -> T:
         result = await self.ssh.run(host, argv, sudo=True, timeout=self.options.ceph_timeout)
@@ -455,17 +458,9 @@ class RealBackend(ClusterBackend):
         await self.ssh.close()
 
 
-def _blocklist_addrs(text: str) -> list[str]:
-    """`ceph osd blocklist ls -f json`: [{"addr": "10.0.0.3:0/0", "until": "..."}, ...],
-    followed (Ceph 16) by a second document, the range blocklist."""
-    try:
-        entries, _ = json.JSONDecoder().raw_decode(text.strip())
-        if not isinstance(entries, list):
-            raise TypeError("not a list")
-        return [str(e["addr"]) for e in entries]
-    except (ValueError, TypeError, KeyError) as exc:
-        raise BackendError(f"`ceph osd blocklist ls`: unexpected output ({exc}): "
-                           f"{text[:80]!r}") from None
+def _blocklist(text: str) -> ceph.Blocklist:
+    """`ceph osd blocklist ls -f json`, as a BackendError when it is not what Ceph prints."""
+    return ceph.parse_blocklist_ls(text)
 
 
 def _pretty_name(os_release: str) -> str:

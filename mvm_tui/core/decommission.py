@@ -2,8 +2,10 @@
 Pure: it takes parsed Ceph outputs and decides; the Run that does it is services.decommission.
 
 The plan screen shows: the host's OSDs (from `ceph osd df tree`), its monitor, and three
-checks: the data fits on the other OSDs below the nearfull ratio, enough hosts are left for
-every pool's size (replicas go to different hosts), and the monitors left still form a quorum.
+checks: the data fits on the other OSDs that are up and in below the cluster's nearfull ratio
+(`ceph osd dump`), enough hosts with an OSD up and in are left for every pool's size (replicas
+go to different hosts), and the monitors left still form a quorum; and a warning when that
+quorum could lose no further monitor.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mvm_tui.backends.ceph.crush import OsdDfTree
+from mvm_tui.backends.ceph.crush import OsdDfNode, OsdDfTree
 from mvm_tui.backends.ceph.models import MonMap
 
 KB = 1024
 GB = 1e9
-NEARFULL_RATIO = 0.85  # Ceph's default mon_osd_nearfull_ratio
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class DecommissionPlan:
     osds: tuple[OsdRow, ...]
     mon: str | None
     checks: tuple[Check, ...]
+    warnings: tuple[str, ...] = ()  # worth knowing, not blocking
 
     @property
     def osd_ids(self) -> list[int]:
@@ -82,8 +84,10 @@ def plan_decommission(
     monmap: MonMap,
     quorum: Sequence[str],
     pools: Sequence[Pool],
-    nearfull_ratio: float = NEARFULL_RATIO,
+    *,
+    nearfull_ratio: float,
 ) -> DecommissionPlan:
+    """`nearfull_ratio` is the cluster's (`ceph osd dump -f json`), not a default."""
     osds = []
     for osd_id in tree.osds_on(bucket):
         n = tree.df(osd_id)
@@ -94,12 +98,17 @@ def plan_decommission(
     mon = mon_of(monmap, bucket, address)
     checks = (_capacity(tree, bucket, nearfull_ratio), _hosts_left(tree, bucket, pools),
               _quorum_left(monmap, quorum, mon))
-    return DecommissionPlan(host, bucket, address, in_maintenance, tuple(osds), mon, checks)
+    return DecommissionPlan(host, bucket, address, in_maintenance, tuple(osds), mon, checks,
+                            _quorum_margin(monmap, quorum, mon))
+
+
+def _up_and_in(n: OsdDfNode) -> bool:
+    return n.type == "osd" and n.status == "up" and (n.reweight or 0) > 0
 
 
 def _capacity(tree: OsdDfTree, bucket: str, nearfull: float) -> Check:
     mine = set(tree.osds_on(bucket))
-    rest = [n for n in tree.nodes if n.type == "osd" and n.id not in mine and (n.reweight or 0) > 0]
+    rest = [n for n in tree.nodes if _up_and_in(n) and n.id not in mine]
     total = sum(n.kb for n in rest)
     used = tree.summary.total_kb_used
     what = "the other OSDs can take the data"
@@ -112,15 +121,17 @@ def _capacity(tree: OsdDfTree, bucket: str, nearfull: float) -> Check:
 
 
 def _hosts_left(tree: OsdDfTree, bucket: str, pools: Sequence[Pool]) -> Check:
-    left = [h.name for h in tree.of_type("host") if h.name != bucket and h.children]
+    serving = {n.id for n in tree.nodes if _up_and_in(n)}
+    left = [h.name for h in tree.of_type("host")
+            if h.name != bucket and serving.intersection(h.children)]
     short = [f"{p.name} (size {p.size})" for p in pools if p.size > len(left)]
     what = "enough hosts left for every pool"
     if short:
-        return Check(False, what, f"{len(left)} hosts would be left, too few for "
-                     f"{', '.join(short)}")
+        return Check(False, what, f"{len(left)} hosts with an OSD up and in would be left, too "
+                     f"few for {', '.join(short)}")
     biggest = max((p.size for p in pools), default=0)
-    return Check(True, what, f"{len(left)} hosts left, the largest pool keeps {biggest} "
-                 "replicas")
+    return Check(True, what, f"{len(left)} hosts with an OSD up and in left, the largest pool "
+                 f"keeps {biggest} replicas")
 
 
 def _quorum_left(monmap: MonMap, quorum: Sequence[str], mon: str | None) -> Check:
@@ -135,3 +146,38 @@ def _quorum_left(monmap: MonMap, quorum: Sequence[str], mon: str | None) -> Chec
                      f"are in quorum; {needed} are needed")
     return Check(True, what, f"{len(in_quorum)} of {len(others)} monitors left in quorum "
                  f"({needed} needed)")
+
+
+def _quorum_margin(monmap: MonMap, quorum: Sequence[str], mon: str | None) -> tuple[str, ...]:
+    """A warning when, without the host's monitor, the monitors left in quorum are exactly
+    as many as a quorum needs: one more monitor lost (or restarted) and the cluster stops."""
+    if mon is None:
+        return ()
+    others = [n for n in monmap.names if n != mon]
+    needed = len(others) // 2 + 1
+    in_quorum = [n for n in others if n in quorum]
+    if not others or len(in_quorum) != needed:
+        return ()
+    return (f"without {mon}, {len(in_quorum)} monitors are in quorum and {needed} are needed: "
+            "the cluster can lose no further monitor (add one after the decommission)",)
+
+
+def without_address(mon_host: str, address: str) -> str:
+    """mon_host without the entries of `address`: "[v2:A:3300,v1:A:6789],[v2:B..]" or
+    "A,B" (plain addresses)."""
+    entries, depth, current = [], 0, ""
+    for ch in mon_host:
+        if ch == "," and depth == 0:
+            entries.append(current.strip())
+            current = ""
+            continue
+        depth += ch == "["
+        depth -= ch == "]"
+        current += ch
+    entries.append(current.strip())
+    def host_of(part: str) -> str:
+        part = part.split(":", 1)[1] if part.startswith(("v1:", "v2:")) else part
+        return part.rsplit(":", 1)[0] if part.count(":") == 1 else part
+    kept = [e for e in entries if e and address not in
+            {host_of(p.strip()) for p in e.strip("[]").split(",")}]
+    return ",".join(kept)

@@ -68,7 +68,8 @@ class _StepRun:
         self.live = True  # False once the step has ended: late log lines change no state
         self.ctx = StepContext(
             run_id, index, executor.clock, on_log=self._on_log, on_waiting=self._on_waiting,
-            on_progress=self._on_progress,
+            on_progress=self._on_progress, notes=executor.store.notes(run_id),
+            on_note=lambda key, value: executor.store.set_note(run_id, key, value),
         )
 
     def set(

@@ -113,6 +113,8 @@ class StepContext:
         on_log: Callable[[str, str], None] | None = None,
         on_waiting: Callable[[str], None] | None = None,
         on_progress: Callable[[float, str], None] | None = None,
+        notes: dict[str, Any] | None = None,
+        on_note: Callable[[str, Any], None] | None = None,
     ) -> None:
         self.run_id = run_id
         self.step_index = step_index
@@ -122,6 +124,19 @@ class StepContext:
         self._on_waiting = on_waiting
         self._on_progress = on_progress
         self.progress_seen: list[tuple[float, str]] = []  # only without on_progress
+        self.notes: dict[str, Any] = {} if notes is None else notes
+        self._on_note = on_note
+
+    def remember(self, key: str, value: Any) -> None:
+        """Keep a JSON-able value for this run's later steps and for a resume (the executor
+        persists it with the run)."""
+        if self._on_note is not None:
+            self._on_note(key, value)
+        self.notes[key] = value
+
+    def recall(self, key: str) -> Any:
+        """What a step of this run remembered under `key`, or None."""
+        return self.notes.get(key)
 
     def log(self, text: str, stream: str = "out") -> None:
         """Append output to the run's log; a multi-line text becomes several lines."""

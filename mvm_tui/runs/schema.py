@@ -58,6 +58,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "ALTER TABLE runs ADD COLUMN owner_pid INTEGER",
         "ALTER TABLE runs ADD COLUMN owner_host TEXT",
     ),
+    (
+        # what a run's steps remember for the ones after them (and for a resume), e.g. the
+        # osdmap epoch read right after an OSD went out: one JSON value per key
+        """
+        CREATE TABLE notes (
+            run_id INTEGER NOT NULL REFERENCES runs (id) ON DELETE CASCADE,
+            key    TEXT NOT NULL,
+            value  TEXT NOT NULL,           -- JSON
+            PRIMARY KEY (run_id, key)
+        ) WITHOUT ROWID
+        """,
+    ),
 )
 
 SCHEMA_VERSION = len(MIGRATIONS)

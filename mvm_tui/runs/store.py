@@ -270,7 +270,24 @@ class RunStore:
             )
         return LogLine(run_id=run_id, step_index=step_index, time=time, stream=stream, text=text)
 
+    def set_note(self, run_id: int, key: str, value: Any) -> None:
+        """Remember a JSON-able value for the run under `key` (replacing what was there)."""
+        value_json = json.dumps(value, ensure_ascii=False)  # TypeError if not JSON-able
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO notes (run_id, key, value) VALUES (?, ?, ?)",
+                (run_id, key, value_json),
+            )
+
     # -- reads ---------------------------------------------------------------------------------
+
+    def notes(self, run_id: int) -> dict[str, Any]:
+        """What the run's steps remembered (set_note), by key."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, value FROM notes WHERE run_id = ?", (run_id,)
+            ).fetchall()
+        return {str(k): json.loads(v) for k, v in rows}
 
     def get_run(self, run_id: int) -> RunRecord:
         """The run with this id; RunNotFound (a LookupError) if there is none."""

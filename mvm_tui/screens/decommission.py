@@ -48,11 +48,14 @@ class DecommissionScreen(ModalScreen[Choice]):
         for c in plan.checks:
             checks.append(f"{'✔' if c.ok else '✘'} {c.what}: ", style="green" if c.ok else "red")
             checks.append(f"{c.detail}\n")
+        for w in plan.warnings:
+            checks.append("⚠ warning: ", style="bold yellow")
+            checks.append(f"{w}\n")
         with Vertical(classes="dialog", id="decommission-dialog"):
-            yield Label(f"Decommission {plan.host} (CRUSH host {plan.bucket})",
+            yield Label(Text(f"Decommission {plan.host} (CRUSH host {plan.bucket})"),
                         classes="dialog-title")
             yield Static(osds, id="decommission-osds")
-            yield Static(f"Monitor: {plan.mon or 'none'}", id="decommission-mon")
+            yield Static(Text(f"Monitor: {plan.mon or 'none'}"), id="decommission-mon")
             yield Static(checks, id="decommission-checks")
             with VerticalScroll(id="confirm-preview"):
                 yield Static(preview_text(self.steps))
@@ -60,8 +63,8 @@ class DecommissionScreen(ModalScreen[Choice]):
                 yield Static(Text("Nothing will run until: " + "; ".join(plan.blockers),
                                   style="yellow"), id="decommission-blocked")
             else:
-                yield Static(f"Type {plan.host} to start; the run can be paused, resumes after "
-                             "a restart, and stops at every guard.", classes="dim")
+                yield Static(Text(f"Type {plan.host} to start; the run can be paused, resumes "
+                                  "after a restart, and stops at every guard."), classes="dim")
                 yield Input(placeholder=plan.host, id="decommission-name")
             with Horizontal(classes="dialog-buttons"):
                 if not plan.blockers:

@@ -58,7 +58,10 @@ class HostDetailScreen(HostActionsScreen):
 
     def refresh_inventory(self) -> None:
         host = self._host()
-        if host is None:
+        if host is None:  # it left the cluster (decommissioned): nothing is offered for it
+            self.query_one("#host-facts", Static).update(
+                Text(f"{self.host_name} is no longer in cluster {self.cluster.name}."))
+            self.refresh_bindings()
             return
         snap = self.cluster.snapshot()
         self.query_one("#host-facts", Static).update(self._facts(host))

@@ -8,30 +8,35 @@ Every step re-checks the cluster rather than trusting the record: resumed after 
 whose effect is in place is not done again. The guards (HEALTH_OK before an out; safe-to-destroy
 and every PG active+clean before an OSD is stopped; a quorum left before a monitor goes) stop
 the run with the reason; only an override for that run, given by typing the host's name,
-passes one.
+passes one. "HEALTH_OK" and "active+clean" always include the staleness guard of
+backends.ceph.checks (stale PGs, fewer OSDs up than in, an out OSD still holding PGs): right
+after an OSD goes down or out, Ceph's PG statistics still say all is well.
+
+What a wait measures its progress from (the PGs an OSD held when it went out, the most objects
+seen moving, how far the bar went) is remembered in the run (StepContext.remember), so a resumed
+run goes on from there and its progress bar never goes back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ceph import commands as cmd
-from mvm_tui.backends.ceph.admin import CephAdmin
-from mvm_tui.backends.ceph.checks import mon_removed, pg_state_settled
-from mvm_tui.clock import Clock
-from mvm_tui.core.decommission import DecommissionPlan
-from mvm_tui.models import CephStatus
+from mvm_tui.backends.ceph.checks import (
+    data_moved,
+    healthy,
+    mon_removed,
+    moved_fraction,
+    settled,
+)
+from mvm_tui.core.decommission import DecommissionPlan, without_address
 from mvm_tui.runs import Step, StepContext
+from mvm_tui.services.decommission_base import GUARDS, CephSteps, GuardFailed
 
-T = TypeVar("T")
-GUARDS = ("health", "ok-to-stop", "safe-to-destroy", "quorum")
-
-
-class GuardFailed(BackendError):
-    """A guard said no: the run stops here (overriding needs the host's name typed)."""
+__all__ = ["GUARDS", "DecommissionSteps", "GuardFailed", "plan_params", "without_address"]
 
 
 def plan_params(plan: DecommissionPlan, others: Sequence[str]) -> dict[str, Any]:
@@ -39,59 +44,8 @@ def plan_params(plan: DecommissionPlan, others: Sequence[str]) -> dict[str, Any]
             "osds": plan.osd_ids, "mon": plan.mon, "others": list(others)}
 
 
-class DecommissionSteps:
+class DecommissionSteps(CephSteps):
     """Builds a decommission run's steps from its params, over a CephAdmin."""
-
-    def __init__(self, admin: CephAdmin, clock: Clock,
-                 forget_host: Callable[[str], Awaitable[None]],
-                 host_known: Callable[[str], bool], *, interval: float = 2.0,
-                 wait_limit: float = 6 * 3600.0, mon_retries: int = 5) -> None:
-        self.admin, self.clock = admin, clock
-        self.forget_host, self.host_known = forget_host, host_known
-        self.interval, self.wait_limit, self.mon_retries = interval, wait_limit, mon_retries
-        self.overrides: dict[int, set[str]] = {}  # run id -> guards the operator overrode
-        self._out_epoch: dict[int, int] = {}  # OSD -> osdmap epoch right after its out
-
-    # -- reading Ceph
-
-    async def read(self, argv: list[str], parse: Callable[[str], T]) -> T:
-        """`ceph ...` parsed; BackendError with its stderr when it fails."""
-        r = await self.admin.ceph(argv)
-        if r.exit_status != 0:
-            raise BackendError(f"`{cmd.render(argv)}` failed: {r.stderr.strip() or r.exit_status}")
-        return parse(r.stdout)
-
-    async def _do(self, argv: list[str], ok_if: str = "") -> None:
-        r = await self.admin.ceph(argv)
-        if r.exit_status != 0 and not (ok_if and ok_if in r.stderr):
-            raise BackendError(f"`{cmd.render(argv)}` failed: {r.stderr.strip() or r.exit_status}")
-
-    async def status(self) -> CephStatus:
-        return await self.read(cmd.status(), ceph.parse_status)
-
-    async def _exists(self, osd: int) -> bool:
-        tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
-        return tree.node(osd) is not None
-
-    def _guard(self, ctx: StepContext, guard: str, ok: bool, why: str) -> None:
-        if ok:
-            return
-        if guard in self.overrides.get(ctx.run_id, set()):
-            ctx.log(f"guard overridden by the operator: {why}", "info")
-            return
-        raise GuardFailed(f"{why} (guard '{guard}'; to override it, retry with the host's name "
-                          "typed)")
-
-    async def _wait(self, ctx: StepContext, what: str, done: Callable[[], Awaitable[bool]]
-                    ) -> None:
-        started = self.clock.now()
-        while not await done():
-            if self.clock.now() - started > self.wait_limit:
-                raise BackendError(f"{what}: still not done after {self.wait_limit:g} s")
-            ctx.waiting(what)
-            await self.clock.sleep(self.interval)
-
-    # -- the steps
 
     def build(self, params: Mapping[str, Any]) -> list[Step]:
         host, bucket = str(params["host"]), str(params["bucket"])
@@ -112,13 +66,12 @@ class DecommissionSteps:
 
     def _health_step(self) -> Step:
         async def act(ctx: StepContext) -> None:
-            s = await self.status()
-            detail = "; ".join(f"{code}: {c.message}" for code, c in s.checks.items())
-            self._guard(ctx, "health", s.health == "HEALTH_OK",
-                        f"the cluster is {s.health}" + (f": {detail}" if detail else ""))
-            ctx.log("HEALTH_OK")
+            ok, why = await self._healthy()
+            self._guard(ctx, "health", ok, why)
+            ctx.log(why)
 
-        return Step("Cluster health is HEALTH_OK", (cmd.render(cmd.status()),), act, _always)
+        return Step("Cluster health is HEALTH_OK",
+                    (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree())), act, _always)
 
     def _osd_steps(self, host: str, osd: int) -> list[Step]:
         unit = f"ceph-osd@{osd}"
@@ -142,13 +95,19 @@ class DecommissionSteps:
             if await is_out(ctx):
                 ctx.log(f"osd.{osd} is already out")
                 return
-            s = await self.status()
-            self._guard(ctx, "health", s.health == "HEALTH_OK",
-                        f"the cluster is {s.health}: no OSD is marked out unless HEALTH_OK")
+            s, tree = await self.status(), await self.df_tree()
+            ok, why = healthy(s, tree)
+            self._guard(ctx, "health", ok, f"{why}: no OSD is marked out unless HEALTH_OK")
+            held = await self.read(cmd.pg_ls_by_osd(osd), ceph.parse_pg_ls)
+            pgids = sorted(p.pgid for p in held.pg_stats)
+            # what the wait depends on, kept in the run before the out: its PGs, and the
+            # epoch they must have reported after
+            ctx.remember(f"out.{osd}", {"before": s.osdmap_epoch, "pgs": len(pgids),
+                                        "pgids": pgids})
             await self._do(cmd.osd_out(osd))
             epoch = (await self.status()).osdmap_epoch
-            self._out_epoch[osd] = epoch
-            ctx.log(f"osd.{osd} out at osdmap epoch {epoch}")
+            ctx.log(f"osd.{osd} out at osdmap epoch {epoch} (was {s.osdmap_epoch}), holding "
+                    f"{len(pgids)} PGs")
 
         async def is_out(ctx: StepContext) -> bool:
             tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
@@ -185,11 +144,24 @@ class DecommissionSteps:
             tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
             return tree.host_of(osd) is None
 
+        async def stays_clean(ctx: StepContext) -> bool:
+            """Clean now, and on every poll for settle_window (kept in the run)."""
+            key = f"clean.{osd}.since"
+            if not await self._clean(ctx, f"clean.{osd}"):
+                if ctx.recall(key) is not None:
+                    ctx.remember(key, None)
+                return False
+            since = ctx.recall(key)
+            if since is None:
+                ctx.remember(key, since := self.clock.now())
+            return self.clock.now() - float(since) >= self.settle_window
+
         async def wait_clean(ctx: StepContext) -> None:
-            await self._wait(ctx, "every PG active+clean", lambda: self._clean(ctx))
+            await self._wait(ctx, f"every PG active+clean for {self.settle_window:g} s",
+                             lambda: stays_clean(ctx))
 
         async def clean(ctx: StepContext) -> bool:
-            return await self._clean(ctx, report=False)
+            return await self._clean(ctx, f"clean.{osd}", report=False)
 
         on = f"systemctl {{}} {unit}  # on {host}"
         return [
@@ -198,41 +170,50 @@ class DecommissionSteps:
             Step(f"osd.{osd}: mark out", (cmd.render(cmd.osd_out(osd)),), mark_out, is_out),
             Step(f"osd.{osd}: wait for the data to move off it",
                  (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree()),
-                  cmd.render(cmd.osd_safe_to_destroy([osd]))), wait_moved, moved),
+                  cmd.render(cmd.osd_safe_to_destroy([osd])), cmd.render(cmd.pg_ls())),
+                 wait_moved, moved),
             Step(f"osd.{osd}: stop and disable its service on {host}",
                  (on.format("stop"), on.format("disable")), stop, stopped),
             Step(f"osd.{osd}: remove it from the CRUSH map",
                  (cmd.render(cmd.osd_crush_remove(osd)),), crush_remove, not_in_crush),
-            Step(f"osd.{osd}: wait for every PG active+clean", (cmd.render(cmd.status()),),
-                 wait_clean, clean),
+            Step(f"osd.{osd}: wait for every PG active+clean",
+                 (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree()),
+                  cmd.render(cmd.pg_ls())), wait_clean, clean),
         ]
 
     async def _moved_off(self, ctx: StepContext, osd: int, report: bool = True) -> bool:
-        """No data left on the OSD: safe-to-destroy says so, it holds no PG, every PG is
-        active+clean with nothing degraded or misplaced, and (when this process marked it out)
-        the status is from a later osdmap epoch: right after the out, the PG statistics still
-        say active+clean and the OSD's PGs still count."""
-        s = await self.status()
-        tree = await self.read(cmd.osd_df_tree(), ceph.parse_osd_df_tree)
-        node = tree.df(osd)
-        pgs = node.pgs if node is not None else 0
+        """No data left on the OSD (checks.data_moved): safe-to-destroy, no PG on it, every
+        PG active+clean with fresh statistics. No osdmap epoch is awaited: the one bump after
+        an out may come before the first read."""
+        s, tree = await self.status(), await self.df_tree()
         r = await self.admin.ceph(cmd.osd_safe_to_destroy([osd]))
         verdict = ceph.parse_safe_to_destroy(r.stdout, returncode=r.exit_status, stderr=r.stderr)
+        pg_list = await self.read(cmd.pg_ls(), ceph.parse_pg_ls)
+        out = ctx.recall(f"out.{osd}") or {}
+        watched, since = set(out.get("pgids", ())), int(out.get("before", -1))
+        done = data_moved(verdict, s, tree, osd, pg_list, watched, since)
         if report:
-            clean = s.pgs_clean
-            ctx.progress(clean / s.num_pgs if s.num_pgs else 1.0,
-                         f"PGs active+clean {clean}/{s.num_pgs}, degraded {s.degraded_objects}, "
-                         f"misplaced {s.misplaced_objects} objects; osd.{osd} holds {pgs} PGs")
-        epoch = self._out_epoch.get(osd)
-        return (verdict.is_safe([osd]) and pgs == 0 and _settled(s)
-                and (epoch is None or s.osdmap_epoch > epoch))
+            node = tree.df(osd)
+            moving = s.degraded_objects + s.misplaced_objects
+            peak = int(ctx.recall(f"peak.{osd}") or 0)
+            if moving > peak:
+                peak = moving
+                ctx.remember(f"peak.{osd}", peak)
+            fraction = moved_fraction(s, pg_list, osd, watched, since, peak)
+            self._progress(ctx, f"moved.{osd}", 1.0 if done else min(fraction, 0.99),
+                           f"osd.{osd} holds {node.pgs if node else 0} PGs (of "
+                           f"{len(watched)} at the out); PGs active+clean {s.pgs_clean}/"
+                           f"{s.num_pgs}, degraded {s.degraded_objects}, misplaced "
+                           f"{s.misplaced_objects} objects")
+        return done
 
-    async def _clean(self, ctx: StepContext, report: bool = True) -> bool:
-        s = await self.status()
+    async def _clean(self, ctx: StepContext, key: str, report: bool = True) -> bool:
+        s, tree = await self.status(), await self.df_tree()
+        done = settled(s, tree, await self.read(cmd.pg_ls(), ceph.parse_pg_ls))
         if report:
-            ctx.progress(s.pgs_clean / s.num_pgs if s.num_pgs else 1.0,
-                         f"PGs active+clean {s.pgs_clean}/{s.num_pgs}")
-        return _settled(s)
+            fraction = 1.0 if done else s.pgs_clean / s.num_pgs if s.num_pgs else 0.0
+            self._progress(ctx, key, fraction, f"PGs active+clean {s.pgs_clean}/{s.num_pgs}")
+        return done
 
     def _mon_steps(self, host: str, mon: str) -> list[Step]:
         unit = f"ceph-mon@{mon}"
@@ -341,16 +322,17 @@ class DecommissionSteps:
                     (cmd.render(cmd.auth_del_osd(osd)), cmd.render(cmd.osd_rm(osd))), act, check)
 
     def _final_health_step(self) -> Step:
-        async def healthy() -> bool:
-            return (await self.status()).health == "HEALTH_OK"
+        async def ok() -> bool:
+            return (await self._healthy())[0]
 
         async def act(ctx: StepContext) -> None:
-            await self._wait(ctx, "HEALTH_OK", healthy)
+            await self._wait(ctx, "HEALTH_OK", ok)
 
         async def check(ctx: StepContext) -> bool:
-            return await healthy()
+            return await ok()
 
-        return Step("final health check: HEALTH_OK", (cmd.render(cmd.status()),), act, check)
+        return Step("final health check: HEALTH_OK",
+                    (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree())), act, check)
 
     def _forget_host_step(self, host: str) -> Step:
         async def act(ctx: StepContext) -> None:
@@ -366,30 +348,3 @@ class DecommissionSteps:
 
 async def _always(ctx: StepContext) -> bool:
     return True
-
-
-def _settled(s: CephStatus) -> bool:
-    counted = sum(p.count for p in s.pgs_by_state)
-    return (counted == s.num_pgs and all(pg_state_settled(p.state_name) for p in s.pgs_by_state)
-            and s.degraded_objects == 0 and s.misplaced_objects == 0)
-
-
-def without_address(mon_host: str, address: str) -> str:
-    """mon_host without the entries of `address`: "[v2:A:3300,v1:A:6789],[v2:B..]" or
-    "A,B" (plain addresses)."""
-    entries, depth, current = [], 0, ""
-    for ch in mon_host:
-        if ch == "," and depth == 0:
-            entries.append(current.strip())
-            current = ""
-            continue
-        depth += ch == "["
-        depth -= ch == "]"
-        current += ch
-    entries.append(current.strip())
-    def host_of(part: str) -> str:
-        part = part.split(":", 1)[1] if part.startswith(("v1:", "v2:")) else part
-        return part.rsplit(":", 1)[0] if part.count(":") == 1 else part
-    kept = [e for e in entries if e and address not in
-            {host_of(p.strip()) for p in e.strip("[]").split(",")}]
-    return ",".join(kept)

@@ -54,9 +54,11 @@ class Decommissions:
         monmap = await self.steps.read(cmd.mon_dump(), ceph.parse_mon_dump)
         quorum = await self.steps.read(cmd.quorum_status(), ceph.parse_quorum_status)
         pools = await self.steps.read(cmd.osd_pool_ls_detail(), ceph.parse_pool_ls_detail)
+        osdmap = await self.steps.read(cmd.osd_dump(), ceph.parse_osd_dump)
         return plan_decommission(host, ref.address, bucket, in_maintenance, tree, monmap,
                                  quorum.quorum_names,
-                                 [Pool(p.pool_name, p.size, p.min_size) for p in pools])
+                                 [Pool(p.pool_name, p.size, p.min_size) for p in pools],
+                                 nearfull_ratio=osdmap.nearfull_ratio)
 
     def params(self, plan: DecommissionPlan) -> dict[str, Any]:
         others = [h.name for h in self.backend.hosts if h.name != plan.host]
@@ -115,7 +117,12 @@ def decommissions_for(session: Session, cluster: Cluster, config_path: Path | No
     """The cluster's decommissions, when it has Ceph hosts."""
     if cluster.backend.layout is not Layout.HCI:
         return None
-    forget, known = host_remover(cluster.name, config_path)
+    forget_config, known = host_remover(cluster.name, config_path)
+
+    async def forget(host: str) -> None:  # out of the config, and out of the inventory now
+        await forget_config(host)
+        cluster.poller.remove_host(host)
+
     try:
         return Decommissions(cluster.backend, session.clock, session.executor, forget, known)
     except BackendError:

@@ -92,6 +92,17 @@ class InventoryPoller:
                 await task
         self._tasks = []
 
+    def remove_host(self, name: str) -> None:
+        """The host left the cluster (decommissioned): it is polled no more and leaves the
+        snapshot (hosts, capacity, placement targets) now, not at the next start."""
+        if name not in self._hosts:
+            return
+        for task in [t for t in self._tasks if t.get_name() == f"poll {name}"]:
+            task.cancel()
+            self._tasks.remove(task)
+        del self._hosts[name], self._vms[name], self._host_history[name]
+        self.record_event(EventLevel.INFO, name, "left the cluster (decommissioned)")
+
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         self._listeners.append(listener)
         return lambda: self._listeners.remove(listener) if listener in self._listeners else None
@@ -168,14 +179,20 @@ class InventoryPoller:
         self._pokes.setdefault(host, asyncio.Event()).set()
 
     async def _poll_host(self, name: str) -> None:
+        if name not in self._hosts:  # removed from the cluster
+            return
         started = self.clock.now()
         try:
             poll: HostPoll = await self.clock.wait_for(
                 self.backend.poll_host(name), self.timers.timeout
             )
         except (ClockTimeout, BackendError) as exc:
+            if name not in self._hosts:
+                return
             self._host_failed(name, str(exc))
         else:
+            if name not in self._hosts:  # removed while the poll ran
+                return
             elapsed = self.clock.now() - started
             self._host_answered(name, poll, slow=elapsed > self.timers.slow_threshold)
         self.polls_done += 1

@@ -28,6 +28,10 @@ PARSERS: dict[str, tuple[Parser, str]] = {
     "ceph-pg-stat": (ceph.parse_pg_stat, "pg stat"),
     "ceph-osd-ok-to-stop": (ceph.parse_ok_to_stop, "osd ok-to-stop"),
     "ceph-osd-safe-to-destroy": (ceph.parse_safe_to_destroy, "osd safe-to-destroy"),
+    "ceph-osd-dump": (ceph.parse_osd_dump, "osd dump"),
+    "ceph-osd-blocklist-ls": (ceph.parse_blocklist_ls, "osd blocklist ls"),
+    "ceph-pg-ls": (ceph.parse_pg_ls, "pg ls"),
+    "ceph-pg-ls-by-osd": (ceph.parse_pg_ls, "pg ls"),
 }
 
 
@@ -124,24 +128,25 @@ def test_nested_osdmap_of_older_releases() -> None:
     assert ceph.parse_status(json.dumps(data)).osdmap_epoch == 14
 
 
-def test_rebalance_settled_refuses_the_stale_status() -> None:
+def test_settled_refuses_the_stale_status_right_after_an_out() -> None:
     before, stale = status("memstore/ceph-s.healthy.json"), status(STALE)
     assert before.num_in_osds == 3 and stale.num_in_osds == 2  # the osdmap has the out...
     assert stale.health == "HEALTH_OK" and stale.pgs_clean == stale.num_pgs  # ...PG stats not yet
-    out_epoch = stale.osdmap_epoch  # read right after `ceph osd out`
-    assert not ceph.rebalance_settled(stale, out_epoch)
-    later = stale.model_copy(update={"osdmap_epoch": out_epoch + 2})
-    assert ceph.rebalance_settled(later, out_epoch)
+    tree = ceph.parse_osd_df_tree(text("memstore/ceph-osd-df-tree.json"))
+    out = tree.model_copy(update={"nodes": tuple(
+        n.model_copy(update={"reweight": 0.0}) if n.name == "osd.2" else n for n in tree.nodes)})
+    assert ceph.settled(stale, tree)  # the tree from before the out: nothing tells
+    assert not ceph.settled(stale, out)  # osd.2 is out and still holds its PGs
+    assert ceph.stale_reasons(stale, out) == ["osd.2 is out but still holds 27 PGs"]
 
 
-def test_rebalance_settled_through_a_decommission() -> None:
-    out_epoch = 16
-    for name in ("ceph-s.rebalancing.json", "ceph-s.rebalancing-warn.json"):
-        assert not ceph.rebalance_settled(status(name), out_epoch), name
-    assert ceph.rebalance_settled(status("ceph-s.after-decom.json"), out_epoch)
-    assert not ceph.rebalance_settled(status("ceph-s.osd-down-degraded.json"), 0)
+def test_settled_through_a_decommission() -> None:
+    for name in ("ceph-s.rebalancing.json", "ceph-s.rebalancing-warn.json",
+                 "ceph-s.osd-down-degraded.json"):
+        assert not ceph.settled(status(name)), name
+    assert ceph.settled(status("ceph-s.after-decom.json"))
     unreported = status("ceph-s.after-decom.json").model_copy(update={"num_pgs": 34})
-    assert not ceph.rebalance_settled(unreported, 0)
+    assert not ceph.settled(unreported)
 
 
 SETTLED = ["active+clean", "active+clean+scrubbing+deep", "active+clean+snaptrim"]
@@ -267,12 +272,14 @@ def test_safe_to_destroy() -> None:
     assert not failed.is_safe([2]) and failed.error.startswith("Error EAGAIN")
 
 
-def test_safe_to_remove_needs_a_settled_rebalance_too() -> None:
+def test_data_moved_needs_a_settled_rebalance_too() -> None:
     # safe-to-destroy once said "safe" right after the out, while PGs were still recovering
     safe = ceph.parse_safe_to_destroy(text("synthetic/ceph-osd-safe-to-destroy.safe.json"))
-    assert not ceph.safe_to_remove(safe, status("ceph-s.rebalancing-warn.json"), [2], out_epoch=16)
-    assert not ceph.safe_to_remove(safe, status(STALE), [2], out_epoch=16)
-    assert ceph.safe_to_remove(safe, status("ceph-s.after-decom.json"), [2], out_epoch=16)
+    after = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.after-rm.json"))
+    assert not ceph.data_moved(safe, status("ceph-s.rebalancing-warn.json"), after, 2)
+    assert ceph.data_moved(safe, status("ceph-s.after-decom.json"), after, 2)
+    busy = ceph.parse_safe_to_destroy(text("synthetic/ceph-osd-safe-to-destroy.busy.json"))
+    assert not ceph.data_moved(busy, status("ceph-s.after-decom.json"), after, 2)
 
 
 BAD = ["", "  \n", "<html><body><h1>502 Bad Gateway</h1></body></html>", "Error EACCES: denied"]
@@ -286,6 +293,9 @@ def test_malformed_output_raises_a_typed_error(prefix: str, bad: str) -> None:
     if bad == "TRUNCATED":
         good = next(p for p in SAMPLES if p.name.startswith(prefix + ".")).read_text()
         bad = good[: len(good) // 2]
+    if prefix == "ceph-osd-blocklist-ls" and bad == "[]":  # a Ceph without range blocklists
+        assert parser(bad) == ceph.Blocklist()
+        return
     with pytest.raises(ceph.CephParseError) as e:
         parser(bad)
     assert isinstance(e.value, BackendError) and e.value.command == command
@@ -297,3 +307,65 @@ def test_wrong_command_output_is_rejected() -> None:
         ceph.parse_osd_df_tree(text("ceph-s.healthy.json"))
     with pytest.raises(ceph.CephParseError, match=r"^`ceph status`: unexpected JSON shape: health"):
         ceph.parse_status(text("ceph-osd-tree.json"))
+
+
+# -- osd dump and osd blocklist ls, captured on the lab's Ceph 16.2.15 (lab16/README.md)
+
+
+def test_osd_dump_has_the_clusters_nearfull_ratio() -> None:
+    default = ceph.parse_osd_dump(text("lab16/ceph-osd-dump.healthy.json"))
+    changed = ceph.parse_osd_dump(text("lab16/ceph-osd-dump.nearfull-0.8.json"))
+    # Ceph keeps the ratios as 32-bit floats: 0.85 prints as 0.8500000238418579
+    assert default.nearfull_ratio == pytest.approx(0.85) and changed.nearfull_ratio == \
+        pytest.approx(0.8)
+    assert changed.full_ratio == pytest.approx(0.95)
+    assert changed.backfillfull_ratio == pytest.approx(0.9)
+    assert changed.epoch > default.epoch
+    assert [(o.osd, o.up, o.in_) for o in default.osds] == [(0, 1, 1), (1, 1, 1), (2, 1, 1)]
+
+
+def blocklist(name: str) -> ceph.Blocklist:
+    return ceph.parse_blocklist_ls(text(f"lab16/ceph-osd-blocklist-ls.{name}.json"))
+
+
+def test_blocklist_ls_prints_two_documents_addresses_then_ranges() -> None:
+    assert text("lab16/ceph-osd-blocklist-ls.empty.json").strip() == "[][]"
+    assert blocklist("empty") == ceph.Blocklist()
+    addrs = blocklist("addrs")
+    assert addrs.addrs == ("10.213.0.12:6800/1234", "10.213.0.13:0/0") and addrs.ranges == ()
+    ranges = blocklist("with-ranges")
+    assert [str(r.network) for r in ranges.ranges] == ["10.213.0.0/24", "10.213.0.128/25"]
+    assert ranges.addrs == addrs.addrs
+    assert ceph.parse_blocklist_ls('[{"addr":"10.0.0.3:0/0","until":"x"}]').addrs == (
+        "10.0.0.3:0/0",)  # a Ceph without range blocklists prints only the first list
+
+
+@pytest.mark.parametrize(("sample", "ip", "fenced"), [
+    ("empty", "10.213.0.13", False),
+    ("addrs", "10.213.0.13", True),  # 10.213.0.13:0/0: every client of the address
+    ("addrs", "10.213.0.12", False),  # 10.213.0.12:6800/1234: one client instance only
+    ("with-range", "10.213.0.12", True),  # inside 10.213.0.0/24
+    ("with-range", "10.213.0.200", True),
+    ("with-range", "10.213.1.12", False),
+    ("with-ranges", "10.213.0.129", True),
+    ("after-rm", "10.213.0.13", False),
+])
+def test_an_address_in_a_blocklisted_range_is_fenced(sample: str, ip: str, fenced: bool) -> None:
+    assert blocklist(sample).covers(ip) is fenced
+
+
+@pytest.mark.parametrize("bad", ["", "{}", "[]x", "[][][]", '[{"until": "x"}]',
+                                 '[{"addr": "nonsense:0/0"}]', '[][{"range": "10.0.0.0:0/x"}]'])
+def test_a_blocklist_that_is_not_cephs_is_an_error(bad: str) -> None:
+    with pytest.raises(ceph.CephParseError, match="osd blocklist ls"):
+        ceph.parse_blocklist_ls(bad)
+
+
+def test_pg_ls_reports_each_pg_with_its_epoch() -> None:
+    before = ceph.parse_pg_ls(text("lab16/ceph-pg-ls-by-osd.moving-before.json"))
+    assert len(before.pg_stats) == 23 and all(p.on(2) for p in before.pg_stats)
+    held = ceph.parse_pg_ls(text("lab16/ceph-pg-ls.held-2.json"))
+    assert len(held.pg_stats) == 33
+    assert {p.state for p in held.pg_stats} == {"active+clean", "peering"}
+    p = next(p for p in held.pg_stats if p.pgid == "1.0")
+    assert (p.state, p.reported_epoch, p.up, p.acting) == ("peering", 14, (0, 1), (0, 1))

@@ -63,7 +63,11 @@ async def test_host_lost_degrade_out_backfill_clean(sim: SimBackend, clock: Virt
     assert s.checks["OSD_HOST_DOWN"].message == "1 host (1 osds) down"
     assert s.checks["MON_DOWN"].message == "1/3 mons down, quorum hv1,hv3"
     assert s.quorum_names == ("hv1", "hv3")
-    assert states(s) == {CLEAN: 128}
+    # the PGs whose primary is osd.1 keep their last state, marked stale (the lab's Ceph 16:
+    # 14 of 33 stale+active+clean a second after `ceph osd down 2`)
+    stale = states(s)["stale+active+clean"]
+    assert states(s) == {CLEAN: 128 - stale, "stale+active+clean": stale}
+    assert 25 < stale < 60  # about 1/3 of the PGs have osd.1 as their primary
 
     await clock.advance(sim.spec.pg_stats_lag_s)
     s = await status(sim)

@@ -16,7 +16,7 @@ from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError, InvalidState
 from mvm_tui.backends.ceph import commands as c
 from mvm_tui.backends.ceph.admin import CephAdmin, CliResult
-from mvm_tui.backends.ceph.checks import mon_removed, rebalance_settled, safe_to_remove
+from mvm_tui.backends.ceph.checks import data_moved, mon_removed, settled
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import VirtualClock
 from mvm_tui.models import CephStatus
@@ -155,24 +155,28 @@ async def test_decommission_of_a_host_at_the_command_level(
     s = await status(sim)
     assert s.osdmap_epoch == out_epoch and states(s) == {CLEAN: 128}  # the lag
     assert s.health == "HEALTH_OK" and s.num_in_osds == 2
-    assert not rebalance_settled(s, out_epoch)
+    df = await read(sim, c.osd_df_tree(), ceph.parse_osd_df_tree)
+    assert settled(s) and not settled(s, df)  # like the lab: osd.2 is out, still holds PGs
+    sd = await read(sim, c.osd_safe_to_destroy([2]), ceph.parse_safe_to_destroy)
+    assert not data_moved(sd, s, df, 2)
     assert (await read(sim, c.osd_tree(), ceph.parse_osd_tree)).out_osds() == (2,)
     await clock.advance(sim.spec.pg_stats_lag_s)
     s = await status(sim)
     assert s.osdmap_epoch > out_epoch and s.misplaced_objects > 0  # pg_temp: a new epoch
-    assert any("backfill" in name for name in states(s)) and not rebalance_settled(s, out_epoch)
+    assert any("backfill" in name for name in states(s)) and not settled(s)
     sd = await read(sim, c.osd_safe_to_destroy([2]), ceph.parse_safe_to_destroy)
-    assert not sd.is_safe([2]) and not safe_to_remove(sd, s, [2], out_epoch)
+    df = await read(sim, c.osd_df_tree(), ceph.parse_osd_df_tree)
+    assert not sd.is_safe([2]) and not data_moved(sd, s, df, 2)
 
     for _ in range(180):  # the data moves at the recovery rate
         await clock.advance(60)
         s = await status(sim)
-        if rebalance_settled(s, out_epoch):
+        df = await read(sim, c.osd_df_tree(), ceph.parse_osd_df_tree)
+        if settled(s, df):
             break
-    assert rebalance_settled(s, out_epoch) and s.health == "HEALTH_OK"
+    assert settled(s, df) and s.health == "HEALTH_OK"
     sd = await read(sim, c.osd_safe_to_destroy([2]), ceph.parse_safe_to_destroy)
-    assert sd.is_safe([2]) and safe_to_remove(sd, s, [2], out_epoch)
-    df = await read(sim, c.osd_df_tree(), ceph.parse_osd_df_tree)
+    assert sd.is_safe([2]) and data_moved(sd, s, df, 2)
     node = df.df(2)
     assert node is not None and (node.pgs, node.kb, node.reweight) == (0, 0, 0)
 

@@ -6,16 +6,25 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import Button, Input
+from textual.widgets import Button, Input, Static
 
 from mvm_tui.app import MvmApp
+from mvm_tui.core.capacity import capacity
 from mvm_tui.runs import RunState
 from mvm_tui.screens.decommission import DecommissionScreen, TypeHostScreen
+from mvm_tui.screens.host_detail import HostDetailScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.services.decommission_runs import decommissions_for
+from mvm_tui.widgets.resource_table import ResourceTable
 
 from .conftest import SIZE, DemoApp, advance, first_poll_shown, make_demo, wait_until
+
+
+def offered(app: MvmApp, key: str) -> bool:
+    """Whether the screen in front offers the key now (shown in the footer, enabled)."""
+    active = app.active_bindings.get(key)
+    return active is not None and active.enabled
 
 
 def with_decommissions(tmp_path: Path) -> DemoApp:
@@ -50,6 +59,10 @@ async def test_the_plan_needs_maintenance_then_the_name_typed(tmp_path: Path) ->
         screen = await open_plan(demo, pilot)
         assert screen.plan.blockers == []
         assert [o.id for o in screen.plan.osds] == [2] and screen.plan.mon == "hv3"
+        checks = str(screen.query_one("#decommission-checks", Static).render())
+        assert "nearfull at 85%" in checks  # the simulated cluster's `ceph osd dump`
+        assert ("⚠ warning: without hv3, 2 monitors are in quorum and 2 are needed: the "
+                "cluster can lose no further monitor") in checks
         commands = [c for s in screen.steps for c in s.preview]
         assert "ceph --connect-timeout 10 osd out 2" in commands
         assert "ceph --connect-timeout 10 mon remove hv3" in commands
@@ -74,11 +87,14 @@ async def test_a_guard_is_overridden_only_with_the_name_typed(tmp_path: Path) ->
     demo = with_decommissions(tmp_path)
     sim = demo.session.clusters[0].backend
     await sim.set_maintenance("hv3", True)
-    await sim.systemctl("hv1", "stop", "ceph-osd@0")  # HEALTH_WARN
     async with demo.app.run_test(size=SIZE) as pilot:
         await first_poll_shown(pilot, demo)
         await advance(pilot, demo, 3.0)
         await open_plan(demo, pilot)
+        # after the plan (an OSD down leaves too few hosts with an OSD up and in: the plan
+        # would block), before the run: HEALTH_WARN, which the run's first guard re-checks
+        await sim.systemctl("hv1", "stop", "ceph-osd@0")
+        await advance(pilot, demo, 3.0)  # the PG statistics (ok-to-stop's) see it too
         await pilot.press("h", "v", "3", "enter")
         await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
         store = demo.session.store
@@ -113,8 +129,23 @@ async def test_an_unfinished_decommission_is_resumed_at_start_up(tmp_path: Path)
         assert app.screen.run_id == run.id  # type: ignore[attr-defined]
         await wait_until(pilot, lambda: first.session.executor.is_executing(run.id),
                          what="the run resumed")
+        detail = HostDetailScreen("hv3")  # left open while the run goes on
+        await app.push_screen(detail)
+        await wait_until(pilot, lambda: offered(app, "m"), what="Leave maintenance offered")
         for _ in range(900):
             if first.session.store.get_run(run.id).ended is not None:
                 break
             await advance(pilot, demo, 15.0)
         assert first.session.store.get_run(run.id).state is RunState.DONE
+        # gone from Hosts, Summary and capacity in this session, without a restart
+        snap = first.session.clusters[0].snapshot()
+        assert [h.name for h in snap.hosts] == ["hv1", "hv2"]
+        assert capacity(snap).vcpus_total == 8  # 2 hosts of 4 vCPU left
+        # the host detail screen left open offers no Leave maintenance (nor anything else)
+        assert app.screen is detail
+        await wait_until(pilot, lambda: not offered(app, "m") and not offered(app, "x"),
+                         what="no host action offered for hv3")
+        await pilot.press("2")
+        await wait_until(pilot, lambda: isinstance(app.screen, HostsScreen))
+        await wait_until(pilot, lambda: [r.key for r in app.screen.query_one(
+            ResourceTable).rows] == ["hv1", "hv2"], what="hv3 gone from Hosts")

@@ -21,7 +21,7 @@ def plan(pools: list[Pool] | None = None, quorum: tuple[str, ...] | None = None,
          maintenance: bool = True, nearfull: float = 0.85):  # type: ignore[no-untyped-def]
     return plan_decommission("h3", "10.213.0.13", "mvmlab-h3", maintenance, TREE, MONMAP,
                              QUORUM.quorum_names if quorum is None else quorum,
-                             [VMS] if pools is None else pools, nearfull)
+                             [VMS] if pools is None else pools, nearfull_ratio=nearfull)
 
 
 def test_the_lab_host_h3_can_go() -> None:
@@ -36,8 +36,51 @@ def test_the_lab_host_h3_can_go() -> None:
 
 def test_a_pool_of_size_3_needs_3_hosts_left() -> None:
     p = plan([VMS, Pool("triple", 3, 2)])
-    assert p.blockers == ["enough hosts left for every pool: 2 hosts would be left, too few "
-                          "for triple (size 3)"]
+    assert p.blockers == ["enough hosts left for every pool: 2 hosts with an OSD up and in "
+                          "would be left, too few for triple (size 3)"]
+
+
+LAB = SAMPLES / "lab16"
+
+
+@pytest.mark.parametrize(("state", "host", "left"), [
+    ("healthy", "mvmlab-h1", 2),
+    ("down-1", "mvmlab-h1", 1),  # osd.2 (mvmlab-h3) just went down: it is still in
+    ("out-02", "mvmlab-h1", 1),  # osd.2 is out, up: it takes no data
+    ("stopped-1", "mvmlab-h1", 1),  # osd.2 out and down, still in the CRUSH map
+])
+def test_hosts_left_count_only_hosts_with_an_osd_up_and_in(state: str, host: str,
+                                                           left: int) -> None:
+    tree = ceph.parse_osd_df_tree((LAB / f"ceph-osd-df-tree.{state}.json").read_text())
+    assert {n.name for n in tree.of_type("host") if n.children} == {
+        "mvmlab-h1", "mvmlab-h2", "mvmlab-h3"}  # every host still has its OSD in the tree
+    p = plan_decommission(host, "10.213.0.11", host, True, tree, MONMAP, QUORUM.quorum_names,
+                          [VMS], nearfull_ratio=0.85)
+    assert p.checks[1].ok is (left >= VMS.size)
+    assert p.checks[1].detail.startswith(f"{left} hosts with an OSD up and in")
+
+
+def test_the_capacity_left_counts_only_osds_up_and_in() -> None:
+    tree = ceph.parse_osd_df_tree((LAB / "ceph-osd-df-tree.down-1.json").read_text())
+    p = plan_decommission("h1", "10.213.0.11", "mvmlab-h1", True, tree, MONMAP,
+                          QUORUM.quorum_names, [VMS], nearfull_ratio=0.85)
+    assert "of 1.1 GB left" in p.checks[0].detail  # osd.1 only: osd.2 is down
+
+
+def test_no_warning_while_the_monitors_left_can_lose_one() -> None:
+    five = MONMAP.model_copy(update={"mons": (*MONMAP.mons, *(
+        m.model_copy(update={"name": f"extra{i}", "rank": 3 + i}) for i, m in
+        enumerate(MONMAP.mons[:2])))})
+    p = plan_decommission("h3", "10.213.0.13", "mvmlab-h3", True, TREE, five,
+                          five.names, [VMS], nearfull_ratio=0.85)
+    assert p.mon == "mvmlab-h3" and p.warnings == ()  # 4 left, 3 needed: one may go
+
+
+def test_the_plan_warns_when_the_monitors_left_can_lose_no_further_one() -> None:
+    p = plan()  # 3 monitors: without mvmlab-h3, 2 left and 2 needed
+    assert p.blockers == [] and p.warnings == (
+        "without mvmlab-h3, 2 monitors are in quorum and 2 are needed: the cluster can lose no "
+        "further monitor (add one after the decommission)",)
 
 
 def test_no_quorum_left_when_another_monitor_is_already_out() -> None:

@@ -4,6 +4,7 @@ every guard, and a kill at every step followed by a resume that re-checks instea
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ceph import commands as c
 from mvm_tui.backends.sim import SimBackend, demo_cluster
+from mvm_tui.backends.sim.clusters import demo_spec
 from mvm_tui.clock import VirtualClock
 from mvm_tui.runs import RunExecutor, RunRecord, RunState, RunStore, StepChanged, StepState
 from mvm_tui.services.decommission_runs import Decommissions
@@ -169,3 +171,18 @@ async def test_killed_at_every_step_it_resumes_to_the_same_end(tmp_path: Path) -
         assert await w.ceph_end_state() == ("HEALTH_OK", 2, 2), kill_at
         assert w.forgotten == [HOST]
     assert interrupted >= total - 1
+
+
+@pytest.mark.parametrize(("nearfull", "fits"), [(0.85, True), (0.05, False)])
+async def test_the_plan_takes_the_nearfull_ratio_from_the_cluster(
+    tmp_path: Path, nearfull: float, fits: bool
+) -> None:
+    world = World(tmp_path)
+    world.sim = SimBackend(dataclasses.replace(demo_spec(), nearfull_ratio=nearfull),
+                           world.clock, seed=7)
+    decom = world.decommissions(RunExecutor(RunStore(tmp_path / "other.sqlite3"), world.clock))
+    dump = ceph.parse_osd_dump((await world.sim.ceph(c.osd_dump())).stdout)
+    assert dump.nearfull_ratio == nearfull  # what `ceph osd dump` says on this cluster
+    plan = await decom.plan(HOST, in_maintenance=True)
+    assert plan.checks[0].ok is fits
+    assert plan.checks[0].detail.endswith(f"(nearfull at {nearfull:.0%})")

@@ -11,9 +11,10 @@ import pytest
 
 from mvm_tui.backends.ceph.admin import CliResult
 from mvm_tui.clock import VirtualClock
+from mvm_tui.core.decommission import without_address
 from mvm_tui.decommission_cli import run_decommission
 from mvm_tui.runs import StepContext
-from mvm_tui.services.decommission import DecommissionSteps, GuardFailed, without_address
+from mvm_tui.services.decommission import DecommissionSteps, GuardFailed
 
 S = Path(__file__).parent.parent / "fixtures" / "ceph"
 
@@ -40,38 +41,44 @@ def ctx() -> StepContext:
     return StepContext(1, 0, VirtualClock())
 
 
-@pytest.mark.parametrize(("status", "tree", "verdict", "osd", "out_epoch", "moved"), [
+# `ceph pg ls` from lab16's moving run, every PG moved off osd.2 (moving-03): the cases that
+# have not moved must say so from their own status, tree and verdict
+MOVED = "lab16/ceph-pg-ls.moving-03.json"
+
+
+@pytest.mark.parametrize(("status", "tree", "verdict", "osd", "moved"), [
     # 2 s after `osd out osd.2`: every PG still active+clean at the same epoch, osd.2 holds PGs
     ("memstore/ceph-s.2s-after-osd-out-STALE-still-ok.json", "memstore/ceph-osd-df-tree.json",
-     "synthetic/ceph-osd-safe-to-destroy.busy.json", 2, None, False),
-    # the same status, even if safe-to-destroy said "safe" too early: the epoch has not moved
-    ("memstore/ceph-s.2s-after-osd-out-STALE-still-ok.json", "ceph-osd-df-tree.rebalancing.json",
-     "synthetic/ceph-osd-safe-to-destroy.safe.json", 1, 10**6, False),
+     "synthetic/ceph-osd-safe-to-destroy.busy.json", 2, False),
+    # the same status, even if safe-to-destroy said "safe" too early: the statistics still
+    # give osd.2 its 27 PGs
+    ("memstore/ceph-s.2s-after-osd-out-STALE-still-ok.json", "ceph-osd-df-tree.json",
+     "synthetic/ceph-osd-safe-to-destroy.safe.json", 2, False),
     ("ceph-s.rebalancing.json", "ceph-osd-df-tree.rebalancing.json",
-     "synthetic/ceph-osd-safe-to-destroy.busy.json", 1, None, False),
+     "synthetic/ceph-osd-safe-to-destroy.busy.json", 1, False),
     ("ceph-s.osd-down-degraded.json", "ceph-osd-df-tree.osd-down.json",
-     "synthetic/ceph-osd-safe-to-destroy.busy.json", 1, None, False),
+     "synthetic/ceph-osd-safe-to-destroy.busy.json", 1, False),
     # moved: osd.2 holds no PG any more, everything active+clean, safe to destroy
     ("ceph-s.after-decom.json", "ceph-osd-df-tree.after-rm.json",
-     "synthetic/ceph-osd-safe-to-destroy.safe.json", 2, None, True),
+     "synthetic/ceph-osd-safe-to-destroy.safe.json", 2, True),
 ])
 async def test_when_the_data_has_moved_off_an_osd(
-    status: str, tree: str, verdict: str, osd: int, out_epoch: int | None, moved: bool
+    status: str, tree: str, verdict: str, osd: int, moved: bool
 ) -> None:
     s = steps(SampleCeph(**{"status": status, "osd df tree": tree,
-                            "osd safe-to-destroy": verdict}))
-    if out_epoch is not None:
-        s._out_epoch[osd] = out_epoch
+                            "osd safe-to-destroy": verdict, "pg ls": MOVED}))
     assert await s._moved_off(ctx(), osd, report=False) is moved
 
 
 async def test_the_health_guard_shows_the_health_detail() -> None:
-    s = steps(SampleCeph(status="ceph-s.osd-down-degraded.json"))
+    s = steps(SampleCeph(status="ceph-s.osd-down-degraded.json",
+                         **{"osd df tree": "ceph-osd-df-tree.osd-down.json"}))
     health = s.build({"host": "h3", "bucket": "mvmlab-h3", "address": "10.213.0.13",
                       "osds": [2], "mon": None, "others": ["h1", "h2"]})[0]
     with pytest.raises(GuardFailed, match="HEALTH_WARN: OSD_DOWN: 1 osds down"):
         await health.action(ctx())
-    ok = steps(SampleCeph(status="ceph-s.healthy.json")).build(
+    ok = steps(SampleCeph(status="ceph-s.healthy.json",
+                          **{"osd df tree": "ceph-osd-df-tree.json"})).build(
         {"host": "h3", "bucket": "b", "address": "a", "osds": [], "mon": None,
          "others": []})[0]
     await ok.action(ctx())
@@ -94,6 +101,8 @@ async def test_dry_run_prints_every_command_and_runs_nothing(tmp_path: Path) -> 
     assert code == 0, text
     assert "maintenance: NO (enter it first)" in text
     assert "osd.2:" in text and "monitor: hv3" in text
+    assert "[ok] the other OSDs can take the data:" in text and "(nearfull at 85%)" in text
+    assert "[warning] without hv3, 2 monitors are in quorum and 2 are needed" in text
     assert "$ ceph --connect-timeout 10 osd out 2" in text
     assert "$ ceph --connect-timeout 10 mon remove hv3" in text
     assert "$ systemctl stop ceph-osd@2  # on hv3" in text

@@ -103,3 +103,23 @@ async def test_a_change_the_backend_reports_is_polled_at_once() -> None:
     await clock.advance(2.0)  # and the interval goes on as before
     assert polls(poller, "hv1") == 2
     await poller.stop()
+
+
+async def test_a_removed_host_leaves_the_snapshot_at_once_and_is_polled_no_more() -> None:
+    clock, sim, poller = make()
+    sim.set_latency("hv3", 1.5)  # its poll is in flight when it is removed
+    poller.start()
+    await clock.advance(2.5)
+    seen: list[int] = []
+    poller.subscribe(lambda: seen.append(1))
+    before = polls(poller, "hv3")
+    await clock.advance(0.5)  # hv3's next poll started
+    poller.remove_host("hv3")
+    assert seen  # listeners told at once
+    assert set(states(poller)) == {"hv1", "hv2"}
+    assert all(v.host != "hv3" for v in poller.snapshot().vms)
+    assert any(e.subject == "hv3" and "decommissioned" in e.message for e in poller.events())
+    await clock.advance(10.0)  # the poll in flight lands nowhere, no new one starts
+    assert set(states(poller)) == {"hv1", "hv2"} and polls(poller, "hv3") == 0 < before
+    poller.remove_host("hv3")  # twice: nothing happens
+    await poller.stop()

@@ -601,3 +601,38 @@ def test_step_context_on_its_own_keeps_its_lines() -> None:
     ]
     with pytest.raises(ValueError, match="stream"):
         ctx.log("x", "stdout")
+
+
+async def test_what_a_step_remembers_reaches_later_steps_and_a_new_process(
+    store: RunStore, clock: VirtualClock
+) -> None:
+    seen: list[object] = []
+
+    def build(params: Mapping[str, Any]) -> list[Step]:
+        async def first(ctx: StepContext) -> None:
+            ctx.remember("epoch", 7)
+
+        async def second(ctx: StepContext) -> None:
+            seen.append(ctx.recall("epoch"))
+            raise RuntimeError("died")
+
+        async def yes(ctx: StepContext) -> bool:
+            return True
+
+        return [Step("a", (), first, yes), Step("b", (), second, yes)]
+
+    executor = RunExecutor(store, clock)
+    executor.register("notes", build)
+    run = executor.create("notes", "t", {}, Targets("c"))
+    assert (await executor.execute(run.id)).state is RunState.FAILED
+    again = RunExecutor(store, clock)  # a new process on the same store
+    again.register("notes", build)
+    assert (await again.execute(run.id)).state is RunState.FAILED
+    assert seen == [7, 7] and store.notes(run.id) == {"epoch": 7}
+
+
+def test_a_step_context_on_its_own_keeps_its_notes() -> None:
+    shared: dict[str, object] = {}
+    StepContext(0, 0, VirtualClock(T0), notes=shared).remember("k", [1])
+    assert StepContext(0, 1, VirtualClock(T0), notes=shared).recall("k") == [1]
+    assert StepContext(0, 2, VirtualClock(T0)).recall("k") is None

@@ -264,3 +264,18 @@ def test_log_skips_what_a_follower_has_read(store: RunStore) -> None:
         store.append_log(run.id, None, T0 + i, "out", f"line {i}")
     assert [line.text for line in store.log(run.id, skip=3)] == ["line 3"]
     assert store.log(run.id, skip=4) == []
+
+
+def test_notes_are_kept_per_run_and_replaced_by_key(tmp_path: Path) -> None:
+    path = tmp_path / "runs.db"
+    with RunStore(path) as store:
+        a = store.create_run("k", "a", {}, Targets("c"), _steps("x"), created=T0)
+        b = store.create_run("k", "b", {}, Targets("c"), _steps("x"), created=T0)
+        store.set_note(a.id, "out_epoch", 41)
+        store.set_note(a.id, "out_epoch", 42)
+        store.set_note(a.id, "seen", {"osd": [2], "why": "é"})
+        with pytest.raises(TypeError):
+            store.set_note(a.id, "bad", object())
+    with RunStore(path) as store:  # another process reads them back
+        assert store.notes(a.id) == {"out_epoch": 42, "seen": {"osd": [2], "why": "é"}}
+        assert store.notes(b.id) == {}

@@ -3,29 +3,37 @@ typed models (`parse`, `models`, `crush`), and the decisions taken from them (`c
 
 from mvm_tui.backends.ceph import commands
 from mvm_tui.backends.ceph.checks import (
+    data_moved,
+    healthy,
     mon_removed,
+    monotonic,
     pg_state_settled,
-    rebalance_settled,
-    safe_to_remove,
+    settled,
+    stale_reasons,
 )
 from mvm_tui.backends.ceph.crush import CrushNode, OsdDfNode, OsdDfTree, OsdTree, OsdTreeNode
 from mvm_tui.backends.ceph.models import (
     HealthReport,
     MonMap,
     OkToStop,
+    PgList,
     PgStat,
     PoolDetail,
     QuorumStatus,
     SafeToDestroy,
     StatusReport,
 )
+from mvm_tui.backends.ceph.osdmap import Blocklist, OsdDump
 from mvm_tui.backends.ceph.parse import (
     CephParseError,
+    parse_blocklist_ls,
     parse_health_detail,
     parse_mon_dump,
     parse_ok_to_stop,
     parse_osd_df_tree,
+    parse_osd_dump,
     parse_osd_tree,
+    parse_pg_ls,
     parse_pg_stat,
     parse_pool_ls_detail,
     parse_quorum_status,
@@ -36,6 +44,7 @@ from mvm_tui.backends.ceph.parse import (
 )
 
 __all__ = [
+    "Blocklist",
     "CephParseError",
     "CrushNode",
     "HealthReport",
@@ -43,20 +52,28 @@ __all__ = [
     "OkToStop",
     "OsdDfNode",
     "OsdDfTree",
+    "OsdDump",
     "OsdTree",
     "OsdTreeNode",
+    "PgList",
     "PgStat",
     "PoolDetail",
     "QuorumStatus",
     "SafeToDestroy",
     "StatusReport",
     "commands",
+    "data_moved",
+    "healthy",
     "mon_removed",
+    "monotonic",
+    "parse_blocklist_ls",
     "parse_health_detail",
     "parse_mon_dump",
     "parse_ok_to_stop",
     "parse_osd_df_tree",
+    "parse_osd_dump",
     "parse_osd_tree",
+    "parse_pg_ls",
     "parse_pg_stat",
     "parse_pool_ls_detail",
     "parse_quorum_status",
@@ -64,7 +81,7 @@ __all__ = [
     "parse_status",
     "parse_status_report",
     "pg_state_settled",
-    "rebalance_settled",
-    "safe_to_remove",
+    "settled",
+    "stale_reasons",
     "to_ceph_status",
 ]

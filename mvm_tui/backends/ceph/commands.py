@@ -112,6 +112,17 @@ def pg_stat(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
     return _ceph("pg", "stat", json_out=True, connect_timeout=connect_timeout)
 
 
+def pg_ls(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
+    """Every PG as its primary last reported it (state, up, acting, reported_epoch)."""
+    return _ceph("pg", "ls", json_out=True, connect_timeout=connect_timeout)
+
+
+def pg_ls_by_osd(osd: int, *, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
+    """The PGs whose up or acting set holds the OSD."""
+    return _ceph("pg", "ls-by-osd", check_osd_id(osd), json_out=True,
+                 connect_timeout=connect_timeout)
+
+
 def osd_ok_to_stop(
     osd_ids: Sequence[int], *, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT
 ) -> list[str]:
@@ -129,6 +140,11 @@ def osd_safe_to_destroy(
 def osd_pool_ls_detail(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
     """Every pool with its replica counts (size, min_size) and CRUSH rule."""
     return _ceph("osd", "pool", "ls", "detail", json_out=True, connect_timeout=connect_timeout)
+
+
+def osd_dump(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
+    """The osdmap: its epoch, the full / backfillfull / nearfull ratios, each OSD's up and in."""
+    return _ceph("osd", "dump", json_out=True, connect_timeout=connect_timeout)
 
 
 def osd_blocklist_ls(*, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:

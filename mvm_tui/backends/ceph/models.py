@@ -201,6 +201,27 @@ class PgStat(Raw):
         return sum(p.num for p in s.num_pg_by_state if p.name == CLEAN) == s.num_pgs
 
 
+# -- pg ls: one PG each, as its primary last reported it (fresher than `ceph status`)
+
+
+class PgListEntry(Raw):
+    pgid: str
+    state: str
+    reported_epoch: int  # the osdmap epoch of the primary's last report
+    up: tuple[int, ...] = ()
+    acting: tuple[int, ...] = ()
+
+    def on(self, osd: int) -> bool:
+        return osd in self.up or osd in self.acting
+
+
+class PgList(Raw):
+    """`ceph pg ls [STATE...] -f json` and `ceph pg ls-by-osd ID -f json`."""
+
+    pg_ready: bool = True
+    pg_stats: tuple[PgListEntry, ...]
+
+
 # -- pools
 
 

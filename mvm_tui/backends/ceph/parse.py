@@ -17,6 +17,7 @@ from mvm_tui.backends.ceph.models import (
     HealthReport,
     MonMap,
     OkToStop,
+    PgList,
     PgStat,
     PoolDetail,
     QuorumStatus,
@@ -24,6 +25,7 @@ from mvm_tui.backends.ceph.models import (
     SafeToDestroy,
     StatusReport,
 )
+from mvm_tui.backends.ceph.osdmap import Blocklist, BlocklistEntry, BlocklistRange, OsdDump
 from mvm_tui.models import CephStatus, PgStateCount
 
 M = TypeVar("M", bound=Raw)
@@ -136,11 +138,53 @@ def parse_pg_stat(text: str) -> PgStat:
     return _parse("pg stat", text, PgStat)
 
 
+def parse_pg_ls(text: str) -> PgList:
+    """`ceph pg ls -f json` or `ceph pg ls-by-osd ID -f json` (the same shape)."""
+    return _parse("pg ls", text, PgList)
+
+
 def parse_pool_ls_detail(text: str) -> tuple[PoolDetail, ...]:
     """`ceph osd pool ls detail -f json`: a JSON list with one object per pool."""
     command = "osd pool ls detail"
     data: list[Any] = _load_any(command, text, list, "list")
     return tuple(_validate(command, p, PoolDetail, f"[{i}].") for i, p in enumerate(data))
+
+
+def parse_osd_dump(text: str) -> OsdDump:
+    """`ceph osd dump -f json`: the osdmap, with the full/backfillfull/nearfull ratios."""
+    return _parse("osd dump", text, OsdDump)
+
+
+def parse_blocklist_ls(text: str) -> Blocklist:
+    """`ceph osd blocklist ls -f json`: a JSON list of address entries, then (Ceph 16.2.11+)
+    a second JSON list, of range entries, with nothing between them."""
+    command = "osd blocklist ls"
+    decoder, rest = json.JSONDecoder(), text.strip()
+    documents: list[list[Any]] = []
+    while rest and len(documents) < 2:
+        try:
+            data, end = decoder.raw_decode(rest)
+        except ValueError as e:
+            raise CephParseError(command, f"output is not JSON ({e}): {_snippet(text)}") from None
+        if not isinstance(data, list):
+            raise CephParseError(command, f"expected JSON lists, got {type(data).__name__}: "
+                                 f"{_snippet(text)}")
+        documents.append(data)
+        rest = rest[end:].lstrip()
+    if not documents or rest:
+        raise CephParseError(command, f"expected one or two JSON lists: {_snippet(text)}")
+    entries = tuple(_validate(command, a, BlocklistEntry, f"[{i}].")
+                    for i, a in enumerate(documents[0]))
+    ranges = tuple(_validate(command, r, BlocklistRange, f"ranges[{i}].")
+                   for i, r in enumerate(documents[1] if len(documents) > 1 else []))
+    try:
+        for entry in entries:
+            entry.ip  # noqa: B018 - validates the address
+        for r in ranges:
+            r.network  # noqa: B018
+    except ValueError as exc:
+        raise CephParseError(command, f"not an address or range: {exc}") from None
+    return Blocklist(entries=entries, ranges=ranges)
 
 
 def _failure(command: str, returncode: int, stderr: str) -> str:

@@ -47,7 +47,7 @@ class CephModel:
         self.stopped = [False] * n  # its daemon stopped by systemctl: it stays down
         self.mon_stopped: dict[str, float] = {}  # monitor -> when its daemon was stopped
         self._down_since = [now] * n
-        self._epoch = 10 + 2 * n  # creating the pool and the OSDs took a few epochs
+        self._epoch = self._first_epoch = 10 + 2 * n  # creating the pool and OSDs took some
         self._time = now
         self.pgs = PgSim(
             [o.host for o in osds],
@@ -119,6 +119,12 @@ class CephModel:
         statistics see when they happen: a status from a later epoch than an `osd out`
         reflects it)."""
         return self._epoch + self.pgs.temp_epochs
+
+    @property
+    def stats_epoch(self) -> int:
+        """The osdmap epoch the (lagging) PG statistics are at: what the PGs report as
+        `reported_epoch`."""
+        return self._first_epoch + self.pgs.applied + self.pgs.temp_epochs
 
     def _new_epoch(self) -> None:
         self._epoch += 1
@@ -202,8 +208,8 @@ class CephModel:
 
     def status(self, now: float, quorum: tuple[str, ...]) -> CephStatus:
         self.settle(now)
-        pgs = self.pgs.summary()
         live = [o.id for o in self.osds if self.exists[o.id]]
+        pgs = self.pgs.summary(down_now={o for o in live if not self.up[o]})
         n = len(live)
         n_up, n_in = sum(self.up[o] for o in live), sum(self.in_[o] for o in live)
         copies = self.pgs.num_objects * self._spec.pool_size

@@ -208,6 +208,8 @@ class SimCeph(CephReads):
                 return _json(self.osd_df_tree_json())
             case ["osd", "tree"]:
                 return _json(self.osd_tree_json())
+            case ["osd", "dump"]:
+                return _json(self.osd_dump_json())
             case ["mon", "dump"]:
                 return CliResult(0, json.dumps(self.monmap_json(with_quorum=True),
                                                separators=(",", ":")) + "\n",
@@ -216,6 +218,10 @@ class SimCeph(CephReads):
                 return _json(self.quorum_status_json())
             case ["pg", "stat"]:
                 return _json(self.pg_stat_json())
+            case ["pg", "ls"]:
+                return _json(self.pg_ls_json())
+            case ["pg", "ls-by-osd", osd] if osd.isdigit():
+                return _json(self.pg_ls_json(int(osd)))
             case ["osd", "pool", "ls", "detail"]:
                 return _json(self.pool_ls_detail_json())
             case ["osd", "ok-to-stop", *ids]:

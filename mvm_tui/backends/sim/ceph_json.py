@@ -165,6 +165,19 @@ class CephReads:
             "progress_events": events,
         }
 
+    def osd_dump_json(self) -> dict[str, Any]:
+        """`ceph osd dump -f json`: the fields mvm-tui reads (Ceph prints many more)."""
+        m = self.model
+        m.settle(self.clock.now())
+        nearfull = self.spec.nearfull_ratio
+        return {"epoch": m.epoch, "fsid": self.fsid, "flags": "sortbitwise,recovery_deletes",
+                "full_ratio": max(0.95, nearfull), "backfillfull_ratio": max(0.90, nearfull),
+                "nearfull_ratio": nearfull, "max_osd": len(m.osds),
+                "osds": [{"osd": o, "uuid": str(uuid.uuid5(uuid.UUID(self.fsid), f"osd.{o}")),
+                          "up": int(m.up[o]), "in": int(m.in_[o]),
+                          "weight": 1 if m.in_[o] else 0, "primary_affinity": 1}
+                         for o in range(len(m.osds)) if m.exists[o]]}
+
     def health_detail_json(self) -> dict[str, Any]:
         st = self._status()
         return {"status": st.health, "checks": self._checks(st, detail=True), "mutes": []}
@@ -221,6 +234,27 @@ class CephReads:
         }
         return {"pg_ready": True, "pg_summary": summary | self._pool_totals(st)}
 
+    def pg_ls_json(self, osd: int | None = None) -> dict[str, Any]:
+        """`ceph pg ls -f json` (`pg ls-by-osd OSD` with `osd`): each PG as its primary last
+        reported it, so lagging like the rest of the PG statistics."""
+        m = self.model
+        m.settle(self.clock.now())
+        down_now = {o for o in range(len(m.osds)) if m.exists[o] and not m.up[o]}
+        stats = []
+        for p in range(len(m.pgs.pgs)):
+            up, acting = m.pgs.sets(p)
+            if osd is not None and osd not in up and osd not in acting:
+                continue
+            state = m.pgs.view(p).state
+            if acting and acting[0] in down_now and not state.startswith("stale"):
+                state = f"stale+{state}"
+            stats.append({"pgid": pgid(p), "state": state,
+                          "reported_epoch": m.stats_epoch, "up": list(up),
+                          "acting": list(acting), "up_primary": up[0] if up else -1,
+                          "acting_primary": acting[0] if acting else -1,
+                          "stat_sum": {"num_objects": m.pgs.pgs[p].objects}})
+        return {"pg_ready": True, "pg_stats": stats}
+
     # -- CRUSH
 
     def _crush_weight(self, o: int) -> float:
@@ -263,9 +297,11 @@ class CephReads:
         zero = (0, 0, 0, 0)
         usage: dict[int, tuple[int, int, int, int]] = {}  # OSD -> kb, used, data, PGs
         for o in (o.id for o in m.osds if m.exists[o.id]):
-            if m.in_[o]:  # an out OSD reports nothing
-                pgs = stored[o] if m.up[o] else 0
+            pgs = stored[o] if m.up[o] else 0
+            if m.in_[o]:
                 usage[o] = (m.osds[o].size_bytes // KB, used[o] // KB, int(data[o]) // KB, pgs)
+            else:  # an out OSD reports no space, but (as the lab's Ceph 16 shows right
+                usage[o] = (0, 0, 0, pgs)  # after an out) the PGs the statistics still give it
         in_use = list(usage.values())
         total, total_used = sum(u[0] for u in in_use), sum(u[1] for u in in_use)
         avg = 100.0 * total_used / total if total else 0.0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -90,6 +90,7 @@ class PgSim:
         self.queue: list[int] = []  # PGs wanting data, in recovery order
         self.temp: set[int] = set()  # PGs with a pg_temp: acting set other than the up set
         self.temp_epochs = 0  # osdmap epochs the pg_temp changes took (set, then cleared)
+        self.applied = 0  # osdmap changes (MapChange) applied so far
         self._bytes_cache: tuple[float, list[float]] | None = None
         self.num_objects = math.ceil(stored_bytes / object_size) if stored_bytes > 0 else 0
         self.pgs = self._make_pgs(pgs, osd_weights, stored_bytes, seed)
@@ -179,6 +180,7 @@ class PgSim:
         self._bytes_cache = None
 
     def _apply(self, change: MapChange) -> None:
+        self.applied += 1
         returned: dict[int, float] = {}
         for o, (was, now) in enumerate(zip(self.up, change.up, strict=True)):
             if was and not now:
@@ -331,12 +333,19 @@ class PgSim:
                 n[o] += 1
         return n
 
-    def summary(self) -> PgSummary:
+    def summary(self, down_now: Collection[int] = ()) -> PgSummary:
+        """The PG states as the mgr reports them. `down_now`: OSDs the current osdmap has
+        down. Until their PGs report again, the mgr marks those whose primary is one of them
+        stale, keeping the last state (the lab: 14 `stale+active+clean` a second after
+        `ceph osd down 2`)."""
         by_state: Counter[str] = Counter()
         deg = mis = deg_pgs = under = inactive = stale = 0
         running = set(self.queue[: self.max_active])
         for p in range(len(self.pgs)):
             v = self.view(p, p in running)
+            acting = self._acting(self.pgs[p])[3]
+            if acting and acting[0] in down_now and not v.stale:
+                v = v._replace(state=f"stale+{v.state}")
             by_state[v.state] += 1
             deg += v.degraded
             mis += v.misplaced

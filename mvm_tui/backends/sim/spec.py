@@ -67,6 +67,7 @@ class SimClusterSpec:
     pg_stats_lag_s: float = 3.0  # PG states reported this late after an osdmap change
     pg_rewrite_per_s: float = 1 / 3600  # share of a PG's objects written per second of absence
     osd_overhead_bytes: int = 1 << 30  # BlueStore's own use of each OSD
+    nearfull_ratio: float = 0.85  # what `ceph osd dump` says (mon_osd_nearfull_ratio)
     mon_election_s: float = 15.0  # a stopped monitor stays in the quorum this long (lab: ~15 s)
 
     def validate(self) -> None:
