@@ -18,8 +18,6 @@ restarted before that host is fenced. No I/O, no asyncio.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from mvm_tui.core.failover_plan import (
     Decision,
@@ -33,11 +31,11 @@ from mvm_tui.core.failover_plan import (
     plan_restarts,
     restart_order,
 )
+from mvm_tui.core.failover_vms import DOWN_PHASES, Phase, VmTracking, _Host, _Vm
 from mvm_tui.core.placement import LIVE, assign, rooms
 from mvm_tui.models import (
     ClusterSnapshot,
     Host,
-    HostFacts,
     HostState,
     Layout,
     Placement,
@@ -51,43 +49,9 @@ __all__ = [
 ]
 
 
-class Phase(StrEnum):
-    OK = "ok"
-    SUSPECT = "suspect"
-    LOST = "lost"  # lost, not fenced (in maintenance with nothing to recover)
-    FENCING = "fencing"
-    FENCED = "fenced"
-    RECOVERED = "recovered"
 
 
-DOWN_PHASES = frozenset({Phase.LOST, Phase.FENCING, Phase.FENCED, Phase.RECOVERED})
-
-
-@dataclass
-class _Host:
-    name: str
-    phase: Phase = Phase.OK
-    since: float = 0.0  # the first failed check of the current streak
-    facts: HostFacts | None = None
-    maintenance: bool = False
-    held: bool = False  # the "OSDs still up" hold was logged
-    fence_tried: float = 0.0
-    fence_failed: bool = False  # its last fence attempt failed
-    fenced: bool = False  # a fence was sent: unfence when it returns
-    last_ok: float = float("-inf")  # when its last check that answered was sent
-    left_down: list[str] = field(default_factory=list)  # its VMs that stayed down
-    stale: set[str] = field(default_factory=set)  # VMs it has that were restarted elsewhere
-
-
-@dataclass
-class _Vm:
-    vm: Vm  # as last known; host None when it left its host to somewhere not seen yet
-    updated: float  # the start of the check that saw it, or the time of the decision
-    home: str | None = None  # HA moved it off this host: where it fails back to
-    seen: Vm | None = None  # as a check last saw it (never a decision's guess)
-
-
-class FailoverEngine:
+class FailoverEngine(VmTracking):
     def __init__(
         self,
         settings: HaSettings,
@@ -130,6 +94,13 @@ class FailoverEngine:
         """Feed one check's result; returns the decisions it leads to."""
         h = self._hosts[obs.host]
         t = obs.time
+        if obs.ok and h.phase is Phase.FENCING and h.fence_running:
+            # what it says now is undone by the fence if it takes effect: decided when it ends
+            if h.answered:
+                return []
+            h.answered = True
+            return [Decision(t, Kind.ANSWERED, h.name,
+                             reason="while its fence runs: decided when the fence ends")]
         if obs.ok:
             if obs.poll is not None:
                 started = obs.time if obs.started is None else obs.started
@@ -181,15 +152,33 @@ class FailoverEngine:
         """Whether a fence of the host is still wanted (it did not answer again since)."""
         return self._hosts[host].phase is Phase.FENCING
 
-    def fence_done(self, host: str, time: float) -> list[Decision]:
+    def fence_running(self, host: str) -> None:
+        """A fence run of the host begins: if it answers before the run ends, the run's
+        outcome decides (fence_done or fence_failed), not the answer."""
+        self._hosts[host].fence_running = True
+
+    def answered_while_fenced(self, host: str) -> bool:
+        """It answered while its fence run was executing (that run has not been reported)."""
+        return self._hosts[host].answered
+
+    def fence_done(self, host: str, time: float, how: str = "fenced") -> list[Decision]:
         """The host is fenced: restart its VMs elsewhere, once every host being fenced with
-        it is (restart priority holds across all the hosts lost at once)."""
+        it is (restart priority holds across all the hosts lost at once). A host that
+        answered while its fence ran is treated as a lost host all the same (its VMs died):
+        as Proxmox HA recovers a fenced node's services on other nodes, they restart
+        elsewhere; it returns (stale copies removed, unfenced) at its next check."""
         h = self._hosts[host]
         if h.phase is not Phase.FENCING:
             return []
+        out: list[Decision] = []
+        if h.answered:
+            out.append(Decision(time, Kind.FENCED, h.name,
+                                reason=f"the fence took effect after it answered ({how}): its "
+                                "VMs are down, restarted elsewhere"))
         h.phase, h.fenced, h.fence_failed = Phase.FENCED, True, False
+        h.fence_running = h.answered = False
         if any(o.phase is Phase.FENCING and not o.fence_failed for o in self._hosts.values()):
-            return []
+            return out
         lost = [o for o in self._hosts.values() if o.phase is Phase.FENCED]
         names = {o.name for o in lost}
         view = self.view(time)
@@ -200,7 +189,6 @@ class FailoverEngine:
                 for v, lost_on in nowhere.items())})
         plan = plan_restarts(view, names, self.settings)
         origin = {v.name: v.host or "" for v in view.vms}
-        out: list[Decision] = []
         for vm, target in plan.restarts:
             rec = self._vms[vm]
             rec.home = rec.home or origin[vm]
@@ -230,9 +218,17 @@ class FailoverEngine:
         return out
 
     def fence_failed(self, host: str, time: float, error: str) -> list[Decision]:
-        """Fencing did not work: nothing restarts; it is tried again after fence_retry."""
-        self._hosts[host].fence_failed = True
-        return [Decision(time, Kind.FENCE_FAILED, host, reason=error)]
+        """Fencing did not work: nothing restarts; it is tried again after fence_retry. A
+        host that answered while this fence ran returns now: its VMs kept running."""
+        h = self._hosts[host]
+        h.fence_failed, h.fence_running = True, False
+        out = [Decision(time, Kind.FENCE_FAILED, host, reason=error)]
+        if h.answered and h.phase is Phase.FENCING:
+            h.answered = False
+            out += self._returned(h, time, "the fence did not take effect: its VMs kept "
+                                  "running")
+            out += self._retry_waiting(time, h.name)
+        return out
 
     def restart_failed(self, vm: str, time: float, error: str, wait: bool = True
                        ) -> list[Decision]:
@@ -286,6 +282,7 @@ class FailoverEngine:
 
     def _reset(self, h: _Host) -> None:
         h.phase, h.since, h.held = Phase.OK, 0.0, False
+        h.fence_running = h.answered = False
 
     def _fence(self, h: _Host, t: float) -> list[Decision]:
         # fenced from now on as far as its return goes: a host that answers again while it is
@@ -298,8 +295,8 @@ class FailoverEngine:
             out.append(Decision(t, Kind.POWER_OFF, h.name, detail="IPMI power-off"))
         return out
 
-    def _returned(self, h: _Host, t: float) -> list[Decision]:
-        out = [Decision(t, Kind.RETURNED, h.name)]
+    def _returned(self, h: _Host, t: float, why: str = "") -> list[Decision]:
+        out = [Decision(t, Kind.RETURNED, h.name, reason=why)]
         out += [Decision(t, Kind.STALE, h.name, vm=v, target=self._vms[v].vm.host,
                          reason=self._how_elsewhere(h, self._vms[v]),
                          detail=f"stopped and undefined on {h.name} before it is unfenced")
@@ -356,57 +353,3 @@ class FailoverEngine:
     def _live_on(self, host: str) -> list[str]:
         return [r.vm.name for r in self._vms.values()
                 if r.vm.host == host and r.vm.power in LIVE]
-
-    def _runs_elsewhere(self, h: _Host, rec: _Vm) -> bool:
-        """The VM is known to run on another host, one that answers."""
-        other = rec.vm.host
-        return (other not in (None, h.name) and rec.vm.power in LIVE
-                and self._hosts[other].phase is Phase.OK)
-
-    def _how_elsewhere(self, h: _Host, rec: _Vm) -> str:
-        """In true words: HA restarted it there, or it was started there by someone else."""
-        where = rec.vm.host
-        if rec.home == h.name:
-            return f"restarted on {where} while {h.name} was lost"
-        return f"started by hand on {where} while {h.name} was lost"
-
-    def _live_elsewhere(self, h: _Host, rec: _Vm) -> bool:
-        """Last known live on another host: running there (it answers), or on a host that
-        is silent or lost (it is restarted from there, or it still runs there)."""
-        return rec.vm.host not in (None, h.name) and rec.vm.power in LIVE
-
-    def _stale_copy(self, h: _Host, rec: _Vm) -> bool:
-        """A VM a returning host shows is a stale copy when it was restarted elsewhere while
-        the host was lost (its home is here), or simply runs on another host now (as seen by
-        an HA service that started after the loss); it stays stale until gone from here."""
-        if rec.vm.name in h.stale:
-            return rec.vm.host != h.name
-        if rec.updated == float("-inf"):  # known only from the kept state: not confirmed
-            return False
-        moved = (rec.home == h.name and rec.vm.host not in (None, h.name)
-                 and rec.vm.power in LIVE)
-        return (h.phase in DOWN_PHASES or h.fenced) and (moved or self._runs_elsewhere(h, rec))
-
-    def _absorb(self, h: _Host, obs: Observation, started: float) -> None:
-        poll = obs.poll
-        assert poll is not None
-        h.facts, h.maintenance = poll.facts, poll.maintenance
-        seen = set()
-        h.stale &= {vm.name for vm in poll.vms}  # removed there since: no longer stale
-        for vm in poll.vms:
-            rec = self._vms.get(vm.name)
-            if rec is not None and self._stale_copy(h, rec):
-                h.stale.add(vm.name)
-                continue
-            seen.add(vm.name)
-            if rec is None:
-                self._vms[vm.name] = _Vm(vm, started, seen=vm)
-            elif started > rec.updated and (vm.power in LIVE
-                                            or not self._live_elsewhere(h, rec)):
-                # (a definition left shut off here never hides the copy that ran elsewhere)
-                rec.vm, rec.updated, rec.seen = vm, started, vm
-        for rec in self._vms.values():  # gone from this host since
-            if rec.vm.host == h.name and rec.vm.name not in seen and started > rec.updated:
-                rec.vm, rec.updated = rec.vm.model_copy(update={"host": None}), started
-                if rec.seen is not None and rec.seen.host == h.name:  # (not a decision's)
-                    rec.seen = rec.vm

@@ -350,12 +350,16 @@ class HaService:
                 log.info("HA %s: %s answered again before its fence: not fenced",
                          self.backend.name, d.host)
                 return
+            self.engine.fence_running(d.host)  # (no await since the check above)
             error = await r.run("fence", f"HA: fence {d.host}",
                                 {"host": d.host, "expiry": self.settings.blocklist_expiry,
                                  "ipmi": self.settings.ipmi}, r.targets(host=d.host))
+            how = "fenced"
+            if self.engine.answered_while_fenced(d.host):  # what the world is now decides
+                error, how = await r.fence_outcome(d.host, error)
             now = self.clock.now()
             self._record(self.engine.fence_failed(d.host, now, error) if error
-                         else self.engine.fence_done(d.host, now))
+                         else self.engine.fence_done(d.host, now, how))
         elif d.kind is Kind.RESTART and d.vm is not None:
             error = self._fenced_target(d) or await r.run(
                 "restart", f"HA: restart {d.vm} on {d.target}",
