@@ -92,7 +92,9 @@ class FailoverEngine(VmTracking):
 
     def observe(self, obs: Observation) -> list[Decision]:
         """Feed one check's result; returns the decisions it leads to."""
-        h = self._hosts[obs.host]
+        h = self._hosts.get(obs.host)
+        if h is None:  # it left the cluster since the check was sent
+            return []
         t = obs.time
         if obs.ok and h.phase is Phase.FENCING and h.fence_running:
             # what it says now is undone by the fence if it takes effect: decided when it ends
@@ -150,7 +152,20 @@ class FailoverEngine(VmTracking):
 
     def fencing(self, host: str) -> bool:
         """Whether a fence of the host is still wanted (it did not answer again since)."""
-        return self._hosts[host].phase is Phase.FENCING
+        h = self._hosts.get(host)
+        return h is not None and h.phase is Phase.FENCING
+
+    def forget_host(self, host: str) -> None:
+        """The host left the cluster (decommissioned): never checked, lost, fenced or a
+        target again; what was kept about it goes (a VM waiting for it may start anywhere)."""
+        if self._hosts.pop(host, None) is None:
+            return
+        for name, rec in list(self._vms.items()):
+            if rec.vm.host == host:
+                del self._vms[name]
+                self._waiting.pop(name, None)
+            elif rec.home == host:
+                rec.home = None
 
     def fence_running(self, host: str) -> None:
         """A fence run of the host begins: if it answers before the run ends, the run's
@@ -252,7 +267,8 @@ class FailoverEngine(VmTracking):
         for name in [v for v in self._waiting if self._vms[v].vm.power in LIVE]:
             del self._waiting[name]  # seen running: started by someone
         ready = [v for v, lost in self._waiting.items()
-                 if lost == host or self.lost_now(lost) or self._back(lost)]
+                 if lost == host or lost not in self._hosts or self.lost_now(lost)
+                 or self._back(lost)]
         if not ready:
             return []
         vms = restart_order([self._vms[v].vm for v in ready], self.settings)

@@ -16,7 +16,6 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.clock import Clock, ClockTimeout
@@ -29,6 +28,7 @@ from mvm_tui.services.ha_lease import HaLease
 from mvm_tui.services.ha_lock import HaLock
 from mvm_tui.services.ha_memory import HaMemory
 from mvm_tui.services.ha_runs import HaRuns, RecordingFailed
+from mvm_tui.services.ha_status import HaStatus
 from mvm_tui.services.ha_trouble import Trouble
 
 log = logging.getLogger(__name__)
@@ -42,19 +42,6 @@ Check = Callable[[str], Awaitable[HostPoll | None]]
 # any OSD of the host up? None: unknown / no Ceph. Asked only after a failed check.
 OsdProbe = Callable[[str], Awaitable[bool | None]]
 ACTIONABLE = frozenset({Kind.FENCE, Kind.RESTART, Kind.UNFENCE, Kind.FAILBACK})
-
-
-@dataclass(frozen=True)
-class HaStatus:
-    """For the UI: is this service the active one, and what did it decide lately."""
-
-    cluster: str
-    active: bool
-    holder: str | None  # who holds the lock when it is not us
-    phases: dict[str, Phase]
-    decisions: tuple[Decision, ...]  # oldest first, at most MAX_DECISIONS
-    pending_failbacks: dict[str, str]  # VM -> home, waiting for the operator (policy "ask")
-    trouble: tuple[str, ...] = ()  # what keeps HA from acting or remembering now (say it loudly)
 
 
 class HaService:
@@ -94,6 +81,7 @@ class HaService:
         self._todo: asyncio.Queue[Decision] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Decision], None]] = []
+        backend.on_host_left(self._host_left)  # (its decommission's last step)
 
     # -- lifecycle
 
@@ -272,6 +260,19 @@ class HaService:
 
     def decline_failback(self, vm: str) -> None:
         self.pending_failbacks.pop(vm, None)
+
+    def _host_left(self, host: str) -> None:
+        """It left the cluster: its check loop ends, what HA kept about it goes."""
+        for task in [t for t in self._tasks if t.get_name() == f"ha check {host}"]:
+            task.cancel()
+            self._tasks.remove(task)
+        self.engine.forget_host(host)
+        self._checked.discard(host)
+        self._stale.pop(host, None)
+        self._still_fenced.pop(host, None)
+        for vm in [v for v, home in self.pending_failbacks.items() if home == host]:
+            del self.pending_failbacks[vm]
+        log.info("HA %s: %s left the cluster: no longer checked", self.backend.name, host)
 
     # -- checks
 
