@@ -113,6 +113,10 @@ class FailoverEngine(VmTracking):
                 return [Decision(t, Kind.OK, h.name, reason="answered again"),
                         *self._retry_waiting(t, h.name)]
             # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
+            if h.restarting and h.phase in DOWN_PHASES:
+                h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
+                if h.restarting:  # taken back once the restarts of its VMs are carried out
+                    return []
             if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
                 # back only once it says what it runs: its stale copies go before its unfence
                 return self._returned(h, t) + self._retry_waiting(t, h.name)
@@ -208,6 +212,7 @@ class FailoverEngine(VmTracking):
             rec = self._vms[vm]
             rec.home = rec.home or origin[vm]
             self._put(vm, target, PowerState.RUNNING, time)
+            self._hosts[origin[vm]].restarting.add(vm)
             out.append(Decision(time, Kind.RESTART, origin[vm], vm=vm, target=target))
         for vm, reason, detail in plan.stay_down:
             self._hosts[origin[vm]].left_down.append(vm)
@@ -245,6 +250,12 @@ class FailoverEngine(VmTracking):
             out += self._retry_waiting(time, h.name)
         return out
 
+    def restart_ended(self, vm: str) -> None:
+        """A restart decision of `vm` was carried out (done or not): its lost host may be
+        taken back when it answers."""
+        for h in self._hosts.values():
+            h.restarting.discard(vm)
+
     def restart_failed(self, vm: str, time: float, error: str, wait: bool = True
                        ) -> list[Decision]:
         """It did not start (a guard said no, or the start failed): unless it runs somewhere
@@ -281,6 +292,8 @@ class FailoverEngine(VmTracking):
             if target is not None:
                 lost = self._waiting.pop(vm.name)
                 self._put(vm.name, target, PowerState.RUNNING, t)
+                if lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
+                    self._hosts[lost].restarting.add(vm.name)
                 out.append(Decision(t, Kind.RESTART, lost, vm=vm.name, target=target,
                                     reason="room now"))
         return out

@@ -37,6 +37,8 @@ class _Host:
     fenced: bool = False  # a fence was sent: unfence when it returns
     fence_running: bool = False  # a fence run is executing: its outcome decides
     answered: bool = False  # it answered while its fence run was executing
+    restarting: set[str] = field(default_factory=set)  # its VMs whose restart is decided,
+    # not yet carried out: it is not taken back before (their guards need it lost)
     last_ok: float = float("-inf")  # when its last check that answered was sent
     left_down: list[str] = field(default_factory=list)  # its VMs that stayed down
     stale: set[str] = field(default_factory=set)  # VMs it has that were restarted elsewhere
@@ -61,6 +63,12 @@ class VmTracking:
         other = rec.vm.host
         return (other not in (None, h.name) and rec.vm.power in LIVE
                 and self._hosts[other].phase is Phase.OK)
+
+    def _seen_elsewhere(self, h: _Host, vm: str) -> bool:
+        """A check saw the VM live on another host (its restart there was carried out)."""
+        rec = self._vms.get(vm)
+        seen = None if rec is None else rec.seen
+        return seen is not None and seen.host not in (None, h.name) and seen.power in LIVE
 
     def _how_elsewhere(self, h: _Host, rec: _Vm) -> str:
         """In true words: HA restarted it there, or it was started there by someone else."""

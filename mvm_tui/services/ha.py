@@ -262,7 +262,7 @@ class HaService:
         self.pending_failbacks.pop(vm, None)
 
     def _host_left(self, host: str) -> None:
-        """It left the cluster: its check loop ends, what HA kept about it goes."""
+        """It left the cluster: its checks end, what HA kept about it goes."""
         for task in [t for t in self._tasks if t.get_name() == f"ha check {host}"]:
             task.cancel()
             self._tasks.remove(task)
@@ -270,8 +270,7 @@ class HaService:
         self._checked.discard(host)
         self._stale.pop(host, None)
         self._still_fenced.pop(host, None)
-        for vm in [v for v, home in self.pending_failbacks.items() if home == host]:
-            del self.pending_failbacks[vm]
+        self.pending_failbacks = {v: h for v, h in self.pending_failbacks.items() if h != host}
         log.info("HA %s: %s left the cluster: no longer checked", self.backend.name, host)
 
     # -- checks
@@ -341,6 +340,8 @@ class HaService:
             except Exception:
                 log.exception("HA could not carry out %s", d.line())
             self._set_trouble("runs", "")
+            if d.kind is Kind.RESTART and d.vm is not None:
+                self.engine.restart_ended(d.vm)
             await self.memory.save(self.engine)
             d = None
 
@@ -355,8 +356,8 @@ class HaService:
             error = await r.run("fence", f"HA: fence {d.host}",
                                 {"host": d.host, "expiry": self.settings.blocklist_expiry,
                                  "ipmi": self.settings.ipmi}, r.targets(host=d.host))
-            how = "fenced"
-            if self.engine.answered_while_fenced(d.host):  # what the world is now decides
+            how = "fenced"  # (what the world is now decides, if it answered meanwhile)
+            if self.engine.answered_while_fenced(d.host):
                 error, how = await r.fence_outcome(d.host, error)
             now = self.clock.now()
             self._record(self.engine.fence_failed(d.host, now, error) if error
