@@ -18,6 +18,7 @@ from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.decommission_runs import decommissions_for
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import SimHaActions
+from mvm_tui.services.hosts_follow import follow_hosts
 from mvm_tui.services.inventory import PollTimers
 
 HOST = "hv3"
@@ -83,5 +84,44 @@ async def test_a_decommissioned_host_leaves_ha_too(tmp_path: Path) -> None:
         saved = sim.ha_state or {}
         assert HOST not in saved.get("fenced", {})
     finally:
+        await ha.stop()
+        store.close()
+
+
+async def test_the_headless_ha_hears_of_a_decommission_from_the_config(tmp_path: Path) -> None:
+    """`mvm-tui ha` runs in a process of its own: the host leaves it when its entry leaves
+    the config file (the decommission's last step), through the same host_left signal."""
+    clock = VirtualClock()
+    sim: SimBackend = demo_cluster(clock)
+    store = RunStore(tmp_path / "runs.sqlite3")
+    executor = RunExecutor(store, clock)
+    ha = HaService(sim, clock, SETTINGS, executor, SimHaActions(sim))
+    configured: dict[str, set[str]] | None = {sim.name: {"hv1", "hv2", HOST}}
+    said: list[str] = []
+    follow = asyncio.ensure_future(
+        follow_hosts([sim], lambda: configured, clock, SETTINGS.check_interval, said.append))
+    ha.start()
+    try:
+        await advance(clock, 2 * SETTINGS.check_interval)
+        configured = None  # being saved: unreadable for now: nothing changes
+        await advance(clock, 2 * SETTINGS.check_interval)
+        configured = {"other": set()}  # the cluster missing altogether: nothing changes
+        await advance(clock, 2 * SETTINGS.check_interval)
+        assert HOST in ha.engine.phases() and said == []
+
+        configured = {sim.name: {"hv1", "hv2"}}
+        await advance(clock, 2 * SETTINGS.check_interval)
+        assert said == [f"{sim.name}: {HOST} left the cluster (no longer in the config): no "
+                        "longer checked"]
+        assert HOST not in [h.name for h in sim.hosts]
+        assert HOST not in ha.engine.phases()
+        decided = len(ha.decisions)
+        sim.power_off_host(HOST)
+        await advance(clock, 4 * SETTINGS.grace_period)
+        assert [d for d in list(ha.decisions)[decided:] if d.host == HOST] == []
+        assert HOST not in sim.blocklist()
+    finally:
+        follow.cancel()
+        await asyncio.gather(follow, return_exceptions=True)
         await ha.stop()
         store.close()
