@@ -89,6 +89,12 @@ class HaRuns:
                                "nothing of it is started elsewhere")
         return how
 
+    def _still_lost(self, host: str) -> None:
+        """A fence acts only while the host is lost now (a run resumed by a new process, or
+        retried, after the host answered again fences nothing)."""
+        if not self.lost_now(host):
+            raise GuardRefused(f"{host} is not lost now (it answered since): not fenced")
+
     async def _runs_nowhere(self, vm: str) -> None:
         where = await self.actions.running_on(vm)
         if where:
@@ -118,6 +124,7 @@ class HaRuns:
 
         async def blocklist(ctx: StepContext) -> None:
             self._acting()
+            self._still_lost(host)
             ctx.log(f"{host} failed its checks for the grace period: fencing it")
             await self.actions.fence(host, expiry)
 
@@ -126,6 +133,7 @@ class HaRuns:
 
         async def power_off(ctx: StepContext) -> None:
             self._acting()
+            self._still_lost(host)
             await self.actions.power_off(host)
             ctx.log(f"{host} powered off through IPMI")
 

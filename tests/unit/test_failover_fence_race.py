@@ -3,8 +3,15 @@ taken back only once its restarts are carried out, and of a host that left the c
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from mvm_tui.backends.sim import demo_cluster
+from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import FailoverEngine, HaSettings, Kind, Observation, Phase
 from mvm_tui.models import PowerState
+from mvm_tui.runs import RunExecutor, RunStore
+from mvm_tui.services.ha_actions import SimHaActions
+from mvm_tui.services.ha_runs import HaRuns
 from tests.unit.test_failover import _poll
 
 UP, OFF = PowerState.RUNNING, PowerState.SHUTOFF
@@ -78,3 +85,28 @@ def test_a_host_that_left_is_never_checked_lost_or_a_target() -> None:
         engine.observe(Observation("h1", 5.0 * k, False))
     assert [d.line() for d in engine.fence_done("h1", 40.0)] == ["40.0 restart a on h2"]
     assert "h3" not in {h.name for h in engine.view(40.0).hosts}
+
+
+async def test_a_fence_run_resumed_after_the_host_answered_fences_nothing(
+    tmp_path: Path,
+) -> None:
+    """(a new process finishing an interrupted fence run, or Retry from History, after the
+    host answered again: its guard re-checks right before each step acts)"""
+    clock = VirtualClock()
+    sim = demo_cluster(clock)
+    store = RunStore(tmp_path / "runs.sqlite3")
+    lost = {"hv1": False}
+    runs = HaRuns(sim, clock, RunExecutor(store, clock), SimHaActions(sim),
+                  lost_now=lambda host: lost[host])
+    running = [v.name for v in (await sim.poll_host("hv1")).vms if v.power is UP]
+    assert running
+    error = await runs.run("fence", "t", {"host": "hv1", "expiry": 3600, "ipmi": True},
+                           runs.targets(host="hv1"))
+    assert error == "hv1 is not lost now (it answered since): not fenced"
+    assert sim.blocklist() == [] and sim.host_powered("hv1")
+    assert [v.name for v in (await sim.poll_host("hv1")).vms if v.power is UP] == running
+    lost["hv1"] = True  # lost: the same run fences
+    assert await runs.run("fence", "t", {"host": "hv1", "expiry": 3600, "ipmi": False},
+                          runs.targets(host="hv1")) == ""
+    assert sim.blocklist() == ["hv1"]
+    store.close()
