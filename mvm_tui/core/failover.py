@@ -103,6 +103,8 @@ class FailoverEngine(VmTracking):
             h.answered = True
             return [Decision(t, Kind.ANSWERED, h.name,
                              reason="while its fence runs: decided when the fence ends")]
+        if obs.ok and h.phase is Phase.FENCED:
+            return []  # its VMs died with its fence; their restarts wait for another fence
         if obs.ok:
             if obs.poll is not None:
                 started = obs.time if obs.started is None else obs.started
@@ -196,9 +198,16 @@ class FailoverEngine(VmTracking):
                                 "VMs are down, restarted elsewhere"))
         h.phase, h.fenced, h.fence_failed = Phase.FENCED, True, False
         h.fence_running = h.answered = False
+        return out + self._plan_fenced(time)
+
+    def _plan_fenced(self, time: float) -> list[Decision]:
+        """Restart the VMs of every fenced host, once no other lost host is still being
+        fenced (a failed fence does not hold them back)."""
         if any(o.phase is Phase.FENCING and not o.fence_failed for o in self._hosts.values()):
-            return out
+            return []
         lost = [o for o in self._hosts.values() if o.phase is Phase.FENCED]
+        if not lost:
+            return []
         names = {o.name for o in lost}
         view = self.view(time)
         nowhere = self._maybe_on(lost)
@@ -208,6 +217,7 @@ class FailoverEngine(VmTracking):
                 for v, lost_on in nowhere.items())})
         plan = plan_restarts(view, names, self.settings)
         origin = {v.name: v.host or "" for v in view.vms}
+        out: list[Decision] = []
         for vm, target in plan.restarts:
             rec = self._vms[vm]
             rec.home = rec.home or origin[vm]
@@ -248,7 +258,7 @@ class FailoverEngine(VmTracking):
             out += self._returned(h, time, "the fence did not take effect: its VMs kept "
                                   "running")
             out += self._retry_waiting(time, h.name)
-        return out
+        return out + self._plan_fenced(time)  # (fenced hosts waiting for this one's fence)
 
     def restart_ended(self, vm: str) -> None:
         """A restart decision of `vm` was carried out (done or not): its lost host may be

@@ -110,3 +110,25 @@ async def test_a_fence_run_resumed_after_the_host_answered_fences_nothing(
                           runs.targets(host="hv1")) == ""
     assert sim.blocklist() == ["hv1"]
     store.close()
+
+
+def test_a_fenced_host_waiting_for_another_fence_is_not_taken_back_and_restarts() -> None:
+    """h1 and h2 lost at once: h1's fence is done, h2's runs. h1 answers meanwhile: its VMs
+    died with the fence, so it is not taken back before they restart; h2's fence fails: h1's
+    VMs restart all the same (a failed fence holds nobody back)."""
+    engine = FailoverEngine(HaSettings(failback="off"), ["h1", "h2", "h3"])
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", UP))))
+    engine.observe(Observation("h2", 0.0, True, _poll("h2", 0.0, ("b", UP))))
+    engine.observe(Observation("h3", 0.0, True, _poll("h3", 0.0)))
+    for k in range(1, 8):
+        engine.observe(Observation("h1", 5.0 * k, False))
+        engine.observe(Observation("h2", 5.0 * k, False))
+    assert engine.fence_done("h1", 36.0) == []  # waits for h2's fence
+    assert engine.observe(Observation("h1", 37.0, True, _poll("h1", 37.0, ("a", OFF)))) == []
+    assert engine.phase("h1") is Phase.FENCED
+    out = engine.fence_failed("h2", 40.0, "no quorum")
+    assert [d.line() for d in out] == ["40.0 fence-failed h2: no quorum", "40.0 restart a on h3"]
+    engine.restart_ended("a")
+    back = engine.observe(Observation("h1", 45.0, True, _poll("h1", 45.0, ("a", OFF))))
+    assert [(d.kind, d.vm) for d in back] == [
+        (Kind.RETURNED, None), (Kind.STALE, "a"), (Kind.UNFENCE, None)]
