@@ -57,7 +57,7 @@ SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
 }
 
 
-ALARMING = frozenset({Kind.LOST, Kind.FENCE, Kind.RESTART, Kind.STAY_DOWN})
+ALARMING = frozenset({Kind.LOST, Kind.FENCE, Kind.FENCED, Kind.RESTART, Kind.STAY_DOWN})
 FAILING = frozenset({Kind.FENCE_FAILED, Kind.RESTART_FAILED, Kind.FAILBACK_FAILED})
 
 

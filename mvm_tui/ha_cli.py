@@ -27,6 +27,7 @@ from mvm_tui.services.ha_lease import HaLease, RadosLease
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
 from mvm_tui.services.ha_real import RealHaActions
 from mvm_tui.services.ha_state_rados import RadosHaState
+from mvm_tui.services.hosts_follow import config_hosts, follow_hosts
 from mvm_tui.session import Session, SessionError, load, open_session
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try again later
@@ -121,6 +122,7 @@ async def run_ha(
             loop.add_signal_handler(sig, stop.set)
     services: list[HaService] = []
     troubled = False  # HA could not record or keep something: the exit status says so
+    follow: asyncio.Task[None] | None = None
     try:
         for c in session.clusters:
             if cluster is not None and c.name != cluster:
@@ -154,12 +156,21 @@ async def run_ha(
                       flush=True)
             else:
                 print(f"mvm-tui ha: {c.name}: HA service active", file=out, flush=True)
+        if config_path is not None and not demo:  # a host decommissioned elsewhere leaves
+            follow = asyncio.create_task(follow_hosts(
+                [s.backend for s in services], config_hosts(config_path), session.clock,
+                config.timers.ha_check_interval,
+                lambda said: print(f"mvm-tui ha: {said}", file=out, flush=True)))
         await stop.wait()
         return EXIT_TROUBLE if troubled else 0
     except HaLockHeld as exc:
         print(f"mvm-tui ha: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     finally:
+        if follow is not None:
+            follow.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follow
         for service in services:
             await service.stop()
         for c in session.clusters:

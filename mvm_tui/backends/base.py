@@ -108,3 +108,24 @@ class ClusterBackend(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    def host_left(self, host: str) -> None:
+        """The host left the cluster (the last step of its decommission): it leaves `hosts`
+        now, and every listener (the inventory poller, the HA service) stops watching it.
+        The one "host left the cluster" signal; nothing else removes a host at run time."""
+        self.hosts = tuple(h for h in self.hosts if h.name != host)
+        for listener in tuple(self._left_listeners()):
+            listener(host)
+
+    def on_host_left(self, listener: Callable[[str], None]) -> Callable[[], None]:
+        """Call listener(host) when a host leaves the cluster; returns the unsubscribe."""
+        listeners = self._left_listeners()
+        listeners.append(listener)
+        return lambda: listeners.remove(listener) if listener in listeners else None
+
+    def _left_listeners(self) -> list[Callable[[str], None]]:
+        # (kept in the instance without an __init__ here: subclasses need not call super's)
+        found: list[Callable[[str], None]] | None = self.__dict__.get("_host_left_listeners")
+        if found is None:
+            found = self.__dict__["_host_left_listeners"] = []
+        return found

@@ -18,8 +18,6 @@ restarted before that host is fenced. No I/O, no asyncio.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
 
 from mvm_tui.core.failover_plan import (
     Decision,
@@ -33,11 +31,11 @@ from mvm_tui.core.failover_plan import (
     plan_restarts,
     restart_order,
 )
+from mvm_tui.core.failover_vms import DOWN_PHASES, Phase, VmTracking, _Host, _Vm
 from mvm_tui.core.placement import LIVE, assign, rooms
 from mvm_tui.models import (
     ClusterSnapshot,
     Host,
-    HostFacts,
     HostState,
     Layout,
     Placement,
@@ -51,43 +49,9 @@ __all__ = [
 ]
 
 
-class Phase(StrEnum):
-    OK = "ok"
-    SUSPECT = "suspect"
-    LOST = "lost"  # lost, not fenced (in maintenance with nothing to recover)
-    FENCING = "fencing"
-    FENCED = "fenced"
-    RECOVERED = "recovered"
 
 
-DOWN_PHASES = frozenset({Phase.LOST, Phase.FENCING, Phase.FENCED, Phase.RECOVERED})
-
-
-@dataclass
-class _Host:
-    name: str
-    phase: Phase = Phase.OK
-    since: float = 0.0  # the first failed check of the current streak
-    facts: HostFacts | None = None
-    maintenance: bool = False
-    held: bool = False  # the "OSDs still up" hold was logged
-    fence_tried: float = 0.0
-    fence_failed: bool = False  # its last fence attempt failed
-    fenced: bool = False  # a fence was sent: unfence when it returns
-    last_ok: float = float("-inf")  # when its last check that answered was sent
-    left_down: list[str] = field(default_factory=list)  # its VMs that stayed down
-    stale: set[str] = field(default_factory=set)  # VMs it has that were restarted elsewhere
-
-
-@dataclass
-class _Vm:
-    vm: Vm  # as last known; host None when it left its host to somewhere not seen yet
-    updated: float  # the start of the check that saw it, or the time of the decision
-    home: str | None = None  # HA moved it off this host: where it fails back to
-    seen: Vm | None = None  # as a check last saw it (never a decision's guess)
-
-
-class FailoverEngine:
+class FailoverEngine(VmTracking):
     def __init__(
         self,
         settings: HaSettings,
@@ -128,8 +92,19 @@ class FailoverEngine:
 
     def observe(self, obs: Observation) -> list[Decision]:
         """Feed one check's result; returns the decisions it leads to."""
-        h = self._hosts[obs.host]
+        h = self._hosts.get(obs.host)
+        if h is None:  # it left the cluster since the check was sent
+            return []
         t = obs.time
+        if obs.ok and h.phase is Phase.FENCING and h.fence_running:
+            # what it says now is undone by the fence if it takes effect: decided when it ends
+            if h.answered:
+                return []
+            h.answered = True
+            return [Decision(t, Kind.ANSWERED, h.name,
+                             reason="while its fence runs: decided when the fence ends")]
+        if obs.ok and h.phase is Phase.FENCED:
+            return []  # its VMs died with its fence; their restarts wait for another fence
         if obs.ok:
             if obs.poll is not None:
                 started = obs.time if obs.started is None else obs.started
@@ -140,6 +115,10 @@ class FailoverEngine:
                 return [Decision(t, Kind.OK, h.name, reason="answered again"),
                         *self._retry_waiting(t, h.name)]
             # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
+            if h.restarting and h.phase in DOWN_PHASES:
+                h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
+                if h.restarting:  # taken back once the restarts of its VMs are carried out
+                    return []
             if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
                 # back only once it says what it runs: its stale copies go before its unfence
                 return self._returned(h, t) + self._retry_waiting(t, h.name)
@@ -179,18 +158,56 @@ class FailoverEngine:
 
     def fencing(self, host: str) -> bool:
         """Whether a fence of the host is still wanted (it did not answer again since)."""
-        return self._hosts[host].phase is Phase.FENCING
+        h = self._hosts.get(host)
+        return h is not None and h.phase is Phase.FENCING
 
-    def fence_done(self, host: str, time: float) -> list[Decision]:
+    def forget_host(self, host: str) -> None:
+        """The host left the cluster (decommissioned): never checked, lost, fenced or a
+        target again; what was kept about it goes (a VM waiting for it may start anywhere)."""
+        if self._hosts.pop(host, None) is None:
+            return
+        for name, rec in list(self._vms.items()):
+            if rec.vm.host == host:
+                del self._vms[name]
+                self._waiting.pop(name, None)
+            elif rec.home == host:
+                rec.home = None
+
+    def fence_running(self, host: str) -> None:
+        """A fence run of the host begins: if it answers before the run ends, the run's
+        outcome decides (fence_done or fence_failed), not the answer."""
+        self._hosts[host].fence_running = True
+
+    def answered_while_fenced(self, host: str) -> bool:
+        """It answered while its fence run was executing (that run has not been reported)."""
+        return self._hosts[host].answered
+
+    def fence_done(self, host: str, time: float, how: str = "fenced") -> list[Decision]:
         """The host is fenced: restart its VMs elsewhere, once every host being fenced with
-        it is (restart priority holds across all the hosts lost at once)."""
+        it is (restart priority holds across all the hosts lost at once). A host that
+        answered while its fence ran is treated as a lost host all the same (its VMs died):
+        as Proxmox HA recovers a fenced node's services on other nodes, they restart
+        elsewhere; it returns (stale copies removed, unfenced) at its next check."""
         h = self._hosts[host]
         if h.phase is not Phase.FENCING:
             return []
+        out: list[Decision] = []
+        if h.answered:
+            out.append(Decision(time, Kind.FENCED, h.name,
+                                reason=f"the fence took effect after it answered ({how}): its "
+                                "VMs are down, restarted elsewhere"))
         h.phase, h.fenced, h.fence_failed = Phase.FENCED, True, False
+        h.fence_running = h.answered = False
+        return out + self._plan_fenced(time)
+
+    def _plan_fenced(self, time: float) -> list[Decision]:
+        """Restart the VMs of every fenced host, once no other lost host is still being
+        fenced (a failed fence does not hold them back)."""
         if any(o.phase is Phase.FENCING and not o.fence_failed for o in self._hosts.values()):
             return []
         lost = [o for o in self._hosts.values() if o.phase is Phase.FENCED]
+        if not lost:
+            return []
         names = {o.name for o in lost}
         view = self.view(time)
         nowhere = self._maybe_on(lost)
@@ -205,6 +222,7 @@ class FailoverEngine:
             rec = self._vms[vm]
             rec.home = rec.home or origin[vm]
             self._put(vm, target, PowerState.RUNNING, time)
+            self._hosts[origin[vm]].restarting.add(vm)
             out.append(Decision(time, Kind.RESTART, origin[vm], vm=vm, target=target))
         for vm, reason, detail in plan.stay_down:
             self._hosts[origin[vm]].left_down.append(vm)
@@ -230,9 +248,23 @@ class FailoverEngine:
         return out
 
     def fence_failed(self, host: str, time: float, error: str) -> list[Decision]:
-        """Fencing did not work: nothing restarts; it is tried again after fence_retry."""
-        self._hosts[host].fence_failed = True
-        return [Decision(time, Kind.FENCE_FAILED, host, reason=error)]
+        """Fencing did not work: nothing restarts; it is tried again after fence_retry. A
+        host that answered while this fence ran returns now: its VMs kept running."""
+        h = self._hosts[host]
+        h.fence_failed, h.fence_running = True, False
+        out = [Decision(time, Kind.FENCE_FAILED, host, reason=error)]
+        if h.answered and h.phase is Phase.FENCING:
+            h.answered = False
+            out += self._returned(h, time, "the fence did not take effect: its VMs kept "
+                                  "running")
+            out += self._retry_waiting(time, h.name)
+        return out + self._plan_fenced(time)  # (fenced hosts waiting for this one's fence)
+
+    def restart_ended(self, vm: str) -> None:
+        """A restart decision of `vm` was carried out (done or not): its lost host may be
+        taken back when it answers."""
+        for h in self._hosts.values():
+            h.restarting.discard(vm)
 
     def restart_failed(self, vm: str, time: float, error: str, wait: bool = True
                        ) -> list[Decision]:
@@ -256,7 +288,8 @@ class FailoverEngine:
         for name in [v for v in self._waiting if self._vms[v].vm.power in LIVE]:
             del self._waiting[name]  # seen running: started by someone
         ready = [v for v, lost in self._waiting.items()
-                 if lost == host or self.lost_now(lost) or self._back(lost)]
+                 if lost == host or lost not in self._hosts or self.lost_now(lost)
+                 or self._back(lost)]
         if not ready:
             return []
         vms = restart_order([self._vms[v].vm for v in ready], self.settings)
@@ -269,6 +302,8 @@ class FailoverEngine:
             if target is not None:
                 lost = self._waiting.pop(vm.name)
                 self._put(vm.name, target, PowerState.RUNNING, t)
+                if lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
+                    self._hosts[lost].restarting.add(vm.name)
                 out.append(Decision(t, Kind.RESTART, lost, vm=vm.name, target=target,
                                     reason="room now"))
         return out
@@ -286,6 +321,7 @@ class FailoverEngine:
 
     def _reset(self, h: _Host) -> None:
         h.phase, h.since, h.held = Phase.OK, 0.0, False
+        h.fence_running = h.answered = False
 
     def _fence(self, h: _Host, t: float) -> list[Decision]:
         # fenced from now on as far as its return goes: a host that answers again while it is
@@ -298,8 +334,8 @@ class FailoverEngine:
             out.append(Decision(t, Kind.POWER_OFF, h.name, detail="IPMI power-off"))
         return out
 
-    def _returned(self, h: _Host, t: float) -> list[Decision]:
-        out = [Decision(t, Kind.RETURNED, h.name)]
+    def _returned(self, h: _Host, t: float, why: str = "") -> list[Decision]:
+        out = [Decision(t, Kind.RETURNED, h.name, reason=why)]
         out += [Decision(t, Kind.STALE, h.name, vm=v, target=self._vms[v].vm.host,
                          reason=self._how_elsewhere(h, self._vms[v]),
                          detail=f"stopped and undefined on {h.name} before it is unfenced")
@@ -356,57 +392,3 @@ class FailoverEngine:
     def _live_on(self, host: str) -> list[str]:
         return [r.vm.name for r in self._vms.values()
                 if r.vm.host == host and r.vm.power in LIVE]
-
-    def _runs_elsewhere(self, h: _Host, rec: _Vm) -> bool:
-        """The VM is known to run on another host, one that answers."""
-        other = rec.vm.host
-        return (other not in (None, h.name) and rec.vm.power in LIVE
-                and self._hosts[other].phase is Phase.OK)
-
-    def _how_elsewhere(self, h: _Host, rec: _Vm) -> str:
-        """In true words: HA restarted it there, or it was started there by someone else."""
-        where = rec.vm.host
-        if rec.home == h.name:
-            return f"restarted on {where} while {h.name} was lost"
-        return f"started by hand on {where} while {h.name} was lost"
-
-    def _live_elsewhere(self, h: _Host, rec: _Vm) -> bool:
-        """Last known live on another host: running there (it answers), or on a host that
-        is silent or lost (it is restarted from there, or it still runs there)."""
-        return rec.vm.host not in (None, h.name) and rec.vm.power in LIVE
-
-    def _stale_copy(self, h: _Host, rec: _Vm) -> bool:
-        """A VM a returning host shows is a stale copy when it was restarted elsewhere while
-        the host was lost (its home is here), or simply runs on another host now (as seen by
-        an HA service that started after the loss); it stays stale until gone from here."""
-        if rec.vm.name in h.stale:
-            return rec.vm.host != h.name
-        if rec.updated == float("-inf"):  # known only from the kept state: not confirmed
-            return False
-        moved = (rec.home == h.name and rec.vm.host not in (None, h.name)
-                 and rec.vm.power in LIVE)
-        return (h.phase in DOWN_PHASES or h.fenced) and (moved or self._runs_elsewhere(h, rec))
-
-    def _absorb(self, h: _Host, obs: Observation, started: float) -> None:
-        poll = obs.poll
-        assert poll is not None
-        h.facts, h.maintenance = poll.facts, poll.maintenance
-        seen = set()
-        h.stale &= {vm.name for vm in poll.vms}  # removed there since: no longer stale
-        for vm in poll.vms:
-            rec = self._vms.get(vm.name)
-            if rec is not None and self._stale_copy(h, rec):
-                h.stale.add(vm.name)
-                continue
-            seen.add(vm.name)
-            if rec is None:
-                self._vms[vm.name] = _Vm(vm, started, seen=vm)
-            elif started > rec.updated and (vm.power in LIVE
-                                            or not self._live_elsewhere(h, rec)):
-                # (a definition left shut off here never hides the copy that ran elsewhere)
-                rec.vm, rec.updated, rec.seen = vm, started, vm
-        for rec in self._vms.values():  # gone from this host since
-            if rec.vm.host == h.name and rec.vm.name not in seen and started > rec.updated:
-                rec.vm, rec.updated = rec.vm.model_copy(update={"host": None}), started
-                if rec.seen is not None and rec.seen.host == h.name:  # (not a decision's)
-                    rec.seen = rec.vm

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mvm_tui.core.failover import FailoverEngine, _Host, _Vm
+from mvm_tui.core.failover import FailoverEngine
+from mvm_tui.core.failover_vms import _Host, _Vm
 from mvm_tui.models import Vm
 
 VERSION = 1

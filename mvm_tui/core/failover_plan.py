@@ -68,6 +68,8 @@ class Kind(StrEnum):
     FENCE = "fence"  # blocklist its Ceph clients
     POWER_OFF = "power-off"  # IPMI power-off (optional)
     FENCE_FAILED = "fence-failed"
+    ANSWERED = "answered"  # a host answered while its fence runs: decided when it ends
+    FENCED = "fenced"  # that fence took effect all the same: its VMs restart elsewhere
     RESTART = "restart"
     RESTART_FAILED = "restart-failed"
     STAY_DOWN = "stay-down"

@@ -119,9 +119,10 @@ def decommissions_for(session: Session, cluster: Cluster, config_path: Path | No
         return None
     forget_config, known = host_remover(cluster.name, config_path)
 
-    async def forget(host: str) -> None:  # out of the config, and out of the inventory now
+    async def forget(host: str) -> None:  # out of the config, and out of the cluster now
         await forget_config(host)
-        cluster.poller.remove_host(host)
+        # the backend's host list, the inventory poller and the HA service all hear it
+        cluster.backend.host_left(host)
 
     try:
         return Decommissions(cluster.backend, session.clock, session.executor, forget, known)

@@ -16,7 +16,6 @@ import contextlib
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.clock import Clock, ClockTimeout
@@ -29,6 +28,7 @@ from mvm_tui.services.ha_lease import HaLease
 from mvm_tui.services.ha_lock import HaLock
 from mvm_tui.services.ha_memory import HaMemory
 from mvm_tui.services.ha_runs import HaRuns, RecordingFailed
+from mvm_tui.services.ha_status import HaStatus
 from mvm_tui.services.ha_trouble import Trouble
 
 log = logging.getLogger(__name__)
@@ -42,19 +42,6 @@ Check = Callable[[str], Awaitable[HostPoll | None]]
 # any OSD of the host up? None: unknown / no Ceph. Asked only after a failed check.
 OsdProbe = Callable[[str], Awaitable[bool | None]]
 ACTIONABLE = frozenset({Kind.FENCE, Kind.RESTART, Kind.UNFENCE, Kind.FAILBACK})
-
-
-@dataclass(frozen=True)
-class HaStatus:
-    """For the UI: is this service the active one, and what did it decide lately."""
-
-    cluster: str
-    active: bool
-    holder: str | None  # who holds the lock when it is not us
-    phases: dict[str, Phase]
-    decisions: tuple[Decision, ...]  # oldest first, at most MAX_DECISIONS
-    pending_failbacks: dict[str, str]  # VM -> home, waiting for the operator (policy "ask")
-    trouble: tuple[str, ...] = ()  # what keeps HA from acting or remembering now (say it loudly)
 
 
 class HaService:
@@ -94,6 +81,7 @@ class HaService:
         self._todo: asyncio.Queue[Decision] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Decision], None]] = []
+        backend.on_host_left(self._host_left)  # (its decommission's last step)
 
     # -- lifecycle
 
@@ -273,6 +261,18 @@ class HaService:
     def decline_failback(self, vm: str) -> None:
         self.pending_failbacks.pop(vm, None)
 
+    def _host_left(self, host: str) -> None:
+        """It left the cluster: its checks end, what HA kept about it goes."""
+        for task in [t for t in self._tasks if t.get_name() == f"ha check {host}"]:
+            task.cancel()
+            self._tasks.remove(task)
+        self.engine.forget_host(host)
+        self._checked.discard(host)
+        self._stale.pop(host, None)
+        self._still_fenced.pop(host, None)
+        self.pending_failbacks = {v: h for v, h in self.pending_failbacks.items() if h != host}
+        log.info("HA %s: %s left the cluster: no longer checked", self.backend.name, host)
+
     # -- checks
 
     async def _host_loop(self, host: str) -> None:
@@ -340,6 +340,8 @@ class HaService:
             except Exception:
                 log.exception("HA could not carry out %s", d.line())
             self._set_trouble("runs", "")
+            if d.kind is Kind.RESTART and d.vm is not None:
+                self.engine.restart_ended(d.vm)
             await self.memory.save(self.engine)
             d = None
 
@@ -350,12 +352,16 @@ class HaService:
                 log.info("HA %s: %s answered again before its fence: not fenced",
                          self.backend.name, d.host)
                 return
+            self.engine.fence_running(d.host)  # (no await since the check above)
             error = await r.run("fence", f"HA: fence {d.host}",
                                 {"host": d.host, "expiry": self.settings.blocklist_expiry,
                                  "ipmi": self.settings.ipmi}, r.targets(host=d.host))
+            how = "fenced"  # (what the world is now decides, if it answered meanwhile)
+            if self.engine.answered_while_fenced(d.host):
+                error, how = await r.fence_outcome(d.host, error)
             now = self.clock.now()
             self._record(self.engine.fence_failed(d.host, now, error) if error
-                         else self.engine.fence_done(d.host, now))
+                         else self.engine.fence_done(d.host, now, how))
         elif d.kind is Kind.RESTART and d.vm is not None:
             error = self._fenced_target(d) or await r.run(
                 "restart", f"HA: restart {d.vm} on {d.target}",

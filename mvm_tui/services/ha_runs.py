@@ -10,6 +10,7 @@ step re-checks its guard right before it acts, on first run, retry and resume:
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -20,6 +21,8 @@ from mvm_tui.models import MigrationProgress, PowerState
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
 from mvm_tui.services.ha_actions import HaActions
 from mvm_tui.services.ha_actions import stub as _stub
+
+log = logging.getLogger(__name__)
 
 
 class GuardRefused(InvalidState):
@@ -86,10 +89,33 @@ class HaRuns:
                                "nothing of it is started elsewhere")
         return how
 
+    def _still_lost(self, host: str) -> None:
+        """A fence acts only while the host is lost now (a run resumed by a new process, or
+        retried, after the host answered again fences nothing)."""
+        if not self.lost_now(host):
+            raise GuardRefused(f"{host} is not lost now (it answered since): not fenced")
+
     async def _runs_nowhere(self, vm: str) -> None:
         where = await self.actions.running_on(vm)
         if where:
             raise GuardRefused(f"{vm} is running on {', '.join(where)}: not started again")
+
+    async def fence_outcome(self, host: str, error: str) -> tuple[str, str]:
+        """For a host that answered while its fence run executed: (error, how fenced), from
+        what the world is now. Fenced now (blocklisted or powered off: its VMs died), it is
+        fenced, even if a later step failed; not fenced now, the fence did not take effect."""
+        try:
+            how = await self.actions.fenced_now(host)
+        except Exception as exc:  # unknown: not taken for fenced (nothing restarts)
+            log.warning("HA %s: is %s fenced now? %s", self.backend.name, host, exc)
+            how = ""
+        if error and how:
+            log.warning("HA %s: the fence of %s failed (%s) but took effect (%s)",
+                        self.backend.name, host, error, how)
+            return "", how
+        if not error and not how:
+            return f"{host} is not fenced now (its fence run ended, then it was undone)", ""
+        return error, how
 
     # -- builders
 
@@ -98,6 +124,7 @@ class HaRuns:
 
         async def blocklist(ctx: StepContext) -> None:
             self._acting()
+            self._still_lost(host)
             ctx.log(f"{host} failed its checks for the grace period: fencing it")
             await self.actions.fence(host, expiry)
 
@@ -106,6 +133,7 @@ class HaRuns:
 
         async def power_off(ctx: StepContext) -> None:
             self._acting()
+            self._still_lost(host)
             await self.actions.power_off(host)
             ctx.log(f"{host} powered off through IPMI")
 

@@ -70,6 +70,7 @@ class InventoryPoller:
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot: ClusterSnapshot | None = None
         self.polls_done = 0  # completed host polls, successful or not
+        backend.on_host_left(self.remove_host)  # (its decommission's last step)
         self._pokes: dict[str, asyncio.Event] = {}
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -93,8 +94,9 @@ class InventoryPoller:
         self._tasks = []
 
     def remove_host(self, name: str) -> None:
-        """The host left the cluster (decommissioned): it is polled no more and leaves the
-        snapshot (hosts, capacity, placement targets) now, not at the next start."""
+        """The host left the cluster (decommissioned; heard through the backend's
+        host_left): it is polled no more and leaves the snapshot (hosts, capacity, placement
+        targets) now, not at the next start."""
         if name not in self._hosts:
             return
         for task in [t for t in self._tasks if t.get_name() == f"poll {name}"]:

@@ -18,7 +18,10 @@ A scenario is a directory:
                 (kill -9: it stops where it is); rados-down / rados-up (Ceph answers no
                 `rados` command: lease renewals fail);
                 switch-overs: at-switchover VM before|after VERB ARGS (a fault verb, applied
-                when VM's live migration switches over)
+                when VM's live migration switches over);
+                HA's fence: fence-step H SECONDS ok|fail VERB ARGS (HA's blocklist command of
+                H takes SECONDS of clock time, then takes effect (ok) or fails; the fault
+                VERB ARGS is applied as the step begins)
   expected.log  the expected decisions, one line each ("34.0 fence h1"; service N > 1:
                 "34.0 ha2 fence h1"), and the outcome of the operator's runs
                 ("40.0 run maintenance h1: done", "50.0 run retry-restart db-01: failed: WHY")
@@ -225,6 +228,12 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
                     fault(what, rest)
 
             sim.switchover_hooks.append(hook)
+        elif verb == "fence-step":
+            host, seconds, how, what, *rest = args
+            if how not in ("ok", "fail"):
+                raise ValueError(f"fence-step: ok or fail, not {how!r}")
+            services.fence_steps[host] = (float(seconds), how == "ok",
+                                          lambda: fault(what, rest))
         elif verb == "approve-failback":
             services.live[1].approve_failback(args[0])
         elif verb == "ha-start":

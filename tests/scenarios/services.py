@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import Decision, HaSettings
@@ -17,6 +19,30 @@ from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import SimHaActions
 from mvm_tui.services.ha_lease import RadosLease
 from tests.scenarios.fake_rados import FakeRados
+
+FenceStep = tuple[float, bool, Callable[[], None]]  # clock seconds, works, as it begins
+
+
+class ScenarioHaActions(SimHaActions):
+    """SimHaActions whose blocklist command of a host may be slow, fail, and bring a fault
+    as it begins (the event `fence-step`)."""
+
+    def __init__(self, sim: SimBackend, clock: VirtualClock,
+                 steps: dict[str, FenceStep]) -> None:
+        super().__init__(sim)
+        self.clock, self.steps = clock, steps
+
+    async def fence(self, host: str, expiry_s: float) -> None:
+        step = self.steps.get(host)
+        if step is None:
+            await super().fence(host, expiry_s)
+            return
+        seconds, works, begin = step
+        begin()
+        await self.clock.sleep(seconds)
+        if not works:
+            raise BackendError("ceph osd blocklist add failed (scenario)")
+        await super().fence(host, expiry_s)
 
 
 class Services:
@@ -28,6 +54,7 @@ class Services:
         self.live: dict[int, HaService] = {}
         self.stores: dict[int, RunStore] = {}  # the latest store of each service
         self.ever: set[int] = set()
+        self.fence_steps: dict[str, FenceStep] = {}  # host -> how HA's blocklist of it goes
 
     def db_of(self, n: int) -> Path:
         return self.db if n == 1 else self.db.with_name(f"{self.db.stem}-{n}{self.db.suffix}")
@@ -44,7 +71,8 @@ class Services:
                                monotonic=self.clock.now)
             lease.description = f"ha{n}"
         service = HaService(self.sim, self.clock, self.settings, executor,
-                            SimHaActions(self.sim), lease=lease)
+                            ScenarioHaActions(self.sim, self.clock, self.fence_steps),
+                            lease=lease)
 
         def show(d: Decision) -> None:
             line = d.line(self.t0)
