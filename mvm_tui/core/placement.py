@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from mvm_tui.models import ClusterSnapshot, HostState, PowerState, Vm
+from mvm_tui.models import ClusterSnapshot, HostPoll, HostState, PowerState, Vm
 
 LIVE = frozenset({PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN})
 USABLE = frozenset({HostState.ONLINE, HostState.SLOW})
@@ -112,3 +112,17 @@ def _why_not(vm: Vm, candidates: Iterable[HostRoom]) -> str:
     most = max(r.memory_mb - r.memory_used_mb for r in others)
     return (f"no host has room for {vm.memory_mb} MB and {vm.vcpus} vCPU "
             f"(most free memory on one host: {max(most, 0)} MB)")
+
+
+def room_left(poll: HostPoll, host: str, size: tuple[int, int],
+              limits: Limits = Limits()) -> str:
+    """"" when a VM of `size` (memory MB, vCPUs) fits on the host as this fresh check sees it
+    (its live VMs, incoming migrations among them), else why not."""
+    live = [v for v in poll.vms if v.power in LIVE]
+    mem = poll.facts.memory_mb - limits.host_reserve_mb - sum(v.memory_mb for v in live)
+    cpus = poll.facts.vcpus * limits.cpu_overcommit - sum(v.vcpus for v in live)
+    if size[0] > mem:
+        return f"{host} has {max(mem, 0)} MB free for VMs now, {size[0]} MB are needed"
+    if size[1] > cpus:
+        return f"{host} has {max(cpus, 0):g} vCPUs free now, {size[1]} are needed"
+    return ""

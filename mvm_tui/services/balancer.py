@@ -29,7 +29,7 @@ from mvm_tui.core.maintenance import Move
 from mvm_tui.core.placement import Limits
 from mvm_tui.models import ClusterSnapshot, Placement, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunState, Step, StepContext, Targets, error_message
-from mvm_tui.services.placement import migration_reporter
+from mvm_tui.services.placement import ensure_room, migration_reporter
 
 logger = logging.getLogger(__name__)
 
@@ -193,6 +193,7 @@ class Balancer:
             if vm.power is not PowerState.RUNNING:
                 raise BackendError(f"{name} is {vm.power.value}: only a running VM is moved")
             ctx.log(f"{name} runs on {source}; migrating to {dest}")
+            await ensure_room(backend, vm, dest, ctx)
             await backend.migrate(name, dest, migration_reporter(ctx))
 
         async def moved(ctx: StepContext) -> bool:

@@ -16,8 +16,8 @@ from typing import Any, Protocol
 from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState, NotFound
 from mvm_tui.backends.ceph.commands import osd_blocklist_add, osd_blocklist_rm
 from mvm_tui.backends.sim import SimBackend
-from mvm_tui.core.placement import LIVE, Limits
-from mvm_tui.models import HostPoll, PowerAction, PowerState, Vm
+from mvm_tui.core.placement import LIVE, room_left
+from mvm_tui.models import PowerAction, PowerState, Vm
 
 
 class HaActions(Protocol):
@@ -112,23 +112,6 @@ class _BackendActions:
     async def _size(self, vm: str) -> tuple[int, int]:
         info = await self.backend.vm_info(vm)
         return info.memory_mb, info.vcpus
-
-
-DEFAULT_LIMITS = Limits()
-
-
-def room_left(poll: HostPoll, host: str, size: tuple[int, int],
-              limits: Limits = DEFAULT_LIMITS) -> str:
-    """"" when a VM of `size` (memory MB, vCPUs) fits on the host as this fresh check sees it
-    (its live VMs, incoming migrations among them), else why not."""
-    live = [v for v in poll.vms if v.power in LIVE]
-    mem = poll.facts.memory_mb - limits.host_reserve_mb - sum(v.memory_mb for v in live)
-    cpus = poll.facts.vcpus * limits.cpu_overcommit - sum(v.vcpus for v in live)
-    if size[0] > mem:
-        return f"{host} has {max(mem, 0)} MB free for VMs now, {size[0]} MB are needed"
-    if size[1] > cpus:
-        return f"{host} has {max(cpus, 0):g} vCPUs free now, {size[1]} are needed"
-    return ""
 
 
 class SimHaActions(_BackendActions):

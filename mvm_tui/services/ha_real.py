@@ -18,8 +18,8 @@ from mvm_tui.backends.libvirt import failover as lv
 from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.libvirt.power import apply_power, power_commands
 from mvm_tui.backends.real import RealBackend
+from mvm_tui.core.placement import room_left
 from mvm_tui.models import HostPoll, PowerAction, PowerState
-from mvm_tui.services.ha_actions import room_left
 
 
 class StateStore(Protocol):

@@ -40,6 +40,7 @@ from mvm_tui.runs import (
     Targets,
     error_message,
 )
+from mvm_tui.services.placement import ensure_room
 
 ENTER = "host.maintenance.enter"
 LEAVE = "host.maintenance.leave"
@@ -286,6 +287,7 @@ class MaintenanceRuns:
         elif m.live:
             if vm.power is not PowerState.RUNNING:
                 raise BackendError(f"it is {vm.power.value}, not running: preview again")
+            await ensure_room(self.backend, vm, m.target, ctx)
             await self._migrate(m, ctx)
         else:
             if vm.power in LIVE:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mvm_tui.backends.base import ClusterBackend, InvalidState
-from mvm_tui.core.placement import rooms
+from mvm_tui.core.placement import room_left, rooms
 from mvm_tui.models import ClusterSnapshot, MigrationProgress, Placement, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
 
@@ -46,6 +46,16 @@ def check_choice(snap: ClusterSnapshot, vm: Vm, choice: PlacementChoice) -> None
         free = room.memory_mb - room.memory_used_mb
         raise InvalidState(f"{choice.host} has no room for {vm.name}: it needs {vm.memory_mb} MB "
                            f"and {vm.vcpus} vCPU, {max(free, 0)} MB are free")
+
+
+async def ensure_room(backend: ClusterBackend, vm: Vm, dest: str, ctx: StepContext) -> None:
+    """The guard right before a VM is live-migrated: a fresh check of `dest` has room for it
+    (its live VMs count, and on real hosts the domains of migrations on their way there,
+    which libvirt lists from their start); InvalidState, nothing moved, if not."""
+    why = room_left(await backend.poll_host(dest), dest, (vm.memory_mb, vm.vcpus))
+    if why:
+        raise InvalidState(f"{vm.name} is not moved: {why}")
+    ctx.log(f"{dest} has room for {vm.name} now")
 
 
 def progress_text(p: MigrationProgress) -> str:
@@ -103,6 +113,7 @@ def placement_steps(
     async def migrate(ctx: StepContext) -> None:
         vm = await backend.vm_info(name)
         ctx.log(f"{name} runs on {vm.host}; migrating to {dest}")
+        await ensure_room(backend, vm, dest, ctx)
         await backend.migrate(name, dest, migration_reporter(ctx))
 
     async def moved(ctx: StepContext) -> bool:
