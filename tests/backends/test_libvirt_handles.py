@@ -1,0 +1,149 @@
+"""The threading rule of libvirt objects (connection.py): used only on their connection's own
+worker thread, only while that connection is the host's current one, never after a reconnect,
+and never freed on another thread. Against libvirt's test:///default driver, each connection
+and domain wrapped in a spy that records which thread calls (and frees) it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import libvirt  # type: ignore[import-untyped]
+import pytest
+
+from mvm_tui.backends.base import BackendError, HostUnreachable
+from mvm_tui.backends.libvirt import LibvirtHost
+
+WAIT = 10.0  # the most any condition below is waited for
+Record = tuple[int, str, int]  # (connection number, method, thread ident)
+
+
+class Spy:
+    """A libvirt object (connection or domain) that records every call and when it is freed;
+    the domains it returns are spies too."""
+
+    def __init__(self, obj: Any, gen: int, calls: list[Record], freed: list[Record]) -> None:
+        self._obj, self._gen, self._calls, self._freed = obj, gen, calls, freed
+        self.close_cb: Any = None
+        self.closed = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._obj, name)
+
+        def call(*args: Any) -> Any:
+            self._calls.append((self._gen, name, threading.get_ident()))
+            if name == "registerCloseCallback":
+                self.close_cb = args[0]
+            result = attr(*args)
+            if name == "close":
+                self.closed.set()
+            if isinstance(result, libvirt.virDomain):
+                return Spy(result, self._gen, self._calls, self._freed)
+            return result
+
+        return call
+
+    def __del__(self) -> None:
+        self._freed.append((self._gen, type(self._obj).__name__, threading.get_ident()))
+
+
+class Opener:
+    def __init__(self) -> None:
+        self.calls: list[Record] = []
+        self.freed: list[Record] = []
+        self.conns: list[Spy] = []
+
+    def __call__(self, uri: str) -> Spy:
+        conn = Spy(libvirt.open(uri), len(self.conns) + 1, self.calls, self.freed)
+        self.conns.append(conn)
+        return conn
+
+
+async def test_a_reconnect_invalidates_a_domain_taken_before() -> None:
+    opener = Opener()
+    host = LibvirtHost("hv1", "test:///default", connect_timeout=0.2, opener=opener)
+    took, go = threading.Event(), threading.Event()
+
+    def hold_then_use(conn: Any) -> int:
+        dom = conn.lookupByName("test")
+        took.set()
+        if not go.wait(WAIT):
+            raise AssertionError("not released")
+        return int(dom.state()[0])  # after the reconnect: must not reach libvirt
+
+    check = asyncio.create_task(host.run(hold_then_use, "check"))
+    try:
+        assert await asyncio.to_thread(took.wait, WAIT)
+        assert host.generation == 1
+        first = opener.conns[0]
+        # keepalive gives up on the peer: libvirt calls this on its event thread
+        t = threading.Thread(target=first.close_cb,
+                             args=(None, libvirt.VIR_CONNECT_CLOSE_REASON_KEEPALIVE, None))
+        t.start()
+        await asyncio.to_thread(t.join, WAIT)
+        # the next call reconnects; its connect queues behind the held call and is given up,
+        # then a fresh worker opens connection #2 while #1's domain is still held
+        with pytest.raises(HostUnreachable, match="no answer from libvirt"):
+            await host.run(lambda c: c.getHostname())
+        host.connect_timeout = WAIT
+        assert await host.run(lambda c: int(c.lookupByName("test").state()[0])) == 1
+        assert host.generation == 2
+        go.set()
+        with pytest.raises(HostUnreachable,
+                           match=r"^hv1: libvirt connection #1 was replaced by a reconnect"):
+            await check
+        # the old connection is closed on its own thread once the held call is over
+        assert await asyncio.to_thread(first.closed.wait, WAIT)
+    finally:
+        go.set()
+        await host.close()
+    old = [r for r in opener.calls if r[0] == 1]
+    assert [name for _, name, _ in old if name not in ("registerCloseCallback",
+                                                       "unregisterCloseCallback",
+                                                       "setKeepAlive")] == [
+        "lookupByName", "close"]  # the domain's state() never reached libvirt
+    assert len({ident for _, _, ident in old}) == 1  # all on connection #1's worker
+    assert [name for gen, name, _ in opener.calls if gen == 2 and name == "lookupByName"]
+    freed = [r for r in opener.freed if r[0] == 1 and r[1] == "virDomain"]
+    assert freed and {ident for _, _, ident in freed} == {old[0][2]}
+
+
+async def test_an_error_leaves_the_worker_without_its_libvirt_objects() -> None:
+    opener = Opener()
+    host = LibvirtHost("hv1", "test:///default", opener=opener)
+
+    def fail(conn: Any) -> None:
+        dom = conn.lookupByName("test")
+        dom.undefineFlags(1 << 30)  # an unknown flag: libvirt refuses it
+
+    try:
+        with pytest.raises(BackendError, match=r"^hv1: undefine: ") as err:
+            await host.run(fail, "undefine")
+        worker = {ident for _, _, ident in opener.calls}
+        assert len(worker) == 1
+        # the domain was freed on the worker before the error reached the event loop
+        assert [(r[1], r[2]) for r in opener.freed] == [("virDomain", *worker)]
+        cause = err.value.__cause__
+        assert isinstance(cause, libvirt.libvirtError) and cause.__traceback__ is None
+    finally:
+        await host.close()
+
+
+async def test_a_libvirt_object_cannot_leave_its_worker() -> None:
+    host = LibvirtHost("hv1", "test:///default")
+    box: list[Any] = []
+    try:
+        with pytest.raises(BackendError, match="cannot leave its connection's worker"):
+            await host.run(lambda c: c.lookupByName("test"), "look up")
+
+        def smuggle(conn: Any) -> None:
+            box.append(conn.lookupByName("test"))
+
+        await host.run(smuggle)
+        with pytest.raises(BackendError, match=r"used from thread 'MainThread', not its "
+                                               r"connection's own worker: refused"):
+            box[0].state()
+    finally:
+        box.clear()
+        await host.close()
