@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mvm_tui import paths
+from mvm_tui import crash, paths
 from mvm_tui.config import Config, ConfigError
 from mvm_tui.session import Prompts, Session, SessionError, load, open_session, poll_once
 
@@ -110,6 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    crash.enable_crash_traces(argv)  # first: a fatal error anywhere after leaves its trace
     if argv[:1] == ["lab"]:
         from mvm_tui.lab.__main__ import main as lab_main
 
