@@ -40,6 +40,7 @@ from mvm_tui.services.cluster_builder import ClusterBuilder
 from mvm_tui.services.decommission_runs import Decommissions
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_lock import HaLockHeld
+from mvm_tui.services.ha_quit import StandbyProbe, ha_quit_notice, local_standby
 from mvm_tui.services.preflight import (
     PreflightReport,
     PreflightSpec,
@@ -100,6 +101,7 @@ class MvmApp(App[None]):
         self.prompts = prompts
         self.ha = ha  # the cluster's failover service, run while the app is open
         self.ha_standby: str | None = None  # why it does not act (another service does)
+        self.standby_probe: StandbyProbe = local_standby  # is a standby HA on this jump box
         self.executor: RunExecutor = cluster.executor
         self.refresh_delay = refresh_delay
         self._refresh_pending = False
@@ -141,20 +143,30 @@ class MvmApp(App[None]):
                             exit_on_error=False)
 
     async def action_quit(self) -> None:
-        """Quit; while runs execute here, only once the operator knows what happens to them."""
+        """Quit; while runs execute here, or while this process's HA service is the active
+        one, only once the operator knows what happens to them."""
         running = self.executor.executing()
-        if not running:
+        ha_note = None
+        if self.ha is not None:
+            ha_note = await ha_quit_notice(self.ha, self.standby_probe)
+        if not running and ha_note is None:
             self.exit()
             return
-        names = "; ".join(f"#{r.id} {r.title}" for r in running)
-        modal = ConfirmModal(
-            title=f"Quit while {len(running)} "
-                  f"{'runs execute' if len(running) > 1 else 'run executes'} here?",
-            consequence=f"{names}: interrupted where it is now (a command in flight on a "
-            "host may still finish there). It stays in History as interrupted; Retry (r) in "
-            "History resumes it, an unfinished decommission is resumed when mvm-tui next "
-            "starts, and every step re-checks the cluster before acting.",
-            steps=(), verb="Quit")
+        parts = []
+        if running:
+            names = "; ".join(f"#{r.id} {r.title}" for r in running)
+            title = (f"Quit while {len(running)} "
+                     f"{'runs execute' if len(running) > 1 else 'run executes'} here?")
+            parts.append(
+                f"{names}: interrupted where it is now (a command in flight on a "
+                "host may still finish there). It stays in History as interrupted; Retry (r) "
+                "in History resumes it, an unfinished decommission is resumed when mvm-tui "
+                "next starts, and every step re-checks the cluster before acting.")
+        else:
+            title = "Quit and stop HA here?"
+        if ha_note is not None:
+            parts.append(ha_note)
+        modal = ConfirmModal(title=title, consequence=" ".join(parts), steps=(), verb="Quit")
 
         def answered(ok: bool | None) -> None:
             if ok:
