@@ -70,7 +70,8 @@ async def test_a_reconnect_invalidates_a_domain_taken_before() -> None:
         took.set()
         if not go.wait(WAIT):
             raise AssertionError("not released")
-        return int(dom.state()[0])  # after the reconnect: must not reach libvirt
+        opener.calls.append((0, "held call resumes", threading.get_ident()))
+        return int(dom.state()[0])  # after the reconnect began: must not reach libvirt
 
     check = asyncio.create_task(host.run(hold_then_use, "check"))
     try:
@@ -82,31 +83,32 @@ async def test_a_reconnect_invalidates_a_domain_taken_before() -> None:
                              args=(None, libvirt.VIR_CONNECT_CLOSE_REASON_KEEPALIVE, None))
         t.start()
         await asyncio.to_thread(t.join, WAIT)
-        # the next call reconnects; its connect queues behind the held call and is given up,
-        # then a fresh worker opens connection #2 while #1's domain is still held
-        with pytest.raises(HostUnreachable, match="no answer from libvirt"):
+        # the next call reconnects: connection #1 is stale from now on; its connect queues
+        # behind the held call, and no other thread opens one beside it
+        with pytest.raises(HostUnreachable, match=r"a call on the lost connection #1 has not "
+                                                  r"returned yet"):
             await host.run(lambda c: c.getHostname())
         host.connect_timeout = WAIT
-        assert await host.run(lambda c: int(c.lookupByName("test").state()[0])) == 1
-        assert host.generation == 2
+        again = asyncio.create_task(host.run(lambda c: int(c.lookupByName("test").state()[0])))
+        assert len(opener.conns) == 1  # (the worker is held: nothing else can have run)
         go.set()
         with pytest.raises(HostUnreachable,
                            match=r"^hv1: libvirt connection #1 was replaced by a reconnect"):
             await check
-        # the old connection is closed on its own thread once the held call is over
-        assert await asyncio.to_thread(first.closed.wait, WAIT)
+        assert await again == 1  # looked up again, on connection #2
+        assert host.generation == 2
     finally:
         go.set()
         await host.close()
-    old = [r for r in opener.calls if r[0] == 1]
-    assert [name for _, name, _ in old if name not in ("registerCloseCallback",
-                                                       "unregisterCloseCallback",
-                                                       "setKeepAlive")] == [
-        "lookupByName", "close"]  # the domain's state() never reached libvirt
-    assert len({ident for _, _, ident in old}) == 1  # all on connection #1's worker
-    assert [name for gen, name, _ in opener.calls if gen == 2 and name == "lookupByName"]
-    freed = [r for r in opener.freed if r[0] == 1 and r[1] == "virDomain"]
-    assert freed and {ident for _, _, ident in freed} == {old[0][2]}
+    steps = [(gen, name) for gen, name, _ in opener.calls
+             if name not in ("registerCloseCallback", "unregisterCloseCallback")]
+    assert steps == [(1, "setKeepAlive"), (1, "lookupByName"), (0, "held call resumes"),
+                     (1, "close"),  # the domain's state() never reached libvirt
+                     (2, "setKeepAlive"), (2, "lookupByName"), (2, "state"), (2, "close")]
+    assert len({ident for gen, _, ident in opener.calls}) == 1  # all on the host's worker
+    freed = [r for r in opener.freed if r[1] == "virDomain"]
+    assert [gen for gen, _, _ in freed] == [1, 2]
+    assert {ident for _, _, ident in freed} == {opener.calls[0][2]}  # freed there too
 
 
 async def test_an_error_leaves_the_worker_without_its_libvirt_objects() -> None:

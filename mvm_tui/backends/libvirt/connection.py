@@ -16,10 +16,14 @@ holds its connection alive; a SIGSEGV in libvirt.so came from breaking it):
   libvirt. Objects are not kept between calls: a VM is looked up again by name each time.
 * No libvirt object leaves the worker: not as a result (refused), not in an exception's
   traceback (stripped on the worker: worker.detach), so none is freed on another thread.
-  The old connection is closed on its own worker, after the call in flight there.
+  The old connection is closed on its own worker, after the call in flight there, and the
+  new one is opened there after it: never beside a call still running on the old one.
 * Connecting is bounded by `connect_timeout`. A connect that does not come back in time is
-  abandoned to its thread (whatever it opens late is closed there) and the host gets a fresh
-  worker, so later calls do not queue behind it.
+  abandoned to its thread (whatever it opens late is closed there; an attempt given up before
+  it started opens nothing) and the host gets a fresh worker, so later calls do not queue
+  behind it. Not while a call on the old connection is still in flight on that worker: the
+  caller hears HostUnreachable, and the reconnect waits for that call to return (keepalive
+  bounds it).
 * libvirt's default event loop runs on one daemon thread per process (`ensure_event_loop`):
   it drives keepalive, the close callback and domain events. The callbacks there touch no
   libvirt object: the close callback sets a flag; a lifecycle event's domain is read (name,
@@ -96,6 +100,7 @@ class LibvirtHost:
         self._opener: Callable[[str], Conn] = opener or libvirt.open
         self._worker = Worker(f"libvirt-{name}")
         self._link: Link | None = None
+        self._previous: Link | None = None  # the connection the last reconnect replaced
         self._generations = itertools.count(1)
         self._lock = asyncio.Lock()
         self._closed = False
@@ -170,6 +175,7 @@ class LibvirtHost:
             what = "was replaced by a reconnect" if link.stale else "to libvirtd was lost"
             raise HostUnreachable(f"{context}: the connection {what}")
         link.check()
+        link.in_flight += 1
         try:
             result = fn(Guarded(link.conn, link))
         except libvirt.libvirtError as exc:
@@ -177,10 +183,15 @@ class LibvirtHost:
                 link.dead = True
                 raise errors.connection_lost(exc, context) from exc
             raise errors.map_error(exc, context) from exc
+        finally:
+            link.in_flight -= 1
         return check_result(result, context)  # type: ignore[no-any-return]
 
     def _open(self, attempt: _Attempt, loop: asyncio.AbstractEventLoop,
               worker: Worker) -> Link | None:
+        with attempt.lock:
+            if attempt.abandoned:  # given up before it started: nobody waits for it
+                return None
         link = Link(self.name, self.open_blocking(), next(self._generations), worker)
         try:
             self._register(link, loop)
@@ -262,7 +273,7 @@ class LibvirtHost:
                 raise BackendError(f"{self.name}: the libvirt connection is closed")
             if link is not None:
                 self._link = None
-                old = link
+                self._previous = old = link
                 old.stale = True  # from now on no call reaches it or its objects
                 with suppress(BackendError):  # its worker stopped: only when the host closed
                     old.worker.submit(lambda: self._close_link(old))
@@ -285,6 +296,14 @@ class LibvirtHost:
                 raise
             if late is not None:
                 return late
+            old = self._previous
+            if old is not None and old.worker is worker and old.in_flight:
+                # A call on the old connection is still in flight on the worker: a new
+                # connection is never opened beside it (on another thread) while it runs.
+                raise HostUnreachable(
+                    f"{self.name}: no answer from libvirt at {self.uri} within "
+                    f"{self.connect_timeout:g} s: a call on the lost connection "
+                    f"#{old.generation} has not returned yet") from None
             # The worker is stuck in the connect: it closes whatever it opens late. Calls
             # from now on go to a fresh worker instead of queueing behind it.
             self._worker.stop()

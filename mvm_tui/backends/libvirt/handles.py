@@ -43,6 +43,7 @@ class Link:
         self.thread_id = threading.get_ident()  # opened on its worker: used only there
         self.dead = False  # set by the close callback or a failed call; next call reconnects
         self.stale = False  # replaced by a reconnect, or closed: its objects are not used
+        self.in_flight = 0  # calls running on it now (on its worker)
         self.event_ids: list[int] = []
         self.close_cb = False
 
