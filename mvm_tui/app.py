@@ -93,8 +93,10 @@ class MvmApp(App[None]):
         ha: HaService | None = None,
         decommissions: Decommissions | None = None,
         config_path: Path | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.notices = tuple(notices)  # told once mounted (an earlier process's crash trace)
         self.config_path = config_path  # where a new cluster is added
         self.decommissions = decommissions  # Ceph host removal (HCI clusters)
         self.cluster = cluster
@@ -123,6 +125,8 @@ class MvmApp(App[None]):
             except HaLockHeld as exc:
                 self.ha_standby = str(exc)
         self.switch_mode("summary")
+        for notice in self.notices:
+            self.notify(notice, title="Crash trace", severity="warning", timeout=60)
         self._resume_decommissions()
 
     def _resume_decommissions(self) -> None:

@@ -70,6 +70,31 @@ def enable_crash_traces(argv: Sequence[str], directory: Path | None = None) -> P
     return path
 
 
+def earlier_crashes(directory: Path | None = None) -> list[str]:
+    """What to tell the operator about processes that died of a fatal error since the last
+    time this was asked (each trace is told once: its file is renamed *.seen.trace)."""
+    directory = directory or crash_dir()
+    told = []
+    for path in sorted(directory.glob("*.trace")):
+        if path.name.endswith(".seen.trace"):
+            continue
+        pid = path.stem.rpartition("-")[2]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            with path.open("rb") as f:
+                text = f.read(65536).decode(errors="replace")
+            if "Fatal Python error" not in text:
+                continue
+            first = text.splitlines()[0] if text else ""
+            fatal = next(line for line in text.splitlines() if "Fatal Python error" in line)
+            seen = path.with_name(path.name.removesuffix(".trace") + ".seen.trace")
+            path.rename(seen)
+            told.append(f"an earlier mvm-tui process died: {fatal.strip()} ({first}); its "
+                        f"trace, to send with a report: {seen}")
+    return told
+
+
 def _tidy() -> None:
     """At a normal exit: the file goes when it holds the header only."""
     global _trace
@@ -89,6 +114,8 @@ def _prune(directory: Path) -> None:
     """Remove the files of processes that are gone and wrote no trace (killed by SIGTERM or
     SIGKILL, which leave no trace and run no exit handler)."""
     for old in directory.glob("*.trace"):
+        if old.name.endswith(".seen.trace"):
+            continue
         pid = old.stem.rpartition("-")[2]
         if not pid.isdigit() or _alive(int(pid)):
             continue
