@@ -13,7 +13,7 @@ import libvirt  # type: ignore[import-untyped]
 import pytest
 
 from mvm_tui.backends.base import BackendError, HostUnreachable
-from mvm_tui.backends.libvirt import LibvirtHost
+from mvm_tui.backends.libvirt import LibvirtHost, LifecycleEvent
 
 WAIT = 10.0  # the most any condition below is waited for
 Record = tuple[int, str, int]  # (connection number, method, thread ident)
@@ -149,3 +149,25 @@ async def test_a_libvirt_object_cannot_leave_its_worker() -> None:
     finally:
         box.clear()
         await host.close()
+
+
+async def test_a_lifecycle_event_reads_its_domain_on_the_worker(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    threads: list[str] = []
+    for method in ("name", "UUIDString"):
+        original = getattr(libvirt.virDomain, method)
+
+        def spy(self: Any, _original: Any = original) -> Any:
+            threads.append(threading.current_thread().name)
+            return _original(self)
+
+        monkeypatch.setattr(libvirt.virDomain, method, spy)
+    events: asyncio.Queue[LifecycleEvent] = asyncio.Queue()
+    host = LibvirtHost("hv1", "test:///default", on_event=events.put)
+    try:
+        await host.run(lambda c: c.lookupByName("test").destroy(), "power off")
+        ev = await asyncio.wait_for(events.get(), WAIT)
+        assert (ev.vm, ev.kind) == ("test", "stopped")
+    finally:
+        await host.close()
+    assert threads and set(threads) == {"libvirt-hv1"}  # never libvirt's event thread

@@ -95,11 +95,14 @@ def guard(value: Any, link: Link) -> Any:
     by its connection."""
     if isinstance(value, (*_PLAIN, Guarded)):
         return value
-    if isinstance(value, list):
-        return [guard(v, link) for v in value]
-    if isinstance(value, tuple):
-        return tuple(guard(v, link) for v in value)
+    if isinstance(value, list | tuple):
+        if all(isinstance(v, _PLAIN) for v in value):
+            return value  # (stats, getInfo ...: nothing to wrap, nothing copied)
+        items = [guard(v, link) for v in value]
+        return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
+        if all(isinstance(v, _PLAIN) for v in value.values()):
+            return value
         return {k: guard(v, link) for k, v in value.items()}
     return Guarded(value, link)
 
