@@ -26,7 +26,8 @@ from typing import IO
 from mvm_tui import paths
 
 _FILE_MODE = 0o600
-_trace: tuple[IO[str], Path, int] | None = None  # the open file, its path, the header's size
+# the open file, its path, the header's size, the pid it is for
+_trace: tuple[IO[str], Path, int, int] | None = None
 
 
 def crash_dir() -> Path:
@@ -65,7 +66,7 @@ def enable_crash_traces(argv: Sequence[str], directory: Path | None = None) -> P
     out.write(header)
     out.flush()
     faulthandler.enable(file=out, all_threads=True)
-    _trace = (out, path, out.tell())
+    _trace = (out, path, out.tell(), os.getpid())
     atexit.register(_tidy)
     return path
 
@@ -100,8 +101,10 @@ def _tidy() -> None:
     global _trace
     if _trace is None:
         return
-    out, path, header_size = _trace
+    out, path, header_size, pid = _trace
     _trace = None
+    if pid != os.getpid():
+        return  # a forked child's exit: the file is its parent's
     faulthandler.disable()
     with contextlib.suppress(OSError, ValueError):
         out.flush()
