@@ -40,6 +40,7 @@ from mvm_tui.services.cluster_builder import ClusterBuilder
 from mvm_tui.services.decommission_runs import Decommissions
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_lock import HaLockHeld
+from mvm_tui.services.ha_quit import StandbyProbe, ha_quit_notice, local_standby
 from mvm_tui.services.preflight import (
     PreflightReport,
     PreflightSpec,
@@ -92,14 +93,17 @@ class MvmApp(App[None]):
         ha: HaService | None = None,
         decommissions: Decommissions | None = None,
         config_path: Path | None = None,
+        notices: Sequence[str] = (),
     ) -> None:
         super().__init__()
+        self.notices = tuple(notices)  # told once mounted (an earlier process's crash trace)
         self.config_path = config_path  # where a new cluster is added
         self.decommissions = decommissions  # Ceph host removal (HCI clusters)
         self.cluster = cluster
         self.prompts = prompts
         self.ha = ha  # the cluster's failover service, run while the app is open
         self.ha_standby: str | None = None  # why it does not act (another service does)
+        self.standby_probe: StandbyProbe = local_standby  # is a standby HA on this jump box
         self.executor: RunExecutor = cluster.executor
         self.refresh_delay = refresh_delay
         self._refresh_pending = False
@@ -121,6 +125,8 @@ class MvmApp(App[None]):
             except HaLockHeld as exc:
                 self.ha_standby = str(exc)
         self.switch_mode("summary")
+        for notice in self.notices:
+            self.notify(notice, title="Crash trace", severity="warning", timeout=60)
         self._resume_decommissions()
 
     def _resume_decommissions(self) -> None:
@@ -141,20 +147,30 @@ class MvmApp(App[None]):
                             exit_on_error=False)
 
     async def action_quit(self) -> None:
-        """Quit; while runs execute here, only once the operator knows what happens to them."""
+        """Quit; while runs execute here, or while this process's HA service is the active
+        one, only once the operator knows what happens to them."""
         running = self.executor.executing()
-        if not running:
+        ha_note = None
+        if self.ha is not None:
+            ha_note = await ha_quit_notice(self.ha, self.standby_probe)
+        if not running and ha_note is None:
             self.exit()
             return
-        names = "; ".join(f"#{r.id} {r.title}" for r in running)
-        modal = ConfirmModal(
-            title=f"Quit while {len(running)} "
-                  f"{'runs execute' if len(running) > 1 else 'run executes'} here?",
-            consequence=f"{names}: interrupted where it is now (a command in flight on a "
-            "host may still finish there). It stays in History as interrupted; Retry (r) in "
-            "History resumes it, an unfinished decommission is resumed when mvm-tui next "
-            "starts, and every step re-checks the cluster before acting.",
-            steps=(), verb="Quit")
+        parts = []
+        if running:
+            names = "; ".join(f"#{r.id} {r.title}" for r in running)
+            title = (f"Quit while {len(running)} "
+                     f"{'runs execute' if len(running) > 1 else 'run executes'} here?")
+            parts.append(
+                f"{names}: interrupted where it is now (a command in flight on a "
+                "host may still finish there). It stays in History as interrupted; Retry (r) "
+                "in History resumes it, an unfinished decommission is resumed when mvm-tui "
+                "next starts, and every step re-checks the cluster before acting.")
+        else:
+            title = "Quit and stop HA here?"
+        if ha_note is not None:
+            parts.append(ha_note)
+        modal = ConfirmModal(title=title, consequence=" ".join(parts), steps=(), verb="Quit")
 
         def answered(ok: bool | None) -> None:
             if ok:

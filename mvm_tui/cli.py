@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from mvm_tui import paths
+from mvm_tui import crash, paths
 from mvm_tui.config import Config, ConfigError
 from mvm_tui.session import Prompts, Session, SessionError, load, open_session, poll_once
 
@@ -110,11 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    crash.enable_crash_traces(argv)  # first: a fatal error anywhere after leaves its trace
     if argv[:1] == ["lab"]:
         from mvm_tui.lab.__main__ import main as lab_main
 
         return lab_main(argv[1:])
     args = build_parser().parse_args(argv)
+    crashes = crash.earlier_crashes()  # told once: on stderr, or in the TUI
+    if args.command is not None:
+        for line in crashes:
+            print(f"mvm-tui: {line}", file=sys.stderr)
     try:
         if args.command == "cluster":  # the config file may not exist yet: it creates it
             from mvm_tui.cluster_cli import create_cluster
@@ -134,7 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
             return asyncio.run(_inventory(config, args.demo, prompts))
-        return _run_tui(config, args.demo, args.config)
+        return _run_tui(config, args.demo, args.config, crashes)
     except (ConfigError, SessionError) as exc:
         print(f"mvm-tui: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -146,7 +151,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _run_tui(config: Config, demo: bool, config_path: Path | None) -> int:
+def _run_tui(config: Config, demo: bool, config_path: Path | None,
+             notices: Sequence[str] = ()) -> int:
     from mvm_tui.app import MvmApp  # textual is only loaded for the UI
     from mvm_tui.ha_cli import build_ha_service
     from mvm_tui.services.decommission_runs import decommissions_for
@@ -156,7 +162,8 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None) -> int:
     path = None if demo else config_path or paths.default_config_path()
     try:
         MvmApp(cluster, prompts=session.prompts, ha=build_ha_service(session, cluster),
-               decommissions=decommissions_for(session, cluster, path), config_path=path).run()
+               decommissions=decommissions_for(session, cluster, path), config_path=path,
+               notices=notices).run()
     finally:
         session.executor.close()
         session.store.close()

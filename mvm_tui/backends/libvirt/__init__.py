@@ -1,7 +1,8 @@
 """The libvirt side of the real backend: one connection per host over qemu+ssh.
 
 LibvirtHost is the connection (its own worker thread, keepalive, reconnects, lifecycle
-events); LibvirtNode the operations on one host (poll, vm_info, power, placement, migrate).
+events; connection.py states the threading rule of libvirt objects, handles.py enforces it);
+LibvirtNode the operations on one host (poll, vm_info, power, placement, migrate).
 The modules below them are blocking functions over a libvirt connection, run on the host's
 worker thread, and pure helpers (URIs, domain XML, rates, migration progress).
 """

@@ -1,12 +1,33 @@
 """One libvirt connection per host, used from asyncio without ever blocking the event loop.
 
-* Every libvirt call of a host runs on that host's own worker thread, one at a time, in order
-  (`LibvirtHost.run`). The event loop only awaits the result.
+The threading rule (libvirt-python objects are not to be shared between threads, and each one
+holds its connection alive; a SIGSEGV in libvirt.so came from breaking it):
+
+* A connection is opened, used and closed on ONE thread, its host's worker (`Worker`), and
+  every object taken from it (virDomain, virStream ...) is used on that thread only, inside the
+  call that took it: `LibvirtHost.run(fn)` runs fn(conn) there, conn guarded
+  (handles.Guarded): each call through it, or through an object it returned, first checks
+  that it runs on the connection's own thread and that the connection is still the host's
+  current one. Nothing else in the process calls libvirt on a host's connection (a migration
+  opens a connection of its own, on a thread of its own: migrate.py).
+* A reconnect invalidates every object taken from the old connection: it is marked stale
+  before a new one is opened, and any later call through one of its objects (even by a call
+  that started before the reconnect) is refused with HostUnreachable before it reaches
+  libvirt. Objects are not kept between calls: a VM is looked up again by name each time.
+* No libvirt object leaves the worker: not as a result (refused), not in an exception's
+  traceback (stripped on the worker: worker.detach), so none is freed on another thread.
+  The old connection is closed on its own worker, after the call in flight there, and the
+  new one is opened there after it: never beside a call still running on the old one.
 * Connecting is bounded by `connect_timeout`. A connect that does not come back in time is
-  abandoned to its thread (whatever it opens late is closed there) and the host gets a fresh
-  worker, so later calls do not queue behind it.
+  abandoned to its thread (whatever it opens late is closed there; an attempt given up before
+  it started opens nothing) and the host gets a fresh worker, so later calls do not queue
+  behind it. Not while a call on the old connection is still in flight on that worker: the
+  caller hears HostUnreachable, and the reconnect waits for that call to return (keepalive
+  bounds it).
 * libvirt's default event loop runs on one daemon thread per process (`ensure_event_loop`):
-  it drives keepalive, the close callback and domain events.
+  it drives keepalive, the close callback and domain events. The callbacks there touch no
+  libvirt object: the close callback sets a flag; a lifecycle event's domain is read (name,
+  UUID) on the worker, and dropped if its connection is no longer current.
 * Keepalive makes a call on a connection whose host went away fail after about
   interval * (count + 1) seconds instead of hanging; the close callback then marks the
   connection dead and the next call reconnects.
@@ -16,6 +37,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import threading
 from collections.abc import Callable
@@ -33,6 +55,7 @@ from mvm_tui.backends.libvirt.events import (
     LifecycleEvent,
     ensure_event_loop,
 )
+from mvm_tui.backends.libvirt.handles import Guarded, Link, check_result
 from mvm_tui.backends.libvirt.worker import Worker
 
 T = TypeVar("T")
@@ -49,21 +72,11 @@ class KeepAlive:
     count: int = 3
 
 
-class _Link:
-    """One open connection and what was registered on it."""
-
-    def __init__(self, conn: Conn) -> None:
-        self.conn = conn
-        self.dead = False  # set by the close callback or a failed call; next call reconnects
-        self.event_ids: list[int] = []
-        self.close_cb = False
-
-
 class _Attempt:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.abandoned = False
-        self.link: _Link | None = None
+        self.link: Link | None = None
 
 
 class LibvirtHost:
@@ -86,7 +99,9 @@ class LibvirtHost:
         self.on_event = on_event
         self._opener: Callable[[str], Conn] = opener or libvirt.open
         self._worker = Worker(f"libvirt-{name}")
-        self._link: _Link | None = None
+        self._link: Link | None = None
+        self._previous: Link | None = None  # the connection the last reconnect replaced
+        self._generations = itertools.count(1)
         self._lock = asyncio.Lock()
         self._closed = False
         self._events: asyncio.Queue[LifecycleEvent] | None = None
@@ -97,6 +112,11 @@ class LibvirtHost:
     def connected(self) -> bool:
         return self._link is not None and not self._link.dead
 
+    @property
+    def generation(self) -> int:
+        """The current connection's number (each reconnect gives the next); 0 before any."""
+        return self._link.generation if self._link is not None else 0
+
     async def connect(self) -> None:
         """Open the connection now (calls open it anyway). Raises HostUnreachable."""
         await self._ensure()
@@ -106,17 +126,23 @@ class LibvirtHost:
         whose message starts with "<host>: <what>: "."""
         link = await self._ensure()
         context = f"{self.name}: {what}" if what else self.name
-        return await asyncio.wrap_future(self._worker.submit(lambda: self._call(link, fn, context)))
+        try:
+            fut = link.worker.submit(lambda: self._call(link, fn, context))
+        except BackendError:  # its worker stopped: the host was closed meanwhile
+            raise BackendError(f"{context}: the libvirt connection is closed") from None
+        return await asyncio.wrap_future(fut)
 
     async def close(self) -> None:
         self._closed = True
         link, self._link = self._link, None
-        worker = self._worker
         if link is not None:
-            fut = worker.submit(lambda: self._close_link(link))
+            link.stale = True
+            fut = link.worker.submit(lambda: self._close_link(link))
             with suppress(Exception):
                 await asyncio.wait_for(asyncio.wrap_future(fut), self.connect_timeout)
-        worker.stop()
+            link.worker.stop()
+        if link is None or link.worker is not self._worker:
+            self._worker.stop()
         if self._consumer is not None:
             self._consumer.cancel()
             with suppress(asyncio.CancelledError):
@@ -137,26 +163,36 @@ class LibvirtHost:
             raise errors.open_failed(exc, self.name, self.uri) from exc
         return conn
 
-    def connection_closed(self, link: _Link, reason: int) -> None:
+    def connection_closed(self, link: Link, reason: int) -> None:
         """The close callback (libvirt's event thread): the next call reconnects."""
         link.dead = True
         log.warning("%s: libvirt connection closed (reason %s)", self.name, reason)
 
     # -- on the worker thread
 
-    def _call(self, link: _Link, fn: Callable[[Conn], T], context: str) -> T:
-        if link.dead:
-            raise HostUnreachable(f"{context}: the connection to libvirtd was lost")
+    def _call(self, link: Link, fn: Callable[[Conn], T], context: str) -> T:
+        if link.stale or link.dead:
+            what = "was replaced by a reconnect" if link.stale else "to libvirtd was lost"
+            raise HostUnreachable(f"{context}: the connection {what}")
+        link.check()
+        link.in_flight += 1
         try:
-            return fn(link.conn)
+            result = fn(Guarded(link.conn, link))
         except libvirt.libvirtError as exc:
             if errors.looks_like_transport_error(exc) and not errors.is_alive(link.conn):
                 link.dead = True
                 raise errors.connection_lost(exc, context) from exc
             raise errors.map_error(exc, context) from exc
+        finally:
+            link.in_flight -= 1
+        return check_result(result, context)  # type: ignore[no-any-return]
 
-    def _open(self, attempt: _Attempt, loop: asyncio.AbstractEventLoop) -> _Link | None:
-        link = _Link(self.open_blocking())
+    def _open(self, attempt: _Attempt, loop: asyncio.AbstractEventLoop,
+              worker: Worker) -> Link | None:
+        with attempt.lock:
+            if attempt.abandoned:  # given up before it started: nobody waits for it
+                return None
+        link = Link(self.name, self.open_blocking(), next(self._generations), worker)
         try:
             self._register(link, loop)
         except libvirt.libvirtError as exc:
@@ -178,15 +214,15 @@ class LibvirtHost:
             if not errors.is_unsupported(exc):  # local drivers (test://) have no keepalive
                 raise
 
-    def _register(self, link: _Link, loop: asyncio.AbstractEventLoop) -> None:
+    def _register(self, link: Link, loop: asyncio.AbstractEventLoop) -> None:
+        # both run on libvirt's event thread: they call nothing on a libvirt object there
         def closed(_conn: Conn, reason: int, _opaque: object) -> None:
             self.connection_closed(link, reason)
 
         def lifecycle(_conn: Conn, dom: Any, event: int, detail: int, _opaque: object) -> None:
             kind = EVENT_KINDS.get(event, f"event-{event}")
-            ev = LifecycleEvent(self.name, str(dom.name()), str(dom.UUIDString()), kind, detail)
-            with suppress(RuntimeError):  # the loop is closed: nobody listens any more
-                loop.call_soon_threadsafe(self._dispatch, ev)
+            with suppress(BackendError):  # the worker stopped: the connection is gone
+                link.worker.submit(lambda: self._event(link, dom, kind, detail, loop))
 
         try:
             link.conn.registerCloseCallback(closed, None)
@@ -200,8 +236,20 @@ class LibvirtHost:
             )
             link.event_ids.append(int(eid))
 
-    def _close_link(self, link: _Link) -> None:
-        link.dead = True
+    def _event(self, link: Link, dom: Any, kind: str, detail: int,
+               loop: asyncio.AbstractEventLoop) -> None:
+        """On the worker: the event's domain read while its connection is current."""
+        if link.stale or link.dead:
+            return  # from a connection replaced since: the next poll says what is there
+        try:
+            ev = LifecycleEvent(self.name, str(dom.name()), str(dom.UUIDString()), kind, detail)
+        except libvirt.libvirtError:
+            return
+        with suppress(RuntimeError):  # the loop is closed: nobody listens any more
+            loop.call_soon_threadsafe(self._dispatch, ev)
+
+    def _close_link(self, link: Link) -> None:
+        link.stale = link.dead = True
         for eid in link.event_ids:
             with suppress(libvirt.libvirtError):
                 link.conn.domainEventDeregisterAny(eid)
@@ -213,7 +261,7 @@ class LibvirtHost:
 
     # -- on the event loop
 
-    async def _ensure(self) -> _Link:
+    async def _ensure(self) -> Link:
         link = self._link
         if link is not None and not link.dead:
             return link
@@ -225,14 +273,17 @@ class LibvirtHost:
                 raise BackendError(f"{self.name}: the libvirt connection is closed")
             if link is not None:
                 self._link = None
-                old = link
-                self._worker.submit(lambda: self._close_link(old))
+                self._previous = old = link
+                old.stale = True  # from now on no call reaches it or its objects
+                with suppress(BackendError):  # its worker stopped: only when the host closed
+                    old.worker.submit(lambda: self._close_link(old))
             return await self._open_in_time()
 
-    async def _open_in_time(self) -> _Link:
+    async def _open_in_time(self) -> Link:
         loop = asyncio.get_running_loop()
         attempt = _Attempt()
-        fut = asyncio.wrap_future(self._worker.submit(lambda: self._open(attempt, loop)))
+        worker = self._worker
+        fut = asyncio.wrap_future(worker.submit(lambda: self._open(attempt, loop, worker)))
         try:
             link = await asyncio.wait_for(fut, self.connect_timeout)
         except (TimeoutError, asyncio.CancelledError) as exc:
@@ -245,6 +296,14 @@ class LibvirtHost:
                 raise
             if late is not None:
                 return late
+            old = self._previous
+            if old is not None and old.worker is worker and old.in_flight:
+                # A call on the old connection is still in flight on the worker: a new
+                # connection is never opened beside it (on another thread) while it runs.
+                raise HostUnreachable(
+                    f"{self.name}: no answer from libvirt at {self.uri} within "
+                    f"{self.connect_timeout:g} s: a call on the lost connection "
+                    f"#{old.generation} has not returned yet") from None
             # The worker is stuck in the connect: it closes whatever it opens late. Calls
             # from now on go to a fresh worker instead of queueing behind it.
             self._worker.stop()

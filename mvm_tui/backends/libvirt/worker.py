@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import traceback
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -47,6 +48,32 @@ class Worker:
             try:
                 result = fn()
             except BaseException as exc:
-                fut.set_exception(exc)
+                fut.set_exception(detach(exc))
             else:
                 fut.set_result(result)
+            del item, fn, fut  # nothing of this call outlives it on this thread
+
+
+def detach(exc: BaseException) -> BaseException:
+    """The exception without its traceback (nor those of its cause and context), so that it
+    leaves the thread holding no frame, hence no libvirt object the frames referenced: those
+    are freed here, on their own thread. An unexpected error (a bug, not a backend or libvirt
+    error) keeps its traceback as text, in a note."""
+    seen: set[int] = set()
+    todo = [exc]
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if e.__traceback__ is not None:
+            if not _expected(e):
+                trace = "".join(traceback.format_tb(e.__traceback__))
+                e.add_note(f"on the worker thread:\n{trace}")
+            e.__traceback__ = None
+        todo.extend(x for x in (e.__cause__, e.__context__) if x is not None)
+    return exc
+
+
+def _expected(exc: BaseException) -> bool:
+    return isinstance(exc, BackendError) or type(exc).__module__ == "libvirt"
