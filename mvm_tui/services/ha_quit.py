@@ -13,7 +13,8 @@ import asyncio
 import shutil
 from collections.abc import Awaitable, Callable
 
-from mvm_tui.services.ha import HaService, HaStatus
+from mvm_tui.services.ha import HaService
+from mvm_tui.services.ha_status import HaStatus
 
 UNIT = "mvm-tui-ha.service"
 StandbyProbe = Callable[[], Awaitable[str | None]]

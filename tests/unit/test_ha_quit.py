@@ -3,8 +3,8 @@ it is released on quitting and who may take over."""
 
 from __future__ import annotations
 
-from mvm_tui.services.ha import HaStatus
 from mvm_tui.services.ha_quit import quit_notice
+from mvm_tui.services.ha_status import HaStatus
 
 
 def status(active: bool) -> HaStatus:
