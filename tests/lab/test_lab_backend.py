@@ -9,7 +9,9 @@ import time
 import pytest
 
 from mvm_tui import lab
+from mvm_tui.backends.libvirt.uri import build_uri
 from mvm_tui.backends.real import RealBackend
+from mvm_tui.core.placement import room_left
 from mvm_tui.lab.netns import hx
 from mvm_tui.models import HostState, MigrationProgress, PowerAction, PowerState
 from mvm_tui.runs import RunState
@@ -83,6 +85,43 @@ async def test_live_migration_with_progress(lab_session: Session) -> None:
     assert "tiny-a" not in polled  # on exactly one host
     await backend.migrate("tiny-a", "h1")
     assert (await backend.vm_info("tiny-a")).host == "h1"
+
+
+async def test_an_incoming_migration_takes_room_on_its_destination_from_its_start(
+    lab_session: Session, lab_info: lab.LabInfo
+) -> None:
+    """What the migration room guard relies on: while a live migration runs, the destination's
+    libvirt lists the incoming domain (paused), so a fresh poll counts its memory there."""
+    backend = lab_session.clusters[0].backend
+    assert isinstance(backend, RealBackend)
+    vm = await backend.vm_info("tiny-linux")
+    assert vm.host is not None and vm.power is PowerState.RUNNING
+    source = lab_info.host(vm.host)
+    dest = next(h for h in lab_info.hosts if h.name != vm.host)
+    uri = build_uri("root", dest.address, keyfile=str(lab_info.key_file))
+    virsh = ["virsh", "-q", "-c", "qemu:///system"]
+    # 1 MiB/s: the 128 MiB guest takes minutes to move; aborted below
+    migration = subprocess.Popen(
+        hx(source.index, *virsh, "migrate", "--live", "--p2p", "--bandwidth", "1", "tiny-linux",
+           uri), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        async def incoming() -> bool:
+            poll = await backend.poll_host(dest.name)
+            return any(v.name == "tiny-linux" and v.power is PowerState.PAUSED
+                       for v in poll.vms)
+
+        await wait_for(incoming, 60, f"tiny-linux listed paused on {dest.name}")
+        poll = await backend.poll_host(dest.name)
+        free = room_left(poll, dest.name, (10**9, 1))  # how much room the fresh poll sees
+        without = poll.model_copy(update={"vms": tuple(v for v in poll.vms
+                                                       if v.name != "tiny-linux")})
+        assert free != room_left(without, dest.name, (10**9, 1))  # the incoming one counts
+    finally:
+        subprocess.run(hx(source.index, *virsh, "domjobabort", "tiny-linux"),
+                       capture_output=True, timeout=60)
+        migration.wait(timeout=120)
+    after = await backend.vm_info("tiny-linux")
+    assert (after.host, after.power) == (source.name, PowerState.RUNNING)
 
 
 async def test_a_cut_host_shows_unreachable_and_comes_back(
