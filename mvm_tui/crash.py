@@ -19,7 +19,7 @@ import faulthandler
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -76,22 +76,15 @@ def earlier_crashes(directory: Path | None = None) -> list[str]:
     time this was asked (each trace is told once: its file is renamed *.seen.trace)."""
     directory = directory or crash_dir()
     told = []
-    for path in sorted(directory.glob("*.trace")):
-        if path.name.endswith(".seen.trace"):
+    for path, text in _dead_traces(directory):
+        if "Fatal Python error" not in text:
             continue
-        pid = path.stem.rpartition("-")[2]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
+        lines = text.splitlines()
+        fatal = next(line for line in lines if "Fatal Python error" in line)
+        seen = path.with_name(path.name.removesuffix(".trace") + ".seen.trace")
         with contextlib.suppress(OSError):
-            with path.open("rb") as f:
-                text = f.read(65536).decode(errors="replace")
-            if "Fatal Python error" not in text:
-                continue
-            first = text.splitlines()[0] if text else ""
-            fatal = next(line for line in text.splitlines() if "Fatal Python error" in line)
-            seen = path.with_name(path.name.removesuffix(".trace") + ".seen.trace")
             path.rename(seen)
-            told.append(f"an earlier mvm-tui process died: {fatal.strip()} ({first}); its "
+            told.append(f"an earlier mvm-tui process died: {fatal.strip()} ({lines[0]}); its "
                         f"trace, to send with a report: {seen}")
     return told
 
@@ -113,22 +106,27 @@ def _tidy() -> None:
         out.close()
 
 
+def _dead_traces(directory: Path) -> Iterator[tuple[Path, str]]:
+    """The trace files not yet told of, of processes that are gone, with their start."""
+    for path in sorted(directory.glob("*.trace")):
+        pid = path.stem.rpartition("-")[2]
+        if path.name.endswith(".seen.trace") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        try:
+            with path.open("rb") as f:
+                start = f.read(65536).decode(errors="replace")
+        except OSError:
+            continue
+        yield path, start
+
+
 def _prune(directory: Path) -> None:
     """Remove the files of processes that are gone and wrote no trace (killed by SIGTERM or
     SIGKILL, which leave no trace and run no exit handler)."""
-    for old in directory.glob("*.trace"):
-        if old.name.endswith(".seen.trace"):
-            continue
-        pid = old.stem.rpartition("-")[2]
-        if not pid.isdigit() or _alive(int(pid)):
-            continue
-        with contextlib.suppress(OSError):
-            with old.open("rb") as f:
-                text = f.read(65536)
-            if b"Fatal Python error" not in text and b"most recent call first" not in text:
-                old.unlink()
-
-
+    for path, text in _dead_traces(directory):
+        if "Fatal Python error" not in text and "most recent call first" not in text:
+            with contextlib.suppress(OSError):
+                path.unlink()
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -13,6 +13,7 @@ from textual.pilot import Pilot
 from mvm_tui.app import MvmApp
 from mvm_tui.clock import VirtualClock
 from mvm_tui.config import demo_config
+from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.session import Session, open_session
 
 SIZE = (120, 40)
@@ -78,3 +79,16 @@ async def finish_latest_run(pilot: Pilot[None], demo: DemoApp, max_seconds: int 
             return
         await advance(pilot, demo, 1.0)
     raise AssertionError(f"run still {store.list_runs()[0].state} after {max_seconds} s")
+
+
+@pytest.fixture
+async def with_ha(tmp_path: Path) -> AsyncIterator[tuple[DemoApp, Pilot[None]]]:
+    """The demo app with its HA service (local lock in tmp_path/ha), every host polled."""
+    clock = VirtualClock()
+    session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
+    cluster = session.clusters[0]
+    ha = build_ha_service(session, cluster, lock_dir=tmp_path / "ha")
+    app = MvmApp(cluster, refresh_delay=0.0, prompts=session.prompts, ha=ha)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.up_to_date and cluster.poller.polls_done >= 3)
+        yield DemoApp(app, clock, session), pilot

@@ -3,34 +3,15 @@ elsewhere after fencing, and the operator sees the service and its decisions."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 
-from mvm_tui.app import MvmApp
-from mvm_tui.clock import VirtualClock
-from mvm_tui.config import demo_config
-from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.models import PowerState
-from mvm_tui.session import open_session
 from mvm_tui.widgets.confirm import ConfirmModal
 
-from .conftest import SIZE, DemoApp, wait_until
-
-
-@pytest.fixture
-async def with_ha(tmp_path: Path) -> AsyncIterator[tuple[DemoApp, Pilot[None]]]:
-    clock = VirtualClock()
-    session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
-    cluster = session.clusters[0]
-    ha = build_ha_service(session, cluster, lock_dir=tmp_path / "ha")
-    app = MvmApp(cluster, refresh_delay=0.0, prompts=session.prompts, ha=ha)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.up_to_date and cluster.poller.polls_done >= 3)
-        yield DemoApp(app, clock, session), pilot
+from .conftest import DemoApp
 
 
 async def test_a_lost_host_is_fenced_and_its_vms_restart_elsewhere(with_ha) -> None:

@@ -5,10 +5,9 @@ standby takes over."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-import pytest
 from textual.pilot import Pilot
 
 from mvm_tui.app import MvmApp
@@ -16,7 +15,7 @@ from mvm_tui.clock import VirtualClock
 from mvm_tui.config import demo_config
 from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.models import PowerAction, PowerState
-from mvm_tui.runs import RunState
+from mvm_tui.runs import RunRecord, RunState
 from mvm_tui.services.ha_lock import HaLock
 from mvm_tui.session import open_session
 from mvm_tui.widgets.confirm import ConfirmModal
@@ -24,15 +23,21 @@ from mvm_tui.widgets.confirm import ConfirmModal
 from .conftest import SIZE, DemoApp, wait_until
 
 
-async def test_quit_asks_while_a_run_executes(running: tuple[DemoApp, Pilot[None]]) -> None:
-    demo, pilot = running
+async def executing_shutdown(demo: DemoApp, pilot: Pilot[None]) -> RunRecord:
+    """A shutdown run that keeps executing: the clock does not move, so it waits for the VM
+    to stop."""
     cluster = demo.session.clusters[0]
     vm = next(v for v in cluster.snapshot().vms if v.power is PowerState.RUNNING)
     run = cluster.create_power_run(vm, PowerAction.SHUTDOWN)
-    # the clock does not move: the shutdown waits for the VM to stop, executing
     demo.app.run_worker(cluster.execute(run.id), name=run.title, group="runs",
                         exit_on_error=False)
     await wait_until(pilot, lambda: demo.session.executor.is_executing(run.id))
+    return run
+
+
+async def test_quit_asks_while_a_run_executes(running: tuple[DemoApp, Pilot[None]]) -> None:
+    demo, pilot = running
+    run = await executing_shutdown(demo, pilot)
 
     await pilot.press("q")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal), what="asked")
@@ -56,20 +61,6 @@ async def test_quit_at_once_when_nothing_runs(running: tuple[DemoApp, Pilot[None
     demo, pilot = running
     await pilot.press("q")
     await wait_until(pilot, lambda: not demo.app.is_running, what="the app gone")
-
-
-@pytest.fixture
-async def with_ha(tmp_path: Path) -> AsyncIterator[tuple[DemoApp, Pilot[None]]]:
-    """The demo app with its HA service (local lock in tmp_path/ha); this jump box's standby
-    as the test sets it (`standby`)."""
-    clock = VirtualClock()
-    session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
-    cluster = session.clusters[0]
-    ha = build_ha_service(session, cluster, lock_dir=tmp_path / "ha")
-    app = MvmApp(cluster, refresh_delay=0.0, prompts=session.prompts, ha=ha)
-    async with app.run_test(size=SIZE) as pilot:
-        await wait_until(pilot, lambda: app.up_to_date and cluster.poller.polls_done >= 1)
-        yield DemoApp(app, clock, session), pilot
 
 
 def standby(state: str | None) -> Callable[[], Awaitable[str | None]]:
@@ -128,11 +119,7 @@ async def test_quit_while_a_run_executes_and_ha_is_active_says_both(
     demo, pilot = with_ha
     demo.app.standby_probe = standby("inactive")
     cluster = demo.session.clusters[0]
-    vm = next(v for v in cluster.snapshot().vms if v.power is PowerState.RUNNING)
-    run = cluster.create_power_run(vm, PowerAction.SHUTDOWN)
-    demo.app.run_worker(cluster.execute(run.id), name=run.title, group="runs",
-                        exit_on_error=False)
-    await wait_until(pilot, lambda: demo.session.executor.is_executing(run.id))
+    run = await executing_shutdown(demo, pilot)
     modal = await asked(pilot, demo)
     assert modal.title_text == "Quit while 1 run executes here?"
     assert modal.consequence.startswith(f"#{run.id} {run.title}: interrupted")
