@@ -135,14 +135,13 @@ class MvmApp(App[None]):
         if self.decommissions is None:
             return
         for run in self.decommissions.unfinished():
+            self.push_screen(RunDetailScreen(run.id))
             owner = self.executor.owned_elsewhere(run)
             if owner is not None:
                 self.notify(f"run #{run.id} ({run.title}) is running in {owner}: shown here "
                             "read-only", title="Decommission in progress")
-                self.push_screen(RunDetailScreen(run.id))
                 continue
             self.notify(f"resuming run #{run.id}: {run.title}", title="Unfinished decommission")
-            self.push_screen(RunDetailScreen(run.id))
             self.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
                             exit_on_error=False)
 
