@@ -65,6 +65,10 @@ class FailoverEngine(VmTracking):
         self._hosts = {h: _Host(h) for h in hosts}
         self._vms: dict[str, _Vm] = {}
         self._waiting: dict[str, str] = {}  # VM -> its lost host: left down for want of room
+        self._failed_on: dict[str, dict[str, float]] = {}  # VM -> host -> its last failed start
+        # hosts no VM may start on though they answer (an unfence that failed), with why: the
+        # service's own mapping, read at every plan
+        self.unusable: dict[str, str] = {}
 
     # -- reading
 
@@ -79,7 +83,7 @@ class FailoverEngine(VmTracking):
         maintenance; VMs where last seen (or where a decision put them)."""
         hosts = []
         for h in self._hosts.values():
-            if h.phase is not Phase.OK:
+            if h.phase is not Phase.OK or h.name in self.unusable:
                 state = HostState.UNREACHABLE
             else:
                 state = HostState.MAINTENANCE if h.maintenance else HostState.ONLINE
@@ -266,25 +270,31 @@ class FailoverEngine(VmTracking):
         for h in self._hosts.values():
             h.restarting.discard(vm)
 
-    def restart_failed(self, vm: str, time: float, error: str, wait: bool = True
-                       ) -> list[Decision]:
-        """It did not start (a guard said no, or the start failed): unless it runs somewhere
-        (wait False), it waits; it starts as soon as a host has room for it (or its own host
-        is back)."""
+    def restart_failed(self, vm: str, time: float, error: str, wait: bool = True,
+                       target: str | None = None) -> list[Decision]:
+        """It did not start on `target` (a guard said no, or the start failed): unless it runs
+        somewhere (wait False), it is tried at once on another host with room; else it waits
+        and starts as soon as a host has room for it (or its own host is back). The host it
+        failed on is tried again only after fence_retry."""
         rec = self._vms[vm]
         self._put(vm, rec.vm.host, PowerState.SHUTOFF, time)
         lost = rec.home or ""
+        if target is not None:
+            self._failed_on.setdefault(vm, {})[target] = time
+        out = [Decision(time, Kind.RESTART_FAILED, lost, vm=vm, reason=error)]
         if wait and lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
             self._waiting[vm] = lost
-        return [Decision(time, Kind.RESTART_FAILED, lost, vm=vm, reason=error)]
+            out += self._retry_waiting(time, None)
+        return out
 
     def waiting(self) -> dict[str, str]:
         """VMs of lost hosts left down for want of room (or a failed start), by lost host."""
         return dict(self._waiting)
 
-    def _retry_waiting(self, t: float, host: str) -> list[Decision]:
-        """Waiting VMs restart on `host`, which just answered, if it has room for them now,
-        most important first (so a VM waits only until some host has room)."""
+    def _retry_waiting(self, t: float, host: str | None) -> list[Decision]:
+        """Waiting VMs restart on `host`, which just answered (None: on any host), if it has
+        room for them now, most important first (so a VM waits only until some host has
+        room); never on a host where its start failed within fence_retry."""
         for name in [v for v in self._waiting if self._vms[v].vm.power in LIVE]:
             del self._waiting[name]  # seen running: started by someone
         ready = [v for v, lost in self._waiting.items()
@@ -293,19 +303,22 @@ class FailoverEngine(VmTracking):
         if not ready:
             return []
         vms = restart_order([self._vms[v].vm for v in ready], self.settings)
-        nowhere = [v.model_copy(update={"host": None}) for v in vms]
-        room = {k: r for k, r in rooms(self.view(t), self.settings.limits).items() if k == host}
-        done = assign(nowhere, room)
+        all_rooms = rooms(self.view(t), self.settings.limits)
         out = []
         for vm in vms:
-            target = done.placed.get(vm.name)
-            if target is not None:
-                lost = self._waiting.pop(vm.name)
-                self._put(vm.name, target, PowerState.RUNNING, t)
-                if lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
-                    self._hosts[lost].restarting.add(vm.name)
-                out.append(Decision(t, Kind.RESTART, lost, vm=vm.name, target=target,
-                                    reason="room now"))
+            failed = self._failed_on.get(vm.name, {})
+            room = {k: r for k, r in all_rooms.items() if (host is None or k == host)
+                    and t - failed.get(k, float("-inf")) >= self.settings.fence_retry}
+            target = assign([vm.model_copy(update={"host": None})], room).placed.get(vm.name)
+            if target is None:
+                continue
+            all_rooms[target] = all_rooms[target].taking(vm)
+            lost = self._waiting.pop(vm.name)
+            self._put(vm.name, target, PowerState.RUNNING, t)
+            if lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
+                self._hosts[lost].restarting.add(vm.name)
+            out.append(Decision(t, Kind.RESTART, lost, vm=vm.name, target=target,
+                                reason="room now" if host is not None else "tried again"))
         return out
 
     def failback_failed(self, vm: str, time: float, error: str) -> list[Decision]:

@@ -78,6 +78,7 @@ class HaService:
         self.pending_failbacks: dict[str, str] = {}
         self._stale: dict[str, list[str]] = {}  # returned host -> its stale copies to remove
         self._still_fenced: dict[str, str] = {}  # host -> why its unfence failed
+        self.engine.unusable = self._still_fenced  # (no restart or failback planned there)
         self._todo: asyncio.Queue[Decision] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Decision], None]] = []
@@ -119,6 +120,7 @@ class HaService:
         if fresh:  # what another service did meanwhile: from the kept state and the hosts
             self.engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
                                          self.backend.layout, self.backend.name)
+            self.engine.unusable = self._still_fenced
             self._todo = asyncio.Queue()
         self._checked = set()
         self._tasks = [asyncio.create_task(self._begin(fresh), name="ha start")]
@@ -339,9 +341,9 @@ class HaService:
                 continue
             except Exception:
                 log.exception("HA could not carry out %s", d.line())
+                if d.kind is Kind.RESTART and d.vm is not None:
+                    self.engine.restart_ended(d.vm)
             self._set_trouble("runs", "")
-            if d.kind is Kind.RESTART and d.vm is not None:
-                self.engine.restart_ended(d.vm)
             await self.memory.save(self.engine)
             d = None
 
@@ -367,11 +369,14 @@ class HaService:
                 "restart", f"HA: restart {d.vm} on {d.target}",
                 {"vm": d.vm, "host": d.host, "target": d.target},
                 r.targets(host=d.target, vm=d.vm))
-            if error:  # it waits for room, unless it runs somewhere now
+            self.engine.restart_ended(d.vm)
+            if error:  # tried elsewhere, or it waits for room, unless it runs somewhere now
                 wait = True
                 with contextlib.suppress(Exception):
                     wait = not await self.actions.running_on(d.vm)
-                self._record(self.engine.restart_failed(d.vm, self.clock.now(), error, wait))
+                blamed = None if self._may_act() else d.target  # (not when the lease went)
+                self._record(self.engine.restart_failed(d.vm, self.clock.now(), error, wait,
+                                                        blamed))
         elif d.kind is Kind.UNFENCE:
             stale = self._stale.get(d.host, [])  # (kept until the run is recorded)
             error = await r.run("unfence", f"HA: unfence {d.host}",

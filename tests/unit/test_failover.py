@@ -417,3 +417,39 @@ async def test_the_active_ha_service_runs_the_balancer_when_enabled(
     await service.stop()
     assert not service.balancer.running
     await session.close()
+
+
+def _lost_h1_with(engine: FailoverEngine, *others: str) -> None:
+    up = PowerState.RUNNING
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", up))))
+    for name in others:
+        engine.observe(Observation(name, 0.0, True, _poll(name, 0.0)))
+    for k in range(1, 8):
+        engine.observe(Observation("h1", 5.0 * k, False))
+
+
+def test_a_host_still_fenced_is_never_a_restart_target() -> None:
+    engine = FailoverEngine(HaSettings(), ["h1", "h2", "h3"])
+    engine.unusable["h2"] = "its unfence failed"
+    _lost_h1_with(engine, "h2", "h3")
+    assert [d.line() for d in engine.fence_done("h1", 36.0)] == ["36.0 restart a on h3"]
+
+
+def test_a_failed_restart_is_tried_at_once_on_another_host_not_again_on_the_same() -> None:
+    engine = FailoverEngine(HaSettings(), ["h1", "h2", "h3"])
+    _lost_h1_with(engine, "h2", "h3")
+    assert [d.line() for d in engine.fence_done("h1", 36.0)] == ["36.0 restart a on h2"]
+    engine.restart_ended("a")
+    out = engine.restart_failed("a", 37.0, "h2 refused it", target="h2")
+    assert [d.line() for d in out] == ["37.0 restart-failed a: h2 refused it",
+                                       "37.0 restart a on h3: tried again"]
+    engine.restart_ended("a")
+    # it fails on h3 too: it waits; h2 and h3 answer, but neither is tried before fence_retry
+    assert [d.line() for d in engine.restart_failed("a", 38.0, "no", target="h3")] == [
+        "38.0 restart-failed a: no"]
+    for t in (40.0, 45.0):
+        assert engine.observe(Observation("h2", t, True, _poll("h2", t))) == []
+        assert engine.observe(Observation("h3", t, True, _poll("h3", t))) == []
+    assert engine.waiting() == {"a": "h1"}
+    assert [d.line() for d in engine.observe(Observation("h2", 70.0, True, _poll("h2", 70.0)))
+            ] == ["70.0 restart a on h2: room now"]
