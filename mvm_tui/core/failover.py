@@ -403,5 +403,8 @@ class FailoverEngine(VmTracking):
         rec.updated = t
 
     def _live_on(self, host: str) -> list[str]:
-        return [r.vm.name for r in self._vms.values()
-                if r.vm.host == host and r.vm.power in LIVE]
+        return [v.name for v in self.live_vms(host)]
+
+    def live_vms(self, host: str) -> list[Vm]:
+        """The VMs last known live on the host."""
+        return [r.vm for r in self._vms.values() if r.vm.host == host and r.vm.power in LIVE]
