@@ -311,6 +311,13 @@ class HaConfig(_Model):
         default=30.0, ge=3, description="HCI: seconds the HA lock is held without renewal; "
         "a standby service takes over this long after the active one stops renewing it."
     )
+    notify_command: list[str] = Field(
+        default_factory=list,
+        description="A command run on the jump box (argv, no shell) for every HA notice: a "
+        "fence, a fence, restart or unfence that failed, VMs left down. The notice is in its "
+        "environment: MVM_CLUSTER, MVM_EVENT, MVM_LEVEL, MVM_HOST, MVM_VM, MVM_MESSAGE. "
+        "Killed after 30 s; its failure is logged, HA goes on.",
+    )
     self_fence_after: float | None = Field(
         default=None, gt=0,
         description="Seconds after which a host cut off from the majority of the cluster kills "

@@ -82,7 +82,9 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
                             other_moves=lambda: cluster.maintenance.in_flight)
     service = HaService(backend, session.clock, settings, session.executor, actions,
                         check=check, lock=None if lease else HaLock(cluster.name, lock_dir),
-                        lease=lease, balancer=balancer)
+                        lease=lease, balancer=balancer,
+                        notify_command=cluster.config.ha.notify_command if cluster.config
+                        else (), awaiting_operator=session.prompts.awaiting)
     # an evacuation never moves a VM to a host this service knows lost or fenced
     cluster.maintenance.unusable = service.unusable_hosts
     return service

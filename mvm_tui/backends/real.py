@@ -34,6 +34,7 @@ from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
+from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
 from mvm_tui.models import (
@@ -254,6 +255,9 @@ class RealBackend(ClusterBackend):
         poll, marker = await asyncio.gather(
             asyncio.wait_for(inventory(), timeout),
             asyncio.wait_for(over_ssh(), timeout), return_exceptions=True)
+        if isinstance(poll, BaseException) and isinstance(marker, HostKeyUnknown
+                                                          | HostKeyChanged):
+            raise marker  # its sshd answered: up, but not to be trusted with a check
         if isinstance(poll, BaseException) and isinstance(marker, BaseException):
             self._silent.add(host)
             raise BackendError(f"{host}: neither libvirt nor SSH answered within {timeout:g} s "

@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 from mvm_tui.backends.base import BackendError, ClusterBackend
+from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.clock import Clock, ClockTimeout
 from mvm_tui.core.failover import Decision, FailoverEngine, HaSettings, Kind, Observation, Phase
 from mvm_tui.models import HostPoll
@@ -305,14 +306,19 @@ class HaService(HaCarryOut):
     async def _check_once(self, host: str) -> None:
         started = self.clock.now()
         poll: HostPoll | None = None
-        ok = False
-        with contextlib.suppress(ClockTimeout, BackendError):
+        ok, key_problem = False, ""
+        try:
             poll = await self.clock.wait_for(self._check(host), self.settings.check_timeout)
             ok = True
+        except (HostKeyUnknown, HostKeyChanged) as exc:  # its sshd answered: it is up
+            key_problem = f"{host} cannot be checked: {exc}"
+        except (ClockTimeout, BackendError):
+            pass
         ended = self.clock.now()
-        if not ok and self._awaiting_operator(host):
-            log.info("HA %s: %s waits for the operator's answer about its host key: not "
-                     "counted as a failed check", self.backend.name, host)
+        self._set_trouble(f"key {host}", key_problem)
+        if key_problem or (not ok and self._awaiting_operator(host)):
+            # neither a success nor a failure: HA knows nothing new of it
+            self._checked.add(host)
             return
         up = None
         if not ok:
