@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -135,7 +136,8 @@ async def run_ha(
                       "reported, their VMs not restarted", file=sys.stderr)
 
             def show(d: Decision, name: str = c.name) -> None:
-                print(f"{name}: {d.line()}", file=out, flush=True)
+                when = time.strftime("%H:%M:%S", time.localtime(d.time))
+                print(f"{when} {name}: {d.text()}", file=out, flush=True)
 
             def trouble(problem: str, name: str = c.name) -> None:
                 nonlocal troubled

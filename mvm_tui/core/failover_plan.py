@@ -94,16 +94,19 @@ class Decision:
 
     def line(self, t0: float = 0.0) -> str:
         """One log line: "34.0 fence h1", "34.0 restart db-01 on h2", "stay-down x: pinned"."""
-        t = f"{self.time - t0:.1f}"
+        return f"{self.time - t0:.1f} {self.text()}"
+
+    def text(self) -> str:
+        """The line without its time: "fence h1", "restart db-01 on h2"."""
         if self.vm is None:
-            text = f"{t} {self.kind.value} {self.host}"
+            text = f"{self.kind.value} {self.host}"
         elif self.kind is Kind.RESTART:
-            text = f"{t} restart {self.vm} on {self.target}"
+            text = f"restart {self.vm} on {self.target}"
         elif self.kind in (Kind.FAILBACK, Kind.ASK_FAILBACK):
             word = "ask failback" if self.kind is Kind.ASK_FAILBACK else "failback"
-            text = f"{t} {word} {self.vm} to {self.target}"
+            text = f"{word} {self.vm} to {self.target}"
         else:
-            text = f"{t} {self.kind.value} {self.vm}"
+            text = f"{self.kind.value} {self.vm}"
         return f"{text}: {self.reason}" if self.reason else text
 
 

@@ -8,7 +8,7 @@ failed, VMs left down). Fed by the HA service; pure: no I/O, no asyncio.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
@@ -220,6 +220,19 @@ class HaJournal:
             inc.add(time, "over")
 
 
+def health_reasons(phases: Mapping[str, str], vms: Mapping[str, VmHaState]) -> list[str]:
+    """Why the cluster is not OK as HA sees it: hosts not OK, VMs HA should run that do not."""
+    out = [f"HA: {h} {p}" for h, p in sorted(phases.items()) if p != "ok"]
+    down = sorted(s.vm for s in vms.values() if s.state is not VmHa.BY_POLICY)
+    if down:
+        out.append(f"HA: {len(down)} VM{'s' if len(down) > 1 else ''} down or recovering: "
+                   f"{', '.join(down)}")
+    stopped = sorted(s.vm for s in vms.values() if s.state is VmHa.BY_POLICY)
+    if stopped:
+        out.append(f"HA: stopped by policy: {', '.join(stopped)}")
+    return out
+
+
 def _text(d: Decision) -> str:
     """A decision as a timeline entry (no time: the timeline says when)."""
     words = {Kind.LOST: "lost: no answer for the grace period",
@@ -230,5 +243,4 @@ def _text(d: Decision) -> str:
     if d.kind in words and d.vm is None:
         text = words[d.kind]
         return f"{text} ({d.reason})" if d.reason and d.kind is Kind.RETURNED else text
-    line = d.line()
-    return line.split(" ", 1)[1]  # (without its time)
+    return d.text()
