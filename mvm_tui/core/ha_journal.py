@@ -56,6 +56,7 @@ class Incident:
     start: float
     entries: list[tuple[float, str]] = field(default_factory=list)
     lost: bool = False  # declared lost (else a suspicion that may still pass)
+    fenced: bool = False  # fenced and not unfenced yet
     back: bool = False
     end: float | None = None
     downtime: dict[str, float] = field(default_factory=dict)  # VM -> seconds down, once up
@@ -67,7 +68,9 @@ class Incident:
         return [f"+{max(t - self.start, 0):.0f} s  {text}" for t, text in self.entries]
 
 
-DOWN_STATES = frozenset({VmHa.NOT_FENCED, VmHa.NO_ROOM, VmHa.RESTART_FAILED})
+AFTER_RETURN = frozenset({Kind.RETURNED, Kind.STALE, Kind.UNFENCE, Kind.RESTART,
+                          Kind.RESTART_FAILED, Kind.FAILBACK, Kind.ASK_FAILBACK,
+                          Kind.FAILBACK_FAILED, Kind.KEEP_STOPPED})
 
 
 class HaJournal:
@@ -98,6 +101,8 @@ class HaJournal:
                 self._incidents.append(Incident(d.host, t, [(t, "suspect: a check failed")]))
             return []
         inc = self._current(d.host)
+        if inc is None and k in AFTER_RETURN:  # what follows its return: the same incident
+            inc = self._latest(d.host)
         if k is Kind.OK:
             if inc is not None and not inc.lost:
                 self._incidents.remove(inc)  # a passing suspicion is no incident
@@ -143,6 +148,7 @@ class HaJournal:
         """A fence run of the host ended and the host is fenced."""
         inc = self._current(host)
         if inc is not None:
+            inc.fenced = True
             inc.add(time, "fenced" if how == "fenced" else f"fenced ({how})")
         for s in self._of(host, VmHa.NOT_FENCED):
             self._set(s.vm, VmHa.RECOVERING, s.host, s.since, f"{host} is fenced now")
@@ -157,6 +163,8 @@ class HaJournal:
         inc = self._current(host) or self._latest(host)
         if inc is not None:
             inc.add(time, f"unfence failed: {error}" if error else "unfenced")
+            inc.fenced = inc.fenced and bool(error)
+            self._close_if_over(inc, time)
         if error:
             return [Notice("error", "unfence-failed", host, None,
                            f"{host} could not be unfenced: {error}; nothing starts there")]
@@ -211,9 +219,9 @@ class HaJournal:
         self._close_if_over(inc, time)
 
     def _close_if_over(self, inc: Incident, time: float) -> None:
-        """Over once its host is back (or known down for good) and none of its VMs is down
-        or recovering (one stopped by policy waits for the operator, not for HA)."""
-        if inc.end is None and inc.back and not any(
+        """Over once its host is back and unfenced, and none of its VMs is down or
+        recovering (one stopped by policy waits for the operator, not for HA)."""
+        if inc.end is None and inc.back and not inc.fenced and not any(
                 s.host == inc.host and s.state is not VmHa.BY_POLICY
                 for s in self._states.values()):
             inc.end = time
