@@ -118,6 +118,8 @@ class HostPoll(Frozen):
     metrics: HostMetrics
     vms: tuple[Vm, ...]
     maintenance: bool = False
+    # VMs the host's mvm-selffence killed while it was cut off (HA checks only)
+    self_fenced: tuple[str, ...] = ()
 
 
 class Host(Frozen):

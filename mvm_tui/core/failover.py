@@ -163,8 +163,9 @@ class FailoverEngine(VmTracking):
                 h.last_ok = max(h.last_ok, started)
             if h.phase is Phase.SUSPECT and not h.fenced:
                 self._reset(h)
-                return [Decision(t, Kind.OK, h.name, reason="answered again"),
-                        *self._retry_waiting(t, h.name)]
+                killed = self._self_fenced(h, obs.poll, t)
+                return [*killed[:1], Decision(t, Kind.OK, h.name, reason="answered again"),
+                        *killed[1:], *self._retry_waiting(t, h.name)]
             # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
             if h.restarting and h.phase in DOWN_PHASES:
                 h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
@@ -378,6 +379,18 @@ class FailoverEngine(VmTracking):
         """It answers this engine again, not fenced: its VMs may start anywhere."""
         h = self._hosts[host]
         return h.phase is Phase.OK and not h.fenced and h.last_ok > float("-inf")
+
+    def _self_fenced(self, h: _Host, poll: HostPoll | None, t: float) -> list[Decision]:
+        """It was cut off long enough for its self-fence to kill its VMs, not long enough to
+        be declared lost: nobody restarts them elsewhere, so they start again here. First the
+        SELF_FENCED decision (its marker is cleared), then the restarts."""
+        if poll is None or not poll.self_fenced:
+            return []
+        killed = [self._vms[v].vm for v in poll.self_fenced if v in self._vms
+                  and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
+        return [Decision(t, Kind.SELF_FENCED, h.name, reason=", ".join(poll.self_fenced),
+                         detail="killed by its self-fence while it was cut off"),
+                *self._onto(h.name, killed, Kind.RESTART, t)]
 
     def _reset(self, h: _Host) -> None:
         h.phase, h.since, h.held = Phase.OK, 0.0, False

@@ -80,6 +80,7 @@ class Kind(StrEnum):
     FAILBACK_FAILED = "failback-failed"
     KEEP_STOPPED = "keep-stopped"  # a returned host's pinned VM: started by hand
     STALE = "stale-copy"  # a returned host still has a VM restarted elsewhere: removed there
+    SELF_FENCED = "self-fenced"  # it answers again, not lost, but its self-fence killed VMs
 
 
 @dataclass(frozen=True)

@@ -106,6 +106,8 @@ class HaJournal:
         if k is Kind.OK:
             if inc is not None and not inc.lost:
                 self._incidents.remove(inc)  # a passing suspicion is no incident
+            elif inc is not None:
+                inc.add(t, "answered again")
             return []
         if inc is None:
             inc = Incident(d.host, t)
@@ -139,6 +141,8 @@ class HaJournal:
                            f"{d.vm} stays down: {d.detail or d.reason}")]
         elif k is Kind.KEEP_STOPPED and d.vm is not None:
             self._set(d.vm, VmHa.BY_POLICY, d.host, self._since(d.vm, inc), d.reason)
+        elif k is Kind.SELF_FENCED:  # its VMs died: an incident, though it was never lost
+            inc.lost = inc.back = True
         elif k in (Kind.RETURNED, Kind.DOWN):
             inc.back = k is Kind.RETURNED
             self._close_if_over(inc, t)
@@ -244,6 +248,7 @@ def health_reasons(phases: Mapping[str, str], vms: Mapping[str, VmHaState]) -> l
 def _text(d: Decision) -> str:
     """A decision as a timeline entry (no time: the timeline says when)."""
     words = {Kind.LOST: "lost: no answer for the grace period",
+             Kind.SELF_FENCED: f"its self-fence killed {d.reason} while it was cut off",
              Kind.FENCE: f"fence: {d.detail}" if d.detail else "fence",
              Kind.RETURNED: "back: it answers again",
              Kind.UNFENCE: "unfence decided",

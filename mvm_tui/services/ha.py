@@ -44,7 +44,8 @@ PROBE_TIMEOUT = 10.0  # asking Ceph (a `ceph` command over SSH) about a silent h
 Check = Callable[[str], Awaitable[HostPoll | None]]
 # any OSD of the host up? None: unknown / no Ceph. Asked only after a failed check.
 OsdProbe = Callable[[str], Awaitable[bool | None]]
-ACTIONABLE = frozenset({Kind.FENCE, Kind.RESTART, Kind.UNFENCE, Kind.FAILBACK})
+ACTIONABLE = frozenset({Kind.FENCE, Kind.RESTART, Kind.UNFENCE, Kind.FAILBACK,
+                        Kind.SELF_FENCED})
 
 
 class HaService(HaCarryOut):

@@ -81,6 +81,12 @@ class HaCarryOut:
                 self._still_fenced.pop(d.host, None)
         elif d.kind is Kind.FAILBACK:
             await self._failback(d)
+        elif d.kind is Kind.SELF_FENCED:  # read: its VMs' restarts are decided
+            try:
+                await self.actions.clear_self_fenced(d.host)
+            except Exception as exc:
+                log.warning("HA %s: the self-fence marker of %s stays: %s", self.backend_name,
+                            d.host, exc)
 
     def _fenced_target(self, d: Decision) -> str:
         """Nothing starts on a host whose unfence failed: it would not reach its disks."""

@@ -228,7 +228,8 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
             libvirt_version=self.spec.libvirt_version,
         )
         return HostPoll.model_construct(
-            facts=facts, metrics=metrics, vms=vms, maintenance=h.maintenance
+            facts=facts, metrics=metrics, vms=vms, maintenance=h.maintenance,
+            self_fenced=tuple(h.self_fenced),
         )
 
     async def ceph_status(self) -> CephStatus | None:

@@ -47,6 +47,21 @@ class SimFaults:
         h.cut = True
         self._sync_osds(h)
 
+    def self_fence(self, name: str) -> None:
+        """The host's mvm-selffence, cut off from the majority, kills its running VMs and
+        notes them (for HA, if the host answers again before it is declared lost)."""
+        h = self._host(name)
+        now = self._clock.now()
+        for v in h.vms.values():
+            settle(v, now)
+            if v.power in LIVE:
+                v.power, v.shutoff_at = PowerState.SHUTOFF, None
+                v.generation += 1
+                h.self_fenced.append(v.template.name)
+
+    def clear_self_fenced(self, name: str) -> None:
+        self._host(name).self_fenced.clear()
+
     def set_latency(self, name: str, seconds: float) -> None:
         """Make every call to the host take `seconds` of clock time (0: back to normal)."""
         if seconds < 0:

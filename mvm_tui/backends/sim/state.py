@@ -52,6 +52,7 @@ class HostState:
     incoming_mb: int = 0  # memory reserved by migrations on their way here
     incoming_vcpus: int = 0
     copies: dict[str, PowerState] = field(default_factory=dict)  # VMs defined elsewhere too
+    self_fenced: list[str] = field(default_factory=list)  # VMs its self-fence killed
 
     @property
     def reachable(self) -> bool:
