@@ -171,10 +171,14 @@ class FailoverEngine(VmTracking):
                 h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
                 if h.restarting:  # taken back once the restarts of its VMs are carried out
                     return []
+            # (a self-fence marker read otherwise is old news: cleared, nothing restarted)
+            old = [] if obs.poll is None or not obs.poll.self_fenced else [Decision(
+                t, Kind.SELF_FENCED, h.name, reason=", ".join(obs.poll.self_fenced),
+                detail="cleared: not restarted (it was not a short cut-off)")]
             if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
                 # back only once it says what it runs: its stale copies go before its unfence
-                return self._returned(h, t) + self._retry_waiting(t, h.name)
-            return self._retry_waiting(t, h.name) if obs.poll is not None else []
+                return old + self._returned(h, t) + self._retry_waiting(t, h.name)
+            return old + self._retry_waiting(t, h.name) if obs.poll is not None else []
         out: list[Decision] = []
         if h.phase is Phase.OK:
             h.phase, h.since = Phase.SUSPECT, t
@@ -388,8 +392,9 @@ class FailoverEngine(VmTracking):
             return []
         killed = [self._vms[v].vm for v in poll.self_fenced if v in self._vms
                   and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
-        return [Decision(t, Kind.SELF_FENCED, h.name, reason=", ".join(poll.self_fenced),
-                         detail="killed by its self-fence while it was cut off"),
+        return [Decision(t, Kind.SELF_FENCED, h.name, target=h.name,
+                         reason=", ".join(poll.self_fenced),
+                         detail="killed by its self-fence while it was cut off: started here"),
                 *self._onto(h.name, killed, Kind.RESTART, t)]
 
     def _reset(self, h: _Host) -> None:

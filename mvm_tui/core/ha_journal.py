@@ -143,6 +143,8 @@ class HaJournal:
             self._set(d.vm, VmHa.BY_POLICY, d.host, self._since(d.vm, inc), d.reason)
         elif k is Kind.SELF_FENCED:  # its VMs died: an incident, though it was never lost
             inc.lost = inc.back = True
+            if d.target is None:  # old news: nothing restarts, nothing to wait for
+                self._close_if_over(inc, t)
         elif k in (Kind.RETURNED, Kind.DOWN):
             inc.back = k is Kind.RETURNED
             self._close_if_over(inc, t)

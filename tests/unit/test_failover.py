@@ -496,3 +496,14 @@ async def test_the_drills_prediction_is_what_ha_then_does(tmp_path: Path) -> Non
     assert from_inventory.restarts == done
     # the drill before (the inventory's snapshot, load counted) would have said otherwise
     assert plan_restarts(snap, "h1", settings).restarts != done
+
+
+def test_a_self_fence_marker_read_outside_a_short_cut_off_is_cleared_not_acted_on() -> None:
+    """Killed while HA saw the host answer all along (cut off from its peers only), or while
+    it was lost (its VMs restarted elsewhere): the marker is old news, nothing restarts."""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", PowerState.RUNNING))))
+    poll = _poll("h1", 5.0, ("a", PowerState.SHUTOFF)).model_copy(
+        update={"self_fenced": ("a",)})
+    out = engine.observe(Observation("h1", 5.0, True, poll))
+    assert [(d.kind, d.target) for d in out] == [(Kind.SELF_FENCED, None)]
