@@ -67,8 +67,8 @@ class HaService(HaCarryOut):
     ) -> None:
         self.backend, self.clock, self.settings = backend, clock, settings
         self.backend_name = backend.name
-        self.engine = FailoverEngine(settings, [h.name for h in backend.hosts],
-                                     backend.layout, backend.name)
+        self._still_fenced: dict[str, str] = {}  # host -> why its unfence failed
+        self.engine = self._new_engine()
         self.actions = actions
         self.runs = HaRuns(backend, clock, executor, actions, may_act=self._may_act,
                            lost_now=lambda host: self.engine.lost_now(host))
@@ -88,14 +88,18 @@ class HaService(HaCarryOut):
         self.decisions: deque[Decision] = deque(maxlen=MAX_DECISIONS)
         self.pending_failbacks: dict[str, str] = {}
         self._stale: dict[str, list[str]] = {}  # returned host -> its stale copies to remove
-        self._still_fenced: dict[str, str] = {}  # host -> why its unfence failed
-        self.engine.unusable = self._still_fenced  # (no restart or failback planned there)
         self._todo: asyncio.Queue[Decision] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Decision], None]] = []
         backend.on_host_left(self._host_left)  # (its decommission's last step)
 
     # -- lifecycle
+
+    def _new_engine(self) -> FailoverEngine:
+        engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
+                                self.backend.layout, self.backend.name)
+        engine.unusable = self._still_fenced  # (no restart or failback planned there)
+        return engine
 
     @property
     def running(self) -> bool:
@@ -130,9 +134,7 @@ class HaService(HaCarryOut):
 
     def _activate(self, fresh: bool = True) -> None:
         if fresh:  # what another service did meanwhile: from the kept state and the hosts
-            self.engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
-                                         self.backend.layout, self.backend.name)
-            self.engine.unusable = self._still_fenced
+            self.engine = self._new_engine()
             self._todo = asyncio.Queue()
         self._checked = set()
         self._tasks = [asyncio.create_task(self._begin(fresh), name="ha start")]
