@@ -199,8 +199,7 @@ class PowerRuns:
     async def _wait_for_guest(self, ctx: StepContext, wait: ShutdownWait) -> bool:
         name = wait.vm
         deadline = wait.since + self.timeout
-        ctx.waiting(f"the guest of {name} to shut down (up to {self.timeout:g} s); meanwhile "
-                    "its run can power it off (f) or stop waiting (c)")
+        ctx.waiting(f"the guest of {name} to shut down (up to {self.timeout:g} s)")
         while True:
             vm = await self.backend.vm_info(name)
             if vm.power in OFF:
