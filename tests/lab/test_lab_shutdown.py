@@ -13,12 +13,16 @@ import time
 import pytest
 
 from mvm_tui import lab
+from mvm_tui.app import MvmApp
 from mvm_tui.lab.netns import hx
 from mvm_tui.models import PowerAction, PowerState
 from mvm_tui.runs import RunRecord, RunState
+from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.power_runs import OUTCOME, ShutdownChoice
 from mvm_tui.session import Session
+from mvm_tui.widgets.confirm import ConfirmModal
+from tests.ui.conftest import SIZE, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -93,4 +97,44 @@ async def test_a_virsh_destroy_by_hand_during_the_wait_is_told_apart(
     assert lab_session.store.notes(run.id)[OUTCOME] == (
         "powered off by something else (libvirt: destroyed), not shut down by the guest")
     assert not any(line.text.startswith("$ ") for line in lab_session.store.log(run.id))
+    assert virsh(lab_info, "domstate", "--reason", guest) == "shut off (destroyed)"
+
+
+async def test_the_tui_powers_off_a_guest_that_ignores_its_shutdown(
+    lab_session: Session, lab_info: lab.LabInfo, guest: str
+) -> None:
+    """The same from the keys: `d` `y` on the VM, then `f` `y` in its run's screen."""
+    app = MvmApp(lab_session.clusters[0], prompts=lab_session.prompts)
+    store = lab_session.store
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_until(pilot, lambda: app.up_to_date and any(
+            v.name == guest and v.power is PowerState.RUNNING
+            for v in app.cluster.snapshot().vms), timeout=60, what=f"{guest} shown running")
+        await pilot.press("3", "slash", *guest, "enter", "d")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
+        waits = app.cluster.power.waits
+        await wait_until(pilot, lambda: waits.of_vm(guest) is not None, timeout=30,
+                         what="the run waiting for the guest")
+        run_id = store.list_runs()[0].id
+        watched = time.monotonic() + WATCHED
+        while time.monotonic() < watched:  # libvirt keeps it running: the guest ignored ACPI
+            assert virsh(lab_info, "domstate", guest) == "running"
+            await pilot.pause(0.5)
+        await pilot.press("f")
+        await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
+        modal = app.screen
+        assert isinstance(modal, ConfirmModal)
+        commands = [c for s in modal.steps for c in s.preview]
+        assert len(commands) == 1 and commands[0].endswith(f" destroy {guest}")
+        assert virsh(lab_info, "domstate", guest) == "running"  # nothing before the yes
+        await pilot.press("y")
+        await wait_until(pilot, lambda: store.get_run(run_id).finished, timeout=60,
+                         what="the run to end")
+        assert store.get_run(run_id).state is RunState.DONE
+        outcome = "powered off by this run, at the operator's request"
+        assert store.notes(run_id)[OUTCOME] == outcome
+        await wait_until(pilot, lambda: outcome in str(app.screen.query_one("#run-head")
+                                                       .render()), what="the outcome shown")
     assert virsh(lab_info, "domstate", "--reason", guest) == "shut off (destroyed)"
