@@ -182,3 +182,14 @@ async def test_power_off_on_the_vm_screen_ends_its_waiting_shutdown(running) -> 
     assert [r.id for r in demo.session.store.list_runs()] == [run.id]  # no second run
     assert demo.session.store.notes(run.id)[OUTCOME] == (
         "powered off by this run, at the operator's request")
+
+
+async def test_shut_down_again_opens_the_waiting_run_instead_of_a_second(running) -> None:
+    demo, pilot = running
+    run = await shut_down(pilot, demo)
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: not isinstance(demo.app.screen, RunDetailScreen))
+    await pilot.press("d")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
+    assert demo.app.screen.run_id == run.id  # type: ignore[attr-defined]
+    assert [r.id for r in demo.session.store.list_runs()] == [run.id]
