@@ -18,7 +18,6 @@ it all. A host that is powered off and restored comes back without the user.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -96,18 +95,17 @@ def enable(index: int, setup: str, password: str) -> None:
     d = _dir(index)
     for sub in ("sudoers.d", "ts", "lectured"):
         (d / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
-    home = d / "home"
-    if not home.exists():
-        uid = _free_uid()
-        home.mkdir(mode=0o700)
-        os.chown(home, uid, GROUP_ID)
-    uid = home.stat().st_uid
+    uid_file = d / "uid"
+    if not uid_file.exists():
+        uid_file.write_text(f"{_free_uid()}\n")
+    uid = int(uid_file.read_text())
     (d / "sudoers.d").chmod(0o755)
     # written in place (never replaced): a bind-mounted file shows its inode's new content
     passwd = Path("/etc/passwd").read_text()
     (d / "passwd").write_text(
         passwd + ("" if passwd.endswith("\n") else "\n")
-        + f"{USER}:x:{uid}:{GROUP_ID}:mvm-tui lab operator:{home}:/bin/bash\n")
+        # home "/": the lab directory is root's only, and sshd and bash need none
+        + f"{USER}:x:{uid}:{GROUP_ID}:mvm-tui lab operator:/:/bin/bash\n")
     shadow = d / "shadow"
     shadow.touch(mode=0o600)
     shadow.write_text(Path("/etc/shadow").read_text()
@@ -140,7 +138,10 @@ def forget_timestamps(index: int) -> None:
 
 def disable(index: int) -> None:
     """Remove the user and its sudoers from hN (nothing left in its namespace)."""
-    if (host_dir(index) / "anchor.pid").exists():
-        for mount_point in _mounted(index):
-            _sh(index, "umount", mount_point)
+    try:
+        mounted = _mounted(index)
+    except OSError:  # the host is down: its namespace, and the mounts, are gone
+        mounted = set()
+    for mount_point in mounted:
+        _sh(index, "umount", mount_point)
     shutil.rmtree(_dir(index), ignore_errors=True)
