@@ -24,7 +24,8 @@ from mvm_tui.lab.netns import hx
 pytestmark = pytest.mark.lab
 PASSWORD = "lab-" + secrets.token_urlsafe(12)
 KEYRING = "/run/mvm-tui/sudo-test/ceph.client.admin.keyring"  # a per-host directory
-SCRIPT = 'echo "ran as $(id -u) with $1"\nread -r line\necho "then read: $line"\n'
+# bash -s reads its script line by line: `read` takes the script's next line as its data
+SCRIPT = 'echo "ran as $(id -u) with $1"\nread -r line\nthe next line\necho "then read: $line"\n'
 
 
 class RecordingPool(SshPool):
@@ -95,7 +96,7 @@ async def test_the_sudo_password_reaches_sudo_only(h1: lab.LabHost, setup: str) 
             echoed = await pool.run(h1.name, ["cat"], sudo=True, stdin=keyring, on_line=sink)
             assert echoed.stdout == keyring
             ran = await pool.run(h1.name, ["bash", "-s", "--", "x y"], sudo=True,
-                                 stdin=SCRIPT + "the next line\n", on_line=sink)
+                                 stdin=SCRIPT, on_line=sink)
             assert ran.stdout == "ran as 0 with x y\nthen read: the next line\n"
             assert "command not found" not in ran.stderr
             outputs += [who.stdout, who.stderr, echoed.stderr, ran.stderr]
