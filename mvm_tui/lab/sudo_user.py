@@ -7,7 +7,8 @@ it in, like root) whose sudo password is `password`, with the sudoers rules of `
   with no terminal per parent process, so every command over SSH asks);
 - "global": the same with `timestamp_type=global` (one password, then no prompt for a while);
 - "nopasswd-some": `ALL` with the password, and `NOPASSWD` for cat, install, bash and tee;
-- "nopasswd-all": `NOPASSWD: ALL`.
+- "nopasswd-all": `NOPASSWD: ALL`;
+- "none" (NO_RULE): no rule at all (sudo refuses the user).
 
 Only the host's own mount namespace changes: copies of /etc/passwd and /etc/shadow with the
 user added, and a directory of its own for /etc/sudoers.d, are bind-mounted there; sudo keeps
@@ -29,6 +30,7 @@ from mvm_tui.lab.netns import hx
 USER = "mvmlab-op"
 GROUP_ID = 100  # users
 SETUPS = ("default", "global", "nopasswd-some", "nopasswd-all")
+NO_RULE = "none"  # a user that sudo knows no rule for
 NOPASSWD_SOME = ("/usr/bin/cat", "/usr/bin/install", "/usr/bin/bash", "/usr/bin/tee")
 _MOUNTS = ("/etc/passwd", "/etc/shadow", "/etc/sudoers.d")
 
@@ -57,8 +59,9 @@ def _free_uid() -> int:
 
 def sudoers(setup: str, index: int) -> str:
     """The sudoers rules of a setup for lab host hN."""
-    if setup not in SETUPS:
-        raise LabError(f"unknown sudoers setup {setup!r}: one of {', '.join(SETUPS)}")
+    if setup not in (*SETUPS, NO_RULE):
+        raise LabError(f"unknown sudoers setup {setup!r}: one of {', '.join(SETUPS)}, "
+                       f"{NO_RULE}")
     d = _dir(index)
     rules = [
         f"Defaults:{USER} timestampdir={d / 'ts'}, lecture_status_dir={d / 'lectured'}",
@@ -68,7 +71,7 @@ def sudoers(setup: str, index: int) -> str:
         rules.append(f"Defaults:{USER} timestamp_type=global")
     if setup == "nopasswd-all":
         rules.append(f"{USER} ALL=(ALL:ALL) NOPASSWD: ALL")
-    else:
+    elif setup != NO_RULE:
         rules.append(f"{USER} ALL=(ALL:ALL) ALL")
     if setup == "nopasswd-some":  # the last rule that matches wins
         rules.append(f"{USER} ALL=(ALL:ALL) NOPASSWD: {', '.join(NOPASSWD_SOME)}")

@@ -15,9 +15,9 @@ import asyncssh
 FAKE_SUDO = r"""#!/bin/sh
 # sudo for tests, as `sudo -S -p PROMPT -- CMD...` behaves. A file `sudo-mode` next to it says
 # how: "nopasswd" runs CMD at once; "global" asks once, then not while `sudo-ts` exists (a
-# timestamp_type=global record); "refuse" says the user may not use sudo; otherwise it asks
-# every time: PROMPT on stderr, one line read from stdin (logged to `sudo-attempts`), up to 3
-# tries, the password being s3cret.
+# timestamp_type=global record); "refuse" says the user may not use sudo; "no-rule" says so
+# after the right password; otherwise it asks every time: PROMPT on stderr, one line read from
+# stdin (logged to `sudo-attempts`), up to 3 tries, the password being s3cret.
 [ "$1" = "-S" ] && [ "$2" = "-p" ] && [ "$4" = "--" ] || {
   echo "fake sudo: unexpected arguments: $*" >&2; exit 2; }
 prompt=$3; shift 4
@@ -38,6 +38,9 @@ if [ "$mode" != nopasswd ] && ! { [ "$mode" = global ] && [ -e "$dir/sudo-ts" ];
     echo "Sorry, try again." >&2
   done
   [ "$mode" = global ] && touch "$dir/sudo-ts"
+  if [ "$mode" = no-rule ]; then
+    echo "ops is not in the sudoers file." >&2; exit 1
+  fi
 fi
 exec "$@"
 """

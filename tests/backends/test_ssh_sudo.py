@@ -134,6 +134,21 @@ async def test_sudo_that_does_not_run_the_command_says_why(server: SshTestServer
     await pool.close()
 
 
+async def test_sudo_that_refuses_after_the_password_says_why_and_forgets_it(
+    server: SshTestServer,
+) -> None:
+    mode(server, "no-rule")
+    ask = Asker(PASSWORD, PASSWORD)
+    pool = SshPool([target(server, user="ops")], ask_password=ask)
+    for _ in range(2):
+        with pytest.raises(AuthFailed, match=r"sudo did not run `true` as root after the "
+                                             r"password of ops was given: ops is not in the "
+                                             r"sudoers file\.$"):
+            await pool.run("h1", ["true"], sudo=True)
+    assert ask.asked == ["sudo", "sudo"] and attempts(server) == [PASSWORD, PASSWORD]
+    await pool.close()
+
+
 async def test_a_password_with_a_line_break_is_refused_before_sudo_sees_it(
     server: SshTestServer,
 ) -> None:

@@ -20,6 +20,7 @@ from mvm_tui.backends.ssh import AuthFailed, SshPool, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
 from mvm_tui.lab import sudo_user
 from mvm_tui.lab.netns import hx
+from mvm_tui.services.preflight import PreflightHost, PreflightSpec, run_preflight
 
 pytestmark = pytest.mark.lab
 PASSWORD = "lab-" + secrets.token_urlsafe(12)
@@ -134,3 +135,23 @@ async def test_a_wrong_sudo_password_is_refused_once_and_forgotten(h1: lab.LabHo
         assert ask.asked == ["sudo", "sudo"]
     finally:
         await pool.close()
+
+
+@pytest.mark.parametrize(("setup", "status"), [("nopasswd-some", "ok"), ("global", "ok"),
+                                                (sudo_user.NO_RULE, "fail")])
+async def test_preflight_checks_sudo_of_a_non_root_user(h1: lab.LabHost, setup: str,
+                                                        status: str) -> None:
+    sudo_user.enable(h1.index, setup, PASSWORD)
+    spec = PreflightSpec((PreflightHost(h1.name, h1.address, h1.port, sudo_user.USER,
+                                        h1.key_file, password=PASSWORD),),
+                         (), ("eth0",), h1.known_hosts)
+    [report] = await run_preflight(spec)
+    sudo = next(i for i in report.items if i.check == "sudo")
+    assert sudo.status == status, sudo
+    if status == "ok":
+        assert sudo.detail == "works"
+    else:
+        assert sudo.detail.endswith(
+            "sudo did not run `true` as root after the password of mvmlab-op was given: "
+            "mvmlab-op is not in the sudoers file."), sudo.detail
+        assert PASSWORD not in sudo.detail

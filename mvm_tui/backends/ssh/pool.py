@@ -289,9 +289,10 @@ class SshPool:
             raise
         if not outcome.started:
             said = _last_line(outcome.stderr)
-            if outcome.answered:
+            if outcome.answered:  # a wrong password (passwd_tries=1), or no rule for the user
                 self._passwords.pop((t.name, "sudo"), None)
-                raise AuthFailed(f"{t.label}: sudo refused the password of {t.user}{said}")
+                raise AuthFailed(f"{t.label}: sudo did not run `{shown}` as root after the "
+                                 f"password of {t.user} was given{said}")
             raise AuthFailed(f"{t.label}: sudo did not run `{shown}` as root{said}")
         return CommandResult(shown, outcome.exit_status, outcome.stdout, outcome.stderr)
 
