@@ -127,6 +127,7 @@ class RealBackend(ClusterBackend):
         # queue behind a poll stalled on a VM's storage; and its copies of VM definitions
         self._ha_hosts: dict[str, LibvirtHost] = {}
         self.kept = KeptDefinitions()
+        self._check_caches: dict[str, lv_failover.CheckCache] = {}  # host -> its light checks'
         self._info: dict[str, HostInfo] = {}
         self._where: dict[str, str] = {}  # VM -> host, from the latest polls
         self._storage: dict[str, tuple[float, float]] = {}  # CRUSH host -> (total, used) GB
@@ -245,10 +246,11 @@ class RealBackend(ClusterBackend):
         libvirt answers within timeout; None when only SSH does (libvirtd down or restarting
         while its VMs run on). Raises BackendError when neither answers."""
         now = self._clock()
+        cache = self._check_caches.setdefault(host, lv_failover.CheckCache())
 
         async def inventory() -> HostPoll:
             return await self.ha_host(host).run(
-                lambda c: lv_failover.light_check(c, host, self.kept, now), "check")
+                lambda c: lv_failover.light_check(c, host, self.kept, now, cache), "check")
 
         async def over_ssh() -> tuple[bool, tuple[str, ...]]:
             await self.host_info(host)  # once: its CRUSH name, for osds_up
@@ -447,6 +449,8 @@ class RealBackend(ClusterBackend):
         current = await self.vm_info(vm)
         assert current.host is not None
         await self._node(current.host).set_placement(vm, placement, home_host)
+        for cache in self._check_caches.values():  # HA's checks read it again at once
+            cache.forget(vm)
 
     async def set_maintenance(self, host: str, on: bool) -> None:
         """A marker file on the host itself, so every jump box (and HA service) sees it."""
