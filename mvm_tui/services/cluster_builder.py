@@ -1,8 +1,9 @@
 """Building a new cluster from its configuration, or adding a worker to one: the preflight of
 the new hosts (nothing changes unless every one passes), a provisioning Run per new host (at
-once), then for HCI the Ceph Run (across all hosts; for a worker, its joining, verified), and
-the cluster saved in the config file. Shared by the wizard, Add Worker and `mvm-tui cluster
-create --from FILE.toml`."""
+once), then for HCI the Ceph Run (across all hosts; for a worker, its joining, verified), the
+hosts' mutual trust for live migration (a Run across every host: a worker's addition re-does it
+on all of them), and the cluster saved in the config file. Shared by the wizard, Add Worker
+and `mvm-tui cluster create --from FILE.toml`."""
 
 from __future__ import annotations
 
@@ -18,8 +19,10 @@ from mvm_tui.backends.ssh.errors import AuthFailed
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig, Config, HostConfig, load_config, save_config
+from mvm_tui.core.migration_trust import TrustHost
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState, Step
+from mvm_tui.services.migration_trust import MigrationTrust
 from mvm_tui.services.preflight import PreflightReport, run_preflight, spec_from_config
 from mvm_tui.services.provision import Compute, Provisioning, datastore_args
 from mvm_tui.services.provision_ceph import CephBootstrap, CephHost
@@ -71,7 +74,8 @@ class ClusterBuilder:
             steps += ceph.build(ceph.params([CephHost(h.name, h.address) for h in cluster.hosts],
                                             list(cluster.data_devices),
                                             _joining(cluster, new)))
-        return steps
+        trust = MigrationTrust(self.executor, pool, cluster.name, register=False)
+        return steps + list(trust.build(trust.params(trust_hosts(cluster))))
 
     def _runs(self, cluster: ClusterConfig, pool: SshPool,
               register: bool) -> tuple[Provisioning, CephBootstrap | None]:
@@ -120,6 +124,10 @@ class ClusterBuilder:
                 record = ceph.create([CephHost(h.name, h.address) for h in cluster.hosts],
                                      list(cluster.data_devices), join=_joining(cluster, new))
                 result.runs.append(await self.executor.execute(record.id))
+            if all(r.state is RunState.DONE for r in result.runs):
+                trust = MigrationTrust(self.executor, pool, cluster.name)
+                record = trust.create(trust_hosts(cluster))
+                result.runs.append(await self.executor.execute(record.id))
         finally:
             unsubscribe()
             await pool.close()
@@ -127,6 +135,11 @@ class ClusterBuilder:
             save_cluster(cluster, config_path)
             result.saved = config_path
         return result
+
+
+def trust_hosts(cluster: ClusterConfig) -> list[TrustHost]:
+    """The cluster's hosts as their peers reach them for a migration."""
+    return [TrustHost(h.name, h.address, h.port, h.user) for h in cluster.hosts]
 
 
 def _joining(cluster: ClusterConfig, new: Sequence[HostConfig]) -> list[str]:
