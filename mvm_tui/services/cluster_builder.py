@@ -19,10 +19,9 @@ from mvm_tui.backends.ssh.errors import AuthFailed
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig, Config, HostConfig, load_config, save_config
-from mvm_tui.core.migration_trust import TrustHost
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState, Step
-from mvm_tui.services.migration_trust import MigrationTrust
+from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
 from mvm_tui.services.preflight import PreflightReport, run_preflight, spec_from_config
 from mvm_tui.services.provision import Compute, Provisioning, datastore_args
 from mvm_tui.services.provision_ceph import CephBootstrap, CephHost
@@ -135,11 +134,6 @@ class ClusterBuilder:
             save_cluster(cluster, config_path)
             result.saved = config_path
         return result
-
-
-def trust_hosts(cluster: ClusterConfig) -> list[TrustHost]:
-    """The cluster's hosts as their peers reach them for a migration."""
-    return [TrustHost(h.name, h.address, h.port, h.user) for h in cluster.hosts]
 
 
 def _joining(cluster: ClusterConfig, new: Sequence[HostConfig]) -> list[str]:

@@ -19,6 +19,7 @@ from typing import Any
 
 from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ssh import SshPool
+from mvm_tui.config import ClusterConfig
 from mvm_tui.core import migration_trust as mt
 from mvm_tui.core.migration_trust import HostKeys, TrustHost
 from mvm_tui.core.preflight import Item
@@ -26,6 +27,11 @@ from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
 from mvm_tui.services.provision import STEP_TIMEOUT, script_argv, script_text, step_output
 
 SCRIPT = "migration.sh"
+
+
+def trust_hosts(cluster: ClusterConfig) -> list[TrustHost]:
+    """The cluster's hosts as their peers reach them for a migration."""
+    return [TrustHost(h.name, h.address, h.port, h.user) for h in cluster.hosts]
 
 
 class MigrationTrust:
