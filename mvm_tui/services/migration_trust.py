@@ -150,8 +150,9 @@ class MigrationTrust:
             if failed:
                 raise BackendError(f"migration logins fail: {', '.join(failed)}")
 
-        async def never(ctx: StepContext) -> bool:
-            return False  # checked every time: it changes nothing
+        async def reaches(ctx: StepContext) -> bool:
+            found = await self.check(hosts)
+            return all(i.ok for items in found.values() for i in items)
 
         def preview(args: str) -> tuple[str, ...]:
             return tuple(f"ssh {h.name} sudo bash -s -- {args} < mvm_tui/provision/{SCRIPT}"
@@ -164,5 +165,5 @@ class MigrationTrust:
                  preview(f"trust USER {shlex.quote('auth:from=...,restrict KEY')} "
                          f"{shlex.quote('known:ADDRESS HOSTKEY')}..."), trust, trusted),
             Step("Every host logs in to every other one as its libvirtd will to migrate",
-                 preview("reach PEER=qemu+ssh://USER@PEER/system?keyfile=..."), reach, never),
+                 preview("reach PEER=qemu+ssh://USER@PEER/system?keyfile=..."), reach, reaches),
         ]

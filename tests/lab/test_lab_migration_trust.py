@@ -20,7 +20,7 @@ from mvm_tui.cluster_cli import trust_cluster
 from mvm_tui.config import load_config
 from mvm_tui.lab.netns import hx
 from mvm_tui.lab.trust import set_up_trust
-from mvm_tui.models import PowerState
+from mvm_tui.models import MigrationProgress, PowerState
 from mvm_tui.services.preflight import trust_preflight
 from mvm_tui.session import Session
 
@@ -65,8 +65,9 @@ async def test_the_jump_box_uri_fails_and_the_hosts_own_trust_migrates(
 
         backend = lab_session.clusters[0].backend
         assert isinstance(backend, RealBackend)
-        done = await backend.migrate("trust-vm", "h2")
-        assert done.dest == "h2" and done.memory_remaining_bytes == 0
+        reports: list[MigrationProgress] = []
+        await backend.migrate("trust-vm", "h2", reports.append)
+        assert reports[-1].dest == "h2" and reports[-1].memory_remaining_bytes == 0
         moved = await backend.vm_info("trust-vm")
         assert (moved.host, moved.power) == ("h2", PowerState.RUNNING)
         assert "trust-vm" not in on(h1, *VIRSH, "list", "--all", "--name").stdout.split()
@@ -107,7 +108,7 @@ async def test_the_preflight_reports_a_missing_trust_and_cluster_trust_mends_it(
                                    db_path=tmp_path / "runs.sqlite3")
         text = out.getvalue()
         assert code == 0, text
-        assert "Migration trust between h1, h2, h3: done" in text
+        assert "Migration trust between h1, h2, h3: done" in text, text
         assert "writing the peers' entries to /root/.ssh/authorized_keys" in text  # on h2
         assert all(f"{h}: ready for migration" in text for h in ("h1", "h2", "h3"))
         assert all(r.ok for r in await trust_preflight(cluster))
