@@ -63,6 +63,8 @@ case "$mode" in
     group="$(id -gn "$user")"
     auth=(); known=()
     for line in "$@"; do
+      # grep matches line by line: a value of several lines is refused whole
+      case "$line" in *$'\n'*|*$'\r'*) say "refused line: it holds a line break"; exit 2 ;; esac
       case "$line" in
         auth:*) line="${line#auth:}"
                 grep -Eq "$AUTH_RE" <<<"$line" || { say "refused authorized key: $line"; exit 2; }
