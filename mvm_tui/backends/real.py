@@ -55,6 +55,20 @@ MON_HOST = re.compile(r"[\[\]a-zA-Z0-9:.,/ ]+")  # [v2:10.0.0.1:3300,v1:10.0.0.1
 T = TypeVar("T")
 
 
+# what ssh says (through libvirt) when a host cannot log in to its peer for a migration
+_TRUST_FAILURES = ("Permission denied (publickey", "Host key verification failed",
+                   "error while reading private key", "authentication failed")
+
+
+def _trust_hint(exc: BackendError, source: str, dest: str) -> BackendError:
+    """A migration's error, with what to do when the source could not log in to the peer."""
+    text = str(exc)
+    if not any(s in text for s in _TRUST_FAILURES):
+        return exc
+    return type(exc)(f"{text} ({source} cannot log in to {dest} for a migration: set up the "
+                     "hosts' migration trust, `mvm-tui cluster trust --config PATH`)")
+
+
 @dataclass(frozen=True)
 class RealOptions:
     ssh: SshOptions = field(default_factory=SshOptions)
@@ -413,8 +427,11 @@ class RealBackend(ClusterBackend):
         current = await self.vm_info(vm)
         assert current.host is not None
         source, target = self._node(current.host), self._node(dest)
-        done = await source.migrate(vm, target, dest_uri=self.migration_uris[dest],
-                                    unsafe=unsafe, on_progress=on_progress)
+        try:
+            done = await source.migrate(vm, target, dest_uri=self.migration_uris[dest],
+                                        unsafe=unsafe, on_progress=on_progress)
+        except BackendError as exc:
+            raise _trust_hint(exc, current.host, dest) from exc
         self._where[vm] = dest
         if on_progress is not None:
             on_progress(done)
@@ -433,9 +450,12 @@ class RealBackend(ClusterBackend):
         target_uri = self.migration_uris[dest]
         flags = (libvirt.VIR_MIGRATE_OFFLINE | libvirt.VIR_MIGRATE_PEER2PEER
                  | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
-        await self._node(current.host).host.run(
-            lambda c: c.lookupByName(vm).migrateToURI3(target_uri, {}, flags),
-            f"move {vm} to {dest}")
+        try:
+            await self._node(current.host).host.run(
+                lambda c: c.lookupByName(vm).migrateToURI3(target_uri, {}, flags),
+                f"move {vm} to {dest}")
+        except BackendError as exc:
+            raise _trust_hint(exc, current.host, dest) from exc
         self._where[vm] = dest
 
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:

@@ -3,7 +3,7 @@ box (its own /tmp; the lab directory hidden but for the shared storage), so the 
 jump box, with its key path, fails on the source host as it does on a real hypervisor; the hosts'
 own trust (each host's key, set up by `lab up` with provisioning's script) migrates; the
 preflight of an existing cluster reports a missing trust with what to fix, and `cluster trust`
-sets it up again."""
+sets it up again; a migration meanwhile fails saying what to do."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mvm_tui import lab
+from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.real import RealBackend, libvirt_uri
 from mvm_tui.cluster_cli import trust_cluster
 from mvm_tui.config import load_config
@@ -81,10 +82,11 @@ async def test_the_jump_box_uri_fails_and_the_hosts_own_trust_migrates(
 
 
 async def test_the_preflight_reports_a_missing_trust_and_cluster_trust_mends_it(
-    lab_info: lab.LabInfo, tmp_path: Path
+    lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path
 ) -> None:
     h1, h2, h3 = (lab_info.host(n) for n in ("h1", "h2", "h3"))
     cluster = load_config(lab_info.config_path).clusters[0]
+    lab.define_guest("h1", "trust-vm2", "nodisk")
     try:
         # h2 no longer authorizes h1's key; h1 no longer knows h3's host key
         on(h2, "sed", "-i", "/mvm-tui-migration@mvmlab-h1$/d", "/root/.ssh/authorized_keys")
@@ -100,6 +102,14 @@ async def test_the_preflight_reports_a_missing_trust_and_cluster_trust_mends_it(
         assert "mvm-tui cluster trust" in to_h2.fix
         assert items[("h3", "migration to h1")].status == "ok"
 
+        # a migration then fails with what to do, and the VM runs where it was
+        with pytest.raises(BackendError) as failed:
+            await lab_session.clusters[0].backend.migrate("trust-vm2", "h2")
+        assert "Permission denied (publickey)" in str(failed.value)
+        assert "h1 cannot log in to h2 for a migration: set up the hosts' migration trust" in \
+            str(failed.value)
+        assert on(h1, *VIRSH, "domstate", "trust-vm2").stdout.strip() == "running"
+
         out = io.StringIO()  # --check changes nothing
         code = await trust_cluster(lab_info.config_path, None, check_only=True, out=out)
         assert code == 1 and "h1: NOT ready for migration" in out.getvalue()
@@ -114,3 +124,5 @@ async def test_the_preflight_reports_a_missing_trust_and_cluster_trust_mends_it(
         assert all(r.ok for r in await trust_preflight(cluster))
     finally:
         set_up_trust(lab_info)
+        on(h1, *VIRSH, "destroy", "trust-vm2")
+        on(h1, *VIRSH, "undefine", "trust-vm2")
