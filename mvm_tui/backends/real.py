@@ -36,6 +36,7 @@ from mvm_tui.backends.libvirt.uri import Transport, migration_uri
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
+from mvm_tui.core.migration_trust import trust_hint
 from mvm_tui.models import (
     CephStatus,
     HostPoll,
@@ -53,20 +54,6 @@ CEPH_CONF = PurePosixPath("/etc/ceph/ceph.conf")
 CEPH_UNIT = re.compile(r"ceph-(osd|mon|mgr)@[A-Za-z0-9_.-]+")
 MON_HOST = re.compile(r"[\[\]a-zA-Z0-9:.,/ ]+")  # [v2:10.0.0.1:3300,v1:10.0.0.1:6789],...
 T = TypeVar("T")
-
-
-# what ssh says (through libvirt) when a host cannot log in to its peer for a migration
-_TRUST_FAILURES = ("Permission denied (publickey", "Host key verification failed",
-                   "error while reading private key", "authentication failed")
-
-
-def _trust_hint(exc: BackendError, source: str, dest: str) -> BackendError:
-    """A migration's error, with what to do when the source could not log in to the peer."""
-    text = str(exc)
-    if not any(s in text for s in _TRUST_FAILURES):
-        return exc
-    return type(exc)(f"{text} ({source} cannot log in to {dest} for a migration: set up the "
-                     "hosts' migration trust, `mvm-tui cluster trust --config PATH`)")
 
 
 @dataclass(frozen=True)
@@ -431,7 +418,7 @@ class RealBackend(ClusterBackend):
             done = await source.migrate(vm, target, dest_uri=self.migration_uris[dest],
                                         unsafe=unsafe, on_progress=on_progress)
         except BackendError as exc:
-            raise _trust_hint(exc, current.host, dest) from exc
+            raise trust_hint(exc, current.host, dest) from exc
         self._where[vm] = dest
         if on_progress is not None:
             on_progress(done)
@@ -455,7 +442,7 @@ class RealBackend(ClusterBackend):
                 lambda c: c.lookupByName(vm).migrateToURI3(target_uri, {}, flags),
                 f"move {vm} to {dest}")
         except BackendError as exc:
-            raise _trust_hint(exc, current.host, dest) from exc
+            raise trust_hint(exc, current.host, dest) from exc
         self._where[vm] = dest
 
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:

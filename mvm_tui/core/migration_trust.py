@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.libvirt.uri import MIGRATION_KEY, migration_uri
 from mvm_tui.core.preflight import Item
 
@@ -152,3 +153,17 @@ def reach_items(me: TrustHost, hosts: Sequence[TrustHost], stdout: str) -> list[
             items.append(Item(check, "fail", f"{me.name} cannot log in to {peer.user}@"
                               f"{peer.address} for migration: {detail or 'failed'}", FIX))
     return items
+
+
+# what ssh says (through libvirt) when a host cannot log in to its peer for a migration
+_TRUST_FAILURES = ("Permission denied (publickey", "Host key verification failed",
+                   "error while reading private key", "authentication failed")
+
+
+def trust_hint(exc: BackendError, source: str, dest: str) -> BackendError:
+    """A migration's error, with what to do when the source could not log in to the peer."""
+    text = str(exc)
+    if not any(s in text for s in _TRUST_FAILURES):
+        return exc
+    return type(exc)(f"{text} ({source} cannot log in to {dest} for a migration: set up the "
+                     "hosts' migration trust, `mvm-tui cluster trust --config PATH`)")

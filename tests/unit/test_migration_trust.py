@@ -120,3 +120,16 @@ def test_the_trust_run_steps_and_their_commands() -> None:
     assert trust.params(HOSTS) == {"hosts": [["h1", "10.213.0.11", 22, "root"],
                                              ["h2", "10.213.0.12", 22, "root"],
                                              ["h3", "hv3.example", 2222, "ops"]]}
+
+
+def test_a_migration_refused_for_want_of_trust_says_what_to_do() -> None:
+    from mvm_tui.backends.base import BackendError, HostUnreachable
+
+    said = ("h1: migrate vm1: Cannot recv data: root@10.213.0.12: Permission denied "
+            "(publickey).: Connection reset by peer")  # libvirt's words on the lab
+    hinted = mt.trust_hint(HostUnreachable(said), "h1", "h2")
+    assert isinstance(hinted, HostUnreachable)
+    assert str(hinted) == said + (" (h1 cannot log in to h2 for a migration: set up the hosts' "
+                                  "migration trust, `mvm-tui cluster trust --config PATH`)")
+    other = BackendError("h1: migrate vm1: unsupported configuration: disk vda is not shared")
+    assert mt.trust_hint(other, "h1", "h2") is other
