@@ -93,8 +93,14 @@ else
   # shellcheck disable=SC2016  # expanded by the inner shell
   ip netns exec "$NS" unshare --uts --mount --propagation private -- bash -c '
     set -e
-    D="$1"; LAB="$3"
+    D="$1"; LAB="$3"; SRC="$4"
     exec 3>"$D/anchor.pid"  # written once every mount is in place; the lab dir is hidden then
+    # the lab scripts run inside the host from the source tree: kept visible wherever the
+    # checkout is (a clone under /tmp or /root would be hidden below), as a provisioning tool
+    # would have its scripts on the host
+    keep="/run/mvmlab-src.$$"
+    mkdir -p "$keep"
+    mount --bind "$SRC" "$keep"
     hostname "$2"
     for pair in etc-ssh:/etc/ssh etc-libvirt:/etc/libvirt run-libvirt:/run/libvirt \
         lib-libvirt:/var/lib/libvirt log-libvirt:/var/log/libvirt cache-libvirt:/var/cache/libvirt \
@@ -118,10 +124,13 @@ else
     mount --move /run/mvmlab/.shared "$LAB/shared"
     mount --move /run/mvmlab/.cache "$LAB/cache"
     rmdir /run/mvmlab/.shared /run/mvmlab/.cache
+    mkdir -p "$SRC"
+    mount --move "$keep" "$SRC"
+    rmdir "$keep"
     echo $$ >&3
     exec 3>&-
     exec sleep infinity
-  ' anchor "$D" "$NS" "$LAB" </dev/null >"$D/anchor.log" 2>&1 &
+  ' anchor "$D" "$NS" "$LAB" "$(cd "$HERE/.." && pwd)" </dev/null >"$D/anchor.log" 2>&1 &
   for _ in $(seq 100); do [ -s "$D/anchor.pid" ] && break; sleep 0.05; done
   [ -s "$D/anchor.pid" ] || { echo "$H: anchor did not start: $(cat "$D/anchor.log")" >&2; exit 1; }
 fi
