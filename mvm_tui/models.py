@@ -20,6 +20,13 @@ class HostState(StrEnum):
     MAINTENANCE = "maintenance"
 
 
+class MemSource(StrEnum):
+    """Where a VM's memory in use comes from."""
+
+    GUEST = "guest"  # the guest's own figure (its balloon driver: available - usable)
+    ALLOCATED = "allocated"  # no figure from the guest: the memory it was given (balloon size)
+
+
 class PowerState(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
@@ -80,6 +87,7 @@ class Vm(Frozen):
     memory_mb: int
     cpu_pct: float = 0.0  # of its own vCPUs
     mem_used_mb: int = 0
+    mem_source: MemSource = MemSource.GUEST  # what mem_used_mb is
     disk_rd_bps: float = 0.0
     disk_wr_bps: float = 0.0
     net_rx_bps: float = 0.0
@@ -98,6 +106,9 @@ class HostMetrics(Frozen):
     net_tx_bps: float = 0.0
     disk_rd_bps: float = 0.0
     disk_wr_bps: float = 0.0
+    # what the network and disk figures count (the host's own counters); empty when unknown
+    net_devices: tuple[str, ...] = ()
+    disk_devices: tuple[str, ...] = ()
 
 
 class HostFacts(Frozen):

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import libvirt  # type: ignore[import-untyped]
 
-from mvm_tui.backends import ceph
+from mvm_tui.backends import ceph, host_counters
 from mvm_tui.backends.base import BackendError, ClusterBackend, HostRef, InvalidState, NotFound
 from mvm_tui.backends.ceph.admin import CliResult, UnitAction
 from mvm_tui.backends.libvirt import (
@@ -132,6 +132,7 @@ class RealBackend(ClusterBackend):
         self._last: dict[str, HostPoll] = {}
         self._answered: str | None = None  # the host _on_any_host reached last
         self._silent: set[str] = set()  # hosts whose last liveness check got no answer
+        self._counters = {h.name: host_counters.CounterTracker() for h in cluster.hosts}
 
     def watch(self, changed: Callable[[str], None]) -> None:
         self._changed = changed
@@ -159,15 +160,29 @@ class RealBackend(ClusterBackend):
 
     async def poll_host(self, host: str) -> HostPoll:
         info = await self.host_info(host)
-        poll, maintenance = await asyncio.gather(self._vm_stats(host), self._in_maintenance(host))
+        poll, (rates, maintenance) = await asyncio.gather(self._vm_stats(host),
+                                                          self._host_counters(host))
         for vm in poll.vms:
             self._where[vm.name] = host
         update: dict[str, object] = {"os": info.os}
         if info.hostname in self._storage:
             total, used = self._storage[info.hostname]
             update |= {"storage_gb": round(total, 2), "storage_used_gb": round(used, 2)}
+        metrics = poll.metrics.model_copy(update={
+            "net_rx_bps": rates.net_rx_bps, "net_tx_bps": rates.net_tx_bps,
+            "disk_rd_bps": rates.disk_rd_bps, "disk_wr_bps": rates.disk_wr_bps,
+            "net_devices": rates.interfaces, "disk_devices": rates.disks})
         return poll.model_copy(update={
-            "facts": poll.facts.model_copy(update=update), "maintenance": maintenance})
+            "facts": poll.facts.model_copy(update=update), "metrics": metrics,
+            "maintenance": maintenance})
+
+    async def _host_counters(self, host: str) -> tuple[host_counters.HostRates, bool]:
+        """The host's own network and disk rates since its previous poll, and whether it is
+        in maintenance: one command over its pooled SSH connection."""
+        result = await self.ssh.run(host, host_counters.command(MAINTENANCE), timeout=10)
+        counters = host_counters.parse(result.stdout)
+        tracker = self._counters.setdefault(host, host_counters.CounterTracker())
+        return tracker.rates(time.monotonic(), counters), counters.maintenance
 
     async def _vm_stats(self, host: str) -> HostPoll:
         """The host's libvirt poll; one at a time per host (a stalled one is not queued
