@@ -185,7 +185,7 @@ class MvmApp(App[None]):
     def _ha_decided(self, decision: Decision) -> None:
         level = (EventLevel.ERROR if decision.kind in FAILING else
                  EventLevel.WARNING if decision.kind in ALARMING else EventLevel.INFO)
-        self.cluster.poller.record_event(level, decision.host, f"HA: {decision.line()}")
+        self.cluster.poller.record_event(level, decision.host, f"HA: {decision.text()}")
         if decision.kind is Kind.ASK_FAILBACK and decision.vm and self.ha is not None:
             ask_failback(self, self.ha, decision.vm, decision.host)
 

@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,11 @@ from mvm_tui.services.ha_real import RealHaActions
 from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.services.hosts_follow import config_hosts, follow_hosts
 from mvm_tui.session import Session, SessionError, load, open_session
+
+
+def _stamp(epoch: float) -> str:
+    """A decision's time in a headless log line: local date and time, never epoch seconds."""
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
 
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try again later
 EXIT_TROUBLE = 74  # EX_IOERR: at some point HA could not record a run or keep its state
@@ -133,7 +139,7 @@ async def run_ha(
                       "reported, their VMs not restarted", file=sys.stderr)
 
             def show(d: Decision, name: str = c.name) -> None:
-                print(f"{name}: {d.line()}", file=out, flush=True)
+                print(f"{_stamp(d.time)} {name}: {d.text()}", file=out, flush=True)
 
             def trouble(problem: str, name: str = c.name) -> None:
                 nonlocal troubled
