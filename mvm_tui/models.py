@@ -198,11 +198,18 @@ class MigrationProgress(Frozen):
     memory_remaining_bytes: int
     dirty_rate_bps: float = 0.0
     downtime_ms: int | None = None  # known once the migration completed
+    # the VM is paused on its source for the switch-over (the last pages and the device
+    # state move; it runs on the destination next)
+    switching_over: bool = False
 
     @property
     def percent(self) -> float:
-        total = self.memory_total_bytes or 1
-        return 100.0 * (total - self.memory_remaining_bytes) / total
+        """How much of the memory has been sent; 0 while the job is being set up (libvirt
+        reports every figure 0 then)."""
+        if self.memory_total_bytes <= 0:
+            return 100.0 if self.downtime_ms is not None else 0.0
+        total = self.memory_total_bytes
+        return max(0.0, 100.0 * (total - self.memory_remaining_bytes) / total)
 
 
 class EventLevel(StrEnum):

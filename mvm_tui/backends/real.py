@@ -423,10 +423,8 @@ class RealBackend(ClusterBackend):
         current = await self.vm_info(vm)
         assert current.host is not None
         source, target = self._node(current.host), self._node(dest)
-        done = await source.migrate(vm, target, unsafe=unsafe, on_progress=on_progress)
-        self._where[vm] = dest
-        if on_progress is not None:
-            on_progress(done)
+        await source.migrate(vm, target, unsafe=unsafe, on_progress=on_progress)
+        self._where[vm] = dest  # its last report (with the downtime) came from migrate()
 
     def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
         return self._migrate_command(vm, dest, "--offline")

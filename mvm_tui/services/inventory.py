@@ -299,12 +299,16 @@ class InventoryPoller:
 
     def _build_snapshot(self) -> ClusterSnapshot:
         # A VM seen on two hosts (a stale answer from a host that stopped answering, while the
-        # VM was moved) is taken from the host heard from most recently.
+        # VM was moved) is taken from the host heard from most recently; but while it is live
+        # migrated, the destination lists it paused from the start: it runs on the source until
+        # the switch-over (paused there too), then on the destination.
         order = sorted(self._hosts.values(), key=lambda h: h.last_seen or 0.0)
         vms: dict[str, Vm] = {}
         for host in order:
             for vm in self._vms[host.name]:
-                vms[vm.name] = vm
+                seen = vms.get(vm.name)
+                if not (seen is not None and _incoming(vm, seen)):
+                    vms[vm.name] = vm
         return ClusterSnapshot(
             name=self.backend.name,
             layout=self.backend.layout,
@@ -314,3 +318,10 @@ class InventoryPoller:
             ceph=self._ceph,
             ceph_error=self._ceph_error,
         )
+
+
+def _incoming(vm: Vm, other: Vm) -> bool:
+    """`vm` is the paused copy a live migration's destination lists while `other`, on
+    another host, still runs."""
+    return (vm.power is PowerState.PAUSED and other.power is PowerState.RUNNING
+            and vm.host != other.host)
