@@ -108,7 +108,12 @@ class Cluster:
         record = await self.executor.execute(run_id)
         level = EventLevel.INFO if record.state == "done" else EventLevel.ERROR
         subject = record.targets.vm or record.targets.host or self.name
-        outcome = "done" if record.state == "done" else f"failed: {record.error}"
+        if record.state == "done":
+            outcome = "done"
+        elif record.error:
+            outcome = f"{record.state.value}: {record.error}"
+        else:  # e.g. interrupted with no error to tell: never "failed: None"
+            outcome = record.state.value
         self.poller.record_event(level, subject, f"{record.title}: {outcome}")
         return record
 

@@ -278,10 +278,17 @@ class InventoryPoller:
             old = before.get(vm.name)
             if old is None:
                 where = self._host_of(vm.name)
-                message = f"moved {where} → {host}" if where else f"appeared on {host}"
+                if where and self._incoming_from(where, vm):
+                    message = f"arriving on {host} from {where} (live migration)"
+                else:
+                    message = f"moved {where} → {host}" if where else f"appeared on {host}"
                 self.record_event(EventLevel.INFO, vm.name, message)
             elif old.power != vm.power and old.power is not PowerState.UNKNOWN:
                 self.record_event(EventLevel.INFO, vm.name, f"{old.power} → {vm.power}")
+
+    def _incoming_from(self, where: str, vm: Vm) -> bool:
+        """`vm` is the paused copy of a live migration from `where`, where it still runs."""
+        return any(v.name == vm.name and _incoming(vm, v) for v in self._vms[where])
 
     def _host_of(self, vm: str) -> str | None:
         for host, vms in self._vms.items():

@@ -58,13 +58,17 @@ async def ensure_room(backend: ClusterBackend, vm: Vm, dest: str, ctx: StepConte
     ctx.log(f"{dest} has room for {vm.name} now")
 
 
+def _size(n: int) -> str:
+    return f"{n / GIB:.2f} GiB" if n >= GIB else f"{n / 2**20:.0f} MiB"
+
+
 def progress_text(p: MigrationProgress) -> str:
     if p.downtime_ms is not None:
         return (f"running on {p.dest}: switched over in {p.elapsed_s:.1f} s, downtime "
-                f"{p.downtime_ms} ms ({p.memory_processed_bytes / GIB:.2f} GiB sent)")
-    text = (f"{p.percent:.0f}%: {p.memory_processed_bytes / GIB:.2f} GiB sent, "
-            f"{p.memory_remaining_bytes / GIB:.2f} GiB of {p.memory_total_bytes / GIB:.2f} GiB "
-            f"left, dirty {p.dirty_rate_bps / 2**20:.0f} MiB/s")
+                f"{p.downtime_ms} ms ({_size(p.memory_processed_bytes)} sent)")
+    text = (f"{p.percent:.0f}%: {_size(p.memory_processed_bytes)} sent, "
+            f"{_size(p.memory_remaining_bytes)} of {_size(p.memory_total_bytes)} left, "
+            f"dirty {p.dirty_rate_bps / 2**20:.0f} MiB/s")
     if p.switching_over:
         text += f"; paused on {p.source} for the switch-over"
     return text

@@ -21,7 +21,8 @@ _TRANSPORT_CODES = frozenset(
 _NO_CONNECTION_CODES = frozenset({libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN})
 
 
-_URI = re.compile(r"\b[a-z][a-z0-9]*(?:\+[a-z0-9]+)?://[^\s'\"]*")
+# a URI up to a blank or a quote, without the punctuation of the sentence it ends
+_URI = re.compile(r"\b[a-z][a-z0-9]*(?:\+[a-z0-9]+)?://(?:[^\s'\"]*[^\s'\".,:;)])?")
 
 
 def short_uri(uri: str) -> str:

@@ -1,0 +1,93 @@
+"""Figures that are true, on the real lab: a host's network load is its own counters (not a sum
+of its VMs), a VM's memory is the guest's own figure, and a live migration's progress moves
+while its data moves."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+
+import pytest
+
+from mvm_tui import lab
+from mvm_tui.backends.real import RealBackend
+from mvm_tui.clock import SystemClock
+from mvm_tui.lab.netns import hx
+from mvm_tui.models import MemSource, MigrationProgress, PowerState
+from mvm_tui.runs.model import StepContext
+from mvm_tui.services.placement import migration_reporter
+from mvm_tui.session import Session
+
+pytestmark = pytest.mark.lab
+SENT = 16_000_000
+
+
+def _backend(session: Session) -> RealBackend:
+    backend = session.clusters[0].backend
+    assert isinstance(backend, RealBackend)
+    return backend
+
+
+async def test_host_network_counters_move_when_traffic_flows(lab_session: Session) -> None:
+    backend = _backend(lab_session)
+    await backend.poll_host("h1")  # the baseline of the rates
+    started = time.monotonic()
+    # 16 MB from h1 to the jump box: traffic on h1's own link that no VM of it carries
+    await backend.ssh.run("h1", ["head", "-c", str(SENT), "/dev/zero"], timeout=60)
+    poll = await backend.poll_host("h1")
+    elapsed = time.monotonic() - started  # at least the interval of the rates
+    m = poll.metrics
+    assert m.net_devices == ("eth0",)  # h1's link to the lab's bridge; not OVS' ports or lo
+    assert m.net_tx_bps * elapsed >= SENT, m
+    assert m.net_rx_bps > 0
+    assert sum(v.net_tx_bps for v in poll.vms) < SENT / elapsed / 100  # not the VMs' sum
+    assert m.disk_devices and not any(d.startswith(("loop", "dm-", "rbd")) for d in m.disk_devices)
+
+
+async def test_vm_memory_is_the_guests(lab_session: Session) -> None:
+    backend = _backend(lab_session)
+    deadline = time.monotonic() + 60
+    while True:  # its balloon driver reports every second once the guest has booted
+        linux = await backend.vm_info("tiny-linux")
+        if linux.mem_source is MemSource.GUEST or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    assert linux.power is PowerState.RUNNING and linux.mem_source is MemSource.GUEST
+    # a busybox guest uses a few tens of MiB of its 128; QEMU's process holds more than 128
+    assert 0 < linux.mem_used_mb < linux.memory_mb / 2, linux
+    bare = await backend.vm_info("tiny-b")  # no OS, no balloon: what it was given
+    assert (bare.mem_source, bare.mem_used_mb) == (MemSource.ALLOCATED, bare.memory_mb)
+
+
+async def test_a_throttled_migration_reports_its_progress_as_it_moves(
+    lab_session: Session, lab_info: lab.LabInfo
+) -> None:
+    backend = _backend(lab_session)
+    vm = await backend.vm_info("tiny-linux")
+    assert vm.host is not None and vm.power is PowerState.RUNNING
+    source = lab_info.host(vm.host)
+    dest = next(h for h in lab_info.hosts if h.name != vm.host)
+    # 4 MiB/s for this domain's next migration (what virsh migrate-setspeed sets before one)
+    subprocess.run(hx(source.index, "virsh", "-q", "-c", "qemu:///system", "migrate-setspeed",
+                      "tiny-linux", "4"), check=True, capture_output=True, timeout=30)
+    ctx = StepContext(1, 0, SystemClock())
+    reports: list[MigrationProgress] = []
+    report = migration_reporter(ctx)
+
+    def on_progress(p: MigrationProgress) -> None:
+        reports.append(p)
+        report(p)
+
+    await backend.migrate("tiny-linux", dest.name, on_progress)
+    moving = [p.percent for p in reports if p.downtime_ms is None]
+    assert len({round(p) for p in moving if 0 < p < 100}) >= 3, moving  # it moved, in steps
+    assert moving == sorted(moving) or max(moving) - min(moving) > 50
+    assert [p.downtime_ms is not None for p in reports].count(True) == 1  # the end, once
+    lines = [text for _, text in ctx.lines]
+    assert len(lines) == len(set(lines)) and lines[-1].startswith(f"running on {dest.name}: ")
+    bar = [f for f, _ in ctx.progress_seen]
+    assert bar == sorted(bar) and bar[0] < 0.5 and bar[-1] == 1.0
+    after = await backend.vm_info("tiny-linux")
+    assert (after.host, after.power) == (dest.name, PowerState.RUNNING)
+    await backend.migrate("tiny-linux", source.name)  # back where it was, at full speed

@@ -1,0 +1,43 @@
+"""What an operator reads never shows Python internals: no epoch seconds, no None, no full
+libvirt URI with its key and known_hosts paths."""
+
+from __future__ import annotations
+
+import re
+
+from mvm_tui.backends.libvirt.errors import short_uri, without_uris
+from mvm_tui.backends.libvirt.uri import build_uri
+from mvm_tui.core.failover import Decision
+from mvm_tui.core.failover_plan import Kind
+from mvm_tui.ha_cli import _stamp
+
+EPOCH = 1796574015.8  # 2026-12-06
+
+
+def test_ha_decisions_read_without_their_epoch_time() -> None:
+    assert Decision(EPOCH, Kind.SUSPECT, "h2").text() == "suspect h2"
+    assert Decision(EPOCH, Kind.RESTART, "h2", vm="web", target="h3").text() == (
+        "restart web on h3")
+    stale = Decision(EPOCH, Kind.STALE, "h2", vm="lin1", reason="restarted on h3")
+    assert stale.text() == "stale-copy lin1: restarted on h3"
+    assert "None" not in Decision(EPOCH, Kind.RESTART, "h2", vm="web").text()
+    # the log line of the scenarios and the bench keeps its time since the start
+    assert Decision(EPOCH, Kind.FENCE, "h2").line(EPOCH - 34) == "34.0 fence h2"
+
+
+def test_the_headless_ha_log_has_a_date_not_epoch_seconds() -> None:
+    stamp = _stamp(EPOCH)
+    assert re.fullmatch(r"2026-12-0[67] \d\d:\d\d:\d\d", stamp), stamp
+    assert "1796574015" not in stamp
+
+
+def test_libvirt_uris_in_messages_become_the_host() -> None:
+    uri = build_uri("root", "10.213.0.12", keyfile="/home/op/.ssh/id_ed25519",
+                    known_hosts="/home/op/.ssh/known_hosts", transport="libssh")
+    assert short_uri(uri) == "10.213.0.12"
+    assert short_uri("test:///tmp/node.xml") == "test:///tmp/node.xml"
+    text = without_uris(f"operation failed: Failed to connect to remote libvirt URI {uri}: "
+                        "authentication failed")
+    assert text == ("operation failed: Failed to connect to remote libvirt URI 10.213.0.12: "
+                    "authentication failed")
+    assert without_uris("no URI here: a 'quoted' word") == "no URI here: a 'quoted' word"
