@@ -5,8 +5,12 @@ while its data moves."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +47,27 @@ async def test_host_network_counters_move_when_traffic_flows(lab_session: Sessio
     assert m.net_rx_bps > 0
     assert sum(v.net_tx_bps for v in poll.vms) < SENT / elapsed / 100  # not the VMs' sum
     assert m.disk_devices and not any(d.startswith(("loop", "dm-", "rbd")) for d in m.disk_devices)
+
+
+def test_inventory_json_has_storage_and_measured_rates(
+    lab_info: lab.LabInfo, tmp_path: Path
+) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "mvm_tui.cli", "--config", str(lab_info.config_path),
+         "inventory", "--json"], capture_output=True, text=True, timeout=120,
+        env={**os.environ, "XDG_STATE_HOME": str(tmp_path)})
+    assert out.returncode == 0, out.stderr
+    (cluster,) = json.loads(out.stdout)["clusters"]
+    assert cluster["rates_over_s"] == 1.0
+    hosts = cluster["hosts"]
+    assert all(h["facts"]["storage_gb"] > 0 for h in hosts), hosts  # its OSD, from Ceph
+    # Ceph's monitors and OSDs talk between the hosts every second: their own links carry it
+    assert all(h["metrics"]["net_rx_bps"] > 0 and h["metrics"]["net_tx_bps"] > 0
+               for h in hosts), [h["metrics"] for h in hosts]
+    assert all(h["metrics"]["cpu_pct"] > 0 for h in hosts)
+    running = {v["name"]: v for v in cluster["vms"] if v["power"] == "running"}
+    assert all(isinstance(v["cpu_pct"], float) for v in running.values())
+    assert running["tiny-linux"]["cpu_pct"] > 0  # a Linux kernel under TCG: never idle at 0
 
 
 async def test_vm_memory_is_the_guests(lab_session: Session) -> None:
