@@ -95,6 +95,11 @@ class Vm(Frozen):
     disks: tuple[Disk, ...] = ()
     nics: tuple[Nic, ...] = ()
 
+    @property
+    def where(self) -> str:
+        """Its host for a message: never "None"."""
+        return self.host or "no host"
+
 
 class HostMetrics(Frozen):
     """One poll's worth of a host's load."""

@@ -433,7 +433,7 @@ class RealBackend(ClusterBackend):
         """An offline peer-to-peer migration: the definition moves, the VM stays off."""
         current = await self.vm_info(vm)
         if current.power is not PowerState.SHUTOFF:
-            raise InvalidState(f"{vm} is {current.power} on {current.host}: only a shut-off VM "
+            raise InvalidState(f"{vm} is {current.power} on {current.where}: only a shut-off VM "
                                "is moved cold")
         assert current.host is not None
         target = self._node(dest)

@@ -124,7 +124,7 @@ class Cluster:
 
         async def act(ctx: StepContext) -> None:
             vm = await self.backend.vm_info(name)
-            ctx.log(f"{name} is {vm.power} on {vm.host}")
+            ctx.log(f"{name} is {vm.power} on {vm.where}")
             await self.backend.vm_power(vm, action)
             ctx.log(f"{POWER_TITLES[action].lower()} requested")
 

@@ -310,7 +310,7 @@ class HaService:
     def _record(self, decisions: list[Decision]) -> None:
         for d in decisions:
             self.decisions.append(d)
-            log.info("HA %s: %s", self.backend.name, d.line())
+            log.info("HA %s: %s", self.backend.name, d.text())
             if d.kind is Kind.ASK_FAILBACK and d.vm is not None:
                 self.pending_failbacks[d.vm] = d.host
             if d.kind is Kind.STALE and d.vm is not None:
@@ -338,7 +338,7 @@ class HaService:
                 await self.clock.sleep(self.settings.check_interval)
                 continue
             except Exception:
-                log.exception("HA could not carry out %s", d.line())
+                log.exception("HA could not carry out %s", d.text())
             self._set_trouble("runs", "")
             if d.kind is Kind.RESTART and d.vm is not None:
                 self.engine.restart_ended(d.vm)

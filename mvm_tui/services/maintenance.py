@@ -204,7 +204,7 @@ class MaintenanceRuns:
                 if replan and vm.host != m.source:
                     continue
                 if vm.host != m.target:
-                    ctx.log(f"{m.vm} is on {vm.host}, not {m.target}", "err")
+                    ctx.log(f"{m.vm} is on {vm.where}, not {m.target}", "err")
                     ok = False
             return ok
 
@@ -276,7 +276,7 @@ class MaintenanceRuns:
     async def _move_one(self, m: Move, ctx: StepContext, replan: bool = False) -> None:
         vm = await self.backend.vm_info(m.vm)
         if replan and vm.host not in (m.source, m.target):
-            ctx.log(f"{m.vm}: already off {m.source} (on {vm.host})")
+            ctx.log(f"{m.vm}: already off {m.source} (on {vm.where})")
             return
         if vm.host == m.target:
             ctx.log(f"{m.vm}: already on {m.target}")
@@ -284,7 +284,7 @@ class MaintenanceRuns:
         if replan and vm.host == m.source:
             m = replace(m, target=self._target_now(m, vm, ctx))
         if vm.host != m.source:
-            raise BackendError(f"it is on {vm.host} now, not {m.source}")
+            raise BackendError(f"it is on {vm.where} now, not {m.source}")
         elif m.live:
             if vm.power is not PowerState.RUNNING:
                 raise BackendError(f"it is {vm.power.value}, not running: preview again")

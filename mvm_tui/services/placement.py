@@ -136,7 +136,7 @@ def placement_steps(
 
     async def migrate(ctx: StepContext) -> None:
         vm = await backend.vm_info(name)
-        ctx.log(f"{name} runs on {vm.host}; migrating to {dest}")
+        ctx.log(f"{name} runs on {vm.where}; migrating to {dest}")
         await ensure_room(backend, vm, dest, ctx)
         await backend.migrate(name, dest, migration_reporter(ctx))
 

@@ -41,3 +41,11 @@ def test_libvirt_uris_in_messages_become_the_host() -> None:
     assert text == ("operation failed: Failed to connect to remote libvirt URI 10.213.0.12: "
                     "authentication failed")
     assert without_uris("no URI here: a 'quoted' word") == "no URI here: a 'quoted' word"
+
+
+def test_a_vm_defined_nowhere_is_on_no_host_not_none() -> None:
+    from mvm_tui.models import PowerState, Vm
+
+    vm = Vm(name="web", uuid="u", host=None, power=PowerState.SHUTOFF, vcpus=1, memory_mb=64)
+    assert f"web is on {vm.where}" == "web is on no host"
+    assert vm.model_copy(update={"host": "h2"}).where == "h2"
