@@ -20,6 +20,7 @@ from mvm_tui.backends.ssh.pool import Purpose
 from mvm_tui.config import ClusterConfig, HostConfig
 from mvm_tui.core.cluster_form import ClusterForm, HostRow
 from mvm_tui.core.failover_plan import Decision, Kind
+from mvm_tui.core.ha_journal import Notice
 from mvm_tui.models import EventLevel, Layout
 from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.add_cluster import AddClusterScreen
@@ -120,6 +121,7 @@ class MvmApp(App[None]):
         if self.ha is not None:
             self.ha.subscribe(self._ha_decided)
             self.ha.on_trouble(self._ha_trouble)
+            self.ha.news.listen(self._ha_notice)
             try:
                 self.ha.start()
             except HaLockHeld as exc:
@@ -188,6 +190,11 @@ class MvmApp(App[None]):
         self.cluster.poller.record_event(level, decision.host, f"HA: {decision.text()}")
         if decision.kind is Kind.ASK_FAILBACK and decision.vm and self.ha is not None:
             ask_failback(self, self.ha, decision.vm, decision.host)
+
+    def _ha_notice(self, notice: Notice) -> None:
+        """A fence, a failure, VMs left down: a toast that stays until read."""
+        self.notify(notice.message, title=f"HA: {notice.event}", markup=False,
+                    severity="error" if notice.level == "error" else "warning", timeout=120)
 
     def _ha_trouble(self, problem: str) -> None:
         """Said loudly: HA cannot record or keep something (it tries again)."""

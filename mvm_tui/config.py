@@ -9,6 +9,7 @@ config.example.toml (repository root) documents every key.
 from __future__ import annotations
 
 import difflib
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -311,6 +312,13 @@ class HaConfig(_Model):
         default=30.0, ge=3, description="HCI: seconds the HA lock is held without renewal; "
         "a standby service takes over this long after the active one stops renewing it."
     )
+    notify_command: list[str] = Field(
+        default_factory=list,
+        description="A command run on the jump box (argv, no shell) for every HA notice: a "
+        "fence, a fence, restart or unfence that failed, VMs left down. The notice is in its "
+        "environment: MVM_CLUSTER, MVM_EVENT, MVM_LEVEL, MVM_HOST, MVM_VM, MVM_MESSAGE. "
+        "Killed after 30 s; its failure is logged, HA goes on.",
+    )
     self_fence_after: float | None = Field(
         default=None, gt=0,
         description="Seconds after which a host cut off from the majority of the cluster kills "
@@ -603,8 +611,14 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            out += f".{part}" if out else part
+            # a key that is not a bare TOML key is shown quoted, escaped (no control character
+            # reaches the terminal)
+            key = part if _BARE_KEY.fullmatch(part) else json.dumps(part)
+            out += f".{key}" if out else key
     return out
+
+
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def _names(loc: tuple[int | str, ...], data: object) -> str:
@@ -683,8 +697,9 @@ def _message(err: Any, loc: tuple[int | str, ...]) -> str:
         return f"expected a list, got a table: write [[{table}]] for each entry"
     if kind == "enum":
         return f"expected {ctx.get('expected', 'one of the listed values')}, got {got}"
-    template = _TEMPLATES.get(kind, str(err["msg"]) + ", got {got}")
-    return template.format(got=got)
+    # (pydantic's own message is never a template: it may hold braces, as a pattern does)
+    template = _TEMPLATES.get(kind)
+    return template.format(got=got) if template else f"{err['msg']}, got {got}"
 
 
 _TEMPLATES = {

@@ -31,11 +31,6 @@ from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.services.hosts_follow import config_hosts, follow_hosts
 from mvm_tui.session import Session, SessionError, load, open_session
 
-
-def _stamp(epoch: float) -> str:
-    """A decision's time in a headless log line: local date and time, never epoch seconds."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
-
 EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try again later
 EXIT_TROUBLE = 74  # EX_IOERR: at some point HA could not record a run or keep its state
 
@@ -88,7 +83,9 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
                             other_moves=lambda: cluster.maintenance.in_flight)
     service = HaService(backend, session.clock, settings, session.executor, actions,
                         check=check, lock=None if lease else HaLock(cluster.name, lock_dir),
-                        lease=lease, balancer=balancer)
+                        lease=lease, balancer=balancer,
+                        notify_command=cluster.config.ha.notify_command if cluster.config
+                        else (), awaiting_operator=session.prompts.awaiting)
     # an evacuation never moves a VM to a host this service knows lost or fenced
     cluster.maintenance.unusable = service.unusable_hosts
     return service
@@ -139,7 +136,8 @@ async def run_ha(
                       "reported, their VMs not restarted", file=sys.stderr)
 
             def show(d: Decision, name: str = c.name) -> None:
-                print(f"{_stamp(d.time)} {name}: {d.text()}", file=out, flush=True)
+                when = time.strftime("%H:%M:%S", time.localtime(d.time))
+                print(f"{when} {name}: {d.text()}", file=out, flush=True)
 
             def trouble(problem: str, name: str = c.name) -> None:
                 nonlocal troubled

@@ -100,6 +100,10 @@ class Prompts:
             self._answers[key] = asyncio.ensure_future(self._decide(unknown))
         return await asyncio.shield(self._answers[key])
 
+    def awaiting(self, host: str) -> bool:
+        """A question about the host's key waits for the operator's answer."""
+        return any(h == host and not answer.done() for (h, _), answer in self._answers.items())
+
     async def _decide(self, unknown: HostKeyUnknown) -> bool:
         if self.host_key is not None:
             ok = await self.host_key(unknown)

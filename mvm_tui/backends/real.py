@@ -34,6 +34,7 @@ from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
+from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
 from mvm_tui.models import (
@@ -44,11 +45,13 @@ from mvm_tui.models import (
     Placement,
     PowerAction,
     PowerState,
+    StopReason,
     Vm,
 )
 
 GB = 1e9
 MAINTENANCE = PurePosixPath("/var/lib/mvm-tui/maintenance")  # on the host: it is in maintenance
+SELF_FENCED = PurePosixPath("/run/mvm-tui/selffenced")  # VMs mvm-selffence killed, one a line
 CEPH_CONF = PurePosixPath("/etc/ceph/ceph.conf")
 CEPH_UNIT = re.compile(r"ceph-(osd|mon|mgr)@[A-Za-z0-9_.-]+")
 MON_HOST = re.compile(r"[\[\]a-zA-Z0-9:.,/ ]+")  # [v2:10.0.0.1:3300,v1:10.0.0.1:6789],...
@@ -262,13 +265,16 @@ class RealBackend(ClusterBackend):
             return await self.ha_host(host).run(
                 lambda c: lv_failover.light_check(c, host, self.kept, now), "check")
 
-        async def over_ssh() -> bool:
+        async def over_ssh() -> tuple[bool, tuple[str, ...]]:
             await self.host_info(host)  # once: its CRUSH name, for osds_up
-            return await self._in_maintenance(host)
+            return await self._ha_markers(host)
 
         poll, marker = await asyncio.gather(
             asyncio.wait_for(inventory(), timeout),
             asyncio.wait_for(over_ssh(), timeout), return_exceptions=True)
+        if isinstance(poll, BaseException) and isinstance(marker, HostKeyUnknown
+                                                          | HostKeyChanged):
+            raise marker  # its sshd answered: up, but not to be trusted with a check
         if isinstance(poll, BaseException) and isinstance(marker, BaseException):
             self._silent.add(host)
             raise BackendError(f"{host}: neither libvirt nor SSH answered within {timeout:g} s "
@@ -278,7 +284,8 @@ class RealBackend(ClusterBackend):
             return None
         for vm in poll.vms:
             self._where[vm.name] = host
-        return poll.model_copy(update={"maintenance": marker is True})
+        maintenance, self_fenced = (False, ()) if isinstance(marker, BaseException) else marker
+        return poll.model_copy(update={"maintenance": maintenance, "self_fenced": self_fenced})
 
     async def osds_up(self, host: str) -> bool | None:
         """Whether Ceph (asked on another host) sees any OSD of the host up; None when that
@@ -394,6 +401,11 @@ class RealBackend(ClusterBackend):
         assert fresh.host is not None
         await self._node(fresh.host).power(vm.name, action)
 
+    async def vm_stop_reason(self, vm: str) -> StopReason | None:
+        fresh = await self.vm_info(vm)  # where it is defined now
+        assert fresh.host is not None
+        return await self._node(fresh.host).stop_reason(vm)
+
     def _defined_on(self, vm: Vm) -> str:
         host = self._where.get(vm.name, vm.host)
         if host is None:
@@ -457,6 +469,19 @@ class RealBackend(ClusterBackend):
             await self.ssh.run(host, ["touch", str(MAINTENANCE)], sudo=True)
         else:
             await self.ssh.run(host, ["rm", "-f", str(MAINTENANCE)], sudo=True)
+
+    async def _ha_markers(self, host: str) -> tuple[bool, tuple[str, ...]]:
+        """In one command: whether the host is in maintenance, and the VMs its self-fence
+        killed that HA has not cleared yet."""
+        script = (f"test -e {MAINTENANCE} && echo maintenance; "
+                  f"cat {SELF_FENCED} 2>/dev/null | sed 's/^/killed /'; true")
+        out = (await self.ssh.run(host, ["sh", "-c", script])).stdout.splitlines()
+        killed = tuple(dict.fromkeys(line.split(" ", 1)[1].strip() for line in out
+                                     if line.startswith("killed ") and line[7:].strip()))
+        return "maintenance" in out, killed
+
+    async def clear_self_fenced(self, host: str) -> None:
+        await self.ssh.run(host, ["rm", "-f", str(SELF_FENCED)], sudo=True)
 
     async def _in_maintenance(self, host: str) -> bool:
         result = await self.ssh.run(host, ["test", "-e", str(MAINTENANCE)], check=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,8 +33,9 @@ class Capacity:
     storage_used_gb: float
 
 
-def cluster_health(snap: ClusterSnapshot) -> ClusterHealth:
-    reasons: list[str] = []
+def cluster_health(snap: ClusterSnapshot, ha: Sequence[str] = ()) -> ClusterHealth:
+    """`ha`: what HA says is not OK (core.ha_journal.health_reasons); never OK with any."""
+    reasons: list[str] = list(ha)
     down = [h.name for h in snap.hosts if h.state is HostState.UNREACHABLE]
     slow = [h.name for h in snap.hosts if h.state is HostState.SLOW]
     critical = len(down) * 2 >= len(snap.hosts) > 0

@@ -17,6 +17,7 @@ restarted before that host is fenced. No I/O, no asyncio.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 
 from mvm_tui.core.failover_plan import (
@@ -27,7 +28,6 @@ from mvm_tui.core.failover_plan import (
     Kind,
     Observation,
     RestartPlan,
-    drill,
     plan_restarts,
     restart_order,
 )
@@ -36,6 +36,8 @@ from mvm_tui.core.placement import LIVE, assign, rooms
 from mvm_tui.models import (
     ClusterSnapshot,
     Host,
+    HostMetrics,
+    HostPoll,
     HostState,
     Layout,
     Placement,
@@ -49,6 +51,13 @@ __all__ = [
 ]
 
 
+
+
+def drill(snap: ClusterSnapshot, host: str, settings: HaSettings | None = None) -> DrillReport:
+    """The failover drill: "what if `host` is lost now?", decided as HA decides it (an engine
+    that knows the cluster as the snapshot shows it). Hosts not usable now (unreachable, in
+    maintenance) are not targets, as they would not be in a real failover."""
+    return FailoverEngine.from_snapshot(settings or HaSettings(), snap).drill(host, snap.time)
 
 
 class FailoverEngine(VmTracking):
@@ -65,6 +74,10 @@ class FailoverEngine(VmTracking):
         self._hosts = {h: _Host(h) for h in hosts}
         self._vms: dict[str, _Vm] = {}
         self._waiting: dict[str, str] = {}  # VM -> its lost host: left down for want of room
+        self._failed_on: dict[str, dict[str, float]] = {}  # VM -> host -> its last failed start
+        # hosts no VM may start on though they answer (an unfence that failed), with why: the
+        # service's own mapping, read at every plan
+        self.unusable: dict[str, str] = {}
 
     # -- reading
 
@@ -74,12 +87,50 @@ class FailoverEngine(VmTracking):
     def phases(self) -> dict[str, Phase]:
         return {h.name: h.phase for h in self._hosts.values()}
 
+    @classmethod
+    def from_snapshot(cls, settings: HaSettings, snap: ClusterSnapshot) -> FailoverEngine:
+        """An engine that knows the cluster as the snapshot shows it (a host that does not
+        answer is suspect), as an HA service's checks would have told it."""
+        engine = cls(settings, [h.name for h in snap.hosts], snap.layout, snap.name)
+        for h in snap.hosts:
+            if h.facts is None or h.state in (HostState.UNREACHABLE, HostState.UNKNOWN):
+                engine._hosts[h.name].phase = Phase.SUSPECT
+                continue
+            poll = HostPoll(facts=h.facts, metrics=h.metrics or HostMetrics(
+                time=snap.time, cpu_pct=0.0, mem_used_mb=0),
+                vms=tuple(v for v in snap.vms if v.host == h.name),
+                maintenance=h.state is HostState.MAINTENANCE)
+            engine.observe(Observation(h.name, snap.time, True, poll))
+        return engine
+
+    def drill(self, host: str, time: float) -> DrillReport:
+        """What would happen if `host` were lost now: the very planning of a real loss
+        (_plan_fenced), on a copy of this engine; nothing changes."""
+        if host not in self._hosts:
+            raise ValueError(f"no host named {host!r} in cluster {self.cluster}")
+        twin = copy.deepcopy(self)
+        h = twin._hosts[host]
+        h.phase, h.fenced = Phase.FENCED, True
+        for other in twin._hosts.values():  # (a fence under way elsewhere holds nothing up)
+            other.fence_failed = other.fence_failed or other.phase is Phase.FENCING
+        mine = [r.vm for r in twin._vms.values() if r.vm.host == host]
+        decisions = twin._plan_fenced(time)
+        restarts = tuple((d.vm, d.target) for d in decisions
+                         if d.kind is Kind.RESTART and d.vm and d.target and d.host == host)
+        stay = tuple((d.vm, d.detail or d.reason) for d in decisions
+                     if d.kind is Kind.STAY_DOWN and d.vm and d.host == host)
+        return DrillReport(
+            host=host, restarts=restarts, stay_down=stay,
+            not_running=tuple(sorted(v.name for v in mine if v.power not in LIVE)),
+            capacity_ok=not any(d.kind is Kind.STAY_DOWN and d.reason == "no room"
+                                and d.host == host for d in decisions))
+
     def view(self, time: float) -> ClusterSnapshot:
         """The cluster as the engine knows it: hosts usable only when OK and not in
         maintenance; VMs where last seen (or where a decision put them)."""
         hosts = []
         for h in self._hosts.values():
-            if h.phase is not Phase.OK:
+            if h.phase is not Phase.OK or h.name in self.unusable:
                 state = HostState.UNREACHABLE
             else:
                 state = HostState.MAINTENANCE if h.maintenance else HostState.ONLINE
@@ -112,17 +163,22 @@ class FailoverEngine(VmTracking):
                 h.last_ok = max(h.last_ok, started)
             if h.phase is Phase.SUSPECT and not h.fenced:
                 self._reset(h)
-                return [Decision(t, Kind.OK, h.name, reason="answered again"),
-                        *self._retry_waiting(t, h.name)]
+                killed = self._self_fenced(h, obs.poll, t)
+                return [*killed[:1], Decision(t, Kind.OK, h.name, reason="answered again"),
+                        *killed[1:], *self._retry_waiting(t, h.name)]
             # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
             if h.restarting and h.phase in DOWN_PHASES:
                 h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
                 if h.restarting:  # taken back once the restarts of its VMs are carried out
                     return []
+            # (a self-fence marker read otherwise is old news: cleared, nothing restarted)
+            old = [] if obs.poll is None or not obs.poll.self_fenced else [Decision(
+                t, Kind.SELF_FENCED, h.name, reason=", ".join(obs.poll.self_fenced),
+                detail="cleared: not restarted (it was not a short cut-off)")]
             if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
                 # back only once it says what it runs: its stale copies go before its unfence
-                return self._returned(h, t) + self._retry_waiting(t, h.name)
-            return self._retry_waiting(t, h.name) if obs.poll is not None else []
+                return old + self._returned(h, t) + self._retry_waiting(t, h.name)
+            return old + self._retry_waiting(t, h.name) if obs.poll is not None else []
         out: list[Decision] = []
         if h.phase is Phase.OK:
             h.phase, h.since = Phase.SUSPECT, t
@@ -266,25 +322,31 @@ class FailoverEngine(VmTracking):
         for h in self._hosts.values():
             h.restarting.discard(vm)
 
-    def restart_failed(self, vm: str, time: float, error: str, wait: bool = True
-                       ) -> list[Decision]:
-        """It did not start (a guard said no, or the start failed): unless it runs somewhere
-        (wait False), it waits; it starts as soon as a host has room for it (or its own host
-        is back)."""
+    def restart_failed(self, vm: str, time: float, error: str, wait: bool = True,
+                       target: str | None = None) -> list[Decision]:
+        """It did not start on `target` (a guard said no, or the start failed): unless it runs
+        somewhere (wait False), it is tried at once on another host with room; else it waits
+        and starts as soon as a host has room for it (or its own host is back). The host it
+        failed on is tried again only after fence_retry."""
         rec = self._vms[vm]
         self._put(vm, rec.vm.host, PowerState.SHUTOFF, time)
         lost = rec.home or ""
+        if target is not None:
+            self._failed_on.setdefault(vm, {})[target] = time
+        out = [Decision(time, Kind.RESTART_FAILED, lost, vm=vm, reason=error)]
         if wait and lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
             self._waiting[vm] = lost
-        return [Decision(time, Kind.RESTART_FAILED, lost, vm=vm, reason=error)]
+            out += self._retry_waiting(time, None)
+        return out
 
     def waiting(self) -> dict[str, str]:
         """VMs of lost hosts left down for want of room (or a failed start), by lost host."""
         return dict(self._waiting)
 
-    def _retry_waiting(self, t: float, host: str) -> list[Decision]:
-        """Waiting VMs restart on `host`, which just answered, if it has room for them now,
-        most important first (so a VM waits only until some host has room)."""
+    def _retry_waiting(self, t: float, host: str | None) -> list[Decision]:
+        """Waiting VMs restart on `host`, which just answered (None: on any host), if it has
+        room for them now, most important first (so a VM waits only until some host has
+        room); never on a host where its start failed within fence_retry."""
         for name in [v for v in self._waiting if self._vms[v].vm.power in LIVE]:
             del self._waiting[name]  # seen running: started by someone
         ready = [v for v, lost in self._waiting.items()
@@ -293,19 +355,22 @@ class FailoverEngine(VmTracking):
         if not ready:
             return []
         vms = restart_order([self._vms[v].vm for v in ready], self.settings)
-        nowhere = [v.model_copy(update={"host": None}) for v in vms]
-        room = {k: r for k, r in rooms(self.view(t), self.settings.limits).items() if k == host}
-        done = assign(nowhere, room)
+        all_rooms = rooms(self.view(t), self.settings.limits)
         out = []
         for vm in vms:
-            target = done.placed.get(vm.name)
-            if target is not None:
-                lost = self._waiting.pop(vm.name)
-                self._put(vm.name, target, PowerState.RUNNING, t)
-                if lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
-                    self._hosts[lost].restarting.add(vm.name)
-                out.append(Decision(t, Kind.RESTART, lost, vm=vm.name, target=target,
-                                    reason="room now"))
+            failed = self._failed_on.get(vm.name, {})
+            room = {k: r for k, r in all_rooms.items() if (host is None or k == host)
+                    and t - failed.get(k, float("-inf")) >= self.settings.fence_retry}
+            target = assign([vm.model_copy(update={"host": None})], room).placed.get(vm.name)
+            if target is None:
+                continue
+            all_rooms[target] = all_rooms[target].taking(vm)
+            lost = self._waiting.pop(vm.name)
+            self._put(vm.name, target, PowerState.RUNNING, t)
+            if lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:
+                self._hosts[lost].restarting.add(vm.name)
+            out.append(Decision(t, Kind.RESTART, lost, vm=vm.name, target=target,
+                                reason="room now" if host is not None else "tried again"))
         return out
 
     def failback_failed(self, vm: str, time: float, error: str) -> list[Decision]:
@@ -318,6 +383,19 @@ class FailoverEngine(VmTracking):
         """It answers this engine again, not fenced: its VMs may start anywhere."""
         h = self._hosts[host]
         return h.phase is Phase.OK and not h.fenced and h.last_ok > float("-inf")
+
+    def _self_fenced(self, h: _Host, poll: HostPoll | None, t: float) -> list[Decision]:
+        """It was cut off long enough for its self-fence to kill its VMs, not long enough to
+        be declared lost: nobody restarts them elsewhere, so they start again here. First the
+        SELF_FENCED decision (its marker is cleared), then the restarts."""
+        if poll is None or not poll.self_fenced:
+            return []
+        killed = [self._vms[v].vm for v in poll.self_fenced if v in self._vms
+                  and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
+        return [Decision(t, Kind.SELF_FENCED, h.name, target=h.name,
+                         reason=", ".join(poll.self_fenced),
+                         detail="killed by its self-fence while it was cut off: started here"),
+                *self._onto(h.name, killed, Kind.RESTART, t)]
 
     def _reset(self, h: _Host) -> None:
         h.phase, h.since, h.held = Phase.OK, 0.0, False
@@ -390,5 +468,8 @@ class FailoverEngine(VmTracking):
         rec.updated = t
 
     def _live_on(self, host: str) -> list[str]:
-        return [r.vm.name for r in self._vms.values()
-                if r.vm.host == host and r.vm.power in LIVE]
+        return [v.name for v in self.live_vms(host)]
+
+    def live_vms(self, host: str) -> list[Vm]:
+        """The VMs last known live on the host."""
+        return [r.vm for r in self._vms.values() if r.vm.host == host and r.vm.power in LIVE]

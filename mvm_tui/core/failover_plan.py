@@ -80,6 +80,7 @@ class Kind(StrEnum):
     FAILBACK_FAILED = "failback-failed"
     KEEP_STOPPED = "keep-stopped"  # a returned host's pinned VM: started by hand
     STALE = "stale-copy"  # a returned host still has a VM restarted elsewhere: removed there
+    SELF_FENCED = "self-fenced"  # it answers again, not lost, but its self-fence killed VMs
 
 
 @dataclass(frozen=True)
@@ -166,19 +167,3 @@ class DrillReport:
         out += [f"  {vm} is not running: nothing to do" for vm in self.not_running]
         out.append("  capacity suffices" if self.capacity_ok else "  capacity does NOT suffice")
         return out
-
-
-def drill(snap: ClusterSnapshot, host: str, settings: HaSettings | None = None) -> DrillReport:
-    """The failover drill: "what if `host` is lost now?". Hosts that are not usable now
-    (unreachable, in maintenance) are not targets, as they would not be in a real failover."""
-    if all(h.name != host for h in snap.hosts):
-        raise ValueError(f"no host named {host!r} in cluster {snap.name}")
-    plan = plan_restarts(snap, host, settings or HaSettings())
-    return DrillReport(
-        host=host,
-        restarts=plan.restarts,
-        stay_down=tuple((vm, detail) for vm, _, detail in plan.stay_down),
-        not_running=plan.not_running,
-        capacity_ok=not any(reason == "no room" for _, reason, _ in plan.stay_down),
-    )
-

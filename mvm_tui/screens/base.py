@@ -10,6 +10,7 @@ from textual.screen import Screen
 
 from mvm_tui.runs import RunExecutor
 from mvm_tui.services.cluster import Cluster
+from mvm_tui.services.ha_status import HaStatus
 
 if TYPE_CHECKING:
     from mvm_tui.app import MvmApp
@@ -31,6 +32,18 @@ class ClusterScreen(Screen[None]):
     @property
     def executor(self) -> RunExecutor:
         return self.mvm.executor
+
+    def ha_status(self) -> HaStatus | None:
+        """What this TUI's HA service says, when it is the active one (else None)."""
+        ha = self.mvm.ha
+        if ha is None or self.mvm.ha_standby:
+            return None
+        status = ha.status()
+        return status if status.active else None
+
+    def ha_phase(self, host: str) -> str | None:
+        status = self.ha_status()
+        return None if status is None else status.phases.get(host)
 
     def on_screen_resume(self) -> None:
         self.refresh_inventory()

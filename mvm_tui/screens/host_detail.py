@@ -75,7 +75,7 @@ class HostDetailScreen(HostActionsScreen):
         table = Table.grid(padding=(0, 2))
         table.add_row("Host", Text(host.name, style="bold"))
         table.add_row("Address", host.address)
-        table.add_row("State", fmt.host_state(host.state))
+        table.add_row("State", fmt.host_state(host.state, self.ha_phase(host.name)))
         if host.error:
             table.add_row("Last error", Text(host.error, style="red"))
         if host.last_seen is not None:

@@ -38,6 +38,8 @@ class HostsScreen(HostActionsScreen):
     def refresh_inventory(self) -> None:
         snap = self.cluster.snapshot()
         vm_count = Counter(v.host for v in snap.vms)
+        status = self.ha_status()
+        phases = status.phases if status is not None else {}
         rows = []
         for host in snap.hosts:
             history = [m.cpu_pct for m in self.cluster.poller.host_history(host.name)]
@@ -47,7 +49,7 @@ class HostsScreen(HostActionsScreen):
                     cells=(
                         host.name,
                         host.address,
-                        fmt.host_state(host.state),
+                        fmt.host_state(host.state, phases.get(host.name)),
                         str(vm_count[host.name]),
                         fmt.pct(host.cpu_pct),
                         fmt.pct(host.mem_pct),
@@ -56,7 +58,7 @@ class HostsScreen(HostActionsScreen):
                     sort_values=(
                         host.name,
                         host.address,
-                        host.state.value,
+                        fmt.host_state(host.state, phases.get(host.name)).plain,
                         vm_count[host.name],
                         host.cpu_pct,
                         host.mem_pct,

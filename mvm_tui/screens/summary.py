@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections import Counter
+from typing import ClassVar
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.widgets import Footer, Header, Static
 
 from mvm_tui.core.capacity import Health, capacity, cluster_health
+from mvm_tui.core.ha_journal import VmHa, health_reasons
 from mvm_tui.models import ClusterSnapshot, EventLevel
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.incidents import IncidentsScreen
 from mvm_tui.widgets import format as fmt
 
 HEALTH_TEXT = {
@@ -26,6 +30,20 @@ MAX_EVENTS_SHOWN = 12
 
 
 class SummaryScreen(ClusterScreen):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("i", "incidents", "HA incidents", id="summary.incidents"),
+    ]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "incidents":
+            return self.ha_status() is not None
+        return True
+
+    def action_incidents(self) -> None:
+        status = self.ha_status()
+        if status is not None:
+            self.app.push_screen(IncidentsScreen(status.incidents))
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="summary-top"):
@@ -55,14 +73,17 @@ class SummaryScreen(ClusterScreen):
         self.query_one("#summary-events", Static).update(self._events_panel())
 
     def _cluster_panel(self, snap: ClusterSnapshot) -> RenderableType:
-        health = cluster_health(snap)
+        status = self.ha_status()
+        phases = status.phases if status is not None else {}
+        health = cluster_health(snap, health_reasons(phases, status.vms) if status else ())
         head = Text.assemble(
             (snap.name, "bold"), f"  ({snap.layout.value.upper()})   ", HEALTH_TEXT[health.level]
         )
         hosts = Table.grid(padding=(0, 2))
         vms_on = Counter(v.host for v in snap.vms)
         for host in snap.hosts:
-            hosts.add_row(host.name, host.address, fmt.host_state(host.state),
+            hosts.add_row(host.name, host.address,
+                          fmt.host_state(host.state, phases.get(host.name)),
                           f"{vms_on[host.name]} VMs",
                           Text(host.error or "", style="red"))
         reasons = Text("\n".join(health.reasons), style="yellow")
@@ -84,6 +105,13 @@ class SummaryScreen(ClusterScreen):
             text.append(f"; {', '.join(troubled)}", style="yellow")
         for problem in status.trouble:  # the banner: HA cannot record or keep something
             text.append(f"\nHA PROBLEM: {problem}", style="bold white on red")
+        for vm in sorted(status.vms.values(), key=lambda v: v.vm):
+            style = "yellow" if vm.state is VmHa.BY_POLICY else "bold red"
+            text.append(f"\nHA: {vm.line()}", style=style)
+        current = [i for i in status.incidents if i.lost and i.end is None]
+        if current or status.incidents:
+            text.append(f"\nHA incidents: {len(current)} open, {len(status.incidents)} kept "
+                        "(i: timelines)", style="yellow" if current else "dim")
         if status.pending_failbacks:
             text.append("\nHA asks: fail back " + ", ".join(
                 f"{vm} to {home}" for vm, home in sorted(status.pending_failbacks.items())),

@@ -15,18 +15,21 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from mvm_tui.backends.base import BackendError, ClusterBackend
+from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.clock import Clock, ClockTimeout
 from mvm_tui.core.failover import Decision, FailoverEngine, HaSettings, Kind, Observation, Phase
 from mvm_tui.models import HostPoll
 from mvm_tui.runs import RunExecutor, RunState, Step
 from mvm_tui.services.balancer import Balancer
 from mvm_tui.services.ha_actions import HaActions
+from mvm_tui.services.ha_carry import HaCarryOut
 from mvm_tui.services.ha_lease import HaLease
 from mvm_tui.services.ha_lock import HaLock
 from mvm_tui.services.ha_memory import HaMemory
+from mvm_tui.services.ha_news import HaNews
 from mvm_tui.services.ha_runs import HaRuns, RecordingFailed
 from mvm_tui.services.ha_status import HaStatus
 from mvm_tui.services.ha_trouble import Trouble
@@ -41,10 +44,11 @@ PROBE_TIMEOUT = 10.0  # asking Ceph (a `ceph` command over SSH) about a silent h
 Check = Callable[[str], Awaitable[HostPoll | None]]
 # any OSD of the host up? None: unknown / no Ceph. Asked only after a failed check.
 OsdProbe = Callable[[str], Awaitable[bool | None]]
-ACTIONABLE = frozenset({Kind.FENCE, Kind.RESTART, Kind.UNFENCE, Kind.FAILBACK})
+ACTIONABLE = frozenset({Kind.FENCE, Kind.RESTART, Kind.UNFENCE, Kind.FAILBACK,
+                        Kind.SELF_FENCED})
 
 
-class HaService:
+class HaService(HaCarryOut):
     def __init__(
         self,
         backend: ClusterBackend,
@@ -58,14 +62,21 @@ class HaService:
         lock: HaLock | None = None,
         lease: HaLease | None = None,
         balancer: Balancer | None = None,
+        notify_command: Sequence[str] = (),
+        awaiting_operator: Callable[[str], bool] = lambda host: False,
     ) -> None:
         self.backend, self.clock, self.settings = backend, clock, settings
-        self.engine = FailoverEngine(settings, [h.name for h in backend.hosts],
-                                     backend.layout, backend.name)
+        self.backend_name = backend.name
+        self._still_fenced: dict[str, str] = {}  # host -> why its unfence failed
+        self.engine = self._new_engine()
         self.actions = actions
         self.runs = HaRuns(backend, clock, executor, actions, may_act=self._may_act,
                            lost_now=lambda host: self.engine.lost_now(host))
         self._trouble = Trouble()
+        self.news = HaNews(backend.name, notify_command)
+        # a question to the operator about the host (its host key) is open: its check is
+        # neither a success nor a failure
+        self._awaiting_operator = awaiting_operator
         self.memory = HaMemory(backend.name, actions, self._trouble.set)
         self._checked: set[str] = set()  # hosts with a check result since activation
         self._check = check or backend.poll_host
@@ -77,13 +88,18 @@ class HaService:
         self.decisions: deque[Decision] = deque(maxlen=MAX_DECISIONS)
         self.pending_failbacks: dict[str, str] = {}
         self._stale: dict[str, list[str]] = {}  # returned host -> its stale copies to remove
-        self._still_fenced: dict[str, str] = {}  # host -> why its unfence failed
         self._todo: asyncio.Queue[Decision] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Decision], None]] = []
         backend.on_host_left(self._host_left)  # (its decommission's last step)
 
     # -- lifecycle
+
+    def _new_engine(self) -> FailoverEngine:
+        engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
+                                self.backend.layout, self.backend.name)
+        engine.unusable = self._still_fenced  # (no restart or failback planned there)
+        return engine
 
     @property
     def running(self) -> bool:
@@ -109,6 +125,7 @@ class HaService:
                 await self._lease_task
             self._lease_task = None
         await self._deactivate()
+        await self.news.close()
         if self.lock is not None:
             self.lock.release()
         if self.lease is not None:
@@ -117,8 +134,7 @@ class HaService:
 
     def _activate(self, fresh: bool = True) -> None:
         if fresh:  # what another service did meanwhile: from the kept state and the hosts
-            self.engine = FailoverEngine(self.settings, [h.name for h in self.backend.hosts],
-                                         self.backend.layout, self.backend.name)
+            self.engine = self._new_engine()
             self._todo = asyncio.Queue()
         self._checked = set()
         self._tasks = [asyncio.create_task(self._begin(fresh), name="ha start")]
@@ -244,7 +260,9 @@ class HaService:
             holder = None if self.lock is None or self.lock.held else self.lock.holder()
         return HaStatus(self.backend.name, self.running, holder, self.engine.phases(),
                         tuple(self.decisions), dict(self.pending_failbacks),
-                        tuple(self._trouble.problems.values()))
+                        tuple(self._trouble.problems.values()),
+                        self.news.vm_states(self.engine.waiting()),
+                        tuple(self.news.journal.incidents()))
 
     def approve_failback(self, vm: str) -> Decision:
         """The operator said yes to an "ask failback": it is decided and carried out now."""
@@ -267,6 +285,7 @@ class HaService:
             task.cancel()
             self._tasks.remove(task)
         self.engine.forget_host(host)
+        self.news.journal.forget_host(host)
         self._checked.discard(host)
         self._stale.pop(host, None)
         self._still_fenced.pop(host, None)
@@ -290,11 +309,20 @@ class HaService:
     async def _check_once(self, host: str) -> None:
         started = self.clock.now()
         poll: HostPoll | None = None
-        ok = False
-        with contextlib.suppress(ClockTimeout, BackendError):
+        ok, key_problem = False, ""
+        try:
             poll = await self.clock.wait_for(self._check(host), self.settings.check_timeout)
             ok = True
+        except (HostKeyUnknown, HostKeyChanged) as exc:  # its sshd answered: it is up
+            key_problem = f"{host} cannot be checked: {exc}"
+        except (ClockTimeout, BackendError):
+            pass
         ended = self.clock.now()
+        self._set_trouble(f"key {host}", key_problem)
+        if key_problem or (not ok and self._awaiting_operator(host)):
+            # neither a success nor a failure: HA knows nothing new of it
+            self._checked.add(host)
+            return
         up = None
         if not ok:
             with contextlib.suppress(ClockTimeout, BackendError):
@@ -302,6 +330,7 @@ class HaService:
         obs = Observation(host, ended, ok, poll,
                           None if up is None else not up, started)
         self._record(self.engine.observe(obs))
+        self.news.checked(host, ended, poll)
         self._checked.add(host)
         await self.memory.save(self.engine)
 
@@ -315,6 +344,7 @@ class HaService:
                 self.pending_failbacks[d.vm] = d.host
             if d.kind is Kind.STALE and d.vm is not None:
                 self._stale.setdefault(d.host, []).append(d.vm)
+            self.news.decided(d, self.engine)
             if d.kind in ACTIONABLE:
                 self._todo.put_nowait(d)
             for listener in tuple(self._listeners):
@@ -339,62 +369,8 @@ class HaService:
                 continue
             except Exception:
                 log.exception("HA could not carry out %s", d.text())
+                if d.kind is Kind.RESTART and d.vm is not None:
+                    self.engine.restart_ended(d.vm)
             self._set_trouble("runs", "")
-            if d.kind is Kind.RESTART and d.vm is not None:
-                self.engine.restart_ended(d.vm)
             await self.memory.save(self.engine)
             d = None
-
-    async def _carry_out(self, d: Decision) -> None:
-        r = self.runs
-        if d.kind is Kind.FENCE:
-            if not self.engine.fencing(d.host):
-                log.info("HA %s: %s answered again before its fence: not fenced",
-                         self.backend.name, d.host)
-                return
-            self.engine.fence_running(d.host)  # (no await since the check above)
-            error = await r.run("fence", f"HA: fence {d.host}",
-                                {"host": d.host, "expiry": self.settings.blocklist_expiry,
-                                 "ipmi": self.settings.ipmi}, r.targets(host=d.host))
-            how = "fenced"  # (what the world is now decides, if it answered meanwhile)
-            if self.engine.answered_while_fenced(d.host):
-                error, how = await r.fence_outcome(d.host, error)
-            now = self.clock.now()
-            self._record(self.engine.fence_failed(d.host, now, error) if error
-                         else self.engine.fence_done(d.host, now, how))
-        elif d.kind is Kind.RESTART and d.vm is not None:
-            error = self._fenced_target(d) or await r.run(
-                "restart", f"HA: restart {d.vm} on {d.target}",
-                {"vm": d.vm, "host": d.host, "target": d.target},
-                r.targets(host=d.target, vm=d.vm))
-            if error:  # it waits for room, unless it runs somewhere now
-                wait = True
-                with contextlib.suppress(Exception):
-                    wait = not await self.actions.running_on(d.vm)
-                self._record(self.engine.restart_failed(d.vm, self.clock.now(), error, wait))
-        elif d.kind is Kind.UNFENCE:
-            stale = self._stale.get(d.host, [])  # (kept until the run is recorded)
-            error = await r.run("unfence", f"HA: unfence {d.host}",
-                                {"host": d.host, "stale": stale}, r.targets(host=d.host))
-            self._stale.pop(d.host, None)
-            if error:
-                log.warning("HA could not unfence %s: %s", d.host, error)
-                self._still_fenced[d.host] = error
-            else:
-                self._still_fenced.pop(d.host, None)
-        elif d.kind is Kind.FAILBACK:
-            await self._failback(d)
-
-    def _fenced_target(self, d: Decision) -> str:
-        """Nothing starts on a host whose unfence failed: it would not reach its disks."""
-        why = self._still_fenced.get(d.target or "")
-        return f"{d.target} is still fenced (its unfence failed: {why})" if why else ""
-
-    async def _failback(self, d: Decision) -> None:
-        assert d.vm is not None
-        r = self.runs
-        error = self._fenced_target(d) or await r.run(
-            "failback", f"HA: fail {d.vm} back to {d.target}",
-            {"vm": d.vm, "home": d.target}, r.targets(host=d.target, vm=d.vm))
-        if error:
-            self._record(self.engine.failback_failed(d.vm, self.clock.now(), error))

@@ -41,6 +41,7 @@ class HaActions(Protocol):
     async def fenced_now(self, host: str) -> str: ...  # how it is fenced now; "" if it is not
     async def running_on(self, vm: str) -> list[str]: ...  # answering hosts where it is live
     async def room_for(self, vm: str, host: str) -> str: ...  # "" when it fits, else why not
+    async def clear_self_fenced(self, host: str) -> None: ...  # its self-fence marker is read
     # what the failover engine must not forget (services.ha_memory), kept with the cluster
     async def load_state(self) -> dict[str, Any] | None: ...
     async def save_state(self, state: dict[str, Any]) -> None: ...
@@ -62,6 +63,9 @@ class _BackendActions:
 
     async def save_state(self, state: dict[str, Any]) -> None:
         self._state = state
+
+    async def clear_self_fenced(self, host: str) -> None:
+        """(No self-fence marker to clear: a cluster HA cannot fence restarts nothing.)"""
 
     def fence_commands(self, host: str, expiry_s: float) -> list[str]:
         return [shlex.join(osd_blocklist_add(_address(self.backend, host),
@@ -164,6 +168,9 @@ class SimHaActions(_BackendActions):
             raise InvalidState(f"{host} holds the only definition of {vm}")
         if host in self.sim.copies_of(vm):
             self.sim.drop_copy(vm, host)
+
+    async def clear_self_fenced(self, host: str) -> None:
+        self.sim.clear_self_fenced(host)
 
     async def fenced_now(self, host: str) -> str:
         if host in self.sim.blocklist():

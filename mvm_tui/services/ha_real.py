@@ -93,6 +93,9 @@ class RealHaActions:
     async def osds_up(self, host: str) -> bool | None:
         return await self.backend.osds_up(host)
 
+    async def clear_self_fenced(self, host: str) -> None:
+        await self.backend.clear_self_fenced(host)
+
     async def fenced_now(self, host: str) -> str:
         """Blocklisted now (asked of Ceph). An IPMI power-off alone is not asked of the BMC:
         the fence run blocklists first, so a host never counts as fenced by IPMI only."""

@@ -3,7 +3,8 @@ step re-checks its guard right before it acts, on first run, retry and resume:
 
 - no step of an HA run acts once this service may no longer act (it lost its lease);
 - a restart defines and starts the VM only while the lost host is fenced now (blocklisted or
-  powered off), while the VM runs nowhere, and starts it only while the target has room now
+  powered off), its target is not, and the VM runs nowhere, and starts it only while the
+  target has room now
   (a migration or an evacuation may be filling it at the same time);
 - a returned host's copy of a VM is removed only when another copy really runs.
 """
@@ -95,6 +96,13 @@ class HaRuns:
         retried, after the host answered again fences nothing)."""
         if not self.lost_now(host):
             raise GuardRefused(f"{host} is not lost now (it answered since): not fenced")
+
+    async def _target_not_fenced(self, target: str) -> None:
+        """Nothing starts on a host that is fenced now (blocklisted: it would not reach its
+        disks; powered off)."""
+        how = await self.actions.fenced_now(target)
+        if how:
+            raise GuardRefused(f"{target} is fenced now ({how}): nothing is started there")
 
     async def _runs_nowhere(self, vm: str) -> None:
         where = await self.actions.running_on(vm)
@@ -190,6 +198,7 @@ class HaRuns:
         async def define(ctx: StepContext) -> None:
             self._acting()
             how = await self._fenced(lost, target)
+            await self._target_not_fenced(target)
             await self._runs_nowhere(vm)
             ctx.log(f"{vm} was on {lost} ({how} now) and runs nowhere: defining it on {target}")
             await a.define_on(vm, lost, target)
@@ -202,6 +211,7 @@ class HaRuns:
                 return
             self._acting()
             await self._fenced(lost, target)
+            await self._target_not_fenced(target)
             await self._runs_nowhere(vm)
             no_room = await a.room_for(vm, target)
             if no_room:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from mvm_tui.core.failover import Decision, Phase
+from mvm_tui.core.ha_journal import Incident, VmHaState
 
 
 @dataclass(frozen=True)
@@ -18,3 +19,5 @@ class HaStatus:
     decisions: tuple[Decision, ...]  # oldest first, at most MAX_DECISIONS
     pending_failbacks: dict[str, str]  # VM -> home, waiting for the operator (policy "ask")
     trouble: tuple[str, ...] = ()  # what keeps HA from acting or remembering now (say it loudly)
+    vms: dict[str, VmHaState] = field(default_factory=dict)  # VMs HA should run and does not
+    incidents: tuple[Incident, ...] = ()  # newest first

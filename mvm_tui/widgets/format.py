@@ -40,7 +40,12 @@ def sparkline(values: Sequence[float], width: int, top: float = 100.0) -> str:
     return "".join(chars).rjust(width)
 
 
-def host_state(state: HostState) -> Text:
+def host_state(state: HostState, ha_phase: str | None = None) -> Text:
+    """The host's state; HA's phase instead when the active HA service says it is not OK
+    (the table never says "online" while HA counts the host suspect or lost)."""
+    if ha_phase is not None and ha_phase != "ok":
+        return Text(f"{ha_phase} (HA)", style="bold yellow" if ha_phase == "suspect"
+                    else "bold red")
     return Text(state.value, style=HOST_STATE_STYLE[state])
 
 

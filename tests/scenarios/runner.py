@@ -13,7 +13,9 @@ A scenario is a directory:
                 the background), start VM, stop VM, define-on VM H (defined by hand on H
                 too), start-on VM H (defined on H from its XML and started there by hand),
                 retry-restart VM (Retry from History of HA's last failed restart run of VM),
-                approve-failback VM;
+                approve-failback VM, self-fence H (H's mvm-selffence kills its running VMs
+                and notes them), blocklist H (H's Ceph clients blocklisted by someone
+                else: its VMs die);
                 HA services: ha-start [N] (service N, default 1, a new process), ha-crash [N]
                 (kill -9: it stops where it is); rados-down / rados-up (Ceph answers no
                 `rados` command: lease renewals fail);
@@ -27,6 +29,9 @@ A scenario is a directory:
                 ("40.0 run maintenance h1: done", "50.0 run retry-restart db-01: failed: WHY")
   final.txt     optional: every VM at the end, "VM HOST POWER" ("db-01 h2 running")
   copies.txt    optional: every other copy at the end, "VM HOST POWER"
+  journal.txt   optional: service 1's incident timelines at the end, oldest first
+                ("incident H: open|over", then its "+N s  text" lines), then the HA state of
+                every VM HA should run and does not ("vm VM STATE (REASON)")
 
 Service 1 starts after the events at time 0 unless an event at 0 says ha-start; an event at a
 later time T happens right after the checks due at T. Times are seconds of cluster time from
@@ -58,6 +63,7 @@ from mvm_tui.models import (
     PowerState,
 )
 from mvm_tui.runs import RunExecutor, RunState, RunStore
+from mvm_tui.services.ha import HaService
 from mvm_tui.services.maintenance import MaintenanceRuns
 from tests.scenarios.invariants import Invariants
 from tests.scenarios.services import Services
@@ -74,6 +80,18 @@ class Outcome:
     runs: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)  # oldest first
     copies: list[str] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    journal: list[str] = field(default_factory=list)
+
+
+def journal_lines(service: HaService | None) -> list[str]:
+    if service is None:
+        return []
+    status = service.status()
+    out = []
+    for inc in reversed(status.incidents):
+        out.append(f"incident {inc.host}: {'open' if inc.end is None else 'over'}")
+        out += inc.lines()
+    return out + [f"vm {s.line()}" for _, s in sorted(status.vms.items())]
 
 
 def load_cluster(
@@ -234,6 +252,10 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
                 raise ValueError(f"fence-step: ok or fail, not {how!r}")
             services.fence_steps[host] = (float(seconds), how == "ok",
                                           lambda: fault(what, rest))
+        elif verb == "self-fence":  # H's mvm-selffence kills its VMs (cut off long enough)
+            sim.self_fence(args[0])
+        elif verb == "blocklist":  # an entry HA did not make (left from an earlier incident)
+            sim.fence_host(args[0], 3600)
         elif verb == "approve-failback":
             services.live[1].approve_failback(args[0])
         elif verb == "ha-start":
@@ -258,6 +280,7 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
                 await apply(verb, args)
                 invariants.check()
         await run_until(clock, t0 + duration, invariants.check)
+        outcome.journal = journal_lines(services.live.get(1))
     finally:
         await services.stop_all()
         for task in background:

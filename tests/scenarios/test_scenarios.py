@@ -33,6 +33,10 @@ async def test_scenario(directory: Path, tmp_path: Path) -> None:
     if copies.is_file():
         assert outcome.copies == [line for line in copies.read_text().splitlines()
                                   if line.strip()]
+    journal = directory / "journal.txt"
+    if journal.is_file():
+        assert outcome.journal == [line for line in journal.read_text().splitlines()
+                                   if line.strip()]
     # every VM is defined on exactly one host (the simulator holds one copy of each); in
     # History, every restart of a lost host's VM comes after that host's fence was done
     fenced: set[str] = set()

@@ -3,9 +3,11 @@ elsewhere after fencing, and the operator sees the service and its decisions."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import replace
 
+from rich.console import Console
 from textual.pilot import Pilot
 
 from mvm_tui.models import PowerState
@@ -82,3 +84,61 @@ async def test_trouble_is_a_banner(with_ha) -> None:
     assert "HA PROBLEM: HA cannot record its runs" in demo.app.screen._ha_line().plain
     messages = [e.message for e in demo.session.clusters[0].poller.events()]
     assert any("disk full" in m for m in messages)
+
+
+async def test_hosts_and_summary_say_what_ha_says_and_never_ok_while_a_vm_is_down(
+    with_ha,
+) -> None:
+    """hv1 stops answering: while HA counts it suspect, the Hosts table says so (not
+    "online"); once lost, Summary is not OK while its VMs are down or recovering; the fence
+    and the pinned VM left down are toasts; `i` shows the incident's timeline."""
+    from mvm_tui.screens.hosts import HostsScreen
+    from mvm_tui.screens.incidents import IncidentsScreen
+    from mvm_tui.screens.summary import SummaryScreen
+    from mvm_tui.widgets.resource_table import ResourceTable
+
+    demo, pilot = with_ha
+    ha = demo.app.ha
+    assert ha is not None
+    sim = demo.session.clusters[0].backend
+    toasts: list[str] = []
+    ha.news.listen(lambda n: toasts.append(f"{n.event} {n.host} {n.vm or ''}".strip()))
+    sim.power_off_host("hv1")
+    await advance_until(demo, pilot, lambda: ha.status().phases["hv1"] == "suspect")
+    await pilot.press("2")
+    await pilot.pause()
+    hosts = demo.app.screen
+    assert isinstance(hosts, HostsScreen)
+    row = next(r for r in hosts.query_one(ResourceTable).rows if r.key == "hv1")
+    assert str(row.cells[2]) == "suspect (HA)"
+    await pilot.press("1")
+    summary = demo.app.screen
+    assert isinstance(summary, SummaryScreen)
+    said: list[str] = []
+
+    def panel() -> str:
+        out = Console(file=io.StringIO(), width=300)
+        out.print(summary._cluster_panel(summary.cluster.snapshot()))
+        return out.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+
+    def looked() -> bool:  # at every second: never OK while a VM HA should run is down
+        text = panel()
+        if ha.status().vms:
+            said.append(text)
+            assert "● OK" not in text, text
+        return ha.status().phases["hv1"] == "recovered"
+
+    await advance_until(demo, pilot, looked)
+    assert said  # (the restarts take no cluster time here: only the pinned VM stays down)
+    text = panel()
+    assert "● OK" not in text and "stopped by policy: license-srv" in text
+    assert "HA: license-srv stopped by policy" in text
+    assert toasts[0] == "fenced hv1" and "left-down hv1 license-srv" in toasts
+    await pilot.press("i")
+    await pilot.pause()
+    screen = demo.app.screen
+    assert isinstance(screen, IncidentsScreen)
+    (incident,) = screen.incidents
+    lines = incident.lines()
+    assert lines[0] == "+0 s  suspect: a check failed" and "fenced" in " ".join(lines)
+    assert set(incident.downtime) == {"web-01", "db-01"}

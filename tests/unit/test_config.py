@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import stat
 import textwrap
+import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
@@ -23,6 +27,7 @@ from mvm_tui.config import (
     Interfaces,
     Timers,
     demo_config,
+    format_validation_error,
     load_config,
     save_config,
 )
@@ -507,3 +512,76 @@ def test_any_valid_config_round_trips(tmp_path: Path, config: Config) -> None:
     path = tmp_path / "config.toml"
     save_config(config, path)
     assert load_config(path) == config
+
+
+# --------------------------------------------------------------------------- fuzz
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
+TOML_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-10**12, 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.text(min_size=1, max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _key_paths(node: object, path: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+    """Every key of the example (tables and their entries, list items of tables)."""
+    out: list[tuple[object, ...]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            out.append((*path, key))
+            out += _key_paths(value, (*path, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if isinstance(value, dict):
+                out += _key_paths(value, (*path, i))
+    return out
+
+
+def _without_none(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_without_none(v) for v in value if v is not None]
+    return value
+
+
+EXAMPLE_DATA = tomllib.loads(EXAMPLE.read_text())
+KEY_PATHS = _key_paths(EXAMPLE_DATA)
+
+
+@settings(max_examples=int(os.environ.get("MVM_FUZZ_EXAMPLES", "300")), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(KEY_PATHS), TOML_VALUES)
+def test_any_value_of_any_key_is_a_message_never_a_traceback(
+    tmp_path: Path, key: tuple[object, ...], value: object
+) -> None:
+    """Every key of config.example.toml, given any TOML value (or removed, for None):
+    load_config returns a Config or raises ConfigError, whose every line names the file."""
+    data = copy.deepcopy(EXAMPLE_DATA)
+    node: Any = data
+    for part in key[:-1]:
+        node = node[part]
+    if value is None:
+        del node[key[-1]]
+    else:
+        node[key[-1]] = _without_none(value)
+    path = tmp_path / "fuzz.toml"
+    path.write_text(tomli_w.dumps(data))
+    try:
+        load_config(path)
+    except ConfigError as exc:
+        assert exc.problems and all(line.startswith(f"{path}: ")
+                                    for line in str(exc).splitlines())
+
+
+def test_a_bad_ipmi_user_is_a_message() -> None:
+    """Its pattern holds braces ({1,32}): pydantic's message is not a format template."""
+    data = copy.deepcopy(EXAMPLE_DATA)
+    data["clusters"][0]["hosts"][0]["ipmi_user"] = "bad user!"
+    with pytest.raises(ValidationError) as info:
+        Config.model_validate(data)
+    lines = format_validation_error(info.value, data)
+    assert any("ipmi_user" in line and "{1,32}" in line for line in lines), lines

@@ -23,6 +23,7 @@ from mvm_tui.core.failover import (
     Observation,
     Phase,
     drill,
+    plan_restarts,
 )
 from mvm_tui.core.placement import Limits
 from mvm_tui.ha_cli import EXIT_LOCKED, build_ha_service, run_ha
@@ -417,3 +418,92 @@ async def test_the_active_ha_service_runs_the_balancer_when_enabled(
     await service.stop()
     assert not service.balancer.running
     await session.close()
+
+
+def _lost_h1_with(engine: FailoverEngine, *others: str) -> None:
+    up = PowerState.RUNNING
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", up))))
+    for name in others:
+        engine.observe(Observation(name, 0.0, True, _poll(name, 0.0)))
+    for k in range(1, 8):
+        engine.observe(Observation("h1", 5.0 * k, False))
+
+
+def test_a_host_still_fenced_is_never_a_restart_target() -> None:
+    engine = FailoverEngine(HaSettings(), ["h1", "h2", "h3"])
+    engine.unusable["h2"] = "its unfence failed"
+    _lost_h1_with(engine, "h2", "h3")
+    assert [d.line() for d in engine.fence_done("h1", 36.0)] == ["36.0 restart a on h3"]
+
+
+def test_a_failed_restart_is_tried_at_once_on_another_host_not_again_on_the_same() -> None:
+    engine = FailoverEngine(HaSettings(), ["h1", "h2", "h3"])
+    _lost_h1_with(engine, "h2", "h3")
+    assert [d.line() for d in engine.fence_done("h1", 36.0)] == ["36.0 restart a on h2"]
+    engine.restart_ended("a")
+    out = engine.restart_failed("a", 37.0, "h2 refused it", target="h2")
+    assert [d.line() for d in out] == ["37.0 restart-failed a: h2 refused it",
+                                       "37.0 restart a on h3: tried again"]
+    engine.restart_ended("a")
+    # it fails on h3 too: it waits; h2 and h3 answer, but neither is tried before fence_retry
+    assert [d.line() for d in engine.restart_failed("a", 38.0, "no", target="h3")] == [
+        "38.0 restart-failed a: no"]
+    for t in (40.0, 45.0):
+        assert engine.observe(Observation("h2", t, True, _poll("h2", t))) == []
+        assert engine.observe(Observation("h3", t, True, _poll("h3", t))) == []
+    assert engine.waiting() == {"a": "h1"}
+    assert [d.line() for d in engine.observe(Observation("h2", 70.0, True, _poll("h2", 70.0)))
+            ] == ["70.0 restart a on h2: room now"]
+
+
+async def test_the_drills_prediction_is_what_ha_then_does(tmp_path: Path) -> None:
+    """h2 and h3 hold the same VMs, h2's busy (its CPU load is high): HA, which plans from
+    its own checks, picks by room alone. The drill, asked before h1 is lost (from the
+    inventory, or from the active service), predicts exactly the restarts HA then makes."""
+    from mvm_tui.backends.sim import SimBackend, SimClusterSpec, SimHostSpec, SimVmSpec
+    from mvm_tui.models import Layout
+    from mvm_tui.runs import RunExecutor, RunStore
+    from mvm_tui.services.ha import HaService
+    from mvm_tui.services.ha_actions import SimHaActions
+
+    clock = VirtualClock()
+    hosts = [SimHostSpec(n, f"10.0.0.{i}", 8, 16384, 100.0) for i, n in
+             enumerate(("h1", "h2", "h3"), 1)]
+    vms = [SimVmSpec("a", "h1", 1, 2048, 10.0), SimVmSpec("b", "h1", 1, 1024, 10.0),
+           SimVmSpec("c", "h1", 2, 3072, 10.0, placement=Placement.FAILOVER),
+           SimVmSpec("busy", "h2", 4, 2048, 10.0, load=1.0),
+           SimVmSpec("idle", "h3", 4, 2048, 10.0, load=0.0)]
+    sim = SimBackend(SimClusterSpec("c1", Layout.EXTERNAL, hosts, vms), clock)
+    settings = HaSettings(check_interval=2, check_timeout=1.5, grace_period=10)
+    service = HaService(sim, clock, settings,
+                        RunExecutor(RunStore(tmp_path / "runs.sqlite3"), clock),
+                        SimHaActions(sim))
+    poller = InventoryPoller(sim, clock, PollTimers())
+    poller.start()
+    service.start()
+    await clock.advance(30.0)
+    snap = poller.snapshot()
+    assert {h.name: round(h.cpu_pct) for h in snap.hosts if h.name != "h1"}["h2"] > 20
+    from_inventory = drill(snap, "h1", settings)
+    from_service = service.engine.drill("h1", clock.now())
+    sim.power_off_host("h1")
+    await clock.advance(60.0)
+    done = tuple((d.vm, d.target) for d in service.decisions if d.kind is Kind.RESTART)
+    await service.stop()
+    await poller.stop()
+    assert len(done) == 3
+    assert from_service.restarts == done
+    assert from_inventory.restarts == done
+    # the drill before (the inventory's snapshot, load counted) would have said otherwise
+    assert plan_restarts(snap, "h1", settings).restarts != done
+
+
+def test_a_self_fence_marker_read_outside_a_short_cut_off_is_cleared_not_acted_on() -> None:
+    """Killed while HA saw the host answer all along (cut off from its peers only), or while
+    it was lost (its VMs restarted elsewhere): the marker is old news, nothing restarts."""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", PowerState.RUNNING))))
+    poll = _poll("h1", 5.0, ("a", PowerState.SHUTOFF)).model_copy(
+        update={"self_fenced": ("a",)})
+    out = engine.observe(Observation("h1", 5.0, True, poll))
+    assert [(d.kind, d.target) for d in out] == [(Kind.SELF_FENCED, None)]

@@ -152,3 +152,54 @@ async def test_the_headless_service_says_it_on_stderr_and_in_its_exit_status(
     err = capsys.readouterr().err
     assert ("mvm-tui ha: demo: ERROR: HA cannot record its runs, so it does not act: "
             "database or disk is full; trying again") in err
+
+
+async def test_waiting_for_the_operators_host_key_answer_is_not_a_host_failure(
+    tmp_path: Path,
+) -> None:
+    """hv1's check meets an unknown host key: the TUI asks the operator, who takes a while.
+    Its checks time out meanwhile, but none counts as failed: hv1 is never suspect, lost or
+    fenced. Refused, its sshd still answered (it is up): HA says it cannot check it, and never
+    declares it lost for that; once it stops answering at all, it is suspect as usual."""
+    from mvm_tui.backends.ssh.errors import HostKeyUnknown
+    from mvm_tui.session import Prompts
+
+    clock = VirtualClock()
+    sim = demo_cluster(clock)
+    answer: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    async def ask(unknown: HostKeyUnknown) -> bool:
+        return await answer
+
+    prompts = Prompts(host_key=ask)
+
+    gone: list[str] = []
+
+    async def check(host: str) -> HostPoll:
+        if host in gone:
+            raise HostUnreachable(f"{host}: connection refused")
+        if host == "hv1":
+            unknown = HostKeyUnknown("hv1", "10.0.0.1", 22, "SHA256:x", "k", "known_hosts")
+            if not await prompts.on_unknown_key(unknown):
+                raise unknown
+        return await sim.poll_host(host)
+
+    service = HaService(sim, clock, HaSettings(check_interval=2, check_timeout=1.5,
+                                               grace_period=10),
+                        RunExecutor(RunStore(tmp_path / "runs.sqlite3"), clock),
+                        SimHaActions(sim), check=check, awaiting_operator=prompts.awaiting)
+    service.start()
+    await clock.advance(60.0)
+    assert prompts.awaiting("hv1") and not prompts.awaiting("hv2")
+    assert [d for d in service.decisions if d.host == "hv1"] == []
+    answer.set_result(False)
+    await clock.advance(20.0)
+    assert not prompts.awaiting("hv1")
+    assert [d for d in service.decisions if d.host == "hv1"] == []
+    (problem,) = service.status().trouble
+    assert problem.startswith("hv1 cannot be checked: hv1 (10.0.0.1:22): unknown host key")
+    gone.append("hv1")
+    await clock.advance(5.0)
+    assert service.status().trouble == ()
+    assert Kind.SUSPECT in {d.kind for d in service.decisions if d.host == "hv1"}
+    await service.stop()

@@ -3,13 +3,10 @@ libvirt URI with its key and known_hosts paths."""
 
 from __future__ import annotations
 
-import re
-
 from mvm_tui.backends.libvirt.errors import short_uri, without_uris
 from mvm_tui.backends.libvirt.uri import build_uri
 from mvm_tui.core.failover import Decision
 from mvm_tui.core.failover_plan import Kind
-from mvm_tui.ha_cli import _stamp
 
 EPOCH = 1796574015.8  # 2026-12-06
 
@@ -23,12 +20,6 @@ def test_ha_decisions_read_without_their_epoch_time() -> None:
     assert "None" not in Decision(EPOCH, Kind.RESTART, "h2", vm="web").text()
     # the log line of the scenarios and the bench keeps its time since the start
     assert Decision(EPOCH, Kind.FENCE, "h2").line(EPOCH - 34) == "34.0 fence h2"
-
-
-def test_the_headless_ha_log_has_a_date_not_epoch_seconds() -> None:
-    stamp = _stamp(EPOCH)
-    assert re.fullmatch(r"2026-12-0[67] \d\d:\d\d:\d\d", stamp), stamp
-    assert "1796574015" not in stamp
 
 
 def test_libvirt_uris_in_messages_become_the_host() -> None:
