@@ -44,8 +44,9 @@ class _NoConfig:
 def test_a_host_says_which_devices_its_network_and_disk_figures_count(
     monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # only the cluster's config is read (none here)
+    # only the cluster's config (none here) and HA's view of the host (no HA) are read
     monkeypatch.setattr(HostDetailScreen, "cluster", property(lambda self: _NoConfig()))
+    monkeypatch.setattr(HostDetailScreen, "ha_phase", lambda self, host: None)
     screen = HostDetailScreen("h1")
     host = Host(name="h1", address="10.0.0.1", state=HostState.ONLINE,
                 facts=HostFacts(vcpus=4, memory_mb=8192),
