@@ -13,7 +13,7 @@ from typing import Any
 
 from mvm_tui import crash, paths
 from mvm_tui.config import Config, ConfigError
-from mvm_tui.session import Prompts, Session, SessionError, load, open_session, poll_once
+from mvm_tui.session import Prompts, Session, SessionError, load, measure, open_session
 
 EXIT_USAGE = 2
 
@@ -68,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     inventory.add_argument("--json", action="store_true", required=True,
                            help="print JSON (the only output format)")
+    inventory.add_argument(
+        "--sample", type=_seconds, default=1.0, metavar="SECONDS",
+        help="measure the rates (CPU %%, disk and network) between two polls this far apart "
+             "(default 1); 0 polls once and prints them as null (not measured)",
+    )
     inventory.add_argument(
         "--accept-new-host-keys", action="store_true",
         help="trust a host key that is not in known_hosts yet, and save it (a changed key is "
@@ -158,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                                 dry_run=args.dry_run))
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
-            return asyncio.run(_inventory(config, args.demo, prompts))
+            return asyncio.run(_inventory(config, args.demo, prompts, args.sample))
         return _run_tui(config, args.demo, args.config, crashes)
     except (ConfigError, SessionError) as exc:
         print(f"mvm-tui: {exc}", file=sys.stderr)
@@ -190,12 +195,21 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
     return 0
 
 
-async def _inventory(config: Config, demo: bool, prompts: Prompts) -> int:
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 60:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 60")
+    return value
+
+
+async def _inventory(config: Config, demo: bool, prompts: Prompts, sample: float = 1.0) -> int:
     session = open_session(config, demo, prompts=prompts)
     try:
-        for cluster in session.clusters:
-            await poll_once(cluster)
-        json.dump(inventory_document(session), sys.stdout, indent=2)
+        await asyncio.gather(*(measure(cluster, sample) for cluster in session.clusters))
+        json.dump(inventory_document(session, sample), sys.stdout, indent=2)
         sys.stdout.write("\n")
     finally:
         await session.close()
@@ -208,16 +222,31 @@ async def _inventory(config: Config, demo: bool, prompts: Prompts) -> int:
     return 1 if prompts.refused else 0
 
 
-def inventory_document(session: Session) -> dict[str, Any]:
+HOST_RATES = ("cpu_pct", "net_rx_bps", "net_tx_bps", "disk_rd_bps", "disk_wr_bps")
+VM_RATES = ("cpu_pct", "disk_rd_bps", "disk_wr_bps", "net_rx_bps", "net_tx_bps")
+
+
+def inventory_document(session: Session, sample: float = 1.0) -> dict[str, Any]:
+    """The clusters as JSON. Rates are over `sample` seconds between two polls; with 0 there
+    was one poll and they are null (not measured), never a 0 that would read as idle."""
     clusters = []
     for cluster in session.clusters:
         snap = cluster.snapshot()
+        hosts = [h.model_dump(mode="json") for h in snap.hosts]
+        vms = [v.model_dump(mode="json") for v in snap.vms]
+        if sample <= 0:
+            for h in hosts:
+                if h.get("metrics"):
+                    h["metrics"].update(dict.fromkeys(HOST_RATES))
+            for v in vms:
+                v.update(dict.fromkeys(VM_RATES))
         clusters.append({
             "name": snap.name,
             "layout": snap.layout.value,
             "time": snap.time,
-            "hosts": [h.model_dump(mode="json") for h in snap.hosts],
-            "vms": [v.model_dump(mode="json") for v in snap.vms],
+            "rates_over_s": sample if sample > 0 else None,
+            "hosts": hosts,
+            "vms": vms,
             "ceph": snap.ceph.model_dump(mode="json") if snap.ceph else None,
             "ceph_error": snap.ceph_error,
         })

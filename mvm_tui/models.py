@@ -20,6 +20,13 @@ class HostState(StrEnum):
     MAINTENANCE = "maintenance"
 
 
+class MemSource(StrEnum):
+    """Where a VM's memory in use comes from."""
+
+    GUEST = "guest"  # the guest's own figure (its balloon driver: available - usable)
+    ALLOCATED = "allocated"  # no figure from the guest: the memory it was given (balloon size)
+
+
 class PowerState(StrEnum):
     RUNNING = "running"
     PAUSED = "paused"
@@ -95,12 +102,18 @@ class Vm(Frozen):
     memory_mb: int
     cpu_pct: float = 0.0  # of its own vCPUs
     mem_used_mb: int = 0
+    mem_source: MemSource = MemSource.GUEST  # what mem_used_mb is
     disk_rd_bps: float = 0.0
     disk_wr_bps: float = 0.0
     net_rx_bps: float = 0.0
     net_tx_bps: float = 0.0
     disks: tuple[Disk, ...] = ()
     nics: tuple[Nic, ...] = ()
+
+    @property
+    def where(self) -> str:
+        """Its host for a message: never "None"."""
+        return self.host or "no host"
 
 
 class HostMetrics(Frozen):
@@ -113,6 +126,9 @@ class HostMetrics(Frozen):
     net_tx_bps: float = 0.0
     disk_rd_bps: float = 0.0
     disk_wr_bps: float = 0.0
+    # what the network and disk figures count (the host's own counters); empty when unknown
+    net_devices: tuple[str, ...] = ()
+    disk_devices: tuple[str, ...] = ()
 
 
 class HostFacts(Frozen):
@@ -204,11 +220,18 @@ class MigrationProgress(Frozen):
     memory_remaining_bytes: int
     dirty_rate_bps: float = 0.0
     downtime_ms: int | None = None  # known once the migration completed
+    # the VM is paused on its source for the switch-over (the last pages and the device
+    # state move; it runs on the destination next)
+    switching_over: bool = False
 
     @property
     def percent(self) -> float:
-        total = self.memory_total_bytes or 1
-        return 100.0 * (total - self.memory_remaining_bytes) / total
+        """How much of the memory has been sent; 0 while the job is being set up (libvirt
+        reports every figure 0 then)."""
+        if self.memory_total_bytes <= 0:
+            return 100.0 if self.downtime_ms is not None else 0.0
+        total = self.memory_total_bytes
+        return max(0.0, 100.0 * (total - self.memory_remaining_bytes) / total)
 
 
 class EventLevel(StrEnum):

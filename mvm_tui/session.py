@@ -168,3 +168,22 @@ async def poll_once(cluster: Cluster) -> None:
     poller = cluster.poller
     await asyncio.gather(*(poller.poll_host(h.name) for h in cluster.backend.hosts),
                          poller.poll_ceph())
+
+
+async def measure(cluster: Cluster, interval: float) -> None:
+    """What `inventory` prints: with interval > 0, poll_once, then every host again
+    `interval` seconds later, so the rates of that second poll (CPU %, disk and network) are
+    over the interval (rates are differences of counters: one poll cannot give them) and the
+    hosts' storage is from Ceph's answer to the first. With 0, Ceph then the hosts, once."""
+    poller = cluster.poller
+
+    async def hosts() -> None:
+        await asyncio.gather(*(poller.poll_host(h.name) for h in cluster.backend.hosts))
+
+    if interval <= 0:
+        await poller.poll_ceph()
+        await hosts()
+        return
+    await poll_once(cluster)
+    await cluster.clock.sleep(interval)
+    await hosts()

@@ -19,7 +19,7 @@ from typing import TypeVar
 
 import libvirt  # type: ignore[import-untyped]
 
-from mvm_tui.backends import ceph
+from mvm_tui.backends import ceph, host_counters
 from mvm_tui.backends.base import BackendError, ClusterBackend, HostRef, InvalidState, NotFound
 from mvm_tui.backends.ceph.admin import CliResult, UnitAction
 from mvm_tui.backends.libvirt import (
@@ -141,6 +141,7 @@ class RealBackend(ClusterBackend):
         self._last: dict[str, HostPoll] = {}
         self._answered: str | None = None  # the host _on_any_host reached last
         self._silent: set[str] = set()  # hosts whose last liveness check got no answer
+        self._counters = {h.name: host_counters.CounterTracker() for h in cluster.hosts}
 
     def watch(self, changed: Callable[[str], None]) -> None:
         self._changed = changed
@@ -168,15 +169,29 @@ class RealBackend(ClusterBackend):
 
     async def poll_host(self, host: str) -> HostPoll:
         info = await self.host_info(host)
-        poll, maintenance = await asyncio.gather(self._vm_stats(host), self._in_maintenance(host))
+        poll, (rates, maintenance) = await asyncio.gather(self._vm_stats(host),
+                                                          self._host_counters(host))
         for vm in poll.vms:
             self._where[vm.name] = host
         update: dict[str, object] = {"os": info.os}
         if info.hostname in self._storage:
             total, used = self._storage[info.hostname]
             update |= {"storage_gb": round(total, 2), "storage_used_gb": round(used, 2)}
+        metrics = poll.metrics.model_copy(update={
+            "net_rx_bps": rates.net_rx_bps, "net_tx_bps": rates.net_tx_bps,
+            "disk_rd_bps": rates.disk_rd_bps, "disk_wr_bps": rates.disk_wr_bps,
+            "net_devices": rates.interfaces, "disk_devices": rates.disks})
         return poll.model_copy(update={
-            "facts": poll.facts.model_copy(update=update), "maintenance": maintenance})
+            "facts": poll.facts.model_copy(update=update), "metrics": metrics,
+            "maintenance": maintenance})
+
+    async def _host_counters(self, host: str) -> tuple[host_counters.HostRates, bool]:
+        """The host's own network and disk rates since its previous poll, and whether it is
+        in maintenance: one command over its pooled SSH connection."""
+        result = await self.ssh.run(host, host_counters.command(MAINTENANCE), timeout=10)
+        counters = host_counters.parse(result.stdout)
+        tracker = self._counters.setdefault(host, host_counters.CounterTracker())
+        return tracker.rates(time.monotonic(), counters), counters.maintenance
 
     async def _vm_stats(self, host: str) -> HostPoll:
         """The host's libvirt poll; one at a time per host (a stalled one is not queued
@@ -429,13 +444,11 @@ class RealBackend(ClusterBackend):
         assert current.host is not None
         source, target = self._node(current.host), self._node(dest)
         try:
-            done = await source.migrate(vm, target, dest_uri=self.migration_uris[dest],
-                                        unsafe=unsafe, on_progress=on_progress)
+            await source.migrate(vm, target, dest_uri=self.migration_uris[dest],
+                                 unsafe=unsafe, on_progress=on_progress)
         except BackendError as exc:
             raise trust_hint(exc, current.host, dest) from exc
-        self._where[vm] = dest
-        if on_progress is not None:
-            on_progress(done)
+        self._where[vm] = dest  # its last report (with the downtime) came from migrate()
 
     def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
         return self._migrate_command(vm, dest, "--offline")
@@ -444,7 +457,7 @@ class RealBackend(ClusterBackend):
         """An offline peer-to-peer migration: the definition moves, the VM stays off."""
         current = await self.vm_info(vm)
         if current.power is not PowerState.SHUTOFF:
-            raise InvalidState(f"{vm} is {current.power} on {current.host}: only a shut-off VM "
+            raise InvalidState(f"{vm} is {current.power} on {current.where}: only a shut-off VM "
                                "is moved cold")
         assert current.host is not None
         self._node(dest)
@@ -487,10 +500,6 @@ class RealBackend(ClusterBackend):
 
     async def clear_self_fenced(self, host: str) -> None:
         await self.ssh.run(host, ["rm", "-f", str(SELF_FENCED)], sudo=True)
-
-    async def _in_maintenance(self, host: str) -> bool:
-        result = await self.ssh.run(host, ["test", "-e", str(MAINTENANCE)], check=False)
-        return result.exit_status == 0
 
     async def close(self) -> None:
         for task in self._stats.values():

@@ -94,18 +94,19 @@ class Decision:
     detail: str = ""  # the long explanation, for the UI
 
     def line(self, t0: float = 0.0) -> str:
-        """One log line: "34.0 fence h1", "34.0 restart db-01 on h2", "stay-down x: pinned"."""
+        """One log line with the time since t0: "34.0 fence h1", "34.0 restart db-01 on h2"."""
         return f"{self.time - t0:.1f} {self.text()}"
 
     def text(self) -> str:
-        """The line without its time: "fence h1", "restart db-01 on h2"."""
+        """What was decided, for an operator (no time: the event or log line has its own):
+        "fence h1", "restart db-01 on h2", "stay-down x: pinned"."""
         if self.vm is None:
             text = f"{self.kind.value} {self.host}"
         elif self.kind is Kind.RESTART:
-            text = f"restart {self.vm} on {self.target}"
+            text = f"restart {self.vm} on {self.target or 'no host'}"
         elif self.kind in (Kind.FAILBACK, Kind.ASK_FAILBACK):
             word = "ask failback" if self.kind is Kind.ASK_FAILBACK else "failback"
-            text = f"{word} {self.vm} to {self.target}"
+            text = f"{word} {self.vm} to {self.target or 'no host'}"
         else:
             text = f"{self.kind.value} {self.vm}"
         return f"{text}: {self.reason}" if self.reason else text

@@ -72,7 +72,7 @@ class VmTracking:
 
     def _how_elsewhere(self, h: _Host, rec: _Vm) -> str:
         """In true words: HA restarted it there, or it was started there by someone else."""
-        where = rec.vm.host
+        where = rec.vm.host or "another host"
         if rec.home == h.name:
             return f"restarted on {where} while {h.name} was lost"
         return f"started by hand on {where} while {h.name} was lost"

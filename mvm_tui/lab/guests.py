@@ -8,7 +8,8 @@ Kinds (GUEST_KINDS):
               host sees it; libvirt cannot tell it is shared: migrations need --unsafe).
   rbd         BIOS guest, KVM, a 64 MiB raw disk in the Ceph pool "vms" (libvirt network disk,
               cephx secret defined on every host): shared storage for real.
-  linux       128 MiB real Linux (Debian cloud kernel + busybox initramfs with acpid) under TCG
+  linux       128 MiB real Linux (Debian cloud kernel + busybox initramfs with acpid and the
+              virtio balloon driver: libvirt reports its own memory use) under TCG
               (Linux hangs in early boot under this machine's nested KVM); boots in ~3 s and
               powers off on `virsh shutdown`. Built once by make_linux_guest() (~5-10 s).
 """

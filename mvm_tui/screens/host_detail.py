@@ -88,6 +88,11 @@ class HostDetailScreen(HostActionsScreen):
             table.add_row("Storage", fmt.used_of(f.storage_used_gb, f.storage_gb, "GB"))
             table.add_row("OS", f.os or "-")
             table.add_row("libvirt", f.libvirt_version or "-")
+        m = host.metrics
+        if m is not None and (m.net_devices or m.disk_devices):
+            # the charts' network and disk figures: the host's own counters of these devices
+            table.add_row("Network of", Text(", ".join(m.net_devices) or "-"))
+            table.add_row("Disk I/O of", Text(", ".join(m.disk_devices) or "-"))
         spec = self.cluster.config
         if spec is not None:
             ifaces = spec.interfaces

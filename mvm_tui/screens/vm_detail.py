@@ -11,7 +11,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
 
-from mvm_tui.models import PowerState, Vm
+from mvm_tui.models import MemSource, PowerState, Vm
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
@@ -98,7 +98,11 @@ class VmDetailScreen(VmActionsScreen):
         table.add_row("Memory", fmt.mib(vm.memory_mb))
         if vm.power is PowerState.RUNNING:
             table.add_row("CPU", fmt.pct(vm.cpu_pct).strip())
-            table.add_row("Memory used", fmt.mib(vm.mem_used_mb))
+            if vm.mem_source is MemSource.GUEST:
+                table.add_row("Memory used", fmt.mib(vm.mem_used_mb))
+            else:  # no balloon driver reports the guest's own use
+                table.add_row("Memory used", f"not reported by the guest "
+                                             f"({fmt.mib(vm.mem_used_mb)} allocated)")
             table.add_row("Disk I/O", f"read {fmt.rate(vm.disk_rd_bps)}, "
                                       f"write {fmt.rate(vm.disk_wr_bps)}")
             table.add_row("Network", f"rx {fmt.rate(vm.net_rx_bps)}, tx {fmt.rate(vm.net_tx_bps)}")

@@ -189,7 +189,7 @@ class Balancer:
                 ctx.log(f"{name} is on {dest} already")
                 return
             if vm.host != source:
-                raise BackendError(f"{name} is on {vm.host} now, not {source}")
+                raise BackendError(f"{name} is on {vm.where} now, not {source}")
             if vm.power is not PowerState.RUNNING:
                 raise BackendError(f"{name} is {vm.power.value}: only a running VM is moved")
             ctx.log(f"{name} runs on {source}; migrating to {dest}")
@@ -203,7 +203,7 @@ class Balancer:
             if vm.host == dest and vm.power is PowerState.RUNNING:
                 ctx.log(f"{name} runs on {dest}")
                 return True
-            ctx.log(f"{name} is {vm.power.value} on {vm.host}; expected running on {dest}", "err")
+            ctx.log(f"{name} is {vm.power.value} on {vm.where}; expected running on {dest}", "err")
             return False
 
         stub = Vm(name=name, uuid="", host=source, power=PowerState.RUNNING, vcpus=0,

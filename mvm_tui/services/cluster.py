@@ -108,9 +108,11 @@ class Cluster:
             how = self.executor.store.notes(run_id).get(OUTCOME)
             outcome = "done" if how is None else f"done: {how}"
         elif record.state is RunState.CANCELLED:
-            level, outcome = EventLevel.WARNING, f"cancelled: {record.error}"
-        else:
-            outcome = f"failed: {record.error}"
+            level = EventLevel.WARNING
+            outcome = f"cancelled: {record.error}" if record.error else "cancelled"
+        else:  # never "failed: None"
+            outcome = f"{record.state.value}: {record.error}" if record.error else (
+                record.state.value)
         self.poller.record_event(level, subject, f"{record.title}: {outcome}")
         return record
 

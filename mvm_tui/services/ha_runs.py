@@ -18,10 +18,11 @@ from typing import Any
 
 from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState
 from mvm_tui.clock import Clock
-from mvm_tui.models import MigrationProgress, PowerState
+from mvm_tui.models import PowerState
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
 from mvm_tui.services.ha_actions import HaActions
 from mvm_tui.services.ha_actions import stub as _stub
+from mvm_tui.services.placement import migration_reporter
 
 log = logging.getLogger(__name__)
 
@@ -236,10 +237,7 @@ class HaRuns:
             if info.power is not PowerState.RUNNING:
                 raise InvalidState(f"{vm} is {info.power.value}: not moved back")
 
-            def progress(p: MigrationProgress) -> None:
-                ctx.log(f"{p.percent:.0f}% sent, {p.memory_remaining_bytes} bytes remaining")
-
-            await self.backend.migrate(vm, home, progress)
+            await self.backend.migrate(vm, home, migration_reporter(ctx))
 
         async def check(ctx: StepContext) -> bool:
             return bool((await self.backend.vm_info(vm)).host == home)

@@ -278,10 +278,17 @@ class InventoryPoller:
             old = before.get(vm.name)
             if old is None:
                 where = self._host_of(vm.name)
-                message = f"moved {where} → {host}" if where else f"appeared on {host}"
+                if where and self._incoming_from(where, vm):
+                    message = f"arriving on {host} from {where} (live migration)"
+                else:
+                    message = f"moved {where} → {host}" if where else f"appeared on {host}"
                 self.record_event(EventLevel.INFO, vm.name, message)
             elif old.power != vm.power and old.power is not PowerState.UNKNOWN:
                 self.record_event(EventLevel.INFO, vm.name, f"{old.power} → {vm.power}")
+
+    def _incoming_from(self, where: str, vm: Vm) -> bool:
+        """`vm` is the paused copy of a live migration from `where`, where it still runs."""
+        return any(v.name == vm.name and _incoming(vm, v) for v in self._vms[where])
 
     def _host_of(self, vm: str) -> str | None:
         for host, vms in self._vms.items():
@@ -299,12 +306,16 @@ class InventoryPoller:
 
     def _build_snapshot(self) -> ClusterSnapshot:
         # A VM seen on two hosts (a stale answer from a host that stopped answering, while the
-        # VM was moved) is taken from the host heard from most recently.
+        # VM was moved) is taken from the host heard from most recently; but while it is live
+        # migrated, the destination lists it paused from the start: it runs on the source until
+        # the switch-over (paused there too), then on the destination.
         order = sorted(self._hosts.values(), key=lambda h: h.last_seen or 0.0)
         vms: dict[str, Vm] = {}
         for host in order:
             for vm in self._vms[host.name]:
-                vms[vm.name] = vm
+                seen = vms.get(vm.name)
+                if not (seen is not None and _incoming(vm, seen)):
+                    vms[vm.name] = vm
         return ClusterSnapshot(
             name=self.backend.name,
             layout=self.backend.layout,
@@ -314,3 +325,10 @@ class InventoryPoller:
             ceph=self._ceph,
             ceph_error=self._ceph_error,
         )
+
+
+def _incoming(vm: Vm, other: Vm) -> bool:
+    """`vm` is the paused copy a live migration's destination lists while `other`, on
+    another host, still runs."""
+    return (vm.power is PowerState.PAUSED and other.power is PowerState.RUNNING
+            and vm.host != other.host)

@@ -55,8 +55,9 @@ class MaintenanceBlocked(BackendError):
 def progress_line(p: MigrationProgress) -> str:
     """e.g. "web-01: 42% (1.7 GiB of 4.0 GiB), dirty 35 MB/s"."""
     sent = (p.memory_total_bytes - p.memory_remaining_bytes) / GIB
-    return (f"{p.vm}: {p.percent:.0f}% ({sent:.1f} GiB of {p.memory_total_bytes / GIB:.1f} GiB)"
+    line = (f"{p.vm}: {p.percent:.0f}% ({sent:.1f} GiB of {p.memory_total_bytes / GIB:.1f} GiB)"
             f", dirty {p.dirty_rate_bps / 1e6:.0f} MB/s")
+    return line + (f", paused on {p.source} for the switch-over" if p.switching_over else "")
 
 
 def _moves_param(moves: Iterable[Move]) -> list[dict[str, Any]]:
@@ -203,7 +204,7 @@ class MaintenanceRuns:
                 if replan and vm.host != m.source:
                     continue
                 if vm.host != m.target:
-                    ctx.log(f"{m.vm} is on {vm.host}, not {m.target}", "err")
+                    ctx.log(f"{m.vm} is on {vm.where}, not {m.target}", "err")
                     ok = False
             return ok
 
@@ -275,7 +276,7 @@ class MaintenanceRuns:
     async def _move_one(self, m: Move, ctx: StepContext, replan: bool = False) -> None:
         vm = await self.backend.vm_info(m.vm)
         if replan and vm.host not in (m.source, m.target):
-            ctx.log(f"{m.vm}: already off {m.source} (on {vm.host})")
+            ctx.log(f"{m.vm}: already off {m.source} (on {vm.where})")
             return
         if vm.host == m.target:
             ctx.log(f"{m.vm}: already on {m.target}")
@@ -283,7 +284,7 @@ class MaintenanceRuns:
         if replan and vm.host == m.source:
             m = replace(m, target=self._target_now(m, vm, ctx))
         if vm.host != m.source:
-            raise BackendError(f"it is on {vm.host} now, not {m.source}")
+            raise BackendError(f"it is on {vm.where} now, not {m.source}")
         elif m.live:
             if vm.power is not PowerState.RUNNING:
                 raise BackendError(f"it is {vm.power.value}, not running: preview again")
@@ -324,11 +325,14 @@ class MaintenanceRuns:
         start = self.clock.now()
         ctx.log(f"{m.vm}: live-migrating {m.source} -> {m.target}")
         last: list[MigrationProgress] = []
+        logged = [""]
 
         def on_progress(p: MigrationProgress) -> None:
             last[:] = [p]
-            if p.downtime_ms is None:
-                ctx.log(progress_line(p))
+            line = progress_line(p)
+            if p.downtime_ms is None and line != logged[0]:  # never the same line twice
+                ctx.log(line)
+                logged[0] = line
 
         await self.backend.migrate(m.vm, m.target, on_progress)
         downtime = f", downtime {last[0].downtime_ms} ms" if last and last[0].downtime_ms else ""

@@ -58,26 +58,50 @@ async def ensure_room(backend: ClusterBackend, vm: Vm, dest: str, ctx: StepConte
     ctx.log(f"{dest} has room for {vm.name} now")
 
 
+def _size(n: int) -> str:
+    return f"{n / GIB:.2f} GiB" if n >= GIB else f"{n / 2**20:.0f} MiB"
+
+
 def progress_text(p: MigrationProgress) -> str:
-    text = (f"{p.percent:.0f}%: {p.memory_processed_bytes / GIB:.2f} GiB sent, "
-            f"{p.memory_remaining_bytes / GIB:.2f} GiB of {p.memory_total_bytes / GIB:.2f} GiB "
-            f"left, dirty {p.dirty_rate_bps / 2**20:.0f} MiB/s")
     if p.downtime_ms is not None:
-        text += f"; switched over in {p.elapsed_s:.1f} s, downtime {p.downtime_ms} ms"
+        return (f"running on {p.dest}: switched over in {p.elapsed_s:.1f} s, downtime "
+                f"{p.downtime_ms} ms ({_size(p.memory_processed_bytes)} sent)")
+    text = (f"{p.percent:.0f}%: {_size(p.memory_processed_bytes)} sent, "
+            f"{_size(p.memory_remaining_bytes)} of {_size(p.memory_total_bytes)} left, "
+            f"dirty {p.dirty_rate_bps / 2**20:.0f} MiB/s")
+    if p.switching_over:
+        text += f"; paused on {p.source} for the switch-over"
     return text
 
 
 def migration_reporter(ctx: StepContext) -> Callable[[MigrationProgress], None]:
-    """A live migration's progress for a step: the progress bar at every report, a log line
-    every 25% and at the switch-over (with the downtime)."""
-    last_logged = -100.0
+    """A live migration's progress for a step: the progress bar at every report (it never
+    goes back: a new pass over the memory dirtied meanwhile raises what is left), a log line
+    as it passes 25, 50 and 75%, when the VM is paused for the switch-over, and at the end
+    (running on the destination, with the downtime); never the same line twice."""
+    best, marks, logged = 0.0, [25.0, 50.0, 75.0], [""]
+    paused = False
+
+    def log(text: str) -> None:
+        if text != logged[0]:
+            ctx.log(text)
+            logged[0] = text
 
     def report(p: MigrationProgress) -> None:
-        nonlocal last_logged
-        ctx.progress(p.percent / 100, progress_text(p))
-        if p.downtime_ms is not None or p.percent - last_logged >= 25:
-            ctx.log(progress_text(p))
-            last_logged = p.percent
+        nonlocal best, paused
+        done = p.downtime_ms is not None
+        best = 100.0 if done else max(best, p.percent)
+        ctx.progress(best / 100, progress_text(p))
+        if done:
+            log(progress_text(p))
+            return
+        if p.switching_over and not paused:
+            paused = True
+            log(progress_text(p))
+        elif marks and p.percent >= marks[0]:
+            while marks and p.percent >= marks[0]:
+                marks.pop(0)
+            log(progress_text(p))
 
     return report
 
@@ -112,7 +136,7 @@ def placement_steps(
 
     async def migrate(ctx: StepContext) -> None:
         vm = await backend.vm_info(name)
-        ctx.log(f"{name} runs on {vm.host}; migrating to {dest}")
+        ctx.log(f"{name} runs on {vm.where}; migrating to {dest}")
         await ensure_room(backend, vm, dest, ctx)
         await backend.migrate(name, dest, migration_reporter(ctx))
 

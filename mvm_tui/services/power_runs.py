@@ -157,7 +157,7 @@ class PowerRuns:
 
         async def act(ctx: StepContext) -> None:
             vm = await self.backend.vm_info(name)
-            ctx.log(f"{name} is {vm.power} on {vm.host}")
+            ctx.log(f"{name} is {vm.power} on {vm.where}")
             await self.backend.vm_power(vm, action)
             ctx.log(f"{POWER_TITLES[action].lower()} requested")
 
@@ -211,7 +211,7 @@ class PowerRuns:
             if choice is ShutdownChoice.CANCEL:
                 raise RunCancelled(
                     f"the operator stopped waiting after {waited}: {name} keeps running "
-                    f"({vm.power} on {vm.host}); its guest was sent the shutdown request and "
+                    f"({vm.power} on {vm.where}); its guest was sent the shutdown request and "
                     "may still act on it")
             if choice is ShutdownChoice.POWER_OFF:
                 wait.escalated = await self._power_off(ctx, vm, waited)

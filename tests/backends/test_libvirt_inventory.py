@@ -19,7 +19,7 @@ from mvm_tui.backends.libvirt.metadata import (
     placement_xml,
 )
 from mvm_tui.backends.libvirt.stats import StatsTracker, mem_used_mb
-from mvm_tui.models import Disk, Nic, Placement, PowerAction, PowerState
+from mvm_tui.models import Disk, MemSource, Nic, Placement, PowerAction, PowerState
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "libvirt" / "node.xml"
 URI = f"test://{FIXTURE}"
@@ -228,7 +228,8 @@ def test_vm_rates_are_deltas() -> None:
     tr = StatsTracker()
     first = tr.vm_load("u", 100.0, record(50, 1000, 2000, 3000, 4000), vcpus=2)
     assert (first.cpu_pct, first.disk_rd_bps, first.net_rx_bps) == (0.0, 0.0, 0.0)
-    assert first.mem_used_mb == 512  # the rss, without the guest's own figures
+    # no figure from the guest: what it was given (balloon.current), never qemu's rss
+    assert (first.mem_used_mb, first.mem_source) == (2048, MemSource.ALLOCATED)
     # 10 s later: 5 s of CPU on 2 vCPUs = 25 %, 2 disks x 1000 B/s read, ...
     load = tr.vm_load("u", 110.0, record(55, 11000, 7000, 8000, 4000), vcpus=2)
     assert load.cpu_pct == 25.0

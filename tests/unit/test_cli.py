@@ -42,6 +42,25 @@ def test_inventory_json_on_the_demo() -> None:
     assert cluster["ceph"]["health"] == "HEALTH_OK"
 
 
+def test_inventory_rates_are_measured_or_null_never_a_made_up_zero() -> None:
+    measured = json.loads(run_cli("inventory", "--json", "--demo", "--sample", "0.2").stdout)
+    (cluster,) = measured["clusters"]
+    assert cluster["rates_over_s"] == 0.2
+    running = [v for v in cluster["vms"] if v["power"] == "running"]
+    assert running and any(v["cpu_pct"] > 0 for v in running)
+    assert all(h["metrics"]["cpu_pct"] > 0 for h in cluster["hosts"])
+    assert all(h["facts"]["storage_gb"] > 0 for h in cluster["hosts"])
+    once = json.loads(run_cli("inventory", "--json", "--demo", "--sample", "0").stdout)
+    (cluster,) = once["clusters"]
+    assert cluster["rates_over_s"] is None
+    assert all(v["cpu_pct"] is None and v["net_rx_bps"] is None for v in cluster["vms"])
+    assert all(h["metrics"]["cpu_pct"] is None for h in cluster["hosts"])
+    assert all(v["mem_source"] == "guest" for v in cluster["vms"])
+    bad = run_cli("inventory", "--json", "--demo", "--sample", "soon")
+    assert bad.returncode == 2 and "'soon' is not a number of seconds" in bad.stderr
+    assert "Traceback" not in bad.stderr
+
+
 def test_a_bad_config_names_file_and_key_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "config.toml"
     bad.write_text(

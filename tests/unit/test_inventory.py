@@ -123,3 +123,40 @@ async def test_a_removed_host_leaves_the_snapshot_at_once_and_is_polled_no_more(
     assert set(states(poller)) == {"hv1", "hv2"} and polls(poller, "hv3") == 0 < before
     poller.remove_host("hv3")  # twice: nothing happens
     await poller.stop()
+
+
+async def test_a_live_migration_shows_running_on_its_source_until_the_switch_over() -> None:
+    """The destination lists the incoming domain paused from the migration's start (seen in
+    the lab, tests/fixtures/figures/jobstats-migration.json: dest_state [3, 2]): the VM runs
+    on its source until the switch-over, and then on the destination."""
+    clock, sim, poller = make()
+    real_poll = sim.poll_host
+    stage = {"now": "copying"}
+    await poller.poll_host("hv1")
+    await poller.poll_host("hv2")  # what a host lists at its first answer is no event
+    vm = next(v for v in poller.snapshot().vms
+              if v.host == "hv1" and v.power is PowerState.RUNNING)
+
+    async def poll_host(host: str):  # type: ignore[no-untyped-def]
+        poll = await real_poll(host)
+        vms = tuple(v for v in poll.vms if v.name != vm.name)
+        if host == "hv1" and stage["now"] == "copying":
+            vms = (*vms, vm)
+        if host == "hv2":
+            power = PowerState.PAUSED if stage["now"] == "copying" else PowerState.RUNNING
+            vms = (*vms, vm.model_copy(update={"host": "hv2", "power": power}))
+        return poll.model_copy(update={"vms": vms})
+
+    sim.poll_host = poll_host  # type: ignore[method-assign]
+    await poller.poll_host("hv1")
+    await clock.advance(1.0)
+    await poller.poll_host("hv2")  # heard from last, its paused copy does not win
+    shown = next(v for v in poller.snapshot().vms if v.name == vm.name)
+    assert (shown.host, shown.power) == ("hv1", PowerState.RUNNING)
+    stage["now"] = "done"
+    await poller.poll_host("hv1")
+    await poller.poll_host("hv2")
+    shown = next(v for v in poller.snapshot().vms if v.name == vm.name)
+    assert (shown.host, shown.power) == ("hv2", PowerState.RUNNING)
+    said = [e.message for e in reversed(poller.events()) if e.subject == vm.name]
+    assert said == ["arriving on hv2 from hv1 (live migration)", "paused → running"]

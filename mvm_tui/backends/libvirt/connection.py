@@ -301,16 +301,15 @@ class LibvirtHost:
                 # A call on the old connection is still in flight on the worker: a new
                 # connection is never opened beside it (on another thread) while it runs.
                 raise HostUnreachable(
-                    f"{self.name}: no answer from libvirt at {self.uri} within "
+                    f"{self.name}: no answer from libvirt within "
                     f"{self.connect_timeout:g} s: a call on the lost connection "
-                    f"#{old.generation} has not returned yet") from None
+                    "has not returned yet") from None
             # The worker is stuck in the connect: it closes whatever it opens late. Calls
             # from now on go to a fresh worker instead of queueing behind it.
             self._worker.stop()
             self._worker = Worker(f"libvirt-{self.name}")
             raise HostUnreachable(
-                f"{self.name}: no answer from libvirt at {self.uri} "
-                f"within {self.connect_timeout:g} s"
+                f"{self.name}: no answer from libvirt within {self.connect_timeout:g} s"
             ) from None
         if link is None:  # cannot happen: only abandoned attempts return None
             raise HostUnreachable(f"{self.name}: connection attempt abandoned")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 import libvirt  # type: ignore[import-untyped]
 
@@ -19,10 +21,32 @@ _TRANSPORT_CODES = frozenset(
 _NO_CONNECTION_CODES = frozenset({libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_CONN})
 
 
+# a URI up to a blank or a quote, without the punctuation of the sentence it ends
+_URI = re.compile(r"\b[a-z][a-z0-9]*(?:\+[a-z0-9]+)?://(?:[^\s'\"]*[^\s'\".,:;)])?")
+
+
+def short_uri(uri: str) -> str:
+    """What an operator needs of a libvirt URI in a message: the host's address
+    ("qemu+libssh://root@10.0.0.1/system?keyfile=..." -> "10.0.0.1"), or a local driver's
+    URI without its parameters ("test:///tmp/node.xml")."""
+    try:
+        parts = urlsplit(uri)
+        host = parts.hostname
+    except ValueError:
+        return uri.split("?", 1)[0]
+    return host if host else f"{parts.scheme}://{parts.path}"
+
+
+def without_uris(text: str) -> str:
+    """A message with every libvirt URI in it shortened (short_uri): no key or known_hosts
+    paths, transports or query strings in front of an operator."""
+    return _URI.sub(lambda m: short_uri(m.group(0)), text)
+
+
 def message(exc: libvirt.libvirtError) -> str:
-    """libvirt's own message, without the "libvirt: ... error :" decoration."""
+    """libvirt's own message, without the "libvirt: ... error :" decoration and URIs."""
     text = exc.get_error_message() or str(exc) or "unknown libvirt error"
-    return " ".join(str(text).split())
+    return without_uris(" ".join(str(text).split()))
 
 
 def code(exc: libvirt.libvirtError) -> int:
@@ -69,7 +93,8 @@ def connection_lost(exc: libvirt.libvirtError, context: str) -> HostUnreachable:
 def open_failed(exc: libvirt.libvirtError, host: str, uri: str) -> HostUnreachable:
     """Any failure to open a connection: refused, no route, ssh host key or auth failure, a
     test-driver file that does not exist: the host cannot be used until it is fixed."""
-    return HostUnreachable(f"{host}: cannot connect to libvirt at {uri}: {message(exc)}")
+    return HostUnreachable(f"{host}: cannot connect to libvirt ({short_uri(uri)}): "
+                           f"{message(exc)}")
 
 
 def is_unsupported(exc: libvirt.libvirtError) -> bool:

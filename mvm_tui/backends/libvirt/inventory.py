@@ -21,7 +21,7 @@ from mvm_tui.backends.libvirt.stats import (
     VmLoad,
     disk_capacities,
 )
-from mvm_tui.models import Disk, HostFacts, HostMetrics, HostPoll, PowerState, Vm
+from mvm_tui.models import Disk, HostFacts, HostMetrics, HostPoll, MemSource, PowerState, Vm
 
 GIB = 1024**3
 
@@ -89,8 +89,9 @@ def domain_vm(
     active = power in _ACTIVE
     if active:
         load = tracker.vm_load(spec.uuid, t, rec, spec.vcpus, record=record)
-        if load.mem_used_mb == 0:  # no balloon stats: count what it was given
-            load = replace(load, mem_used_mb=spec.current_memory_mb)
+        if load.mem_used_mb == 0:  # no balloon at all: count what it was given
+            load = replace(load, mem_used_mb=spec.current_memory_mb,
+                           mem_source=MemSource.ALLOCATED)
     else:
         load = VmLoad()
         if record:
@@ -118,6 +119,7 @@ def domain_vm(
         memory_mb=spec.memory_mb,
         cpu_pct=load.cpu_pct,
         mem_used_mb=load.mem_used_mb,
+        mem_source=load.mem_source,
         disk_rd_bps=load.disk_rd_bps,
         disk_wr_bps=load.disk_wr_bps,
         net_rx_bps=load.net_rx_bps,
@@ -165,15 +167,10 @@ def collect(conn: Any, host: str, tracker: StatsTracker, now: float, t: float) -
     mem = _node_mem_used_mb(conn)
     if mem is None:
         mem = sum(v.mem_used_mb for v in live)
+    # the host's network and disk load are its own counters, not its VMs' sums: libvirt does
+    # not give them (RealBackend reads them over SSH, backends/host_counters.py)
     metrics = HostMetrics(
-        time=now,
-        cpu_pct=_node_cpu_pct(conn, tracker),
-        mem_used_mb=min(mem, facts.memory_mb),
-        net_rx_bps=round(sum(v.net_rx_bps for v in live), 1),
-        net_tx_bps=round(sum(v.net_tx_bps for v in live), 1),
-        disk_rd_bps=round(sum(v.disk_rd_bps for v in live), 1),
-        disk_wr_bps=round(sum(v.disk_wr_bps for v in live), 1),
-    )
+        time=now, cpu_pct=_node_cpu_pct(conn, tracker), mem_used_mb=min(mem, facts.memory_mb))
     return HostPoll(facts=facts, metrics=metrics, vms=tuple(vms))
 
 

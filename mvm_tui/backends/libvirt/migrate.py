@@ -96,6 +96,14 @@ def _job_stats(conn: Conn, vm: str, flags: int = 0) -> dict[str, Any]:
     return dict(conn.lookupByName(vm).jobStats(flags))
 
 
+def _job_sample(conn: Conn, vm: str) -> tuple[dict[str, Any], bool]:
+    """The running job's stats and whether the VM is paused on the source: during a live
+    migration, that is the switch-over (the last dirty pages and the device state move)."""
+    stats = _job_stats(conn, vm)
+    state = conn.lookupByName(vm).state()
+    return stats, power_state(int(state[0])) is PowerState.PAUSED
+
+
 def _abort(conn: Conn, vm: str) -> None:
     conn.lookupByName(vm).abortJob()
 
@@ -131,8 +139,10 @@ async def migrate(
 ) -> MigrationProgress:
     """Live-migrate a running VM from `source` to the host at `dest_uri` (named dest_name).
 
-    Calls on_progress about every `interval` seconds while memory is copied, and once at the
-    end with the downtime when the destination's completed job stats are readable (pass
+    Calls on_progress about every `interval` seconds while memory is copied (from the
+    first sample with a memory size: libvirt reports zeros while the job is set up; with
+    switching_over while the VM is paused on the source), and once at the end with the
+    downtime when the destination's completed job stats are readable (pass
     `dest`, its connection). Returns that last progress. Cancelling aborts the migration
     (dom.abortJob) and waits for it to stop. Raises InvalidState when the VM is not running,
     NotFound when it is not on the source, HostUnreachable / BackendError when it fails."""
@@ -146,9 +156,10 @@ async def migrate(
     )
     worker.stop()  # its thread ends after this one call
 
-    def progress(stats: Mapping[str, Any], completed: bool = False) -> MigrationProgress:
+    def progress(stats: Mapping[str, Any], completed: bool = False,
+                 paused: bool = False) -> MigrationProgress:
         elapsed = time.monotonic() - started
-        return progress_from_job_stats(
+        p = progress_from_job_stats(
             stats,
             vm=vm,
             source=source.name,
@@ -156,6 +167,7 @@ async def migrate(
             elapsed_s=elapsed,
             completed=completed,
         )
+        return p.model_copy(update={"switching_over": True}) if paused else p
 
     last: MigrationProgress | None = None
     try:
@@ -164,11 +176,13 @@ async def migrate(
             if done:
                 break
             try:
-                stats = await source.run(lambda c: _job_stats(c, vm), f"{what}: job stats")
+                stats, paused = await source.run(lambda c: _job_sample(c, vm),
+                                                 f"{what}: job stats")
             except BackendError:
                 continue  # a missed sample is not a failed migration
-            if job_running(stats) and not job.done():
-                last = progress(stats)
+            # libvirt reports every figure 0 while the job is set up: nothing to show yet
+            if job_running(stats) and _int(stats, "memory_total") > 0 and not job.done():
+                last = progress(stats, paused=paused)
                 if on_progress is not None:
                     on_progress(last)
     except asyncio.CancelledError:

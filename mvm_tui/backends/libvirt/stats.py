@@ -4,6 +4,15 @@ libvirt reports CPU time, bytes read/written and received/sent as totals since t
 the node) started. A rate needs the previous sample of the same domain, so the first poll of a
 domain gives 0 rates; a counter that went backwards (the domain restarted) gives 0 too and
 starts over. Memory is a level, not a rate: it is right from the first poll.
+
+A VM's memory in use is the guest's own figure, from its balloon driver's statistics
+(getAllDomainStats' balloon.* = dom.memoryStats(): "available" is the memory the guest sees,
+"usable" what it could still use without swapping, so in use = available - usable; a guest
+too old to report "usable" gives available - "unused", its page cache counted as used). A
+guest without a balloon driver (or with no <memballoon>, or before its driver reported) has
+no such figure: then the memory it was given is shown (balloon.current, "actual", else the
+domain's current memory), marked MemSource.ALLOCATED. The QEMU process' resident size is
+never shown as the guest's: it counts QEMU's own memory and not the guest's free pages.
 """
 
 from __future__ import annotations
@@ -13,6 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import libvirt  # type: ignore[import-untyped]
+
+from mvm_tui.models import MemSource
 
 # What getAllDomainStats is asked for.
 DOMAIN_STATS = (
@@ -29,6 +40,7 @@ KIB = 1024
 class VmLoad:
     cpu_pct: float = 0.0  # of the domain's own vCPUs
     mem_used_mb: int = 0
+    mem_source: MemSource = MemSource.ALLOCATED
     disk_rd_bps: float = 0.0
     disk_wr_bps: float = 0.0
     net_rx_bps: float = 0.0
@@ -66,16 +78,20 @@ def counters(t: float, rec: Mapping[str, Any]) -> _Counters:
     )
 
 
+def guest_memory(rec: Mapping[str, Any]) -> tuple[int, MemSource]:
+    """The VM's memory in use in MiB and where it comes from (see the module's doc): the
+    guest's when its balloon driver reports it, else the balloon's size (0 when not known,
+    e.g. a domain that is not running or has no balloon device)."""
+    available = _num(rec, "balloon.available")
+    for free in ("balloon.usable", "balloon.unused"):
+        if available and free in rec:
+            return max(available - _num(rec, free), 0) // KIB, MemSource.GUEST
+    return _num(rec, "balloon.current") // KIB, MemSource.ALLOCATED
+
+
 def mem_used_mb(rec: Mapping[str, Any]) -> int:
-    """The guest's memory in use: what the balloon driver says the guest uses (available -
-    usable) when the guest reports it, else the QEMU process' resident size, else the
-    balloon's current size. 0 when none is known (e.g. a domain that is not running)."""
-    available, usable = _num(rec, "balloon.available"), _num(rec, "balloon.usable")
-    if available and usable:
-        kib = max(available - usable, 0)
-    else:
-        kib = _num(rec, "balloon.rss") or _num(rec, "balloon.current")
-    return kib // KIB
+    """guest_memory's MiB alone."""
+    return guest_memory(rec)[0]
 
 
 def disk_capacities(rec: Mapping[str, Any]) -> dict[str, int]:
@@ -112,9 +128,9 @@ class StatsTracker:
         prev = self._vms.get(key)
         if record:
             self._vms[key] = cur
-        mem = mem_used_mb(rec)
+        mem, source = guest_memory(rec)
         if prev is None or cur.t <= prev.t:
-            return VmLoad(mem_used_mb=mem)
+            return VmLoad(mem_used_mb=mem, mem_source=source)
         dt = cur.t - prev.t
         cpu = 0.0
         if cur.cpu_ns is not None and prev.cpu_ns is not None and cur.cpu_ns >= prev.cpu_ns:
@@ -122,6 +138,7 @@ class StatsTracker:
         return VmLoad(
             cpu_pct=round(min(cpu, 100.0), 2),
             mem_used_mb=mem,
+            mem_source=source,
             disk_rd_bps=_rate(cur.rd, prev.rd, dt),
             disk_wr_bps=_rate(cur.wr, prev.wr, dt),
             net_rx_bps=_rate(cur.rx, prev.rx, dt),
