@@ -318,3 +318,27 @@ async def test_events_reach_a_slow_handler_in_order() -> None:
         assert seen == ["started", "stopped"]
     finally:
         await node.close()
+
+
+async def test_a_connect_goes_on_when_its_caller_gives_up() -> None:
+    """An HA check bounded below the time a connect takes (at 100 ms of latency, 2.8 s over
+    qemu+ssh against a 1.4 s check) gives up; the connect goes on, and a later call uses it:
+    one connection is opened, not one abandoned per check."""
+    release = threading.Event()
+    conn = FakeConn()
+    opened: list[FakeConn] = []
+
+    def opener(uri: str) -> FakeConn:
+        release.wait(WAIT)
+        opened.append(conn)
+        return conn
+
+    host = LibvirtHost("hv1", "x", connect_timeout=WAIT, opener=opener)
+    for _ in range(3):  # three checks give up while it connects
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(host.run(hostname), 0.05)
+    release.set()
+    assert await asyncio.wait_for(host.run(hostname), WAIT) == "fake"
+    assert opened == [conn] and not conn.closed.is_set()
+    await host.close()
+    assert conn.closed.is_set()

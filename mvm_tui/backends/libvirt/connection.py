@@ -106,6 +106,7 @@ class LibvirtHost:
         self._closed = False
         self._events: asyncio.Queue[LifecycleEvent] | None = None
         self._consumer: asyncio.Task[None] | None = None
+        self._opening: asyncio.Future[Link] | None = None  # a connect under way
         ensure_event_loop()
 
     @property
@@ -134,6 +135,10 @@ class LibvirtHost:
 
     async def close(self) -> None:
         self._closed = True
+        if self._opening is not None and not self._opening.done():
+            self._opening.cancel()
+            with suppress(asyncio.CancelledError, BackendError):
+                await self._opening
         link, self._link = self._link, None
         if link is not None:
             link.stale = True
@@ -265,6 +270,15 @@ class LibvirtHost:
         link = self._link
         if link is not None and not link.dead:
             return link
+        # The opening goes on when the caller gives up (an HA check bounded below the time a
+        # connect takes at 100 ms of latency would abandon every attempt, and never connect):
+        # the next call finds the connection, or waits for the same attempt.
+        if self._opening is None or self._opening.done():
+            self._opening = asyncio.ensure_future(self._reopen())
+            self._opening.add_done_callback(_retrieved)
+        return await asyncio.shield(self._opening)
+
+    async def _reopen(self) -> Link:
         async with self._lock:
             link = self._link
             if link is not None and not link.dead:
@@ -335,3 +349,9 @@ class LibvirtHost:
                 await handler(ev)
             except Exception:
                 log.exception("%s: lifecycle event handler failed for %s", self.name, ev)
+
+
+def _retrieved(fut: asyncio.Future[Any]) -> None:
+    """A connect nobody waits for any more: its failure is seen by the next call."""
+    if not fut.cancelled():
+        fut.exception()
