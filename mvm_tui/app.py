@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
@@ -110,6 +111,15 @@ class MvmApp(App[None]):
         self._refresh_pending = False
         self.sub_title = f"cluster {cluster.name}"
         self.refreshes = 0  # inventory refreshes pushed to screens (tests wait on it)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is plain text, whatever the caller asks: what they say holds
+        names from hosts (VMs, hosts, pools), shown as they are written (widgets/literal.py)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def action_help_quit(self) -> None:  # Textual's own says "[b]q[/b]" as markup
+        self.notify("Press q to quit the app", title="Do you want to quit?")
 
     def on_mount(self) -> None:
         quiet_lost_connections(asyncio.get_running_loop())

@@ -116,8 +116,12 @@ class HostActionsScreen(VmActionsScreen):
     async def _plan_decommission(self, decom: Decommissions, host: Host) -> None:
         try:
             plan = await decom.plan(host.name, host.state is HostState.MAINTENANCE)
+            steps = decom.preview(plan)
         except BackendError as exc:
             self.notify(str(exc), title="Cannot read the Ceph cluster", severity="error")
+            return
+        except ValueError as exc:  # a name Ceph's commands refuse (commands.check_name)
+            self.notify(str(exc), title="Cannot plan the decommission", severity="error")
             return
 
         def chosen(choice: str | None) -> None:
@@ -131,4 +135,4 @@ class HostActionsScreen(VmActionsScreen):
                     return
                 self._execute(run.id, run.title)
 
-        self.app.push_screen(DecommissionScreen(plan, decom.preview(plan)), chosen)
+        self.app.push_screen(DecommissionScreen(plan, steps), chosen)

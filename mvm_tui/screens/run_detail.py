@@ -28,6 +28,7 @@ from mvm_tui.runs.follow import FOLLOW_INTERVAL, Follower
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.decommission import TypeHostScreen
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.runs_table import RUN_STATE_STYLE
 
 STEP_MARK = {
@@ -104,7 +105,7 @@ class RunDetailScreen(ClusterScreen):
         if isinstance(event, ProgressChanged) and event.run_id == self.run_id:
             self.query_one("#run-progress").add_class("-active")
             self.query_one(ProgressBar).update(progress=round(event.fraction * 100, 1))
-            self.query_one("#run-progress-text", Static).update(event.detail)
+            self.query_one("#run-progress-text", Static).update(literal(event.detail))
             self._history = [*self._history[-59:], event.fraction * 100]
             self.query_one(Sparkline).data = self._history
         elif isinstance(event, LogAppended) and event.line.run_id == self.run_id:
