@@ -51,6 +51,7 @@ from mvm_tui.services.preflight import (
 )
 from mvm_tui.session import Prompts
 from mvm_tui.widgets.confirm import ConfirmModal
+from mvm_tui.widgets.literal import markup_literal
 
 SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "Cluster health, capacity, Ceph and recent events"),
@@ -259,6 +260,13 @@ class MvmApp(App[None]):
             self.action_show_help_panel()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette's commands; their titles hold names from hosts, and the palette reads
+        titles and help as markup: escaped here, so they show as written."""
+        for command in self._system_commands(screen):
+            yield command._replace(title=markup_literal(command.title),
+                                   help=markup_literal(command.help))
+
+    def _system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for mode, (title, help_text) in SCREENS_BY_MODE.items():
             yield SystemCommand(f"Go to {title}", help_text, lambda m=mode: self.switch_mode(m))
         if isinstance(screen, ClusterScreen):

@@ -20,6 +20,7 @@ import pytest
 import rich.console
 import rich.markup
 import textual.markup
+from textual.command import CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
@@ -147,6 +148,12 @@ async def test_every_screen_and_dialog_shows_names_from_hosts_literally(
         await back(pilot, app, VmsScreen)
         await pilot.press("f")
         await shows(pilot, app, ConfirmModal, f"Power off {VM_SLASH} on hv1?")
+        await back(pilot, app, VmsScreen)
+        await pilot.press("ctrl+p")  # the palette holds the selected VM's actions
+        await wait_until(pilot, lambda: any(
+            f"Power off {VM_SLASH}" in str(o.prompt)
+            for o in app.screen.query_one("CommandList")._options), what="the palette")
+        await shows(pilot, app, CommandPalette, f"Power off {VM_SLASH}")
         await back(pilot, app, VmsScreen)
         table.move_to_key(VM_CLICK)
         await pilot.press("enter")
