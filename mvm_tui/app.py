@@ -97,8 +97,12 @@ class MvmApp(App[None]):
         decommissions: Decommissions | None = None,
         config_path: Path | None = None,
         notices: Sequence[str] = (),
+        runs_refused: str | None = None,
     ) -> None:
         super().__init__()
+        # why this process records no runs (its run store cannot be used): every action is
+        # refused with it, and it is shown on Summary and History
+        self.runs_refused = runs_refused
         self.notices = tuple(notices)  # told once mounted (an earlier process's crash trace)
         self.config_path = config_path  # where a new cluster is added
         self.decommissions = decommissions  # Ceph host removal (HCI clusters)
@@ -140,6 +144,10 @@ class MvmApp(App[None]):
         self.switch_mode("summary")
         for notice in self.notices:
             self.notify(notice, title="Crash trace", severity="warning", timeout=60)
+        if self.runs_refused is not None:
+            self.notify(f"{self.runs_refused}. Until then mvm-tui only watches: every action "
+                        "is refused, and HA does not run here.", title="Run history unusable",
+                        severity="error", timeout=600)
         self._resume_decommissions()
 
     def _resume_decommissions(self) -> None:
@@ -157,6 +165,14 @@ class MvmApp(App[None]):
             self.notify(f"resuming run #{run.id}: {run.title}", title="Unfinished decommission")
             self.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
                             exit_on_error=False)
+
+    def refuse_runs(self) -> bool:
+        """True, and says why, when this process records no runs (so starts none)."""
+        if self.runs_refused is None:
+            return False
+        self.notify(f"Nothing was done: {self.runs_refused}.", title="Actions are off",
+                    severity="error", timeout=30)
+        return True
 
     async def action_quit(self) -> None:
         """Quit; while runs execute here, or while this process's HA service is the active
@@ -282,7 +298,7 @@ class MvmApp(App[None]):
 
     def action_add_worker(self) -> None:
         cluster = self.cluster.config
-        if cluster is None:
+        if cluster is None or self.refuse_runs():
             return
         taken = {h.name for h in cluster.hosts} | {h.address for h in cluster.hosts}
 
@@ -324,6 +340,9 @@ class MvmApp(App[None]):
         """The Add Cluster wizard: the form, the preflight of its hosts, then (every host
         ready, and confirmed) the provisioning, its runs in History; the cluster is then added
         to the config file."""
+        if self.refuse_runs():
+            return
+
         def filled(form: ClusterForm | None) -> None:
             if form is None:
                 return

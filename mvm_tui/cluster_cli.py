@@ -15,7 +15,14 @@ from mvm_tui import paths
 from mvm_tui.backends.ssh.errors import HostKeyUnknown
 from mvm_tui.clock import SystemClock
 from mvm_tui.config import ConfigError, load_config
-from mvm_tui.runs import LogAppended, RunEvent, RunExecutor, RunStore, StepChanged
+from mvm_tui.runs import (
+    LogAppended,
+    RunEvent,
+    RunExecutor,
+    RunStore,
+    RunStoreDamaged,
+    StepChanged,
+)
 from mvm_tui.services.cluster_builder import ClusterBuilder
 
 
@@ -62,7 +69,11 @@ async def create_cluster(source: Path, config_path: Path | None, *, accept_new: 
         elif isinstance(event, LogAppended):
             print(f"    {event.line.text}", file=out, flush=True)
 
-    store = RunStore(db_path or paths.runs_db_path())
+    try:  # before the preflight: nothing is done that could not be recorded
+        store = RunStore(db_path or paths.runs_db_path())
+    except RunStoreDamaged as damage:
+        print(f"mvm-tui cluster create: {damage}", file=sys.stderr)
+        return 74
     executor = RunExecutor(store, SystemClock())
     try:
         builder = ClusterBuilder(executor, SystemClock(), unknown_key=unknown_key)

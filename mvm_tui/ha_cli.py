@@ -109,7 +109,8 @@ async def run_ha(
     """Run the HA service of every configured cluster (or just `cluster`) until SIGTERM or
     SIGINT (or `stop` is set). Returns the exit status: 0, 2 (bad config), 75 (another HA
     service holds a cluster's lock), 74 (HA could not record a run or keep its state at some
-    point: each time said on stderr, and tried again)."""
+    point: each time said on stderr, and tried again; or the run store cannot be used, and
+    HA did not start)."""
     out = out or sys.stdout
     try:
         config = load(config_path, demo)
@@ -117,6 +118,11 @@ async def run_ha(
     except (ConfigError, SessionError) as exc:
         print(f"mvm-tui ha: {exc}", file=sys.stderr)
         return 2
+    if session.store_damage is not None:  # HA never acts unrecorded
+        print(f"mvm-tui ha: {session.store_damage}. HA records every action it takes, so it "
+              "does not start until then", file=sys.stderr)
+        await session.close()
+        return EXIT_TROUBLE
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     quiet_lost_connections(loop)

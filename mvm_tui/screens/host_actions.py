@@ -47,7 +47,7 @@ class HostActionsScreen(VmActionsScreen):
 
     def action_maintenance(self) -> None:
         host = self.selected_host()
-        if host is None or host.state not in MAINTAINABLE:
+        if host is None or host.state not in MAINTAINABLE or self.refuse_runs():
             return
         if host.state is HostState.MAINTENANCE:
             self._leave(host.name)
@@ -109,7 +109,7 @@ class HostActionsScreen(VmActionsScreen):
 
     def action_decommission(self) -> None:
         host, decom = self.selected_host(), self._decommissions()
-        if host is None or decom is None:
+        if host is None or decom is None or self.refuse_runs():
             return
         self.run_worker(self._plan_decommission(decom, host), group="plans", exit_on_error=False)
 

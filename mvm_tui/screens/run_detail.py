@@ -131,6 +131,9 @@ class RunDetailScreen(ClusterScreen):
             head.append(f"   in {owner} (read-only here)", style="yellow")
         if run.error:
             head.append(f"\n{run.error}", style="red")
+        if run.unreadable:
+            head.append(f"\nThis run cannot be read ({run.unreadable}): it is shown as "
+                        "stored and cannot be retried.", style="bold red")
         self.query_one("#run-head", Static).update(head)
         table = Table.grid(padding=(0, 1))
         for step in store.steps(self.run_id):
@@ -157,7 +160,7 @@ class RunDetailScreen(ClusterScreen):
             run = self._run()
             # RUNNING here and not executed by a live process: its process died
             return run.state in (RunState.FAILED, RunState.INTERRUPTED, RunState.RUNNING) and \
-                not self.executor.is_executing(self.run_id) and \
+                run.unreadable is None and not self.executor.is_executing(self.run_id) and \
                 self.executor.owned_elsewhere(run) is None
         if action == "override":
             return self._guard() is not None
@@ -170,6 +173,8 @@ class RunDetailScreen(ClusterScreen):
                 worker.cancel()
 
     def action_retry(self) -> None:
+        if self.refuse_runs():
+            return
         run = self._run()
         self._history = []
         self.app.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
@@ -185,6 +190,8 @@ class RunDetailScreen(ClusterScreen):
         return found.group(1)
 
     def action_override(self) -> None:
+        if self.refuse_runs():
+            return
         guard, run = self._guard(), self._run()
         decommissions = getattr(self.app, "decommissions", None)
         if guard is None or decommissions is None:

@@ -92,6 +92,9 @@ class SummaryScreen(ClusterScreen):
 
     def _ha_line(self) -> Text:
         app = self.mvm
+        if app.runs_refused is not None:  # nothing can be recorded, so nothing is done
+            return Text(f"ACTIONS ARE OFF, HA does not run here: {app.runs_refused}",
+                        style="bold white on red")
         if app.ha is None:
             return Text("HA: not running in this session", style="dim")
         if app.ha_standby:
