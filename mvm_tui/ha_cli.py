@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mvm_tui.aio import quiet_lost_connections
-from mvm_tui.backends.ipmi import Ipmi
+from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.ipmi import NO_PASSWORD, Ipmi, ipmi_password
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import Clock
@@ -137,6 +138,15 @@ async def run_ha(
             if cluster is not None and c.name != cluster:
                 continue
             service = build_ha_service(session, c, lock_dir)
+            if c.config is not None and c.config.ha.ipmi:
+                try:
+                    missing = ipmi_password() is None
+                except BackendError as exc:
+                    print(f"mvm-tui ha: {c.name}: warning: {exc}", file=sys.stderr)
+                else:
+                    if missing:
+                        print(f"mvm-tui ha: {c.name}: warning: {NO_PASSWORD}; a fence by IPMI "
+                              "will fail until then", file=sys.stderr)
             if isinstance(service.actions, NoHaActions):
                 print(f"mvm-tui ha: {c.name}: {service.actions.why}; lost hosts will be "
                       "reported, their VMs not restarted", file=sys.stderr)
