@@ -58,7 +58,6 @@ VM_BOLD = "[b]db[/b]"
 HOST_CLICK = "[@click=app.quit]h2"
 HOST_SLASH = "hv[/]3"
 HOSTILE = (VM_SLASH, VM_CLICK, VM_BOLD, HOST_CLICK, HOST_SLASH)
-SIZE = (160, 48)
 
 
 def hostile_spec() -> SimClusterSpec:
@@ -103,10 +102,12 @@ def screen_text(app: MvmApp) -> str:
 
 
 async def shows(pilot: Pilot[None], app: MvmApp, screen_type: type, *names: str) -> None:
+    """The screen is in front and shows each name as written (at 80x24, where long names
+    wrap or are cut, only that it is in front: the spy still sees every markup parse)."""
     await wait_until(pilot, lambda: isinstance(app.screen, screen_type), what=screen_type.__name__)
     await pilot.pause()
     text = screen_text(app)
-    for name in names:
+    for name in names if app.size.width >= 160 else ():
         assert name in text, f"{name!r} is not shown literally on {screen_type.__name__}"
     assert app.is_running
 
@@ -123,15 +124,16 @@ def test_literal_makes_a_plain_text_and_widget_id_a_valid_id() -> None:
     assert re.fullmatch(r"[A-Za-z_-][A-Za-z0-9_-]*", odd) and odd != widget_id("host", "hv[/]4")
 
 
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
 async def test_every_screen_and_dialog_shows_names_from_hosts_literally(
-        tmp_path: Path, markup_spy: list[str]) -> None:
+        tmp_path: Path, markup_spy: list[str], size: tuple[int, int]) -> None:
     clock = VirtualClock()
     session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db",
                            backend=SimBackend(hostile_spec(), clock, seed=7))
     cluster = session.clusters[0]
     app = MvmApp(cluster, refresh_delay=0.0, prompts=session.prompts,
                  decommissions=decommissions_for(session, cluster, None))
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    async with app.run_test(size=size, notifications=True) as pilot:
         await wait_until(pilot, lambda: cluster.poller.polls_done >= 3 and app.up_to_date,
                          what="first poll")
         await pilot.pause()
@@ -149,11 +151,12 @@ async def test_every_screen_and_dialog_shows_names_from_hosts_literally(
         await pilot.press("f")
         await shows(pilot, app, ConfirmModal, f"Power off {VM_SLASH} on hv1?")
         await back(pilot, app, VmsScreen)
-        await pilot.press("ctrl+p")  # the palette holds the selected VM's actions
+        await pilot.press("ctrl+p", *"Power off")  # the palette: the selected VM's actions
         await wait_until(pilot, lambda: any(
             f"Power off {VM_SLASH}" in str(o.prompt)
             for o in app.screen.query_one("CommandList")._options), what="the palette")
-        await shows(pilot, app, CommandPalette, f"Power off {VM_SLASH}")
+        # (the match's highlight splits "Power off": the name is what is checked)
+        await shows(pilot, app, CommandPalette, VM_SLASH, "Power action on the selected VM")
         await back(pilot, app, VmsScreen)
         table.move_to_key(VM_CLICK)
         await pilot.press("enter")
@@ -222,8 +225,8 @@ async def test_every_screen_and_dialog_shows_names_from_hosts_literally(
 
         # a notification that holds a name
         app.notify(f"{VM_CLICK} stays where it runs", title=f"HA {HOST_SLASH}")
-        await wait_until(pilot, lambda: f"{VM_CLICK} stays where it runs" in screen_text(app),
-                         what="the notification, literally")
+        shown = f"{VM_CLICK} stays where it runs" if size[0] >= 160 else "stays where it"
+        await wait_until(pilot, lambda: shown in screen_text(app), what="the notification")
         assert all(not n.markup for n in app._notifications)
         assert app.is_running
     assert markup_spy == []
