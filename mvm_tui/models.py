@@ -50,6 +50,21 @@ class PowerAction(StrEnum):
         return PowerState.SHUTOFF if self in (self.SHUTDOWN, self.POWEROFF) else PowerState.RUNNING
 
 
+class StopReason(StrEnum):
+    """Why a VM is not running, as libvirt reports it (virDomainState's reason for a domain
+    shut off, VIR_DOMAIN_SHUTOFF_*, or crashed)."""
+
+    SHUTDOWN = "shutdown"  # the guest powered itself off (on ACPI, or from inside)
+    DESTROYED = "destroyed"  # its power was cut (virsh destroy, a power-off)
+    CRASHED = "crashed"  # the guest or its qemu process crashed
+    MIGRATED = "migrated"  # it moved to another host
+    SAVED = "saved"  # its memory was saved to a file (managed save)
+    FAILED = "failed"  # it failed to start
+    FROM_SNAPSHOT = "from snapshot"  # a snapshot was restored
+    DAEMON = "daemon"  # libvirtd stopped it while it restarted (its qemu process was gone)
+    UNKNOWN = "unknown"  # libvirt gives no reason
+
+
 class Layout(StrEnum):
     HCI = "hci"  # hyper-converged: Ceph on the hypervisor hosts
     EXTERNAL = "external"  # external storage (NFS, iSCSI)

@@ -17,6 +17,7 @@ from mvm_tui.models import (
     MigrationProgress,
     Placement,
     PowerAction,
+    StopReason,
     Vm,
 )
 
@@ -73,6 +74,11 @@ class ClusterBackend(ABC):
     async def vm_power(self, vm: Vm, action: PowerAction) -> None:
         """Ask for a power action; returns once the host accepted it (not when it is done).
         Raises InvalidState when the VM is not in a state the action applies to."""
+
+    async def vm_stop_reason(self, vm: str) -> StopReason | None:
+        """Why the VM is shut off or crashed, as its host's libvirt says (None: it runs, or
+        the backend cannot tell). Raises NotFound."""
+        return None
 
     @abstractmethod
     def migrate_commands(self, vm: Vm, dest: str) -> list[str]:

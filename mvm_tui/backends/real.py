@@ -45,6 +45,7 @@ from mvm_tui.models import (
     Placement,
     PowerAction,
     PowerState,
+    StopReason,
     Vm,
 )
 
@@ -384,6 +385,11 @@ class RealBackend(ClusterBackend):
         fresh = await self.vm_info(vm.name)
         assert fresh.host is not None
         await self._node(fresh.host).power(vm.name, action)
+
+    async def vm_stop_reason(self, vm: str) -> StopReason | None:
+        fresh = await self.vm_info(vm)  # where it is defined now
+        assert fresh.host is not None
+        return await self._node(fresh.host).stop_reason(vm)
 
     def _defined_on(self, vm: Vm) -> str:
         host = self._where.get(vm.name, vm.host)

@@ -125,7 +125,7 @@ def _hosts_left(tree: OsdDfTree, bucket: str, pools: Sequence[Pool]) -> Check:
     left = [h.name for h in tree.of_type("host")
             if h.name != bucket and serving.intersection(h.children)]
     short = [f"{p.name} (size {p.size})" for p in pools if p.size > len(left)]
-    what = "enough hosts left for every pool"
+    what = "enough hosts are left for every pool"
     if short:
         return Check(False, what, f"{len(left)} hosts with an OSD up and in would be left, too "
                      f"few for {', '.join(short)}")

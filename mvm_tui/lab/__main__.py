@@ -1,4 +1,5 @@
-"""python -m mvm_tui.lab up|down|status|cut HOST|power-off HOST|restore HOST|netem MS|install"""
+"""python -m mvm_tui.lab up|down|status|cut HOST|power-off HOST|restore HOST|netem MS|install|
+guests [start [N]]"""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import time
 from collections.abc import Sequence
 
 from mvm_tui.config import ConfigError
-from mvm_tui.lab import delay, manage
+from mvm_tui.lab import delay, guests_cmd, manage
+from mvm_tui.lab.guests import GUEST_KINDS
 from mvm_tui.lab.model import SCRIPTS, LabError, require_root, run
 from mvm_tui.lab.status import status as lab_status
 
@@ -43,6 +45,17 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=text).add_argument("host", help="h1, h2, ...")
     net = sub.add_parser("netem", help="delay every packet the hosts send (0 removes it)")
     net.add_argument("delay_ms", type=float)
+    guests = sub.add_parser("guests", help="list the lab's guests (host, state, kind); "
+                            "`guests start [N]`: N tiny guests running, spread on the hosts")
+    guests_sub = guests.add_subparsers(dest="guests_command", metavar="ACTION")
+    start = guests_sub.add_parser(
+        "start", help=f"guest-1..guest-N running (default {guests_cmd.DEFAULT_COUNT}): made "
+        "where missing on the host with the fewest guests, started where shut off")
+    start.add_argument("count", type=int, nargs="?", default=guests_cmd.DEFAULT_COUNT,
+                       metavar="N")
+    start.add_argument("--kind", choices=GUEST_KINDS, default="nodisk",
+                       help="what each new guest is (default nodisk: 64 MiB, no disk, KVM, "
+                       "ignores ACPI; rbd: a disk in Ceph; linux: shuts down on ACPI)")
     return p
 
 
@@ -68,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             _say(run(["bash", SCRIPTS / "install.sh"], timeout=1200).stdout.strip())
         elif args.command == "netem":
             delay.netem(args.delay_ms, say=_say)
+        elif args.command == "guests":
+            if args.guests_command == "start":
+                guests_cmd.start_guests(args.count, args.kind, say=_say)
+            for line in guests_cmd.guest_lines(*guests_cmd.list_guests()):
+                _say(line)
         else:
             action = {"cut": manage.cut, "power-off": manage.power_off,
                       "restore": manage.restore}[args.command]

@@ -4,7 +4,9 @@ Executing a step: RUNNING, action, then check. check True -> DONE; False or an e
 FAILED, and the run stops FAILED with that step's error. Executing a run again (retry, or
 resume after recover()) starts from the top: steps recorded DONE are re-checked, and redone
 only if their effect is no longer in place; a step caught RUNNING/WAITING is checked first and
-its action run only if its effect is not in place; the failed step is run again.
+its action run only if its effect is not in place; the failed step is run again. A step that
+raises RunCancelled (the operator called the run off) ends CANCELLED, and so does the run:
+finished, with the step's message as its error; it is never resumed.
 
 Every state change and log line is written to the store, then sent to the subscribers, in
 order, synchronously from the task that executes the run.
@@ -28,6 +30,7 @@ from mvm_tui.runs.model import (
     ProgressChanged,
     RunAlreadyRunning,
     RunBuilder,
+    RunCancelled,
     RunChanged,
     RunEvent,
     RunOwnedElsewhere,
@@ -306,6 +309,11 @@ class RunExecutor:
                     )
             self._log(run.id, None, "info", "run done")
             return self._set_run(run.id, RunState.DONE, ended=self.clock.now(), error=None)
+        except RunCancelled as exc:
+            reason = error_message(exc)
+            self._log(run.id, None, "info", f"run cancelled: {reason}")
+            return self._set_run(run.id, RunState.CANCELLED, ended=self.clock.now(),
+                                 error=reason)
         except asyncio.CancelledError:
             self._interrupt(run.id, CANCELLED)
             raise
@@ -354,6 +362,10 @@ class RunExecutor:
                 current.end(StepState.DONE)
                 return None
             error = CHECK_FAILED
+        except RunCancelled as exc:
+            current.log("info", f"step {index + 1}/{total} cancelled: {error_message(exc)}")
+            current.end(StepState.CANCELLED, error_message(exc))
+            raise
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is None or task.cancelling():

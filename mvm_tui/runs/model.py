@@ -27,6 +27,7 @@ class StepState(StrEnum):
     DONE = "done"
     FAILED = "failed"
     SKIPPED = "skipped"
+    CANCELLED = "cancelled"  # the operator stopped it (RunCancelled); its run ends CANCELLED
 
 
 class RunState(StrEnum):
@@ -35,6 +36,7 @@ class RunState(StrEnum):
     DONE = "done"
     FAILED = "failed"
     INTERRUPTED = "interrupted"  # the process died or was cancelled while it ran; resumable
+    CANCELLED = "cancelled"  # the operator called it off (a step raised RunCancelled); final
 
 
 UNFINISHED_RUN_STATES = frozenset({RunState.PENDING, RunState.RUNNING, RunState.INTERRUPTED})
@@ -42,6 +44,12 @@ UNFINISHED_RUN_STATES = frozenset({RunState.PENDING, RunState.RUNNING, RunState.
 
 class RunError(Exception):
     """Base class of the errors the run store and executor raise."""
+
+
+class RunCancelled(Exception):
+    """Raised by a step's action or check when the operator called the run off: the step
+    ends CANCELLED, the run ends CANCELLED (finished, not resumable, nothing retried), and the
+    message, which says what was left as it is, becomes the run's `error`."""
 
 
 class RunNotFound(RunError, LookupError):

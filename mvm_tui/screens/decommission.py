@@ -24,7 +24,26 @@ from mvm_tui.widgets.literal import literal
 Choice = str | None
 
 
+def unmet(plan: DecommissionPlan) -> list[str]:
+    """What must hold before the decommission can start, each said as the condition to reach
+    (the plan's blockers say what is wrong; here, what is needed), with what it is now."""
+    out = [] if plan.in_maintenance else [f"{plan.host} is in maintenance (m enters it)"]
+    return out + [f"{c.what} (now: {c.detail})" for c in plan.checks if not c.ok]
+
+
+def blocked_text(plan: DecommissionPlan) -> Text:
+    text = Text("Nothing can run until:", style="bold yellow")
+    for line in unmet(plan):
+        text.append(f"\n  • {line}", style="yellow")
+    return text
+
+
 class DecommissionScreen(ModalScreen[Choice]):
+    DEFAULT_CSS = """
+    DecommissionScreen {
+        align: center middle;
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "maintenance", "Enter maintenance first", id="decommission.maintenance"),
         Binding("escape", "cancel", "Cancel", id="decommission.cancel"),
@@ -61,8 +80,7 @@ class DecommissionScreen(ModalScreen[Choice]):
             with VerticalScroll(id="confirm-preview"):
                 yield Static(preview_text(self.steps))
             if plan.blockers:
-                yield Static(Text("Nothing will run until: " + "; ".join(plan.blockers),
-                                  style="yellow"), id="decommission-blocked")
+                yield Static(blocked_text(plan), id="decommission-blocked")
             else:
                 yield Static(Text(f"Type {plan.host} to start; the run can be paused, resumes "
                                   "after a restart, and stops at every guard."), classes="dim")
@@ -105,6 +123,11 @@ class DecommissionScreen(ModalScreen[Choice]):
 class TypeHostScreen(ModalScreen[bool]):
     """Override a guard of a run: only with the host's name typed."""
 
+    DEFAULT_CSS = """
+    TypeHostScreen {
+        align: center middle;
+    }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="override.cancel"),
     ]

@@ -12,6 +12,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline, Static
 
+from mvm_tui.backends.base import BackendError
+from mvm_tui.models import PowerAction, StopReason, Vm
 from mvm_tui.runs import (
     LogAppended,
     LogLine,
@@ -21,12 +23,16 @@ from mvm_tui.runs import (
     RunOwner,
     RunRecord,
     RunState,
+    RunUnreadable,
     StepChanged,
     StepState,
 )
 from mvm_tui.runs.follow import FOLLOW_INTERVAL, Follower
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.decommission import TypeHostScreen
+from mvm_tui.screens.power_dialogs import escalate_modal, power_modal
+from mvm_tui.services.cluster import power_actions
+from mvm_tui.services.power_runs import OUTCOME, ShutdownChoice, describe_stop
 from mvm_tui.widgets import format as fmt
 from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.runs_table import RUN_STATE_STYLE
@@ -38,6 +44,7 @@ STEP_MARK = {
     StepState.DONE: ("✔", "green"),
     StepState.FAILED: ("✘", "bold red"),
     StepState.SKIPPED: ("-", "dim"),
+    StepState.CANCELLED: ("■", "yellow"),
 }
 STREAM_STYLE = {"out": "", "err": "red", "info": "dim"}
 GUARD = re.compile(r"\(guard '([a-z-]+)'")
@@ -49,6 +56,8 @@ class RunDetailScreen(ClusterScreen):
         Binding("p", "pause", "Pause", id="detail.pause"),
         Binding("r", "retry", "Retry / resume", id="detail.retry"),
         Binding("o", "override", "Override guard", id="detail.override"),
+        Binding("f", "power_off", "Power off now", id="detail.poweroff"),
+        Binding("c", "stop_waiting", "Stop waiting", id="detail.stopwaiting"),
     ]
 
     def __init__(self, run_id: int) -> None:
@@ -115,6 +124,7 @@ class RunDetailScreen(ClusterScreen):
         elif (isinstance(event, RunChanged) and event.run.id == self.run_id) or \
                 (isinstance(event, StepChanged) and event.step.run_id == self.run_id):
             self._show_steps()
+            self.refresh_bindings()  # a shutdown's wait began or ended: f and c
 
     def _write(self, line: LogLine) -> None:
         text = Text.assemble((fmt.clock_time(line.time) + " ", "dim"),
@@ -129,8 +139,17 @@ class RunDetailScreen(ClusterScreen):
         owner = self.executor.owned_elsewhere(run)
         if owner is not None:
             head.append(f"   in {owner} (read-only here)", style="yellow")
+        try:
+            notes = store.notes(self.run_id) if run.state is RunState.DONE else {}
+        except RunUnreadable:  # shown as stored: a note that cannot be read is left out
+            notes = {}
+        outcome = notes.get(OUTCOME)
+        if outcome:
+            graceful = outcome == describe_stop(StopReason.SHUTDOWN, False)
+            head.append(f"\n{outcome}", style="green" if graceful else "yellow")
         if run.error:
-            head.append(f"\n{run.error}", style="red")
+            head.append(f"\n{run.error}",
+                        style="yellow" if run.state is RunState.CANCELLED else "red")
         if run.unreadable:
             head.append(f"\nThis run cannot be read ({run.unreadable}): it is shown as "
                         "stored and cannot be retried.", style="bold red")
@@ -164,7 +183,66 @@ class RunDetailScreen(ClusterScreen):
                 self.executor.owned_elsewhere(run) is None
         if action == "override":
             return self._guard() is not None
+        if action == "power_off":
+            wait = self.cluster.power.waits.get(self.run_id)
+            return wait.open if wait is not None else self._timed_out_vm() is not None
+        if action == "stop_waiting":
+            wait = self.cluster.power.waits.get(self.run_id)
+            return wait is not None and wait.open
         return True
+
+    # -- a shutdown the guest ignores: power it off, or stop waiting
+
+    def _shutdown_vm(self) -> Vm | None:
+        """The VM of this run, when it is a shutdown of a VM of this cluster that is known."""
+        run = self._run()
+        if run.kind != f"{self.cluster.name}:vm.power" or \
+                run.params.get("action") != PowerAction.SHUTDOWN.value:
+            return None
+        try:
+            return self.cluster.vm(str(run.params.get("vm")))
+        except BackendError:
+            return None
+
+    def _timed_out_vm(self) -> Vm | None:
+        """The VM of a shutdown run that failed while it still runs: it can be powered off."""
+        if self._run().state is not RunState.FAILED or self.executor.is_executing(self.run_id):
+            return None
+        vm = self._shutdown_vm()
+        return vm if vm is not None and PowerAction.POWEROFF in power_actions(vm) else None
+
+    def action_power_off(self) -> None:
+        if self.refuse_runs():
+            return
+        waits = self.cluster.power.waits
+        wait, vm = waits.get(self.run_id), self._shutdown_vm()
+        if wait is not None and vm is not None:
+            run_id = wait.run_id
+
+            def escalate(ok: bool | None) -> None:
+                if ok:
+                    waits.choose(run_id, ShutdownChoice.POWER_OFF)
+                    self.refresh_bindings()
+
+            self.app.push_screen(escalate_modal(self.cluster, vm, wait), escalate)
+            return
+        off = self._timed_out_vm()
+        if off is not None:
+            cluster = self.cluster
+
+            def start(ok: bool | None) -> None:
+                if not ok:
+                    return
+                run = cluster.create_power_run(off, PowerAction.POWEROFF)
+                self.app.push_screen(RunDetailScreen(run.id))
+                self.app.run_worker(cluster.execute(run.id), name=run.title, group="runs",
+                                    exit_on_error=False)
+
+            self.app.push_screen(power_modal(cluster, off, PowerAction.POWEROFF), start)
+
+    def action_stop_waiting(self) -> None:
+        if self.cluster.power.waits.choose(self.run_id, ShutdownChoice.CANCEL):
+            self.refresh_bindings()
 
     def action_pause(self) -> None:
         title = self._run().title

@@ -11,18 +11,12 @@ from mvm_tui.core.placement import rooms
 from mvm_tui.models import PowerAction, Vm
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.placement import PlacementScreen
+from mvm_tui.screens.power_dialogs import escalate_modal, power_modal
 from mvm_tui.screens.run_detail import RunDetailScreen
-from mvm_tui.services.cluster import POWER_TITLES, power_actions
+from mvm_tui.services.cluster import power_actions
 from mvm_tui.services.placement import PlacementChoice, check_choice
+from mvm_tui.services.power_runs import ShutdownChoice
 from mvm_tui.widgets.confirm import ConfirmModal
-
-CONSEQUENCES = {
-    PowerAction.SHUTDOWN: "Asks the guest OS to shut down (ACPI). The guest may take a while, "
-    "or ignore it; the run waits until the VM is shut off.",
-    PowerAction.POWEROFF: "Cuts the VM's power at once, like pulling the plug: whatever the "
-    "guest has not written to disk is lost.",
-    PowerAction.REBOOT: "Asks the guest OS to reboot. Its services are down until it is back.",
-}
 
 
 class VmActionsScreen(ClusterScreen):
@@ -58,15 +52,26 @@ class VmActionsScreen(ClusterScreen):
     def confirm_power(self, vm: Vm, action: PowerAction) -> None:
         if action not in power_actions(vm):
             return
+        wait = self.cluster.power.waits.of_vm(vm.name)
+        if wait is not None and action in (PowerAction.SHUTDOWN, PowerAction.POWEROFF):
+            # a shutdown run of this VM waits for its guest: that run powers it off
+            if action is PowerAction.POWEROFF and wait.open:
+                run_id = wait.run_id
+
+                def escalate(ok: bool | None) -> None:
+                    if ok and self.cluster.power.waits.choose(run_id, ShutdownChoice.POWER_OFF):
+                        self.app.push_screen(RunDetailScreen(run_id))
+
+                self.app.push_screen(escalate_modal(self.cluster, vm, wait), escalate)
+            else:
+                self.notify(f"run #{wait.run_id} is shutting {vm.name} down already",
+                            title="Shut down", markup=False)
+                self.app.push_screen(RunDetailScreen(wait.run_id))
+            return
         if not action.disruptive:
             self._start(vm, action)
             return
-        modal = ConfirmModal(
-            title=f"{POWER_TITLES[action]} {vm.name} on {vm.host}?",
-            consequence=CONSEQUENCES[action],
-            steps=self.cluster.power_preview(vm, action),
-            verb=POWER_TITLES[action],
-        )
+        modal = power_modal(self.cluster, vm, action)
         self.app.push_screen(modal, lambda ok: self._start(vm, action) if ok else None)
 
     def _start(self, vm: Vm, action: PowerAction) -> None:

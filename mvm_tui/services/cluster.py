@@ -14,7 +14,7 @@ from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.maintenance import EvacuationPlan, ReturnPlan
 from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
-from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
+from mvm_tui.runs import RunExecutor, RunRecord, RunState, Step, Targets
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
 from mvm_tui.services.maintenance import MaintenanceRuns
 from mvm_tui.services.placement import (
@@ -23,13 +23,8 @@ from mvm_tui.services.placement import (
     placement_params,
     placement_steps,
 )
-
-POWER_TITLES = {
-    PowerAction.START: "Start",
-    PowerAction.SHUTDOWN: "Shut down",
-    PowerAction.POWEROFF: "Power off",
-    PowerAction.REBOOT: "Reboot",
-}
+from mvm_tui.services.power_runs import OUTCOME, PowerRuns
+from mvm_tui.services.power_runs import POWER_TITLES as POWER_TITLES  # for the screens
 
 # Which actions apply in which power state; the UI offers nothing else.
 POWER_ACTIONS_BY_STATE: dict[PowerState, tuple[PowerAction, ...]] = {
@@ -60,8 +55,9 @@ class Cluster:
         self.clock = clock
         self.executor = executor
         self.poller = InventoryPoller(backend, clock, timers)
-        self.power_timeout = power_timeout
-        executor.register(self._kind("vm.power"), self._build_power_run)
+        self.power = PowerRuns(backend, clock, self._known_vm, self.poller.update_vm,
+                               power_timeout)
+        executor.register(self._kind("vm.power"), self.power.steps)
         executor.register(self._kind("vm.placement"), self._build_placement_run)
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
@@ -106,45 +102,17 @@ class Cluster:
 
     async def execute(self, run_id: int) -> RunRecord:
         record = await self.executor.execute(run_id)
-        level = EventLevel.INFO if record.state == "done" else EventLevel.ERROR
+        level = EventLevel.INFO if record.state is RunState.DONE else EventLevel.ERROR
         subject = record.targets.vm or record.targets.host or self.name
-        outcome = "done" if record.state == "done" else f"failed: {record.error}"
+        if record.state is RunState.DONE:
+            how = self.executor.store.notes(run_id).get(OUTCOME)
+            outcome = "done" if how is None else f"done: {how}"
+        elif record.state is RunState.CANCELLED:
+            level, outcome = EventLevel.WARNING, f"cancelled: {record.error}"
+        else:
+            outcome = f"failed: {record.error}"
         self.poller.record_event(level, subject, f"{record.title}: {outcome}")
         return record
-
-    def _build_power_run(self, params: Mapping[str, Any]) -> Sequence[Step]:
-        name, host, action = params["vm"], params["host"], PowerAction(params["action"])
-        target = action.target_state
-        known = self._known_vm(name, host)
-
-        async def act(ctx: StepContext) -> None:
-            vm = await self.backend.vm_info(name)
-            ctx.log(f"{name} is {vm.power} on {vm.host}")
-            await self.backend.vm_power(vm, action)
-            ctx.log(f"{POWER_TITLES[action].lower()} requested")
-
-        async def check(ctx: StepContext) -> bool:
-            deadline = self.clock.now() + self.power_timeout
-            ctx.waiting(f"{name} to be {target} (up to {self.power_timeout:g} s)")
-            while True:
-                vm = await self.backend.vm_info(name)
-                if vm.power is target:
-                    self.poller.update_vm(vm)
-                    ctx.log(f"{name} is {vm.power}")
-                    return True
-                if self.clock.now() >= deadline:
-                    ctx.log(f"{name} is still {vm.power} after {self.power_timeout:g} s", "err")
-                    return False
-                await self.clock.sleep(1.0)
-
-        return [
-            Step(
-                title=f"{POWER_TITLES[action]} {name} on {host}",
-                preview=tuple(self.backend.power_commands(known, action)),
-                action=act,
-                check=check,
-            )
-        ]
 
     # -- VM placement and live migration -------------------------------------------------------
 

@@ -16,6 +16,7 @@ RUN_STATE_STYLE = {
     RunState.DONE: "green",
     RunState.FAILED: "bold red",
     RunState.INTERRUPTED: "yellow",
+    RunState.CANCELLED: "yellow",
 }
 
 RUN_COLUMNS = (

@@ -10,8 +10,8 @@ import pytest
 
 from mvm_tui.backends.base import InvalidState, NotFound
 from mvm_tui.backends.libvirt import LibvirtHost, LibvirtNode
-from mvm_tui.backends.libvirt.power import check_power
-from mvm_tui.models import PowerAction, PowerState
+from mvm_tui.backends.libvirt.power import check_power, stop_reason
+from mvm_tui.models import PowerAction, PowerState, StopReason
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "libvirt" / "node.xml"
 URI = f"test://{FIXTURE}"
@@ -39,6 +39,29 @@ async def test_shutdown_and_poweroff(node: LibvirtNode) -> None:
     assert await power_of(node, "web-01") is PowerState.SHUTOFF
     await node.power("web-02", PowerAction.POWEROFF)
     assert await power_of(node, "web-02") is PowerState.SHUTOFF
+
+
+async def test_why_a_vm_stopped_is_libvirts_state_reason(node: LibvirtNode) -> None:
+    """virDomainState's reason: VIR_DOMAIN_SHUTOFF_SHUTDOWN after a shutdown the guest did,
+    VIR_DOMAIN_SHUTOFF_DESTROYED after a power-off; none while it runs."""
+    assert await node.stop_reason("web-01") is None
+    await node.power("web-01", PowerAction.SHUTDOWN)
+    assert await node.stop_reason("web-01") is StopReason.SHUTDOWN
+    await node.power("web-02", PowerAction.POWEROFF)
+    assert await node.stop_reason("web-02") is StopReason.DESTROYED
+    with pytest.raises(NotFound):
+        await node.stop_reason("no-such-vm")
+
+
+@pytest.mark.parametrize(("state", "reason", "expected"), [
+    (1, 1, None),  # running (booted)
+    (4, 1, None),  # being shut down
+    (5, 0, StopReason.UNKNOWN), (5, 1, StopReason.SHUTDOWN), (5, 2, StopReason.DESTROYED),
+    (5, 3, StopReason.CRASHED), (5, 8, StopReason.DAEMON), (5, 99, StopReason.UNKNOWN),
+    (6, 1, StopReason.CRASHED),  # crashed (panicked)
+])
+def test_stop_reasons(state: int, reason: int, expected: StopReason | None) -> None:
+    assert stop_reason(state, reason) is expected
 
 
 async def test_reboot_keeps_it_running(node: LibvirtNode) -> None:

@@ -17,7 +17,15 @@ from mvm_tui.backends.sim import (
     scaled_cluster,
 )
 from mvm_tui.clock import ClockTimeout, VirtualClock
-from mvm_tui.models import HostPoll, Layout, Placement, PowerAction, PowerState, Vm
+from mvm_tui.models import (
+    HostPoll,
+    Layout,
+    Placement,
+    PowerAction,
+    PowerState,
+    StopReason,
+    Vm,
+)
 
 HV = ("hv1", "hv2", "hv3")
 
@@ -195,6 +203,32 @@ async def test_poweroff_while_shutting_down(sim: SimBackend) -> None:
     await sim.vm_power(web, PowerAction.SHUTDOWN)
     await sim.vm_power(web, PowerAction.POWEROFF)
     assert (await vm(sim, "web-01")).power is PowerState.SHUTOFF
+
+
+async def test_a_guest_that_ignores_acpi_and_why_vms_stopped(
+    sim: SimBackend, clock: VirtualClock
+) -> None:
+    """license-srv's guest ignores ACPI: a shutdown leaves it running (as QEMU reports such a
+    guest); the stop reasons are libvirt's: shutdown, destroyed, crashed."""
+    appliance = await vm(sim, "license-srv")
+    await sim.vm_power(appliance, PowerAction.SHUTDOWN)
+    await clock.advance(10 * sim.spec.shutdown_s)
+    assert (await vm(sim, "license-srv")).power is PowerState.RUNNING
+    assert await sim.vm_stop_reason("license-srv") is None
+    await sim.vm_power(appliance, PowerAction.POWEROFF)
+    assert await sim.vm_stop_reason("license-srv") is StopReason.DESTROYED
+    web = await vm(sim, "web-01")
+    await sim.vm_power(web, PowerAction.SHUTDOWN)
+    await clock.advance(sim.spec.shutdown_s)
+    assert await sim.vm_stop_reason("web-01") is StopReason.SHUTDOWN
+    await sim.vm_power(web, PowerAction.START)
+    assert await sim.vm_stop_reason("web-01") is None
+    sim.ignore_acpi("web-01")
+    await sim.vm_power(await vm(sim, "web-01"), PowerAction.SHUTDOWN)
+    await clock.advance(10 * sim.spec.shutdown_s)
+    assert (await vm(sim, "web-01")).power is PowerState.RUNNING
+    sim.crash_vm("web-01")
+    assert await sim.vm_stop_reason("web-01") is StopReason.CRASHED
 
 
 async def test_reboot(sim: SimBackend, clock: VirtualClock) -> None:

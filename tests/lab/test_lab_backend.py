@@ -206,6 +206,8 @@ async def test_graceful_shutdown_of_a_real_guest(
     done = await cluster.execute(record.id)
     assert done.state is RunState.DONE, done.error
     assert (await cluster.backend.vm_info("tiny-linux")).power is PowerState.SHUTOFF
+    # libvirt's reason, VIR_DOMAIN_SHUTOFF_SHUTDOWN, tells the run the guest did it
+    assert lab_session.store.notes(record.id)["outcome"] == "shut down by the guest"
     assert "reboot: Power down" in console.read_text()  # the guest powered itself off
 
 

@@ -36,7 +36,7 @@ def test_the_lab_host_h3_can_go() -> None:
 
 def test_a_pool_of_size_3_needs_3_hosts_left() -> None:
     p = plan([VMS, Pool("triple", 3, 2)])
-    assert p.blockers == ["enough hosts left for every pool: 2 hosts with an OSD up and in "
+    assert p.blockers == ["enough hosts are left for every pool: 2 hosts with an OSD up and in "
                           "would be left, too few for triple (size 3)"]
 
 

@@ -16,6 +16,7 @@ from mvm_tui.runs import (
     CHECK_FAILED,
     LogAppended,
     RunAlreadyRunning,
+    RunCancelled,
     RunChanged,
     RunEvent,
     RunExecutor,
@@ -250,6 +251,23 @@ async def test_check_false_fails_the_step(
     assert run.error == CHECK_FAILED
     assert states(store, run.id) == [StepState.FAILED, StepState.PENDING, StepState.PENDING]
     assert probe.calls == ["action0", "check0"]
+
+
+async def test_a_step_cancelled_by_the_operator_ends_the_run_cancelled(
+    executor: RunExecutor, store: RunStore, probe: Probe
+) -> None:
+    probe.fail_check[1] = RunCancelled("the operator stopped waiting: web-1 keeps running")
+    run = await executor.execute(create(executor).id)
+    assert (run.state, run.error) == (RunState.CANCELLED,
+                                      "the operator stopped waiting: web-1 keeps running")
+    assert run.finished and run.ended is not None
+    assert states(store, run.id) == [StepState.DONE, StepState.CANCELLED, StepState.PENDING]
+    assert store.steps(run.id)[1].error == run.error
+    log = [line.text for line in store.log(run.id)]
+    assert log[-1] == "run cancelled: the operator stopped waiting: web-1 keeps running"
+    assert probe.calls == ["action0", "check0", "action1", "check1"]  # step 2 never ran
+    assert executor.resumable() == [] and store.unfinished() == []
+    assert (await executor.resume_unfinished()) == []
 
 
 async def test_check_raising_fails_the_step(

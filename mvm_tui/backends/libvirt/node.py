@@ -17,7 +17,14 @@ from mvm_tui.backends.libvirt.connection import LibvirtHost
 from mvm_tui.backends.libvirt.inventory import NodeFacts
 from mvm_tui.backends.libvirt.metadata import PlacementData
 from mvm_tui.backends.libvirt.stats import StatsTracker
-from mvm_tui.models import HostPoll, MigrationProgress, Placement, PowerAction, Vm
+from mvm_tui.models import (
+    HostPoll,
+    MigrationProgress,
+    Placement,
+    PowerAction,
+    StopReason,
+    Vm,
+)
 
 
 class LibvirtNode:
@@ -68,6 +75,11 @@ class LibvirtNode:
     async def power(self, vm: str, action: PowerAction) -> None:
         """Ask for a power action; raises InvalidState when it does not apply."""
         await self.host.run(lambda c: power.apply_power(c, vm, action), f"{action.value} {vm}")
+
+    async def stop_reason(self, vm: str) -> StopReason | None:
+        """Why the VM is shut off or crashed (libvirt's state reason); None while it runs."""
+        return await self.host.run(lambda c: power.read_stop_reason(c, vm),
+                                   f"read the state of {vm}")
 
     async def placement(self, vm: str) -> PlacementData:
         def read(conn: Any) -> PlacementData:

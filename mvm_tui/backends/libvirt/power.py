@@ -15,7 +15,17 @@ from typing import Any
 
 from mvm_tui.backends.base import InvalidState
 from mvm_tui.backends.libvirt.inventory import power_state
-from mvm_tui.models import PowerAction, PowerState
+from mvm_tui.models import PowerAction, PowerState, StopReason
+
+# virDomainState's reason for VIR_DOMAIN_SHUTOFF (5): VIR_DOMAIN_SHUTOFF_UNKNOWN (0), SHUTDOWN
+# (1), DESTROYED (2), CRASHED (3), MIGRATED (4), SAVED (5), FAILED (6), FROM_SNAPSHOT (7),
+# DAEMON (8); a domain in state VIR_DOMAIN_CRASHED (6) crashed.
+VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_CRASHED = 5, 6
+SHUTOFF_REASONS = (
+    StopReason.UNKNOWN, StopReason.SHUTDOWN, StopReason.DESTROYED, StopReason.CRASHED,
+    StopReason.MIGRATED, StopReason.SAVED, StopReason.FAILED, StopReason.FROM_SNAPSHOT,
+    StopReason.DAEMON,
+)
 
 VIRSH_VERB = {
     PowerAction.START: "start",
@@ -67,3 +77,19 @@ def apply_power(conn: Any, name: str, action: PowerAction) -> None:
         dom.destroy()
     else:
         dom.reboot(0)
+
+
+def stop_reason(state: int, reason: int) -> StopReason | None:
+    """Why a domain in this virDomainState (with its reason) is not running; None while it
+    runs (or is paused, or shutting down)."""
+    if state == VIR_DOMAIN_CRASHED:
+        return StopReason.CRASHED
+    if state != VIR_DOMAIN_SHUTOFF:
+        return None
+    return SHUTOFF_REASONS[reason] if 0 <= reason < len(SHUTOFF_REASONS) else StopReason.UNKNOWN
+
+
+def read_stop_reason(conn: Any, name: str) -> StopReason | None:
+    """The domain's stop reason, read from its state now. Blocking."""
+    state, reason = (int(x) for x in conn.lookupByName(name).state()[:2])
+    return stop_reason(state, reason)

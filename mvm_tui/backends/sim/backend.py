@@ -51,6 +51,7 @@ from mvm_tui.models import (
     Placement,
     PowerAction,
     PowerState,
+    StopReason,
     Vm,
 )
 
@@ -145,6 +146,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
             placement=v.placement,
             home_host=home,
             booted_at=now - uptime,
+            acpi=v.acpi,
         )
 
     # -- lookups
@@ -267,7 +269,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
             if power in LIVE:
                 raise InvalidState(f"{name} is {power.value}")
             self.fencing.check_can_run(v.host, now)
-            v.power, v.booted_at = PowerState.RUNNING, now
+            v.power, v.booted_at, v.stop_reason = PowerState.RUNNING, now, None
             return
         if power not in LIVE:
             raise InvalidState(f"{name} is not running")
@@ -275,15 +277,27 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
             raise InvalidState(f"{name} is being migrated to {v.migrating_to}")
         if action is PowerAction.POWEROFF:
             v.power, v.shutoff_at = PowerState.SHUTOFF, None
+            v.stop_reason = StopReason.DESTROYED
             v.generation += 1
         elif action is PowerAction.SHUTDOWN:
             if power is PowerState.SHUTTING_DOWN:
                 raise InvalidState(f"{name} is already shutting down")
-            v.power, v.shutoff_at = PowerState.SHUTTING_DOWN, now + self.spec.shutdown_s
+            if v.acpi:  # else the request is delivered and the guest ignores it, as QEMU's do
+                v.power, v.shutoff_at = PowerState.SHUTTING_DOWN, now + self.spec.shutdown_s
         else:  # REBOOT: the domain stays running, its guest boots again
             if power is not PowerState.RUNNING:
                 raise InvalidState(f"{name} is {power.value}")
             v.booted_at = now
+
+    async def vm_stop_reason(self, vm: str) -> StopReason | None:
+        v = self._vm(vm)
+        await self._reach(self._hosts[v.host])
+        settle(v, self._clock.now())
+        if v.power is PowerState.CRASHED:
+            return StopReason.CRASHED
+        if v.power is not PowerState.SHUTOFF:
+            return None
+        return v.stop_reason or StopReason.UNKNOWN
 
     async def close(self) -> None:
         await asyncio.sleep(0)

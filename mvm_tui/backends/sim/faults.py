@@ -10,7 +10,7 @@ from mvm_tui.backends.sim.ceph import CephModel
 from mvm_tui.backends.sim.fencing import Fencing
 from mvm_tui.backends.sim.state import LIVE, HostState, VmState, settle
 from mvm_tui.clock import Clock
-from mvm_tui.models import PowerState
+from mvm_tui.models import PowerState, StopReason
 
 
 class SimFaults:
@@ -35,6 +35,7 @@ class SimFaults:
             settle(v, now)
             if v.power is not PowerState.SHUTOFF:
                 v.power, v.shutoff_at = PowerState.SHUTOFF, None
+                v.stop_reason = StopReason.UNKNOWN  # libvirtd, restarted, knows no reason
                 v.generation += 1
         for name in h.copies:
             h.copies[name] = PowerState.SHUTOFF
@@ -81,7 +82,12 @@ class SimFaults:
         if v.power not in LIVE:
             raise InvalidState(f"{vm} is not running")
         v.power, v.shutoff_at = PowerState.CRASHED, None
+        v.stop_reason = StopReason.CRASHED
         v.generation += 1
+
+    def ignore_acpi(self, vm: str, ignore: bool = True) -> None:
+        """The guest ignores (or, ignore=False, obeys again) ACPI shutdown requests."""
+        self._vm(vm).acpi = not ignore
 
     def _sync_osds(self, h: HostState) -> None:
         if self._ceph is not None:

@@ -36,6 +36,7 @@ class SimVmSpec:
     vlan: int | None = None
     extra_disks_gb: tuple[float, ...] = ()  # vdb, vdc, ...
     load: float | None = None  # typical share of its vCPUs in use (0-1); None: drawn from the seed
+    acpi: bool = True  # False: the guest ignores ACPI, so a shutdown never completes
 
 
 @dataclass(frozen=True)

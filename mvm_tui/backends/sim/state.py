@@ -9,7 +9,7 @@ from typing import Any
 from mvm_tui.backends.sim.metrics import IDLE, Sample, VmProfile
 from mvm_tui.backends.sim.migration import PrecopyPlan
 from mvm_tui.backends.sim.spec import SimHostSpec
-from mvm_tui.models import Disk, Placement, PowerState, Vm
+from mvm_tui.models import Disk, Placement, PowerState, StopReason, Vm
 
 LIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
 
@@ -26,6 +26,8 @@ class VmState:
     shutoff_at: float | None = None  # when an ACPI shutdown completes
     generation: int = 0  # bumped whenever the guest stops: aborts a migration in flight
     migrating_to: str | None = None
+    acpi: bool = True  # False: its guest ignores ACPI (a shutdown request changes nothing)
+    stop_reason: StopReason | None = None  # why it last stopped, as libvirt would say
 
     @property
     def name(self) -> str:
@@ -76,6 +78,7 @@ def settle(v: VmState, now: float) -> None:
     if v.power is PowerState.SHUTTING_DOWN and v.shutoff_at is not None and v.shutoff_at <= now:
         v.power = PowerState.SHUTOFF
         v.shutoff_at = None
+        v.stop_reason = StopReason.SHUTDOWN
         v.generation += 1
 
 
