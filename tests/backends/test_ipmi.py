@@ -3,6 +3,7 @@ environment and answers like a BMC."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ipmi import Ipmi, ipmi_password
+from mvm_tui.ha_cli import run_ha
 
 BMC = """#!/bin/sh
 echo "$* | password=$IPMI_PASSWORD" >> {log}
@@ -117,3 +119,43 @@ def test_where_the_password_comes_from(tmp_path: Path) -> None:
     (creds / "ipmi-password").mkdir()  # cannot be read: said, not skipped
     with pytest.raises(BackendError, match=r"cannot read the credential .*ipmi-password"):
         ipmi_password({"CREDENTIALS_DIRECTORY": str(creds), "IPMI_PASSWORD": "e"})
+
+
+CONFIG = """
+[[clusters]]
+name = "c1"
+layout = "external"
+[clusters.ha]
+ipmi = true
+[[clusters.hosts]]
+name = "n1"
+address = "127.0.0.1"
+port = 1
+ipmi_address = "10.0.1.11"
+"""
+
+
+@pytest.mark.parametrize(("credential", "said"), [
+    (None, "warning: no BMC password"), ("s3cret\n", None)])
+async def test_the_ha_service_says_at_start_when_it_has_no_bmc_password(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    credential: str | None, said: str | None,
+) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(CONFIG)
+    monkeypatch.delenv("IPMI_PASSWORD", raising=False)
+    creds = tmp_path / "creds"
+    creds.mkdir()
+    if credential is not None:
+        (creds / "ipmi-password").write_text(credential)
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(creds))
+    stop = asyncio.Event()
+    stop.set()  # started, then stopped at once
+    assert await run_ha(config, stop=stop, db_path=tmp_path / "runs.sqlite3",
+                        lock_dir=tmp_path / "ha") == 0
+    err = capsys.readouterr().err
+    if said is None:
+        assert "BMC password" not in err
+    else:
+        assert f"c1: {said}" in err and "LoadCredential" in err
+    assert "s3cret" not in err
