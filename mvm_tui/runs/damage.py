@@ -5,7 +5,7 @@ a run). A damaged file (truncated, not a database, written by a newer mvm-tui, a
 its place) is never migrated, repaired or written: it is diagnosed read-only (an SQLite
 read-only connection and `PRAGMA quick_check`), and the error says which file, what is wrong
 and what to do. The session then runs without recording, so it refuses every action (see
-session.open_session and README "Run history").
+session.open_session and the README, "A damaged run history").
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 from mvm_tui.runs.model import RunError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT = 10.0  # seconds the read-only check waits for another process's lock
 
 
 class RunStoreDamaged(RunError):
@@ -78,7 +79,8 @@ def diagnose(path: Path, schema_version: int) -> RunStoreDamaged | None:
 
 def _check_database(path: Path, schema_version: int) -> RunStoreDamaged | None:
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10.0)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                             timeout=BUSY_TIMEOUT)
     except sqlite3.Error as exc:
         return RunStoreDamaged(path, f"SQLite cannot open it ({exc})")
     try:
@@ -95,6 +97,11 @@ def _check_database(path: Path, schema_version: int) -> RunStoreDamaged | None:
             return None
         row = db.execute("SELECT version FROM schema_version WHERE id = 1").fetchone()
         version = 0 if row is None else int(row[0])
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc) or "busy" in str(exc):  # not damage: another process
+            return RunStoreDamaged(path, f"another process holds it ({exc})",
+                                   "start mvm-tui again once that process is done")
+        return RunStoreDamaged(path, f"it is truncated or damaged (SQLite: {exc})")
     except sqlite3.DatabaseError as exc:
         problem = ("it is not an SQLite database" if "not a database" in str(exc)
                    else f"it is truncated or damaged (SQLite: {exc})")

@@ -257,3 +257,26 @@ def test_power_action_refused_through_the_cluster(tmp_path: Path) -> None:
     finally:
         asyncio.run(session.close())
     assert fingerprint(path) == before
+
+
+def test_a_store_another_process_holds_is_not_called_damaged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A lock held longer than the check waits (a rollback-journal file with an exclusive
+    lock: WAL readers are never blocked) is said as such, not as damage."""
+    from mvm_tui.runs import damage
+
+    path = tmp_path / "runs.sqlite3"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=DELETE")
+    holder.execute("CREATE TABLE schema_version (id INTEGER PRIMARY KEY, version INTEGER)")
+    holder.execute("BEGIN EXCLUSIVE")
+    holder.execute("INSERT INTO schema_version VALUES (1, 1)")
+    monkeypatch.setattr(damage, "BUSY_TIMEOUT", 0.1)
+    try:
+        with pytest.raises(RunStoreDamaged) as raised:
+            RunStore(path)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert "another process holds it" in str(raised.value)
+    assert "truncated" not in str(raised.value)
