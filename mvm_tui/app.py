@@ -381,8 +381,9 @@ class MvmApp(App[None]):
             title=(f"Add {names} to {cluster.name}?" if joining
                    else f"Provision cluster {cluster.name}?"),
             consequence=f"{names} get KVM and libvirt, Open vSwitch with br-compute on "
-            f"{cluster.interfaces.compute}{storage}. Each host is a Run, shown as it goes and "
-            "kept in History.",
+            f"{cluster.interfaces.compute}{storage}. Every host of the cluster then trusts the "
+            "others for live migration (each host's own key). Each host is a Run, shown as it "
+            "goes and kept in History.",
             steps=ClusterBuilder(self.executor, self.cluster.clock).plan(cluster, new),
             verb="Provision")
 

@@ -35,6 +35,7 @@ examples:
   mvm-tui ha --config PATH          the failover service, headless (systemd: contrib/)
   mvm-tui decommission HOST --config PATH --dry-run   the plan of a Ceph host's removal
   mvm-tui cluster create --from new.toml --config PATH   preflight, provision, add a cluster
+  mvm-tui cluster trust [--check] --config PATH   the hosts' trust for live migration
   mvm-tui lab up                    a real 3-host lab on this machine (root, Debian 12)
 """
 
@@ -101,6 +102,19 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--accept-new-host-keys", action="store_true",
                         help="trust hosts' keys not in known_hosts yet (a changed key is "
                              "always refused)")
+    trust = cluster_sub.add_parser(
+        "trust", parents=[_common_options(True)],
+        help="set up and check the hosts' mutual trust for live migration",
+        description="Every host of the cluster makes its own migration key (it never leaves "
+        "the host) and trusts the others' keys and host keys, then each host logs in to every "
+        "other as its libvirtd does to migrate. Idempotent. --check: only check (read-only).",
+    )
+    trust.add_argument("--cluster", metavar="NAME", help="the cluster (when the config has "
+                       "several)")
+    trust.add_argument("--check", action="store_true", help="only check; change nothing")
+    trust.add_argument("--accept-new-host-keys", action="store_true",
+                       help="trust hosts' keys not in known_hosts yet (a changed key is "
+                            "always refused)")
     sub.add_parser(
         "lab", add_help=False,
         help="build and drive a real local test lab (root, Debian 12): see `mvm-tui lab --help`",
@@ -121,6 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in crashes:
             print(f"mvm-tui: {line}", file=sys.stderr)
     try:
+        if args.command == "cluster" and args.cluster_command == "trust":
+            from mvm_tui.cluster_cli import trust_cluster
+
+            return asyncio.run(trust_cluster(getattr(args, "config", None), args.cluster,
+                                             check_only=args.check,
+                                             accept_new=args.accept_new_host_keys))
         if args.command == "cluster":  # the config file may not exist yet: it creates it
             from mvm_tui.cluster_cli import create_cluster
 

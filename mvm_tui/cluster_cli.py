@@ -1,7 +1,11 @@
 """`mvm-tui cluster create --from FILE.toml`: the wizard without the UI, for automation. FILE is
 a config file holding the new cluster (the same keys as config.toml); the preflight runs first
 and nothing changes unless every host passes; the provisioning log goes to stdout; the cluster
-is then added to the config file (--config)."""
+is then added to the config file (--config).
+
+`mvm-tui cluster trust [--check] --config PATH`: the hosts' mutual trust for live migration of
+an existing cluster, set up (the Run cluster creation and Add Worker run) and checked; with
+--check only checked (read-only), each failure with what to fix."""
 
 from __future__ import annotations
 
@@ -12,6 +16,8 @@ from pathlib import Path
 from typing import TextIO
 
 from mvm_tui import paths
+from mvm_tui.backends.real import ssh_target
+from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyUnknown
 from mvm_tui.clock import SystemClock
 from mvm_tui.config import ConfigError, load_config
@@ -24,6 +30,17 @@ from mvm_tui.runs import (
     StepChanged,
 )
 from mvm_tui.services.cluster_builder import ClusterBuilder
+from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
+from mvm_tui.services.preflight import trust_preflight
+
+
+def _show(event: RunEvent, out: TextIO) -> None:
+    if isinstance(event, StepChanged):
+        s = event.step
+        print(f"[{s.state.value}] run {s.run_id} step {s.index + 1}: {s.title}"
+              + (f": {s.error}" if s.error else ""), file=out, flush=True)
+    elif isinstance(event, LogAppended):
+        print(f"    {event.line.text}", file=out, flush=True)
 
 
 async def create_cluster(source: Path, config_path: Path | None, *, accept_new: bool = False,
@@ -62,12 +79,7 @@ async def create_cluster(source: Path, config_path: Path | None, *, accept_new: 
         return accept_new  # the pool saves an accepted key
 
     def show(event: RunEvent) -> None:
-        if isinstance(event, StepChanged):
-            s = event.step
-            print(f"[{s.state.value}] run {s.run_id} step {s.index + 1}: {s.title}"
-                  + (f": {s.error}" if s.error else ""), file=out, flush=True)
-        elif isinstance(event, LogAppended):
-            print(f"    {event.line.text}", file=out, flush=True)
+        _show(event, out)
 
     try:  # before the preflight: nothing is done that could not be recorded
         store = RunStore(db_path or paths.runs_db_path())
@@ -96,3 +108,54 @@ async def create_cluster(source: Path, config_path: Path | None, *, accept_new: 
     if result.saved:
         print(f"cluster {cluster.name} added to {result.saved}", file=out)
     return 0 if result.ok else 1
+
+
+async def trust_cluster(config_path: Path | None, name: str | None, *, check_only: bool = False,
+                        accept_new: bool = False, out: TextIO | None = None,
+                        db_path: Path | None = None) -> int:
+    """`mvm-tui cluster trust`: set up (unless --check) and check the hosts' mutual trust for
+    live migration of a cluster of the config; 0 when every host reaches every other."""
+    out = out or sys.stdout
+    path = config_path or paths.default_config_path()
+    try:
+        config = load_config(path)
+    except ConfigError as exc:
+        print(f"mvm-tui cluster trust: {exc}", file=sys.stderr)
+        return 2
+    chosen = [c for c in config.clusters if name is None or c.name == name]
+    if len(chosen) != 1:
+        names = ", ".join(c.name for c in config.clusters) or "none"
+        print(f"mvm-tui cluster trust: name one cluster with --cluster (the clusters of {path}: "
+              f"{names})", file=sys.stderr)
+        return 2
+    cluster = chosen[0]
+
+    async def unknown_key(key: HostKeyUnknown) -> bool:
+        print(f"{key.host}: unknown host key {key.fingerprint}"
+              + (": accepted (--accept-new-host-keys)" if accept_new else ": refused"), file=out)
+        return accept_new
+
+    if not check_only:
+        store = RunStore(db_path or paths.runs_db_path())
+        executor = RunExecutor(store, SystemClock())
+        pool = SshPool([ssh_target(cluster, h.name) for h in cluster.hosts],
+                       SshOptions(connect_timeout=10, command_timeout=120),
+                       unknown_key=unknown_key)
+        unsubscribe = executor.subscribe(lambda e: _show(e, out))
+        try:
+            trust = MigrationTrust(executor, pool, cluster.name)
+            record = await executor.execute(trust.create(trust_hosts(cluster)).id)
+        finally:
+            unsubscribe()
+            await pool.close()
+            executor.close()
+            store.close()
+        print(f"run #{record.id} {record.title}: {record.state.value}"
+              + (f": {record.error}" if record.error else ""), file=out)
+    reports = await trust_preflight(cluster, unknown_key)
+    for report in reports:
+        print(f"{report.host}: {'ready' if report.ok else 'NOT ready'} for migration", file=out)
+        for item in report.items:
+            print(f"  [{item.status}] {item.check}: {item.detail}"
+                  + (f" -> {item.fix}" if item.fix else ""), file=out)
+    return 0 if all(r.ok for r in reports) else 1

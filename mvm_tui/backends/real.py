@@ -32,11 +32,12 @@ from mvm_tui.backends.libvirt import (
 from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
-from mvm_tui.backends.libvirt.uri import Transport
+from mvm_tui.backends.libvirt.uri import Transport, migration_uri
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
+from mvm_tui.core.migration_trust import trust_hint
 from mvm_tui.models import (
     CephStatus,
     HostPoll,
@@ -123,10 +124,15 @@ class RealBackend(ClusterBackend):
             ), clock=self._clock)
             for h in cluster.hosts
         }
+        # how each host's libvirtd is reached by a peer's for a migration (peer to peer: with
+        # the source host's own key, not the jump box's)
+        self.migration_uris = {h.name: migration_uri(h.user, h.address, h.port)
+                               for h in cluster.hosts}
         # failover's own connections (opened on first use), so its checks and restarts never
         # queue behind a poll stalled on a VM's storage; and its copies of VM definitions
         self._ha_hosts: dict[str, LibvirtHost] = {}
         self.kept = KeptDefinitions()
+        self._check_caches: dict[str, lv_failover.CheckCache] = {}  # host -> its light checks'
         self._info: dict[str, HostInfo] = {}
         self._where: dict[str, str] = {}  # VM -> host, from the latest polls
         self._storage: dict[str, tuple[float, float]] = {}  # CRUSH host -> (total, used) GB
@@ -245,10 +251,11 @@ class RealBackend(ClusterBackend):
         libvirt answers within timeout; None when only SSH does (libvirtd down or restarting
         while its VMs run on). Raises BackendError when neither answers."""
         now = self._clock()
+        cache = self._check_caches.setdefault(host, lv_failover.CheckCache())
 
         async def inventory() -> HostPoll:
             return await self.ha_host(host).run(
-                lambda c: lv_failover.light_check(c, host, self.kept, now), "check")
+                lambda c: lv_failover.light_check(c, host, self.kept, now, cache), "check")
 
         async def over_ssh() -> tuple[bool, tuple[str, ...]]:
             await self.host_info(host)  # once: its CRUSH name, for osds_up
@@ -398,10 +405,11 @@ class RealBackend(ClusterBackend):
         return host
 
     def _migrate_command(self, vm: Vm, dest: str, mode: str) -> list[str]:
-        source, target = self._node(self._defined_on(vm)), self._node(dest)
+        source = self._node(self._defined_on(vm))
+        self._node(dest)
         return [
             f"virsh -c {quote_uri(source.uri)} migrate {mode} --p2p --persistent "
-            f"--undefinesource {shlex.quote(vm.name)} {quote_uri(target.uri)}"
+            f"--undefinesource {shlex.quote(vm.name)} {quote_uri(self.migration_uris[dest])}"
         ]
 
     def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
@@ -420,7 +428,11 @@ class RealBackend(ClusterBackend):
         current = await self.vm_info(vm)
         assert current.host is not None
         source, target = self._node(current.host), self._node(dest)
-        done = await source.migrate(vm, target, unsafe=unsafe, on_progress=on_progress)
+        try:
+            done = await source.migrate(vm, target, dest_uri=self.migration_uris[dest],
+                                        unsafe=unsafe, on_progress=on_progress)
+        except BackendError as exc:
+            raise trust_hint(exc, current.host, dest) from exc
         self._where[vm] = dest
         if on_progress is not None:
             on_progress(done)
@@ -435,18 +447,24 @@ class RealBackend(ClusterBackend):
             raise InvalidState(f"{vm} is {current.power} on {current.host}: only a shut-off VM "
                                "is moved cold")
         assert current.host is not None
-        target = self._node(dest)
+        self._node(dest)
+        target_uri = self.migration_uris[dest]
         flags = (libvirt.VIR_MIGRATE_OFFLINE | libvirt.VIR_MIGRATE_PEER2PEER
                  | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
-        await self._node(current.host).host.run(
-            lambda c: c.lookupByName(vm).migrateToURI3(target.uri, {}, flags),
-            f"move {vm} to {dest}")
+        try:
+            await self._node(current.host).host.run(
+                lambda c: c.lookupByName(vm).migrateToURI3(target_uri, {}, flags),
+                f"move {vm} to {dest}")
+        except BackendError as exc:
+            raise trust_hint(exc, current.host, dest) from exc
         self._where[vm] = dest
 
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         current = await self.vm_info(vm)
         assert current.host is not None
         await self._node(current.host).set_placement(vm, placement, home_host)
+        for cache in self._check_caches.values():  # HA's checks read it again at once
+            cache.forget(vm)
 
     async def set_maintenance(self, host: str, on: bool) -> None:
         """A marker file on the host itself, so every jump box (and HA service) sees it."""

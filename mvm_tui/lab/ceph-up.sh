@@ -77,7 +77,11 @@ for n in $(seq 1 "$NH"); do
   mkdir -p "$D"/lib-ceph/{mon,mgr,osd,bootstrap-osd,tmp,crash}
   cp "$B/ceph.conf" "$B/ceph.client.admin.keyring" "$D/etc-ceph/"
   cp "$B/bootstrap-osd.keyring" "$D/lib-ceph/bootstrap-osd/ceph.keyring"
-  "$LAB/hx-$H" ceph-mon --mkfs -i "mvmlab-$H" --monmap "$B/monmap" --keyring "$B/mon.keyring"
+  # the host does not see the lab directory: the monmap and mon key go onto its own disk
+  cp "$B/monmap" "$B/mon.keyring" "$D/lib-ceph/tmp/"
+  "$LAB/hx-$H" ceph-mon --mkfs -i "mvmlab-$H" --monmap /var/lib/ceph/tmp/monmap \
+    --keyring /var/lib/ceph/tmp/mon.keyring
+  rm -f "$D/lib-ceph/tmp/monmap" "$D/lib-ceph/tmp/mon.keyring"
 done
 # all mons at once: the first election then has everyone
 for n in $(seq 1 "$NH"); do "$LAB/hx-h$n" systemctl start "ceph-mon@mvmlab-h$n" & done

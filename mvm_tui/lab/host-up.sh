@@ -3,7 +3,10 @@
 # UTS + mount namespaces, with per-host bind mounts over /etc/ssh /etc/libvirt /run/libvirt
 # /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/ceph /var/lib/ceph /run/ceph
 # /var/log/ceph /run/mvmlab /usr/local/sbin /etc/hostname /etc/openvswitch /run/openvswitch
-# /run/mvm-tui /var/lib/mvm-tui (the self-fencing agent, the maintenance marker);
+# /run/mvm-tui /var/lib/mvm-tui (the self-fencing agent, the maintenance marker), /root, and a
+# tmpfs of its own on /tmp; the lab's state directory is hidden (a tmpfs over it) but for its
+# shared storage ($LAB/shared, $LAB/cache: what NFS would share), so a path that exists only on
+# the jump box (the lab's ssh key) does not exist on a host, as on real hosts;
 # then sshd inside it (own host key).
 # Usage: LAB=/tmp/mvm-lab host-up.sh N ADDRESS      (the netns and its veth must exist)
 set -euo pipefail
@@ -26,6 +29,7 @@ mkdir -p /run/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt /etc/
   ssh-keygen -q -t ed25519 -N '' -f "$D/etc-ssh/ssh_host_ed25519_key" -C "root@$NS"
 [ -f "$LAB/id_ed25519" ] || ssh-keygen -q -t ed25519 -N '' -f "$LAB/id_ed25519" -C mvmlab-client
 cp "$LAB/id_ed25519.pub" "$D/etc-ssh/authorized_keys"
+mkdir -p "$LAB/shared" "$LAB/cache"
 cp /etc/ssh/moduli "$D/etc-ssh/" 2>/dev/null || true
 cat > "$D/etc-ssh/sshd_config" <<CFG
 ListenAddress $ip_addr
@@ -36,22 +40,20 @@ PermitRootLogin prohibit-password
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 UsePAM no
-AuthorizedKeysFile /etc/ssh/authorized_keys
+# the jump box's key, and what provisioning authorizes (the peers' migration keys)
+AuthorizedKeysFile /etc/ssh/authorized_keys .ssh/authorized_keys
 StrictModes no
 AcceptEnv LANG LC_*
 Subsystem sftp /usr/lib/openssh/sftp-server
 MaxStartups 50:30:100
 MaxSessions 50
 CFG
-# ssh from one lab host to another (libvirt migration): the lab key, host keys checked
+# ssh from one lab host to another: nothing of the jump box's. Hosts trust each other only
+# through what provisioning (or `lab up`, with the same script) sets up: each host's own
+# migration key, authorized on its peers, and their host keys in /etc/ssh/ssh_known_hosts.
 cat > "$D/etc-ssh/ssh_config" <<CFG
 Host *
-  User root
-  IdentityFile $LAB/id_ed25519
-  UserKnownHostsFile $LAB/known_hosts
-  StrictHostKeyChecking yes
-  BatchMode yes
-  ConnectTimeout 5
+  SendEnv LANG LC_*
 CFG
 cat > "$D/etc-libvirt/libvirtd.conf" <<CFG
 listen_tls = 0
@@ -91,7 +93,14 @@ else
   # shellcheck disable=SC2016  # expanded by the inner shell
   ip netns exec "$NS" unshare --uts --mount --propagation private -- bash -c '
     set -e
-    D="$1"
+    D="$1"; LAB="$3"; SRC="$4"
+    exec 3>"$D/anchor.pid"  # written once every mount is in place; the lab dir is hidden then
+    # the lab scripts run inside the host from the source tree: kept visible wherever the
+    # checkout is (a clone under /tmp or /root would be hidden below), as a provisioning tool
+    # would have its scripts on the host
+    keep="/run/mvmlab-src.$$"
+    mkdir -p "$keep"
+    mount --bind "$SRC" "$keep"
     hostname "$2"
     for pair in etc-ssh:/etc/ssh etc-libvirt:/etc/libvirt run-libvirt:/run/libvirt \
         lib-libvirt:/var/lib/libvirt log-libvirt:/var/log/libvirt cache-libvirt:/var/cache/libvirt \
@@ -104,9 +113,24 @@ else
     if [ -b "$(cat "$D/loop" 2>/dev/null)" ] && [ -e /dev/mvmlab-osd ]; then
       mount --bind "$(cat "$D/loop")" /dev/mvmlab-osd
     fi
-    echo $$ > "$D/anchor.pid"
+    # what a real host does not share with the jump box: /tmp, and the lab directory (wherever
+    # it is), but for the shared storage, kept aside and put back at the same paths
+    mkdir -p /run/mvmlab/.shared /run/mvmlab/.cache
+    mount --bind "$LAB/shared" /run/mvmlab/.shared
+    mount --bind "$LAB/cache" /run/mvmlab/.cache
+    mount -t tmpfs -o mode=1777,size=512m tmpfs /tmp
+    if [ -d "$LAB" ]; then mount -t tmpfs -o mode=755,size=1m tmpfs "$LAB"; fi
+    mkdir -p "$LAB/shared" "$LAB/cache"
+    mount --move /run/mvmlab/.shared "$LAB/shared"
+    mount --move /run/mvmlab/.cache "$LAB/cache"
+    rmdir /run/mvmlab/.shared /run/mvmlab/.cache
+    mkdir -p "$SRC"
+    mount --move "$keep" "$SRC"
+    rmdir "$keep"
+    echo $$ >&3
+    exec 3>&-
     exec sleep infinity
-  ' anchor "$D" "$NS" </dev/null >"$D/anchor.log" 2>&1 &
+  ' anchor "$D" "$NS" "$LAB" "$(cd "$HERE/.." && pwd)" </dev/null >"$D/anchor.log" 2>&1 &
   for _ in $(seq 100); do [ -s "$D/anchor.pid" ] && break; sleep 0.05; done
   [ -s "$D/anchor.pid" ] || { echo "$H: anchor did not start: $(cat "$D/anchor.log")" >&2; exit 1; }
 fi

@@ -36,6 +36,7 @@ from mvm_tui.lab.ovs import COMPUTE_VLANS, OVS_BRIDGE, has_ovs, ovs_up
 from mvm_tui.lab.san import ADDRESS as SAN_ADDRESS
 from mvm_tui.lab.san import IQN as SAN_IQN
 from mvm_tui.lab.san import san_sockets_remove, san_up
+from mvm_tui.lab.trust import set_up_trust
 
 POOL = "vms"
 HOSTAGENT = SCRIPTS.parent / "hostagent"  # what runs on every real host: mvm-selffence
@@ -188,6 +189,8 @@ def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
         clock(f"ceph daemons started ({n} mon, 1 mgr, {n} {objectstore} OSD, pool {POOL})")
         wait_health_ok(info, health_timeout)
         clock("ceph HEALTH_OK")
+    set_up_trust(info, log)  # as provisioning does: each host's own key, its peers trust it
+    clock("migration trust: every host logs in to every other with its own key")
     write_config(info)
     info.save(d / "state.json")
     clock(f"lab up; mvm-tui config: {info.config_path}")

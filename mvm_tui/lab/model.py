@@ -122,15 +122,21 @@ class LabInfo:
 
 
 def run(cmd: Sequence[str | Path], *, timeout: float = 120, env: dict[str, str] | None = None,
-        check: bool = True, log: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `cmd` (no shell); output is appended to `log`; LabError with its tail on failure."""
+        check: bool = True, log: Path | None = None,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `cmd` (no shell) with `input` on its stdin (else none); output is appended to `log`;
+    LabError with its tail on failure."""
     args = [str(c) for c in cmd]
     full_env = {**os.environ, **(env or {})}
     # A file, not a pipe: a daemon started by `cmd` may keep its stdout open forever.
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         try:
-            res = subprocess.run(args, stdout=out, stderr=err, text=True, timeout=timeout,
-                                 env=full_env, stdin=subprocess.DEVNULL)
+            if input is None:
+                res = subprocess.run(args, stdout=out, stderr=err, text=True, timeout=timeout,
+                                     env=full_env, stdin=subprocess.DEVNULL)
+            else:
+                res = subprocess.run(args, stdout=out, stderr=err, text=True, timeout=timeout,
+                                     env=full_env, input=input)
         except subprocess.TimeoutExpired:
             raise LabError(f"{' '.join(args)} did not finish within {timeout:g} s") from None
         except FileNotFoundError:

@@ -1,8 +1,9 @@
 """Building a new cluster from its configuration, or adding a worker to one: the preflight of
 the new hosts (nothing changes unless every one passes), a provisioning Run per new host (at
-once), then for HCI the Ceph Run (across all hosts; for a worker, its joining, verified), and
-the cluster saved in the config file. Shared by the wizard, Add Worker and `mvm-tui cluster
-create --from FILE.toml`."""
+once), then for HCI the Ceph Run (across all hosts; for a worker, its joining, verified), the
+hosts' mutual trust for live migration (a Run across every host: a worker's addition re-does it
+on all of them), and the cluster saved in the config file. Shared by the wizard, Add Worker
+and `mvm-tui cluster create --from FILE.toml`."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from mvm_tui.config import ClusterConfig, HostConfig
 from mvm_tui.config_update import add_cluster, add_hosts
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState, Step
+from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
 from mvm_tui.services.preflight import PreflightReport, run_preflight, spec_from_config
 from mvm_tui.services.provision import Compute, Provisioning, datastore_args
 from mvm_tui.services.provision_ceph import CephBootstrap, CephHost
@@ -72,7 +74,8 @@ class ClusterBuilder:
             steps += ceph.build(ceph.params([CephHost(h.name, h.address) for h in cluster.hosts],
                                             list(cluster.data_devices),
                                             _joining(cluster, new)))
-        return steps
+        trust = MigrationTrust(self.executor, pool, cluster.name, register=False)
+        return steps + list(trust.build(trust.params(trust_hosts(cluster))))
 
     def _runs(self, cluster: ClusterConfig, pool: SshPool,
               register: bool) -> tuple[Provisioning, CephBootstrap | None]:
@@ -120,6 +123,10 @@ class ClusterBuilder:
             if ceph is not None and all(r.state is RunState.DONE for r in result.runs):
                 record = ceph.create([CephHost(h.name, h.address) for h in cluster.hosts],
                                      list(cluster.data_devices), join=_joining(cluster, new))
+                result.runs.append(await self.executor.execute(record.id))
+            if all(r.state is RunState.DONE for r in result.runs):
+                trust = MigrationTrust(self.executor, pool, cluster.name)
+                record = trust.create(trust_hosts(cluster))
                 result.runs.append(await self.executor.execute(record.id))
         finally:
             unsubscribe()

@@ -182,3 +182,22 @@ def _datastore(datastore: DatastoreConfig | None) -> tuple[str, str, int] | None
     if isinstance(target, NfsExport):
         return "NFS server", target.server, NFS_PORT
     return "iSCSI portal", target.portal, target.port
+
+
+async def trust_preflight(cluster: ClusterConfig, unknown_key: UnknownKeyPolicy | None = None,
+                          options: SshOptions | None = None) -> list[PreflightReport]:
+    """Preflight of an existing cluster's migration trust: on every host, whether it logs in to
+    each other host the way its libvirtd does for a migration (its own key, the peer's host key
+    known); each failure says what to fix. Read-only."""
+    from mvm_tui.backends.real import ssh_target
+    from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
+
+    pool = SshPool([ssh_target(cluster, h.name) for h in cluster.hosts],
+                   options or SshOptions(connect_timeout=10, command_timeout=60),
+                   unknown_key=unknown_key)
+    try:
+        checker = MigrationTrust(None, pool, cluster.name, register=False)
+        found = await checker.check(trust_hosts(cluster))
+    finally:
+        await pool.close()
+    return [PreflightReport(name, tuple(items)) for name, items in found.items()]

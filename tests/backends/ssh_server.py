@@ -12,16 +12,37 @@ from pathlib import Path
 
 import asyncssh
 
-FAKE_SUDO = """#!/bin/sh
-# sudo for tests: -n fails wanting a password; -S reads one line from stdin, must be s3cret
-case "$1" in
-  -n) echo "sudo: a password is required" >&2; exit 1 ;;
-  -S) shift 3; [ "$1" = "--" ] && shift
-      IFS= read -r pw
-      if [ "$pw" = "s3cret" ]; then exec "$@"; fi
-      echo "sudo: 1 incorrect password attempt" >&2; exit 1 ;;
-esac
-exit 2
+FAKE_SUDO = r"""#!/bin/sh
+# sudo for tests, as `sudo -S -p PROMPT -- CMD...` behaves. A file `sudo-mode` next to it says
+# how: "nopasswd" runs CMD at once; "global" asks once, then not while `sudo-ts` exists (a
+# timestamp_type=global record); "refuse" says the user may not use sudo; "no-rule" says so
+# after the right password; otherwise it asks every time: PROMPT on stderr, one line read from
+# stdin (logged to `sudo-attempts`), up to 3 tries, the password being s3cret.
+[ "$1" = "-S" ] && [ "$2" = "-p" ] && [ "$4" = "--" ] || {
+  echo "fake sudo: unexpected arguments: $*" >&2; exit 2; }
+prompt=$3; shift 4
+dir=$(dirname "$0")
+mode=$(cat "$dir/sudo-mode" 2>/dev/null)
+if [ "$mode" = refuse ]; then
+  echo "ops is not in the sudoers file." >&2; exit 1
+fi
+if [ "$mode" != nopasswd ] && ! { [ "$mode" = global ] && [ -e "$dir/sudo-ts" ]; }; then
+  tries=0
+  while :; do
+    printf '%s' "$prompt" >&2
+    IFS= read -r pw || { echo "sudo: no password was provided" >&2; exit 1; }
+    printf '%s\n' "$pw" >> "$dir/sudo-attempts"
+    [ "$pw" = s3cret ] && break
+    tries=$((tries + 1))
+    [ "$tries" -ge 3 ] && { echo "sudo: 3 incorrect password attempts" >&2; exit 1; }
+    echo "Sorry, try again." >&2
+  done
+  [ "$mode" = global ] && touch "$dir/sudo-ts"
+  if [ "$mode" = no-rule ]; then
+    echo "ops is not in the sudoers file." >&2; exit 1
+  fi
+fi
+exec "$@"
 """
 
 
@@ -111,7 +132,10 @@ class SshTestServer:
         ) -> None:
             assert source is not None
             while data := await source.read(4096):
-                sink.write(data)
+                try:
+                    sink.write(data)
+                except BrokenPipeError:  # the client closed the channel; sshd goes on too
+                    return
 
         feeding = asyncio.create_task(feed())
         self.running.add(local)

@@ -1,5 +1,5 @@
 """SSH pool against a real in-process SSH server: host keys, auth, quoting, streaming,
-timeouts, reconnects, sudo."""
+timeouts, reconnects (sudo: test_ssh_sudo.py)."""
 
 from __future__ import annotations
 
@@ -246,36 +246,6 @@ async def test_wrong_password_fails_and_is_forgotten(server: SshTestServer) -> N
     with pytest.raises(AuthFailed, match="with password failed"):
         await pool.run("h1", ["true"])
     assert (await pool.run("h1", ["echo", "second try"])).stdout == "second try\n"
-    await pool.close()
-
-
-async def test_sudo_password_goes_over_stdin_never_on_the_command_line(
-    server: SshTestServer,
-) -> None:
-    asked: list[str] = []
-
-    async def ask(t: SshTarget, purpose: str) -> str:
-        asked.append(purpose)
-        return "s3cret"
-
-    pool = SshPool([target(server, user="ops")], ask_password=ask)
-    result = await pool.run("h1", ["printf", "%s", "as root"], sudo=True)
-    assert result.stdout == "as root" and result.command == "printf %s 'as root'"
-    await pool.run("h1", ["true"], sudo=True)
-    assert asked == ["sudo"]
-    assert server.commands[0].startswith("sudo -n -- ")
-    assert all("s3cret" not in c for c in server.commands)
-    assert server.commands[-1] == "sudo -S -p '' -- true"
-    await pool.close()
-
-
-async def test_wrong_sudo_password_is_refused(server: SshTestServer) -> None:
-    async def ask(t: SshTarget, purpose: str) -> str:
-        return "nope"
-
-    pool = SshPool([target(server, user="ops")], ask_password=ask)
-    with pytest.raises(AuthFailed, match="sudo refused the password of ops"):
-        await pool.run("h1", ["true"], sudo=True)
     await pool.close()
 
 

@@ -1,7 +1,8 @@
 """Add Worker on the lab: a cluster built on h1-h3 (no Ceph before), then a fourth bare host
 h4 joins it: provisioned, given the cluster's Ceph config and keys, its OSD up and in the CRUSH
-map, the libvirt secret; the join is verified and h4 is added to the config; a VM with its disk
-on Ceph then runs on h4, and the app, polling that config, counts h4 among the hosts VMs can be
+map, the libvirt secret, the migration trust re-done on every host; the join is verified and
+h4 is added to the config; a VM with its disk on Ceph then runs on h4 and moves live to h1, and
+the app, polling that config, counts h4 among the hosts VMs can be
 placed on. Runs last: it rebuilds the lab with 4 hosts and no Ceph."""
 
 from __future__ import annotations
@@ -45,11 +46,14 @@ async def test_a_fourth_host_joins_and_runs_a_vm(lab_info: lab.LabInfo, tmp_path
         builder = ClusterBuilder(executor, SystemClock())
         built = await builder.build(cluster, {}, config)
         assert built.ok, [(r.title, r.error) for r in built.runs] or built.preflight
+        # the cluster's trust run replaced what `lab up` had set up: h4 is no peer of h1-h3
+        assert "mvmlab-h4" not in sh(1, "cat", "/root/.ssh/authorized_keys")
 
         joined = await builder.add_worker(load_config(config).clusters[0], host(info.hosts[3]),
                                           {}, config)
         assert joined.ok, [(r.title, r.error) for r in joined.runs] or joined.preflight
-        assert [r.title for r in joined.runs] == ["Provision h4", "h4 joins Ceph"]
+        assert [r.title for r in joined.runs] == [
+            "Provision h4", "h4 joins Ceph", "Migration trust between h1, h2, h3, h4"]
         assert all(r.state is RunState.DONE for r in joined.runs)
         assert [h.name for h in load_config(config).clusters[0].hosts] == [
             "h1", "h2", "h3", "h4"]
@@ -72,6 +76,10 @@ async def test_a_fourth_host_joins_and_runs_a_vm(lab_info: lab.LabInfo, tmp_path
             assert (vm.host, vm.power) == ("h4", PowerState.RUNNING)
             room = rooms(snap)
             assert set(room) == {"h1", "h2", "h3", "h4"} and room["h4"].fits(vm)
+            # Add Worker re-did the trust on every host: h4's libvirtd migrates to h1
+            await session.clusters[0].backend.migrate("on-h4", "h1")
+            assert sh(1, "virsh", "-c", "qemu:///system", "domstate", "on-h4").strip() == \
+                "running"
         finally:
             await session.close()
     finally:

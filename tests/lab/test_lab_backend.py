@@ -9,7 +9,7 @@ import time
 import pytest
 
 from mvm_tui import lab
-from mvm_tui.backends.libvirt.uri import build_uri
+from mvm_tui.backends.libvirt.uri import migration_uri
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.core.placement import room_left
 from mvm_tui.lab.netns import hx
@@ -98,7 +98,7 @@ async def test_an_incoming_migration_takes_room_on_its_destination_from_its_star
     assert vm.host is not None and vm.power is PowerState.RUNNING
     source = lab_info.host(vm.host)
     dest = next(h for h in lab_info.hosts if h.name != vm.host)
-    uri = build_uri("root", dest.address, keyfile=str(lab_info.key_file))
+    uri = migration_uri("root", dest.address)  # the source's own key: provisioned trust
     virsh = ["virsh", "-q", "-c", "qemu:///system"]
     # 1 MiB/s: the 128 MiB guest takes minutes to move; aborted below
     migration = subprocess.Popen(

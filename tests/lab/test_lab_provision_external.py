@@ -3,7 +3,8 @@ bare lab hosts (`lab up --bare --san`): the preflight reaches the portal from ev
 wrong port: nothing changes), each host is provisioned (libvirt, the compute bridge,
 then the datastore: a libvirt iscsi-direct pool on the lab SAN's iSCSI target, logged in with
 libiscsi), and the cluster is saved with its datastore. A VM whose disk is one of the target's
-LUNs runs, and moves live to the other host over the shared LUN. A second run changes nothing;
+LUNs runs, and moves live (peer to peer, with the hosts' own migration trust) to the other host
+over the shared LUN. A second run changes nothing;
 a wrong target name fails the datastore step with libvirt's own error, leaves no pool and
 saves nothing. Runs last: it rebuilds the lab."""
 
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mvm_tui import lab
+from mvm_tui.backends.libvirt.uri import migration_uri
 from mvm_tui.config import load_config
 from mvm_tui.lab import san
 from mvm_tui.lab.cfgfile import new_cluster_file
@@ -69,15 +71,17 @@ async def test_an_external_storage_cluster_on_an_iscsi_target(
             assert {"unit:0:0:1", "unit:0:0:2"} <= set(volumes)
 
         assert run_vm_with_disk("ext-vm", h1, LUN_DISK, tmp_path) == "running"
-        sh(h1.index, *VIRSH, "migrate", "--live", "--persistent", "--undefinesource", "ext-vm",
-           f"qemu+ssh://{h2.address}/system")
+        # with the trust provisioning set up: h1's own key, h2's host key known on h1
+        sh(h1.index, *VIRSH, "migrate", "--live", "--p2p", "--persistent", "--undefinesource",
+           "ext-vm", migration_uri("root", h2.address))
         assert sh(h2.index, *VIRSH, "domstate", "ext-vm").strip() == "running"
         assert "ext-vm" not in sh(h1.index, *VIRSH, "list", "--all", "--name")
 
         code, again = await cluster_create(source, config)
         assert code == 0, again
         lines = again.splitlines()
-        assert sum("mvm-provision: unchanged" in line for line in lines) == 6  # 3 steps x 2
+        # 3 steps x 2 hosts, then the migration trust: its key and trust steps x 2 hosts
+        assert sum("mvm-provision: unchanged" in line for line in lines) == 10
         assert not any("mvm-provision: changed" in line for line in lines)
     finally:
         lab.down()

@@ -120,7 +120,14 @@ async def test_ha_soak_under_latency_with_repeated_host_failures(
         async def kept() -> bool:
             return all(backend.kept.get(vm) is not None for vm in PLACEMENTS)
 
-        await wait_for(kept, 90, "HA keeping every guest's definition")
+        try:
+            await wait_for(kept, 90, "HA keeping every guest's definition")
+        except AssertionError:
+            status = service.status()
+            raise AssertionError(
+                f"kept: {sorted(vm for vm in PLACEMENTS if backend.kept.get(vm))}; HA active: "
+                f"{status.active} ({status.holder}); phases {status.phases}; trouble "
+                f"{status.trouble}; decisions {[d.text() for d in status.decisions]}") from None
         while time.monotonic() - started < SOAK_S:
             host = rng.choice(sorted(hosts))
             fault, down = rng.choice(FAULTS)

@@ -19,6 +19,7 @@ import asyncssh
 import pytest
 
 from mvm_tui import lab
+from mvm_tui.backends.libvirt.uri import MIGRATION_KEY
 from mvm_tui.config import load_config
 from mvm_tui.lab.model import recorded_pids
 
@@ -98,8 +99,15 @@ async def test_host_keys_are_checked(info: lab.LabInfo, tmp_path: Path) -> None:
 
 
 async def test_hosts_reach_each_other_with_host_key_checking(info: lab.LabInfo) -> None:
-    out = await _ssh(info.hosts[0], f"ssh {info.hosts[2].address} hostname")
+    """With their own migration keys (lab up sets up the trust provisioning sets up), the
+    peer's host key checked; nothing of the jump box's."""
+    peer = info.hosts[2].address
+    out = await _ssh(info.hosts[0], f"ssh -o BatchMode=yes -i {MIGRATION_KEY} {peer} hostname")
     assert out.strip() == info.hosts[2].hostname
+    with pytest.raises(asyncssh.ProcessError) as refused:  # the jump box's key is not there
+        await _ssh(info.hosts[0], f"ssh -o BatchMode=yes -i {info.key_file} -o "
+                   f"IdentitiesOnly=yes {peer} hostname")
+    assert "Permission denied (publickey)" in str(refused.value.stderr)
 
 
 async def test_ceph_is_healthy(info: lab.LabInfo) -> None:

@@ -18,6 +18,7 @@ from textual.widgets import RichLog
 
 from mvm_tui import lab
 from mvm_tui.app import MvmApp
+from mvm_tui.backends.libvirt.uri import migration_uri
 from mvm_tui.config import load_config
 from mvm_tui.core.cluster_form import ClusterForm, HostRow
 from mvm_tui.lab.netns import hx
@@ -80,25 +81,29 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
                 assert f"ssh {h.name} sudo bash -s -- host-model < mvm_tui/provision/kvm.sh" \
                     in previews
             assert any(step.title == "HEALTH_OK" for step in modal.steps)
+            for h in info.hosts:  # then each host's own migration key, made there
+                assert f"ssh {h.name} sudo bash -s -- key < mvm_tui/provision/migration.sh" \
+                    in previews
             assert session.store.list_runs() == []
             await pilot.press("y")
             store = session.store
 
             def provisioned() -> bool:
                 runs = store.list_runs()
-                return len(runs) == 4 and all(r.finished for r in runs)
+                return len(runs) == 5 and all(r.finished for r in runs)
 
             await until(pilot, provisioned, 600, "the provisioning runs")
             runs = store.list_runs()
             assert all(r.state is RunState.DONE for r in runs), [(r.title, r.error) for r in runs]
             assert sorted(r.title for r in runs) == [
-                "Ceph on h1, h2, h3", "Provision h1", "Provision h2", "Provision h3"]
+                "Ceph on h1, h2, h3", "Migration trust between h1, h2, h3", "Provision h1",
+                "Provision h2", "Provision h3"]
             await until(pilot, lambda: "wizard" in [c.name for c in load_config(
                 config_path).clusters], 30, "the cluster in the config")
             shown = app.screen  # a pane per run, each with its live log
             assert isinstance(shown, ProvisioningScreen)
             await until(pilot, lambda: [p.border_subtitle for p in shown.panes()] ==
-                        ["done"] * 4, 10, "4 panes done")
+                        ["done"] * 5, 10, "5 panes done")
             assert all(p.query_one(RichLog).lines for p in shown.panes())
         out = subprocess.run(hx(1, "ceph", "health", "-f", "json"), capture_output=True,
                              text=True, timeout=60, check=True).stdout
@@ -108,6 +113,14 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
         assert log.count("mvm-provision: starting Open vSwitch") == 3
         assert log.count("mvm-provision: creating bridge br-compute (datapath netdev)") == 3
         assert run_vm_on_rbd("wizard-vm", info.hosts[2], info.hosts, tmp_path) == "running"
+        # the trust the wizard's provisioning set up: h3's libvirtd migrates to h1 on its own
+        subprocess.run(hx(3, "virsh", "-c", "qemu:///system", "migrate", "--live", "--p2p",
+                          "--persistent", "--undefinesource", "wizard-vm",
+                          migration_uri(info.hosts[0].user, info.hosts[0].address)),
+                       check=True, timeout=120)
+        state = subprocess.run(hx(1, "virsh", "-c", "qemu:///system", "domstate", "wizard-vm"),
+                               capture_output=True, text=True, timeout=60, check=True).stdout
+        assert state.strip() == "running"
     finally:
         await session.close()
         lab.down()

@@ -1,8 +1,9 @@
 """What failover needs from a host's libvirtd: a light liveness check that also keeps a copy
 of every VM's definition, and defining, starting and removing one VM on one host.
 
-The light check lists the domains with their state and XML only: no stats, so it never waits
-on a qemu monitor stalled by its storage (getAllDomainStats does). The copy of a VM's
+The light check reads the domains' states only (getAllDomainStats of the state group: no
+statistic that waits on a qemu monitor stalled by its storage) and their XML only when needed
+(CheckCache), so it costs a few round trips whatever the number of VMs. The copy of a VM's
 persistent definition (XMLDesc(VIR_DOMAIN_XML_INACTIVE), which holds no secrets: those need
 VIR_DOMAIN_XML_SECURE) is taken again only when its live XML changed, and is what a VM of a
 lost host is defined with elsewhere.
@@ -16,7 +17,7 @@ import hashlib
 import shlex
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import libvirt  # type: ignore[import-untyped]
@@ -77,23 +78,65 @@ def _inactive_xml(dom: Any) -> Callable[[], str]:
     return lambda: str(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
 
 
-def light_check(conn: Any, host: str, kept: KeptDefinitions, now: float) -> HostPoll:
-    """The host's facts and VMs (sizes, power, placement; no load figures)."""
-    facts = read_facts(conn).facts
-    vms: list[Vm] = []
-    for dom in conn.listAllDomains(0):
-        try:
-            live = str(dom.XMLDesc(0))
-            power = power_state(int(dom.state()[0]))
-            spec = parse_domain(live)
-            kept.refresh(spec.name, host, live, _inactive_xml(dom), now)
-        except libvirt.libvirtError as exc:
-            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-                continue  # undefined since it was listed
-            raise
-        vms.append(Vm(name=spec.name, uuid=spec.uuid, host=host, power=power,
-                      placement=spec.placement, home_host=spec.home_host, vcpus=spec.vcpus,
-                      memory_mb=spec.memory_mb, nics=spec.nics))
+@dataclass
+class CheckCache:
+    """What the light checks of one host keep between checks, so a check costs a few round
+    trips whatever the number of VMs (each libvirt call over qemu+ssh is one; at 100 ms of
+    latency, a call per VM made checks time out): the host's facts, and every VM's parsed
+    definition by UUID, read again when the VM is new, when its state changed, and for
+    REREAD_PER_CHECK VMs a check in turn (and at once after forget(), as when this process
+    changes a VM's placement)."""
+
+    facts: Any = None  # inventory.NodeFacts, read once per FACTS_EVERY checks
+    checks: int = 0
+    specs: dict[str, tuple[Any, int]] = field(default_factory=dict)  # UUID -> (spec, state)
+    turn: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def forget(self, vm: str) -> None:
+        with self.lock:
+            self.specs = {u: e for u, e in self.specs.items() if e[0].name != vm}
+
+
+FACTS_EVERY = 30
+REREAD_PER_CHECK = 2
+
+
+def light_check(conn: Any, host: str, kept: KeptDefinitions, now: float,
+                cache: CheckCache | None = None) -> HostPoll:
+    """The host's facts and VMs (sizes, power, placement; no load figures). With a cache:
+    one call for every VM's state (getAllDomainStats of the state group only: libvirt's own
+    record, never the qemu monitor), and a definition read only when needed."""
+    cache = cache or CheckCache()
+    with cache.lock:
+        if cache.facts is None or cache.checks % FACTS_EVERY == 0:
+            cache.facts = read_facts(conn)
+        cache.checks += 1
+        listed = conn.getAllDomainStats(libvirt.VIR_DOMAIN_STATS_STATE, 0)
+        uuids = [str(dom.UUIDString()) for dom, _ in listed]
+        known = [u for u in uuids if u in cache.specs]
+        again = set(known[cache.turn % len(known):][:REREAD_PER_CHECK]) if known else set()
+        cache.turn += REREAD_PER_CHECK
+        vms: list[Vm] = []
+        for (dom, rec), uuid in zip(listed, uuids, strict=True):
+            code = int(rec.get("state.state", libvirt.VIR_DOMAIN_NOSTATE))
+            entry = cache.specs.get(uuid)
+            if entry is None or entry[1] != code or uuid in again:
+                try:
+                    live = str(dom.XMLDesc(0))
+                    spec = parse_domain(live)
+                    kept.refresh(spec.name, host, live, _inactive_xml(dom), now)
+                except libvirt.libvirtError as exc:
+                    if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                        continue  # undefined since it was listed
+                    raise
+                entry = cache.specs[uuid] = (spec, code)
+            spec = entry[0]
+            vms.append(Vm(name=spec.name, uuid=spec.uuid, host=host, power=power_state(code),
+                          placement=spec.placement, home_host=spec.home_host,
+                          vcpus=spec.vcpus, memory_mb=spec.memory_mb, nics=spec.nics))
+        cache.specs = {u: e for u, e in cache.specs.items() if u in set(uuids)}
+        facts = cache.facts.facts
     used = sum(v.memory_mb for v in vms if v.power in ACTIVE)
     metrics = HostMetrics(time=now, cpu_pct=0.0, mem_used_mb=min(used, facts.memory_mb))
     return HostPoll(facts=facts, metrics=metrics, vms=tuple(vms))

@@ -16,6 +16,11 @@ Which parameters each libvirt transport honours (libvirt 9.0, src/remote/remote_
 The URI carries the same parameters for every transport, so a host entry can switch transport
 without losing its known_hosts file.
 
+Migration (peer to peer) uses a URI of its own, migration_uri(): the source host's libvirtd
+opens it, so it names the key path ON THE SOURCE HOST (MIGRATION_KEY, made there by
+provisioning, mvm_tui/provision/migration.sh) and nothing of the jump box; its `ssh` transport
+checks the destination's host key in the source's /etc/ssh/ssh_known_hosts (also provisioned).
+
 `test:///...` URIs (libvirt's test driver: "test:///default" or "test:///abs/path/node.xml")
 pass through unchanged, after the same character check, for tests and demos.
 """
@@ -149,3 +154,19 @@ def check_uri(uri: str) -> str:
     if port is not None and (not port.isdigit() or not 1 <= int(port) <= 65535):
         raise UriError(f"not an acceptable port in {uri!r}")
     return uri
+
+
+MIGRATION_KEY = "/var/lib/mvm-tui/migration/id_ed25519"  # on every host; made there
+
+
+def migration_uri(user: str, address: str, port: int = 22) -> str:
+    """How a cluster host's libvirtd reaches the libvirtd of the host at `address` for a
+    peer-to-peer migration: ssh as `user` with the source host's own migration key, the
+    destination's host key checked against the source's system known_hosts (BatchMode: an
+    unknown or changed key fails).
+
+    migration_uri("root", "10.213.0.12") gives
+    qemu+ssh://root@10.213.0.12/system?keyfile=/var/lib/mvm-tui/migration/id_ed25519&no_verify=0&no_tty=1&sshauth=privkey,agent
+    """
+    return build_uri(user, address, port=port if port != 22 else None, keyfile=MIGRATION_KEY,
+                     transport="ssh")

@@ -3,7 +3,8 @@
 Commands are argument lists: each argument is shell-quoted, so a value from a user or a host
 reaches the remote shell as one literal word. Output streams line by line to an optional sink.
 Host keys are always checked against the target's known_hosts file; passwords (login, sudo)
-are asked for through a callback when needed and kept in memory only.
+are asked for through a callback when needed and kept in memory only. A sudo password is given
+to sudo only, never to the command (see become).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import asyncssh
 from mvm_tui import paths
 from mvm_tui.backends.base import HostUnreachable, NotFound
 from mvm_tui.backends.ssh import hostkeys
+from mvm_tui.backends.ssh.become import AskedAgain, LineSink, Markers, become_argv, exchange
 from mvm_tui.backends.ssh.errors import (
     AuthFailed,
     CommandFailed,
@@ -33,7 +35,6 @@ Purpose = Literal["login", "sudo"]
 AskPassword = Callable[["SshTarget", Purpose], Awaitable[str]]
 # asked when a host presents a key known_hosts does not hold: True saves it and goes on
 UnknownKeyPolicy = Callable[[HostKeyUnknown], Awaitable[bool]]
-LineSink = Callable[[str, str], None]  # (stream name "stdout" / "stderr", line without "\n")
 
 _LOST = (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError)
 
@@ -95,22 +96,17 @@ class SshPool:
         self.options = options or SshOptions()
         self._ask_password = ask_password
         self._passwords: dict[tuple[str, Purpose], str] = {}  # in memory only
+        self._asking: dict[tuple[str, Purpose], asyncio.Lock] = {}
         self._conns: dict[str, asyncssh.SSHClientConnection] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self.connects: Counter[str] = Counter()  # connections opened per host
+        self.sudo_prompts: Counter[str] = Counter()  # times sudo asked for the password, per host
 
     def target(self, host: str) -> SshTarget:
         try:
             return self.targets[host]
         except KeyError:
             raise NotFound(f"host {host} is not configured") from None
-
-    def sudo_argv(self, host: str, argv: Sequence[str]) -> list[str]:
-        """argv as run with root rights: itself for root, else through sudo (reading its
-        password, if it needs one, from stdin, never from the command line)."""
-        if self.target(host).user == "root":
-            return list(argv)
-        return ["sudo", "-S", "-p", "", "--", *argv]
 
     # -- connections -----------------------------------------------------------------------
 
@@ -185,11 +181,13 @@ class SshPool:
 
     async def _password(self, t: SshTarget, purpose: Purpose) -> str:
         key = (t.name, purpose)
-        if key not in self._passwords:
-            if self._ask_password is None:
-                raise AuthFailed(f"{t.label}: a {purpose} password is needed and none can be asked")
-            self._passwords[key] = await self._ask_password(t, purpose)
-        return self._passwords[key]
+        async with self._asking.setdefault(key, asyncio.Lock()):  # asked once, not per command
+            if key not in self._passwords:
+                if self._ask_password is None:
+                    raise AuthFailed(
+                        f"{t.label}: a {purpose} password is needed and none can be asked")
+                self._passwords[key] = await self._ask_password(t, purpose)
+            return self._passwords[key]
 
     def drop(self, host: str) -> None:
         conn = self._conns.pop(host, None)
@@ -218,31 +216,30 @@ class SshPool:
         check: bool = True,
     ) -> CommandResult:
         """Run one command on `host`; with check, a non-zero exit raises CommandFailed.
-        With sudo, a non-root user runs it through sudo: without a password first (sudo -n),
-        and with one, asked for once and given on stdin, when sudo says it needs one."""
+        With sudo, a non-root user runs it through sudo; its password, asked for once when
+        sudo first prompts for it, reaches sudo only (see become)."""
         t = self.target(host)
         shown = command_line(argv)
         limit = timeout if timeout is not None else self.options.command_timeout
         if not sudo or t.user == "root":
-            result = await self._run_once(t, argv, shown, stdin, on_line, limit)
+            proc = await self._start(t, shown)
+            result = await self._collect(t, proc, shown, stdin, on_line, limit)
         else:
-            password = self._passwords.get((t.name, "sudo"))
-            if password is None:
-                result = await self._run_once(
-                    t, ["sudo", "-n", "--", *argv], shown, stdin, on_line, limit
-                )
-                if self._ask_password is None or not _sudo_wants_password(result):
-                    return _checked(t, result, check)
-                password = await self._password(t, "sudo")
-            result = await self._run_once(
-                t, self.sudo_argv(host, argv), shown, f"{password}\n{stdin or ''}", on_line, limit
-            )
-            if _sudo_wants_password(result):
-                self._passwords.pop((t.name, "sudo"), None)
-                raise AuthFailed(f"{t.label}: sudo refused the password of {t.user}")
+            result = await self._run_sudo(t, argv, shown, stdin, on_line, limit)
         return _checked(t, result, check)
 
-    async def _run_once(
+    async def _start(self, t: SshTarget, cmd: str) -> asyncssh.SSHClientProcess[str]:
+        for attempt in (1, 2):
+            conn = await self.connection(t.name)
+            try:
+                return await conn.create_process(cmd, encoding="utf-8", errors="replace")
+            except _LOST as exc:  # the command never started: a fresh connection may do
+                self.drop(t.name)
+                if attempt == 2:
+                    raise HostUnreachable(f"{t.label}: {_reason(exc)}") from None
+        raise AssertionError("not reached")
+
+    async def _run_sudo(
         self,
         t: SshTarget,
         argv: Sequence[str],
@@ -251,17 +248,53 @@ class SshPool:
         on_line: LineSink | None,
         limit: float,
     ) -> CommandResult:
-        cmd = command_line(argv)
-        for attempt in (1, 2):
-            conn = await self.connection(t.name)
+        markers = Markers.fresh()
+        proc = await self._start(t, command_line(become_argv(markers, argv)))
+        deadline = asyncio.timeout(limit)
+
+        async def password() -> str:
+            # sudo prompts. The time the operator takes to type it does not count.
+            self.sudo_prompts[t.name] += 1
+            loop = asyncio.get_running_loop()
+            when = deadline.when()
+            left = None if when is None else max(0.0, when - loop.time())
+            deadline.reschedule(None)
             try:
-                proc = await conn.create_process(cmd, encoding="utf-8", errors="replace")
-                break
-            except _LOST as exc:  # the command never started: a fresh connection may do
-                self.drop(t.name)
-                if attempt == 2:
-                    raise HostUnreachable(f"{t.label}: {_reason(exc)}") from None
-        return await self._collect(t, proc, shown, stdin, on_line, limit)
+                secret = await self._password(t, "sudo")
+            finally:
+                if left is not None:
+                    deadline.reschedule(loop.time() + left)
+            if any(c in secret for c in "\n\r\0"):
+                self._passwords.pop((t.name, "sudo"), None)
+                raise AuthFailed(f"{t.label}: the sudo password of {t.user} holds a line "
+                                 "break or a NUL, which sudo -S cannot read")
+            return secret
+
+        try:
+            async with deadline:
+                outcome = await exchange(proc, markers, password, stdin, on_line)
+        except AskedAgain:
+            proc.close()
+            self._passwords.pop((t.name, "sudo"), None)
+            raise AuthFailed(f"{t.label}: sudo refused the password of {t.user}") from None
+        except TimeoutError:
+            proc.close()
+            raise CommandTimeout(f"{t.label}: `{shown}` did not end within {limit:g} s") from None
+        except _LOST as exc:
+            self.drop(t.name)
+            raise HostUnreachable(f"{t.label}: connection lost during `{shown}`: "
+                                  f"{_reason(exc)}") from None
+        except BaseException:  # no password to give (AuthFailed), or cancelled
+            proc.close()
+            raise
+        if not outcome.started:
+            said = _last_line(outcome.stderr)
+            if outcome.answered:  # a wrong password (passwd_tries=1), or no rule for the user
+                self._passwords.pop((t.name, "sudo"), None)
+                raise AuthFailed(f"{t.label}: sudo did not run `{shown}` as root after the "
+                                 f"password of {t.user} was given{said}")
+            raise AuthFailed(f"{t.label}: sudo did not run `{shown}` as root{said}")
+        return CommandResult(shown, outcome.exit_status, outcome.stdout, outcome.stderr)
 
     async def _collect(
         self,
@@ -326,14 +359,10 @@ def _checked(t: SshTarget, result: CommandResult, check: bool) -> CommandResult:
     return result
 
 
-def _sudo_wants_password(result: CommandResult) -> bool:
-    # sudo has no machine-readable output; these are its messages (sudo 1.8 - 1.9)
-    text = result.stderr.lower()
-    return result.exit_status == 1 and (
-        "password is required" in text
-        or "incorrect password" in text
-        or "sorry, try again" in text
-    )
+def _last_line(text: str) -> str:
+    """": " and the last non-empty line of a message, or nothing."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f": {lines[-1]}" if lines else ""
 
 
 def _reason(exc: BaseException) -> str:
