@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
@@ -50,6 +51,7 @@ from mvm_tui.services.preflight import (
 )
 from mvm_tui.session import Prompts
 from mvm_tui.widgets.confirm import ConfirmModal
+from mvm_tui.widgets.literal import markup_literal
 
 SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "Cluster health, capacity, Ceph and recent events"),
@@ -95,8 +97,12 @@ class MvmApp(App[None]):
         decommissions: Decommissions | None = None,
         config_path: Path | None = None,
         notices: Sequence[str] = (),
+        runs_refused: str | None = None,
     ) -> None:
         super().__init__()
+        # why this process records no runs (its run store cannot be used): every action is
+        # refused with it, and it is shown on Summary and History
+        self.runs_refused = runs_refused
         self.notices = tuple(notices)  # told once mounted (an earlier process's crash trace)
         self.config_path = config_path  # where a new cluster is added
         self.decommissions = decommissions  # Ceph host removal (HCI clusters)
@@ -110,6 +116,15 @@ class MvmApp(App[None]):
         self._refresh_pending = False
         self.sub_title = f"cluster {cluster.name}"
         self.refreshes = 0  # inventory refreshes pushed to screens (tests wait on it)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification is plain text, whatever the caller asks: what they say holds
+        names from hosts (VMs, hosts, pools), shown as they are written (widgets/literal.py)."""
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def action_help_quit(self) -> None:  # Textual's own says "[b]q[/b]" as markup
+        self.notify("Press q to quit the app", title="Do you want to quit?")
 
     def on_mount(self) -> None:
         quiet_lost_connections(asyncio.get_running_loop())
@@ -129,6 +144,10 @@ class MvmApp(App[None]):
         self.switch_mode("summary")
         for notice in self.notices:
             self.notify(notice, title="Crash trace", severity="warning", timeout=60)
+        if self.runs_refused is not None:
+            self.notify(f"{self.runs_refused}. Until then mvm-tui only watches: every action "
+                        "is refused, and HA does not run here.", title="Run history unusable",
+                        severity="error", timeout=600)
         self._resume_decommissions()
 
     def _resume_decommissions(self) -> None:
@@ -146,6 +165,14 @@ class MvmApp(App[None]):
             self.notify(f"resuming run #{run.id}: {run.title}", title="Unfinished decommission")
             self.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
                             exit_on_error=False)
+
+    def refuse_runs(self) -> bool:
+        """True, and says why, when this process records no runs (so starts none)."""
+        if self.runs_refused is None:
+            return False
+        self.notify(f"Nothing was done: {self.runs_refused}.", title="Actions are off",
+                    severity="error", timeout=30)
+        return True
 
     async def action_quit(self) -> None:
         """Quit; while runs execute here, or while this process's HA service is the active
@@ -249,6 +276,13 @@ class MvmApp(App[None]):
             self.action_show_help_panel()
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        """The palette's commands; their titles hold names from hosts, and the palette reads
+        titles and help as markup: escaped here, so they show as written."""
+        for command in self._system_commands(screen):
+            yield command._replace(title=markup_literal(command.title),
+                                   help=markup_literal(command.help))
+
+    def _system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for mode, (title, help_text) in SCREENS_BY_MODE.items():
             yield SystemCommand(f"Go to {title}", help_text, lambda m=mode: self.switch_mode(m))
         if isinstance(screen, ClusterScreen):
@@ -264,7 +298,7 @@ class MvmApp(App[None]):
 
     def action_add_worker(self) -> None:
         cluster = self.cluster.config
-        if cluster is None:
+        if cluster is None or self.refuse_runs():
             return
         taken = {h.name for h in cluster.hosts} | {h.address for h in cluster.hosts}
 
@@ -306,6 +340,9 @@ class MvmApp(App[None]):
         """The Add Cluster wizard: the form, the preflight of its hosts, then (every host
         ready, and confirmed) the provisioning, its runs in History; the cluster is then added
         to the config file."""
+        if self.refuse_runs():
+            return
+
         def filled(form: ClusterForm | None) -> None:
             if form is None:
                 return

@@ -185,10 +185,12 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
     session = open_session(config, demo)
     cluster = session.clusters[0]
     path = None if demo else config_path or paths.default_config_path()
+    damage = session.store_damage  # then nothing is recorded, so nothing is done: no HA
     try:
-        MvmApp(cluster, prompts=session.prompts, ha=build_ha_service(session, cluster),
+        MvmApp(cluster, prompts=session.prompts,
+               ha=build_ha_service(session, cluster) if damage is None else None,
                decommissions=decommissions_for(session, cluster, path), config_path=path,
-               notices=notices).run()
+               notices=notices, runs_refused=None if damage is None else str(damage)).run()
     finally:
         session.executor.close()
         session.store.close()
@@ -207,6 +209,8 @@ def _seconds(text: str) -> float:
 
 async def _inventory(config: Config, demo: bool, prompts: Prompts, sample: float = 1.0) -> int:
     session = open_session(config, demo, prompts=prompts)
+    if session.store_damage is not None:  # the inventory records nothing: said, and on
+        print(f"mvm-tui: warning: {session.store_damage}", file=sys.stderr)
     try:
         await asyncio.gather(*(measure(cluster, sample) for cluster in session.clusters))
         json.dump(inventory_document(session, sample), sys.stdout, indent=2)

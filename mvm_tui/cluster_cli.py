@@ -21,7 +21,14 @@ from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyUnknown
 from mvm_tui.clock import SystemClock
 from mvm_tui.config import ConfigError, load_config
-from mvm_tui.runs import LogAppended, RunEvent, RunExecutor, RunStore, StepChanged
+from mvm_tui.runs import (
+    LogAppended,
+    RunEvent,
+    RunExecutor,
+    RunStore,
+    RunStoreDamaged,
+    StepChanged,
+)
 from mvm_tui.services.cluster_builder import ClusterBuilder
 from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
 from mvm_tui.services.preflight import trust_preflight
@@ -74,7 +81,11 @@ async def create_cluster(source: Path, config_path: Path | None, *, accept_new: 
     def show(event: RunEvent) -> None:
         _show(event, out)
 
-    store = RunStore(db_path or paths.runs_db_path())
+    try:  # before the preflight: nothing is done that could not be recorded
+        store = RunStore(db_path or paths.runs_db_path())
+    except RunStoreDamaged as damage:
+        print(f"mvm-tui cluster create: {damage}", file=sys.stderr)
+        return 74
     executor = RunExecutor(store, SystemClock())
     try:
         builder = ClusterBuilder(executor, SystemClock(), unknown_key=unknown_key)

@@ -27,6 +27,8 @@ from mvm_tui.runs.follow import follow
 from mvm_tui.services.decommission_runs import Decommissions, host_remover
 from mvm_tui.session import Session, SessionError, load, open_session, poll_once
 
+EXIT_NOT_RECORDED = 74  # EX_IOERR: the run store cannot be used, so nothing is done
+
 
 def print_plan(plan: DecommissionPlan, decom: Decommissions, out: TextIO) -> None:
     print(f"Decommission {plan.host} (CRUSH host {plan.bucket}, {plan.address})", file=out)
@@ -55,6 +57,11 @@ async def run_decommission(host: str, config_path: Path | None, *, demo: bool = 
     except (ConfigError, SessionError) as exc:
         print(f"mvm-tui decommission: {exc}", file=sys.stderr)
         return 2
+    if session.store_damage is not None:
+        print(f"mvm-tui decommission: {session.store_damage}", file=sys.stderr)
+        if not dry_run:  # a decommission that could not be recorded could not be resumed
+            await session.close()
+            return EXIT_NOT_RECORDED
     try:
         cluster = next((c for c in session.clusters
                         if any(h.name == host for h in c.backend.hosts)), None)

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from mvm_tui.aio import quiet_lost_connections
-from mvm_tui.backends.ipmi import Ipmi
+from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.ipmi import NO_PASSWORD, Ipmi, ipmi_password
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import Clock
@@ -109,7 +110,8 @@ async def run_ha(
     """Run the HA service of every configured cluster (or just `cluster`) until SIGTERM or
     SIGINT (or `stop` is set). Returns the exit status: 0, 2 (bad config), 75 (another HA
     service holds a cluster's lock), 74 (HA could not record a run or keep its state at some
-    point: each time said on stderr, and tried again)."""
+    point: each time said on stderr, and tried again; or the run store cannot be used, and
+    HA did not start)."""
     out = out or sys.stdout
     try:
         config = load(config_path, demo)
@@ -117,6 +119,11 @@ async def run_ha(
     except (ConfigError, SessionError) as exc:
         print(f"mvm-tui ha: {exc}", file=sys.stderr)
         return 2
+    if session.store_damage is not None:  # HA never acts unrecorded
+        print(f"mvm-tui ha: {session.store_damage}. HA records every action it takes, so it "
+              "does not start until then", file=sys.stderr)
+        await session.close()
+        return EXIT_TROUBLE
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     quiet_lost_connections(loop)
@@ -131,6 +138,15 @@ async def run_ha(
             if cluster is not None and c.name != cluster:
                 continue
             service = build_ha_service(session, c, lock_dir)
+            if c.config is not None and c.config.ha.ipmi:
+                try:
+                    missing = ipmi_password() is None
+                except BackendError as exc:
+                    print(f"mvm-tui ha: {c.name}: warning: {exc}", file=sys.stderr)
+                else:
+                    if missing:
+                        print(f"mvm-tui ha: {c.name}: warning: {NO_PASSWORD}; a fence by IPMI "
+                              "will fail until then", file=sys.stderr)
             if isinstance(service.actions, NoHaActions):
                 print(f"mvm-tui ha: {c.name}: {service.actions.why}; lost hosts will be "
                       "reported, their VMs not restarted", file=sys.stderr)

@@ -6,8 +6,12 @@ Nothing here creates a directory except write_private() and ensure_private_dir()
 from __future__ import annotations
 
 import contextlib
+import errno
+import fcntl
 import os
 import secrets
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 __all__ = [
@@ -16,8 +20,10 @@ __all__ = [
     "default_config_path",
     "ensure_private_dir",
     "known_hosts_path",
+    "lock_path",
     "runs_db_path",
     "state_dir",
+    "update_lock",
     "write_private",
 ]
 
@@ -25,6 +31,7 @@ APP_NAME = "mvm-tui"
 
 _DIR_MODE = 0o700
 _FILE_MODE = 0o600
+LOCK_WAIT = 10.0  # seconds update_lock() waits for another process's update of a file
 
 
 def _xdg_base(variable: str, default: str) -> Path:
@@ -129,3 +136,49 @@ def _fsync_dir(directory: Path) -> None:
         pass
     finally:
         os.close(dfd)
+
+
+def lock_path(path: Path) -> Path:
+    """The lock file of `path`'s updates: `.NAME.lock` beside it."""
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextlib.contextmanager
+def update_lock(path: Path, wait: float | None = None,
+                on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the lock of `path`'s updates while reading it, changing it and writing it back,
+    so two processes cannot lose each other's update.
+
+    An exclusive flock(2) on lock_path(path) (created 0600, never removed: removing a lock
+    file lets two processes lock two different files). Not on `path` itself: write_private
+    replaces that file, and a lock on the old one would guard nothing. The kernel drops the
+    lock when the process dies. Raises TimeoutError, naming the lock file, when another
+    process holds it for more than `wait` seconds (default LOCK_WAIT); `on_wait` is called
+    once if the lock is held when asked for.
+    """
+    path = Path(path)
+    ensure_private_dir(path.parent)
+    lock = lock_path(path)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, _FILE_MODE)
+    try:
+        wait = LOCK_WAIT if wait is None else wait
+        deadline = time.monotonic() + wait
+        waiting = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN):
+                    raise
+                if not waiting and on_wait is not None:
+                    on_wait()
+                waiting = True
+                if time.monotonic() >= deadline:
+                    raise TimeoutError(
+                        f"{path} is being changed by another process (it holds {lock} for "
+                        f"more than {wait:g} s); try again") from None
+                time.sleep(0.02)  # the other update is a read and an atomic write: short
+        yield
+    finally:
+        os.close(fd)  # and with it the lock

@@ -21,7 +21,7 @@ from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshOptions, SshTarg
 from mvm_tui.backends.ssh.pool import AskPassword, Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock, SystemClock
 from mvm_tui.config import Config, demo_config, load_config
-from mvm_tui.runs import RunExecutor, RunStore
+from mvm_tui.runs import RunExecutor, RunStore, RunStoreDamaged
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.inventory import PollTimers
 
@@ -38,6 +38,9 @@ class Session:
     store: RunStore
     clock: Clock
     prompts: Prompts
+    # the run store cannot be used: the session runs on an empty store in memory and its
+    # executor refuses every run (nothing is done unrecorded); the file is left as it is
+    store_damage: RunStoreDamaged | None = None
 
     async def close(self) -> None:
         for cluster in self.clusters:
@@ -139,7 +142,7 @@ def open_session(
     if demo:
         specs = [demo_config().clusters[0]]
         backends = [backend or demo_cluster(clock)]
-        store = RunStore(db_path or paths.state_dir() / "demo-runs.sqlite3")
+        store_path = db_path or paths.state_dir() / "demo-runs.sqlite3"
     else:
         if not config.clusters:
             raise SessionError(
@@ -152,15 +155,25 @@ def open_session(
                                    unknown_key=prompts.on_unknown_key)
             for c in specs
         ]
-        store = RunStore(db_path or paths.runs_db_path())
-    executor = RunExecutor(store, clock)
+        store_path = db_path or paths.runs_db_path()
+    store, damage = open_store(store_path)
+    executor = RunExecutor(store, clock, refusal=None if damage is None else str(damage))
     executor.recover()
     clusters = [
         Cluster(b, clock, executor, poll_timers(config),
                 power_timeout=config.timers.power_timeout, config=spec)
         for spec, b in zip(specs, backends, strict=True)
     ]
-    return Session(config, clusters, executor, store, clock, prompts)
+    return Session(config, clusters, executor, store, clock, prompts, damage)
+
+
+def open_store(path: Path) -> tuple[RunStore, RunStoreDamaged | None]:
+    """The run store at `path`; if it cannot be used, an empty one in memory and why (the
+    file is left exactly as it is: see runs/damage.py)."""
+    try:
+        return RunStore(path), None
+    except RunStoreDamaged as damage:
+        return RunStore(path, memory=True), damage
 
 
 async def poll_once(cluster: Cluster) -> None:

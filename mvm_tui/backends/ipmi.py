@@ -1,6 +1,7 @@
 """IPMI power-off of a lost host, from the jump box with ipmitool (lanplus). The BMC password
-is never in a file or on a command line: ipmitool -E reads it from IPMI_PASSWORD in
-mvm-tui's environment."""
+is never on a command line: ipmitool -E reads it from IPMI_PASSWORD in its environment, given
+to it from the systemd credential `ipmi-password` ($CREDENTIALS_DIRECTORY/ipmi-password, see
+contrib/mvm-tui-ha.service) or else from IPMI_PASSWORD in mvm-tui's own environment."""
 
 from __future__ import annotations
 
@@ -12,10 +13,37 @@ import signal
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 from mvm_tui.backends.base import BackendError
 
 TIMEOUT = 30.0
+CREDENTIAL = "ipmi-password"  # the name of the systemd credential (LoadCredential=)
+NO_PASSWORD = ("no BMC password: give the HA service the systemd credential ipmi-password "
+               "(LoadCredential=, see contrib/mvm-tui-ha.service), or set IPMI_PASSWORD in "
+               "mvm-tui's environment: ipmitool -E reads the BMC password from it")
+
+
+def ipmi_password(environ: Mapping[str, str] | None = None) -> str | None:
+    """The BMC password: the systemd credential $CREDENTIALS_DIRECTORY/ipmi-password when
+    there is one (its trailing newline is not part of it), else IPMI_PASSWORD; None if
+    neither is set. BackendError if the credential is there but cannot be read."""
+    environ = os.environ if environ is None else environ
+    directory = environ.get("CREDENTIALS_DIRECTORY")
+    if directory:
+        path = Path(directory) / CREDENTIAL
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            pass
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise BackendError(f"cannot read the credential {path}: {why}") from None
+        else:
+            password = text.rstrip("\r\n")
+            if password:
+                return password
+    return environ.get("IPMI_PASSWORD") or None
 
 
 @dataclass(frozen=True)
@@ -37,20 +65,21 @@ class Ipmi:
 
     async def power_off(self, host: str) -> None:
         """Power the host off and confirm its BMC says so."""
-        if not os.environ.get("IPMI_PASSWORD"):
-            raise BackendError("IPMI_PASSWORD is not set in mvm-tui's environment: ipmitool -E "
-                               "reads the BMC password from it")
-        await self._run(host, "chassis", "power", "off")
-        status = await self._run(host, "chassis", "power", "status")
+        password = ipmi_password()
+        if password is None:
+            raise BackendError(NO_PASSWORD)
+        await self._run(host, password, "chassis", "power", "off")
+        status = await self._run(host, password, "chassis", "power", "status")
         if "is off" not in status.lower():
             raise BackendError(f"{host}: its BMC still says {status.strip()!r}")
 
-    async def _run(self, host: str, *command: str) -> str:
+    async def _run(self, host: str, password: str, *command: str) -> str:
         argv = self.argv(host, *command)
-        try:
+        try:  # the password only in ipmitool's own environment (-E), never in argv
             proc = await asyncio.create_subprocess_exec(
                 *argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, start_new_session=True)
+                stderr=subprocess.PIPE, start_new_session=True,
+                env={**os.environ, "IPMI_PASSWORD": password})
         except OSError as exc:
             raise BackendError(f"cannot run {self.tool}: {exc}") from None
         try:

@@ -1,5 +1,6 @@
 """Runs: every cluster-changing operation as an ordered, recorded, resumable list of steps."""
 
+from mvm_tui.runs.damage import RunsRefused, RunStoreDamaged
 from mvm_tui.runs.executor import CHECK_FAILED, RunExecutor, error_message
 from mvm_tui.runs.model import (
     STREAMS,
@@ -18,6 +19,7 @@ from mvm_tui.runs.model import (
     RunRecord,
     RunState,
     RunStepsMismatch,
+    RunUnreadable,
     Step,
     StepChanged,
     StepContext,
@@ -52,6 +54,9 @@ __all__ = [
     "RunState",
     "RunStepsMismatch",
     "RunStore",
+    "RunStoreDamaged",
+    "RunUnreadable",
+    "RunsRefused",
     "Step",
     "StepChanged",
     "StepContext",

@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mvm_tui.clock import Clock
+from mvm_tui.runs.damage import RunsRefused
 from mvm_tui.runs.model import (
     LogAppended,
     ProgressChanged,
@@ -37,6 +38,7 @@ from mvm_tui.runs.model import (
     RunRecord,
     RunState,
     RunStepsMismatch,
+    RunUnreadable,
     Step,
     StepChanged,
     StepContext,
@@ -118,13 +120,30 @@ class _StepRun:
 class RunExecutor:
     """Creates, executes, resumes runs; tells subscribers about every change."""
 
-    def __init__(self, store: RunStore, clock: Clock, owner: Owner | None = None) -> None:
+    def __init__(self, store: RunStore, clock: Clock, owner: Owner | None = None, *,
+                 refusal: str | None = None) -> None:
+        """`refusal`: why this process records no runs (its run store cannot be used): then
+        it creates and executes none, each refused with RunsRefused, and owns nothing."""
         self.store = store
         self.clock = clock
-        self.owner = owner or Owner(owners_dir(store.path))
+        self.refusal = refusal
+        self._owner = owner if owner is not None or refusal is not None else \
+            Owner(owners_dir(store.path))
         self._builders: dict[str, RunBuilder] = {}
         self._subscribers: list[Callable[[RunEvent], None]] = []
         self._executing: set[int] = set()
+
+    @property
+    def owner(self) -> Owner:
+        """This process's claim on the runs it executes."""
+        self.refuse()
+        assert self._owner is not None
+        return self._owner
+
+    def refuse(self) -> None:
+        """Raise RunsRefused when this process records no runs (see __init__)."""
+        if self.refusal is not None:
+            raise RunsRefused(self.refusal)
 
     # -- registry ------------------------------------------------------------------------------
 
@@ -149,6 +168,7 @@ class RunExecutor:
         self, kind: str, title: str, params: Mapping[str, Any], targets: Targets
     ) -> RunRecord:
         """Persist a new PENDING run (and its steps); execute() it to run it."""
+        self.refuse()
         steps = self.preview(kind, params)
         run = self.store.create_run(kind, title, params, targets, steps, created=self.clock.now(),
                                     owner=self.owner.info)
@@ -211,7 +231,7 @@ class RunExecutor:
     def owned_elsewhere(self, run: RunRecord) -> RunOwner | None:
         """The live process, other than this one, that owns the run; None if there is none."""
         owner = run.owner
-        if owner is None or owner.token == self.owner.info.token:
+        if owner is None or self.refusal is not None or owner.token == self.owner.info.token:
             return None
         return owner if self.owner.is_alive(owner.token) else None
 
@@ -224,9 +244,13 @@ class RunExecutor:
         of steps. A run left RUNNING by a process that died is resumed. Cancelled, the run
         becomes INTERRUPTED and CancelledError is raised again.
         """
+        self.refuse()
         if run_id in self._executing:
             raise RunAlreadyRunning(run_id)
-        builder = self._builder(self.store.get_run(run_id).kind)
+        stored = self.store.get_run(run_id)
+        if stored.unreadable is not None:
+            raise RunUnreadable(run_id, stored.unreadable)
+        builder = self._builder(stored.kind)
         run = self.store.claim(run_id, self.owner.info, self.owner.is_alive)
         self._executing.add(run_id)  # no await since the claim: no race in this process
         try:
@@ -364,6 +388,8 @@ class RunExecutor:
         Returns the runs it changed.
         """
         recovered: list[RunRecord] = []
+        if self.refusal is not None:
+            return recovered
         for run in self.store.unfinished():
             if run.state is not RunState.RUNNING or run.id in self._executing:
                 continue
@@ -402,4 +428,5 @@ class RunExecutor:
 
     def close(self) -> None:
         """This executor stops owning runs (the process is ending)."""
-        self.owner.close()
+        if self._owner is not None:
+            self._owner.close()

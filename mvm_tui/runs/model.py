@@ -93,6 +93,15 @@ class RunOwnedElsewhere(RunAlreadyRunning):
         self.owner = owner
 
 
+class RunUnreadable(RunError):
+    """The stored run cannot be read (RunRecord.unreadable): it cannot be executed."""
+
+    def __init__(self, run_id: int, reason: str) -> None:
+        super().__init__(f"run {run_id} cannot be retried or resumed: {reason}; it stays in "
+                         "History as it is")
+        self.run_id = run_id
+
+
 class RunStepsMismatch(RunError):
     """The builder no longer produces the steps the run was created with."""
 
@@ -198,6 +207,9 @@ class RunRecord:
     ended: float | None
     error: str | None
     owner: RunOwner | None = None  # the process executing it, or that created it
+    # why the stored run cannot be read (bad JSON in its params, an unknown state): it is
+    # shown as it is, never retried, resumed or changed (params is then empty)
+    unreadable: str | None = None
 
     @property
     def finished(self) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from mvm_tui.runs.damage import RunStoreDamaged, diagnose, read_json
 from mvm_tui.runs.model import (
     LogLine,
     RunError,
@@ -25,6 +26,7 @@ from mvm_tui.runs.model import (
     RunOwner,
     RunRecord,
     RunState,
+    RunUnreadable,
     Step,
     StepRecord,
     StepState,
@@ -50,18 +52,39 @@ KEEP = Keep.KEEP
 class RunStore:
     """Runs, steps and log lines in one SQLite database. Safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, memory: bool = False) -> None:
+        """The store in the file at `path` (created if missing). A file that cannot be used
+        (damage.diagnose: truncated, not a database, a newer schema, a directory...) raises
+        RunStoreDamaged and is neither written nor migrated. `memory`: an empty store in
+        memory, `path` only naming it."""
         self.path = Path(path)
-        private_file(self.path)
         self._lock = threading.RLock()
+        if memory:
+            target = ":memory:"
+        else:
+            damage = diagnose(self.path, SCHEMA_VERSION)
+            if damage is not None:
+                raise damage
+            try:
+                private_file(self.path)
+            except OSError as exc:
+                raise RunStoreDamaged(self.path, f"it cannot be opened ({exc.strerror})",
+                                      "check the file and its directory (owner, mode, free "
+                                      "space), then start mvm-tui again") from None
+            target = str(self.path)
         self._conn: sqlite3.Connection | None = sqlite3.connect(
-            self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+            target, timeout=10.0, isolation_level=None, check_same_thread=False
         )
         try:
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
+            if not memory:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._migrate()
+        except sqlite3.DatabaseError as exc:  # damaged since the diagnosis
+            self._conn.close()
+            self._conn = None
+            raise RunStoreDamaged(self.path, f"SQLite: {exc}") from None
         except BaseException:
             self._conn.close()
             self._conn = None
@@ -100,6 +123,8 @@ class RunStore:
                     f"the run database {self.path} has schema version {version}, written by a "
                     f"newer mvm-tui; this one knows versions up to {SCHEMA_VERSION}"
                 )
+            if version == SCHEMA_VERSION and row is not None:
+                return  # nothing to write: opening a store changes nothing in it
             for statements in MIGRATIONS[version:]:
                 for statement in statements:
                     db.execute(statement)
@@ -110,27 +135,39 @@ class RunStore:
 
     @staticmethod
     def _run(row: tuple[Any, ...]) -> RunRecord:
+        """The run of a row; a row that cannot be read is a run marked `unreadable`."""
+        unreadable: list[str] = []
+        params = read_json(row[3], dict, "its parameters", unreadable)
+        try:
+            state = RunState(row[7])
+        except ValueError:
+            unreadable.append(f"its state {row[7]!r} is unknown")
+            state = RunState.FAILED
         return RunRecord(
             id=row[0],
             kind=row[1],
             title=row[2],
-            params=json.loads(row[3]),
+            params=params or {},
             targets=Targets(cluster=row[4], host=row[5], vm=row[6]),
-            state=RunState(row[7]),
+            state=state,
             created=row[8],
             started=row[9],
             ended=row[10],
             error=row[11],
             owner=None if row[12] is None else RunOwner(row[12], row[13], row[14]),
+            unreadable="; ".join(unreadable) or None,
         )
 
     @staticmethod
     def _step(row: tuple[Any, ...]) -> StepRecord:
+        unreadable: list[str] = []
+        preview = read_json(row[3], list, "its commands", unreadable)
         return StepRecord(
             run_id=row[0],
             index=row[1],
             title=row[2],
-            preview=tuple(json.loads(row[3])),
+            preview=tuple(str(c) for c in preview) if preview is not None
+            else (f"({unreadable[0]})",),
             state=StepState(row[4]),
             started=row[5],
             ended=row[6],
@@ -287,7 +324,14 @@ class RunStore:
             rows = self._db.execute(
                 "SELECT key, value FROM notes WHERE run_id = ?", (run_id,)
             ).fetchall()
-        return {str(k): json.loads(v) for k, v in rows}
+        notes: dict[str, Any] = {}
+        for key, value in rows:
+            try:
+                notes[str(key)] = json.loads(value)
+            except (TypeError, ValueError):
+                raise RunUnreadable(run_id, f"what its steps remembered ({key}) is not valid "
+                                            "JSON") from None
+        return notes
 
     def get_run(self, run_id: int) -> RunRecord:
         """The run with this id; RunNotFound (a LookupError) if there is none."""
@@ -341,13 +385,14 @@ class RunStore:
         return [self._run(row) for row in rows]
 
     def unfinished(self) -> list[RunRecord]:
-        """Runs PENDING, RUNNING or INTERRUPTED, oldest first (the order to resume them in)."""
+        """Runs PENDING, RUNNING or INTERRUPTED, oldest first (the order to resume them in).
+        An unreadable run is not among them: it is never recovered or resumed."""
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {RUN_COLUMNS} FROM runs WHERE state IN (?, ?, ?) ORDER BY id",
                 (RunState.PENDING.value, RunState.RUNNING.value, RunState.INTERRUPTED.value),
             ).fetchall()
-        return [self._run(row) for row in rows]
+        return [run for run in map(self._run, rows) if run.unreadable is None]
 
     # -- lifetime ------------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from mvm_tui.core.cluster_form import (
     host_key,
 )
 from mvm_tui.models import Layout
+from mvm_tui.widgets.literal import literal
 
 # the form's fields outside the hosts table: key, label, placeholder
 FIELDS: dict[str, tuple[str, str]] = {
@@ -306,7 +307,7 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
         for key in FIELDS:
             self._show(f"f-{key}", f"#r-{key}", errors.get(key))
         hosts = self.query_one("#r-hosts", Static)
-        hosts.update(errors.get("hosts", ""))
+        hosts.update(literal(errors.get("hosts", "")))
         hosts.display = "hosts" in errors
         for index, rid in enumerate(self._rows):
             reasons = []
@@ -317,18 +318,18 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
                 if shown:
                     reasons.append(f"{HOST_FIELD_NAMES[name]}: {reason}")
             line = self.query_one(f"#h{rid}-reason", Static)
-            line.update("; ".join(reasons))
+            line.update(literal("; ".join(reasons)))
             line.display = bool(reasons)
         self.query_one("#add-cluster-next", Button).disabled = bool(errors)
         status = self.query_one("#add-cluster-status", Static)
         if errors:
             names = [describe_key(k) for k in errors]
             more = f" and {len(names) - 4} more" if len(names) > 4 else ""
-            status.update(f"To fill in or fix: {', '.join(names[:4])}{more}.")
+            status.update(literal(f"To fill in or fix: {', '.join(names[:4])}{more}."))
         else:
             status.update("Ready: preflight checks every host before anything is changed.")
 
     def _show(self, input_id: str, reason_id: str, reason: str | None) -> None:
         shown = reason if input_id in self._touched else None
         self.query_one(f"#{input_id}", Input).set_class(shown is not None, "-invalid")
-        self.query_one(reason_id, Static).update(shown or "")
+        self.query_one(reason_id, Static).update(literal(shown or ""))

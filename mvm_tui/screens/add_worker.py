@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mvm_tui.core.cluster_form import Auth, HostRow
+from mvm_tui.widgets.literal import literal
 
 FIELDS = (("name", "name"), ("address", "address"), ("port", "SSH port"), ("user", "user"),
           ("key_file", "key file (empty: ssh's keys)"), ("password", "or password"))
@@ -30,7 +31,7 @@ class AddWorkerScreen(ModalScreen[HostRow | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="add-worker-dialog"):
-            yield Label(f"Add a worker to {self.cluster}", classes="dialog-title")
+            yield Label(literal(f"Add a worker to {self.cluster}"), classes="dialog-title")
             for key, label in FIELDS:
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
@@ -53,7 +54,7 @@ class AddWorkerScreen(ModalScreen[HostRow | None]):
         for field, _ in FIELDS:
             why = self.query_one(f"#worker-{field}-why", Static)
             typed = bool(self.query_one(f"#worker-{field}", Input).value)
-            why.update(errors.get(field, "") if typed or field == key else "")
+            why.update(literal(errors.get(field, "") if typed or field == key else ""))
         self.query_one("#worker-next", Button).disabled = bool(errors)
 
     def errors(self) -> dict[str, str]:

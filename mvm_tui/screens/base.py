@@ -33,6 +33,11 @@ class ClusterScreen(Screen[None]):
     def executor(self) -> RunExecutor:
         return self.mvm.executor
 
+    def refuse_runs(self) -> bool:
+        """True, and says why, when this process records no runs, so starts none (its run
+        store cannot be used): the first line of every action that would start one."""
+        return self.mvm.refuse_runs()
+
     def ha_status(self) -> HaStatus | None:
         """What this TUI's HA service says, when it is the active one (else None)."""
         ha = self.mvm.ha

@@ -18,6 +18,7 @@ from textual.widgets import Button, Input, Label, Static
 from mvm_tui.core.decommission import DecommissionPlan
 from mvm_tui.runs import Step
 from mvm_tui.widgets.confirm import preview_text
+from mvm_tui.widgets.literal import literal
 
 # dismissed with "start", "maintenance" (enter it first) or None
 Choice = str | None
@@ -137,10 +138,11 @@ class TypeHostScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="override-dialog"):
-            yield Label(f"Override a guard of the decommission of {self.host}?",
+            yield Label(literal(f"Override a guard of the decommission of {self.host}?"),
                         classes="dialog-title")
             yield Static(Text(self.why, style="yellow"))
-            yield Static(f"Type {self.host} to pass this guard once and retry.", classes="dim")
+            yield Static(literal(f"Type {self.host} to pass this guard once and retry."),
+                         classes="dim")
             yield Input(placeholder=self.host, id="override-name")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

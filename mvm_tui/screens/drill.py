@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, Static
 
 from mvm_tui.core.failover_plan import DrillReport
+from mvm_tui.widgets.literal import literal
 
 
 class DrillScreen(ModalScreen[None]):
@@ -30,16 +31,17 @@ class DrillScreen(ModalScreen[None]):
         table.add_column("VM")
         table.add_column("if the host is lost")
         for vm, target in r.restarts:
-            table.add_row(vm, Text(f"restarts on {target}", style="green"))
+            table.add_row(literal(vm), Text(f"restarts on {target}", style="green"))
         for vm, why in r.stay_down:
-            table.add_row(vm, Text(f"stays down: {why}", style="yellow"))
+            table.add_row(literal(vm), Text(f"stays down: {why}", style="yellow"))
         for vm in r.not_running:
-            table.add_row(vm, Text("not running: nothing to do", style="dim"))
+            table.add_row(literal(vm), Text("not running: nothing to do", style="dim"))
         verdict = (Text("Capacity suffices for every Auto and Failover VM.", style="green")
                    if r.capacity_ok else
                    Text("Capacity does NOT suffice: some VMs would stay down.", style="bold red"))
         with Vertical(classes="dialog"):
-            yield Label(f"Failover drill: what if {r.host} is lost now?", classes="dialog-title")
+            yield Label(literal(f"Failover drill: what if {r.host} is lost now?"),
+                        classes="dialog-title")
             yield Static("Fenced first (Ceph blocklist), then restarted by priority and load. "
                          "Nothing is changed by this drill.", classes="dim")
             yield Static(table, id="drill-table")

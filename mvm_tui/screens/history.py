@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header
+from textual.widgets import Footer, Header, Static
 
 from mvm_tui.runs import RunChanged, RunEvent
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.resource_table import ResourceTable
 from mvm_tui.widgets.runs_table import RunsTable
 
@@ -15,6 +16,10 @@ from mvm_tui.widgets.runs_table import RunsTable
 class HistoryScreen(ClusterScreen):
     def compose(self) -> ComposeResult:
         yield Header()
+        if self.mvm.runs_refused is not None:  # the history on disk cannot be used
+            yield Static(literal(f"{self.mvm.runs_refused}. Until then nothing is recorded, "
+                                 "so every action is refused.", style="bold white on red"),
+                         id="history-refused")
         yield RunsTable(id="history-table")
         yield Footer()
 

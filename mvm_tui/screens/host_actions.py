@@ -47,7 +47,7 @@ class HostActionsScreen(VmActionsScreen):
 
     def action_maintenance(self) -> None:
         host = self.selected_host()
-        if host is None or host.state not in MAINTAINABLE:
+        if host is None or host.state not in MAINTAINABLE or self.refuse_runs():
             return
         if host.state is HostState.MAINTENANCE:
             self._leave(host.name)
@@ -109,15 +109,19 @@ class HostActionsScreen(VmActionsScreen):
 
     def action_decommission(self) -> None:
         host, decom = self.selected_host(), self._decommissions()
-        if host is None or decom is None:
+        if host is None or decom is None or self.refuse_runs():
             return
         self.run_worker(self._plan_decommission(decom, host), group="plans", exit_on_error=False)
 
     async def _plan_decommission(self, decom: Decommissions, host: Host) -> None:
         try:
             plan = await decom.plan(host.name, host.state is HostState.MAINTENANCE)
+            steps = decom.preview(plan)
         except BackendError as exc:
             self.notify(str(exc), title="Cannot read the Ceph cluster", severity="error")
+            return
+        except ValueError as exc:  # a name Ceph's commands refuse (commands.check_name)
+            self.notify(str(exc), title="Cannot plan the decommission", severity="error")
             return
 
         def chosen(choice: str | None) -> None:
@@ -131,4 +135,4 @@ class HostActionsScreen(VmActionsScreen):
                     return
                 self._execute(run.id, run.title)
 
-        self.app.push_screen(DecommissionScreen(plan, decom.preview(plan)), chosen)
+        self.app.push_screen(DecommissionScreen(plan, steps), chosen)

@@ -16,6 +16,7 @@ from mvm_tui.screens.host_actions import HostActionsScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.metric_plot import MetricPlot
 from mvm_tui.widgets.runs_table import RunsTable
 from mvm_tui.widgets.vm_table import VmTable
@@ -74,7 +75,7 @@ class HostDetailScreen(HostActionsScreen):
     def _facts(self, host: Host) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_row("Host", Text(host.name, style="bold"))
-        table.add_row("Address", host.address)
+        table.add_row("Address", literal(host.address))
         table.add_row("State", fmt.host_state(host.state, self.ha_phase(host.name)))
         if host.error:
             table.add_row("Last error", Text(host.error, style="red"))
@@ -86,8 +87,8 @@ class HostDetailScreen(HostActionsScreen):
             used = host.metrics.mem_used_mb if host.metrics else 0
             table.add_row("Memory", fmt.used_of(used / 1024, f.memory_mb / 1024, "GiB"))
             table.add_row("Storage", fmt.used_of(f.storage_used_gb, f.storage_gb, "GB"))
-            table.add_row("OS", f.os or "-")
-            table.add_row("libvirt", f.libvirt_version or "-")
+            table.add_row("OS", literal(f.os or "-"))
+            table.add_row("libvirt", literal(f.libvirt_version or "-"))
         m = host.metrics
         if m is not None and (m.net_devices or m.disk_devices):
             # the charts' network and disk figures: the host's own counters of these devices
@@ -96,9 +97,9 @@ class HostDetailScreen(HostActionsScreen):
         spec = self.cluster.config
         if spec is not None:
             ifaces = spec.interfaces
-            table.add_row("Interfaces", f"management {ifaces.management}, storage "
-                                        f"{ifaces.storage}, compute {ifaces.compute}")
-            table.add_row("Data devices", ", ".join(spec.data_devices) or "-")
+            table.add_row("Interfaces", literal(f"management {ifaces.management}, storage "
+                                                f"{ifaces.storage}, compute {ifaces.compute}"))
+            table.add_row("Data devices", literal(", ".join(spec.data_devices) or "-"))
         return table
 
     def _plot(self) -> None:

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from mvm_tui.backends.ssh import HostKeyUnknown
+from mvm_tui.widgets.literal import literal
 
 
 class HostKeyScreen(ModalScreen[bool]):
@@ -28,12 +29,12 @@ class HostKeyScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         u = self.unknown
         with Vertical(classes="dialog"):
-            yield Label(f"Unknown host key: {u.host}", classes="dialog-title")
-            yield Static(
+            yield Label(literal(f"Unknown host key: {u.host}"), classes="dialog-title")
+            yield Static(literal(
                 f"{u.host} at {u.address} port {u.port} presents a key that "
                 f"{u.known_hosts} does not hold:"
-            )
-            yield Static(u.fingerprint, id="hostkey-fingerprint")
+            ))
+            yield Static(literal(u.fingerprint), id="hostkey-fingerprint")
             yield Static(
                 "Compare it with the host's own (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub "
                 "on its console). Trusted, it is saved there and checked from then on.",

@@ -16,6 +16,7 @@ from textual.widgets import Button, Label, Static
 from mvm_tui.core.maintenance import Blocked, ColdMove, EvacuationPlan, LiveMigrate, Stay
 from mvm_tui.runs import Step
 from mvm_tui.widgets.confirm import preview_text
+from mvm_tui.widgets.literal import literal
 
 # dismissed with ("enter", host), ("placement", vm) or ("poweroff", vm), or None
 Choice = tuple[str, str] | None
@@ -50,9 +51,10 @@ class MaintenanceScreen(ModalScreen[Choice]):
         for column in ("VM", "power", "placement", "what happens", "why"):
             table.add_column(column)
         for a in plan.actions:
-            table.add_row(a.vm.name, a.vm.power.value, a.vm.placement.value, fate(a), a.reason)
+            table.add_row(literal(a.vm.name), a.vm.power.value, a.vm.placement.value,
+                          fate(a), literal(a.reason))
         with Vertical(classes="dialog", id="maintenance-dialog"):
-            yield Label(f"Enter maintenance: {plan.host}", classes="dialog-title")
+            yield Label(literal(f"Enter maintenance: {plan.host}"), classes="dialog-title")
             yield Static(table, id="maintenance-plan")
             if plan.refusal:
                 yield Static(Text(plan.refusal, style="bold red"), id="maintenance-refusal")
@@ -63,8 +65,9 @@ class MaintenanceScreen(ModalScreen[Choice]):
                     f"p: change the placement of {plan.blocked[0].vm.name}; f: power it off.",
                     style="yellow"), id="maintenance-blocked")
             else:
-                yield Static(f"{plan.host} leaves the pool (no new VMs, not a target), then "
-                             f"{len(plan.moves)} VMs move. It will run:", classes="dim")
+                yield Static(literal(f"{plan.host} leaves the pool (no new VMs, not a target), "
+                                     f"then {len(plan.moves)} VMs move. It will run:"),
+                             classes="dim")
                 with VerticalScroll(id="confirm-preview"):
                     yield Static(preview_text(self.steps))
             with Horizontal(classes="dialog-buttons"):

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Static
 
 from mvm_tui.backends.ssh import SshTarget
+from mvm_tui.widgets.literal import literal
 
 
 class PasswordScreen(ModalScreen[str | None]):
@@ -28,8 +29,9 @@ class PasswordScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         t = self.target
         with Vertical(classes="dialog"):
-            yield Label(f"{self.purpose.capitalize()} password: {t.name}", classes="dialog-title")
-            yield Static(f"{t.user}@{t.address} port {t.port}. Kept in memory only.",
+            yield Label(literal(f"{self.purpose.capitalize()} password: {t.name}"),
+                        classes="dialog-title")
+            yield Static(literal(f"{t.user}@{t.address} port {t.port}. Kept in memory only."),
                          classes="dim")
             yield Input(password=True, id="password-input")
 

@@ -13,6 +13,7 @@ from textual.widgets import Button, Label, RadioButton, RadioSet, Static
 from mvm_tui.core.placement import HostRoom
 from mvm_tui.models import Placement, Vm
 from mvm_tui.services.placement import PlacementChoice
+from mvm_tui.widgets.literal import literal, widget_id
 
 STRATEGIES = {
     Placement.AUTO: "Auto: the cluster may move it to balance load",
@@ -39,9 +40,9 @@ class PlacementScreen(ModalScreen[PlacementChoice | None]):
     def compose(self) -> ComposeResult:
         vm = self.vm
         with Vertical(classes="dialog"):
-            yield Label(f"Placement of {vm.name}", classes="dialog-title")
-            yield Static(f"Now on {vm.host}, {vm.power}; {vm.vcpus} vCPU, {vm.memory_mb} MB.",
-                         classes="dim")
+            yield Label(literal(f"Placement of {vm.name}"), classes="dialog-title")
+            yield Static(literal(f"Now on {vm.host}, {vm.power}; {vm.vcpus} vCPU, "
+                                 f"{vm.memory_mb} MB."), classes="dim")
             yield Label("Strategy")
             with RadioSet(id="placement-strategy"):
                 for strategy, text in STRATEGIES.items():
@@ -50,8 +51,9 @@ class PlacementScreen(ModalScreen[PlacementChoice | None]):
             yield Label("Host (another host live-migrates it)")
             with RadioSet(id="placement-host"):
                 for host in self.hosts:
-                    yield RadioButton(self._host_label(host), value=host == vm.host, name=host,
-                                      disabled=not self._can_take(host), id=f"host-{host}")
+                    yield RadioButton(literal(self._host_label(host)), value=host == vm.host,
+                                      name=host, disabled=not self._can_take(host),
+                                      id=widget_id("host", host))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Apply (enter)", variant="primary", id="placement-apply")
                 yield Button("Cancel (esc)", id="placement-cancel")

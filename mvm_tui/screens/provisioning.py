@@ -24,6 +24,7 @@ from mvm_tui.runs import (
 )
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.run_detail import STEP_MARK, STREAM_STYLE, RunDetailScreen
+from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.runs_table import RUN_STATE_STYLE
 
 LOG_LINES = 500  # per pane; the whole log is in the run's own screen
@@ -35,7 +36,7 @@ class RunPane(Vertical, can_focus=True):
     def __init__(self, run: RunRecord, on_ready: Callable[[RunPane], None]) -> None:
         super().__init__(id=f"pane-{run.id}", classes="run-pane")
         self.run_id = run.id
-        self.border_title = f"#{run.id} {run.title}"
+        self.border_title = literal(f"#{run.id} {run.title}")
         self.ready = False  # until mounted, events are not shown: on_ready reads the store
         self._on_ready = on_ready
 
@@ -79,8 +80,8 @@ class ProvisioningScreen(ClusterScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"Provisioning {self.cluster_name}: a pane per run, as it happens "
-                     "(enter: the whole run)", id="provisioning-head")
+        yield Static(literal(f"Provisioning {self.cluster_name}: a pane per run, as it happens "
+                             "(enter: the whole run)"), id="provisioning-head")
         yield VerticalScroll(id="provisioning-panes")
         yield Footer()
 

@@ -23,6 +23,7 @@ from mvm_tui.runs import (
     RunOwner,
     RunRecord,
     RunState,
+    RunUnreadable,
     StepChanged,
     StepState,
 )
@@ -33,6 +34,7 @@ from mvm_tui.screens.power_dialogs import escalate_modal, power_modal
 from mvm_tui.services.cluster import power_actions
 from mvm_tui.services.power_runs import OUTCOME, ShutdownChoice, describe_stop
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.runs_table import RUN_STATE_STYLE
 
 STEP_MARK = {
@@ -112,7 +114,7 @@ class RunDetailScreen(ClusterScreen):
         if isinstance(event, ProgressChanged) and event.run_id == self.run_id:
             self.query_one("#run-progress").add_class("-active")
             self.query_one(ProgressBar).update(progress=round(event.fraction * 100, 1))
-            self.query_one("#run-progress-text", Static).update(event.detail)
+            self.query_one("#run-progress-text", Static).update(literal(event.detail))
             self._history = [*self._history[-59:], event.fraction * 100]
             self.query_one(Sparkline).data = self._history
         elif isinstance(event, LogAppended) and event.line.run_id == self.run_id:
@@ -137,13 +139,20 @@ class RunDetailScreen(ClusterScreen):
         owner = self.executor.owned_elsewhere(run)
         if owner is not None:
             head.append(f"   in {owner} (read-only here)", style="yellow")
-        outcome = store.notes(self.run_id).get(OUTCOME) if run.state is RunState.DONE else None
+        try:
+            notes = store.notes(self.run_id) if run.state is RunState.DONE else {}
+        except RunUnreadable:  # shown as stored: a note that cannot be read is left out
+            notes = {}
+        outcome = notes.get(OUTCOME)
         if outcome:
             graceful = outcome == describe_stop(StopReason.SHUTDOWN, False)
             head.append(f"\n{outcome}", style="green" if graceful else "yellow")
         if run.error:
             head.append(f"\n{run.error}",
                         style="yellow" if run.state is RunState.CANCELLED else "red")
+        if run.unreadable:
+            head.append(f"\nThis run cannot be read ({run.unreadable}): it is shown as "
+                        "stored and cannot be retried.", style="bold red")
         self.query_one("#run-head", Static).update(head)
         table = Table.grid(padding=(0, 1))
         for step in store.steps(self.run_id):
@@ -170,7 +179,7 @@ class RunDetailScreen(ClusterScreen):
             run = self._run()
             # RUNNING here and not executed by a live process: its process died
             return run.state in (RunState.FAILED, RunState.INTERRUPTED, RunState.RUNNING) and \
-                not self.executor.is_executing(self.run_id) and \
+                run.unreadable is None and not self.executor.is_executing(self.run_id) and \
                 self.executor.owned_elsewhere(run) is None
         if action == "override":
             return self._guard() is not None
@@ -203,6 +212,8 @@ class RunDetailScreen(ClusterScreen):
         return vm if vm is not None and PowerAction.POWEROFF in power_actions(vm) else None
 
     def action_power_off(self) -> None:
+        if self.refuse_runs():
+            return
         waits = self.cluster.power.waits
         wait, vm = waits.get(self.run_id), self._shutdown_vm()
         if wait is not None and vm is not None:
@@ -240,6 +251,8 @@ class RunDetailScreen(ClusterScreen):
                 worker.cancel()
 
     def action_retry(self) -> None:
+        if self.refuse_runs():
+            return
         run = self._run()
         self._history = []
         self.app.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
@@ -255,6 +268,8 @@ class RunDetailScreen(ClusterScreen):
         return found.group(1)
 
     def action_override(self) -> None:
+        if self.refuse_runs():
+            return
         guard, run = self._guard(), self._run()
         decommissions = getattr(self.app, "decommissions", None)
         if guard is None or decommissions is None:

@@ -19,6 +19,7 @@ from mvm_tui.models import ClusterSnapshot, EventLevel
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.incidents import IncidentsScreen
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.literal import literal
 
 HEALTH_TEXT = {
     Health.OK: Text("● OK", style="bold green"),
@@ -82,7 +83,7 @@ class SummaryScreen(ClusterScreen):
         hosts = Table.grid(padding=(0, 2))
         vms_on = Counter(v.host for v in snap.vms)
         for host in snap.hosts:
-            hosts.add_row(host.name, host.address,
+            hosts.add_row(literal(host.name), literal(host.address),
                           fmt.host_state(host.state, phases.get(host.name)),
                           f"{vms_on[host.name]} VMs",
                           Text(host.error or "", style="red"))
@@ -91,6 +92,9 @@ class SummaryScreen(ClusterScreen):
 
     def _ha_line(self) -> Text:
         app = self.mvm
+        if app.runs_refused is not None:  # nothing can be recorded, so nothing is done
+            return Text(f"ACTIONS ARE OFF, HA does not run here: {app.runs_refused}",
+                        style="bold white on red")
         if app.ha is None:
             return Text("HA: not running in this session", style="dim")
         if app.ha_standby:
@@ -140,14 +144,14 @@ class SummaryScreen(ClusterScreen):
         table.add_row("Health", fmt.health(ceph.health))
         for name, check in ceph.checks.items():
             table.add_row("", Text(f"{name}: {check.message}", style="yellow"))
-        table.add_row("Monitors", f"{len(ceph.quorum_names)}/{ceph.num_mons} in quorum "
-                                  f"({', '.join(ceph.quorum_names)})")
+        table.add_row("Monitors", literal(f"{len(ceph.quorum_names)}/{ceph.num_mons} in quorum "
+                                          f"({', '.join(ceph.quorum_names)})"))
         table.add_row("OSDs", f"{ceph.num_osds} total, {ceph.num_up_osds} up, "
                               f"{ceph.num_in_osds} in")
         pgs = Table.grid(padding=(0, 1))
         for pg in sorted(ceph.pgs_by_state, key=lambda p: -p.count):
             style = "green" if pg.state_name == "active+clean" else "yellow"
-            pgs.add_row(Text(str(pg.count), style=style), pg.state_name)
+            pgs.add_row(Text(str(pg.count), style=style), literal(pg.state_name))
         table.add_row(f"PGs ({ceph.num_pgs})", pgs)
         table.add_row("Usage", fmt.used_of(ceph.bytes_used / 1e9, ceph.bytes_total / 1e9, "GB"))
         return table

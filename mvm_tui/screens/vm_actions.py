@@ -46,7 +46,7 @@ class VmActionsScreen(ClusterScreen):
 
     def action_power(self, action_name: str) -> None:
         vm = self.selected_vm()
-        if vm is not None:
+        if vm is not None and not self.refuse_runs():
             self.confirm_power(vm, PowerAction(action_name))
 
     def confirm_power(self, vm: Vm, action: PowerAction) -> None:
@@ -80,7 +80,7 @@ class VmActionsScreen(ClusterScreen):
 
     def action_placement(self) -> None:
         vm = self.selected_vm()
-        if vm is not None:
+        if vm is not None and not self.refuse_runs():
             self.open_placement(vm)
 
     def open_placement(self, vm: Vm) -> None:

@@ -16,6 +16,7 @@ from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.metric_plot import MetricPlot
 from mvm_tui.widgets.resource_table import Column, ResourceTable, Row
 from mvm_tui.widgets.runs_table import RunsTable
@@ -89,11 +90,11 @@ class VmDetailScreen(VmActionsScreen):
     def _facts(self, vm: Vm) -> Table:
         table = Table.grid(padding=(0, 2))
         table.add_row("VM", Text(vm.name, style="bold"))
-        table.add_row("UUID", vm.uuid)
+        table.add_row("UUID", literal(vm.uuid))
         table.add_row("Power", fmt.power_state(vm.power))
-        table.add_row("Host", vm.host or "-")
+        table.add_row("Host", literal(vm.host or "-"))
         home = f" (home {vm.home_host})" if vm.home_host and vm.home_host != vm.host else ""
-        table.add_row("Placement", vm.placement.value + home)
+        table.add_row("Placement", literal(vm.placement.value + home))
         table.add_row("vCPU", str(vm.vcpus))
         table.add_row("Memory", fmt.mib(vm.memory_mb))
         if vm.power is PowerState.RUNNING:

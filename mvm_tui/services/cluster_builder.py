@@ -18,7 +18,8 @@ from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock
-from mvm_tui.config import ClusterConfig, Config, HostConfig, load_config, save_config
+from mvm_tui.config import ClusterConfig, HostConfig
+from mvm_tui.config_update import add_cluster, add_hosts
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState, Step
 from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
@@ -130,8 +131,11 @@ class ClusterBuilder:
         finally:
             unsubscribe()
             await pool.close()
-        if result.ok and config_path is not None:
-            save_cluster(cluster, config_path)
+        if result.ok and config_path is not None:  # from the file as it is now, locked
+            if len(new) < len(cluster.hosts):  # workers joined the cluster
+                add_hosts(config_path, cluster, new)
+            else:
+                save_cluster(cluster, config_path)
             result.saved = config_path
         return result
 
@@ -142,7 +146,6 @@ def _joining(cluster: ClusterConfig, new: Sequence[HostConfig]) -> list[str]:
 
 
 def save_cluster(cluster: ClusterConfig, path: Path) -> None:
-    """Add the cluster to the config file (or replace the one of the same name)."""
-    config = load_config(path) if path.exists() else Config()
-    clusters = [c for c in config.clusters if c.name != cluster.name] + [cluster]
-    save_config(config.model_copy(update={"clusters": clusters}), path)
+    """Add the cluster to the config file (or replace the one of the same name), under the
+    file's lock, from the file as it is now."""
+    add_cluster(path, cluster)

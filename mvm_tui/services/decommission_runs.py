@@ -12,7 +12,8 @@ from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.backends.ceph import commands as cmd
 from mvm_tui.backends.ceph.admin import CephAdmin
 from mvm_tui.clock import Clock
-from mvm_tui.config import load_config, save_config
+from mvm_tui.config import load_config
+from mvm_tui.config_update import remove_host
 from mvm_tui.core.decommission import DecommissionPlan, Pool, plan_decommission
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunExecutor, RunRecord, Step, Targets
@@ -94,11 +95,8 @@ def host_remover(cluster: str, config_path: Path | None
     removed: set[str] = set()
 
     async def forget(host: str) -> None:
-        if config_path is not None:
-            config = load_config(config_path)
-            clusters = [c.model_copy(update={"hosts": [h for h in c.hosts if h.name != host]})
-                        if c.name == cluster else c for c in config.clusters]
-            save_config(config.model_copy(update={"clusters": clusters}), config_path)
+        if config_path is not None:  # under the file's lock, from the file as it is now
+            remove_host(config_path, cluster, host)
         removed.add(host)
 
     def known(host: str) -> bool:

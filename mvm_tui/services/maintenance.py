@@ -122,7 +122,8 @@ class MaintenanceRuns:
     def moved_away(self, host: str) -> list[str]:
         """The VMs the last completed evacuation of `host` moved away (to offer them back)."""
         for run in self.executor.store.list_runs(cluster=self.backend.name, host=host):
-            if run.kind == self.enter_kind and run.state is RunState.DONE:
+            if run.kind == self.enter_kind and run.state is RunState.DONE and \
+                    run.unreadable is None:
                 return [m.vm for m in _moves(run.params)]
         return []
 

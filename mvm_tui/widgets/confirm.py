@@ -13,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from mvm_tui.runs import Step
+from mvm_tui.widgets.literal import literal
 
 
 def preview_text(steps: Sequence[Step]) -> Text:
@@ -41,8 +42,8 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog", classes="dialog"):
-            yield Label(self.title_text, id="confirm-title")
-            yield Static(self.consequence, id="confirm-consequence")
+            yield Label(literal(self.title_text), id="confirm-title")
+            yield Static(literal(self.consequence), id="confirm-consequence")
             if self.steps:
                 yield Label("It will run:", classes="dim")
                 with VerticalScroll(id="confirm-preview"):

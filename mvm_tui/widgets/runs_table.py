@@ -43,10 +43,12 @@ def run_row(run: RunRecord) -> Row:
             fmt.date_time(start),
             run.title,
             run_target(run),
+            Text("unreadable", style="bold red") if run.unreadable else
             Text(run.state.value, style=RUN_STATE_STYLE[run.state]),
             fmt.duration(took),
         ),
-        sort_values=(run.id, start, run.title, run_target(run), run.state.value, took),
+        sort_values=(run.id, start, run.title, run_target(run),
+                     "unreadable" if run.unreadable else run.state.value, took),
     )
 
 

@@ -79,3 +79,19 @@ def test_the_command_line_creates_a_config_file_that_does_not_exist(
     out = capsys.readouterr()
     assert "no such file" not in out.err  # before: refused, as for the other commands
     assert code == 1 and "preflight n1: NOT ready" in out.out
+
+
+async def test_a_damaged_run_store_fails_before_the_preflight(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "new.toml"
+    source.write_text(CLUSTER.format(name="a").replace('"192.0.2.1"', '"127.0.0.1"\nport = 1'))
+    config = tmp_path / "config.toml"
+    store = tmp_path / "r.sqlite3"
+    store.mkdir()  # a directory in the store's place
+    out = io.StringIO()
+    assert await create_cluster(source, config, out=out, db_path=store) == 74
+    err = capsys.readouterr().err
+    assert str(store) in err and "a directory is in its place" in err
+    assert "preflight" not in out.getvalue()  # nothing ran
+    assert not config.exists() and list(store.iterdir()) == []

@@ -46,11 +46,13 @@ async def classify(
 
 
 def accept(unknown: HostKeyUnknown) -> None:
-    """Add the key the operator accepted to its known_hosts file (atomically, mode 0600)."""
+    """Add the key the operator accepted to its known_hosts file (atomically, mode 0600),
+    under the file's update lock: a key another process adds at the same time is kept."""
     path = Path(unknown.known_hosts)
-    old = path.read_bytes() if path.exists() else b""
-    if old and not old.endswith(b"\n"):
-        old += b"\n"
-    line = f"{known_hosts_pattern(unknown.address, unknown.port)} {unknown.key_line}\n"
-    if line.encode() not in old.splitlines(keepends=True):
-        paths.write_private(path, old + line.encode())
+    with paths.update_lock(path):
+        old = path.read_bytes() if path.exists() else b""
+        if old and not old.endswith(b"\n"):
+            old += b"\n"
+        line = f"{known_hosts_pattern(unknown.address, unknown.port)} {unknown.key_line}\n"
+        if line.encode() not in old.splitlines(keepends=True):
+            paths.write_private(path, old + line.encode())
