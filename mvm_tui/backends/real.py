@@ -27,13 +27,13 @@ from mvm_tui.backends.libvirt import (
     LibvirtHost,
     LibvirtNode,
     LifecycleEvent,
-    build_uri,
 )
 from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport, migration_uri
-from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
+from mvm_tui.backends.reach import libvirt_uri, ssh_target
+from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
@@ -77,24 +77,6 @@ class RealOptions:
 class HostInfo:
     hostname: str  # as Ceph names the host's CRUSH bucket (`hostname -s`)
     os: str
-
-
-def ssh_target(cluster: ClusterConfig, name: str) -> SshTarget:
-    h = cluster.host(name)
-    return SshTarget(
-        name=h.name, address=h.address, port=h.port, user=h.user, key_file=h.key_file,
-        known_hosts=cluster.known_hosts_for(h), password_auth=h.password_auth,
-        proxy_jump=h.proxy_jump,
-    )
-
-
-def libvirt_uri(cluster: ClusterConfig, name: str, transport: Transport) -> str:
-    h = cluster.host(name)
-    return build_uri(
-        h.user, h.address, port=h.port if h.port != 22 else None,
-        keyfile=str(h.key_file) if h.key_file else None,
-        known_hosts=str(cluster.known_hosts_for(h)), transport=transport,
-    )
 
 
 class RealBackend(ClusterBackend):
