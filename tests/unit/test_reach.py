@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from mvm_tui.backends import reach
+from mvm_tui.backends.base import HostUnreachable
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.ssh import SshTarget
 from mvm_tui.clock import VirtualClock
@@ -107,3 +108,20 @@ async def test_the_backend_uses_it(cluster: ClusterConfig, tmp_path: Path) -> No
     assert backend.nodes["hv1"].host.uri == reach.libvirt_uri(cluster, "hv1", "libssh")
     assert backend.nodes["hv2"].host.uri == reach.libvirt_uri(cluster, "hv2", "libssh")
     assert backend.ha_host("hv1").uri == backend.nodes["hv1"].host.uri
+
+
+async def test_libvirt_failing_behind_a_bastion_says_why(cluster: ClusterConfig) -> None:
+    backend = RealBackend(cluster)
+
+    async def unreachable() -> Any:
+        raise HostUnreachable("cannot connect to libvirt (qemu+libssh://...): timed out")
+
+    for name in ("hv1", "hv2"):
+        backend.nodes[name].poll = unreachable  # type: ignore[method-assign]
+    with pytest.raises(HostUnreachable) as behind:
+        await backend._vm_stats("hv1")
+    assert str(behind.value) == ("cannot connect to libvirt (qemu+libssh://...): timed out ("
+                                 + reach.LIBVIRT_NO_BASTION + ")")
+    with pytest.raises(HostUnreachable) as direct:
+        await backend._vm_stats("hv2")
+    assert str(direct.value) == "cannot connect to libvirt (qemu+libssh://...): timed out"
