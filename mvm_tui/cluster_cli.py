@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from mvm_tui import paths
-from mvm_tui.backends.real import ssh_target
+from mvm_tui.backends.reach import ssh_target
 from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyUnknown
 from mvm_tui.clock import SystemClock

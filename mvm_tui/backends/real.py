@@ -20,20 +20,27 @@ from typing import TypeVar
 import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends import ceph, host_counters
-from mvm_tui.backends.base import BackendError, ClusterBackend, HostRef, InvalidState, NotFound
+from mvm_tui.backends.base import (
+    BackendError,
+    ClusterBackend,
+    HostRef,
+    HostUnreachable,
+    InvalidState,
+    NotFound,
+)
 from mvm_tui.backends.ceph.admin import CliResult, UnitAction
 from mvm_tui.backends.libvirt import (
     KeepAlive,
     LibvirtHost,
     LibvirtNode,
     LifecycleEvent,
-    build_uri,
 )
 from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport, migration_uri
-from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
+from mvm_tui.backends.reach import LIBVIRT_NO_BASTION, libvirt_uri, ssh_target
+from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
@@ -79,24 +86,6 @@ class HostInfo:
     os: str
 
 
-def ssh_target(cluster: ClusterConfig, name: str) -> SshTarget:
-    h = cluster.host(name)
-    return SshTarget(
-        name=h.name, address=h.address, port=h.port, user=h.user, key_file=h.key_file,
-        known_hosts=cluster.known_hosts_for(h), password_auth=h.password_auth,
-        proxy_jump=h.proxy_jump,
-    )
-
-
-def libvirt_uri(cluster: ClusterConfig, name: str, transport: Transport) -> str:
-    h = cluster.host(name)
-    return build_uri(
-        h.user, h.address, port=h.port if h.port != 22 else None,
-        keyfile=str(h.key_file) if h.key_file else None,
-        known_hosts=str(cluster.known_hosts_for(h)), transport=transport,
-    )
-
-
 class RealBackend(ClusterBackend):
     def __init__(
         self,
@@ -116,6 +105,7 @@ class RealBackend(ClusterBackend):
             ask_password=ask_password, unknown_key=unknown_key,
         )
         self._clock = clock or time.time
+        self._behind_bastion = {h.name for h in cluster.hosts if h.proxy_jump}
         self.nodes = {
             h.name: LibvirtNode(LibvirtHost(
                 h.name, libvirt_uri(cluster, h.name, options.libvirt_transport),
@@ -201,6 +191,10 @@ class RealBackend(ClusterBackend):
             task = self._stats[host] = asyncio.ensure_future(self._node(host).poll())
         try:
             poll = await asyncio.wait_for(asyncio.shield(task), self.options.stats_deadline)
+        except HostUnreachable as exc:
+            if host in self._behind_bastion:  # say why, rather than only libvirt's words
+                raise HostUnreachable(f"{exc} ({LIBVIRT_NO_BASTION})") from None
+            raise
         except TimeoutError:
             last = self._last.get(host)
             if last is None:

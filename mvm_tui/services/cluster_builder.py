@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from mvm_tui import paths
+from mvm_tui.backends.reach import ssh_target
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
@@ -103,15 +103,13 @@ class ClusterBuilder:
         result = BuildResult(reports)
         if not all(r.ok for r in reports):
             return result
-        known = cluster.known_hosts or paths.known_hosts_path()
 
         async def password(target: SshTarget, purpose: Purpose) -> str:
             if target.name not in passwords:
                 raise AuthFailed(f"{target.label}: no {purpose} password given")
             return passwords[target.name]
 
-        pool = SshPool([SshTarget(h.name, h.address, h.port, h.user, h.key_file, known,
-                                  password_auth=h.password_auth) for h in cluster.hosts],
+        pool = SshPool([ssh_target(cluster, h) for h in cluster.hosts],
                        SshOptions(connect_timeout=10, command_timeout=1800),
                        ask_password=password, unknown_key=self.unknown_key)
         unsubscribe = self.executor.subscribe(on_event) if on_event else (lambda: None)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from mvm_tui import paths
 from mvm_tui.backends.base import BackendError, HostUnreachable
+from mvm_tui.backends.reach import LIBVIRT_NO_BASTION, ssh_target
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed, HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
@@ -34,6 +35,15 @@ class PreflightHost:
     user: str = "root"
     key_file: Path | None = None
     password: str | None = field(default=None, repr=False)  # login and sudo; memory only
+    # how to reach it, from its config (backends.reach.ssh_target): its own known_hosts and
+    # proxy_jump; None (a host typed in by hand): the fields above and the spec's known_hosts
+    target: SshTarget | None = None
+
+    def ssh_target(self, known_hosts: Path) -> SshTarget:
+        if self.target is not None:
+            return self.target
+        return SshTarget(self.name, self.address, self.port, self.user, self.key_file,
+                         known_hosts, password_auth=self.password is not None)
 
 
 @dataclass(frozen=True)
@@ -66,8 +76,7 @@ async def run_preflight(spec: PreflightSpec, unknown_key: UnknownKeyPolicy | Non
             raise AuthFailed(f"{target.label}: a {purpose} password is needed and none was given")
         return secret
 
-    pool = SshPool([SshTarget(h.name, h.address, h.port, h.user, h.key_file, spec.known_hosts,
-                              password_auth=h.password is not None) for h in spec.hosts],
+    pool = SshPool([h.ssh_target(spec.known_hosts) for h in spec.hosts],
                    options or SshOptions(connect_timeout=10, command_timeout=30),
                    ask_password=password, unknown_key=unknown_key)
     usable: dict[str, tuple[str, ...]] = {}  # host: its CPU models, where libvirt said
@@ -81,7 +90,10 @@ async def run_preflight(spec: PreflightSpec, unknown_key: UnknownKeyPolicy | Non
 async def _one(pool: SshPool, h: PreflightHost, spec: PreflightSpec,
                usable: dict[str, tuple[str, ...]]) -> PreflightReport:
     items: list[Item] = []
+    target = pool.target(h.name)
     reach = f"SSH to {h.user}@{h.address}:{h.port}"
+    if target.proxy_jump:
+        reach += f" through {target.proxy_jump}"
     try:
         await pool.run(h.name, ["true"])
     except HostKeyUnknown as exc:
@@ -102,7 +114,12 @@ async def _one(pool: SshPool, h: PreflightHost, spec: PreflightSpec,
                           "check the address and the port, and that sshd runs and is not "
                           "firewalled"))
         return _not_run(h, items)
-    items += [Item(reach, "ok", "logged in"), Item("host key", "ok", "known and accepted")]
+    items += [Item(reach, "ok", "logged in"),
+              Item("host key", "ok", f"known and accepted ({target.known_hosts})")]
+    if target.proxy_jump:
+        items.append(Item("libvirt through the bastion", "warn", LIBVIRT_NO_BASTION,
+                          "provisioning works; to manage VMs, make the host reachable "
+                          "directly (or remove proxy_jump once it is)"))
     try:
         await pool.run(h.name, ["true"], sudo=True)
         items.append(Item("sudo", "ok", "works" if h.user != "root" else "root"))
@@ -167,10 +184,12 @@ def _not_run(h: PreflightHost, items: list[Item]) -> PreflightReport:
 def spec_from_config(cluster: ClusterConfig, passwords: Mapping[str, str]) -> PreflightSpec:
     """What to check on the hosts of a cluster about to be built (the wizard's result)."""
     hosts = tuple(PreflightHost(h.name, h.address, h.port, h.user, h.key_file,
-                                passwords.get(h.name)) for h in cluster.hosts)
+                                passwords.get(h.name),
+                                ssh_target(cluster, h, password_auth=h.name in passwords))
+                  for h in cluster.hosts)
     i = cluster.interfaces
     devices = tuple(cluster.data_devices) if cluster.layout is Layout.HCI else ()
-    known = cluster.known_hosts or paths.known_hosts_path()
+    known = cluster.known_hosts or paths.known_hosts_path()  # the hosts' default
     return PreflightSpec(hosts, devices, (i.management, i.storage, i.compute), known,
                          cluster.cpu_model, _datastore(cluster.datastore))
 
@@ -189,7 +208,6 @@ async def trust_preflight(cluster: ClusterConfig, unknown_key: UnknownKeyPolicy 
     """Preflight of an existing cluster's migration trust: on every host, whether it logs in to
     each other host the way its libvirtd does for a migration (its own key, the peer's host key
     known); each failure says what to fix. Read-only."""
-    from mvm_tui.backends.real import ssh_target
     from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
 
     pool = SshPool([ssh_target(cluster, h.name) for h in cluster.hosts],
