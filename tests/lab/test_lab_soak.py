@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import random
 import time
@@ -33,6 +34,7 @@ from mvm_tui.lab.guests import define_guest
 from mvm_tui.lab.model import run
 from mvm_tui.lab.netns import hx
 from mvm_tui.models import Placement, PowerState
+from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.session import Session
 from tests.lab.test_lab_backend import wait_for
@@ -55,16 +57,24 @@ SHUT_OFF = "soak-off"
 FAULTS = (("cut", 2.0), ("cut", 7.0), ("cut", 25.0), ("power-off", 25.0), ("cut", 45.0))
 
 
+def _diagnose(service: HaService, session: Session) -> str:
+    lease = service.lease
+    runs = session.store.list_runs()[:8]
+    return "\n".join([
+        f"lease valid: {lease.valid() if lease else None}; queued decisions: "
+        f"{service._todo.qsize()}; executing: {[r.title for r in session.executor.executing()]}",
+        *(f"run {r.id} {r.title}: {r.state.value} {r.error or ''} | "
+          + " / ".join(line.text for line in session.store.log(r.id)[-3:]) for r in runs),
+        "HA: " + "; ".join(d.text() for d in service.decisions)])
+
+
 def _virsh(info: lab.LabInfo, host: str, *args: str) -> None:
     run(hx(info.host(host).index, "virsh", "-q", "-c", "qemu:///system", *args), check=False)
 
 
-async def _settled(backend: RealBackend, session: Session, service: object,
+async def _settled(backend: RealBackend, session: Session, service: HaService,
                    watcher: Watcher, running: set[str], hosts: dict[str, str]) -> str:
     """"" when the cluster is back to normal, else what is not yet."""
-    from mvm_tui.services.ha import HaService
-
-    assert isinstance(service, HaService)
     status = service.status()
     not_ok = {h: p for h, p in status.phases.items() if p != "ok"}
     if not_ok:
@@ -84,8 +94,10 @@ async def _settled(backend: RealBackend, session: Session, service: object,
 
 
 async def test_ha_soak_under_latency_with_repeated_host_failures(
-    lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path
+    lab_session: Session, lab_info: lab.LabInfo, tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
+    caplog.set_level(logging.INFO, logger="mvm_tui")
     seed = int(os.environ.get("MVM_SOAK_SEED", str(int(time.time()))))
     rng = random.Random(seed)
     print(f"soak seed {seed} ({SOAK_S:g} s)")
@@ -144,8 +156,8 @@ async def test_ha_soak_under_latency_with_repeated_host_failures(
                 await wait_for(settled, SETTLE_S, "the cluster back to normal")
             except AssertionError:
                 raise AssertionError(f"after {step}: not settled in {SETTLE_S:g} s: {why[0]}"
-                                     f"\nsteps: {steps}\nHA: " + "\n".join(
-                                         d.text() for d in service.decisions)) from None
+                                     f"\nsteps: {steps}\n{_diagnose(service, lab_session)}"
+                                     ) from None
             steps[-1] += f", settled in {time.monotonic() - t0:.0f} s"
             assert service.running, f"the HA service stopped after {step}"
             assert not watcher.violations, (step, watcher.violations)
