@@ -71,7 +71,8 @@ class HaService(HaCarryOut):
         self.engine = self._new_engine()
         self.actions = actions
         self.runs = HaRuns(backend, clock, executor, actions, may_act=self._may_act,
-                           lost_now=lambda host: self.engine.lost_now(host))
+                           lost_now=lambda host: self.engine.lost_now(host),
+                           leased=self._renewed)
         self._trouble = Trouble()
         self.news = HaNews(backend.name, notify_command)
         # a question to the operator about the host (its host key) is open: its check is
@@ -231,6 +232,18 @@ class HaService(HaCarryOut):
         """Act only while the lease surely holds (not across a renewal)."""
         while self.lease is not None and not self.lease.valid():
             await self.clock.sleep(0.2)
+
+    async def _renewed(self) -> None:
+        """While this service's lease is being renewed (not taken by another), wait for the
+        renewal, at most a lease's duration."""
+        lease = self.lease
+        if lease is None:
+            return
+        waited = 0.0
+        while (not lease.valid() and not lease.taken() and self._tasks
+               and waited < lease.renew_every * 3):
+            await self.clock.sleep(0.2)
+            waited += 0.2
 
     def _may_act(self) -> str:
         if not self._tasks:

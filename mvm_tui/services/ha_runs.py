@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState
@@ -43,9 +43,13 @@ class HaRuns:
         self, backend: ClusterBackend, clock: Clock, executor: RunExecutor, actions: HaActions,
         may_act: Callable[[], str] = lambda: "",
         lost_now: Callable[[str], bool] = lambda host: True,
+        leased: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.backend, self.clock, self.executor, self.actions = backend, clock, executor, actions
         self.may_act = may_act  # "" while this service may act, else why not (lease lost)
+        # waits (bounded) while the lease is being renewed: a step then acts, rather than
+        # fail for a renewal that takes a second
+        self.leased = leased
         self.lost_now = lost_now  # the service's checks say the host is lost (not back)
         for kind, builder in (("fence", self._fence), ("unfence", self._unfence),
                               ("restart", self._restart), ("failback", self._failback)):
@@ -73,7 +77,9 @@ class HaRuns:
     def targets(self, host: str | None = None, vm: str | None = None) -> Targets:
         return Targets(cluster=self.backend.name, host=host, vm=vm)
 
-    def _acting(self) -> None:
+    async def _acting(self) -> None:
+        if self.leased is not None:
+            await self.leased()
         why = self.may_act()
         if why:
             raise GuardRefused(f"stopped before this step: {why}")
@@ -132,7 +138,7 @@ class HaRuns:
         host, expiry, ipmi = params["host"], float(params["expiry"]), bool(params["ipmi"])
 
         async def blocklist(ctx: StepContext) -> None:
-            self._acting()
+            await self._acting()
             self._still_lost(host)
             ctx.log(f"{host} failed its checks for the grace period: fencing it")
             await self.actions.fence(host, expiry)
@@ -141,7 +147,7 @@ class HaRuns:
             return await self.actions.is_fenced(host)
 
         async def power_off(ctx: StepContext) -> None:
-            self._acting()
+            await self._acting()
             self._still_lost(host)
             await self.actions.power_off(host)
             ctx.log(f"{host} powered off through IPMI")
@@ -161,7 +167,7 @@ class HaRuns:
         steps = [self._remove_step(vm, host) for vm in stale]
 
         async def act(ctx: StepContext) -> None:
-            self._acting()
+            await self._acting()
             ctx.log(f"{host} is back: removing its blocklist entry")
             await self.actions.unfence(host)
 
@@ -177,7 +183,7 @@ class HaRuns:
             return [h for h in await self.actions.running_on(vm) if h != host]
 
         async def act(ctx: StepContext) -> None:
-            self._acting()
+            await self._acting()
             others = await elsewhere()
             if not others:
                 ctx.log(f"{vm} runs on no other host: its copy on {host} is kept")
@@ -196,7 +202,7 @@ class HaRuns:
         a = self.actions
 
         async def define(ctx: StepContext) -> None:
-            self._acting()
+            await self._acting()
             how = await self._fenced(lost, target)
             await self._target_not_fenced(target)
             await self._runs_nowhere(vm)
@@ -209,7 +215,7 @@ class HaRuns:
         async def start(ctx: StepContext) -> None:
             if await a.state_on(vm, target) is PowerState.RUNNING:
                 return
-            self._acting()
+            await self._acting()
             await self._fenced(lost, target)
             await self._target_not_fenced(target)
             await self._runs_nowhere(vm)
@@ -230,7 +236,7 @@ class HaRuns:
         vm, home = str(params["vm"]), str(params["home"])
 
         async def act(ctx: StepContext) -> None:
-            self._acting()
+            await self._acting()
             info = await self.backend.vm_info(vm)
             if info.host == home:
                 return

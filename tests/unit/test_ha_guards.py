@@ -203,3 +203,38 @@ async def test_waiting_for_the_operators_host_key_answer_is_not_a_host_failure(
     assert service.status().trouble == ()
     assert Kind.SUSPECT in {d.kind for d in service.decisions if d.host == "hv1"}
     await service.stop()
+
+
+async def test_a_step_waits_for_a_renewal_and_is_refused_when_the_lease_stays_away(
+    tmp_path: Path,
+) -> None:
+    """A step meets the lease being renewed: it waits for the renewal and acts; a lease that
+    stays away (at most three renewals' worth of waiting) still refuses the step."""
+    clock = VirtualClock()
+    sim = demo_cluster(clock)
+    valid = [False]
+
+    class Lease:
+        renew_every = 2.0
+
+        def valid(self) -> bool:
+            return valid[0]
+
+        def taken(self) -> bool:
+            return False
+
+    service = HaService(sim, clock, HaSettings(), RunExecutor(
+        RunStore(tmp_path / "runs.sqlite3"), clock), SimHaActions(sim))
+    service.lease = Lease()  # type: ignore[assignment]
+    service._tasks = [asyncio.ensure_future(asyncio.sleep(3600))]  # (active)
+    act = asyncio.ensure_future(service.runs._acting())
+    await clock.advance(1.0)
+    assert not act.done()  # waiting for the renewal
+    valid[0] = True
+    await clock.advance(0.4)
+    assert act.done() and act.exception() is None
+    valid[0] = False
+    refused = asyncio.ensure_future(service.runs._acting())
+    await clock.advance(6.2)
+    assert refused.done() and "does not hold the lease" in str(refused.exception())
+    service._tasks[0].cancel()
