@@ -102,8 +102,8 @@ class VmDetailScreen(VmActionsScreen):
             if vm.mem_source is MemSource.GUEST:
                 table.add_row("Memory used", fmt.mib(vm.mem_used_mb))
             else:  # no balloon driver reports the guest's own use
-                table.add_row("Memory used", f"not reported by the guest "
-                                             f"({fmt.mib(vm.mem_used_mb)} allocated)")
+                table.add_row("Memory used", literal(
+                    f"not reported by the guest ({fmt.mib(vm.mem_used_mb)} allocated)"))
             table.add_row("Disk I/O", f"read {fmt.rate(vm.disk_rd_bps)}, "
                                       f"write {fmt.rate(vm.disk_wr_bps)}")
             table.add_row("Network", f"rx {fmt.rate(vm.net_rx_bps)}, tx {fmt.rate(vm.net_tx_bps)}")
