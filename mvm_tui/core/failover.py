@@ -177,6 +177,10 @@ class FailoverEngine(VmTracking):
                 detail="cleared: not restarted (it was not a short cut-off)")]
             if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
                 # back only once it says what it runs: its stale copies go before its unfence
+                if h.phase in (Phase.LOST, Phase.FENCING):  # nothing of it restarted elsewhere:
+                    back = self._returned(h, t)  # what its self-fence killed starts here again
+                    killed = self._self_fenced(h, obs.poll, t)
+                    return killed[:1] + back + killed[1:] + self._retry_waiting(t, h.name)
                 return old + self._returned(h, t) + self._retry_waiting(t, h.name)
             return old + self._retry_waiting(t, h.name) if obs.poll is not None else []
         out: list[Decision] = []

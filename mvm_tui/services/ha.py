@@ -89,7 +89,8 @@ class HaService(HaCarryOut):
         self.decisions: deque[Decision] = deque(maxlen=MAX_DECISIONS)
         self.pending_failbacks: dict[str, str] = {}
         self._stale: dict[str, list[str]] = {}  # returned host -> its stale copies to remove
-        self._todo: asyncio.Queue[Decision] = asyncio.Queue()
+        self._todo: asyncio.Queue[Decision | None] = asyncio.Queue()
+        self._urgent: deque[Decision] = deque()  # fences: before anything queued
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Decision], None]] = []
         backend.on_host_left(self._host_left)  # (its decommission's last step)
@@ -137,6 +138,7 @@ class HaService(HaCarryOut):
         if fresh:  # what another service did meanwhile: from the kept state and the hosts
             self.engine = self._new_engine()
             self._todo = asyncio.Queue()
+            self._urgent.clear()
         self._checked = set()
         self._tasks = [asyncio.create_task(self._begin(fresh), name="ha start")]
         if self.balancer is not None and self.lease is None:
@@ -358,7 +360,10 @@ class HaService(HaCarryOut):
             if d.kind is Kind.STALE and d.vm is not None:
                 self._stale.setdefault(d.host, []).append(d.vm)
             self.news.decided(d, self.engine)
-            if d.kind in ACTIONABLE:
+            if d.kind is Kind.FENCE:  # (a failback migrating for minutes must not hold it up)
+                self._urgent.append(d)
+                self._todo.put_nowait(None)  # (wakes the actor)
+            elif d.kind in ACTIONABLE:
                 self._todo.put_nowait(d)
             for listener in tuple(self._listeners):
                 try:
@@ -369,7 +374,8 @@ class HaService(HaCarryOut):
     async def _actor(self) -> None:
         d: Decision | None = None
         while True:
-            d = d or await self._todo.get()
+            while d is None:
+                d = self._urgent.popleft() if self._urgent else await self._todo.get()
             await self._while_leased()
             try:
                 await self._carry_out(d)

@@ -507,3 +507,17 @@ def test_a_self_fence_marker_read_outside_a_short_cut_off_is_cleared_not_acted_o
         update={"self_fenced": ("a",)})
     out = engine.observe(Observation("h1", 5.0, True, poll))
     assert [(d.kind, d.target) for d in out] == [(Kind.SELF_FENCED, None)]
+
+
+def test_a_host_back_before_its_fence_ran_gets_what_its_self_fence_killed_started() -> None:
+    """Lost, its fence still queued (the actor busy with a long failback), it answers again:
+    nothing of it was restarted elsewhere, so the VMs its self-fence killed start on it."""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    _lost_h1_with(engine, "h2")
+    assert engine.phase("h1") is Phase.FENCING  # decided, never carried out
+    poll = _poll("h1", 50.0, ("a", PowerState.SHUTOFF)).model_copy(
+        update={"self_fenced": ("a",)})
+    out = engine.observe(Observation("h1", 50.0, True, poll))
+    assert [(d.kind, d.vm, d.target) for d in out] == [
+        (Kind.SELF_FENCED, None, "h1"), (Kind.RETURNED, None, None),
+        (Kind.UNFENCE, None, None), (Kind.RESTART, "a", "h1")]
