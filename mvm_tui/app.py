@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
@@ -242,6 +242,14 @@ class MvmApp(App[None]):
 
     # -- keys and palette -------------------------------------------------------------------
 
+    async def action_switch_mode(self, mode: str) -> None:
+        """A mode key shows that mode's list: a detail or run screen left open on top of it
+        earlier is closed (a dialog waiting for an answer is kept)."""
+        if mode != self.current_mode:
+            await self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            await self.pop_screen()
+
     def action_toggle_keys(self) -> None:
         if self.screen.query(HelpPanel):
             self.action_hide_help_panel()
@@ -250,7 +258,8 @@ class MvmApp(App[None]):
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for mode, (title, help_text) in SCREENS_BY_MODE.items():
-            yield SystemCommand(f"Go to {title}", help_text, lambda m=mode: self.switch_mode(m))
+            yield SystemCommand(f"Go to {title}", help_text,
+                                lambda m=mode: self.run_worker(self.action_switch_mode(m)))
         if isinstance(screen, ClusterScreen):
             yield from screen.palette_commands()
         yield SystemCommand("New cluster",
