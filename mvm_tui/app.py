@@ -311,10 +311,10 @@ class MvmApp(App[None]):
             self.notify(f"{host.name} did not join: see its runs in History",
                         title="Add worker", severity="error")
 
-    def action_new_cluster(self) -> None:
+    def action_new_cluster(self, start: ClusterForm | None = None) -> None:
         """The Add Cluster wizard: the form, the preflight of its hosts, then (every host
         ready, and confirmed) the provisioning, its runs in History; the cluster is then added
-        to the config file."""
+        to the config file. Esc on the preflight goes back to the form, as it was filled in."""
         def filled(form: ClusterForm | None) -> None:
             if form is None:
                 return
@@ -331,11 +331,13 @@ class MvmApp(App[None]):
                 if result is not None and result.provision:
                     self._confirm_provision(cluster, cluster.hosts,
                                             lambda: self._provision(cluster, passwords))
+                else:  # back to the form, to fix what the preflight found
+                    self.action_new_cluster(form)
 
-            self.push_screen(PreflightScreen(spec_from_config(cluster, passwords), run),
-                             checked)
+            self.push_screen(PreflightScreen(spec_from_config(cluster, passwords), run,
+                                             close="Back to the form"), checked)
 
-        self.push_screen(AddClusterScreen(cpu_models=cpu_model_names()), filled)
+        self.push_screen(AddClusterScreen(start, cpu_models=cpu_model_names()), filled)
 
     def _confirm_provision(self, cluster: ClusterConfig, new: Sequence[HostConfig],
                            work: Callable[[], Awaitable[None]]) -> None:

@@ -49,8 +49,9 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
         Binding("escape", "close", "Close", id="preflight.close"),
     ]
 
-    def __init__(self, spec: PreflightSpec, run: Runner) -> None:
+    def __init__(self, spec: PreflightSpec, run: Runner, *, close: str = "Close") -> None:
         super().__init__()
+        self.close_label = close  # "Back to the form" when esc returns to the wizard
         self.spec, self._run = spec, run
         self.reports: list[PreflightReport] | None = None
 
@@ -64,7 +65,7 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
                 yield Button("Provision (p)", variant="warning", id="preflight-provision",
                              disabled=True)
                 yield Button("Check again (r)", id="preflight-again")
-                yield Button("Close (esc)", id="preflight-close")
+                yield Button(f"{self.close_label} (esc)", id="preflight-close")
 
     def on_mount(self) -> None:
         self.action_again()
@@ -87,11 +88,18 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
         return bool(self.reports) and all(r.ok for r in self.reports or ())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self._ready() if action == "provision" else True
+        return True  # p when not every host is ready says why
 
     def action_provision(self) -> None:
         if self._ready() and self.reports is not None:
             self.dismiss(PreflightResult(self.reports, provision=True))
+        elif self.reports is None:
+            self.notify("The hosts are still being checked.", title="Provision")
+        else:
+            waiting = ", ".join(r.host for r in self.reports if not r.ok) or "no host checked"
+            self.notify(f"Not every host is ready ({waiting}): fix what the checklist says, "
+                        "then check again (r).", title="Cannot provision yet",
+                        severity="warning", markup=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "preflight-again":
