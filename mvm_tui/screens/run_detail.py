@@ -164,6 +164,9 @@ class RunDetailScreen(ClusterScreen):
     def _run(self) -> RunRecord:
         return self.executor.store.get_run(self.run_id)
 
+    def palette_subject(self, action: str) -> str | None:
+        return f"run #{self.run_id}"
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pause":
             return self.executor.is_executing(self.run_id)

@@ -82,6 +82,7 @@ class VmsScreen(VmActionsScreen):
     def palette_commands(self) -> Iterable[SystemCommand]:
         vm = self.selected_vm()
         yield SystemCommand("Filter VMs", "Type to filter the VM table", self.action_filter)
+        yield from self.key_commands(skip=("power", "filter"))  # placement
         if vm is None:
             return
         for action in power_actions(vm):
