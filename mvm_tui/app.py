@@ -26,6 +26,7 @@ from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.add_cluster import AddClusterScreen
 from mvm_tui.screens.add_worker import AddWorkerScreen
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.demo_faults import FaultInjector, fault_commands
 from mvm_tui.screens.failback import ask_failback
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
@@ -95,8 +96,10 @@ class MvmApp(App[None]):
         decommissions: Decommissions | None = None,
         config_path: Path | None = None,
         notices: Sequence[str] = (),
+        faults: FaultInjector | None = None,
     ) -> None:
         super().__init__()
+        self.faults = faults  # the simulator's faults, in the palette (--demo only)
         self.notices = tuple(notices)  # told once mounted (an earlier process's crash trace)
         self.config_path = config_path  # where a new cluster is added
         self.decommissions = decommissions  # Ceph host removal (HCI clusters)
@@ -262,6 +265,8 @@ class MvmApp(App[None]):
                                 lambda m=mode: self.run_worker(self.action_switch_mode(m)))
         if isinstance(screen, ClusterScreen):
             yield from screen.palette_commands()
+        if self.faults is not None:
+            yield from fault_commands(self.faults, self.cluster.snapshot(), self._fault_told)
         yield SystemCommand("New cluster",
                             "fill in a new cluster, check its hosts (nothing is changed), then "
                             "provision them", self.action_new_cluster)
@@ -270,6 +275,10 @@ class MvmApp(App[None]):
                                 "a new host: preflight, provisioning, joining (verified)",
                                 self.action_add_worker)
         yield from super().get_system_commands(screen)
+
+    def _fault_told(self, what: str, failed: bool) -> None:
+        self.notify(what, title="Demo fault", markup=False,
+                    severity="error" if failed else "warning")
 
     def action_add_worker(self) -> None:
         cluster = self.cluster.config

@@ -179,16 +179,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_tui(config: Config, demo: bool, config_path: Path | None,
              notices: Sequence[str] = ()) -> int:
     from mvm_tui.app import MvmApp  # textual is only loaded for the UI
+    from mvm_tui.backends.sim.faults import SimFaults
     from mvm_tui.ha_cli import build_ha_service
     from mvm_tui.services.decommission_runs import decommissions_for
 
     session = open_session(config, demo)
     cluster = session.clusters[0]
     path = None if demo else config_path or paths.default_config_path()
+    backend = cluster.backend
+    faults = backend if demo and isinstance(backend, SimFaults) else None  # in the palette
     try:
         MvmApp(cluster, prompts=session.prompts, ha=build_ha_service(session, cluster),
                decommissions=decommissions_for(session, cluster, path), config_path=path,
-               notices=notices).run()
+               notices=notices, faults=faults).run()
     finally:
         session.executor.close()
         session.store.close()
