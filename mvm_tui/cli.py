@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="The Add Cluster wizard without the UI: FILE holds one [[clusters]] table "
         "(the keys of config.toml). Nothing changes unless every host passes the preflight.",
     )
-    create.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE")
+    create.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE",
+                        help="the TOML file describing the cluster: one [[clusters]] table "
+                             "with its hosts (see config.example.toml)")
     create.add_argument("--accept-new-host-keys", action="store_true",
                         help="trust hosts' keys not in known_hosts yet (a changed key is "
                              "always refused)")

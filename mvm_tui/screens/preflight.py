@@ -57,8 +57,9 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="preflight-dialog"):
-            yield Label(f"Preflight of {len(self.spec.hosts)} hosts (nothing is changed)",
-                        classes="dialog-title")
+            count = len(self.spec.hosts)
+            yield Label(f"Preflight of {count} host{'' if count == 1 else 's'} "
+                        "(nothing is changed)", classes="dialog-title")
             with VerticalScroll(id="preflight-results"):
                 yield Static("checking…", id="preflight-text")
             with Horizontal(classes="dialog-buttons"):
@@ -77,7 +78,8 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
     async def _check(self) -> None:
         self.reports = await self._run(self.spec)
         ready = sum(r.ok for r in self.reports)
-        head = Text(f"{ready} of {len(self.reports)} hosts ready",
+        head = Text(f"{ready} of {len(self.reports)} host{'' if len(self.reports) == 1 else 's'}"
+                    " ready",
                     style="bold green" if ready == len(self.reports) else "bold yellow")
         self.query_one("#preflight-text", Static).update(
             Group(head, *(report_table(r) for r in self.reports)))
