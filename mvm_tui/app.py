@@ -266,7 +266,7 @@ class MvmApp(App[None]):
         if isinstance(screen, ClusterScreen):
             yield from screen.palette_commands()
         if self.faults is not None:
-            yield from fault_commands(self.faults, self.cluster.snapshot(), self._fault_told)
+            yield from fault_commands(self.faults, self.cluster.snapshot(), self.notify)
         yield SystemCommand("New cluster",
                             "fill in a new cluster, check its hosts (nothing is changed), then "
                             "provision them", self.action_new_cluster)
@@ -276,11 +276,7 @@ class MvmApp(App[None]):
                                 self.action_add_worker)
         yield from super().get_system_commands(screen)
 
-    def _fault_told(self, what: str, failed: bool) -> None:
-        self.notify(what, title="Demo fault", markup=False,
-                    severity="error" if failed else "warning")
-
-    def action_add_worker(self) -> None:
+    def action_add_worker(self, start: HostRow | None = None) -> None:
         cluster = self.cluster.config
         if cluster is None:
             return
@@ -302,10 +298,13 @@ class MvmApp(App[None]):
                     grown = cluster.model_copy(update={"hosts": [*cluster.hosts, host]})
                     self._confirm_provision(grown, [host], lambda: self._add_worker(
                         cluster, host, passwords))
+                else:  # back to the form, to fix what the preflight found
+                    self.action_add_worker(row)
 
-            self.push_screen(PreflightScreen(spec_from_config(only, passwords), run), checked)
+            self.push_screen(PreflightScreen(spec_from_config(only, passwords), run,
+                                             close="Back to the form"), checked)
 
-        self.push_screen(AddWorkerScreen(cluster.name, taken), filled)
+        self.push_screen(AddWorkerScreen(cluster.name, taken, start), filled)
 
     async def _add_worker(self, cluster: ClusterConfig, host: HostConfig,
                           passwords: dict[str, str]) -> None:

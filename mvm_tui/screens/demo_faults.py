@@ -24,17 +24,18 @@ class FaultInjector(Protocol):
 
 
 def fault_commands(faults: FaultInjector, snapshot: ClusterSnapshot,
-                   told: Callable[[str, bool], None]) -> Iterator[SystemCommand]:
-    """A palette command per fault that applies now; `told(what, failed)` once one is tried
-    (the world may have moved on since the palette opened)."""
+                   notify: Callable[..., object]) -> Iterator[SystemCommand]:
+    """A palette command per fault that applies now; each says what it did through
+    `notify` (App.notify): the world may have moved on since the palette opened."""
     def inject(do: Callable[[str], None], name: str, what: str) -> Callable[[], None]:
         def run() -> None:
             try:
                 do(name)
             except BackendError as exc:
-                told(f"{what}: not done ({exc})", True)
+                notify(f"{what}: not done ({exc})", title="Demo fault", severity="error",
+                       markup=False)
                 return
-            told(what, False)
+            notify(what, title="Demo fault", severity="warning", markup=False)
         return run
 
     for host in snapshot.hosts:

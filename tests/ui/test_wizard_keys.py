@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, RadioSet
+from pydantic import SecretStr
+from textual.widgets import Button, Input, RadioSet
 
 from mvm_tui.core.cluster_form import Auth, ClusterForm, HostRow
 from mvm_tui.core.preflight import Item
 from mvm_tui.screens.add_cluster import AddClusterScreen
+from mvm_tui.screens.add_worker import AddWorkerScreen
 from mvm_tui.screens.preflight import PreflightScreen
 from mvm_tui.services.preflight import PreflightReport
 from mvm_tui.widgets.confirm import ConfirmModal
@@ -119,3 +121,31 @@ async def test_the_port_field_shows_a_whole_port(demo: DemoApp, size: tuple[int,
         port = screen.query_one("#h0-port", Input)
         assert port.value == "22"
         assert port.content_region.width >= 6  # 65535 and the cursor
+
+
+async def test_escape_on_the_worker_preflight_goes_back_to_its_filled_form(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    demo = make_demo(tmp_path)
+    _preflight(monkeypatch, ready=False)
+    async with demo.app.run_test(size=(80, 24)) as pilot:
+        await first_poll_shown(pilot, demo)
+        demo.app.action_add_worker()
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, AddWorkerScreen))
+        await pilot.pause()
+        demo.app.screen.dismiss(HostRow("hv4", "192.0.2.14", auth=Auth.PASSWORD,
+                                        password=SecretStr("pw4")))
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, PreflightScreen) and
+                         demo.app.screen.reports is not None, what="the preflight")
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, AddWorkerScreen),
+                         what="the worker form again")
+        await pilot.pause()
+        screen = demo.app.screen
+        assert screen.row.name == "hv4" and screen.row.password.get_secret_value() == "pw4"
+        assert screen.query_one("#worker-address", Input).value == "192.0.2.14"
+        assert not screen.query_one("#worker-next", Button).disabled  # still valid
+        await pilot.press("escape")  # filled in: asked first
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+        await pilot.press("y")
+        await wait_until(pilot, lambda: not isinstance(demo.app.screen,
+                                                       (ConfirmModal, AddWorkerScreen)))
