@@ -10,7 +10,7 @@ from typing import ClassVar
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
@@ -27,6 +27,7 @@ from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.add_cluster import AddClusterScreen
 from mvm_tui.screens.add_worker import AddWorkerScreen
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.demo_faults import FaultInjector, fault_commands
 from mvm_tui.screens.failback import ask_failback
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
@@ -98,11 +99,13 @@ class MvmApp(App[None]):
         config_path: Path | None = None,
         notices: Sequence[str] = (),
         runs_refused: str | None = None,
+        faults: FaultInjector | None = None,
     ) -> None:
         super().__init__()
         # why this process records no runs (its run store cannot be used): every action is
         # refused with it, and it is shown on Summary and History
         self.runs_refused = runs_refused
+        self.faults = faults  # the simulator's faults, in the palette (--demo only)
         self.notices = tuple(notices)  # told once mounted (an earlier process's crash trace)
         self.config_path = config_path  # where a new cluster is added
         self.decommissions = decommissions  # Ceph host removal (HCI clusters)
@@ -269,6 +272,14 @@ class MvmApp(App[None]):
 
     # -- keys and palette -------------------------------------------------------------------
 
+    async def action_switch_mode(self, mode: str) -> None:
+        """A mode key shows that mode's list: a detail or run screen left open on top of it
+        earlier is closed (a dialog waiting for an answer is kept)."""
+        if mode != self.current_mode:
+            await self.switch_mode(mode)
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ModalScreen):
+            await self.pop_screen()
+
     def action_toggle_keys(self) -> None:
         if self.screen.query(HelpPanel):
             self.action_hide_help_panel()
@@ -284,9 +295,12 @@ class MvmApp(App[None]):
 
     def _system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         for mode, (title, help_text) in SCREENS_BY_MODE.items():
-            yield SystemCommand(f"Go to {title}", help_text, lambda m=mode: self.switch_mode(m))
+            yield SystemCommand(f"Go to {title}", help_text,
+                                lambda m=mode: self.run_worker(self.action_switch_mode(m)))
         if isinstance(screen, ClusterScreen):
             yield from screen.palette_commands()
+        if self.faults is not None:
+            yield from fault_commands(self.faults, self.cluster.snapshot(), self.notify)
         yield SystemCommand("New cluster",
                             "fill in a new cluster, check its hosts (nothing is changed), then "
                             "provision them", self.action_new_cluster)
@@ -296,7 +310,7 @@ class MvmApp(App[None]):
                                 self.action_add_worker)
         yield from super().get_system_commands(screen)
 
-    def action_add_worker(self) -> None:
+    def action_add_worker(self, start: HostRow | None = None) -> None:
         cluster = self.cluster.config
         if cluster is None or self.refuse_runs():
             return
@@ -318,10 +332,13 @@ class MvmApp(App[None]):
                     grown = cluster.model_copy(update={"hosts": [*cluster.hosts, host]})
                     self._confirm_provision(grown, [host], lambda: self._add_worker(
                         cluster, host, passwords))
+                else:  # back to the form, to fix what the preflight found
+                    self.action_add_worker(row)
 
-            self.push_screen(PreflightScreen(spec_from_config(only, passwords), run), checked)
+            self.push_screen(PreflightScreen(spec_from_config(only, passwords), run,
+                                             close="Back to the form"), checked)
 
-        self.push_screen(AddWorkerScreen(cluster.name, taken), filled)
+        self.push_screen(AddWorkerScreen(cluster.name, taken, start), filled)
 
     async def _add_worker(self, cluster: ClusterConfig, host: HostConfig,
                           passwords: dict[str, str]) -> None:
@@ -336,10 +353,10 @@ class MvmApp(App[None]):
             self.notify(f"{host.name} did not join: see its runs in History",
                         title="Add worker", severity="error")
 
-    def action_new_cluster(self) -> None:
+    def action_new_cluster(self, start: ClusterForm | None = None) -> None:
         """The Add Cluster wizard: the form, the preflight of its hosts, then (every host
         ready, and confirmed) the provisioning, its runs in History; the cluster is then added
-        to the config file."""
+        to the config file. Esc on the preflight goes back to the form, as it was filled in."""
         if self.refuse_runs():
             return
 
@@ -359,11 +376,13 @@ class MvmApp(App[None]):
                 if result is not None and result.provision:
                     self._confirm_provision(cluster, cluster.hosts,
                                             lambda: self._provision(cluster, passwords))
+                else:  # back to the form, to fix what the preflight found
+                    self.action_new_cluster(form)
 
-            self.push_screen(PreflightScreen(spec_from_config(cluster, passwords), run),
-                             checked)
+            self.push_screen(PreflightScreen(spec_from_config(cluster, passwords), run,
+                                             close="Back to the form"), checked)
 
-        self.push_screen(AddClusterScreen(cpu_models=cpu_model_names()), filled)
+        self.push_screen(AddClusterScreen(start, cpu_models=cpu_model_names()), filled)
 
     def _confirm_provision(self, cluster: ClusterConfig, new: Sequence[HostConfig],
                            work: Callable[[], Awaitable[None]]) -> None:

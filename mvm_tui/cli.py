@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="The Add Cluster wizard without the UI: FILE holds one [[clusters]] table "
         "(the keys of config.toml). Nothing changes unless every host passes the preflight.",
     )
-    create.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE")
+    create.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE",
+                        help="the TOML file describing the cluster: one [[clusters]] table "
+                             "with its hosts (see config.example.toml)")
     create.add_argument("--accept-new-host-keys", action="store_true",
                         help="trust hosts' keys not in known_hosts yet (a changed key is "
                              "always refused)")
@@ -179,6 +181,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_tui(config: Config, demo: bool, config_path: Path | None,
              notices: Sequence[str] = ()) -> int:
     from mvm_tui.app import MvmApp  # textual is only loaded for the UI
+    from mvm_tui.backends.sim.faults import SimFaults
     from mvm_tui.ha_cli import build_ha_service
     from mvm_tui.services.decommission_runs import decommissions_for
 
@@ -186,11 +189,14 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
     cluster = session.clusters[0]
     path = None if demo else config_path or paths.default_config_path()
     damage = session.store_damage  # then nothing is recorded, so nothing is done: no HA
+    backend = cluster.backend
+    faults = backend if demo and isinstance(backend, SimFaults) else None  # in the palette
     try:
         MvmApp(cluster, prompts=session.prompts,
                ha=build_ha_service(session, cluster) if damage is None else None,
                decommissions=decommissions_for(session, cluster, path), config_path=path,
-               notices=notices, runs_refused=None if damage is None else str(damage)).run()
+               notices=notices, runs_refused=None if damage is None else str(damage),
+               faults=faults).run()
     finally:
         session.executor.close()
         session.store.close()

@@ -31,6 +31,7 @@ from mvm_tui.core.cluster_form import (
     host_key,
 )
 from mvm_tui.models import Layout
+from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.literal import literal
 
 # the form's fields outside the hosts table: key, label, placeholder
@@ -138,6 +139,7 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
         yield Horizontal(
             Label(label, classes="form-label", id=f"l-{key}"),
             Input(value, placeholder=placeholder, id=f"f-{key}", tooltip=tooltip,
+                  select_on_focus=False,
                   suggester=SuggestFromList(suggestions, case_sensitive=key != "cpu_model")
                   if suggestions else None),
             Static("", id=f"r-{key}", classes="form-reason"),
@@ -157,11 +159,11 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
             if value:
                 self._touched.add(f"h{rid}-{name}")
             inputs.append(Input(value, placeholder=placeholder, id=f"h{rid}-{name}",
-                                classes=f"h-{name}"))
+                                classes=f"h-{name}", select_on_focus=False))
         key_file = Input(row.key_file, placeholder="~/.ssh/id_ed25519 (default: ssh's)",
-                         id=f"h{rid}-key_file", classes="h-secret")
+                         id=f"h{rid}-key_file", classes="h-secret", select_on_focus=False)
         password = Input(row.password.get_secret_value(), password=True, placeholder="password",
-                         id=f"h{rid}-password", classes="h-secret")
+                         id=f"h{rid}-password", classes="h-secret", select_on_focus=False)
         key_file.display = row.auth is Auth.KEY
         password.display = row.auth is Auth.PASSWORD
         if row.key_file:
@@ -250,16 +252,15 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
         self.query_one(f"#h{self._rows[-1]}-name", Input).focus()
 
     def action_remove_host(self) -> None:
-        """Remove the row that has the focus, else the last one."""
-        if not self._rows:
-            return
-        rid = self._rows[-1]
+        """Remove the host row that has the focus (only that one: '-' elsewhere in the form
+        removes nothing)."""
         focused = self.focused
         for node in focused.ancestors_with_self if focused is not None else ():
             if node.id and node.id.startswith("host-") and node.id[5:].isdigit():
-                rid = int(node.id[5:])
-                break
-        self._remove_row(rid)
+                self._remove_row(int(node.id[5:]))
+                return
+        self.notify("Move to a host row (or its - button) to remove that host.",
+                    title="Remove host", severity="warning")
 
     def _remove_row(self, rid: int) -> None:
         if rid not in self._rows:
@@ -283,7 +284,19 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
             self._refresh(show_all=True)
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Close the wizard; once it holds anything, only when the operator confirms."""
+        if self.form == ClusterForm():
+            self.dismiss(None)
+            return
+
+        def answered(discard: bool | None) -> None:
+            if discard:
+                self.dismiss(None)
+
+        self.app.push_screen(ConfirmModal(
+            title="Discard this cluster's form?",
+            consequence="What was typed in is lost. Cancel keeps the form as it is.",
+            steps=(), verb="Discard"), answered)
 
     # ------------------------------------------------------------------ showing the errors
 

@@ -3,6 +3,7 @@ typed; dismissed with the HostRow (then the preflight, the provisioning and the 
 
 from __future__ import annotations
 
+import copy
 from typing import ClassVar
 
 from pydantic import SecretStr
@@ -13,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
 from mvm_tui.core.cluster_form import Auth, HostRow
+from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.literal import literal
 
 FIELDS = (("name", "name"), ("address", "address"), ("port", "SSH port"), ("user", "user"),
@@ -24,10 +26,10 @@ class AddWorkerScreen(ModalScreen[HostRow | None]):
         Binding("escape", "cancel", "Cancel", id="add_worker.cancel"),
     ]
 
-    def __init__(self, cluster: str, taken: set[str]) -> None:
+    def __init__(self, cluster: str, taken: set[str], row: HostRow | None = None) -> None:
         super().__init__()
         self.cluster, self.taken = cluster, taken  # names and addresses in the cluster already
-        self.row = HostRow()
+        self.row = copy.deepcopy(row) if row is not None else HostRow()  # back from preflight
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="add-worker-dialog"):
@@ -35,13 +37,18 @@ class AddWorkerScreen(ModalScreen[HostRow | None]):
             for key, label in FIELDS:
                 with Horizontal(classes="form-row"):
                     yield Label(label, classes="form-label")
-                    yield Input(value=getattr(self.row, key, "") if key != "password" else "",
-                                password=key == "password", id=f"worker-{key}")
+                    yield Input(value=str(getattr(self.row, key, "")) if key != "password"
+                                else self.row.password.get_secret_value(),
+                                password=key == "password", id=f"worker-{key}",
+                                select_on_focus=False)
                     yield Static("", id=f"worker-{key}-why", classes="form-reason")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Next: preflight", variant="primary", id="worker-next",
                              disabled=True)
                 yield Button("Cancel (esc)", id="worker-cancel")
+
+    def on_mount(self) -> None:
+        self._show("")
 
     def on_input_changed(self, event: Input.Changed) -> None:
         key = (event.input.id or "").removeprefix("worker-")
@@ -50,6 +57,10 @@ class AddWorkerScreen(ModalScreen[HostRow | None]):
             self.row.auth = Auth.PASSWORD if event.value else Auth.KEY
         elif key:
             setattr(self.row, key, event.value)
+        self._show(key)
+
+    def _show(self, key: str) -> None:
+        """The reasons of the fields typed in (and of `key`), and the Next button's state."""
         errors = self.errors()
         for field, _ in FIELDS:
             why = self.query_one(f"#worker-{field}-why", Static)
@@ -69,7 +80,14 @@ class AddWorkerScreen(ModalScreen[HostRow | None]):
         if event.button.id == "worker-next" and not self.errors():
             self.dismiss(self.row)
         elif event.button.id == "worker-cancel":
-            self.dismiss(None)
+            self.action_cancel()
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
+        """Close; once something was typed in, only when the operator confirms."""
+        if self.row == HostRow():
+            self.dismiss(None)
+            return
+        self.app.push_screen(ConfirmModal(
+            title="Discard this worker's form?",
+            consequence="What was typed in is lost. Cancel keeps the form as it is.",
+            steps=(), verb="Discard"), lambda discard: self.dismiss(None) if discard else None)

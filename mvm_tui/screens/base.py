@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, cast
 
+from textual.actions import parse
 from textual.app import SystemCommand
 from textual.screen import Screen
 
@@ -57,5 +58,25 @@ class ClusterScreen(Screen[None]):
         """Repaint from `self.cluster.snapshot()`. Cheap: called every poll interval."""
 
     def palette_commands(self) -> Iterable[SystemCommand]:
-        """Commands of this screen for the command palette."""
-        return ()
+        """Commands of this screen for the command palette: by default, its keys."""
+        return self.key_commands()
+
+    def palette_subject(self, action: str) -> str | None:
+        """What a key's action acts on, named in its palette command (a host, a run)."""
+        return None
+
+    def key_commands(self, skip: Collection[str] = ()) -> Iterator[SystemCommand]:
+        """The keys this screen offers now (those its footer shows, but the app's own and
+        those in `skip`), as palette commands."""
+        seen: set[str] = set()
+        for bindings in self._bindings.key_to_bindings.values():
+            for binding in bindings:
+                _, name, parameters = parse(binding.action)
+                if not binding.show or binding.action.startswith("app.") or name in skip or \
+                        binding.action in seen or not self.check_action(name, parameters):
+                    continue
+                seen.add(binding.action)
+                subject = self.palette_subject(name)
+                title = f"{binding.description}: {subject}" if subject else binding.description
+                yield SystemCommand(title, f"key {binding.key_display or binding.key}",
+                                    lambda a=binding.action: self.run_action(a))

@@ -35,6 +35,12 @@ class HostActionsScreen(VmActionsScreen):
     def selected_vm(self) -> Vm | None:
         return None
 
+    def palette_subject(self, action: str) -> str | None:
+        host = self.selected_host()
+        if action in ("maintenance", "drill", "decommission") and host is not None:
+            return host.name
+        return super().palette_subject(action)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "drill":
             return self.selected_host() is not None

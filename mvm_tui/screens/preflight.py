@@ -49,22 +49,24 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
         Binding("escape", "close", "Close", id="preflight.close"),
     ]
 
-    def __init__(self, spec: PreflightSpec, run: Runner) -> None:
+    def __init__(self, spec: PreflightSpec, run: Runner, *, close: str = "Close") -> None:
         super().__init__()
+        self.close_label = close  # "Back to the form" when esc returns to the wizard
         self.spec, self._run = spec, run
         self.reports: list[PreflightReport] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="preflight-dialog"):
-            yield Label(f"Preflight of {len(self.spec.hosts)} hosts (nothing is changed)",
-                        classes="dialog-title")
+            count = len(self.spec.hosts)
+            yield Label(f"Preflight of {count} host{'' if count == 1 else 's'} "
+                        "(nothing is changed)", classes="dialog-title")
             with VerticalScroll(id="preflight-results"):
                 yield Static("checking…", id="preflight-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Provision (p)", variant="warning", id="preflight-provision",
                              disabled=True)
                 yield Button("Check again (r)", id="preflight-again")
-                yield Button("Close (esc)", id="preflight-close")
+                yield Button(f"{self.close_label} (esc)", id="preflight-close")
 
     def on_mount(self) -> None:
         self.action_again()
@@ -76,7 +78,8 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
     async def _check(self) -> None:
         self.reports = await self._run(self.spec)
         ready = sum(r.ok for r in self.reports)
-        head = Text(f"{ready} of {len(self.reports)} hosts ready",
+        head = Text(f"{ready} of {len(self.reports)} host{'' if len(self.reports) == 1 else 's'}"
+                    " ready",
                     style="bold green" if ready == len(self.reports) else "bold yellow")
         self.query_one("#preflight-text", Static).update(
             Group(head, *(report_table(r) for r in self.reports)))
@@ -87,11 +90,18 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
         return bool(self.reports) and all(r.ok for r in self.reports or ())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        return self._ready() if action == "provision" else True
+        return True  # p when not every host is ready says why
 
     def action_provision(self) -> None:
         if self._ready() and self.reports is not None:
             self.dismiss(PreflightResult(self.reports, provision=True))
+        elif self.reports is None:
+            self.notify("The hosts are still being checked.", title="Provision")
+        else:
+            waiting = ", ".join(r.host for r in self.reports if not r.ok) or "no host checked"
+            self.notify(f"Not every host is ready ({waiting}): fix what the checklist says, "
+                        "then check again (r).", title="Cannot provision yet",
+                        severity="warning", markup=False)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "preflight-again":

@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline, Static
 
 from mvm_tui.backends.base import BackendError
@@ -71,7 +71,8 @@ class RunDetailScreen(ClusterScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="run-head")
-        yield Static(id="run-steps", classes="panel")
+        with VerticalScroll(id="run-steps", classes="panel"):  # a long run scrolls here
+            yield Static(id="run-steps-table")
         with Vertical(id="run-progress"):
             yield ProgressBar(total=100, show_eta=False, id="run-progress-bar")
             yield Static(id="run-progress-text")
@@ -164,13 +165,16 @@ class RunDetailScreen(ClusterScreen):
                 table.add_row("", Text(f"$ {command}", style="cyan"), "", "")
             if step.error:
                 table.add_row("", Text(step.error, style="red"), "", "")
-        self.query_one("#run-steps", Static).update(table)
+        self.query_one("#run-steps-table", Static).update(table)
 
     # -- pause, retry, override (a paused or failed run resumes from the top: every step
     # re-checks the cluster before doing anything)
 
     def _run(self) -> RunRecord:
         return self.executor.store.get_run(self.run_id)
+
+    def palette_subject(self, action: str) -> str | None:
+        return f"run #{self.run_id}"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "pause":

@@ -33,6 +33,10 @@ class VmActionsScreen(ClusterScreen):
     def selected_vm(self) -> Vm | None:
         raise NotImplementedError
 
+    def palette_subject(self, action: str) -> str | None:
+        vm = self.selected_vm()
+        return vm.name if vm is not None else None
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "placement":
             return self.selected_vm() is not None

@@ -115,6 +115,7 @@ class VmDetailScreen(VmActionsScreen):
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         vm = self.selected_vm()
+        yield from self.key_commands(skip=("power",))  # placement
         for action in power_actions(vm) if vm else ():
             yield SystemCommand(f"{POWER_TITLES[action]} {self.vm_name}", "Power action",
                                 lambda a=action: self.action_power(a.value))

@@ -8,7 +8,8 @@ from typing import ClassVar
 from textual import events
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Input
+from textual.content import Content
+from textual.widgets import Footer, Header, Input, Static
 
 from mvm_tui.models import Vm
 from mvm_tui.screens.vm_actions import VmActionsScreen
@@ -32,11 +33,13 @@ class VmsScreen(VmActionsScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: name, host, state or placement", id="vm-filter")
+        yield Static("", id="vm-none", classes="dim")
         yield VmTable(id="vm-table")
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#vm-filter").display = False
+        self.query_one("#vm-none").display = False
         self.query_one(VmTable).focus()
         self.refresh_inventory()
 
@@ -47,7 +50,13 @@ class VmsScreen(VmActionsScreen):
     def refresh_inventory(self) -> None:
         words = self.filter_words
         vms = self.cluster.snapshot().vms
-        self.query_one(VmTable).show([v for v in vms if matches(v, words)] if words else vms)
+        shown = [v for v in vms if matches(v, words)] if words else list(vms)
+        self.query_one(VmTable).show(shown)
+        none = self.query_one("#vm-none", Static)
+        none.display = not shown
+        if not shown:  # the words as typed, shown literally (a Content, no markup)
+            none.update(Content(f"No VM matches \"{' '.join(words)}\" (esc clears the filter)."
+                                if words else "The cluster has no VM."))
         super().refresh_inventory()
 
     def selected_vm(self) -> Vm | None:
@@ -82,6 +91,7 @@ class VmsScreen(VmActionsScreen):
     def palette_commands(self) -> Iterable[SystemCommand]:
         vm = self.selected_vm()
         yield SystemCommand("Filter VMs", "Type to filter the VM table", self.action_filter)
+        yield from self.key_commands(skip=("power", "filter"))  # placement
         if vm is None:
             return
         for action in power_actions(vm):

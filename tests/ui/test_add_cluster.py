@@ -9,6 +9,7 @@ from textual.widgets import Button, Input, Select, Static
 from mvm_tui.core.cluster_form import Auth, ClusterForm, HostRow
 from mvm_tui.models import Layout
 from mvm_tui.screens.add_cluster import AddClusterScreen
+from mvm_tui.widgets.confirm import ConfirmModal
 
 from .conftest import DemoApp, wait_until
 
@@ -196,6 +197,8 @@ async def test_a_valid_form_typed_in_is_dismissed_with_it(running) -> None:
 async def test_escape_cancels(running) -> None:
     demo, pilot = running
     _, results = await open_form(demo, pilot, valid_form())
-    await pilot.press("escape")
+    await pilot.press("escape")  # something is filled in: asked first
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+    await pilot.press("y")
     await wait_until(pilot, lambda: bool(results), what="the form dismissed")
     assert results == [None]
