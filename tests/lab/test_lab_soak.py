@@ -1,18 +1,18 @@
-"""HA soak on the real lab (opt-in: MVM_SOAK_SECONDS=600): for that long random lab hosts are cut off or
-powered off, for a random while, and restored, one host at a time, under 100 ms of added
-latency on every packet the hosts send, with the HA service active and 8 guests (Auto and
-Failover, one of them shut off). The faults span every path: a flap shorter than the
-self-fence, a cut the host's self-fence answers but that ends before the grace period, and cuts
-and power-offs long enough for the host to be lost, fenced and failed back.
+"""HA soak on the real lab (opt-in: MVM_SOAK_SECONDS=600): for that long, random lab hosts are
+cut off or powered off, for a random while, and restored, one host at a time, under 100 ms
+of added latency on every packet the hosts send, with the HA service active and 8 guests
+(Auto and Failover, one of them shut off). The faults span every path: a flap shorter than
+the self-fence, a cut the host's self-fence answers but that ends before the grace period,
+and cuts and power-offs long enough for the host to be lost, fenced and failed back.
 
 What the test expects, written before it ran (issue 13 §3):
 - at every sample of every host's own libvirtd (five a second), no VM runs on two hosts;
-- after every restore, within 5 minutes: every Auto/Failover guest that ran runs again, once;
-  HA says every host is ok and no VM is down; no lab host is blocklisted;
+- after every restore, within 5 minutes: every Auto/Failover guest that ran runs again,
+  once; HA says every host is ok and no VM is down; no lab host is blocklisted;
 - the HA service is still active after every step (it never died);
 - at the end: every guest is defined on exactly one host (no stale definition left), the
-  shut-off guest is still defined and still shut off.
-MVM_SOAK_SEED replays a run (its seed is printed)."""
+  shut-off guest is still defined and still shut off. MVM_SOAK_SEED replays a run (its seed
+  is printed)."""
 
 from __future__ import annotations
 
