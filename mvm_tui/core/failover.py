@@ -17,9 +17,9 @@ restarted before that host is fenced. No I/O, no asyncio.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable
 
+from mvm_tui.core.failover_drill import Drilling, drill
 from mvm_tui.core.failover_plan import (
     Decision,
     DrillReport,
@@ -36,7 +36,6 @@ from mvm_tui.core.placement import LIVE, assign, rooms
 from mvm_tui.models import (
     ClusterSnapshot,
     Host,
-    HostMetrics,
     HostPoll,
     HostState,
     Layout,
@@ -53,14 +52,7 @@ __all__ = [
 
 
 
-def drill(snap: ClusterSnapshot, host: str, settings: HaSettings | None = None) -> DrillReport:
-    """The failover drill: "what if `host` is lost now?", decided as HA decides it (an engine
-    that knows the cluster as the snapshot shows it). Hosts not usable now (unreachable, in
-    maintenance) are not targets, as they would not be in a real failover."""
-    return FailoverEngine.from_snapshot(settings or HaSettings(), snap).drill(host, snap.time)
-
-
-class FailoverEngine(VmTracking):
+class FailoverEngine(VmTracking, Drilling):
     def __init__(
         self,
         settings: HaSettings,
@@ -86,44 +78,6 @@ class FailoverEngine(VmTracking):
 
     def phases(self) -> dict[str, Phase]:
         return {h.name: h.phase for h in self._hosts.values()}
-
-    @classmethod
-    def from_snapshot(cls, settings: HaSettings, snap: ClusterSnapshot) -> FailoverEngine:
-        """An engine that knows the cluster as the snapshot shows it (a host that does not
-        answer is suspect), as an HA service's checks would have told it."""
-        engine = cls(settings, [h.name for h in snap.hosts], snap.layout, snap.name)
-        for h in snap.hosts:
-            if h.facts is None or h.state in (HostState.UNREACHABLE, HostState.UNKNOWN):
-                engine._hosts[h.name].phase = Phase.SUSPECT
-                continue
-            poll = HostPoll(facts=h.facts, metrics=h.metrics or HostMetrics(
-                time=snap.time, cpu_pct=0.0, mem_used_mb=0),
-                vms=tuple(v for v in snap.vms if v.host == h.name),
-                maintenance=h.state is HostState.MAINTENANCE)
-            engine.observe(Observation(h.name, snap.time, True, poll))
-        return engine
-
-    def drill(self, host: str, time: float) -> DrillReport:
-        """What would happen if `host` were lost now: the very planning of a real loss
-        (_plan_fenced), on a copy of this engine; nothing changes."""
-        if host not in self._hosts:
-            raise ValueError(f"no host named {host!r} in cluster {self.cluster}")
-        twin = copy.deepcopy(self)
-        h = twin._hosts[host]
-        h.phase, h.fenced = Phase.FENCED, True
-        for other in twin._hosts.values():  # (a fence under way elsewhere holds nothing up)
-            other.fence_failed = other.fence_failed or other.phase is Phase.FENCING
-        mine = [r.vm for r in twin._vms.values() if r.vm.host == host]
-        decisions = twin._plan_fenced(time)
-        restarts = tuple((d.vm, d.target) for d in decisions
-                         if d.kind is Kind.RESTART and d.vm and d.target and d.host == host)
-        stay = tuple((d.vm, d.detail or d.reason) for d in decisions
-                     if d.kind is Kind.STAY_DOWN and d.vm and d.host == host)
-        return DrillReport(
-            host=host, restarts=restarts, stay_down=stay,
-            not_running=tuple(sorted(v.name for v in mine if v.power not in LIVE)),
-            capacity_ok=not any(d.kind is Kind.STAY_DOWN and d.reason == "no room"
-                                and d.host == host for d in decisions))
 
     def view(self, time: float) -> ClusterSnapshot:
         """The cluster as the engine knows it: hosts usable only when OK and not in
@@ -327,15 +281,17 @@ class FailoverEngine(VmTracking):
             h.restarting.discard(vm)
 
     def restart_failed(self, vm: str, time: float, error: str, wait: bool = True,
-                       target: str | None = None) -> list[Decision]:
-        """It did not start on `target` (a guard said no, or the start failed): unless it runs
-        somewhere (wait False), it is tried at once on another host with room; else it waits
-        and starts as soon as a host has room for it (or its own host is back). The host it
-        failed on is tried again only after fence_retry."""
+                       target: str | None = None, blame: bool = True) -> list[Decision]:
+        """It did not start where its restart put it (a guard said no, or the start failed):
+        unless it runs somewhere (wait False), it is tried at once on another host with room;
+        else it waits and starts as soon as a host has room for it (or its own host is back).
+        The host it failed on is tried again only after fence_retry (unless not to blame: the
+        service lost its lease meanwhile)."""
         rec = self._vms[vm]
+        target = target or rec.vm.host  # (where the restart decision put it)
         self._put(vm, rec.vm.host, PowerState.SHUTOFF, time)
         lost = rec.home or ""
-        if target is not None:
+        if blame and target is not None:
             self._failed_on.setdefault(vm, {})[target] = time
         out = [Decision(time, Kind.RESTART_FAILED, lost, vm=vm, reason=error)]
         if wait and lost in self._hosts and self._hosts[lost].phase in DOWN_PHASES:

@@ -65,9 +65,9 @@ class HaCarryOut:
                 wait = True
                 with contextlib.suppress(Exception):
                     wait = not await self.actions.running_on(d.vm)
-                blamed = None if self._may_act() else d.target  # (not when the lease went)
-                self._record(self.engine.restart_failed(d.vm, self.clock.now(), error, wait,
-                                                        blamed))
+                self._record(self.engine.restart_failed(
+                    d.vm, self.clock.now(), error, wait, d.target,
+                    blame=not self._may_act()))  # (the target is not to blame if the lease went)
         elif d.kind is Kind.UNFENCE:
             stale = self._stale.get(d.host, [])  # (kept until the run is recorded)
             error = await r.run("unfence", f"HA: unfence {d.host}",
