@@ -12,7 +12,7 @@ it in, like root) whose sudo password is `password`, with the sudoers rules of `
 
 Only the host's own mount namespace changes: copies of /etc/passwd and /etc/shadow with the
 user added, and a directory of its own for /etc/sudoers.d, are bind-mounted there; sudo keeps
-its timestamps and lecture records in the host's lab directory. The machine's files are never
+its timestamps and lecture records in the host's own /run/mvmlab. The machine's files are never
 touched. `enable` again switches the setup (and forgets sudo's timestamps); `disable` removes
 it all. A host that is powered off and restored comes back without the user.
 """
@@ -36,7 +36,12 @@ _MOUNTS = ("/etc/passwd", "/etc/shadow", "/etc/sudoers.d")
 
 
 def _dir(index: int) -> Path:
-    return host_dir(index) / "sudo-user"
+    """Its files, as the jump box sees them: in the host's own /run/mvmlab (IN_HOST there;
+    the rest of the lab directory is hidden from the host)."""
+    return host_dir(index) / "run-lab" / "sudo-user"
+
+
+IN_HOST = Path("/run/mvmlab/sudo-user")
 
 
 def _anchor(index: int) -> str:
@@ -62,7 +67,7 @@ def sudoers(setup: str, index: int) -> str:
     if setup not in (*SETUPS, NO_RULE):
         raise LabError(f"unknown sudoers setup {setup!r}: one of {', '.join(SETUPS)}, "
                        f"{NO_RULE}")
-    d = _dir(index)
+    d = IN_HOST  # (sudo reads these paths inside the host)
     rules = [
         f"Defaults:{USER} timestampdir={d / 'ts'}, lecture_status_dir={d / 'lectured'}",
         f"Defaults:{USER} lecture=always",  # sudo's own text on stderr before every prompt
@@ -123,8 +128,8 @@ def enable(index: int, setup: str, password: str) -> None:
     forget_timestamps(index)
     for mount_point in _MOUNTS:
         if mount_point not in _mounted(index):
-            source = d / ("sudoers.d" if mount_point == "/etc/sudoers.d" else
-                          Path(mount_point).name)
+            source = IN_HOST / ("sudoers.d" if mount_point == "/etc/sudoers.d" else
+                                Path(mount_point).name)
             _sh(index, "mount", "--bind", source, mount_point)
     got = _sh(index, "id", "-u", USER).strip()
     if got != str(uid):
