@@ -27,6 +27,21 @@ pytestmark = pytest.mark.lab
 SENT = 16_000_000
 
 
+@pytest.fixture(autouse=True)
+def _linux_running(lab_info: lab.LabInfo) -> None:
+    """tiny-linux runs (an earlier lab test may have shut it down): started where it is."""
+    virsh = ("virsh", "-q", "-c", "qemu:///system")
+    for h in lab_info.hosts:
+        state = subprocess.run(hx(h.index, *virsh, "domstate", "tiny-linux"),
+                               capture_output=True, text=True, timeout=60, check=False)
+        if state.returncode == 0:
+            if state.stdout.strip() != "running":
+                subprocess.run(hx(h.index, *virsh, "start", "tiny-linux"),
+                               capture_output=True, text=True, timeout=120, check=True)
+            return
+    raise AssertionError("tiny-linux is defined on no lab host")
+
+
 def _backend(session: Session) -> RealBackend:
     backend = session.clusters[0].backend
     assert isinstance(backend, RealBackend)
