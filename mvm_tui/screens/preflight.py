@@ -18,6 +18,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
 
 from mvm_tui.services.preflight import PreflightReport, PreflightSpec
+from mvm_tui.widgets.literal import literal
 
 Runner = Callable[[PreflightSpec], Awaitable[list[PreflightReport]]]
 
@@ -58,15 +59,15 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="preflight-dialog"):
             count = len(self.spec.hosts)
-            yield Label(f"Preflight of {count} host{'' if count == 1 else 's'} "
-                        "(nothing is changed)", classes="dialog-title")
+            yield Label(literal(f"Preflight of {count} host{'' if count == 1 else 's'} "
+                                "(nothing is changed)"), classes="dialog-title")
             with VerticalScroll(id="preflight-results"):
                 yield Static("checking…", id="preflight-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Provision (p)", variant="warning", id="preflight-provision",
                              disabled=True)
                 yield Button("Check again (r)", id="preflight-again")
-                yield Button(f"{self.close_label} (esc)", id="preflight-close")
+                yield Button(literal(f"{self.close_label} (esc)"), id="preflight-close")
 
     def on_mount(self) -> None:
         self.action_again()
