@@ -151,6 +151,8 @@ class HostPoll(Frozen):
     maintenance: bool = False
     # VMs the host's mvm-selffence killed while it was cut off (HA checks only)
     self_fenced: tuple[str, ...] = ()
+    # its mvm-selffence has no majority of its peers now: it kills what runs there (HA checks)
+    self_fence_active: bool = False
 
 
 class Host(Frozen):

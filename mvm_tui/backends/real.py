@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 import libvirt  # type: ignore[import-untyped]
 
@@ -60,10 +60,19 @@ from mvm_tui.models import (
 GB = 1e9
 MAINTENANCE = PurePosixPath("/var/lib/mvm-tui/maintenance")  # on the host: it is in maintenance
 SELF_FENCED = PurePosixPath("/run/mvm-tui/selffenced")  # VMs mvm-selffence killed, one a line
+NO_MAJORITY = PurePosixPath("/run/mvm-tui/nomajority")  # while mvm-selffence kills what runs
 CEPH_CONF = PurePosixPath("/etc/ceph/ceph.conf")
 CEPH_UNIT = re.compile(r"ceph-(osd|mon|mgr)@[A-Za-z0-9_.-]+")
 MON_HOST = re.compile(r"[\[\]a-zA-Z0-9:.,/ ]+")  # [v2:10.0.0.1:3300,v1:10.0.0.1:6789],...
 T = TypeVar("T")
+
+
+class HaMarkers(NamedTuple):
+    """What a host's marker files say, as HostPoll fields."""
+
+    maintenance: bool
+    self_fenced: tuple[str, ...]
+    self_fence_active: bool
 
 
 @dataclass(frozen=True)
@@ -266,7 +275,7 @@ class RealBackend(ClusterBackend):
             return await self.ha_host(host).run(
                 lambda c: lv_failover.light_check(c, host, self.kept, now, cache), "check")
 
-        async def over_ssh() -> tuple[bool, tuple[str, ...]]:
+        async def over_ssh() -> HaMarkers:
             await self.host_info(host)  # once: its CRUSH name, for osds_up
             return await self._ha_markers(host)
 
@@ -285,8 +294,9 @@ class RealBackend(ClusterBackend):
             return None
         for vm in poll.vms:
             self._where[vm.name] = host
-        maintenance, self_fenced = (False, ()) if isinstance(marker, BaseException) else marker
-        return poll.model_copy(update={"maintenance": maintenance, "self_fenced": self_fenced})
+        if isinstance(marker, BaseException):
+            return poll
+        return poll.model_copy(update=marker._asdict())
 
     async def osds_up(self, host: str) -> bool | None:
         """Whether Ceph (asked on another host) sees any OSD of the host up; None when that
@@ -482,15 +492,16 @@ class RealBackend(ClusterBackend):
         else:
             await self.ssh.run(host, ["rm", "-f", str(MAINTENANCE)], sudo=True)
 
-    async def _ha_markers(self, host: str) -> tuple[bool, tuple[str, ...]]:
-        """In one command: whether the host is in maintenance, and the VMs its self-fence
-        killed that HA has not cleared yet."""
+    async def _ha_markers(self, host: str) -> HaMarkers:
+        """In one command: whether the host is in maintenance, the VMs its self-fence
+        killed that HA has not cleared yet, and whether that self-fence is active now."""
         script = (f"test -e {MAINTENANCE} && echo maintenance; "
+                  f"test -e {NO_MAJORITY} && echo nomajority; "
                   f"cat {SELF_FENCED} 2>/dev/null | sed 's/^/killed /'; true")
         out = (await self.ssh.run(host, ["sh", "-c", script])).stdout.splitlines()
         killed = tuple(dict.fromkeys(line.split(" ", 1)[1].strip() for line in out
                                      if line.startswith("killed ") and line[7:].strip()))
-        return "maintenance" in out, killed
+        return HaMarkers("maintenance" in out, killed, "nomajority" in out)
 
     async def clear_self_fenced(self, host: str) -> None:
         await self.ssh.run(host, ["rm", "-f", str(SELF_FENCED)], sudo=True)

@@ -125,18 +125,22 @@ class FailoverEngine(VmTracking, Drilling):
                 h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
                 if h.restarting:  # taken back once the restarts of its VMs are carried out
                     return []
-            # (a self-fence marker read otherwise is old news: cleared, nothing restarted)
-            old = [] if obs.poll is None or not obs.poll.self_fenced else [Decision(
-                t, Kind.SELF_FENCED, h.name, reason=", ".join(obs.poll.self_fenced),
-                detail="cleared: not restarted (it was not a short cut-off)")]
             if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
                 # back only once it says what it runs: its stale copies go before its unfence
                 if h.phase in (Phase.LOST, Phase.FENCING):  # nothing of it restarted elsewhere:
                     back = self._returned(h, t)  # what its self-fence killed starts here again
                     killed = self._self_fenced(h, obs.poll, t)
                     return killed[:1] + back + killed[1:] + self._retry_waiting(t, h.name)
+                # (its VMs were restarted elsewhere or left down by policy: a self-fence
+                # marker is old news, cleared)
+                old = [] if not obs.poll.self_fenced else [Decision(
+                    t, Kind.SELF_FENCED, h.name, reason=", ".join(obs.poll.self_fenced),
+                    detail="cleared: not restarted (it was lost and fenced)")]
                 return old + self._returned(h, t) + self._retry_waiting(t, h.name)
-            return old + self._retry_waiting(t, h.name) if obs.poll is not None else []
+            if obs.poll is None:
+                return []
+            # a cut-off its checks did not see (too short, or the checks were slow)
+            return self._self_fenced(h, obs.poll, t) + self._retry_waiting(t, h.name)
         out: list[Decision] = []
         if h.phase is Phase.OK:
             h.phase, h.since = Phase.SUSPECT, t
@@ -346,14 +350,25 @@ class FailoverEngine(VmTracking, Drilling):
 
     def _self_fenced(self, h: _Host, poll: HostPoll | None, t: float) -> list[Decision]:
         """It was cut off long enough for its self-fence to kill its VMs, not long enough to
-        be declared lost: nobody restarts them elsewhere, so they start again here. First the
-        SELF_FENCED decision (its marker is cleared), then the restarts."""
+        be declared lost: nobody restarts them elsewhere, so they start again here (those
+        still on it and not running), once its self-fence no longer kills what runs there.
+        First the SELF_FENCED decision (its marker is cleared), then the restarts."""
         if poll is None or not poll.self_fenced:
             return []
         killed = [self._vms[v].vm for v in poll.self_fenced if v in self._vms
                   and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
-        return [Decision(t, Kind.SELF_FENCED, h.name, target=h.name,
-                         reason=", ".join(poll.self_fenced),
+        names = ", ".join(poll.self_fenced)
+        if killed and poll.self_fence_active:  # (it still has no majority of its peers)
+            told, h.held_down = h.held_down, {v.name for v in killed}
+            return [Decision(t, Kind.STAY_DOWN, h.name, vm=v.name, reason="self-fenced",
+                             detail=f"killed by the self-fence of {h.name}, which still has "
+                             "no majority of its peers: started there once it has")
+                    for v in killed if v.name not in told]
+        h.held_down = set()
+        if not killed:
+            return [Decision(t, Kind.SELF_FENCED, h.name, reason=names,
+                             detail="cleared: none of them is left down here")]
+        return [Decision(t, Kind.SELF_FENCED, h.name, target=h.name, reason=names,
                          detail="killed by its self-fence while it was cut off: started here"),
                 *self._onto(h.name, killed, Kind.RESTART, t)]
 

@@ -17,10 +17,14 @@ from mvm_tui.core.failover_vms import _Host, _Vm
 from mvm_tui.models import Vm
 
 VERSION = 1
+# a VM's load figures: of no use to the next service, and they would make every check a
+# change to save (a RADOS write per VM)
+LOAD = {"cpu_pct", "mem_used_mb", "mem_source", "disk_rd_bps", "disk_wr_bps", "net_rx_bps",
+        "net_tx_bps"}
 
 
 def export(engine: FailoverEngine) -> dict[str, Any]:
-    vms = {name: {"vm": rec.seen.model_dump(mode="json"), "home": rec.home}
+    vms = {name: {"vm": rec.seen.model_dump(mode="json", exclude=LOAD), "home": rec.home}
            for name, rec in sorted(engine._vms.items()) if rec.seen is not None}
     hosts = {h.name: {"fenced": True, "left_down": list(h.left_down)}
              for h in engine._hosts.values() if h.fenced}

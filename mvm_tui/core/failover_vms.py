@@ -42,6 +42,7 @@ class _Host:
     last_ok: float = float("-inf")  # when its last check that answered was sent
     left_down: list[str] = field(default_factory=list)  # its VMs that stayed down
     stale: set[str] = field(default_factory=set)  # VMs it has that were restarted elsewhere
+    held_down: set[str] = field(default_factory=set)  # its self-fenced VMs said to stay down
 
 
 @dataclass

@@ -24,6 +24,7 @@ class VmHa(StrEnum):
     NOT_FENCED = "down: host not fenced"
     NO_ROOM = "down: no room"
     RESTART_FAILED = "down: restart failed"
+    SELF_FENCED = "down: self-fenced"  # its host's self-fence still kills what runs there
     BY_POLICY = "stopped by policy"
 
 
@@ -134,9 +135,10 @@ class HaJournal:
             return [Notice("error", "restart-failed", d.host, d.vm,
                            f"{d.vm} could not be restarted: {d.reason}")]
         elif k is Kind.STAY_DOWN and d.vm is not None:
-            pinned = d.reason == "pinned"
-            self._set(d.vm, VmHa.BY_POLICY if pinned else VmHa.NO_ROOM, d.host,
-                      self._since(d.vm, inc), d.detail or d.reason)
+            state = {"pinned": VmHa.BY_POLICY, "self-fenced": VmHa.SELF_FENCED}.get(
+                d.reason, VmHa.NO_ROOM)
+            pinned = state is VmHa.BY_POLICY
+            self._set(d.vm, state, d.host, self._since(d.vm, inc), d.detail or d.reason)
             return [Notice("warning" if pinned else "error", "left-down", d.host, d.vm,
                            f"{d.vm} stays down: {d.detail or d.reason}")]
         elif k is Kind.KEEP_STOPPED and d.vm is not None:

@@ -6,7 +6,9 @@ two jump boxes never balance at once).
 
 The checks are its own (one loop per host, every check_interval, bounded by check_timeout),
 separate from the inventory poll: it does not depend on the UI. Decisions are carried out one
-at a time, in order, by one task, so a fence is always done before the restarts it allows.
+at a time, in order, by one task, so a fence is always done before the restarts it allows;
+only failbacks (live migrations of running VMs, which may take minutes) run beside it, one at
+a time, so a host lost meanwhile is fenced and its VMs restarted without waiting for them.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_DECISIONS = 200
 PROBE_TIMEOUT = 10.0  # asking Ceph (a `ceph` command over SSH) about a silent host's OSDs
+SAVE_ON_STOP = 10.0  # a stop waits that long at most for HA's state to be kept
 
 # a liveness check: what the host runs, or None when it answered without saying (libvirtd down,
 # SSH up); raises BackendError when it does not answer
@@ -91,6 +94,7 @@ class HaService(HaCarryOut):
         self._stale: dict[str, list[str]] = {}  # returned host -> its stale copies to remove
         self._todo: asyncio.Queue[Decision | None] = asyncio.Queue()
         self._urgent: deque[Decision] = deque()  # fences: before anything queued
+        self._failing_back = asyncio.Lock()  # failbacks run beside the actor, one at a time
         self._tasks: list[asyncio.Task[None]] = []
         self._listeners: list[Callable[[Decision], None]] = []
         backend.on_host_left(self._host_left)  # (its decommission's last step)
@@ -121,6 +125,9 @@ class HaService(HaCarryOut):
         self._activate()
 
     async def stop(self) -> None:
+        if self._tasks and not self._may_act():
+            with contextlib.suppress(ClockTimeout):  # what it last learnt, for the next one
+                await self.clock.wait_for(self.memory.save_now(), SAVE_ON_STOP)
         if self._lease_task is not None:
             self._lease_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -153,6 +160,8 @@ class HaService(HaCarryOut):
         self._tasks += [asyncio.create_task(self._host_loop(h.name), name=f"ha check {h.name}")
                         for h in self.backend.hosts]
         self._tasks.append(asyncio.create_task(self._actor(), name="ha actions"))
+        self._tasks.append(asyncio.create_task(
+            self.memory.keep_saving(lambda: not self._may_act()), name="ha memory"))
         if fresh:
             await self._finish_interrupted()
 
@@ -347,7 +356,7 @@ class HaService(HaCarryOut):
         self._record(self.engine.observe(obs))
         self.news.checked(host, ended, poll)
         self._checked.add(host)
-        await self.memory.save(self.engine)
+        self.memory.changed(self.engine)
 
     # -- decisions
 
@@ -372,10 +381,26 @@ class HaService(HaCarryOut):
                     log.exception("HA decision listener failed")
 
     async def _actor(self) -> None:
-        d: Decision | None = None
         while True:
+            d = None
             while d is None:
                 d = self._urgent.popleft() if self._urgent else await self._todo.get()
+            if d.kind is Kind.FAILBACK:  # a live migration (minutes): beside, in turn
+                self._beside(d)
+            else:
+                await self._carry_out_until_recorded(d)
+
+    def _beside(self, d: Decision) -> None:
+        task = asyncio.create_task(self._fail_back(d), name=f"ha failback {d.vm}")
+        self._tasks.append(task)
+        task.add_done_callback(lambda t: self._tasks.remove(t) if t in self._tasks else None)
+
+    async def _fail_back(self, d: Decision) -> None:
+        async with self._failing_back:
+            await self._carry_out_until_recorded(d)
+
+    async def _carry_out_until_recorded(self, d: Decision) -> None:
+        while True:
             await self._while_leased()
             try:
                 await self._carry_out(d)
@@ -391,5 +416,5 @@ class HaService(HaCarryOut):
                 if d.kind is Kind.RESTART and d.vm is not None:
                     self.engine.restart_ended(d.vm)
             self._set_trouble("runs", "")
-            await self.memory.save(self.engine)
-            d = None
+            self.memory.changed(self.engine)
+            return

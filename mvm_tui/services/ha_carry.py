@@ -1,6 +1,7 @@
 """How the HA service carries out a decision (core.failover's Decision) as a Run, and tells
 the engine and the journal how it ended: fence, restart, unfence, failback. Mixed into
-services.ha.HaService, which calls _carry_out from its one actor task, one decision at a time.
+services.ha.HaService, which calls _carry_out from its actor task, one decision at a time
+(failbacks from a task beside it).
 """
 
 from __future__ import annotations

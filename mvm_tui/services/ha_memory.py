@@ -4,8 +4,10 @@ lost host ran (with their definitions, on real clusters), which hosts were fence
 VMs wait for room. Where it is kept is the HaActions' business (the simulator: in the cluster's
 memory; real HCI clusters: next to the RADOS lock).
 
-Saved after every check that changed it; a save that fails is reported (trouble) and tried
-again at the next check.
+Saved in the background, the latest state only: a save (a few RADOS writes, slow under
+latency) never holds up a host's checks or HA's actions. A save that fails is reported
+(trouble) and tried again at the next change; nothing is saved while this service may not
+act (its lease is being renewed or is another's), so it never overwrites a newer holder's.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ class HaMemory:
                  trouble: Callable[[str, str], None]) -> None:
         self.cluster, self.actions, self.trouble = cluster, actions, trouble
         self._saved: dict[str, Any] | None = None
-        self._saving = asyncio.Lock()  # one save at a time (every host's check saves)
+        self._latest: dict[str, Any] | None = None  # as the engine was at its last change
+        self._changed = asyncio.Event()
+        self._saving = asyncio.Lock()  # one save at a time
 
     async def restore(self, engine: FailoverEngine) -> bool:
         """Seed a new engine with what the last active service kept; False if it could not
@@ -39,21 +43,40 @@ class HaMemory:
             self.trouble("memory", f"HA's kept state could not be read: {exc}")
             return False
         self.trouble("memory", "")
+        self._latest = None
         if state:
             seed(engine, state)
             self._saved = state
         return True
 
-    async def save(self, engine: FailoverEngine) -> None:
+    def changed(self, engine: FailoverEngine) -> None:
+        """The engine may have changed: its state is saved in the background."""
+        self._latest = export(engine)
+        if self._latest != self._saved:
+            self._changed.set()
+
+    async def keep_saving(self, may_save: Callable[[], bool]) -> None:
+        """Save the latest state whenever it changed, while may_save() says so; runs as one
+        of the active service's tasks."""
+        while True:
+            await self._changed.wait()
+            self._changed.clear()
+            if may_save():
+                await self.save_now()
+
+    async def save_now(self) -> None:
+        """The latest state, unless it is saved already."""
         async with self._saving:
-            state = export(engine)
-            if state == self._saved:
+            state = self._latest
+            if state is None or state == self._saved:
                 return
             try:
                 await self.actions.save_state(state)
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:
                 log.error("HA %s: its state could not be kept (tried again at the next "
-                          "check): %s", self.cluster, exc)
+                          "change): %s", self.cluster, exc)
                 self.trouble("memory", f"HA's state could not be kept: {exc}")
                 return
             self._saved = state

@@ -233,3 +233,52 @@ async def test_without_destination_stats_the_end_has_no_downtime(
     # the test driver has no jobStats: the destination's completed stats cannot be read
     final = await src.migrate("web-01", dst, interval=0.01)
     assert (final.downtime_ms, final.memory_remaining_bytes, final.dest) == (None, 0, "hv2")
+
+
+async def test_a_migration_that_makes_no_progress_is_aborted(
+    nodes: tuple[LibvirtNode, LibvirtNode], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The guest dirties its memory as fast as the link copies it: the memory left never
+    drops, the migration would never end (and hold up whoever waits for it)."""
+    src, dst = nodes
+    aborted = threading.Event()
+    samples: list[int] = []
+
+    def fake_migrate(
+        source: LibvirtHost, vm: str, dest_uri: str, params: Mapping[str, Any], flags: int
+    ) -> None:
+        aborted.wait(WAIT)
+        raise BackendError("hv1: migrate web-01: operation aborted: migration out job")
+
+    def fake_job_stats(conn: Any, vm: str, flags: int = 0) -> dict[str, Any]:
+        samples.append(1)
+        return dict(RUNNING_STATS)  # 32 MiB left, sample after sample
+
+    monkeypatch.setattr(migrate, "migrate_blocking", fake_migrate)
+    monkeypatch.setattr(migrate, "_job_stats", fake_job_stats)
+    monkeypatch.setattr(migrate, "_abort", lambda conn, vm: aborted.set())
+    with pytest.raises(BackendError, match=r"^hv1: migrate web-01: no progress for 0.2 s "
+                       r"\(32 MiB left, the guest dirtying 1.0 MiB/s\): aborted, web-01 "
+                       r"still runs on hv1$"):
+        await asyncio.wait_for(src.migrate("web-01", dst, interval=0.01, stall_s=0.2), WAIT)
+    assert aborted.is_set() and len(samples) >= 2
+
+
+async def test_a_migration_whose_memory_left_keeps_dropping_is_not_aborted(
+    nodes: tuple[LibvirtNode, LibvirtNode], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src, dst = nodes
+    done = threading.Event()
+    left = [128 * MIB]
+
+    def fake_job_stats(conn: Any, vm: str, flags: int = 0) -> dict[str, Any]:
+        left[0] = int(left[0] * 0.8)
+        if left[0] < MIB:
+            done.set()
+        return {**RUNNING_STATS, "memory_remaining": left[0]}
+
+    monkeypatch.setattr(migrate, "migrate_blocking", lambda *a: done.wait(WAIT))
+    monkeypatch.setattr(migrate, "_job_stats", fake_job_stats)
+    monkeypatch.setattr(migrate, "_abort", lambda conn, vm: pytest.fail("aborted"))
+    final = await asyncio.wait_for(src.migrate("web-01", dst, interval=0.05, stall_s=0.12), WAIT)
+    assert final.memory_remaining_bytes == 0 and left[0] < MIB

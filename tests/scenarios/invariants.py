@@ -6,7 +6,8 @@ against what the HA service believes):
   thread) by its live VMs and the copies that run there (or fuller than it started);
 - no pinned VM is defined anywhere but its host;
 - no VM is started while a copy of it is on a host that is unreachable and not fenced
-  (neither blocklisted nor powered off): that copy may still be running.
+  (neither blocklisted nor powered off): that copy may still be running;
+- no VM is started on a host whose self-fence is active (it would kill it at once).
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ class Invariants:
 
         async def vm_power(vm: Vm, action: PowerAction) -> None:
             if action is PowerAction.START:
+                here = sim.where_is(vm.name)
+                if sim._hosts[here].no_majority:
+                    self._bad(f"{vm.name} started on {here}, whose self-fence kills what runs")
                 for host in sim.copies_of(vm.name):
                     h = sim._hosts[host]
                     if not h.reachable and h.powered and host not in sim.blocklist():

@@ -13,8 +13,9 @@ A scenario is a directory:
                 the background), start VM, stop VM, define-on VM H (defined by hand on H
                 too), start-on VM H (defined on H from its XML and started there by hand),
                 retry-restart VM (Retry from History of HA's last failed restart run of VM),
-                approve-failback VM, self-fence H (H's mvm-selffence kills its running VMs
-                and notes them), blocklist H (H's Ceph clients blocklisted by someone
+                approve-failback VM, self-fence H [held] (H's mvm-selffence kills its running
+                VMs and notes them; held: it still has no majority of its peers, until
+                majority-back H or restore H), blocklist H (H's Ceph clients blocklisted by someone
                 else: its VMs die);
                 HA services: ha-start [N] (service N, default 1, a new process), ha-crash [N]
                 (kill -9: it stops where it is); rados-down / rados-up (Ceph answers no
@@ -253,7 +254,9 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
             services.fence_steps[host] = (float(seconds), how == "ok",
                                           lambda: fault(what, rest))
         elif verb == "self-fence":  # H's mvm-selffence kills its VMs (cut off long enough)
-            sim.self_fence(args[0])
+            sim.self_fence(args[0], held=args[1:] == ["held"])
+        elif verb == "majority-back":  # H reaches a majority of its peers again
+            sim.majority_back(args[0])
         elif verb == "blocklist":  # an entry HA did not make (left from an earlier incident)
             sim.fence_host(args[0], 3600)
         elif verb == "approve-failback":

@@ -498,13 +498,39 @@ async def test_the_drills_prediction_is_what_ha_then_does(tmp_path: Path) -> Non
     assert plan_restarts(snap, "h1", settings).restarts != done
 
 
-def test_a_self_fence_marker_read_outside_a_short_cut_off_is_cleared_not_acted_on() -> None:
-    """Killed while HA saw the host answer all along (cut off from its peers only), or while
-    it was lost (its VMs restarted elsewhere): the marker is old news, nothing restarts."""
+def test_vms_killed_by_a_self_fence_the_checks_did_not_see_start_again_on_their_host() -> None:
+    """Killed while HA saw the host answer all along (a cut shorter than a check interval,
+    or checks slowed down by latency): nobody restarted them elsewhere, so they start there."""
     engine = FailoverEngine(HaSettings(), ["h1", "h2"])
     engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", PowerState.RUNNING))))
     poll = _poll("h1", 5.0, ("a", PowerState.SHUTOFF)).model_copy(
         update={"self_fenced": ("a",)})
+    out = engine.observe(Observation("h1", 5.0, True, poll))
+    assert [(d.kind, d.vm, d.target) for d in out] == [
+        (Kind.SELF_FENCED, None, "h1"), (Kind.RESTART, "a", "h1")]
+
+
+def test_vms_killed_by_a_self_fence_still_active_stay_down_until_it_ends() -> None:
+    """Cut off from its peers only: its self-fence would kill them again at once. They are
+    said to be down once (not restarted over and over), and start when it has a majority."""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", PowerState.RUNNING))))
+    held = _poll("h1", 5.0, ("a", PowerState.SHUTOFF)).model_copy(
+        update={"self_fenced": ("a",), "self_fence_active": True})
+    out = engine.observe(Observation("h1", 5.0, True, held))
+    assert [(d.kind, d.vm, d.reason) for d in out] == [(Kind.STAY_DOWN, "a", "self-fenced")]
+    assert engine.observe(Observation("h1", 10.0, True, held)) == []
+    back = held.model_copy(update={"self_fence_active": False})
+    out = engine.observe(Observation("h1", 15.0, True, back))
+    assert [(d.kind, d.vm, d.target) for d in out] == [
+        (Kind.SELF_FENCED, None, "h1"), (Kind.RESTART, "a", "h1")]
+
+
+def test_a_self_fence_marker_of_vms_running_elsewhere_is_cleared_not_acted_on() -> None:
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    engine.observe(Observation("h2", 0.0, True, _poll("h2", 0.0, ("a", PowerState.RUNNING))))
+    poll = _poll("h1", 5.0).model_copy(update={"self_fenced": ("a",)})
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0)))
     out = engine.observe(Observation("h1", 5.0, True, poll))
     assert [(d.kind, d.target) for d in out] == [(Kind.SELF_FENCED, None)]
 

@@ -53,3 +53,18 @@ def test_a_vm_left_down_for_want_of_room_is_down_until_seen_running() -> None:
     j.seen_running("big", "h1", 70.0)
     (inc,) = j.incidents()
     assert j.vm_states() == {} and inc.end == 70.0 and inc.downtime == {"big": 65.0}
+
+
+def test_vms_killed_by_an_active_self_fence_are_down_until_restarted_there() -> None:
+    j = HaJournal()  # (h1 never failed a check: its peers, not the jump box, were cut off)
+    (notice,) = j.decided(Decision(10.0, Kind.STAY_DOWN, "h1", vm="a", reason="self-fenced",
+                                   detail="killed by the self-fence of h1"))
+    assert (notice.level, notice.event, notice.vm) == ("error", "left-down", "a")
+    assert j.vm_states()["a"].state is VmHa.SELF_FENCED
+    assert j.vm_states()["a"].line() == "a down: self-fenced (killed by the self-fence of h1)"
+    j.decided(Decision(25.0, Kind.SELF_FENCED, "h1", target="h1", reason="a"))
+    j.decided(Decision(25.0, Kind.RESTART, "h1", vm="a", target="h1"))
+    j.restarted("a", "h1", 26.0, "h1")
+    assert j.vm_states() == {}
+    (inc,) = j.incidents()
+    assert inc.downtime == {"a": 16.0}

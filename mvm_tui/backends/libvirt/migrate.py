@@ -38,6 +38,9 @@ MIGRATE_FLAGS = (
     | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
 )
 ABORT_WAIT_S = 60.0  # how long a cancelled migrate() waits for the aborted job to stop
+# a migration whose memory left to copy has not dropped by a tenth for this long never ends
+# (the guest dirties memory faster than the link copies it): aborted, the VM stays where it is
+STALL_S = 120.0
 
 
 def migration_flags(*, unsafe: bool = False) -> int:
@@ -136,6 +139,7 @@ async def migrate(
     params: Mapping[str, Any] | None = None,
     on_progress: Callable[[MigrationProgress], None] | None = None,
     interval: float = 1.0,
+    stall_s: float = STALL_S,
 ) -> MigrationProgress:
     """Live-migrate a running VM from `source` to the host at `dest_uri` (named dest_name).
 
@@ -144,7 +148,8 @@ async def migrate(
     switching_over while the VM is paused on the source), and once at the end with the
     downtime when the destination's completed job stats are readable (pass
     `dest`, its connection). Returns that last progress. Cancelling aborts the migration
-    (dom.abortJob) and waits for it to stop. Raises InvalidState when the VM is not running,
+    (dom.abortJob) and waits for it to stop; so does a migration that makes no progress for
+    stall_s seconds (BackendError). Raises InvalidState when the VM is not running,
     NotFound when it is not on the source, HostUnreachable / BackendError when it fails."""
     what = f"migrate {vm}"
     await source.run(lambda c: _check_running(c, vm), what)
@@ -169,12 +174,29 @@ async def migrate(
         )
         return p.model_copy(update={"switching_over": True}) if paused else p
 
+    async def abort() -> None:
+        with suppress(BackendError):
+            await asyncio.shield(source.run(lambda c: _abort(c, vm), f"{what}: abort"))
+        await asyncio.wait({job}, timeout=ABORT_WAIT_S)
+        if job.done() and not job.cancelled():
+            job.exception()  # retrieved: the abort's reason is what the caller hears about
+
     last: MigrationProgress | None = None
+    least, least_at = float("inf"), started  # the least memory left so far, and when
     try:
         while True:
             done, _ = await asyncio.wait({job}, timeout=interval)
             if done:
                 break
+            if time.monotonic() - least_at > stall_s:
+                await abort()
+                if job.done() and not job.cancelled() and job.exception() is None:
+                    break  # it ended just then
+                left = "" if last is None else (
+                    f" ({last.memory_remaining_bytes / 2**20:.0f} MiB left, the guest "
+                    f"dirtying {last.dirty_rate_bps / 2**20:.1f} MiB/s)")
+                raise BackendError(f"{source.name}: {what}: no progress for {stall_s:g} s"
+                                   f"{left}: aborted, {vm} still runs on {source.name}")
             try:
                 stats, paused = await source.run(lambda c: _job_sample(c, vm),
                                                  f"{what}: job stats")
@@ -183,14 +205,13 @@ async def migrate(
             # libvirt reports every figure 0 while the job is set up: nothing to show yet
             if job_running(stats) and _int(stats, "memory_total") > 0 and not job.done():
                 last = progress(stats, paused=paused)
+                if paused or last.memory_remaining_bytes < 0.9 * least:
+                    least = min(least, last.memory_remaining_bytes)
+                    least_at = time.monotonic()
                 if on_progress is not None:
                     on_progress(last)
     except asyncio.CancelledError:
-        with suppress(BackendError):
-            await asyncio.shield(source.run(lambda c: _abort(c, vm), f"{what}: abort"))
-        await asyncio.wait({job}, timeout=ABORT_WAIT_S)
-        if job.done() and not job.cancelled():
-            job.exception()  # retrieved: the cancellation is what the caller hears about
+        await abort()
         raise
     job.result()  # raises what the migration raised
     final: MigrationProgress | None = None

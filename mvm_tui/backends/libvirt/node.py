@@ -105,6 +105,7 @@ class LibvirtNode:
         params: Mapping[str, Any] | None = None,
         on_progress: Callable[[MigrationProgress], None] | None = None,
         interval: float = 1.0,
+        stall_s: float = migrate.STALL_S,
     ) -> MigrationProgress:
         """Live-migrate `vm` to `dest`. dest_uri is how the source host reaches the
         destination's libvirtd (peer-to-peer); by default the one this application uses."""
@@ -118,6 +119,7 @@ class LibvirtNode:
             params=params,
             on_progress=on_progress,
             interval=interval,
+            stall_s=stall_s,
         )
 
     async def close(self) -> None:

@@ -231,7 +231,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         )
         return HostPoll.model_construct(
             facts=facts, metrics=metrics, vms=vms, maintenance=h.maintenance,
-            self_fenced=tuple(h.self_fenced),
+            self_fenced=tuple(h.self_fenced), self_fence_active=h.no_majority,
         )
 
     async def ceph_status(self) -> CephStatus | None:

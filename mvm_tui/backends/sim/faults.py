@@ -48,10 +48,13 @@ class SimFaults:
         h.cut = True
         self._sync_osds(h)
 
-    def self_fence(self, name: str) -> None:
+    def self_fence(self, name: str, held: bool = False) -> None:
         """The host's mvm-selffence, cut off from the majority, kills its running VMs and
-        notes them (for HA, if the host answers again before it is declared lost)."""
+        notes them (for HA, if the host answers again before it is declared lost). Held: it
+        still has no majority (its peers are out of its reach, not the jump box), until
+        majority_back or restore_host."""
         h = self._host(name)
+        h.no_majority = held
         now = self._clock.now()
         for v in h.vms.values():
             settle(v, now)
@@ -59,6 +62,9 @@ class SimFaults:
                 v.power, v.shutoff_at = PowerState.SHUTOFF, None
                 v.generation += 1
                 h.self_fenced.append(v.template.name)
+
+    def majority_back(self, name: str) -> None:
+        self._host(name).no_majority = False
 
     def clear_self_fenced(self, name: str) -> None:
         self._host(name).self_fenced.clear()
@@ -72,7 +78,7 @@ class SimFaults:
     def restore_host(self, name: str) -> None:
         """Power the host on and reconnect it; clears its latency too."""
         h = self._host(name)
-        h.powered, h.cut, h.latency = True, False, 0.0
+        h.powered, h.cut, h.latency, h.no_majority = True, False, 0.0, False
         self._sync_osds(h)
 
     def crash_vm(self, vm: str) -> None:

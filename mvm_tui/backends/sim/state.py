@@ -55,6 +55,7 @@ class HostState:
     incoming_vcpus: int = 0
     copies: dict[str, PowerState] = field(default_factory=dict)  # VMs defined elsewhere too
     self_fenced: list[str] = field(default_factory=list)  # VMs its self-fence killed
+    no_majority: bool = False  # its self-fence kills what runs there now
 
     @property
     def reachable(self) -> bool:
