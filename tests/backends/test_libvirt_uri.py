@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shlex
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlsplit
 
+import libvirt  # type: ignore[import-untyped]
 import pytest
 
 from mvm_tui.backends.libvirt.power import power_commands
@@ -97,24 +100,52 @@ def test_bad_ports_are_refused(port: int) -> None:
         build_uri("root", "10.0.0.1", port=port)
 
 
+ODD_PATHS = [
+    "/home/ops team/.ssh/id_ed25519",  # a HOME with a space
+    "/home/jürgen/.ssh/id_ed25519",  # or a non-ASCII letter
+    "/keys/id;rm -rf /",
+    "/keys/$(id)",
+    "/keys/`id`",
+    "/keys/id&no_verify=1",
+    "/keys/id?x",
+    "/keys/id#x",
+    "/keys/%6e",
+    "/keys/'id'",
+    "/keys/a+b",
+]
+
+
+@pytest.mark.parametrize("path", ODD_PATHS)
+def test_any_absolute_path_is_percent_encoded_and_reads_back_the_same(path: str) -> None:
+    for transport in ("ssh", "libssh"):
+        uri = build_uri("root", "10.0.0.1", keyfile=path, known_hosts=path,
+                        transport=transport)  # type: ignore[arg-type]
+        assert check_uri(uri) == uri  # nothing but plain URI characters
+        params = parse_qsl(urlsplit(uri).query, strict_parsing=True)
+        assert dict(params)["keyfile"] == path and dict(params)["known_hosts"] == path
+        assert [k for k, _ in params].count("no_verify") == 1 and ("no_verify", "0") in params
+
+
+def test_libvirt_reads_an_odd_key_path_back_exactly(tmp_path: Path) -> None:
+    """libvirt's own URI parser: its ssh transport runs `command` (a stand-in for ssh here,
+    which records its arguments) with `-i` and the key path, decoded."""
+    fake_ssh, argv = tmp_path / "fake ssh", tmp_path / "argv"
+    fake_ssh.write_text(f"#!/bin/sh\nfor a in \"$@\"; do printf '%s\\0' \"$a\"; done > '{argv}'\n"
+                        "exit 1\n")
+    fake_ssh.chmod(0o755)
+    key = "/home/ops team/jürgen/key'$(id)&no_verify=1;#x%6e"
+    uri = build_uri("root", "10.0.0.1", keyfile=key) + "&command=" + quote(str(fake_ssh))
+    libvirt.registerErrorHandler(lambda *_: None, None)
+    with pytest.raises(libvirt.libvirtError):
+        libvirt.open(uri)
+    args = argv.read_bytes().split(b"\0")
+    assert args[args.index(b"-i") + 1] == key.encode()
+    assert b"BatchMode=yes" in args  # (no_tty=1: it never prompts)
+
+
 @pytest.mark.parametrize(
-    "path",
-    [
-        "relative/key",
-        "/keys/id rsa",
-        "/keys/id;rm -rf /",
-        "/keys/$(id)",
-        "/keys/`id`",
-        "/keys/id&no_verify=1",
-        "/keys/id?x",
-        "/keys/id#x",
-        "/keys/%6e",
-        "/keys/'id'",
-        "/keys/../../etc/shadow",
-        "/keys/id\n",
-        "",
-    ],
-)
+    "path", ["relative/key", "/keys/../../etc/shadow", "/keys/id\n", "/keys/id\x00", "",
+             "/keys/\udcff"])
 def test_hostile_paths_are_refused(path: str) -> None:
     with pytest.raises(UriError):
         build_uri("root", "10.0.0.1", keyfile=path)

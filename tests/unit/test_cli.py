@@ -83,8 +83,13 @@ def test_no_config_file_says_where_it_looked(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_hosts_that_cannot_be_reached_are_reported_per_host(tmp_path: Path) -> None:
-    # HOME elsewhere: the example's key files do not exist, so nothing leaves this machine
+@pytest.mark.parametrize("home", ["home", "ops team", "jürgen"])
+def test_hosts_that_cannot_be_reached_are_reported_per_host(tmp_path: Path, home: str) -> None:
+    # HOME elsewhere: the example's key files do not exist, so nothing leaves this machine;
+    # a HOME with a space or a non-ASCII letter is no different (its paths are quoted in the
+    # libvirt URIs)
+    tmp_path = tmp_path / home
+    tmp_path.mkdir()
     example = Path(__file__).resolve().parents[2] / "config.example.toml"
     result = run_cli("--config", str(example), "inventory", "--json",
                      env={"HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path)})

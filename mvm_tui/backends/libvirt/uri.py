@@ -1,8 +1,9 @@
 """libvirt connection URIs for the hosts of a cluster: qemu+ssh://user@host:port/system?...
 
-Every piece is checked against a strict allow-list before it goes into the URI: the URI ends
-up on command lines (the virsh previews) and, for peer-to-peer migration, in the source host's
-libvirtd, so nothing that could be read as shell or URI syntax gets through.
+Every piece is checked against a strict allow-list before it goes into the URI (paths, which
+may hold spaces or non-ASCII letters, are percent-encoded): the URI ends up on command lines
+(the virsh previews) and, for peer-to-peer migration, in the source host's libvirtd, so
+nothing that could be read as shell or URI syntax gets through.
 
 Host keys are always checked: `no_verify=0`, and `no_tty=1` makes libvirt run ssh with
 BatchMode=yes, so an unknown or changed host key fails the connection instead of prompting.
@@ -39,8 +40,9 @@ SSH_AUTH = "privkey,agent"
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?")
-# absolute paths of plain characters only: no spaces, quotes, $, `, ;, &, ?, #, %, newlines
-_PATH = re.compile(r"/[A-Za-z0-9._/+@-]{0,4095}")
+# absolute paths without control characters (a space or a non-ASCII letter is fine: every
+# character but [A-Za-z0-9._/,-] is percent-encoded in the URI, and libvirt decodes it)
+_PATH = re.compile(r"/[^\x00-\x1f\x7f]{0,4095}")
 _WHOLE_URI = re.compile(
     r"qemu\+(ssh|libssh|libssh2)://([^/?#\s]+)/system(\?[A-Za-z0-9._/,=&%+@-]*)?"
 )
@@ -91,7 +93,12 @@ def check_port(port: int) -> int:
 
 def check_path(path: str, what: str) -> str:
     if not _PATH.fullmatch(path) or any(part == ".." for part in path.split("/")):
-        raise UriError(f"{what} must be an absolute path of plain characters: {path!r}")
+        raise UriError(f"{what} must be an absolute path without control characters or "
+                       f"'..': {path!r}")
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UriError(f"{what} is not valid UTF-8: {path!r}") from None
     return path
 
 
