@@ -2,7 +2,8 @@
 from a host's config, for every connection (preflight, provisioning, polling, HA,
 decommission, migration trust). Each carries the host's own known_hosts file (else the
 cluster's, else the user's) and its proxy_jump bastion, so a key accepted anywhere is saved to
-the file every later connection checks, and a host behind a bastion is reached through it.
+the file every later connection checks, and a host behind a bastion is reached through it
+(libvirt too: over its SSH connection, see backends.ssh.libvirt_tunnel).
 """
 
 from __future__ import annotations
@@ -11,14 +12,6 @@ from mvm_tui.backends.libvirt import build_uri
 from mvm_tui.backends.libvirt.uri import Transport
 from mvm_tui.backends.ssh import SshTarget
 from mvm_tui.config import ClusterConfig, HostConfig
-
-# libvirt's own connection (qemu+libssh) dials the host's address itself: it cannot go
-# through a bastion (see README, "Not yet")
-LIBVIRT_NO_BASTION = (
-    "mvm-tui's libvirt connection (qemu+libssh) cannot go through a proxy_jump bastion yet: "
-    "SSH commands (preflight, provisioning, Ceph) do, but VM inventory, power and migration "
-    "need the host reachable directly from this machine"
-)
 
 
 def _host(cluster: ClusterConfig, host: HostConfig | str) -> HostConfig:

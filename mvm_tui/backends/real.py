@@ -14,6 +14,7 @@ import shlex
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import PurePosixPath
 from typing import NamedTuple, TypeVar
 
@@ -24,7 +25,6 @@ from mvm_tui.backends.base import (
     BackendError,
     ClusterBackend,
     HostRef,
-    HostUnreachable,
     InvalidState,
     NotFound,
 )
@@ -39,9 +39,10 @@ from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.power import quote_uri
 from mvm_tui.backends.libvirt.uri import Transport, migration_uri
-from mvm_tui.backends.reach import LIBVIRT_NO_BASTION, libvirt_uri, ssh_target
+from mvm_tui.backends.reach import libvirt_uri, ssh_target
 from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
+from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.migration_trust import trust_hint
@@ -114,12 +115,14 @@ class RealBackend(ClusterBackend):
             ask_password=ask_password, unknown_key=unknown_key,
         )
         self._clock = clock or time.time
-        self._behind_bastion = {h.name for h in cluster.hosts if h.proxy_jump}
+        self._tunnels = LibvirtTunnels(self.ssh)  # (hosts behind a bastion)
         self.nodes = {
             h.name: LibvirtNode(LibvirtHost(
-                h.name, libvirt_uri(cluster, h.name, options.libvirt_transport),
+                h.name, self._tunnels.uri(h.name) if h.proxy_jump
+                else libvirt_uri(cluster, h.name, options.libvirt_transport),
                 connect_timeout=options.libvirt_connect_timeout, keepalive=options.keepalive,
                 on_event=self._libvirt_event,
+                before_open=partial(self._tunnels.ensure, h.name) if h.proxy_jump else None,
             ), clock=self._clock)
             for h in cluster.hosts
         }
@@ -200,10 +203,6 @@ class RealBackend(ClusterBackend):
             task = self._stats[host] = asyncio.ensure_future(self._node(host).poll())
         try:
             poll = await asyncio.wait_for(asyncio.shield(task), self.options.stats_deadline)
-        except HostUnreachable as exc:
-            if host in self._behind_bastion:  # say why, rather than only libvirt's words
-                raise HostUnreachable(f"{exc} ({LIBVIRT_NO_BASTION})") from None
-            raise
         except TimeoutError:
             last = self._last.get(host)
             if last is None:
@@ -261,7 +260,7 @@ class RealBackend(ClusterBackend):
             main = self._node(host).host
             conn = self._ha_hosts[host] = LibvirtHost(
                 host, main.uri, connect_timeout=self.options.libvirt_connect_timeout,
-                keepalive=self.options.keepalive)
+                keepalive=self.options.keepalive, before_open=main.before_open)
         return conn
 
     async def check_host(self, host: str, timeout: float) -> HostPoll | None:
@@ -512,6 +511,7 @@ class RealBackend(ClusterBackend):
         await asyncio.gather(*(node.close() for node in self.nodes.values()),
                              *(h.close() for h in self._ha_hosts.values()),
                              return_exceptions=True)
+        await self._tunnels.close()
         await self.ssh.close()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from mvm_tui import paths
 from mvm_tui.backends.base import BackendError, HostUnreachable
-from mvm_tui.backends.reach import LIBVIRT_NO_BASTION, ssh_target
+from mvm_tui.backends.reach import ssh_target
 from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed, HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
@@ -116,10 +116,6 @@ async def _one(pool: SshPool, h: PreflightHost, spec: PreflightSpec,
         return _not_run(h, items)
     items += [Item(reach, "ok", "logged in"),
               Item("host key", "ok", f"known and accepted ({target.known_hosts})")]
-    if target.proxy_jump:
-        items.append(Item("libvirt through the bastion", "warn", LIBVIRT_NO_BASTION,
-                          "provisioning works; to manage VMs, make the host reachable "
-                          "directly (or remove proxy_jump once it is)"))
     try:
         await pool.run(h.name, ["true"], sudo=True)
         items.append(Item("sudo", "ok", "works" if h.user != "root" else "root"))

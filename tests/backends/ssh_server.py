@@ -60,6 +60,7 @@ class SshTestServer:
     connections: list[asyncssh.SSHServerConnection] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     forwards: list[tuple[str, int]] = field(default_factory=list)
+    unix_forwards: list[str] = field(default_factory=list)
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
     running: set[asyncio.subprocess.Process] = field(default_factory=set)
     _server: asyncssh.SSHAcceptor | None = None
@@ -92,6 +93,10 @@ class SshTestServer:
             def connection_requested(self, dest_host: str, dest_port: int, orig_host: str,
                                      orig_port: int) -> bool:
                 owner.forwards.append((dest_host, dest_port))  # a ProxyJump through us
+                return True
+
+            def unix_connection_requested(self, dest_path: str) -> bool:
+                owner.unix_forwards.append(dest_path)  # a forwarded socket
                 return True
 
             def password_auth_supported(self) -> bool:

@@ -40,7 +40,7 @@ import asyncio
 import itertools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -91,9 +91,11 @@ class LibvirtHost:
         keepalive: KeepAlive | None = KeepAlive(),
         on_event: EventHandler | None = None,
         opener: Callable[[str], Conn] | None = None,
+        before_open: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.name = name
         self.uri = uri
+        self.before_open = before_open  # makes the URI reachable (a forwarded socket)
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
         self.on_event = on_event
@@ -291,6 +293,12 @@ class LibvirtHost:
                 old.stale = True  # from now on no call reaches it or its objects
                 with suppress(BackendError):  # its worker stopped: only when the host closed
                     old.worker.submit(lambda: self._close_link(old))
+            if self.before_open is not None:
+                try:
+                    await asyncio.wait_for(self.before_open(), self.connect_timeout)
+                except TimeoutError:
+                    raise HostUnreachable(f"{self.name}: not reached within "
+                                          f"{self.connect_timeout:g} s") from None
             return await self._open_in_time()
 
     async def _open_in_time(self) -> Link:

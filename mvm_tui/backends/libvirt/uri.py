@@ -138,6 +138,13 @@ def build_uri(
     return f"qemu+{transport}://{authority}/system?{query}"
 
 
+def unix_uri(socket: str) -> str:
+    """The URI of a system libvirtd reached through a local socket (a host behind a bastion:
+    the socket is forwarded to the host's over SSH, see backends.ssh.libvirt_tunnel)."""
+    path = check_path(socket, "the libvirt socket")
+    return f"qemu+unix:///system?socket={quote(path, safe='/,')}"
+
+
 def check_uri(uri: str) -> str:
     """A URI given whole (e.g. from a config file): a test-driver URI, or one build_uri could
     have made (same characters; parameters are not re-parsed)."""
