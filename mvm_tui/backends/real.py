@@ -143,6 +143,7 @@ class RealBackend(ClusterBackend):
         self._last: dict[str, HostPoll] = {}
         self._answered: str | None = None  # the host _on_any_host reached last
         self._silent: set[str] = set()  # hosts whose last liveness check got no answer
+        self._fenced: set[str] = set()  # hosts this process blocklisted (not unfenced since)
         self._counters = {h.name: host_counters.CounterTracker() for h in cluster.hosts}
 
     def watch(self, changed: Callable[[str], None]) -> None:
@@ -237,7 +238,9 @@ class RealBackend(ClusterBackend):
         problems = []
         # the host that answered last first, hosts whose last check failed last: a call to a
         # host that is down waits for its timeout
+        # (and hosts this process fenced: their clients are refused by the OSDs)
         order = sorted(self.hosts, key=lambda h: (h.name in self._silent,
+                                                  h.name in self._fenced,
                                                   h.name != self._answered))
         for h in order:
             if h.name == exclude:
@@ -313,10 +316,16 @@ class RealBackend(ClusterBackend):
 
     async def ceph(self, argv: Sequence[str]) -> CliResult:
         """A command (as root) on the first host that answers; its exit status is returned,
-        not checked (`rados lock get` says so when the lock is held)."""
-        r = await self._on_any_host(lambda h: self.ssh.run(
-            h, list(argv), sudo=True, check=False, timeout=self.options.ceph_timeout))
-        return CliResult(r.exit_status, r.stdout, r.stderr)
+        not checked (`rados lock get` says so when the lock is held), unless the host's own
+        client is refused or stuck (it is blocklisted: fenced): then the next host's."""
+        async def run(host: str) -> CliResult:
+            r = await self.ssh.run(host, list(argv), sudo=True, check=False,
+                                   timeout=self.options.ceph_timeout)
+            if ceph.client_refused(r.exit_status, r.stderr):
+                raise BackendError(f"{host}: {argv[0]}: " + (r.stderr.strip() or "timed out"))
+            return CliResult(r.exit_status, r.stdout, r.stderr)
+
+        return await self._on_any_host(run)
 
     async def systemctl(self, host: str, action: UnitAction, unit: str) -> CliResult:
         if not CEPH_UNIT.fullmatch(unit):
@@ -358,6 +367,7 @@ class RealBackend(ClusterBackend):
         """Blocklist the host's Ceph clients for expiry_s, from another host."""
         argv = ceph.commands.osd_blocklist_add(self._client_addr(host), expiry_s)
         await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True), exclude=host)
+        self._fenced.add(host)
 
     def unfence_commands(self, host: str) -> list[str]:
         return [shlex.join(ceph.commands.osd_blocklist_rm(self._client_addr(host)))]
@@ -365,6 +375,7 @@ class RealBackend(ClusterBackend):
     async def unfence(self, host: str) -> None:
         argv = ceph.commands.osd_blocklist_rm(self._client_addr(host))
         await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True))
+        self._fenced.discard(host)
 
     async def is_fenced(self, host: str) -> bool:
         """Every Ceph client of the host's address is blocklisted: by an entry for the whole

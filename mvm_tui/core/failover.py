@@ -110,6 +110,8 @@ class FailoverEngine(VmTracking, Drilling):
                              reason="while its fence runs: decided when the fence ends")]
         if obs.ok and h.phase is Phase.FENCED:
             return []  # its VMs died with its fence; their restarts wait for another fence
+        if obs.ok and obs.poll is not None and not obs.poll.self_fenced:
+            h.marker_read = set()  # (cleared: a marker read from now on is news)
         if obs.ok:
             if obs.poll is not None:
                 started = obs.time if obs.started is None else obs.started
@@ -133,9 +135,10 @@ class FailoverEngine(VmTracking, Drilling):
                     return killed[:1] + back + killed[1:] + self._retry_waiting(t, h.name)
                 # (its VMs were restarted elsewhere or left down by policy: a self-fence
                 # marker is old news, cleared)
-                old = [] if not obs.poll.self_fenced else [Decision(
+                old = [] if not self._unread(h, obs.poll) else [Decision(
                     t, Kind.SELF_FENCED, h.name, reason=", ".join(obs.poll.self_fenced),
                     detail="cleared: not restarted (it was lost and fenced)")]
+                h.marker_read |= set(obs.poll.self_fenced)
                 return old + self._returned(h, t) + self._retry_waiting(t, h.name)
             if obs.poll is None:
                 return []
@@ -353,11 +356,12 @@ class FailoverEngine(VmTracking, Drilling):
         be declared lost: nobody restarts them elsewhere, so they start again here (those
         still on it and not running), once its self-fence no longer kills what runs there.
         First the SELF_FENCED decision (its marker is cleared), then the restarts."""
-        if poll is None or not poll.self_fenced:
+        unread = self._unread(h, poll)
+        if poll is None or not unread:
             return []
-        killed = [self._vms[v].vm for v in poll.self_fenced if v in self._vms
+        killed = [self._vms[v].vm for v in unread if v in self._vms
                   and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
-        names = ", ".join(poll.self_fenced)
+        names = ", ".join(unread)
         if killed and poll.self_fence_active:  # (it still has no majority of its peers)
             told, h.held_down = h.held_down, {v.name for v in killed}
             return [Decision(t, Kind.STAY_DOWN, h.name, vm=v.name, reason="self-fenced",
@@ -365,12 +369,18 @@ class FailoverEngine(VmTracking, Drilling):
                              "no majority of its peers: started there once it has")
                     for v in killed if v.name not in told]
         h.held_down = set()
+        h.marker_read |= set(unread)
         if not killed:
             return [Decision(t, Kind.SELF_FENCED, h.name, reason=names,
                              detail="cleared: none of them is left down here")]
         return [Decision(t, Kind.SELF_FENCED, h.name, target=h.name, reason=names,
                          detail="killed by its self-fence while it was cut off: started here"),
                 *self._onto(h.name, killed, Kind.RESTART, t)]
+
+    @staticmethod
+    def _unread(h: _Host, poll: HostPoll | None) -> list[str]:
+        """The VMs of the host's self-fence marker not decided on yet."""
+        return [] if poll is None else [v for v in poll.self_fenced if v not in h.marker_read]
 
     def _reset(self, h: _Host) -> None:
         h.phase, h.since, h.held = Phase.OK, 0.0, False

@@ -43,6 +43,9 @@ class _Host:
     left_down: list[str] = field(default_factory=list)  # its VMs that stayed down
     stale: set[str] = field(default_factory=set)  # VMs it has that were restarted elsewhere
     held_down: set[str] = field(default_factory=set)  # its self-fenced VMs said to stay down
+    # the VMs of its self-fence marker already decided on: the marker is read at every check
+    # until HA has cleared it (that decision may wait behind others)
+    marker_read: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -547,3 +547,21 @@ def test_a_host_back_before_its_fence_ran_gets_what_its_self_fence_killed_starte
     assert [(d.kind, d.vm, d.target) for d in out] == [
         (Kind.SELF_FENCED, None, "h1"), (Kind.RETURNED, None, None),
         (Kind.UNFENCE, None, None), (Kind.RESTART, "a", "h1")]
+
+
+def test_a_self_fence_marker_read_again_before_it_is_cleared_is_decided_once() -> None:
+    """HA clears the marker when it reaches that decision (maybe behind others): the checks
+    in between read the same marker, and nothing is restarted twice. Once cleared, a marker
+    is news again."""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    engine.observe(Observation("h1", 0.0, True, _poll("h1", 0.0, ("a", PowerState.RUNNING))))
+    marked = _poll("h1", 5.0, ("a", PowerState.SHUTOFF)).model_copy(
+        update={"self_fenced": ("a",)})
+    first = engine.observe(Observation("h1", 5.0, True, marked))
+    assert [(d.kind, d.vm) for d in first] == [(Kind.SELF_FENCED, None), (Kind.RESTART, "a")]
+    assert engine.observe(Observation("h1", 10.0, True, marked)) == []  # not cleared yet
+    engine.observe(Observation("h1", 15.0, True, _poll("h1", 15.0, ("a", PowerState.RUNNING))))
+    again = _poll("h1", 20.0, ("a", PowerState.SHUTOFF)).model_copy(
+        update={"self_fenced": ("a",)})
+    out = engine.observe(Observation("h1", 20.0, True, again))  # killed again: news
+    assert [(d.kind, d.vm) for d in out] == [(Kind.SELF_FENCED, None), (Kind.RESTART, "a")]

@@ -23,7 +23,7 @@ from mvm_tui.backends.ceph.models import (
     SafeToDestroy,
     StatusReport,
 )
-from mvm_tui.backends.ceph.osdmap import Blocklist, OsdDump
+from mvm_tui.backends.ceph.osdmap import Blocklist, OsdDump, client_refused
 from mvm_tui.backends.ceph.parse import (
     CephParseError,
     parse_blocklist_ls,
@@ -61,6 +61,7 @@ __all__ = [
     "QuorumStatus",
     "SafeToDestroy",
     "StatusReport",
+    "client_refused",
     "commands",
     "data_moved",
     "healthy",

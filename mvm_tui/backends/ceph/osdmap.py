@@ -13,6 +13,7 @@ entry is `IP:0/PREFIXLEN`: the nonce field holds the prefix length.
 from __future__ import annotations
 
 import ipaddress
+import re
 
 from pydantic import Field
 
@@ -100,3 +101,15 @@ class Blocklist(Raw):
             return f"{ip}:0/0" in self.addrs
         return (any(e.whole_ip and e.ip == address for e in self.entries)
                 or any(address in r.network for r in self.ranges))
+
+
+TIMED_OUT = 124  # the exit status of `timeout N cmd` when cmd ran out of time
+# librados' words for a client the OSDs refuse (its address is blocklisted): EBLOCKLISTED
+_REFUSED = re.compile(r"\(108\)|Cannot send after transport endpoint shutdown|blocklisted|"
+                      r"blacklisted", re.IGNORECASE)
+
+
+def client_refused(exit_status: int | None, stderr: str) -> bool:
+    """A Ceph command that failed because of the host it ran on, not of what it asked: the
+    host's client is blocklisted (fenced), or it never got an answer in time."""
+    return exit_status == TIMED_OUT or (exit_status != 0 and bool(_REFUSED.search(stderr)))
