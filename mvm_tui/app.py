@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App, SystemCommand
+from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
@@ -15,41 +15,26 @@ from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
 from mvm_tui.aio import quiet_lost_connections
-from mvm_tui.backends.libvirt.cpu_map import cpu_model_names
+from mvm_tui.app_build import ClusterBuilding
+from mvm_tui.app_clusters import Managed
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
-from mvm_tui.config import ClusterConfig, HostConfig
-from mvm_tui.core.cluster_form import ClusterForm, HostRow
-from mvm_tui.core.failover_plan import Decision, Kind
-from mvm_tui.core.ha_journal import Notice
-from mvm_tui.models import EventLevel, Layout
+from mvm_tui.config import ClusterConfig
 from mvm_tui.runs import RunExecutor
-from mvm_tui.screens.add_cluster import AddClusterScreen
-from mvm_tui.screens.add_worker import AddWorkerScreen
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.clusters import ClustersScreen
 from mvm_tui.screens.demo_faults import FaultInjector, fault_commands
-from mvm_tui.screens.failback import ask_failback
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.password import PasswordScreen
-from mvm_tui.screens.preflight import PreflightResult, PreflightScreen
-from mvm_tui.screens.provisioning import ProvisioningScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vms import VmsScreen
 from mvm_tui.services.cluster import Cluster
-from mvm_tui.services.cluster_builder import ClusterBuilder
 from mvm_tui.services.decommission_runs import Decommissions
 from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_lock import HaLockHeld
 from mvm_tui.services.ha_quit import StandbyProbe, ha_quit_notice, local_standby
-from mvm_tui.services.preflight import (
-    PreflightReport,
-    PreflightSpec,
-    run_preflight,
-    spec_from_config,
-)
 from mvm_tui.session import Prompts
 from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.literal import markup_literal
@@ -59,18 +44,11 @@ SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
     "hosts": ("Hosts", "Every host with its state and load"),
     "vms": ("VMs", "Every VM: filter, sort, power actions"),
     "history": ("History", "Every run, with its full log"),
+    "clusters": ("Clusters", "Every cluster of the config, their hosts and VMs: switch"),
 }
 
 
-ALARMING = frozenset({Kind.LOST, Kind.FENCE, Kind.FENCED, Kind.RESTART, Kind.STAY_DOWN})
-FAILING = frozenset({Kind.FENCE_FAILED, Kind.RESTART_FAILED, Kind.FAILBACK_FAILED})
-
-
-# what a new cluster takes from the cluster shown (the wizard does not ask for them)
-INHERITED = ("known_hosts", "ovs_datapath", "install_packages", "ceph_extra_conf")
-
-
-class MvmApp(App[None]):
+class MvmApp(ClusterBuilding):
     CSS_PATH = "app.tcss"
     TITLE = "mvm-tui"
     MODES: ClassVar[dict[str, type[Screen[None]]]] = {  # type: ignore[assignment]
@@ -78,12 +56,14 @@ class MvmApp(App[None]):
         "hosts": HostsScreen,
         "vms": VmsScreen,
         "history": HistoryScreen,
+        "clusters": ClustersScreen,
     }
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("1", "switch_mode('summary')", "Summary", id="go.summary"),
         Binding("2", "switch_mode('hosts')", "Hosts", id="go.hosts"),
         Binding("3", "switch_mode('vms')", "VMs", id="go.vms"),
         Binding("4", "switch_mode('history')", "History", id="go.history"),
+        Binding("5", "switch_mode('clusters')", "Clusters", id="go.clusters"),
         Binding("question_mark", "toggle_keys", "Keys", id="app.keys"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -100,6 +80,8 @@ class MvmApp(App[None]):
         notices: Sequence[str] = (),
         runs_refused: str | None = None,
         faults: FaultInjector | None = None,
+        others: Sequence[Managed] = (),
+        add_cluster: Callable[[ClusterConfig], Managed] | None = None,
     ) -> None:
         super().__init__()
         # why this process records no runs (its run store cannot be used): every action is
@@ -108,13 +90,14 @@ class MvmApp(App[None]):
         self.faults = faults  # the simulator's faults, in the palette (--demo only)
         self.notices = tuple(notices)  # told once mounted (an earlier process's crash trace)
         self.config_path = config_path  # where a new cluster is added
-        self.decommissions = decommissions  # Ceph host removal (HCI clusters)
-        self.cluster = cluster
+        # the clusters (the first one shown first), each with its HA service and
+        # decommissions, run while the app is open
+        self.managed = [Managed(cluster, ha, decommissions), *others]
+        self._shown = 0
+        self.add_cluster = add_cluster
         self.prompts = prompts
-        self.ha = ha  # the cluster's failover service, run while the app is open
-        self.ha_standby: str | None = None  # why it does not act (another service does)
         self.standby_probe: StandbyProbe = local_standby  # is a standby HA on this jump box
-        self.executor: RunExecutor = cluster.executor
+        self.executor: RunExecutor = cluster.executor  # (one run store for every cluster)
         self.refresh_delay = refresh_delay
         self._refresh_pending = False
         self.sub_title = f"cluster {cluster.name}"
@@ -134,16 +117,7 @@ class MvmApp(App[None]):
         if self.prompts is not None:  # the backends ask the operator through dialogs
             self.prompts.host_key = self._ask_host_key
             self.prompts.password = self._ask_password
-        self.cluster.poller.subscribe(self._inventory_changed)
-        self.cluster.start()
-        if self.ha is not None:
-            self.ha.subscribe(self._ha_decided)
-            self.ha.on_trouble(self._ha_trouble)
-            self.ha.news.listen(self._ha_notice)
-            try:
-                self.ha.start()
-            except HaLockHeld as exc:
-                self.ha_standby = str(exc)
+        self._start_all()
         self.switch_mode("summary")
         for notice in self.notices:
             self.notify(notice, title="Crash trace", severity="warning", timeout=60)
@@ -156,18 +130,19 @@ class MvmApp(App[None]):
     def _resume_decommissions(self) -> None:
         """A decommission left unfinished (the app was killed, the SSH session dropped) is
         shown and resumed: every step re-checks the cluster before doing anything."""
-        if self.decommissions is None:
-            return
-        for run in self.decommissions.unfinished():
-            self.push_screen(RunDetailScreen(run.id))
-            owner = self.executor.owned_elsewhere(run)
-            if owner is not None:
-                self.notify(f"run #{run.id} ({run.title}) is running in {owner}: shown here "
-                            "read-only", title="Decommission in progress")
-                continue
-            self.notify(f"resuming run #{run.id}: {run.title}", title="Unfinished decommission")
-            self.run_worker(self.cluster.execute(run.id), name=run.title, group="runs",
-                            exit_on_error=False)
+        for m in self.managed:
+            for run in m.decommissions.unfinished() if m.decommissions is not None else ():
+                if m is self.shown:
+                    self.push_screen(RunDetailScreen(run.id))
+                owner = self.executor.owned_elsewhere(run)
+                if owner is not None:
+                    self.notify(f"run #{run.id} ({run.title}) is running in {owner}: shown "
+                                "here read-only", title="Decommission in progress")
+                    continue
+                self.notify(f"resuming run #{run.id}: {run.title}",
+                            title="Unfinished decommission")
+                self.run_worker(m.cluster.execute(run.id), name=run.title, group="runs",
+                                exit_on_error=False)
 
     def refuse_runs(self) -> bool:
         """True, and says why, when this process records no runs (so starts none)."""
@@ -181,9 +156,9 @@ class MvmApp(App[None]):
         """Quit; while runs execute here, or while this process's HA service is the active
         one, only once the operator knows what happens to them."""
         running = self.executor.executing()
-        ha_note = None
-        if self.ha is not None:
-            ha_note = await ha_quit_notice(self.ha, self.standby_probe)
+        notes = [(m, await ha_quit_notice(m.ha, self.standby_probe))
+                 for m in self.managed if m.ha is not None]
+        ha_note = " ".join(self._prefix(m) + note for m, note in notes if note) or None
         if not running and ha_note is None:
             self.exit()
             return
@@ -210,28 +185,7 @@ class MvmApp(App[None]):
         self.push_screen(modal, answered)
 
     async def on_unmount(self) -> None:
-        if self.ha is not None:
-            await self.ha.stop()
-        await self.cluster.stop()
-
-    def _ha_decided(self, decision: Decision) -> None:
-        level = (EventLevel.ERROR if decision.kind in FAILING else
-                 EventLevel.WARNING if decision.kind in ALARMING else EventLevel.INFO)
-        self.cluster.poller.record_event(level, decision.host, f"HA: {decision.text()}")
-        if decision.kind is Kind.ASK_FAILBACK and decision.vm and self.ha is not None:
-            ask_failback(self, self.ha, decision.vm, decision.host)
-
-    def _ha_notice(self, notice: Notice) -> None:
-        """A fence, a failure, VMs left down: a toast that stays until read."""
-        self.notify(notice.message, title=f"HA: {notice.event}", markup=False,
-                    severity="error" if notice.level == "error" else "warning", timeout=120)
-
-    def _ha_trouble(self, problem: str) -> None:
-        """Said loudly: HA cannot record or keep something (it tries again)."""
-        if problem:
-            self.notify(problem, title="HA", severity="error", timeout=60)
-            self.cluster.poller.record_event(EventLevel.ERROR, self.cluster.name,
-                                             f"HA: {problem}")
+        await self._stop_all()
 
     # -- live inventory: coalesce many per-host updates into one repaint --------------------
 
@@ -297,6 +251,11 @@ class MvmApp(App[None]):
         for mode, (title, help_text) in SCREENS_BY_MODE.items():
             yield SystemCommand(f"Go to {title}", help_text,
                                 lambda m=mode: self.run_worker(self.action_switch_mode(m)))
+        for m in self.managed:
+            if m is not self.shown:
+                yield SystemCommand(f"Switch to cluster {m.name}",
+                                    "show it (its hosts, VMs, HA and History)",
+                                    lambda name=m.name: self.switch_cluster(name))
         if isinstance(screen, ClusterScreen):
             yield from screen.palette_commands()
         if self.faults is not None:
@@ -309,121 +268,6 @@ class MvmApp(App[None]):
                                 "a new host: preflight, provisioning, joining (verified)",
                                 self.action_add_worker)
         yield from super().get_system_commands(screen)
-
-    def action_add_worker(self, start: HostRow | None = None) -> None:
-        cluster = self.cluster.config
-        if cluster is None or self.refuse_runs():
-            return
-        taken = {h.name for h in cluster.hosts} | {h.address for h in cluster.hosts}
-
-        def filled(row: HostRow | None) -> None:
-            if row is None:
-                return
-            host = row.to_host_config()
-            passwords = ({host.name: row.password.get_secret_value()} if host.password_auth
-                         else {})
-            only = cluster.model_copy(update={"hosts": [host]})
-
-            async def run(s: PreflightSpec) -> list[PreflightReport]:
-                return await run_preflight(s, unknown_key=self._ask_host_key)
-
-            def checked(result: PreflightResult | None) -> None:
-                if result is not None and result.provision:
-                    grown = cluster.model_copy(update={"hosts": [*cluster.hosts, host]})
-                    self._confirm_provision(grown, [host], lambda: self._add_worker(
-                        cluster, host, passwords))
-                else:  # back to the form, to fix what the preflight found
-                    self.action_add_worker(row)
-
-            self.push_screen(PreflightScreen(spec_from_config(only, passwords), run,
-                                             close="Back to the form"), checked)
-
-        self.push_screen(AddWorkerScreen(cluster.name, taken, start), filled)
-
-    async def _add_worker(self, cluster: ClusterConfig, host: HostConfig,
-                          passwords: dict[str, str]) -> None:
-        builder = ClusterBuilder(self.executor, self.cluster.clock,
-                                 unknown_key=self._ask_host_key)
-        result = await builder.add_worker(cluster, host, passwords, self.config_path)
-        if result.ok:
-            self.notify(f"{host.name} joined {cluster.name}" + (
-                f"; added to {result.saved} (restart mvm-tui to watch it)" if result.saved
-                else ""), title="Worker added")
-        else:
-            self.notify(f"{host.name} did not join: see its runs in History",
-                        title="Add worker", severity="error")
-
-    def action_new_cluster(self, start: ClusterForm | None = None) -> None:
-        """The Add Cluster wizard: the form, the preflight of its hosts, then (every host
-        ready, and confirmed) the provisioning, its runs in History; the cluster is then added
-        to the config file. Esc on the preflight goes back to the form, as it was filled in."""
-        if self.refuse_runs():
-            return
-
-        def filled(form: ClusterForm | None) -> None:
-            if form is None:
-                return
-            cluster = form.to_cluster_config()
-            base = self.cluster.config
-            if base is not None:  # what the form does not ask: as for the cluster shown
-                cluster = cluster.model_copy(update={k: getattr(base, k) for k in INHERITED})
-            passwords = {k: v.get_secret_value() for k, v in form.passwords().items()}
-
-            async def run(s: PreflightSpec) -> list[PreflightReport]:
-                return await run_preflight(s, unknown_key=self._ask_host_key)
-
-            def checked(result: PreflightResult | None) -> None:
-                if result is not None and result.provision:
-                    self._confirm_provision(cluster, cluster.hosts,
-                                            lambda: self._provision(cluster, passwords))
-                else:  # back to the form, to fix what the preflight found
-                    self.action_new_cluster(form)
-
-            self.push_screen(PreflightScreen(spec_from_config(cluster, passwords), run,
-                                             close="Back to the form"), checked)
-
-        self.push_screen(AddClusterScreen(start, cpu_models=cpu_model_names()), filled)
-
-    def _confirm_provision(self, cluster: ClusterConfig, new: Sequence[HostConfig],
-                           work: Callable[[], Awaitable[None]]) -> None:
-        """Show what provisioning `new` will do, every command; run `work()` once confirmed."""
-        names = ", ".join(h.name for h in new)
-        if cluster.layout is Layout.HCI:
-            storage = (f", and {'their' if len(new) > 1 else 'its'} Ceph OSDs on "
-                       f"{', '.join(cluster.data_devices)} (the data on them is wiped)")
-        elif cluster.datastore is not None:
-            storage = f", and the datastore {cluster.datastore.name} as a libvirt pool"
-        else:
-            storage = ""
-        joining = len(new) < len(cluster.hosts)
-        modal = ConfirmModal(
-            title=(f"Add {names} to {cluster.name}?" if joining
-                   else f"Provision cluster {cluster.name}?"),
-            consequence=f"{names} get KVM and libvirt, Open vSwitch with br-compute on "
-            f"{cluster.interfaces.compute}{storage}. Every host of the cluster then trusts the "
-            "others for live migration (each host's own key). Each host is a Run, shown as it "
-            "goes and kept in History.",
-            steps=ClusterBuilder(self.executor, self.cluster.clock).plan(cluster, new),
-            verb="Provision")
-
-        def confirmed(ok: bool | None) -> None:
-            if ok:
-                last = max((r.id for r in self.executor.store.list_runs(limit=1)), default=0)
-                self.push_screen(ProvisioningScreen(cluster.name, after_run=last))
-                self.run_worker(work(), name="provisioning", group="runs", exit_on_error=False)
-
-        self.push_screen(modal, confirmed)
-
-    async def _provision(self, cluster: ClusterConfig, passwords: dict[str, str]) -> None:
-        builder = ClusterBuilder(self.executor, self.cluster.clock,
-                                 unknown_key=self._ask_host_key)
-        result = await builder.build(cluster, passwords, self.config_path)
-        if result.ok:
-            where = f"; added to {result.saved}" if result.saved else ""
-            self.notify(f"cluster {cluster.name} is ready{where}", title="Provisioned")
-        else:
-            self.notify("provisioning did not finish: see its runs in History", title=
-                        f"Cluster {cluster.name}", severity="error")
 
     # -- the one place a failed worker reaches the operator ---------------------------------
 

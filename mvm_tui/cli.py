@@ -181,22 +181,29 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run_tui(config: Config, demo: bool, config_path: Path | None,
              notices: Sequence[str] = ()) -> int:
     from mvm_tui.app import MvmApp  # textual is only loaded for the UI
+    from mvm_tui.app_clusters import Managed
     from mvm_tui.backends.sim.faults import SimFaults
     from mvm_tui.ha_cli import build_ha_service
+    from mvm_tui.services.cluster import Cluster
     from mvm_tui.services.decommission_runs import decommissions_for
 
     session = open_session(config, demo)
-    cluster = session.clusters[0]
     path = None if demo else config_path or paths.default_config_path()
     damage = session.store_damage  # then nothing is recorded, so nothing is done: no HA
-    backend = cluster.backend
+
+    def managed(cluster: Cluster) -> Managed:
+        return Managed(cluster, build_ha_service(session, cluster) if damage is None else None,
+                       decommissions_for(session, cluster, path))
+
+    first, *others = [managed(c) for c in session.clusters]
+    backend = first.cluster.backend
     faults = backend if demo and isinstance(backend, SimFaults) else None  # in the palette
     try:
-        MvmApp(cluster, prompts=session.prompts,
-               ha=build_ha_service(session, cluster) if damage is None else None,
-               decommissions=decommissions_for(session, cluster, path), config_path=path,
-               notices=notices, runs_refused=None if damage is None else str(damage),
-               faults=faults).run()
+        MvmApp(first.cluster, prompts=session.prompts, ha=first.ha,
+               decommissions=first.decommissions, others=others,
+               add_cluster=None if demo else lambda spec: managed(session.add(spec)),
+               config_path=path, notices=notices,
+               runs_refused=None if damage is None else str(damage), faults=faults).run()
     finally:
         session.executor.close()
         session.store.close()

@@ -111,6 +111,8 @@ User = Annotated[str, AfterValidator(validate_user)]
 JumpHost = Annotated[str, AfterValidator(validate_jump_host)]
 IfName = Annotated[str, AfterValidator(validate_ifname)]
 CpuModel = Annotated[str, AfterValidator(validate_cpu_model)]
+ClusterColor = Literal["blue", "green", "magenta", "cyan", "yellow", "red"]
+CLUSTER_COLORS: tuple[str, ...] = get_args(ClusterColor)
 FilePath = Annotated[Path, BeforeValidator(_path)]
 Devices = Annotated[tuple[Annotated[str, AfterValidator(validate_device)], ...],
                     BeforeValidator(_devices)]
@@ -384,6 +386,11 @@ class ClusterConfig(_Model):
         "defines on every host."
     )
     ha: HaConfig = Field(default_factory=HaConfig, description="Failover when a host is lost.")
+    color: ClusterColor | None = Field(
+        default=None, description="Colour of the cluster's name bar in the TUI (red, green, "
+        "yellow, blue, magenta or cyan), so two clusters never look alike; default: one "
+        "picked from its name."
+    )
     balance: BalanceConfig = Field(
         default_factory=BalanceConfig, description="Automatic balancing of Auto VMs."
     )

@@ -20,7 +20,7 @@ from mvm_tui.backends.sim import demo_cluster
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshOptions, SshTarget
 from mvm_tui.backends.ssh.pool import AskPassword, Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock, SystemClock
-from mvm_tui.config import Config, demo_config, load_config
+from mvm_tui.config import ClusterConfig, Config, demo_config, load_config
 from mvm_tui.runs import RunExecutor, RunStore, RunStoreDamaged
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.inventory import PollTimers
@@ -41,6 +41,16 @@ class Session:
     # the run store cannot be used: the session runs on an empty store in memory and its
     # executor refuses every run (nothing is done unrecorded); the file is left as it is
     store_damage: RunStoreDamaged | None = None
+
+    def add(self, spec: ClusterConfig) -> Cluster:
+        """A cluster created while the session runs (real hosts), beside the others."""
+        backend = RealBackend(spec, real_options(self.config),
+                              ask_password=self.prompts.ask_password,
+                              unknown_key=self.prompts.on_unknown_key)
+        cluster = Cluster(backend, self.clock, self.executor, poll_timers(self.config),
+                          power_timeout=self.config.timers.power_timeout, config=spec)
+        self.clusters.append(cluster)
+        return cluster
 
     async def close(self) -> None:
         for cluster in self.clusters:

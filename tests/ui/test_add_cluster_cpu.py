@@ -56,7 +56,7 @@ async def test_without_names_only_the_modes_are_offered(running) -> None:
 
 async def test_the_app_offers_libvirts_cpu_map(tmp_path: Path,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("mvm_tui.app.cpu_model_names", lambda: ["Cooperlake", "EPYC-Milan"])
+    monkeypatch.setattr("mvm_tui.app_build.cpu_model_names", lambda: ["Cooperlake", "EPYC-Milan"])
     demo = make_demo(tmp_path)
     async with demo.app.run_test(size=SIZE) as pilot:
         await first_poll_shown(pilot, demo)

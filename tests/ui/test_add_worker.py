@@ -39,7 +39,7 @@ async def test_add_worker_checks_the_host_then_preflight_then_joins(
         joined.append((cluster.name, host.name))
         return BuildResult([])
 
-    monkeypatch.setattr("mvm_tui.app.run_preflight", fake_preflight)
+    monkeypatch.setattr("mvm_tui.app_build.run_preflight", fake_preflight)
     monkeypatch.setattr("mvm_tui.services.cluster_builder.ClusterBuilder.add_worker",
                         fake_add_worker)
     async with demo.app.run_test(size=SIZE) as pilot:

@@ -71,7 +71,7 @@ async def test_new_cluster_from_the_palette_ends_in_its_preflight(
         seen.append(spec)
         return [PreflightReport(h.name, (Item("sudo", "ok", "root"),)) for h in spec.hosts]
 
-    monkeypatch.setattr("mvm_tui.app.run_preflight", fake_preflight)
+    monkeypatch.setattr("mvm_tui.app_build.run_preflight", fake_preflight)
     form = ClusterForm(name="new", data_devices="/dev/sdb", compute_vlans="22-25",
                        management_if="eth0", storage_if="eth1", compute_if="eth2",
                        hosts=[HostRow(f"n{i}", f"10.0.0.{i}") for i in (1, 2)] + [

@@ -74,7 +74,7 @@ def _preflight(monkeypatch: pytest.MonkeyPatch, ready: bool) -> None:
     async def fake(spec: Any, unknown_key: object = None) -> list[PreflightReport]:
         return [PreflightReport(h.name, (Item("sudo", "ok" if ready else "fail", "root"),))
                 for h in spec.hosts]
-    monkeypatch.setattr("mvm_tui.app.run_preflight", fake)
+    monkeypatch.setattr("mvm_tui.app_build.run_preflight", fake)
 
 
 def _form() -> ClusterForm:
