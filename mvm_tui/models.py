@@ -96,6 +96,7 @@ class Vm(Frozen):
     uuid: str
     host: str | None  # where it runs / is defined; None when nowhere
     power: PowerState
+    stop_reason: StopReason | None = None  # why it is shut off, when a check read it
     placement: Placement = Placement.AUTO
     home_host: str | None = None  # where failback returns it
     vcpus: int

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from mvm_tui.core.failover_deaths import HostDeaths
 from mvm_tui.core.failover_drill import Drilling, drill
 from mvm_tui.core.failover_plan import (
     Decision,
@@ -36,7 +37,6 @@ from mvm_tui.core.placement import LIVE, assign, rooms
 from mvm_tui.models import (
     ClusterSnapshot,
     Host,
-    HostPoll,
     HostState,
     Layout,
     Placement,
@@ -52,7 +52,7 @@ __all__ = [
 
 
 
-class FailoverEngine(VmTracking, Drilling):
+class FailoverEngine(VmTracking, Drilling, HostDeaths):
     def __init__(
         self,
         settings: HaSettings,
@@ -113,6 +113,7 @@ class FailoverEngine(VmTracking, Drilling):
         if obs.ok and obs.poll is not None and not obs.poll.self_fenced:
             h.marker_read = set()  # (cleared: a marker read from now on is news)
         if obs.ok:
+            live_before = self._seen_live(h.name)
             if obs.poll is not None:
                 started = obs.time if obs.started is None else obs.started
                 self._absorb(h, obs, started)
@@ -121,7 +122,8 @@ class FailoverEngine(VmTracking, Drilling):
                 self._reset(h)
                 killed = self._self_fenced(h, obs.poll, t)
                 return [*killed[:1], Decision(t, Kind.OK, h.name, reason="answered again"),
-                        *killed[1:], *self._retry_waiting(t, h.name)]
+                        *killed[1:], *self._died(h, live_before, obs.poll, t),
+                        *self._retry_waiting(t, h.name)]
             # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
             if h.restarting and h.phase in DOWN_PHASES:
                 h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
@@ -132,7 +134,9 @@ class FailoverEngine(VmTracking, Drilling):
                 if h.phase in (Phase.LOST, Phase.FENCING):  # nothing of it restarted elsewhere:
                     back = self._returned(h, t)  # what its self-fence killed starts here again
                     killed = self._self_fenced(h, obs.poll, t)
-                    return killed[:1] + back + killed[1:] + self._retry_waiting(t, h.name)
+                    return (killed[:1] + back + killed[1:]
+                            + self._died(h, live_before, obs.poll, t)
+                            + self._retry_waiting(t, h.name))
                 # (its VMs were restarted elsewhere or left down by policy: a self-fence
                 # marker is old news, cleared)
                 old = [] if not self._unread(h, obs.poll) else [Decision(
@@ -142,8 +146,9 @@ class FailoverEngine(VmTracking, Drilling):
                 return old + self._returned(h, t) + self._retry_waiting(t, h.name)
             if obs.poll is None:
                 return []
-            # a cut-off its checks did not see (too short, or the checks were slow)
-            return self._self_fenced(h, obs.poll, t) + self._retry_waiting(t, h.name)
+            # a cut-off or a restart its checks did not see (too short, or slow checks)
+            return (self._self_fenced(h, obs.poll, t) + self._died(h, live_before, obs.poll, t)
+                    + self._retry_waiting(t, h.name))
         out: list[Decision] = []
         if h.phase is Phase.OK:
             h.phase, h.since = Phase.SUSPECT, t
@@ -351,37 +356,6 @@ class FailoverEngine(VmTracking, Drilling):
         h = self._hosts[host]
         return h.phase is Phase.OK and not h.fenced and h.last_ok > float("-inf")
 
-    def _self_fenced(self, h: _Host, poll: HostPoll | None, t: float) -> list[Decision]:
-        """It was cut off long enough for its self-fence to kill its VMs, not long enough to
-        be declared lost: nobody restarts them elsewhere, so they start again here (those
-        still on it and not running), once its self-fence no longer kills what runs there.
-        First the SELF_FENCED decision (its marker is cleared), then the restarts."""
-        unread = self._unread(h, poll)
-        if poll is None or not unread:
-            return []
-        killed = [self._vms[v].vm for v in unread if v in self._vms
-                  and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
-        names = ", ".join(unread)
-        if killed and poll.self_fence_active:  # (it still has no majority of its peers)
-            told, h.held_down = h.held_down, {v.name for v in killed}
-            return [Decision(t, Kind.STAY_DOWN, h.name, vm=v.name, reason="self-fenced",
-                             detail=f"killed by the self-fence of {h.name}, which still has "
-                             "no majority of its peers: started there once it has")
-                    for v in killed if v.name not in told]
-        h.held_down = set()
-        h.marker_read |= set(unread)
-        if not killed:
-            return [Decision(t, Kind.SELF_FENCED, h.name, reason=names,
-                             detail="cleared: none of them is left down here")]
-        return [Decision(t, Kind.SELF_FENCED, h.name, target=h.name, reason=names,
-                         detail="killed by its self-fence while it was cut off: started here"),
-                *self._onto(h.name, killed, Kind.RESTART, t)]
-
-    @staticmethod
-    def _unread(h: _Host, poll: HostPoll | None) -> list[str]:
-        """The VMs of the host's self-fence marker not decided on yet."""
-        return [] if poll is None else [v for v in poll.self_fenced if v not in h.marker_read]
-
     def _reset(self, h: _Host) -> None:
         h.phase, h.since, h.held = Phase.OK, 0.0, False
         h.fence_running = h.answered = False
@@ -427,7 +401,8 @@ class FailoverEngine(VmTracking, Drilling):
                     for v in restart_order(back, self.settings)]
         return out
 
-    def _onto(self, host: str, vms: list[Vm], kind: Kind, t: float) -> list[Decision]:
+    def _onto(self, host: str, vms: list[Vm], kind: Kind, t: float,
+              reason: str = "") -> list[Decision]:
         """Restart or fail back VMs onto `host`, within its room, most important first."""
         if not vms:
             return []
@@ -440,7 +415,7 @@ class FailoverEngine(VmTracking, Drilling):
         for vm in restart_order(vms, self.settings):
             if vm.name in done.placed:
                 self._put(vm.name, host, PowerState.RUNNING, t)
-                out.append(Decision(t, kind, host, vm=vm.name, target=host))
+                out.append(Decision(t, kind, host, vm=vm.name, target=host, reason=reason))
             else:
                 failed = Kind.RESTART_FAILED if kind is Kind.RESTART else Kind.FAILBACK_FAILED
                 out.append(Decision(t, failed, host, vm=vm.name, reason=f"no room on {host}",

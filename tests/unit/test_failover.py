@@ -34,6 +34,7 @@ from mvm_tui.models import (
     Layout,
     Placement,
     PowerState,
+    StopReason,
     Vm,
 )
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
@@ -565,3 +566,25 @@ def test_a_self_fence_marker_read_again_before_it_is_cleared_is_decided_once() -
         update={"self_fenced": ("a",)})
     out = engine.observe(Observation("h1", 20.0, True, again))  # killed again: news
     assert [(d.kind, d.vm) for d in out] == [(Kind.SELF_FENCED, None), (Kind.RESTART, "a")]
+
+
+def test_vms_that_died_with_their_host_start_again_there_but_not_those_someone_stopped() -> None:
+    """A power cut its checks saw as a short outage (back before the grace period): what
+    libvirt says after the host restarted tells a VM that died with it ("unknown") from one
+    someone powered off or shut down meanwhile (its reason says so), and from one that was
+    already off."""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    engine.observe(Observation("h1", 0.0, True, _poll(
+        "h1", 0.0, ("a", PowerState.RUNNING), ("b", PowerState.RUNNING),
+        ("c", PowerState.RUNNING), ("off", PowerState.SHUTOFF))))
+    engine.observe(Observation("h1", 5.0, False, None))
+    after = _poll("h1", 10.0, ("a", PowerState.SHUTOFF), ("b", PowerState.SHUTOFF),
+                  ("c", PowerState.SHUTOFF), ("off", PowerState.SHUTOFF))
+    reasons = {"a": StopReason.UNKNOWN, "b": StopReason.DESTROYED, "c": StopReason.SHUTDOWN,
+               "off": StopReason.UNKNOWN}
+    after = after.model_copy(update={"vms": tuple(
+        v.model_copy(update={"stop_reason": reasons[v.name]}) for v in after.vms)})
+    out = engine.observe(Observation("h1", 10.0, True, after))
+    assert [(d.kind, d.vm, d.target, d.reason) for d in out] == [
+        (Kind.OK, None, None, "answered again"),
+        (Kind.RESTART, "a", "h1", "it died with its host")]

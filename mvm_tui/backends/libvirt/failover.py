@@ -24,7 +24,7 @@ import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.libvirt.inventory import power_state, read_facts
-from mvm_tui.backends.libvirt.power import quote_uri
+from mvm_tui.backends.libvirt.power import quote_uri, stop_reason
 from mvm_tui.models import HostMetrics, HostPoll, PowerState, Vm
 
 ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
@@ -132,9 +132,11 @@ def light_check(conn: Any, host: str, kept: KeptDefinitions, now: float,
                     raise
                 entry = cache.specs[uuid] = (spec, code)
             spec = entry[0]
+            reason = stop_reason(code, int(rec.get("state.reason", 0)))
             vms.append(Vm(name=spec.name, uuid=spec.uuid, host=host, power=power_state(code),
-                          placement=spec.placement, home_host=spec.home_host,
-                          vcpus=spec.vcpus, memory_mb=spec.memory_mb, nics=spec.nics))
+                          stop_reason=reason, placement=spec.placement,
+                          home_host=spec.home_host, vcpus=spec.vcpus, memory_mb=spec.memory_mb,
+                          nics=spec.nics))
         cache.specs = {u: e for u, e in cache.specs.items() if u in set(uuids)}
         facts = cache.facts.facts
     used = sum(v.memory_mb for v in vms if v.power in ACTIVE)

@@ -58,8 +58,9 @@ class SimFaults:
         now = self._clock.now()
         for v in h.vms.values():
             settle(v, now)
-            if v.power in LIVE:
+            if v.power in LIVE:  # (virsh destroy)
                 v.power, v.shutoff_at = PowerState.SHUTOFF, None
+                v.stop_reason = StopReason.DESTROYED
                 v.generation += 1
                 h.self_fenced.append(v.template.name)
 

@@ -100,6 +100,7 @@ def snapshot(v: VmState, now: float, boot_s: float) -> Vm:
         {
             "host": v.host,
             "power": v.power,
+            "stop_reason": None if v.power in LIVE else v.stop_reason or StopReason.UNKNOWN,
             "placement": v.placement,
             "home_host": v.home_host,
             "cpu_pct": s.cpu_pct,
