@@ -41,6 +41,7 @@ from mvm_tui.runs import (
     error_message,
 )
 from mvm_tui.services.placement import ensure_room
+from mvm_tui.units import count
 
 ENTER = "host.maintenance.enter"
 LEAVE = "host.maintenance.leave"
@@ -160,7 +161,7 @@ class MaintenanceRuns:
 
         steps = [self._flag_step(host, True, mark)]
         if moves:
-            steps.append(self._moves_step(f"Move {len(moves)} VMs off {host}", moves,
+            steps.append(self._moves_step(f"Move {count(len(moves), 'VM')} off {host}", moves,
                                           replan=True))
         return steps
 
@@ -173,7 +174,7 @@ class MaintenanceRuns:
 
         steps = [self._flag_step(host, False, unmark)]
         if moves:
-            steps.append(self._moves_step(f"Bring back {len(moves)} VMs to {host}", moves))
+            steps.append(self._moves_step(f"Bring back {count(len(moves), 'VM')} to {host}", moves))
         return steps
 
     def _flag_step(
@@ -266,7 +267,7 @@ class MaintenanceRuns:
                 self._ended(m)
         if failed:
             raise BackendError(
-                f"{len(failed)} of {len(moves)} VMs not moved: " + "; ".join(failed))
+                f"{len(failed)} of {count(len(moves), 'VM')} not moved: " + "; ".join(failed))
 
     def _ended(self, m: Move) -> None:
         self.in_flight.remove(m)
