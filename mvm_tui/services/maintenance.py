@@ -41,7 +41,7 @@ from mvm_tui.runs import (
     error_message,
 )
 from mvm_tui.services.placement import ensure_room
-from mvm_tui.units import count
+from mvm_tui.units import count, rate
 
 ENTER = "host.maintenance.enter"
 LEAVE = "host.maintenance.leave"
@@ -54,10 +54,10 @@ class MaintenanceBlocked(BackendError):
 
 
 def progress_line(p: MigrationProgress) -> str:
-    """e.g. "web-01: 42% (1.7 GiB of 4.0 GiB), dirty 35 MB/s"."""
+    """e.g. "web-01: 42% (1.7 GiB of 4.0 GiB), dirty 33.4 MiB/s"."""
     sent = (p.memory_total_bytes - p.memory_remaining_bytes) / GIB
     line = (f"{p.vm}: {p.percent:.0f}% ({sent:.1f} GiB of {p.memory_total_bytes / GIB:.1f} GiB)"
-            f", dirty {p.dirty_rate_bps / 1e6:.0f} MB/s")
+            f", dirty {rate(p.dirty_rate_bps)}")
     return line + (f", paused on {p.source} for the switch-over" if p.switching_over else "")
 
 

@@ -11,6 +11,7 @@ from mvm_tui.backends.base import ClusterBackend, InvalidState
 from mvm_tui.core.placement import room_left, rooms
 from mvm_tui.models import ClusterSnapshot, MigrationProgress, Placement, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
+from mvm_tui.units import rate
 
 GIB = 2**30
 
@@ -68,7 +69,7 @@ def progress_text(p: MigrationProgress) -> str:
                 f"{p.downtime_ms} ms ({_size(p.memory_processed_bytes)} sent)")
     text = (f"{p.percent:.0f}%: {_size(p.memory_processed_bytes)} sent, "
             f"{_size(p.memory_remaining_bytes)} of {_size(p.memory_total_bytes)} left, "
-            f"dirty {p.dirty_rate_bps / 2**20:.0f} MiB/s")
+            f"dirty {rate(p.dirty_rate_bps)}")
     if p.switching_over:
         text += f"; paused on {p.source} for the switch-over"
     return text

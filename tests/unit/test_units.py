@@ -1,4 +1,5 @@
-"""Counts read in good English ("1 VM", "2 VMs"), written by units.count everywhere."""
+"""Counts read in good English ("1 VM", "2 VMs") and rates in binary units ("35.0 MiB/s"),
+written by units.count and units.rate everywhere."""
 
 from __future__ import annotations
 
@@ -10,7 +11,10 @@ import pytest
 
 from mvm_tui.core.cpu_models import check_cpu_model
 from mvm_tui.core.preflight import check_virtualisation
-from mvm_tui.units import count, is_are
+from mvm_tui.models import MigrationProgress
+from mvm_tui.services.maintenance import progress_line
+from mvm_tui.services.placement import progress_text
+from mvm_tui.units import count, is_are, rate, size_bytes
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mvm_tui"
 # the simulator's Ceph answers as Ceph writes them ("1 osds down"); the lab is not mvm-tui's UI
@@ -71,3 +75,44 @@ def test_the_check_sees_a_count_by_hand(tmp_path: Path, source: str, flagged: bo
     path = tmp_path / "sample.py"
     path.write_text(f"x = {source}\n")
     assert bool(counts_by_hand(path, tmp_path)) is flagged
+
+
+RATE_UNIT = re.compile(r"\b([kKMGT]i?)?B/s\b")
+
+
+def test_sizes_and_rates_are_binary() -> None:
+    assert [size_bytes(n) for n in (512, 1536, 35 * 2**20, 3 * 2**30)] == [
+        "512 B", "1.5 KiB", "35.0 MiB", "3.0 GiB"]
+    assert rate(35 * 2**20) == "35.0 MiB/s"
+
+
+def test_both_migration_logs_write_the_dirty_rate_alike() -> None:
+    """Maintenance's and placement's logs of a live migration: one unit, one format."""
+    p = MigrationProgress(vm="web-01", source="hv1", dest="hv2", elapsed_s=3.0,
+                          memory_total_bytes=4 * 2**30, memory_processed_bytes=2**30,
+                          memory_remaining_bytes=3 * 2**30, dirty_rate_bps=35 * 2**20)
+    assert progress_line(p).endswith(", dirty 35.0 MiB/s")
+    assert progress_text(p).endswith(", dirty 35.0 MiB/s")
+
+
+def rates_by_hand(path: Path, root: Path = PACKAGE) -> list[str]:
+    """f-strings that write a byte rate's unit themselves ("{x / 1e6:.0f} MB/s")."""
+    return [f"{path.relative_to(root)}:{node.lineno}: {ast.unparse(node)}"
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+            if isinstance(node, ast.JoinedStr) and any(
+                isinstance(v, ast.Constant) and RATE_UNIT.search(str(v.value))
+                for v in node.values)]
+
+
+def test_no_rate_is_written_by_hand() -> None:
+    found = [line for path in sources() if path.name != "units.py"
+             for line in rates_by_hand(path)]
+    assert not found, "use units.rate():\n" + "\n".join(found)
+
+
+def test_the_check_sees_a_rate_by_hand(tmp_path: Path) -> None:
+    path = tmp_path / "sample.py"
+    path.write_text('a = f"dirty {p.dirty_rate_bps / 1e6:.0f} MB/s"\n'
+                    'b = f"dirtying {x / 2**20:.1f} MiB/s)"\nc = f"dirty {rate(x)}"\n'
+                    'd = "Network MiB/s"\n')
+    assert [line.split(":")[1] for line in rates_by_hand(path, tmp_path)] == ["1", "2"]
