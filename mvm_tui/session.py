@@ -21,6 +21,7 @@ from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshOptions, SshTarg
 from mvm_tui.backends.ssh.pool import AskPassword, Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock, SystemClock
 from mvm_tui.config import Config, demo_config, load_config
+from mvm_tui.config_example import COMMAND as EXAMPLE_COMMAND
 from mvm_tui.runs import RunExecutor, RunStore, RunStoreDamaged
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.inventory import PollTimers
@@ -147,7 +148,7 @@ def open_session(
         if not config.clusters:
             raise SessionError(
                 "the configuration has no cluster: add a [[clusters]] table "
-                "(see config.example.toml), or pass --demo"
+                f"(`{EXAMPLE_COMMAND}` shows one), or pass --demo"
             )
         specs = list(config.clusters)
         backends = [
