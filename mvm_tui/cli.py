@@ -211,8 +211,7 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
                notices=notices, runs_refused=None if damage is None else str(damage),
                faults=faults).run()
     finally:
-        session.executor.close()
-        session.store.close()
+        session.close_store()
     return 0
 
 
