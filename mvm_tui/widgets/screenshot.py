@@ -23,9 +23,9 @@ def screenshot_dir() -> Path:
 
 
 def save_screenshot(app: App[object], filename: str | None = None,
-                    directory: str | None = None) -> Path | None:
+                    directory: str | None = None) -> None:
     """Save the screen in `directory` (default: screenshot_dir(), created if missing) and
-    tell where in a notification; a failure is told with its reason. The file, or None."""
+    tell where in a notification; a failure is told with its reason."""
     where = Path(directory) if directory else screenshot_dir()
     try:
         paths.ensure_private_dir(where)
@@ -33,6 +33,5 @@ def save_screenshot(app: App[object], filename: str | None = None,
     except OSError as exc:
         app.notify(f"Not saved: {exc.strerror or exc} ({exc.filename or where})",
                    title="Screenshot", severity="error", timeout=15)
-        return None
+        return
     app.notify(f"Saved to {saved}", title="Screenshot", timeout=15)
-    return saved
