@@ -38,6 +38,7 @@ from mvm_tui.services.ha_quit import StandbyProbe, ha_quit_notice, local_standby
 from mvm_tui.session import Prompts
 from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.literal import markup_literal
+from mvm_tui.widgets.screenshot import save_screenshot
 
 SCREENS_BY_MODE: dict[str, tuple[str, str]] = {
     "summary": ("Summary", "Cluster health, capacity, Ceph and recent events"),
@@ -108,6 +109,12 @@ class MvmApp(ClusterBuilding):
         """Every notification is plain text, whatever the caller asks: what they say holds
         names from hosts (VMs, hosts, pools), shown as they are written (widgets/literal.py)."""
         super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+
+    def deliver_screenshot(self, filename: str | None = None, path: str | None = None,
+                           time_format: str | None = None) -> str | None:
+        """The palette's Screenshot: saved where a directory exists, and said where."""
+        save_screenshot(self, filename, path)
+        return None
 
     def action_help_quit(self) -> None:  # Textual's own says "[b]q[/b]" as markup
         self.notify("Press q to quit the app", title="Do you want to quit?")

@@ -13,6 +13,7 @@ from typing import Any
 
 from mvm_tui import crash, paths
 from mvm_tui.config import Config, ConfigError
+from mvm_tui.config_example import example_text
 from mvm_tui.session import Prompts, Session, SessionError, load, measure, open_session
 
 EXIT_USAGE = 2
@@ -25,7 +26,8 @@ Without a subcommand it opens the interactive UI.
 EPILOG = f"""\
 configuration:
   --config PATH, else {paths.default_config_path()}
-  (see config.example.toml for every key). Secrets are never stored in it.
+  (`mvm-tui config example` prints an example, every key explained).
+  Secrets are never stored in it.
 run history:
   kept in {paths.state_dir()}
 
@@ -36,6 +38,7 @@ examples:
   mvm-tui decommission HOST --config PATH --dry-run   the plan of a Ceph host's removal
   mvm-tui cluster create --from new.toml --config PATH   preflight, provision, add a cluster
   mvm-tui cluster trust [--check] --config PATH   the hosts' trust for live migration
+  mvm-tui config example > config.toml   an example configuration to edit
   mvm-tui lab up                    a real 3-host lab on this machine (root, Debian 12)
 """
 
@@ -105,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     create.add_argument("--from", dest="source", type=Path, required=True, metavar="FILE",
                         help="the TOML file describing the cluster: one [[clusters]] table "
-                             "with its hosts (see config.example.toml)")
+                             "with its hosts (see `mvm-tui config example`)")
     create.add_argument("--accept-new-host-keys", action="store_true",
                         help="trust hosts' keys not in known_hosts yet (a changed key is "
                              "always refused)")
@@ -122,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     trust.add_argument("--accept-new-host-keys", action="store_true",
                        help="trust hosts' keys not in known_hosts yet (a changed key is "
                             "always refused)")
+    config = sub.add_parser("config", help="the configuration file (see `config example`)")
+    config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
+    config_sub.add_parser(
+        "example", help="print an example config.toml, every key explained",
+        description="Print the example configuration that comes with mvm-tui: every key, "
+        "explained, with its default. Redirect it to a file and edit it.",
+    )
     sub.add_parser(
         "lab", add_help=False,
         help="build and drive a real local test lab (root, Debian 12): see `mvm-tui lab --help`",
@@ -142,6 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for line in crashes:
             print(f"mvm-tui: {line}", file=sys.stderr)
     try:
+        if args.command == "config":  # example: the only action
+            sys.stdout.write(example_text())
+            return 0
         if args.command == "cluster" and args.cluster_command == "trust":
             from mvm_tui.cluster_cli import trust_cluster
 
@@ -205,8 +218,7 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
                config_path=path, notices=notices,
                runs_refused=None if damage is None else str(damage), faults=faults).run()
     finally:
-        session.executor.close()
-        session.store.close()
+        session.close_store()
     return 0
 
 

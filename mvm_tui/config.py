@@ -3,7 +3,7 @@
 load_config() turns every problem with the file into a ConfigError whose message names the
 file, the key and what is expected, one problem per line; it never shows a traceback.
 Secrets are never stored: passwords are asked for when they are needed.
-config.example.toml (repository root) documents every key.
+`mvm-tui config example` prints an example that documents every key (config_example.py).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from mvm_tui.config_example import COMMAND as EXAMPLE_COMMAND
 from mvm_tui.core.form_validation import (
     IscsiTarget,
     NfsExport,
@@ -528,7 +529,8 @@ def load_config(path: Path) -> Config:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ConfigError(
-            path, "no such file; copy config.example.toml there or pass --config PATH"
+            path, f"no such file; `{EXAMPLE_COMMAND}` prints an example to copy there and "
+            "edit (every key explained), or pass --config PATH"
         ) from None
     except IsADirectoryError:
         raise ConfigError(path, "is a directory, not a config file; pass --config PATH") from None
@@ -555,7 +557,7 @@ def save_config(config: Config, path: Path) -> None:
     data = config.model_dump(mode="json", exclude_none=True)
     for cluster, model in zip(data["clusters"], config.clusters, strict=True):
         cluster["compute_vlans"] = format_vlans(model.compute_vlans)
-    header = "# mvm-tui configuration; config.example.toml documents every key.\n\n"
+    header = f"# mvm-tui configuration; `{EXAMPLE_COMMAND}` documents every key.\n\n"
     write_private(Path(path), (header + tomli_w.dumps(data)).encode("utf-8"))
 
 

@@ -26,6 +26,7 @@ from mvm_tui.runs import (
 from mvm_tui.runs.follow import follow
 from mvm_tui.services.decommission_runs import Decommissions, host_remover
 from mvm_tui.session import Session, SessionError, load, open_session, poll_once
+from mvm_tui.units import count
 
 EXIT_NOT_RECORDED = 74  # EX_IOERR: the run store cannot be used, so nothing is done
 
@@ -34,7 +35,7 @@ def print_plan(plan: DecommissionPlan, decom: Decommissions, out: TextIO) -> Non
     print(f"Decommission {plan.host} (CRUSH host {plan.bucket}, {plan.address})", file=out)
     print(f"  maintenance: {'yes' if plan.in_maintenance else 'NO (enter it first)'}", file=out)
     for o in plan.osds:
-        print(f"  osd.{o.id}: {o.size_gb:g} GB, {o.used_gb:g} GB used, {o.pgs} PGs, "
+        print(f"  osd.{o.id}: {o.size_gb:g} GB, {o.used_gb:g} GB used, {count(o.pgs, 'PG')}, "
               f"{'up' if o.up else 'down'}, {'in' if o.in_ else 'out'}", file=out)
     print(f"  monitor: {plan.mon or 'none'}", file=out)
     for c in plan.checks:

@@ -22,6 +22,7 @@ __all__ = [
     "known_hosts_path",
     "lock_path",
     "runs_db_path",
+    "screenshots_dir",
     "state_dir",
     "update_lock",
     "write_private",
@@ -61,6 +62,11 @@ def default_config_path() -> Path:
 def runs_db_path() -> Path:
     """state_dir()/runs.sqlite3: the record of build runs."""
     return state_dir() / "runs.sqlite3"
+
+
+def screenshots_dir() -> Path:
+    """state_dir()/screenshots: the TUI's screenshots when there is no Downloads directory."""
+    return state_dir() / "screenshots"
 
 
 def known_hosts_path() -> Path:

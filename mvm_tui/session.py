@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import getpass
 import math
+import shutil
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshOptions, SshTarg
 from mvm_tui.backends.ssh.pool import AskPassword, Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock, SystemClock
 from mvm_tui.config import ClusterConfig, Config, demo_config, load_config
+from mvm_tui.config_example import COMMAND as EXAMPLE_COMMAND
 from mvm_tui.runs import RunExecutor, RunStore, RunStoreDamaged
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.inventory import PollTimers
@@ -41,6 +44,8 @@ class Session:
     # the run store cannot be used: the session runs on an empty store in memory and its
     # executor refuses every run (nothing is done unrecorded); the file is left as it is
     store_damage: RunStoreDamaged | None = None
+    # the demo's run store is this process's own, in this directory, removed at close
+    scratch: Path | None = None
 
     def add(self, spec: ClusterConfig) -> Cluster:
         """A cluster created while the session runs (real hosts), beside the others."""
@@ -55,8 +60,14 @@ class Session:
     async def close(self) -> None:
         for cluster in self.clusters:
             await cluster.stop()
+        self.close_store()
+
+    def close_store(self) -> None:
+        """Close the run store; the demo's (this process's own) is removed with its directory."""
         self.executor.close()
         self.store.close()
+        if self.scratch is not None:
+            shutil.rmtree(self.scratch, ignore_errors=True)
 
 
 def poll_timers(config: Config) -> PollTimers:
@@ -149,15 +160,19 @@ def open_session(
 ) -> Session:
     clock = clock or SystemClock()
     prompts = prompts or Prompts()
+    scratch = None
     if demo:
         specs = [demo_config().clusters[0]]
         backends = [backend or demo_cluster(clock)]
-        store_path = db_path or paths.state_dir() / "demo-runs.sqlite3"
+        if db_path is None:  # its own History: runs of an earlier demo match no simulator now
+            scratch = Path(tempfile.mkdtemp(prefix="mvm-tui-demo-"))
+            db_path = scratch / "runs.sqlite3"
+        store_path = db_path
     else:
         if not config.clusters:
             raise SessionError(
                 "the configuration has no cluster: add a [[clusters]] table "
-                "(see config.example.toml), or pass --demo"
+                f"(`{EXAMPLE_COMMAND}` shows one), or pass --demo"
             )
         specs = list(config.clusters)
         backends = [
@@ -174,7 +189,7 @@ def open_session(
                 power_timeout=config.timers.power_timeout, config=spec)
         for spec, b in zip(specs, backends, strict=True)
     ]
-    return Session(config, clusters, executor, store, clock, prompts, damage)
+    return Session(config, clusters, executor, store, clock, prompts, damage, scratch)
 
 
 def open_store(path: Path) -> tuple[RunStore, RunStoreDamaged | None]:

@@ -47,6 +47,7 @@ from mvm_tui.core.validation import (
     validate_user,
 )
 from mvm_tui.models import Layout
+from mvm_tui.units import count
 
 __all__ = [
     "CPU_MODELS", "CPU_TYPES", "DEFAULT_HOST_ROWS", "HCI_MIN_HOSTS", "Auth", "ClusterForm",
@@ -274,9 +275,9 @@ class ClusterForm:
         errors: dict[str, str] = {}
         n = len(self.hosts)
         if self.layout is Layout.HCI and n < HCI_MIN_HOSTS:
-            errors["hosts"] = (f"an HCI cluster needs at least {HCI_MIN_HOSTS} hosts (Ceph "
-                               f"keeps 3 copies on different hosts), this one has {n}: add "
-                               "hosts or choose external storage")
+            errors["hosts"] = (f"an HCI cluster needs at least {count(HCI_MIN_HOSTS, 'host')} "
+                               f"(Ceph keeps 3 copies on different hosts), this one has {n}: "
+                               "add hosts or choose external storage")
         elif n < 1:
             errors["hosts"] = "a cluster needs at least 1 host: add one"
         if self.layout is Layout.HCI and not self.data_devices.strip():

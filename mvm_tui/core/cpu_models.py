@@ -17,6 +17,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 
 from mvm_tui.core.preflight import Item
+from mvm_tui.units import count, is_are
 
 CHECK = "CPU model"
 HOST_MODEL = "host-model"
@@ -75,7 +76,8 @@ def check_cpu_model(model: str, usable: Sequence[str],
     """`model` against the models usable on one host. The fix names models usable here, or,
     given `everywhere` (the models usable on all the hosts checked), those."""
     if model in usable:
-        return Item(CHECK, "ok", f"{model} is usable here ({len(usable)} models are)")
+        n = len(usable)
+        return Item(CHECK, "ok", f"{model} is usable here ({count(n, 'model')} {is_are(n)})")
     choices, where = (usable, "on this host") if everywhere is None else (
         everywhere, "on every host")
     fix = (f"choose a model usable {where}: {_some(choices)}" if choices else

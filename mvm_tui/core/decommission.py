@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from mvm_tui.backends.ceph.crush import OsdDfNode, OsdDfTree
 from mvm_tui.backends.ceph.models import MonMap
+from mvm_tui.units import count, is_are
 
 KB = 1024
 GB = 1e9
@@ -127,11 +128,11 @@ def _hosts_left(tree: OsdDfTree, bucket: str, pools: Sequence[Pool]) -> Check:
     short = [f"{p.name} (size {p.size})" for p in pools if p.size > len(left)]
     what = "enough hosts are left for every pool"
     if short:
-        return Check(False, what, f"{len(left)} hosts with an OSD up and in would be left, too "
-                     f"few for {', '.join(short)}")
+        return Check(False, what, f"{count(len(left), 'host')} with an OSD up and in would "
+                     f"be left, too few for {', '.join(short)}")
     biggest = max((p.size for p in pools), default=0)
-    return Check(True, what, f"{len(left)} hosts with an OSD up and in left, the largest pool "
-                 f"keeps {biggest} replicas")
+    return Check(True, what, f"{count(len(left), 'host')} with an OSD up and in left, the "
+                 f"largest pool keeps {count(biggest, 'replica')}")
 
 
 def _quorum_left(monmap: MonMap, quorum: Sequence[str], mon: str | None) -> Check:
@@ -158,7 +159,8 @@ def _quorum_margin(monmap: MonMap, quorum: Sequence[str], mon: str | None) -> tu
     in_quorum = [n for n in others if n in quorum]
     if not others or len(in_quorum) != needed:
         return ()
-    return (f"without {mon}, {len(in_quorum)} monitors are in quorum and {needed} are needed: "
+    return (f"without {mon}, {count(len(in_quorum), 'monitor')} {is_are(len(in_quorum))} in quorum "
+            f"and {needed} {is_are(needed)} needed: "
             "the cluster can lose no further monitor (add one after the decommission)",)
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from mvm_tui.models import ClusterSnapshot, HostPoll, HostState, PowerState, Vm
+from mvm_tui.units import count
 
 LIVE = frozenset({PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN})
 USABLE = frozenset({HostState.ONLINE, HostState.SLOW})
@@ -110,7 +111,7 @@ def _why_not(vm: Vm, candidates: Iterable[HostRoom]) -> str:
     if not others:
         return "no other host can take VMs"
     most = max(r.memory_mb - r.memory_used_mb for r in others)
-    return (f"no host has room for {vm.memory_mb} MB and {vm.vcpus} vCPU "
+    return (f"no host has room for {vm.memory_mb} MB and {count(vm.vcpus, 'vCPU')} "
             f"(most free memory on one host: {max(most, 0)} MB)")
 
 
@@ -124,5 +125,5 @@ def room_left(poll: HostPoll, host: str, size: tuple[int, int],
     if size[0] > mem:
         return f"{host} has {max(mem, 0)} MB free for VMs now, {size[0]} MB are needed"
     if size[1] > cpus:
-        return f"{host} has {max(cpus, 0):g} vCPUs free now, {size[1]} are needed"
+        return f"{host} has {count(max(cpus, 0), 'vCPU')} free now, {size[1]} needed"
     return ""

@@ -22,6 +22,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from mvm_tui.units import count
+
 Status = Literal["ok", "warn", "fail"]
 GB = 1024**3
 MIN_MEMORY_GB = 4
@@ -68,7 +70,7 @@ def check_virtualisation(output: str) -> Item:
     except ValueError:
         n = 0
     if n > 0:
-        return Item("CPU virtualisation", "ok", f"VT-x / AMD-V on {n} CPUs")
+        return Item("CPU virtualisation", "ok", f"VT-x / AMD-V on {count(n, 'CPU')}")
     if "kvm" in lines:
         return Item("CPU virtualisation", "ok", "/dev/kvm is there (the CPU flags are hidden, "
                     "as in a nested guest)")

@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                        ("restore", "plug a host back in and start its daemons again")):
         sub.add_parser(name, help=text).add_argument("host", help="h1, h2, ...")
     net = sub.add_parser("netem", help="delay every packet the hosts send (0 removes it)")
-    net.add_argument("delay_ms", type=float)
+    net.add_argument("delay_ms", type=float, metavar="MS",
+                     help="milliseconds added to every packet (0: none)")
     guests = sub.add_parser("guests", help="list the lab's guests (host, state, kind); "
                             "`guests start [N]`: N tiny guests running, spread on the hosts")
     guests_sub = guests.add_subparsers(dest="guests_command", metavar="ACTION")
@@ -52,7 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
         "start", help=f"guest-1..guest-N running (default {guests_cmd.DEFAULT_COUNT}): made "
         "where missing on the host with the fewest guests, started where shut off")
     start.add_argument("count", type=int, nargs="?", default=guests_cmd.DEFAULT_COUNT,
-                       metavar="N")
+                       metavar="N", help="how many guests run afterwards "
+                       f"(default {guests_cmd.DEFAULT_COUNT})")
     start.add_argument("--kind", choices=GUEST_KINDS, default="nodisk",
                        help="what each new guest is (default nodisk: 64 MiB, no disk, KVM, "
                        "ignores ACPI; rbd: a disk in Ceph; linux: shuts down on ACPI)")

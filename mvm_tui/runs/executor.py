@@ -49,6 +49,7 @@ from mvm_tui.runs.model import (
 )
 from mvm_tui.runs.owner import Owner, owners_dir
 from mvm_tui.runs.store import KEEP, Keep, RunStore
+from mvm_tui.units import count
 
 logger = logging.getLogger(__name__)
 
@@ -266,8 +267,8 @@ class RunExecutor:
         steps = list(builder(run.params))
         if len(steps) != len(records):
             raise RunStepsMismatch(
-                f"run {run.id} ({run.kind}) was created with {len(records)} steps but its "
-                f"builder now builds {len(steps)}; it cannot be resumed"
+                f"run {run.id} ({run.kind}) was created with {count(len(records), 'step')} "
+                f"but its builder now builds {len(steps)}; it cannot be resumed"
             )
         if run.state is RunState.RUNNING:  # its process died
             run = self._orphaned(run.id)

@@ -15,6 +15,7 @@ from textual.widgets import Button, Label, Static
 
 from mvm_tui.core.maintenance import Blocked, ColdMove, EvacuationPlan, LiveMigrate, Stay
 from mvm_tui.runs import Step
+from mvm_tui.units import count
 from mvm_tui.widgets.confirm import preview_text
 from mvm_tui.widgets.literal import literal
 
@@ -65,8 +66,10 @@ class MaintenanceScreen(ModalScreen[Choice]):
                     f"p: change the placement of {plan.blocked[0].vm.name}; f: power it off.",
                     style="yellow"), id="maintenance-blocked")
             else:
+                moving = len(plan.moves)
                 yield Static(literal(f"{plan.host} leaves the pool (no new VMs, not a target), "
-                                     f"then {len(plan.moves)} VMs move. It will run:"),
+                                     f"then {count(moving, 'VM')} "
+                                     f"{'moves' if moving == 1 else 'move'}. It will run:"),
                              classes="dim")
                 with VerticalScroll(id="confirm-preview"):
                     yield Static(preview_text(self.steps))

@@ -18,6 +18,7 @@ from mvm_tui.core.ha_journal import VmHa, health_reasons
 from mvm_tui.models import ClusterSnapshot, EventLevel
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.incidents import IncidentsScreen
+from mvm_tui.units import count
 from mvm_tui.widgets import format as fmt
 from mvm_tui.widgets.literal import literal
 
@@ -85,7 +86,7 @@ class SummaryScreen(ClusterScreen):
         for host in snap.hosts:
             hosts.add_row(literal(host.name), literal(host.address),
                           fmt.host_state(host.state, phases.get(host.name)),
-                          f"{vms_on[host.name]} VMs",
+                          count(vms_on[host.name], "VM"),
                           Text(host.error or "", style="red"))
         reasons = Text("\n".join(health.reasons), style="yellow")
         return Group(head, reasons, self._ha_line(), Text(""), hosts)

@@ -75,9 +75,9 @@ class VmsScreen(VmActionsScreen):
         self.query_one(VmTable).focus()
 
     def on_key(self, event: events.Key) -> None:
-        if event.key == "escape" and self.focused is self.query_one("#vm-filter"):
+        box = self.query_one("#vm-filter", Input)
+        if event.key == "escape" and box.display:  # typing in it or not (Enter left it)
             event.stop()
-            box = self.query_one("#vm-filter", Input)
             box.value = ""
             box.display = False
             self.query_one(VmTable).focus()

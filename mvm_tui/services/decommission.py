@@ -35,6 +35,7 @@ from mvm_tui.backends.ceph.checks import (
 from mvm_tui.core.decommission import DecommissionPlan, without_address
 from mvm_tui.runs import Step, StepContext
 from mvm_tui.services.decommission_base import GUARDS, CephSteps, GuardFailed
+from mvm_tui.units import count
 
 __all__ = ["GUARDS", "DecommissionSteps", "GuardFailed", "plan_params", "without_address"]
 
@@ -89,7 +90,7 @@ class DecommissionSteps(CephSteps):
             verdict = ceph.parse_ok_to_stop(r.stdout, returncode=r.exit_status, stderr=r.stderr)
             self._guard(ctx, "ok-to-stop", verdict.ok_to_stop,
                         f"Ceph says osd.{osd} is not ok to stop: {verdict.error or verdict}")
-            ctx.log(f"osd.{osd} is ok to stop ({verdict.num_ok_pgs} PGs stay available)")
+            ctx.log(f"osd.{osd} is ok to stop ({count(verdict.num_ok_pgs, 'PG')} stay available)")
 
         async def mark_out(ctx: StepContext) -> None:
             if await is_out(ctx):
@@ -107,7 +108,7 @@ class DecommissionSteps(CephSteps):
             await self._do(cmd.osd_out(osd))
             epoch = (await self.status()).osdmap_epoch
             ctx.log(f"osd.{osd} out at osdmap epoch {epoch} (was {s.osdmap_epoch}), holding "
-                    f"{len(pgids)} PGs")
+                    f"{count(len(pgids), 'PG')}")
 
         async def is_out(ctx: StepContext) -> bool:
             tree = await self.read(cmd.osd_tree(), ceph.parse_osd_tree)
@@ -201,7 +202,7 @@ class DecommissionSteps(CephSteps):
                 ctx.remember(f"peak.{osd}", peak)
             fraction = moved_fraction(s, pg_list, osd, watched, since, peak)
             self._progress(ctx, f"moved.{osd}", 1.0 if done else min(fraction, 0.99),
-                           f"osd.{osd} holds {node.pgs if node else 0} PGs (of "
+                           f"osd.{osd} holds {count(node.pgs if node else 0, 'PG')} (of "
                            f"{len(watched)} at the out); PGs active+clean {s.pgs_clean}/"
                            f"{s.num_pgs}, degraded {s.degraded_objects}, misplaced "
                            f"{s.misplaced_objects} objects")

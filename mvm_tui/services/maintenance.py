@@ -41,6 +41,7 @@ from mvm_tui.runs import (
     error_message,
 )
 from mvm_tui.services.placement import ensure_room
+from mvm_tui.units import count, rate
 
 ENTER = "host.maintenance.enter"
 LEAVE = "host.maintenance.leave"
@@ -53,10 +54,10 @@ class MaintenanceBlocked(BackendError):
 
 
 def progress_line(p: MigrationProgress) -> str:
-    """e.g. "web-01: 42% (1.7 GiB of 4.0 GiB), dirty 35 MB/s"."""
+    """e.g. "web-01: 42% (1.7 GiB of 4.0 GiB), dirty 33.4 MiB/s"."""
     sent = (p.memory_total_bytes - p.memory_remaining_bytes) / GIB
     line = (f"{p.vm}: {p.percent:.0f}% ({sent:.1f} GiB of {p.memory_total_bytes / GIB:.1f} GiB)"
-            f", dirty {p.dirty_rate_bps / 1e6:.0f} MB/s")
+            f", dirty {rate(p.dirty_rate_bps)}")
     return line + (f", paused on {p.source} for the switch-over" if p.switching_over else "")
 
 
@@ -160,7 +161,7 @@ class MaintenanceRuns:
 
         steps = [self._flag_step(host, True, mark)]
         if moves:
-            steps.append(self._moves_step(f"Move {len(moves)} VMs off {host}", moves,
+            steps.append(self._moves_step(f"Move {count(len(moves), 'VM')} off {host}", moves,
                                           replan=True))
         return steps
 
@@ -173,7 +174,7 @@ class MaintenanceRuns:
 
         steps = [self._flag_step(host, False, unmark)]
         if moves:
-            steps.append(self._moves_step(f"Bring back {len(moves)} VMs to {host}", moves))
+            steps.append(self._moves_step(f"Bring back {count(len(moves), 'VM')} to {host}", moves))
         return steps
 
     def _flag_step(
@@ -266,7 +267,7 @@ class MaintenanceRuns:
                 self._ended(m)
         if failed:
             raise BackendError(
-                f"{len(failed)} of {len(moves)} VMs not moved: " + "; ".join(failed))
+                f"{len(failed)} of {count(len(moves), 'VM')} not moved: " + "; ".join(failed))
 
     def _ended(self, m: Move) -> None:
         self.in_flight.remove(m)

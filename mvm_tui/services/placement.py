@@ -11,6 +11,7 @@ from mvm_tui.backends.base import ClusterBackend, InvalidState
 from mvm_tui.core.placement import room_left, rooms
 from mvm_tui.models import ClusterSnapshot, MigrationProgress, Placement, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
+from mvm_tui.units import count, rate
 
 GIB = 2**30
 
@@ -45,7 +46,7 @@ def check_choice(snap: ClusterSnapshot, vm: Vm, choice: PlacementChoice) -> None
     if not room.fits(vm):
         free = room.memory_mb - room.memory_used_mb
         raise InvalidState(f"{choice.host} has no room for {vm.name}: it needs {vm.memory_mb} MB "
-                           f"and {vm.vcpus} vCPU, {max(free, 0)} MB are free")
+                           f"and {count(vm.vcpus, 'vCPU')}, {max(free, 0)} MB are free")
 
 
 async def ensure_room(backend: ClusterBackend, vm: Vm, dest: str, ctx: StepContext) -> None:
@@ -68,7 +69,7 @@ def progress_text(p: MigrationProgress) -> str:
                 f"{p.downtime_ms} ms ({_size(p.memory_processed_bytes)} sent)")
     text = (f"{p.percent:.0f}%: {_size(p.memory_processed_bytes)} sent, "
             f"{_size(p.memory_remaining_bytes)} of {_size(p.memory_total_bytes)} left, "
-            f"dirty {p.dirty_rate_bps / 2**20:.0f} MiB/s")
+            f"dirty {rate(p.dirty_rate_bps)}")
     if p.switching_over:
         text += f"; paused on {p.source} for the switch-over"
     return text

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from rich.text import Text
 
 from mvm_tui.models import HostState, PowerState
+from mvm_tui.units import rate as rate  # screens write a rate as fmt.rate: units.rate
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -64,18 +65,6 @@ def pct(value: float | None) -> str:
 def mib(mb: float) -> str:
     """Megabytes (MiB) as the largest sensible unit."""
     return f"{mb / 1024:.1f} GiB" if mb >= 1024 else f"{mb:.0f} MiB"
-
-
-def size_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    raise AssertionError("unreachable")
-
-
-def rate(bps: float) -> str:
-    return f"{size_bytes(bps)}/s"
 
 
 def clock_time(epoch: float) -> str:

@@ -29,6 +29,7 @@ class Column:
     label: str
     width: int = 0  # 0: share what the fixed columns leave
     justify: Literal["left", "right"] = "left"
+    max_width: int = 0  # a sharing column's widest (0: no limit); what it leaves stays blank
 
 
 Cells = tuple[str | Text, ...]
@@ -219,7 +220,7 @@ class ResourceTable(ScrollView, can_focus=True):
         fixed = sum(c.width for c in self.columns) + len(self.columns) - 1
         flexible = [c for c in self.columns if not c.width]
         share = max(4, (total - fixed) // len(flexible)) if flexible else 0
-        return [c.width or share for c in self.columns]
+        return [c.width or min(share, c.max_width or share) for c in self.columns]
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width

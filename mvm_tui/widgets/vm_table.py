@@ -8,8 +8,10 @@ from mvm_tui.models import PowerState, Vm
 from mvm_tui.widgets import format as fmt
 from mvm_tui.widgets.resource_table import Cells, Column, ResourceTable, Row
 
+NAME_WIDTH = 32  # a longer name is cut with "…" here; VM detail shows it whole
+
 VM_COLUMNS = (
-    Column("name", "Name", 0),
+    Column("name", "Name", max_width=NAME_WIDTH),
     Column("host", "Host", 12),
     Column("power", "Power", 13),
     Column("placement", "Placement", 9),

@@ -1,12 +1,14 @@
-"""A process that owns a run: run as `python -m tests.ui.decommission_owner`, it starts a
-simulated decommission of hv3 in the demo's run store ($XDG_STATE_HOME) and executes it on a
-clock that never moves, so it stays in the middle of the run (waiting for data to move)
-until it is killed. It prints `WAITING <run id>` once it is there and has logged
-what it waits for (then it writes nothing more)."""
+"""A process that owns a run: run as `python -m tests.ui.decommission_owner DB`, it starts a
+simulated decommission of hv3 in the run store DB and executes it on a clock that never
+moves, so it stays in the middle of the run (waiting for data to move) until it is killed.
+It prints `WAITING <run id>` once it is there and has logged what it waits for (then it
+writes nothing more)."""
 
 from __future__ import annotations
 
 import asyncio
+import sys
+from pathlib import Path
 
 from mvm_tui.clock import VirtualClock
 from mvm_tui.config import demo_config
@@ -17,8 +19,8 @@ from mvm_tui.session import open_session
 HOST = "hv3"
 
 
-async def main() -> None:
-    session = open_session(demo_config(), True, clock=VirtualClock())
+async def main(db: Path) -> None:
+    session = open_session(demo_config(), True, clock=VirtualClock(), db_path=db)
     cluster = session.clusters[0]
     decom = decommissions_for(session, cluster, None)
     assert decom is not None
@@ -34,4 +36,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    asyncio.run(main(Path(sys.argv[1])))

@@ -1,7 +1,8 @@
 """One owner per run, across real processes on one run store: a process executing a
 decommission (tests.ui.decommission_owner) is neither interrupted nor taken over by
-`inventory`, two `decommission` commands and a TUI started meanwhile; killed with SIGKILL,
-its run is resumed by exactly one of the two commands that were following it."""
+`inventory`, two `decommission` commands (tests.ui.on_store: the demo's, on that store) and a
+TUI started meanwhile; killed with SIGKILL, its run is resumed by exactly one of the two
+commands that were following it."""
 
 from __future__ import annotations
 
@@ -80,8 +81,8 @@ async def test_one_owner_per_run_across_processes(
 ) -> None:
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
-    db = tmp_path / "mvm-tui" / "demo-runs.sqlite3"
-    owner = Proc(["-m", "tests.ui.decommission_owner"], env)
+    db = tmp_path / "runs.sqlite3"
+    owner = Proc(["-m", "tests.ui.decommission_owner", str(db)], env)
     procs.append(owner)
     run_id = int(owner.wait_for("WAITING").split()[1])
     pid = owner.popen.pid
@@ -97,19 +98,19 @@ async def test_one_owner_per_run_across_processes(
     lines_before = len(log)
 
     # `inventory` opens the store (and recovers what dead processes left): not this run
-    inventory = subprocess.run([sys.executable, "-m", "mvm_tui.cli", "inventory", "--json",
-                                "--demo"], cwd=ROOT, env=env, capture_output=True, timeout=60)
+    inventory = subprocess.run([sys.executable, "-m", "tests.ui.on_store", str(db), "inventory"],
+                               cwd=ROOT, env=env, capture_output=True, timeout=60)
     assert inventory.returncode == 0, inventory.stderr
 
     # two `decommission` commands: each shows the run read-only, neither executes it
-    followers = [Proc(["-m", "mvm_tui.cli", "decommission", "hv3", "--demo"], env)
+    followers = [Proc(["-m", "tests.ui.on_store", str(db), "decommission", "hv3"], env)
                  for _ in range(2)]
     procs.extend(followers)
     for f in followers:
         assert f"run #{run_id} is running in process {pid} on " in f.wait_for("is running in")
 
     # a TUI: the unfinished decommission is shown read-only, not resumed
-    session = open_session(demo_config(), True, clock=VirtualClock())
+    session = open_session(demo_config(), True, clock=VirtualClock(), db_path=db)
     cluster = session.clusters[0]
     app = MvmApp(cluster, refresh_delay=0.0, decommissions=decommissions_for(session, cluster,
                                                                              None))

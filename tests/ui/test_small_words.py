@@ -65,3 +65,23 @@ def test_cluster_create_from_has_a_help_text(capsys: pytest.CaptureFixture[str])
         main(["cluster", "create", "--help"])
     out = capsys.readouterr().out
     assert "--from FILE" in out and "the TOML file describing the cluster" in out
+
+
+@pytest.mark.parametrize("size", [(160, 48), (80, 24)])
+async def test_esc_clears_a_filter_left_with_enter(tmp_path: Path, size: tuple[int, int]) -> None:
+    """The line says "esc clears the filter": so it does once Enter has moved to the table."""
+    demo = make_demo(tmp_path)
+    async with demo.app.run_test(size=size) as pilot:
+        await first_poll_shown(pilot, demo)
+        await pilot.press("3")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, VmsScreen))
+        screen = demo.app.screen
+        table, none = screen.query_one(VmTable), screen.query_one("#vm-none", Static)
+        every = len(table.rows)
+        await pilot.press("slash", *"zzz", "enter")
+        await wait_until(pilot, lambda: not table.rows and none.display, what="no row")
+        assert screen.focused is table
+        await pilot.press("escape")
+        await wait_until(pilot, lambda: len(table.rows) == every, what="every VM back")
+        assert not none.display and not screen.query_one("#vm-filter").display
+        assert demo.app.screen is screen and screen.focused is table

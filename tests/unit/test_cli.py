@@ -25,7 +25,7 @@ def test_help_explains_options_and_subcommands(capsys: pytest.CaptureFixture[str
         main(["--help"])
     assert exit_.value.code == 0
     out = capsys.readouterr().out
-    for word in ("--demo", "--config", "inventory", "config.example.toml"):
+    for word in ("--demo", "--config", "inventory", "mvm-tui config example"):
         assert word in out
 
 

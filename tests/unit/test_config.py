@@ -196,7 +196,8 @@ def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_config(path)
     assert str(exc.value) == (
-        f"{path}: no such file; copy config.example.toml there or pass --config PATH"
+        f"{path}: no such file; `mvm-tui config example` prints an example to copy there and "
+        "edit (every key explained), or pass --config PATH"
     )
     assert exc.value.path == path
 

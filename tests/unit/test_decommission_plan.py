@@ -57,7 +57,8 @@ def test_hosts_left_count_only_hosts_with_an_osd_up_and_in(state: str, host: str
     p = plan_decommission(host, "10.213.0.11", host, True, tree, MONMAP, QUORUM.quorum_names,
                           [VMS], nearfull_ratio=0.85)
     assert p.checks[1].ok is (left >= VMS.size)
-    assert p.checks[1].detail.startswith(f"{left} hosts with an OSD up and in")
+    word = "host" if left == 1 else "hosts"  # "1 host"
+    assert p.checks[1].detail.startswith(f"{left} {word} with an OSD up and in")
 
 
 def test_the_capacity_left_counts_only_osds_up_and_in() -> None:

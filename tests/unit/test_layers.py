@@ -9,7 +9,7 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mvm_tui"
 UI_FREE = ["core", "runs", "services", "backends", "models.py", "config.py", "clock.py",
-           "paths.py", "session.py"]
+           "paths.py", "session.py", "units.py"]
 UI_MODULES = ("textual", "textual_plotext")
 
 

@@ -22,7 +22,7 @@ NUMBERS_ONLY = {
     "f'Preflight of {len(self.spec.hosts)} hosts (nothing is changed)'",
     "f'{cap.vcpus_allocated} vCPU allocated'", "f'{fmt.mib(cap.memory_allocated_mb)} allocated'",
     "f'{ceph.num_osds} total, {ceph.num_up_osds} up, {ceph.num_in_osds} in'",
-    "f'PGs ({ceph.num_pgs})'", "f'{vms_on[host.name]} VMs'",
+    "f'PGs ({ceph.num_pgs})'",
     "f'read {fmt.rate(vm.disk_rd_bps)}, write {fmt.rate(vm.disk_wr_bps)}'",
     "f'rx {fmt.rate(vm.net_rx_bps)}, tx {fmt.rate(vm.net_tx_bps)}'",
     "f'{self.verb} (y)'",  # a constant verb of the caller

@@ -22,7 +22,7 @@ from mvm_tui.services.maintenance import (
     MaintenanceRuns,
 )
 
-PROGRESS = re.compile(r"^(web-01|db-01): \d+% \(\d+\.\d GiB of \d+\.\d GiB\), dirty \d+ MB/s$")
+PROGRESS = re.compile(r"^(web-01|db-01): \d+% \(\d+\.\d GiB of \d+\.\d GiB\), dirty \d+\.\d MiB/s$")
 
 
 @dataclass

@@ -231,11 +231,13 @@ def test_headless_commands_say_it_and_act_on_nothing(tmp_path: Path,
 def test_the_inventory_works_and_warns(tmp_path: Path) -> None:
     state = tmp_path / "mvm-tui"
     state.mkdir()
-    (state / "demo-runs.sqlite3").mkdir()  # a directory in the demo store's place
+    (state / "runs.sqlite3").mkdir()  # a directory in the store's place
+    # the example's hosts, with HOME here: their key files are missing, nothing is contacted
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
     result = subprocess.run(
-        [sys.executable, "-m", "mvm_tui.cli", "inventory", "--json", "--demo"],
+        [sys.executable, "-m", "mvm_tui.cli", "inventory", "--json", "--config", str(example)],
         capture_output=True, text=True, timeout=60,
-        env={**os.environ, "XDG_STATE_HOME": str(tmp_path)})
+        env={**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert '"clusters"' in result.stdout
     assert "warning: the run history" in result.stderr and "Traceback" not in result.stderr

@@ -14,6 +14,7 @@ from collections.abc import Collection
 from mvm_tui.backends.ceph.crush import OsdDfTree
 from mvm_tui.backends.ceph.models import MonMap, PgList, SafeToDestroy
 from mvm_tui.models import CephStatus
+from mvm_tui.units import count, is_are
 
 # State flags a settled PG may carry besides active+clean (background work, data in place).
 _HARMLESS = frozenset({"scrubbing", "deep", "snaptrim", "snaptrim_wait", "scrub_scheduled"})
@@ -33,13 +34,13 @@ def stale_reasons(status: CephStatus, tree: OsdDfTree | None = None) -> list[str
     why = []
     stale = sum(p.count for p in status.pgs_by_state if "stale" in p.state_name.split("+"))
     if stale:
-        why.append(f"{stale} PGs are stale (no report from their OSDs)")
+        why.append(f"{count(stale, 'PG')} {is_are(stale)} stale (no report from their OSDs)")
     if status.num_up_osds < status.num_in_osds:
         why.append(f"{status.num_up_osds} of {status.num_in_osds} OSDs in are up")
     if tree is not None:
         for n in tree.nodes:
             if n.type == "osd" and n.reweight == 0 and n.pgs > 0:
-                why.append(f"osd.{n.id} is out but still holds {n.pgs} PGs")
+                why.append(f"osd.{n.id} is out but still holds {count(n.pgs, 'PG')}")
     return why
 
 

@@ -30,6 +30,7 @@ from mvm_tui.backends.libvirt.connection import Conn, LibvirtHost
 from mvm_tui.backends.libvirt.inventory import power_state
 from mvm_tui.backends.libvirt.worker import Worker
 from mvm_tui.models import MigrationProgress, PowerState
+from mvm_tui.units import rate
 
 MIGRATE_FLAGS = (
     libvirt.VIR_MIGRATE_LIVE
@@ -194,7 +195,7 @@ async def migrate(
                     break  # it ended just then
                 left = "" if last is None else (
                     f" ({last.memory_remaining_bytes / 2**20:.0f} MiB left, the guest "
-                    f"dirtying {last.dirty_rate_bps / 2**20:.1f} MiB/s)")
+                    f"dirtying {rate(last.dirty_rate_bps)})")
                 raise BackendError(f"{source.name}: {what}: no progress for {stall_s:g} s"
                                    f"{left}: aborted, {vm} still runs on {source.name}")
             try:

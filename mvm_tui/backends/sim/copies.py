@@ -14,6 +14,7 @@ from mvm_tui.backends.sim.spec import SimClusterSpec
 from mvm_tui.backends.sim.state import LIVE, HostState, VmState, settle
 from mvm_tui.clock import Clock
 from mvm_tui.models import PowerState, Vm
+from mvm_tui.units import count
 
 
 class SimCopies:
@@ -123,5 +124,5 @@ class SimCopies:
         if v.memory_mb > free:
             return f"{host} has {max(free, 0)} MB free for VMs now, {v.memory_mb} MB are needed"
         if v.template.vcpus > 4 * h.spec.vcpus - cpus:
-            return f"{host} has {max(4 * h.spec.vcpus - cpus, 0)} vCPUs free now"
+            return f"{host} has {count(max(4 * h.spec.vcpus - cpus, 0), 'vCPU')} free now"
         return ""
