@@ -20,7 +20,7 @@ from typing import Literal
 import asyncssh
 
 from mvm_tui import paths
-from mvm_tui.backends.base import HostUnreachable, NotFound
+from mvm_tui.backends.base import BackendError, HostUnreachable, NotFound
 from mvm_tui.backends.ssh import hostkeys
 from mvm_tui.backends.ssh.become import AskedAgain, LineSink, Markers, become_argv, exchange
 from mvm_tui.backends.ssh.errors import (
@@ -277,13 +277,8 @@ class SshPool:
             proc.close()
             self._passwords.pop((t.name, "sudo"), None)
             raise AuthFailed(f"{t.label}: sudo refused the password of {t.user}") from None
-        except TimeoutError:
-            proc.close()
-            raise CommandTimeout(f"{t.label}: `{shown}` did not end within {limit:g} s") from None
-        except _LOST as exc:
-            self.drop(t.name)
-            raise HostUnreachable(f"{t.label}: connection lost during `{shown}`: "
-                                  f"{_reason(exc)}") from None
+        except (TimeoutError, *_LOST) as exc:
+            raise self._cut_short(t, proc, shown, limit, exc) from None
         except BaseException:  # no password to give (AuthFailed), or cancelled
             proc.close()
             raise
@@ -324,14 +319,18 @@ class SshPool:
 
         try:
             status = await asyncio.wait_for(whole(), limit)
-        except TimeoutError:
-            proc.close()
-            raise CommandTimeout(f"{t.label}: `{shown}` did not end within {limit:g} s") from None
-        except _LOST as exc:
-            self.drop(t.name)
-            raise HostUnreachable(f"{t.label}: connection lost during `{shown}`: "
-                                  f"{_reason(exc)}") from None
+        except (TimeoutError, *_LOST) as exc:
+            raise self._cut_short(t, proc, shown, limit, exc) from None
         return CommandResult(shown, status, "".join(out), "".join(err))
+
+    def _cut_short(self, t: SshTarget, proc: asyncssh.SSHClientProcess[str], shown: str,
+                   limit: float, exc: BaseException) -> BackendError:
+        """What a command that ran out of time, or lost its connection, raises."""
+        if isinstance(exc, TimeoutError):
+            proc.close()
+            return CommandTimeout(f"{t.label}: `{shown}` did not end within {limit:g} s")
+        self.drop(t.name)
+        return HostUnreachable(f"{t.label}: connection lost during `{shown}`: {_reason(exc)}")
 
 
 def _bastion(t: SshTarget) -> tuple[str, SshTarget]:
