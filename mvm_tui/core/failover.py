@@ -345,9 +345,9 @@ class FailoverEngine(VmTracking, Drilling, HostDeaths):
                                 reason="room now" if host is not None else "tried again"))
         return out
 
-    def failback_failed(self, vm: str, time: float, error: str) -> list[Decision]:
-        return [Decision(time, Kind.FAILBACK_FAILED, self._vms[vm].vm.host or "", vm=vm,
-                         reason=error)]
+    def failback_failed(self, vm: str, home: str, time: float, error: str) -> list[Decision]:
+        """It was not moved back to `home` (the host it left): it stays where it is."""
+        return [Decision(time, Kind.FAILBACK_FAILED, home, vm=vm, reason=error)]
 
     # -- internals
 

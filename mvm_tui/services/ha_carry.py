@@ -102,4 +102,4 @@ class HaCarryOut:
             {"vm": d.vm, "home": d.target}, r.targets(host=d.target, vm=d.vm))
         self.news.failback_ended(d, self.clock.now(), error)
         if error:
-            self._record(self.engine.failback_failed(d.vm, self.clock.now(), error))
+            self._record(self.engine.failback_failed(d.vm, d.host, self.clock.now(), error))

@@ -588,3 +588,11 @@ def test_vms_that_died_with_their_host_start_again_there_but_not_those_someone_s
     assert [(d.kind, d.vm, d.target, d.reason) for d in out] == [
         (Kind.OK, None, None, "answered again"),
         (Kind.RESTART, "a", "h1", "it died with its host")]
+
+
+def test_a_failback_that_failed_belongs_to_the_host_it_was_going_back_to() -> None:
+    """(its incident is that host's: the soak showed it filed under no host)"""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    engine.observe(Observation("h2", 0.0, True, _poll("h2", 0.0, ("a", PowerState.SHUTOFF))))
+    (d,) = engine.failback_failed("a", "h1", 5.0, "domain is not running")
+    assert (d.kind, d.host, d.vm) == (Kind.FAILBACK_FAILED, "h1", "a")
