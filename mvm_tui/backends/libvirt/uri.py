@@ -34,6 +34,8 @@ from urllib.parse import quote
 
 Transport = Literal["ssh", "libssh", "libssh2"]
 TRANSPORTS: tuple[Transport, ...] = ("ssh", "libssh", "libssh2")
+# libssh honours the URI's known_hosts file; plain ssh would use ~/.ssh/known_hosts
+DEFAULT_TRANSPORT: Transport = "libssh"
 SSH_AUTH = "privkey,agent"
 
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
@@ -129,6 +131,11 @@ def build_uri(
     params += [("no_verify", "0"), ("no_tty", "1"), ("sshauth", SSH_AUTH)]
     query = "&".join(f"{k}={quote(v, safe='/,')}" for k, v in params)
     return f"qemu+{transport}://{authority}/system?{query}"
+
+
+def quote_uri(uri: str) -> str:
+    """The URI in single quotes, always (shlex.quote would leave a plain one bare)."""
+    return "'" + uri.replace("'", "'\"'\"'") + "'"
 
 
 def check_uri(uri: str) -> str:
