@@ -7,6 +7,7 @@ marker is a file on the host itself, so every jump box (and HA service) sees it.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 from pathlib import PurePosixPath
@@ -16,8 +17,18 @@ MAINTENANCE = PurePosixPath("/var/lib/mvm-tui/maintenance")  # on the host: it i
 
 def on_host(host: str, argv: Sequence[str]) -> str:
     """What running `argv` as root on `host` amounts to, as a command an operator could run:
-    ssh hv1 sudo touch /var/lib/mvm-tui/maintenance"""
-    return shlex.join(["ssh", host, "sudo", *argv])
+    ssh hv1 sudo touch /var/lib/mvm-tui/maintenance
+
+    ssh hands the host one command line, its words joined by spaces: a command with quoted
+    words goes in quotes of its own (ssh hv1 "sudo ceph ... 'allow *'"), so that the host's
+    shell reads the same words."""
+    remote = shlex.join(["sudo", *argv])
+    if remote == " ".join(["sudo", *argv]):
+        return f"ssh {shlex.quote(host)} {remote}"
+    if "!" in remote:  # (history expansion in double quotes)
+        return f"ssh {shlex.quote(host)} {shlex.quote(remote)}"
+    escaped = re.sub(r'([\\"$`])', r"\\\1", remote)
+    return f'ssh {shlex.quote(host)} "{escaped}"'
 
 
 def maintenance_argvs(on: bool) -> list[list[str]]:

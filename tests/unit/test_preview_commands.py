@@ -22,6 +22,7 @@ from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.models import Placement, PowerAction, PowerState, Vm
 from mvm_tui.runs import Step
 from mvm_tui.services.balancer import Balancer
+from mvm_tui.services.cluster_builder import ClusterBuilder
 from mvm_tui.services.decommission_runs import decommissions_for
 from mvm_tui.services.ha_actions import SimHaActions
 from mvm_tui.services.ha_real import RealHaActions
@@ -31,7 +32,8 @@ from mvm_tui.session import Session, open_session
 # what the backends run (locally, or on a host over its SSH connection)
 PROGRAMS = {"ssh", "virsh", "ceph", "rados", "rbd", "ipmitool", "systemctl"}
 # what they run on a host over SSH (as root)
-REMOTE = {"mkdir", "touch", "rm", "systemctl", "ceph-conf", "sed", "ceph", "bash"}
+REMOTE = {"mkdir", "touch", "rm", "systemctl", "ceph-conf", "sed", "ceph", "bash", "cat",
+          "install", "sh", "timeout", "virsh", "ceph-authtool", "monmaptool"}
 URI = re.compile(r"'(qemu\+[a-z0-9]+://[^/']+/system)\?[^']*'")
 
 
@@ -39,10 +41,10 @@ def program_of(line: str) -> str:
     """The program a preview line runs (a line that is only a comment runs none)."""
     words = shlex.split(line, comments=True)
     assert words, f"not a command: {line!r}"
-    if words[0] == "ssh":
+    if words[0] == "ssh":  # ssh HOST sudo WORDS..., or ssh HOST "sudo WORDS..." (one word)
         remote = words[2:]
-        remote = remote[1:] if remote[:1] == ["sudo"] else remote
-        assert remote and remote[0] in REMOTE, f"ssh runs an unknown program: {line!r}"
+        remote = shlex.split(remote[0]) + remote[1:] if " " in remote[0] else remote
+        assert remote[0] == "sudo" and remote[1] in REMOTE, f"ssh runs {remote}: {line!r}"
     return words[0]
 
 
@@ -93,6 +95,10 @@ async def previews(session: Session, tmp_path: Path) -> dict[str, list[str]]:
     found["balance"] = lines(executor.preview(balancer.kind, {
         "vm": "web-01", "source": "hv1", "target": "hv3", "load_pct": 90.0,
         "threshold_pct": 70.0}))
+    config = demo_config().clusters[0]  # the wizard's and Add Worker's confirmations
+    builder = ClusterBuilder(executor, session.clock)
+    found["provision a cluster"] = lines(builder.plan(config, config.hosts))
+    found["add a worker"] = lines(builder.plan(config, config.hosts[-1:]))
     return found
 
 
@@ -110,6 +116,10 @@ async def test_every_preview_line_is_a_command_the_backends_run(demo: Session,
     assert "ssh hv3 sudo systemctl stop ceph-osd@2" in found["decommission"]
     assert any(" metadata web-01 " in line and "--set" in line
                for line in found["placement and migration"])
+    # a command with quoted words goes to ssh in quotes of its own: the host reads those words
+    assert ('ssh hv1 "sudo ceph-authtool --create-keyring /etc/ceph/ceph.client.admin.keyring '
+            "--gen-key -n client.admin --cap mon 'allow *' --cap osd 'allow *' --cap mds "
+            "'allow *' --cap mgr 'allow *'\"") in found["provision a cluster"]
 
 
 def real_backend(transport: str) -> RealBackend:
