@@ -38,6 +38,15 @@ class InvalidState(BackendError):
     """The action does not apply in the object's current state (e.g. start a running VM)."""
 
 
+def commands_or_why(make: Callable[[], list[str]]) -> tuple[str, ...]:
+    """The commands make() gives, for a preview; when the backend cannot name them (the VM
+    or a host is not known now: a run rebuilt after a host left), a comment saying why."""
+    try:
+        return tuple(make())
+    except BackendError as exc:
+        return (f"# no command to show: {exc}",)
+
+
 @dataclass(frozen=True)
 class HostRef:
     """A host as configured: what the backend needs to reach it."""
@@ -101,8 +110,17 @@ class ClusterBackend(ABC):
         Raises InvalidState when it runs."""
 
     @abstractmethod
+    def placement_commands(self, vm: Vm, placement: Placement, home_host: str | None
+                           ) -> list[str]:
+        """The exact commands set_placement runs (as virsh: it is a libvirt call)."""
+
+    @abstractmethod
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         """Record the VM's placement strategy and home host where it travels with the VM."""
+
+    @abstractmethod
+    def maintenance_commands(self, host: str, on: bool) -> list[str]:
+        """The exact commands set_maintenance runs."""
 
     @abstractmethod
     async def set_maintenance(self, host: str, on: bool) -> None:

@@ -29,6 +29,7 @@ from mvm_tui.backends.base import (
     NotFound,
 )
 from mvm_tui.backends.ceph.admin import CliResult, UnitAction
+from mvm_tui.backends.host_commands import MAINTENANCE, maintenance_argvs, maintenance_commands
 from mvm_tui.backends.libvirt import (
     KeepAlive,
     LibvirtHost,
@@ -37,8 +38,9 @@ from mvm_tui.backends.libvirt import (
 )
 from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
-from mvm_tui.backends.libvirt.power import quote_uri
-from mvm_tui.backends.libvirt.uri import Transport, migration_uri
+from mvm_tui.backends.libvirt.metadata import placement_commands
+from mvm_tui.backends.libvirt.migrate import migrate_commands
+from mvm_tui.backends.libvirt.uri import DEFAULT_TRANSPORT, Transport, migration_uri
 from mvm_tui.backends.reach import libvirt_uri, ssh_target
 from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
@@ -46,6 +48,7 @@ from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.migration_trust import trust_hint
+from mvm_tui.core.placement import LIVE
 from mvm_tui.models import (
     CephStatus,
     HostPoll,
@@ -59,12 +62,9 @@ from mvm_tui.models import (
 )
 
 GB = 1e9
-MAINTENANCE = PurePosixPath("/var/lib/mvm-tui/maintenance")  # on the host: it is in maintenance
 SELF_FENCED = PurePosixPath("/run/mvm-tui/selffenced")  # VMs mvm-selffence killed, one a line
 NO_MAJORITY = PurePosixPath("/run/mvm-tui/nomajority")  # while mvm-selffence kills what runs
-CEPH_CONF = PurePosixPath("/etc/ceph/ceph.conf")
 CEPH_UNIT = re.compile(r"ceph-(osd|mon|mgr)@[A-Za-z0-9_.-]+")
-MON_HOST = re.compile(r"[\[\]a-zA-Z0-9:.,/ ]+")  # [v2:10.0.0.1:3300,v1:10.0.0.1:6789],...
 T = TypeVar("T")
 
 
@@ -81,8 +81,7 @@ class RealOptions:
     ssh: SshOptions = field(default_factory=SshOptions)
     libvirt_connect_timeout: float = 15.0
     keepalive: KeepAlive = field(default_factory=KeepAlive)
-    # libssh honours the URI's known_hosts file; plain ssh would use ~/.ssh/known_hosts
-    libvirt_transport: Transport = "libssh"
+    libvirt_transport: Transport = DEFAULT_TRANSPORT
     ceph_timeout: float = 20.0
     # libvirt's VM stats wait for each qemu's monitor, which stalls while the VM's storage
     # does (an RBD disk whose OSD host just went away): past this, the host is shown with
@@ -338,16 +337,16 @@ class RealBackend(ClusterBackend):
         return (await self.host_info(host)).hostname
 
     async def mon_host(self, host: str) -> str:
-        r = await self.ssh.run(host, ["ceph-conf", "-c", str(CEPH_CONF), "--lookup", "mon_host"],
-                               sudo=True, timeout=self.options.ceph_timeout)
+        r = await self.ssh.run(host, ceph.commands.mon_host_lookup(), sudo=True,
+                               timeout=self.options.ceph_timeout)
         return r.stdout.strip()
 
     async def set_mon_host(self, host: str, value: str) -> None:
-        if not MON_HOST.fullmatch(value):
-            raise InvalidState(f"not a mon_host value: {value!r}")
-        script = rf"s|^([[:space:]]*mon[_ ]host[[:space:]]*=).*$|\1 {value}|"
-        await self.ssh.run(host, ["sed", "-i", "-E", script, str(CEPH_CONF)], sudo=True,
-                           timeout=self.options.ceph_timeout)
+        try:
+            argv = ceph.commands.set_mon_host(value)
+        except ValueError as exc:
+            raise InvalidState(str(exc)) from None
+        await self.ssh.run(host, argv, sudo=True, timeout=self.options.ceph_timeout)
 
     def placed(self, vm: str, host: str) -> None:
         """Failover started the VM on `host` (the old host may not answer to say so)."""
@@ -433,16 +432,13 @@ class RealBackend(ClusterBackend):
             raise NotFound(f"VM {vm.name} is not defined on any host")
         return host
 
-    def _migrate_command(self, vm: Vm, dest: str, mode: str) -> list[str]:
+    def _migrate_command(self, vm: Vm, dest: str, *, offline: bool) -> list[str]:
         source = self._node(self._defined_on(vm))
         self._node(dest)
-        return [
-            f"virsh -c {quote_uri(source.uri)} migrate {mode} --p2p --persistent "
-            f"--undefinesource {shlex.quote(vm.name)} {quote_uri(self.migration_uris[dest])}"
-        ]
+        return migrate_commands(source.uri, vm.name, self.migration_uris[dest], offline=offline)
 
     def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
-        return self._migrate_command(vm, dest, "--live")
+        return self._migrate_command(vm, dest, offline=False)
 
     async def migrate(
         self,
@@ -465,7 +461,7 @@ class RealBackend(ClusterBackend):
         self._where[vm] = dest  # its last report (with the downtime) came from migrate()
 
     def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
-        return self._migrate_command(vm, dest, "--offline")
+        return self._migrate_command(vm, dest, offline=True)
 
     async def relocate(self, vm: str, dest: str) -> None:
         """An offline peer-to-peer migration: the definition moves, the VM stays off."""
@@ -486,6 +482,11 @@ class RealBackend(ClusterBackend):
             raise trust_hint(exc, current.host, dest) from exc
         self._where[vm] = dest
 
+    def placement_commands(self, vm: Vm, placement: Placement, home_host: str | None
+                           ) -> list[str]:
+        uri = self._node(self._defined_on(vm)).uri
+        return placement_commands(uri, vm.name, placement, home_host, running=vm.power in LIVE)
+
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         current = await self.vm_info(vm)
         assert current.host is not None
@@ -493,14 +494,15 @@ class RealBackend(ClusterBackend):
         for cache in self._check_caches.values():  # HA's checks read it again at once
             cache.forget(vm)
 
+    def maintenance_commands(self, host: str, on: bool) -> list[str]:
+        self._node(host)
+        return maintenance_commands(host, on)
+
     async def set_maintenance(self, host: str, on: bool) -> None:
         """A marker file on the host itself, so every jump box (and HA service) sees it."""
         self._node(host)
-        if on:
-            await self.ssh.run(host, ["mkdir", "-p", str(MAINTENANCE.parent)], sudo=True)
-            await self.ssh.run(host, ["touch", str(MAINTENANCE)], sudo=True)
-        else:
-            await self.ssh.run(host, ["rm", "-f", str(MAINTENANCE)], sudo=True)
+        for argv in maintenance_argvs(on):
+            await self.ssh.run(host, argv, sudo=True)
 
     async def _ha_markers(self, host: str) -> HaMarkers:
         """In one command: whether the host is in maintenance, the VMs its self-fence

@@ -65,6 +65,8 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
     of libvirt's CPU map); the preflight checks that the hosts can run it.
     """
 
+    AUTO_FOCUS = "#f-name"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # (app.tcss: its columns)
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("plus", "add_host", "Add host", id="add_cluster.add_host"),
         Binding("minus", "remove_host", "Remove host", id="add_cluster.remove_host"),
@@ -86,7 +88,7 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
         form = self.form
         with Vertical(classes="dialog", id="add-cluster-dialog"):
             yield Label("Add cluster", classes="dialog-title")
-            with VerticalScroll(id="add-cluster-form"):
+            with VerticalScroll(id="add-cluster-form", classes="dialog-body"):
                 yield from self._field("name")
                 with Horizontal(classes="form-row"):
                     yield Label("Layout", classes="form-label")
@@ -120,8 +122,8 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
                 for key in ("data_devices", "management_if", "storage_if", "compute_if",
                             "compute_vlans", "cpu_type", "cpu_model"):
                     yield from self._field(key)
-            yield Static("", id="add-cluster-status", classes="dim")
             with Horizontal(classes="dialog-buttons"):
+                yield Static("", id="add-cluster-status", classes="dim")
                 yield Button("Next: preflight", variant="primary", id="add-cluster-next",
                              disabled=True)
                 yield Button("Cancel (esc)", id="add-cluster-cancel")
@@ -185,7 +187,6 @@ class AddClusterScreen(ModalScreen[ClusterForm | None]):
     def on_mount(self) -> None:
         self._show_switches()
         self._refresh()
-        self.query_one("#f-name", Input).focus()
 
     # ------------------------------------------------------------------ events
 

@@ -9,7 +9,7 @@ from typing import ClassVar
 from pydantic import SecretStr
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
@@ -22,6 +22,7 @@ FIELDS = (("name", "name"), ("address", "address"), ("port", "SSH port"), ("user
 
 
 class AddWorkerScreen(ModalScreen[HostRow | None]):
+    AUTO_FOCUS = "#worker-name"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="add_worker.cancel"),
     ]
@@ -34,14 +35,15 @@ class AddWorkerScreen(ModalScreen[HostRow | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="add-worker-dialog"):
             yield Label(literal(f"Add a worker to {self.cluster}"), classes="dialog-title")
-            for key, label in FIELDS:
-                with Horizontal(classes="form-row"):
-                    yield Label(label, classes="form-label")
-                    yield Input(value=str(getattr(self.row, key, "")) if key != "password"
-                                else self.row.password.get_secret_value(),
-                                password=key == "password", id=f"worker-{key}",
-                                select_on_focus=False)
-                    yield Static("", id=f"worker-{key}-why", classes="form-reason")
+            with VerticalScroll(classes="dialog-body"):
+                for key, label in FIELDS:
+                    with Horizontal(classes="form-row"):
+                        yield Label(label, classes="form-label")
+                        yield Input(value=str(getattr(self.row, key, "")) if key != "password"
+                                    else self.row.password.get_secret_value(),
+                                    password=key == "password", id=f"worker-{key}",
+                                    select_on_focus=False)
+                        yield Static("", id=f"worker-{key}-why", classes="form-reason")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Next: preflight", variant="primary", id="worker-next",
                              disabled=True)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, cast
 
 from textual.actions import parse
 from textual.app import SystemCommand
+from textual.binding import ActiveBinding
 from textual.screen import Screen
 
 from mvm_tui.runs import RunExecutor
@@ -15,6 +16,10 @@ from mvm_tui.services.ha_status import HaStatus
 
 if TYPE_CHECKING:
     from mvm_tui.app import MvmApp
+
+# the footer shows these first, so that they stay visible at 80 columns (the keys that do not
+# fit are still in the command palette)
+FOOTER_FIRST = ("app.keys", "app.quit")
 
 
 class ClusterScreen(Screen[None]):
@@ -50,6 +55,15 @@ class ClusterScreen(Screen[None]):
     def ha_phase(self, host: str) -> str | None:
         status = self.ha_status()
         return None if status is None else status.phases.get(host)
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """As Screen's, with the help and quit keys first (the footer shows them in this
+        order)."""
+        bindings = super().active_bindings
+        first = {key: b for bid in FOOTER_FIRST for key, b in bindings.items()
+                 if b.binding.id == bid}
+        return first | {key: b for key, b in bindings.items() if key not in first}
 
     def on_screen_resume(self) -> None:
         self.refresh_inventory()

@@ -39,11 +39,7 @@ def blocked_text(plan: DecommissionPlan) -> Text:
 
 
 class DecommissionScreen(ModalScreen[Choice]):
-    DEFAULT_CSS = """
-    DecommissionScreen {
-        align: center middle;
-    }
-    """
+    AUTO_FOCUS = "#decommission-name, #decommission-no"  # the name to type, when it can start
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("m", "maintenance", "Enter maintenance first", id="decommission.maintenance"),
         Binding("escape", "cancel", "Cancel", id="decommission.cancel"),
@@ -74,28 +70,23 @@ class DecommissionScreen(ModalScreen[Choice]):
         with Vertical(classes="dialog", id="decommission-dialog"):
             yield Label(Text(f"Decommission {plan.host} (CRUSH host {plan.bucket})"),
                         classes="dialog-title")
-            yield Static(osds, id="decommission-osds")
-            yield Static(Text(f"Monitor: {plan.mon or 'none'}"), id="decommission-mon")
-            yield Static(checks, id="decommission-checks")
-            with VerticalScroll(id="confirm-preview"):
-                yield Static(preview_text(self.steps))
-            if plan.blockers:
-                yield Static(blocked_text(plan), id="decommission-blocked")
-            else:
-                yield Static(Text(f"Type {plan.host} to start; the run can be paused, resumes "
-                                  "after a restart, and stops at every guard."), classes="dim")
-                yield Input(placeholder=plan.host, id="decommission-name")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(osds, id="decommission-osds")
+                yield Static(Text(f"Monitor: {plan.mon or 'none'}"), id="decommission-mon")
+                yield Static(checks, id="decommission-checks")
+                yield Static(preview_text(self.steps), id="confirm-preview")
+                if plan.blockers:
+                    yield Static(blocked_text(plan), id="decommission-blocked")
+                else:
+                    yield Static(Text(f"Type {plan.host} to start; the run can be paused, "
+                                      "resumes after a restart, and stops at every guard."),
+                                 classes="dim")
             with Horizontal(classes="dialog-buttons"):
                 if not plan.blockers:
+                    yield Input(placeholder=f"type {plan.host}", id="decommission-name")
                     yield Button("Decommission", variant="error", id="decommission-yes",
                                  disabled=True)
                 yield Button("Cancel (esc)", id="decommission-no")
-
-    def on_mount(self) -> None:
-        if self.plan.blockers:
-            self.query_one("#decommission-no", Button).focus()
-        else:
-            self.query_one("#decommission-name", Input).focus()
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.query_one("#decommission-yes", Button).disabled = event.value != self.plan.host
@@ -123,11 +114,7 @@ class DecommissionScreen(ModalScreen[Choice]):
 class TypeHostScreen(ModalScreen[bool]):
     """Override a guard of a run: only with the host's name typed."""
 
-    DEFAULT_CSS = """
-    TypeHostScreen {
-        align: center middle;
-    }
-    """
+    AUTO_FOCUS = "#override-name"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="override.cancel"),
     ]
@@ -140,10 +127,16 @@ class TypeHostScreen(ModalScreen[bool]):
         with Vertical(classes="dialog", id="override-dialog"):
             yield Label(literal(f"Override a guard of the decommission of {self.host}?"),
                         classes="dialog-title")
-            yield Static(Text(self.why, style="yellow"))
-            yield Static(literal(f"Type {self.host} to pass this guard once and retry."),
-                         classes="dim")
-            yield Input(placeholder=self.host, id="override-name")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(Text(self.why, style="yellow"))
+                yield Static(literal(f"Type {self.host} to pass this guard once and retry."),
+                             classes="dim")
+            with Horizontal(classes="dialog-buttons"):
+                yield Input(placeholder=f"type {self.host}", id="override-name")
+                yield Button("Cancel (esc)", id="override-no")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(False)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         if event.value == self.host:

@@ -9,15 +9,16 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Button, Label, Static
 
 from mvm_tui.core.ha_journal import Incident
 from mvm_tui.widgets import format as fmt
 
 
 class IncidentsScreen(ModalScreen[None]):
+    AUTO_FOCUS = "#incidents-close"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape,q,i", "app.pop_screen", "Close", id="incidents.close"),
     ]
@@ -27,14 +28,19 @@ class IncidentsScreen(ModalScreen[None]):
         self.incidents = incidents
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="incidents-dialog"):
             yield Label("HA incidents, newest first", classes="dialog-title")
-            with VerticalScroll(id="incidents-list"):
+            with VerticalScroll(id="incidents-list", classes="dialog-body"):
                 if not self.incidents:
                     yield Static(Text("No host has been lost since HA started here.",
                                       style="dim"))
                 for incident in self.incidents:
                     yield Static(_incident(incident), classes="incident")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close (esc)", id="incidents-close")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.app.pop_screen()
 
 
 def _incident(inc: Incident) -> RenderableType:

@@ -34,6 +34,7 @@ def fate(action: LiveMigrate | ColdMove | Stay | Blocked) -> Text:
 
 
 class MaintenanceScreen(ModalScreen[Choice]):
+    AUTO_FOCUS = "#maintenance-no"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "enter", "Enter maintenance", id="maintenance.confirm"),
         Binding("p", "remedy('placement')", "Its placement", id="maintenance.placement"),
@@ -48,38 +49,39 @@ class MaintenanceScreen(ModalScreen[Choice]):
 
     def compose(self) -> ComposeResult:
         plan = self.plan
+        with Vertical(classes="dialog", id="maintenance-dialog"):
+            yield Label(literal(f"Enter maintenance: {plan.host}"), classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield from self._body()
+            with Horizontal(classes="dialog-buttons"):
+                if plan.can_enter:
+                    yield Button("Enter maintenance (y)", variant="warning", id="maintenance-yes")
+                yield Button("Cancel (n)", id="maintenance-no")
+
+    def _body(self) -> ComposeResult:
+        plan = self.plan
         table = Table(box=None, padding=(0, 2), header_style="bold")
         for column in ("VM", "power", "placement", "what happens", "why"):
             table.add_column(column)
         for a in plan.actions:
             table.add_row(literal(a.vm.name), a.vm.power.value, a.vm.placement.value,
                           fate(a), literal(a.reason))
-        with Vertical(classes="dialog", id="maintenance-dialog"):
-            yield Label(literal(f"Enter maintenance: {plan.host}"), classes="dialog-title")
-            yield Static(table, id="maintenance-plan")
-            if plan.refusal:
-                yield Static(Text(plan.refusal, style="bold red"), id="maintenance-refusal")
-            elif plan.blocked:
-                names = ", ".join(b.vm.name for b in plan.blocked)
-                yield Static(Text(
-                    f"Maintenance cannot start while {names} runs here. Nothing has moved. "
-                    f"p: change the placement of {plan.blocked[0].vm.name}; f: power it off.",
-                    style="yellow"), id="maintenance-blocked")
-            else:
-                moving = len(plan.moves)
-                yield Static(literal(f"{plan.host} leaves the pool (no new VMs, not a target), "
-                                     f"then {count(moving, 'VM')} "
-                                     f"{'moves' if moving == 1 else 'move'}. It will run:"),
-                             classes="dim")
-                with VerticalScroll(id="confirm-preview"):
-                    yield Static(preview_text(self.steps))
-            with Horizontal(classes="dialog-buttons"):
-                if plan.can_enter:
-                    yield Button("Enter maintenance (y)", variant="warning", id="maintenance-yes")
-                yield Button("Cancel (n)", id="maintenance-no")
-
-    def on_mount(self) -> None:
-        self.query_one("#maintenance-no", Button).focus()
+        yield Static(table, id="maintenance-plan")
+        if plan.refusal:
+            yield Static(Text(plan.refusal, style="bold red"), id="maintenance-refusal")
+        elif plan.blocked:
+            names = ", ".join(b.vm.name for b in plan.blocked)
+            yield Static(Text(
+                f"Maintenance cannot start while {names} runs here. Nothing has moved. "
+                f"p: change the placement of {plan.blocked[0].vm.name}; f: power it off.",
+                style="yellow"), id="maintenance-blocked")
+        else:
+            moving = len(plan.moves)
+            yield Static(literal(f"{plan.host} leaves the pool (no new VMs, not a target), "
+                                 f"then {count(moving, 'VM')} "
+                                 f"{'moves' if moving == 1 else 'move'}. It will run:"),
+                         classes="dim")
+            yield Static(preview_text(self.steps), id="confirm-preview")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "enter":

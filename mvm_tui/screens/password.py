@@ -6,9 +6,9 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from mvm_tui.backends.ssh import SshTarget
 from mvm_tui.widgets.literal import literal
@@ -17,6 +17,7 @@ from mvm_tui.widgets.literal import literal
 class PasswordScreen(ModalScreen[str | None]):
     """Dismissed with the password typed, or None when the operator cancels."""
 
+    AUTO_FOCUS = "#password-input"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="password.cancel"),
     ]
@@ -28,15 +29,18 @@ class PasswordScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         t = self.target
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="password-dialog"):
             yield Label(literal(f"{self.purpose.capitalize()} password: {t.name}"),
                         classes="dialog-title")
-            yield Static(literal(f"{t.user}@{t.address} port {t.port}. Kept in memory only."),
-                         classes="dim")
-            yield Input(password=True, id="password-input")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(literal(f"{t.user}@{t.address} port {t.port}. Kept in memory "
+                                     "only."), classes="dim")
+            with Horizontal(classes="dialog-buttons"):
+                yield Input(password=True, id="password-input")
+                yield Button("Cancel (esc)", id="password-cancel")
 
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(None)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, RadioButton, RadioSet, Static
 
@@ -25,6 +25,7 @@ STRATEGIES = {
 class PlacementScreen(ModalScreen[PlacementChoice | None]):
     """Dismissed with the operator's choice, or None when cancelled."""
 
+    AUTO_FOCUS = "#placement-strategy"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="placement.cancel"),
         # before the radio sets' own enter: space picks a button, enter applies
@@ -39,21 +40,23 @@ class PlacementScreen(ModalScreen[PlacementChoice | None]):
 
     def compose(self) -> ComposeResult:
         vm = self.vm
-        with Vertical(classes="dialog"):
+        with Vertical(classes="dialog", id="placement-dialog"):
             yield Label(literal(f"Placement of {vm.name}"), classes="dialog-title")
-            yield Static(literal(f"Now on {vm.host}, {vm.power}; {vm.vcpus} vCPU, "
-                                 f"{vm.memory_mb} MB."), classes="dim")
-            yield Label("Strategy")
-            with RadioSet(id="placement-strategy"):
-                for strategy, text in STRATEGIES.items():
-                    yield RadioButton(text, value=strategy is vm.placement, name=strategy.value,
-                                      id=f"strategy-{strategy.value}")
-            yield Label("Host (another host live-migrates it)")
-            with RadioSet(id="placement-host"):
-                for host in self.hosts:
-                    yield RadioButton(literal(self._host_label(host)), value=host == vm.host,
-                                      name=host, disabled=not self._can_take(host),
-                                      id=widget_id("host", host))
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(literal(f"Now on {vm.host}, {vm.power}; {vm.vcpus} vCPU, "
+                                     f"{vm.memory_mb} MB."), classes="dim")
+                yield Label("Strategy")
+                with RadioSet(id="placement-strategy"):
+                    for strategy, text in STRATEGIES.items():
+                        yield RadioButton(text, value=strategy is vm.placement,
+                                          name=strategy.value, id=f"strategy-{strategy.value}")
+                yield Label("Host (another host live-migrates it)")
+                with RadioSet(id="placement-host"):
+                    for host in self.hosts:
+                        yield RadioButton(literal(self._host_label(host)),
+                                          value=host == vm.host, name=host,
+                                          disabled=not self._can_take(host),
+                                          id=widget_id("host", host))
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Apply (enter)", variant="primary", id="placement-apply")
                 yield Button("Cancel (esc)", id="placement-cancel")
@@ -71,9 +74,6 @@ class PlacementScreen(ModalScreen[PlacementChoice | None]):
         free = max(room.memory_mb - room.memory_used_mb, 0)
         return f"{host}: {free / 1024:.1f} GiB free, {room.load_pct:.0f}% CPU" + (
             "" if room.fits(self.vm) else " - no room")
-
-    def on_mount(self) -> None:
-        self.query_one("#placement-strategy", RadioSet).focus()
 
     def _chosen(self, radio_set_id: str) -> str | None:
         pressed = self.query_one(radio_set_id, RadioSet).pressed_button

@@ -61,7 +61,7 @@ class PreflightScreen(ModalScreen[PreflightResult | None]):
             count = len(self.spec.hosts)
             yield Label(literal(f"Preflight of {count} host{'' if count == 1 else 's'} "
                                 "(nothing is changed)"), classes="dialog-title")
-            with VerticalScroll(id="preflight-results"):
+            with VerticalScroll(id="preflight-results", classes="dialog-body"):
                 yield Static("checking…", id="preflight-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Provision (p)", variant="warning", id="preflight-provision",

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mvm_tui.backends.base import BackendError, ClusterBackend
+from mvm_tui.backends.base import BackendError, ClusterBackend, commands_or_why
 from mvm_tui.clock import Clock
 from mvm_tui.config import BalanceConfig
 from mvm_tui.core.balance import BalanceSettings, host_loads, plan_balance
@@ -208,10 +208,7 @@ class Balancer:
 
         stub = Vm(name=name, uuid="", host=source, power=PowerState.RUNNING, vcpus=0,
                   memory_mb=0)
-        try:
-            preview = tuple(backend.migrate_commands(stub, dest))
-        except BackendError:  # rebuilt after the VM was deleted
-            preview = (f"# {name}: live-migrate {source} -> {dest}",)
+        preview = commands_or_why(lambda: backend.migrate_commands(stub, dest))
         return [Step(title=f"Live-migrate {name} from {source} to {dest}", preview=preview,
                      action=migrate, check=moved)]
 

@@ -22,10 +22,11 @@ from mvm_tui.config import ClusterConfig, HostConfig
 from mvm_tui.config_update import add_cluster, add_hosts
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState, Step
+from mvm_tui.services.ceph_bootstrap_commands import CephHost
 from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
 from mvm_tui.services.preflight import PreflightReport, run_preflight, spec_from_config
 from mvm_tui.services.provision import Compute, Provisioning, datastore_args
-from mvm_tui.services.provision_ceph import CephBootstrap, CephHost
+from mvm_tui.services.provision_ceph import CephBootstrap
 
 BRIDGE = "br-compute"
 

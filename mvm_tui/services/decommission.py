@@ -32,6 +32,7 @@ from mvm_tui.backends.ceph.checks import (
     moved_fraction,
     settled,
 )
+from mvm_tui.backends.host_commands import on_host
 from mvm_tui.core.decommission import DecommissionPlan, without_address
 from mvm_tui.runs import Step, StepContext
 from mvm_tui.services.decommission_base import GUARDS, CephSteps, GuardFailed
@@ -164,7 +165,6 @@ class DecommissionSteps(CephSteps):
         async def clean(ctx: StepContext) -> bool:
             return await self._clean(ctx, f"clean.{osd}", report=False)
 
-        on = f"systemctl {{}} {unit}  # on {host}"
         return [
             Step(f"osd.{osd}: ok to stop", (cmd.render(cmd.osd_ok_to_stop([osd])),),
                  ok_to_stop, _always),
@@ -174,7 +174,7 @@ class DecommissionSteps(CephSteps):
                   cmd.render(cmd.osd_safe_to_destroy([osd])), cmd.render(cmd.pg_ls())),
                  wait_moved, moved),
             Step(f"osd.{osd}: stop and disable its service on {host}",
-                 (on.format("stop"), on.format("disable")), stop, stopped),
+                 _systemctl(host, unit, "stop", "disable"), stop, stopped),
             Step(f"osd.{osd}: remove it from the CRUSH map",
                  (cmd.render(cmd.osd_crush_remove(osd)),), crush_remove, not_in_crush),
             Step(f"osd.{osd}: wait for every PG active+clean",
@@ -269,9 +269,8 @@ class DecommissionSteps(CephSteps):
         async def removed(ctx: StepContext) -> bool:
             return not await in_monmap()
 
-        on = f"systemctl {{}} {unit}  # on {host}"
         return [
-            Step(f"monitor {mon}: stop and disable it", (on.format("stop"), on.format("disable")),
+            Step(f"monitor {mon}: stop and disable it", _systemctl(host, unit, "stop", "disable"),
                  stop, stopped),
             Step("wait until the other monitors have quorum", (cmd.render(cmd.quorum_status()),),
                  wait_quorum, quorate),
@@ -306,8 +305,11 @@ class DecommissionSteps(CephSteps):
                     return False
             return True
 
-        preview = tuple(f"sed -i 's|^mon_host = .*|mon_host = <without {address}>|' "
-                        f"/etc/ceph/ceph.conf  # on {h}" for h in others)
+        # the new value is known once the host's own is read: VALUE stands for it
+        lookup, sed = cmd.mon_host_lookup(), cmd.set_mon_host("VALUE")
+        preview = tuple(line for h in others for line in (
+            on_host(h, lookup),
+            f"{on_host(h, sed)}  # VALUE: what it printed, without {address}"))
         return Step(f"remove {address} from mon_host in ceph.conf on {', '.join(others)}",
                     preview, act, check)
 
@@ -342,9 +344,13 @@ class DecommissionSteps(CephSteps):
         async def check(ctx: StepContext) -> bool:
             return not self.host_known(host)
 
-        return Step(f"remove {host} from the cluster in mvm-tui",
-                    (f"# delete the [[clusters.hosts]] entry of {host} from the config",),
-                    act, check)
+        # mvm-tui's own config file: no command on any host
+        return Step(f"remove {host} from the cluster in mvm-tui (its [[clusters.hosts]] entry "
+                    "in the config)", (), act, check)
+
+
+def _systemctl(host: str, unit: str, *actions: str) -> tuple[str, ...]:
+    return tuple(on_host(host, ["systemctl", action, unit]) for action in actions)
 
 
 async def _always(ctx: StepContext) -> bool:

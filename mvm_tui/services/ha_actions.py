@@ -15,6 +15,9 @@ from typing import Any, Protocol
 
 from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState, NotFound
 from mvm_tui.backends.ceph.commands import osd_blocklist_add, osd_blocklist_rm
+from mvm_tui.backends.libvirt.failover import define_from
+from mvm_tui.backends.libvirt.failover import remove_commands as lv_remove_commands
+from mvm_tui.backends.libvirt.power import power_commands
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.core.placement import LIVE, room_left
 from mvm_tui.models import PowerAction, PowerState, Vm
@@ -48,7 +51,8 @@ class HaActions(Protocol):
 
 
 def _address(backend: ClusterBackend, host: str) -> str:
-    return next((h.address for h in backend.hosts if h.name == host), host)
+    """Every Ceph client of the host's address, as the real backend blocklists it."""
+    return next((h.address for h in backend.hosts if h.name == host), host) + ":0/0"
 
 
 class _BackendActions:
@@ -144,6 +148,15 @@ class SimHaActions(_BackendActions):
 
     async def osds_up(self, host: str) -> bool | None:
         return self.sim.host_osds_up(host)
+
+    def restart_commands(self, vm: str, target: str) -> list[str]:
+        """As the real cluster's (services.ha_real): virsh on the target's libvirt URI."""
+        uri = self.sim.libvirt_uri(target)
+        return [*define_from(uri, f"the definition of {vm} as HA kept it"),
+                *power_commands(uri, vm, PowerAction.START)]
+
+    def remove_commands(self, vm: str, host: str) -> list[str]:
+        return lv_remove_commands(self.sim.libvirt_uri(host), vm)
 
     async def define_on(self, vm: str, lost: str, target: str) -> None:
         """Define it on target from its definition (the lost host keeps its own copy)."""

@@ -16,7 +16,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
-from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState
+from mvm_tui.backends.base import ClusterBackend, InvalidState, commands_or_why
 from mvm_tui.clock import Clock
 from mvm_tui.models import PowerState
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
@@ -248,10 +248,7 @@ class HaRuns:
         async def check(ctx: StepContext) -> bool:
             return bool((await self.backend.vm_info(vm)).host == home)
 
-        try:
-            preview = tuple(self.backend.migrate_commands(_stub(vm, None), home))
-        except BackendError:
-            preview = (f"# live-migrate {vm} to {home}",)
+        preview = commands_or_why(lambda: self.backend.migrate_commands(_stub(vm, None), home))
         return [Step(f"Live-migrate {vm} back to {home}", preview, act, check)]
 
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from mvm_tui.backends.base import BackendError, ClusterBackend
+from mvm_tui.backends.base import BackendError, ClusterBackend, commands_or_why
 from mvm_tui.clock import Clock
 from mvm_tui.core.maintenance import (
     DEFAULT_LIMITS,
@@ -183,11 +183,9 @@ class MaintenanceRuns:
         async def check(ctx: StepContext) -> bool:
             return (await self.backend.poll_host(host)).maintenance is on
 
-        what = "in" if on else "out of"
-        preview = (f"mark {host} {what} maintenance"
-                   + (": it takes no new VMs and is no migration target" if on else ""),)
         title = f"Put {host} in maintenance" if on else f"Take {host} out of maintenance"
-        return Step(title=title, preview=preview, action=action, check=check)
+        return Step(title=title, preview=tuple(self.backend.maintenance_commands(host, on)),
+                    action=action, check=check)
 
     def _moves_step(self, title: str, moves: list[Move], replan: bool = False) -> Step:
         """replan (evacuations): each VM's target is chosen again right before it moves when
@@ -216,17 +214,12 @@ class MaintenanceRuns:
         full = f"{title} (at most {limits.max_total} at once, {limits.max_per_host} per host)"
         return Step(title=full, preview=tuple(preview), action=action, check=check)
 
-    def _commands(self, m: Move) -> list[str]:
+    def _commands(self, m: Move) -> tuple[str, ...]:
         stub = Vm(name=m.vm, uuid="", host=m.source, power=PowerState.UNKNOWN, vcpus=0,
                   memory_mb=0)
-        try:
-            if m.live:
-                return self.backend.migrate_commands(stub, m.target)
-            return self.backend.relocate_commands(stub, m.target)
-        except BackendError:  # e.g. rebuilt after the VM was deleted
-            pass
-        kind = "live-migrate" if m.live else "cold move (define on the target, undefine here)"
-        return [f"# {m.vm}: {kind} {m.source} -> {m.target}"]
+        if m.live:
+            return commands_or_why(lambda: self.backend.migrate_commands(stub, m.target))
+        return commands_or_why(lambda: self.backend.relocate_commands(stub, m.target))
 
     # -- doing the moves ---------------------------------------------------------------------
 

@@ -13,7 +13,6 @@ very URI its libvirtd opens for a migration to each peer (`reach`).
 from __future__ import annotations
 
 import asyncio
-import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -24,7 +23,13 @@ from mvm_tui.core import migration_trust as mt
 from mvm_tui.core.migration_trust import HostKeys, TrustHost
 from mvm_tui.core.preflight import Item
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
-from mvm_tui.services.provision import STEP_TIMEOUT, script_argv, script_text, step_output
+from mvm_tui.services.provision import (
+    STEP_TIMEOUT,
+    script_argv,
+    script_command,
+    script_text,
+    step_output,
+)
 
 SCRIPT = "migration.sh"
 
@@ -154,16 +159,16 @@ class MigrationTrust:
             found = await self.check(hosts)
             return all(i.ok for items in found.values() for i in items)
 
-        def preview(args: str) -> tuple[str, ...]:
-            return tuple(f"ssh {h.name} sudo bash -s -- {args} < mvm_tui/provision/{SCRIPT}"
-                         for h in hosts)
-
+        # the peers' keys are read from them as the step runs: LINES stands for them
+        lines = ("  # LINES: for each peer, auth:from=\"ADDRESS\",restrict KEY (its migration "
+                 "key) and known:ADDRESS HOSTKEY (its host keys), read from it")
         return [
             Step(f"Migration keys on {names} (each made on its host, never copied)",
-                 preview("key"), keys, have_keys),
-            Step("Every host trusts its peers' migration keys and host keys",
-                 preview(f"trust USER {shlex.quote('auth:from=...,restrict KEY')} "
-                         f"{shlex.quote('known:ADDRESS HOSTKEY')}..."), trust, trusted),
-            Step("Every host logs in to every other one as its libvirtd will to migrate",
-                 preview("reach PEER=qemu+ssh://USER@PEER/system?keyfile=..."), reach, reaches),
+                 tuple(script_command(h.name, SCRIPT, ["key"]) for h in hosts), keys, have_keys),
+            Step("Every host trusts its peers' migration keys and host keys", tuple(
+                script_command(h.name, SCRIPT, ["trust", h.user, "LINES"]) + lines
+                for h in hosts), trust, trusted),
+            Step("Every host logs in to every other one as its libvirtd will to migrate", tuple(
+                script_command(h.name, SCRIPT, ["reach", *mt.reach_args(h, hosts)])
+                for h in hosts), reach, reaches),
         ]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mvm_tui.backends.base import ClusterBackend, InvalidState
+from mvm_tui.backends.base import ClusterBackend, InvalidState, commands_or_why
 from mvm_tui.core.placement import room_left, rooms
 from mvm_tui.models import ClusterSnapshot, MigrationProgress, Placement, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
@@ -130,7 +130,9 @@ def placement_steps(
 
     steps.append(Step(
         title=f"Set placement of {name}: {placement}" + (f", home {home}" if home else ""),
-        preview=(), action=set_placement, check=placement_set,
+        preview=commands_or_why(
+            lambda: backend.placement_commands(known(name, source), placement, home)),
+        action=set_placement, check=placement_set,
     ))
     if dest is None:
         return steps

@@ -11,13 +11,13 @@ datastore's libvirt storage pool. Ceph is a Run of its own, across the hosts
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.host_commands import on_host
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.config import DatastoreConfig
 from mvm_tui.core.form_validation import NfsExport
@@ -30,6 +30,12 @@ STEP_TIMEOUT = 1800.0  # apt-get install may take a while
 def script_text(name: str) -> str:
     """What is sent to `bash -s` for the provisioning script `name`: common.sh, then it."""
     return (SCRIPTS / "common.sh").read_text() + (SCRIPTS / name).read_text()
+
+
+def script_command(host: str, script: str, args: Sequence[str]) -> str:
+    """What running mvm_tui/provision/`script` on `host` with `args` amounts to, as a command
+    an operator could run (the preview of a step that runs it)."""
+    return f"{on_host(host, script_argv(args))} < mvm_tui/provision/{script}"
 
 
 def script_argv(args: Sequence[str], install: bool = True, check: bool = False) -> list[str]:
@@ -152,6 +158,4 @@ class Provisioning:
                                     sudo=True, stdin=text, timeout=STEP_TIMEOUT, check=False)
             return r.exit_status == 0
 
-        words = "".join(f" {shlex.quote(a)}" for a in args)
-        preview = f"ssh {host} sudo bash -s --{words} < mvm_tui/provision/{script}"
-        return Step(title, (preview,), act, check)
+        return Step(title, (script_command(host, script, args),), act, check)

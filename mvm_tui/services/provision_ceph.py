@@ -11,38 +11,30 @@ import asyncio
 import json
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.host_commands import on_host
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.clock import Clock
 from mvm_tui.runs import RunExecutor, RunRecord, Step, StepContext, Targets
+from mvm_tui.services import ceph_bootstrap_commands as cmd
+from mvm_tui.services.ceph_bootstrap_commands import (
+    ADMIN,
+    BOOTSTRAP_OSD,
+    CONF,
+    KEYS,
+    MON_KEYRING,
+    MONMAP,
+    VIRSH,
+    CephHost,
+    mon_addr,
+)
 from mvm_tui.services.provision import STEP_TIMEOUT, script_argv, script_text, step_output
-
-VIRSH = ("virsh", "-q", "-c", "qemu:///system")
-
-CONF = "/etc/ceph/ceph.conf"
-ADMIN = "/etc/ceph/ceph.client.admin.keyring"
-BOOTSTRAP_OSD = "/var/lib/ceph/bootstrap-osd/ceph.keyring"
-TMP = "/var/lib/ceph/tmp"
-KEYS = {  # file -> ceph-authtool arguments that make it
-    ADMIN: ["-n", "client.admin", "--cap", "mon", "allow *", "--cap", "osd", "allow *",
-            "--cap", "mds", "allow *", "--cap", "mgr", "allow *"],
-    BOOTSTRAP_OSD: ["-n", "client.bootstrap-osd", "--cap", "mon", "profile bootstrap-osd",
-                    "--cap", "mgr", "allow r"],
-    f"{TMP}/mon.keyring": ["-n", "mon.", "--cap", "mon", "allow *"],
-}
-
-
-@dataclass(frozen=True)
-class CephHost:
-    name: str  # as mvm-tui names it
-    address: str
 
 
 def mon_host(hosts: Sequence[CephHost]) -> str:
-    return ",".join(f"[v2:{h.address}:3300,v1:{h.address}:6789]" for h in hosts)
+    return ",".join(mon_addr(h.address) for h in hosts)
 
 
 def ceph_conf(fsid: str, hosts: Sequence[CephHost], extra: Sequence[str] = ()) -> str:
@@ -110,12 +102,12 @@ class CephBootstrap:
         return out if status == 0 else None
 
     async def _write(self, host: str, path: str, text: str, mode: str = "600") -> None:
-        status, _ = await self._run(host, ["install", "-D", "-m", mode, "/dev/stdin", path], text)
+        status, _ = await self._run(host, cmd.write(path, mode), text)
         if status != 0:
             raise BackendError(f"cannot write {path} on {host}")
 
     async def _ceph_json(self, host: str, *words: str) -> Any:
-        status, out = await self._run(host, ["timeout", "15", "ceph", *words, "-f", "json"])
+        status, out = await self._run(host, cmd.ceph_json(*words))
         if status != 0:
             return None
         try:
@@ -143,6 +135,7 @@ class CephBootstrap:
         first = names[0]
         join = [str(h) for h in params.get("join", [])]  # a worker joining a running cluster
         targets = join or names  # the hosts this run installs and gives OSDs
+        size = min(3, len(names))  # replicas of the RBD pool
         mons: dict[str, str] = {}  # mvm-tui name -> short hostname (monitor, CRUSH bucket)
 
         async def hostnames() -> dict[str, str]:
@@ -180,25 +173,23 @@ class CephBootstrap:
                 ctx.log(f"Ceph cluster {fsid} already configured on {first}")
             assert conf is not None
             keys: dict[str, str] = {}
-            for path, args in KEYS.items():
+            for path in KEYS:
                 text = await self._read(first, path)
                 if not text:
                     await self._run(first, ["mkdir", "-p", path.rsplit("/", 1)[0]])
-                    status, _ = await self._run(first, ["ceph-authtool", "--create-keyring", path,
-                                                        "--gen-key", *args])
+                    status, _ = await self._run(first, cmd.make_key(path))
                     text = await self._read(first, path)
                     if status != 0 or not text:
                         raise BackendError(f"cannot make the key {path} on {first}")
                 keys[path] = text
-            mon_keyring = keys[f"{TMP}/mon.keyring"] + keys[ADMIN] + keys[BOOTSTRAP_OSD]
+            mon_keyring = keys[MON_KEYRING] + keys[ADMIN] + keys[BOOTSTRAP_OSD]
             monmap = await self._monmap(first, fsid, hosts, m)
             for h in names:
                 await self._write(h, CONF, conf, "644")
                 await self._write(h, ADMIN, keys[ADMIN])
                 await self._write(h, BOOTSTRAP_OSD, keys[BOOTSTRAP_OSD])
-                await self._write(h, f"{TMP}/mon.keyring", mon_keyring)
-                status, _ = await self._run(h, ["sh", "-c", f"base64 -d > {TMP}/monmap"],
-                                            monmap)
+                await self._write(h, MON_KEYRING, mon_keyring)
+                status, _ = await self._run(h, ["sh", "-c", f"base64 -d > {MONMAP}"], monmap)
                 if status != 0:
                     raise BackendError(f"cannot write the monmap on {h}")
             ctx.log(f"ceph.conf, keys and monmap on {', '.join(names)}")
@@ -250,14 +241,10 @@ class CephBootstrap:
 
         async def rbd_pool(ctx: StepContext) -> None:
             if not await has_pool(ctx):
-                size = min(3, len(names))
-                for words in (["osd", "pool", "create", self.rbd_pool, "32", "32", "replicated"],
-                              ["osd", "pool", "set", self.rbd_pool, "size", str(size)],
-                              ["osd", "pool", "application", "enable", self.rbd_pool, "rbd"]):
-                    status, _ = await self._run(first, ["timeout", "60", "ceph", *words], None,
-                                                ctx)
+                for argv in cmd.rbd_pool(self.rbd_pool, size):
+                    status, _ = await self._run(first, argv, None, ctx)
                     if status != 0:
-                        raise BackendError(f"ceph {' '.join(words)} failed ({status})")
+                        raise BackendError(f"{' '.join(argv[2:])} failed ({status})")
             else:
                 ctx.log(f"pool {self.rbd_pool} already there")
 
@@ -273,9 +260,7 @@ class CephBootstrap:
             await self._wait(ctx, "HEALTH_OK", lambda: healthy(ctx))
 
         async def libvirt_pool(ctx: StepContext) -> None:
-            status, key = await self._run(first, [
-                "timeout", "30", "ceph", "auth", "get-or-create-key", "client.libvirt", "mon",
-                "profile rbd", "osd", f"profile rbd pool={self.rbd_pool}"])
+            status, key = await self._run(first, cmd.libvirt_key(self.rbd_pool))
             if status != 0 or not key.strip():
                 raise BackendError(f"cannot make the key of client.libvirt on {first}")
             fsid = _fsid(await self._read(first, CONF) or "") or ""
@@ -344,64 +329,48 @@ class CephBootstrap:
                                    "have the libvirt secret")
             ctx.log(f"{', '.join(join)} joined: libvirt answers, its OSDs are up and in")
 
-        script = "bash -s -- {} < mvm_tui/provision/ceph.sh"
         libvirt_step = Step(
             f"libvirt: the key of client.libvirt and the RBD storage pool {self.rbd_pool} on "
-            f"{', '.join(targets)}",
-            (f"ssh {first} sudo ceph auth get-or-create-key client.libvirt mon 'profile "
-             f"rbd' osd 'profile rbd pool={self.rbd_pool}'",
-             f"ssh {{{','.join(targets)}}} sudo virsh secret-define ...; virsh secret-set-value "
-             f"...; virsh pool-define ...; virsh pool-start {self.rbd_pool}"),
+            f"{', '.join(targets)}", cmd.preview_libvirt(first, targets, self.rbd_pool),
             libvirt_pool, pools_active)
         osd_step = Step(f"an OSD on {', '.join(devices)} of {', '.join(targets)}", tuple(
-            f"ssh {h} sudo " + script.format(f"osd {d}") for h in targets for d in devices),
-            osds, osds_up)
+            cmd.script(h, "osd", d) for h in targets for d in devices), osds, osds_up)
+        health_step = Step("HEALTH_OK", (on_host(first, cmd.ceph_json("health")),),
+                           wait_healthy, healthy)
         if join:
             return [
                 Step(f"Ceph packages on {', '.join(join)}", tuple(
-                    f"ssh {h} sudo " + script.format("packages") for h in join),
-                    packages, packaged),
-                Step(f"ceph.conf and keys from {first}", (
-                    f"ssh {first} sudo cat {CONF} {ADMIN} {BOOTSTRAP_OSD}",
-                    f"ssh {{{','.join(join)}}} sudo install -D -m 600 /dev/stdin ..."),
-                    copy_config, configured),
-                osd_step, libvirt_step,
-                Step("HEALTH_OK", (f"ssh {first} sudo ceph health",), wait_healthy, healthy),
-                Step(f"{', '.join(join)} joined: libvirt, CRUSH, OSDs up and in", (
-                    "virsh version; ceph osd tree",), verify_join, joined),
+                    cmd.script(h, "packages") for h in join), packages, packaged),
+                Step(f"ceph.conf and keys from {first}", cmd.preview_copy(first, join),
+                     copy_config, configured),
+                osd_step, libvirt_step, health_step,
+                Step(f"{', '.join(join)} joined: libvirt, CRUSH, OSDs up and in",
+                     cmd.preview_joined(first, join), verify_join, joined),
             ]
         return [
             Step("Ceph packages on every host", tuple(
-                f"ssh {h} sudo " + script.format("packages") for h in names), packages, packaged),
+                cmd.script(h, "packages") for h in names), packages, packaged),
             Step(f"ceph.conf, keys and monmap (made on {first})",
-                 (f"ssh {first} sudo ceph-authtool --create-keyring <key> --gen-key ...",
-                  f"ssh {first} sudo monmaptool --create --fsid <fsid> ...",
-                  f"ssh <every host> sudo install -D -m 600 /dev/stdin {CONF} ..."),
-                 configure, configured),
-            Step("a monitor on every host, then their quorum", tuple(
-                f"ssh {h} sudo " + script.format("mon <hostname>") for h in names),
+                 cmd.preview_configure(first, hosts), configure, configured),
+            Step("a monitor on every host, then their quorum", cmd.preview_monitors(names),
                  monitors, quorate),
-            Step(f"a manager on {first}", (f"ssh {first} sudo " + script.format("mgr <hostname>"),),
-                 manager, managed),
+            Step(f"a manager on {first}", cmd.preview_manager(first), manager, managed),
             osd_step,
-            Step(f"the RBD pool {self.rbd_pool}",
-                 (f"ssh {first} sudo ceph osd pool create {self.rbd_pool} 32 32 replicated",),
+            Step(f"the RBD pool {self.rbd_pool}", tuple(
+                on_host(first, argv) for argv in cmd.rbd_pool(self.rbd_pool, size)),
                  rbd_pool, has_pool),
-            Step("HEALTH_OK", (f"ssh {first} sudo ceph health",), wait_healthy, healthy),
+            health_step,
             libvirt_step,
         ]
 
     async def _monmap(self, first: str, fsid: str, hosts: Sequence[CephHost],
                       mons: Mapping[str, str]) -> str:
         """The monmap (base64), made once on the first host and kept there."""
-        status, out = await self._run(first, ["base64", "-w0", f"{TMP}/monmap"])
+        status, out = await self._run(first, ["base64", "-w0", MONMAP])
         if status == 0 and out.strip():
             return out
-        args = ["monmaptool", "--create", "--fsid", fsid]
-        for h in hosts:
-            args += ["--addv", mons[h.name], f"[v2:{h.address}:3300,v1:{h.address}:6789]"]
-        status, _ = await self._run(first, [*args, f"{TMP}/monmap"])
-        status2, out = await self._run(first, ["base64", "-w0", f"{TMP}/monmap"])
+        status, _ = await self._run(first, cmd.monmap(fsid, hosts, mons))
+        status2, out = await self._run(first, ["base64", "-w0", MONMAP])
         if status != 0 or status2 != 0:
             raise BackendError(f"cannot make the monmap on {first}")
         return out

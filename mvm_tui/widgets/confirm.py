@@ -28,6 +28,7 @@ def preview_text(steps: Sequence[Step]) -> Text:
 class ConfirmModal(ModalScreen[bool]):
     """Dismissed with True only when the operator confirms."""
 
+    AUTO_FOCUS = "#confirm-no"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("y", "confirm", "Confirm", id="confirm.yes"),
         Binding("n,escape", "cancel", "Cancel", id="confirm.no"),
@@ -42,18 +43,15 @@ class ConfirmModal(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog", classes="dialog"):
-            yield Label(literal(self.title_text), id="confirm-title")
-            yield Static(literal(self.consequence), id="confirm-consequence")
-            if self.steps:
-                yield Label("It will run:", classes="dim")
-                with VerticalScroll(id="confirm-preview"):
-                    yield Static(preview_text(self.steps))
+            yield Label(literal(self.title_text), id="confirm-title", classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(literal(self.consequence), id="confirm-consequence")
+                if self.steps:
+                    yield Label("It will run:", classes="dim")
+                    yield Static(preview_text(self.steps), id="confirm-preview")
             with Horizontal(classes="dialog-buttons"):
                 yield Button(f"{self.verb} (y)", variant="error", id="confirm-yes")
                 yield Button("Cancel (n)", variant="default", id="confirm-no")
-
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "confirm-yes")

@@ -105,7 +105,7 @@ async def test_dry_run_prints_every_command_and_runs_nothing(tmp_path: Path) -> 
     assert "[warning] without hv3, 2 monitors are in quorum and 2 are needed" in text
     assert "$ ceph --connect-timeout 10 osd out 2" in text
     assert "$ ceph --connect-timeout 10 mon remove hv3" in text
-    assert "$ systemctl stop ceph-osd@2  # on hv3" in text
+    assert "$ ssh hv3 sudo systemctl stop ceph-osd@2" in text
     assert "run #" not in text
 
 

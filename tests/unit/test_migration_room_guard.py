@@ -51,6 +51,9 @@ class Hosts:
     def migrate_commands(self, v: Vm, dest: str) -> list[str]:
         return [f"virsh migrate {v.name} {dest}"]
 
+    def placement_commands(self, v: Vm, *args: object) -> list[str]:
+        return [f"virsh metadata {v.name}"]
+
 
 def test_room_left_counts_every_live_vm_and_the_host_reserve() -> None:
     full = poll(vm("a", "h2", 6), vm("b", "h2", 6), vm("off", "h2", 8, PowerState.SHUTOFF))

@@ -199,3 +199,21 @@ def osd_blocklist_add(
 
 def osd_blocklist_rm(addr: str, *, connect_timeout: int = DEFAULT_CONNECT_TIMEOUT) -> list[str]:
     return _ceph("osd", "blocklist", "rm", check_addr(addr), connect_timeout=connect_timeout)
+
+
+# -- ceph.conf on one host (run there as root)
+
+CEPH_CONF = "/etc/ceph/ceph.conf"
+MON_HOST_VALUE = re.compile(r"[\[\]a-zA-Z0-9:.,/ ]+")  # [v2:10.0.0.1:3300,v1:10.0.0.1:6789],...
+
+
+def mon_host_lookup() -> list[str]:
+    return ["ceph-conf", "-c", CEPH_CONF, "--lookup", "mon_host"]
+
+
+def set_mon_host(value: str) -> list[str]:
+    """Set mon_host in ceph.conf to `value` (a list of monitor addresses)."""
+    if not MON_HOST_VALUE.fullmatch(value):
+        raise ValueError(f"not a mon_host value: {value!r}")
+    return ["sed", "-i", "-E", rf"s|^([[:space:]]*mon[_ ]host[[:space:]]*=).*$|\1 {value}|",
+            CEPH_CONF]

@@ -24,7 +24,8 @@ import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.libvirt.inventory import power_state, read_facts
-from mvm_tui.backends.libvirt.power import quote_uri, stop_reason
+from mvm_tui.backends.libvirt.power import stop_reason
+from mvm_tui.backends.libvirt.uri import quote_uri
 from mvm_tui.models import HostMetrics, HostPoll, PowerState, Vm
 
 ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
@@ -173,9 +174,15 @@ def remove(conn: Any, vm: str) -> None:
 
 
 def define_commands(uri: str, kept: KeptDefinition | None, vm: str) -> list[str]:
-    source = (f"<the copy of its definition taken on {kept.host}>" if kept is not None
-              else "<no copy of its definition kept: cannot be restarted>")
-    return [f"virsh -c {quote_uri(uri)} define {source}  # {vm}"]
+    """What define() amounts to, as virsh: the kept copy of the definition on its stdin."""
+    if kept is None:
+        return [f"# no copy of the definition of {vm} was kept: it cannot be defined elsewhere"]
+    return define_from(uri, f"the definition of {vm} as kept from {kept.host}")
+
+
+def define_from(uri: str, source: str) -> list[str]:
+    """`virsh define` of a definition given on its stdin; `source` says which one."""
+    return [f"virsh -c {quote_uri(uri)} define /dev/stdin  # stdin: {source}"]
 
 
 def remove_commands(uri: str, vm: str) -> list[str]:

@@ -13,12 +13,14 @@ No element (a VM this application never touched) means Placement.AUTO and no hom
 
 from __future__ import annotations
 
+import shlex
 import xml.etree.ElementTree as ET
 from typing import Any, NamedTuple
 
 import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.libvirt.uri import quote_uri
 from mvm_tui.models import Placement
 
 NS_URI = "https://mvm-tui.dev/xmlns/placement/1"
@@ -46,6 +48,15 @@ def placement_xml(placement: Placement, home_host: str | None) -> str:
     if home is not None:
         elem.set("home", home)
     return ET.tostring(elem, encoding="unicode")
+
+
+def placement_commands(uri: str, vm: str, placement: Placement, home_host: str | None, *,
+                       running: bool) -> list[str]:
+    """What write_placement amounts to, as virsh (its live definition too when it runs)."""
+    args = ["metadata", vm, "--uri", NS_URI, "--key", NS_PREFIX,
+            "--set", placement_xml(placement, home_host), "--config",
+            *(["--live"] if running else [])]
+    return [f"virsh -c {quote_uri(uri)} {shlex.join(args)}"]
 
 
 def parse_placement(elem: ET.Element | None) -> PlacementData:

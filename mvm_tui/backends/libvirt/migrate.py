@@ -17,6 +17,7 @@ usual. No libvirt connection is ever used from two threads.
 from __future__ import annotations
 
 import asyncio
+import shlex
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
@@ -28,6 +29,7 @@ from mvm_tui.backends.base import BackendError, InvalidState
 from mvm_tui.backends.libvirt import errors
 from mvm_tui.backends.libvirt.connection import Conn, LibvirtHost
 from mvm_tui.backends.libvirt.inventory import power_state
+from mvm_tui.backends.libvirt.uri import quote_uri
 from mvm_tui.backends.libvirt.worker import Worker
 from mvm_tui.models import MigrationProgress, PowerState
 from mvm_tui.units import rate
@@ -46,6 +48,15 @@ STALL_S = 120.0
 
 def migration_flags(*, unsafe: bool = False) -> int:
     return int(MIGRATE_FLAGS | (libvirt.VIR_MIGRATE_UNSAFE if unsafe else 0))
+
+
+def migrate_commands(source_uri: str, vm: str, dest_uri: str, *, offline: bool = False
+                     ) -> list[str]:
+    """What a peer-to-peer migration (MIGRATE_FLAGS; OFFLINE instead of LIVE for a shut-off
+    VM) amounts to, as virsh: dest_uri is how the source host reaches the destination."""
+    mode = "--offline" if offline else "--live"
+    return [f"virsh -c {quote_uri(source_uri)} migrate {mode} --p2p --persistent "
+            f"--undefinesource {shlex.quote(vm)} {quote_uri(dest_uri)}"]
 
 
 def _int(stats: Mapping[str, Any], key: str) -> int:

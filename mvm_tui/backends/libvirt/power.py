@@ -15,6 +15,7 @@ from typing import Any
 
 from mvm_tui.backends.base import InvalidState
 from mvm_tui.backends.libvirt.inventory import power_state
+from mvm_tui.backends.libvirt.uri import quote_uri
 from mvm_tui.models import PowerAction, PowerState, StopReason
 
 # virDomainState's reason for VIR_DOMAIN_SHUTOFF (5): VIR_DOMAIN_SHUTOFF_UNKNOWN (0), SHUTDOWN
@@ -33,11 +34,6 @@ VIRSH_VERB = {
     PowerAction.POWEROFF: "destroy",
     PowerAction.REBOOT: "reboot",
 }
-
-
-def quote_uri(uri: str) -> str:
-    """The URI in single quotes, always (shlex.quote would leave a plain one bare)."""
-    return "'" + uri.replace("'", "'\"'\"'") + "'"
 
 
 def power_commands(uri: str, vm: str, action: PowerAction) -> list[str]:

@@ -35,6 +35,8 @@ from urllib.parse import quote
 
 Transport = Literal["ssh", "libssh", "libssh2"]
 TRANSPORTS: tuple[Transport, ...] = ("ssh", "libssh", "libssh2")
+# libssh honours the URI's known_hosts file; plain ssh would use ~/.ssh/known_hosts
+DEFAULT_TRANSPORT: Transport = "libssh"
 SSH_AUTH = "privkey,agent"
 
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")
@@ -143,6 +145,11 @@ def unix_uri(socket: str) -> str:
     the socket is forwarded to the host's over SSH, see backends.ssh.libvirt_tunnel)."""
     path = check_path(socket, "the libvirt socket")
     return f"qemu+unix:///system?socket={quote(path, safe='/,')}"
+
+
+def quote_uri(uri: str) -> str:
+    """The URI in single quotes, always (shlex.quote would leave a plain one bare)."""
+    return "'" + uri.replace("'", "'\"'\"'") + "'"
 
 
 def check_uri(uri: str) -> str:

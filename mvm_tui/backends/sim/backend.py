@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import shlex
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,11 @@ from mvm_tui.backends.base import (
     InvalidState,
     NotFound,
 )
+from mvm_tui.backends.host_commands import maintenance_commands
+from mvm_tui.backends.libvirt.metadata import placement_commands
+from mvm_tui.backends.libvirt.migrate import migrate_commands
+from mvm_tui.backends.libvirt.power import power_commands
+from mvm_tui.backends.libvirt.uri import build_uri, migration_uri
 from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
 from mvm_tui.backends.sim.ceph_cli import SimCeph, SimCephAdmin
 from mvm_tui.backends.sim.copies import SimCopies
@@ -54,13 +58,6 @@ from mvm_tui.models import (
     StopReason,
     Vm,
 )
-
-_VIRSH_VERB = {
-    PowerAction.START: "start",
-    PowerAction.SHUTDOWN: "shutdown",
-    PowerAction.POWEROFF: "destroy",
-    PowerAction.REBOOT: "reboot",
-}
 
 
 class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBackend):
@@ -249,13 +246,14 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         return self._snapshot(v, self._clock.now())
 
     def power_commands(self, vm: Vm, action: PowerAction) -> list[str]:
+        return power_commands(self.libvirt_uri(self._defined_on(vm)), vm.name, action)
+
+    def _defined_on(self, vm: Vm) -> str:
         state = self._vms.get(vm.name)
         host = state.host if state is not None else vm.host
         if host is None:
             raise NotFound(f"VM {vm.name} is not defined on any host")
-        verb = _VIRSH_VERB[action]
-        uri = self._uri(self._host(host))
-        return [f"virsh -c {uri} {shlex.quote(verb)} {shlex.quote(vm.name)}"]
+        return host
 
     async def vm_power(self, vm: Vm, action: PowerAction) -> None:
         v = self._vm(vm.name)
@@ -303,22 +301,28 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         await asyncio.sleep(0)
 
     def migrate_commands(self, vm: Vm, dest: str) -> list[str]:
-        return self._migrate_command(vm, dest, "--live")
+        return self._migrate_command(vm, dest, offline=False)
 
     def relocate_commands(self, vm: Vm, dest: str) -> list[str]:
-        return self._migrate_command(vm, dest, "--offline")
+        return self._migrate_command(vm, dest, offline=True)
 
-    def _migrate_command(self, vm: Vm, dest: str, mode: str) -> list[str]:
-        src, d = self._host(self._vm(vm.name).host), self._host(dest)
-        return [f"virsh -c {self._uri(src)} migrate {mode} --p2p --persistent --undefinesource "
-                f"{shlex.quote(vm.name)} {self._uri(d)}"]
+    def _migrate_command(self, vm: Vm, dest: str, *, offline: bool) -> list[str]:
+        source, d = self.libvirt_uri(self._defined_on(vm)), self._host(dest).spec
+        return migrate_commands(source, vm.name, migration_uri(self.spec.ssh_user, d.address),
+                                offline=offline)
 
-    def _uri(self, h: HostState) -> str:
-        # always quoted (shlex.quote would leave this one bare), like the real backend's
-        uri = f"qemu+ssh://{self.spec.ssh_user}@{h.spec.address}/system"
-        return "'" + uri.replace("'", "'\"'\"'") + "'"
+    def libvirt_uri(self, host: str) -> str:
+        """The host's libvirt URI, as the real backend builds it for a host of the config
+        (without a known_hosts parameter: libssh then checks ~/.ssh/known_hosts, the default)."""
+        return build_uri(self.spec.ssh_user, self._host(host).spec.address,
+                         transport=self.spec.libvirt_transport)
 
     # -- management
+
+    def placement_commands(self, vm: Vm, placement: Placement, home_host: str | None
+                           ) -> list[str]:
+        return placement_commands(self.libvirt_uri(self._defined_on(vm)), vm.name, placement,
+                                  home_host, running=vm.power in LIVE)
 
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         v = self._vm(vm)
@@ -345,6 +349,10 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         d.copies.pop(vm, None)
         d.vms[vm] = v
         v.host = dest
+
+    def maintenance_commands(self, host: str, on: bool) -> list[str]:
+        self._host(host)
+        return maintenance_commands(host, on)
 
     async def set_maintenance(self, host: str, on: bool) -> None:
         h = self._host(host)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from mvm_tui.backends.libvirt.uri import DEFAULT_TRANSPORT, Transport
 from mvm_tui.models import Layout, Placement, PowerState
 
 GB = 1_000_000_000  # storage sizes are decimal, as disk vendors and `ceph df` count them
@@ -47,6 +48,7 @@ class SimClusterSpec:
     vms: list[SimVmSpec] = field(default_factory=list)
     # -- hosts and libvirt
     ssh_user: str = "root"
+    libvirt_transport: Transport = DEFAULT_TRANSPORT  # of the URIs the previews show
     libvirt_version: str = "9.0.0"
     connect_timeout_s: float = 10.0  # an unreachable host fails a call after this long
     host_base_cpu_pct: float = 2.0  # the host's own load, before its VMs

@@ -1,0 +1,82 @@
+"""The footer of every main screen keeps `?` (keys) and `q` (quit) visible at 80 columns: they
+come first; the keys that do not fit stay in the command palette."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual.geometry import Region
+from textual.pilot import Pilot
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # (not exported by textual.widgets)
+
+from mvm_tui.screens.history import HistoryScreen
+from mvm_tui.screens.host_detail import HostDetailScreen
+from mvm_tui.screens.hosts import HostsScreen
+from mvm_tui.screens.provisioning import ProvisioningScreen
+from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.screens.summary import SummaryScreen
+from mvm_tui.screens.vm_detail import VmDetailScreen
+from mvm_tui.screens.vms import VmsScreen
+from mvm_tui.widgets.confirm import ConfirmModal
+
+from .conftest import DemoApp, first_poll_shown, make_demo, wait_until
+
+Opener = Callable[[DemoApp, Pilot[None]], Awaitable[None]]
+
+
+def keys(*pressed: str) -> Opener:
+    async def press(demo: DemoApp, pilot: Pilot[None]) -> None:
+        await pilot.press(*pressed)
+    return press
+
+
+async def run_detail(demo: DemoApp, pilot: Pilot[None]) -> None:
+    await pilot.press("3", "slash", *"web-01", "enter", "f")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+    await pilot.press("y")
+
+
+async def provisioning(demo: DemoApp, pilot: Pilot[None]) -> None:
+    demo.app.push_screen(ProvisioningScreen("demo", after_run=0))
+
+
+SCREENS: dict[str, tuple[Opener, type[Screen[None]]]] = {
+    "summary": (keys("1"), SummaryScreen),
+    "hosts": (keys("2"), HostsScreen),
+    "host detail": (keys("2", "enter"), HostDetailScreen),
+    "VMs": (keys("3"), VmsScreen),
+    "VM detail": (keys("3", "enter"), VmDetailScreen),
+    "history": (keys("4"), HistoryScreen),
+    "run": (run_detail, RunDetailScreen),
+    "provisioning": (provisioning, ProvisioningScreen),
+}
+
+
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)], ids=["80x24", "160x48"])
+@pytest.mark.parametrize("name", list(SCREENS))
+async def test_the_footer_shows_help_and_quit(tmp_path: Path, name: str,
+                                              size: tuple[int, int]) -> None:
+    opener, kind = SCREENS[name]
+    demo = make_demo(tmp_path)
+    async with demo.app.run_test(size=size) as pilot:
+        await first_poll_shown(pilot, demo)
+        await opener(demo, pilot)
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, kind), what=name)
+        await pilot.pause()
+        screen = demo.app.screen
+        footer = screen.query_one(Footer)
+        shown = {}
+        whole = Region(0, 0, *size)
+        for key in footer.query(FooterKey):
+            if not whole.contains_region(key.region):
+                continue
+            found, _ = screen.get_widget_at(*key.region.center)
+            if found is key:
+                shown[key.key] = key.description
+        assert shown.get("question_mark") == "Keys", shown
+        assert shown.get("q") == "Quit", shown
+        assert len(shown) > 2, shown  # the screen's own keys follow as far as they fit
