@@ -367,10 +367,6 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         """`ceph osd in N`: raises InvalidState when it is in already."""
         self._need_ceph().mark_in(osd_id, self._clock.now())
 
-    def osds_of(self, host: str) -> list[int]:
-        self._host(host)
-        return self._need_ceph().osd_ids(host)
-
     def _need_ceph(self) -> CephModel:
         if self._ceph is None:
             raise InvalidState(f"cluster {self.name} has no Ceph")
