@@ -122,7 +122,7 @@ def carry_out(model: Model, engine: FailoverEngine, decisions: list[Decision], t
                 # it and fails (as the HA service's runs do); the engine is told
                 failed = (engine.restart_failed(d.vm, t, f"{d.target} unreachable")
                           if d.kind is Kind.RESTART
-                          else engine.failback_failed(d.vm, t, f"{d.target} unreachable"))
+                          else engine.failback_failed(d.vm, d.host, t, f"{d.target} unreachable"))
                 carry_out(model, engine, failed, t)
                 continue
             if d.kind is Kind.FAILBACK:
