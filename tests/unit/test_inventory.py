@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mvm_tui.backends.sim import SimBackend, demo_cluster
 from mvm_tui.clock import VirtualClock
 from mvm_tui.models import HostState, PowerAction, PowerState
@@ -90,8 +92,12 @@ async def test_vm_power_change_becomes_an_event() -> None:
 
 async def test_a_change_the_backend_reports_is_polled_at_once() -> None:
     clock, sim, poller = make()
-    watched = []
-    sim.watch = watched.append  # type: ignore[method-assign]
+    watched: list[Callable[[str], None]] = []
+
+    def watch(changed: Callable[[str], None]) -> None:
+        watched.append(changed)
+
+    sim.watch = watch  # type: ignore[method-assign]
     poller.start()
     await clock.advance(0.5)
     assert watched == [poller.poke]
