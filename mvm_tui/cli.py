@@ -44,16 +44,18 @@ examples:
 
 
 def _common_options(subcommand: bool) -> argparse.ArgumentParser:
-    # A subcommand's copy must not reset what was given before the subcommand's name.
-    extra = {"default": argparse.SUPPRESS} if subcommand else {}
+    # A subcommand's copy must not reset what was given before the subcommand's name:
+    # its options have no default at all (SUPPRESS), not argparse's None and False.
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--config", type=Path, metavar="PATH",
-        help="configuration file (default: $XDG_CONFIG_HOME/mvm-tui/config.toml)", **extra,
+        help="configuration file (default: $XDG_CONFIG_HOME/mvm-tui/config.toml)",
+        default=argparse.SUPPRESS if subcommand else None,
     )
     common.add_argument(
         "--demo", action="store_true",
-        help="use the built-in simulated cluster instead of real hosts", **extra,
+        help="use the built-in simulated cluster instead of real hosts",
+        default=argparse.SUPPRESS if subcommand else False,
     )
     return common
 

@@ -92,4 +92,8 @@ class AddWorkerScreen(ModalScreen[HostRow | None]):
         self.app.push_screen(ConfirmModal(
             title="Discard this worker's form?",
             consequence="What was typed in is lost. Cancel keeps the form as it is.",
-            steps=(), verb="Discard"), lambda discard: self.dismiss(None) if discard else None)
+            steps=(), verb="Discard"), self._discard_if_confirmed)
+
+    def _discard_if_confirmed(self, discard: bool | None) -> None:
+        if discard:
+            self.dismiss(None)

@@ -74,7 +74,7 @@ class ProvisioningScreen(ClusterScreen):
         """Shows the runs of `cluster` whose id is above `after_run`."""
         super().__init__()
         self.cluster_name, self.after_run = cluster, after_run
-        self._unsubscribe = lambda: None
+        self._unsubscribe: Callable[[], None] = lambda: None
         self._progress: dict[int, float] = {}  # per run: not stored, kept for panes to come
         self._step: dict[int, int] = {}  # per run, the step its progress is about
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import ClassVar
 
 from rich.table import Table
@@ -63,7 +64,7 @@ class RunDetailScreen(ClusterScreen):
     def __init__(self, run_id: int) -> None:
         super().__init__()
         self.run_id = run_id
-        self._unsubscribe = lambda: None
+        self._unsubscribe: Callable[[], None] = lambda: None
         self._history: list[float] = []  # the progress of the current step, for the sparkline
         self._follower: Follower | None = None  # reads the log another process writes
         self._elsewhere: RunOwner | None = None  # that process, while it owns the run

@@ -22,7 +22,7 @@ def screenshot_dir() -> Path:
     return downloads if downloads.is_dir() else paths.screenshots_dir()
 
 
-def save_screenshot(app: App[object], filename: str | None = None,
+def save_screenshot(app: App[None], filename: str | None = None,
                     directory: str | None = None) -> None:
     """Save the screen in `directory` (default: screenshot_dir(), created if missing) and
     tell where in a notification; a failure is told with its reason."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import libvirt  # type: ignore[import-untyped]
 import pytest
 
-from mvm_tui.backends.libvirt import cpu_map
 from mvm_tui.backends.libvirt.cpu_map import cpu_model_names
 
 
@@ -25,5 +24,5 @@ def test_libvirt_failing_to_open_gives_none(monkeypatch: pytest.MonkeyPatch) -> 
     def refuse(uri: str) -> None:
         raise libvirt.libvirtError(f"cannot open {uri}")
 
-    monkeypatch.setattr(cpu_map.libvirt, "open", refuse)
+    monkeypatch.setattr(libvirt, "open", refuse)
     assert cpu_model_names() == []

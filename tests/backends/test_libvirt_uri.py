@@ -119,7 +119,7 @@ ODD_PATHS = [
 def test_any_absolute_path_is_percent_encoded_and_reads_back_the_same(path: str) -> None:
     for transport in ("ssh", "libssh"):
         uri = build_uri("root", "10.0.0.1", keyfile=path, known_hosts=path,
-                        transport=transport)  # type: ignore[arg-type]
+                        transport=transport)
         assert check_uri(uri) == uri  # nothing but plain URI characters
         params = parse_qsl(urlsplit(uri).query, strict_parsing=True)
         assert dict(params)["keyfile"] == path and dict(params)["known_hosts"] == path

@@ -76,7 +76,7 @@ async def test_vm_is_on_exactly_one_host_throughout(sim: SimBackend, clock: Virt
     hosts_seen = []
     while not task.done():
         await clock.advance(0.2)
-        placed = Counter()
+        placed: Counter[str] = Counter()
         for h in sim.hosts:
             for v in (await sim.poll_host(h.name)).vms:
                 placed[v.name] += 1

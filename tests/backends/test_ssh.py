@@ -11,6 +11,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import asyncssh
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -91,7 +92,7 @@ async def test_hostile_arguments_arrive_as_one_literal_word_each(pool: SshPool) 
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(args=st.lists(st.text(st.characters(blacklist_characters="\0",
-                                            blacklist_categories=("Cs",)), max_size=12),
+                                            blacklist_categories=["Cs"]), max_size=12),
                      min_size=1, max_size=4))
 async def test_any_argument_round_trips(pool: SshPool, args: list[str]) -> None:
     result = await pool.run("h1", ["printf", "%s\\0", *args])
@@ -187,7 +188,7 @@ async def test_unknown_host_key_is_shown_and_saved_only_when_accepted(
 
 async def test_changed_host_key_is_refused(server: SshTestServer) -> None:
     known_hosts = server.tmp / "known_hosts"
-    other = hostkeys.asyncssh.generate_private_key("ssh-ed25519")
+    other = asyncssh.generate_private_key("ssh-ed25519")
     known_hosts.write_text(server.known_hosts_line(other))
     pool = SshPool([target(server)])
     with pytest.raises(HostKeyChanged, match="HOST KEY CHANGED") as changed:
@@ -202,7 +203,7 @@ async def test_changed_host_key_is_refused(server: SshTestServer) -> None:
 
 async def test_wrong_key_fails_authentication(server: SshTestServer) -> None:
     wrong = server.tmp / "wrong_key"
-    hostkeys.asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(wrong))
+    asyncssh.generate_private_key("ssh-ed25519").write_private_key(str(wrong))
     wrong.chmod(0o600)
     pool = SshPool([target(server, key_file=wrong)])
     with pytest.raises(AuthFailed, match=r"authentication as root with key .*wrong_key failed"):

@@ -16,7 +16,8 @@ import pytest
 
 from mvm_tui import lab
 from mvm_tui.backends.base import BackendError
-from mvm_tui.backends.real import RealBackend, libvirt_uri
+from mvm_tui.backends.reach import libvirt_uri
+from mvm_tui.backends.real import RealBackend
 from mvm_tui.cluster_cli import trust_cluster
 from mvm_tui.config import load_config
 from mvm_tui.lab.netns import hx

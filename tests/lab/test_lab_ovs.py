@@ -13,7 +13,7 @@ import pytest
 
 from mvm_tui import lab
 from mvm_tui.backends import ovs
-from mvm_tui.backends.real import ssh_target
+from mvm_tui.backends.reach import ssh_target
 from mvm_tui.backends.ssh.errors import CommandFailed
 from mvm_tui.backends.ssh.pool import SshPool
 from mvm_tui.config import ClusterConfig, load_config

@@ -22,7 +22,7 @@ from mvm_tui.session import Session
 from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.resource_table import ResourceTable
 from mvm_tui.widgets.vm_table import VmTable
-from tests.ui.conftest import SIZE, wait_until
+from tests.ui.conftest import SIZE, screen_of, wait_until
 
 pytestmark = pytest.mark.lab
 
@@ -71,7 +71,7 @@ async def test_power_off_and_start_through_the_ui(ui: tuple[MvmApp, Pilot[None]]
     await wait_until(pilot, lambda: app.screen.query_one(VmTable).cursor_key == "tiny-b")
     await pilot.press("f")
     await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-    preview = [c for step in app.screen.steps for c in step.preview]
+    preview = [c for step in screen_of(app, ConfirmModal).steps for c in step.preview]
     assert any("destroy" in c and "tiny-b" in c and "10.213.0.12" in c for c in preview)
     await pilot.press("y")
     await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
@@ -102,7 +102,7 @@ async def test_live_migration_through_the_dialog(ui: tuple[MvmApp, Pilot[None]],
     await pilot.click("#host-h2")
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(app.screen, ConfirmModal))
-    preview = [c for step in app.screen.steps for c in step.preview]
+    preview = [c for step in screen_of(app, ConfirmModal).steps for c in step.preview]
     assert any("migrate --live --p2p" in c and "10.213.0.12" in c for c in preview)
     await pilot.press("y")
     await wait_until(pilot, lambda: bool(store.list_runs()) and store.list_runs()[0].finished,

@@ -6,11 +6,15 @@ import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeAlias, TypeVar
 
 import pytest
+from textual.app import App
 from textual.pilot import Pilot
+from textual.screen import Screen
 
 from mvm_tui.app import MvmApp
+from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import VirtualClock
 from mvm_tui.config import demo_config
 from mvm_tui.ha_cli import build_ha_service
@@ -24,6 +28,24 @@ class DemoApp:
     app: MvmApp
     clock: VirtualClock
     session: Session
+
+
+Running: TypeAlias = tuple[DemoApp, Pilot[None]]  # what the running and with_ha fixtures give
+S = TypeVar("S", bound=Screen[Any])  # a screen of any result type
+
+
+def sim_of(demo: DemoApp) -> SimBackend:
+    """The demo cluster's backend: the simulator, with its faults and its hosts' services."""
+    backend = demo.session.clusters[0].backend
+    assert isinstance(backend, SimBackend)
+    return backend
+
+
+def screen_of(app: App[None], kind: type[S]) -> S:
+    """The screen on top, which must be a `kind`."""
+    screen = app.screen
+    assert isinstance(screen, kind), f"{type(screen).__name__} is on top, not {kind.__name__}"
+    return screen
 
 
 def make_demo(tmp_path: Path) -> DemoApp:
@@ -64,7 +86,7 @@ async def advance(pilot: Pilot[None], demo: DemoApp, seconds: float) -> None:
 
 
 @pytest.fixture
-async def running(demo: DemoApp) -> AsyncIterator[tuple[DemoApp, Pilot[None]]]:
+async def running(demo: DemoApp) -> AsyncIterator[Running]:
     async with demo.app.run_test(size=SIZE) as pilot:
         await first_poll_shown(pilot, demo)
         yield demo, pilot
@@ -82,7 +104,7 @@ async def finish_latest_run(pilot: Pilot[None], demo: DemoApp, max_seconds: int 
 
 
 @pytest.fixture
-async def with_ha(tmp_path: Path) -> AsyncIterator[tuple[DemoApp, Pilot[None]]]:
+async def with_ha(tmp_path: Path) -> AsyncIterator[Running]:
     """The demo app with its HA service (local lock in tmp_path/ha), every host polled."""
     clock = VirtualClock()
     session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")

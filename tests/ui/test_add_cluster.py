@@ -11,7 +11,7 @@ from mvm_tui.models import Layout
 from mvm_tui.screens.add_cluster import AddClusterScreen
 from mvm_tui.widgets.confirm import ConfirmModal
 
-from .conftest import DemoApp, wait_until
+from .conftest import DemoApp, Running, wait_until
 
 Results = list[ClusterForm | None]
 
@@ -61,7 +61,7 @@ def next_enabled(screen: AddClusterScreen) -> bool:
     return not screen.query_one("#add-cluster-next", Button).disabled
 
 
-async def test_a_bad_vlan_shows_its_reason_and_blocks_next(running) -> None:
+async def test_a_bad_vlan_shows_its_reason_and_blocks_next(running: Running) -> None:
     demo, pilot = running
     screen, results = await open_form(demo, pilot, valid_form())
     assert next_enabled(screen)
@@ -84,7 +84,7 @@ async def test_a_bad_vlan_shows_its_reason_and_blocks_next(running) -> None:
     assert next_enabled(screen)
 
 
-async def test_reasons_show_only_for_fields_typed_in(running) -> None:
+async def test_reasons_show_only_for_fields_typed_in(running: Running) -> None:
     demo, pilot = running
     screen, _ = await open_form(demo, pilot)
     assert shown(screen, "r-name") == ""  # empty, not typed in yet
@@ -99,7 +99,7 @@ async def test_reasons_show_only_for_fields_typed_in(running) -> None:
     assert screen.query_one("#h0-address", Input).has_class("-invalid")
 
 
-async def test_host_rows_are_added_and_removed(running) -> None:
+async def test_host_rows_are_added_and_removed(running: Running) -> None:
     demo, pilot = running
     screen, _ = await open_form(demo, pilot, valid_form())
     screen.query_one("#add-cluster-add-host", Button).focus()
@@ -129,7 +129,7 @@ async def test_host_rows_are_added_and_removed(running) -> None:
     assert [h.name for h in screen.form.hosts] == ["hv1", "hv3"]
 
 
-async def test_hci_with_two_hosts_then_external_storage(running) -> None:
+async def test_hci_with_two_hosts_then_external_storage(running: Running) -> None:
     demo, pilot = running
     screen, results = await open_form(demo, pilot, valid_form())
     assert not screen.query_one("#add-cluster-storage").display
@@ -153,7 +153,7 @@ async def test_hci_with_two_hosts_then_external_storage(running) -> None:
     assert form.to_cluster_config().layout is Layout.EXTERNAL
 
 
-async def test_a_valid_form_typed_in_is_dismissed_with_it(running) -> None:
+async def test_a_valid_form_typed_in_is_dismissed_with_it(running: Running) -> None:
     demo, pilot = running
     screen, results = await open_form(demo, pilot)
     typed = {
@@ -194,7 +194,7 @@ async def test_a_valid_form_typed_in_is_dismissed_with_it(running) -> None:
     assert "s3cret!" not in repr(form)
 
 
-async def test_escape_cancels(running) -> None:
+async def test_escape_cancels(running: Running) -> None:
     demo, pilot = running
     _, results = await open_form(demo, pilot, valid_form())
     await pilot.press("escape")  # something is filled in: asked first

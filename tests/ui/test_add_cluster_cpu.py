@@ -11,7 +11,7 @@ from textual.widgets import Input
 
 from mvm_tui.screens.add_cluster import AddClusterScreen
 
-from .conftest import SIZE, first_poll_shown, make_demo, wait_until
+from .conftest import SIZE, Running, first_poll_shown, make_demo, wait_until
 from .test_add_cluster import open_form, type_into, valid_form
 
 
@@ -29,7 +29,7 @@ async def completed(pilot: Pilot[None], screen: AddClusterScreen, typed: str,
     return field.value
 
 
-async def test_the_wizard_completes_the_names_it_is_given(running) -> None:
+async def test_the_wizard_completes_the_names_it_is_given(running: Running) -> None:
     demo, pilot = running
     demo.app.push_screen(AddClusterScreen(valid_form(),
                                           cpu_models=["EPYC-Rome", "Skylake-Server"]))
@@ -47,7 +47,7 @@ async def test_the_wizard_completes_the_names_it_is_given(running) -> None:
     assert await completed(pilot, screen, "Zen", "Zen") == "Zen"  # not offered: nothing to complete
 
 
-async def test_without_names_only_the_modes_are_offered(running) -> None:
+async def test_without_names_only_the_modes_are_offered(running: Running) -> None:
     demo, pilot = running
     screen, _ = await open_form(demo, pilot, valid_form())
     assert screen.cpu_models == ("host-model", "host-passthrough")

@@ -21,7 +21,7 @@ from mvm_tui.screens.vms import VmsScreen
 from mvm_tui.services.decommission_runs import decommissions_for
 from mvm_tui.session import open_session
 
-from .conftest import SIZE, wait_until
+from .conftest import SIZE, screen_of, wait_until
 
 
 def screen_text(app: MvmApp) -> str:
@@ -124,7 +124,7 @@ async def test_a_run_with_bad_json_is_unreadable_in_history_and_not_retried(
         await pilot.press("enter")  # the newest first: run 2
         await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen))
         await pilot.pause()
-        assert app.screen.run_id == 2  # type: ignore[attr-defined]
+        assert screen_of(app, RunDetailScreen).run_id == 2
         assert "cannot be retried" in screen_text(app)
         active = app.active_bindings.get("r")
         assert active is None or not active.enabled

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.pilot import Pilot
 from textual.widgets import Button, Input, Static
 
 from mvm_tui.app import MvmApp
@@ -18,7 +19,16 @@ from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.services.decommission_runs import decommissions_for
 from mvm_tui.widgets.resource_table import ResourceTable
 
-from .conftest import SIZE, DemoApp, advance, first_poll_shown, make_demo, wait_until
+from .conftest import (
+    SIZE,
+    DemoApp,
+    advance,
+    first_poll_shown,
+    make_demo,
+    screen_of,
+    sim_of,
+    wait_until,
+)
 
 
 def offered(app: MvmApp, key: str) -> bool:
@@ -34,14 +44,14 @@ def with_decommissions(tmp_path: Path) -> DemoApp:
     return demo
 
 
-async def open_plan(demo: DemoApp, pilot) -> DecommissionScreen:  # type: ignore[no-untyped-def]
+async def open_plan(demo: DemoApp, pilot: Pilot[None]) -> DecommissionScreen:
     await pilot.press("2")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
     await pilot.press("down", "down")  # hv3
     await pilot.press("x")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, DecommissionScreen),
                      what="the plan")
-    return demo.app.screen  # type: ignore[return-value]
+    return screen_of(demo.app, DecommissionScreen)
 
 
 async def test_the_plan_needs_maintenance_then_the_name_typed(tmp_path: Path) -> None:
@@ -85,7 +95,7 @@ async def test_the_plan_needs_maintenance_then_the_name_typed(tmp_path: Path) ->
 
 async def test_a_guard_is_overridden_only_with_the_name_typed(tmp_path: Path) -> None:
     demo = with_decommissions(tmp_path)
-    sim = demo.session.clusters[0].backend
+    sim = sim_of(demo)
     await sim.set_maintenance("hv3", True)
     async with demo.app.run_test(size=SIZE) as pilot:
         await first_poll_shown(pilot, demo)
@@ -126,7 +136,7 @@ async def test_an_unfinished_decommission_is_resumed_at_start_up(tmp_path: Path)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen),
                          what="the unfinished run shown")
-        assert app.screen.run_id == run.id  # type: ignore[attr-defined]
+        assert screen_of(app, RunDetailScreen).run_id == run.id
         await wait_until(pilot, lambda: first.session.executor.is_executing(run.id),
                          what="the run resumed")
         detail = HostDetailScreen("hv3")  # left open while the run goes on

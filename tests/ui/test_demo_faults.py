@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 
 from mvm_tui.app import MvmApp
+from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import VirtualClock
 from mvm_tui.config import demo_config
 from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.models import HostState, PowerState
 from mvm_tui.session import open_session
 
-from .conftest import DemoApp, wait_until
+from .conftest import DemoApp, Running, wait_until
 from .test_palette_actions import choose
 
 
@@ -33,6 +34,7 @@ async def test_power_off_from_the_palette_is_failed_over_then_restored(
     session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
     cluster = session.clusters[0]
     sim = cluster.backend
+    assert isinstance(sim, SimBackend)
     ha = build_ha_service(session, cluster, lock_dir=tmp_path / "ha")
     app = MvmApp(cluster, refresh_delay=0.0, prompts=session.prompts, ha=ha, faults=sim)
     demo = DemoApp(app, clock, session)
@@ -64,6 +66,7 @@ async def test_a_vm_crashed_from_the_palette(tmp_path: Path) -> None:
     clock = VirtualClock()
     session = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
     cluster = session.clusters[0]
+    assert isinstance(cluster.backend, SimBackend)
     app = MvmApp(cluster, refresh_delay=0.0, prompts=session.prompts, faults=cluster.backend)
     async with app.run_test(size=(160, 48)) as pilot:
         await wait_until(pilot, lambda: app.up_to_date and cluster.poller.polls_done >= 3)
@@ -74,7 +77,7 @@ async def test_a_vm_crashed_from_the_palette(tmp_path: Path) -> None:
         assert info.power is PowerState.CRASHED
 
 
-async def test_no_faults_without_the_demo(running) -> None:
+async def test_no_faults_without_the_demo(running: Running) -> None:
     demo, _ = running  # the app as built without --demo's faults
     assert not any(t.startswith("Demo:") for t in titles(demo.app))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from textual.containers import VerticalScroll
@@ -164,7 +165,7 @@ async def incidents(demo: DemoApp, pilot: Pilot[None], tmp: Path) -> None:
 
 # each dialog: how it is opened, what it is, and whether its body is taller than an 80x24
 # screen (so it must scroll there)
-DIALOGS: dict[str, tuple[Opener, type[ModalScreen[object]], bool]] = {
+DIALOGS: dict[str, tuple[Opener, type[ModalScreen[Any]], bool]] = {  # (of any result)
     "placement": (placement, PlacementScreen, False),
     "migration": (migration, ConfirmModal, False),
     "power off": (power_off, ConfirmModal, False),
@@ -189,7 +190,8 @@ def visible(widget: Widget, screen_region: Region) -> bool:
     """On the screen and not covered: the widget is what the screen shows at its centre."""
     if not screen_region.contains_region(widget.region) or widget.region.area == 0:
         return False
-    found, _ = widget.screen.get_widget_at(*widget.region.center)
+    x, y = widget.region.center
+    found, _ = widget.screen.get_widget_at(int(x), int(y))
     return found is widget
 
 
@@ -216,10 +218,10 @@ async def test_the_dialog_fits_its_buttons_show_and_its_body_scrolls(
         for widget in actions:
             assert body not in widget.ancestors
             assert visible(widget, whole), (widget, widget.region)
-        for widget in body.query("*"):  # nothing to work with is cut off at the right
-            if widget.focusable and widget.region.area:  # (area 0: not displayed)
-                assert body.region.x <= widget.region.x, widget
-                assert widget.region.right <= body.region.right, (widget, widget.region)
+        for child in body.query("*"):  # nothing to work with is cut off at the right
+            if child.focusable and child.region.area:  # (area 0: not displayed)
+                assert body.region.x <= child.region.x, child
+                assert child.region.right <= body.region.right, (child, child.region)
         if long and size == (80, 24):
             assert body.max_scroll_y > 0, "the body is not taller than the screen here"
         if body.max_scroll_y > 0:

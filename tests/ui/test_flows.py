@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from textual.widgets import HelpPanel, Input, TabbedContent
+from textual.app import App
+from textual.command import CommandList
+from textual.widgets import HelpPanel, Input, Tab, TabbedContent
 
 from mvm_tui.models import PowerState
 from mvm_tui.runs import RunState
@@ -17,19 +19,19 @@ from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.resource_table import ResourceTable
 from mvm_tui.widgets.vm_table import VmTable
 
-from .conftest import advance, finish_latest_run, wait_until
+from .conftest import DemoApp, Running, advance, finish_latest_run, screen_of, wait_until
 
 
-def vm_power(demo, name: str) -> PowerState:
+def vm_power(demo: DemoApp, name: str) -> PowerState:
     return next(v.power for v in demo.session.clusters[0].snapshot().vms if v.name == name)
 
 
-def footer_actions(app) -> set[str]:
+def footer_actions(app: App[None]) -> set[str]:
     return {b.binding.description for b in app.active_bindings.values() if b.enabled and
             b.binding.show}
 
 
-async def test_opens_on_summary_with_every_host(running) -> None:
+async def test_opens_on_summary_with_every_host(running: Running) -> None:
     demo, _pilot = running
     assert isinstance(demo.app.screen, SummaryScreen)
     hosts = demo.session.clusters[0].snapshot().hosts
@@ -37,7 +39,7 @@ async def test_opens_on_summary_with_every_host(running) -> None:
     assert all(h.state == "online" for h in hosts)
 
 
-async def test_filter_vms_as_you_type(running) -> None:
+async def test_filter_vms_as_you_type(running: Running) -> None:
     demo, pilot = running
     await pilot.press("3")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, VmsScreen), what="VMs screen")
@@ -53,7 +55,7 @@ async def test_filter_vms_as_you_type(running) -> None:
     assert {r.key for r in table.rows} == everything
 
 
-async def test_sort_vms_by_column(running) -> None:
+async def test_sort_vms_by_column(running: Running) -> None:
     demo, pilot = running
     await pilot.press("3")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, VmsScreen))
@@ -68,16 +70,16 @@ async def test_sort_vms_by_column(running) -> None:
     assert [r.sort_values[1] for r in table.rows] == sorted(hosts, reverse=True)
 
 
-async def test_open_a_host_and_its_tabs(running) -> None:
+async def test_open_a_host_and_its_tabs(running: Running) -> None:
     demo, pilot = running
     await pilot.press("2")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostDetailScreen))
-    screen = demo.app.screen
+    screen = screen_of(demo.app, HostDetailScreen)
     assert screen.host_name == "hv1"
     tabs = screen.query_one(TabbedContent)
-    labels = [str(tab.label) for tab in screen.query("Tab")]
+    labels = [str(tab.label) for tab in screen.query(Tab)]
     assert labels == ["Summary", "VMs", "Monitoring", "History"]
     host_vms = {r.key for r in screen.query_one(VmTable).rows}
     assert len(host_vms) == 3
@@ -87,14 +89,14 @@ async def test_open_a_host_and_its_tabs(running) -> None:
     assert isinstance(demo.app.screen, HostsScreen)
 
 
-async def test_power_off_a_vm_and_see_it_in_history(running) -> None:
+async def test_power_off_a_vm_and_see_it_in_history(running: Running) -> None:
     demo, pilot = running
     await pilot.press("3", "slash", *"web-01", "enter")
     await wait_until(pilot, lambda: demo.app.screen.query_one(VmTable).cursor_key == "web-01")
     assert "Start" not in footer_actions(demo.app)  # it runs: start is not offered
     await pilot.press("f")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
-    modal = demo.app.screen
+    modal = screen_of(demo.app, ConfirmModal)
     preview = [c for step in modal.steps for c in step.preview]
     assert any("destroy" in c and "web-01" in c for c in preview)
     assert vm_power(demo, "web-01") is PowerState.RUNNING  # nothing ran before confirming
@@ -112,10 +114,10 @@ async def test_power_off_a_vm_and_see_it_in_history(running) -> None:
     assert rows[0].cells[2] == "Power off web-01"
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
-    assert demo.app.screen.run_id == run.id
+    assert screen_of(demo.app, RunDetailScreen).run_id == run.id
 
 
-async def test_graceful_shutdown_waits_for_the_guest(running) -> None:
+async def test_graceful_shutdown_waits_for_the_guest(running: Running) -> None:
     demo, pilot = running
     await pilot.press("3", "slash", *"web-01", "enter", "d")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
@@ -129,7 +131,7 @@ async def test_graceful_shutdown_waits_for_the_guest(running) -> None:
     assert vm_power(demo, "web-01") is PowerState.SHUTOFF
 
 
-async def test_cancelled_confirmation_runs_nothing(running) -> None:
+async def test_cancelled_confirmation_runs_nothing(running: Running) -> None:
     demo, pilot = running
     await pilot.press("3", "slash", *"db-01", "enter", "r")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
@@ -138,7 +140,7 @@ async def test_cancelled_confirmation_runs_nothing(running) -> None:
     assert demo.session.store.list_runs() == []
 
 
-async def test_start_needs_no_confirmation(running) -> None:
+async def test_start_needs_no_confirmation(running: Running) -> None:
     demo, pilot = running
     stopped = next(v for v in demo.session.clusters[0].snapshot().vms if v.power == "shut off")
     await pilot.press("3", "slash", *stopped.name, "enter")
@@ -152,28 +154,28 @@ async def test_start_needs_no_confirmation(running) -> None:
     assert vm_power(demo, stopped.name) is PowerState.RUNNING
 
 
-async def test_vm_detail_tabs(running) -> None:
+async def test_vm_detail_tabs(running: Running) -> None:
     demo, pilot = running
     await pilot.press("3", "slash", *"web-01", "enter", "enter")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, VmDetailScreen))
-    labels = [str(tab.label) for tab in demo.app.screen.query("Tab")]
+    labels = [str(tab.label) for tab in demo.app.screen.query(Tab)]
     assert labels == ["Summary", "Disks", "NICs", "Metrics", "History"]
     disks = demo.app.screen.query_one("#vm-disk-table", ResourceTable).rows
     assert disks and disks[0].key == "vda"
 
 
-async def test_command_palette_reaches_screens(running) -> None:
+async def test_command_palette_reaches_screens(running: Running) -> None:
     demo, pilot = running
     await pilot.press("ctrl+p")
     await pilot.press(*"Go to Hosts")
     # The palette searches in a worker: wait for its answer before choosing it.
     await wait_until(pilot, lambda: any("Go to Hosts" in str(o.prompt) for o in
-                                        demo.app.screen.query_one("CommandList")._options))
+                                        demo.app.screen.query_one(CommandList)._options))
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen), what="hosts")
 
 
-async def test_question_mark_shows_the_keys(running) -> None:
+async def test_question_mark_shows_the_keys(running: Running) -> None:
     demo, pilot = running
     await pilot.press("question_mark")
     await wait_until(pilot, lambda: bool(demo.app.screen.query(HelpPanel)))
@@ -181,7 +183,7 @@ async def test_question_mark_shows_the_keys(running) -> None:
     await wait_until(pilot, lambda: not demo.app.screen.query(HelpPanel))
 
 
-async def test_metrics_refresh_live(running) -> None:
+async def test_metrics_refresh_live(running: Running) -> None:
     demo, pilot = running
     await pilot.press("2")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))

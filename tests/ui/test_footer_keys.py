@@ -74,7 +74,8 @@ async def test_the_footer_shows_help_and_quit(tmp_path: Path, name: str,
         for key in footer.query(FooterKey):
             if not whole.contains_region(key.region):
                 continue
-            found, _ = screen.get_widget_at(*key.region.center)
+            x, y = key.region.center
+            found, _ = screen.get_widget_at(int(x), int(y))
             if found is key:
                 shown[key.key] = key.description
         assert shown.get("question_mark") == "Keys", shown

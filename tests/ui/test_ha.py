@@ -11,16 +11,17 @@ from rich.console import Console
 from textual.pilot import Pilot
 
 from mvm_tui.models import PowerState
+from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.widgets.confirm import ConfirmModal
 
-from .conftest import DemoApp
+from .conftest import DemoApp, Running, screen_of, sim_of
 
 
-async def test_a_lost_host_is_fenced_and_its_vms_restart_elsewhere(with_ha) -> None:
+async def test_a_lost_host_is_fenced_and_its_vms_restart_elsewhere(with_ha: Running) -> None:
     demo, pilot = with_ha
     cluster = demo.session.clusters[0]
-    assert demo.app.screen._ha_line().plain == "HA: active in this session"
-    sim = cluster.backend
+    assert screen_of(demo.app, SummaryScreen)._ha_line().plain == "HA: active in this session"
+    sim = sim_of(demo)
     sim.power_off_host("hv1")  # web-01 auto, db-01 failover, license-srv pinned
     for _ in range(60):
         await demo.clock.advance(1.0)
@@ -35,7 +36,7 @@ async def test_a_lost_host_is_fenced_and_its_vms_restart_elsewhere(with_ha) -> N
     assert {v.host for v in vms.values()} <= {"hv2", "hv3"}
     assert all(v.power is PowerState.RUNNING for v in vms.values())
     assert sim.where_is("license-srv") == "hv1"  # pinned: stays down where it was
-    assert "hv1 recovered" in demo.app.screen._ha_line().plain
+    assert "hv1 recovered" in screen_of(demo.app, SummaryScreen)._ha_line().plain
 
 
 async def advance_until(demo: DemoApp, pilot: Pilot[None], condition: Callable[[], bool],
@@ -49,14 +50,14 @@ async def advance_until(demo: DemoApp, pilot: Pilot[None], condition: Callable[[
     assert condition(), f"not within {seconds} s of cluster time"
 
 
-async def test_failback_ask_is_asked_in_the_tui_and_the_answer_acts(with_ha) -> None:
+async def test_failback_ask_is_asked_in_the_tui_and_the_answer_acts(with_ha: Running) -> None:
     demo, pilot = with_ha
-    cluster, ha = demo.session.clusters[0], demo.app.ha
+    ha = demo.app.ha
     assert ha is not None
     await ha.stop()
     ha.settings = replace(ha.settings, failback="ask")
     ha.start()
-    sim = cluster.backend
+    sim = sim_of(demo)
     sim.power_off_host("hv1")
     for _ in range(60):
         await demo.clock.advance(1.0)
@@ -75,32 +76,32 @@ async def test_failback_ask_is_asked_in_the_tui_and_the_answer_acts(with_ha) -> 
     assert vm not in ha.pending_failbacks
 
 
-async def test_trouble_is_a_banner(with_ha) -> None:
+async def test_trouble_is_a_banner(with_ha: Running) -> None:
     demo, pilot = with_ha
     ha = demo.app.ha
     assert ha is not None
     ha._set_trouble("runs", "HA cannot record its runs, so it does not act: disk full")
     await pilot.pause()
-    assert "HA PROBLEM: HA cannot record its runs" in demo.app.screen._ha_line().plain
+    ha_line = screen_of(demo.app, SummaryScreen)._ha_line().plain
+    assert "HA PROBLEM: HA cannot record its runs" in ha_line
     messages = [e.message for e in demo.session.clusters[0].poller.events()]
     assert any("disk full" in m for m in messages)
 
 
 async def test_hosts_and_summary_say_what_ha_says_and_never_ok_while_a_vm_is_down(
-    with_ha,
+    with_ha: Running,
 ) -> None:
     """hv1 stops answering: while HA counts it suspect, the Hosts table says so (not
     "online"); once lost, Summary is not OK while its VMs are down or recovering; the fence
     and the pinned VM left down are toasts; `i` shows the incident's timeline."""
     from mvm_tui.screens.hosts import HostsScreen
     from mvm_tui.screens.incidents import IncidentsScreen
-    from mvm_tui.screens.summary import SummaryScreen
     from mvm_tui.widgets.resource_table import ResourceTable
 
     demo, pilot = with_ha
     ha = demo.app.ha
     assert ha is not None
-    sim = demo.session.clusters[0].backend
+    sim = sim_of(demo)
     toasts: list[str] = []
     ha.news.listen(lambda n: toasts.append(f"{n.event} {n.host} {n.vm or ''}".strip()))
     sim.power_off_host("hv1")
@@ -117,9 +118,9 @@ async def test_hosts_and_summary_say_what_ha_says_and_never_ok_while_a_vm_is_dow
     said: list[str] = []
 
     def panel() -> str:
-        out = Console(file=io.StringIO(), width=300)
-        out.print(summary._cluster_panel(summary.cluster.snapshot()))
-        return out.file.getvalue()  # type: ignore[attr-defined,no-any-return]
+        written = io.StringIO()
+        Console(file=written, width=300).print(summary._cluster_panel(summary.cluster.snapshot()))
+        return written.getvalue()
 
     def looked() -> bool:  # at every second: never OK while a VM HA should run is down
         text = panel()

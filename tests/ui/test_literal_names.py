@@ -20,7 +20,7 @@ import pytest
 import rich.console
 import rich.markup
 import textual.markup
-from textual.command import CommandPalette
+from textual.command import CommandList, CommandPalette
 from textual.pilot import Pilot
 from textual.widgets import TabbedContent
 
@@ -92,7 +92,9 @@ def markup_spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
     monkeypatch.setattr(textual.markup, "to_content", spy(textual.markup.to_content))
     monkeypatch.setattr(rich.markup, "render", spy(rich.markup.render))
-    monkeypatch.setattr(rich.console, "render_markup", spy(rich.console.render_markup))
+    # rich.console calls its own binding of markup.render, not exported: patched there
+    monkeypatch.setattr(rich.console, "render_markup",
+                        spy(rich.console.render_markup))  # type: ignore[attr-defined]
     yield parsed
 
 
@@ -154,7 +156,7 @@ async def test_every_screen_and_dialog_shows_names_from_hosts_literally(
         await pilot.press("ctrl+p", *"Power off")  # the palette: the selected VM's actions
         await wait_until(pilot, lambda: any(
             f"Power off {VM_SLASH}" in str(o.prompt)
-            for o in app.screen.query_one("CommandList")._options), what="the palette")
+            for o in app.screen.query_one(CommandList)._options), what="the palette")
         # (the match's highlight splits "Power off": the name is what is checked)
         await shows(pilot, app, CommandPalette, VM_SLASH, "Power action on the selected VM")
         await back(pilot, app, VmsScreen)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from mvm_tui.models import HostState, PowerState
+from textual.pilot import Pilot
+
+from mvm_tui.models import ClusterSnapshot, HostState, PowerState
 from mvm_tui.runs import RunState
 from mvm_tui.screens.drill import DrillScreen
 from mvm_tui.screens.hosts import HostsScreen
@@ -10,26 +12,27 @@ from mvm_tui.screens.maintenance import MaintenanceScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.widgets.confirm import ConfirmModal
 
-from .conftest import advance, finish_latest_run, wait_until
+from .conftest import DemoApp, Running, advance, finish_latest_run, screen_of, wait_until
 
 
-def snapshot(demo):  # type: ignore[no-untyped-def]
+def snapshot(demo: DemoApp) -> ClusterSnapshot:
     return demo.session.clusters[0].snapshot()
 
 
-def host_state(demo, name: str) -> HostState:  # type: ignore[no-untyped-def]
+def host_state(demo: DemoApp, name: str) -> HostState:
     return next(h.state for h in snapshot(demo).hosts if h.name == name)
 
 
-async def open_maintenance(demo, pilot) -> MaintenanceScreen:  # type: ignore[no-untyped-def]
+async def open_maintenance(demo: DemoApp, pilot: Pilot[None]) -> MaintenanceScreen:
     await pilot.press("2")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
     await pilot.press("m")  # hv1, the first row
     await wait_until(pilot, lambda: isinstance(demo.app.screen, MaintenanceScreen))
-    return demo.app.screen
+    return screen_of(demo.app, MaintenanceScreen)
 
 
-async def test_a_pinned_vm_blocks_until_powered_off_then_the_host_is_evacuated(running) -> None:
+async def test_a_pinned_vm_blocks_until_powered_off_then_the_host_is_evacuated(
+        running: Running) -> None:
     demo, pilot = running
     screen = await open_maintenance(demo, pilot)
     assert [b.vm.name for b in screen.plan.blocked] == ["license-srv"]
@@ -66,7 +69,8 @@ async def test_a_pinned_vm_blocks_until_powered_off_then_the_host_is_evacuated(r
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
     await pilot.press("m")  # leave maintenance: the VMs that left come back
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
-    assert "web-01" in demo.app.screen.consequence and "db-01" in demo.app.screen.consequence
+    consequence = screen_of(demo.app, ConfirmModal).consequence
+    assert "web-01" in consequence and "db-01" in consequence
     await pilot.press("y")
     await finish_latest_run(pilot, demo)
     assert demo.session.store.list_runs()[0].state is RunState.DONE
@@ -75,7 +79,7 @@ async def test_a_pinned_vm_blocks_until_powered_off_then_the_host_is_evacuated(r
     assert {v.name for v in snapshot(demo).vms if v.host == "hv1"} >= {"web-01", "db-01"}
 
 
-async def test_cancelling_the_preview_changes_nothing(running) -> None:
+async def test_cancelling_the_preview_changes_nothing(running: Running) -> None:
     demo, pilot = running
     await open_maintenance(demo, pilot)
     await pilot.press("n")
@@ -84,13 +88,13 @@ async def test_cancelling_the_preview_changes_nothing(running) -> None:
     assert host_state(demo, "hv1") is HostState.ONLINE
 
 
-async def test_failover_drill_shows_where_every_vm_would_go(running) -> None:
+async def test_failover_drill_shows_where_every_vm_would_go(running: Running) -> None:
     demo, pilot = running
     await pilot.press("2")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
     await pilot.press("w")  # hv1: web-01 auto, db-01 failover, license-srv pinned
     await wait_until(pilot, lambda: isinstance(demo.app.screen, DrillScreen))
-    report = demo.app.screen.report
+    report = screen_of(demo.app, DrillScreen).report
     assert {vm for vm, _ in report.restarts} == {"web-01", "db-01"}
     assert all(target in ("hv2", "hv3") for _, target in report.restarts)
     assert [vm for vm, _ in report.stay_down] == ["license-srv"]

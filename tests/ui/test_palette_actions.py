@@ -11,7 +11,7 @@ from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.maintenance import MaintenanceScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 
-from .conftest import DemoApp, wait_until
+from .conftest import DemoApp, Running, screen_of, wait_until
 from .test_run_screen import long_run
 
 
@@ -28,12 +28,12 @@ async def choose(pilot: Pilot[None], app: Any, text: str) -> None:
     await pilot.press("enter")
 
 
-async def test_the_hosts_screen_offers_its_host_actions(running) -> None:
+async def test_the_hosts_screen_offers_its_host_actions(running: Running) -> None:
     demo, pilot = running
     await pilot.press("2")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
     await pilot.pause()
-    host = demo.app.screen.selected_host()
+    host = screen_of(demo.app, HostsScreen).selected_host()
     assert host is not None
     offered = titles(demo)
     for title in ("Maintenance", "What if lost"):
@@ -43,7 +43,7 @@ async def test_the_hosts_screen_offers_its_host_actions(running) -> None:
                      what="the maintenance preview, from the palette")
 
 
-async def test_a_run_screen_offers_the_run_actions_its_state_allows(running) -> None:
+async def test_a_run_screen_offers_the_run_actions_its_state_allows(running: Running) -> None:
     demo, pilot = running
     run_id = long_run(demo, RunState.INTERRUPTED)
     demo.app.push_screen(RunDetailScreen(run_id))

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from textual.widgets import ProgressBar
+from textual.pilot import Pilot
+from textual.widgets import ProgressBar, RadioButton
 
 from mvm_tui.core.placement import rooms
-from mvm_tui.models import Placement
+from mvm_tui.models import Placement, Vm
 from mvm_tui.runs import RunState
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.placement import PlacementScreen
@@ -16,27 +17,27 @@ from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.resource_table import ResourceTable
 from mvm_tui.widgets.vm_table import VmTable
 
-from .conftest import advance, finish_latest_run, wait_until
+from .conftest import DemoApp, Running, advance, finish_latest_run, screen_of, wait_until
 
 
-def vm(demo, name: str):  # type: ignore[no-untyped-def]
+def vm(demo: DemoApp, name: str) -> Vm:
     return next(v for v in demo.session.clusters[0].snapshot().vms if v.name == name)
 
 
-async def open_placement(demo, pilot, name: str) -> None:  # type: ignore[no-untyped-def]
+async def open_placement(demo: DemoApp, pilot: Pilot[None], name: str) -> None:
     await pilot.press("3", "slash", *name, "enter")
     await wait_until(pilot, lambda: demo.app.screen.query_one(VmTable).cursor_key == name)
     await pilot.press("p")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, PlacementScreen))
 
 
-async def test_live_migration_through_the_dialog(running) -> None:
+async def test_live_migration_through_the_dialog(running: Running) -> None:
     demo, pilot = running
     await open_placement(demo, pilot, "db-01")
     await pilot.click("#host-hv3")
     await pilot.press("enter")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
-    preview = [c for step in demo.app.screen.steps for c in step.preview]
+    preview = [c for step in screen_of(demo.app, ConfirmModal).steps for c in step.preview]
     assert any("migrate --live" in c and "db-01" in c and "192.0.2.13" in c for c in preview)
     assert vm(demo, "db-01").host == "hv1"  # nothing moved before confirming
     await pilot.press("y")
@@ -58,7 +59,7 @@ async def test_live_migration_through_the_dialog(running) -> None:
     assert demo.app.screen.query_one(ResourceTable).rows[0].cells[2] == "Migrate db-01 to hv3"
 
 
-async def test_a_strategy_change_needs_no_migration(running) -> None:
+async def test_a_strategy_change_needs_no_migration(running: Running) -> None:
     demo, pilot = running
     await open_placement(demo, pilot, "web-01")
     await pilot.click("#strategy-pinned")
@@ -70,7 +71,7 @@ async def test_a_strategy_change_needs_no_migration(running) -> None:
     assert (vm(demo, "web-01").host, vm(demo, "web-01").home_host) == ("hv1", "hv1")
 
 
-async def test_a_host_without_room_cannot_be_chosen(running) -> None:
+async def test_a_host_without_room_cannot_be_chosen(running: Running) -> None:
     demo, pilot = running
     snap = demo.session.clusters[0].snapshot()
     room = rooms(snap)
@@ -79,7 +80,7 @@ async def test_a_host_without_room_cannot_be_chosen(running) -> None:
     demo.app.push_screen(PlacementScreen(db, ["hv1", "hv2", "hv3"], room))
     await wait_until(pilot, lambda: bool(demo.app.screen.query("#host-hv2")))
     assert demo.app.screen.query_one("#host-hv2").disabled
-    assert "no room" in str(demo.app.screen.query_one("#host-hv2").label)
+    assert "no room" in str(demo.app.screen.query_one("#host-hv2", RadioButton).label)
     assert not demo.app.screen.query_one("#host-hv3").disabled
     await pilot.press("escape")
     assert demo.session.store.list_runs() == []

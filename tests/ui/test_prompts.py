@@ -11,7 +11,7 @@ from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.password import PasswordScreen
 
-from .conftest import wait_until
+from .conftest import Running, wait_until
 
 FINGERPRINT = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
 
@@ -22,7 +22,8 @@ def unknown(tmp_path: Path) -> HostKeyUnknown:
 
 
 @pytest.mark.parametrize(("key", "trusted"), [("a", True), ("r", False), ("escape", False)])
-async def test_unknown_host_key_dialog(running, tmp_path: Path, key: str, trusted: bool) -> None:
+async def test_unknown_host_key_dialog(running: Running, tmp_path: Path, key: str,
+                                       trusted: bool) -> None:
     demo, pilot = running
     prompts = demo.session.prompts
     answer = asyncio.create_task(prompts.on_unknown_key(unknown(tmp_path)))
@@ -35,7 +36,7 @@ async def test_unknown_host_key_dialog(running, tmp_path: Path, key: str, truste
     assert not isinstance(demo.app.screen, HostKeyScreen)
 
 
-async def test_password_dialog_hides_what_is_typed(running) -> None:
+async def test_password_dialog_hides_what_is_typed(running: Running) -> None:
     demo, pilot = running
     target = SshTarget("hv1", "192.0.2.11", user="ops")
     answer = asyncio.create_task(demo.session.prompts.ask_password(target, "sudo"))
@@ -44,7 +45,7 @@ async def test_password_dialog_hides_what_is_typed(running) -> None:
     assert await answer == "s3cret"
 
 
-async def test_password_typed_is_never_on_screen(running) -> None:
+async def test_password_typed_is_never_on_screen(running: Running) -> None:
     demo, pilot = running
     target = SshTarget("hv1", "192.0.2.11", user="ops")
     answer = asyncio.create_task(demo.session.prompts.ask_password(target, "login"))
@@ -57,7 +58,7 @@ async def test_password_typed_is_never_on_screen(running) -> None:
         await answer
 
 
-async def test_the_same_key_is_asked_once(running, tmp_path: Path) -> None:
+async def test_the_same_key_is_asked_once(running: Running, tmp_path: Path) -> None:
     demo, pilot = running
     prompts = demo.session.prompts
     first = asyncio.create_task(prompts.on_unknown_key(unknown(tmp_path)))

@@ -5,6 +5,7 @@ and offers the power-off."""
 
 from __future__ import annotations
 
+from textual.app import App
 from textual.pilot import Pilot
 
 from mvm_tui.backends.sim import SimBackend
@@ -15,12 +16,12 @@ from mvm_tui.services.power_runs import OUTCOME
 from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.resource_table import ResourceTable
 
-from .conftest import DemoApp, advance, finish_latest_run, wait_until
+from .conftest import DemoApp, Running, advance, finish_latest_run, screen_of, wait_until
 
 APPLIANCE = "license-srv"  # its guest ignores ACPI
 
 
-def footer_actions(app) -> set[str]:  # type: ignore[no-untyped-def]
+def footer_actions(app: App[None]) -> set[str]:
     return {b.binding.description for b in app.active_bindings.values() if b.enabled and
             b.binding.show}
 
@@ -55,7 +56,8 @@ def head(demo: DemoApp) -> str:
     return str(demo.app.screen.query_one("#run-head").render())
 
 
-async def test_a_guest_that_ignores_the_shutdown_is_powered_off_from_its_run(running) -> None:
+async def test_a_guest_that_ignores_the_shutdown_is_powered_off_from_its_run(
+        running: Running) -> None:
     demo, pilot = running
     run = await shut_down(pilot, demo)
     await advance(pilot, demo, 30.0)
@@ -90,7 +92,7 @@ async def test_a_guest_that_ignores_the_shutdown_is_powered_off_from_its_run(run
     assert f"Shut down {APPLIANCE}: done: {outcome}" in events
 
 
-async def test_stop_waiting_leaves_the_vm_running_and_the_run_cancelled(running) -> None:
+async def test_stop_waiting_leaves_the_vm_running_and_the_run_cancelled(running: Running) -> None:
     demo, pilot = running
     run = await shut_down(pilot, demo)
     await advance(pilot, demo, 12.0)
@@ -109,13 +111,13 @@ async def test_stop_waiting_leaves_the_vm_running_and_the_run_cancelled(running)
     await wait_until(pilot, lambda: "cancelled" in head(demo))
     assert not {"Power off now", "Stop waiting", "Retry / resume"} & footer_actions(demo.app)
     await pilot.press("escape", "escape", "4")
-    await wait_until(pilot, lambda: demo.app.screen.query(ResourceTable)
-                     and demo.app.screen.query_one(ResourceTable).rows)
+    await wait_until(pilot, lambda: bool(demo.app.screen.query(ResourceTable)
+                                         and demo.app.screen.query_one(ResourceTable).rows))
     row = demo.app.screen.query_one(ResourceTable).rows[0]
     assert row.cells[2] == f"Shut down {APPLIANCE}" and str(row.cells[4]) == "cancelled"
 
 
-async def test_a_vm_powered_off_by_something_else_is_said_so(running) -> None:
+async def test_a_vm_powered_off_by_something_else_is_said_so(running: Running) -> None:
     demo, pilot = running
     run = await shut_down(pilot, demo)
     vm = await sim(demo).vm_info(APPLIANCE)
@@ -127,7 +129,7 @@ async def test_a_vm_powered_off_by_something_else_is_said_so(running) -> None:
     await wait_until(pilot, lambda: outcome in head(demo), what="the outcome shown")
 
 
-async def test_a_guest_that_crashes_meanwhile_is_said_so(running) -> None:
+async def test_a_guest_that_crashes_meanwhile_is_said_so(running: Running) -> None:
     demo, pilot = running
     run = await shut_down(pilot, demo)
     sim(demo).crash_vm(APPLIANCE)
@@ -136,7 +138,7 @@ async def test_a_guest_that_crashes_meanwhile_is_said_so(running) -> None:
         "the guest crashed (libvirt: crashed), it did not shut down")
 
 
-async def test_a_guest_that_obeys_shuts_down_by_itself(running) -> None:
+async def test_a_guest_that_obeys_shuts_down_by_itself(running: Running) -> None:
     demo, pilot = running
     run = await shut_down(pilot, demo, "web-01")
     await finish_latest_run(pilot, demo)
@@ -145,7 +147,7 @@ async def test_a_guest_that_obeys_shuts_down_by_itself(running) -> None:
     assert "web-01 is shut off: shut down by the guest" in log_of(demo, run.id)
 
 
-async def test_a_wait_that_times_out_says_so_and_offers_the_power_off(running) -> None:
+async def test_a_wait_that_times_out_says_so_and_offers_the_power_off(running: Running) -> None:
     demo, pilot = running
     run = await shut_down(pilot, demo)
     await finish_latest_run(pilot, demo)
@@ -159,7 +161,7 @@ async def test_a_wait_that_times_out_says_so_and_offers_the_power_off(running) -
     assert "Stop waiting" not in footer_actions(demo.app)
     await pilot.press("f")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
-    assert demo.app.screen.title_text == f"Power off {APPLIANCE} on hv1?"  # type: ignore[attr-defined]
+    assert screen_of(demo.app, ConfirmModal).title_text == f"Power off {APPLIANCE} on hv1?"
     await pilot.press("y")
     await wait_until(pilot, lambda: len(demo.session.store.list_runs()) == 2, what="a new run")
     await finish_latest_run(pilot, demo)
@@ -168,29 +170,29 @@ async def test_a_wait_that_times_out_says_so_and_offers_the_power_off(running) -
     assert await power(demo, APPLIANCE) is PowerState.SHUTOFF
 
 
-async def test_power_off_on_the_vm_screen_ends_its_waiting_shutdown(running) -> None:
+async def test_power_off_on_the_vm_screen_ends_its_waiting_shutdown(running: Running) -> None:
     demo, pilot = running
     run = await shut_down(pilot, demo)
     await pilot.press("escape")  # back to the VMs, the VM still selected
     await wait_until(pilot, lambda: not isinstance(demo.app.screen, RunDetailScreen))
     await pilot.press("f")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
-    assert demo.app.screen.title_text == f"Power off {APPLIANCE} on hv1 now?"  # type: ignore[attr-defined]
+    assert screen_of(demo.app, ConfirmModal).title_text == f"Power off {APPLIANCE} on hv1 now?"
     await pilot.press("y")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
-    assert demo.app.screen.run_id == run.id  # type: ignore[attr-defined]
+    assert screen_of(demo.app, RunDetailScreen).run_id == run.id
     await finish_latest_run(pilot, demo)
     assert [r.id for r in demo.session.store.list_runs()] == [run.id]  # no second run
     assert demo.session.store.notes(run.id)[OUTCOME] == (
         "powered off by this run, at the operator's request")
 
 
-async def test_shut_down_again_opens_the_waiting_run_instead_of_a_second(running) -> None:
+async def test_shut_down_again_opens_the_waiting_run_instead_of_a_second(running: Running) -> None:
     demo, pilot = running
     run = await shut_down(pilot, demo)
     await pilot.press("escape")
     await wait_until(pilot, lambda: not isinstance(demo.app.screen, RunDetailScreen))
     await pilot.press("d")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
-    assert demo.app.screen.run_id == run.id  # type: ignore[attr-defined]
+    assert screen_of(demo.app, RunDetailScreen).run_id == run.id
     assert [r.id for r in demo.session.store.list_runs()] == [run.id]

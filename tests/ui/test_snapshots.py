@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
-from .conftest import SIZE, DemoApp, finish_latest_run, first_poll_shown, wait_until
+from .conftest import SIZE, DemoApp, finish_latest_run, first_poll_shown, sim_of, wait_until
 
 HISTORY_SECONDS = 120.0  # two minutes of metrics before the picture is taken
+
+
+class SnapCompare(Protocol):
+    """pytest-textual-snapshot's snap_compare, as these tests call it (the plugin types its
+    fixture as taking the app alone)."""
+
+    def __call__(self, app: App[None], *, terminal_size: tuple[int, int],
+                 run_before: Callable[[Pilot[None]], Awaitable[None]]) -> bool: ...
 
 
 async def warmed_up(pilot: Pilot[None], demo: DemoApp) -> None:
@@ -18,17 +30,17 @@ async def warmed_up(pilot: Pilot[None], demo: DemoApp) -> None:
     await pilot.pause()
 
 
-def test_summary(snap_compare, demo: DemoApp) -> None:
+def test_summary(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
 
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_summary_with_a_host_lost(snap_compare, demo: DemoApp) -> None:
+def test_summary_with_a_host_lost(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
-        demo.session.clusters[0].backend.power_off_host("hv2")
+        sim_of(demo).power_off_host("hv2")
         for _ in range(10):
             await demo.clock.advance(2.0)
         await wait_until(pilot, lambda: demo.app.up_to_date)
@@ -37,7 +49,7 @@ def test_summary_with_a_host_lost(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_hosts(snap_compare, demo: DemoApp) -> None:
+def test_hosts(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("2")
@@ -46,7 +58,7 @@ def test_hosts(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_host_detail_summary(snap_compare, demo: DemoApp) -> None:
+def test_host_detail_summary(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("2", "enter")
@@ -55,7 +67,7 @@ def test_host_detail_summary(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_host_detail_monitoring(snap_compare, demo: DemoApp) -> None:
+def test_host_detail_monitoring(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("2", "enter")
@@ -66,7 +78,7 @@ def test_host_detail_monitoring(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_vms(snap_compare, demo: DemoApp) -> None:
+def test_vms(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("3")
@@ -75,7 +87,7 @@ def test_vms(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_vms_filtered(snap_compare, demo: DemoApp) -> None:
+def test_vms_filtered(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("3", "slash")
@@ -86,7 +98,7 @@ def test_vms_filtered(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_vm_detail(snap_compare, demo: DemoApp) -> None:
+def test_vm_detail(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("3", "enter")
@@ -95,7 +107,7 @@ def test_vm_detail(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_power_off_confirmation(snap_compare, demo: DemoApp) -> None:
+def test_power_off_confirmation(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("3", "slash", *"web-01", "enter", "f")
@@ -104,7 +116,7 @@ def test_power_off_confirmation(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_run_detail_and_history(snap_compare, demo: DemoApp) -> None:
+def test_run_detail_and_history(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("3", "slash", *"web-01", "enter", "d", "y")
@@ -116,7 +128,7 @@ def test_run_detail_and_history(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_run_detail(snap_compare, demo: DemoApp) -> None:
+def test_run_detail(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("3", "slash", *"web-01", "enter", "d", "y")
@@ -126,7 +138,7 @@ def test_run_detail(snap_compare, demo: DemoApp) -> None:
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)
 
 
-def test_placement_dialog(snap_compare, demo: DemoApp) -> None:
+def test_placement_dialog(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("3", "slash", *"db-01", "enter", "p")

@@ -19,7 +19,7 @@ from mvm_tui.screens.preflight import PreflightScreen
 from mvm_tui.services.preflight import PreflightReport
 from mvm_tui.widgets.confirm import ConfirmModal
 
-from .conftest import DemoApp, first_poll_shown, make_demo, wait_until
+from .conftest import DemoApp, Running, first_poll_shown, make_demo, screen_of, wait_until
 from .test_add_cluster import open_form, valid_form
 
 
@@ -27,7 +27,7 @@ def notes(app: Any) -> list[str]:
     return [n.message for n in app._notifications]
 
 
-async def test_minus_outside_a_host_row_removes_nothing(running) -> None:
+async def test_minus_outside_a_host_row_removes_nothing(running: Running) -> None:
     demo, pilot = running
     screen, _ = await open_form(demo, pilot, valid_form())
     screen.query_one("#add-cluster-layout", RadioSet).focus()
@@ -41,7 +41,7 @@ async def test_minus_outside_a_host_row_removes_nothing(running) -> None:
     assert [h.name for h in screen.form.hosts] == ["hv1", "hv2"]
 
 
-async def test_tab_into_a_field_does_not_select_its_text(running) -> None:
+async def test_tab_into_a_field_does_not_select_its_text(running: Running) -> None:
     demo, pilot = running
     screen, _ = await open_form(demo, pilot, valid_form())
     screen.query_one("#h0-address", Input).focus()
@@ -52,7 +52,7 @@ async def test_tab_into_a_field_does_not_select_its_text(running) -> None:
     assert screen.form.hosts[0].name in ("hv1x", "xhv1")  # typed in, not replacing "hv1"
 
 
-async def test_escape_on_the_form_asks_and_can_keep_it(running) -> None:
+async def test_escape_on_the_form_asks_and_can_keep_it(running: Running) -> None:
     demo, pilot = running
     screen, results = await open_form(demo, pilot, valid_form())
     await pilot.press("escape")
@@ -62,7 +62,7 @@ async def test_escape_on_the_form_asks_and_can_keep_it(running) -> None:
     assert results == [] and screen.form.name == "prod"
 
 
-async def test_escape_on_an_empty_form_closes_it(running) -> None:
+async def test_escape_on_an_empty_form_closes_it(running: Running) -> None:
     demo, pilot = running
     _, results = await open_form(demo, pilot)
     await pilot.press("escape")
@@ -107,7 +107,7 @@ async def test_escape_on_the_preflight_goes_back_to_the_filled_form(
         await wait_until(pilot, lambda: isinstance(demo.app.screen, AddClusterScreen),
                          what="the form again")
         await pilot.pause()
-        form = demo.app.screen.form
+        form = screen_of(demo.app, AddClusterScreen).form
         assert form.name == "new" and [h.name for h in form.hosts] == ["n1", "n2", "n3"]
         assert form.hosts[2].password.get_secret_value() == "s3cret"
         assert demo.app.screen.query_one("#f-name", Input).value == "new"
@@ -140,7 +140,7 @@ async def test_escape_on_the_worker_preflight_goes_back_to_its_filled_form(
         await wait_until(pilot, lambda: isinstance(demo.app.screen, AddWorkerScreen),
                          what="the worker form again")
         await pilot.pause()
-        screen = demo.app.screen
+        screen = screen_of(demo.app, AddWorkerScreen)
         assert screen.row.name == "hv4" and screen.row.password.get_secret_value() == "pw4"
         assert screen.query_one("#worker-address", Input).value == "192.0.2.14"
         assert not screen.query_one("#worker-next", Button).disabled  # still valid

@@ -298,8 +298,8 @@ def test_malformed_vlan_range(tmp_path: Path) -> None:
 
 
 def test_hci_needs_two_hosts(tmp_path: Path) -> None:
-    one = HOSTS.split("[[clusters.hosts]]")
-    one = "[[clusters.hosts]]".join(one[:2])
+    parts = HOSTS.split("[[clusters.hosts]]")
+    one = "[[clusters.hosts]]".join(parts[:2])
     message = error_for(tmp_path, cluster_toml(hosts=one))
     assert "clusters[0].hosts: an HCI cluster needs at least 2 hosts" in message
     assert "this one has 1" in message

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mvm_tui.backends import ceph
-from mvm_tui.core.decommission import Pool, mon_of, plan_decommission
+from mvm_tui.core.decommission import DecommissionPlan, Pool, mon_of, plan_decommission
 
 SAMPLES = Path(__file__).parent.parent / "fixtures" / "ceph"
 TREE = ceph.parse_osd_df_tree((SAMPLES / "ceph-osd-df-tree.json").read_text())
@@ -18,7 +18,7 @@ VMS = Pool("vms", 2, 1)
 
 
 def plan(pools: list[Pool] | None = None, quorum: tuple[str, ...] | None = None,
-         maintenance: bool = True, nearfull: float = 0.85):  # type: ignore[no-untyped-def]
+         maintenance: bool = True, nearfull: float = 0.85) -> DecommissionPlan:
     return plan_decommission("h3", "10.213.0.13", "mvmlab-h3", maintenance, TREE, MONMAP,
                              QUORUM.quorum_names if quorum is None else quorum,
                              [VMS] if pools is None else pools, nearfull_ratio=nearfull)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -18,6 +19,7 @@ from mvm_tui.clock import VirtualClock
 from mvm_tui.runs import RunExecutor, RunRecord, RunState, RunStore, StepChanged, StepState
 from mvm_tui.services.decommission_runs import Decommissions
 
+T = TypeVar("T")
 HOST = "hv3"
 
 
@@ -38,8 +40,7 @@ class World:
                              lambda h: h not in self.forgotten, interval=2.0,
                              wait_limit=3600.0)
 
-    async def drive(self, task: asyncio.Future[RunRecord], limit: float = 3600.0
-                    ) -> RunRecord:
+    async def drive(self, task: asyncio.Future[T], limit: float = 3600.0) -> T:
         waited = 0.0
         while not task.done() and waited < limit:
             await self.clock.advance(5.0)

@@ -122,7 +122,7 @@ def carry_out(model: Model, engine: FailoverEngine, decisions: list[Decision], t
                 # it and fails (as the HA service's runs do); the engine is told
                 failed = (engine.restart_failed(d.vm, t, f"{d.target} unreachable")
                           if d.kind is Kind.RESTART
-                          else engine.failback_failed(d.vm, t, f"{d.target} unreachable"))
+                          else engine.failback_failed(d.vm, d.host, t, f"{d.target} unreachable"))
                 carry_out(model, engine, failed, t)
                 continue
             if d.kind is Kind.FAILBACK:
@@ -484,7 +484,8 @@ async def test_the_drills_prediction_is_what_ha_then_does(tmp_path: Path) -> Non
     service.start()
     await clock.advance(30.0)
     snap = poller.snapshot()
-    assert {h.name: round(h.cpu_pct) for h in snap.hosts if h.name != "h1"}["h2"] > 20
+    h2_cpu = next(h.cpu_pct for h in snap.hosts if h.name == "h2")
+    assert h2_cpu is not None and round(h2_cpu) > 20
     from_inventory = drill(snap, "h1", settings)
     from_service = service.engine.drill("h1", clock.now())
     sim.power_off_host("h1")

@@ -17,7 +17,7 @@ from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import HaSettings, Kind
 from mvm_tui.ha_cli import EXIT_TROUBLE, run_ha
 from mvm_tui.models import HostPoll
-from mvm_tui.runs import RunExecutor, RunStore
+from mvm_tui.runs import RunExecutor, RunRecord, RunStore
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_actions import SimHaActions
 from mvm_tui.services.ha_runs import HaRuns
@@ -80,7 +80,7 @@ async def test_a_run_that_cannot_be_recorded_is_said_loudly_and_tried_again(
     create = store.create_run
     full = [True]
 
-    def create_run(*args: object, **kwargs: object) -> object:
+    def create_run(*args: object, **kwargs: object) -> RunRecord:
         if full[0]:
             raise sqlite3.OperationalError("database or disk is full")
         return create(*args, **kwargs)  # type: ignore[arg-type]

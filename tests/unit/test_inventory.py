@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from mvm_tui.backends.sim import SimBackend, demo_cluster
 from mvm_tui.clock import VirtualClock
-from mvm_tui.models import HostState, PowerAction, PowerState
+from mvm_tui.models import HostPoll, HostState, PowerAction, PowerState
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
 
 TIMERS = PollTimers(interval=2.0, timeout=8.0, slow_threshold=3.0, metrics_window=600.0)
@@ -90,8 +92,12 @@ async def test_vm_power_change_becomes_an_event() -> None:
 
 async def test_a_change_the_backend_reports_is_polled_at_once() -> None:
     clock, sim, poller = make()
-    watched = []
-    sim.watch = watched.append  # type: ignore[method-assign]
+    watched: list[Callable[[str], None]] = []
+
+    def watch(changed: Callable[[str], None]) -> None:
+        watched.append(changed)
+
+    sim.watch = watch  # type: ignore[method-assign]
     poller.start()
     await clock.advance(0.5)
     assert watched == [poller.poke]
@@ -137,7 +143,7 @@ async def test_a_live_migration_shows_running_on_its_source_until_the_switch_ove
     vm = next(v for v in poller.snapshot().vms
               if v.host == "hv1" and v.power is PowerState.RUNNING)
 
-    async def poll_host(host: str):  # type: ignore[no-untyped-def]
+    async def poll_host(host: str) -> HostPoll:
         poll = await real_poll(host)
         vms = tuple(v for v in poll.vms if v.name != vm.name)
         if host == "hv1" and stage["now"] == "copying":

@@ -37,10 +37,10 @@ async def test_the_power_off_reads_the_state_again_right_before_it_acts(tmp_path
     assert (await sim.vm_info(APPLIANCE)).power is PowerState.RUNNING
     real_vm_info = sim.vm_info
 
-    async def vm_info(name: str) -> Vm:
+    async def vm_info(vm: str) -> Vm:
         """The run's read that precedes its power-off sees the VM running; someone powers
         it off by hand right after that read."""
-        seen = await real_vm_info(name)
+        seen = await real_vm_info(vm)
         wait = cluster.power.waits.get(run.id)
         if wait is not None and wait.pending is ShutdownChoice.POWER_OFF and \
                 seen.power is PowerState.RUNNING:

@@ -101,8 +101,10 @@ class Recorder:
                 out.append(("run", e.run.state.value))
             elif isinstance(e, StepChanged):
                 out.append(("step", e.step.index, e.step.state.value))
-            else:
+            elif isinstance(e, LogAppended):
                 out.append(("log", e.line.step_index, e.line.stream, e.line.text))
+            else:
+                out.append(("progress", e.step_index, e.fraction))
         return out
 
 
