@@ -1,5 +1,5 @@
 """The operator's [keys] replace the defaults: the new key works, the old one no longer does,
-and the footer and the `?` panel show the new keys."""
+and the footer, the `?` panel and the palette show the new keys."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from .conftest import first_poll_shown, make_demo, wait_until
 
 async def test_rebound_keys_work_and_are_shown(tmp_path: Path) -> None:
     demo = make_demo(tmp_path)
-    demo.app.set_keymap({"go.vms": "v", "app.quit": "ctrl+q"})
+    demo.app.set_keymap({"go.vms": "v", "app.quit": "ctrl+q", "vm.placement": "ctrl+o"})
     async with demo.app.run_test(size=(160, 48)) as pilot:
         await first_poll_shown(pilot, demo)
         assert isinstance(demo.app.screen, SummaryScreen)
@@ -40,3 +40,7 @@ async def test_rebound_keys_work_and_are_shown(tmp_path: Path) -> None:
         assert isinstance(demo.app.screen, SummaryScreen) and demo.app.is_running
         await pilot.press("v")
         await wait_until(pilot, lambda: isinstance(demo.app.screen, VmsScreen), what="VMs")
+        await pilot.pause()
+        palette = {c.title.split(":")[0]: c.help
+                   for c in demo.app.get_system_commands(demo.app.screen)}
+        assert palette.get("Placement") == "key ctrl+o", palette
