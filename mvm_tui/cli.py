@@ -199,9 +199,11 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
     from mvm_tui.app_clusters import Managed
     from mvm_tui.backends.sim.faults import SimFaults
     from mvm_tui.ha_cli import build_ha_service
+    from mvm_tui.keymap import checked_keymap
     from mvm_tui.services.cluster import Cluster
     from mvm_tui.services.decommission_runs import decommissions_for
 
+    keymap = checked_keymap(config, config_path or paths.default_config_path())
     session = open_session(config, demo)
     path = None if demo else config_path or paths.default_config_path()
     damage = session.store_damage  # then nothing is recorded, so nothing is done: no HA
@@ -214,11 +216,13 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
     backend = first.cluster.backend
     faults = backend if demo and isinstance(backend, SimFaults) else None  # in the palette
     try:
-        MvmApp(first.cluster, prompts=session.prompts, ha=first.ha,
-               decommissions=first.decommissions, others=others,
-               add_cluster=None if demo else lambda spec: managed(session.add(spec)),
-               config_path=path, notices=notices,
-               runs_refused=None if damage is None else str(damage), faults=faults).run()
+        app = MvmApp(first.cluster, prompts=session.prompts, ha=first.ha,
+                     decommissions=first.decommissions, others=others,
+                     add_cluster=None if demo else lambda spec: managed(session.add(spec)),
+                     config_path=path, notices=notices,
+                     runs_refused=None if damage is None else str(damage), faults=faults)
+        app.set_keymap(keymap)
+        app.run()
     finally:
         session.close_store()
     return 0

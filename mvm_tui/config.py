@@ -444,13 +444,45 @@ class ClusterConfig(_Model):
         return host.known_hosts or self.known_hosts or known_hosts_path()
 
 
+def _key_list(text: str) -> str:
+    keys = [key.strip() for key in text.split(",")]
+    if not all(keys):
+        raise ValueError(f"{quote(text)} is not a key or a comma-separated list of keys, such "
+                         'as "v" or "3,v"')
+    return ",".join(keys)
+
+
+KeyList = Annotated[str, AfterValidator(_key_list)]
+
+
 class Config(_Model):
     """The whole config.toml."""
 
     timers: Timers = Field(default_factory=Timers, description="Polling and timeout settings.")
+    # Which binding ids exist is known to the UI only (the config never imports Textual): the
+    # TUI checks them when it starts (mvm_tui/keymap.py), the loader checks the keys' form.
+    keys: dict[str, KeyList] = Field(
+        default_factory=dict,
+        description="The TUI's keys, by binding id: a key or comma-separated keys that replace "
+        "the binding's default.",
+    )
     clusters: list[ClusterConfig] = Field(
         default_factory=list, description="The clusters mvm-tui manages (may be empty)."
     )
+
+    @field_validator("keys", mode="before")
+    @classmethod
+    def _dotted_ids(cls, keys: object) -> object:
+        """`go.vms = "v"` (a TOML dotted key: table go, key vms) is the id "go.vms" too."""
+        if not isinstance(keys, dict):
+            return keys
+        flat: dict[str, object] = {}
+        for key, value in keys.items():
+            if isinstance(value, dict):
+                flat |= {f"{key}.{sub}": v for sub, v in value.items()}
+            else:
+                flat[key] = value
+        return flat
 
     @field_validator("clusters")
     @classmethod

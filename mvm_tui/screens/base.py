@@ -83,7 +83,9 @@ class ClusterScreen(Screen[None]):
         """The keys this screen offers now (those its footer shows, but the app's own and
         those in `skip`), as palette commands."""
         seen: set[str] = set()
-        for bindings in self._bindings.key_to_bindings.values():
+        keyed = self._bindings.copy()
+        keyed.apply_keymap(self.app._keymap)  # the operator's keys, as the footer shows them
+        for bindings in keyed.key_to_bindings.values():
             for binding in bindings:
                 _, name, parameters = parse(binding.action)
                 if not binding.show or binding.action.startswith("app.") or name in skip or \
