@@ -42,5 +42,5 @@ async def test_rebound_keys_work_and_are_shown(tmp_path: Path) -> None:
         await wait_until(pilot, lambda: isinstance(demo.app.screen, VmsScreen), what="VMs")
         await pilot.pause()
         palette = {c.title.split(":")[0]: c.help
-                   for c in demo.app.get_system_commands(demo.app.screen)}
+                   for c in demo.app.get_system_commands(demo.app.screen_stack[-1])}
         assert palette.get("Placement") == "key ctrl+o", palette
