@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Header
 
@@ -26,6 +27,7 @@ from mvm_tui.widgets.resource_table import ResourceTable
 from tests.ui.conftest import wait_until
 
 SIZE = (120, 40)
+SIZES = [(160, 48), (80, 24)]
 
 
 def two_clusters(tmp_path: Path) -> tuple[MvmApp, Session, Cluster, VirtualClock]:
@@ -52,9 +54,11 @@ async def polled(pilot: Pilot[None], session: Session) -> None:
     await pilot.pause()
 
 
-async def test_switching_clusters_with_key_5_and_enter(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_switching_clusters_with_key_5_and_enter(tmp_path: Path,
+                                                       size: tuple[int, int]) -> None:
     app, session, lab, _clock = two_clusters(tmp_path)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await polled(pilot, session)
         assert header_text(app) == "cluster demo" and app.has_class("-cluster-blue")
         assert all(m.ha is not None and m.ha.running for m in app.managed)  # each its own HA
@@ -66,6 +70,7 @@ async def test_switching_clusters_with_key_5_and_enter(tmp_path: Path) -> None:
         assert {r.key.split("/")[0] for r in hosts.rows} == {"demo", "lab"}
         vms = app.screen.query_one("#all-vms", ResourceTable)
         assert sum(r.key.startswith("lab/") for r in vms.rows) == 6
+        assert app.screen.get_widget_at(*table.region.offset)[0] is table  # (on screen)
         table.focus()
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: app.cluster is lab and app.current_mode == "summary",
