@@ -36,13 +36,21 @@ class SlowStore(SimHaActions):
             self.saving -= 1
 
 
-async def test_a_slow_save_never_holds_the_checks_up(tmp_path: Path) -> None:
+SETTINGS = HaSettings(check_interval=2.0, check_timeout=1.5, grace_period=10.0)
+
+
+def slow_service(tmp_path: Path) -> tuple[HaService, SimBackend, SlowStore, VirtualClock]:
     clock = VirtualClock()
     sim = demo_cluster(clock)
     store = SlowStore(sim, clock)
-    settings = HaSettings(check_interval=2.0, check_timeout=1.5, grace_period=10.0)
-    service = HaService(sim, clock, settings,
+    service = HaService(sim, clock, SETTINGS,
                         RunExecutor(RunStore(tmp_path / "r.sqlite3"), clock), store)
+    return service, sim, store, clock
+
+
+async def test_a_slow_save_never_holds_the_checks_up(tmp_path: Path) -> None:
+    service, sim, store, clock = slow_service(tmp_path)
+    settings = SETTINGS
     host, t0 = sim.hosts[0].name, clock.now()
     service.start()
     await clock.advance(3.0)  # the first save is under way (a minute)
@@ -60,12 +68,7 @@ async def test_a_slow_save_never_holds_the_checks_up(tmp_path: Path) -> None:
 
 
 async def test_nothing_is_saved_while_the_service_may_not_act(tmp_path: Path) -> None:
-    clock = VirtualClock()
-    sim = demo_cluster(clock)
-    store = SlowStore(sim, clock)
-    settings = HaSettings(check_interval=2.0, check_timeout=1.5, grace_period=10.0)
-    service = HaService(sim, clock, settings,
-                        RunExecutor(RunStore(tmp_path / "r.sqlite3"), clock), store)
+    service, sim, store, clock = slow_service(tmp_path)
     service.start()
     await clock.advance(SAVE_S + 5.0)
     assert len(store.saves) == 1
