@@ -24,8 +24,18 @@ def sim(clock: VirtualClock) -> SimBackend:
 
 
 @pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[SshTestServer]:
+    """The in-process SSH server (tests/backends/ssh_server.py), stopped after the test."""
+    srv = SshTestServer(tmp_path)
+    await srv.start()
+    yield srv
+    await srv.stop()
+
+
+@pytest.fixture
 async def known_server(tmp_path: Path) -> AsyncIterator[SshTestServer]:
-    """The SSH server, its host key in tmp_path/known_hosts."""
+    """The SSH server, its host key in tmp_path/known_hosts (the preflight tests name their
+    own `server` after it)."""
     srv = SshTestServer(tmp_path)
     await srv.start()
     (tmp_path / "known_hosts").write_text(srv.known_hosts_line())

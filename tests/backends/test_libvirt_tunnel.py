@@ -7,23 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import stat
-from collections.abc import AsyncIterator
 from pathlib import Path
-
-import pytest
 
 from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from tests.backends.ssh_server import SshTestServer
 from tests.backends.test_ssh import target
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[SshTestServer]:
-    srv = SshTestServer(tmp_path)
-    await srv.start()
-    yield srv
-    await srv.stop()
 
 
 async def _echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -47,14 +47,6 @@ HOSTILE = [
 ]
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[SshTestServer]:
-    srv = SshTestServer(tmp_path)
-    await srv.start()
-    yield srv
-    await srv.stop()
-
-
 def target(
     srv: SshTestServer, *, known: bool = True, user: str = "root", **kw: object
 ) -> SshTarget:

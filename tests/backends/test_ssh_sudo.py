@@ -6,8 +6,6 @@ The real sudo is tested in tests/lab/test_lab_sudo.py."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -16,14 +14,6 @@ from tests.backends.ssh_server import SshTestServer
 from tests.backends.test_ssh import target
 
 PASSWORD = "s3cret"
-
-
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[SshTestServer]:
-    srv = SshTestServer(tmp_path)
-    await srv.start()
-    yield srv
-    await srv.stop()
 
 
 def mode(server: SshTestServer, name: str) -> None:
