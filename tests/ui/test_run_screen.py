@@ -66,27 +66,26 @@ async def test_every_step_of_a_long_run_can_be_scrolled_to(demo: DemoApp,
         assert pane.scroll_y + pane.scrollable_content_region.height > last
 
 
-async def test_an_interrupted_run_offers_retry_and_no_pause(demo: DemoApp) -> None:
-    run_id = long_run(demo, RunState.INTERRUPTED)
+async def keys_of_run_screen(demo: DemoApp, state: RunState) -> set[str]:
+    """The footer's keys on the screen of a run left in `state`."""
+    run_id = long_run(demo, state)
     async with demo.app.run_test(size=(160, 48)) as pilot:
         await first_poll_shown(pilot, demo)
         demo.app.push_screen(RunDetailScreen(run_id))
         await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
         await pilot.pause()
-        keys = shown(demo.app)
-        assert "Retry / resume" in keys
-        assert "Pause" not in keys
+        return shown(demo.app)
+
+
+async def test_an_interrupted_run_offers_retry_and_no_pause(demo: DemoApp) -> None:
+    keys = await keys_of_run_screen(demo, RunState.INTERRUPTED)
+    assert "Retry / resume" in keys
+    assert "Pause" not in keys
 
 
 async def test_a_finished_run_offers_neither_pause_nor_retry(demo: DemoApp) -> None:
-    run_id = long_run(demo, RunState.DONE)
-    async with demo.app.run_test(size=(160, 48)) as pilot:
-        await first_poll_shown(pilot, demo)
-        demo.app.push_screen(RunDetailScreen(run_id))
-        await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
-        await pilot.pause()
-        keys = shown(demo.app)
-        assert "Pause" not in keys and "Retry / resume" not in keys
+    keys = await keys_of_run_screen(demo, RunState.DONE)
+    assert "Pause" not in keys and "Retry / resume" not in keys
 
 
 async def test_mode_keys_show_the_lists_not_an_old_run_screen(demo: DemoApp) -> None:
