@@ -15,6 +15,8 @@ from textual.widgets import Footer, Header, Static
 from mvm_tui.app_clusters import Managed
 from mvm_tui.models import HostState, PowerState
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.services.ha_status import HaStatus
+from mvm_tui.units import count
 from mvm_tui.widgets import format as fmt
 from mvm_tui.widgets.resource_table import Column, ResourceTable, Row
 
@@ -47,18 +49,18 @@ def _vm_cells(values: tuple[str, ...], cpu_pct: float) -> tuple[str, ...]:
     return (*values, fmt.pct(cpu_pct))  # (made only for the rows on screen)
 
 
-def ha_text(m: Managed) -> str:
+def ha_text(m: Managed, status: HaStatus | None) -> str:
+    """HA of the cluster in a few words; `status`: its service's, when one runs here."""
     if m.ha is None:
         return "off"
     if m.ha_standby:
         return f"standby ({m.ha_standby})"
-    status = m.ha.status()
+    assert status is not None
     if not status.active:
         return f"standby, active: {status.holder}" if status.holder else "starting"
-    down = len(status.vms)
-    troubled = [h for h, p in status.phases.items() if p != "ok"]
-    parts = ["active"] + ([f"{down} VM{'s' if down != 1 else ''} down"] if down else [])
-    return ", ".join(parts + [f"{h} {status.phases[h]}" for h in troubled])
+    down = [f"{count(len(status.vms), 'VM')} down"] if status.vms else []
+    return ", ".join(["active", *down, *(f"{h} {p}" for h, p in status.phases.items()
+                                         if p != "ok")])
 
 
 class ClustersScreen(ClusterScreen):
@@ -83,20 +85,20 @@ class ClustersScreen(ClusterScreen):
             online = sum(h.state is HostState.ONLINE for h in snap.hosts)
             running = sum(v.power is PowerState.RUNNING for v in snap.vms)
             shown = Text(("▶ " if m is self.mvm.shown else "  ") + m.name, style=m.color)
+            status = m.ha.status() if m.ha is not None and not m.ha_standby else None
+            ha = ha_text(m, status)
             clusters.append(Row(m.name, (
                 shown, m.cluster.backend.layout.value, f"{online}/{len(snap.hosts)}",
-                f"{running}/{len(snap.vms)}", ha_text(m)),
-                (m.name, m.cluster.backend.layout.value, online, running, ha_text(m))))
-            count = Counter(v.host for v in snap.vms)
-            phases = {}
-            if m.ha is not None and not m.ha_standby and m.ha.running:
-                phases = m.ha.status().phases
+                f"{running}/{len(snap.vms)}", ha),
+                (m.name, m.cluster.backend.layout.value, online, running, ha)))
+            vms_on = Counter(v.host for v in snap.vms)
+            phases = status.phases if status is not None and status.active else {}
             for h in snap.hosts:
                 state = fmt.host_state(h.state, phases.get(h.name))
                 hosts.append(Row(f"{m.name}/{h.name}", (
-                    m.name, h.name, state, str(count[h.name]), fmt.pct(h.cpu_pct),
+                    m.name, h.name, state, str(vms_on[h.name]), fmt.pct(h.cpu_pct),
                     fmt.pct(h.mem_pct)),
-                    (m.name, h.name, state.plain, count[h.name], h.cpu_pct, h.mem_pct)))
+                    (m.name, h.name, state.plain, vms_on[h.name], h.cpu_pct, h.mem_pct)))
             for v in snap.vms:
                 values = (m.name, v.name, v.host or "", v.power.value, v.placement.value)
                 vms.append(Row(f"{m.name}/{v.name}", partial(_vm_cells, values, v.cpu_pct),
