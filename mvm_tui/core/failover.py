@@ -123,7 +123,7 @@ class FailoverEngine(VmTracking, Drilling, HostDeaths):
                 killed = self._self_fenced(h, obs.poll, t)
                 return [*killed[:1], Decision(t, Kind.OK, h.name, reason="answered again"),
                         *killed[1:], *self._died(h, live_before, obs.poll, t),
-                        *self._retry_waiting(t, h.name)]
+                        *self._retry_waiting(t, h.name), *self._failbacks_owed(h, t)]
             # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
             if h.restarting and h.phase in DOWN_PHASES:
                 h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
@@ -148,7 +148,7 @@ class FailoverEngine(VmTracking, Drilling, HostDeaths):
                 return []
             # a cut-off or a restart its checks did not see (too short, or slow checks)
             return (self._self_fenced(h, obs.poll, t) + self._died(h, live_before, obs.poll, t)
-                    + self._retry_waiting(t, h.name))
+                    + self._retry_waiting(t, h.name) + self._failbacks_owed(h, t))
         out: list[Decision] = []
         if h.phase is Phase.OK:
             h.phase, h.since = Phase.SUSPECT, t
@@ -389,17 +389,37 @@ class FailoverEngine(VmTracking, Drilling, HostDeaths):
         waiting = [self._vms[v].vm for v in left if v not in pinned
                    and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
         out += self._onto(h.name, waiting, Kind.RESTART, t)
-        moved = [r for r in self._vms.values() if r.home == h.name]
-        for r in moved:
+        back = []
+        for r in (r for r in self._vms.values() if r.home == h.name):
+            now_on = r.vm.host
+            if (r.vm.power in LIVE and now_on not in (None, h.name)
+                    and self.settings.failback != "off"):
+                if self._hosts[now_on].phase is not Phase.OK:
+                    # it keeps its home: it fails back once that host answers again
+                    # (_failbacks_owed), unless it is restarted from there first
+                    continue
+                back.append(r.vm)
             r.home = None
-        back = [r.vm for r in moved if r.vm.power in LIVE and r.vm.host not in (None, h.name)
-                and self._hosts[r.vm.host].phase is Phase.OK]
+        return out + self._fail_back(h.name, back, t)
+
+    def _fail_back(self, home: str, vms: list[Vm], t: float) -> list[Decision]:
         if self.settings.failback == "on":
-            out += self._onto(h.name, back, Kind.FAILBACK, t)
-        elif self.settings.failback == "ask":
-            out += [Decision(t, Kind.ASK_FAILBACK, h.name, vm=v.name, target=h.name)
-                    for v in restart_order(back, self.settings)]
-        return out
+            return self._onto(home, vms, Kind.FAILBACK, t)
+        if self.settings.failback == "ask":
+            return [Decision(t, Kind.ASK_FAILBACK, home, vm=v.name, target=home)
+                    for v in restart_order(vms, self.settings)]
+        return []
+
+    def _failbacks_owed(self, h: _Host, t: float) -> list[Decision]:
+        """VMs on `h` whose home came back while `h` did not answer (their failback was put
+        off): `h` answers now, so they fail back."""
+        owed: dict[str, list[Vm]] = {}
+        for r in self._vms.values():
+            if (r.home is not None and r.vm.host == h.name and r.vm.power in LIVE
+                    and r.home in self._hosts and self._back(r.home)):
+                owed.setdefault(r.home, []).append(r.vm)
+                r.home = None
+        return [d for home, vms in sorted(owed.items()) for d in self._fail_back(home, vms, t)]
 
     def _onto(self, host: str, vms: list[Vm], kind: Kind, t: float,
               reason: str = "") -> list[Decision]:

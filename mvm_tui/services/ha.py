@@ -83,6 +83,7 @@ class HaService(HaCarryOut):
         self._awaiting_operator = awaiting_operator
         self.memory = HaMemory(backend.name, actions, self._trouble.set)
         self._checked: set[str] = set()  # hosts with a check result since activation
+        self._heard: dict[str, str] = {}  # host -> how its last check ended (logged on change)
         self._check = check or backend.poll_host
         self._osd_probe = osd_probe or actions.osds_up
         self.lock = lock  # local: held while the service runs
@@ -339,9 +340,13 @@ class HaService(HaCarryOut):
             ok = True
         except (HostKeyUnknown, HostKeyChanged) as exc:  # its sshd answered: it is up
             key_problem = f"{host} cannot be checked: {exc}"
-        except (ClockTimeout, BackendError):
-            pass
+        except ClockTimeout:
+            self._heard_of(host, f"no answer within {self.settings.check_timeout:g} s")
+        except BackendError as exc:
+            self._heard_of(host, f"no answer: {exc}")
         ended = self.clock.now()
+        if ok:
+            self._heard_of(host, "answers")
         self._set_trouble(f"key {host}", key_problem)
         if key_problem or (not ok and self._awaiting_operator(host)):
             # neither a success nor a failure: HA knows nothing new of it
@@ -357,6 +362,13 @@ class HaService(HaCarryOut):
         self.news.checked(host, ended, poll)
         self._checked.add(host)
         self.memory.changed(self.engine)
+
+    def _heard_of(self, host: str, how: str) -> None:
+        """Each change of how a host's checks end, in the log: what HA's decisions were
+        based on (only changes: a check every few seconds per host)."""
+        if self._heard.get(host) != how:
+            self._heard[host] = how
+            log.info("HA %s: check of %s: %s", self.backend.name, host, how)
 
     # -- decisions
 

@@ -6,6 +6,7 @@ failure, never a skip.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -46,6 +47,13 @@ def lab_info() -> Iterator[lab.LabInfo]:
         raise
     yield info
     lab.down()
+
+
+@pytest.fixture(autouse=True)
+def _info_logs(caplog: pytest.LogCaptureFixture) -> None:
+    """A lab test that fails shows mvm-tui's INFO log (HA's decisions and checks): a lab
+    failure in CI may not come back when run again."""
+    caplog.set_level(logging.INFO, logger="mvm_tui")
 
 
 @pytest.fixture

@@ -164,7 +164,12 @@ async def _fail_over_and_back(
     async def failed_back() -> bool:
         return all(watcher.last.get(vm) == {"h1"} for vm in MOVED)
 
-    await wait_for(failed_back, 180, "tiny-a and tiny-f failed back to h1")
+    try:
+        await wait_for(failed_back, 180, "tiny-a and tiny-f failed back to h1")
+    except AssertionError as exc:
+        ran = [(r.title, r.state, r.error) for r in session.store.list_runs()]
+        raise AssertionError(f"{exc}\nwhere they run: {watcher.last}\nruns: {ran}\n"
+                             f"decisions: {[d.text() for d in decisions]}") from None
 
     # running on h1 comes before the migration's last phase undefines the source copy: the
     # failback runs end after it

@@ -597,3 +597,39 @@ def test_a_failback_that_failed_belongs_to_the_host_it_was_going_back_to() -> No
     engine.observe(Observation("h2", 0.0, True, _poll("h2", 0.0, ("a", PowerState.SHUTOFF))))
     (d,) = engine.failback_failed("a", "h1", 5.0, "domain is not running")
     assert (d.kind, d.host, d.vm) == (Kind.FAILBACK_FAILED, "h1", "a")
+
+
+@pytest.mark.parametrize("failback", ["on", "ask"])
+def test_a_failback_put_off_while_its_host_is_silent_happens_when_it_answers(
+    failback: str,
+) -> None:
+    """h1 returns while h2, where its VM was restarted, misses a check (a loaded machine): the
+    failback is not dropped, it is decided at h2's next answer."""
+    engine = FailoverEngine(HaSettings(failback=failback), ["h1", "h2"])  # type: ignore[arg-type]
+    up = PowerState.RUNNING
+    _lost_h1_with(engine, "h2")
+    assert [d.line() for d in engine.fence_done("h1", 36.0)] == ["36.0 restart a on h2"]
+    engine.restart_ended("a")
+    engine.observe(Observation("h2", 40.0, True, _poll("h2", 40.0, ("a", up))))
+    assert [d.kind for d in engine.observe(Observation("h2", 44.0, False))] == [Kind.SUSPECT]
+    back = engine.observe(Observation("h1", 45.0, True, _poll("h1", 45.0)))
+    assert [d.kind for d in back] == [Kind.RETURNED, Kind.UNFENCE]
+    again = engine.observe(Observation("h2", 48.0, True, _poll("h2", 48.0, ("a", up))))
+    want = Kind.FAILBACK if failback == "on" else Kind.ASK_FAILBACK
+    assert [(d.kind, d.vm, d.host) for d in again] == [
+        (Kind.OK, None, "h2"), (want, "a", "h1")]
+    # decided once
+    assert engine.observe(Observation("h2", 52.0, True, _poll("h2", 52.0, ("a", up)))) == []
+
+
+def test_a_vm_shut_off_elsewhere_when_its_host_returns_is_not_failed_back_later() -> None:
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    _lost_h1_with(engine, "h2")
+    engine.fence_done("h1", 36.0)
+    engine.restart_ended("a")
+    off = PowerState.SHUTOFF
+    engine.observe(Observation("h2", 40.0, True, _poll("h2", 40.0, ("a", off))))
+    engine.observe(Observation("h1", 45.0, True, _poll("h1", 45.0)))
+    started = engine.observe(Observation("h2", 50.0, True, _poll("h2", 50.0,
+                                                                 ("a", PowerState.RUNNING))))
+    assert started == []
