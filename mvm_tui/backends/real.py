@@ -39,7 +39,8 @@ from mvm_tui.backends.libvirt import (
 from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.metadata import placement_commands
-from mvm_tui.backends.libvirt.migrate import migrate_commands
+from mvm_tui.backends.libvirt.migrate import migrate_commands, move_cold
+from mvm_tui.backends.libvirt.resident import Resident
 from mvm_tui.backends.libvirt.uri import DEFAULT_TRANSPORT, Transport, migration_uri
 from mvm_tui.backends.reach import libvirt_uri, ssh_target
 from mvm_tui.backends.ssh import SshOptions, SshPool
@@ -133,7 +134,11 @@ class RealBackend(ClusterBackend):
         # queue behind a poll stalled on a VM's storage; and its copies of VM definitions
         self._ha_hosts: dict[str, LibvirtHost] = {}
         self.kept = KeptDefinitions()
-        self._check_caches: dict[str, lv_failover.CheckCache] = {}  # host -> its light checks'
+        # host -> its light checks' state (where libvirt runs), and the VMs they must read
+        # again (this process changed them)
+        self._check_states: dict[str, Resident[lv_failover.CheckState]] = {}
+        self._forget: dict[str, set[str]] = {}
+        self._received: dict[str, tuple[str, int]] = {}  # host -> its last definition got
         self._info: dict[str, HostInfo] = {}
         self._where: dict[str, str] = {}  # VM -> host, from the latest polls
         self._storage: dict[str, tuple[float, float]] = {}  # CRUSH host -> (total, used) GB
@@ -270,11 +275,22 @@ class RealBackend(ClusterBackend):
         libvirt answers within timeout; None when only SSH does (libvirtd down or restarting
         while its VMs run on). Raises BackendError when neither answers."""
         now = self._clock()
-        cache = self._check_caches.setdefault(host, lv_failover.CheckCache())
+        state = self._check_states.setdefault(host, Resident(lv_failover.CheckState))
+        forget, self._forget[host] = tuple(self._forget.get(host, ())), set()
 
         async def inventory() -> HostPoll:
-            return await self.ha_host(host).run(
-                lambda c: lv_failover.light_check(c, host, self.kept, now, cache), "check")
+            try:
+                done = await self.ha_host(host).run(partial(
+                    lv_failover.checked, host=host, now=now, state=state,
+                    received=self._received.get(host, ("", 0)), forget=forget), "check")
+            except BaseException:
+                self._forget.setdefault(host, set()).update(forget)  # (next check then)
+                raise
+            for _, kept in done.taken:
+                self.kept.put(kept)
+            if done.taken:
+                self._received[host] = (done.life, done.taken[-1][0])
+            return done.poll
 
         async def over_ssh() -> HaMarkers:
             await self.host_info(host)  # once: its CRUSH name, for osds_up
@@ -476,7 +492,7 @@ class RealBackend(ClusterBackend):
                  | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
         try:
             await self._node(current.host).host.run(
-                lambda c: c.lookupByName(vm).migrateToURI3(target_uri, {}, flags),
+                partial(move_cold, vm=vm, dest_uri=target_uri, flags=flags),
                 f"move {vm} to {dest}")
         except BackendError as exc:
             raise trust_hint(exc, current.host, dest) from exc
@@ -491,8 +507,8 @@ class RealBackend(ClusterBackend):
         current = await self.vm_info(vm)
         assert current.host is not None
         await self._node(current.host).set_placement(vm, placement, home_host)
-        for cache in self._check_caches.values():  # HA's checks read it again at once
-            cache.forget(vm)
+        for host in self._check_states:  # HA's checks read it again at once
+            self._forget.setdefault(host, set()).add(vm)
 
     def maintenance_commands(self, host: str, on: bool) -> list[str]:
         self._node(host)

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from functools import partial
 from typing import Any, Protocol
 
 from mvm_tui.backends.base import BackendError, InvalidState
 from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.libvirt import failover as lv
 from mvm_tui.backends.libvirt.domxml import parse_domain
-from mvm_tui.backends.libvirt.power import apply_power, power_commands
+from mvm_tui.backends.libvirt.power import power_commands
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.core.placement import room_left
 from mvm_tui.models import HostPoll, PowerAction, PowerState
@@ -142,7 +143,7 @@ class RealHaActions:
             raise BackendError(f"no copy of {vm}'s definition was kept (it was never seen by a "
                                "check of this HA service): it cannot be defined elsewhere")
         await self._not_running_elsewhere(vm, lost, target)
-        await self.backend.ha_host(target).run(lambda c: lv.define(c, kept.xml),
+        await self.backend.ha_host(target).run(partial(lv.define, xml=kept.xml),
                                                f"define {vm}")
 
     async def _not_running_elsewhere(self, vm: str, lost: str, target: str) -> None:
@@ -162,17 +163,16 @@ class RealHaActions:
             raise InvalidState(f"{vm} is running on {', '.join(found)}: not started on {target}")
 
     async def state_on(self, vm: str, host: str) -> PowerState | None:
-        return await self.backend.ha_host(host).run(lambda c: lv.state(c, vm),
+        return await self.backend.ha_host(host).run(partial(lv.state, vm=vm),
                                                     f"look up {vm}")
 
     async def start_on(self, vm: str, host: str) -> None:
-        await self.backend.ha_host(host).run(lambda c: apply_power(c, vm, PowerAction.START),
-                                             f"start {vm}")
+        await self.backend.ha_host(host).run(partial(lv.start, vm=vm), f"start {vm}")
         self.backend.placed(vm, host)
 
     def remove_commands(self, vm: str, host: str) -> list[str]:
         return lv.remove_commands(self._uri(host), vm)
 
     async def remove_copy(self, vm: str, host: str) -> None:
-        await self.backend.ha_host(host).run(lambda c: lv.remove(c, vm),
+        await self.backend.ha_host(host).run(partial(lv.remove, vm=vm),
                                              f"remove the stale copy of {vm}")

@@ -90,7 +90,7 @@ async def test_progress_moves_while_data_moves_and_no_line_is_logged_twice(
                 "memory_total": final["memory_total_bytes"],
                 "memory_processed": final["memory_processed_bytes"], "memory_remaining": 0}
 
-    monkeypatch.setattr(migrate, "migrate_blocking", fake_migrate)
+    monkeypatch.setattr(LibvirtHost, "_migrate_blocking", fake_migrate)
     monkeypatch.setattr(migrate, "_job_sample", fake_sample)
     monkeypatch.setattr(migrate, "_job_stats", fake_job_stats)
     ctx = StepContext(1, 0, SystemClock())

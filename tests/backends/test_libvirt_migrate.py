@@ -152,7 +152,7 @@ async def test_migration_with_progress(
             return dict(COMPLETED_STATS)
         return dict(RUNNING_STATS)
 
-    monkeypatch.setattr(migrate, "migrate_blocking", fake_migrate)
+    monkeypatch.setattr(LibvirtHost, "_migrate_blocking", fake_migrate)
     monkeypatch.setattr(migrate, "_job_stats", fake_job_stats)
     seen: list[MigrationProgress] = []
     two = asyncio.Event()
@@ -215,7 +215,7 @@ async def test_cancelling_aborts_the_job(
     def fake_abort(conn: Any, vm: str) -> None:
         aborted.set()
 
-    monkeypatch.setattr(migrate, "migrate_blocking", fake_migrate)
+    monkeypatch.setattr(LibvirtHost, "_migrate_blocking", fake_migrate)
     monkeypatch.setattr(migrate, "_abort", fake_abort)
     task = asyncio.create_task(src.migrate("web-01", dst, interval=0.01))
     assert await asyncio.to_thread(started.wait, WAIT)
@@ -229,7 +229,7 @@ async def test_without_destination_stats_the_end_has_no_downtime(
     nodes: tuple[LibvirtNode, LibvirtNode], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     src, dst = nodes
-    monkeypatch.setattr(migrate, "migrate_blocking", lambda *a: None)
+    monkeypatch.setattr(LibvirtHost, "_migrate_blocking", lambda *a: None)
     # the test driver has no jobStats: the destination's completed stats cannot be read
     final = await src.migrate("web-01", dst, interval=0.01)
     assert (final.downtime_ms, final.memory_remaining_bytes, final.dest) == (None, 0, "hv2")
@@ -254,7 +254,7 @@ async def test_a_migration_that_makes_no_progress_is_aborted(
         samples.append(1)
         return dict(RUNNING_STATS)  # 32 MiB left, sample after sample
 
-    monkeypatch.setattr(migrate, "migrate_blocking", fake_migrate)
+    monkeypatch.setattr(LibvirtHost, "_migrate_blocking", fake_migrate)
     monkeypatch.setattr(migrate, "_job_stats", fake_job_stats)
     monkeypatch.setattr(migrate, "_abort", lambda conn, vm: aborted.set())
     with pytest.raises(BackendError, match=r"^hv1: migrate web-01: no progress for 0.2 s "
@@ -277,7 +277,7 @@ async def test_a_migration_whose_memory_left_keeps_dropping_is_not_aborted(
             done.set()
         return {**RUNNING_STATS, "memory_remaining": left[0]}
 
-    monkeypatch.setattr(migrate, "migrate_blocking", lambda *a: done.wait(WAIT))
+    monkeypatch.setattr(LibvirtHost, "_migrate_blocking", lambda *a: done.wait(WAIT))
     monkeypatch.setattr(migrate, "_job_stats", fake_job_stats)
     monkeypatch.setattr(migrate, "_abort", lambda conn, vm: pytest.fail("aborted"))
     final = await asyncio.wait_for(src.migrate("web-01", dst, interval=0.05, stall_s=0.12), WAIT)

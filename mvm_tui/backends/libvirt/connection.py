@@ -170,6 +170,31 @@ class LibvirtHost:
             raise errors.open_failed(exc, self.name, self.uri) from exc
         return conn
 
+    async def migrate_apart(self, vm: str, dest_uri: str, params: dict[str, Any],
+                            flags: int) -> None:
+        """dom.migrateToURI3, which blocks for the whole migration, on a connection and a
+        thread of its own: this host's worker stays free for polls and the job's stats."""
+        worker = Worker(f"migrate-{vm}")
+        try:
+            fut = worker.submit(lambda: self._migrate_blocking(vm, dest_uri, params, flags))
+        finally:
+            worker.stop()  # its thread ends after this one call
+        await asyncio.wrap_future(fut)
+
+    def _migrate_blocking(self, vm: str, dest_uri: str, params: dict[str, Any],
+                          flags: int) -> None:
+        context = f"{self.name}: migrate {vm}"
+        conn = self.open_blocking()
+        try:
+            conn.lookupByName(vm).migrateToURI3(dest_uri, params, flags)
+        except libvirt.libvirtError as exc:
+            if errors.looks_like_transport_error(exc) and not errors.is_alive(conn):
+                raise errors.connection_lost(exc, context) from exc
+            raise errors.map_error(exc, context) from exc
+        finally:
+            with suppress(libvirt.libvirtError):
+                conn.close()
+
     def connection_closed(self, link: Link, reason: int) -> None:
         """The close callback (libvirt's event thread): the next call reconnects."""
         link.dead = True

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import shlex
 import threading
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +25,10 @@ import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.libvirt.inventory import power_state, read_facts
-from mvm_tui.backends.libvirt.power import stop_reason
+from mvm_tui.backends.libvirt.power import apply_power, stop_reason
+from mvm_tui.backends.libvirt.resident import Resident
 from mvm_tui.backends.libvirt.uri import quote_uri
-from mvm_tui.models import HostMetrics, HostPoll, PowerState, Vm
+from mvm_tui.models import HostMetrics, HostPoll, PowerAction, PowerState, Vm
 
 ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
 # a stale copy is undefined without touching anything else it has (storage is never removed)
@@ -50,6 +52,8 @@ class KeptDefinitions:
     def __init__(self) -> None:
         self._defs: dict[str, KeptDefinition] = {}
         self._seen: dict[str, tuple[str, str]] = {}  # VM -> (host, digest of its live XML)
+        self._fresh: list[tuple[int, KeptDefinition]] = []  # taken, not yet acknowledged
+        self._taken = 0  # how many were taken (numbers the fresh ones)
         self._lock = threading.Lock()
 
     def get(self, vm: str) -> KeptDefinition | None:
@@ -71,8 +75,22 @@ class KeptDefinitions:
                 return
         xml = read()
         with self._lock:
-            self._defs[vm] = KeptDefinition(vm, host, now, xml)
+            self._defs[vm] = kept = KeptDefinition(vm, host, now, xml)
             self._seen[vm] = (host, digest)
+            self._taken += 1
+            self._fresh.append((self._taken, kept))
+
+    def put(self, kept: KeptDefinition) -> None:
+        """One taken by a check where libvirt runs (drained there)."""
+        with self._lock:
+            self._defs[kept.vm] = kept
+
+    def fresh(self, received: int) -> list[tuple[int, KeptDefinition]]:
+        """Those taken after number `received` (the last one the caller got): a caller that
+        gave up on a check gets them with the next."""
+        with self._lock:
+            self._fresh = [(n, k) for n, k in self._fresh if n > received]
+            return list(self._fresh)
 
 
 def _inactive_xml(dom: Any) -> Callable[[], str]:
@@ -145,6 +163,36 @@ def light_check(conn: Any, host: str, kept: KeptDefinitions, now: float,
     return HostPoll(facts=facts, metrics=metrics, vms=tuple(vms))
 
 
+@dataclass
+class CheckState:
+    """What one host's light checks keep, where libvirt runs (a Resident): the cache, and
+    which definitions were taken (their copies go back to the caller)."""
+
+    cache: CheckCache = field(default_factory=CheckCache)
+    kept: KeptDefinitions = field(default_factory=KeptDefinitions)
+    life: str = field(default_factory=lambda: uuid.uuid4().hex)  # (new if that process is)
+
+
+@dataclass(frozen=True)
+class Checked:
+    poll: HostPoll
+    life: str  # of the CheckState: numbers are per life
+    taken: list[tuple[int, KeptDefinition]]  # definitions taken (new or changed), numbered
+
+
+def checked(conn: Any, host: str, now: float, state: Resident[CheckState],
+            received: tuple[str, int] = ("", 0), forget: tuple[str, ...] = ()) -> Checked:
+    """light_check with its state kept where libvirt runs, and the definitions it took
+    after `received` (life, number: the last the caller got), for the caller's
+    KeptDefinitions. `forget`: VMs this process changed since (read again at once)."""
+    kept = state.get()
+    for vm in forget:
+        kept.cache.forget(vm)
+    poll = light_check(conn, host, kept.kept, now, kept.cache)
+    life, number = received
+    return Checked(poll, kept.life, kept.kept.fresh(number if life == kept.life else 0))
+
+
 def state(conn: Any, vm: str) -> PowerState | None:
     """The VM's power state on this host; None when it is not defined here."""
     try:
@@ -157,6 +205,10 @@ def state(conn: Any, vm: str) -> PowerState | None:
 
 def define(conn: Any, xml: str) -> None:
     conn.defineXML(xml)
+
+
+def start(conn: Any, vm: str) -> None:
+    apply_power(conn, vm, PowerAction.START)
 
 
 def remove(conn: Any, vm: str) -> None:

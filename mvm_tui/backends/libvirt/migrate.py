@@ -21,16 +21,15 @@ import shlex
 import time
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from functools import partial
 from typing import Any
 
 import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends.base import BackendError, InvalidState
-from mvm_tui.backends.libvirt import errors
 from mvm_tui.backends.libvirt.connection import Conn, LibvirtHost
 from mvm_tui.backends.libvirt.inventory import power_state
 from mvm_tui.backends.libvirt.uri import quote_uri
-from mvm_tui.backends.libvirt.worker import Worker
 from mvm_tui.models import MigrationProgress, PowerState
 from mvm_tui.units import rate
 
@@ -119,25 +118,13 @@ def _job_sample(conn: Conn, vm: str) -> tuple[dict[str, Any], bool]:
     return stats, power_state(int(state[0])) is PowerState.PAUSED
 
 
+def move_cold(conn: Conn, vm: str, dest_uri: str, flags: int) -> None:
+    """A shut-off VM's definition moved peer to peer (OFFLINE): no job, no progress."""
+    conn.lookupByName(vm).migrateToURI3(dest_uri, {}, flags)
+
+
 def _abort(conn: Conn, vm: str) -> None:
     conn.lookupByName(vm).abortJob()
-
-
-def migrate_blocking(
-    source: LibvirtHost, vm: str, dest_uri: str, params: Mapping[str, Any], flags: int
-) -> None:
-    """The migration itself, on a connection of its own. Blocks until it is over."""
-    context = f"{source.name}: migrate {vm}"
-    conn = source.open_blocking()
-    try:
-        conn.lookupByName(vm).migrateToURI3(dest_uri, dict(params), flags)
-    except libvirt.libvirtError as exc:
-        if errors.looks_like_transport_error(exc) and not errors.is_alive(conn):
-            raise errors.connection_lost(exc, context) from exc
-        raise errors.map_error(exc, context) from exc
-    finally:
-        with suppress(libvirt.libvirtError):
-            conn.close()
 
 
 async def migrate(
@@ -164,14 +151,10 @@ async def migrate(
     stall_s seconds (BackendError). Raises InvalidState when the VM is not running,
     NotFound when it is not on the source, HostUnreachable / BackendError when it fails."""
     what = f"migrate {vm}"
-    await source.run(lambda c: _check_running(c, vm), what)
+    await source.run(partial(_check_running, vm=vm), what)
     flags = migration_flags(unsafe=unsafe)
     started = time.monotonic()
-    worker = Worker(f"migrate-{vm}")
-    job = asyncio.wrap_future(
-        worker.submit(lambda: migrate_blocking(source, vm, dest_uri, params or {}, flags))
-    )
-    worker.stop()  # its thread ends after this one call
+    job = asyncio.ensure_future(source.migrate_apart(vm, dest_uri, dict(params or {}), flags))
 
     def progress(stats: Mapping[str, Any], completed: bool = False,
                  paused: bool = False) -> MigrationProgress:
@@ -188,7 +171,7 @@ async def migrate(
 
     async def abort() -> None:
         with suppress(BackendError):
-            await asyncio.shield(source.run(lambda c: _abort(c, vm), f"{what}: abort"))
+            await asyncio.shield(source.run(partial(_abort, vm=vm), f"{what}: abort"))
         await asyncio.wait({job}, timeout=ABORT_WAIT_S)
         if job.done() and not job.cancelled():
             job.exception()  # retrieved: the abort's reason is what the caller hears about
@@ -210,7 +193,7 @@ async def migrate(
                 raise BackendError(f"{source.name}: {what}: no progress for {stall_s:g} s"
                                    f"{left}: aborted, {vm} still runs on {source.name}")
             try:
-                stats, paused = await source.run(lambda c: _job_sample(c, vm),
+                stats, paused = await source.run(partial(_job_sample, vm=vm),
                                                  f"{what}: job stats")
             except BackendError:
                 continue  # a missed sample is not a failed migration
@@ -230,7 +213,8 @@ async def migrate(
     if dest is not None:
         completed = libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED
         with suppress(BackendError):
-            stats = await dest.run(lambda c: _job_stats(c, vm, completed), f"{what}: result")
+            stats = await dest.run(partial(_job_stats, vm=vm, flags=completed),
+                                   f"{what}: result")
             final = progress(stats, completed=True) if stats else None
     if final is None:
         base = last or progress({})

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from mvm_tui.backends.libvirt import inventory, metadata, migrate, power
 from mvm_tui.backends.libvirt.connection import LibvirtHost
 from mvm_tui.backends.libvirt.inventory import NodeFacts
 from mvm_tui.backends.libvirt.metadata import PlacementData
+from mvm_tui.backends.libvirt.resident import Resident
 from mvm_tui.backends.libvirt.stats import StatsTracker
 from mvm_tui.models import (
     HostPoll,
@@ -36,7 +38,7 @@ class LibvirtNode:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.host = host
-        self.tracker = StatsTracker()
+        self.tracker = Resident(StatsTracker)  # (kept where libvirt runs)
         self._clock = clock
         self._monotonic = monotonic
 
@@ -54,46 +56,36 @@ class LibvirtNode:
     async def poll(self) -> HostPoll:
         """Facts, load and VMs. The rates are over the interval since the previous poll (0
         on the first); the metrics' time is the clock's at the start of the poll."""
-        now, name, tracker = self._clock(), self.name, self.tracker
-
-        def collect(conn: Any) -> HostPoll:
-            return inventory.collect(conn, name, tracker, now, self._monotonic())
-
-        return await self.host.run(collect, "poll")
+        return await self.host.run(partial(
+            _poll, host=self.name, tracker=self.tracker, now=self._clock(),
+            t=self._monotonic()), "poll")
 
     async def vm_info(self, vm: str) -> Vm:
-        name, tracker = self.name, self.tracker
-
-        def read(conn: Any) -> Vm:
-            return inventory.read_vm(conn, vm, name, tracker, self._monotonic())
-
-        return await self.host.run(read, f"look up {vm}")
+        return await self.host.run(partial(
+            _read_vm, vm=vm, host=self.name, tracker=self.tracker, t=self._monotonic()),
+            f"look up {vm}")
 
     def power_commands(self, vm: str, action: PowerAction) -> list[str]:
         return power.power_commands(self.uri, vm, action)
 
     async def power(self, vm: str, action: PowerAction) -> None:
         """Ask for a power action; raises InvalidState when it does not apply."""
-        await self.host.run(lambda c: power.apply_power(c, vm, action), f"{action.value} {vm}")
+        await self.host.run(partial(power.apply_power, name=vm, action=action),
+                            f"{action.value} {vm}")
 
     async def stop_reason(self, vm: str) -> StopReason | None:
         """Why the VM is shut off or crashed (libvirt's state reason); None while it runs."""
-        return await self.host.run(lambda c: power.read_stop_reason(c, vm),
+        return await self.host.run(partial(power.read_stop_reason, name=vm),
                                    f"read the state of {vm}")
 
     async def placement(self, vm: str) -> PlacementData:
-        def read(conn: Any) -> PlacementData:
-            return metadata.read_placement(conn.lookupByName(vm))
-
-        return await self.host.run(read, f"read the placement of {vm}")
+        return await self.host.run(partial(_read_placement, vm=vm),
+                                   f"read the placement of {vm}")
 
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         metadata.check_home_host(home_host)
-
-        def write(conn: Any) -> None:
-            metadata.write_placement(conn.lookupByName(vm), placement, home_host)
-
-        await self.host.run(write, f"set the placement of {vm}")
+        await self.host.run(partial(_write_placement, vm=vm, placement=placement,
+                                    home_host=home_host), f"set the placement of {vm}")
 
     async def migrate(
         self,
@@ -124,3 +116,23 @@ class LibvirtNode:
 
     async def close(self) -> None:
         await self.host.close()
+
+
+# -- run where libvirt runs (LibvirtHost.run): plain functions, sent by reference
+
+
+def _poll(conn: Any, host: str, tracker: Resident[StatsTracker], now: float, t: float
+          ) -> HostPoll:
+    return inventory.collect(conn, host, tracker.get(), now, t)
+
+
+def _read_vm(conn: Any, vm: str, host: str, tracker: Resident[StatsTracker], t: float) -> Vm:
+    return inventory.read_vm(conn, vm, host, tracker.get(), t)
+
+
+def _read_placement(conn: Any, vm: str) -> PlacementData:
+    return metadata.read_placement(conn.lookupByName(vm))
+
+
+def _write_placement(conn: Any, vm: str, placement: Placement, home_host: str | None) -> None:
+    metadata.write_placement(conn.lookupByName(vm), placement, home_host)
