@@ -37,6 +37,9 @@ from mvm_tui.backends.libvirt import (
     LifecycleEvent,
 )
 from mvm_tui.backends.libvirt import failover as lv_failover
+from mvm_tui.backends.libvirt.apart import LibvirtApart
+from mvm_tui.backends.libvirt.calls import LibvirtCalls
+from mvm_tui.backends.libvirt.events import EventHandler
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.metadata import placement_commands
 from mvm_tui.backends.libvirt.migrate import migrate_commands, move_cold
@@ -88,6 +91,9 @@ class RealOptions:
     # does (an RBD disk whose OSD host just went away): past this, the host is shown with
     # its last VMs if it still answers over SSH, rather than declared unreachable
     stats_deadline: float = 5.0
+    # libvirt's client runs in a process of its own (backends/libvirt/apart.py): a crash in
+    # it never takes this one down
+    libvirt_apart: bool = True
 
 
 @dataclass
@@ -116,11 +122,11 @@ class RealBackend(ClusterBackend):
         )
         self._clock = clock or time.time
         self._tunnels = LibvirtTunnels(self.ssh)  # (hosts behind a bastion)
+        self._apart = LibvirtApart(cluster.name) if options.libvirt_apart else None
         self.nodes = {
-            h.name: LibvirtNode(LibvirtHost(
+            h.name: LibvirtNode(self._libvirt_host(
                 h.name, self._tunnels.uri(h.name) if h.proxy_jump
                 else libvirt_uri(cluster, h.name, options.libvirt_transport),
-                connect_timeout=options.libvirt_connect_timeout, keepalive=options.keepalive,
                 on_event=self._libvirt_event,
                 before_open=partial(self._tunnels.ensure, h.name) if h.proxy_jump else None,
             ), clock=self._clock)
@@ -132,7 +138,7 @@ class RealBackend(ClusterBackend):
                                for h in cluster.hosts}
         # failover's own connections (opened on first use), so its checks and restarts never
         # queue behind a poll stalled on a VM's storage; and its copies of VM definitions
-        self._ha_hosts: dict[str, LibvirtHost] = {}
+        self._ha_hosts: dict[str, LibvirtCalls] = {}
         self.kept = KeptDefinitions()
         # host -> its light checks' state (where libvirt runs), and the VMs they must read
         # again (this process changed them)
@@ -260,14 +266,25 @@ class RealBackend(ClusterBackend):
 
     # -- failover: light checks, Ceph's view of a host, VMs defined from kept copies ---------
 
-    def ha_host(self, host: str) -> LibvirtHost:
+    def _libvirt_host(self, name: str, uri: str, *, on_event: EventHandler | None = None,
+                      before_open: Callable[[], Awaitable[None]] | None = None
+                      ) -> LibvirtCalls:
+        """A connection to a host's libvirtd: in libvirt's own process (options.libvirt_apart)
+        or in this one."""
+        timeout, keepalive = self.options.libvirt_connect_timeout, self.options.keepalive
+        if self._apart is not None:
+            return self._apart.host(name, uri, connect_timeout=timeout, keepalive=keepalive,
+                                    on_event=on_event, before_open=before_open)
+        return LibvirtHost(name, uri, connect_timeout=timeout, keepalive=keepalive,
+                           on_event=on_event, before_open=before_open)
+
+    def ha_host(self, host: str) -> LibvirtCalls:
         """Failover's libvirt connection to the host."""
         conn = self._ha_hosts.get(host)
         if conn is None:
             main = self._node(host).host
-            conn = self._ha_hosts[host] = LibvirtHost(
-                host, main.uri, connect_timeout=self.options.libvirt_connect_timeout,
-                keepalive=self.options.keepalive, before_open=main.before_open)
+            conn = self._ha_hosts[host] = self._libvirt_host(
+                host, main.uri, before_open=main.before_open)
         return conn
 
     async def check_host(self, host: str, timeout: float) -> HostPoll | None:
@@ -540,6 +557,8 @@ class RealBackend(ClusterBackend):
         await asyncio.gather(*(node.close() for node in self.nodes.values()),
                              *(h.close() for h in self._ha_hosts.values()),
                              return_exceptions=True)
+        if self._apart is not None:
+            await self._apart.close()
         await self._tunnels.close()
         await self.ssh.close()
 

@@ -52,6 +52,7 @@ from mvm_tui.backends.libvirt import errors
 from mvm_tui.backends.libvirt.events import (
     EVENT_KINDS,
     EventHandler,
+    EventQueue,
     LifecycleEvent,
     ensure_event_loop,
 )
@@ -106,8 +107,7 @@ class LibvirtHost:
         self._generations = itertools.count(1)
         self._lock = asyncio.Lock()
         self._closed = False
-        self._events: asyncio.Queue[LifecycleEvent] | None = None
-        self._consumer: asyncio.Task[None] | None = None
+        self.events = EventQueue(name, on_event)
         self._opening: asyncio.Future[Link] | None = None  # a connect under way
         ensure_event_loop()
 
@@ -150,10 +150,7 @@ class LibvirtHost:
             link.worker.stop()
         if link is None or link.worker is not self._worker:
             self._worker.stop()
-        if self._consumer is not None:
-            self._consumer.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._consumer
+        await self.events.close()
 
     def open_blocking(self) -> Conn:
         """A new, separate connection to the same host, with keepalive, for a caller that
@@ -278,7 +275,7 @@ class LibvirtHost:
         except libvirt.libvirtError:
             return
         with suppress(RuntimeError):  # the loop is closed: nobody listens any more
-            loop.call_soon_threadsafe(self._dispatch, ev)
+            loop.call_soon_threadsafe(self.events.put, ev)
 
     def _close_link(self, link: Link) -> None:
         link.stale = link.dead = True
@@ -362,27 +359,6 @@ class LibvirtHost:
             raise HostUnreachable(f"{self.name}: connection attempt abandoned")
         self._link = link
         return link
-
-    def _dispatch(self, ev: LifecycleEvent) -> None:
-        """Queue an event for the handler: one at a time, in the order libvirt sent them."""
-        if self.on_event is None or self._closed:
-            return
-        if self._events is None:
-            self._events = asyncio.Queue()
-            self._consumer = asyncio.get_running_loop().create_task(self._consume(self._events))
-        self._events.put_nowait(ev)
-
-    async def _consume(self, events: asyncio.Queue[LifecycleEvent]) -> None:
-        while True:
-            ev = await events.get()
-            handler = self.on_event
-            if handler is None:
-                continue
-            try:
-                await handler(ev)
-            except Exception:
-                log.exception("%s: lifecycle event handler failed for %s", self.name, ev)
-
 
 def _retrieved(fut: asyncio.Future[Any]) -> None:
     """A connect nobody waits for any more: its failure is seen by the next call."""

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -10,6 +13,7 @@ import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.models import PowerState
 
+log = logging.getLogger(__name__)
 _events_lock = threading.Lock()
 _events_started = False
 
@@ -81,3 +85,40 @@ class LifecycleEvent:
 
 
 EventHandler = Callable[[LifecycleEvent], Awaitable[None]]
+
+
+class EventQueue:
+    """A host's lifecycle events to its async handler: one at a time, in the order libvirt
+    sent them (put() on the event loop)."""
+
+    def __init__(self, host: str, handler: EventHandler | None) -> None:
+        self.host = host
+        self.handler = handler
+        self._queue: asyncio.Queue[LifecycleEvent] | None = None
+        self._consumer: asyncio.Task[None] | None = None
+        self._closed = False
+
+    def put(self, ev: LifecycleEvent) -> None:
+        if self.handler is None or self._closed:
+            return
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._consumer = asyncio.get_running_loop().create_task(self._consume(self._queue))
+        self._queue.put_nowait(ev)
+
+    async def _consume(self, events: asyncio.Queue[LifecycleEvent]) -> None:
+        while True:
+            ev = await events.get()
+            if self.handler is None:
+                continue
+            try:
+                await self.handler(ev)
+            except Exception:
+                log.exception("%s: lifecycle event handler failed for %s", self.host, ev)
+
+    async def close(self) -> None:
+        self._closed = True
+        if self._consumer is not None:
+            self._consumer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._consumer

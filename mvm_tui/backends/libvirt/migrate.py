@@ -27,7 +27,8 @@ from typing import Any
 import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends.base import BackendError, InvalidState
-from mvm_tui.backends.libvirt.connection import Conn, LibvirtHost
+from mvm_tui.backends.libvirt.calls import LibvirtCalls
+from mvm_tui.backends.libvirt.connection import Conn
 from mvm_tui.backends.libvirt.inventory import power_state
 from mvm_tui.backends.libvirt.uri import quote_uri
 from mvm_tui.models import MigrationProgress, PowerState
@@ -128,12 +129,12 @@ def _abort(conn: Conn, vm: str) -> None:
 
 
 async def migrate(
-    source: LibvirtHost,
+    source: LibvirtCalls,
     vm: str,
     dest_uri: str,
     *,
     dest_name: str,
-    dest: LibvirtHost | None = None,
+    dest: LibvirtCalls | None = None,
     unsafe: bool = False,
     params: Mapping[str, Any] | None = None,
     on_progress: Callable[[MigrationProgress], None] | None = None,

@@ -14,7 +14,7 @@ from functools import partial
 from typing import Any
 
 from mvm_tui.backends.libvirt import inventory, metadata, migrate, power
-from mvm_tui.backends.libvirt.connection import LibvirtHost
+from mvm_tui.backends.libvirt.calls import LibvirtCalls
 from mvm_tui.backends.libvirt.inventory import NodeFacts
 from mvm_tui.backends.libvirt.metadata import PlacementData
 from mvm_tui.backends.libvirt.resident import Resident
@@ -32,7 +32,7 @@ from mvm_tui.models import (
 class LibvirtNode:
     def __init__(
         self,
-        host: LibvirtHost,
+        host: LibvirtCalls,
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
