@@ -1,5 +1,9 @@
 """One libvirt connection per host, used from asyncio without ever blocking the event loop.
 
+mvm-tui itself does not hold these: they live in the process libvirt runs apart in (apart.py,
+agent.py), so a crash of libvirt's client never takes mvm-tui down; the rules below hold
+there (and in tests that use LibvirtHost directly).
+
 The threading rule (libvirt-python objects are not to be shared between threads, and each one
 holds its connection alive; a SIGSEGV in libvirt.so came from breaking it):
 

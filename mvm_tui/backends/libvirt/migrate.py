@@ -8,7 +8,8 @@ VIR_MIGRATE_UNSAFE is needed when the disks are files on a shared file system li
 not recognise as shared (the lab's qcow2 on a common directory); RBD disks do not need it.
 
 Where each call runs: migrateToURI3 blocks for the whole migration, so it runs on a
-connection and a thread of its own, opened for this migration and closed after it. The
+connection and a thread of its own (LibvirtHost.migrate_apart), opened for this migration
+and closed after it, in the process libvirt runs in (apart.py). The
 host's regular connection and worker stay free: polls, vm_info and the progress polling
 (jobStats, a query libvirtd answers while the migration job runs) go on through them as
 usual. No libvirt connection is ever used from two threads.
