@@ -212,6 +212,8 @@ class RealBackend(ClusterBackend):
         task = self._stats.get(host)
         if task is None or task.done():
             task = self._stats[host] = asyncio.ensure_future(self._node(host).poll())
+            # (its caller may have given up past the deadline: nobody else sees a failure)
+            task.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
             poll = await asyncio.wait_for(asyncio.shield(task), self.options.stats_deadline)
         except TimeoutError:
