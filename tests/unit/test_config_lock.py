@@ -17,10 +17,13 @@ from mvm_tui.config import (
     Config,
     ConfigError,
     HostConfig,
+    add_cluster,
+    add_hosts,
     load_config,
+    remove_host,
     save_config,
+    update_config,
 )
-from mvm_tui.config_update import add_cluster, add_hosts, remove_host, update_config
 
 WRITER = str(Path(__file__).with_name("config_writer.py"))
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "mvm_tui"
-UI_FREE = ["core", "runs", "services", "backends", "models.py", "config.py", "clock.py",
+UI_FREE = ["core", "runs", "services", "backends", "models.py", "config", "clock.py",
            "paths.py", "session.py", "units.py"]
 UI_MODULES = ("textual", "textual_plotext")
 
