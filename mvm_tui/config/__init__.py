@@ -6,7 +6,8 @@ Secrets are never stored: passwords are asked for when they are needed.
 `mvm-tui config example` prints an example that documents every key (config_example.py).
 
 The modules: fields (the field types), timers, cluster and model (the models), errors (the
-wording of problems), io (load and save), edits (changes to the file under its lock).
+wording of problems), io (load and save), edits (changes to the file under its lock),
+from_form (the config the Add Cluster wizard's form makes).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from mvm_tui.config.cluster import (
 from mvm_tui.config.edits import add_cluster, add_hosts, remove_host, update_config
 from mvm_tui.config.errors import MAX_ERROR_LINES, ConfigError, format_validation_error
 from mvm_tui.config.fields import CLUSTER_COLORS
+from mvm_tui.config.from_form import cluster_from_form, host_from_row
 from mvm_tui.config.io import load_config, save_config
 from mvm_tui.config.model import Config, demo_config
 from mvm_tui.config.timers import Timers
@@ -30,6 +32,7 @@ from mvm_tui.config.timers import Timers
 __all__ = [
     "CLUSTER_COLORS", "MAX_ERROR_LINES", "SELF_FENCE_MARGIN", "BalanceConfig", "ClusterConfig",
     "Config", "ConfigError", "DatastoreConfig", "HaConfig", "HostConfig", "Interfaces",
-    "Timers", "add_cluster", "add_hosts", "demo_config", "format_validation_error",
-    "load_config", "remove_host", "save_config", "update_config",
+    "Timers", "add_cluster", "add_hosts", "cluster_from_form", "demo_config",
+    "format_validation_error", "host_from_row", "load_config", "remove_host", "save_config",
+    "update_config",
 ]
