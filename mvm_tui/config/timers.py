@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from mvm_tui.config.fields import StrictModel
+from mvm_tui.core.failover_plan import timer_problem
 
 
 def _seconds(default: float, description: str) -> Any:
@@ -55,19 +56,9 @@ class Timers(StrictModel):
                 f"metrics_window ({self.metrics_window:g} s) must be at least poll_interval "
                 f"({self.poll_interval:g} s), or the charts stay empty"
             )
-        if self.ha_check_timeout is not None and self.ha_check_timeout >= self.ha_check_interval:
-            raise ValueError(
-                f"ha_check_timeout ({self.ha_check_timeout:g} s) must be below "
-                f"ha_check_interval ({self.ha_check_interval:g} s)"
-            )
-        if self.ha_blocklist_expiry <= self.ha_grace_period:
-            raise ValueError(
-                f"ha_blocklist_expiry ({self.ha_blocklist_expiry:g} s) must be longer than "
-                f"ha_grace_period ({self.ha_grace_period:g} s)"
-            )
-        if self.ha_grace_period < self.ha_check_interval:
-            raise ValueError(
-                f"ha_grace_period ({self.ha_grace_period:g} s) must be at least "
-                f"ha_check_interval ({self.ha_check_interval:g} s)"
-            )
+        # (the default check_timeout is always below ha_check_interval: only a set one fails)
+        problem = timer_problem(self.ha_check_interval, self.check_timeout,
+                                self.ha_grace_period, self.ha_blocklist_expiry, prefix="ha_")
+        if problem is not None:
+            raise ValueError(problem)
         return self
