@@ -46,7 +46,8 @@ def load_config(path: Path) -> Config:
 
 
 def save_config(config: Config, path: Path) -> None:
-    """Write `config` to `path` as TOML, atomically and with mode 0600."""
+    """Write `config` to `path` as TOML, atomically and with mode 0600. A change to the file
+    as it is (read, changed, written back) goes through edits.update_config, under its lock."""
     data = config.model_dump(mode="json", exclude_none=True)
     for cluster, model in zip(data["clusters"], config.clusters, strict=True):
         cluster["compute_vlans"] = format_vlans(model.compute_vlans)
