@@ -1,4 +1,4 @@
-"""The Add Cluster wizard's form: its fields as typed, their validation, and the config it makes.
+"""The Add Cluster wizard's form: its fields as typed and their validation.
 
 Pure, no I/O. The form keeps every field as the text the operator typed (plus the switches:
 layout, storage kind, each host's way to log in), so the wizard can show a reason next to a
