@@ -10,7 +10,7 @@ from pathlib import Path
 from mvm_tui.app_clusters import ClusterSwitching
 from mvm_tui.backends.libvirt.cpu_map import cpu_model_names
 from mvm_tui.backends.ssh import HostKeyUnknown
-from mvm_tui.config import ClusterConfig, HostConfig
+from mvm_tui.config import ClusterConfig, HostConfig, cluster_from_form, host_from_row
 from mvm_tui.core.cluster_form import ClusterForm, HostRow
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunExecutor
@@ -50,7 +50,7 @@ class ClusterBuilding(ClusterSwitching):
         def filled(row: HostRow | None) -> None:
             if row is None:
                 return
-            host = row.to_host_config()
+            host = host_from_row(row)
             passwords = ({host.name: row.password.get_secret_value()} if host.password_auth
                          else {})
             only = cluster.model_copy(update={"hosts": [host]})
@@ -94,7 +94,7 @@ class ClusterBuilding(ClusterSwitching):
         def filled(form: ClusterForm | None) -> None:
             if form is None:
                 return
-            cluster = form.to_cluster_config()
+            cluster = cluster_from_form(form)
             base = self.cluster.config
             if base is not None:  # what the form does not ask: as for the cluster shown
                 cluster = cluster.model_copy(update={k: getattr(base, k) for k in INHERITED})

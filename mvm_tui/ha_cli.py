@@ -17,9 +17,8 @@ from mvm_tui.backends.ipmi import NO_PASSWORD, Ipmi, ipmi_password
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import Clock
-from mvm_tui.config import ClusterConfig, Config, ConfigError, HaConfig
-from mvm_tui.core.failover import Decision, HaSettings
-from mvm_tui.core.placement import Limits
+from mvm_tui.config import ConfigError, HaConfig
+from mvm_tui.core.failover import Decision
 from mvm_tui.models import Layout
 from mvm_tui.services.balancer import Balancer, balance_settings
 from mvm_tui.services.cluster import Cluster
@@ -36,27 +35,11 @@ EXIT_LOCKED = 75  # EX_TEMPFAIL: another HA service is active; systemd may try a
 EXIT_TROUBLE = 74  # EX_IOERR: at some point HA could not record a run or keep its state
 
 
-def ha_settings(config: Config, cluster: ClusterConfig | None = None) -> HaSettings:
-    """HaSettings from the config's [timers] ha_* keys and the cluster's [clusters.ha]."""
-    t = config.timers
-    ha = cluster.ha if cluster is not None else HaConfig()
-    return HaSettings(
-        check_interval=t.ha_check_interval,
-        check_timeout=t.check_timeout,
-        grace_period=t.ha_grace_period,
-        blocklist_expiry=t.ha_blocklist_expiry,
-        failback=ha.failback,
-        ipmi=ha.ipmi,
-        priorities=dict(ha.priorities),
-        limits=Limits(),
-    )
-
-
 def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None = None
                      ) -> HaService:
     """The HA service of one cluster of a session (not started)."""
     backend = cluster.backend
-    settings = ha_settings(session.config, cluster.config)
+    settings = cluster.ha_settings
     actions: HaActions
     check = None
     lease: HaLease | None = None

@@ -22,8 +22,9 @@ from mvm_tui.backends.sim import demo_cluster
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshOptions, SshTarget
 from mvm_tui.backends.ssh.pool import AskPassword, Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock, SystemClock
-from mvm_tui.config import ClusterConfig, Config, demo_config, load_config
+from mvm_tui.config import ClusterConfig, Config, HaConfig, demo_config, load_config
 from mvm_tui.config_example import COMMAND as EXAMPLE_COMMAND
+from mvm_tui.core.failover import HaSettings
 from mvm_tui.runs import RunExecutor, RunStore, RunStoreDamaged
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.inventory import PollTimers
@@ -53,7 +54,8 @@ class Session:
                               ask_password=self.prompts.ask_password,
                               unknown_key=self.prompts.on_unknown_key)
         cluster = Cluster(backend, self.clock, self.executor, poll_timers(self.config),
-                          power_timeout=self.config.timers.power_timeout, config=spec)
+                          power_timeout=self.config.timers.power_timeout, config=spec,
+                          ha_settings=ha_settings(self.config, spec))
         self.clusters.append(cluster)
         return cluster
 
@@ -77,6 +79,23 @@ def poll_timers(config: Config) -> PollTimers:
         timeout=t.poll_timeout,
         slow_threshold=t.slow_threshold,
         metrics_window=t.metrics_window,
+    )
+
+
+def ha_settings(config: Config, cluster: ClusterConfig | None = None) -> HaSettings:
+    """HaSettings from the config's [timers] ha_* keys and the cluster's [clusters.ha]: the
+    only place they are made (Cluster.ha_settings holds them for the HA service and the
+    drill)."""
+    t = config.timers
+    ha = cluster.ha if cluster is not None else HaConfig()
+    return HaSettings(
+        check_interval=t.ha_check_interval,
+        check_timeout=t.check_timeout,
+        grace_period=t.ha_grace_period,
+        blocklist_expiry=t.ha_blocklist_expiry,
+        failback=ha.failback,
+        ipmi=ha.ipmi,
+        priorities=dict(ha.priorities),
     )
 
 
@@ -186,7 +205,8 @@ def open_session(
     executor.recover()
     clusters = [
         Cluster(b, clock, executor, poll_timers(config),
-                power_timeout=config.timers.power_timeout, config=spec)
+                power_timeout=config.timers.power_timeout, config=spec,
+                ha_settings=ha_settings(config, spec))
         for spec, b in zip(specs, backends, strict=True)
     ]
     return Session(config, clusters, executor, store, clock, prompts, damage, scratch)

@@ -1,10 +1,10 @@
-"""The Add Cluster wizard's form: its fields as typed, their validation, and the config it makes.
+"""The Add Cluster wizard's form: its fields as typed and their validation.
 
 Pure, no I/O. The form keeps every field as the text the operator typed (plus the switches:
 layout, storage kind, each host's way to log in), so the wizard can show a reason next to a
 field as it is typed; errors() gives one reason per field key, field checks first, then the
 checks across fields (duplicate host names or addresses, too few hosts for HCI). A valid form
-becomes a config.ClusterConfig with to_cluster_config(), ready for config.save_config().
+becomes a config.ClusterConfig with config.cluster_from_form() (core knows no config).
 
 Every text field is checked for control characters and shell metacharacters first
 (validation.check_safe), so a reason always names the character. Two exceptions, both
@@ -12,7 +12,8 @@ values that never reach a shell: a password may contain shell characters (not co
 characters), and a key file path may start with '~/'.
 
 Passwords are kept in the form only (pydantic SecretStr, left out of repr()), never in the
-config it makes: to_cluster_config() sets password_auth and passwords() hands them over.
+config made from it: config.cluster_from_form() sets password_auth and passwords() hands
+them over.
 """
 
 from __future__ import annotations
@@ -21,11 +22,9 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 from pydantic import SecretStr
 
-from mvm_tui.config import ClusterConfig, DatastoreConfig, HostConfig, Interfaces
 from mvm_tui.core.form_validation import (
     IscsiTarget,
     NfsExport,
@@ -51,8 +50,8 @@ from mvm_tui.units import count
 
 __all__ = [
     "CPU_MODELS", "CPU_TYPES", "DEFAULT_HOST_ROWS", "HCI_MIN_HOSTS", "Auth", "ClusterForm",
-    "FormInvalid", "HostRow", "IscsiTarget", "NfsExport", "StorageKind", "describe_key",
-    "host_key",
+    "FormInvalid", "HostRow", "IscsiTarget", "NfsExport", "StorageKind", "check_vlans",
+    "describe_key", "host_key", "port_number",
 ]
 
 DEFAULT_HOST_ROWS = 3
@@ -123,14 +122,16 @@ def _cpu_type(text: str) -> str:
     return text
 
 
-def _vlans(text: str) -> tuple[int, ...]:
+def check_vlans(text: str) -> tuple[int, ...]:
+    """The compute VLANs typed, at least one."""
     vlans = parse_vlans(text)
     if not vlans:
         raise ValueError("at least one VLAN is required, e.g. 22 or 22-25")
     return vlans
 
 
-def _port(text: str) -> int:
+def port_number(text: str) -> int:
+    """The SSH port typed (required)."""
     if not text:
         raise ValueError("an SSH port is required (22 by default)")
     return validate_port(text)
@@ -155,7 +156,7 @@ class HostRow:
         checks: dict[str, tuple[Callable[[str], object], str]] = {
             "name": (validate_hostname_label, self.name),
             "address": (validate_address, self.address),
-            "port": (_port, self.port),
+            "port": (port_number, self.port),
             "user": (validate_user, self.user),
         }
         if self.auth is Auth.KEY:
@@ -167,16 +168,6 @@ class HostRow:
             except ValueError as e:
                 errors["password"] = str(e)
         return errors
-
-    def to_host_config(self) -> HostConfig:
-        """The row as config (raises ValueError if a field is invalid); no password in it."""
-        key = self.key_file if self.auth is Auth.KEY else ""
-        return HostConfig(
-            name=validate_hostname_label(self.name), address=validate_address(self.address),
-            port=_port(self.port), user=validate_user(self.user),
-            key_file=Path(validate_key_file(key)) if key else None,
-            password_auth=self.auth is Auth.PASSWORD,
-        )
 
 
 def _default_rows() -> list[HostRow]:
@@ -260,7 +251,7 @@ class ClusterForm:
             "management_if": (validate_ifname, self.management_if),
             "storage_if": (validate_ifname, self.storage_if),
             "compute_if": (validate_ifname, self.compute_if),
-            "compute_vlans": (_vlans, self.compute_vlans),
+            "compute_vlans": (check_vlans, self.compute_vlans),
             "cpu_type": (_cpu_type, self.cpu_type),
             "cpu_model": (validate_cpu_model, self.cpu_model),
         }
@@ -311,31 +302,6 @@ class ClusterForm:
         return not self.errors()
 
     # ------------------------------------------------------------------ results
-
-    def to_cluster_config(self) -> ClusterConfig:
-        """The cluster as config, for config.save_config(); raises FormInvalid when a field
-        is not valid. Passwords are not in it (its hosts have password_auth set)."""
-        errors = self.errors()
-        if errors:
-            raise FormInvalid(errors)
-        return ClusterConfig(
-            name=self.name, layout=self.layout,
-            hosts=[row.to_host_config() for row in self.hosts],
-            interfaces=Interfaces(management=self.management_if, storage=self.storage_if,
-                                  compute=self.compute_if),
-            data_devices=parse_devices(self.data_devices),
-            compute_vlans=_vlans(self.compute_vlans),
-            cpu_type=self.cpu_type, cpu_model=self.cpu_model,
-            datastore=self._datastore(),
-        )
-
-    def _datastore(self) -> DatastoreConfig | None:
-        target = self.external_storage()
-        if isinstance(target, NfsExport):
-            return DatastoreConfig(nfs_export=str(target))
-        if isinstance(target, IscsiTarget):
-            return DatastoreConfig(iscsi_portal=self.storage_target, iscsi_target=target.iqn)
-        return None
 
     def external_storage(self) -> NfsExport | IscsiTarget | None:
         """The external datastore (None for HCI); raises ValueError if it is not valid."""

@@ -18,6 +18,26 @@ from mvm_tui.models import ClusterSnapshot, HostPoll, Placement, Vm
 FailbackPolicy = Literal["on", "off", "ask"]
 
 
+def timer_problem(check_interval: float, check_timeout: float, grace_period: float,
+                  blocklist_expiry: float, prefix: str = "") -> str | None:
+    """The first rule HA's timers break, or None: the one place these rules live (HaSettings
+    and config.toml's [timers] both ask it). `prefix` is put before each name in the message:
+    "ha_" names the config's keys."""
+    interval, timeout = f"{prefix}check_interval", f"{prefix}check_timeout"
+    grace, expiry = f"{prefix}grace_period", f"{prefix}blocklist_expiry"
+    if min(check_interval, check_timeout, grace_period) <= 0:
+        return f"{interval}, {timeout} and {grace} must be positive"
+    if check_timeout >= check_interval:
+        return (f"{timeout} ({check_timeout:g} s) must be below {interval} "
+                f"({check_interval:g} s)")
+    if blocklist_expiry <= grace_period:
+        return (f"{expiry} ({blocklist_expiry:g} s) must be longer than {grace} "
+                f"({grace_period:g} s)")
+    if grace_period < check_interval:
+        return f"{grace} ({grace_period:g} s) must be at least {interval} ({check_interval:g} s)"
+    return None
+
+
 @dataclass(frozen=True)
 class HaSettings:
     """The timers and policies of automatic failover, in seconds."""
@@ -33,12 +53,10 @@ class HaSettings:
     priorities: Mapping[str, int] = field(default_factory=dict)  # VM -> restart priority
 
     def __post_init__(self) -> None:
-        if min(self.check_interval, self.check_timeout, self.grace_period) <= 0:
-            raise ValueError("check_interval, check_timeout and grace_period must be positive")
-        if self.grace_period < self.check_interval:
-            raise ValueError("grace_period must be at least check_interval")
-        if self.blocklist_expiry <= self.grace_period:
-            raise ValueError("blocklist_expiry must be longer than grace_period")
+        problem = timer_problem(self.check_interval, self.check_timeout, self.grace_period,
+                                self.blocklist_expiry)
+        if problem is not None:
+            raise ValueError(problem)
         if self.failback not in ("on", "off", "ask"):
             raise ValueError(f"failback must be on, off or ask, not {self.failback!r}")
 

@@ -8,7 +8,7 @@ from typing import ClassVar
 from textual.binding import Binding, BindingType
 
 from mvm_tui.backends.base import BackendError
-from mvm_tui.core.failover import HaSettings, drill
+from mvm_tui.core.failover import drill
 from mvm_tui.models import Host, HostState, PowerAction, Vm
 from mvm_tui.screens.decommission import DecommissionScreen
 from mvm_tui.screens.drill import DrillScreen
@@ -69,10 +69,8 @@ class HostActionsScreen(VmActionsScreen):
         ha = self.mvm.ha
         if ha is not None and self.ha_status() is not None:  # what this HA would do now
             report = ha.engine.drill(host.name, ha.clock.now())
-        else:  # decided the same way, from what the inventory shows
-            spec = self.cluster.config
-            settings = HaSettings(priorities=dict(spec.ha.priorities)) if spec else HaSettings()
-            report = drill(self.cluster.snapshot(), host.name, settings)
+        else:  # decided the same way, with the same settings, from what the inventory shows
+            report = drill(self.cluster.snapshot(), host.name, self.cluster.ha_settings)
         self.app.push_screen(DrillScreen(report))
 
     def _maintenance_chosen(self, choice: Choice) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 from mvm_tui.backends.base import ClusterBackend, NotFound
 from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig
+from mvm_tui.core.failover import HaSettings
 from mvm_tui.core.maintenance import EvacuationPlan, ReturnPlan
 from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunRecord, RunState, Step, Targets
@@ -49,9 +50,13 @@ class Cluster:
         timers: PollTimers,
         power_timeout: float = 120.0,
         config: ClusterConfig | None = None,
+        ha_settings: HaSettings | None = None,
     ) -> None:
         self.backend = backend
         self.config = config  # the cluster's configuration, when it has one
+        # HA's timers and policies as the config sets them (session.ha_settings): the HA
+        # service runs with them, the failover drill decides with them
+        self.ha_settings = ha_settings or HaSettings()
         self.clock = clock
         self.executor = executor
         self.poller = InventoryPoller(backend, clock, timers)

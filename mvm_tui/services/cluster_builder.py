@@ -18,8 +18,7 @@ from mvm_tui.backends.ssh import SshOptions, SshPool, SshTarget
 from mvm_tui.backends.ssh.errors import AuthFailed
 from mvm_tui.backends.ssh.pool import Purpose, UnknownKeyPolicy
 from mvm_tui.clock import Clock
-from mvm_tui.config import ClusterConfig, HostConfig
-from mvm_tui.config_update import add_cluster, add_hosts
+from mvm_tui.config import ClusterConfig, HostConfig, add_cluster, add_hosts
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunEvent, RunExecutor, RunRecord, RunState, Step
 from mvm_tui.services.ceph_bootstrap_commands import CephHost

@@ -12,8 +12,7 @@ from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.backends.ceph import commands as cmd
 from mvm_tui.backends.ceph.admin import CephAdmin
 from mvm_tui.clock import Clock
-from mvm_tui.config import load_config
-from mvm_tui.config_update import remove_host
+from mvm_tui.config import load_config, remove_host
 from mvm_tui.core.decommission import DecommissionPlan, Pool, plan_decommission
 from mvm_tui.models import Layout
 from mvm_tui.runs import RunExecutor, RunRecord, Step, Targets

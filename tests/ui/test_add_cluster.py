@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
 
+from mvm_tui.config import cluster_from_form
 from mvm_tui.core.cluster_form import Auth, ClusterForm, HostRow
 from mvm_tui.models import Layout
 from mvm_tui.screens.add_cluster import AddClusterScreen
@@ -150,7 +151,7 @@ async def test_hci_with_two_hosts_then_external_storage(running: Running) -> Non
     form = results[0]
     assert form is not None
     assert form.external_storage() is not None
-    assert form.to_cluster_config().layout is Layout.EXTERNAL
+    assert cluster_from_form(form).layout is Layout.EXTERNAL
 
 
 async def test_a_valid_form_typed_in_is_dismissed_with_it(running: Running) -> None:
@@ -183,7 +184,7 @@ async def test_a_valid_form_typed_in_is_dismissed_with_it(running: Running) -> N
     assert not isinstance(demo.app.screen, AddClusterScreen)
     form = results[0]
     assert isinstance(form, ClusterForm) and form is not screen.form
-    cluster = form.to_cluster_config()
+    cluster = cluster_from_form(form)
     assert cluster.name == "lab" and cluster.layout is Layout.HCI
     assert [(h.name, h.address, h.port, h.user, h.password_auth) for h in cluster.hosts] == [
         ("hv1", "10.0.0.11", 22, "root", False), ("hv2", "10.0.0.12", 2222, "root", False),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.pilot import Pilot
 
 from mvm_tui.models import ClusterSnapshot, HostState, PowerState
@@ -12,7 +14,16 @@ from mvm_tui.screens.maintenance import MaintenanceScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.widgets.confirm import ConfirmModal
 
-from .conftest import DemoApp, Running, advance, finish_latest_run, screen_of, wait_until
+from .conftest import (
+    SIZE,
+    DemoApp,
+    Running,
+    advance,
+    finish_latest_run,
+    first_poll_shown,
+    screen_of,
+    wait_until,
+)
 
 
 def snapshot(demo: DemoApp) -> ClusterSnapshot:
@@ -102,3 +113,18 @@ async def test_failover_drill_shows_where_every_vm_would_go(running: Running) ->
     await pilot.press("escape")
     assert demo.session.store.list_runs() == []  # the drill changes nothing
     assert {v.name for v in snapshot(demo).vms if v.host == "hv1"} >= {"web-01", "db-01"}
+
+
+async def test_the_drill_decides_with_the_clusters_ha_settings(demo: DemoApp) -> None:
+    """Without HA running, the drill uses the settings the session built from the config (a
+    restart priority puts the smaller web-01 before db-01)."""
+    cluster = demo.session.clusters[0]
+    cluster.ha_settings = replace(cluster.ha_settings, priorities={"web-01": 10})
+    async with demo.app.run_test(size=SIZE) as pilot:
+        await first_poll_shown(pilot, demo)
+        await pilot.press("2")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen))
+        await pilot.press("w")
+        await wait_until(pilot, lambda: isinstance(demo.app.screen, DrillScreen))
+        report = screen_of(demo.app, DrillScreen).report
+        assert [vm for vm, _ in report.restarts] == ["web-01", "db-01"]

@@ -10,8 +10,7 @@ from pathlib import Path
 
 from mvm_tui.backends.ssh import HostKeyUnknown
 from mvm_tui.backends.ssh.hostkeys import accept
-from mvm_tui.config import ClusterConfig, Config, HostConfig
-from mvm_tui.config_update import add_cluster, update_config
+from mvm_tui.config import ClusterConfig, Config, HostConfig, add_cluster, update_config
 
 
 def cluster(name: str) -> ClusterConfig:

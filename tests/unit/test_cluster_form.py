@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 
-from mvm_tui.config import Config, DatastoreConfig, load_config, save_config
+from mvm_tui.config import Config, DatastoreConfig, cluster_from_form, load_config, save_config
 from mvm_tui.core.cluster_form import (
     Auth,
     ClusterForm,
@@ -91,7 +91,7 @@ def test_any_vlan_range_in_order_is_accepted(a: int, b: int) -> None:
     lo, hi = min(a, b), max(a, b)
     form = valid_form()
     assert reason(form, "compute_vlans", f"{lo}-{hi}") is None
-    assert form.to_cluster_config().compute_vlans == tuple(range(lo, hi + 1))
+    assert cluster_from_form(form).compute_vlans == tuple(range(lo, hi + 1))
 
 
 @given(st.integers(1, 4094), st.integers(1, 4094))
@@ -114,7 +114,7 @@ def test_a_vlan_out_of_range_is_rejected(n: int) -> None:
 def test_devices() -> None:
     form = valid_form()
     assert reason(form, "data_devices", "/dev/sdb,/dev/sdc") is None
-    assert form.to_cluster_config().data_devices == ("/dev/sdb", "/dev/sdc")
+    assert cluster_from_form(form).data_devices == ("/dev/sdb", "/dev/sdc")
     assert reason(form, "data_devices", "sdb") == (
         "'sdb': 'sdb' is not a device path under /dev/ such as /dev/sdb")
     assert reason(form, "data_devices", "/dev/sdb,/dev/sdc,/dev/sdb") == (
@@ -160,7 +160,7 @@ def test_any_unicast_ip_address_is_accepted(ip: ipaddress.IPv4Address) -> None:
 def test_ports_in_range_accepted(port: int) -> None:
     form = valid_form()
     assert reason(form, host_key(1, "port"), str(port)) is None
-    assert form.to_cluster_config().hosts[1].port == port
+    assert cluster_from_form(form).hosts[1].port == port
 
 
 @pytest.mark.parametrize(
@@ -194,7 +194,7 @@ def test_hci_needs_three_hosts() -> None:
                              "copies on different hosts), this one has 2: add hosts or "
                              "choose external storage"}
     with pytest.raises(FormInvalid, match="hosts: an HCI cluster needs at least 3 hosts"):
-        form.to_cluster_config()
+        cluster_from_form(form)
     form.add_host(HostRow(name="hv4", address="10.0.0.14"))
     assert form.is_valid
 
@@ -308,7 +308,7 @@ def test_a_shell_or_control_character_is_rejected_and_named(
     assert message is not None
     assert f"contains {describe_char(bad)} which is not allowed" in message
     with pytest.raises(FormInvalid):
-        form.to_cluster_config()
+        cluster_from_form(form)
 
 
 @given(st.text(st.sampled_from(METACHARACTERS.strip() + " []~ab1"), min_size=1))
@@ -334,7 +334,7 @@ def test_to_cluster_config_round_trips_without_the_password(tmp_path: Path) -> N
     form.hosts[1].port = "2222"
     form.hosts[2].auth = Auth.PASSWORD
     form.set(host_key(2, "password"), PASSWORD)
-    cluster = form.to_cluster_config()
+    cluster = cluster_from_form(form)
     assert cluster.hosts[0].key_file == Path.home() / ".ssh/id_ed25519"
     assert (cluster.hosts[1].port, cluster.hosts[2].password_auth) == (2222, True)
     assert cluster.interfaces.compute == "eth2"
@@ -348,12 +348,12 @@ def test_to_cluster_config_round_trips_without_the_password(tmp_path: Path) -> N
 
 
 def test_the_external_datastore_is_saved_in_the_config(tmp_path: Path) -> None:
-    nfs = valid_form(hosts=1, layout=Layout.EXTERNAL).to_cluster_config()
+    nfs = cluster_from_form(valid_form(hosts=1, layout=Layout.EXTERNAL))
     assert nfs.datastore == DatastoreConfig(nfs_export="nas1:/export/vms")
     form = valid_form(hosts=2, layout=Layout.EXTERNAL)
     form.storage_kind, form.storage_target = StorageKind.ISCSI, "san1"
     form.iscsi_iqn = "iqn.2003-01.org.example:vms"
-    iscsi = form.to_cluster_config()
+    iscsi = cluster_from_form(form)
     assert iscsi.datastore is not None
     assert (iscsi.datastore.iscsi_portal, iscsi.datastore.iscsi_target) == (
         "san1:3260", "iqn.2003-01.org.example:vms")
@@ -361,14 +361,14 @@ def test_the_external_datastore_is_saved_in_the_config(tmp_path: Path) -> None:
     path = tmp_path / "config.toml"
     save_config(Config(clusters=[nfs.model_copy(update={"name": "b"}), iscsi]), path)
     assert [c.datastore for c in load_config(path).clusters] == [nfs.datastore, iscsi.datastore]
-    assert valid_form().to_cluster_config().datastore is None
+    assert cluster_from_form(valid_form()).datastore is None
 
 
 def test_an_invalid_form_makes_no_config() -> None:
     form = valid_form()
     form.set("compute_vlans", "4095")
     with pytest.raises(FormInvalid) as e:
-        form.to_cluster_config()
+        cluster_from_form(form)
     assert e.value.errors == {"compute_vlans": "VLAN 4095 is out of range 1-4094"}
     assert str(e.value) == "compute VLANs: VLAN 4095 is out of range 1-4094"
 

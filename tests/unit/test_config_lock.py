@@ -7,6 +7,8 @@ import fcntl
 import os
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -17,10 +19,13 @@ from mvm_tui.config import (
     Config,
     ConfigError,
     HostConfig,
+    add_cluster,
+    add_hosts,
     load_config,
+    remove_host,
     save_config,
+    update_config,
 )
-from mvm_tui.config_update import add_cluster, add_hosts, remove_host, update_config
 
 WRITER = str(Path(__file__).with_name("config_writer.py"))
 
@@ -69,6 +74,24 @@ def test_two_processes_adding_clusters_at_once_lose_nothing(tmp_path: Path) -> N
                                          [f"q{i}" for i in range(15)])
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert oct(paths.lock_path(path).stat().st_mode & 0o777) == "0o600"
+
+
+def test_two_threads_editing_at_once_lose_nothing(tmp_path: Path) -> None:
+    """The lock is on an open file of its own per edit: threads of one process take turns
+    too (the TUI's worker and a decommission in the same mvm-tui)."""
+    path = tmp_path / "config.toml"
+    start = threading.Barrier(2)
+
+    def edits(prefix: str) -> None:
+        start.wait()
+        for i in range(15):
+            add_cluster(path, cluster(f"{prefix}{i}"))
+
+    with ThreadPoolExecutor(2) as pool:
+        for done in [pool.submit(edits, p) for p in ("p", "q")]:
+            done.result()
+    assert sorted(names(path)) == sorted([f"p{i}" for i in range(15)] +
+                                         [f"q{i}" for i in range(15)])
 
 
 def test_two_processes_accepting_host_keys_at_once_lose_none(tmp_path: Path) -> None:

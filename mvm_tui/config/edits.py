@@ -12,14 +12,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from mvm_tui import paths
-from mvm_tui.config import (
-    ClusterConfig,
-    Config,
-    ConfigError,
-    HostConfig,
-    load_config,
-    save_config,
-)
+from mvm_tui.config.cluster import ClusterConfig, HostConfig
+from mvm_tui.config.errors import ConfigError
+from mvm_tui.config.io import load_config, save_config
+from mvm_tui.config.model import Config
 from mvm_tui.paths import lock_path, update_lock
 
 __all__ = ["add_cluster", "add_hosts", "remove_host", "update_config"]
