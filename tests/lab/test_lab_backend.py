@@ -35,8 +35,11 @@ async def test_inventory_of_the_three_hosts(lab_session: Session) -> None:
     assert [(h.name, h.state) for h in snap.hosts] == [
         ("h1", HostState.ONLINE), ("h2", HostState.ONLINE), ("h3", HostState.ONLINE)]
     for host in snap.hosts:
-        assert host.facts is not None and host.facts.vcpus > 0 and host.facts.memory_mb > 0
-        assert host.facts.os and host.facts.libvirt_version.startswith("9.")
+        assert host.facts is not None
+        assert host.facts.vcpus > 0
+        assert host.facts.memory_mb > 0
+        assert host.facts.os
+        assert host.facts.libvirt_version.startswith("9.")
     vms = {v.name: v for v in snap.vms}
     assert (vms["tiny-a"].host, vms["tiny-a"].power) == ("h1", PowerState.RUNNING)
     assert (vms["tiny-b"].host, vms["tiny-b"].power) == ("h2", PowerState.RUNNING)
@@ -78,7 +81,8 @@ async def test_live_migration_with_progress(lab_session: Session) -> None:
     reports: list[MigrationProgress] = []
     await backend.migrate("tiny-a", "h2", reports.append)
     done = reports[-1]
-    assert done.downtime_ms is not None and done.memory_total_bytes > 0
+    assert done.downtime_ms is not None
+    assert done.memory_total_bytes > 0
     vm = await backend.vm_info("tiny-a")
     assert (vm.host, vm.power) == ("h2", PowerState.RUNNING)
     polled = {v.name for v in (await backend.poll_host("h1")).vms}
@@ -95,7 +99,8 @@ async def test_an_incoming_migration_takes_room_on_its_destination_from_its_star
     backend = lab_session.clusters[0].backend
     assert isinstance(backend, RealBackend)
     vm = await backend.vm_info("tiny-linux")
-    assert vm.host is not None and vm.power is PowerState.RUNNING
+    assert vm.host is not None
+    assert vm.power is PowerState.RUNNING
     source = lab_info.host(vm.host)
     dest = next(h for h in lab_info.hosts if h.name != vm.host)
     uri = migration_uri("root", dest.address)  # the source's own key: provisioned trust

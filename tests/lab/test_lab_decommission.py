@@ -57,8 +57,10 @@ async def test_decommission_a_lab_host_end_to_end(lab_info: lab.LabInfo, tmp_pat
         forget, known = host_remover(cluster.name, config_path)
         decom = Decommissions(backend, session.clock, session.executor, forget, known)
         plan = await decom.plan(HOST, in_maintenance=True)
-        assert plan.bucket == "mvmlab-h3" and plan.mon == "mvmlab-h3"
-        assert [o.id for o in plan.osds] == [2] and plan.blockers == []
+        assert plan.bucket == "mvmlab-h3"
+        assert plan.mon == "mvmlab-h3"
+        assert [o.id for o in plan.osds] == [2]
+        assert plan.blockers == []
         run = decom.create(plan)
         started = time.monotonic()
         done = await session.executor.execute(run.id)
@@ -117,7 +119,8 @@ async def test_killed_mid_rebalance_and_resumed(tmp_path: Path) -> None:
                 await wait_for(following, 60, "the second command to follow the run")
                 with RunStore(tmp_path / "state" / "mvm-tui" / "runs.sqlite3") as store:
                     run = store.get_run(1)
-                    assert run.state is RunState.RUNNING and run.owner is not None
+                    assert run.state is RunState.RUNNING
+                    assert run.owner is not None
                     assert run.owner.pid == first.pid
                     assert not any("interrupted" in line.text for line in store.log(1))
             finally:

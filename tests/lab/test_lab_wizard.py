@@ -70,7 +70,8 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
             await until(pilot, lambda: isinstance(app.screen, PreflightScreen)
                         and app.screen.reports is not None, 120, "the real preflight")
             screen = app.screen
-            assert isinstance(screen, PreflightScreen) and screen.reports is not None
+            assert isinstance(screen, PreflightScreen)
+            assert screen.reports is not None
             assert all(r.ok for r in screen.reports), screen.reports
             await pilot.press("p")
             await until(pilot, lambda: isinstance(app.screen, ConfirmModal), 10, "confirm")

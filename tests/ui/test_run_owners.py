@@ -118,9 +118,11 @@ async def test_one_owner_per_run_across_processes(
         await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen),
                          what="the running decommission shown")
         screen = app.screen
-        assert isinstance(screen, RunDetailScreen) and screen.run_id == run_id
+        assert isinstance(screen, RunDetailScreen)
+        assert screen.run_id == run_id
         head = str(screen.query_one("#run-head").render())
-        assert f"in process {pid} on " in head and "read-only" in head
+        assert f"in process {pid} on " in head
+        assert "read-only" in head
         assert not session.executor.is_executing(run_id)
         assert screen.check_action("retry", ()) is False
         assert screen.check_action("pause", ()) is False
