@@ -106,7 +106,8 @@ async def test_an_incoming_migration_takes_room_on_its_destination_from_its_star
     uri = migration_uri("root", dest.address)  # the source's own key: provisioned trust
     virsh = ["virsh", "-q", "-c", "qemu:///system"]
     # 1 MiB/s: the 128 MiB guest takes minutes to move; aborted below
-    migration = subprocess.Popen(
+    migration = await asyncio.to_thread(
+        subprocess.Popen,
         hx(source.index, *virsh, "migrate", "--live", "--p2p", "--bandwidth", "1", "tiny-linux",
            uri), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -122,8 +123,8 @@ async def test_an_incoming_migration_takes_room_on_its_destination_from_its_star
                                                        if v.name != "tiny-linux")})
         assert free != room_left(without, dest.name, (10**9, 1))  # the incoming one counts
     finally:
-        subprocess.run(hx(source.index, *virsh, "domjobabort", "tiny-linux"),
-                       capture_output=True, timeout=60)
+        await asyncio.to_thread(subprocess.run, hx(source.index, *virsh, "domjobabort",
+                                                   "tiny-linux"), capture_output=True, timeout=60)
         migration.wait(timeout=120)
     after = await backend.vm_info("tiny-linux")
     assert (after.host, after.power) == (source.name, PowerState.RUNNING)
@@ -161,9 +162,9 @@ async def test_a_cut_host_shows_unreachable_and_comes_back(
                 (e.subject, e.message) for e in cluster.poller.events()]
             await asyncio.sleep(1)
         # cut off from both peers for longer than self_fence_after, h2 killed its own VM
-        agent_log = subprocess.run(hx(lab_info.host("h2").index, "cat",
-                                      "/run/mvm-tui/selffence.log"),
-                                   capture_output=True, text=True, timeout=30).stdout
+        agent_log = (await asyncio.to_thread(
+            subprocess.run, hx(lab_info.host("h2").index, "cat", "/run/mvm-tui/selffence.log"),
+            capture_output=True, text=True, timeout=30)).stdout
         assert "killing tiny-b" in agent_log, agent_log
     finally:
         lab.restore("h2")
@@ -186,11 +187,13 @@ async def test_a_vm_stopped_behind_the_apps_back_shows_at_once(
     await wait_for(lambda: tiny_b(PowerState.RUNNING), 30, "tiny-b running")
     virsh = ["virsh", "-q", "-c", "qemu:///system"]
     h2 = lab_info.host("h2").index
-    subprocess.run(hx(h2, *virsh, "destroy", "tiny-b"), check=True, timeout=60)
+    await asyncio.to_thread(subprocess.run, hx(h2, *virsh, "destroy", "tiny-b"), check=True,
+                            timeout=60)
     try:  # the next poll is 120 s away: only libvirt's lifecycle event can show it this soon
         await wait_for(lambda: tiny_b(PowerState.SHUTOFF), 10, "tiny-b shown shut off")
     finally:
-        subprocess.run(hx(h2, *virsh, "start", "tiny-b"), check=True, timeout=60)
+        await asyncio.to_thread(subprocess.run, hx(h2, *virsh, "start", "tiny-b"), check=True,
+                                timeout=60)
     await wait_for(lambda: tiny_b(PowerState.RUNNING), 10, "tiny-b shown running again")
 
 
@@ -224,18 +227,21 @@ async def test_fencing_blocklists_a_hosts_ceph_clients(
     h3 = lab_info.host("h3")
     write = hx(h3.index, "timeout", "20", "rados", "-p", "vms", "put", "fence-probe",
                "/etc/hostname")
-    assert subprocess.run(write, capture_output=True, timeout=60).returncode == 0
+    written = await asyncio.to_thread(subprocess.run, write, capture_output=True, timeout=60)
+    assert written.returncode == 0
     assert backend.fence_commands("h3", 3600) == [
         "ceph --connect-timeout 10 osd blocklist add 10.213.0.13:0/0 3600"]
     await backend.fence("h3", 3600)
     try:
         assert "10.213.0.13:0/0" in await backend.blocklisted()
-        fenced = subprocess.run(write, capture_output=True, text=True, timeout=60)
+        fenced = await asyncio.to_thread(subprocess.run, write, capture_output=True, text=True,
+                                         timeout=60)
         assert fenced.returncode != 0  # its clients can no longer write
     finally:
         await backend.unfence("h3")
     assert "10.213.0.13:0/0" not in await backend.blocklisted()
-    assert subprocess.run(write, capture_output=True, timeout=60).returncode == 0
+    written = await asyncio.to_thread(subprocess.run, write, capture_output=True, timeout=60)
+    assert written.returncode == 0
 
 
 async def test_a_shut_off_vm_moves_cold(lab_session: Session) -> None:

@@ -93,7 +93,8 @@ async def test_killed_mid_rebalance_and_resumed(tmp_path: Path) -> None:
                 str(config_path)]
         log = tmp_path / "first.log"
         with log.open("w") as out:
-            first = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+            first = await asyncio.to_thread(subprocess.Popen, argv, stdout=out,
+                                            stderr=subprocess.STDOUT, env=env)
 
             async def rebalancing() -> bool:
                 return "wait for the data to move off it" in log.read_text() and \
@@ -109,8 +110,8 @@ async def test_killed_mid_rebalance_and_resumed(tmp_path: Path) -> None:
                     capture_output=True, text=True, env=env, timeout=120)
                 assert inventory.returncode == 0, inventory.stderr[-2000:]
                 with second_log.open("w") as out2:
-                    second = subprocess.Popen(argv, stdout=out2, stderr=subprocess.STDOUT,
-                                              env=env)
+                    second = await asyncio.to_thread(subprocess.Popen, argv, stdout=out2,
+                                                     stderr=subprocess.STDOUT, env=env)
 
                 async def following() -> bool:
                     return f"run #1 is running in process {first.pid} on " in \

@@ -113,8 +113,9 @@ async def test_a_throttled_migration_reports_its_progress_as_it_moves(
     lab.define_guest(source.name, "fig-mig", "linux")
     try:
         # 4 MiB/s for this domain's next migration (what virsh migrate-setspeed sets before one)
-        subprocess.run(hx(source.index, *virsh, "migrate-setspeed", "fig-mig", "4"),
-                       check=True, capture_output=True, timeout=30)
+        await asyncio.to_thread(subprocess.run,
+                                hx(source.index, *virsh, "migrate-setspeed", "fig-mig", "4"),
+                                check=True, capture_output=True, timeout=30)
         ctx = StepContext(1, 0, SystemClock())
         reports: list[MigrationProgress] = []
         report = migration_reporter(ctx)
@@ -140,7 +141,6 @@ async def test_a_throttled_migration_reports_its_progress_as_it_moves(
         assert (after.host, after.power) == (dest.name, PowerState.RUNNING)
     finally:
         for h in (source, dest):
-            subprocess.run(hx(h.index, *virsh, "destroy", "fig-mig"), capture_output=True,
-                           timeout=60)
-            subprocess.run(hx(h.index, *virsh, "undefine", "fig-mig"), capture_output=True,
-                           timeout=60)
+            for verb in ("destroy", "undefine"):
+                await asyncio.to_thread(subprocess.run, hx(h.index, *virsh, verb, "fig-mig"),
+                                        capture_output=True, timeout=60)
