@@ -55,7 +55,7 @@ async def bench(delay_ms: float, rounds: int) -> None:
         m = 10
         t0 = time.perf_counter()
         for _ in range(m):
-            subprocess.run(ssh, check=True, timeout=30)
+            await asyncio.to_thread(subprocess.run, ssh, check=True, timeout=30)
         fresh = m / (time.perf_counter() - t0)
         print(f"commands per second:  pooled connection {pooled:.1f}/s, "
               f"fresh ssh per command {fresh:.1f}/s ({pooled / fresh:.1f}x)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -20,7 +21,7 @@ from mvm_tui.backends.reach import ssh_target
 from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyUnknown
 from mvm_tui.clock import SystemClock
-from mvm_tui.config import ConfigError, load_config
+from mvm_tui.config import ClusterConfig, ConfigError, load_config
 from mvm_tui.runs import (
     LogAppended,
     RunEvent,
@@ -29,7 +30,7 @@ from mvm_tui.runs import (
     RunStoreDamaged,
     StepChanged,
 )
-from mvm_tui.services.cluster_builder import ClusterBuilder
+from mvm_tui.services.cluster_builder import BuildResult, ClusterBuilder
 from mvm_tui.services.migration_trust import MigrationTrust, trust_hosts
 from mvm_tui.services.preflight import trust_preflight
 
@@ -43,40 +44,63 @@ def _show(event: RunEvent, out: TextIO) -> None:
         print(f"    {event.line.text}", file=out, flush=True)
 
 
-async def create_cluster(source: Path, config_path: Path | None, *, accept_new: bool = False,
-                         out: TextIO | None = None, db_path: Path | None = None) -> int:
-    out = out or sys.stdout
+def _unknown_key(accept_new: bool,
+                 out: TextIO) -> Callable[[HostKeyUnknown], Awaitable[bool]]:
+    """What a host's unknown key gets: accepted with --accept-new-host-keys (the pool saves an
+    accepted key), else refused; said on `out`."""
+    async def answer(key: HostKeyUnknown) -> bool:
+        print(f"{key.host}: unknown host key {key.fingerprint}"
+              + (": accepted (--accept-new-host-keys)" if accept_new else ": refused"), file=out)
+        return accept_new
+    return answer
+
+
+def _new_cluster(source: Path, target: Path) -> ClusterConfig | None:
+    """The one cluster of `source`, or None (said on stderr): `source` cannot be read or does
+    not hold one cluster, or `target` (the config file it goes to) cannot be read."""
     try:
         spec = load_config(source)
     except ConfigError as exc:
         print(f"mvm-tui cluster create: {exc}", file=sys.stderr)
-        return 2
+        return None
     if len(spec.clusters) != 1:
         print(f"mvm-tui cluster create: {source} must hold exactly one [[clusters]] table",
               file=sys.stderr)
-        return 2
-    cluster = spec.clusters[0]
-    target = config_path or paths.default_config_path()
+        return None
     try:  # the cluster is added to it at the end: a file it cannot read fails now, not then
         if target.exists():
             load_config(target)
     except ConfigError as exc:
         print(f"mvm-tui cluster create: {exc}", file=sys.stderr)
-        return 2
+        return None
+    return spec.clusters[0]
+
+
+async def _passwords(cluster: ClusterConfig) -> dict[str, str] | None:
+    """The login passwords of the hosts that use one, asked on the terminal; None (said on
+    stderr) when one is needed and there is no terminal."""
     passwords: dict[str, str] = {}
     for h in cluster.hosts:
         if h.password_auth:
             if not sys.stdin.isatty():
                 print(f"mvm-tui cluster create: {h.name} logs in with a password and there is "
                       "no terminal to ask it on", file=sys.stderr)
-                return 2
+                return None
             passwords[h.name] = await asyncio.to_thread(
                 getpass.getpass, f"password of {h.user}@{h.address} ({h.name}): ")
+    return passwords
 
-    async def unknown_key(key: HostKeyUnknown) -> bool:
-        print(f"{key.host}: unknown host key {key.fingerprint}"
-              + (": accepted (--accept-new-host-keys)" if accept_new else ": refused"), file=out)
-        return accept_new  # the pool saves an accepted key
+
+async def create_cluster(source: Path, config_path: Path | None, *, accept_new: bool = False,
+                         out: TextIO | None = None, db_path: Path | None = None) -> int:
+    out = out or sys.stdout
+    target = config_path or paths.default_config_path()
+    cluster = _new_cluster(source, target)
+    if cluster is None:
+        return 2
+    passwords = await _passwords(cluster)
+    if passwords is None:
+        return 2
 
     def show(event: RunEvent) -> None:
         _show(event, out)
@@ -88,11 +112,17 @@ async def create_cluster(source: Path, config_path: Path | None, *, accept_new: 
         return 74
     executor = RunExecutor(store, SystemClock())
     try:
-        builder = ClusterBuilder(executor, SystemClock(), unknown_key=unknown_key)
+        builder = ClusterBuilder(executor, SystemClock(),
+                                 unknown_key=_unknown_key(accept_new, out))
         result = await builder.build(cluster, passwords, target, show)
     finally:
         executor.close()
         store.close()
+    return _print_result(result, cluster, out)
+
+
+def _print_result(result: BuildResult, cluster: ClusterConfig, out: TextIO) -> int:
+    """What the build did, on `out`; the exit status."""
     for report in result.preflight:
         print(f"preflight {report.host}: {'ready' if report.ok else 'NOT ready'}", file=out)
         for item in report.items:
@@ -129,11 +159,7 @@ async def trust_cluster(config_path: Path | None, name: str | None, *, check_onl
               f"{names})", file=sys.stderr)
         return 2
     cluster = chosen[0]
-
-    async def unknown_key(key: HostKeyUnknown) -> bool:
-        print(f"{key.host}: unknown host key {key.fingerprint}"
-              + (": accepted (--accept-new-host-keys)" if accept_new else ": refused"), file=out)
-        return accept_new
+    unknown_key = _unknown_key(accept_new, out)
 
     if not check_only:
         store = RunStore(db_path or paths.runs_db_path())

@@ -8,6 +8,7 @@ import contextlib
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +80,60 @@ def rados_lease(backend: RealBackend, ha: HaConfig) -> RadosLease:
     return RadosLease(backend.ceph, backend.name, ha.lock_pool, ha.lock_lease)
 
 
+class _Troubles:
+    """Whether HA could not record or keep something at some point: the exit status says so."""
+
+    def __init__(self) -> None:
+        self.seen = False
+
+    def said(self, name: str) -> Callable[[str], None]:
+        """What the HA service of cluster `name` calls with a problem, or "" once it is over."""
+        def trouble(problem: str) -> None:
+            if problem:
+                self.seen = True
+                print(f"mvm-tui ha: {name}: ERROR: {problem}", file=sys.stderr, flush=True)
+            else:
+                print(f"mvm-tui ha: {name}: recovered", file=sys.stderr, flush=True)
+        return trouble
+
+
+def _shown(name: str, out: Any) -> Callable[[Decision], None]:
+    """A decision of the HA service of cluster `name` as a line of `out`."""
+    def show(d: Decision) -> None:
+        when = time.strftime("%H:%M:%S", time.localtime(d.time))
+        print(f"{when} {name}: {d.text()}", file=out, flush=True)
+    return show
+
+
+def _warn_of_limits(c: Cluster, service: HaService) -> None:
+    """On stderr: a fence by IPMI without its password, an HA that restarts nothing."""
+    if c.config is not None and c.config.ha.ipmi:
+        try:
+            missing = ipmi_password() is None
+        except BackendError as exc:
+            print(f"mvm-tui ha: {c.name}: warning: {exc}", file=sys.stderr)
+        else:
+            if missing:
+                print(f"mvm-tui ha: {c.name}: warning: {NO_PASSWORD}; a fence by IPMI "
+                      "will fail until then", file=sys.stderr)
+    if isinstance(service.actions, NoHaActions):
+        print(f"mvm-tui ha: {c.name}: {service.actions.why}; lost hosts will be "
+              "reported, their VMs not restarted", file=sys.stderr)
+
+
+def _say_started(c: Cluster, service: HaService, out: Any) -> None:
+    """The service of `c` started: the balancer's inventory with it, and how it acts."""
+    if service.balancer is not None:
+        c.start()  # the balancer plans on the inventory's load figures
+        print(f"mvm-tui ha: {c.name}: auto balancing on", file=out, flush=True)
+    if service.lease is not None:
+        print(f"mvm-tui ha: {c.name}: HA service started: it acts while it holds the "
+              f"Ceph lock {service.lease.describe()}, stands by otherwise", file=out,
+              flush=True)
+    else:
+        print(f"mvm-tui ha: {c.name}: HA service active", file=out, flush=True)
+
+
 async def run_ha(
     config_path: Path | None,
     *,
@@ -114,71 +169,44 @@ async def run_ha(
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     services: list[HaService] = []
-    troubled = False  # HA could not record or keep something: the exit status says so
+    troubles = _Troubles()
     follow: asyncio.Task[None] | None = None
     try:
         for c in session.clusters:
             if cluster is not None and c.name != cluster:
                 continue
             service = build_ha_service(session, c, lock_dir)
-            if c.config is not None and c.config.ha.ipmi:
-                try:
-                    missing = ipmi_password() is None
-                except BackendError as exc:
-                    print(f"mvm-tui ha: {c.name}: warning: {exc}", file=sys.stderr)
-                else:
-                    if missing:
-                        print(f"mvm-tui ha: {c.name}: warning: {NO_PASSWORD}; a fence by IPMI "
-                              "will fail until then", file=sys.stderr)
-            if isinstance(service.actions, NoHaActions):
-                print(f"mvm-tui ha: {c.name}: {service.actions.why}; lost hosts will be "
-                      "reported, their VMs not restarted", file=sys.stderr)
-
-            def show(d: Decision, name: str = c.name) -> None:
-                when = time.strftime("%H:%M:%S", time.localtime(d.time))
-                print(f"{when} {name}: {d.text()}", file=out, flush=True)
-
-            def trouble(problem: str, name: str = c.name) -> None:
-                nonlocal troubled
-                if problem:
-                    troubled = True
-                    print(f"mvm-tui ha: {name}: ERROR: {problem}", file=sys.stderr, flush=True)
-                else:
-                    print(f"mvm-tui ha: {name}: recovered", file=sys.stderr, flush=True)
-
-            service.subscribe(show)
-            service.on_trouble(trouble)
+            _warn_of_limits(c, service)
+            service.subscribe(_shown(c.name, out))
+            service.on_trouble(troubles.said(c.name))
             service.start()
             services.append(service)
-            if service.balancer is not None:
-                c.start()  # the balancer plans on the inventory's load figures
-                print(f"mvm-tui ha: {c.name}: auto balancing on", file=out, flush=True)
-            if service.lease is not None:
-                print(f"mvm-tui ha: {c.name}: HA service started: it acts while it holds the "
-                      f"Ceph lock {service.lease.describe()}, stands by otherwise", file=out,
-                      flush=True)
-            else:
-                print(f"mvm-tui ha: {c.name}: HA service active", file=out, flush=True)
+            _say_started(c, service, out)
         if config_path is not None and not demo:  # a host decommissioned elsewhere leaves
             follow = asyncio.create_task(follow_hosts(
                 [s.backend for s in services], config_hosts(config_path), session.clock,
                 config.timers.ha_check_interval,
                 lambda said: print(f"mvm-tui ha: {said}", file=out, flush=True)))
         await stop.wait()
-        return EXIT_TROUBLE if troubled else 0
+        return EXIT_TROUBLE if troubles.seen else 0
     except HaLockHeld as exc:
         print(f"mvm-tui ha: {exc}", file=sys.stderr)
         return EXIT_LOCKED
     finally:
-        if follow is not None:
-            follow.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await follow
-        for service in services:
-            await service.stop()
-        for c in session.clusters:
-            await c.stop()
-        await session.close()
+        await _stop_all(follow, services, session)
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
+
+
+async def _stop_all(follow: asyncio.Task[None] | None, services: list[HaService],
+                    session: Session) -> None:
+    if follow is not None:
+        follow.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follow
+    for service in services:
+        await service.stop()
+    for c in session.clusters:
+        await c.stop()
+    await session.close()

@@ -72,6 +72,8 @@ class Incident:
 AFTER_RETURN = frozenset({Kind.RETURNED, Kind.STALE, Kind.UNFENCE, Kind.RESTART,
                           Kind.RESTART_FAILED, Kind.FAILBACK, Kind.ASK_FAILBACK,
                           Kind.FAILBACK_FAILED, Kind.KEEP_STOPPED})
+VM_KINDS = frozenset({Kind.RESTART, Kind.RESTART_FAILED, Kind.STAY_DOWN,
+                      Kind.KEEP_STOPPED})  # decisions on one VM (d.vm)
 
 
 class HaJournal:
@@ -114,6 +116,13 @@ class HaJournal:
             inc = Incident(d.host, t)
             self._incidents.append(inc)
         inc.add(t, _text(d))
+        if k in VM_KINDS:
+            return [] if d.vm is None else self._vm_decided(d, d.vm, inc)
+        return self._host_decided(d, inc, live_on_host)
+
+    def _host_decided(self, d: Decision, inc: Incident,
+                      live_on_host: Iterable[Vm]) -> list[Notice]:
+        k, t = d.kind, d.time
         if k is Kind.LOST:
             inc.lost = True
             for vm in live_on_host:
@@ -127,22 +136,6 @@ class HaJournal:
             return [Notice("error", "fence-failed", d.host, None,
                            f"the fence of {d.host} failed: {d.reason}; nothing of it is "
                            "restarted until it is fenced")]
-        elif k is Kind.RESTART and d.vm is not None:
-            self._set(d.vm, VmHa.RECOVERING, d.host, self._since(d.vm, inc),
-                      f"restarting on {d.target}")
-        elif k is Kind.RESTART_FAILED and d.vm is not None:
-            self._set(d.vm, VmHa.RESTART_FAILED, d.host, self._since(d.vm, inc), d.reason)
-            return [Notice("error", "restart-failed", d.host, d.vm,
-                           f"{d.vm} could not be restarted: {d.reason}")]
-        elif k is Kind.STAY_DOWN and d.vm is not None:
-            state = {"pinned": VmHa.BY_POLICY, "self-fenced": VmHa.SELF_FENCED}.get(
-                d.reason, VmHa.NO_ROOM)
-            pinned = state is VmHa.BY_POLICY
-            self._set(d.vm, state, d.host, self._since(d.vm, inc), d.detail or d.reason)
-            return [Notice("warning" if pinned else "error", "left-down", d.host, d.vm,
-                           f"{d.vm} stays down: {d.detail or d.reason}")]
-        elif k is Kind.KEEP_STOPPED and d.vm is not None:
-            self._set(d.vm, VmHa.BY_POLICY, d.host, self._since(d.vm, inc), d.reason)
         elif k is Kind.SELF_FENCED:  # its VMs died: an incident, though it was never lost
             inc.lost = inc.back = True
             if d.target is None:  # old news: nothing restarts, nothing to wait for
@@ -150,6 +143,25 @@ class HaJournal:
         elif k in (Kind.RETURNED, Kind.DOWN):
             inc.back = k is Kind.RETURNED
             self._close_if_over(inc, t)
+        return []
+
+    def _vm_decided(self, d: Decision, vm: str, inc: Incident) -> list[Notice]:
+        since = self._since(vm, inc)
+        if d.kind is Kind.RESTART:
+            self._set(vm, VmHa.RECOVERING, d.host, since, f"restarting on {d.target}")
+        elif d.kind is Kind.RESTART_FAILED:
+            self._set(vm, VmHa.RESTART_FAILED, d.host, since, d.reason)
+            return [Notice("error", "restart-failed", d.host, vm,
+                           f"{vm} could not be restarted: {d.reason}")]
+        elif d.kind is Kind.STAY_DOWN:
+            state = {"pinned": VmHa.BY_POLICY, "self-fenced": VmHa.SELF_FENCED}.get(
+                d.reason, VmHa.NO_ROOM)
+            pinned = state is VmHa.BY_POLICY
+            self._set(vm, state, d.host, since, d.detail or d.reason)
+            return [Notice("warning" if pinned else "error", "left-down", d.host, vm,
+                           f"{vm} stays down: {d.detail or d.reason}")]
+        elif d.kind is Kind.KEEP_STOPPED:
+            self._set(vm, VmHa.BY_POLICY, d.host, since, d.reason)
         return []
 
     def fenced(self, host: str, time: float, how: str) -> list[Notice]:

@@ -1,6 +1,7 @@
-"""What CephBootstrap (provision_ceph.py) runs on the hosts, over SSH as root: its files and
-keys, the argv of its commands, and the preview of each of its steps: those commands, with
-what is only known as the step runs in capitals (FSID, HOSTNAME, SECRET), said in a comment."""
+"""What CephBootstrap (provision_ceph.py) runs on the hosts, over SSH as root: its files
+(ceph.conf's text) and keys, the argv of its commands, and the preview of each of its steps:
+those commands, with what is only known as the step runs in capitals (FSID, HOSTNAME, SECRET),
+said in a comment."""
 
 from __future__ import annotations
 
@@ -36,6 +37,29 @@ class CephHost:
 
 def mon_addr(address: str) -> str:
     return f"[v2:{address}:3300,v1:{address}:6789]"
+
+
+def mon_host(hosts: Sequence[CephHost]) -> str:
+    return ",".join(mon_addr(h.address) for h in hosts)
+
+
+def ceph_conf(fsid: str, hosts: Sequence[CephHost], extra: Sequence[str] = ()) -> str:
+    size = min(3, len(hosts))
+    lines = ["[global]", f"fsid = {fsid}", f"mon_host = {mon_host(hosts)}",
+             "auth_cluster_required = cephx", "auth_service_required = cephx",
+             "auth_client_required = cephx", "auth_allow_insecure_global_id_reclaim = false",
+             f"osd_pool_default_size = {size}", f"osd_pool_default_min_size = {max(1, size - 1)}",
+             "osd_crush_chooseleaf_type = 1", *extra]
+    return "\n".join(lines) + "\n"
+
+
+def fsid_of(conf: str) -> str | None:
+    """The fsid a ceph.conf's text names, or None."""
+    for line in conf.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == "fsid" and value.strip():
+            return value.strip()
+    return None
 
 
 def ceph_json(*words: str) -> list[str]:

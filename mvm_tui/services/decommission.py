@@ -76,8 +76,10 @@ class DecommissionSteps(CephSteps):
                     (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree())), act, _always)
 
     def _osd_steps(self, host: str, osd: int) -> list[Step]:
-        unit = f"ceph-osd@{osd}"
+        return [*self._osd_out_steps(osd), *self._osd_removal_steps(host, osd)]
 
+    def _osd_out_steps(self, osd: int) -> list[Step]:
+        """Out once Ceph says it may stop, then its data moved off it."""
         async def gone() -> bool:
             return not await self._exists(osd)
 
@@ -123,6 +125,20 @@ class DecommissionSteps(CephSteps):
         async def moved(ctx: StepContext) -> bool:
             return await gone() or await self._moved_off(ctx, osd, report=False)
 
+        return [
+            Step(f"osd.{osd}: ok to stop", (cmd.render(cmd.osd_ok_to_stop([osd])),),
+                 ok_to_stop, _always),
+            Step(f"osd.{osd}: mark out", (cmd.render(cmd.osd_out(osd)),), mark_out, is_out),
+            Step(f"osd.{osd}: wait for the data to move off it",
+                 (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree()),
+                  cmd.render(cmd.osd_safe_to_destroy([osd])), cmd.render(cmd.pg_ls())),
+                 wait_moved, moved),
+        ]
+
+    def _osd_removal_steps(self, host: str, osd: int) -> list[Step]:
+        """Its service stopped, out of the CRUSH map, then every PG clean for a while."""
+        unit = f"ceph-osd@{osd}"
+
         async def stop(ctx: StepContext) -> None:
             if await self._exists(osd):
                 safe = await self._moved_off(ctx, osd, report=False)
@@ -166,13 +182,6 @@ class DecommissionSteps(CephSteps):
             return await self._clean(ctx, f"clean.{osd}", report=False)
 
         return [
-            Step(f"osd.{osd}: ok to stop", (cmd.render(cmd.osd_ok_to_stop([osd])),),
-                 ok_to_stop, _always),
-            Step(f"osd.{osd}: mark out", (cmd.render(cmd.osd_out(osd)),), mark_out, is_out),
-            Step(f"osd.{osd}: wait for the data to move off it",
-                 (cmd.render(cmd.status()), cmd.render(cmd.osd_df_tree()),
-                  cmd.render(cmd.osd_safe_to_destroy([osd])), cmd.render(cmd.pg_ls())),
-                 wait_moved, moved),
             Step(f"osd.{osd}: stop and disable its service on {host}",
                  _systemctl(host, unit, "stop", "disable"), stop, stopped),
             Step(f"osd.{osd}: remove it from the CRUSH map",

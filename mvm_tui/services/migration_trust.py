@@ -110,8 +110,9 @@ class MigrationTrust:
 
     def build(self, params: Mapping[str, Any]) -> Sequence[Step]:
         hosts = [TrustHost(str(n), str(a), int(p), str(u)) for n, a, p, u in params["hosts"]]
-        names = ", ".join(h.name for h in hosts)
+        return [self._key_step(hosts), self._trust_step(hosts), self._reach_step(hosts)]
 
+    def _key_step(self, hosts: Sequence[TrustHost]) -> Step:
         async def keys(ctx: StepContext) -> None:
             async def one(h: TrustHost) -> None:
                 status, _ = await self._script(h.name, ["key"], ctx)
@@ -124,6 +125,12 @@ class MigrationTrust:
                                            for h in hosts))
             return all(status == 0 for status, _ in found)
 
+        names = ", ".join(h.name for h in hosts)
+        return Step(f"Migration keys on {names} (each made on its host, never copied)",
+                    tuple(script_command(h.name, SCRIPT, ["key"]) for h in hosts), keys,
+                    have_keys)
+
+    def _trust_step(self, hosts: Sequence[TrustHost]) -> Step:
         async def trust(ctx: StepContext) -> None:
             collected = await self._keys(hosts)
 
@@ -144,6 +151,14 @@ class MigrationTrust:
                              check=True) for h in hosts))
             return all(status == 0 for status, _ in found)
 
+        # the peers' keys are read from them as the step runs: LINES stands for them
+        lines = ("  # LINES: for each peer, auth:from=\"ADDRESS\",restrict KEY (its migration "
+                 "key) and known:ADDRESS HOSTKEY (its host keys), read from it")
+        return Step("Every host trusts its peers' migration keys and host keys", tuple(
+            script_command(h.name, SCRIPT, ["trust", h.user, "LINES"]) + lines
+            for h in hosts), trust, trusted)
+
+    def _reach_step(self, hosts: Sequence[TrustHost]) -> Step:
         async def reach(ctx: StepContext) -> None:
             failed = []
             for host, items in (await self.check(hosts)).items():
@@ -159,16 +174,6 @@ class MigrationTrust:
             found = await self.check(hosts)
             return all(i.ok for items in found.values() for i in items)
 
-        # the peers' keys are read from them as the step runs: LINES stands for them
-        lines = ("  # LINES: for each peer, auth:from=\"ADDRESS\",restrict KEY (its migration "
-                 "key) and known:ADDRESS HOSTKEY (its host keys), read from it")
-        return [
-            Step(f"Migration keys on {names} (each made on its host, never copied)",
-                 tuple(script_command(h.name, SCRIPT, ["key"]) for h in hosts), keys, have_keys),
-            Step("Every host trusts its peers' migration keys and host keys", tuple(
-                script_command(h.name, SCRIPT, ["trust", h.user, "LINES"]) + lines
-                for h in hosts), trust, trusted),
-            Step("Every host logs in to every other one as its libvirtd will to migrate", tuple(
-                script_command(h.name, SCRIPT, ["reach", *mt.reach_args(h, hosts)])
-                for h in hosts), reach, reaches),
-        ]
+        return Step("Every host logs in to every other one as its libvirtd will to migrate",
+                    tuple(script_command(h.name, SCRIPT, ["reach", *mt.reach_args(h, hosts)])
+                          for h in hosts), reach, reaches)

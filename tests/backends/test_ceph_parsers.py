@@ -48,7 +48,8 @@ def states(s: CephStatus) -> dict[str, int]:
 
 
 def test_the_samples_are_there() -> None:
-    assert len(SAMPLES) >= 20 and (FIXTURES / STALE).is_file()
+    assert len(SAMPLES) >= 20
+    assert (FIXTURES / STALE).is_file()
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: str(p.relative_to(FIXTURES)))
@@ -63,16 +64,20 @@ def test_status_samples_are_consistent(path: Path) -> None:
     s = ceph.parse_status(path.read_text())
     assert sum(p.count for p in s.pgs_by_state) == s.num_pgs == 33
     assert len(s.quorum_names) <= s.num_mons
-    assert s.num_up_osds <= s.num_osds and s.num_in_osds <= s.num_osds
-    assert s.osdmap_epoch > 0 and 0 < s.bytes_used < s.bytes_total
+    assert s.num_up_osds <= s.num_osds
+    assert s.num_in_osds <= s.num_osds
+    assert s.osdmap_epoch > 0
+    assert 0 < s.bytes_used < s.bytes_total
     assert (s.health == "HEALTH_OK") == (not s.checks)
 
 
 @pytest.mark.parametrize("name", ["ceph-s.healthy.json", "memstore/ceph-s.healthy.json"])
 def test_status_healthy(name: str) -> None:
     s = status(name)
-    assert s.health == "HEALTH_OK" and s.checks == {}
-    assert states(s) == {"active+clean": 33} and s.pgs_clean == s.num_pgs
+    assert s.health == "HEALTH_OK"
+    assert s.checks == {}
+    assert states(s) == {"active+clean": 33}
+    assert s.pgs_clean == s.num_pgs
     assert (s.num_mons, s.num_osds, s.num_up_osds, s.num_in_osds) == (3, 3, 3, 3)
     assert s.quorum_names == ("mvmlab-h1", "mvmlab-h2", "mvmlab-h3")
     assert s.degraded_objects == s.misplaced_objects == 0
@@ -85,7 +90,8 @@ def test_status_rebalancing_before_health_notices() -> None:
     assert states(s) == {"peering": 16, "active+clean": 12, "active+recovering": 5}
     assert s.pgs_by_state[0].state_name == "peering"  # most PGs first, as the simulator does
     assert (s.num_osds, s.num_in_osds, s.osdmap_epoch) == (3, 2, 16)
-    assert s.misplaced_objects == 17 and s.degraded_objects == 0
+    assert s.misplaced_objects == 17
+    assert s.degraded_objects == 0
     assert raw.pgmap.recovering_bytes_per_sec == 1179127
     assert raw.pgmap.inactive_pgs_ratio == pytest.approx(16 / 33)
     assert any("osd.1 marked out" in e.message for e in raw.progress_events.values())
@@ -93,7 +99,9 @@ def test_status_rebalancing_before_health_notices() -> None:
 
 def test_status_rebalancing_warn() -> None:
     s = status("ceph-s.rebalancing-warn.json")
-    assert s.health == "HEALTH_WARN" and s.checks["PG_DEGRADED"].count == 6 and len(s.checks) == 1
+    assert s.health == "HEALTH_WARN"
+    assert s.checks["PG_DEGRADED"].count == 6
+    assert len(s.checks) == 1
     assert s.checks["PG_DEGRADED"].message.startswith("Degraded data redundancy: 11/400")
     assert (s.degraded_objects, s.misplaced_objects) == (11, 40)
     assert not all(ceph.pg_state_settled(p.state_name) for p in s.pgs_by_state)
@@ -106,18 +114,19 @@ def test_status_rebalancing_warn() -> None:
 
 def test_status_osd_down() -> None:
     s = status("ceph-s.osd-down-degraded.json")
-    assert (
-        set(s.checks) == {"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED"} and s.health == "HEALTH_WARN"
-    )
+    assert set(s.checks) == {"OSD_DOWN", "OSD_HOST_DOWN", "PG_DEGRADED"}
+    assert s.health == "HEALTH_WARN"
     assert s.checks["OSD_DOWN"].count == s.checks["OSD_HOST_DOWN"].count == 1
     assert (s.num_osds, s.num_up_osds, s.num_in_osds) == (2, 1, 2)
     assert states(s) == {"active+undersized+degraded": 32, "active+undersized": 1}
-    assert s.degraded_objects == 150 and s.pgs_clean == 0
+    assert s.degraded_objects == 150
+    assert s.pgs_clean == 0
 
 
 def test_status_after_decommission() -> None:
     s = status("ceph-s.after-decom.json")
-    assert s.health == "HEALTH_OK" and s.pgs_clean == 33
+    assert s.health == "HEALTH_OK"
+    assert s.pgs_clean == 33
     assert (s.num_mons, s.num_osds, s.num_up_osds, s.num_in_osds) == (2, 2, 2, 2)
     assert s.quorum_names == ("mvmlab-h1", "mvmlab-h2")
 
@@ -130,8 +139,10 @@ def test_nested_osdmap_of_older_releases() -> None:
 
 def test_settled_refuses_the_stale_status_right_after_an_out() -> None:
     before, stale = status("memstore/ceph-s.healthy.json"), status(STALE)
-    assert before.num_in_osds == 3 and stale.num_in_osds == 2  # the osdmap has the out...
-    assert stale.health == "HEALTH_OK" and stale.pgs_clean == stale.num_pgs  # ...PG stats not yet
+    assert before.num_in_osds == 3
+    assert stale.num_in_osds == 2  # the osdmap has the out...
+    assert stale.health == "HEALTH_OK"
+    assert stale.pgs_clean == stale.num_pgs  # ...PG stats not yet
     tree = ceph.parse_osd_df_tree(text("memstore/ceph-osd-df-tree.json"))
     out = tree.model_copy(update={"nodes": tuple(
         n.model_copy(update={"reweight": 0.0}) if n.name == "osd.2" else n for n in tree.nodes)})
@@ -163,7 +174,8 @@ def test_pg_state_settled(state: str, settled: bool) -> None:
 
 def test_health_detail() -> None:
     ok = ceph.parse_health_detail(text("ceph-health-detail.healthy.json"))
-    assert ok.status == "HEALTH_OK" and ok.checks == {}
+    assert ok.status == "HEALTH_OK"
+    assert ok.checks == {}
     degraded = ceph.parse_health_detail(text("ceph-health-detail.degraded.json"))
     check = degraded.checks["PG_DEGRADED"]
     assert (check.severity, check.summary.count, len(check.detail)) == ("HEALTH_WARN", 6, 6)
@@ -175,44 +187,57 @@ def test_health_detail() -> None:
 
 def test_osd_df_tree_healthy() -> None:
     t = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.json"))
-    assert t.osd_ids == (0, 1, 2) and t.host_names == ("mvmlab-h1", "mvmlab-h2", "mvmlab-h3")
+    assert t.osd_ids == (0, 1, 2)
+    assert t.host_names == ("mvmlab-h1", "mvmlab-h2", "mvmlab-h3")
     assert [n.name for n in t.of_type("root")] == ["default"]
     root = t.node(-1)
-    assert root is not None and root.children == (-7, -5, -3)
+    assert root is not None
+    assert root.children == (-7, -5, -3)
     assert {o: t.host_of(o) for o in t.osd_ids} == {0: "mvmlab-h1", 1: "mvmlab-h2", 2: "mvmlab-h3"}
     osd0 = t.df(0)
     assert osd0 is not None
     assert (osd0.type, osd0.status, osd0.device_class, osd0.reweight) == ("osd", "up", "hdd", 1)
-    assert osd0.kb == 1048576 and osd0.kb_used + osd0.kb_avail <= osd0.kb
-    assert osd0.crush_weight == pytest.approx(0.00099, abs=1e-5) and osd0.pgs == 17
+    assert osd0.kb == 1048576
+    assert osd0.kb_used + osd0.kb_avail <= osd0.kb
+    assert osd0.crush_weight == pytest.approx(0.00099, abs=1e-5)
+    assert osd0.pgs == 17
     assert osd0.utilization == pytest.approx(100 * osd0.kb_used / osd0.kb)
-    assert t.summary.total_kb == 3 * 1048576 and t.down_osds() == t.out_osds() == ()
+    assert t.summary.total_kb == 3 * 1048576
+    assert t.down_osds() == t.out_osds() == ()
 
 
 def test_osd_df_tree_rebalancing_shows_the_out_osd() -> None:
     t = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.rebalancing.json"))
-    assert t.out_osds() == (1,) and t.down_osds() == ()
+    assert t.out_osds() == (1,)
+    assert t.down_osds() == ()
     osd1 = t.df(1)
-    assert osd1 is not None and (osd1.reweight, osd1.pgs, osd1.status) == (0, 0, "up")
+    assert osd1 is not None
+    assert (osd1.reweight, osd1.pgs, osd1.status) == (0, 0, "up")
 
 
 def test_osd_df_tree_osd_down() -> None:
     t = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.osd-down.json"))
-    assert t.down_osds() == (1,) and t.host_of(1) == "mvmlab-h2"
-    assert t.osds_on("mvmlab-h2") == (1,) and t.osds_on("mvmlab-h3") == ()
+    assert t.down_osds() == (1,)
+    assert t.host_of(1) == "mvmlab-h2"
+    assert t.osds_on("mvmlab-h2") == (1,)
+    assert t.osds_on("mvmlab-h3") == ()
 
 
 def test_osd_df_tree_after_rm() -> None:
     t = ceph.parse_osd_df_tree(text("ceph-osd-df-tree.after-rm.json"))
     assert t.osd_ids == (0, 1)
-    assert t.host_of(2) is None and t.node(2) is None
-    assert "mvmlab-h3" in t.host_names and t.osds_on("mvmlab-h3") == ()  # the empty bucket
+    assert t.host_of(2) is None
+    assert t.node(2) is None
+    assert "mvmlab-h3" in t.host_names
+    assert t.osds_on("mvmlab-h3") == ()  # the empty bucket
     assert t.summary.total_kb == 2 * 1048576
 
 
 def test_osd_tree() -> None:
     t = ceph.parse_osd_tree(text("ceph-osd-tree.json"))
-    assert t.osd_ids == (0, 1, 2) and t.host_of(2) == "mvmlab-h3" and t.stray == ()
+    assert t.osd_ids == (0, 1, 2)
+    assert t.host_of(2) == "mvmlab-h3"
+    assert t.stray == ()
     assert all(n.exists == 1 and n.status == "up" for n in t.nodes if n.type == "osd")
 
 
@@ -222,7 +247,8 @@ def test_mon_dump() -> None:
     h3 = m.mons[2]
     assert (h3.rank, h3.public_addr) == (2, "10.213.0.13:6789/0")
     assert [a.addr for a in h3.public_addrs.addrvec] == ["10.213.0.13:3300", "10.213.0.13:6789"]
-    assert not ceph.mon_removed(m, "mvmlab-h3") and ceph.mon_removed(m, "mvmlab-h4")
+    assert not ceph.mon_removed(m, "mvmlab-h3")
+    assert ceph.mon_removed(m, "mvmlab-h4")
 
 
 def test_quorum_status() -> None:
@@ -230,18 +256,23 @@ def test_quorum_status() -> None:
     assert q.quorum_leader_name == "mvmlab-h1"
     assert q.quorum_names == q.monmap.names == ("mvmlab-h1", "mvmlab-h2", "mvmlab-h3")
     lost = q.model_copy(update={"quorum_names": ("mvmlab-h1",)})
-    assert q.out_of_quorum == () and lost.out_of_quorum == ("mvmlab-h2", "mvmlab-h3")
+    assert q.out_of_quorum == ()
+    assert lost.out_of_quorum == ("mvmlab-h2", "mvmlab-h3")
 
 
 def test_pg_stat() -> None:
     p = ceph.parse_pg_stat(text("ceph-pg-stat.json"))
-    assert p.pg_ready and p.all_active_clean
-    assert p.pg_summary.num_pgs == 33 and p.pg_summary.total_bytes == 3221225472
+    assert p.pg_ready
+    assert p.all_active_clean
+    assert p.pg_summary.num_pgs == 33
+    assert p.pg_summary.total_bytes == 3221225472
 
 
 def test_ok_to_stop_ok() -> None:
     r = ceph.parse_ok_to_stop(text("ceph-osd-ok-to-stop.json"))
-    assert r.ok_to_stop and r.osds == (2,) and r.error == ""
+    assert r.ok_to_stop
+    assert r.osds == (2,)
+    assert r.error == ""
     assert (r.num_ok_pgs, r.num_not_ok_pgs, len(r.ok_become_degraded)) == (27, 0, 27)
 
 
@@ -250,26 +281,34 @@ def test_ok_to_stop_refused_prints_json_and_exits_ebusy() -> None:
     r = ceph.parse_ok_to_stop(
         text("synthetic/ceph-osd-ok-to-stop.not-ok.json"), returncode=16, stderr=stderr
     )
-    assert not r.ok_to_stop and r.bad_become_inactive == ("2.3", "2.7", "2.1c")
+    assert not r.ok_to_stop
+    assert r.bad_become_inactive == ("2.3", "2.7", "2.1c")
     assert r.error == stderr
 
 
 def test_ok_to_stop_nonzero_exit_is_never_ok() -> None:
     r = ceph.parse_ok_to_stop("", returncode=2, stderr="Error EINVAL: osd.9 does not exist\n")
-    assert not r.ok_to_stop and r.error == "Error EINVAL: osd.9 does not exist"
+    assert not r.ok_to_stop
+    assert r.error == "Error EINVAL: osd.9 does not exist"
     r = ceph.parse_ok_to_stop("\n", returncode=1)
-    assert not r.ok_to_stop and "exited with status 1" in r.error
+    assert not r.ok_to_stop
+    assert "exited with status 1" in r.error
     r = ceph.parse_ok_to_stop(text("ceph-osd-ok-to-stop.json"), returncode=11, stderr="EAGAIN")
-    assert not r.ok_to_stop and r.error == "EAGAIN"
+    assert not r.ok_to_stop
+    assert r.error == "EAGAIN"
 
 
 def test_safe_to_destroy() -> None:
     safe = ceph.parse_safe_to_destroy(text("synthetic/ceph-osd-safe-to-destroy.safe.json"))
     busy = ceph.parse_safe_to_destroy(text("synthetic/ceph-osd-safe-to-destroy.busy.json"))
-    assert safe.is_safe([2]) and not safe.is_safe([1, 2]) and not safe.is_safe([])
-    assert not busy.is_safe([2]) and busy.active == (2,)
+    assert safe.is_safe([2])
+    assert not safe.is_safe([1, 2])
+    assert not safe.is_safe([])
+    assert not busy.is_safe([2])
+    assert busy.active == (2,)
     failed = ceph.parse_safe_to_destroy("", returncode=11, stderr="Error EAGAIN: 1 pgs unknown")
-    assert not failed.is_safe([2]) and failed.error.startswith("Error EAGAIN")
+    assert not failed.is_safe([2])
+    assert failed.error.startswith("Error EAGAIN")
 
 
 def test_data_moved_needs_a_settled_rebalance_too() -> None:
@@ -298,8 +337,10 @@ def test_malformed_output_raises_a_typed_error(prefix: str, bad: str) -> None:
         return
     with pytest.raises(ceph.CephParseError) as e:
         parser(bad)
-    assert isinstance(e.value, BackendError) and e.value.command == command
-    assert str(e.value).startswith(f"`ceph {command}`: ") and len(str(e.value)) < 400
+    assert isinstance(e.value, BackendError)
+    assert e.value.command == command
+    assert str(e.value).startswith(f"`ceph {command}`: ")
+    assert len(str(e.value)) < 400
 
 
 def test_wrong_command_output_is_rejected() -> None:
@@ -316,7 +357,8 @@ def test_osd_dump_has_the_clusters_nearfull_ratio() -> None:
     default = ceph.parse_osd_dump(text("lab16/ceph-osd-dump.healthy.json"))
     changed = ceph.parse_osd_dump(text("lab16/ceph-osd-dump.nearfull-0.8.json"))
     # Ceph keeps the ratios as 32-bit floats: 0.85 prints as 0.8500000238418579
-    assert default.nearfull_ratio == pytest.approx(0.85) and changed.nearfull_ratio == \
+    assert default.nearfull_ratio == pytest.approx(0.85)
+    assert changed.nearfull_ratio == \
         pytest.approx(0.8)
     assert changed.full_ratio == pytest.approx(0.95)
     assert changed.backfillfull_ratio == pytest.approx(0.9)
@@ -332,7 +374,8 @@ def test_blocklist_ls_prints_two_documents_addresses_then_ranges() -> None:
     assert text("lab16/ceph-osd-blocklist-ls.empty.json").strip() == "[][]"
     assert blocklist("empty") == ceph.Blocklist()
     addrs = blocklist("addrs")
-    assert addrs.addrs == ("10.213.0.12:6800/1234", "10.213.0.13:0/0") and addrs.ranges == ()
+    assert addrs.addrs == ("10.213.0.12:6800/1234", "10.213.0.13:0/0")
+    assert addrs.ranges == ()
     ranges = blocklist("with-ranges")
     assert [str(r.network) for r in ranges.ranges] == ["10.213.0.0/24", "10.213.0.128/25"]
     assert ranges.addrs == addrs.addrs
@@ -363,7 +406,8 @@ def test_a_blocklist_that_is_not_cephs_is_an_error(bad: str) -> None:
 
 def test_pg_ls_reports_each_pg_with_its_epoch() -> None:
     before = ceph.parse_pg_ls(text("lab16/ceph-pg-ls-by-osd.moving-before.json"))
-    assert len(before.pg_stats) == 23 and all(p.on(2) for p in before.pg_stats)
+    assert len(before.pg_stats) == 23
+    assert all(p.on(2) for p in before.pg_stats)
     held = ceph.parse_pg_ls(text("lab16/ceph-pg-ls.held-2.json"))
     assert len(held.pg_stats) == 33
     assert {p.state for p in held.pg_stats} == {"active+clean", "peering"}

@@ -32,7 +32,7 @@ def test_command() -> None:
     assert c.osd_pool_ls_detail() == [
         "ceph", "--connect-timeout", "10", "osd", "pool", "ls", "detail", "-f", "json"]
     assert c.osd_pool_ls_detail(connect_timeout=3)[2] == "3"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid connect timeout 0: must be a positive"):
         c.osd_pool_ls_detail(connect_timeout=0)
 
 
@@ -48,7 +48,7 @@ def test_parses_every_pool() -> None:
     assert parse_pool_ls_detail("[]\n") == ()
 
 
-@pytest.mark.parametrize("text,why", [
+@pytest.mark.parametrize(("text", "why"), [
     ("", "empty output"),
     ("{}", "expected a JSON list, got dict"),
     ("pool 1 'vms' replicated size 2 min_size 1", "output is not JSON"),
@@ -58,4 +58,5 @@ def test_parses_every_pool() -> None:
 def test_rejects_what_is_not_its_output(text: str, why: str) -> None:
     with pytest.raises(CephParseError, match=why) as e:
         parse_pool_ls_detail(text)
-    assert isinstance(e.value, BackendError) and "`ceph osd pool ls detail`" in str(e.value)
+    assert isinstance(e.value, BackendError)
+    assert "`ceph osd pool ls detail`" in str(e.value)

@@ -105,11 +105,14 @@ async def test_progress_moves_while_data_moves_and_no_line_is_logged_twice(
                                        interval=0.001), WAIT)
     running = reports[:-1]
     # the job's setup (every figure 0) is not reported: the first report is near 0%, not 100%
-    assert running and running[0].percent < 2
+    assert running
+    assert running[0].percent < 2
     assert all(p.memory_total_bytes > 0 and p.downtime_ms is None for p in running)
     assert len(running) >= 0.9 * len(_samples()) - 3  # every sample with figures
     bar = [f for f, _ in ctx.progress_seen]
-    assert bar == sorted(bar) and bar[-1] == 1.0 and bar[len(bar) // 2] < 0.9
+    assert bar == sorted(bar)
+    assert bar[-1] == 1.0
+    assert bar[len(bar) // 2] < 0.9
     lines = [text for _, text in ctx.lines]
     assert len(lines) == len(set(lines))
     assert [int(t.split("%")[0]) // 25 for t in lines[:3]] == [1, 2, 3]  # 25, 50, 75%

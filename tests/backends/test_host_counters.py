@@ -88,7 +88,8 @@ def test_rates_are_the_counted_devices_differences() -> None:
     first = tracker.rates(10.0, hc.parse(HYPERVISOR))
     assert (first.net_rx_bps, first.net_tx_bps, first.disk_rd_bps, first.disk_wr_bps) == (
         0.0, 0.0, 0.0, 0.0)
-    assert first.interfaces == ("eno1", "eno2") and first.disks == ("nvme0n1", "sda")
+    assert first.interfaces == ("eno1", "eno2")
+    assert first.disks == ("nvme0n1", "sda")
     # the VM's tap, the bond, the VLAN and the bridge move too: counted once, on the NICs
     later = _advance(HYPERVISOR,
                      net={"eno1": (4000, 2000), "eno2": (2000, 0), "bond0": (6000, 2000),
@@ -131,10 +132,13 @@ def test_the_lab_host_counts_its_link_out_and_sees_the_traffic() -> None:
 def test_the_maintenance_marker_and_the_command_runs_here(tmp_path: Path) -> None:
     marker = tmp_path / "maintenance"
     argv = hc.command(PurePosixPath(marker))
-    assert argv[:2] == ["sh", "-c"] and argv[-1] == str(marker)  # the path is an argument
+    assert argv[:2] == ["sh", "-c"]
+    assert argv[-1] == str(marker)  # the path is an argument
     assert not hc.parse(subprocess.run(argv, capture_output=True, text=True).stdout).maintenance
     marker.touch()
     out = subprocess.run(argv, capture_output=True, text=True, check=True).stdout
     counters = hc.parse(out)
-    assert counters.maintenance and "lo" in counters.links and "lo" in counters.net
+    assert counters.maintenance
+    assert "lo" in counters.links
+    assert "lo" in counters.net
     assert "lo" not in hc.counted_interfaces(counters.links)

@@ -110,7 +110,8 @@ def test_where_the_password_comes_from(tmp_path: Path) -> None:
     # a credentials directory without this credential (another unit's): the environment
     assert ipmi_password({"CREDENTIALS_DIRECTORY": str(creds), "IPMI_PASSWORD": "e"}) == "e"
     assert ipmi_password({"CREDENTIALS_DIRECTORY": str(creds)}) is None
-    assert ipmi_password({}) is None and ipmi_password({"IPMI_PASSWORD": ""}) is None
+    assert ipmi_password({}) is None
+    assert ipmi_password({"IPMI_PASSWORD": ""}) is None
     (creds / "ipmi-password").write_text("\n")  # empty: as if not given
     assert ipmi_password({"CREDENTIALS_DIRECTORY": str(creds), "IPMI_PASSWORD": "e"}) == "e"
     (creds / "ipmi-password").write_text("p w\r\n")
@@ -157,5 +158,6 @@ async def test_the_ha_service_says_at_start_when_it_has_no_bmc_password(
     if said is None:
         assert "BMC password" not in err
     else:
-        assert f"c1: {said}" in err and "LoadCredential" in err
+        assert f"c1: {said}" in err
+        assert "LoadCredential" in err
     assert "s3cret" not in err

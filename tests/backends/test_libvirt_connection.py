@@ -148,7 +148,8 @@ async def test_a_refused_ssh_connection_is_unreachable() -> None:
         await host.connect()
     # the host and the reason; no URI with its transport, key file or known_hosts path
     assert str(err.value).startswith("hv1: cannot connect to libvirt (127.0.0.1): ")
-    assert "qemu+ssh" not in str(err.value) and "known_hosts" not in str(err.value)
+    assert "qemu+ssh" not in str(err.value)
+    assert "known_hosts" not in str(err.value)
     await host.close()
 
 
@@ -339,6 +340,7 @@ async def test_a_connect_goes_on_when_its_caller_gives_up() -> None:
             await asyncio.wait_for(host.run(hostname), 0.05)
     release.set()
     assert await asyncio.wait_for(host.run(hostname), WAIT) == "fake"
-    assert opened == [conn] and not conn.closed.is_set()
+    assert opened == [conn]
+    assert not conn.closed.is_set()
     await host.close()
     assert conn.closed.is_set()

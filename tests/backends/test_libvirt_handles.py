@@ -127,7 +127,8 @@ async def test_an_error_leaves_the_worker_without_its_libvirt_objects() -> None:
         # the domain was freed on the worker before the error reached the event loop
         assert [(r[1], r[2]) for r in opener.freed] == [("virDomain", *worker)]
         cause = err.value.__cause__
-        assert isinstance(cause, libvirt.libvirtError) and cause.__traceback__ is None
+        assert isinstance(cause, libvirt.libvirtError)
+        assert cause.__traceback__ is None
     finally:
         await host.close()
 
@@ -170,4 +171,5 @@ async def test_a_lifecycle_event_reads_its_domain_on_the_worker(
         assert (ev.vm, ev.kind) == ("test", "stopped")
     finally:
         await host.close()
-    assert threads and set(threads) == {"libvirt-hv1"}  # never libvirt's event thread
+    assert threads
+    assert set(threads) == {"libvirt-hv1"}  # never libvirt's event thread

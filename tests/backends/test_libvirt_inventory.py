@@ -183,9 +183,9 @@ def test_domain_xml() -> None:
         Nic(mac="", network="", vlan=None),
     )
     assert (d.placement, d.home_host) == (Placement.AUTO, None)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a domain's XML: <network>"):
         parse_domain("<network/>")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unreadable domain XML"):
         parse_domain("<domain")
 
 

@@ -122,8 +122,10 @@ def test_any_absolute_path_is_percent_encoded_and_reads_back_the_same(path: str)
                         transport=transport)
         assert check_uri(uri) == uri  # nothing but plain URI characters
         params = parse_qsl(urlsplit(uri).query, strict_parsing=True)
-        assert dict(params)["keyfile"] == path and dict(params)["known_hosts"] == path
-        assert [k for k, _ in params].count("no_verify") == 1 and ("no_verify", "0") in params
+        assert dict(params)["keyfile"] == path
+        assert dict(params)["known_hosts"] == path
+        assert [k for k, _ in params].count("no_verify") == 1
+        assert ("no_verify", "0") in params
 
 
 def test_libvirt_reads_an_odd_key_path_back_exactly(tmp_path: Path) -> None:

@@ -69,14 +69,16 @@ def test_the_lab_bridge_and_its_vlan_port_groups() -> None:
     assert (p["vlan101"].tag, p["vlan101"].interfaces) == (101, ("vlan101",))
     assert (p["tr-compute"].tag, p["tr-compute"].trunks) == (None, (100, 101))
     assert p["tr-compute"].type == "system"  # a veth: type "" in OVSDB
-    assert p["br-compute"].type == "internal" and p["br-compute"].vlans() == ()
+    assert p["br-compute"].type == "internal"
+    assert p["br-compute"].vlans() == ()
     assert groups(b) == {100: ["tr-compute", "vlan100"], 101: ["tr-compute", "vlan101"]}
 
 
 def test_the_three_lists_join_like_the_snapshot() -> None:
     rows = [ovs.parse_table(t, text(f"list-{t.lower()}-lab-h2.json")) for t in ovs.TABLES]
     (b,) = ovs.join(*rows)
-    assert b.name == "br-compute" and b.datapath_type == "netdev"
+    assert b.name == "br-compute"
+    assert b.datapath_type == "netdev"
     assert groups(b) == {100: ["tr-compute", "vlan100"], 101: ["tr-compute", "vlan101"]}
     port_rows = rows[1]
     assert all(len(r["_uuid"]) == 36 for r in port_rows)  # uuids decoded to their string
@@ -97,7 +99,8 @@ def test_bonds_single_trunks_native_vlans_and_maps() -> None:
 def test_vlan_modes() -> None:
     b = bridge("br-modes", "snapshot-vlan-modes.json")
     p = ports(b)
-    assert p["p-patch"].type == "patch" and p["vlan0"].type == "internal"
+    assert p["p-patch"].type == "patch"
+    assert p["vlan0"].type == "internal"
     assert p["p-trunk-tag"].vlans() == (7,)  # a trunk port's tag is ignored
     assert p["p-native-all"].vlans() == (8,)  # native VLAN; no trunks: every VLAN besides
     assert p["p-all"].vlans() == ()  # no tag, no trunks: carries every VLAN
@@ -233,13 +236,13 @@ HOSTILE = [
 def test_hostile_names_are_refused(name: str) -> None:
     with pytest.raises(ValueError, match="invalid"):
         ovs.list_argv("Port", [name])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="invalid name"):
         ovs.check_name(name)
 
 
 @pytest.mark.parametrize("names", ["br-compute", b"br0", [None], [5]])
 def test_names_must_be_a_list_of_strings(names: Any) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"names must be a list of names|invalid bridge name"):
         ovs.list_argv("Bridge", names)
 
 
@@ -262,7 +265,9 @@ def test_an_accepted_name_is_one_plain_word(name: str) -> None:
         argv = ovs.list_argv("Bridge", [name])
     except ValueError:
         return
-    assert argv[-1] == name and shlex.quote(name) == name and len(name) <= 15
+    assert argv[-1] == name
+    assert shlex.quote(name) == name
+    assert len(name) <= 15
     assert not name.startswith("-")
 
 
@@ -283,11 +288,13 @@ class FakePool:
 async def test_list_bridges_runs_one_snapshot_as_root() -> None:
     pool = FakePool(text("snapshot-lab-h1.json"))
     (b,) = await ovs.list_bridges(cast(SshPool, pool), "h1", timeout=2.5)
-    assert b.name == "br-compute" and set(b.port_groups()) == {100, 101}
+    assert b.name == "br-compute"
+    assert set(b.port_groups()) == {100, 101}
     ((host, argv, sudo, timeout),) = pool.calls
     assert (host, sudo) == ("h1", True)
     assert argv == ovs.snapshot_argv(timeout=3)  # ovs-vsctl's own limit, rounded up
-    assert timeout is not None and timeout > 3  # the SSH limit leaves it room to report
+    assert timeout is not None
+    assert timeout > 3  # the SSH limit leaves it room to report
 
 
 async def test_list_bridges_raises_on_garbage() -> None:

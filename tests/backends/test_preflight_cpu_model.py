@@ -49,14 +49,16 @@ async def test_a_model_libvirt_lists_as_usable_passes(server: SshTestServer) -> 
     fake_virsh(server, f'[ "$*" = "{args}" ] || exit 9\ncat {FIXTURE}')
     assert (await cpu_item(server, "pentium3")).status == "ok"
     item = await cpu_item(server, "host-model")
-    assert item.status == "ok" and item.detail.startswith("host-model is usable")
+    assert item.status == "ok"
+    assert item.detail.startswith("host-model is usable")
     assert any("virsh -c qemu:///system domcapabilities" in c for c in server.commands)
 
 
 async def test_a_model_not_usable_fails_with_the_usable_ones(server: SshTestServer) -> None:
     fake_virsh(server, f"cat {FIXTURE}")
     item = await cpu_item(server, "EPYC-Rome")
-    assert item.status == "fail" and "EPYC-Rome is not usable" in item.detail
+    assert item.status == "fail"
+    assert "EPYC-Rome is not usable" in item.detail
     assert "host-model, host-passthrough, 486, pentium" in item.fix
 
 
@@ -81,7 +83,8 @@ def test_a_refused_model_names_the_models_usable_on_every_host() -> None:
                PreflightReport("c", (Item("CPU model", "ok", "libvirt is not installed yet"),))]
     usable = {"a": ("host-model", "Westmere"), "b": ("host-model", "EPYC", "Westmere")}
     fixed = _fix_with_common_models(reports, usable, "EPYC")
-    assert fixed[0].items[0] == reports[0].items[0] and fixed[1:] == reports[1:]
+    assert fixed[0].items[0] == reports[0].items[0]
+    assert fixed[1:] == reports[1:]
     assert fixed[0].items[1].fix == "choose a model usable on every host: host-model, Westmere"
     assert _fix_with_common_models(reports, {"a": usable["a"]}, "EPYC") == reports
 

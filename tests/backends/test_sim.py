@@ -72,8 +72,10 @@ async def test_demo_vms(sim: SimBackend) -> None:
     assert len({n.mac for v in vms for n in v.nics}) == len(vms)
     assert any(v.power is PowerState.SHUTOFF for v in vms)
     for v in vms:
-        assert 1024 <= v.memory_mb <= 4096 and 1 <= v.vcpus <= 2, v.name
-        assert v.disks[0].source == f"rbd:vms/{v.name}" and v.disks[0].target == "vda"
+        assert 1024 <= v.memory_mb <= 4096, v.name
+        assert 1 <= v.vcpus <= 2, v.name
+        assert v.disks[0].source == f"rbd:vms/{v.name}"
+        assert v.disks[0].target == "vda"
         assert all(n.network == "compute" and n.vlan in range(22, 26) for n in v.nics)
         if v.placement is Placement.AUTO:
             assert v.home_host is None
@@ -183,7 +185,8 @@ async def test_shutdown(sim: SimBackend, clock: VirtualClock) -> None:
     assert (await vm(sim, "web-01")).power is PowerState.SHUTTING_DOWN
     await clock.advance(1)
     off = await vm(sim, "web-01")
-    assert off.power is PowerState.SHUTOFF and off.cpu_pct == 0
+    assert off.power is PowerState.SHUTOFF
+    assert off.cpu_pct == 0
     with pytest.raises(InvalidState, match="web-01 is not running"):
         await sim.vm_power(off, PowerAction.SHUTDOWN)
 
@@ -295,14 +298,15 @@ async def test_power_off_host(sim: SimBackend, clock: VirtualClock) -> None:
     with pytest.raises(HostUnreachable, match=r"^hv2 \(192\.0\.2\.12\): connection timed out$"):
         task.result()
     # callers cut it shorter with their own timeout
+    waiting = asyncio.create_task(clock.wait_for(sim.poll_host("hv2"), 3))
+    await clock.advance(3)
     with pytest.raises(ClockTimeout):
-        waiting = asyncio.create_task(clock.wait_for(sim.poll_host("hv2"), 3))
-        await clock.advance(3)
         await waiting
     await sim.poll_host("hv1")  # the others are fine
     sim.restore_host("hv2")
     poll = await sim.poll_host("hv2")
-    assert poll.vms and all(v.power is PowerState.SHUTOFF for v in poll.vms)
+    assert poll.vms
+    assert all(v.power is PowerState.SHUTOFF for v in poll.vms)
     assert poll.metrics.mem_used_mb == 1536
 
 
@@ -313,7 +317,8 @@ async def test_cut_network_keeps_vms_running(sim: SimBackend, clock: VirtualCloc
     with pytest.raises(HostUnreachable, match="hv3"):
         await task
     status = await sim.ceph_status()
-    assert status is not None and status.num_up_osds == 2
+    assert status is not None
+    assert status.num_up_osds == 2
     await clock.advance(3600)
     sim.restore_host("hv3")
     cache = next(v for v in (await sim.poll_host("hv3")).vms if v.name == "cache-01")
@@ -329,9 +334,9 @@ async def test_slow_host(sim: SimBackend, clock: VirtualClock) -> None:
     await clock.advance(0.1)
     assert task.done()
     assert task.result().metrics.time == clock.now()  # answered once it got there
+    waiting = asyncio.create_task(clock.wait_for(sim.poll_host("hv1"), 2))
+    await clock.advance(2)
     with pytest.raises(ClockTimeout):
-        waiting = asyncio.create_task(clock.wait_for(sim.poll_host("hv1"), 2))
-        await clock.advance(2)
         await waiting
     sim.restore_host("hv1")
     await sim.poll_host("hv1")  # at once again
@@ -368,7 +373,8 @@ async def test_six_hours_of_cluster_time_run_fast(sim: SimBackend, clock: Virtua
     assert clock.now() - VirtualClock().now() == 6 * 3600
     assert time.perf_counter() - started < 5  # milliseconds really; loose for slow CI
     status = await sim.ceph_status()
-    assert status is not None and status.health == "HEALTH_OK"
+    assert status is not None
+    assert status.health == "HEALTH_OK"
     assert polls == 3 * 72 - 24
     assert (await vm(sim, "cache-01")).power is PowerState.SHUTOFF  # hv3 lost power
 
@@ -393,8 +399,8 @@ def test_spec_validation(clock: VirtualClock) -> None:
     host = SimHostSpec("a", "198.51.100.1", 8, 32768, 500)
     with pytest.raises(ValueError, match="unknown host b"):
         SimBackend(SimClusterSpec("c", Layout.HCI, [host], [SimVmSpec("x", "b", 1, 1, 1)]), clock)
+    vms = [SimVmSpec("x", "a", 1, 1, 1), SimVmSpec("x", "a", 1, 1, 1)]
     with pytest.raises(ValueError, match="duplicate VMs"):
-        vms = [SimVmSpec("x", "a", 1, 1, 1), SimVmSpec("x", "a", 1, 1, 1)]
         SimBackend(SimClusterSpec("c", Layout.HCI, [host], vms), clock)
 
 
@@ -405,7 +411,8 @@ async def test_scaled_cluster_builds_and_polls_fast(clock: VirtualClock) -> None
     started = time.perf_counter()
     big = scaled_cluster(clock)
     built = time.perf_counter() - started
-    assert len(big.hosts) == 64 and big.hosts[0].name == "hv001"
+    assert len(big.hosts) == 64
+    assert big.hosts[0].name == "hv001"
     await clock.advance(5)
     started = time.perf_counter()
     polls = await asyncio.gather(*(big.poll_host(h.name) for h in big.hosts))
@@ -416,7 +423,9 @@ async def test_scaled_cluster_builds_and_polls_fast(clock: VirtualClock) -> None
     for p in polls:
         assert p.metrics.mem_used_mb <= p.facts.memory_mb
         assert p.metrics.cpu_pct <= 100
-    assert status is not None and status.health == "HEALTH_OK" and status.num_osds == 64
+    assert status is not None
+    assert status.health == "HEALTH_OK"
+    assert status.num_osds == 64
     # a few hundred ms and tens of ms on a laptop; loose bounds for a busy CI machine
     assert built < 3, built
     assert polled < 1, polled

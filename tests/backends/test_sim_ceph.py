@@ -40,13 +40,15 @@ async def settle_clean(sim: SimBackend, clock: VirtualClock, limit_s: float) -> 
 
 async def test_healthy(sim: SimBackend) -> None:
     s = await status(sim)
-    assert s.health == "HEALTH_OK" and s.checks == {}
+    assert s.health == "HEALTH_OK"
+    assert s.checks == {}
     assert (s.num_osds, s.num_up_osds, s.num_in_osds) == (3, 3, 3)
     assert (s.num_mons, s.quorum_names) == (3, ("hv1", "hv2", "hv3"))
     assert states(s) == {CLEAN: 128}
     assert s.bytes_total == 3 * 250 * 10**9
     assert 0.2 < s.bytes_used / s.bytes_total < 0.8
-    assert s.num_objects > 0 and s.degraded_objects == s.misplaced_objects == 0
+    assert s.num_objects > 0
+    assert s.degraded_objects == s.misplaced_objects == 0
     # each host reports its OSD's share of the same data
     used = [(await sim.poll_host(h)).facts.storage_used_gb for h in ("hv1", "hv2", "hv3")]
     assert sum(used) == pytest.approx(s.bytes_used / 10**9, rel=0.01)
@@ -97,7 +99,8 @@ async def test_host_lost_degrade_out_backfill_clean(sim: SimBackend, clock: Virt
 
     seen = await settle_clean(sim, clock, 3 * 3600)
     degraded = [x.degraded_objects for x in seen]
-    assert degraded == sorted(degraded, reverse=True) and degraded[-1] == 0
+    assert degraded == sorted(degraded, reverse=True)
+    assert degraded[-1] == 0
     assert len(seen) > 5  # it took a while: data moves at the recovery rate
     s = seen[-1]
     # data safe; like Ceph, an OSD down but out raises no OSD_DOWN (only down+in ones do)
@@ -113,18 +116,21 @@ async def test_host_lost_degrade_out_backfill_clean(sim: SimBackend, clock: Virt
     assert (s.num_up_osds, s.num_in_osds, s.osdmap_epoch) == (3, 3, epoch + 1)
     await clock.advance(sim.spec.pg_stats_lag_s)
     s = await status(sim)
-    assert s.misplaced_objects > 0 and s.degraded_objects == 0
+    assert s.misplaced_objects > 0
+    assert s.degraded_objects == 0
     assert set(s.checks) == {"OBJECT_MISPLACED"}
     assert any("remapped+backfill" in name for name in states(s))
     s = (await settle_clean(sim, clock, 3 * 3600))[-1]
-    assert s.health == "HEALTH_OK" and s.checks == {}
+    assert s.health == "HEALTH_OK"
+    assert s.checks == {}
 
 
 async def test_short_outage_recovers_from_the_log(sim: SimBackend, clock: VirtualClock) -> None:
     sim.cut_network("hv3")
     await clock.advance(120)
     s = await status(sim)
-    assert s.num_up_osds == 2 and s.num_in_osds == 3
+    assert s.num_up_osds == 2
+    assert s.num_in_osds == 3
     assert "active+undersized+degraded" in states(s)
     sim.restore_host("hv3")
     await clock.advance(sim.spec.pg_stats_lag_s)
@@ -143,7 +149,8 @@ async def test_osd_out_while_up_backfills_misplaced(sim: SimBackend, clock: Virt
     s = await status(sim)
     # like real Ceph: right after `ceph osd out`, the PG stats still say all is clean
     assert (s.num_up_osds, s.num_in_osds, s.osdmap_epoch) == (3, 2, epoch + 1)
-    assert states(s) == {CLEAN: 128} and s.health == "HEALTH_OK"
+    assert states(s) == {CLEAN: 128}
+    assert s.health == "HEALTH_OK"
     await clock.advance(sim.spec.pg_stats_lag_s)
     s = await status(sim)
     assert s.degraded_objects == 0
@@ -157,7 +164,8 @@ async def test_osd_out_while_up_backfills_misplaced(sim: SimBackend, clock: Virt
     misplaced = [x.misplaced_objects for x in seen]
     assert misplaced == sorted(misplaced, reverse=True)
     s = seen[-1]
-    assert s.health == "HEALTH_OK" and s.num_in_osds == 2
+    assert s.health == "HEALTH_OK"
+    assert s.num_in_osds == 2
     osd1 = (await sim.poll_host("hv2")).facts.storage_used_gb
     assert osd1 < 2  # emptied: only BlueStore's own gigabyte left
 
@@ -173,7 +181,8 @@ async def test_osd_out_while_up_backfills_misplaced(sim: SimBackend, clock: Virt
     with pytest.raises(NotFound, match=r"osd\.7"):
         sim.osd_out(7)
     s = (await settle_clean(sim, clock, 3 * 3600))[-1]
-    assert s.health == "HEALTH_OK" and s.num_in_osds == 3
+    assert s.health == "HEALTH_OK"
+    assert s.num_in_osds == 3
 
 
 async def test_quorum_loss(sim: SimBackend, clock: VirtualClock) -> None:
@@ -185,7 +194,8 @@ async def test_quorum_loss(sim: SimBackend, clock: VirtualClock) -> None:
     await clock.advance(60)
     sim.restore_host("hv3")
     s = await status(sim)
-    assert s.quorum_names == ("hv2", "hv3") and s.num_up_osds == 2
+    assert s.quorum_names == ("hv2", "hv3")
+    assert s.num_up_osds == 2
 
 
 async def test_epoch_counts_every_osd_change(sim: SimBackend, clock: VirtualClock) -> None:

@@ -94,7 +94,8 @@ def shape(value: Any, path: str = "") -> set[tuple[str, str]]:
     return {(path, "number" if isinstance(value, int | float) else type(value).__name__)}
 
 
-@pytest.mark.parametrize("argv,parse,sample", READS, ids=lambda x: x if isinstance(x, str) else "")
+@pytest.mark.parametrize(("argv", "parse", "sample"), READS,
+                         ids=lambda x: x if isinstance(x, str) else "")
 async def test_every_read_parses_and_has_the_shape_of_real_ceph(
     sim: SimBackend, argv: list[str], parse: Callable[[str], object], sample: str
 ) -> None:
@@ -109,7 +110,8 @@ async def test_every_read_parses_and_has_the_shape_of_real_ceph(
 
 async def test_pool_ls_detail(sim: SimBackend) -> None:
     r = await sim.ceph(c.osd_pool_ls_detail())
-    assert r.exit_status == 0 and isinstance(json.loads(r.stdout), list)
+    assert r.exit_status == 0
+    assert isinstance(json.loads(r.stdout), list)
     (pool,) = ceph.parse_pool_ls_detail(r.stdout)
     assert (pool.name, pool.size, pool.min_size, pool.pg_num) == ("vms", 2, 1, 128)
 
@@ -117,12 +119,15 @@ async def test_pool_ls_detail(sim: SimBackend) -> None:
 async def test_statuses_agree_and_checks_read_them(sim: SimBackend, clock: VirtualClock) -> None:
     cli = await status(sim)
     assert cli == await sim.ceph_status()  # the CLI and the backend's status: one model
-    assert cli.health == "HEALTH_OK" and states(cli) == {CLEAN: 128}
+    assert cli.health == "HEALTH_OK"
+    assert states(cli) == {CLEAN: 128}
     assert (cli.num_mons, cli.quorum_names, cli.num_osds) == (3, ("hv1", "hv2", "hv3"), 3)
     pg = await read(sim, c.pg_stat(), ceph.parse_pg_stat)
-    assert pg.all_active_clean and pg.pg_summary.num_pgs == 128
+    assert pg.all_active_clean
+    assert pg.pg_summary.num_pgs == 128
     tree = await read(sim, c.osd_df_tree(), ceph.parse_osd_df_tree)
-    assert tree.host_names == ("hv1", "hv2", "hv3") and tree.osds_on("hv3") == (2,)
+    assert tree.host_names == ("hv1", "hv2", "hv3")
+    assert tree.osds_on("hv3") == (2,)
     osds = [n for n in tree.nodes if n.type == "osd"]
     assert sum(n.kb for n in osds) == tree.summary.total_kb == 3 * 250e9 // 1024
     # every PG has size (2) copies: the PG counts of the OSDs add up to twice the PGs
@@ -137,15 +142,20 @@ async def test_decommission_of_a_host_at_the_command_level(
 ) -> None:
     admin = as_admin(sim)
     s = await status(sim)
-    assert s.health == "HEALTH_OK" and (s.num_mons, s.num_osds) == (3, 3)
+    assert s.health == "HEALTH_OK"
+    assert (s.num_mons, s.num_osds) == (3, 3)
 
     # pre-flight: ok to stop; not safe to destroy while it holds data
     r = await admin.ceph(c.osd_ok_to_stop([2]))
     verdict = ceph.parse_ok_to_stop(r.stdout, returncode=r.exit_status, stderr=r.stderr)
-    assert r.exit_status == 0 and verdict.ok_to_stop and verdict.osds == (2,)
-    assert verdict.num_ok_pgs > 0 and verdict.num_not_ok_pgs == 0
+    assert r.exit_status == 0
+    assert verdict.ok_to_stop
+    assert verdict.osds == (2,)
+    assert verdict.num_ok_pgs > 0
+    assert verdict.num_not_ok_pgs == 0
     sd = await read(sim, c.osd_safe_to_destroy([2]), ceph.parse_safe_to_destroy)
-    assert not sd.is_safe([2]) and sd.active == (2,)
+    assert not sd.is_safe([2])
+    assert sd.active == (2,)
 
     # out: the osdmap knows at once, the PG statistics a few seconds later
     r = await admin.ceph(c.osd_out(2))
@@ -153,20 +163,26 @@ async def test_decommission_of_a_host_at_the_command_level(
     out_epoch = (await status(sim)).osdmap_epoch
     assert out_epoch == s.osdmap_epoch + 1
     s = await status(sim)
-    assert s.osdmap_epoch == out_epoch and states(s) == {CLEAN: 128}  # the lag
-    assert s.health == "HEALTH_OK" and s.num_in_osds == 2
+    assert s.osdmap_epoch == out_epoch
+    assert states(s) == {CLEAN: 128}
+    assert s.health == "HEALTH_OK"
+    assert s.num_in_osds == 2  # the lag
     df = await read(sim, c.osd_df_tree(), ceph.parse_osd_df_tree)
-    assert settled(s) and not settled(s, df)  # like the lab: osd.2 is out, still holds PGs
+    assert settled(s)
+    assert not settled(s, df)  # like the lab: osd.2 is out, still holds PGs
     sd = await read(sim, c.osd_safe_to_destroy([2]), ceph.parse_safe_to_destroy)
     assert not data_moved(sd, s, df, 2)
     assert (await read(sim, c.osd_tree(), ceph.parse_osd_tree)).out_osds() == (2,)
     await clock.advance(sim.spec.pg_stats_lag_s)
     s = await status(sim)
-    assert s.osdmap_epoch > out_epoch and s.misplaced_objects > 0  # pg_temp: a new epoch
-    assert any("backfill" in name for name in states(s)) and not settled(s)
+    assert s.osdmap_epoch > out_epoch
+    assert s.misplaced_objects > 0
+    assert any("backfill" in name for name in states(s))
+    assert not settled(s)  # pg_temp: a new epoch
     sd = await read(sim, c.osd_safe_to_destroy([2]), ceph.parse_safe_to_destroy)
     df = await read(sim, c.osd_df_tree(), ceph.parse_osd_df_tree)
-    assert not sd.is_safe([2]) and not data_moved(sd, s, df, 2)
+    assert not sd.is_safe([2])
+    assert not data_moved(sd, s, df, 2)
 
     for _ in range(180):  # the data moves at the recovery rate
         await clock.advance(60)
@@ -174,11 +190,14 @@ async def test_decommission_of_a_host_at_the_command_level(
         df = await read(sim, c.osd_df_tree(), ceph.parse_osd_df_tree)
         if settled(s, df):
             break
-    assert settled(s, df) and s.health == "HEALTH_OK"
+    assert settled(s, df)
+    assert s.health == "HEALTH_OK"
     sd = await read(sim, c.osd_safe_to_destroy([2]), ceph.parse_safe_to_destroy)
-    assert sd.is_safe([2]) and data_moved(sd, s, df, 2)
+    assert sd.is_safe([2])
+    assert data_moved(sd, s, df, 2)
     node = df.df(2)
-    assert node is not None and (node.pgs, node.kb, node.reweight) == (0, 0, 0)
+    assert node is not None
+    assert (node.pgs, node.kb, node.reweight) == (0, 0, 0)
 
     # stop and disable its daemon on hv3: down (and out: no OSD_DOWN, like Ceph)
     assert (await admin.systemctl("hv3", "stop", "ceph-osd@2")).exit_status == 0
@@ -195,15 +214,19 @@ async def test_decommission_of_a_host_at_the_command_level(
     r = await admin.ceph(c.osd_crush_remove(2))
     assert (r.exit_status, r.stderr) == (0, "removed item id 2 name 'osd.2' from crush map\n")
     tree = await read(sim, c.osd_tree(), ceph.parse_osd_tree)
-    assert tree.host_of(2) is None and tree.osds_on("hv3") == () and tree.node(2) is not None
+    assert tree.host_of(2) is None
+    assert tree.osds_on("hv3") == ()
+    assert tree.node(2) is not None
     r = await admin.ceph(c.auth_del_osd(2))
     assert (r.exit_status, r.stderr) == (0, "updated\n")
     r = await admin.ceph(c.osd_rm(2))
     assert (r.exit_status, r.stderr) == (0, "removed osd.2\n")
     tree = await read(sim, c.osd_tree(), ceph.parse_osd_tree)
-    assert tree.node(2) is None and tree.osd_ids == (0, 1)
+    assert tree.node(2) is None
+    assert tree.osd_ids == (0, 1)
     r = await admin.ceph(c.osd_crush_rm_host("hv3"))
-    assert r.exit_status == 0 and "removed item id -7 name 'hv3'" in r.stderr
+    assert r.exit_status == 0
+    assert "removed item id -7 name 'hv3'" in r.stderr
     tree = await read(sim, c.osd_tree(), ceph.parse_osd_tree)
     assert tree.host_names == ("hv1", "hv2")
 
@@ -212,18 +235,23 @@ async def test_decommission_of_a_host_at_the_command_level(
     q = await read(sim, c.quorum_status(), ceph.parse_quorum_status)
     assert q.quorum_names == ("hv1", "hv2", "hv3")
     r = await admin.ceph(c.mon_remove("hv3"))  # during the election: accepted, then lost
-    assert r.exit_status == 0 and "removing mon.hv3" in r.stderr
+    assert r.exit_status == 0
+    assert "removing mon.hv3" in r.stderr
     monmap = await read(sim, c.mon_dump(), ceph.parse_mon_dump)
-    assert not mon_removed(monmap, "hv3") and len(monmap.mons) == 3
+    assert not mon_removed(monmap, "hv3")
+    assert len(monmap.mons) == 3
     await clock.advance(sim.spec.mon_election_s)
     q = await read(sim, c.quorum_status(), ceph.parse_quorum_status)
-    assert q.quorum_names == ("hv1", "hv2") and q.out_of_quorum == ("hv3",)
+    assert q.quorum_names == ("hv1", "hv2")
+    assert q.out_of_quorum == ("hv3",)
     s = await status(sim)
-    assert set(s.checks) == {"MON_DOWN"} and s.quorum_names == ("hv1", "hv2")
+    assert set(s.checks) == {"MON_DOWN"}
+    assert s.quorum_names == ("hv1", "hv2")
     r = await admin.ceph(c.mon_remove("hv3"))
     assert r.exit_status == 0
     monmap = await read(sim, c.mon_dump(), ceph.parse_mon_dump)
-    assert mon_removed(monmap, "hv3") and monmap.names == ("hv1", "hv2")
+    assert mon_removed(monmap, "hv3")
+    assert monmap.names == ("hv1", "hv2")
     assert monmap.epoch == 2
 
     # mon_host on the hosts left, one by one
@@ -238,7 +266,8 @@ async def test_decommission_of_a_host_at_the_command_level(
 
     # the end: HEALTH_OK with 2 monitors and 2 OSDs
     s = await status(sim)
-    assert s.health == "HEALTH_OK" and s.checks == {}
+    assert s.health == "HEALTH_OK"
+    assert s.checks == {}
     assert (s.num_mons, s.quorum_names) == (2, ("hv1", "hv2"))
     assert (s.num_osds, s.num_up_osds, s.num_in_osds) == (2, 2, 2)
     assert states(s) == {CLEAN: 128}
@@ -250,12 +279,14 @@ async def test_decommission_of_a_host_at_the_command_level(
 
 async def test_osd_rm_and_purge_are_refused_while_the_osd_is_up(sim: SimBackend) -> None:
     r = await sim.ceph(c.osd_rm(1))
-    assert r.exit_status == 16 and r.stdout == ""
+    assert r.exit_status == 16
+    assert r.stdout == ""
     assert r.stderr == "Error EBUSY: osd.1 is still up; must be down before removal. \n"
     r = await sim.ceph(c.osd_purge(1))
     assert (r.exit_status, r.stderr) == (16, "Error EBUSY: osd.1 is not `down`.\n")
     tree = await read(sim, c.osd_tree(), ceph.parse_osd_tree)
-    assert tree.osd_ids == (0, 1, 2) and tree.host_of(1) == "hv2"
+    assert tree.osd_ids == (0, 1, 2)
+    assert tree.host_of(1) == "hv2"
 
 
 async def test_purge_is_crush_remove_auth_del_and_rm(sim: SimBackend, clock: VirtualClock) -> None:
@@ -264,7 +295,8 @@ async def test_purge_is_crush_remove_auth_del_and_rm(sim: SimBackend, clock: Vir
     r = await sim.ceph(c.osd_purge(2))
     assert (r.exit_status, r.stderr) == (0, "purged osd.2\n")
     tree = await read(sim, c.osd_tree(), ceph.parse_osd_tree)
-    assert tree.node(2) is None and tree.osds_on("hv3") == ()
+    assert tree.node(2) is None
+    assert tree.osds_on("hv3") == ()
     r = await sim.ceph(c.auth_del_osd(2))
     assert (r.exit_status, r.stderr) == (0, "entity osd.2 does not exist\n")
     r = await sim.ceph(c.osd_rm(2))
@@ -292,11 +324,13 @@ async def test_ok_to_stop_refuses_when_pgs_would_go_inactive(
     assert r.exit_status == 16
     assert r.stderr.startswith("Error EBUSY: unsafe to stop osd(s) at this time (")
     verdict = ceph.parse_ok_to_stop(r.stdout, returncode=r.exit_status, stderr=r.stderr)
-    assert not verdict.ok_to_stop and verdict.error.startswith("Error EBUSY")
+    assert not verdict.ok_to_stop
+    assert verdict.error.startswith("Error EBUSY")
     raw = json.loads(r.stdout)  # Ceph prints the verdict even so
     assert raw["num_not_ok_pgs"] == len(raw["bad_become_inactive"]) > 0
     r = await sim.ceph(c.osd_ok_to_stop([7]))
-    assert r.exit_status == 2 and r.stdout == ""
+    assert r.exit_status == 2
+    assert r.stdout == ""
 
 
 async def test_a_stopped_mon_leaves_quorum_and_removal_keeps_one(
@@ -314,7 +348,8 @@ async def test_a_stopped_mon_leaves_quorum_and_removal_keeps_one(
     )
     # removing a running monitor would leave 1 of 2 in quorum: refused
     r = await sim.ceph(c.mon_remove("hv2"))
-    assert r.exit_status == 16 and "would lose its quorum" in r.stderr
+    assert r.exit_status == 16
+    assert "would lose its quorum" in r.stderr
     assert (await read(sim, c.mon_dump(), ceph.parse_mon_dump)).names == ("hv1", "hv2", "hv3")
     r = await sim.ceph(c.mon_remove("nosuch"))
     assert r.exit_status == 0
@@ -323,7 +358,8 @@ async def test_a_stopped_mon_leaves_quorum_and_removal_keeps_one(
 
 async def test_systemctl_units(sim: SimBackend) -> None:
     r = await sim.systemctl("hv1", "stop", "ceph-osd@2")  # osd.2 lives on hv3
-    assert r.exit_status == 5 and "Unit ceph-osd@2.service not loaded" in r.stderr
+    assert r.exit_status == 5
+    assert "Unit ceph-osd@2.service not loaded" in r.stderr
     assert (await sim.systemctl("hv1", "is-active", "ceph-mon@hv2")).exit_status == 5
     with pytest.raises(InvalidState, match="not a Ceph daemon unit"):
         await sim.systemctl("hv1", "stop", "sshd")
@@ -335,7 +371,8 @@ async def test_systemctl_units(sim: SimBackend) -> None:
     sim.restore_host("hv3")
     assert not sim.host_osds_up("hv3")
     s = await status(sim)
-    assert s.num_up_osds == 2 and "OSD_DOWN" in s.checks  # down, still in: a real warning
+    assert s.num_up_osds == 2
+    assert "OSD_DOWN" in s.checks  # down, still in: a real warning
 
 
 async def test_no_quorum_no_answer(sim: SimBackend, clock: VirtualClock) -> None:

@@ -59,16 +59,20 @@ async def test_progress(sim: SimBackend, clock: VirtualClock) -> None:
     for r in during:
         assert (r.vm, r.source, r.dest) == ("db-01", "hv1", "hv3")
         assert r.memory_total_bytes == 4096 * 2**20
-        assert r.downtime_ms is None and r.dirty_rate_bps > 0
+        assert r.downtime_ms is None
+        assert r.dirty_rate_bps > 0
     # dirtied pages are sent again: the remaining memory shrinks ever more slowly
     sent = [
         a.memory_remaining_bytes - b.memory_remaining_bytes
         for a, b in itertools.pairwise(during)
     ]
-    assert sent == sorted(sent, reverse=True) and sent[0] > sent[-1]
-    assert last.memory_remaining_bytes == 0 and last.percent == 100
+    assert sent == sorted(sent, reverse=True)
+    assert sent[0] > sent[-1]
+    assert last.memory_remaining_bytes == 0
+    assert last.percent == 100
     assert last.memory_processed_bytes > last.memory_total_bytes  # some pages went twice
-    assert last.downtime_ms is not None and 0 < last.downtime_ms < 500
+    assert last.downtime_ms is not None
+    assert 0 < last.downtime_ms < 500
 
 
 async def test_vm_is_on_exactly_one_host_throughout(sim: SimBackend, clock: VirtualClock) -> None:
@@ -82,10 +86,13 @@ async def test_vm_is_on_exactly_one_host_throughout(sim: SimBackend, clock: Virt
                 placed[v.name] += 1
                 if v.name == "web-01":
                     hosts_seen.append(h.name)
-                    assert v.power is PowerState.RUNNING and v.host == h.name
-        assert set(placed.values()) == {1} and len(placed) == 8
+                    assert v.power is PowerState.RUNNING
+                    assert v.host == h.name
+        assert set(placed.values()) == {1}
+        assert len(placed) == 8
     await task
-    assert hosts_seen[0] == "hv1" and hosts_seen[-1] == "hv2"
+    assert hosts_seen[0] == "hv1"
+    assert hosts_seen[-1] == "hv2"
     assert hosts_seen == sorted(hosts_seen)  # one switch-over, never back
     assert sim.where_is("web-01") == "hv2"
     assert (await sim.vm_info("web-01")).host == "hv2"
@@ -145,7 +152,8 @@ async def test_dest_lost_midway(sim: SimBackend, clock: VirtualClock) -> None:
     with pytest.raises(BackendError, match="lost connection to hv2"):
         await task
     vm = await sim.vm_info("db-01")
-    assert vm.host == "hv1" and vm.power is PowerState.RUNNING
+    assert vm.host == "hv1"
+    assert vm.power is PowerState.RUNNING
     sim.restore_host("hv2")
     await run(sim, clock, "db-01", "hv2")  # the memory reserved for it was released
     assert sim.where_is("db-01") == "hv2"

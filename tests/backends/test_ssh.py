@@ -96,13 +96,15 @@ async def test_a_nul_byte_is_refused_before_anything_runs(
 ) -> None:
     with pytest.raises(ValueError, match="NUL"):
         await pool.run("h1", ["echo", "a\0b"])
-    assert pool.connects["h1"] == 0 and server.commands == []
+    assert pool.connects["h1"] == 0
+    assert server.commands == []
 
 
 async def test_failed_command_carries_status_and_stderr(pool: SshPool) -> None:
     with pytest.raises(CommandFailed) as failed:
         await pool.run("h1", ["sh", "-c", "echo oops >&2; exit 3"])
-    assert failed.value.exit_status == 3 and "oops" in str(failed.value)
+    assert failed.value.exit_status == 3
+    assert "oops" in str(failed.value)
     unchecked = await pool.run("h1", ["sh", "-c", "echo out; exit 4"], check=False)
     assert (unchecked.exit_status, unchecked.stdout) == (4, "out\n")
 
@@ -143,7 +145,8 @@ async def test_one_connection_serves_every_command(pool: SshPool, server: SshTes
         assert (await pool.run("h1", ["echo", str(i)])).stdout == f"{i}\n"
     results = await asyncio.gather(*(pool.run("h1", ["echo", str(i)]) for i in range(10)))
     assert [r.stdout for r in results] == [f"{i}\n" for i in range(10)]
-    assert pool.connects["h1"] == 1 and len(server.connections) == 1
+    assert pool.connects["h1"] == 1
+    assert len(server.connections) == 1
 
 
 async def test_reconnects_after_the_connection_dropped(
@@ -170,7 +173,8 @@ async def test_unknown_host_key_is_shown_and_saved_only_when_accepted(
         await pool.run("h1", ["true"])
     assert unknown.value.fingerprint == server.fingerprint
     assert unknown.value.fingerprint.startswith("SHA256:")
-    assert server.commands == [] and known_hosts.read_text() == ""
+    assert server.commands == []
+    assert known_hosts.read_text() == ""
     hostkeys.accept(unknown.value)
     assert known_hosts.read_text() == server.known_hosts_line()
     assert stat.S_IMODE(known_hosts.stat().st_mode) == 0o600
@@ -301,7 +305,8 @@ async def test_a_key_the_policy_refuses_stops_everything(server: SshTestServer) 
     pool = SshPool([target(server)], unknown_key=refuse)
     with pytest.raises(HostKeyUnknown):
         await pool.run("h1", ["true"])
-    assert server.commands == [] and (server.tmp / "known_hosts").read_text() == ""
+    assert server.commands == []
+    assert (server.tmp / "known_hosts").read_text() == ""
 
 
 async def test_proxy_jump_goes_through_the_bastion(server: SshTestServer) -> None:

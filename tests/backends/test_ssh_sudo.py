@@ -46,17 +46,21 @@ async def test_the_password_reaches_sudo_only_and_the_command_its_own_stdin(
     sink = lambda name, line: lines.append((name, line))  # noqa: E731
     for data in ("first\n", "second\nno newline at the end"):
         result = await pool.run("h1", ["cat"], sudo=True, stdin=data, on_line=sink)
-        assert result.stdout == data and result.stderr == "" and result.command == "cat"
+        assert result.stdout == data
+        assert result.stderr == ""
+        assert result.command == "cat"
     script = 'printf "ran with %s\\n" "$1"\n'
     result = await pool.run("h1", ["sh", "-s", "--", "x y"], sudo=True, stdin=script)
-    assert result.stdout == "ran with x y\n" and result.stderr == ""
+    assert result.stdout == "ran with x y\n"
+    assert result.stderr == ""
     # an empty stdin and none at all: the command sees its end at once
     assert (await pool.run("h1", ["cat"], sudo=True, stdin="")).stdout == ""
     assert (await pool.run("h1", ["cat"], sudo=True)).stdout == ""
     expected_asks = {"default": ["sudo"], "global": ["sudo"], "nopasswd": []}[sudo_mode]
     assert ask.asked == expected_asks
     prompts = {"default": 5, "global": 1, "nopasswd": 0}[sudo_mode]
-    assert attempts(server) == [PASSWORD] * prompts and pool.sudo_prompts["h1"] == prompts
+    assert attempts(server) == [PASSWORD] * prompts
+    assert pool.sudo_prompts["h1"] == prompts
     assert lines == [("stdout", "first"), ("stdout", "second"),
                      ("stdout", "no newline at the end")]
     assert all(PASSWORD not in c for c in server.commands)
@@ -77,7 +81,8 @@ async def test_a_cached_password_never_reaches_a_command_sudo_runs_without_askin
     await pool.run("h1", ["install", "-m", "600", "/dev/stdin", str(out)], sudo=True,
                    stdin="[client.admin]\n\tkey = AQ==\n")
     assert out.read_text() == "[client.admin]\n\tkey = AQ==\n"
-    assert ask.asked == ["sudo"] and attempts(server) == [PASSWORD]
+    assert ask.asked == ["sudo"]
+    assert attempts(server) == [PASSWORD]
     await pool.close()
 
 
@@ -94,7 +99,8 @@ async def test_a_wrong_password_is_given_once_refused_and_forgotten(
     assert not flag.exists()
     # forgotten: the next command asks again
     await pool.run("h1", ["touch", str(flag)], sudo=True)
-    assert flag.exists() and ask.asked == ["sudo", "sudo"]
+    assert flag.exists()
+    assert ask.asked == ["sudo", "sudo"]
     assert attempts(server) == ["nope", PASSWORD]
     await pool.close()
 
@@ -106,7 +112,8 @@ async def test_without_a_way_to_ask_sudo_gets_nothing_and_nothing_runs(
     flag = server.tmp / "ran"
     with pytest.raises(AuthFailed, match="a sudo password is needed and none can be asked"):
         await pool.run("h1", ["touch", str(flag)], sudo=True)
-    assert not flag.exists() and attempts(server) == []
+    assert not flag.exists()
+    assert attempts(server) == []
     mode(server, "nopasswd")  # no password needed: no need to ask
     await pool.run("h1", ["touch", str(flag)], sudo=True)
     assert flag.exists()
@@ -135,7 +142,8 @@ async def test_sudo_that_refuses_after_the_password_says_why_and_forgets_it(
                                              r"password of ops was given: ops is not in the "
                                              r"sudoers file\.$"):
             await pool.run("h1", ["true"], sudo=True)
-    assert ask.asked == ["sudo", "sudo"] and attempts(server) == [PASSWORD, PASSWORD]
+    assert ask.asked == ["sudo", "sudo"]
+    assert attempts(server) == [PASSWORD, PASSWORD]
     await pool.close()
 
 

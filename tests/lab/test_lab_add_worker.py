@@ -63,7 +63,8 @@ async def test_a_fourth_host_joins_and_runs_a_vm(lab_info: lab.LabInfo, tmp_path
         assert [nodes[c]["status"] for c in h4["children"]] == ["up"]
         status = json.loads(sh(1, "ceph", "status", "-f", "json"))
         assert status["health"]["status"] == "HEALTH_OK"
-        assert status["osdmap"]["num_up_osds"] == 4 and len(status["quorum_names"]) == 3
+        assert status["osdmap"]["num_up_osds"] == 4
+        assert len(status["quorum_names"]) == 3
 
         assert run_vm_on_rbd("on-h4", info.hosts[3], info.hosts[:3], tmp_path) == "running"
 
@@ -75,7 +76,8 @@ async def test_a_fourth_host_joins_and_runs_a_vm(lab_info: lab.LabInfo, tmp_path
             vm = next(v for v in snap.vms if v.name == "on-h4")
             assert (vm.host, vm.power) == ("h4", PowerState.RUNNING)
             room = rooms(snap)
-            assert set(room) == {"h1", "h2", "h3", "h4"} and room["h4"].fits(vm)
+            assert set(room) == {"h1", "h2", "h3", "h4"}
+            assert room["h4"].fits(vm)
             # Add Worker re-did the trust on every host: h4's libvirtd migrates to h1
             await session.clusters[0].backend.migrate("on-h4", "h1")
             assert sh(1, "virsh", "-c", "qemu:///system", "domstate", "on-h4").strip() == \

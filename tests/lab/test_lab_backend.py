@@ -35,8 +35,11 @@ async def test_inventory_of_the_three_hosts(lab_session: Session) -> None:
     assert [(h.name, h.state) for h in snap.hosts] == [
         ("h1", HostState.ONLINE), ("h2", HostState.ONLINE), ("h3", HostState.ONLINE)]
     for host in snap.hosts:
-        assert host.facts is not None and host.facts.vcpus > 0 and host.facts.memory_mb > 0
-        assert host.facts.os and host.facts.libvirt_version.startswith("9.")
+        assert host.facts is not None
+        assert host.facts.vcpus > 0
+        assert host.facts.memory_mb > 0
+        assert host.facts.os
+        assert host.facts.libvirt_version.startswith("9.")
     vms = {v.name: v for v in snap.vms}
     assert (vms["tiny-a"].host, vms["tiny-a"].power) == ("h1", PowerState.RUNNING)
     assert (vms["tiny-b"].host, vms["tiny-b"].power) == ("h2", PowerState.RUNNING)
@@ -78,7 +81,8 @@ async def test_live_migration_with_progress(lab_session: Session) -> None:
     reports: list[MigrationProgress] = []
     await backend.migrate("tiny-a", "h2", reports.append)
     done = reports[-1]
-    assert done.downtime_ms is not None and done.memory_total_bytes > 0
+    assert done.downtime_ms is not None
+    assert done.memory_total_bytes > 0
     vm = await backend.vm_info("tiny-a")
     assert (vm.host, vm.power) == ("h2", PowerState.RUNNING)
     polled = {v.name for v in (await backend.poll_host("h1")).vms}
@@ -95,13 +99,15 @@ async def test_an_incoming_migration_takes_room_on_its_destination_from_its_star
     backend = lab_session.clusters[0].backend
     assert isinstance(backend, RealBackend)
     vm = await backend.vm_info("tiny-linux")
-    assert vm.host is not None and vm.power is PowerState.RUNNING
+    assert vm.host is not None
+    assert vm.power is PowerState.RUNNING
     source = lab_info.host(vm.host)
     dest = next(h for h in lab_info.hosts if h.name != vm.host)
     uri = migration_uri("root", dest.address)  # the source's own key: provisioned trust
     virsh = ["virsh", "-q", "-c", "qemu:///system"]
     # 1 MiB/s: the 128 MiB guest takes minutes to move; aborted below
-    migration = subprocess.Popen(
+    migration = await asyncio.to_thread(
+        subprocess.Popen,
         hx(source.index, *virsh, "migrate", "--live", "--p2p", "--bandwidth", "1", "tiny-linux",
            uri), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -117,8 +123,8 @@ async def test_an_incoming_migration_takes_room_on_its_destination_from_its_star
                                                        if v.name != "tiny-linux")})
         assert free != room_left(without, dest.name, (10**9, 1))  # the incoming one counts
     finally:
-        subprocess.run(hx(source.index, *virsh, "domjobabort", "tiny-linux"),
-                       capture_output=True, timeout=60)
+        await asyncio.to_thread(subprocess.run, hx(source.index, *virsh, "domjobabort",
+                                                   "tiny-linux"), capture_output=True, timeout=60)
         migration.wait(timeout=120)
     after = await backend.vm_info("tiny-linux")
     assert (after.host, after.power) == (source.name, PowerState.RUNNING)
@@ -156,9 +162,9 @@ async def test_a_cut_host_shows_unreachable_and_comes_back(
                 (e.subject, e.message) for e in cluster.poller.events()]
             await asyncio.sleep(1)
         # cut off from both peers for longer than self_fence_after, h2 killed its own VM
-        agent_log = subprocess.run(hx(lab_info.host("h2").index, "cat",
-                                      "/run/mvm-tui/selffence.log"),
-                                   capture_output=True, text=True, timeout=30).stdout
+        agent_log = (await asyncio.to_thread(
+            subprocess.run, hx(lab_info.host("h2").index, "cat", "/run/mvm-tui/selffence.log"),
+            capture_output=True, text=True, timeout=30)).stdout
         assert "killing tiny-b" in agent_log, agent_log
     finally:
         lab.restore("h2")
@@ -181,11 +187,13 @@ async def test_a_vm_stopped_behind_the_apps_back_shows_at_once(
     await wait_for(lambda: tiny_b(PowerState.RUNNING), 30, "tiny-b running")
     virsh = ["virsh", "-q", "-c", "qemu:///system"]
     h2 = lab_info.host("h2").index
-    subprocess.run(hx(h2, *virsh, "destroy", "tiny-b"), check=True, timeout=60)
+    await asyncio.to_thread(subprocess.run, hx(h2, *virsh, "destroy", "tiny-b"), check=True,
+                            timeout=60)
     try:  # the next poll is 120 s away: only libvirt's lifecycle event can show it this soon
         await wait_for(lambda: tiny_b(PowerState.SHUTOFF), 10, "tiny-b shown shut off")
     finally:
-        subprocess.run(hx(h2, *virsh, "start", "tiny-b"), check=True, timeout=60)
+        await asyncio.to_thread(subprocess.run, hx(h2, *virsh, "start", "tiny-b"), check=True,
+                                timeout=60)
     await wait_for(lambda: tiny_b(PowerState.RUNNING), 10, "tiny-b shown running again")
 
 
@@ -219,18 +227,21 @@ async def test_fencing_blocklists_a_hosts_ceph_clients(
     h3 = lab_info.host("h3")
     write = hx(h3.index, "timeout", "20", "rados", "-p", "vms", "put", "fence-probe",
                "/etc/hostname")
-    assert subprocess.run(write, capture_output=True, timeout=60).returncode == 0
+    written = await asyncio.to_thread(subprocess.run, write, capture_output=True, timeout=60)
+    assert written.returncode == 0
     assert backend.fence_commands("h3", 3600) == [
         "ceph --connect-timeout 10 osd blocklist add 10.213.0.13:0/0 3600"]
     await backend.fence("h3", 3600)
     try:
         assert "10.213.0.13:0/0" in await backend.blocklisted()
-        fenced = subprocess.run(write, capture_output=True, text=True, timeout=60)
+        fenced = await asyncio.to_thread(subprocess.run, write, capture_output=True, text=True,
+                                         timeout=60)
         assert fenced.returncode != 0  # its clients can no longer write
     finally:
         await backend.unfence("h3")
     assert "10.213.0.13:0/0" not in await backend.blocklisted()
-    assert subprocess.run(write, capture_output=True, timeout=60).returncode == 0
+    written = await asyncio.to_thread(subprocess.run, write, capture_output=True, timeout=60)
+    assert written.returncode == 0
 
 
 async def test_a_shut_off_vm_moves_cold(lab_session: Session) -> None:

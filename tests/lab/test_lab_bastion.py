@@ -34,7 +34,8 @@ async def test_preflight_through_a_bastion(lab_info: lab.LabInfo, tmp_path: Path
     status = {i.check: i.status for i in report.items}
     assert report.ok, report.items
     assert status[f"SSH to {h2.user}@{h2.address}:{h2.port} through {jump}"] == "ok"
-    assert status["sudo"] == "ok" and status["interface eth0"] == "ok"
+    assert status["sudo"] == "ok"
+    assert status["interface eth0"] == "ok"
     assert "libvirt through the bastion" not in status  # (it works: no warning)
     assert empty.read_text() == ""
 
@@ -62,6 +63,7 @@ async def test_libvirt_through_a_bastion(lab_info: lab.LabInfo, tmp_path: Path) 
         seen = await backend.ssh.run("h2", ["sh", "-c", "echo $SSH_CONNECTION"])
         assert seen.stdout.split()[0] == h1.address
         check = await backend.check_host("h2", 30.0)  # HA's own connection, the same way
-        assert check is not None and {v.name for v in check.vms} == {v.name for v in poll.vms}
+        assert check is not None
+        assert {v.name for v in check.vms} == {v.name for v in poll.vms}
     finally:
         await backend.close()

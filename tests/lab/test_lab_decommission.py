@@ -57,8 +57,10 @@ async def test_decommission_a_lab_host_end_to_end(lab_info: lab.LabInfo, tmp_pat
         forget, known = host_remover(cluster.name, config_path)
         decom = Decommissions(backend, session.clock, session.executor, forget, known)
         plan = await decom.plan(HOST, in_maintenance=True)
-        assert plan.bucket == "mvmlab-h3" and plan.mon == "mvmlab-h3"
-        assert [o.id for o in plan.osds] == [2] and plan.blockers == []
+        assert plan.bucket == "mvmlab-h3"
+        assert plan.mon == "mvmlab-h3"
+        assert [o.id for o in plan.osds] == [2]
+        assert plan.blockers == []
         run = decom.create(plan)
         started = time.monotonic()
         done = await session.executor.execute(run.id)
@@ -91,7 +93,8 @@ async def test_killed_mid_rebalance_and_resumed(tmp_path: Path) -> None:
                 str(config_path)]
         log = tmp_path / "first.log"
         with log.open("w") as out:
-            first = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env)
+            first = await asyncio.to_thread(subprocess.Popen, argv, stdout=out,
+                                            stderr=subprocess.STDOUT, env=env)
 
             async def rebalancing() -> bool:
                 return "wait for the data to move off it" in log.read_text() and \
@@ -107,8 +110,8 @@ async def test_killed_mid_rebalance_and_resumed(tmp_path: Path) -> None:
                     capture_output=True, text=True, env=env, timeout=120)
                 assert inventory.returncode == 0, inventory.stderr[-2000:]
                 with second_log.open("w") as out2:
-                    second = subprocess.Popen(argv, stdout=out2, stderr=subprocess.STDOUT,
-                                              env=env)
+                    second = await asyncio.to_thread(subprocess.Popen, argv, stdout=out2,
+                                                     stderr=subprocess.STDOUT, env=env)
 
                 async def following() -> bool:
                     return f"run #1 is running in process {first.pid} on " in \
@@ -117,7 +120,8 @@ async def test_killed_mid_rebalance_and_resumed(tmp_path: Path) -> None:
                 await wait_for(following, 60, "the second command to follow the run")
                 with RunStore(tmp_path / "state" / "mvm-tui" / "runs.sqlite3") as store:
                     run = store.get_run(1)
-                    assert run.state is RunState.RUNNING and run.owner is not None
+                    assert run.state is RunState.RUNNING
+                    assert run.owner is not None
                     assert run.owner.pid == first.pid
                     assert not any("interrupted" in line.text for line in store.log(1))
             finally:

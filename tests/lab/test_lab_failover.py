@@ -151,7 +151,8 @@ async def _fail_over_and_back(
         runs = session.store.list_runs()
         fence = [r for r in runs if r.kind.endswith("ha.fence")]
         restarts = [r for r in runs if r.kind.endswith("ha.restart")]
-        assert fence and len(restarts) == 2, [(r.kind, r.state, r.error) for r in runs]
+        assert fence, [(r.kind, r.state, r.error) for r in runs]
+        assert len(restarts) == 2, [(r.kind, r.state, r.error) for r in runs]
         assert all(r.state == "done" for r in (*fence, *restarts)), [
             (r.title, r.error) for r in runs]
         fenced_at = fence[0].ended
@@ -183,7 +184,8 @@ async def _fail_over_and_back(
     assert H1_CLIENTS not in await backend.blocklisted()
     for host in ("h2", "h3"):  # no copy left behind anywhere
         assert not set(await watcher.defined_on(host)) & {*MOVED, PINNED}
-    assert PINNED in await watcher.defined_on("h1") and PINNED not in watcher.last
+    assert PINNED in await watcher.defined_on("h1")
+    assert PINNED not in watcher.last
     kinds = [(d.kind, d.vm) for d in decisions]
     assert (Kind.KEEP_STOPPED, PINNED) in kinds
     assert kinds.index((Kind.UNFENCE, None)) < kinds.index((Kind.FAILBACK, "tiny-a"))
@@ -247,7 +249,8 @@ async def test_two_jump_boxes_take_turns_with_the_ceph_lock(
     first, second = (build_ha_service(s, s.clusters[0], tmp_path / n)
                      for s, n in zip(sessions, "ab", strict=True))
     try:
-        assert first.lease is not None and second.lease is not None
+        assert first.lease is not None
+        assert second.lease is not None
         first.start()
         await wait_for(lambda: _is(first.running), 30, "the first service active")
         second.start()

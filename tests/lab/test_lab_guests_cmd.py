@@ -4,6 +4,7 @@ host and state, and seen by mvm-tui."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
 from collections import Counter
@@ -69,7 +70,8 @@ async def test_lab_guests_start_and_list(lab_info: lab.LabInfo, lab_session: Ses
         assert rows[(name, expected[name])] == ("running", "nodisk")
 
     h = lab_info.host(expected["guest-1"])
-    subprocess.run(hx(h.index, *VIRSH, "destroy", "guest-1"), check=True, timeout=60)
+    await asyncio.to_thread(subprocess.run, hx(h.index, *VIRSH, "destroy", "guest-1"),
+                            check=True, timeout=60)
     assert listing(lab_cmd("guests"))[("guest-1", h.name)] == ("shut off", "nodisk")
     again = lab_cmd("guests", "start", "4")  # nothing made twice; the shut-off one started
     assert f"guest-1: started on {h.name} (it was shut off)" in again

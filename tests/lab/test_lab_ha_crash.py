@@ -55,7 +55,8 @@ class Headless:
         self._reader = asyncio.create_task(self._read())
 
     async def _read(self) -> None:
-        assert self.proc is not None and self.proc.stdout is not None
+        assert self.proc is not None
+        assert self.proc.stdout is not None
         async for raw in self.proc.stdout:
             self.lines.append(raw.decode(errors="replace").rstrip())
 

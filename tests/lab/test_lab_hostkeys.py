@@ -50,7 +50,8 @@ def test_unknown_keys_are_refused_then_accepted_on_request(
     refused = inventory(config, tmp_path)
     assert refused.returncode == 1, refused.stderr
     assert refused.stderr.count("unknown host key SHA256:") == 3
-    assert "--accept-new-host-keys" in refused.stderr and "Traceback" not in refused.stderr
+    assert "--accept-new-host-keys" in refused.stderr
+    assert "Traceback" not in refused.stderr
     assert known_hosts.read_text() == ""
     hosts = json.loads(refused.stdout)["clusters"][0]["hosts"]
     assert {h["state"] for h in hosts} == {"unreachable"}

@@ -69,7 +69,8 @@ async def test_the_jump_box_uri_fails_and_the_hosts_own_trust_migrates(
         assert isinstance(backend, RealBackend)
         reports: list[MigrationProgress] = []
         await backend.migrate("trust-vm", "h2", reports.append)
-        assert reports[-1].dest == "h2" and reports[-1].memory_remaining_bytes == 0
+        assert reports[-1].dest == "h2"
+        assert reports[-1].memory_remaining_bytes == 0
         moved = await backend.vm_info("trust-vm")
         assert (moved.host, moved.power) == ("h2", PowerState.RUNNING)
         assert "trust-vm" not in on(h1, *VIRSH, "list", "--all", "--name").stdout.split()
@@ -94,7 +95,9 @@ async def test_the_preflight_reports_a_missing_trust_and_cluster_trust_mends_it(
         on(h1, "sed", "-i", f"/^{h3.address} /d", "/etc/ssh/ssh_known_hosts")
         reports = {r.host: r for r in await trust_preflight(cluster)}
         items = {(host, i.check): i for host, r in reports.items() for i in r.items}
-        assert not reports["h1"].ok and reports["h2"].ok and reports["h3"].ok
+        assert not reports["h1"].ok
+        assert reports["h2"].ok
+        assert reports["h3"].ok
         to_h2, to_h3 = items[("h1", "migration to h2")], items[("h1", "migration to h3")]
         assert to_h2.status == to_h3.status == "fail"
         assert "h1 cannot log in to root@10.213.0.12 for migration" in to_h2.detail
@@ -113,7 +116,8 @@ async def test_the_preflight_reports_a_missing_trust_and_cluster_trust_mends_it(
 
         out = io.StringIO()  # --check changes nothing
         code = await trust_cluster(lab_info.config_path, None, check_only=True, out=out)
-        assert code == 1 and "h1: NOT ready for migration" in out.getvalue()
+        assert code == 1
+        assert "h1: NOT ready for migration" in out.getvalue()
         out = io.StringIO()
         code = await trust_cluster(lab_info.config_path, None, out=out,
                                    db_path=tmp_path / "runs.sqlite3")

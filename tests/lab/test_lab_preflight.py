@@ -43,7 +43,8 @@ async def test_failures_made_on_purpose(lab_info: lab.LabInfo, tmp_path: Path) -
     [r] = await run_preflight(spec)
     s = statuses(r)
     assert not r.ok
-    assert s["data device /dev/nope"] == "fail" and s["interface eth9"] == "fail"
+    assert s["data device /dev/nope"] == "fail"
+    assert s["interface eth9"] == "fail"
     fixes = {i.check: i.fix for i in r.items}
     assert "eth0" in fixes["interface eth9"]  # says which interfaces the host has
 
@@ -53,7 +54,8 @@ async def test_failures_made_on_purpose(lab_info: lab.LabInfo, tmp_path: Path) -
                           lab_info.known_hosts)
     [r] = await run_preflight(wrong)
     first = r.items[0]
-    assert first.status == "fail" and "password" in first.fix
+    assert first.status == "fail"
+    assert "password" in first.fix
     assert statuses(r)["other checks"] == "fail"
 
     seen: list[HostKeyUnknown] = []
@@ -66,6 +68,8 @@ async def test_failures_made_on_purpose(lab_info: lab.LabInfo, tmp_path: Path) -
     empty.write_text("")
     unknown = PreflightSpec(hosts(lab_info)[:1], (), ("eth0",), empty)
     [r] = await run_preflight(unknown, unknown_key=refuse)
-    assert r.items[0].status == "fail" and "not accepted" in r.items[0].detail
-    assert seen and seen[0].fingerprint in r.items[0].fix
+    assert r.items[0].status == "fail"
+    assert "not accepted" in r.items[0].detail
+    assert seen
+    assert seen[0].fingerprint in r.items[0].fix
     assert empty.read_text() == ""  # a refused key is not saved

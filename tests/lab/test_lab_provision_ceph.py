@@ -30,15 +30,18 @@ async def test_a_cluster_created_headless_on_bare_hosts_runs_a_vm(
         config = tmp_path / "config.toml"
         code, text = await cluster_create(source, config)
         assert code == 0, text[-4000:]
-        assert "preflight h1: ready" in text and "cluster built added to" in text
+        assert "preflight h1: ready" in text
+        assert "cluster built added to" in text
         assert "mvm-provision: defining libvirt network br-compute" in text
         assert [c.name for c in load_config(config).clusters] == ["built"]
         status = json.loads(sh(1, "ceph", "status", "-f", "json"))
         assert status["health"]["status"] == "HEALTH_OK"
         assert len(status["quorum_names"]) == 3
-        assert status["osdmap"]["num_up_osds"] == 3 and status["osdmap"]["num_in_osds"] == 3
+        assert status["osdmap"]["num_up_osds"] == 3
+        assert status["osdmap"]["num_in_osds"] == 3
         net = sh(2, "virsh", "-q", "-c", "qemu:///system", "net-dumpxml", "br-compute")
-        assert "vlan-100" in net and "vlan-101" in net
+        assert "vlan-100" in net
+        assert "vlan-101" in net
 
         code, again = await cluster_create(source, config)
         assert code == 0, again

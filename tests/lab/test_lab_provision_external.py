@@ -45,7 +45,8 @@ async def test_an_external_storage_cluster_on_an_iscsi_target(
         assert code == 1
         assert (f"[fail] iSCSI portal {san.ADDRESS}:3261: cannot be reached from this host: "
                 "Connection refused") in text
-        assert "nothing was changed" in text and "run #" not in text
+        assert "nothing was changed" in text
+        assert "run #" not in text
 
         code, text = await cluster_create(cluster_file(info, tmp_path / "bad.toml",
                                                        "iqn.2026-11.lab.mvm-tui:nothing"), config)
@@ -63,10 +64,12 @@ async def test_an_external_storage_cluster_on_an_iscsi_target(
         assert "mvm-provision: iSCSI initiator name of this host: " \
                "iqn.2026-11.io.mvm-tui:mvmlab-h1" in text
         saved = load_config(config).clusters[0].datastore
-        assert saved is not None and saved.iscsi_target == san.IQN
+        assert saved is not None
+        assert saved.iscsi_target == san.IQN
         for h in info.hosts:
             pool = sh(h.index, *VIRSH, "pool-info", "san")
-            assert "running" in pool and "Autostart:      yes" in pool
+            assert "running" in pool
+            assert "Autostart:      yes" in pool
             volumes = sh(h.index, *VIRSH, "vol-list", "san").split()
             assert {"unit:0:0:1", "unit:0:0:2"} <= set(volumes)
 

@@ -127,7 +127,8 @@ async def test_the_tui_powers_off_a_guest_that_ignores_its_shutdown(
         modal = app.screen
         assert isinstance(modal, ConfirmModal)
         commands = [c for s in modal.steps for c in s.preview]
-        assert len(commands) == 1 and commands[0].endswith(f" destroy {guest}")
+        assert len(commands) == 1
+        assert commands[0].endswith(f" destroy {guest}")
         assert virsh(lab_info, "domstate", guest) == "running"  # nothing before the yes
         await pilot.press("y")
         await wait_until(pilot, lambda: store.get_run(run_id).finished, timeout=60,

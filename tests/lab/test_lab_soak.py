@@ -110,7 +110,8 @@ async def test_ha_soak_under_latency_with_repeated_host_failures(
     print(f"soak seed {seed} ({SOAK_S:g} s)")
     cluster = lab_session.clusters[0]
     backend = cluster.backend
-    assert isinstance(backend, RealBackend) and cluster.config is not None
+    assert isinstance(backend, RealBackend)
+    assert cluster.config is not None
     hosts = {h.name: h.address for h in lab_info.hosts}
     for name, host in EXTRA.items():
         define_guest(host, name, "rbd", start=name != SHUT_OFF)
@@ -119,7 +120,8 @@ async def test_ha_soak_under_latency_with_repeated_host_failures(
         await backend.set_placement(vm, placement,
                                     before[vm].host if placement is Placement.FAILOVER else None)
     running = {vm for vm, info in before.items() if info.power is PowerState.RUNNING}
-    assert len(running) == 7 and SHUT_OFF not in running, before
+    assert len(running) == 7, before
+    assert SHUT_OFF not in running, before
     state = RadosHaState(backend.ceph, cluster.name, cluster.config.ha.lock_pool)
     await forget_ha_state(state)
     service = build_ha_service(lab_session, cluster, tmp_path)

@@ -133,7 +133,8 @@ def test_config_loads_with_the_project_loader(info: lab.LabInfo) -> None:
         (h.name, h.address, 22, "root") for h in info.hosts]
     assert all(h.key_file == info.key_file for h in cluster.hosts)
     assert cluster.known_hosts == info.known_hosts
-    assert cluster.data_devices and all(d.startswith("/dev/") for d in cluster.data_devices)
+    assert cluster.data_devices
+    assert all(d.startswith("/dev/") for d in cluster.data_devices)
 
 
 async def test_cut_and_restore(info: lab.LabInfo) -> None:

@@ -7,6 +7,7 @@ tests that rebuild the lab."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import subprocess
@@ -47,8 +48,9 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
     lab.down()
     info = lab.up(bare=True)
     for h in info.hosts:  # nothing but sshd
-        ps = subprocess.run(hx(h.index, "systemctl", "is-active", "libvirtd",
-                               "openvswitch-switch"), capture_output=True, text=True)
+        ps = await asyncio.to_thread(subprocess.run, hx(h.index, "systemctl", "is-active",
+                                                        "libvirtd", "openvswitch-switch"),
+                                     capture_output=True, text=True)
         assert ps.stdout.split() == ["inactive", "inactive"]
     config_path = tmp_path / "config.toml"
     shutil.copy(info.config_path, config_path)
@@ -70,7 +72,8 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
             await until(pilot, lambda: isinstance(app.screen, PreflightScreen)
                         and app.screen.reports is not None, 120, "the real preflight")
             screen = app.screen
-            assert isinstance(screen, PreflightScreen) and screen.reports is not None
+            assert isinstance(screen, PreflightScreen)
+            assert screen.reports is not None
             assert all(r.ok for r in screen.reports), screen.reports
             await pilot.press("p")
             await until(pilot, lambda: isinstance(app.screen, ConfirmModal), 10, "confirm")
@@ -105,8 +108,9 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
             await until(pilot, lambda: [p.border_subtitle for p in shown.panes()] ==
                         ["done"] * 5, 10, "5 panes done")
             assert all(p.query_one(RichLog).lines for p in shown.panes())
-        out = subprocess.run(hx(1, "ceph", "health", "-f", "json"), capture_output=True,
-                             text=True, timeout=60, check=True).stdout
+        out = (await asyncio.to_thread(subprocess.run, hx(1, "ceph", "health", "-f", "json"),
+                                       capture_output=True, text=True, timeout=60,
+                                       check=True)).stdout
         assert json.loads(out)["status"] == "HEALTH_OK"
         log = [line.text for r in store.list_runs() for line in store.log(r.id)]
         assert log.count("mvm-provision: starting libvirtd") == 3
@@ -114,12 +118,14 @@ async def test_the_wizard_provisions_a_cluster_on_bare_lab_hosts(
         assert log.count("mvm-provision: creating bridge br-compute (datapath netdev)") == 3
         assert run_vm_on_rbd("wizard-vm", info.hosts[2], info.hosts, tmp_path) == "running"
         # the trust the wizard's provisioning set up: h3's libvirtd migrates to h1 on its own
-        subprocess.run(hx(3, "virsh", "-c", "qemu:///system", "migrate", "--live", "--p2p",
-                          "--persistent", "--undefinesource", "wizard-vm",
-                          migration_uri(info.hosts[0].user, info.hosts[0].address)),
-                       check=True, timeout=120)
-        state = subprocess.run(hx(1, "virsh", "-c", "qemu:///system", "domstate", "wizard-vm"),
-                               capture_output=True, text=True, timeout=60, check=True).stdout
+        await asyncio.to_thread(
+            subprocess.run, hx(3, "virsh", "-c", "qemu:///system", "migrate", "--live", "--p2p",
+                               "--persistent", "--undefinesource", "wizard-vm",
+                               migration_uri(info.hosts[0].user, info.hosts[0].address)),
+            check=True, timeout=120)
+        state = (await asyncio.to_thread(
+            subprocess.run, hx(1, "virsh", "-c", "qemu:///system", "domstate", "wizard-vm"),
+            capture_output=True, text=True, timeout=60, check=True)).stdout
         assert state.strip() == "running"
     finally:
         await session.close()

@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import asyncio
 import tomllib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -163,33 +163,94 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
     sim = SimBackend(spec, clock, seed=1)
     for h in maintenance:
         await sim.set_maintenance(h, True)
-    outcome = Outcome([], [])
-    lines = outcome.log
-    services = Services(sim, clock, settings, db, lease, lines, t0)
-    invariants = Invariants(sim, lambda: f"{clock.now() - t0:.1f}")
-    invariants.attach(sim)
-    operator_store = RunStore(db.with_name(f"{db.stem}-operator{db.suffix}"))
-    operator = RunExecutor(operator_store, clock)
-    maint = MaintenanceRuns(operator, "", sim, clock, lambda: truth(sim, clock.now()),
-                            unusable=lambda: unusable(services, sim))
-    background: list[asyncio.Task[None]] = []
+    play = Play(sim, clock, t0, Services(sim, clock, settings, db, lease, [], t0), db)
+    try:
+        await play.events(load_events(directory / "events.txt"), duration)
+    finally:
+        await play.stop()
+    return play.outcome_at_end()
 
-    def at() -> str:
-        return f"{clock.now() - t0:.1f}"
 
-    async def quietly(what: str, aw: Any) -> None:
-        try:
-            await aw
-        except BackendError as exc:
-            outcome.notes.append(f"{at()} {what}: {exc}")
+class Play:
+    """A scenario's events played on the simulator: the faults, the operator's actions and
+    runs, the HA services; what happened goes to `outcome`."""
 
-    async def operator_run(what: str, run_id: int) -> None:
-        record = await operator.execute(run_id)
-        lines.append(f"{at()} run {what}: {record.state.value}")
-        if record.error:
-            outcome.notes.append(f"{at()} run {what}: {record.error}")
+    def __init__(self, sim: SimBackend, clock: VirtualClock, t0: float, services: Services,
+                 db: Path) -> None:
+        self.sim, self.clock, self.t0, self.services = sim, clock, t0, services
+        self.outcome = Outcome(services.lines, [])
+        self.invariants = Invariants(sim, self.at)
+        self.invariants.attach(sim)
+        self.operator_store = RunStore(db.with_name(f"{db.stem}-operator{db.suffix}"))
+        self.operator = RunExecutor(self.operator_store, clock)
+        self.maint = MaintenanceRuns(self.operator, "", sim, clock,
+                                     lambda: truth(sim, clock.now()),
+                                     unusable=lambda: unusable(services, sim))
+        self.background: list[asyncio.Task[None]] = []
+        self.verbs: dict[str, Callable[[str, list[str]], Awaitable[None]]] = {
+            "enter-maintenance": self._maintenance_flag,
+            "leave-maintenance": self._maintenance_flag,
+            "maintenance": self._maintenance_run, "retry-maintenance": self._retry_maintenance,
+            "retry-restart": self._retry_restart, "migrate": self._migrate,
+            "start": self._power, "stop": self._power, "define-on": self._define_on,
+            "start-on": self._start_on, "at-switchover": self._at_switchover,
+            "fence-step": self._fence_step, "self-fence": self._self_fence,
+            "majority-back": self._majority_back, "blocklist": self._blocklist,
+            "approve-failback": self._approve_failback, "ha-start": self._ha_start,
+            "rados-down": self._rados, "rados-up": self._rados, "ha-crash": self._ha_crash}
 
-    def fault(verb: str, args: list[str]) -> None:
+    def at(self) -> str:
+        return f"{self.clock.now() - self.t0:.1f}"
+
+    async def events(self, events: list[tuple[float, str, list[str]]], duration: float) -> None:
+        """The events at time 0, service 1 (unless they start it), each later event right
+        after the checks due at its time, then the clock to the end."""
+        for t, verb, args in events:
+            if t <= 0:
+                await self.apply(verb, args)
+        if not any(t <= 0 and verb == "ha-start" for t, verb, _ in events):
+            self.services.start(1)
+        for t, verb, args in events:
+            if t > 0:
+                await run_until(self.clock, self.t0 + t, self.invariants.check)
+                await self.apply(verb, args)
+                self.invariants.check()
+        await run_until(self.clock, self.t0 + duration, self.invariants.check)
+        self.outcome.journal = journal_lines(self.services.live.get(1))
+
+    async def stop(self) -> None:
+        await self.services.stop_all()
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+
+    def outcome_at_end(self) -> Outcome:
+        """Every VM and copy as the simulator holds them now, the blocklist, HA's runs; the
+        stores closed."""
+        outcome, sim, now = self.outcome, self.sim, self.clock.now()
+        for name in sorted(sim.vm_names()):
+            v = sim._vms[name]
+            settle_vm(v, now)
+            outcome.final.append(f"{name} {v.host} {v.power.value.replace(' ', '-')}")
+            outcome.copies += [f"{name} {h} {p.value.replace(' ', '-')}"
+                               for h, p in sorted(sim.copies_of(name).items())]
+        outcome.blocklisted_at_end = sim.blocklist()
+        outcome.runs = [(kind, params, state) for _, kind, params, state in self.services.runs()]
+        outcome.violations = self.invariants.violations
+        self.services.close()
+        self.operator_store.close()
+        return outcome
+
+    async def apply(self, verb: str, args: list[str]) -> None:
+        if verb in FAULTS:
+            self.fault(verb, args)
+        elif verb in self.verbs:
+            await self.verbs[verb](verb, args)
+        else:
+            raise ValueError(f"unknown event {verb!r}")
+
+    def fault(self, verb: str, args: list[str]) -> None:
+        sim = self.sim
         if verb == "power-off":
             sim.power_off_host(args[0])
         elif verb == "network-off":
@@ -201,107 +262,107 @@ async def run_scenario(directory: Path, db: Path) -> Outcome:
         else:
             sim.set_latency(args[0], float(args[1]))
 
-    async def apply(verb: str, args: list[str]) -> None:
-        if verb in FAULTS:
-            fault(verb, args)
-        elif verb in ("enter-maintenance", "leave-maintenance"):
-            await sim.set_maintenance(args[0], verb == "enter-maintenance")
-        elif verb == "maintenance":
-            try:
-                record = maint.create_enter_run(maint.plan_enter(args[0]))
-            except BackendError as exc:
-                lines.append(f"{at()} run maintenance {args[0]}: refused")
-                outcome.notes.append(f"{at()} maintenance {args[0]}: {exc}")
-                return
-            background.append(asyncio.create_task(
-                operator_run(f"maintenance {args[0]}", record.id)))
-        elif verb == "retry-maintenance":
-            last = next(r for r in operator_store.list_runs(host=args[0])
-                        if r.kind == maint.enter_kind)
-            background.append(asyncio.create_task(
-                operator_run(f"retry-maintenance {args[0]}", last.id)))
-        elif verb == "retry-restart":
-            service = services.live[1]
-            store = services.stores[1]
-            last = next(r for r in store.list_runs(vm=args[0])
-                        if r.kind.endswith("ha.restart") and r.state is RunState.FAILED)
-            record = await service.runs.executor.execute(last.id)
-            why = f": {record.error}" if record.error else ""
-            lines.append(f"{at()} run retry-restart {args[0]}: {record.state.value}{why}")
-        elif verb == "migrate":
-            background.append(asyncio.create_task(
-                quietly(f"migrate {args[0]} {args[1]}", sim.migrate(args[0], args[1]))))
-        elif verb in ("start", "stop"):
-            action = PowerAction.START if verb == "start" else PowerAction.POWEROFF
-            await sim.vm_power(await sim.vm_info(args[0]), action)
-        elif verb == "define-on":
-            sim.define_copy(args[0], args[1])
-        elif verb == "start-on":
-            sim.move_main(args[0], args[1])
-            await sim.vm_power(await sim.vm_info(args[0]), PowerAction.START)
-        elif verb == "at-switchover":
-            vm, when, what, *rest = args
+    async def _quietly(self, what: str, aw: Any) -> None:
+        try:
+            await aw
+        except BackendError as exc:
+            self.outcome.notes.append(f"{self.at()} {what}: {exc}")
 
-            def hook(phase: str, name: str, _src: str, _dst: str) -> None:
-                if (phase, name) == (when, vm):
-                    fault(what, rest)
+    async def _operator_run(self, what: str, run_id: int) -> None:
+        record = await self.operator.execute(run_id)
+        self.outcome.log.append(f"{self.at()} run {what}: {record.state.value}")
+        if record.error:
+            self.outcome.notes.append(f"{self.at()} run {what}: {record.error}")
 
-            sim.switchover_hooks.append(hook)
-        elif verb == "fence-step":
-            host, seconds, how, what, *rest = args
-            if how not in ("ok", "fail"):
-                raise ValueError(f"fence-step: ok or fail, not {how!r}")
-            services.fence_steps[host] = (float(seconds), how == "ok",
-                                          lambda: fault(what, rest))
-        elif verb == "self-fence":  # H's mvm-selffence kills its VMs (cut off long enough)
-            sim.self_fence(args[0], held=args[1:] == ["held"])
-        elif verb == "majority-back":  # H reaches a majority of its peers again
-            sim.majority_back(args[0])
-        elif verb == "blocklist":  # an entry HA did not make (left from an earlier incident)
-            sim.fence_host(args[0], 3600)
-        elif verb == "approve-failback":
-            services.live[1].approve_failback(args[0])
-        elif verb == "ha-start":
-            services.start(int(args[0]) if args else 1)
-        elif verb in ("rados-down", "rados-up"):  # Ceph answers no `rados` command (lease)
-            services.rados.down = verb == "rados-down"
-        elif verb == "ha-crash":
-            await services.crash(int(args[0]) if args else 1)
-        else:
-            raise ValueError(f"unknown event {verb!r}")
+    # -- the operator
 
-    events = load_events(directory / "events.txt")
-    try:
-        for t, verb, args in events:
-            if t <= 0:
-                await apply(verb, args)
-        if not any(t <= 0 and verb == "ha-start" for t, verb, _ in events):
-            services.start(1)
-        for t, verb, args in events:
-            if t > 0:
-                await run_until(clock, t0 + t, invariants.check)
-                await apply(verb, args)
-                invariants.check()
-        await run_until(clock, t0 + duration, invariants.check)
-        outcome.journal = journal_lines(services.live.get(1))
-    finally:
-        await services.stop_all()
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-    now = clock.now()
-    for name in sorted(sim.vm_names()):
-        v = sim._vms[name]
-        settle_vm(v, now)
-        outcome.final.append(f"{name} {v.host} {v.power.value.replace(' ', '-')}")
-        outcome.copies += [f"{name} {h} {p.value.replace(' ', '-')}"
-                           for h, p in sorted(sim.copies_of(name).items())]
-    outcome.blocklisted_at_end = sim.blocklist()
-    outcome.runs = [(kind, params, state) for _, kind, params, state in services.runs()]
-    outcome.violations = invariants.violations
-    services.close()
-    operator_store.close()
-    return outcome
+    async def _maintenance_flag(self, verb: str, args: list[str]) -> None:
+        await self.sim.set_maintenance(args[0], verb == "enter-maintenance")
+
+    async def _maintenance_run(self, verb: str, args: list[str]) -> None:
+        try:
+            record = self.maint.create_enter_run(self.maint.plan_enter(args[0]))
+        except BackendError as exc:
+            self.outcome.log.append(f"{self.at()} run maintenance {args[0]}: refused")
+            self.outcome.notes.append(f"{self.at()} maintenance {args[0]}: {exc}")
+            return
+        self.background.append(asyncio.create_task(
+            self._operator_run(f"maintenance {args[0]}", record.id)))
+
+    async def _retry_maintenance(self, verb: str, args: list[str]) -> None:
+        last = next(r for r in self.operator_store.list_runs(host=args[0])
+                    if r.kind == self.maint.enter_kind)
+        self.background.append(asyncio.create_task(
+            self._operator_run(f"retry-maintenance {args[0]}", last.id)))
+
+    async def _retry_restart(self, verb: str, args: list[str]) -> None:
+        service = self.services.live[1]
+        store = self.services.stores[1]
+        last = next(r for r in store.list_runs(vm=args[0])
+                    if r.kind.endswith("ha.restart") and r.state is RunState.FAILED)
+        record = await service.runs.executor.execute(last.id)
+        why = f": {record.error}" if record.error else ""
+        self.outcome.log.append(
+            f"{self.at()} run retry-restart {args[0]}: {record.state.value}{why}")
+
+    async def _migrate(self, verb: str, args: list[str]) -> None:
+        self.background.append(asyncio.create_task(self._quietly(
+            f"migrate {args[0]} {args[1]}", self.sim.migrate(args[0], args[1]))))
+
+    async def _power(self, verb: str, args: list[str]) -> None:
+        action = PowerAction.START if verb == "start" else PowerAction.POWEROFF
+        await self.sim.vm_power(await self.sim.vm_info(args[0]), action)
+
+    async def _define_on(self, verb: str, args: list[str]) -> None:
+        self.sim.define_copy(args[0], args[1])
+
+    async def _start_on(self, verb: str, args: list[str]) -> None:
+        self.sim.move_main(args[0], args[1])
+        await self.sim.vm_power(await self.sim.vm_info(args[0]), PowerAction.START)
+
+    async def _approve_failback(self, verb: str, args: list[str]) -> None:
+        self.services.live[1].approve_failback(args[0])
+
+    # -- faults at a moment of a migration or of a fence
+
+    async def _at_switchover(self, verb: str, args: list[str]) -> None:
+        vm, when, what, *rest = args
+
+        def hook(phase: str, name: str, _src: str, _dst: str) -> None:
+            if (phase, name) == (when, vm):
+                self.fault(what, rest)
+
+        self.sim.switchover_hooks.append(hook)
+
+    async def _fence_step(self, verb: str, args: list[str]) -> None:
+        host, seconds, how, what, *rest = args
+        if how not in ("ok", "fail"):
+            raise ValueError(f"fence-step: ok or fail, not {how!r}")
+        self.services.fence_steps[host] = (float(seconds), how == "ok",
+                                           lambda: self.fault(what, rest))
+
+    # -- the hosts' own doings, Ceph, the HA services
+
+    async def _self_fence(self, verb: str, args: list[str]) -> None:
+        # H's mvm-selffence kills its VMs (cut off long enough)
+        self.sim.self_fence(args[0], held=args[1:] == ["held"])
+
+    async def _majority_back(self, verb: str, args: list[str]) -> None:
+        self.sim.majority_back(args[0])  # H reaches a majority of its peers again
+
+    async def _blocklist(self, verb: str, args: list[str]) -> None:
+        # an entry HA did not make (left from an earlier incident)
+        self.sim.fence_host(args[0], 3600)
+
+    async def _rados(self, verb: str, args: list[str]) -> None:
+        # Ceph answers no `rados` command (lease)
+        self.services.rados.down = verb == "rados-down"
+
+    async def _ha_start(self, verb: str, args: list[str]) -> None:
+        self.services.start(int(args[0]) if args else 1)
+
+    async def _ha_crash(self, verb: str, args: list[str]) -> None:
+        await self.services.crash(int(args[0]) if args else 1)
 
 
 def unusable(services: Services, sim: SimBackend) -> dict[str, str]:

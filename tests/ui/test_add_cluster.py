@@ -174,7 +174,8 @@ async def test_a_valid_form_typed_in_is_dismissed_with_it(running: Running) -> N
     screen.query_one("#h2-auth", Select).value = Auth.PASSWORD
     await pilot.pause()
     password = screen.query_one("#h2-password", Input)
-    assert password.display and not screen.query_one("#h2-key_file").display
+    assert password.display
+    assert not screen.query_one("#h2-key_file").display
     assert not next_enabled(screen)
     await type_into(pilot, screen, "h2-password", "s3cret!")
     assert password.password  # shown as dots
@@ -183,9 +184,11 @@ async def test_a_valid_form_typed_in_is_dismissed_with_it(running: Running) -> N
     await wait_until(pilot, lambda: bool(results), what="the form dismissed")
     assert not isinstance(demo.app.screen, AddClusterScreen)
     form = results[0]
-    assert isinstance(form, ClusterForm) and form is not screen.form
+    assert isinstance(form, ClusterForm)
+    assert form is not screen.form
     cluster = cluster_from_form(form)
-    assert cluster.name == "lab" and cluster.layout is Layout.HCI
+    assert cluster.name == "lab"
+    assert cluster.layout is Layout.HCI
     assert [(h.name, h.address, h.port, h.user, h.password_auth) for h in cluster.hosts] == [
         ("hv1", "10.0.0.11", 22, "root", False), ("hv2", "10.0.0.12", 2222, "root", False),
         ("hv3", "10.0.0.13", 22, "ubuntu", True)]

@@ -60,7 +60,8 @@ async def test_switching_clusters_with_key_5_and_enter(tmp_path: Path,
     app, session, lab, _clock = two_clusters(tmp_path)
     async with app.run_test(size=size) as pilot:
         await polled(pilot, session)
-        assert header_text(app) == "cluster demo" and app.has_class("-cluster-blue")
+        assert header_text(app) == "cluster demo"
+        assert app.has_class("-cluster-blue")
         assert all(m.ha is not None and m.ha.running for m in app.managed)  # each its own HA
         await pilot.press("5")
         await wait_until(pilot, lambda: app.current_mode == "clusters", what="clusters")
@@ -75,7 +76,8 @@ async def test_switching_clusters_with_key_5_and_enter(tmp_path: Path,
         await pilot.press("down", "enter")
         await wait_until(pilot, lambda: app.cluster is lab and app.current_mode == "summary",
                          what="lab shown on Summary")
-        assert header_text(app) == "cluster lab" and app.has_class("-cluster-green")
+        assert header_text(app) == "cluster lab"
+        assert app.has_class("-cluster-green")
         assert not app.has_class("-cluster-blue")
         await pilot.press("3")  # the VMs screen lists lab's VMs only
         await wait_until(pilot, lambda: app.current_mode == "vms", what="vms")
@@ -119,7 +121,8 @@ async def test_the_palette_offers_the_other_clusters(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await polled(pilot, session)
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert "Switch to cluster lab" in titles and "Switch to cluster demo" not in titles
+        assert "Switch to cluster lab" in titles
+        assert "Switch to cluster demo" not in titles
 
 
 async def test_a_new_cluster_is_shown_as_soon_as_it_is_created(tmp_path: Path) -> None:
@@ -140,7 +143,8 @@ async def test_a_new_cluster_is_shown_as_soon_as_it_is_created(tmp_path: Path) -
         await polled(pilot, session)
         app.adopt(spec)
         app.adopt(spec)  # (once only)
-        assert made == ["branch"] and [m.name for m in app.managed] == ["demo", "lab", "branch"]
+        assert made == ["branch"]
+        assert [m.name for m in app.managed] == ["demo", "lab", "branch"]
         await pilot.press("5")
         await wait_until(pilot, lambda: app.current_mode == "clusters", what="clusters")
         table = app.screen.query_one("#clusters-table", ResourceTable)

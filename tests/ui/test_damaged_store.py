@@ -47,8 +47,11 @@ async def test_a_store_that_is_not_a_database_refuses_every_action(tmp_path: Pat
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: cluster.poller.polls_done >= 3 and app.up_to_date)
         said = [n.message for n in app._notifications]
-        assert len(said) == 1 and str(path) in said[0] and "not an SQLite database" in said[0]
-        assert "move it aside" in said[0] and "every action is refused" in said[0]
+        assert len(said) == 1
+        assert str(path) in said[0]
+        assert "not an SQLite database" in said[0]
+        assert "move it aside" in said[0]
+        assert "every action is refused" in said[0]
         await pilot.pause()
         assert "ACTIONS ARE OFF" in screen_text(app)
         app.clear_notifications()
@@ -61,7 +64,8 @@ async def test_a_store_that_is_not_a_database_refuses_every_action(tmp_path: Pat
             await wait_until(pilot, lambda: bool(app._notifications), what=f"{key} refused")
             assert isinstance(app.screen, VmsScreen), key  # no dialog opened
             (refusal,) = [n.message for n in app._notifications]
-            assert refusal.startswith("Nothing was done: the run history") and str(path) in refusal
+            assert refusal.startswith("Nothing was done: the run history")
+            assert str(path) in refusal
             app.clear_notifications()
         await pilot.press("2")
         await wait_until(pilot, lambda: isinstance(app.screen, HostsScreen))
@@ -81,7 +85,8 @@ async def test_a_store_that_is_not_a_database_refuses_every_action(tmp_path: Pat
         await wait_until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.pause()
         banner = str(app.screen.query_one("#history-refused").render())
-        assert str(path) in banner and "every action is refused" in banner
+        assert str(path) in banner
+        assert "every action is refused" in banner
         assert "runs.sqlite3" in screen_text(app)
         assert app.is_running
     assert session.store.list_runs() == []
@@ -134,5 +139,6 @@ async def test_a_run_with_bad_json_is_unreadable_in_history_and_not_retried(
         await pilot.press("escape", "down", "enter")  # run 1 can be retried
         await wait_until(pilot, lambda: getattr(app.screen, "run_id", None) == 1)
         active = app.active_bindings.get("r")
-        assert active is not None and active.enabled
+        assert active is not None
+        assert active.enabled
     await session.close()

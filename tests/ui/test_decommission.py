@@ -68,7 +68,8 @@ async def test_the_plan_needs_maintenance_then_the_name_typed(tmp_path: Path) ->
         await advance(pilot, demo, 3.0)
         screen = await open_plan(demo, pilot)
         assert screen.plan.blockers == []
-        assert [o.id for o in screen.plan.osds] == [2] and screen.plan.mon == "hv3"
+        assert [o.id for o in screen.plan.osds] == [2]
+        assert screen.plan.mon == "hv3"
         checks = str(screen.query_one("#decommission-checks", Static).render())
         assert "nearfull at 85%" in checks  # the simulated cluster's `ceph osd dump`
         assert ("⚠ warning: without hv3, 2 monitors are in quorum and 2 are needed: the "
@@ -84,7 +85,8 @@ async def test_the_plan_needs_maintenance_then_the_name_typed(tmp_path: Path) ->
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
         run = demo.session.store.list_runs()[0]
-        assert run.kind == "demo:ceph.decommission" and run.params["host"] == "hv3"
+        assert run.kind == "demo:ceph.decommission"
+        assert run.params["host"] == "hv3"
         for _ in range(900):
             if demo.session.store.get_run(run.id).ended is not None:
                 break

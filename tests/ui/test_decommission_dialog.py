@@ -47,7 +47,8 @@ async def test_the_plan_dialog_is_centred(tmp_path: Path, size: tuple[int, int])
                          what="the plan")
         await pilot.pause()
         region = demo.app.screen.query_one("#decommission-dialog").region
-        assert region.width < size[0] and region.height < size[1], region
+        assert region.width < size[0], region
+        assert region.height < size[1], region
         assert centred(region, size), (region, size)
         await pilot.press("escape")
         demo.app.push_screen(TypeHostScreen("hv3", "guard 'health' said no"))

@@ -49,7 +49,8 @@ async def test_filter_vms_as_you_type(running: Running) -> None:
     await pilot.press("slash", "h", "v", "1")
     shown = {r.key for r in table.rows}
     expected = {v.name for v in demo.session.clusters[0].snapshot().vms if v.host == "hv1"}
-    assert shown == expected and len(shown) == 3
+    assert shown == expected
+    assert len(shown) == 3
     await pilot.press("escape")
     assert demo.app.screen.query_one("#vm-filter", Input).value == ""
     assert {r.key for r in table.rows} == everything
@@ -105,7 +106,8 @@ async def test_power_off_a_vm_and_see_it_in_history(running: Running) -> None:
     store = demo.session.store
     await finish_latest_run(pilot, demo)
     run = store.list_runs()[0]
-    assert run.title == "Power off web-01" and run.targets.vm == "web-01"
+    assert run.title == "Power off web-01"
+    assert run.targets.vm == "web-01"
     assert vm_power(demo, "web-01") is PowerState.SHUTOFF
     assert any("shut off" in line.text for line in store.log(run.id))
     await pilot.press("escape", "4")
@@ -161,7 +163,8 @@ async def test_vm_detail_tabs(running: Running) -> None:
     labels = [str(tab.label) for tab in demo.app.screen.query(Tab)]
     assert labels == ["Summary", "Disks", "NICs", "Metrics", "History"]
     disks = demo.app.screen.query_one("#vm-disk-table", ResourceTable).rows
-    assert disks and disks[0].key == "vda"
+    assert disks
+    assert disks[0].key == "vda"
 
 
 async def test_command_palette_reaches_screens(running: Running) -> None:

@@ -30,7 +30,8 @@ async def test_a_lost_host_is_fenced_and_its_vms_restart_elsewhere(with_ha: Runn
     assert any(m.startswith("HA: ") and "fence hv1" in m for m in messages), messages
     fence = next(i for i, m in enumerate(reversed(messages)) if "fence hv1" in m)
     restarts = [i for i, m in enumerate(reversed(messages)) if "restart" in m]
-    assert restarts and min(restarts) > fence  # fenced before any restart (oldest first)
+    assert restarts
+    assert min(restarts) > fence  # fenced before any restart (oldest first)
     assert sim.blocklist() == ["hv1"]
     vms = {n: await sim.vm_info(n) for n in ("web-01", "db-01")}
     assert {v.host for v in vms.values()} <= {"hv2", "hv3"}
@@ -69,7 +70,8 @@ async def test_failback_ask_is_asked_in_the_tui_and_the_answer_acts(with_ha: Run
     asked = demo.app.screen
     assert isinstance(asked, ConfirmModal)
     vm = asked.title_text.split()[2]  # "HA: fail db-01 back to hv1?"
-    assert asked.title_text == f"HA: fail {vm} back to hv1?" and vm in moved
+    assert asked.title_text == f"HA: fail {vm} back to hv1?"
+    assert vm in moved
     assert any("virsh" in c for step in asked.steps for c in step.preview)
     await pilot.press("y")
     await advance_until(demo, pilot, lambda: sim.where_is(vm) == "hv1")
@@ -132,14 +134,17 @@ async def test_hosts_and_summary_say_what_ha_says_and_never_ok_while_a_vm_is_dow
     await advance_until(demo, pilot, looked)
     assert said  # (the restarts take no cluster time here: only the pinned VM stays down)
     text = panel()
-    assert "● OK" not in text and "stopped by policy: license-srv" in text
+    assert "● OK" not in text
+    assert "stopped by policy: license-srv" in text
     assert "HA: license-srv stopped by policy" in text
-    assert toasts[0] == "fenced hv1" and "left-down hv1 license-srv" in toasts
+    assert toasts[0] == "fenced hv1"
+    assert "left-down hv1 license-srv" in toasts
     await pilot.press("i")
     await pilot.pause()
     screen = demo.app.screen
     assert isinstance(screen, IncidentsScreen)
     (incident,) = screen.incidents
     lines = incident.lines()
-    assert lines[0] == "+0 s  suspect: a check failed" and "fenced" in " ".join(lines)
+    assert lines[0] == "+0 s  suspect: a check failed"
+    assert "fenced" in " ".join(lines)
     assert set(incident.downtime) == {"web-01", "db-01"}

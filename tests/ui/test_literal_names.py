@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +79,7 @@ def unescaped(text: str, name: str) -> bool:
 
 
 @pytest.fixture
-def markup_spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def markup_spy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every markup string (Textual's and Rich's parsers) that holds a hostile name."""
     parsed: list[str] = []
 
@@ -95,7 +95,7 @@ def markup_spy(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     # rich.console calls its own binding of markup.render, not exported: patched there
     monkeypatch.setattr(rich.console, "render_markup",
                         spy(rich.console.render_markup))  # type: ignore[attr-defined]
-    yield parsed
+    return parsed
 
 
 def screen_text(app: MvmApp) -> str:
@@ -120,10 +120,12 @@ async def back(pilot: Pilot[None], app: MvmApp, screen_type: type) -> None:
 
 
 def test_literal_makes_a_plain_text_and_widget_id_a_valid_id() -> None:
-    assert literal(VM_SLASH).plain == VM_SLASH and not literal(VM_CLICK).spans
+    assert literal(VM_SLASH).plain == VM_SLASH
+    assert not literal(VM_CLICK).spans
     assert widget_id("host", "hv1") == "host-hv1"
     odd = widget_id("host", HOST_SLASH)
-    assert re.fullmatch(r"[A-Za-z_-][A-Za-z0-9_-]*", odd) and odd != widget_id("host", "hv[/]4")
+    assert re.fullmatch(r"[A-Za-z_-][A-Za-z0-9_-]*", odd)
+    assert odd != widget_id("host", "hv[/]4")
 
 
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])
@@ -139,7 +141,8 @@ async def test_every_screen_and_dialog_shows_names_from_hosts_literally(
         await wait_until(pilot, lambda: cluster.poller.polls_done >= 3 and app.up_to_date,
                          what="first poll")
         await pilot.pause()
-        assert HOST_CLICK in screen_text(app) and HOST_SLASH in screen_text(app)  # Summary
+        assert HOST_CLICK in screen_text(app)
+        assert HOST_SLASH in screen_text(app)  # Summary
 
         # VMs, the placement dialog, a power confirmation, VM detail
         await pilot.press("3")

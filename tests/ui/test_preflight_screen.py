@@ -48,7 +48,8 @@ async def test_the_checklist_shows_each_failure_with_its_fix(tmp_path: Path) -> 
         await pilot.pause()
         text = _screen_text(demo)
         assert "1 of 2 hosts ready" in text
-        assert "n2: NOT ready" in text and "→ the host has: ens3, lo" in text
+        assert "n2: NOT ready" in text
+        assert "→ the host has: ens3, lo" in text
         await pilot.press("p")  # not every host is ready: no provisioning
         assert isinstance(demo.app.screen, PreflightScreen)
         await pilot.press("r")
@@ -56,7 +57,8 @@ async def test_the_checklist_shows_each_failure_with_its_fix(tmp_path: Path) -> 
         await pilot.press("escape")
         await wait_until(pilot, lambda: bool(results))
         result = results[0]
-        assert isinstance(result, PreflightResult) and not result.provision
+        assert isinstance(result, PreflightResult)
+        assert not result.provision
         assert [r.ok for r in result.reports] == [True, False]
 
 
@@ -88,5 +90,7 @@ async def test_new_cluster_from_the_palette_ends_in_its_preflight(
                          bool(seen), what="the preflight of the new cluster's hosts")
     spec = seen[0]
     assert [h.name for h in spec.hosts] == ["n1", "n2", "n3"]
-    assert spec.devices == ("/dev/sdb",) and spec.interfaces == ("eth0", "eth1", "eth2")
-    assert spec.hosts[2].password == "s3cret" and "s3cret" not in repr(spec)
+    assert spec.devices == ("/dev/sdb",)
+    assert spec.interfaces == ("eth0", "eth1", "eth2")
+    assert spec.hosts[2].password == "s3cret"
+    assert "s3cret" not in repr(spec)

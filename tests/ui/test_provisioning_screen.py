@@ -87,4 +87,5 @@ async def test_a_pane_per_run_with_its_step_progress_and_log(tmp_path: Any) -> N
         await pilot.press("enter")
         await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
         detail = demo.app.screen
-        assert isinstance(detail, RunDetailScreen) and detail.run_id == runs[0].id
+        assert isinstance(detail, RunDetailScreen)
+        assert detail.run_id == runs[0].id

@@ -48,7 +48,8 @@ async def test_quit_asks_while_a_run_executes(running: tuple[DemoApp, Pilot[None
     assert "Retry (r) in History resumes it" in modal.consequence
     await pilot.press("n")
     await wait_until(pilot, lambda: not isinstance(demo.app.screen, ConfirmModal))
-    assert demo.app.is_running and demo.session.executor.is_executing(run.id)
+    assert demo.app.is_running
+    assert demo.session.executor.is_executing(run.id)
 
     await pilot.press("q")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal), what="asked")
@@ -81,7 +82,8 @@ async def asked(pilot: Pilot[None], demo: DemoApp) -> ConfirmModal:
 async def test_quit_asks_while_ha_is_active_here_and_says_no_standby_runs(
         with_ha: tuple[DemoApp, Pilot[None]], tmp_path: Path) -> None:
     demo, pilot = with_ha
-    assert demo.app.ha is not None and demo.app.ha.status().active
+    assert demo.app.ha is not None
+    assert demo.app.ha.status().active
     demo.app.standby_probe = standby("inactive")
     name = demo.session.clusters[0].name
     modal = await asked(pilot, demo)
@@ -93,7 +95,8 @@ async def test_quit_asks_while_ha_is_active_here_and_says_no_standby_runs(
             f"{name} stops until an HA service starts again") in modal.consequence
     await pilot.press("n")
     await wait_until(pilot, lambda: not isinstance(demo.app.screen, ConfirmModal))
-    assert demo.app.is_running and demo.app.ha.status().active
+    assert demo.app.is_running
+    assert demo.app.ha.status().active
 
     await asked(pilot, demo)
     await pilot.press("y")

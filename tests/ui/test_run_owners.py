@@ -6,6 +6,7 @@ commands that were following it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import queue
 import signal
@@ -98,8 +99,9 @@ async def test_one_owner_per_run_across_processes(
     lines_before = len(log)
 
     # `inventory` opens the store (and recovers what dead processes left): not this run
-    inventory = subprocess.run([sys.executable, "-m", "tests.ui.on_store", str(db), "inventory"],
-                               cwd=ROOT, env=env, capture_output=True, timeout=60)
+    inventory = await asyncio.to_thread(
+        subprocess.run, [sys.executable, "-m", "tests.ui.on_store", str(db), "inventory"],
+        cwd=ROOT, env=env, capture_output=True, timeout=60)
     assert inventory.returncode == 0, inventory.stderr
 
     # two `decommission` commands: each shows the run read-only, neither executes it
@@ -118,9 +120,11 @@ async def test_one_owner_per_run_across_processes(
         await wait_until(pilot, lambda: isinstance(app.screen, RunDetailScreen),
                          what="the running decommission shown")
         screen = app.screen
-        assert isinstance(screen, RunDetailScreen) and screen.run_id == run_id
+        assert isinstance(screen, RunDetailScreen)
+        assert screen.run_id == run_id
         head = str(screen.query_one("#run-head").render())
-        assert f"in process {pid} on " in head and "read-only" in head
+        assert f"in process {pid} on " in head
+        assert "read-only" in head
         assert not session.executor.is_executing(run_id)
         assert screen.check_action("retry", ()) is False
         assert screen.check_action("pause", ()) is False

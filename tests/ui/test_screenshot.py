@@ -40,7 +40,8 @@ async def test_without_downloads_it_goes_to_the_state_directory(
         tmp_path: Path, home: Path, size: tuple[int, int]) -> None:
     told = await take(make_demo(tmp_path), size)
     saved = list((home / "state" / "mvm-tui" / "screenshots").glob("*.svg"))
-    assert len(saved) == 1 and saved[0].read_text().startswith("<svg")
+    assert len(saved) == 1
+    assert saved[0].read_text().startswith("<svg")
     assert ("Screenshot", "information", f"Saved to {saved[0]}") in told
     assert saved[0].parent.stat().st_mode & 0o777 == 0o700
     assert not (home / "Downloads").exists()
@@ -60,5 +61,6 @@ async def test_a_failed_save_says_why(tmp_path: Path, home: Path) -> None:
     told = await take(make_demo(tmp_path), (160, 48))
     [(severity, message)] = [(s, m) for t, s, m in told if t == "Screenshot"]
     assert severity == "error"
-    assert message.startswith("Not saved: ") and str(home / "state" / "mvm-tui") in message
+    assert message.startswith("Not saved: ")
+    assert str(home / "state" / "mvm-tui") in message
     assert (home / "state" / "mvm-tui").is_file()  # nothing changed

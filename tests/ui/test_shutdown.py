@@ -114,7 +114,8 @@ async def test_stop_waiting_leaves_the_vm_running_and_the_run_cancelled(running:
     await wait_until(pilot, lambda: bool(demo.app.screen.query(ResourceTable)
                                          and demo.app.screen.query_one(ResourceTable).rows))
     row = demo.app.screen.query_one(ResourceTable).rows[0]
-    assert row.cells[2] == f"Shut down {APPLIANCE}" and str(row.cells[4]) == "cancelled"
+    assert row.cells[2] == f"Shut down {APPLIANCE}"
+    assert str(row.cells[4]) == "cancelled"
 
 
 async def test_a_vm_powered_off_by_something_else_is_said_so(running: Running) -> None:

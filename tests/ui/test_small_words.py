@@ -54,7 +54,8 @@ async def test_a_filter_matching_no_vm_says_so(tmp_path: Path, size: tuple[int, 
         await pilot.press("slash", *"[b]zzz")
         await wait_until(pilot, lambda: not screen.query_one(VmTable).rows, what="no row")
         await pilot.pause()
-        assert none.display and none.region.height >= 1
+        assert none.display
+        assert none.region.height >= 1
         assert str(none.render()) == 'No VM matches "[b]zzz" (esc clears the filter).'
         await pilot.press("escape")
         await wait_until(pilot, lambda: not none.display, what="the line gone")
@@ -64,7 +65,8 @@ def test_cluster_create_from_has_a_help_text(capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit):
         main(["cluster", "create", "--help"])
     out = capsys.readouterr().out
-    assert "--from FILE" in out and "the TOML file describing the cluster" in out
+    assert "--from FILE" in out
+    assert "the TOML file describing the cluster" in out
 
 
 @pytest.mark.parametrize("size", [(160, 48), (80, 24)])
@@ -83,5 +85,7 @@ async def test_esc_clears_a_filter_left_with_enter(tmp_path: Path, size: tuple[i
         assert screen.focused is table
         await pilot.press("escape")
         await wait_until(pilot, lambda: len(table.rows) == every, what="every VM back")
-        assert not none.display and not screen.query_one("#vm-filter").display
-        assert demo.app.screen is screen and screen.focused is table
+        assert not none.display
+        assert not screen.query_one("#vm-filter").display
+        assert demo.app.screen is screen
+        assert screen.focused is table

@@ -33,7 +33,8 @@ async def test_minus_outside_a_host_row_removes_nothing(running: Running) -> Non
     screen.query_one("#add-cluster-layout", RadioSet).focus()
     await pilot.press("minus", "minus", "minus")
     await pilot.pause()
-    assert len(screen.form.hosts) == 3 and len(screen.query(".host")) == 3
+    assert len(screen.form.hosts) == 3
+    assert len(screen.query(".host")) == 3
     assert any("host row" in n for n in notes(demo.app))
     screen.query_one("#h2-auth").focus()  # in the third row: that row goes
     await pilot.press("minus")
@@ -59,7 +60,8 @@ async def test_escape_on_the_form_asks_and_can_keep_it(running: Running) -> None
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
     await pilot.press("n")
     await wait_until(pilot, lambda: demo.app.screen is screen, what="the form again")
-    assert results == [] and screen.form.name == "prod"
+    assert results == []
+    assert screen.form.name == "prod"
 
 
 async def test_escape_on_an_empty_form_closes_it(running: Running) -> None:
@@ -108,7 +110,8 @@ async def test_escape_on_the_preflight_goes_back_to_the_filled_form(
                          what="the form again")
         await pilot.pause()
         form = screen_of(demo.app, AddClusterScreen).form
-        assert form.name == "new" and [h.name for h in form.hosts] == ["n1", "n2", "n3"]
+        assert form.name == "new"
+        assert [h.name for h in form.hosts] == ["n1", "n2", "n3"]
         assert form.hosts[2].password.get_secret_value() == "s3cret"
         assert demo.app.screen.query_one("#f-name", Input).value == "new"
 
@@ -141,7 +144,8 @@ async def test_escape_on_the_worker_preflight_goes_back_to_its_filled_form(
                          what="the worker form again")
         await pilot.pause()
         screen = screen_of(demo.app, AddWorkerScreen)
-        assert screen.row.name == "hv4" and screen.row.password.get_secret_value() == "pw4"
+        assert screen.row.name == "hv4"
+        assert screen.row.password.get_secret_value() == "pw4"
         assert screen.query_one("#worker-address", Input).value == "192.0.2.14"
         assert not screen.query_one("#worker-next", Button).disabled  # still valid
         await pilot.press("escape")  # filled in: asked first

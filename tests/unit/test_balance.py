@@ -83,7 +83,8 @@ def test_limits_per_round_and_migrations_in_flight() -> None:
     snap = cluster(hot + cool, vms)  # each hot host at 100%
     moves = plan_balance(snap, ON, LIMITS)
     assert len(moves) == 2
-    assert len({m.source for m in moves}) == 2 and len({m.target for m in moves}) == 2
+    assert len({m.source for m in moves}) == 2
+    assert len({m.target for m in moves}) == 2
     busy = [Move("x", "hot0", "cool0")]
     assert len(plan_balance(snap, ON, LIMITS, in_flight=busy)) == 1
     many = BalanceSettings(enabled=True, max_total=10, max_per_host=3)
@@ -150,8 +151,11 @@ def test_balance_properties(snap: ClusterSnapshot, s: BalanceSettings) -> None:
     assert len({m.vm for m in moves}) == len(moves)
     for m in moves:
         v = vms[m.vm]
-        assert v.placement is A and v.power is PowerState.RUNNING and m.live
-        assert v.host == m.source and m.target != m.source
+        assert v.placement is A
+        assert v.power is PowerState.RUNNING
+        assert m.live
+        assert v.host == m.source
+        assert m.target != m.source
         assert {m.source, m.target} <= usable
     # within the round's limits
     assert len(moves) <= s.max_total
@@ -164,7 +168,8 @@ def test_balance_properties(snap: ClusterSnapshot, s: BalanceSettings) -> None:
     assert not {m.target for m in moves} & {m.source for m in moves}  # fits even if one fails
     for name in {m.target for m in moves}:
         r = after[name].room
-        assert r.memory_used_mb <= r.memory_mb and r.vcpus_used <= r.vcpus
+        assert r.memory_used_mb <= r.memory_mb
+        assert r.vcpus_used <= r.vcpus
         assert after[name].pct <= s.threshold_pct + 1e-9
         assert room[name].memory_used_mb < r.memory_used_mb
     for name in {m.source for m in moves}:

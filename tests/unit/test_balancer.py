@@ -302,8 +302,10 @@ async def test_each_move_is_a_run_in_history_with_the_exact_commands(make: Make)
                    for t in log)
         assert len(log) == len(set(log))  # no line twice
         assert w.store.list_runs(vm=name)[0].id == run.id  # History per VM
-    assert 0.0 < min(progress) < 1.0 and max(progress) == 1.0
-    assert asked and all(src == "h1" for _, src, _ in asked)  # the VM as it is on its source
+    assert 0.0 < min(progress) < 1.0
+    assert max(progress) == 1.0
+    assert asked
+    assert all(src == "h1" for _, src, _ in asked)  # the VM as it is on its source
     await stop(w)
 
 

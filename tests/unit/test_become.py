@@ -42,7 +42,8 @@ def test_the_success_marker_split_at_every_place_is_found_once() -> None:
         shown = s.stdout(text[:i])
         assert not s.started or i >= len(M.success) + 1
         shown += s.stdout(text[i:])
-        assert s.started and shown == "out", i
+        assert s.started, i
+        assert shown == "out", i
 
 
 def test_one_character_at_a_time() -> None:
@@ -51,7 +52,8 @@ def test_one_character_at_a_time() -> None:
     assert "".join(s.stdout(c) for c in text) == "hello\n"
     s2 = SudoStreams(M)
     err = f"lecture\n{M.prompt}"
-    assert "".join(s2.stderr(c) for c in err) == "lecture\n" and s2.prompts == 1
+    assert "".join(s2.stderr(c) for c in err) == "lecture\n"
+    assert s2.prompts == 1
 
 
 def test_no_success_line_means_not_started_and_nothing_is_lost() -> None:
@@ -66,7 +68,8 @@ def test_the_marker_without_its_newline_is_not_the_success_line() -> None:
     s = SudoStreams(M)
     s.stdout(M.success)
     assert not s.started
-    assert s.stdout("\n") == "" and s.started
+    assert s.stdout("\n") == ""
+    assert s.started
 
 
 def test_the_command_printing_the_markers_gets_them_shown() -> None:
@@ -83,7 +86,8 @@ def test_a_prompt_split_at_every_place_is_counted_once_and_removed() -> None:
         shown = s.stderr(text[:i])
         assert s.prompts == (1 if i == len(text) else 0), i
         shown += s.stderr(text[i:])
-        assert s.prompts == 1 and shown == "We trust you have received the usual lecture.\n", i
+        assert s.prompts == 1, i
+        assert shown == "We trust you have received the usual lecture.\n", i
 
 
 def test_a_prompt_again_is_counted_again() -> None:
@@ -92,7 +96,8 @@ def test_a_prompt_again_is_counted_again() -> None:
     assert s.stderr(f"Sorry, try again.\n{M.prompt}") == "Sorry, try again.\n"
     assert s.prompts == 2
     s2 = SudoStreams(M)
-    assert s2.stderr(M.prompt * 3) == "" and s2.prompts == 3
+    assert s2.stderr(M.prompt * 3) == ""
+    assert s2.prompts == 3
 
 
 def test_a_held_beginning_that_is_no_prompt_comes_out_later() -> None:
@@ -139,9 +144,12 @@ def test_any_output_cut_anyhow_comes_out_exactly_without_the_markers(
 
 def test_fresh_markers_are_one_time_and_plain() -> None:
     a, b = Markers.fresh(), Markers.fresh()
-    assert a.prompt != b.prompt and a.success != b.success
+    assert a.prompt != b.prompt
+    assert a.success != b.success
     for text in (a.prompt, a.success):
-        assert "%" not in text and "'" not in text and "\n" not in text
+        assert "%" not in text
+        assert "'" not in text
+        assert "\n" not in text
     assert a.success.replace("-", "").isalnum()
 
 

@@ -47,7 +47,8 @@ def test_inventory_rates_are_measured_or_null_never_a_made_up_zero() -> None:
     (cluster,) = measured["clusters"]
     assert cluster["rates_over_s"] == 0.2
     running = [v for v in cluster["vms"] if v["power"] == "running"]
-    assert running and any(v["cpu_pct"] > 0 for v in running)
+    assert running
+    assert any(v["cpu_pct"] > 0 for v in running)
     assert all(h["metrics"]["cpu_pct"] > 0 for h in cluster["hosts"])
     assert all(h["facts"]["storage_gb"] > 0 for h in cluster["hosts"])
     once = json.loads(run_cli("inventory", "--json", "--demo", "--sample", "0").stdout)
@@ -57,7 +58,8 @@ def test_inventory_rates_are_measured_or_null_never_a_made_up_zero() -> None:
     assert all(h["metrics"]["cpu_pct"] is None for h in cluster["hosts"])
     assert all(v["mem_source"] == "guest" for v in cluster["vms"])
     bad = run_cli("inventory", "--json", "--demo", "--sample", "soon")
-    assert bad.returncode == 2 and "'soon' is not a number of seconds" in bad.stderr
+    assert bad.returncode == 2
+    assert "'soon' is not a number of seconds" in bad.stderr
     assert "Traceback" not in bad.stderr
 
 
@@ -71,7 +73,8 @@ def test_a_bad_config_names_file_and_key_without_traceback(tmp_path: Path) -> No
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert str(bad) in result.stderr
-    assert "adress" in result.stderr and "address" in result.stderr
+    assert "adress" in result.stderr
+    assert "address" in result.stderr
     assert "compute_vlans" in result.stderr
     assert result.stdout == ""
 
@@ -112,7 +115,8 @@ def test_a_reader_that_leaves_early_gets_no_traceback(tmp_path: Path) -> None:
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "XDG_STATE_HOME": str(tmp_path)},
     )
-    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
     assert proc.stdout.read(1) == b"{"
     proc.stdout.close()  # like `| head -c 1`
     assert proc.wait(timeout=60) == 0
@@ -143,9 +147,11 @@ WARN_FROM_A_LIBRARY = (
 def test_no_library_warning_reaches_the_operator() -> None:
     quiet = subprocess.run([sys.executable, "-c", WARN_FROM_A_LIBRARY],
                            capture_output=True, text=True, timeout=60)
-    assert quiet.returncode == 0 and quiet.stderr == ""
+    assert quiet.returncode == 0
+    assert quiet.stderr == ""
     help_ = run_cli("--help")
-    assert help_.returncode == 0 and help_.stderr == ""
+    assert help_.returncode == 0
+    assert help_.stderr == ""
 
 
 def test_a_developer_sees_warnings_when_asking_for_them() -> None:

@@ -39,8 +39,8 @@ def missing_help(parser: argparse.ArgumentParser, path: str) -> list[str]:
     return missing
 
 
-@pytest.mark.parametrize("parser, path", [(build_parser(), "mvm-tui"),
-                                          (build_lab_parser(), "mvm-tui lab")])
+@pytest.mark.parametrize(("parser", "path"), [(build_parser(), "mvm-tui"),
+                                              (build_lab_parser(), "mvm-tui lab")])
 def test_every_argument_has_a_help_text(parser: argparse.ArgumentParser, path: str) -> None:
     assert missing_help(parser, path) == []
 

@@ -29,7 +29,8 @@ async def test_a_file_with_a_typo_names_the_file_and_the_key(
     assert await create_cluster(source, config, out=io.StringIO(),
                                 db_path=tmp_path / "r.sqlite3") == 2
     err = capsys.readouterr().err
-    assert str(source) in err and "layuot" in err
+    assert str(source) in err
+    assert "layuot" in err
     assert not config.exists()
 
 
@@ -48,7 +49,8 @@ async def test_an_unreachable_host_changes_nothing(tmp_path: Path) -> None:
     out = io.StringIO()
     assert await create_cluster(source, config, out=out, db_path=tmp_path / "r.sqlite3") == 1
     text = out.getvalue()
-    assert "preflight n1: NOT ready" in text and "nothing was changed" in text
+    assert "preflight n1: NOT ready" in text
+    assert "nothing was changed" in text
     assert "check the address and the port" in text
     assert not config.exists()
 
@@ -63,7 +65,8 @@ async def test_a_config_file_it_cannot_read_fails_before_anything_runs(
     out = io.StringIO()
     assert await create_cluster(source, config, out=out, db_path=tmp_path / "r.sqlite3") == 2
     err = capsys.readouterr().err
-    assert str(config) in err and "poll_intervall" in err
+    assert str(config) in err
+    assert "poll_intervall" in err
     assert out.getvalue() == ""  # no preflight, nothing run
     assert config.read_text() == "[timers]\npoll_intervall = 5\n"
 
@@ -78,7 +81,8 @@ def test_the_command_line_creates_a_config_file_that_does_not_exist(
     code = main(["cluster", "create", "--from", str(source), "--config", str(config)])
     out = capsys.readouterr()
     assert "no such file" not in out.err  # before: refused, as for the other commands
-    assert code == 1 and "preflight n1: NOT ready" in out.out
+    assert code == 1
+    assert "preflight n1: NOT ready" in out.out
 
 
 async def test_a_damaged_run_store_fails_before_the_preflight(
@@ -92,6 +96,8 @@ async def test_a_damaged_run_store_fails_before_the_preflight(
     out = io.StringIO()
     assert await create_cluster(source, config, out=out, db_path=store) == 74
     err = capsys.readouterr().err
-    assert str(store) in err and "a directory is in its place" in err
+    assert str(store) in err
+    assert "a directory is in its place" in err
     assert "preflight" not in out.getvalue()  # nothing ran
-    assert not config.exists() and list(store.iterdir()) == []
+    assert not config.exists()
+    assert list(store.iterdir()) == []

@@ -38,7 +38,8 @@ def test_the_command_prints_it_and_it_loads(tmp_path: Path) -> None:
     assert COMMAND == "mvm-tui config example"
     result = subprocess.run([sys.executable, "-m", "mvm_tui.cli", "config", "example"],
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0 and result.stderr == ""
+    assert result.returncode == 0
+    assert result.stderr == ""
     assert result.stdout == example_text()
     copy = tmp_path / "config.toml"
     copy.write_text(result.stdout)

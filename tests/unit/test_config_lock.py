@@ -49,7 +49,8 @@ def test_an_update_waits_for_the_one_in_progress_and_keeps_it(tmp_path: Path) ->
     path = tmp_path / "config.toml"
     add_cluster(path, cluster("first"))
     holder = writer("hold", str(path), "a")
-    assert holder.stdout is not None and holder.stdin is not None
+    assert holder.stdout is not None
+    assert holder.stdin is not None
     assert holder.stdout.readline().strip() == "inside"  # a has read the file, holds the lock
     other = writer("add-once", str(path), "b")
     assert other.stdout is not None
@@ -101,7 +102,8 @@ def test_two_processes_accepting_host_keys_at_once_lose_none(tmp_path: Path) -> 
         _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
     lines = known.read_text().splitlines()
-    assert len(lines) == 30 and len(set(lines)) == 30
+    assert len(lines) == 30
+    assert len(set(lines)) == 30
 
 
 def test_a_worker_added_keeps_a_host_removed_meanwhile_removed(tmp_path: Path) -> None:
@@ -131,7 +133,8 @@ def test_a_lock_held_too_long_is_a_message(tmp_path: Path, monkeypatch: pytest.M
             update_config(path, lambda c: c)
     finally:
         os.close(fd)
-    assert str(paths.lock_path(path)) in str(raised.value) and "try again" in str(raised.value)
+    assert str(paths.lock_path(path)) in str(raised.value)
+    assert "try again" in str(raised.value)
     assert path.read_bytes() == before
 
 

@@ -51,7 +51,8 @@ def test_a_fatal_signal_in_the_command_leaves_a_trace(tmp_path: Path, crash: str
     assert stat.S_IMODE(crash_dir.stat().st_mode) == 0o700
     text = traces[0].read_text()
     header = text.splitlines()[:2]
-    assert header[0].startswith("mvm-tui ") and f" pid {proc.pid} started " in header[0]
+    assert header[0].startswith("mvm-tui ")
+    assert f" pid {proc.pid} started " in header[0]
     assert header[1] == "command: mvm-tui ha --config x.toml"
     assert "Fatal Python error: Segmentation fault" in text
     assert "in main" in text  # the main thread, in cli.main

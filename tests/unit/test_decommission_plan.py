@@ -74,12 +74,14 @@ def test_no_warning_while_the_monitors_left_can_lose_one() -> None:
         enumerate(MONMAP.mons[:2])))})
     p = plan_decommission("h3", "10.213.0.13", "mvmlab-h3", True, TREE, five,
                           five.names, [VMS], nearfull_ratio=0.85)
-    assert p.mon == "mvmlab-h3" and p.warnings == ()  # 4 left, 3 needed: one may go
+    assert p.mon == "mvmlab-h3"
+    assert p.warnings == ()  # 4 left, 3 needed: one may go
 
 
 def test_the_plan_warns_when_the_monitors_left_can_lose_no_further_one() -> None:
     p = plan()  # 3 monitors: without mvmlab-h3, 2 left and 2 needed
-    assert p.blockers == [] and p.warnings == (
+    assert p.blockers == []
+    assert p.warnings == (
         "without mvmlab-h3, 2 monitors are in quorum and 2 are needed: the cluster can lose no "
         "further monitor (add one after the decommission)",)
 

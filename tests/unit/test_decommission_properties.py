@@ -44,4 +44,5 @@ def test_an_entry_for_one_client_instance_fences_no_whole_address(
 ) -> None:
     one = ceph.Blocklist(entries=(BlocklistEntry(addr=f"{ip}:{port}/{nonce}"),))
     whole = ceph.Blocklist(entries=(BlocklistEntry(addr=f"{ip}:0/0"),))
-    assert not one.covers(str(ip)) and whole.covers(str(ip))
+    assert not one.covers(str(ip))
+    assert whole.covers(str(ip))

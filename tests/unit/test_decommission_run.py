@@ -97,7 +97,8 @@ async def test_unhealthy_cluster_stops_at_the_first_guard_and_an_override_needs_
     assert failed.state is RunState.FAILED
     assert "guard 'health'" in (failed.error or "")
     states = [s.state for s in world.executor.store.steps(run.id)]
-    assert states[0] is StepState.FAILED and set(states[1:]) == {StepState.PENDING}
+    assert states[0] is StepState.FAILED
+    assert set(states[1:]) == {StepState.PENDING}
     tree = ceph.parse_osd_tree((await world.sim.ceph(c.osd_tree())).stdout)
     assert all(n.reweight != 0 for n in tree.nodes if n.type == "osd")  # nothing marked out
     with pytest.raises(BackendError, match="type the host's name"):
@@ -106,7 +107,8 @@ async def test_unhealthy_cluster_stops_at_the_first_guard_and_an_override_needs_
     again = await world.drive(asyncio.ensure_future(world.executor.execute(run.id)), 30)
     # past the overridden health gate the next guard holds: with osd.0 down, stopping osd.2
     # would take PGs offline
-    assert again.state is RunState.FAILED and "guard 'ok-to-stop'" in (again.error or "")
+    assert again.state is RunState.FAILED
+    assert "guard 'ok-to-stop'" in (again.error or "")
     assert [s.state for s in world.executor.store.steps(run.id)][:2] == [
         StepState.DONE, StepState.FAILED]
 

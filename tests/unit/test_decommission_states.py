@@ -94,8 +94,10 @@ def step(s: DecommissionSteps, title: str) -> Step:
 
 def test_an_osd_just_down_still_shows_every_pg_active_and_clean() -> None:
     s = status("down-1")  # right after `ceph osd down 2`
-    assert states(s) == {"active+clean": 33} and (s.num_up_osds, s.num_in_osds) == (2, 3)
-    assert not ceph.settled(s) and not ceph.settled(s, tree("down-1"))
+    assert states(s) == {"active+clean": 33}
+    assert (s.num_up_osds, s.num_in_osds) == (2, 3)
+    assert not ceph.settled(s)
+    assert not ceph.settled(s, tree("down-1"))
     assert ceph.stale_reasons(s) == ["2 of 3 OSDs in are up"]
 
 
@@ -105,17 +107,21 @@ def test_stale_pgs_are_not_settled() -> None:
     assert ceph.stale_reasons(s) == ["14 PGs are stale (no report from their OSDs)",
                                      "2 of 3 OSDs in are up"]
     two_down = status("down2-2")  # osd.1 and osd.2 down: still 33 active+clean
-    assert states(two_down) == {"active+clean": 33} and not ceph.settled(two_down)
-    assert not ceph.settled(status("down2-4")) and not ceph.settled(status("down-5"))
+    assert states(two_down) == {"active+clean": 33}
+    assert not ceph.settled(two_down)
+    assert not ceph.settled(status("down2-4"))
+    assert not ceph.settled(status("down-5"))
 
 
 def test_health_ok_right_after_an_out_is_not_healthy() -> None:
     s, t = status("out-01"), tree("out-01")  # the first read after `ceph osd out 2`
-    assert s.health == "HEALTH_OK" and states(s) == {"active+clean": 33}
+    assert s.health == "HEALTH_OK"
+    assert states(s) == {"active+clean": 33}
     assert ceph.healthy(s) == (True, "HEALTH_OK")  # the status alone cannot tell...
     ok, why = ceph.healthy(s, t)  # ...osd df tree can: osd.2 is out and holds its PGs
-    assert not ok and why == ("HEALTH_OK, but its PG statistics are stale: osd.2 is out but "
-                              "still holds 23 PGs")
+    assert not ok
+    assert why == ("HEALTH_OK, but its PG statistics are stale: osd.2 is out but "
+                   "still holds 23 PGs")
     assert ceph.healthy(status("out-02"), tree("out-02")) == (True, "HEALTH_OK")
     assert ceph.healthy(status("healthy"), tree("healthy")) == (True, "HEALTH_OK")
 
@@ -208,8 +214,10 @@ def test_the_data_has_moved_only_when_every_report_says_so(state: str, moved: bo
     assert len(WATCHED) == 23
     s, t = status(state), tree(state)
     if state == "held-2":
-        assert verdict(state).is_safe([2]) and t.df(2).pgs == 0  # type: ignore[union-attr]
-        assert ceph.settled(s, t) and states(s) == {"active+clean": 33}
+        assert verdict(state).is_safe([2])
+        assert t.df(2).pgs == 0  # type: ignore[union-attr]
+        assert ceph.settled(s, t)
+        assert states(s) == {"active+clean": 33}
         assert ceph.data_moved(verdict(state), s, t, 2)  # without the PGs' own reports...
     assert ceph.data_moved(verdict(state), s, t, 2, pgs(state), WATCHED, BEFORE) is moved
 
@@ -218,7 +226,8 @@ def test_unmoved_pgs_names_the_pgs_still_on_the_osd_or_not_reported_since_the_ou
     assert sorted(ceph.checks.unmoved_pgs(pgs("held-1"), 2, WATCHED, BEFORE)) == sorted(WATCHED)
     # reports older than the epoch read before the out do not count as moved
     old = ceph.checks.unmoved_pgs(pgs("moving-03"), 2, WATCHED, 18)
-    assert set(old) <= WATCHED and old  # those last reported at epoch 17 or 18
+    assert set(old) <= WATCHED
+    assert old  # those last reported at epoch 17 or 18
     assert ceph.checks.unmoved_pgs(pgs("moving-03"), 2, WATCHED, BEFORE) == []
 
 
@@ -239,7 +248,9 @@ async def test_the_wait_ends_when_the_first_read_after_the_out_is_past_the_epoch
     ctx = StepContext(1, 3, VirtualClock(), notes=notes)
     await step(s, "wait for the data to move").action(ctx)
     fractions = [f for f, _ in ctx.progress_seen]
-    assert len(fractions) == 5 and fractions[-1] == 1.0 and max(fractions[:-1]) < 1.0
+    assert len(fractions) == 5
+    assert fractions[-1] == 1.0
+    assert max(fractions[:-1]) < 1.0
 
 
 async def test_a_resumed_wait_goes_on_from_what_the_run_remembered() -> None:
@@ -265,5 +276,8 @@ async def test_the_progress_bar_never_goes_back() -> None:
     shown = [f for f, _ in ctx.progress_seen]
     raw = [ceph.checks.moved_fraction(status(n), pgs(n), 2, WATCHED, BEFORE, 108)
            for n in ("held-3", "moving-02")]
-    assert raw[0] > 0 and raw[1] == 0.0  # what the bar would have done
-    assert shown == sorted(shown) and shown[-1] == 1.0 and shown[2] == shown[3] > 0
+    assert raw[0] > 0
+    assert raw[1] == 0.0  # what the bar would have done
+    assert shown == sorted(shown)
+    assert shown[-1] == 1.0
+    assert shown[2] == shown[3] > 0

@@ -111,7 +111,8 @@ def carry_out(model: Model, engine: FailoverEngine, decisions: list[Decision], t
         elif d.kind is Kind.UNFENCE:
             model.fenced.discard(d.host)
         elif d.kind in (Kind.RESTART, Kind.FAILBACK):
-            assert d.vm is not None and d.target is not None
+            assert d.vm is not None
+            assert d.target is not None
             v = model.vms[d.vm]
             assert v.placement is not Placement.PINNED, f"pinned {v.name} moved"
             if d.kind is Kind.RESTART and d.host != d.target:
@@ -244,7 +245,8 @@ def test_a_host_down_for_the_grace_period_is_lost_fenced_then_restarted() -> Non
     lines = [d.line() for d in model.log]
     assert lines == ["5.0 suspect h1", "35.0 lost h1", "35.0 fence h1", "35.0 restart a on h2",
                      "35.0 stay-down p: pinned"]
-    assert model.vms["a"].copies == {"h2"} and model.vms["p"].copies == set()
+    assert model.vms["a"].copies == {"h2"}
+    assert model.vms["p"].copies == set()
 
 
 def test_no_restart_without_a_confirmed_fence() -> None:
@@ -321,11 +323,11 @@ def test_a_service_started_after_a_loss_still_removes_the_stale_copies() -> None
 
 
 def test_settings_are_checked() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="grace_period must be at least check_interval"):
         HaSettings(grace_period=1.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="blocklist_expiry must be longer than grace_period"):
         HaSettings(blocklist_expiry=10.0)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="failback must be on, off or ask, not 'maybe'"):
         HaSettings(failback="maybe")  # type: ignore[arg-type]
 
 
@@ -346,9 +348,10 @@ async def test_the_drill_says_where_everything_would_go_and_touches_nothing() ->
     assert [vm for vm, _ in report.stay_down] == ["license-srv"]
     assert report.capacity_ok
     assert all(t != "hv1" for _, t in report.restarts)
-    assert sim.where_is("db-01") == "hv1" and sim.blocklist() == []
+    assert sim.where_is("db-01") == "hv1"
+    assert sim.blocklist() == []
     assert report.lines()[0] == "if hv1 is lost now:"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="no host named 'nope' in cluster"):
         drill(snap, "nope")
 
 
@@ -359,8 +362,10 @@ def test_the_drill_reports_too_little_room() -> None:
     for name in model.hosts:
         engine.observe(Observation(name, 0.0, True, model.poll(name, 0.0)))
     report = drill(engine.view(0.0), "h1")
-    assert report.restarts == () and not report.capacity_ok
-    assert report.stay_down[0][0] == "big" and "no host has room" in report.stay_down[0][1]
+    assert report.restarts == ()
+    assert not report.capacity_ok
+    assert report.stay_down[0][0] == "big"
+    assert "no host has room" in report.stay_down[0][1]
 
 
 # -- the lock and the headless service -----------------------------------------------------------
@@ -413,7 +418,8 @@ async def test_the_active_ha_service_runs_the_balancer_when_enabled(
     if not enabled:
         assert service.balancer is None
         return
-    assert service.balancer is not None and not service.balancer.running
+    assert service.balancer is not None
+    assert not service.balancer.running
     service.start()
     assert service.balancer.running  # only the service that holds the lock balances
     await service.stop()
@@ -485,7 +491,8 @@ async def test_the_drills_prediction_is_what_ha_then_does(tmp_path: Path) -> Non
     await clock.advance(30.0)
     snap = poller.snapshot()
     h2_cpu = next(h.cpu_pct for h in snap.hosts if h.name == "h2")
-    assert h2_cpu is not None and round(h2_cpu) > 20
+    assert h2_cpu is not None
+    assert round(h2_cpu) > 20
     from_inventory = drill(snap, "h1", settings)
     from_service = service.engine.drill("h1", clock.now())
     sim.power_off_host("h1")

@@ -33,7 +33,8 @@ def test_an_answer_while_the_fence_runs_waits_for_its_outcome() -> None:
     said = engine.observe(Observation("h1", 37.0, True, _poll("h1", 37.0, ("a", UP))))
     assert [d.kind for d in said] == [Kind.ANSWERED]
     assert engine.observe(Observation("h1", 38.0, True, _poll("h1", 38.0, ("a", UP)))) == []
-    assert engine.phase("h1") is Phase.FENCING and engine.answered_while_fenced("h1")
+    assert engine.phase("h1") is Phase.FENCING
+    assert engine.answered_while_fenced("h1")
 
     done = engine.fence_done("h1", 40.0, "powered off")
     assert [d.line() for d in done] == [
@@ -59,7 +60,8 @@ def test_a_fence_that_did_not_take_effect_gives_the_host_back_with_its_vms() -> 
         "40.0 fence-failed h1: timed out",
         "40.0 returned h1: the fence did not take effect: its VMs kept running",
         "40.0 unfence h1"]
-    assert engine.phase("h1") is Phase.OK and not engine.lost_now("h1")
+    assert engine.phase("h1") is Phase.OK
+    assert not engine.lost_now("h1")
     assert [(v.name, v.host, v.power) for v in engine.view(41.0).vms] == [("a", "h1", UP)]
 
 
@@ -103,7 +105,8 @@ async def test_a_fence_run_resumed_after_the_host_answered_fences_nothing(
     error = await runs.run("fence", "t", {"host": "hv1", "expiry": 3600, "ipmi": True},
                            runs.targets(host="hv1"))
     assert error == "hv1 is not lost now (it answered since): not fenced"
-    assert sim.blocklist() == [] and sim.host_powered("hv1")
+    assert sim.blocklist() == []
+    assert sim.host_powered("hv1")
     assert [v.name for v in (await sim.poll_host("hv1")).vms if v.power is UP] == running
     lost["hv1"] = True  # lost: the same run fences
     assert await runs.run("fence", "t", {"host": "hv1", "expiry": 3600, "ipmi": False},

@@ -92,13 +92,15 @@ async def test_a_run_that_cannot_be_recorded_is_said_loudly_and_tried_again(
     await clock.advance(20.0)
     assert any(d.kind is Kind.FENCE for d in service.decisions)
     assert sim.blocklist() == []  # nothing acted without a record
-    assert problems and "disk is full" in problems[0]
+    assert problems
+    assert "disk is full" in problems[0]
     assert service.status().trouble == (problems[0],)
     full[0] = False
     await clock.advance(10.0)
     assert sim.blocklist() == ["hv1"]
     assert {sim.where_is("web-01"), sim.where_is("db-01")} <= {"hv2", "hv3"}
-    assert problems[-1] == "" and service.status().trouble == ()
+    assert problems[-1] == ""
+    assert service.status().trouble == ()
     await service.stop()
 
 
@@ -190,7 +192,8 @@ async def test_waiting_for_the_operators_host_key_answer_is_not_a_host_failure(
                         SimHaActions(sim), check=check, awaiting_operator=prompts.awaiting)
     service.start()
     await clock.advance(60.0)
-    assert prompts.awaiting("hv1") and not prompts.awaiting("hv2")
+    assert prompts.awaiting("hv1")
+    assert not prompts.awaiting("hv2")
     assert [d for d in service.decisions if d.host == "hv1"] == []
     answer.set_result(False)
     await clock.advance(20.0)
@@ -232,9 +235,11 @@ async def test_a_step_waits_for_a_renewal_and_is_refused_when_the_lease_stays_aw
     assert not act.done()  # waiting for the renewal
     valid[0] = True
     await clock.advance(0.4)
-    assert act.done() and act.exception() is None
+    assert act.done()
+    assert act.exception() is None
     valid[0] = False
     refused = asyncio.ensure_future(service.runs._acting())
     await clock.advance(6.2)
-    assert refused.done() and "does not hold the lease" in str(refused.exception())
+    assert refused.done()
+    assert "does not hold the lease" in str(refused.exception())
     service._tasks[0].cancel()

@@ -16,7 +16,8 @@ def test_a_suspicion_that_passes_is_no_incident() -> None:
     j = HaJournal()
     j.decided(Decision(5.0, Kind.SUSPECT, "h1"))
     j.decided(Decision(10.0, Kind.OK, "h1", reason="answered again"))
-    assert j.incidents() == [] and j.vm_states() == {}
+    assert j.incidents() == []
+    assert j.vm_states() == {}
 
 
 def test_a_failed_fence_leaves_the_vms_down_and_says_so_loudly() -> None:
@@ -36,7 +37,8 @@ def test_a_failed_fence_leaves_the_vms_down_and_says_so_loudly() -> None:
     j.restarted("a", "h1", 70.0, "h2")
     assert set(j.vm_states()) == {"p"}
     (inc,) = j.incidents()
-    assert inc.downtime == {"a": 65.0} and inc.end is None
+    assert inc.downtime == {"a": 65.0}
+    assert inc.end is None
     assert inc.lines()[-1] == "+65 s  a runs on h2: down 65 s"
 
 
@@ -46,13 +48,16 @@ def test_a_vm_left_down_for_want_of_room_is_down_until_seen_running() -> None:
     j.decided(Decision(35.0, Kind.LOST, "h1"), [_vm("big")])
     (notice,) = j.decided(Decision(36.0, Kind.STAY_DOWN, "h1", vm="big", reason="no room",
                                    detail="needs 8192 MB, at most 4096 MB free"))
-    assert notice.level == "error" and notice.vm == "big"
+    assert notice.level == "error"
+    assert notice.vm == "big"
     assert j.vm_states()["big"].state is VmHa.NO_ROOM
     j.decided(Decision(60.0, Kind.RETURNED, "h1"))
     assert j.incidents()[0].end is None  # back, but big is still down
     j.seen_running("big", "h1", 70.0)
     (inc,) = j.incidents()
-    assert j.vm_states() == {} and inc.end == 70.0 and inc.downtime == {"big": 65.0}
+    assert j.vm_states() == {}
+    assert inc.end == 70.0
+    assert inc.downtime == {"big": 65.0}
 
 
 def test_vms_killed_by_an_active_self_fence_are_down_until_restarted_there() -> None:

@@ -28,21 +28,27 @@ async def test_one_holder_renewals_and_takeover_after_the_lease() -> None:
     clock = VirtualClock()
     rados = FakeRados(clock)
     a, b = lease(rados, clock, "jump-a"), lease(rados, clock, "jump-b")
-    assert rados.commands == [] and a.commands()[0][2:8] == [
+    assert rados.commands == []
+    assert a.commands()[0][2:8] == [
         "rados", "-p", "vms", "lock", "get", "mvm-tui-ha.demo"]
-    assert await a.acquire() and a.valid()
-    assert not await b.acquire() and not b.valid()
+    assert await a.acquire()
+    assert a.valid()
+    assert not await b.acquire()
+    assert not b.valid()
     assert b.holder() == "jump-a"
     for _ in range(5):  # a keeps renewing: a new client each time, b never gets in
         await clock.advance(a.renew_every)
-        assert await a.renew() and a.valid()
+        assert await a.renew()
+        assert a.valid()
         assert not await b.acquire()
     await clock.advance(25.0)  # a stopped renewing: its own view ends first
     assert not a.valid()
     assert not await b.acquire()  # Ceph's lease runs a little longer than a's view
     await clock.advance(6.0)
-    assert await b.acquire() and b.valid()
-    assert not await a.renew() and not a.valid()  # a's break names its old locker: refused
+    assert await b.acquire()
+    assert b.valid()
+    assert not await a.renew()
+    assert not a.valid()  # a's break names its old locker: refused
     assert a.holder() == "jump-b"
 
 
@@ -50,9 +56,10 @@ async def test_a_holder_cut_off_from_ceph_stops_counting_itself_active() -> None
     clock = VirtualClock()
     rados = FakeRados(clock)
     a = lease(rados, clock, "jump-a")
-    assert await a.acquire() and a.valid()
+    assert await a.acquire()
+    assert a.valid()
     rados.down = True
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="no host answered"):
         await a.renew()
     assert not a.valid()
 
@@ -73,13 +80,16 @@ async def test_two_ha_services_take_turns(tmp_path: Path) -> None:
     await clock.advance(1.0)
     second.start()
     await clock.advance(1.0)
-    assert first.running and not second.running
+    assert first.running
+    assert not second.running
     assert second.status().holder == "jump-a"
     await clock.advance(120.0)  # renewals keep it with the first
-    assert first.running and not second.running
+    assert first.running
+    assert not second.running
     await first.stop()  # releases the lock: the second takes over at its next try
     await clock.advance(second.lease.renew_every + 1.0)  # type: ignore[union-attr]
-    assert second.running and second.status().holder is None
+    assert second.running
+    assert second.status().holder is None
     await second.stop()
     assert not second.running
 
@@ -96,18 +106,24 @@ async def test_ceph_not_answering_pauses_actions_but_keeps_what_the_service_know
     service.start()
     await clock.advance(5.0)
     engine = service.engine
-    assert service.running and service.lease is not None and service.lease.valid()
+    assert service.running
+    assert service.lease is not None
+    assert service.lease.valid()
     rados.down = True  # a monitor election, say
     await clock.advance(30.0)
-    assert service.running and not service.lease.valid()  # checks go on, actions wait
+    assert service.running
+    assert not service.lease.valid()  # checks go on, actions wait
     assert not service.lease.taken()
     rados.down = False
     await clock.advance(12.0)
-    assert service.running and service.lease.valid() and service.engine is engine
+    assert service.running
+    assert service.lease.valid()
+    assert service.engine is engine
     rados.lockers = [Locker("client.1", "other", "jump-b", clock.now() + 60)]  # taken over
     rados.down = True
     await clock.advance(31.0)  # our lease ran out at Ceph, another service took it
     rados.down = False
     await clock.advance(3.0)
-    assert not service.running and service.status().holder == "jump-b"
+    assert not service.running
+    assert service.status().holder == "jump-b"
     await service.stop()

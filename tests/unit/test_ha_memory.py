@@ -59,7 +59,8 @@ async def test_a_slow_save_never_holds_the_checks_up(tmp_path: Path) -> None:
     await clock.advance(2 * settings.check_interval + settings.check_timeout)
     suspect = [d for d in service.decisions if d.kind is Kind.SUSPECT]
     assert [d.host for d in suspect] == [host]  # seen while the save still runs
-    assert suspect[0].time - t0 < SAVE_S and store.saves == []
+    assert suspect[0].time - t0 < SAVE_S
+    assert store.saves == []
     await clock.advance(2 * SAVE_S)
     assert store.most_at_once == 1
     assert len(store.saves) == 2  # the first state, then only the latest one
@@ -79,5 +80,6 @@ async def test_nothing_is_saved_while_the_service_may_not_act(tmp_path: Path) ->
     assert len(store.saves) == 1
     service._may_act = may_act  # type: ignore[method-assign]
     await clock.advance(SAVE_S + 5.0)
-    assert len(store.saves) == 2 and store.saves[-1] == export(service.engine)
+    assert len(store.saves) == 2
+    assert store.saves[-1] == export(service.engine)
     await service.stop()

@@ -33,7 +33,8 @@ async def test_first_round_fills_the_snapshot() -> None:
     snap = poller.snapshot()
     assert states(poller) == dict.fromkeys(["hv1", "hv2", "hv3"], HostState.ONLINE)
     assert len({v.name for v in snap.vms}) == len(snap.vms) >= 7
-    assert snap.ceph is not None and snap.ceph.health == "HEALTH_OK"
+    assert snap.ceph is not None
+    assert snap.ceph.health == "HEALTH_OK"
     await poller.stop()
 
 
@@ -126,7 +127,8 @@ async def test_a_removed_host_leaves_the_snapshot_at_once_and_is_polled_no_more(
     assert all(v.host != "hv3" for v in poller.snapshot().vms)
     assert any(e.subject == "hv3" and "decommissioned" in e.message for e in poller.events())
     await clock.advance(10.0)  # the poll in flight lands nowhere, no new one starts
-    assert set(states(poller)) == {"hv1", "hv2"} and polls(poller, "hv3") == 0 < before
+    assert set(states(poller)) == {"hv1", "hv2"}
+    assert polls(poller, "hv3") == 0 < before
     poller.remove_host("hv3")  # twice: nothing happens
     await poller.stop()
 

@@ -32,7 +32,8 @@ def load_error(path: Path) -> list[str]:
 @pytest.mark.parametrize("value", ['""', '" , "', '"v,"', "3", '["v"]'])
 def test_a_bad_key_is_a_message(tmp_path: Path, value: str) -> None:
     problems = load_error(config_file(tmp_path, f'"go.vms" = {value}'))
-    assert len(problems) == 1 and problems[0].startswith('keys."go.vms": '), problems
+    assert len(problems) == 1, problems
+    assert problems[0].startswith('keys."go.vms": '), problems
 
 
 def test_an_unknown_binding_id_is_a_message(tmp_path: Path) -> None:
@@ -40,7 +41,8 @@ def test_an_unknown_binding_id_is_a_message(tmp_path: Path) -> None:
         "keys.\"go.vm\": unknown binding id (did you mean 'go.vms'?)"]
     problems = load_error(config_file(tmp_path, '"zzz" = "v"'))
     assert problems[0].startswith('keys."zzz": unknown binding id; expected one of: ')
-    assert "go.vms" in problems[0] and "table.sort" in problems[0]
+    assert "go.vms" in problems[0]
+    assert "table.sort" in problems[0]
 
 
 def test_a_key_two_bindings_of_one_screen_share_is_a_message(tmp_path: Path) -> None:
@@ -74,7 +76,8 @@ def test_ids_may_be_dotted_keys(tmp_path: Path) -> None:
 
 def test_the_example_keys_apply() -> None:
     config = load_config(EXAMPLE)
-    assert config.keys and checked_keymap(config, EXAMPLE) == config.keys
+    assert config.keys
+    assert checked_keymap(config, EXAMPLE) == config.keys
 
 
 def test_every_binding_has_an_area_action_id() -> None:
@@ -83,7 +86,8 @@ def test_every_binding_has_an_area_action_id() -> None:
                                              "ConfirmModal"}
     for cls in classes:
         for binding in cls.__dict__["BINDINGS"]:
-            assert binding.id and re.fullmatch(r"[a-z_]+\.[a-z_]+", binding.id), (cls, binding)
+            assert binding.id, (cls, binding)
+            assert re.fullmatch(r"[a-z_]+\.[a-z_]+", binding.id), (cls, binding)
 
 
 def test_the_tui_refuses_bad_keys_before_it_starts(tmp_path: Path,

@@ -111,7 +111,8 @@ def assert_within_capacity(snap: ClusterSnapshot, vms: Sequence[Vm], moves: Sequ
         room[m.target] = room[m.target].taking(by_name[m.vm])
     for name in {m.target for m in moves}:
         r = room[name]
-        assert r.memory_used_mb <= r.memory_mb and r.vcpus_used <= r.vcpus, r
+        assert r.memory_used_mb <= r.memory_mb, r
+        assert r.vcpus_used <= r.vcpus, r
 
 
 # -- evacuation: examples ----------------------------------------------------------------------
@@ -199,7 +200,8 @@ def test_return_only_what_fits_and_what_is_not_pinned() -> None:
 def test_return_to_an_unreachable_host_brings_nothing_back() -> None:
     snap = cluster([host("h1", state=HostState.UNREACHABLE), host("h2")], [vm("a", "h2")])
     back = plan_return(snap, "h1", ["a"], LIMITS)
-    assert back.moves == () and back.stays[0].reason.startswith("h1 is unreachable")
+    assert back.moves == ()
+    assert back.stays[0].reason.startswith("h1 is unreachable")
 
 
 # -- schedule: examples ------------------------------------------------------------------------
@@ -222,7 +224,7 @@ def test_startable_skips_busy_hosts_and_keeps_order() -> None:
 
 
 def test_limits_must_be_positive() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="migration limits must be at least 1"):
         MigrationLimits(max_total=0)
 
 
@@ -246,7 +248,8 @@ def test_evacuation_properties(snap: ClusterSnapshot, data: st.DataObject) -> No
         if isinstance(a, Stay):
             assert a.vm.power not in LIVE
         if isinstance(a, Blocked):
-            assert a.vm.power in LIVE and a.remedies
+            assert a.vm.power in LIVE
+            assert a.remedies
     # a live VM either leaves or blocks; entry is refused while anything blocks
     leaving_or_blocking = {a.vm.name for a in plan.live} | {a.vm.name for a in plan.blocked}
     for v in on_host:
@@ -269,7 +272,8 @@ def test_return_properties(snap: ClusterSnapshot, data: st.DataObject) -> None:
     assert {m.vm.name for m in back.moves} <= set(names)
     assert not {m.vm.name for m in back.moves} & {s.vm.name for s in back.stays}
     for m in back.moves:
-        assert m.target == dest and m.vm.host != dest
+        assert m.target == dest
+        assert m.vm.host != dest
         assert m.vm.placement is not Placement.PINNED
     room = rooms(snap.model_copy(update={"hosts": tuple(
         h.model_copy(update={"state": HostState.ONLINE}) if h.name == dest and
@@ -278,7 +282,8 @@ def test_return_properties(snap: ClusterSnapshot, data: st.DataObject) -> None:
         assert room is not None
         for m in back.moves:
             room = room.taking(m.vm)
-        assert room.memory_used_mb <= room.memory_mb and room.vcpus_used <= room.vcpus
+        assert room.memory_used_mb <= room.memory_mb
+        assert room.vcpus_used <= room.vcpus
 
 
 moves_st = st.lists(

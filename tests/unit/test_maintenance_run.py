@@ -114,7 +114,8 @@ async def test_evacuates_hv1_once_the_pinned_vm_is_off(world: World) -> None:
     # a powered-off pinned VM stays: pinned means never moved, and off it keeps nothing busy
     assert [(type(a), a.vm.name) for a in plan.stays] == [(Stay, "license-srv")]
     targets = {a.vm.name: a.target for a in plan.live}
-    assert set(targets) == {"web-01", "db-01"} and "hv1" not in targets.values()
+    assert set(targets) == {"web-01", "db-01"}
+    assert "hv1" not in targets.values()
 
     run = world.runs.create_enter_run(plan)
     steps = world.executor.preview(run.kind, run.params)
@@ -249,14 +250,16 @@ async def test_cancelled_mid_migration_is_interrupted_cleanly_and_resumes(world:
     run = world.runs.create_enter_run(world.runs.plan_enter("hv1"))
     task = asyncio.create_task(world.executor.execute(run.id))
     await world.clock.advance(1.0)  # db-01 (the biggest, first) is on its way
-    assert len(world.sim._migrations) == 1 and len(world.runs.in_flight) == 1
+    assert len(world.sim._migrations) == 1
+    assert len(world.runs.in_flight) == 1
 
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
 
     assert world.store.get_run(run.id).state is RunState.INTERRUPTED
-    assert world.sim._migrations == {} and world.runs.in_flight == []
+    assert world.sim._migrations == {}
+    assert world.runs.in_flight == []
     assert sorted(world.sim.vm_names("hv1")) == ["db-01", "license-srv", "web-01"]
     final = await world.execute(world.store.get_run(run.id))
     assert final.state is RunState.DONE, final.error

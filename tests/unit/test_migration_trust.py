@@ -100,9 +100,11 @@ def test_reach_ok_no_key_and_no_answer() -> None:
     assert [(i.status, i.detail) for i in ok] == [
         ("ok", "h1's libvirtd logs in to root@10.213.0.12 with its own key (mvmlab-h2)")]
     nokey = mt.reach_items(lab[0], lab, f"mvm-migration: nokey {MIGRATION_KEY}\n")
-    assert nokey[0].status == "fail" and "has no migration key" in nokey[0].detail
+    assert nokey[0].status == "fail"
+    assert "has no migration key" in nokey[0].detail
     silent = mt.reach_items(lab[0], lab, "")
-    assert silent[0].status == "fail" and "no answer" in silent[0].detail
+    assert silent[0].status == "fail"
+    assert "no answer" in silent[0].detail
 
 
 def test_the_trust_run_steps_and_their_commands() -> None:

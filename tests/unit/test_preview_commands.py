@@ -44,7 +44,8 @@ def program_of(line: str) -> str:
     if words[0] == "ssh":  # ssh HOST sudo WORDS..., or ssh HOST "sudo WORDS..." (one word)
         remote = words[2:]
         remote = shlex.split(remote[0]) + remote[1:] if " " in remote[0] else remote
-        assert remote[0] == "sudo" and remote[1] in REMOTE, f"ssh runs {remote}: {line!r}"
+        assert remote[0] == "sudo", f"ssh runs {remote}: {line!r}"
+        assert remote[1] in REMOTE, f"ssh runs {remote}: {line!r}"
     return words[0]
 
 
@@ -74,7 +75,8 @@ async def previews(session: Session, tmp_path: Path) -> dict[str, list[str]]:
     found["placement and migration"] = lines(cluster.placement_preview(
         web, PlacementChoice(Placement.PINNED, "hv2")))
     enter = cluster.maintenance.plan_enter("hv2")
-    assert enter.can_enter and enter.moves
+    assert enter.can_enter
+    assert enter.moves
     found["enter maintenance"] = lines(cluster.maintenance_preview(enter))
     found["leave maintenance"] = lines(cluster.leave_preview(
         "hv2", cluster.maintenance.plan_leave("hv2")))
@@ -150,7 +152,8 @@ def test_the_previews_use_the_configured_libvirt_transport(transport: str) -> No
     commands = backend_commands(real_backend(transport))
     uris = [m for line in commands for m in URI.finditer(line)]
     own = [m.group(1) for m in uris if "/var/lib/mvm-tui/migration" not in m.group(0)]
-    assert own and all(u.startswith(f"qemu+{transport}://root@192.0.2.1") for u in own), own
+    assert own
+    assert all(u.startswith(f"qemu+{transport}://root@192.0.2.1") for u in own), own
     # a migration's destination is opened by the source host's libvirtd, always over ssh
     (migrate,) = [line for line in commands if " migrate --live " in line]
     assert migrate.endswith("'qemu+ssh://root@192.0.2.12/system?keyfile=/var/lib/mvm-tui/"

@@ -89,12 +89,14 @@ def test_the_pool_is_defined_started_and_autostarted_once(
     text = xml.read_text()
     for fragment in expected:
         assert fragment in text
-    assert (pools / f"{name}.running").exists() and (pools / f"{name}.autostart").exists()
+    assert (pools / f"{name}.running").exists()
+    assert (pools / f"{name}.autostart").exists()
     assert datastore_sh(pools, "--check", *args).returncode == 0
     again = datastore_sh(pools, *args)
     assert again.returncode == 0
     assert again.stdout.splitlines()[-1] == "mvm-provision: unchanged"
-    assert "defining" not in again.stdout and "starting" not in again.stdout
+    assert "defining" not in again.stdout
+    assert "starting" not in again.stdout
 
 
 def test_a_pool_of_that_name_with_another_source_is_left_alone(pools: Path) -> None:
@@ -123,5 +125,6 @@ def test_a_pool_that_cannot_build_or_start_is_undefined_again(
 @pytest.mark.parametrize("bad", ["/export/vms;reboot", "/export/$(id)", "/export/a b"])
 def test_an_argument_with_a_shell_character_is_refused(pools: Path, bad: str) -> None:
     r = datastore_sh(pools, "nfs", "shared", "nas1", bad)
-    assert r.returncode == 2 and "refused argument" in r.stdout
+    assert r.returncode == 2
+    assert "refused argument" in r.stdout
     assert list(pools.iterdir()) == []

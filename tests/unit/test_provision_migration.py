@@ -49,7 +49,8 @@ def test_the_key_is_made_on_the_host_once(env: dict[str, str], tmp_path: Path) -
     made = key.read_bytes()
     again = run(env, "key")
     assert again.stdout.splitlines()[-1] == "mvm-provision: unchanged"
-    assert key.read_bytes() == made and public in again.stdout
+    assert key.read_bytes() == made
+    assert public in again.stdout
     assert run(env, "--check", "key").returncode == 0
 
 
@@ -61,7 +62,8 @@ def test_the_peers_lines_are_installed_next_to_the_others(env: dict[str, str],
     kh.write_text(f"jumpbox {ED}\n10.0.0.9 {ED} mvm-tui-migration\n")
     user = getpass.getuser()
     check = run(env, "--check", "trust", user, AUTH, KNOWN)
-    assert check.returncode == 1 and "lacks the peers' current entries" in check.stdout
+    assert check.returncode == 1
+    assert "lacks the peers' current entries" in check.stdout
     assert ak.read_text() == f"{OTHER_KEY}\n{stale}\n"  # --check wrote nothing
     first = run(env, "trust", user, AUTH, KNOWN)
     assert first.returncode == 0, first.stdout + first.stderr

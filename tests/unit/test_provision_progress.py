@@ -30,7 +30,8 @@ def test_apt_status_lines(line: str, expected: tuple[float, str] | None) -> None
     if expected is None:
         assert got is None
     else:
-        assert got is not None and got[1] == expected[1]
+        assert got is not None
+        assert got[1] == expected[1]
         assert got[0] == pytest.approx(expected[0], abs=1e-3)
 
 
@@ -42,7 +43,8 @@ def test_a_real_apt_install_moves_the_bar_forward_and_logs_the_rest() -> None:
         sink("stdout", line)
     fractions = [f for f, _ in ctx.progress_seen]
     assert len(fractions) == sum(line.startswith(("dlstatus:", "pmstatus:")) for line in lines)
-    assert fractions == sorted(fractions) and fractions[-1] >= 0.9
+    assert fractions == sorted(fractions)
+    assert fractions[-1] >= 0.9
     assert ctx.progress_seen[-1][1].startswith("h1: ")
     logged = [text for _, text in ctx.lines]
     assert "Setting up hello (2.10-3) ..." in logged

@@ -106,7 +106,8 @@ async def test_the_backend_uses_it(cluster: ClusterConfig, tmp_path: Path) -> No
     check(backend.ssh.targets.values(), tmp_path)
     # hv1 is behind a bastion: its libvirt is a local socket forwarded over its SSH connection
     behind = backend.nodes["hv1"].host
-    assert behind.uri.startswith("qemu+unix:///system?socket=/") and behind.uri.endswith(".sock")
+    assert behind.uri.startswith("qemu+unix:///system?socket=/")
+    assert behind.uri.endswith(".sock")
     assert behind.before_open is not None
     assert backend.nodes["hv2"].host.uri == reach.libvirt_uri(cluster, "hv2", "libssh")
     assert backend.nodes["hv2"].host.before_open is None

@@ -113,12 +113,14 @@ def test_a_damaged_store_is_named_with_what_to_do_and_left_as_it_is(
     with pytest.raises(RunStoreDamaged) as raised:
         RunStore(path)
     message = str(raised.value)
-    assert str(path) in message and problem in message
+    assert str(path) in message
+    assert problem in message
     assert "Nothing in it was changed" in message
     if damage == "newer schema":
         assert "use that newer mvm-tui" in message
     else:
-        assert "mv '" in message and ".damaged'" in message  # quoted: the path has a space
+        assert "mv '" in message
+        assert ".damaged'" in message  # quoted: the path has a space
     assert fingerprint(path) == before
     # nothing written beside it either (no owners' directory), but for the empty WAL and
     # shared-memory index SQLite's read-only connection makes for a WAL database
@@ -136,11 +138,13 @@ def test_the_session_starts_and_refuses_every_run(tmp_path: Path, damage: str) -
     before = fingerprint(path)
     session = open_session(demo_config(), demo=True, clock=VirtualClock(), db_path=path)
     try:
-        assert session.store_damage is not None and session.store_damage.path == path
+        assert session.store_damage is not None
+        assert session.store_damage.path == path
         assert session.store.list_runs() == []  # an empty store in memory
         with pytest.raises(RunsRefused) as refused:
             session.executor.create("demo:vm.power", "x", {}, Targets("demo"))
-        assert str(path) in str(refused.value) and "nothing was done" in str(refused.value)
+        assert str(path) in str(refused.value)
+        assert "nothing was done" in str(refused.value)
     finally:
         asyncio.run(session.close())
     assert fingerprint(path) == before
@@ -178,10 +182,12 @@ def test_a_run_with_bad_json_is_shown_unreadable_and_never_executed(tmp_path: Pa
     with RunStore(path) as store:
         store.set_run_state(1, RunState.DONE)
         runs = {r.id: r for r in store.list_runs()}
-        assert runs[1].unreadable is None and runs[1].params == {"vm": "vm-0"}
+        assert runs[1].unreadable is None
+        assert runs[1].params == {"vm": "vm-0"}
         assert runs[2].unreadable == "its parameters are not valid JSON"
         assert runs[3].unreadable == "its parameters are not a JSON object"
-        assert runs[2].params == {} and runs[2].title == "run 1"
+        assert runs[2].params == {}
+        assert runs[2].title == "run 1"
         assert store.get_run(2).unreadable == runs[2].unreadable
         assert [r.id for r in store.unfinished()] == []  # never recovered or resumed
         executor = RunExecutor(store, VirtualClock())
@@ -218,13 +224,18 @@ def test_headless_commands_say_it_and_act_on_nothing(tmp_path: Path,
     before = fingerprint(path)
     status = asyncio.run(run_ha(None, demo=True, db_path=path, lock_dir=tmp_path / "ha"))
     err = capsys.readouterr().err
-    assert status == 74 and str(path) in err and "does not start" in err
+    assert status == 74
+    assert str(path) in err
+    assert "does not start" in err
     status = asyncio.run(run_decommission("hv3", None, demo=True, db_path=path))
     err = capsys.readouterr().err
-    assert status == 74 and "not an SQLite database" in err
+    assert status == 74
+    assert "not an SQLite database" in err
     status = asyncio.run(run_decommission("hv3", None, demo=True, dry_run=True, db_path=path))
     captured = capsys.readouterr()
-    assert status == 0 and "steps:" in captured.out and str(path) in captured.err
+    assert status == 0
+    assert "steps:" in captured.out
+    assert str(path) in captured.err
     assert fingerprint(path) == before
 
 
@@ -240,7 +251,8 @@ def test_the_inventory_works_and_warns(tmp_path: Path) -> None:
         env={**os.environ, "HOME": str(tmp_path), "XDG_STATE_HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr
     assert '"clusters"' in result.stdout
-    assert "warning: the run history" in result.stderr and "Traceback" not in result.stderr
+    assert "warning: the run history" in result.stderr
+    assert "Traceback" not in result.stderr
     assert "a directory is in its place" in result.stderr
 
 

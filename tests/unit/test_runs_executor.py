@@ -262,13 +262,15 @@ async def test_a_step_cancelled_by_the_operator_ends_the_run_cancelled(
     run = await executor.execute(create(executor).id)
     assert (run.state, run.error) == (RunState.CANCELLED,
                                       "the operator stopped waiting: web-1 keeps running")
-    assert run.finished and run.ended is not None
+    assert run.finished
+    assert run.ended is not None
     assert states(store, run.id) == [StepState.DONE, StepState.CANCELLED, StepState.PENDING]
     assert store.steps(run.id)[1].error == run.error
     log = [line.text for line in store.log(run.id)]
     assert log[-1] == "run cancelled: the operator stopped waiting: web-1 keeps running"
     assert probe.calls == ["action0", "check0", "action1", "check1"]  # step 2 never ran
-    assert executor.resumable() == [] and store.unfinished() == []
+    assert executor.resumable() == []
+    assert store.unfinished() == []
     assert (await executor.resume_unfinished()) == []
 
 
@@ -359,7 +361,8 @@ async def test_a_run_owned_by_a_live_process_is_left_alone(
         await other.execute(run_id)
     assert await other.resume_unfinished() == []
     run = store.get_run(run_id)
-    assert run.state is RunState.RUNNING and run.owner == executor.owner.info
+    assert run.state is RunState.RUNNING
+    assert run.owner == executor.owner.info
     assert other.owned_elsewhere(run) == executor.owner.info
     assert executor.owned_elsewhere(run) is None
     assert other.resumable() == []
@@ -386,11 +389,13 @@ async def test_a_dead_owners_run_is_resumed_exactly_once(
     assert await b.resume_unfinished() == []
     with pytest.raises(RunAlreadyRunning, match="running in process"):
         await b.execute(run_id)
-    assert b.resumable() == [] and a.resumable() == []
+    assert b.resumable() == []
+    assert a.resumable() == []
     first.gates[1].set()
     (done,) = await asyncio.wait_for(resuming, TIMEOUT)
 
-    assert done.state is RunState.DONE and done.owner is None
+    assert done.state is RunState.DONE
+    assert done.owner is None
     assert second.calls == []
     assert first.calls.count("aaction1") == 1
     assert "run interrupted: the process running it stopped before it finished" in [
@@ -547,7 +552,8 @@ async def test_the_same_run_twice_is_refused_two_runs_run_concurrently(
     async with asyncio.timeout(TIMEOUT):
         await a.entered[0].wait()
         await b.entered[0].wait()
-    assert executor.is_executing(run_a.id) and executor.is_executing(run_b.id)
+    assert executor.is_executing(run_a.id)
+    assert executor.is_executing(run_b.id)
 
     with pytest.raises(RunAlreadyRunning, match=f"run {run_a.id}"):
         await executor.execute(run_a.id)
@@ -648,7 +654,8 @@ async def test_what_a_step_remembers_reaches_later_steps_and_a_new_process(
     again = RunExecutor(store, clock)  # a new process on the same store
     again.register("notes", build)
     assert (await again.execute(run.id)).state is RunState.FAILED
-    assert seen == [7, 7] and store.notes(run.id) == {"epoch": 7}
+    assert seen == [7, 7]
+    assert store.notes(run.id) == {"epoch": 7}
 
 
 def test_a_step_context_on_its_own_keeps_its_notes() -> None:

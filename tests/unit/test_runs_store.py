@@ -253,9 +253,11 @@ def test_a_run_left_running_by_an_older_version_has_no_owner(tmp_path: Path) -> 
                     " VALUES ('probe', 'old', '{}', 'prod', 'running', 1.0)")
     with RunStore(path) as store:
         (run,) = store.unfinished()
-        assert run.state is RunState.RUNNING and run.owner is None
+        assert run.state is RunState.RUNNING
+        assert run.owner is None
         log = store.log(run.id)
-        assert log == [] and store.log(run.id, skip=5) == []
+        assert log == []
+        assert store.log(run.id, skip=5) == []
 
 
 def test_log_skips_what_a_follower_has_read(store: RunStore) -> None:

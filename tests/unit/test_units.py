@@ -24,7 +24,8 @@ NOUNS = re.compile(r"^ (VMs|hosts|PGs|OSDs|vCPUs|CPUs|monitors|models|steps|repl
 
 def test_count_is_singular_for_one_only() -> None:
     assert [count(n, "VM") for n in (0, 1, 2)] == ["0 VMs", "1 VM", "2 VMs"]
-    assert count(1.0, "vCPU") == "1 vCPU" and count(2.5, "vCPU") == "2.5 vCPUs"
+    assert count(1.0, "vCPU") == "1 vCPU"
+    assert count(2.5, "vCPU") == "2.5 vCPUs"
     assert count(2, "mouse", "mice") == "2 mice"
     assert [is_are(n) for n in (0, 1, 2)] == ["are", "is", "are"]
 
@@ -64,7 +65,7 @@ def test_no_count_is_written_by_hand() -> None:
     assert not found, "use units.count():\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("source, flagged", [
+@pytest.mark.parametrize(("source", "flagged"), [
     ('f"Move {len(moves)} VMs off {host}"', True),
     ('f"{n} hosts with an OSD"', True),
     ('f"{a} of {b} monitors are in quorum"', False),

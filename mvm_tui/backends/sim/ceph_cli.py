@@ -199,31 +199,16 @@ class SimCeph(CephReads):
 
     def run(self, words: list[str]) -> CliResult:
         """`ceph WORDS...` (global options taken off), on a host that reaches the quorum."""
+        report = self.reports().get(tuple(words))
+        if report is not None:
+            return _json(report())
         match words:
-            case ["status"] | ["-s"] | ["s"]:
-                return _json(self.status_json())
-            case ["health", "detail"]:
-                return _json(self.health_detail_json())
-            case ["osd", "df", "tree"]:
-                return _json(self.osd_df_tree_json())
-            case ["osd", "tree"]:
-                return _json(self.osd_tree_json())
-            case ["osd", "dump"]:
-                return _json(self.osd_dump_json())
             case ["mon", "dump"]:
                 return CliResult(0, json.dumps(self.monmap_json(with_quorum=True),
                                                separators=(",", ":")) + "\n",
                                  f"dumped monmap epoch {self.monmap_epoch}\n")
-            case ["quorum_status"]:
-                return _json(self.quorum_status_json())
-            case ["pg", "stat"]:
-                return _json(self.pg_stat_json())
-            case ["pg", "ls"]:
-                return _json(self.pg_ls_json())
             case ["pg", "ls-by-osd", osd] if osd.isdigit():
                 return _json(self.pg_ls_json(int(osd)))
-            case ["osd", "pool", "ls", "detail"]:
-                return _json(self.pool_ls_detail_json())
             case ["osd", "ok-to-stop", *ids]:
                 return self._ok_to_stop(_osd_ids(ids))
             case ["osd", "safe-to-destroy", *ids]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import statistics
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -54,6 +54,15 @@ class CephReads:
     election_epoch: int
     _quorum_seen: tuple[str, ...]
     _quorum_since: float
+
+    def reports(self) -> dict[tuple[str, ...], Callable[[], Any]]:
+        """The reads whose words are fixed (`ceph WORDS -f json`), by their words."""
+        return {("status",): self.status_json, ("-s",): self.status_json,
+                ("s",): self.status_json, ("health", "detail"): self.health_detail_json,
+                ("osd", "df", "tree"): self.osd_df_tree_json, ("osd", "tree"): self.osd_tree_json,
+                ("osd", "dump"): self.osd_dump_json, ("quorum_status",): self.quorum_status_json,
+                ("pg", "stat"): self.pg_stat_json, ("pg", "ls"): self.pg_ls_json,
+                ("osd", "pool", "ls", "detail"): self.pool_ls_detail_json}
 
     # -- monitors
 

@@ -53,7 +53,7 @@ class LibvirtTunnels:
             if current is not None:
                 current[1].close()
             path = Path(self.socket(host))
-            path.unlink(missing_ok=True)
+            await asyncio.to_thread(path.unlink, missing_ok=True)
             try:
                 listener = await conn.forward_local_path(str(path), self._remote)
             except (OSError, asyncssh.Error) as exc:
