@@ -32,14 +32,14 @@ from mvm_tui.core.failover_plan import (
     plan_restarts,
     restart_order,
 )
-from mvm_tui.core.failover_vms import DOWN_PHASES, Phase, VmTracking, _Host, _Vm
+from mvm_tui.core.failover_vms import DOWN_PHASES, Phase, _Host, _Vm
 from mvm_tui.core.placement import LIVE, assign, rooms
 from mvm_tui.models import (
     ClusterSnapshot,
     Host,
+    HostPoll,
     HostState,
     Layout,
-    Placement,
     PowerState,
     Vm,
 )
@@ -52,7 +52,7 @@ __all__ = [
 
 
 
-class FailoverEngine(VmTracking, Drilling, HostDeaths):
+class FailoverEngine(Drilling, HostDeaths):
     def __init__(
         self,
         settings: HaSettings,
@@ -100,55 +100,64 @@ class FailoverEngine(VmTracking, Drilling, HostDeaths):
         h = self._hosts.get(obs.host)
         if h is None:  # it left the cluster since the check was sent
             return []
+        return self._answered(h, obs) if obs.ok else self._silent(h, obs)
+
+    def _answered(self, h: _Host, obs: Observation) -> list[Decision]:
         t = obs.time
-        if obs.ok and h.phase is Phase.FENCING and h.fence_running:
+        if h.phase is Phase.FENCING and h.fence_running:
             # what it says now is undone by the fence if it takes effect: decided when it ends
             if h.answered:
                 return []
             h.answered = True
             return [Decision(t, Kind.ANSWERED, h.name,
                              reason="while its fence runs: decided when the fence ends")]
-        if obs.ok and h.phase is Phase.FENCED:
+        if h.phase is Phase.FENCED:
             return []  # its VMs died with its fence; their restarts wait for another fence
-        if obs.ok and obs.poll is not None and not obs.poll.self_fenced:
+        if obs.poll is not None and not obs.poll.self_fenced:
             h.marker_read = set()  # (cleared: a marker read from now on is news)
-        if obs.ok:
-            live_before = self._seen_live(h.name)
-            if obs.poll is not None:
-                started = obs.time if obs.started is None else obs.started
-                self._absorb(h, obs, started)
-                h.last_ok = max(h.last_ok, started)
-            if h.phase is Phase.SUSPECT and not h.fenced:
-                self._reset(h)
-                killed = self._self_fenced(h, obs.poll, t)
-                return [*killed[:1], Decision(t, Kind.OK, h.name, reason="answered again"),
-                        *killed[1:], *self._died(h, live_before, obs.poll, t),
-                        *self._retry_waiting(t, h.name), *self._failbacks_owed(h, t)]
-            # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
-            if h.restarting and h.phase in DOWN_PHASES:
-                h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
-                if h.restarting:  # taken back once the restarts of its VMs are carried out
-                    return []
-            if (h.phase in DOWN_PHASES or h.fenced) and obs.poll is not None:
-                # back only once it says what it runs: its stale copies go before its unfence
-                if h.phase in (Phase.LOST, Phase.FENCING):  # nothing of it restarted elsewhere:
-                    back = self._returned(h, t)  # what its self-fence killed starts here again
-                    killed = self._self_fenced(h, obs.poll, t)
-                    return (killed[:1] + back + killed[1:]
-                            + self._died(h, live_before, obs.poll, t)
-                            + self._retry_waiting(t, h.name))
-                # (its VMs were restarted elsewhere or left down by policy: a self-fence
-                # marker is old news, cleared)
-                old = [] if not self._unread(h, obs.poll) else [Decision(
-                    t, Kind.SELF_FENCED, h.name, reason=", ".join(obs.poll.self_fenced),
-                    detail="cleared: not restarted (it was lost and fenced)")]
-                h.marker_read |= set(obs.poll.self_fenced)
-                return old + self._returned(h, t) + self._retry_waiting(t, h.name)
-            if obs.poll is None:
+        live_before = self._seen_live(h.name)
+        if obs.poll is not None:
+            started = obs.time if obs.started is None else obs.started
+            self._absorb(h, obs, started)
+            h.last_ok = max(h.last_ok, started)
+        if h.phase is Phase.SUSPECT and not h.fenced:
+            self._reset(h)
+            killed = self._self_fenced(h, obs.poll, t)
+            return [*killed[:1], Decision(t, Kind.OK, h.name, reason="answered again"),
+                    *killed[1:], *self._died(h, live_before, obs.poll, t),
+                    *self._retry_waiting(t, h.name), *self._failbacks_owed(h, t)]
+        # (fenced and OK or SUSPECT: known fenced from HA's kept state, by a new process)
+        if h.restarting and h.phase in DOWN_PHASES:
+            h.restarting = {v for v in h.restarting if not self._seen_elsewhere(h, v)}
+            if h.restarting:  # taken back once the restarts of its VMs are carried out
                 return []
-            # a cut-off or a restart its checks did not see (too short, or slow checks)
-            return (self._self_fenced(h, obs.poll, t) + self._died(h, live_before, obs.poll, t)
-                    + self._retry_waiting(t, h.name) + self._failbacks_owed(h, t))
+        if obs.poll is None:
+            return []
+        if h.phase in DOWN_PHASES or h.fenced:
+            # back only once it says what it runs: its stale copies go before its unfence
+            return self._back_again(h, obs.poll, live_before, t)
+        # a cut-off or a restart its checks did not see (too short, or slow checks)
+        return (self._self_fenced(h, obs.poll, t) + self._died(h, live_before, obs.poll, t)
+                + self._retry_waiting(t, h.name) + self._failbacks_owed(h, t))
+
+    def _back_again(self, h: _Host, poll: HostPoll, live_before: set[str],
+                    t: float) -> list[Decision]:
+        """A host down (or fenced) answers again and says what it runs."""
+        if h.phase in (Phase.LOST, Phase.FENCING):  # nothing of it restarted elsewhere:
+            back = self._returned(h, t)  # what its self-fence killed starts here again
+            killed = self._self_fenced(h, poll, t)
+            return (killed[:1] + back + killed[1:] + self._died(h, live_before, poll, t)
+                    + self._retry_waiting(t, h.name))
+        # (its VMs were restarted elsewhere or left down by policy: a self-fence marker is
+        # old news, cleared)
+        old = [] if not self._unread(h, poll) else [Decision(
+            t, Kind.SELF_FENCED, h.name, reason=", ".join(poll.self_fenced),
+            detail="cleared: not restarted (it was lost and fenced)")]
+        h.marker_read |= set(poll.self_fenced)
+        return old + self._returned(h, t) + self._retry_waiting(t, h.name)
+
+    def _silent(self, h: _Host, obs: Observation) -> list[Decision]:
+        t = obs.time
         out: list[Decision] = []
         if h.phase is Phase.OK:
             h.phase, h.since = Phase.SUSPECT, t
@@ -345,10 +354,6 @@ class FailoverEngine(VmTracking, Drilling, HostDeaths):
                                 reason="room now" if host is not None else "tried again"))
         return out
 
-    def failback_failed(self, vm: str, home: str, time: float, error: str) -> list[Decision]:
-        """It was not moved back to `home` (the host it left): it stays where it is."""
-        return [Decision(time, Kind.FAILBACK_FAILED, home, vm=vm, reason=error)]
-
     # -- internals
 
     def _back(self, host: str) -> bool:
@@ -369,77 +374,6 @@ class FailoverEngine(VmTracking, Drilling, HostDeaths):
                         detail=f"blocklist its Ceph clients for {expiry:g} s")]
         if self.settings.ipmi:
             out.append(Decision(t, Kind.POWER_OFF, h.name, detail="IPMI power-off"))
-        return out
-
-    def _returned(self, h: _Host, t: float, why: str = "") -> list[Decision]:
-        out = [Decision(t, Kind.RETURNED, h.name, reason=why)]
-        out += [Decision(t, Kind.STALE, h.name, vm=v, target=self._vms[v].vm.host,
-                         reason=self._how_elsewhere(h, self._vms[v]),
-                         detail=f"stopped and undefined on {h.name} before it is unfenced")
-                for v in sorted(h.stale)]
-        if h.fenced:
-            out.append(Decision(t, Kind.UNFENCE, h.name))
-            h.fenced = False
-        self._reset(h)
-        left, h.left_down = h.left_down, []
-        pinned = [v for v in left if self._vms[v].vm.placement is Placement.PINNED]
-        out += [Decision(t, Kind.KEEP_STOPPED, h.name, vm=v, reason="pinned, start by hand")
-                for v in pinned]
-        # VMs that found no room elsewhere start again on their own host
-        waiting = [self._vms[v].vm for v in left if v not in pinned
-                   and self._vms[v].vm.host == h.name and self._vms[v].vm.power not in LIVE]
-        out += self._onto(h.name, waiting, Kind.RESTART, t)
-        back = []
-        for r in (r for r in self._vms.values() if r.home == h.name):
-            now_on = r.vm.host
-            if (r.vm.power in LIVE and now_on not in (None, h.name)
-                    and self.settings.failback != "off"):
-                if self._hosts[now_on].phase is not Phase.OK:
-                    # it keeps its home: it fails back once that host answers again
-                    # (_failbacks_owed), unless it is restarted from there first
-                    continue
-                back.append(r.vm)
-            r.home = None
-        return out + self._fail_back(h.name, back, t)
-
-    def _fail_back(self, home: str, vms: list[Vm], t: float) -> list[Decision]:
-        if self.settings.failback == "on":
-            return self._onto(home, vms, Kind.FAILBACK, t)
-        if self.settings.failback == "ask":
-            return [Decision(t, Kind.ASK_FAILBACK, home, vm=v.name, target=home)
-                    for v in restart_order(vms, self.settings)]
-        return []
-
-    def _failbacks_owed(self, h: _Host, t: float) -> list[Decision]:
-        """VMs on `h` whose home came back while `h` did not answer (their failback was put
-        off): `h` answers now, so they fail back."""
-        owed: dict[str, list[Vm]] = {}
-        for r in self._vms.values():
-            if (r.home is not None and r.vm.host == h.name and r.vm.power in LIVE
-                    and r.home in self._hosts and self._back(r.home)):
-                owed.setdefault(r.home, []).append(r.vm)
-                r.home = None
-        return [d for home, vms in sorted(owed.items()) for d in self._fail_back(home, vms, t)]
-
-    def _onto(self, host: str, vms: list[Vm], kind: Kind, t: float,
-              reason: str = "") -> list[Decision]:
-        """Restart or fail back VMs onto `host`, within its room, most important first."""
-        if not vms:
-            return []
-        room = {k: r for k, r in rooms(self.view(t), self.settings.limits).items() if k == host}
-        # assign() never "moves" a VM onto the host it is on: a VM starting again on its own
-        # host is placed as if it were nowhere yet
-        nowhere = [v.model_copy(update={"host": None}) for v in restart_order(vms, self.settings)]
-        done = assign(nowhere, room)
-        out = []
-        for vm in restart_order(vms, self.settings):
-            if vm.name in done.placed:
-                self._put(vm.name, host, PowerState.RUNNING, t)
-                out.append(Decision(t, kind, host, vm=vm.name, target=host, reason=reason))
-            else:
-                failed = Kind.RESTART_FAILED if kind is Kind.RESTART else Kind.FAILBACK_FAILED
-                out.append(Decision(t, failed, host, vm=vm.name, reason=f"no room on {host}",
-                                    detail=done.unplaced[vm.name]))
         return out
 
     def _put(self, vm: str, host: str | None, power: PowerState, t: float) -> None:

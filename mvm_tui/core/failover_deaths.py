@@ -6,9 +6,10 @@ as a short outage). They start again on that host. Pure: no I/O, no asyncio."""
 from __future__ import annotations
 
 from mvm_tui.core.failover_plan import Decision, Kind
-from mvm_tui.core.failover_vms import _Host, _Vm
+from mvm_tui.core.failover_return import Returning
+from mvm_tui.core.failover_vms import _Host
 from mvm_tui.core.placement import LIVE
-from mvm_tui.models import HostPoll, StopReason, Vm
+from mvm_tui.models import HostPoll, StopReason
 
 # why libvirt says a VM is shut off after its host (or libvirtd) restarted under it: "unknown"
 # (a host power-cut, captured in the lab: tests/fixtures/libvirt/stop-reasons.txt) and
@@ -16,14 +17,8 @@ from mvm_tui.models import HostPoll, StopReason, Vm
 DIED_WITH_HOST = frozenset({StopReason.UNKNOWN, StopReason.DAEMON})
 
 
-class HostDeaths:
+class HostDeaths(Returning):
     """Mixed into FailoverEngine, which holds the hosts and VMs and places restarts."""
-
-    _vms: dict[str, _Vm]
-
-    def _onto(self, host: str, vms: list[Vm], kind: Kind, t: float,
-              reason: str = "") -> list[Decision]:
-        raise NotImplementedError
 
     def _self_fenced(self, h: _Host, poll: HostPoll | None, t: float) -> list[Decision]:
         """It was cut off long enough for its self-fence to kill its VMs, not long enough to

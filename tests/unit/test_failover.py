@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -323,9 +324,11 @@ def test_a_service_started_after_a_loss_still_removes_the_stale_copies() -> None
 
 
 def test_settings_are_checked() -> None:
-    with pytest.raises(ValueError, match="grace_period must be at least check_interval"):
+    with pytest.raises(ValueError, match=re.escape(
+            "grace_period (1 s) must be at least check_interval (5 s)")):
         HaSettings(grace_period=1.0)
-    with pytest.raises(ValueError, match="blocklist_expiry must be longer than grace_period"):
+    with pytest.raises(ValueError, match=re.escape(
+            "blocklist_expiry (10 s) must be longer than grace_period (30 s)")):
         HaSettings(blocklist_expiry=10.0)
     with pytest.raises(ValueError, match="failback must be on, off or ask, not 'maybe'"):
         HaSettings(failback="maybe")  # type: ignore[arg-type]
