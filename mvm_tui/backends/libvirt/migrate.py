@@ -155,45 +155,15 @@ async def migrate(
     what = f"migrate {vm}"
     await source.run(partial(_check_running, vm=vm), what)
     flags = migration_flags(unsafe=unsafe)
-    started = time.monotonic()
     job = asyncio.ensure_future(source.migrate_apart(vm, dest_uri, dict(params or {}), flags))
-
-    def progress(stats: Mapping[str, Any], completed: bool = False,
-                 paused: bool = False) -> MigrationProgress:
-        elapsed = time.monotonic() - started
-        p = progress_from_job_stats(
-            stats,
-            vm=vm,
-            source=source.name,
-            dest=dest_name,
-            elapsed_s=elapsed,
-            completed=completed,
-        )
-        return p.model_copy(update={"switching_over": True}) if paused else p
-
-    async def abort() -> None:
-        with suppress(BackendError):
-            await asyncio.shield(source.run(partial(_abort, vm=vm), f"{what}: abort"))
-        await asyncio.wait({job}, timeout=ABORT_WAIT_S)
-        if job.done() and not job.cancelled():
-            job.exception()  # retrieved: the abort's reason is what the caller hears about
-
-    last: MigrationProgress | None = None
-    least, least_at = float("inf"), started  # the least memory left so far, and when
+    seen = _Sampled(vm, source.name, dest_name, stall_s)
     try:
-        while True:
-            done, _ = await asyncio.wait({job}, timeout=interval)
-            if done:
-                break
-            if time.monotonic() - least_at > stall_s:
-                await abort()
+        while not (await asyncio.wait({job}, timeout=interval))[0]:
+            if seen.stalled():
+                await _abort_job(source, vm, job, what)
                 if job.done() and not job.cancelled() and job.exception() is None:
                     break  # it ended just then
-                left = "" if last is None else (
-                    f" ({last.memory_remaining_bytes / 2**20:.0f} MiB left, the guest "
-                    f"dirtying {rate(last.dirty_rate_bps)})")
-                raise BackendError(f"{source.name}: {what}: no progress for {stall_s:g} s"
-                                   f"{left}: aborted, {vm} still runs on {source.name}")
+                raise seen.stall_error(what)
             try:
                 stats, paused = await source.run(partial(_job_sample, vm=vm),
                                                  f"{what}: job stats")
@@ -201,28 +171,77 @@ async def migrate(
                 continue  # a missed sample is not a failed migration
             # libvirt reports every figure 0 while the job is set up: nothing to show yet
             if job_running(stats) and _int(stats, "memory_total") > 0 and not job.done():
-                last = progress(stats, paused=paused)
-                if paused or last.memory_remaining_bytes < 0.9 * least:
-                    least = min(least, last.memory_remaining_bytes)
-                    least_at = time.monotonic()
+                last = seen.sample(stats, paused)
                 if on_progress is not None:
                     on_progress(last)
     except asyncio.CancelledError:
-        await abort()
+        await _abort_job(source, vm, job, what)
         raise
     job.result()  # raises what the migration raised
-    final: MigrationProgress | None = None
+    final = await _completed(dest, vm, what, seen)
+    if on_progress is not None:
+        on_progress(final)
+    return final
+
+
+class _Sampled:
+    """The migration's progress as sampled, and whether it stalled: the least memory left
+    so far, and since when."""
+
+    def __init__(self, vm: str, source: str, dest: str, stall_s: float) -> None:
+        self.vm, self.source, self.dest, self.stall_s = vm, source, dest, stall_s
+        self.started = self.least_at = time.monotonic()
+        self.least = float("inf")
+        self.last: MigrationProgress | None = None
+
+    def progress(self, stats: Mapping[str, Any], completed: bool = False,
+                 paused: bool = False) -> MigrationProgress:
+        p = progress_from_job_stats(stats, vm=self.vm, source=self.source, dest=self.dest,
+                                    elapsed_s=time.monotonic() - self.started,
+                                    completed=completed)
+        return p.model_copy(update={"switching_over": True}) if paused else p
+
+    def sample(self, stats: Mapping[str, Any], paused: bool) -> MigrationProgress:
+        self.last = last = self.progress(stats, paused=paused)
+        if paused or last.memory_remaining_bytes < 0.9 * self.least:
+            self.least = min(self.least, last.memory_remaining_bytes)
+            self.least_at = time.monotonic()
+        return last
+
+    def stalled(self) -> bool:
+        return time.monotonic() - self.least_at > self.stall_s
+
+    def stall_error(self, what: str) -> BackendError:
+        last = self.last
+        left = "" if last is None else (
+            f" ({last.memory_remaining_bytes / 2**20:.0f} MiB left, the guest "
+            f"dirtying {rate(last.dirty_rate_bps)})")
+        return BackendError(f"{self.source}: {what}: no progress for {self.stall_s:g} s"
+                            f"{left}: aborted, {self.vm} still runs on {self.source}")
+
+
+async def _abort_job(source: LibvirtCalls, vm: str, job: asyncio.Future[None],
+                     what: str) -> None:
+    """dom.abortJob, then wait (at most ABORT_WAIT_S) for the migration to stop."""
+    with suppress(BackendError):
+        await asyncio.shield(source.run(partial(_abort, vm=vm), f"{what}: abort"))
+    await asyncio.wait({job}, timeout=ABORT_WAIT_S)
+    if job.done() and not job.cancelled():
+        job.exception()  # retrieved: the abort's reason is what the caller hears about
+
+
+async def _completed(dest: LibvirtCalls | None, vm: str, what: str,
+                     seen: _Sampled) -> MigrationProgress:
+    """The last progress: the destination's completed job (with the downtime) if it can
+    be read, else the last sample, done."""
     if dest is not None:
         completed = libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED
         with suppress(BackendError):
             stats = await dest.run(partial(_job_stats, vm=vm, flags=completed),
                                    f"{what}: result")
-            final = progress(stats, completed=True) if stats else None
-    if final is None:
-        base = last or progress({})
-        final = base.model_copy(
-            update={"memory_remaining_bytes": 0, "elapsed_s": round(time.monotonic() - started, 3)}
-        )
-    if on_progress is not None:
-        on_progress(final)
-    return final
+            if stats:
+                return seen.progress(stats, completed=True)
+    base = seen.last or seen.progress({})
+    return base.model_copy(update={
+        "memory_remaining_bytes": 0,
+        "elapsed_s": round(time.monotonic() - seen.started, 3)})
