@@ -1,4 +1,5 @@
-"""The real backends, through the app's Cluster facade, against the real lab."""
+"""The real backends, through the app's Cluster facade, against the real lab (the scenarios
+that also run on the simulator are in test_on_both_backends.py)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,10 @@ from mvm_tui.backends.libvirt.uri import migration_uri
 from mvm_tui.backends.real import RealBackend
 from mvm_tui.core.placement import room_left
 from mvm_tui.lab.netns import hx
-from mvm_tui.models import HostState, MigrationProgress, PowerAction, PowerState
+from mvm_tui.models import HostState, PowerAction, PowerState
 from mvm_tui.runs import RunState
 from mvm_tui.services.inventory import PollTimers
-from mvm_tui.session import Session, poll_once
+from mvm_tui.session import Session
 
 pytestmark = pytest.mark.lab
 
@@ -26,24 +27,6 @@ async def wait_for(condition, timeout: float, what: str) -> None:  # type: ignor
     while not await condition():
         assert time.monotonic() < deadline, f"timed out after {timeout:g} s waiting for {what}"
         await asyncio.sleep(0.2)
-
-
-async def test_inventory_of_the_three_hosts(lab_session: Session) -> None:
-    cluster = lab_session.clusters[0]
-    await poll_once(cluster)
-    snap = cluster.snapshot()
-    assert [(h.name, h.state) for h in snap.hosts] == [
-        ("h1", HostState.ONLINE), ("h2", HostState.ONLINE), ("h3", HostState.ONLINE)]
-    for host in snap.hosts:
-        assert host.facts is not None
-        assert host.facts.vcpus > 0
-        assert host.facts.memory_mb > 0
-        assert host.facts.os
-        assert host.facts.libvirt_version.startswith("9.")
-    vms = {v.name: v for v in snap.vms}
-    assert (vms["tiny-a"].host, vms["tiny-a"].power) == ("h1", PowerState.RUNNING)
-    assert (vms["tiny-b"].host, vms["tiny-b"].power) == ("h2", PowerState.RUNNING)
-    assert vms["tiny-a"].disks[0].source == "rbd:vms/tiny-a"
 
 
 async def test_ceph_status_from_the_live_cluster(lab_session: Session) -> None:
@@ -56,39 +39,6 @@ async def test_ceph_status_from_the_live_cluster(lab_session: Session) -> None:
     assert all(pg.state_name == "active+clean" for pg in status.pgs_by_state)
     poll = await backend.poll_host("h1")
     assert poll.facts.storage_gb > 0  # from `ceph osd df tree`, by the host's CRUSH bucket
-
-
-async def test_power_actions_run_and_are_recorded(lab_session: Session) -> None:
-    cluster = lab_session.clusters[0]
-    await poll_once(cluster)
-    for action, state in ((PowerAction.POWEROFF, PowerState.SHUTOFF),
-                          (PowerAction.START, PowerState.RUNNING),
-                          (PowerAction.REBOOT, PowerState.RUNNING)):
-        vm = await cluster.backend.vm_info("tiny-b")
-        record = cluster.create_power_run(vm, action)
-        preview = lab_session.store.steps(record.id)[0].preview
-        assert preview[0].startswith("virsh -c 'qemu+libssh://root@10.213.0.12/system?")
-        done = await cluster.execute(record.id)
-        assert done.state is RunState.DONE, done.error
-        assert (await cluster.backend.vm_info("tiny-b")).power is state
-    kinds = [r.params.get("action") for r in lab_session.store.list_runs()]
-    assert kinds == ["reboot", "start", "poweroff"]
-
-
-async def test_live_migration_with_progress(lab_session: Session) -> None:
-    backend = lab_session.clusters[0].backend
-    assert isinstance(backend, RealBackend)
-    reports: list[MigrationProgress] = []
-    await backend.migrate("tiny-a", "h2", reports.append)
-    done = reports[-1]
-    assert done.downtime_ms is not None
-    assert done.memory_total_bytes > 0
-    vm = await backend.vm_info("tiny-a")
-    assert (vm.host, vm.power) == ("h2", PowerState.RUNNING)
-    polled = {v.name for v in (await backend.poll_host("h1")).vms}
-    assert "tiny-a" not in polled  # on exactly one host
-    await backend.migrate("tiny-a", "h1")
-    assert (await backend.vm_info("tiny-a")).host == "h1"
 
 
 async def test_an_incoming_migration_takes_room_on_its_destination_from_its_start(
