@@ -268,6 +268,11 @@ class RealBackend(ClusterBackend):
 
     # -- failover: light checks, Ceph's view of a host, VMs defined from kept copies ---------
 
+    @property
+    def libvirt_crashes(self) -> int:
+        """How many times libvirt's process died and was started again."""
+        return 0 if self._apart is None else self._apart.crashes
+
     def _libvirt_host(self, name: str, uri: str, *, on_event: EventHandler | None = None,
                       before_open: Callable[[], Awaitable[None]] | None = None
                       ) -> LibvirtCalls:
