@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mvm_tui.core.failover_deaths import HostDeaths
-from mvm_tui.core.failover_drill import Drilling, drill
+from mvm_tui.core.failover_drill import Drilling
 from mvm_tui.core.failover_plan import (
     Decision,
     DrillReport,
@@ -387,3 +387,10 @@ class FailoverEngine(Drilling, HostDeaths):
     def live_vms(self, host: str) -> list[Vm]:
         """The VMs last known live on the host."""
         return [r.vm for r in self._vms.values() if r.vm.host == host and r.vm.power in LIVE]
+
+
+def drill(snap: ClusterSnapshot, host: str, settings: HaSettings | None = None) -> DrillReport:
+    """The failover drill: "what if `host` is lost now?", decided as HA decides it (an engine
+    that knows the cluster as the snapshot shows it). Hosts not usable now (unreachable, in
+    maintenance) are not targets, as they would not be in a real failover."""
+    return FailoverEngine.from_snapshot(settings or HaSettings(), snap).drill(host, snap.time)

@@ -17,15 +17,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 
-def drill(snap: ClusterSnapshot, host: str, settings: HaSettings | None = None) -> DrillReport:
-    """The failover drill: "what if `host` is lost now?", decided as HA decides it (an engine
-    that knows the cluster as the snapshot shows it). Hosts not usable now (unreachable, in
-    maintenance) are not targets, as they would not be in a real failover."""
-    from mvm_tui.core.failover import FailoverEngine  # (which mixes this module in)
-
-    return FailoverEngine.from_snapshot(settings or HaSettings(), snap).drill(host, snap.time)
-
-
 class Drilling:
     """Declared here, held by FailoverEngine."""
 

@@ -22,8 +22,8 @@ from mvm_tui.lab.guests import (
     guest_xml,
     make_linux_guest,
 )
-from mvm_tui.lab.manage import current, cut, down, power_off, restore, up
-from mvm_tui.lab.model import LabError, LabHost, LabInfo, lab_dir
+from mvm_tui.lab.manage import cut, down, power_off, restore, up
+from mvm_tui.lab.model import LabError, LabHost, LabInfo, current, lab_dir
 from mvm_tui.lab.status import LabStatus, status
 
 __all__ = [

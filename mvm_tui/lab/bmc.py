@@ -9,8 +9,8 @@ import os
 import sys
 
 from mvm_tui.lab import netns as net
-from mvm_tui.lab.manage import current, power_off, restore
-from mvm_tui.lab.model import LabError
+from mvm_tui.lab.manage import power_off, restore
+from mvm_tui.lab.model import LabError, current
 
 PASSWORD = "lab"
 

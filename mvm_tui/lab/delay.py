@@ -18,6 +18,7 @@ from mvm_tui.lab.model import (
     LabError,
     LabHost,
     Say,
+    current,
     host_dir,
     lab_dir,
     process_alive,
@@ -45,8 +46,6 @@ def current_delay() -> float:
 def netem(delay_ms: float, say: Say | None = None) -> str:
     """Delay every packet the lab hosts send by `delay_ms` ms (0 removes the delay).
     Returns how: "tc-netem", "nfqueue" or "none"."""
-    from mvm_tui.lab.manage import current  # manage imports this module
-
     require_root()
     info = current()
     if info is None:

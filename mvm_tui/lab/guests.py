@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from mvm_tui.lab import netns as net
-from mvm_tui.lab.manage import current
-from mvm_tui.lab.model import SCRIPTS, LabError, LabInfo, lab_dir, require_root, run
+from mvm_tui.lab.model import SCRIPTS, LabError, LabInfo, current, lab_dir, require_root, run
 
 GUEST_KINDS = ("nodisk", "nodisk-tcg", "qcow2", "rbd", "linux")
 SECRET_UUID = "6d7e1d3a-3c2f-4a34-9d0e-6d766c61622e"  # libvirt secret for client.admin

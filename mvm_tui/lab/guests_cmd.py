@@ -15,8 +15,7 @@ from dataclasses import dataclass
 
 from mvm_tui.lab import netns as net
 from mvm_tui.lab.guests import GUEST_KINDS, define_guest
-from mvm_tui.lab.manage import current
-from mvm_tui.lab.model import LabError, LabInfo, Say, lab_dir, require_root, run
+from mvm_tui.lab.model import LabError, LabInfo, Say, current, lab_dir, require_root, run
 
 DEFAULT_COUNT = 3
 PREFIX = "guest"

@@ -24,6 +24,7 @@ from mvm_tui.lab.model import (
     LabHost,
     LabInfo,
     Say,
+    current,
     host_dir,
     lab_dir,
     record_host_pids,
@@ -76,15 +77,6 @@ def _locked() -> Iterator[Path]:
 
 def _log() -> Path:
     return lab_dir() / "lab.log"
-
-
-def current() -> LabInfo | None:
-    """The lab's info as `up` saved it, or None (it may be down or half built)."""
-    path = lab_dir() / "state.json"
-    try:
-        return LabInfo.load(path)
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
 
 
 def healthy(info: LabInfo) -> bool:

@@ -213,3 +213,12 @@ def wait_for(check: Callable[[], bool], timeout: float, what: str, step: float =
         if time.monotonic() > deadline:
             raise LabError(f"timed out after {timeout:g} s waiting for {what}")
         time.sleep(step)
+
+
+def current() -> LabInfo | None:
+    """The lab's info as `up` saved it, or None (it may be down or half built)."""
+    path = lab_dir() / "state.json"
+    try:
+        return LabInfo.load(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from mvm_tui.lab import netns as net
 from mvm_tui.lab.ceph import ceph_health
 from mvm_tui.lab.delay import current_delay
-from mvm_tui.lab.manage import current
-from mvm_tui.lab.model import BRIDGE, host_dir, lab_dir, process_alive, run
+from mvm_tui.lab.model import BRIDGE, current, host_dir, lab_dir, process_alive, run
 
 
 @dataclass
