@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from typing import TYPE_CHECKING, cast
+from typing import cast
 
 from textual.actions import parse
 from textual.app import SystemCommand
@@ -11,11 +11,11 @@ from textual.binding import ActiveBinding
 from textual.screen import Screen
 
 from mvm_tui.runs import RunExecutor
+from mvm_tui.screens.handle import SessionHandle
 from mvm_tui.services.cluster import Cluster
+from mvm_tui.services.decommission_runs import Decommissions
+from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_status import HaStatus
-
-if TYPE_CHECKING:
-    from mvm_tui.app import MvmApp
 
 # the footer shows these first, so that they stay visible at 80 columns (the keys that do not
 # fit are still in the command palette)
@@ -26,28 +26,37 @@ class ClusterScreen(Screen[None]):
     """A screen that shows part of the cluster and repaints when the inventory changes."""
 
     @property
-    def mvm(self) -> MvmApp:
-        from mvm_tui.app import MvmApp
-
-        return cast(MvmApp, self.app)
+    def session(self) -> SessionHandle:
+        """What the session built, as the app provides it (screens run in MvmApp only)."""
+        return cast(SessionHandle, self.app)
 
     @property
     def cluster(self) -> Cluster:
-        return self.mvm.cluster
+        return self.session.shown.cluster
 
     @property
     def executor(self) -> RunExecutor:
-        return self.mvm.executor
+        return self.session.executor
+
+    @property
+    def ha(self) -> HaService | None:
+        """The shown cluster's HA service, when one runs in this process."""
+        return self.session.shown.ha
+
+    @property
+    def decommissions(self) -> Decommissions | None:
+        """The shown cluster's decommissions, when it has them (HCI clusters)."""
+        return self.session.shown.decommissions
 
     def refuse_runs(self) -> bool:
         """True, and says why, when this process records no runs, so starts none (its run
         store cannot be used): the first line of every action that would start one."""
-        return self.mvm.refuse_runs()
+        return self.session.refuse_runs()
 
     def ha_status(self) -> HaStatus | None:
         """What this TUI's HA service says, when it is the active one (else None)."""
-        ha = self.mvm.ha
-        if ha is None or self.mvm.ha_standby:
+        ha = self.ha
+        if ha is None or self.session.shown.ha_standby:
             return None
         status = ha.status()
         return status if status.active else None

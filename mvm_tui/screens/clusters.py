@@ -12,9 +12,9 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Footer, Header, Static
 
-from mvm_tui.app_clusters import Managed
 from mvm_tui.models import HostState, PowerState
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.handle import ManagedCluster
 from mvm_tui.services.ha_status import HaStatus
 from mvm_tui.units import count
 from mvm_tui.widgets import format as fmt
@@ -49,7 +49,7 @@ def _vm_cells(values: tuple[str, ...], cpu_pct: float) -> tuple[str, ...]:
     return (*values, fmt.pct(cpu_pct))  # (made only for the rows on screen)
 
 
-def ha_text(m: Managed, status: HaStatus | None) -> str:
+def ha_text(m: ManagedCluster, status: HaStatus | None) -> str:
     """HA of the cluster in a few words; `status`: its service's, when one runs here."""
     if m.ha is None:
         return "off"
@@ -80,11 +80,11 @@ class ClustersScreen(ClusterScreen):
 
     def refresh_inventory(self) -> None:
         clusters, hosts, vms = [], [], []
-        for m in self.mvm.managed:
+        for m in self.session.managed:
             snap = m.cluster.snapshot()
             online = sum(h.state is HostState.ONLINE for h in snap.hosts)
             running = sum(v.power is PowerState.RUNNING for v in snap.vms)
-            shown = Text(("▶ " if m is self.mvm.shown else "  ") + m.name, style=m.color)
+            shown = Text(("▶ " if m is self.session.shown else "  ") + m.name, style=m.color)
             status = m.ha.status() if m.ha is not None and not m.ha_standby else None
             ha = ha_text(m, status)
             clusters.append(Row(m.name, (
@@ -110,4 +110,4 @@ class ClustersScreen(ClusterScreen):
 
     def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
         cluster = event.key.split("/", 1)[0]  # (a cluster's name holds no "/")
-        self.mvm.switch_cluster(cluster, mode="summary")
+        self.session.switch_cluster(cluster, mode="summary")

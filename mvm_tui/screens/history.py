@@ -16,8 +16,8 @@ from mvm_tui.widgets.runs_table import RunsTable
 class HistoryScreen(ClusterScreen):
     def compose(self) -> ComposeResult:
         yield Header()
-        if self.mvm.runs_refused is not None:  # the history on disk cannot be used
-            yield Static(literal(f"{self.mvm.runs_refused}. Until then nothing is recorded, "
+        if self.session.runs_refused is not None:  # the history on disk cannot be used
+            yield Static(literal(f"{self.session.runs_refused}. Until then nothing is recorded, "
                                  "so every action is refused.", style="bold white on red"),
                          id="history-refused")
         yield RunsTable(id="history-table")

@@ -45,7 +45,7 @@ class HostActionsScreen(VmActionsScreen):
         if action == "drill":
             return self.selected_host() is not None
         if action == "decommission":
-            return self.selected_host() is not None and self._decommissions() is not None
+            return self.selected_host() is not None and self.decommissions is not None
         if action == "maintenance":
             host = self.selected_host()
             return host is not None and host.state in MAINTAINABLE
@@ -66,7 +66,7 @@ class HostActionsScreen(VmActionsScreen):
         host = self.selected_host()
         if host is None:
             return
-        ha = self.mvm.ha
+        ha = self.ha
         if ha is not None and self.ha_status() is not None:  # what this HA would do now
             report = ha.engine.drill(host.name, ha.clock.now())
         else:  # decided the same way, with the same settings, from what the inventory shows
@@ -108,11 +108,8 @@ class HostActionsScreen(VmActionsScreen):
 
     # -- decommission (HCI clusters)
 
-    def _decommissions(self) -> Decommissions | None:
-        return getattr(self.app, "decommissions", None)
-
     def action_decommission(self) -> None:
-        host, decom = self.selected_host(), self._decommissions()
+        host, decom = self.selected_host(), self.decommissions
         if host is None or decom is None or self.refuse_runs():
             return
         self.run_worker(self._plan_decommission(decom, host), group="plans", exit_on_error=False)

@@ -268,7 +268,7 @@ class RunDetailScreen(ClusterScreen):
         run = self._run()
         found = GUARD.search(run.error or "")
         if run.state is not RunState.FAILED or found is None or \
-                getattr(self.app, "decommissions", None) is None:
+                self.decommissions is None:
             return None
         return found.group(1)
 
@@ -276,7 +276,7 @@ class RunDetailScreen(ClusterScreen):
         if self.refuse_runs():
             return
         guard, run = self._guard(), self._run()
-        decommissions = getattr(self.app, "decommissions", None)
+        decommissions = self.decommissions
         if guard is None or decommissions is None:
             return
         host = str(run.params.get("host"))

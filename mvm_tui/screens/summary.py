@@ -92,15 +92,15 @@ class SummaryScreen(ClusterScreen):
         return Group(head, reasons, self._ha_line(), Text(""), hosts)
 
     def _ha_line(self) -> Text:
-        app = self.mvm
-        if app.runs_refused is not None:  # nothing can be recorded, so nothing is done
-            return Text(f"ACTIONS ARE OFF, HA does not run here: {app.runs_refused}",
+        refused, shown = self.session.runs_refused, self.session.shown
+        if refused is not None:  # nothing can be recorded, so nothing is done
+            return Text(f"ACTIONS ARE OFF, HA does not run here: {refused}",
                         style="bold white on red")
-        if app.ha is None:
+        if shown.ha is None:
             return Text("HA: not running in this session", style="dim")
-        if app.ha_standby:
-            return Text(f"HA: standby, {app.ha_standby}", style="yellow")
-        status = app.ha.status()
+        if shown.ha_standby:
+            return Text(f"HA: standby, {shown.ha_standby}", style="yellow")
+        status = shown.ha.status()
         if not status.active:
             return Text(f"HA: standby, the cluster's lock is held by {status.holder}",
                         style="yellow")
