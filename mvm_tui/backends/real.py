@@ -39,6 +39,7 @@ from mvm_tui.backends.libvirt import (
 from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.apart import LibvirtApart
 from mvm_tui.backends.libvirt.calls import LibvirtCalls
+from mvm_tui.backends.libvirt.errors import trust_hint
 from mvm_tui.backends.libvirt.events import EventHandler
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.metadata import placement_commands
@@ -51,7 +52,6 @@ from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
-from mvm_tui.core.migration_trust import trust_hint
 from mvm_tui.core.placement import LIVE
 from mvm_tui.models import (
     CephStatus,

@@ -18,11 +18,10 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from mvm_tui.backends.base import BackendError
-from mvm_tui.backends.libvirt.uri import MIGRATION_KEY, migration_uri
 from mvm_tui.core.preflight import Item
 
 PREFIX = "mvm-migration: "
+MIGRATION_KEY = "/var/lib/mvm-tui/migration/id_ed25519"  # on every host; made there
 MARK = "mvm-tui-migration"
 _TYPES = r"(?:ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp256|ecdsa-sha2-nistp384|ecdsa-sha2-nistp521)"
 _B64 = r"[A-Za-z0-9+/]+={0,3}"
@@ -117,13 +116,6 @@ def trust_lines(me: TrustHost, hosts: Sequence[TrustHost],
     return auth + known
 
 
-def reach_args(me: TrustHost, hosts: Sequence[TrustHost]) -> list[str]:
-    """`migration.sh reach`'s arguments on `me`: NAME=URI of every other host, the URI its
-    libvirtd opens for a migration there."""
-    return [f"{p.name}={migration_uri(p.user, p.address, p.port)}" for p in hosts
-            if p.name != me.name]
-
-
 def reach_items(me: TrustHost, hosts: Sequence[TrustHost], stdout: str) -> list[Item]:
     """The preflight items of `migration.sh reach` on `me`: one per peer."""
     said: dict[str, tuple[bool, str]] = {}
@@ -153,17 +145,3 @@ def reach_items(me: TrustHost, hosts: Sequence[TrustHost], stdout: str) -> list[
             items.append(Item(check, "fail", f"{me.name} cannot log in to {peer.user}@"
                               f"{peer.address} for migration: {detail or 'failed'}", FIX))
     return items
-
-
-# what ssh says (through libvirt) when a host cannot log in to its peer for a migration
-_TRUST_FAILURES = ("Permission denied (publickey", "Host key verification failed",
-                   "error while reading private key", "authentication failed")
-
-
-def trust_hint(exc: BackendError, source: str, dest: str) -> BackendError:
-    """A migration's error, with what to do when the source could not log in to the peer."""
-    text = str(exc)
-    if not any(s in text for s in _TRUST_FAILURES):
-        return exc
-    return type(exc)(f"{text} ({source} cannot log in to {dest} for a migration: set up the "
-                     "hosts' migration trust, `mvm-tui cluster trust --config PATH`)")

@@ -12,7 +12,7 @@ from mvm_tui.core import migration_trust as mt
 from mvm_tui.core.preflight import Item
 from mvm_tui.lab import netns as net
 from mvm_tui.lab.model import LabError, LabHost, LabInfo, run
-from mvm_tui.services.migration_trust import SCRIPT
+from mvm_tui.services.migration_trust import SCRIPT, reach_args
 from mvm_tui.services.provision import script_text
 
 __all__ = ["check_trust", "set_up_trust", "trust_host"]
@@ -55,6 +55,6 @@ def check_trust(info: LabInfo, hosts: Sequence[LabHost] | None = None) -> dict[s
     out: dict[str, list[Item]] = {}
     for h in hosts or info.hosts:
         me = trust_host(h)
-        _, text = _script(h, "reach", *mt.reach_args(me, everyone), check=False)
+        _, text = _script(h, "reach", *reach_args(me, everyone), check=False)
         out[h.name] = mt.reach_items(me, everyone, text)
     return out

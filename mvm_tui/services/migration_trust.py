@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.libvirt.uri import migration_uri
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core import migration_trust as mt
@@ -95,7 +96,7 @@ class MigrationTrust:
         would for a migration (a host that cannot be asked: an item saying why)."""
         async def one(h: TrustHost) -> list[Item]:
             try:
-                _, out = await self._script(h.name, ["reach", *mt.reach_args(h, hosts)])
+                _, out = await self._script(h.name, ["reach", *reach_args(h, hosts)])
             except BackendError as exc:
                 return [Item(mt.CHECK.format(peer=p.name), "fail",
                              f"cannot run the check on {h.name}: {exc}",
@@ -175,5 +176,12 @@ class MigrationTrust:
             return all(i.ok for items in found.values() for i in items)
 
         return Step("Every host logs in to every other one as its libvirtd will to migrate",
-                    tuple(script_command(h.name, SCRIPT, ["reach", *mt.reach_args(h, hosts)])
+                    tuple(script_command(h.name, SCRIPT, ["reach", *reach_args(h, hosts)])
                           for h in hosts), reach, reaches)
+
+
+def reach_args(me: mt.TrustHost, hosts: Sequence[mt.TrustHost]) -> list[str]:
+    """`migration.sh reach`'s arguments on `me`: NAME=URI of every other host, the URI its
+    libvirtd opens for a migration there."""
+    return [f"{p.name}={migration_uri(p.user, p.address, p.port)}" for p in hosts
+            if p.name != me.name]

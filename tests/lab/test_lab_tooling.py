@@ -19,8 +19,8 @@ import asyncssh
 import pytest
 
 from mvm_tui import lab
-from mvm_tui.backends.libvirt.uri import MIGRATION_KEY
 from mvm_tui.config import load_config
+from mvm_tui.core.migration_trust import MIGRATION_KEY
 from mvm_tui.lab.model import recorded_pids
 
 pytestmark = pytest.mark.lab

@@ -18,7 +18,8 @@ async def test_screens_see_the_shown_cluster_through_the_app(tmp_path: Path) -> 
     handle: SessionHandle = app  # (mypy checks here that MvmApp is what screens reach)
     demo, other = app.managed
     demo.decommissions = decommissions_for(session, demo.cluster, None)  # (lab has none)
-    assert demo.decommissions is not None and other.decommissions is None
+    assert demo.decommissions is not None
+    assert other.decommissions is None
     async with app.run_test(size=SIZE) as pilot:
         await polled(pilot, session)
         screen = screen_of(app, ClusterScreen)
@@ -29,4 +30,5 @@ async def test_screens_see_the_shown_cluster_through_the_app(tmp_path: Path) -> 
         await wait_until(pilot, lambda: app.current_mode == "hosts", what="hosts")
         screen = screen_of(app, ClusterScreen)
         assert (screen.cluster, screen.ha, screen.decommissions) == (lab, other.ha, None)
-        assert screen.ha is not demo.ha and screen.ha is not None
+        assert screen.ha is not demo.ha
+        assert screen.ha is not None

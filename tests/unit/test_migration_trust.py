@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from mvm_tui.backends.libvirt.uri import MIGRATION_KEY, UriError, migration_uri
+from mvm_tui.backends.libvirt.errors import trust_hint
+from mvm_tui.backends.libvirt.uri import UriError, migration_uri
 from mvm_tui.core import migration_trust as mt
-from mvm_tui.core.migration_trust import HostKeys, TrustHost
+from mvm_tui.core.migration_trust import MIGRATION_KEY, HostKeys, TrustHost
+from mvm_tui.services.migration_trust import reach_args
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "migration"
 KEY_H1 = (FIXTURES / "key.h1.txt").read_text()
@@ -77,7 +79,7 @@ def test_a_peer_without_an_address_of_its_own_is_refused() -> None:
 
 
 def test_reach_arguments_are_the_uris_the_source_libvirtd_opens() -> None:
-    assert mt.reach_args(HOSTS[1], HOSTS) == [
+    assert reach_args(HOSTS[1], HOSTS) == [
         f"h1={migration_uri('root', '10.213.0.11')}",
         f"h3={migration_uri('ops', 'hv3.example', 2222)}"]
 
@@ -129,9 +131,9 @@ def test_a_migration_refused_for_want_of_trust_says_what_to_do() -> None:
 
     said = ("h1: migrate vm1: Cannot recv data: root@10.213.0.12: Permission denied "
             "(publickey).: Connection reset by peer")  # libvirt's words on the lab
-    hinted = mt.trust_hint(HostUnreachable(said), "h1", "h2")
+    hinted = trust_hint(HostUnreachable(said), "h1", "h2")
     assert isinstance(hinted, HostUnreachable)
     assert str(hinted) == said + (" (h1 cannot log in to h2 for a migration: set up the hosts' "
                                   "migration trust, `mvm-tui cluster trust --config PATH`)")
     other = BackendError("h1: migrate vm1: unsupported configuration: disk vda is not shared")
-    assert mt.trust_hint(other, "h1", "h2") is other
+    assert trust_hint(other, "h1", "h2") is other

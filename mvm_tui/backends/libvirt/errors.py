@@ -99,3 +99,17 @@ def open_failed(exc: libvirt.libvirtError, host: str, uri: str) -> HostUnreachab
 
 def is_unsupported(exc: libvirt.libvirtError) -> bool:
     return code(exc) in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_OPERATION_UNSUPPORTED)
+
+
+# what ssh says (through libvirt) when a host cannot log in to its peer for a migration
+_TRUST_FAILURES = ("Permission denied (publickey", "Host key verification failed",
+                   "error while reading private key", "authentication failed")
+
+
+def trust_hint(exc: BackendError, source: str, dest: str) -> BackendError:
+    """A migration's error, with what to do when the source could not log in to the peer."""
+    text = str(exc)
+    if not any(s in text for s in _TRUST_FAILURES):
+        return exc
+    return type(exc)(f"{text} ({source} cannot log in to {dest} for a migration: set up the "
+                     "hosts' migration trust, `mvm-tui cluster trust --config PATH`)")

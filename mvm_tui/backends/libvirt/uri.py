@@ -33,6 +33,8 @@ import re
 from typing import Literal
 from urllib.parse import quote
 
+from mvm_tui.core.migration_trust import MIGRATION_KEY
+
 Transport = Literal["ssh", "libssh", "libssh2"]
 TRANSPORTS: tuple[Transport, ...] = ("ssh", "libssh", "libssh2")
 # libssh honours the URI's known_hosts file; plain ssh would use ~/.ssh/known_hosts
@@ -177,7 +179,6 @@ def check_uri(uri: str) -> str:
     return uri
 
 
-MIGRATION_KEY = "/var/lib/mvm-tui/migration/id_ed25519"  # on every host; made there
 
 
 def migration_uri(user: str, address: str, port: int = 22) -> str:
