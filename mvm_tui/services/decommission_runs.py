@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.backends.ceph import commands as cmd
-from mvm_tui.backends.ceph.admin import CephAdmin
 from mvm_tui.clock import Clock
 from mvm_tui.config import load_config, remove_host
 from mvm_tui.core.decommission import DecommissionPlan, Pool, plan_decommission
@@ -35,10 +34,11 @@ class Decommissions:
         host_known: Callable[[str], bool],
         **timing: Any,
     ) -> None:
-        if not callable(getattr(backend, "ceph", None)):
+        admin = backend.ceph_admin()
+        if admin is None:
             raise BackendError(f"cluster {backend.name} has no Ceph to decommission hosts from")
         self.backend, self.executor = backend, executor
-        self.admin = cast(CephAdmin, backend)
+        self.admin = admin
         self.steps = DecommissionSteps(self.admin, clock, forget_host, host_known, **timing)
         self.kind = f"{backend.name}:{KIND}"
         if not executor.is_registered(self.kind):
