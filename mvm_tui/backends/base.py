@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mvm_tui.backends.capabilities import CephAdmin, Failover
+from mvm_tui.backends.capabilities import CephAdmin, Failover, FaultInjector
 from mvm_tui.models import (
     CephStatus,
     HostPoll,
@@ -135,6 +135,10 @@ class ClusterBackend(ABC):
 
     def failover(self) -> Failover | None:
         """What HA needs to fence a lost host and restart its VMs elsewhere."""
+        return None
+
+    def fault_injector(self) -> FaultInjector | None:
+        """Faults the demo may inject (a simulated cluster's)."""
         return None
 
     def watch(self, changed: Callable[[str], None]) -> None:  # noqa: B027 - optional hook

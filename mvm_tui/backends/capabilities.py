@@ -1,8 +1,8 @@
 """Optional capabilities of a cluster backend, beyond the ClusterBackend interface.
 
 A backend offers each through a method of ClusterBackend that returns it or None
-(`ceph_admin()`, `failover()`); services ask those, never the backend's concrete class.
-The simulator and the real backend implement them inside backends/.
+(`ceph_admin()`, `failover()`, `fault_injector()`); services and the UI ask those, never the
+backend's concrete class. The simulator and the real backend implement them in backends/.
 """
 
 from __future__ import annotations
@@ -51,6 +51,15 @@ class CephAdmin(Protocol):
     async def set_mon_host(self, host: str, value: str) -> None:
         """Rewrite mon_host in the host's /etc/ceph/ceph.conf (nothing else changes)."""
         ...
+
+
+class FaultInjector(Protocol):
+    """What the simulator (backends/sim/faults.py) lets the demo do to its world."""
+
+    def power_off_host(self, name: str) -> None: ...
+    def cut_network(self, name: str) -> None: ...
+    def restore_host(self, name: str) -> None: ...
+    def crash_vm(self, vm: str) -> None: ...
 
 
 class StateStore(Protocol):

@@ -22,7 +22,7 @@ from mvm_tui.backends.base import (
     InvalidState,
     NotFound,
 )
-from mvm_tui.backends.capabilities import CephAdmin
+from mvm_tui.backends.capabilities import CephAdmin, FaultInjector
 from mvm_tui.backends.host_commands import maintenance_commands
 from mvm_tui.backends.libvirt.metadata import placement_commands
 from mvm_tui.backends.libvirt.migrate import migrate_commands
@@ -113,6 +113,9 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
 
     def failover(self) -> SimFailover:
         return self._failover
+
+    def fault_injector(self) -> FaultInjector | None:
+        return self
 
     def _make_vm(self, v: SimVmSpec, now: float, nic_id: int) -> VmState:
         rng = self._rng
