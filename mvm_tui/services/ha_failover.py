@@ -18,7 +18,7 @@ class FailoverActions:
         self.check_timeout = check_timeout
         # a little under the service's own bound, so a slow half does not fail a whole check
         self.light_timeout = 0.9 * check_timeout
-        self.state = state or failover.state_store()
+        self.state = failover.state_store() if state is None else state
         self._memory: dict[str, Any] | None = None  # without a store: this process only
 
     async def load_state(self) -> dict[str, Any] | None:
