@@ -17,13 +17,14 @@ from textual.worker import Worker, WorkerState
 from mvm_tui.aio import quiet_lost_connections
 from mvm_tui.app_build import ClusterBuilding
 from mvm_tui.app_clusters import Managed
+from mvm_tui.backends.capabilities import FaultInjector
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
 from mvm_tui.config import ClusterConfig
 from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.clusters import ClustersScreen
-from mvm_tui.screens.demo_faults import FaultInjector, fault_commands
+from mvm_tui.screens.demo_faults import fault_commands
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_key import HostKeyScreen
 from mvm_tui.screens.hosts import HostsScreen

@@ -197,7 +197,6 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
              notices: Sequence[str] = ()) -> int:
     from mvm_tui.app import MvmApp  # textual is only loaded for the UI
     from mvm_tui.app_clusters import Managed
-    from mvm_tui.backends.sim.faults import SimFaults
     from mvm_tui.ha_cli import build_ha_service
     from mvm_tui.keymap import checked_keymap
     from mvm_tui.services.cluster import Cluster
@@ -213,8 +212,7 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
                        decommissions_for(session, cluster, path))
 
     first, *others = [managed(c) for c in session.clusters]
-    backend = first.cluster.backend
-    faults = backend if demo and isinstance(backend, SimFaults) else None  # in the palette
+    faults = first.cluster.backend.fault_injector() if demo else None  # in the palette
     try:
         app = MvmApp(first.cluster, prompts=session.prompts, ha=first.ha,
                      decommissions=first.decommissions, others=others,

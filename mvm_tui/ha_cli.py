@@ -14,20 +14,17 @@ from typing import Any
 
 from mvm_tui.aio import quiet_lost_connections
 from mvm_tui.backends.base import BackendError
-from mvm_tui.backends.ipmi import NO_PASSWORD, Ipmi, ipmi_password
-from mvm_tui.backends.real import RealBackend
-from mvm_tui.backends.sim import SimBackend
+from mvm_tui.backends.ipmi import NO_PASSWORD, ipmi_password
 from mvm_tui.clock import Clock
-from mvm_tui.config import ConfigError, HaConfig
+from mvm_tui.config import ConfigError
 from mvm_tui.core.failover import Decision
-from mvm_tui.models import Layout
 from mvm_tui.services.balancer import Balancer, balance_settings
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_actions import HaActions, NoHaActions, SimHaActions
+from mvm_tui.services.ha_actions import HaActions, NoHaActions
+from mvm_tui.services.ha_failover import FailoverActions
 from mvm_tui.services.ha_lease import HaLease, RadosLease
 from mvm_tui.services.ha_lock import HaLock, HaLockHeld
-from mvm_tui.services.ha_real import RealHaActions
 from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.services.hosts_follow import config_hosts, follow_hosts
 from mvm_tui.session import Session, SessionError, load, open_session
@@ -44,22 +41,22 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
     actions: HaActions
     check = None
     lease: HaLease | None = None
-    if isinstance(backend, SimBackend):
-        actions = SimHaActions(backend)
-    elif not isinstance(backend, RealBackend) or backend.layout is not Layout.HCI:
+    failover = backend.failover()
+    if failover is None:
         actions = NoHaActions(backend)
-    elif cluster.config is None or cluster.config.ha.self_fence_after is None:
+    elif failover.self_fence_required and (cluster.config is None
+                                           or cluster.config.ha.self_fence_after is None):
         actions = NoHaActions(backend, NoHaActions.NO_SELF_FENCE)
     else:
-        ipmi = None
-        if cluster.config.ha.ipmi:
-            ipmi = Ipmi(cluster.config.ha.ipmitool, {
-                h.name: (h.ipmi_address, h.ipmi_user) for h in cluster.config.hosts
-                if h.ipmi_address is not None})
-        state = RadosHaState(backend.ceph, backend.name, cluster.config.ha.lock_pool)
-        actions = real = RealHaActions(backend, settings.check_timeout, ipmi, state)
-        check = real.check
-        lease = rados_lease(backend, cluster.config.ha)
+        state = failover.state_store()
+        admin = backend.ceph_admin()
+        if state is None and admin is not None and cluster.config is not None:
+            # the cluster keeps no state for HA: in RADOS, next to the lease HA acts under
+            ha = cluster.config.ha
+            state = RadosHaState(admin.ceph, backend.name, ha.lock_pool)
+            lease = RadosLease(admin.ceph, backend.name, ha.lock_pool, ha.lock_lease)
+        actions = acting = FailoverActions(failover, settings.check_timeout, state)
+        check = acting.check
     balancer = None
     if cluster.config is not None and cluster.config.balance.enabled:
         balancer = Balancer(backend, session.clock, session.executor,
@@ -74,10 +71,6 @@ def build_ha_service(session: Session, cluster: Cluster, lock_dir: Path | None =
     # an evacuation never moves a VM to a host this service knows lost or fenced
     cluster.maintenance.unusable = service.unusable_hosts
     return service
-
-
-def rados_lease(backend: RealBackend, ha: HaConfig) -> RadosLease:
-    return RadosLease(backend.ceph, backend.name, ha.lock_pool, ha.lock_lease)
 
 
 class _Troubles:

@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from mvm_tui.backends.capabilities import CephAdmin, Failover, FaultInjector
 from mvm_tui.models import (
     CephStatus,
     HostPoll,
@@ -125,6 +126,20 @@ class ClusterBackend(ABC):
     @abstractmethod
     async def set_maintenance(self, host: str, on: bool) -> None:
         """Mark the host in or out of maintenance, where every jump box sees it."""
+
+    # -- optional capabilities (backends.capabilities): None when the cluster has none
+
+    def ceph_admin(self) -> CephAdmin | None:
+        """Ceph administration (`ceph` commands, its daemons' units, mon_host)."""
+        return None
+
+    def failover(self) -> Failover | None:
+        """What HA needs to fence a lost host and restart its VMs elsewhere."""
+        return None
+
+    def fault_injector(self) -> FaultInjector | None:
+        """Faults the demo may inject (a simulated cluster's)."""
+        return None
 
     def watch(self, changed: Callable[[str], None]) -> None:  # noqa: B027 - optional hook
         """Call changed(host) when the backend learns, without polling, that something on the

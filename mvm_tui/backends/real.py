@@ -28,7 +28,7 @@ from mvm_tui.backends.base import (
     InvalidState,
     NotFound,
 )
-from mvm_tui.backends.ceph.admin import CliResult, UnitAction
+from mvm_tui.backends.capabilities import CephAdmin, CliResult, UnitAction
 from mvm_tui.backends.host_commands import MAINTENANCE, maintenance_argvs, maintenance_commands
 from mvm_tui.backends.libvirt import (
     KeepAlive,
@@ -47,6 +47,7 @@ from mvm_tui.backends.libvirt.migrate import migrate_commands, move_cold
 from mvm_tui.backends.libvirt.resident import Resident
 from mvm_tui.backends.libvirt.uri import DEFAULT_TRANSPORT, Transport, migration_uri
 from mvm_tui.backends.reach import libvirt_uri, ssh_target
+from mvm_tui.backends.real_failover import RealFailover, cluster_ipmi
 from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
@@ -155,6 +156,15 @@ class RealBackend(ClusterBackend):
         self._silent: set[str] = set()  # hosts whose last liveness check got no answer
         self._fenced: set[str] = set()  # hosts this process blocklisted (not unfenced since)
         self._counters = {h.name: host_counters.CounterTracker() for h in cluster.hosts}
+        self._failover = (RealFailover(self, cluster_ipmi(cluster))
+                          if self.layout is Layout.HCI else None)
+
+    def ceph_admin(self) -> CephAdmin | None:
+        return self if self.layout is Layout.HCI else None
+
+    def failover(self) -> RealFailover | None:
+        """On HCI clusters only: fencing blocklists a host's Ceph clients."""
+        return self._failover
 
     def watch(self, changed: Callable[[str], None]) -> None:
         self._changed = changed

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from mvm_tui.backends.ceph.crush import OsdDfNode, OsdDfTree
-from mvm_tui.backends.ceph.models import MonMap
+from mvm_tui.ceph_crush import OsdDfNode, OsdDfTree
+from mvm_tui.ceph_models import MonMap
 from mvm_tui.units import count, is_are
 
 KB = 1024

@@ -4,23 +4,14 @@ cut its network, restore it, crash a VM, so that failover can be watched."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Protocol
 
 from textual.app import SystemCommand
 
 from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.capabilities import FaultInjector
 from mvm_tui.models import ClusterSnapshot, HostState, PowerState
 
 DOWN = (HostState.UNREACHABLE, HostState.UNKNOWN)
-
-
-class FaultInjector(Protocol):
-    """What the simulator (backends/sim/faults.py) lets the demo do to its world."""
-
-    def power_off_host(self, name: str) -> None: ...
-    def cut_network(self, name: str) -> None: ...
-    def restore_host(self, name: str) -> None: ...
-    def crash_vm(self, vm: str) -> None: ...
 
 
 def fault_commands(faults: FaultInjector, snapshot: ClusterSnapshot,

@@ -9,10 +9,10 @@ from typing import TypeVar
 
 from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.capabilities import CephAdmin
 from mvm_tui.backends.ceph import commands as cmd
-from mvm_tui.backends.ceph.admin import CephAdmin
 from mvm_tui.backends.ceph.checks import healthy, monotonic
-from mvm_tui.backends.ceph.crush import OsdDfTree
+from mvm_tui.ceph_crush import OsdDfTree
 from mvm_tui.clock import Clock
 from mvm_tui.models import CephStatus
 from mvm_tui.runs import StepContext

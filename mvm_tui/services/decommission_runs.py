@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol
 
 from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.backends.ceph import commands as cmd
-from mvm_tui.backends.ceph.admin import CephAdmin
 from mvm_tui.clock import Clock
 from mvm_tui.config import load_config, remove_host
 from mvm_tui.core.decommission import DecommissionPlan, Pool, plan_decommission
@@ -19,10 +18,17 @@ from mvm_tui.runs import RunExecutor, RunRecord, Step, Targets
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.decommission import GUARDS, DecommissionSteps, plan_params
 
-if TYPE_CHECKING:
-    from mvm_tui.session import Session
-
 KIND = "ceph.decommission"
+
+
+class Wiring(Protocol):
+    """What a decommission needs of the session that built the cluster."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def executor(self) -> RunExecutor: ...
 
 
 class Decommissions:
@@ -35,10 +41,11 @@ class Decommissions:
         host_known: Callable[[str], bool],
         **timing: Any,
     ) -> None:
-        if not callable(getattr(backend, "ceph", None)):
+        admin = backend.ceph_admin()
+        if admin is None:
             raise BackendError(f"cluster {backend.name} has no Ceph to decommission hosts from")
         self.backend, self.executor = backend, executor
-        self.admin = cast(CephAdmin, backend)
+        self.admin = admin
         self.steps = DecommissionSteps(self.admin, clock, forget_host, host_known, **timing)
         self.kind = f"{backend.name}:{KIND}"
         if not executor.is_registered(self.kind):
@@ -109,7 +116,7 @@ def host_remover(cluster: str, config_path: Path | None
     return forget, known
 
 
-def decommissions_for(session: Session, cluster: Cluster, config_path: Path | None
+def decommissions_for(session: Wiring, cluster: Cluster, config_path: Path | None
                       ) -> Decommissions | None:
     """The cluster's decommissions, when it has Ceph hosts."""
     if cluster.backend.layout is not Layout.HCI:

@@ -3,9 +3,9 @@ host, restart a VM elsewhere, remove a returned host's stale copies and unfence 
 back by live migration.
 
 Fencing and restarting a lost host's VMs go beyond the ClusterBackend interface: they go
-through HaActions, implemented for the simulator (SimHaActions), for real HCI clusters
-(services.ha_real.RealHaActions: Ceph blocklist, kept copies of the VMs' definitions) and for
-clusters HA cannot fence (NoHaActions, whose fence always fails, so nothing is restarted).
+through HaActions, implemented over the backend's failover capability (services.ha_failover,
+for the real HCI backend and the simulator) and for clusters HA cannot fence (NoHaActions,
+whose fence always fails, so nothing is restarted).
 """
 
 from __future__ import annotations
@@ -15,10 +15,6 @@ from typing import Any, Protocol
 
 from mvm_tui.backends.base import BackendError, ClusterBackend, InvalidState, NotFound
 from mvm_tui.backends.ceph.commands import osd_blocklist_add, osd_blocklist_rm
-from mvm_tui.backends.libvirt.failover import define_from
-from mvm_tui.backends.libvirt.failover import remove_commands as lv_remove_commands
-from mvm_tui.backends.libvirt.power import power_commands
-from mvm_tui.backends.sim import SimBackend
 from mvm_tui.core.placement import LIVE, room_left
 from mvm_tui.models import PowerAction, PowerState, Vm
 
@@ -55,11 +51,20 @@ def _address(backend: ClusterBackend, host: str) -> str:
     return next((h.address for h in backend.hosts if h.name == host), host) + ":0/0"
 
 
-class _BackendActions:
-    """Restarts and stale copies through the backend interface (one definition per VM)."""
+class NoHaActions:
+    """For clusters HA cannot fence: every fence fails (saying why), so nothing is ever
+    restarted; lost hosts are still reported. Restarts and stale copies go through the
+    backend interface (one definition per VM)."""
 
-    def __init__(self, backend: ClusterBackend) -> None:
+    NOT_HCI = ("no fencing method for this cluster (fencing blocklists a host's Ceph clients: "
+               "HCI clusters only)")
+    NO_SELF_FENCE = ("[clusters.ha] self_fence_after is not set: a host that only lost its "
+                     "network would keep running its VMs (run mvm-selffence on every host and "
+                     "set it)")
+
+    def __init__(self, backend: ClusterBackend, why: str = NOT_HCI) -> None:
         self.backend = backend
+        self.why = why
         self._state: dict[str, Any] | None = None  # this process only
 
     async def load_state(self) -> dict[str, Any] | None:
@@ -121,97 +126,6 @@ class _BackendActions:
         info = await self.backend.vm_info(vm)
         return info.memory_mb, info.vcpus
 
-
-class SimHaActions(_BackendActions):
-    def __init__(self, sim: SimBackend) -> None:
-        super().__init__(sim)
-        self.sim = sim
-
-    async def fence(self, host: str, expiry_s: float) -> None:
-        self.sim.fence_host(host, expiry_s)
-
-    async def load_state(self) -> dict[str, Any] | None:
-        """Kept in the simulated cluster: it survives a restart of the HA service."""
-        return self.sim.ha_state
-
-    async def save_state(self, state: dict[str, Any]) -> None:
-        self.sim.ha_state = state
-
-    async def unfence(self, host: str) -> None:
-        self.sim.unfence_host(host)
-
-    async def is_fenced(self, host: str) -> bool:
-        return host in self.sim.blocklist()
-
-    async def power_off(self, host: str) -> None:
-        self.sim.power_off_host(host)
-
-    async def osds_up(self, host: str) -> bool | None:
-        return self.sim.host_osds_up(host)
-
-    def restart_commands(self, vm: str, target: str) -> list[str]:
-        """As the real cluster's (services.ha_real): virsh on the target's libvirt URI."""
-        uri = self.sim.libvirt_uri(target)
-        return [*define_from(uri, f"the definition of {vm} as HA kept it"),
-                *power_commands(uri, vm, PowerAction.START)]
-
-    def remove_commands(self, vm: str, host: str) -> list[str]:
-        return lv_remove_commands(self.sim.libvirt_uri(host), vm)
-
-    async def define_on(self, vm: str, lost: str, target: str) -> None:
-        """Define it on target from its definition (the lost host keeps its own copy)."""
-        where = self.sim.where_is(vm)
-        if where == target:
-            return
-        if where != lost and self.sim.host_reachable(where):  # (left shut off there by a
-            # failed restart: moved from there; the lost host keeps its own definition)
-            await self.sim.relocate(vm, target)
-            return
-        await self.sim.poll_host(target)  # reach it
-        self.sim.fencing.check_can_run(target, self.sim.clock_now())
-        self.sim.move_main(vm, target)
-
-    async def state_on(self, vm: str, host: str) -> PowerState | None:
-        if self.sim.where_is(vm) == host:
-            return (await self.sim.vm_info(vm)).power
-        return self.sim.copies_of(vm).get(host)
-
-    async def remove_copy(self, vm: str, host: str) -> None:
-        if self.sim.where_is(vm) == host:
-            raise InvalidState(f"{host} holds the only definition of {vm}")
-        if host in self.sim.copies_of(vm):
-            self.sim.drop_copy(vm, host)
-
-    async def clear_self_fenced(self, host: str) -> None:
-        self.sim.clear_self_fenced(host)
-
-    async def fenced_now(self, host: str) -> str:
-        if host in self.sim.blocklist():
-            return "blocklisted"
-        return "" if self.sim.host_powered(host) else "powered off"
-
-    async def running_on(self, vm: str) -> list[str]:
-        return [h for h in self.sim.running_hosts(vm) if self.sim.host_reachable(h)]
-
-    async def room_for(self, vm: str, host: str) -> str:
-        await self.sim.poll_host(host)  # reach it
-        return self.sim.room_for(vm, host)
-
-
-class NoHaActions(_BackendActions):
-    """For clusters HA cannot fence: every fence fails (saying why), so nothing is ever
-    restarted; lost hosts are still reported."""
-
-    NOT_HCI = ("no fencing method for this cluster (fencing blocklists a host's Ceph clients: "
-               "HCI clusters only)")
-    NO_SELF_FENCE = ("[clusters.ha] self_fence_after is not set: a host that only lost its "
-                     "network would keep running its VMs (run mvm-selffence on every host and "
-                     "set it)")
-
-    def __init__(self, backend: ClusterBackend, why: str = NOT_HCI) -> None:
-        super().__init__(backend)
-        self.why = why
-
     async def fence(self, host: str, expiry_s: float) -> None:
         raise BackendError(self.why)
 
@@ -232,8 +146,6 @@ class NoHaActions(_BackendActions):
 
     async def define_on(self, vm: str, lost: str, target: str) -> None:
         raise BackendError(self.why)
-
-
 
 
 def stub(vm: str, host: str | None) -> Vm:

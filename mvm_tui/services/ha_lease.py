@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
-from mvm_tui.backends.ceph.admin import CliResult
+from mvm_tui.backends.capabilities import CliResult
 from mvm_tui.backends.ceph.commands import check_name
 
 LOCK_NAME = "ha"

@@ -14,8 +14,8 @@ import pytest
 
 from mvm_tui.backends import ceph
 from mvm_tui.backends.base import BackendError, InvalidState
+from mvm_tui.backends.capabilities import CephAdmin, CliResult
 from mvm_tui.backends.ceph import commands as c
-from mvm_tui.backends.ceph.admin import CephAdmin, CliResult
 from mvm_tui.backends.ceph.checks import data_moved, mon_removed, settled
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import VirtualClock

@@ -24,7 +24,7 @@ from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.lab import truth
 from mvm_tui.models import Placement, PowerAction, PowerState
 from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_real import RealHaActions
+from mvm_tui.services.ha_failover import FailoverActions
 from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.session import Session, open_session
 from tests.lab.test_lab_backend import wait_for
@@ -100,7 +100,7 @@ async def _ha_running(session: Session, info: lab.LabInfo, tmp_path: Path
     assert cluster.config is not None
     await forget_ha_state(RadosHaState(backend.ceph, cluster.name, cluster.config.ha.lock_pool))
     service = build_ha_service(session, cluster, tmp_path)
-    assert isinstance(service.actions, RealHaActions)
+    assert isinstance(service.actions, FailoverActions)
     decisions: list[Decision] = []
     service.subscribe(decisions.append)
     watcher = Watcher(info)

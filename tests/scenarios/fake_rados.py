@@ -8,7 +8,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from mvm_tui.backends.ceph.admin import CliResult
+from mvm_tui.backends.capabilities import CliResult
 from mvm_tui.clock import VirtualClock
 
 

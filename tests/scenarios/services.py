@@ -16,20 +16,20 @@ from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import Decision, HaSettings
 from mvm_tui.runs import RunExecutor, RunState, RunStore
 from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_actions import SimHaActions
+from mvm_tui.services.ha_failover import FailoverActions
 from mvm_tui.services.ha_lease import RadosLease
 from tests.scenarios.fake_rados import FakeRados
 
 FenceStep = tuple[float, bool, Callable[[], None]]  # clock seconds, works, as it begins
 
 
-class ScenarioHaActions(SimHaActions):
-    """SimHaActions whose blocklist command of a host may be slow, fail, and bring a fault
-    as it begins (the event `fence-step`)."""
+class ScenarioHaActions(FailoverActions):
+    """HA's actions on the simulator, whose blocklist command of a host may be slow, fail,
+    and bring a fault as it begins (the event `fence-step`)."""
 
     def __init__(self, sim: SimBackend, clock: VirtualClock,
                  steps: dict[str, FenceStep]) -> None:
-        super().__init__(sim)
+        super().__init__(sim.failover(), check_timeout=1.5)
         self.clock, self.steps = clock, steps
 
     async def fence(self, host: str, expiry_s: float) -> None:

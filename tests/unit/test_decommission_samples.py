@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from mvm_tui.backends.ceph.admin import CliResult
+from mvm_tui.backends.capabilities import CliResult
 from mvm_tui.clock import VirtualClock
 from mvm_tui.core.decommission import without_address
 from mvm_tui.decommission_cli import run_decommission

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mvm_tui.backends import ceph
-from mvm_tui.backends.ceph.admin import CliResult
+from mvm_tui.backends.capabilities import CliResult
 from mvm_tui.clock import VirtualClock
 from mvm_tui.models import CephStatus
 from mvm_tui.runs import Step, StepContext

@@ -474,7 +474,7 @@ async def test_the_drills_prediction_is_what_ha_then_does(tmp_path: Path) -> Non
     from mvm_tui.models import Layout
     from mvm_tui.runs import RunExecutor, RunStore
     from mvm_tui.services.ha import HaService
-    from mvm_tui.services.ha_actions import SimHaActions
+    from tests.sim_ha import sim_actions
 
     clock = VirtualClock()
     hosts = [SimHostSpec(n, f"10.0.0.{i}", 8, 16384, 100.0) for i, n in
@@ -487,7 +487,7 @@ async def test_the_drills_prediction_is_what_ha_then_does(tmp_path: Path) -> Non
     settings = HaSettings(check_interval=2, check_timeout=1.5, grace_period=10)
     service = HaService(sim, clock, settings,
                         RunExecutor(RunStore(tmp_path / "runs.sqlite3"), clock),
-                        SimHaActions(sim))
+                        sim_actions(sim))
     poller = InventoryPoller(sim, clock, PollTimers())
     poller.start()
     service.start()

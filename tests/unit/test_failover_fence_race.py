@@ -10,8 +10,8 @@ from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import FailoverEngine, HaSettings, Kind, Observation, Phase
 from mvm_tui.models import PowerState
 from mvm_tui.runs import RunExecutor, RunStore
-from mvm_tui.services.ha_actions import SimHaActions
 from mvm_tui.services.ha_runs import HaRuns
+from tests.sim_ha import sim_actions
 from tests.unit.test_failover import _poll
 
 UP, OFF = PowerState.RUNNING, PowerState.SHUTOFF
@@ -98,7 +98,7 @@ async def test_a_fence_run_resumed_after_the_host_answered_fences_nothing(
     sim = demo_cluster(clock)
     store = RunStore(tmp_path / "runs.sqlite3")
     lost = {"hv1": False}
-    runs = HaRuns(sim, clock, RunExecutor(store, clock), SimHaActions(sim),
+    runs = HaRuns(sim, clock, RunExecutor(store, clock), sim_actions(sim),
                   lost_now=lambda host: lost[host])
     running = [v.name for v in (await sim.poll_host("hv1")).vms if v.power is UP]
     assert running

@@ -17,9 +17,9 @@ from mvm_tui.runs import RunExecutor, RunState, RunStore
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.decommission_runs import decommissions_for
 from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_actions import SimHaActions
 from mvm_tui.services.hosts_follow import follow_hosts
 from mvm_tui.services.inventory import PollTimers
+from tests.sim_ha import sim_actions
 
 HOST = "hv3"
 SETTINGS = HaSettings(check_interval=5.0, check_timeout=4.0, grace_period=30.0)
@@ -41,7 +41,7 @@ async def test_a_decommissioned_host_leaves_ha_too(tmp_path: Path) -> None:
     session: Any = SimpleNamespace(clock=clock, executor=executor)
     decom = decommissions_for(session, cluster, None)
     assert decom is not None
-    ha = HaService(sim, clock, SETTINGS, executor, SimHaActions(sim))
+    ha = HaService(sim, clock, SETTINGS, executor, sim_actions(sim))
     ha.start()
     try:
         await advance(clock, 2 * SETTINGS.check_interval)
@@ -95,7 +95,7 @@ async def test_the_headless_ha_hears_of_a_decommission_from_the_config(tmp_path:
     sim: SimBackend = demo_cluster(clock)
     store = RunStore(tmp_path / "runs.sqlite3")
     executor = RunExecutor(store, clock)
-    ha = HaService(sim, clock, SETTINGS, executor, SimHaActions(sim))
+    ha = HaService(sim, clock, SETTINGS, executor, sim_actions(sim))
     configured: dict[str, set[str]] | None = {sim.name: {"hv1", "hv2", HOST}}
     said: list[str] = []
     follow = asyncio.ensure_future(

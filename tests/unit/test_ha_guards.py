@@ -19,21 +19,23 @@ from mvm_tui.ha_cli import EXIT_TROUBLE, run_ha
 from mvm_tui.models import HostPoll
 from mvm_tui.runs import RunExecutor, RunRecord, RunStore
 from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_actions import SimHaActions
+from mvm_tui.services.ha_failover import FailoverActions
 from mvm_tui.services.ha_runs import HaRuns
+from tests.sim_ha import sim_actions
 
 
 def runs(tmp_path: Path, may_act: list[str]) -> tuple[HaRuns, VirtualClock]:
     clock = VirtualClock()
     sim = demo_cluster(clock)
     executor = RunExecutor(RunStore(tmp_path / "runs.sqlite3"), clock)
-    return HaRuns(sim, clock, executor, SimHaActions(sim), may_act=lambda: may_act[0]), clock
+    return HaRuns(sim, clock, executor, sim_actions(sim), may_act=lambda: may_act[0]), clock
 
 
 async def test_a_run_stops_between_steps_when_the_lease_is_lost(tmp_path: Path) -> None:
     why = [""]
     r, _ = runs(tmp_path, why)
-    sim = r.actions.sim  # type: ignore[attr-defined]
+    sim = r.backend
+    assert isinstance(sim, SimBackend)
     sim.power_off_host("hv1")
     sim.fence_host("hv1", 3600)
     define = r.actions.define_on
@@ -52,7 +54,8 @@ async def test_a_run_stops_between_steps_when_the_lease_is_lost(tmp_path: Path) 
 
 async def test_a_restart_is_refused_unless_the_lost_host_is_fenced_now(tmp_path: Path) -> None:
     r, _ = runs(tmp_path, [""])
-    sim = r.actions.sim  # type: ignore[attr-defined]
+    sim = r.backend
+    assert isinstance(sim, SimBackend)
     sim.cut_network("hv1")  # not fenced: web-01 may still run there
     error = await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
                         r.targets(vm="web-01"))
@@ -74,7 +77,7 @@ async def test_a_run_that_cannot_be_recorded_is_said_loudly_and_tried_again(
     store = RunStore(tmp_path / "runs.sqlite3")
     service = HaService(sim, clock, HaSettings(check_interval=2, check_timeout=1.5,
                                                grace_period=10), RunExecutor(store, clock),
-                        SimHaActions(sim))
+                        sim_actions(sim))
     problems: list[str] = []
     service.on_trouble(problems.append)
     create = store.create_run
@@ -110,7 +113,8 @@ async def test_a_stale_blocklist_entry_is_not_a_lost_host(tmp_path: Path) -> Non
     r, _ = runs(tmp_path, [""])
     lost: list[str] = []
     r.lost_now = lambda host: host in lost
-    sim = r.actions.sim  # type: ignore[attr-defined]
+    sim = r.backend
+    assert isinstance(sim, SimBackend)
     sim.fence_host("hv1", 3600)  # its VMs died with it; the entry was never removed
     sim.cut_network("hv1")
     error = await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
@@ -133,14 +137,14 @@ async def test_the_headless_service_says_it_on_stderr_and_in_its_exit_status(
             raise HostUnreachable("hv1: connection timed out")
         return await poll(self, host)
 
-    async def osds_up(self: SimHaActions, host: str) -> bool | None:
+    async def osds_up(self: FailoverActions, host: str) -> bool | None:
         return not (dead[0] and host == "hv1")
 
     def full(self: RunStore, *args: object, **kwargs: object) -> object:
         raise sqlite3.OperationalError("database or disk is full")
 
     monkeypatch.setattr(SimBackend, "poll_host", poll_host)
-    monkeypatch.setattr(SimHaActions, "osds_up", osds_up)
+    monkeypatch.setattr(FailoverActions, "osds_up", osds_up)
     monkeypatch.setattr(RunStore, "create_run", full)
     clock, stop = VirtualClock(), asyncio.Event()
     task = asyncio.create_task(run_ha(None, demo=True, stop=stop, clock=clock,
@@ -189,7 +193,7 @@ async def test_waiting_for_the_operators_host_key_answer_is_not_a_host_failure(
     service = HaService(sim, clock, HaSettings(check_interval=2, check_timeout=1.5,
                                                grace_period=10),
                         RunExecutor(RunStore(tmp_path / "runs.sqlite3"), clock),
-                        SimHaActions(sim), check=check, awaiting_operator=prompts.awaiting)
+                        sim_actions(sim), check=check, awaiting_operator=prompts.awaiting)
     service.start()
     await clock.advance(60.0)
     assert prompts.awaiting("hv1")
@@ -227,7 +231,7 @@ async def test_a_step_waits_for_a_renewal_and_is_refused_when_the_lease_stays_aw
             return False
 
     service = HaService(sim, clock, HaSettings(), RunExecutor(
-        RunStore(tmp_path / "runs.sqlite3"), clock), SimHaActions(sim))
+        RunStore(tmp_path / "runs.sqlite3"), clock), sim_actions(sim))
     service.lease = Lease()  # type: ignore[assignment]
     service._tasks = [asyncio.ensure_future(asyncio.sleep(3600))]  # (active)
     act = asyncio.ensure_future(service.runs._acting())

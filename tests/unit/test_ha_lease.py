@@ -13,9 +13,9 @@ from mvm_tui.clock import VirtualClock
 from mvm_tui.core.failover import HaSettings
 from mvm_tui.runs import RunExecutor, RunStore
 from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_actions import SimHaActions
 from mvm_tui.services.ha_lease import RadosLease
 from tests.scenarios.fake_rados import FakeRados, Locker
+from tests.sim_ha import sim_actions
 
 
 def lease(rados: FakeRados, clock: VirtualClock, who: str) -> RadosLease:
@@ -72,7 +72,7 @@ async def test_two_ha_services_take_turns(tmp_path: Path) -> None:
     def service(who: str) -> HaService:
         sim = demo_cluster(clock)
         executor = RunExecutor(RunStore(tmp_path / f"{who}.sqlite3"), clock)
-        return HaService(sim, clock, settings, executor, SimHaActions(sim),
+        return HaService(sim, clock, settings, executor, sim_actions(sim),
                          lease=lease(rados, clock, who))
 
     first, second = service("jump-a"), service("jump-b")
@@ -102,7 +102,7 @@ async def test_ceph_not_answering_pauses_actions_but_keeps_what_the_service_know
     sim = demo_cluster(clock)
     settings = HaSettings(check_interval=2.0, check_timeout=1.5, grace_period=10.0)
     service = HaService(sim, clock, settings, RunExecutor(RunStore(tmp_path / "r.sqlite3"), clock),
-                        SimHaActions(sim), lease=lease(rados, clock, "jump-a"))
+                        sim_actions(sim), lease=lease(rados, clock, "jump-a"))
     service.start()
     await clock.advance(5.0)
     engine = service.engine

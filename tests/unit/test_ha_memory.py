@@ -13,14 +13,14 @@ from mvm_tui.core.failover import HaSettings, Kind
 from mvm_tui.core.failover_memory import export
 from mvm_tui.runs import RunExecutor, RunStore
 from mvm_tui.services.ha import HaService
-from mvm_tui.services.ha_actions import SimHaActions
+from mvm_tui.services.ha_failover import FailoverActions
 
 SAVE_S = 60.0
 
 
-class SlowStore(SimHaActions):
+class SlowStore(FailoverActions):
     def __init__(self, sim: SimBackend, clock: VirtualClock) -> None:
-        super().__init__(sim)
+        super().__init__(sim.failover(), check_timeout=1.5)
         self.clock = clock
         self.saving = 0
         self.most_at_once = 0

@@ -24,8 +24,7 @@ from mvm_tui.runs import Step
 from mvm_tui.services.balancer import Balancer
 from mvm_tui.services.cluster_builder import ClusterBuilder
 from mvm_tui.services.decommission_runs import decommissions_for
-from mvm_tui.services.ha_actions import SimHaActions
-from mvm_tui.services.ha_real import RealHaActions
+from mvm_tui.services.ha_failover import FailoverActions
 from mvm_tui.services.placement import PlacementChoice
 from mvm_tui.session import Session, open_session
 
@@ -136,8 +135,9 @@ def vm(name: str, host: str, power: PowerState = PowerState.RUNNING) -> Vm:
 
 def backend_commands(backend: RealBackend | SimBackend) -> list[str]:
     web = vm("web-01", "hv1")
-    ha = (SimHaActions(backend) if isinstance(backend, SimBackend)
-          else RealHaActions(backend, 5.0, None, None))
+    failover = backend.failover()
+    assert failover is not None
+    ha = FailoverActions(failover, 5.0)
     return [*backend.power_commands(web, PowerAction.SHUTDOWN),
             *backend.migrate_commands(web, "hv2"),
             *backend.relocate_commands(vm("ci-runner-01", "hv3", PowerState.SHUTOFF), "hv1"),

@@ -1,5 +1,6 @@
-"""Ceph for the real backend: the exact commands (`commands`), their JSON output parsed into
-typed models (`parse`, `models`, `crush`), and the decisions taken from them (`checks`)."""
+"""Ceph for the real backend: the exact commands (`commands`), their JSON output parsed
+(`parse`) into the typed models of mvm_tui.ceph_models and mvm_tui.ceph_crush (below core,
+which decides with them), and the decisions taken from them (`checks`)."""
 
 from mvm_tui.backends.ceph import commands
 from mvm_tui.backends.ceph.checks import (
@@ -10,18 +11,6 @@ from mvm_tui.backends.ceph.checks import (
     pg_state_settled,
     settled,
     stale_reasons,
-)
-from mvm_tui.backends.ceph.crush import CrushNode, OsdDfNode, OsdDfTree, OsdTree, OsdTreeNode
-from mvm_tui.backends.ceph.models import (
-    HealthReport,
-    MonMap,
-    OkToStop,
-    PgList,
-    PgStat,
-    PoolDetail,
-    QuorumStatus,
-    SafeToDestroy,
-    StatusReport,
 )
 from mvm_tui.backends.ceph.osdmap import Blocklist, OsdDump, client_refused
 from mvm_tui.backends.ceph.parse import (
@@ -41,6 +30,18 @@ from mvm_tui.backends.ceph.parse import (
     parse_status,
     parse_status_report,
     to_ceph_status,
+)
+from mvm_tui.ceph_crush import CrushNode, OsdDfNode, OsdDfTree, OsdTree, OsdTreeNode
+from mvm_tui.ceph_models import (
+    HealthReport,
+    MonMap,
+    OkToStop,
+    PgList,
+    PgStat,
+    PoolDetail,
+    QuorumStatus,
+    SafeToDestroy,
+    StatusReport,
 )
 
 __all__ = [

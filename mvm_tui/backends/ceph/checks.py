@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from mvm_tui.backends.ceph.crush import OsdDfTree
-from mvm_tui.backends.ceph.models import MonMap, PgList, SafeToDestroy
+from mvm_tui.ceph_crush import OsdDfTree
+from mvm_tui.ceph_models import MonMap, PgList, SafeToDestroy
 from mvm_tui.models import CephStatus
 from mvm_tui.units import count, is_are
 

@@ -17,7 +17,7 @@ import re
 
 from pydantic import Field
 
-from mvm_tui.backends.ceph.models import Raw
+from mvm_tui.ceph_models import Raw
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network

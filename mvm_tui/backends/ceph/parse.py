@@ -12,8 +12,9 @@ from typing import Any, TypeVar
 from pydantic import ValidationError
 
 from mvm_tui.backends.base import BackendError
-from mvm_tui.backends.ceph.crush import OsdDfTree, OsdTree
-from mvm_tui.backends.ceph.models import (
+from mvm_tui.backends.ceph.osdmap import Blocklist, BlocklistEntry, BlocklistRange, OsdDump
+from mvm_tui.ceph_crush import OsdDfTree, OsdTree
+from mvm_tui.ceph_models import (
     HealthReport,
     MonMap,
     OkToStop,
@@ -25,7 +26,6 @@ from mvm_tui.backends.ceph.models import (
     SafeToDestroy,
     StatusReport,
 )
-from mvm_tui.backends.ceph.osdmap import Blocklist, BlocklistEntry, BlocklistRange, OsdDump
 from mvm_tui.models import CephStatus, PgStateCount
 
 M = TypeVar("M", bound=Raw)

@@ -22,6 +22,7 @@ from mvm_tui.backends.base import (
     InvalidState,
     NotFound,
 )
+from mvm_tui.backends.capabilities import CephAdmin, FaultInjector
 from mvm_tui.backends.host_commands import maintenance_commands
 from mvm_tui.backends.libvirt.metadata import placement_commands
 from mvm_tui.backends.libvirt.migrate import migrate_commands
@@ -30,6 +31,7 @@ from mvm_tui.backends.libvirt.uri import build_uri, migration_uri
 from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
 from mvm_tui.backends.sim.ceph_cli import SimCeph, SimCephAdmin
 from mvm_tui.backends.sim.copies import SimCopies
+from mvm_tui.backends.sim.failover import SimFailover
 from mvm_tui.backends.sim.faults import SimFaults
 from mvm_tui.backends.sim.fencing import Fencing
 from mvm_tui.backends.sim.live_migration import SimLiveMigration
@@ -104,6 +106,16 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
             self._ceph = CephModel(spec, osds, mons, stored, self._rng.getrandbits(64), now)
         self._ceph_admin = None if self._ceph is None else SimCeph(
             spec, self._hosts, self._ceph, clock, self._reach, f"{spec.name}/{seed}")
+        self._failover = SimFailover(self)
+
+    def ceph_admin(self) -> CephAdmin | None:
+        return None if self._ceph_admin is None else self
+
+    def failover(self) -> SimFailover:
+        return self._failover
+
+    def fault_injector(self) -> FaultInjector | None:
+        return self
 
     def _make_vm(self, v: SimVmSpec, now: float, nic_id: int) -> VmState:
         rng = self._rng

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from mvm_tui.backends.base import BackendError, HostUnreachable, InvalidState, NotFound
-from mvm_tui.backends.ceph.admin import CliResult, UnitAction
+from mvm_tui.backends.capabilities import CliResult, UnitAction
 from mvm_tui.backends.sim.ceph import CephModel
 from mvm_tui.backends.sim.ceph_json import CephReads
 from mvm_tui.backends.sim.ceph_verdicts import ok_to_stop_report, safe_to_destroy_report

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mvm_tui.backends.ceph.models import Raw
+from mvm_tui.ceph_models import Raw
 
 
 class CrushNode(Raw):

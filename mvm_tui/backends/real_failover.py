@@ -13,55 +13,70 @@ import contextlib
 from functools import partial
 from typing import Any, Protocol
 
-from mvm_tui.backends.base import BackendError, InvalidState
+from mvm_tui.backends.base import BackendError, HostRef, InvalidState
+from mvm_tui.backends.capabilities import StateStore
 from mvm_tui.backends.ipmi import Ipmi
 from mvm_tui.backends.libvirt import failover as lv
+from mvm_tui.backends.libvirt.calls import LibvirtCalls
 from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.libvirt.power import power_commands
-from mvm_tui.backends.real import RealBackend
+from mvm_tui.config import ClusterConfig
 from mvm_tui.core.placement import room_left
 from mvm_tui.models import HostPoll, PowerAction, PowerState
 
 
-class StateStore(Protocol):
-    async def load(self) -> dict[str, Any] | None: ...
-    async def save(self, state: dict[str, Any]) -> None: ...
+class FailoverHosts(Protocol):
+    """What RealFailover uses of RealBackend (which builds it: no import back)."""
+
+    hosts: tuple[HostRef, ...]
+    kept: lv.KeptDefinitions
+
+    def ha_host(self, host: str) -> LibvirtCalls: ...
+    async def check_host(self, host: str, timeout: float) -> HostPoll | None: ...
+    def fence_commands(self, host: str, expiry_s: int) -> list[str]: ...
+    def unfence_commands(self, host: str) -> list[str]: ...
+    async def fence(self, host: str, expiry_s: int) -> None: ...
+    async def unfence(self, host: str) -> None: ...
+    async def is_fenced(self, host: str) -> bool: ...
+    async def osds_up(self, host: str) -> bool | None: ...
+    async def clear_self_fenced(self, host: str) -> None: ...
+    def placed(self, vm: str, host: str) -> None: ...
 
 
-class RealHaActions:
-    def __init__(self, backend: RealBackend, check_timeout: float,
-                 ipmi: Ipmi | None = None, state: StateStore | None = None) -> None:
+def cluster_ipmi(cluster: ClusterConfig) -> Ipmi | None:
+    """The cluster's IPMI power-off, when [clusters.ha] ipmi is on."""
+    if not cluster.ha.ipmi:
+        return None
+    return Ipmi(cluster.ha.ipmitool, {h.name: (h.ipmi_address, h.ipmi_user)
+                                      for h in cluster.hosts if h.ipmi_address is not None})
+
+
+class RealFailover:
+    self_fence_required = True
+
+    def __init__(self, backend: FailoverHosts, ipmi: Ipmi | None = None) -> None:
         self.backend = backend
-        self.check_timeout = check_timeout
         self.ipmi = ipmi
-        self.state = state  # where HA's state is kept (next to the RADOS lock)
-        self._memory: dict[str, Any] | None = None  # without one: this process only
 
-    # -- HA's state, with the kept definitions of the VMs it names
+    # -- HA's state keeps the definitions of the VMs it names
 
-    async def load_state(self) -> dict[str, Any] | None:
-        state = self._memory if self.state is None else await self.state.load()
-        if state:
-            for vm, d in state.get("definitions", {}).items():
-                self.backend.kept.restore(vm, d["host"], float(d["taken"]), d["xml"])
-        return state
+    def state_store(self) -> StateStore | None:
+        return None  # HA keeps it in RADOS, next to its lease
 
-    async def save_state(self, state: dict[str, Any]) -> None:
+    def with_kept(self, state: dict[str, Any]) -> dict[str, Any]:
         defs = {}
         for vm in state.get("vms", {}):
             kept = self.backend.kept.get(vm)
             if kept is not None:
                 defs[vm] = {"host": kept.host, "taken": kept.taken, "xml": kept.xml}
-        full = {**state, "definitions": defs}
-        if self.state is None:
-            self._memory = full
-        else:
-            await self.state.save(full)
+        return {**state, "definitions": defs}
 
-    async def check(self, host: str) -> HostPoll | None:
-        """The HA liveness check (a little under the service's own bound, so a slow half
-        does not fail the whole check)."""
-        return await self.backend.check_host(host, 0.9 * self.check_timeout)
+    def restore_kept(self, state: dict[str, Any]) -> None:
+        for vm, d in state.get("definitions", {}).items():
+            self.backend.kept.restore(vm, d["host"], float(d["taken"]), d["xml"])
+
+    async def check(self, host: str, timeout: float) -> HostPoll | None:
+        return await self.backend.check_host(host, timeout)
 
     # -- fencing
 
@@ -102,24 +117,25 @@ class RealHaActions:
         the fence run blocklists first, so a host never counts as fenced by IPMI only."""
         return "blocklisted" if await self.is_fenced(host) else ""
 
-    async def running_on(self, vm: str) -> list[str]:
-        """Every host that answers within the check timeout and runs the VM (the lost host
+    async def running_on(self, vm: str, timeout: float) -> list[str]:
+        """Every host that answers within the timeout and runs the VM (the lost host
         included: a "lost" host that answers again is asked too)."""
-        names = [h.name for h in self.backend.hosts]
+        return await self._active_on(vm, [h.name for h in self.backend.hosts], timeout)
 
+    async def _active_on(self, vm: str, hosts: list[str], timeout: float) -> list[str]:
         async def active_on(host: str) -> bool:
             with contextlib.suppress(BackendError, TimeoutError):
-                state = await asyncio.wait_for(self.state_on(vm, host), self.check_timeout)
+                state = await asyncio.wait_for(self.state_on(vm, host), timeout)
                 return state in lv.ACTIVE
             return False
 
-        found = await asyncio.gather(*(active_on(h) for h in names))
-        return [h for h, active in zip(names, found, strict=True) if active]
+        found = await asyncio.gather(*(active_on(h) for h in hosts))
+        return [h for h, active in zip(hosts, found, strict=True) if active]
 
-    async def room_for(self, vm: str, host: str) -> str:
+    async def room_for(self, vm: str, host: str, timeout: float) -> str:
         """From a fresh light check of the target: its live domains (an incoming migration's
         domain is listed there, paused, from the migration's start) and the VM's kept size."""
-        poll = await self.check(host)
+        poll = await self.check(host, timeout)
         if poll is None:
             return f"{host}'s libvirt does not answer"
         kept = self.backend.kept.get(vm)
@@ -137,30 +153,19 @@ class RealHaActions:
         return [*lv.define_commands(self._uri(target), self.backend.kept.get(vm), vm),
                 *power_commands(self._uri(target), vm, PowerAction.START)]
 
-    async def define_on(self, vm: str, lost: str, target: str) -> None:
+    async def define_on(self, vm: str, lost: str, target: str, timeout: float) -> None:
         kept = self.backend.kept.get(vm)
         if kept is None:
             raise BackendError(f"no copy of {vm}'s definition was kept (it was never seen by a "
                                "check of this HA service): it cannot be defined elsewhere")
-        await self._not_running_elsewhere(vm, lost, target)
-        await self.backend.ha_host(target).run(partial(lv.define, xml=kept.xml),
-                                               f"define {vm}")
-
-    async def _not_running_elsewhere(self, vm: str, lost: str, target: str) -> None:
-        """Never a second copy: refuse when a reachable host other than the lost one and
-        the target runs the VM (hosts that do not answer in time are not waited for)."""
+        # never a second copy: refuse when a reachable host other than the lost one and the
+        # target runs the VM (hosts that do not answer in time are not waited for)
         others = [h.name for h in self.backend.hosts if h.name not in (lost, target)]
-
-        async def active_on(host: str) -> bool:
-            with contextlib.suppress(BackendError, TimeoutError):
-                state = await asyncio.wait_for(self.state_on(vm, host), self.check_timeout)
-                return state in lv.ACTIVE
-            return False
-
-        found = [h for h, active in zip(others, await asyncio.gather(
-            *(active_on(h) for h in others)), strict=True) if active]
+        found = await self._active_on(vm, others, timeout)
         if found:
             raise InvalidState(f"{vm} is running on {', '.join(found)}: not started on {target}")
+        await self.backend.ha_host(target).run(partial(lv.define, xml=kept.xml),
+                                               f"define {vm}")
 
     async def state_on(self, vm: str, host: str) -> PowerState | None:
         return await self.backend.ha_host(host).run(partial(lv.state, vm=vm),

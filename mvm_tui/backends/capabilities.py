@@ -1,0 +1,114 @@
+"""Optional capabilities of a cluster backend, beyond the ClusterBackend interface.
+
+A backend offers each through a method of ClusterBackend that returns it or None
+(`ceph_admin()`, `failover()`, `fault_injector()`); services and the UI ask those, never the
+backend's concrete class. The simulator and the real backend implement them in backends/.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
+
+from mvm_tui.models import HostPoll, PowerState
+
+UnitAction = Literal["stop", "disable", "is-active"]
+
+
+@dataclass(frozen=True)
+class CliResult:
+    exit_status: int
+    stdout: str
+    stderr: str
+
+
+class CephAdmin(Protocol):
+    """What administering Ceph needs (a host decommission, HA's RADOS lease and state):
+    `ceph` commands run on a host that has a monitor connection and the admin keyring,
+    systemd units on one host, and the monitors listed in a host's ceph.conf. RealBackend
+    runs them over SSH; the simulator answers them from its Ceph model in the same JSON as
+    real Ceph, so the same parsers and steps run on both."""
+
+    async def ceph(self, argv: Sequence[str]) -> CliResult:
+        """`argv` (from backends.ceph.commands: ["ceph", "--connect-timeout", ...]) on any
+        host that answers; its exit status is returned, not checked. Raises BackendError
+        when no host answers."""
+        ...
+
+    async def systemctl(self, host: str, action: UnitAction, unit: str) -> CliResult:
+        """`systemctl ACTION UNIT` on the host (units: ceph-osd@ID, ceph-mon@NAME)."""
+        ...
+
+    async def crush_name(self, host: str) -> str:
+        """The host's CRUSH bucket name (its short hostname)."""
+        ...
+
+    async def mon_host(self, host: str) -> str:
+        """The mon_host value of /etc/ceph/ceph.conf on the host."""
+        ...
+
+    async def set_mon_host(self, host: str, value: str) -> None:
+        """Rewrite mon_host in the host's /etc/ceph/ceph.conf (nothing else changes)."""
+        ...
+
+
+class FaultInjector(Protocol):
+    """What the simulator (backends/sim/faults.py) lets the demo do to its world."""
+
+    def power_off_host(self, name: str) -> None: ...
+    def cut_network(self, name: str) -> None: ...
+    def restore_host(self, name: str) -> None: ...
+    def crash_vm(self, vm: str) -> None: ...
+
+
+class StateStore(Protocol):
+    """Where HA keeps what its failover engine must not forget."""
+
+    async def load(self) -> dict[str, Any] | None: ...
+    async def save(self, state: dict[str, Any]) -> None: ...
+
+
+class Failover(Protocol):
+    """What HA needs to fail a lost host's VMs over: liveness checks, fencing (Ceph blocklist,
+    power off), restarting a VM on another host, and removing the stale copies a returned
+    host still has. `timeout`: the HA check timeout, bounding each host asked."""
+
+    # Restarting is safe only when a host cut off from the others stops its own VMs
+    # (mvm-selffence, set up by [clusters.ha] self_fence_after); the simulator models that.
+    self_fence_required: bool
+
+    def state_store(self) -> StateStore | None:
+        """Where the cluster itself keeps HA's state (None: HA keeps it, next to its lease)."""
+        ...
+
+    def with_kept(self, state: dict[str, Any]) -> dict[str, Any]:
+        """HA's state with what this backend keeps for it (the VMs' definitions)."""
+        ...
+
+    def restore_kept(self, state: dict[str, Any]) -> None:
+        """Take back what with_kept added, from a state HA loaded."""
+        ...
+
+    async def check(self, host: str, timeout: float) -> HostPoll | None:
+        """A liveness check: what the host runs; None when it answered without saying."""
+        ...
+
+    def fence_commands(self, host: str, expiry_s: float) -> list[str]: ...
+    def unfence_commands(self, host: str) -> list[str]: ...
+    async def fence(self, host: str, expiry_s: float) -> None: ...
+    async def unfence(self, host: str) -> None: ...
+    async def is_fenced(self, host: str) -> bool: ...
+    async def fenced_now(self, host: str) -> str: ...  # how it is fenced now; "" if it is not
+    def power_off_commands(self, host: str) -> list[str]: ...
+    async def power_off(self, host: str) -> None: ...
+    async def osds_up(self, host: str) -> bool | None: ...  # any of its OSDs up (None: unknown)
+    async def clear_self_fenced(self, host: str) -> None: ...  # its self-fence marker is read
+    def restart_commands(self, vm: str, target: str) -> list[str]: ...
+    async def define_on(self, vm: str, lost: str, target: str, timeout: float) -> None: ...
+    async def state_on(self, vm: str, host: str) -> PowerState | None: ...  # None: not there
+    async def start_on(self, vm: str, host: str) -> None: ...
+    def remove_commands(self, vm: str, host: str) -> list[str]: ...
+    async def remove_copy(self, vm: str, host: str) -> None: ...  # stop and undefine there
+    async def running_on(self, vm: str, timeout: float) -> list[str]: ...  # live, answering
+    async def room_for(self, vm: str, host: str, timeout: float) -> str: ...  # "": it fits
