@@ -17,7 +17,8 @@ from pathlib import Path
 from mvm_tui import paths
 from mvm_tui.backends.base import ClusterBackend
 from mvm_tui.backends.libvirt import KeepAlive
-from mvm_tui.backends.real import RealBackend, RealOptions
+from mvm_tui.backends.real import RealBackend
+from mvm_tui.backends.real_options import RealOptions
 from mvm_tui.backends.sim import demo_cluster
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshOptions, SshTarget
 from mvm_tui.backends.ssh.pool import AskPassword, Purpose, UnknownKeyPolicy

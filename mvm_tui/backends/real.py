@@ -9,18 +9,13 @@ known_hosts file.
 from __future__ import annotations
 
 import asyncio
-import re
-import shlex
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from functools import partial
-from pathlib import PurePosixPath
-from typing import NamedTuple, TypeVar
 
 import libvirt  # type: ignore[import-untyped]
 
-from mvm_tui.backends import ceph, host_counters
+from mvm_tui.backends import host_counters
 from mvm_tui.backends.base import (
     BackendError,
     ClusterBackend,
@@ -28,11 +23,9 @@ from mvm_tui.backends.base import (
     InvalidState,
     NotFound,
 )
-from mvm_tui.backends.capabilities import CephAdmin, CliResult, UnitAction
+from mvm_tui.backends.capabilities import CephAdmin
 from mvm_tui.backends.host_commands import MAINTENANCE, maintenance_argvs, maintenance_commands
 from mvm_tui.backends.libvirt import (
-    KeepAlive,
-    LibvirtHost,
     LibvirtNode,
     LifecycleEvent,
 )
@@ -40,22 +33,22 @@ from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.apart import LibvirtApart
 from mvm_tui.backends.libvirt.calls import LibvirtCalls
 from mvm_tui.backends.libvirt.errors import trust_hint
-from mvm_tui.backends.libvirt.events import EventHandler
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.metadata import placement_commands
 from mvm_tui.backends.libvirt.migrate import migrate_commands, move_cold
 from mvm_tui.backends.libvirt.resident import Resident
-from mvm_tui.backends.libvirt.uri import DEFAULT_TRANSPORT, Transport, migration_uri
+from mvm_tui.backends.libvirt.uri import migration_uri
 from mvm_tui.backends.reach import libvirt_uri, ssh_target
+from mvm_tui.backends.real_ceph import RealCeph
+from mvm_tui.backends.real_checks import RealChecks
 from mvm_tui.backends.real_failover import RealFailover, cluster_ipmi
-from mvm_tui.backends.ssh import SshOptions, SshPool
-from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
+from mvm_tui.backends.real_options import HostInfo, RealOptions
+from mvm_tui.backends.ssh import SshPool
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.placement import LIVE
 from mvm_tui.models import (
-    CephStatus,
     HostPoll,
     Layout,
     MigrationProgress,
@@ -66,44 +59,8 @@ from mvm_tui.models import (
     Vm,
 )
 
-GB = 1e9
-SELF_FENCED = PurePosixPath("/run/mvm-tui/selffenced")  # VMs mvm-selffence killed, one a line
-NO_MAJORITY = PurePosixPath("/run/mvm-tui/nomajority")  # while mvm-selffence kills what runs
-CEPH_UNIT = re.compile(r"ceph-(osd|mon|mgr)@[A-Za-z0-9_.-]+")
-T = TypeVar("T")
 
-
-class HaMarkers(NamedTuple):
-    """What a host's marker files say, as HostPoll fields."""
-
-    maintenance: bool
-    self_fenced: tuple[str, ...]
-    self_fence_active: bool
-
-
-@dataclass(frozen=True)
-class RealOptions:
-    ssh: SshOptions = field(default_factory=SshOptions)
-    libvirt_connect_timeout: float = 15.0
-    keepalive: KeepAlive = field(default_factory=KeepAlive)
-    libvirt_transport: Transport = DEFAULT_TRANSPORT
-    ceph_timeout: float = 20.0
-    # libvirt's VM stats wait for each qemu's monitor, which stalls while the VM's storage
-    # does (an RBD disk whose OSD host just went away): past this, the host is shown with
-    # its last VMs if it still answers over SSH, rather than declared unreachable
-    stats_deadline: float = 5.0
-    # libvirt's client runs in a process of its own (backends/libvirt/apart.py): a crash in
-    # it never takes this one down
-    libvirt_apart: bool = True
-
-
-@dataclass
-class HostInfo:
-    hostname: str  # as Ceph names the host's CRUSH bucket (`hostname -s`)
-    os: str
-
-
-class RealBackend(ClusterBackend):
+class RealBackend(RealChecks, RealCeph, ClusterBackend):
     def __init__(
         self,
         cluster: ClusterConfig,
@@ -236,215 +193,6 @@ class RealBackend(ClusterBackend):
         self._last[host] = poll
         return poll
 
-    async def ceph_status(self) -> CephStatus | None:
-        if self.layout is not Layout.HCI:
-            return None
-
-        async def read(host: str) -> CephStatus:
-            status = await self._ceph(host, ceph.commands.status(), ceph.parse_status)
-            tree = await self._ceph(host, ceph.commands.osd_df_tree(), ceph.parse_osd_df_tree)
-            self._storage = {
-                node.name: (node.kb * 1024 / GB, node.kb_used * 1024 / GB)
-                for node in tree.nodes
-                if node.type == "host"
-            }
-            return status
-
-        return await self._on_any_host(read)
-
-    async def _on_any_host(
-        self, do: Callable[[str], Awaitable[T]], exclude: str | None = None
-    ) -> T:
-        """`do` on the first host that answers (any host has a monitor and an admin keyring
-        on HCI), skipping `exclude`."""
-        problems = []
-        # the host that answered last first, hosts whose last check failed last: a call to a
-        # host that is down waits for its timeout
-        # (and hosts this process fenced: their clients are refused by the OSDs)
-        order = sorted(self.hosts, key=lambda h: (h.name in self._silent,
-                                                  h.name in self._fenced,
-                                                  h.name != self._answered))
-        for h in order:
-            if h.name == exclude:
-                continue
-            try:
-                result = await do(h.name)
-            except BackendError as exc:
-                problems.append(str(exc))
-                continue
-            self._answered = h.name
-            return result
-        raise BackendError("ceph: no host answered: " + "; ".join(problems))
-
-    # -- failover: light checks, Ceph's view of a host, VMs defined from kept copies ---------
-
-    @property
-    def libvirt_crashes(self) -> int:
-        """How many times libvirt's process died and was started again."""
-        return 0 if self._apart is None else self._apart.crashes
-
-    def _libvirt_host(self, name: str, uri: str, *, on_event: EventHandler | None = None,
-                      before_open: Callable[[], Awaitable[None]] | None = None
-                      ) -> LibvirtCalls:
-        """A connection to a host's libvirtd: in libvirt's own process (options.libvirt_apart)
-        or in this one."""
-        timeout, keepalive = self.options.libvirt_connect_timeout, self.options.keepalive
-        if self._apart is not None:
-            return self._apart.host(name, uri, connect_timeout=timeout, keepalive=keepalive,
-                                    on_event=on_event, before_open=before_open)
-        return LibvirtHost(name, uri, connect_timeout=timeout, keepalive=keepalive,
-                           on_event=on_event, before_open=before_open)
-
-    def ha_host(self, host: str) -> LibvirtCalls:
-        """Failover's libvirt connection to the host."""
-        conn = self._ha_hosts.get(host)
-        if conn is None:
-            main = self._node(host).host
-            conn = self._ha_hosts[host] = self._libvirt_host(
-                host, main.uri, before_open=main.before_open)
-        return conn
-
-    async def check_host(self, host: str, timeout: float) -> HostPoll | None:
-        """A liveness check: the host's VMs (light, no stats) and maintenance flag when
-        libvirt answers within timeout; None when only SSH does (libvirtd down or restarting
-        while its VMs run on). Raises BackendError when neither answers."""
-        now = self._clock()
-        state = self._check_states.setdefault(host, Resident(lv_failover.CheckState))
-        forget, self._forget[host] = tuple(self._forget.get(host, ())), set()
-
-        async def inventory() -> HostPoll:
-            try:
-                done = await self.ha_host(host).run(partial(
-                    lv_failover.checked, host=host, now=now, state=state,
-                    received=self._received.get(host, ("", 0)), forget=forget), "check")
-            except BaseException:
-                self._forget.setdefault(host, set()).update(forget)  # (next check then)
-                raise
-            for _, kept in done.taken:
-                self.kept.put(kept)
-            if done.taken:
-                self._received[host] = (done.life, done.taken[-1][0])
-            return done.poll
-
-        async def over_ssh() -> HaMarkers:
-            await self.host_info(host)  # once: its CRUSH name, for osds_up
-            return await self._ha_markers(host)
-
-        poll, marker = await asyncio.gather(
-            asyncio.wait_for(inventory(), timeout),
-            asyncio.wait_for(over_ssh(), timeout), return_exceptions=True)
-        if isinstance(poll, BaseException) and isinstance(marker, HostKeyUnknown
-                                                          | HostKeyChanged):
-            raise marker  # its sshd answered: up, but not to be trusted with a check
-        if isinstance(poll, BaseException) and isinstance(marker, BaseException):
-            self._silent.add(host)
-            raise BackendError(f"{host}: neither libvirt nor SSH answered within {timeout:g} s "
-                               f"({poll or type(poll).__name__})")
-        self._silent.discard(host)
-        if isinstance(poll, BaseException):
-            return None
-        for vm in poll.vms:
-            self._where[vm.name] = host
-        if isinstance(marker, BaseException):
-            return poll
-        return poll.model_copy(update=marker._asdict())
-
-    async def osds_up(self, host: str) -> bool | None:
-        """Whether Ceph (asked on another host) sees any OSD of the host up; None when that
-        is not known (no Ceph, the host's CRUSH name not learnt yet, or no OSD on it)."""
-        info = self._info.get(host)
-        if self.layout is not Layout.HCI or info is None:
-            return None
-        tree = await self._on_any_host(
-            lambda h: self._ceph(h, ceph.commands.osd_tree(), ceph.parse_osd_tree),
-            exclude=host)
-        osds = tree.osds_on(info.hostname)
-        if not osds:
-            return None
-        return any((n := tree.node(o)) is not None and n.status == "up" for o in osds)
-
-    async def ceph(self, argv: Sequence[str]) -> CliResult:
-        """A command (as root) on the first host that answers; its exit status is returned,
-        not checked (`rados lock get` says so when the lock is held), unless the host's own
-        client is refused or stuck (it is blocklisted: fenced): then the next host's."""
-        async def run(host: str) -> CliResult:
-            r = await self.ssh.run(host, list(argv), sudo=True, check=False,
-                                   timeout=self.options.ceph_timeout)
-            if ceph.client_refused(r.exit_status, r.stderr):
-                raise BackendError(f"{host}: {argv[0]}: " + (r.stderr.strip() or "timed out"))
-            return CliResult(r.exit_status, r.stdout, r.stderr)
-
-        return await self._on_any_host(run)
-
-    async def systemctl(self, host: str, action: UnitAction, unit: str) -> CliResult:
-        if not CEPH_UNIT.fullmatch(unit):
-            raise InvalidState(f"not a Ceph daemon unit: {unit!r}")
-        r = await self.ssh.run(host, ["systemctl", action, unit], sudo=True, check=False,
-                               timeout=self.options.ceph_timeout)
-        return CliResult(r.exit_status, r.stdout, r.stderr)
-
-    async def crush_name(self, host: str) -> str:
-        return (await self.host_info(host)).hostname
-
-    async def mon_host(self, host: str) -> str:
-        r = await self.ssh.run(host, ceph.commands.mon_host_lookup(), sudo=True,
-                               timeout=self.options.ceph_timeout)
-        return r.stdout.strip()
-
-    async def set_mon_host(self, host: str, value: str) -> None:
-        try:
-            argv = ceph.commands.set_mon_host(value)
-        except ValueError as exc:
-            raise InvalidState(str(exc)) from None
-        await self.ssh.run(host, argv, sudo=True, timeout=self.options.ceph_timeout)
-
-    def placed(self, vm: str, host: str) -> None:
-        """Failover started the VM on `host` (the old host may not answer to say so)."""
-        self._where[vm] = host
-
-    # -- fencing: a lost host's Ceph clients are blocklisted, so its VMs cannot write -------
-
-    def _client_addr(self, host: str) -> str:
-        self._node(host)
-        address = next(h.address for h in self.hosts if h.name == host)
-        return f"{address}:0/0"  # every client of that address
-
-    def fence_commands(self, host: str, expiry_s: int) -> list[str]:
-        return [shlex.join(ceph.commands.osd_blocklist_add(self._client_addr(host), expiry_s))]
-
-    async def fence(self, host: str, expiry_s: int) -> None:
-        """Blocklist the host's Ceph clients for expiry_s, from another host."""
-        argv = ceph.commands.osd_blocklist_add(self._client_addr(host), expiry_s)
-        await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True), exclude=host)
-        self._fenced.add(host)
-
-    def unfence_commands(self, host: str) -> list[str]:
-        return [shlex.join(ceph.commands.osd_blocklist_rm(self._client_addr(host)))]
-
-    async def unfence(self, host: str) -> None:
-        argv = ceph.commands.osd_blocklist_rm(self._client_addr(host))
-        await self._on_any_host(lambda h: self.ssh.run(h, argv, sudo=True))
-        self._fenced.discard(host)
-
-    async def is_fenced(self, host: str) -> bool:
-        """Every Ceph client of the host's address is blocklisted: by an entry for the whole
-        address or by a CIDR range that holds it (`ceph osd blocklist range add`)."""
-        self._node(host)
-        address = next(h.address for h in self.hosts if h.name == host)
-        blocklist = await self._on_any_host(
-            lambda h: self._ceph(h, ceph.commands.osd_blocklist_ls(), _blocklist), exclude=host)
-        return blocklist.covers(address)
-
-    async def blocklisted(self) -> list[str]:
-        """The client addresses Ceph blocklists now (entries; ranges are in is_fenced)."""
-        blocklist = await self._on_any_host(
-            lambda h: self._ceph(h, ceph.commands.osd_blocklist_ls(), _blocklist))
-        return list(blocklist.addrs)
-
-    async def _ceph(self, host: str, argv: list[str], parse: Callable[[str], T]) -> T:
-        result = await self.ssh.run(host, argv, sudo=True, timeout=self.options.ceph_timeout)
-        return parse(result.stdout)
-
     async def vm_info(self, vm: str) -> Vm:
         host = self._where.get(vm)
         if host is not None:
@@ -554,20 +302,6 @@ class RealBackend(ClusterBackend):
         for argv in maintenance_argvs(on):
             await self.ssh.run(host, argv, sudo=True)
 
-    async def _ha_markers(self, host: str) -> HaMarkers:
-        """In one command: whether the host is in maintenance, the VMs its self-fence
-        killed that HA has not cleared yet, and whether that self-fence is active now."""
-        script = (f"test -e {MAINTENANCE} && echo maintenance; "
-                  f"test -e {NO_MAJORITY} && echo nomajority; "
-                  f"cat {SELF_FENCED} 2>/dev/null | sed 's/^/killed /'; true")
-        out = (await self.ssh.run(host, ["sh", "-c", script])).stdout.splitlines()
-        killed = tuple(dict.fromkeys(line.split(" ", 1)[1].strip() for line in out
-                                     if line.startswith("killed ") and line[7:].strip()))
-        return HaMarkers("maintenance" in out, killed, "nomajority" in out)
-
-    async def clear_self_fenced(self, host: str) -> None:
-        await self.ssh.run(host, ["rm", "-f", str(SELF_FENCED)], sudo=True)
-
     async def close(self) -> None:
         for task in self._stats.values():
             task.cancel()
@@ -578,11 +312,6 @@ class RealBackend(ClusterBackend):
             await self._apart.close()
         await self._tunnels.close()
         await self.ssh.close()
-
-
-def _blocklist(text: str) -> ceph.Blocklist:
-    """`ceph osd blocklist ls -f json`, as a BackendError when it is not what Ceph prints."""
-    return ceph.parse_blocklist_ls(text)
 
 
 def _pretty_name(os_release: str) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mvm_tui.backends.base import BackendError
-from mvm_tui.backends.real import _blocklist
+from mvm_tui.backends.real_ceph import _blocklist
 
 # captured from the lab's Ceph 16.2: the entries, then the (empty) range blocklist
 LAB_OUTPUT = '\n[{"addr":"10.213.0.13:0/0","until":"2026-11-26T18:38:41.331845+0000"}][]'

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from mvm_tui.backends.base import BackendError
-from mvm_tui.backends.real import RealBackend, RealOptions
+from mvm_tui.backends.real import RealBackend
+from mvm_tui.backends.real_options import RealOptions
 from mvm_tui.backends.sim import SimBackend, demo_cluster, demo_spec
 from mvm_tui.clock import VirtualClock
 from mvm_tui.config import ClusterConfig, Config, HaConfig, demo_config

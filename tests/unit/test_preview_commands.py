@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from mvm_tui.backends.real import RealBackend, RealOptions
+from mvm_tui.backends.real import RealBackend
+from mvm_tui.backends.real_options import RealOptions
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.clock import VirtualClock
 from mvm_tui.config import demo_config
