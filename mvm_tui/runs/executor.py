@@ -45,8 +45,9 @@ from mvm_tui.runs.model import (
     UnknownRunKind,
 )
 from mvm_tui.runs.owner import Owner, owners_dir
+from mvm_tui.runs.rows import KEEP, Keep
 from mvm_tui.runs.step_run import CANCELLED, error_message, execute_step
-from mvm_tui.runs.store import KEEP, Keep, RunStore
+from mvm_tui.runs.store import RunStore
 from mvm_tui.units import count
 
 logger = logging.getLogger(__name__)

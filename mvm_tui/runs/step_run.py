@@ -16,7 +16,7 @@ from mvm_tui.runs.model import (
     StepRecord,
     StepState,
 )
-from mvm_tui.runs.store import KEEP, Keep
+from mvm_tui.runs.rows import KEEP, Keep
 
 if TYPE_CHECKING:
     from mvm_tui.runs.executor import RunExecutor
