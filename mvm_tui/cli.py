@@ -9,12 +9,15 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mvm_tui import crash, paths
 from mvm_tui.config import Config, ConfigError
 from mvm_tui.config_example import example_text
 from mvm_tui.session import Prompts, Session, SessionError, load, measure, open_session
+
+if TYPE_CHECKING:  # (not subscriptable at run time)
+    _Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]  # add_subparsers()
 
 EXIT_USAGE = 2
 
@@ -66,6 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_inventory(sub)
+    _add_ha(sub)
+    _add_decommission(sub)
+    _add_cluster(sub)
+    _add_config(sub)
+    sub.add_parser(
+        "lab", add_help=False,
+        help="build and drive a real local test lab (root, Debian 12): see `mvm-tui lab --help`",
+    )
+    return parser
+
+
+def _add_inventory(sub: _Subcommands) -> None:
     inventory = sub.add_parser(
         "inventory", parents=[_common_options(True)],
         help="print clusters, hosts and VMs (state, placement, resources, host of each VM)",
@@ -83,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="trust a host key that is not in known_hosts yet, and save it (a changed key is "
              "always refused); without it an unknown key is refused and shown",
     )
+
+
+def _add_ha(sub: _Subcommands) -> None:
     ha = sub.add_parser(
         "ha", parents=[_common_options(True)],
         help="run the HA (failover) service headless, until stopped (see contrib/)",
@@ -90,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Failover VMs elsewhere. One service acts per cluster (a lock); decisions are printed.",
     )
     ha.add_argument("--cluster", metavar="NAME", help="only this cluster of the config")
+
+
+def _add_decommission(sub: _Subcommands) -> None:
     decom = sub.add_parser(
         "decommission", parents=[_common_options(True)],
         help="remove a Ceph host from its cluster, step by step (resumable)",
@@ -100,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     decom.add_argument("host", metavar="HOST", help="the host's name in the config")
     decom.add_argument("--dry-run", action="store_true",
                        help="print the plan and every command; change nothing")
+
+
+def _add_cluster(sub: _Subcommands) -> None:
     cluster = sub.add_parser("cluster", help="create a cluster headless (see `cluster create`)")
     cluster_sub = cluster.add_subparsers(dest="cluster_command", metavar="ACTION", required=True)
     create = cluster_sub.add_parser(
@@ -127,6 +152,9 @@ def build_parser() -> argparse.ArgumentParser:
     trust.add_argument("--accept-new-host-keys", action="store_true",
                        help="trust hosts' keys not in known_hosts yet (a changed key is "
                             "always refused)")
+
+
+def _add_config(sub: _Subcommands) -> None:
     config = sub.add_parser("config", help="the configuration file (see `config example`)")
     config_sub = config.add_subparsers(dest="config_command", metavar="ACTION", required=True)
     config_sub.add_parser(
@@ -134,11 +162,6 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print the example configuration that comes with mvm-tui: every key, "
         "explained, with its default. Redirect it to a file and edit it.",
     )
-    sub.add_parser(
-        "lab", add_help=False,
-        help="build and drive a real local test lab (root, Debian 12): see `mvm-tui lab --help`",
-    )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,7 +1,7 @@
 """Runs: every cluster-changing operation as an ordered, recorded, resumable list of steps."""
 
 from mvm_tui.runs.damage import RunsRefused, RunStoreDamaged
-from mvm_tui.runs.executor import CHECK_FAILED, RunExecutor, error_message
+from mvm_tui.runs.executor import RunExecutor
 from mvm_tui.runs.model import (
     STREAMS,
     LogAppended,
@@ -28,8 +28,10 @@ from mvm_tui.runs.model import (
     Targets,
     UnknownRunKind,
 )
+from mvm_tui.runs.rows import KEEP, Keep
 from mvm_tui.runs.schema import SCHEMA_VERSION
-from mvm_tui.runs.store import KEEP, Keep, RunStore
+from mvm_tui.runs.step_run import CHECK_FAILED, error_message
+from mvm_tui.runs.store import RunStore
 
 __all__ = [
     "CHECK_FAILED",

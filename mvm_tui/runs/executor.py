@@ -27,7 +27,6 @@ from mvm_tui.clock import Clock
 from mvm_tui.runs.damage import RunsRefused
 from mvm_tui.runs.model import (
     LogAppended,
-    ProgressChanged,
     RunAlreadyRunning,
     RunBuilder,
     RunCancelled,
@@ -40,82 +39,20 @@ from mvm_tui.runs.model import (
     RunStepsMismatch,
     RunUnreadable,
     Step,
-    StepChanged,
-    StepContext,
     StepRecord,
     StepState,
     Targets,
     UnknownRunKind,
 )
 from mvm_tui.runs.owner import Owner, owners_dir
-from mvm_tui.runs.store import KEEP, Keep, RunStore
+from mvm_tui.runs.rows import KEEP, Keep
+from mvm_tui.runs.step_run import CANCELLED, error_message, execute_step
+from mvm_tui.runs.store import RunStore
 from mvm_tui.units import count
 
 logger = logging.getLogger(__name__)
 
-CHECK_FAILED = "the step ran but its effect is not in place (check failed)"
 PROCESS_DIED = "the process running it stopped before it finished"
-CANCELLED = "cancelled"
-
-
-def error_message(exc: BaseException) -> str:
-    """What the store and the log say about an exception: its message, never a traceback."""
-    return str(exc) or type(exc).__name__
-
-
-class _StepRun:
-    """One step being executed (or re-checked): tracks its state for StepContext callbacks."""
-
-    def __init__(self, executor: RunExecutor, run_id: int, index: int, state: StepState) -> None:
-        self._executor = executor
-        self.run_id = run_id
-        self.index = index
-        self.state = state
-        self.live = True  # False once the step has ended: late log lines change no state
-        self.ctx = StepContext(
-            run_id, index, executor.clock, on_log=self._on_log, on_waiting=self._on_waiting,
-            on_progress=self._on_progress, notes=executor.store.notes(run_id),
-            on_note=lambda key, value: executor.store.set_note(run_id, key, value),
-        )
-
-    def set(
-        self,
-        state: StepState,
-        *,
-        started: float | Keep | None = KEEP,
-        ended: float | Keep | None = KEEP,
-        error: str | Keep | None = KEEP,
-    ) -> StepRecord:
-        self.state = state
-        record = self._executor.store.set_step_state(
-            self.run_id, self.index, state, started=started, ended=ended, error=error
-        )
-        self._executor._emit(StepChanged(record))
-        return record
-
-    def back_to_running(self) -> None:
-        if self.live and self.state is StepState.WAITING:
-            self.set(StepState.RUNNING)
-
-    def end(self, state: StepState, error: str | None = None) -> None:
-        self.set(state, ended=self._executor.clock.now(), error=error)
-        self.live = False
-
-    def log(self, stream: str, text: str) -> None:
-        self._executor._log(self.run_id, self.index, stream, text)
-
-    def _on_log(self, stream: str, line: str) -> None:
-        self.back_to_running()
-        self.log(stream, line)
-
-    def _on_progress(self, fraction: float, detail: str) -> None:
-        if self.live:
-            self._executor._emit(ProgressChanged(self.run_id, self.index, fraction, detail))
-
-    def _on_waiting(self, reason: str) -> None:
-        if self.live and self.state is StepState.RUNNING:
-            self.set(StepState.WAITING)
-        self.log("info", f"waiting: {reason}")
 
 
 class RunExecutor:
@@ -302,7 +239,7 @@ class RunExecutor:
         self._log(run.id, None, "info", f"run {'resumed' if resumed else 'started'}: {run.title}")
         try:
             for index, (step, record) in enumerate(zip(steps, records, strict=True)):
-                error = await self._step(run.id, index, total, step, record.state)
+                error = await execute_step(self, run.id, index, total, step, record.state)
                 if error is not None:
                     self._log(run.id, None, "err", f"run failed at step {index + 1}/{total}")
                     return self._set_run(
@@ -330,54 +267,6 @@ class RunExecutor:
         except Exception:
             logger.exception("could not record that run %d was interrupted", run_id)
 
-    async def _step(
-        self, run_id: int, index: int, total: int, step: Step, state: StepState
-    ) -> str | None:
-        """Execute, re-check or skip one step; returns its error if it failed."""
-        if state is StepState.SKIPPED:
-            return None
-        current = _StepRun(self, run_id, index, state)
-        label = f"step {index + 1}/{total}: {step.title}"
-        try:
-            if state is StepState.DONE:
-                if await step.check(current.ctx):
-                    current.log("info", f"{label}: re-checked: still in effect")
-                    return None
-                current.log("info", f"{label}: re-checked: no longer in effect; running it again")
-            elif state in (StepState.RUNNING, StepState.WAITING):
-                current.log(
-                    "info", f"{label}: was interrupted; checking whether its effect is in place"
-                )
-                if await step.check(current.ctx):
-                    current.log("info", f"{label}: re-checked: in effect; not running it again")
-                    current.end(StepState.DONE)
-                    return None
-                current.log("info", f"{label}: re-checked: not in effect; running it")
-            else:
-                current.log("info", label)
-            current.set(StepState.RUNNING, started=self.clock.now(), ended=None, error=None)
-            await step.action(current.ctx)
-            current.back_to_running()
-            if await step.check(current.ctx):
-                current.log("info", f"step {index + 1}/{total} done")
-                current.end(StepState.DONE)
-                return None
-            error = CHECK_FAILED
-        except RunCancelled as exc:
-            current.log("info", f"step {index + 1}/{total} cancelled: {error_message(exc)}")
-            current.end(StepState.CANCELLED, error_message(exc))
-            raise
-        except asyncio.CancelledError:
-            task = asyncio.current_task()
-            if task is None or task.cancelling():
-                raise  # this task is being cancelled: the run is interrupted, not failed
-            error = CANCELLED  # something the step awaited was cancelled: the step failed
-        except Exception as exc:
-            logger.debug("run %d step %d failed", run_id, index, exc_info=True)
-            error = error_message(exc)
-        current.log("err", f"step {index + 1}/{total} failed: {error}")
-        current.end(StepState.FAILED, error)
-        return error
 
     # -- start-up ------------------------------------------------------------------------------
 

@@ -12,12 +12,11 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from enum import Enum
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from mvm_tui.runs.damage import RunStoreDamaged, diagnose, read_json
+from mvm_tui.runs.damage import RunStoreDamaged, diagnose
 from mvm_tui.runs.model import (
     LogLine,
     RunError,
@@ -32,6 +31,7 @@ from mvm_tui.runs.model import (
     StepState,
     Targets,
 )
+from mvm_tui.runs.rows import KEEP, Keep, column_updates, run_from_row, step_from_row
 from mvm_tui.runs.schema import (
     MIGRATIONS,
     RUN_COLUMNS,
@@ -40,14 +40,6 @@ from mvm_tui.runs.schema import (
     private_file,
 )
 
-
-class Keep(Enum):
-    """Sentinel: leave this column as it is."""
-
-    KEEP = "keep"
-
-
-KEEP = Keep.KEEP
 
 class RunStore:
     """Runs, steps and log lines in one SQLite database. Safe to share between threads."""
@@ -133,57 +125,6 @@ class RunStore:
                 (SCHEMA_VERSION,),
             )
 
-    @staticmethod
-    def _run(row: tuple[Any, ...]) -> RunRecord:
-        """The run of a row; a row that cannot be read is a run marked `unreadable`."""
-        unreadable: list[str] = []
-        params = read_json(row[3], dict, "its parameters", unreadable)
-        try:
-            state = RunState(row[7])
-        except ValueError:
-            unreadable.append(f"its state {row[7]!r} is unknown")
-            state = RunState.FAILED
-        return RunRecord(
-            id=row[0],
-            kind=row[1],
-            title=row[2],
-            params=params or {},
-            targets=Targets(cluster=row[4], host=row[5], vm=row[6]),
-            state=state,
-            created=row[8],
-            started=row[9],
-            ended=row[10],
-            error=row[11],
-            owner=None if row[12] is None else RunOwner(row[12], row[13], row[14]),
-            unreadable="; ".join(unreadable) or None,
-        )
-
-    @staticmethod
-    def _step(row: tuple[Any, ...]) -> StepRecord:
-        unreadable: list[str] = []
-        preview = read_json(row[3], list, "its commands", unreadable)
-        return StepRecord(
-            run_id=row[0],
-            index=row[1],
-            title=row[2],
-            preview=tuple(str(c) for c in preview) if preview is not None
-            else (f"({unreadable[0]})",),
-            state=StepState(row[4]),
-            started=row[5],
-            ended=row[6],
-            error=row[7],
-        )
-
-    @staticmethod
-    def _updates(**columns: object) -> tuple[str, list[object]]:
-        sets: list[str] = []
-        values: list[object] = []
-        for name, value in columns.items():
-            if value is not KEEP:
-                sets.append(f"{name} = ?")
-                values.append(value.value if isinstance(value, Enum) else value)
-        return ", ".join(sets), values
-
     # -- writes --------------------------------------------------------------------------------
 
     def create_run(
@@ -232,7 +173,7 @@ class RunStore:
                 ],
             )
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return self._run(row)
+        return run_from_row(row)
 
     def set_run_state(
         self,
@@ -244,13 +185,13 @@ class RunStore:
         error: str | Keep | None = KEEP,
     ) -> RunRecord:
         """Change a run's state, and the given columns (those left to KEEP stay as they are)."""
-        sets, values = self._updates(state=state, started=started, ended=ended, error=error)
+        sets, values = column_updates(state=state, started=started, ended=ended, error=error)
         with self._tx() as db:
             db.execute(f"UPDATE runs SET {sets} WHERE id = ?", [*values, run_id])
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
             raise RunNotFound(run_id)
-        return self._run(row)
+        return run_from_row(row)
 
     def set_step_state(
         self,
@@ -263,7 +204,7 @@ class RunStore:
         error: str | Keep | None = KEEP,
     ) -> StepRecord:
         """Change a step's state, and the given columns (those left to KEEP stay as they are)."""
-        sets, values = self._updates(state=state, started=started, ended=ended, error=error)
+        sets, values = column_updates(state=state, started=started, ended=ended, error=error)
         with self._tx() as db:
             db.execute(
                 f"UPDATE steps SET {sets} WHERE run_id = ? AND idx = ?", [*values, run_id, index]
@@ -273,7 +214,7 @@ class RunStore:
             ).fetchone()
         if row is None:
             raise RunError(f"run {run_id} has no step {index}")
-        return self._step(row)
+        return step_from_row(row)
 
     def claim(self, run_id: int, owner: RunOwner, alive: Callable[[str], bool]) -> RunRecord:
         """Make `owner` the run's owner, unless another owner that is `alive` holds it
@@ -283,13 +224,13 @@ class RunStore:
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
             if row is None:
                 raise RunNotFound(run_id)
-            before = self._run(row).owner
+            before = run_from_row(row).owner
             if before is not None and before.token != owner.token and alive(before.token):
                 raise RunOwnedElsewhere(run_id, before)
             db.execute("UPDATE runs SET owner = ?, owner_pid = ?, owner_host = ? WHERE id = ?",
                        (owner.token, owner.pid, owner.host, run_id))
             row = db.execute(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,)).fetchone()
-        return self._run(row)
+        return run_from_row(row)
 
     def release(self, run_id: int, owner: RunOwner) -> None:
         """`owner` no longer executes the run (a no-op if another owner took it since)."""
@@ -341,14 +282,14 @@ class RunStore:
             ).fetchone()
         if row is None:
             raise RunNotFound(run_id)
-        return self._run(row)
+        return run_from_row(row)
 
     def steps(self, run_id: int) -> list[StepRecord]:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {STEP_COLUMNS} FROM steps WHERE run_id = ? ORDER BY idx", (run_id,)
             ).fetchall()
-        return [self._step(row) for row in rows]
+        return [step_from_row(row) for row in rows]
 
     def log(self, run_id: int, skip: int = 0) -> list[LogLine]:
         """The run's log, without its first `skip` lines (what a follower has read)."""
@@ -382,7 +323,7 @@ class RunStore:
                 f"SELECT {RUN_COLUMNS} FROM runs{clause} ORDER BY id DESC LIMIT ?",
                 [*values, limit],
             ).fetchall()
-        return [self._run(row) for row in rows]
+        return [run_from_row(row) for row in rows]
 
     def unfinished(self) -> list[RunRecord]:
         """Runs PENDING, RUNNING or INTERRUPTED, oldest first (the order to resume them in).
@@ -392,7 +333,7 @@ class RunStore:
                 f"SELECT {RUN_COLUMNS} FROM runs WHERE state IN (?, ?, ?) ORDER BY id",
                 (RunState.PENDING.value, RunState.RUNNING.value, RunState.INTERRUPTED.value),
             ).fetchall()
-        return [run for run in map(self._run, rows) if run.unreadable is None]
+        return [run for run in map(run_from_row, rows) if run.unreadable is None]
 
     # -- lifetime ------------------------------------------------------------------------------
 

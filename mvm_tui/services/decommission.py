@@ -226,21 +226,25 @@ class DecommissionSteps(CephSteps):
         return done
 
     def _mon_steps(self, host: str, mon: str) -> list[Step]:
+        return [*self._mon_stop_steps(host, mon), self._mon_remove_step(mon)]
+
+    async def _quorum_without(self, mon: str) -> tuple[bool, str]:
+        """Whether the other monitors keep a quorum without `mon`, and their count."""
+        q = await self.read(cmd.quorum_status(), ceph.parse_quorum_status)
+        others = [n for n in q.monmap.names if n != mon]
+        have = [n for n in q.quorum_names if n != mon]
+        need = len(others) // 2 + 1
+        return (bool(others) and len(have) >= need,
+                f"{len(have)} of {len(others)} other monitors in quorum, {need} needed")
+
+    async def _in_monmap(self, mon: str) -> bool:
+        return mon in (await self.read(cmd.mon_dump(), ceph.parse_mon_dump)).names
+
+    def _mon_stop_steps(self, host: str, mon: str) -> list[Step]:
         unit = f"ceph-mon@{mon}"
 
-        async def quorum_without() -> tuple[bool, str]:
-            q = await self.read(cmd.quorum_status(), ceph.parse_quorum_status)
-            others = [n for n in q.monmap.names if n != mon]
-            have = [n for n in q.quorum_names if n != mon]
-            need = len(others) // 2 + 1
-            return (bool(others) and len(have) >= need,
-                    f"{len(have)} of {len(others)} other monitors in quorum, {need} needed")
-
-        async def in_monmap() -> bool:
-            return mon in (await self.read(cmd.mon_dump(), ceph.parse_mon_dump)).names
-
         async def stop(ctx: StepContext) -> None:
-            ok, why = await quorum_without()
+            ok, why = await self._quorum_without(mon)
             self._guard(ctx, "quorum", ok, f"stopping {mon} would lose the quorum: {why}")
             for action in ("stop", "disable"):
                 r = await self.admin.systemctl(host, action, unit)
@@ -259,11 +263,19 @@ class DecommissionSteps(CephSteps):
             await self._wait(ctx, f"the other monitors to form a quorum without {mon}",
                              lambda: quorate(ctx))
 
+        return [
+            Step(f"monitor {mon}: stop and disable it", _systemctl(host, unit, "stop", "disable"),
+                 stop, stopped),
+            Step("wait until the other monitors have quorum", (cmd.render(cmd.quorum_status()),),
+                 wait_quorum, quorate),
+        ]
+
+    def _mon_remove_step(self, mon: str) -> Step:
         async def remove(ctx: StepContext) -> None:
             for attempt in range(1, self.mon_retries + 1):
-                if not await in_monmap():
+                if not await self._in_monmap(mon):
                     return
-                ok, why = await quorum_without()
+                ok, why = await self._quorum_without(mon)
                 self._guard(ctx, "quorum", ok, f"removing {mon} would lose the quorum: {why}")
                 await self._do(cmd.mon_remove(mon))
                 monmap = await self.read(cmd.mon_dump(), ceph.parse_mon_dump)
@@ -276,16 +288,10 @@ class DecommissionSteps(CephSteps):
             raise BackendError(f"{mon} is still in the monmap after {self.mon_retries} attempts")
 
         async def removed(ctx: StepContext) -> bool:
-            return not await in_monmap()
+            return not await self._in_monmap(mon)
 
-        return [
-            Step(f"monitor {mon}: stop and disable it", _systemctl(host, unit, "stop", "disable"),
-                 stop, stopped),
-            Step("wait until the other monitors have quorum", (cmd.render(cmd.quorum_status()),),
-                 wait_quorum, quorate),
-            Step(f"monitor {mon}: remove it from the monmap (verified)",
-                 (cmd.render(cmd.mon_remove(mon)), cmd.render(cmd.mon_dump())), remove, removed),
-        ]
+        return Step(f"monitor {mon}: remove it from the monmap (verified)",
+                    (cmd.render(cmd.mon_remove(mon)), cmd.render(cmd.mon_dump())), remove, removed)
 
     def _bucket_step(self, bucket: str) -> Step:
         async def act(ctx: StepContext) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Container
 from dataclasses import dataclass
 
 from mvm_tui.backends.base import InvalidState, NotFound
-from mvm_tui.backends.sim.pgs import MapChange, PgSim
+from mvm_tui.backends.sim.pgs import MapChange, PgSim, PgSummary
 from mvm_tui.backends.sim.spec import SimClusterSpec
 from mvm_tui.models import CephCheck, CephStatus, PgStateCount
 
@@ -212,6 +212,33 @@ class CephModel:
         pgs = self.pgs.summary(down_now={o for o in live if not self.up[o]})
         n = len(live)
         n_up, n_in = sum(self.up[o] for o in live), sum(self.in_[o] for o in live)
+        checks = self._health_checks(live, pgs, quorum)
+        used = self.used_bytes(now)
+        up_osds = [o for o in live if self.up[o]]
+        return CephStatus.model_construct(
+            health="HEALTH_WARN" if checks else "HEALTH_OK",
+            checks=checks,
+            num_mons=len(self.mons),
+            quorum_names=quorum,
+            num_osds=n,
+            num_up_osds=n_up,
+            num_in_osds=n_in,
+            osdmap_epoch=self.epoch,
+            pgs_by_state=tuple(
+                PgStateCount(state_name=s, count=c)
+                for s, c in sorted(pgs.by_state.items(), key=lambda sc: (-sc[1], sc[0]))
+            ),
+            num_pgs=len(self.pgs.pgs),
+            bytes_used=sum(used[o] for o in up_osds),
+            bytes_total=sum(self.osds[o].size_bytes for o in up_osds),
+            degraded_objects=pgs.degraded,
+            misplaced_objects=pgs.misplaced,
+            num_objects=self.pgs.num_objects,
+        )
+
+    def _health_checks(self, live: list[int], pgs: PgSummary,
+                       quorum: tuple[str, ...]) -> dict[str, CephCheck]:
+        """The HEALTH_WARN checks `ceph status` shows now, by code (sorted)."""
         copies = self.pgs.num_objects * self._spec.pool_size
         checks: dict[str, CephCheck] = {}
 
@@ -257,28 +284,7 @@ class CephModel:
             if pgs.undersized_pgs:
                 msg += f", {pgs.undersized_pgs} pgs undersized"
             warn("PG_DEGRADED", msg, max(pgs.degraded_pgs, pgs.undersized_pgs))
-        used = self.used_bytes(now)
-        up_osds = [o for o in live if self.up[o]]
-        return CephStatus.model_construct(
-            health="HEALTH_WARN" if checks else "HEALTH_OK",
-            checks=dict(sorted(checks.items())),
-            num_mons=len(self.mons),
-            quorum_names=quorum,
-            num_osds=n,
-            num_up_osds=n_up,
-            num_in_osds=n_in,
-            osdmap_epoch=self.epoch,
-            pgs_by_state=tuple(
-                PgStateCount(state_name=s, count=c)
-                for s, c in sorted(pgs.by_state.items(), key=lambda sc: (-sc[1], sc[0]))
-            ),
-            num_pgs=len(self.pgs.pgs),
-            bytes_used=sum(used[o] for o in up_osds),
-            bytes_total=sum(self.osds[o].size_bytes for o in up_osds),
-            degraded_objects=pgs.degraded,
-            misplaced_objects=pgs.misplaced,
-            num_objects=self.pgs.num_objects,
-        )
+        return dict(sorted(checks.items()))
 
     def down_hosts(self) -> list[str]:
         """Hosts whose OSDs are all down, one of them at least still in."""

@@ -41,24 +41,7 @@ class SimLiveMigration:
         """Live-migrate a running VM. Takes about memory / (bandwidth - dirty rate) of clock
         time, calling on_progress about every second and once at the end (with downtime_ms).
         The VM belongs to its source host until the switch-over, then to dest."""
-        v = self._vm(vm)
-        d = self._host(dest)
-        src = self._hosts[v.host]
-        if d is src:
-            raise InvalidState(f"{vm} is already on {dest}")
-        await self._reach(src)
-        settle(v, self._clock.now())
-        if v.power is not PowerState.RUNNING:
-            raise InvalidState(
-                f"{vm} is not running" if v.power not in LIVE else f"{vm} is {v.power.value}"
-            )
-        if v.migrating_to is not None:
-            raise InvalidState(f"{vm} is already being migrated to {v.migrating_to}")
-        if not d.reachable:
-            await self._clock.sleep(self.spec.connect_timeout_s)
-            raise HostUnreachable(f"{d.label}: connection timed out")
-        if d.maintenance:
-            raise InvalidState(f"{dest} is in maintenance")
+        v, src, d = await self._migratable(vm, dest)
         now = self._clock.now()
         self._check_room(v, d)
         bw = self.spec.migration_bandwidth_bps
@@ -86,34 +69,13 @@ class SimLiveMigration:
                 downtime_ms=downtime,
             )
 
-        # A fixed count of ticks at absolute times: `now - start` compared with the duration
-        # could stay below it forever once the gap is smaller than the clock's resolution.
-        every = self.spec.migration_progress_s
-        ticks = math.ceil(plan.duration / every)
+        def tick(t: float) -> None:
+            if on_progress is not None:
+                on_progress(progress(t, plan.remaining(t), None))
+
         try:
-            for k in range(1, ticks + 1):
-                await self._clock.sleep(start + min(k * every, plan.duration) - self._clock.now())
-                self._check_migration(v, src, d, gen)
-                if on_progress is not None and k < ticks:
-                    t = self._clock.now() - start
-                    on_progress(progress(t, plan.remaining(t), None))
-            for hook in tuple(self.switchover_hooks):
-                hook("before", vm, source, dest)
-            await self._clock.sleep(downtime_ms / 1000)  # paused: the last dirty pages go
-            self._check_migration(v, src, d, gen)
-            # the switch-over: the destination must still have room (restarts may have
-            # landed there meanwhile); else the guest goes on running on the source
-            d.incoming_mb -= v.memory_mb
-            d.incoming_vcpus -= v.template.vcpus
-            try:
-                self._check_room(v, d, what=f"switch-over of {vm} to {dest} aborted")
-            finally:
-                d.incoming_mb += v.memory_mb
-                d.incoming_vcpus += v.template.vcpus
-            del src.vms[vm]
-            d.copies.pop(vm, None)
-            d.vms[vm] = v
-            v.host = dest
+            await self._precopy(v, src, d, gen, start, plan, tick)
+            await self._switch_over(v, src, d, gen, downtime_ms)
         finally:
             v.migrating_to = None
             d.incoming_mb -= v.memory_mb
@@ -123,6 +85,64 @@ class SimLiveMigration:
             hook("after", vm, source, dest)
         if on_progress is not None:
             on_progress(progress(self._clock.now() - start, 0.0, downtime_ms))
+
+    async def _migratable(self, vm: str, dest: str) -> tuple[VmState, HostState, HostState]:
+        """The VM, its host and `dest`; InvalidState (or HostUnreachable) when it cannot be
+        migrated there now."""
+        v = self._vm(vm)
+        d = self._host(dest)
+        src = self._hosts[v.host]
+        if d is src:
+            raise InvalidState(f"{vm} is already on {dest}")
+        await self._reach(src)
+        settle(v, self._clock.now())
+        if v.power is not PowerState.RUNNING:
+            raise InvalidState(
+                f"{vm} is not running" if v.power not in LIVE else f"{vm} is {v.power.value}"
+            )
+        if v.migrating_to is not None:
+            raise InvalidState(f"{vm} is already being migrated to {v.migrating_to}")
+        if not d.reachable:
+            await self._clock.sleep(self.spec.connect_timeout_s)
+            raise HostUnreachable(f"{d.label}: connection timed out")
+        if d.maintenance:
+            raise InvalidState(f"{dest} is in maintenance")
+        return v, src, d
+
+    async def _precopy(self, v: VmState, src: HostState, d: HostState, gen: int, start: float,
+                       plan: PrecopyPlan, tick: Callable[[float], None]) -> None:
+        """The pre-copy rounds, until the plan's switch-over time: `tick` told the time since
+        `start` about every second (not at the end)."""
+        # A fixed count of ticks at absolute times: `now - start` compared with the duration
+        # could stay below it forever once the gap is smaller than the clock's resolution.
+        every = self.spec.migration_progress_s
+        ticks = math.ceil(plan.duration / every)
+        for k in range(1, ticks + 1):
+            await self._clock.sleep(start + min(k * every, plan.duration) - self._clock.now())
+            self._check_migration(v, src, d, gen)
+            if k < ticks:
+                tick(self._clock.now() - start)
+
+    async def _switch_over(self, v: VmState, src: HostState, d: HostState, gen: int,
+                           downtime_ms: int) -> None:
+        """The guest paused while its last dirty pages go, then it runs on `d`: if `d` still
+        has room (restarts may have landed there meanwhile); else it goes on running on the
+        source."""
+        for hook in tuple(self.switchover_hooks):
+            hook("before", v.name, src.spec.name, d.spec.name)
+        await self._clock.sleep(downtime_ms / 1000)
+        self._check_migration(v, src, d, gen)
+        d.incoming_mb -= v.memory_mb
+        d.incoming_vcpus -= v.template.vcpus
+        try:
+            self._check_room(v, d, what=f"switch-over of {v.name} to {d.spec.name} aborted")
+        finally:
+            d.incoming_mb += v.memory_mb
+            d.incoming_vcpus += v.template.vcpus
+        del src.vms[v.name]
+        d.copies.pop(v.name, None)
+        d.vms[v.name] = v
+        v.host = d.spec.name
 
     def _check_room(self, v: VmState, d: HostState, what: str = "") -> None:
         """Raise InvalidState when `d` cannot take `v` without overcommitting its memory (its
