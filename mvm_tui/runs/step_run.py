@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
+from mvm_tui.clock import Clock
 from mvm_tui.runs.model import (
     ProgressChanged,
     RunCancelled,
+    RunEvent,
     Step,
     StepChanged,
     StepContext,
@@ -17,14 +19,26 @@ from mvm_tui.runs.model import (
     StepState,
 )
 from mvm_tui.runs.rows import KEEP, Keep
-
-if TYPE_CHECKING:
-    from mvm_tui.runs.executor import RunExecutor
+from mvm_tui.runs.store import RunStore
 
 logger = logging.getLogger(__name__)
 
 CHECK_FAILED = "the step ran but its effect is not in place (check failed)"
 CANCELLED = "cancelled"
+
+
+class Recorder(Protocol):
+    """What a step's execution records through (runs.executor.RunExecutor)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def store(self) -> RunStore: ...
+
+    def _emit(self, event: RunEvent) -> None: ...
+
+    def _log(self, run_id: int, step_index: int | None, stream: str, text: str) -> None: ...
 
 
 def error_message(exc: BaseException) -> str:
@@ -35,7 +49,7 @@ def error_message(exc: BaseException) -> str:
 class StepRun:
     """One step being executed (or re-checked): tracks its state for StepContext callbacks."""
 
-    def __init__(self, executor: RunExecutor, run_id: int, index: int, state: StepState) -> None:
+    def __init__(self, executor: Recorder, run_id: int, index: int, state: StepState) -> None:
         self._executor = executor
         self.run_id = run_id
         self.index = index
@@ -89,7 +103,7 @@ class StepRun:
 
 
 async def execute_step(
-    executor: RunExecutor, run_id: int, index: int, total: int, step: Step, state: StepState
+    executor: Recorder, run_id: int, index: int, total: int, step: Step, state: StepState
 ) -> str | None:
     """Execute, re-check or skip one step; returns its error if it failed."""
     if state is StepState.SKIPPED:
