@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mvm_tui import crash, paths
-from mvm_tui.config import Config, ConfigError
 from mvm_tui.config_example import example_text
-from mvm_tui.session import Prompts, Session, SessionError, load, measure, open_session
 
-if TYPE_CHECKING:  # (not subscriptable at run time)
+# What a command needs is imported when it runs: `--help` and the light commands load no
+# pydantic, asyncssh, libvirt or Textual (bench/cli_start.py measures it).
+if TYPE_CHECKING:
+    from mvm_tui.config import Config
+    from mvm_tui.session import Prompts, Session
+
     _Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]  # add_subparsers()
 
 EXIT_USAGE = 2
@@ -176,10 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is not None:
         for line in crashes:
             print(f"mvm-tui: {line}", file=sys.stderr)
-    try:
-        if args.command == "config":  # example: the only action
+    if args.command == "config":  # example: the only action
+        try:
             sys.stdout.write(example_text())
-            return 0
+        except BrokenPipeError:
+            _reader_left()
+        return 0
+    from mvm_tui.config import ConfigError
+    from mvm_tui.session import Prompts, SessionError, load
+
+    try:
         if args.command == "cluster" and args.cluster_command == "trust":
             from mvm_tui.cluster_cli import trust_cluster
 
@@ -211,9 +220,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:  # e.g. `mvm-tui inventory --json | head`: the reader left
-        # what is still buffered goes nowhere, so the flush at exit raises no second error
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _reader_left()
         return 0
+
+
+def _reader_left() -> None:
+    """What is still buffered for stdout goes nowhere, so the flush at exit raises no second
+    error."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _run_tui(config: Config, demo: bool, config_path: Path | None,
@@ -224,6 +238,7 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
     from mvm_tui.keymap import checked_keymap
     from mvm_tui.services.cluster import Cluster
     from mvm_tui.services.decommission_runs import decommissions_for
+    from mvm_tui.session import open_session
 
     keymap = checked_keymap(config, config_path or paths.default_config_path())
     session = open_session(config, demo)
@@ -260,6 +275,8 @@ def _seconds(text: str) -> float:
 
 
 async def _inventory(config: Config, demo: bool, prompts: Prompts, sample: float = 1.0) -> int:
+    from mvm_tui.session import measure, open_session
+
     session = open_session(config, demo, prompts=prompts)
     if session.store_damage is not None:  # the inventory records nothing: said, and on
         print(f"mvm-tui: warning: {session.store_damage}", file=sys.stderr)

@@ -86,13 +86,13 @@ async def test_no_faults_without_the_demo(running: Running) -> None:
 @pytest.mark.parametrize("demo_mode", [True, False])
 def test_the_cli_gives_the_faults_to_the_app_only_with_demo(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_mode: bool) -> None:
-    from mvm_tui import cli
+    from mvm_tui import cli, session
 
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
     given: list[object] = []
     monkeypatch.setattr(MvmApp, "run", lambda self, *a, **k: given.append(self.faults))
     # the demo's simulated cluster in both cases: only --demo puts its faults in the palette
-    monkeypatch.setattr(cli, "open_session",
+    monkeypatch.setattr(session, "open_session",
                         lambda config, demo: open_session(config, demo=True))
     assert cli._run_tui(demo_config(), demo_mode, None) == 0
     assert (given[0] is not None) is demo_mode

@@ -4,6 +4,8 @@ had none): a walk of the parsers, headless commands and `mvm-tui lab` alike."""
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -54,3 +56,24 @@ def test_the_walk_reaches_every_command_and_sees_a_missing_help() -> None:
     sub.add_argument("--from", dest="source")
     sub.add_argument("name", help="its name")
     assert missing_help(parser, "x") == ["x create --from"]
+
+
+PROBE = """
+import sys
+from mvm_tui.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+heavy = {"pydantic", "asyncssh", "libvirt", "textual"}
+print("loaded:", *sorted({m.split(".")[0] for m in sys.modules} & heavy))
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["config", "example"], ["ha", "--help"]])
+def test_help_and_light_commands_load_no_heavy_library(argv: list[str]) -> None:
+    """`--help` took 0.55 s loading pydantic, asyncssh and libvirt it does not use
+    (bench/cli_start.py: now under 0.1 s)."""
+    done = subprocess.run([sys.executable, "-c", PROBE, *argv], capture_output=True,
+                          text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "loaded:", done.stdout[-300:]
