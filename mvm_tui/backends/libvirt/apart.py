@@ -25,12 +25,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from mvm_tui.backends.base import BackendError, HostUnreachable
+from mvm_tui.backends.libvirt.connection import KeepAlive
 from mvm_tui.backends.libvirt.events import EventHandler, EventQueue
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 HEADER = struct.Struct("!I")
 AGENT = "mvm_tui.backends.libvirt.agent"
+LINE_LIMIT = 1 << 24  # a log line of the child (a traceback is one escaped line)
 # a log line of the child: "<level number> <logger name> <message>", message escaped
 LEVELS = {str(n): n for n in (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR,
                                logging.CRITICAL)}
@@ -60,7 +62,7 @@ class LibvirtApart:
         self._closed = False
 
     def host(self, name: str, uri: str, *, connect_timeout: float = 15.0,
-             keepalive: Any = None, on_event: EventHandler | None = None,
+             keepalive: KeepAlive | None = None, on_event: EventHandler | None = None,
              before_open: Callable[[], Awaitable[None]] | None = None) -> ApartHost:
         host = ApartHost(self, name, uri, connect_timeout=connect_timeout, keepalive=keepalive,
                          on_event=on_event, before_open=before_open)
@@ -93,7 +95,8 @@ class LibvirtApart:
             return self._proc
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", AGENT, self.label, stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            limit=LINE_LIMIT)
         self._proc, self._declared = proc, set()
         self._tasks = [asyncio.create_task(self._read(proc), name="libvirt apart: read"),
                        asyncio.create_task(self._log(proc), name="libvirt apart: log")]
@@ -184,7 +187,7 @@ class ApartHost:
     """One host's libvirt connection, held by the LibvirtApart process (calls.LibvirtCalls)."""
 
     def __init__(self, apart: LibvirtApart, name: str, uri: str, *, connect_timeout: float,
-                 keepalive: Any, on_event: EventHandler | None,
+                 keepalive: KeepAlive | None, on_event: EventHandler | None,
                  before_open: Callable[[], Awaitable[None]] | None) -> None:
         self.apart = apart
         self.key = uuid.uuid4().hex
