@@ -22,11 +22,12 @@ from mvm_tui.config import Config, load_config
 from mvm_tui.core.failover import Decision, Kind
 from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.lab import truth
-from mvm_tui.models import Placement, PowerAction, PowerState
+from mvm_tui.models import Placement
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_failover import FailoverActions
 from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.session import Session, open_session
+from tests.lab.placing import put_running_on
 from tests.lab.test_lab_backend import wait_for
 
 pytestmark = pytest.mark.lab
@@ -66,18 +67,6 @@ class Watcher:
                 await self._task
 
 
-async def _put_running_on(backend: RealBackend, vm: str, host: str) -> None:
-    info = await backend.vm_info(vm)
-    if info.host != host:
-        if info.power is PowerState.RUNNING:
-            await backend.migrate(vm, host)
-        else:
-            await backend.relocate(vm, host)
-        info = await backend.vm_info(vm)
-    if info.power is not PowerState.RUNNING:
-        await backend.vm_power(info, PowerAction.START)
-
-
 async def forget_ha_state(state: RadosHaState) -> None:
     """No state left by an earlier test for this one's HA service to learn: the tests move
     VMs and unfence hosts by hand, behind the back of the service that kept it."""
@@ -93,7 +82,7 @@ async def _ha_running(session: Session, info: lab.LabInfo, tmp_path: Path
     backend = cluster.backend
     assert isinstance(backend, RealBackend)
     for vm in (*MOVED, PINNED):
-        await _put_running_on(backend, vm, "h1")
+        await put_running_on(backend, vm, "h1")
     await backend.set_placement("tiny-a", Placement.AUTO, None)
     await backend.set_placement("tiny-f", Placement.FAILOVER, "h1")
     await backend.set_placement(PINNED, Placement.PINNED, "h1")
@@ -119,7 +108,7 @@ async def _ha_running(session: Session, info: lab.LabInfo, tmp_path: Path
         with contextlib.suppress(Exception):
             await backend.unfence("h1")  # whatever happened, leave h1 usable
         with contextlib.suppress(Exception):
-            await _put_running_on(backend, PINNED, "h1")
+            await put_running_on(backend, PINNED, "h1")
 
 
 @pytest.fixture

@@ -22,12 +22,12 @@ from mvm_tui.config import load_config, save_config
 from mvm_tui.models import Placement
 from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.session import Session
+from tests.lab.placing import put_running_on
 from tests.lab.test_lab_backend import wait_for
 from tests.lab.test_lab_failover import (
     MOVED,
     PINNED,
     Watcher,
-    _put_running_on,
     _with_ha,
     forget_ha_state,
 )
@@ -86,7 +86,7 @@ async def test_a_killed_headless_service_started_again_finishes_the_failover(
     state = RadosHaState(backend.ceph, cluster.name, cluster.ha.lock_pool)
     await forget_ha_state(state)
     for vm in (*MOVED, PINNED):
-        await _put_running_on(backend, vm, "h1")
+        await put_running_on(backend, vm, "h1")
     await backend.set_placement("tiny-a", Placement.AUTO, None)
     await backend.set_placement("tiny-f", Placement.FAILOVER, "h1")
     await backend.set_placement(PINNED, Placement.PINNED, "h1")
@@ -152,5 +152,5 @@ async def test_a_killed_headless_service_started_again_finishes_the_failover(
         with contextlib.suppress(Exception):
             await backend.unfence("h1")
         with contextlib.suppress(Exception):
-            await _put_running_on(backend, PINNED, "h1")
+            await put_running_on(backend, PINNED, "h1")
         await forget_ha_state(state)

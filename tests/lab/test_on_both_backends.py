@@ -24,6 +24,7 @@ from mvm_tui.models import (
 )
 from mvm_tui.runs import RunState
 from mvm_tui.session import Session, open_session, poll_once
+from tests.lab.placing import put_running_on
 
 GUESTS = {"tiny-a": "h1", "tiny-f": "h1", "tiny-p": "h1", "tiny-b": "h2", "tiny-linux": "h3"}
 
@@ -46,9 +47,19 @@ async def sim_session() -> AsyncIterator[Session]:
 
 
 @pytest.fixture(params=["sim", pytest.param("lab", marks=pytest.mark.lab)])
-def session(request: pytest.FixtureRequest) -> Session:
+def any_session(request: pytest.FixtureRequest) -> Session:
     """The simulator's session, or the lab's (built only for the lab's variant)."""
     return request.getfixturevalue(f"{request.param}_session")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def session(any_session: Session) -> Session:
+    """With the guests the scenarios use running where the lab puts them (earlier lab tests
+    move, stop and fail over the same guests)."""
+    backend = any_session.clusters[0].backend
+    for vm in ("tiny-a", "tiny-b", "tiny-f", "tiny-p"):
+        await put_running_on(backend, vm, GUESTS[vm])
+    return any_session
 
 
 async def test_inventory_of_the_three_hosts(session: Session) -> None:
