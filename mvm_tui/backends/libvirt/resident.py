@@ -29,7 +29,3 @@ class Resident(Generic[T]):
             if self.key not in _RESIDENTS:
                 _RESIDENTS[self.key] = self.make()
             return _RESIDENTS[self.key]  # type: ignore[no-any-return]
-
-    def drop(self) -> None:
-        with _LOCK:
-            _RESIDENTS.pop(self.key, None)
