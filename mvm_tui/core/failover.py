@@ -295,11 +295,17 @@ class FailoverEngine(Drilling, HostDeaths):
             out += self._retry_waiting(time, h.name)
         return out + self._plan_fenced(time)  # (fenced hosts waiting for this one's fence)
 
-    def restart_ended(self, vm: str) -> None:
+    def restart_ended(self, vm: str, time: float | None = None,
+                      started_on: str | None = None) -> None:
         """A restart decision of `vm` was carried out (done or not): its lost host may be
-        taken back when it answers."""
+        taken back when it answers. Started (on `started_on`, at `time`): it runs there as
+        of then, whatever a check of that host that began before the start said (one that
+        did not list it yet must not leave it nowhere: its lost host's copy would then be
+        taken for it when that host returns)."""
         for h in self._hosts.values():
             h.restarting.discard(vm)
+        if started_on is not None and time is not None and vm in self._vms:
+            self._put(vm, started_on, PowerState.RUNNING, time)
 
     def restart_failed(self, vm: str, time: float, error: str, wait: bool = True,
                        target: str | None = None, blame: bool = True) -> list[Decision]:

@@ -60,7 +60,7 @@ class HaCarryOut:
                 "restart", f"HA: restart {d.vm} on {d.target}",
                 {"vm": d.vm, "host": d.host, "target": d.target},
                 r.targets(host=d.target, vm=d.vm))
-            self.engine.restart_ended(d.vm)
+            self.engine.restart_ended(d.vm, self.clock.now(), None if error else d.target)
             self.news.restart_ended(d, self.clock.now(), error)
             if error:  # tried elsewhere, or it waits for room, unless it runs somewhere now
                 wait = True

@@ -643,3 +643,19 @@ def test_a_vm_shut_off_elsewhere_when_its_host_returns_is_not_failed_back_later(
     started = engine.observe(Observation("h2", 50.0, True, _poll("h2", 50.0,
                                                                  ("a", PowerState.RUNNING))))
     assert started == []
+
+
+def test_a_check_that_began_before_a_restart_never_leaves_the_vm_nowhere() -> None:
+    """Seen in CI: h3's check began after "restart f on h3" was decided but before f was
+    started, so it did not list f and the engine put f nowhere; h1 returned with its old
+    copy of f, which was taken for f (not stale, no failback), and f stayed defined twice."""
+    engine = FailoverEngine(HaSettings(), ["h1", "h2"])
+    off = PowerState.SHUTOFF
+    _lost_h1_with(engine, "h2")
+    assert [d.line() for d in engine.fence_done("h1", 36.0)] == ["36.0 restart a on h2"]
+    # a check of h2 that began at 37 (before the start) ends after it: no a there yet
+    engine.observe(Observation("h2", 39.0, True, _poll("h2", 39.0), started=37.0))
+    engine.restart_ended("a", 38.0, "h2")
+    back = engine.observe(Observation("h1", 45.0, True, _poll("h1", 45.0, ("a", off))))
+    assert [(d.kind, d.vm) for d in back] == [
+        (Kind.RETURNED, None), (Kind.STALE, "a"), (Kind.UNFENCE, None), (Kind.FAILBACK, "a")]
