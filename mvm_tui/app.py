@@ -21,6 +21,7 @@ from mvm_tui.backends.capabilities import FaultInjector
 from mvm_tui.backends.ssh import AuthFailed, HostKeyUnknown, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
 from mvm_tui.config import ClusterConfig
+from mvm_tui.gc_policy import settle_after_start
 from mvm_tui.runs import RunExecutor
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.clusters import ClustersScreen
@@ -84,8 +85,12 @@ class MvmApp(ClusterBuilding):
         faults: FaultInjector | None = None,
         others: Sequence[Managed] = (),
         add_cluster: Callable[[ClusterConfig], Managed] | None = None,
+        settle_gc: bool = False,
     ) -> None:
         super().__init__()
+        # settle the garbage collector once every host has been polled (gc_policy.py): for
+        # the process that runs the TUI, not for tests that run many apps in one process
+        self._settle_gc = settle_gc
         # why this process records no runs (its run store cannot be used): every action is
         # refused with it, and it is shown on Summary and History
         self.runs_refused = runs_refused
@@ -213,6 +218,9 @@ class MvmApp(ClusterBuilding):
     def _push_inventory(self) -> None:
         self._refresh_pending = False
         self.refreshes += 1
+        if self._settle_gc and self.cluster.poller.polls_done >= len(self.cluster.backend.hosts):
+            self._settle_gc = False
+            settle_after_start()
         for screen in self.screen_stack:
             if isinstance(screen, ClusterScreen):
                 screen.refresh_inventory()

@@ -256,7 +256,8 @@ def _run_tui(config: Config, demo: bool, config_path: Path | None,
                      decommissions=first.decommissions, others=others,
                      add_cluster=None if demo else lambda spec: managed(session.add(spec)),
                      config_path=path, notices=notices,
-                     runs_refused=None if damage is None else str(damage), faults=faults)
+                     runs_refused=None if damage is None else str(damage), faults=faults,
+                     settle_gc=True)
         app.set_keymap(keymap)
         app.run()
     finally:

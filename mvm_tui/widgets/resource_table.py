@@ -7,10 +7,12 @@ the viewport; sorting and the cursor (kept on the same row key across refreshes)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from rich.cells import cell_len, set_cell_size
+from rich.control import strip_control_codes
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -33,6 +35,7 @@ class Column:
 
 
 Cells = tuple[str | Text, ...]
+_ABSENT = object()
 
 
 class Row:
@@ -59,9 +62,16 @@ class Row:
     @property
     def cells(self) -> Cells:
         if self._cells is None:
-            assert self._make is not None
-            self._cells = self._make()
+            self._cells = self.make_cells()
         return self._cells
+
+    def make_cells(self) -> Cells:
+        assert self._make is not None
+        return self._make()
+
+    def forget_cells(self) -> None:
+        """What it shows changed: its cells are made again when it is next on screen."""
+        self._cells = None
 
 
 class ResourceTable(ScrollView, can_focus=True):
@@ -120,13 +130,25 @@ class ResourceTable(ScrollView, can_focus=True):
         self.sort_reverse = False
         self._unsorted: list[Row] = []
         self.rows: list[Row] = []
+        self._order: dict[str, Any] = {}  # each shown row's sort value when last sorted
         self._cursor_key: str | None = None
 
     # -- data ------------------------------------------------------------------------------
 
     def set_rows(self, rows: Sequence[Row]) -> None:
+        """Show `rows`. When they are the rows shown already (by key) and none moved in the
+        sort column, they keep their places: a refresh that changed only other columns costs
+        one pass over the rows, not a sort."""
         self._unsorted = list(rows)
-        self._resort()
+        col = self._sort_column()
+        order = self._order
+        if len(rows) == len(order) and all(
+            order.get(r.key, _ABSENT) == r.sort_values[col] for r in rows
+        ):
+            by_key = {r.key: r for r in rows}
+            self._show([by_key[r.key] for r in self.rows])
+        else:
+            self._resort()
 
     @property
     def cursor_key(self) -> str | None:
@@ -139,18 +161,17 @@ class ResourceTable(ScrollView, can_focus=True):
                 return
 
     def _resort(self) -> None:
-        col = next(i for i, c in enumerate(self.columns) if c.key == self.sort_by)
-
-        def sort_key(row: Row) -> tuple[bool, Any]:
-            value = row.sort_values[col]
-            return (value is None) != self.sort_reverse, value
-
-        rows = sorted(
-            (r for r in self._unsorted if r.sort_values[col] is not None),
-            key=sort_key,
-            reverse=self.sort_reverse,
-        )
+        col = self._sort_column()
+        valued = [r for r in self._unsorted if r.sort_values[col] is not None]
+        rows = sorted(valued, key=lambda r: r.sort_values[col], reverse=self.sort_reverse)
         rows += [r for r in self._unsorted if r.sort_values[col] is None]
+        self._order = {r.key: r.sort_values[col] for r in rows}
+        self._show(rows)
+
+    def _sort_column(self) -> int:
+        return next(i for i, c in enumerate(self.columns) if c.key == self.sort_by)
+
+    def _show(self, rows: list[Row]) -> None:
         self.rows = rows
         self.virtual_size = Size(self.size.width, len(rows) + 1)
         index = next((i for i, r in enumerate(rows) if r.key == self._cursor_key), None)
@@ -240,20 +261,40 @@ class ResourceTable(ScrollView, can_focus=True):
         return tuple(c.label + (arrow if c.key == self.sort_by else "") for c in self.columns)
 
     def _strip(self, cells: Sequence[str | Text], width: int, style: Style) -> Strip:
-        line = Text(no_wrap=True, overflow="ellipsis")
+        segments: list[Segment] = []
         for n, (column, cell_width, cell) in enumerate(
             zip(self.columns, self._widths(width), cells, strict=True)
         ):
             if n:
-                line.append(" ")
-            text = cell.copy() if isinstance(cell, Text) else Text(cell)
-            text.truncate(cell_width, overflow="ellipsis")
-            if column.justify == "right":
-                text.pad_left(cell_width - text.cell_len)
+                segments.append(Segment(" ", style))
+            if isinstance(cell, str) or not cell.spans:  # one style: no need for Rich's layout
+                segments.append(self._cell(cell, column, cell_width, style))
             else:
-                text.pad_right(cell_width - text.cell_len)
-            line.append_text(text)
-        line.truncate(width, pad=True)
-        segments = [Segment(s.text, style + s.style if s.style else style) for s in
-                    line.render(self.app.console)]
-        return Strip(segments, width)
+                segments.extend(self._styled_cell(cell, column, cell_width, style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _cell(self, cell: str | Text, column: Column, width: int, style: Style) -> Segment:
+        if isinstance(cell, str):
+            text = strip_control_codes(cell)  # as Text(cell) does
+        else:
+            text = cell.plain
+            if cell.style:
+                style = style + self.app.console.get_style(cell.style)
+        length = cell_len(text)
+        if length > width:
+            text = set_cell_size(text, width - 1) + "…" if width > 0 else ""
+            length = width
+        pad = " " * (width - length)
+        return Segment(pad + text if column.justify == "right" else text + pad, style)
+
+    def _styled_cell(
+        self, cell: Text, column: Column, width: int, style: Style
+    ) -> Iterable[Segment]:
+        text = cell.copy()
+        text.truncate(width, overflow="ellipsis")
+        if column.justify == "right":
+            text.pad_left(width - text.cell_len)
+        else:
+            text.pad_right(width - text.cell_len)
+        for s in text.render(self.app.console):
+            yield Segment(s.text, style + s.style if s.style else style)

@@ -21,11 +21,25 @@ VM_COLUMNS = (
 )
 
 
-def vm_row(vm: Vm) -> Row:
-    running = vm.power is PowerState.RUNNING
-    cpu = vm.cpu_pct if running else None
+class VmRow(Row):
+    """A VM's row, updated in place when the VM changes: its cells are made only when it is
+    on screen."""
 
-    def cells() -> Cells:
+    __slots__ = ("vm",)
+
+    def __init__(self, vm: Vm) -> None:
+        super().__init__(vm.name, (), ())
+        self.update(vm)
+
+    def update(self, vm: Vm) -> None:
+        self.vm = vm
+        self.forget_cells()
+        running = vm.power is PowerState.RUNNING
+        self.sort_values = (vm.name, vm.host or "", vm.power, vm.placement, vm.vcpus,
+                            vm.memory_mb, vm.cpu_pct if running else None)
+
+    def make_cells(self) -> Cells:
+        vm = self.vm
         return (
             vm.name,
             vm.host or "-",
@@ -33,19 +47,26 @@ def vm_row(vm: Vm) -> Row:
             vm.placement.value,
             str(vm.vcpus),
             fmt.mib(vm.memory_mb),
-            fmt.pct(cpu),
+            fmt.pct(self.sort_values[-1]),
         )
-
-    return Row(
-        vm.name,
-        cells,
-        (vm.name, vm.host or "", vm.power, vm.placement, vm.vcpus, vm.memory_mb, cpu),
-    )
 
 
 class VmTable(ResourceTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(VM_COLUMNS, id=id)
+        self._vm_rows: dict[str, VmRow] = {}
 
     def show(self, vms: Iterable[Vm]) -> None:
-        self.set_rows([vm_row(vm) for vm in vms])
+        """Show `vms`: a VM's row is made again only when its Vm is another object than the
+        one shown (the inventory keeps a VM's object until a poll finds it changed)."""
+        known = self._vm_rows
+        rows: list[VmRow] = []
+        for vm in vms:
+            row = known.get(vm.name)
+            if row is None:
+                row = VmRow(vm)
+            elif row.vm is not vm:
+                row.update(vm)
+            rows.append(row)
+        self._vm_rows = {row.key: row for row in rows}
+        self.set_rows(rows)

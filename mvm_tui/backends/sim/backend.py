@@ -188,7 +188,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         raise HostUnreachable(f"{h.label}: connection timed out")
 
     def _snapshot(self, v: VmState, now: float) -> Vm:
-        return snapshot(v, now, self.spec.boot_s)
+        return snapshot(v, now, self.spec.boot_s, self.spec.vm_load_period_s)
 
     # -- ClusterBackend
 

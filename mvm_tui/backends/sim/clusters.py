@@ -45,9 +45,12 @@ _SIZES = ((1, 1024), (1, 2048), (2, 2048), (2, 4096), (4, 4096), (4, 8192), (8, 
 _SIZE_WEIGHTS = (10, 20, 25, 20, 12, 9, 4)
 
 
-def scaled_spec(hosts: int = 64, vms: int = 5000, seed: int = 1) -> SimClusterSpec:
+def scaled_spec(
+    hosts: int = 64, vms: int = 5000, seed: int = 1, load_period: float = 10.0
+) -> SimClusterSpec:
     """A big HCI cluster: `hosts` hosts of 64 vCPU / 512 GB (more memory when the VMs need
-    it), one OSD each, 3 replicas, with `vms` VMs spread over them."""
+    it), one OSD each, 3 replicas, with `vms` VMs spread over them, their load sampled every
+    `load_period` seconds (0: at every poll)."""
     if hosts < 1 or vms < 0:
         raise ValueError("hosts must be positive and vms not negative")
     rng = random.Random(seed)
@@ -103,8 +106,10 @@ def scaled_spec(hosts: int = 64, vms: int = 5000, seed: int = 1) -> SimClusterSp
         pool_min_size=2,
         recovery_rate_bps=2e9,
         recovery_max_pgs=32,
+        vm_load_period_s=load_period,
     )
 
 
-def scaled_cluster(clock: Clock, hosts: int = 64, vms: int = 5000, seed: int = 1) -> SimBackend:
-    return SimBackend(scaled_spec(hosts, vms, seed), clock, seed=seed)
+def scaled_cluster(clock: Clock, hosts: int = 64, vms: int = 5000, seed: int = 1,
+                   load_period: float = 10.0) -> SimBackend:
+    return SimBackend(scaled_spec(hosts, vms, seed, load_period), clock, seed=seed)

@@ -343,9 +343,10 @@ class PgSim:
         running = set(self.queue[: self.max_active])
         for p in range(len(self.pgs)):
             v = self.view(p, p in running)
-            acting = self._acting(self.pgs[p])[3]
-            if acting and acting[0] in down_now and not v.stale:
-                v = v._replace(state=f"stale+{v.state}")
+            if down_now and not v.stale:
+                acting = self._acting(self.pgs[p])[3]
+                if acting and acting[0] in down_now:
+                    v = v._replace(state=f"stale+{v.state}")
             by_state[v.state] += 1
             deg += v.degraded
             mis += v.misplaced

@@ -55,6 +55,9 @@ class SimClusterSpec:
     host_base_mem_mb: int = 1536
     boot_s: float = 20.0  # a started VM runs at once; its guest boots (busy CPU) this long
     shutdown_s: float = 15.0  # ACPI shutdown: "shutting down" this long, then "shut off"
+    # a VM's load is sampled this often (each VM at its own phase); 0: at every poll, as real
+    # hosts' counters move. Large clusters sample less often so that a poll costs what changed.
+    vm_load_period_s: float = 0.0
     # -- live migration
     migration_bandwidth_bps: float = 1.1e9  # bytes/s, about what 10GbE gives
     migration_max_downtime_s: float = 0.3  # libvirt's default max downtime (300 ms)

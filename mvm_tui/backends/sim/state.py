@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,8 @@ class VmState:
     migrating_to: str | None = None
     acpi: bool = True  # False: its guest ignores ACPI (a shutdown request changes nothing)
     stop_reason: StopReason | None = None  # why it last stopped, as libvirt would say
+    seen: tuple[Any, ...] = ()  # what its last poll depended on (see `snapshot`) ...
+    seen_vm: Vm | None = None  # ... and what it returned
 
     @property
     def name(self) -> str:
@@ -83,9 +86,22 @@ def settle(v: VmState, now: float) -> None:
         v.generation += 1
 
 
-def snapshot(v: VmState, now: float, boot_s: float) -> Vm:
-    """The VM as a poll at `now` sees it."""
+def snapshot(v: VmState, now: float, boot_s: float, load_period: float = 0.0) -> Vm:
+    """The VM as a poll at `now` sees it. With a `load_period`, its load is sampled once per
+    period (each VM at its own phase) and a poll in between returns the same Vm object when
+    nothing else changed: what a large simulated cluster costs per poll is then what changed."""
     settle(v, now)
+    if load_period > 0.0 and now - v.booted_at >= boot_s:
+        bucket = math.floor(now / load_period + (v.profile.seed & 0xFFFF) / 0x10000)
+        seen = (bucket, v.template, v.host, v.power, v.stop_reason, v.placement, v.home_host)
+        if seen == v.seen and v.seen_vm is not None:
+            return v.seen_vm
+        v.seen, v.seen_vm = seen, _sample(v, now, boot_s)
+        return v.seen_vm
+    return _sample(v, now, boot_s)
+
+
+def _sample(v: VmState, now: float, boot_s: float) -> Vm:
     if v.power is PowerState.RUNNING or v.power is PowerState.SHUTTING_DOWN:
         s = v.profile.sample(
             v.memory_mb, now, v.booted_at, boot_s, v.power is PowerState.SHUTTING_DOWN
