@@ -15,7 +15,7 @@ from textual.widgets import Footer, Header, Static
 
 from mvm_tui.core.capacity import Health, capacity, cluster_health
 from mvm_tui.core.ha_journal import VmHa, health_reasons
-from mvm_tui.models import ClusterSnapshot, EventLevel
+from mvm_tui.models import ClusterSnapshot, EventLevel, HostState
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.incidents import IncidentsScreen
 from mvm_tui.units import count
@@ -29,6 +29,7 @@ HEALTH_TEXT = {
 }
 EVENT_STYLE = {EventLevel.INFO: "", EventLevel.WARNING: "yellow", EventLevel.ERROR: "red"}
 MAX_EVENTS_SHOWN = 12
+MAX_HOSTS_LISTED = 16  # above, only hosts not online (or in an HA phase) are listed
 
 
 class SummaryScreen(ClusterScreen):
@@ -83,13 +84,20 @@ class SummaryScreen(ClusterScreen):
         )
         hosts = Table.grid(padding=(0, 2))
         vms_on = Counter(v.host for v in snap.vms)
-        for host in snap.hosts:
+        listed = snap.hosts
+        if len(listed) > MAX_HOSTS_LISTED:  # a summary: the hosts that need a look
+            listed = tuple(h for h in snap.hosts
+                           if h.state is not HostState.ONLINE or h.name in phases)
+        for host in listed[:MAX_HOSTS_LISTED]:
             hosts.add_row(literal(host.name), literal(host.address),
                           fmt.host_state(host.state, phases.get(host.name)),
                           count(vms_on[host.name], "VM"),
                           Text(host.error or "", style="red"))
+        unlisted = len(snap.hosts) - min(len(listed), MAX_HOSTS_LISTED)
+        more = Text(f"{count(unlisted, 'more host')} (2 lists every host)" if unlisted else "",
+                    style="dim")
         reasons = Text("\n".join(health.reasons), style="yellow")
-        return Group(head, reasons, self._ha_line(), Text(""), hosts)
+        return Group(head, reasons, self._ha_line(), Text(""), hosts, more)
 
     def _ha_line(self) -> Text:
         refused, shown = self.session.runs_refused, self.session.shown
