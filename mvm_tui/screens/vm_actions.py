@@ -45,13 +45,17 @@ class VmActionsScreen(ClusterScreen):
             return vm is not None and PowerAction(str(parameters[0])) in power_actions(vm)
         return True
 
-    _offered: tuple[str, tuple[PowerAction, ...]] | None = None  # what the footer shows
+    _offered: tuple[PowerAction, ...] | None = None  # the VM actions the footer shows
 
     def refresh_inventory(self) -> None:
-        """The footer is recomposed (tens of ms at 5,000 VMs) only when what it offers
-        changed: another VM, or its power state."""
+        self.refresh_offer()
+
+    def refresh_offer(self) -> None:
+        """Recompose the footer (20-30 ms at 5,000 VMs) only when the VM actions it offers
+        changed: no VM selected, or one in another power state; not at every refresh tick
+        or cursor move."""
         vm = self.selected_vm()
-        offered = None if vm is None else (vm.name, power_actions(vm))
+        offered = None if vm is None else power_actions(vm)
         if offered != self._offered:
             self._offered = offered
             self.refresh_bindings()

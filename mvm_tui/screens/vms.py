@@ -83,7 +83,7 @@ class VmsScreen(VmActionsScreen):
             self.query_one(VmTable).focus()
 
     def on_resource_table_cursor_moved(self, event: ResourceTable.CursorMoved) -> None:
-        self.refresh_bindings()
+        self.refresh_offer()
 
     def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
         self.app.push_screen(VmDetailScreen(event.key))
