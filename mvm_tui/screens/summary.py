@@ -93,11 +93,12 @@ class SummaryScreen(ClusterScreen):
                           fmt.host_state(host.state, phases.get(host.name)),
                           count(vms_on[host.name], "VM"),
                           Text(host.error or "", style="red"))
-        unlisted = len(snap.hosts) - min(len(listed), MAX_HOSTS_LISTED)
-        more = Text(f"{count(unlisted, 'more host')} (2 lists every host)" if unlisted else "",
-                    style="dim")
         reasons = Text("\n".join(health.reasons), style="yellow")
-        return Group(head, reasons, self._ha_line(), Text(""), hosts, more)
+        parts = [head, reasons, self._ha_line(), Text(""), hosts]
+        unlisted = len(snap.hosts) - min(len(listed), MAX_HOSTS_LISTED)
+        if unlisted:
+            parts.append(Text(f"{count(unlisted, 'more host')} (2 lists every host)", "dim"))
+        return Group(*parts)
 
     def _ha_line(self) -> Text:
         refused, shown = self.session.runs_refused, self.session.shown
