@@ -94,7 +94,7 @@ class SummaryScreen(ClusterScreen):
                           count(vms_on[host.name], "VM"),
                           Text(host.error or "", style="red"))
         reasons = Text("\n".join(health.reasons), style="yellow")
-        parts = [head, reasons, self._ha_line(), Text(""), hosts]
+        parts: list[RenderableType] = [head, reasons, self._ha_line(), Text(""), hosts]
         unlisted = len(snap.hosts) - min(len(listed), MAX_HOSTS_LISTED)
         if unlisted:
             parts.append(Text(f"{count(unlisted, 'more host')} (2 lists every host)", "dim"))
