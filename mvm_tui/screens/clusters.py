@@ -10,7 +10,7 @@ from functools import partial
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from mvm_tui.models import HostState, PowerState
 from mvm_tui.screens.base import ClusterScreen
@@ -18,6 +18,7 @@ from mvm_tui.screens.handle import ManagedCluster
 from mvm_tui.services.ha_status import HaStatus
 from mvm_tui.units import count
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.resource_table import Column, ResourceTable, Row
 
 CLUSTER_COLUMNS = (
@@ -73,7 +74,7 @@ class ClustersScreen(ClusterScreen):
             yield ResourceTable(HOST_COLUMNS, id="all-hosts")
             yield Static("VMs of every cluster", classes="dim")
             yield ResourceTable(VM_COLUMNS, id="all-vms")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.refresh_inventory()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from mvm_tui.runs import RunChanged, RunEvent
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.resource_table import ResourceTable
 from mvm_tui.widgets.runs_table import RunsTable
@@ -21,7 +22,7 @@ class HistoryScreen(ClusterScreen):
                                  "so every action is refused.", style="bold white on red"),
                          id="history-refused")
         yield RunsTable(id="history-table")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self._unsubscribe = self.executor.subscribe(self._on_run_event)

@@ -9,13 +9,14 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Grid
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from mvm_tui.models import Host
 from mvm_tui.screens.host_actions import HostActionsScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.metric_plot import MetricPlot
 from mvm_tui.widgets.runs_table import RunsTable
@@ -45,7 +46,7 @@ class HostDetailScreen(HostActionsScreen):
                 yield MetricPlot("Disk MiB/s", ("read", "write"), id="chart-disk")
             with TabPane("History", id="host-history"):
                 yield RunsTable(id="host-runs")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"host {self.host_name}"

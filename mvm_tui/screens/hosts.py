@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections import Counter
 
 from textual.app import ComposeResult
-from textual.widgets import Footer, Header
+from textual.widgets import Header
 
 from mvm_tui.models import Host
 from mvm_tui.screens.host_actions import HostActionsScreen
 from mvm_tui.screens.host_detail import HostDetailScreen
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.resource_table import Column, ResourceTable, Row
 
 SPARK_WIDTH = 30
@@ -30,7 +31,7 @@ class HostsScreen(HostActionsScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield ResourceTable(COLUMNS, id="hosts-table")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.refresh_inventory()

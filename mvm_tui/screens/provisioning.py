@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Header, ProgressBar, RichLog, Static
+from textual.widgets import Header, ProgressBar, RichLog, Static
 
 from mvm_tui.runs import (
     LogAppended,
@@ -24,6 +24,7 @@ from mvm_tui.runs import (
 )
 from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.run_detail import STEP_MARK, STREAM_STYLE, RunDetailScreen
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.runs_table import RUN_STATE_STYLE
 
@@ -83,7 +84,7 @@ class ProvisioningScreen(ClusterScreen):
         yield Static(literal(f"Provisioning {self.cluster_name}: a pane per run, as it happens "
                              "(enter: the whole run)"), id="provisioning-head")
         yield VerticalScroll(id="provisioning-panes")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"provisioning {self.cluster_name}"

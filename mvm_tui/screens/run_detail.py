@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import Footer, Header, ProgressBar, RichLog, Sparkline, Static
+from textual.widgets import Header, ProgressBar, RichLog, Sparkline, Static
 
 from mvm_tui.backends.base import BackendError
 from mvm_tui.models import PowerAction, StopReason, Vm
@@ -35,6 +35,7 @@ from mvm_tui.screens.power_dialogs import escalate_modal, power_modal
 from mvm_tui.services.cluster import power_actions
 from mvm_tui.services.power_runs import OUTCOME, ShutdownChoice, describe_stop
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.runs_table import RUN_STATE_STYLE
 
@@ -79,7 +80,7 @@ class RunDetailScreen(ClusterScreen):
             yield Static(id="run-progress-text")
             yield Sparkline([], id="run-progress-history")
         yield RichLog(id="run-log", wrap=True, markup=False, max_lines=20_000)
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"run #{self.run_id}"

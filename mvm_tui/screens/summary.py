@@ -11,7 +11,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from mvm_tui.core.capacity import Health, capacity, cluster_health
 from mvm_tui.core.ha_journal import VmHa, health_reasons
@@ -20,6 +20,7 @@ from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.incidents import IncidentsScreen
 from mvm_tui.units import count
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
 
 HEALTH_TEXT = {
@@ -55,7 +56,7 @@ class SummaryScreen(ClusterScreen):
         with Horizontal(id="summary-bottom"):
             yield Static(id="summary-ceph", classes="panel")
             yield Static(id="summary-events", classes="panel")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         titles = {

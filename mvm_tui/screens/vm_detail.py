@@ -9,13 +9,14 @@ from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
-from textual.widgets import Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from mvm_tui.models import MemSource, PowerState, Vm
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.metric_plot import MetricPlot
 from mvm_tui.widgets.resource_table import Column, ResourceTable, Row
@@ -57,7 +58,7 @@ class VmDetailScreen(VmActionsScreen):
                 yield MetricPlot("CPU % of its vCPUs", ("cpu",), top=100, id="vm-chart-cpu")
             with TabPane("History", id="vm-history"):
                 yield RunsTable(id="vm-runs")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"VM {self.vm_name}"

@@ -9,12 +9,13 @@ from textual import events
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.content import Content
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 
 from mvm_tui.models import Vm
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.resource_table import ResourceTable
 from mvm_tui.widgets.vm_table import VmTable
 
@@ -35,7 +36,7 @@ class VmsScreen(VmActionsScreen):
         yield Input(placeholder="filter: name, host, state or placement", id="vm-filter")
         yield Static("", id="vm-none", classes="dim")
         yield VmTable(id="vm-table")
-        yield Footer()
+        yield SteadyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#vm-filter").display = False
