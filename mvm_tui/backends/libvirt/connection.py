@@ -31,11 +31,13 @@ holds its connection alive; a SIGSEGV in libvirt.so came from breaking it):
 * libvirt's default event loop runs on one daemon thread per process (`ensure_event_loop`):
   it drives keepalive, the close callback and domain events. The callbacks there touch no
   libvirt object: the close callback sets a flag; a lifecycle event's domain is read (name,
-  UUID) on the worker, and dropped if its connection is no longer current.
+  UUID) on the worker, and dropped if its connection is no longer current; a change event's
+  domain is kept for the next poll, which reads its UUID on the worker (changes.py).
 * Keepalive makes a call on a connection whose host went away fail after about
   interval * (count + 1) seconds instead of hanging; the close callback then marks the
   connection dead and the next call reconnects.
-* Lifecycle events (start, stop, crash...) go to an async handler on the event loop.
+* Lifecycle events (start, stop, crash...) go to an async handler on the event loop; they and
+  the other change events also tell the poll which domains' XML to read again (changes.py).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends.base import BackendError, HostUnreachable
 from mvm_tui.backends.libvirt import errors
+from mvm_tui.backends.libvirt.changes import register_changes
 from mvm_tui.backends.libvirt.events import (
     EVENT_KINDS,
     EventHandler,
@@ -253,6 +256,9 @@ class LibvirtHost:
             self.connection_closed(link, reason)
 
         def lifecycle(_conn: Conn, dom: Any, event: int, detail: int, _opaque: object) -> None:
+            link.changes.noted(dom)  # (before the application's handler hears of it)
+            if self.on_event is None:
+                return
             kind = EVENT_KINDS.get(event, f"event-{event}")
             with suppress(BackendError):  # the worker stopped: the connection is gone
                 link.worker.submit(lambda: self._event(link, dom, kind, detail, loop))
@@ -263,11 +269,11 @@ class LibvirtHost:
         except libvirt.libvirtError as exc:
             if not errors.is_unsupported(exc):
                 raise
-        if self.on_event is not None:
-            eid = link.conn.domainEventRegisterAny(
-                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None
-            )
-            link.event_ids.append(int(eid))
+        link.event_ids.extend(register_changes(link.conn, link.changes))
+        eid = link.conn.domainEventRegisterAny(
+            None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None
+        )
+        link.event_ids.append(int(eid))
 
     def _event(self, link: Link, dom: Any, kind: str, detail: int,
                loop: asyncio.AbstractEventLoop) -> None:
@@ -289,6 +295,7 @@ class LibvirtHost:
         if link.close_cb:
             with suppress(libvirt.libvirtError):
                 link.conn.unregisterCloseCallback()
+        link.changes.discard()
         with suppress(libvirt.libvirtError):
             link.conn.close()
 

@@ -15,6 +15,8 @@ from typing import Any
 
 from mvm_tui.backends.libvirt import inventory, metadata, migrate, power
 from mvm_tui.backends.libvirt.calls import LibvirtCalls
+from mvm_tui.backends.libvirt.domcache import DomainCache
+from mvm_tui.backends.libvirt.handles import note_change
 from mvm_tui.backends.libvirt.inventory import NodeFacts
 from mvm_tui.backends.libvirt.metadata import PlacementData
 from mvm_tui.backends.libvirt.resident import Resident
@@ -36,9 +38,12 @@ class LibvirtNode:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        reuse_xml: bool = True,
     ) -> None:
         self.host = host
         self.tracker = Resident(StatsTracker)  # (kept where libvirt runs)
+        # every domain's parsed XML between polls (False: read at each poll, for bench/)
+        self.domains = Resident(DomainCache) if reuse_xml else None
         self._clock = clock
         self._monotonic = monotonic
 
@@ -57,8 +62,8 @@ class LibvirtNode:
         """Facts, load and VMs. The rates are over the interval since the previous poll (0
         on the first); the metrics' time is the clock's at the start of the poll."""
         return await self.host.run(partial(
-            _poll, host=self.name, tracker=self.tracker, now=self._clock(),
-            t=self._monotonic()), "poll")
+            _poll, host=self.name, tracker=self.tracker, domains=self.domains,
+            now=self._clock(), t=self._monotonic()), "poll")
 
     async def vm_info(self, vm: str) -> Vm:
         return await self.host.run(partial(
@@ -121,9 +126,10 @@ class LibvirtNode:
 # -- run where libvirt runs (LibvirtHost.run): plain functions, sent by reference
 
 
-def _poll(conn: Any, host: str, tracker: Resident[StatsTracker], now: float, t: float
-          ) -> HostPoll:
-    return inventory.collect(conn, host, tracker.get(), now, t)
+def _poll(conn: Any, host: str, tracker: Resident[StatsTracker],
+          domains: Resident[DomainCache] | None, now: float, t: float) -> HostPoll:
+    return inventory.collect(conn, host, tracker.get(), now, t,
+                             domains.get() if domains is not None else None)
 
 
 def _read_vm(conn: Any, vm: str, host: str, tracker: Resident[StatsTracker], t: float) -> Vm:
@@ -135,4 +141,6 @@ def _read_placement(conn: Any, vm: str) -> PlacementData:
 
 
 def _write_placement(conn: Any, vm: str, placement: Placement, home_host: str | None) -> None:
-    metadata.write_placement(conn.lookupByName(vm), placement, home_host)
+    dom = conn.lookupByName(vm)
+    metadata.write_placement(dom, placement, home_host)
+    note_change(conn, dom)  # the next poll reads its XML again, without waiting for the event
