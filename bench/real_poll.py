@@ -1,12 +1,13 @@
 """The real poll (backends/libvirt: collect, in libvirt's own process) on libvirt's test
-driver: 64 hosts of 78 domains each, with every domain's XML read and parsed at each poll
-(--no-reuse: as before issue 16) or kept between polls (the default).
+driver: 64 hosts of 78 domains each, with every domain's XML read and parsed and every VM
+sent at each poll (--no-reuse: as before issue 16), or only what changed (the default).
 
 Prints, per host poll: the CPU of libvirt's process (the child: its threads' run time from
 /proc, ns) and of this process (the parent: receiving and unpickling the poll, the event
 loop), median and p95, polls made one at a time, when nothing changed and when a few domains
 changed (3 placement writes per host before each poll); the wall time and CPU of a round of
-every host polled at once; and the parent's share: unpickling one host's poll alone.
+every host polled at once; and unpickling one host's whole poll alone (what the parent did at
+every poll before, now only for the VMs that changed: poll_reply.py).
 Run: .venv/bin/python bench/real_poll.py [--hosts 64] [--domains 78] [--rounds 10] [--no-reuse]
 """
 
@@ -113,14 +114,15 @@ async def bench(hosts: int, domains: int, rounds: int, reuse: bool) -> None:
         path = Path(tmp) / "node.xml"
         path.write_text(node_xml(domains))
         apart = LibvirtApart("bench")
-        nodes = [LibvirtNode(apart.host(f"hv{i}", f"test://{path}"), reuse_xml=reuse)
+        nodes = [LibvirtNode(apart.host(f"hv{i}", f"test://{path}"), incremental=reuse)
                  for i in range(hosts)]
         try:
             for _ in range(2):  # connect, first rates, the XML kept
                 await asyncio.gather(*(n.poll() for n in nodes))
             assert apart._proc is not None
             pid = apart._proc.pid
-            mode = "XML kept between polls" if reuse else "XML read at every poll (--no-reuse)"
+            mode = ("only what changed read and sent" if reuse
+                    else "every XML read, every VM sent at every poll (--no-reuse)")
             print(f"{hosts} hosts x {domains} domains, libvirt's test driver; {mode}")
             child, parent = await one_at_a_time(nodes, pid, rounds, None)
             print(figures("  nothing changed, child CPU per host poll ", child))
@@ -143,8 +145,8 @@ async def bench(hosts: int, domains: int, rounds: int, reuse: bool) -> None:
                 t0 = time.perf_counter()
                 pickle.loads(data)
                 times.append((time.perf_counter() - t0) * 1000)
-            print(figures(f"  parent: unpickling one host's poll ({len(data) // 1024} KiB)",
-                          times))
+            print(figures(f"  parent: unpickling one host's whole poll ({len(data) // 1024} KiB, "
+                          "what crossed at every poll before)", times))
         finally:
             await apart.close()
 

@@ -39,6 +39,7 @@ _POWER = {
     libvirt.VIR_DOMAIN_PMSUSPENDED: PowerState.PAUSED,
 }
 _ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
+_IDLE = VmLoad()
 
 
 def power_state(state: int) -> PowerState:
@@ -108,7 +109,7 @@ def domain_vm(
         load = tracker.vm_load(spec.uuid, t, rec, spec.vcpus, record=record,
                                allocated_mb=spec.current_memory_mb)
     else:
-        load = VmLoad()
+        load = _IDLE
         if record:
             tracker.forget(spec.uuid)
     sizes = _disk_sizes(dom, spec, rec, tracker.capacities)

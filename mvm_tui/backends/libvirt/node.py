@@ -19,6 +19,7 @@ from mvm_tui.backends.libvirt.domcache import DomainCache
 from mvm_tui.backends.libvirt.handles import note_change
 from mvm_tui.backends.libvirt.inventory import NodeFacts
 from mvm_tui.backends.libvirt.metadata import PlacementData
+from mvm_tui.backends.libvirt.poll_reply import LastSent, PollReply
 from mvm_tui.backends.libvirt.resident import Resident
 from mvm_tui.backends.libvirt.stats import StatsTracker
 from mvm_tui.models import (
@@ -38,12 +39,16 @@ class LibvirtNode:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
-        reuse_xml: bool = True,
+        incremental: bool = True,
     ) -> None:
         self.host = host
         self.tracker = Resident(StatsTracker)  # (kept where libvirt runs)
-        # every domain's parsed XML between polls (False: read at each poll, for bench/)
-        self.domains = Resident(DomainCache) if reuse_xml else None
+        # every domain's parsed XML between polls, and the VMs last sent: only what changed
+        # is read and sent (False: everything at every poll, as before issue 16; for bench/)
+        self.domains = Resident(DomainCache) if incremental else None
+        self.sent = Resident(LastSent) if incremental else None
+        self._received_token = ""  # of the last poll reply received, and its VMs
+        self._received_vms: dict[str, Vm] = {}
         self._clock = clock
         self._monotonic = monotonic
 
@@ -61,9 +66,14 @@ class LibvirtNode:
     async def poll(self) -> HostPoll:
         """Facts, load and VMs. The rates are over the interval since the previous poll (0
         on the first); the metrics' time is the clock's at the start of the poll."""
-        return await self.host.run(partial(
+        known, last = self._received_token, self._received_vms
+        reply = await self.host.run(partial(
             _poll, host=self.name, tracker=self.tracker, domains=self.domains,
-            now=self._clock(), t=self._monotonic()), "poll")
+            sent=self.sent, known=known, now=self._clock(), t=self._monotonic()), "poll")
+        poll = reply.whole(last)
+        self._received_token = reply.token
+        self._received_vms = {v.uuid: v for v in poll.vms}
+        return poll
 
     async def vm_info(self, vm: str) -> Vm:
         return await self.host.run(partial(
@@ -127,9 +137,13 @@ class LibvirtNode:
 
 
 def _poll(conn: Any, host: str, tracker: Resident[StatsTracker],
-          domains: Resident[DomainCache] | None, now: float, t: float) -> HostPoll:
-    return inventory.collect(conn, host, tracker.get(), now, t,
+          domains: Resident[DomainCache] | None, sent: Resident[LastSent] | None, known: str,
+          now: float, t: float) -> PollReply:
+    poll = inventory.collect(conn, host, tracker.get(), now, t,
                              domains.get() if domains is not None else None)
+    if sent is None:
+        return PollReply("", poll, tuple(poll.vms))
+    return sent.get().reply(poll, known)
 
 
 def _read_vm(conn: Any, vm: str, host: str, tracker: Resident[StatsTracker], t: float) -> Vm:
