@@ -261,3 +261,14 @@ async def test_the_cache_lives_in_libvirts_process(
         assert await node.host.run(count) == 4
     finally:
         await apart.close()
+
+
+async def test_without_change_events_every_poll_reads_every_domain(
+        xml_reads: Counter[str]) -> None:
+    node = LibvirtNode(LibvirtHost("hv1", URI, track_changes=False))  # (as HA's connections)
+    try:
+        await node.poll()
+        await node.poll()
+        assert xml_reads == Counter({"web-01": 2, "web-02": 2, "db-01": 2})
+    finally:
+        await node.close()

@@ -34,6 +34,7 @@ PENDING_MAX = 10_000  # events kept between two polls; beyond, every domain coun
 
 class DomainChanges:
     def __init__(self) -> None:
+        self.tracked = False  # its connection's change events are registered
         self._lock = threading.Lock()
         self._pending: list[Any] = []  # the events' domains (libvirt objects, untouched)
         self._marked: set[str] = set()  # UUIDs
@@ -41,6 +42,8 @@ class DomainChanges:
 
     def noted(self, dom: Any) -> None:
         """An event's domain (libvirt's event thread)."""
+        if not self.tracked:
+            return  # (a lifecycle event of a connection that only forwards them)
         with self._lock:
             if len(self._pending) < PENDING_MAX:
                 self._pending.append(dom)
@@ -83,4 +86,5 @@ def register_changes(conn: Any, changes: DomainChanges) -> list[int]:
     for event in CHANGE_EVENTS:
         with suppress(libvirt.libvirtError):
             ids.append(int(conn.domainEventRegisterAny(None, event, changed, None)))
+    changes.tracked = True
     return ids

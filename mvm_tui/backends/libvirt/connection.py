@@ -98,6 +98,7 @@ class LibvirtHost:
         connect_timeout: float = 15.0,
         keepalive: KeepAlive | None = KeepAlive(),
         on_event: EventHandler | None = None,
+        track_changes: bool = True,
         opener: Callable[[str], Conn] | None = None,
         before_open: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -107,6 +108,7 @@ class LibvirtHost:
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
         self.on_event = on_event
+        self.track_changes = track_changes  # for a poll's cache (False: HA's checks)
         self._opener: Callable[[str], Conn] = opener or libvirt.open
         self._worker = Worker(f"libvirt-{name}")
         self._link: Link | None = None
@@ -269,11 +271,13 @@ class LibvirtHost:
         except libvirt.libvirtError as exc:
             if not errors.is_unsupported(exc):
                 raise
-        link.event_ids.extend(register_changes(link.conn, link.changes))
-        eid = link.conn.domainEventRegisterAny(
-            None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None
-        )
-        link.event_ids.append(int(eid))
+        if self.track_changes:
+            link.event_ids.extend(register_changes(link.conn, link.changes))
+        if self.on_event is not None or self.track_changes:
+            eid = link.conn.domainEventRegisterAny(
+                None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None
+            )
+            link.event_ids.append(int(eid))
 
     def _event(self, link: Link, dom: Any, kind: str, detail: int,
                loop: asyncio.AbstractEventLoop) -> None:

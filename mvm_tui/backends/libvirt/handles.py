@@ -99,8 +99,11 @@ _PLAIN_OR_GUARDED = (*_PLAIN, Guarded)
 
 
 def changes_of(conn: Any) -> DomainChanges | None:
-    """The change log of a guarded connection (None for a bare one: nothing is known)."""
-    return conn._link.changes if isinstance(conn, Guarded) else None
+    """The change log of a guarded connection; None when nothing is known of its changes (a
+    bare connection, or one opened without change events)."""
+    if isinstance(conn, Guarded) and conn._link.changes.tracked:
+        return conn._link.changes
+    return None
 
 
 def note_change(conn: Any, dom: Any) -> None:
