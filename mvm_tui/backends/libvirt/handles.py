@@ -119,15 +119,13 @@ def guard(value: Any, link: Link) -> Any:
     if isinstance(value, _PLAIN_OR_GUARDED):
         return value
     if isinstance(value, (list, tuple)):  # (a tuple of types: a faster test than a union)
-        if _PLAIN_TYPES.issuperset(map(type, value)) or all(
-                isinstance(v, _PLAIN) for v in value):
-            return value  # (stats, getInfo ...: nothing to wrap, nothing copied)
+        if _PLAIN_TYPES.issuperset(map(type, value)):
+            return value  # (getInfo ...: nothing to wrap, nothing copied)
         items = [guard(v, link) for v in value]
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
-        if _PLAIN_TYPES.issuperset(map(type, value.values())) or all(
-                isinstance(v, _PLAIN) for v in value.values()):
-            return value
+        if _PLAIN_TYPES.issuperset(map(type, value.values())):
+            return value  # (a stats record)
         return {k: guard(v, link) for k, v in value.items()}
     return Guarded(value, link)
 

@@ -1,7 +1,7 @@
 """A host's facts, its load and its VMs, read over its libvirt connection.
 
 The functions here are blocking: they run on the host's worker thread
-(LibvirtHost.run(lambda conn: collect(conn, ...))). One poll costs getInfo, getHostname,
+(LibvirtHost.run(lambda conn: collect(conn, ...))). One poll costs getInfo,
 getLibVersion, getAllDomainStats, getCPUStats, getMemoryStats and an XMLDesc per domain
 whose XML is not in the poll's DomainCache (new, changed, or read long ago: domcache.py),
 plus blockInfo for disks whose size is not known yet.
@@ -59,7 +59,7 @@ class NodeFacts:
     facts: HostFacts
 
 
-def read_facts(conn: Any) -> NodeFacts:
+def _host_facts(conn: Any) -> tuple[str, HostFacts]:
     """getInfo: [model, memory MiB, cpus, MHz, NUMA nodes, sockets, cores, threads]."""
     info = conn.getInfo()
     facts = HostFacts(
@@ -67,7 +67,12 @@ def read_facts(conn: Any) -> NodeFacts:
         memory_mb=int(info[1]),
         libvirt_version=version_string(int(conn.getLibVersion())),
     )
-    return NodeFacts(hostname=str(conn.getHostname()), cpu_model=str(info[0]), facts=facts)
+    return str(info[0]), facts
+
+
+def read_facts(conn: Any) -> NodeFacts:
+    model, facts = _host_facts(conn)
+    return NodeFacts(hostname=str(conn.getHostname()), cpu_model=model, facts=facts)
 
 
 def _disk_capacity(dom: Any, target: str) -> int:
@@ -168,7 +173,7 @@ def collect(conn: Any, host: str, tracker: StatsTracker, now: float, t: float,
     """A whole poll of one host. `now` is the wall-clock time stamped on the metrics, `t` a
     monotonic time for the rates (the interval since this tracker's previous poll) and the
     age of the XML in `domains` (without it, every domain's XML is read)."""
-    facts = read_facts(conn).facts
+    facts = _host_facts(conn)[1]  # (not the host's name: one round trip less)
     cache = domains if domains is not None else DomainCache()
     cache.sync(changes_of(conn) if domains is not None else None)
     vms: list[Vm] = []
