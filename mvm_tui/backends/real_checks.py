@@ -67,16 +67,20 @@ class RealChecks:
         return 0 if self._apart is None else self._apart.crashes
 
     def _libvirt_host(self, name: str, uri: str, *, on_event: EventHandler | None = None,
-                      before_open: Callable[[], Awaitable[None]] | None = None
-                      ) -> LibvirtCalls:
+                      before_open: Callable[[], Awaitable[None]] | None = None,
+                      track_changes: bool = True) -> LibvirtCalls:
         """A connection to a host's libvirtd: in libvirt's own process (options.libvirt_apart)
-        or in this one."""
+        or in this one. track_changes: its domains' change events are registered (for the
+        poll's cache of domain XML; HA's checks have their own and need no more round trips
+        at each connect)."""
         timeout, keepalive = self.options.libvirt_connect_timeout, self.options.keepalive
         if self._apart is not None:
             return self._apart.host(name, uri, connect_timeout=timeout, keepalive=keepalive,
-                                    on_event=on_event, before_open=before_open)
+                                    on_event=on_event, before_open=before_open,
+                                    track_changes=track_changes)
         return LibvirtHost(name, uri, connect_timeout=timeout, keepalive=keepalive,
-                           on_event=on_event, before_open=before_open)
+                           on_event=on_event, before_open=before_open,
+                           track_changes=track_changes)
 
     def ha_host(self, host: str) -> LibvirtCalls:
         """Failover's libvirt connection to the host."""
@@ -84,7 +88,7 @@ class RealChecks:
         if conn is None:
             main = self._node(host).host
             conn = self._ha_hosts[host] = self._libvirt_host(
-                host, main.uri, before_open=main.before_open)
+                host, main.uri, before_open=main.before_open, track_changes=False)
         return conn
 
     async def check_host(self, host: str, timeout: float) -> HostPoll | None:

@@ -57,7 +57,7 @@ class Agent:
         self.hosts[key] = LibvirtHost(
             spec["name"], spec["uri"], connect_timeout=spec["connect_timeout"],
             keepalive=spec["keepalive"] if spec["keepalive"] is not None else KeepAlive(),
-            on_event=event if spec["events"] else None)
+            on_event=event if spec["events"] else None, track_changes=spec["track_changes"])
 
     def handle(self, message: tuple[Any, ...]) -> None:
         if message[0] == "host":

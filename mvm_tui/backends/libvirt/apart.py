@@ -63,9 +63,11 @@ class LibvirtApart:
 
     def host(self, name: str, uri: str, *, connect_timeout: float = 15.0,
              keepalive: KeepAlive | None = None, on_event: EventHandler | None = None,
-             before_open: Callable[[], Awaitable[None]] | None = None) -> ApartHost:
+             before_open: Callable[[], Awaitable[None]] | None = None,
+             track_changes: bool = True) -> ApartHost:
         host = ApartHost(self, name, uri, connect_timeout=connect_timeout, keepalive=keepalive,
-                         on_event=on_event, before_open=before_open)
+                         on_event=on_event, before_open=before_open,
+                         track_changes=track_changes)
         self._hosts[host.key] = host
         return host
 
@@ -188,7 +190,8 @@ class ApartHost:
 
     def __init__(self, apart: LibvirtApart, name: str, uri: str, *, connect_timeout: float,
                  keepalive: KeepAlive | None, on_event: EventHandler | None,
-                 before_open: Callable[[], Awaitable[None]] | None) -> None:
+                 before_open: Callable[[], Awaitable[None]] | None,
+                 track_changes: bool = True) -> None:
         self.apart = apart
         self.key = uuid.uuid4().hex
         self.name = name
@@ -196,13 +199,15 @@ class ApartHost:
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
         self.on_event = on_event
+        self.track_changes = track_changes
         self.before_open = before_open  # makes the URI reachable (a forwarded socket)
         self.events = EventQueue(name, on_event)
         self._reach = True  # before_open before the next call (first, or after a failure)
 
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "uri": self.uri, "connect_timeout": self.connect_timeout,
-                "keepalive": self.keepalive, "events": self.on_event is not None}
+                "keepalive": self.keepalive, "events": self.on_event is not None,
+                "track_changes": self.track_changes}
 
     async def _send(self, op: str, *args: Any) -> Any:
         if self._reach and self.before_open is not None:

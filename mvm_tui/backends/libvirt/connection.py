@@ -31,11 +31,13 @@ holds its connection alive; a SIGSEGV in libvirt.so came from breaking it):
 * libvirt's default event loop runs on one daemon thread per process (`ensure_event_loop`):
   it drives keepalive, the close callback and domain events. The callbacks there touch no
   libvirt object: the close callback sets a flag; a lifecycle event's domain is read (name,
-  UUID) on the worker, and dropped if its connection is no longer current.
+  UUID) on the worker, and dropped if its connection is no longer current; a change event's
+  domain is kept for the next poll, which reads its UUID on the worker (changes.py).
 * Keepalive makes a call on a connection whose host went away fail after about
   interval * (count + 1) seconds instead of hanging; the close callback then marks the
   connection dead and the next call reconnects.
-* Lifecycle events (start, stop, crash...) go to an async handler on the event loop.
+* Lifecycle events (start, stop, crash...) go to an async handler on the event loop; they and
+  the other change events also tell the poll which domains' XML to read again (changes.py).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ import libvirt  # type: ignore[import-untyped]
 
 from mvm_tui.backends.base import BackendError, HostUnreachable
 from mvm_tui.backends.libvirt import errors
+from mvm_tui.backends.libvirt.changes import register_changes
 from mvm_tui.backends.libvirt.events import (
     EVENT_KINDS,
     EventHandler,
@@ -95,6 +98,7 @@ class LibvirtHost:
         connect_timeout: float = 15.0,
         keepalive: KeepAlive | None = KeepAlive(),
         on_event: EventHandler | None = None,
+        track_changes: bool = True,
         opener: Callable[[str], Conn] | None = None,
         before_open: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
@@ -104,6 +108,7 @@ class LibvirtHost:
         self.connect_timeout = connect_timeout
         self.keepalive = keepalive
         self.on_event = on_event
+        self.track_changes = track_changes  # for a poll's cache (False: HA's checks)
         self._opener: Callable[[str], Conn] = opener or libvirt.open
         self._worker = Worker(f"libvirt-{name}")
         self._link: Link | None = None
@@ -253,6 +258,9 @@ class LibvirtHost:
             self.connection_closed(link, reason)
 
         def lifecycle(_conn: Conn, dom: Any, event: int, detail: int, _opaque: object) -> None:
+            link.changes.noted(dom)  # (before the application's handler hears of it)
+            if self.on_event is None:
+                return
             kind = EVENT_KINDS.get(event, f"event-{event}")
             with suppress(BackendError):  # the worker stopped: the connection is gone
                 link.worker.submit(lambda: self._event(link, dom, kind, detail, loop))
@@ -263,7 +271,9 @@ class LibvirtHost:
         except libvirt.libvirtError as exc:
             if not errors.is_unsupported(exc):
                 raise
-        if self.on_event is not None:
+        if self.track_changes:
+            link.event_ids.extend(register_changes(link.conn, link.changes))
+        if self.on_event is not None or self.track_changes:
             eid = link.conn.domainEventRegisterAny(
                 None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None
             )
@@ -289,6 +299,7 @@ class LibvirtHost:
         if link.close_cb:
             with suppress(libvirt.libvirtError):
                 link.conn.unregisterCloseCallback()
+        link.changes.discard()
         with suppress(libvirt.libvirtError):
             link.conn.close()
 

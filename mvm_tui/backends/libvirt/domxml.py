@@ -49,6 +49,7 @@ class DomainXml:
     nics: tuple[Nic, ...]
     placement: Placement
     home_host: str | None
+    block_targets: frozenset[str] = frozenset()  # every <disk>'s target, cdroms too
 
 
 def _bytes(elem: ET.Element | None) -> int:
@@ -147,4 +148,6 @@ def parse_domain(xml: str) -> DomainXml:
         nics=parse_nics(devices),
         placement=placement,
         home_host=home,
+        block_targets=frozenset(
+            t.get("dev", "") for t in root.findall("devices/disk/target")),
     )

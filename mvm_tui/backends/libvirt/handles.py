@@ -26,9 +26,11 @@ import threading
 from typing import Any
 
 from mvm_tui.backends.base import BackendError, HostUnreachable
+from mvm_tui.backends.libvirt.changes import DomainChanges
 from mvm_tui.backends.libvirt.worker import Worker
 
 _PLAIN = (str, bytes, int, float, bool, type(None))
+_PLAIN_TYPES = frozenset(_PLAIN)  # (exact types: a fast test of a whole stats record)
 
 
 class Link:
@@ -46,6 +48,7 @@ class Link:
         self.in_flight = 0  # calls running on it now (on its worker)
         self.event_ids: list[int] = []
         self.close_cb = False
+        self.changes = DomainChanges()
 
     def check(self) -> None:
         """Raise unless a call on this connection may be made now, from this thread."""
@@ -80,8 +83,10 @@ class Guarded:
 
         def call(*args: Any, **kwargs: Any) -> Any:
             link.check()
-            args = tuple(unwrap(a) for a in args)
-            kwargs = {k: unwrap(v) for k, v in kwargs.items()}
+            if args:
+                args = tuple(unwrap(a) for a in args)
+            if kwargs:
+                kwargs = {k: unwrap(v) for k, v in kwargs.items()}
             return guard(attr(*args, **kwargs), link)
 
         return call
@@ -90,19 +95,37 @@ class Guarded:
         return f"<guarded {type(self._obj).__name__} of {self._link.host} #{self._link.generation}>"
 
 
+_PLAIN_OR_GUARDED = (*_PLAIN, Guarded)
+
+
+def changes_of(conn: Any) -> DomainChanges | None:
+    """The change log of a guarded connection; None when nothing is known of its changes (a
+    bare connection, or one opened without change events)."""
+    if isinstance(conn, Guarded) and conn._link.changes.tracked:
+        return conn._link.changes
+    return None
+
+
+def note_change(conn: Any, dom: Any) -> None:
+    """This application changed `dom` on `conn` (on the worker): its next poll reads it again."""
+    changes = changes_of(conn)
+    if changes is not None:
+        changes.mark(str(dom.UUIDString()))
+
+
 def guard(value: Any, link: Link) -> Any:
     """What a libvirt call returned, with every object in it (anything but plain data) guarded
     by its connection."""
-    if isinstance(value, (*_PLAIN, Guarded)):
+    if isinstance(value, _PLAIN_OR_GUARDED):
         return value
-    if isinstance(value, list | tuple):
-        if all(isinstance(v, _PLAIN) for v in value):
-            return value  # (stats, getInfo ...: nothing to wrap, nothing copied)
+    if isinstance(value, (list, tuple)):  # (a tuple of types: a faster test than a union)
+        if _PLAIN_TYPES.issuperset(map(type, value)):
+            return value  # (getInfo ...: nothing to wrap, nothing copied)
         items = [guard(v, link) for v in value]
         return items if isinstance(value, list) else tuple(items)
     if isinstance(value, dict):
-        if all(isinstance(v, _PLAIN) for v in value.values()):
-            return value
+        if _PLAIN_TYPES.issuperset(map(type, value.values())):
+            return value  # (a stats record)
         return {k: guard(v, link) for k, v in value.items()}
     return Guarded(value, link)
 

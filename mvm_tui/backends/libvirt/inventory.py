@@ -1,19 +1,22 @@
 """A host's facts, its load and its VMs, read over its libvirt connection.
 
 The functions here are blocking: they run on the host's worker thread
-(LibvirtHost.run(lambda conn: collect(conn, ...))). One poll costs getInfo, getHostname,
-getLibVersion, getAllDomainStats, getCPUStats, getMemoryStats and one XMLDesc per domain
-(plus blockInfo for disks whose size is not known yet).
+(LibvirtHost.run(lambda conn: collect(conn, ...))). One poll costs getInfo,
+getLibVersion, getAllDomainStats, getCPUStats, getMemoryStats and an XMLDesc per domain
+whose XML is not in the poll's DomainCache (new, changed, or read long ago: domcache.py),
+plus blockInfo for disks whose size is not known yet.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import libvirt  # type: ignore[import-untyped]
 
+from mvm_tui.backends.libvirt.domcache import DomainCache
 from mvm_tui.backends.libvirt.domxml import DomainXml, parse_domain
+from mvm_tui.backends.libvirt.handles import changes_of
 from mvm_tui.backends.libvirt.stats import (
     DOMAIN_STATS,
     KIB,
@@ -21,7 +24,7 @@ from mvm_tui.backends.libvirt.stats import (
     VmLoad,
     disk_capacities,
 )
-from mvm_tui.models import Disk, HostFacts, HostMetrics, HostPoll, MemSource, PowerState, Vm
+from mvm_tui.models import Disk, HostFacts, HostMetrics, HostPoll, PowerState, Vm
 
 GIB = 1024**3
 
@@ -36,6 +39,7 @@ _POWER = {
     libvirt.VIR_DOMAIN_PMSUSPENDED: PowerState.PAUSED,
 }
 _ACTIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
+_IDLE = VmLoad()
 
 
 def power_state(state: int) -> PowerState:
@@ -55,7 +59,7 @@ class NodeFacts:
     facts: HostFacts
 
 
-def read_facts(conn: Any) -> NodeFacts:
+def _host_facts(conn: Any) -> tuple[str, HostFacts]:
     """getInfo: [model, memory MiB, cpus, MHz, NUMA nodes, sockets, cores, threads]."""
     info = conn.getInfo()
     facts = HostFacts(
@@ -63,7 +67,12 @@ def read_facts(conn: Any) -> NodeFacts:
         memory_mb=int(info[1]),
         libvirt_version=version_string(int(conn.getLibVersion())),
     )
-    return NodeFacts(hostname=str(conn.getHostname()), cpu_model=str(info[0]), facts=facts)
+    return str(info[0]), facts
+
+
+def read_facts(conn: Any) -> NodeFacts:
+    model, facts = _host_facts(conn)
+    return NodeFacts(hostname=str(conn.getHostname()), cpu_model=model, facts=facts)
 
 
 def _disk_capacity(dom: Any, target: str) -> int:
@@ -73,42 +82,47 @@ def _disk_capacity(dom: Any, target: str) -> int:
         return 0  # no medium, or a source the host cannot size (e.g. RBD of a stopped VM)
 
 
+def _disk_sizes(dom: Any, spec: DomainXml, rec: dict[str, Any],
+                caps: dict[tuple[str, str], int]) -> tuple[int, ...]:
+    for target, cap in disk_capacities(rec).items():
+        caps[(spec.uuid, target)] = cap
+    sizes: list[int] = []
+    for d in spec.disks:
+        key = (spec.uuid, d.target)
+        if key not in caps and d.source:
+            caps[key] = _disk_capacity(dom, d.target)
+        sizes.append(caps.get(key, 0))
+    return tuple(sizes)
+
+
 def domain_vm(
     dom: Any,
+    spec: DomainXml,
     rec: dict[str, Any],
     host: str,
     tracker: StatsTracker,
     t: float,
     *,
     record: bool = True,
+    kept: DomainCache | None = None,
 ) -> Vm:
-    """One domain, with its stats record from getAllDomainStats, as a models.Vm."""
-    spec: DomainXml = parse_domain(str(dom.XMLDesc(0)))
+    """One domain, its parsed XML and its stats record from getAllDomainStats, as a Vm: the
+    one `kept` has from an earlier poll when it would be the same."""
     state = rec.get("state.state")
     power = power_state(int(state) if isinstance(state, int) else int(dom.state()[0]))
-    active = power in _ACTIVE
-    if active:
-        load = tracker.vm_load(spec.uuid, t, rec, spec.vcpus, record=record)
-        if load.mem_used_mb == 0:  # no balloon at all: count what it was given
-            load = replace(load, mem_used_mb=spec.current_memory_mb,
-                           mem_source=MemSource.ALLOCATED)
+    if power in _ACTIVE:
+        load = tracker.vm_load(spec.uuid, t, rec, spec.vcpus, record=record,
+                               allocated_mb=spec.current_memory_mb)
     else:
-        load = VmLoad()
+        load = _IDLE
         if record:
             tracker.forget(spec.uuid)
-    caps = tracker.capacities
-    for target, cap in disk_capacities(rec).items():
-        caps[(spec.uuid, target)] = cap
-    disks: list[Disk] = []
-    for d in spec.disks:
-        key = (spec.uuid, d.target)
-        if key not in caps and d.source:
-            caps[key] = _disk_capacity(dom, d.target)
-        size = caps.get(key, 0)
-        disks.append(
-            Disk(target=d.target, source=d.source, size_gb=round(size / GIB, 2), bus=d.bus)
-        )
-    return Vm(
+    sizes = _disk_sizes(dom, spec, rec, tracker.capacities)
+    parts = (spec, power, load, sizes)
+    vm = kept.known_vm(spec.uuid, parts) if kept is not None else None
+    if vm is not None:
+        return vm
+    vm = Vm(
         name=spec.name,
         uuid=spec.uuid,
         host=host,
@@ -124,9 +138,13 @@ def domain_vm(
         disk_wr_bps=load.disk_wr_bps,
         net_rx_bps=load.net_rx_bps,
         net_tx_bps=load.net_tx_bps,
-        disks=tuple(disks),
+        disks=tuple(Disk(target=d.target, source=d.source, size_gb=round(size / GIB, 2),
+                         bus=d.bus) for d, size in zip(spec.disks, sizes, strict=True)),
         nics=spec.nics,
     )
+    if kept is not None:
+        kept.keep_vm(spec.uuid, parts, vm)
+    return vm
 
 
 def _node_mem_used_mb(conn: Any) -> int | None:
@@ -150,17 +168,23 @@ def _node_cpu_pct(conn: Any, tracker: StatsTracker) -> float:
     return tracker.host_cpu_pct(stats)
 
 
-def collect(conn: Any, host: str, tracker: StatsTracker, now: float, t: float) -> HostPoll:
+def collect(conn: Any, host: str, tracker: StatsTracker, now: float, t: float,
+            domains: DomainCache | None = None) -> HostPoll:
     """A whole poll of one host. `now` is the wall-clock time stamped on the metrics, `t` a
-    monotonic time for the rates (the interval since this tracker's previous poll)."""
-    facts = read_facts(conn).facts
+    monotonic time for the rates (the interval since this tracker's previous poll) and the
+    age of the XML in `domains` (without it, every domain's XML is read)."""
+    facts = _host_facts(conn)[1]  # (not the host's name: one round trip less)
+    cache = domains if domains is not None else DomainCache()
+    cache.sync(changes_of(conn) if domains is not None else None)
     vms: list[Vm] = []
     for dom, rec in conn.getAllDomainStats(DOMAIN_STATS, 0):
         try:
-            vms.append(domain_vm(dom, rec, host, tracker, t))
+            spec = cache.spec(dom, str(dom.UUIDString()), rec, t)
+            vms.append(domain_vm(dom, spec, rec, host, tracker, t, kept=domains))
         except libvirt.libvirtError as exc:
             if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
                 raise  # a domain undefined since the stats were taken is simply gone
+    cache.keep_only(v.uuid for v in vms)
     live = [v for v in vms if v.power in _ACTIVE]
     tracker.keep_only(v.uuid for v in live)
     tracker.keep_capacities(v.uuid for v in vms)
@@ -180,4 +204,5 @@ def read_vm(conn: Any, name: str, host: str, tracker: StatsTracker, t: float) ->
     dom = conn.lookupByName(name)
     records = conn.domainListGetStats([dom], DOMAIN_STATS, 0)
     rec: dict[str, Any] = dict(records[0][1]) if records else {}
-    return domain_vm(dom, rec, host, tracker, t, record=False)
+    spec = parse_domain(str(dom.XMLDesc(0)))
+    return domain_vm(dom, spec, rec, host, tracker, t, record=False)

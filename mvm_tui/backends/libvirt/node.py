@@ -15,8 +15,11 @@ from typing import Any
 
 from mvm_tui.backends.libvirt import inventory, metadata, migrate, power
 from mvm_tui.backends.libvirt.calls import LibvirtCalls
+from mvm_tui.backends.libvirt.domcache import DomainCache
+from mvm_tui.backends.libvirt.handles import note_change
 from mvm_tui.backends.libvirt.inventory import NodeFacts
 from mvm_tui.backends.libvirt.metadata import PlacementData
+from mvm_tui.backends.libvirt.poll_reply import LastSent, PollReply
 from mvm_tui.backends.libvirt.resident import Resident
 from mvm_tui.backends.libvirt.stats import StatsTracker
 from mvm_tui.models import (
@@ -36,9 +39,16 @@ class LibvirtNode:
         *,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
+        incremental: bool = True,
     ) -> None:
         self.host = host
         self.tracker = Resident(StatsTracker)  # (kept where libvirt runs)
+        # every domain's parsed XML between polls, and the VMs last sent: only what changed
+        # is read and sent (False: everything at every poll, as before issue 16; for bench/)
+        self.domains = Resident(DomainCache) if incremental else None
+        self.sent = Resident(LastSent) if incremental else None
+        self._received_token = ""  # of the last poll reply received, and its VMs
+        self._received_vms: dict[str, Vm] = {}
         self._clock = clock
         self._monotonic = monotonic
 
@@ -56,9 +66,14 @@ class LibvirtNode:
     async def poll(self) -> HostPoll:
         """Facts, load and VMs. The rates are over the interval since the previous poll (0
         on the first); the metrics' time is the clock's at the start of the poll."""
-        return await self.host.run(partial(
-            _poll, host=self.name, tracker=self.tracker, now=self._clock(),
-            t=self._monotonic()), "poll")
+        known, last = self._received_token, self._received_vms
+        reply = await self.host.run(partial(
+            _poll, host=self.name, tracker=self.tracker, domains=self.domains,
+            sent=self.sent, known=known, now=self._clock(), t=self._monotonic()), "poll")
+        poll = reply.whole(last)
+        self._received_token = reply.token
+        self._received_vms = {v.uuid: v for v in poll.vms}
+        return poll
 
     async def vm_info(self, vm: str) -> Vm:
         return await self.host.run(partial(
@@ -121,9 +136,14 @@ class LibvirtNode:
 # -- run where libvirt runs (LibvirtHost.run): plain functions, sent by reference
 
 
-def _poll(conn: Any, host: str, tracker: Resident[StatsTracker], now: float, t: float
-          ) -> HostPoll:
-    return inventory.collect(conn, host, tracker.get(), now, t)
+def _poll(conn: Any, host: str, tracker: Resident[StatsTracker],
+          domains: Resident[DomainCache] | None, sent: Resident[LastSent] | None, known: str,
+          now: float, t: float) -> PollReply:
+    poll = inventory.collect(conn, host, tracker.get(), now, t,
+                             domains.get() if domains is not None else None)
+    if sent is None:
+        return PollReply("", poll, tuple(poll.vms))
+    return sent.get().reply(poll, known)
 
 
 def _read_vm(conn: Any, vm: str, host: str, tracker: Resident[StatsTracker], t: float) -> Vm:
@@ -135,4 +155,6 @@ def _read_placement(conn: Any, vm: str) -> PlacementData:
 
 
 def _write_placement(conn: Any, vm: str, placement: Placement, home_host: str | None) -> None:
-    metadata.write_placement(conn.lookupByName(vm), placement, home_host)
+    dom = conn.lookupByName(vm)
+    metadata.write_placement(dom, placement, home_host)
+    note_change(conn, dom)  # the next poll reads its XML again, without waiting for the event

@@ -18,8 +18,7 @@ never shown as the guest's: it counts QEMU's own memory and not the guest's free
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import libvirt  # type: ignore[import-untyped]
 
@@ -36,8 +35,7 @@ DOMAIN_STATS = (
 KIB = 1024
 
 
-@dataclass(frozen=True)
-class VmLoad:
+class VmLoad(NamedTuple):  # (NamedTuples: made for every domain at every poll, cheaply)
     cpu_pct: float = 0.0  # of the domain's own vCPUs
     mem_used_mb: int = 0
     mem_source: MemSource = MemSource.ALLOCATED
@@ -47,8 +45,7 @@ class VmLoad:
     net_tx_bps: float = 0.0
 
 
-@dataclass(frozen=True)
-class _Counters:
+class _Counters(NamedTuple):
     t: float
     cpu_ns: int | None
     rd: int
@@ -63,7 +60,8 @@ def _num(rec: Mapping[str, Any], key: str) -> int:
 
 
 def _sum(rec: Mapping[str, Any], kind: str, field: str) -> int:
-    return sum(_num(rec, f"{kind}.{i}.{field}") for i in range(_num(rec, f"{kind}.count")))
+    count = _num(rec, f"{kind}.count")
+    return sum(_num(rec, f"{kind}.{i}.{field}") for i in range(count)) if count else 0
 
 
 def counters(t: float, rec: Mapping[str, Any]) -> _Counters:
@@ -119,16 +117,19 @@ class StatsTracker:
         self.capacities: dict[tuple[str, str], int] = {}
 
     def vm_load(
-        self, key: str, t: float, rec: Mapping[str, Any], vcpus: int, *, record: bool = True
+        self, key: str, t: float, rec: Mapping[str, Any], vcpus: int, *, record: bool = True,
+        allocated_mb: int = 0,
     ) -> VmLoad:
-        """The load of one domain from its stats record at monotonic time t. With
-        record=False the sample is not kept (a one-off look must not shorten the next poll's
-        interval)."""
+        """The load of one domain from its stats record at monotonic time t; its memory in
+        use is `allocated_mb` when the record has no figure at all. With record=False the
+        sample is not kept (a one-off look must not shorten the next poll's interval)."""
         cur = counters(t, rec)
         prev = self._vms.get(key)
         if record:
             self._vms[key] = cur
         mem, source = guest_memory(rec)
+        if mem == 0:  # no balloon at all: count what it was given
+            mem, source = allocated_mb, MemSource.ALLOCATED
         if prev is None or cur.t <= prev.t:
             return VmLoad(mem_used_mb=mem, mem_source=source)
         dt = cur.t - prev.t
