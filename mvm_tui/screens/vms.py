@@ -20,12 +20,6 @@ from mvm_tui.widgets.resource_table import ResourceTable
 from mvm_tui.widgets.vm_table import VmTable
 
 
-def matches(vm: Vm, words: list[str]) -> bool:
-    """Every word of the filter appears in the VM's name, host, power state or placement."""
-    haystack = f"{vm.name} {vm.host or ''} {vm.power.value} {vm.placement.value}".lower()
-    return all(word in haystack for word in words)
-
-
 class VmsScreen(VmActionsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="vms.filter"),
@@ -50,9 +44,7 @@ class VmsScreen(VmActionsScreen):
 
     def refresh_inventory(self) -> None:
         words = self.filter_words
-        vms = self.cluster.snapshot().vms
-        shown = [v for v in vms if matches(v, words)] if words else list(vms)
-        self.query_one(VmTable).show(shown)
+        shown = self.query_one(VmTable).show(self.cluster.snapshot().vms, words)
         none = self.query_one("#vm-none", Static)
         none.display = not shown
         if not shown:  # the words as typed, shown literally (a Content, no markup)
@@ -61,8 +53,9 @@ class VmsScreen(VmActionsScreen):
         super().refresh_inventory()
 
     def selected_vm(self) -> Vm | None:
-        key = self.query_one(VmTable).cursor_key
-        return next((v for v in self.cluster.snapshot().vms if v.name == key), None)
+        """The VM under the cursor, as shown (the table is refreshed with each snapshot)."""
+        table = self.query_one(VmTable)
+        return table.vm(table.cursor_key)
 
     def action_filter(self) -> None:
         box = self.query_one("#vm-filter", Input)

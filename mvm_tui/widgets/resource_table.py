@@ -146,9 +146,20 @@ class ResourceTable(ScrollView, can_focus=True):
             order.get(r.key, _ABSENT) == r.sort_values[col] for r in rows
         ):
             by_key = {r.key: r for r in rows}
-            self._show([by_key[r.key] for r in self.rows])
+            shown, self.rows = self.rows, [by_key[r.key] for r in self.rows]
+            self._repaint_changed(shown)
         else:
             self._resort()
+
+    def _repaint_changed(self, shown: list[Row]) -> None:
+        """Repaint the lines on screen whose row changed (another object, or cells to make
+        again), not the whole table: what a refresh tick changes is mostly off screen."""
+        top = int(self.scroll_y)
+        bottom = min(len(self.rows), top + max(1, self.scrollable_content_region.height - 1))
+        for index in range(top, bottom):
+            row = self.rows[index]
+            if row is not shown[index] or row._cells is None:
+                self.refresh_line(index + 1)  # (line 0 is the header)
 
     @property
     def cursor_key(self) -> str | None:

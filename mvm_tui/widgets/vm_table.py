@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from mvm_tui.models import PowerState, Vm
 from mvm_tui.widgets import format as fmt
@@ -25,7 +25,7 @@ class VmRow(Row):
     """A VM's row, updated in place when the VM changes: its cells are made only when it is
     on screen."""
 
-    __slots__ = ("vm",)
+    __slots__ = ("_haystack", "vm")
 
     def __init__(self, vm: Vm) -> None:
         super().__init__(vm.name, (), ())
@@ -34,6 +34,7 @@ class VmRow(Row):
     def update(self, vm: Vm) -> None:
         self.vm = vm
         self.forget_cells()
+        self._haystack: str | None = None
         running = vm.power is PowerState.RUNNING
         self.sort_values = (vm.name, vm.host or "", vm.power, vm.placement, vm.vcpus,
                             vm.memory_mb, vm.cpu_pct if running else None)
@@ -50,15 +51,24 @@ class VmRow(Row):
             fmt.pct(self.sort_values[-1]),
         )
 
+    def matches(self, words: Sequence[str]) -> bool:
+        """Every word (lower case) appears in the VM's name, host, power state or placement."""
+        if self._haystack is None:
+            vm = self.vm
+            self._haystack = (
+                f"{vm.name} {vm.host or ''} {vm.power.value} {vm.placement.value}".lower())
+        return all(word in self._haystack for word in words)
+
 
 class VmTable(ResourceTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(VM_COLUMNS, id=id)
-        self._vm_rows: dict[str, VmRow] = {}
+        self._vm_rows: dict[str, VmRow] = {}  # every VM given, shown or filtered out
 
-    def show(self, vms: Iterable[Vm]) -> None:
-        """Show `vms`: a VM's row is made again only when its Vm is another object than the
-        one shown (the inventory keeps a VM's object until a poll finds it changed)."""
+    def show(self, vms: Iterable[Vm], words: Sequence[str] = ()) -> int:
+        """Show those of `vms` that match every word of `words` (see VmRow.matches); say how
+        many. A VM's row is updated only when its Vm is another object than the one shown
+        (the inventory keeps a VM's object until a poll finds it changed)."""
         known = self._vm_rows
         rows: list[VmRow] = []
         for vm in vms:
@@ -69,4 +79,11 @@ class VmTable(ResourceTable):
                 row.update(vm)
             rows.append(row)
         self._vm_rows = {row.key: row for row in rows}
-        self.set_rows(rows)
+        shown = [row for row in rows if row.matches(words)] if words else rows
+        self.set_rows(shown)
+        return len(shown)
+
+    def vm(self, key: str | None) -> Vm | None:
+        """The VM of a row, as last shown (`key` None: none)."""
+        row = self._vm_rows.get(key) if key is not None else None
+        return row.vm if row is not None else None
