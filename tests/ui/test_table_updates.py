@@ -114,3 +114,47 @@ async def test_a_vm_that_appears_or_leaves_sorts_the_rows_again(
         await pilot.pause()
         assert counts.sorts == 2
         assert [row.key for row in table.rows] == [v.name for v in shown[:-1]]
+
+
+async def test_a_refresh_repaints_only_the_lines_on_screen_whose_vm_changed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    shown = vms(200)
+    async with TableApp().run_test(size=(120, 30)) as pilot:
+        table = pilot.app.query_one(VmTable)
+        table.show(shown)
+        await pilot.pause()
+        lines: list[int] = []
+        whole: list[bool] = []
+        refresh_line, refresh = VmTable.refresh_line, VmTable.refresh
+
+        def counted_line(t: VmTable, y: int) -> None:
+            lines.append(y)
+            refresh_line(t, y)
+
+        def counted(t: VmTable, *regions: Any, **kw: Any) -> Any:
+            whole.append(not regions)
+            return refresh(t, *regions, **kw)
+
+        monkeypatch.setattr(VmTable, "refresh_line", counted_line)
+        monkeypatch.setattr(VmTable, "refresh", counted)
+        changed = [*shown]
+        changed[2] = shown[2].model_copy(update={"cpu_pct": 50.5})  # on screen, 3rd line
+        changed[150] = shown[150].model_copy(update={"cpu_pct": 50.5})  # off screen
+        table.show(changed)
+        await pilot.pause()
+        assert lines == [3]  # (line 0 is the header)
+        assert True not in whole
+        assert "50.5%" in pilot.app.export_screenshot().replace("\xa0", " ")
+
+
+async def test_the_filter_keeps_the_rows_it_leaves_out() -> None:
+    shown = vms(30)
+    async with TableApp().run_test(size=(120, 30)) as pilot:
+        table = pilot.app.query_one(VmTable)
+        assert table.show(shown, ["h1"]) == 10
+        assert {row.key for row in table.rows} == {v.name for v in shown if v.host == "h1"}
+        left_out = table._vm_rows["vm-000"]
+        assert table.vm("vm-000") is shown[0]
+        assert table.show(shown, ["vm-00", "h2"]) == 3  # vm-002, vm-005, vm-008
+        assert table.show(shown) == 30
+        assert table._vm_rows["vm-000"] is left_out
