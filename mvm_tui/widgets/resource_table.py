@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, ClassVar, Literal
 
 from rich.cells import cell_len, set_cell_size
@@ -68,6 +69,9 @@ class Row:
     def make_cells(self) -> Cells:
         assert self._make is not None
         return self._make()
+
+    def sort_value(self, column: int) -> Any:
+        return self.sort_values[column]
 
     def forget_cells(self) -> None:
         """What it shows changed: its cells are made again when it is next on screen."""
@@ -143,7 +147,7 @@ class ResourceTable(ScrollView, can_focus=True):
         col = self._sort_column()
         order = self._order
         if len(rows) == len(order) and all(
-            order.get(r.key, _ABSENT) == r.sort_values[col] for r in rows
+            order.get(r.key, _ABSENT) == r.sort_value(col) for r in rows
         ):
             by_key = {r.key: r for r in rows}
             shown, self.rows = self.rows, [by_key[r.key] for r in self.rows]
@@ -173,10 +177,12 @@ class ResourceTable(ScrollView, can_focus=True):
 
     def _resort(self) -> None:
         col = self._sort_column()
-        valued = [r for r in self._unsorted if r.sort_values[col] is not None]
-        rows = sorted(valued, key=lambda r: r.sort_values[col], reverse=self.sort_reverse)
-        rows += [r for r in self._unsorted if r.sort_values[col] is None]
-        self._order = {r.key: r.sort_values[col] for r in rows}
+        values = [(r.sort_value(col), r) for r in self._unsorted]
+        valued = [vr for vr in values if vr[0] is not None]
+        valued.sort(key=itemgetter(0), reverse=self.sort_reverse)
+        rows = [r for _, r in valued] + [r for v, r in values if v is None]
+        self._order = {r.key: v for v, r in valued}
+        self._order.update((r.key, None) for v, r in values if v is None)
         self._show(rows)
 
     def _sort_column(self) -> int:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from operator import attrgetter
+from typing import Any
 
 from mvm_tui.models import PowerState, Vm
 from mvm_tui.widgets import format as fmt
@@ -21,9 +23,20 @@ VM_COLUMNS = (
 )
 
 
+def _cpu(vm: Vm) -> float | None:
+    return vm.cpu_pct if vm.power is PowerState.RUNNING else None
+
+
+# what each column sorts by, read only for the column sorted by
+_SORT_VALUES: tuple[Callable[[Vm], Any], ...] = (
+    attrgetter("name"), lambda vm: vm.host or "", attrgetter("power"),
+    attrgetter("placement"), attrgetter("vcpus"), attrgetter("memory_mb"), _cpu,
+)
+
+
 class VmRow(Row):
     """A VM's row, updated in place when the VM changes: its cells are made only when it is
-    on screen."""
+    on screen, its sort value only for the column sorted by."""
 
     __slots__ = ("_haystack", "vm")
 
@@ -33,11 +46,11 @@ class VmRow(Row):
 
     def update(self, vm: Vm) -> None:
         self.vm = vm
-        self.forget_cells()
+        self._cells = None
         self._haystack: str | None = None
-        running = vm.power is PowerState.RUNNING
-        self.sort_values = (vm.name, vm.host or "", vm.power, vm.placement, vm.vcpus,
-                            vm.memory_mb, vm.cpu_pct if running else None)
+
+    def sort_value(self, column: int) -> Any:
+        return _SORT_VALUES[column](self.vm)
 
     def make_cells(self) -> Cells:
         vm = self.vm
@@ -48,7 +61,7 @@ class VmRow(Row):
             vm.placement.value,
             str(vm.vcpus),
             fmt.mib(vm.memory_mb),
-            fmt.pct(self.sort_values[-1]),
+            fmt.pct(_cpu(vm)),
         )
 
     def matches(self, words: Sequence[str]) -> bool:

@@ -65,10 +65,10 @@ async def test_sort_vms_by_column(running: Running) -> None:
     assert names == sorted(names)
     await pilot.press("s")  # next column: host
     assert table.sort_by == "host"
-    hosts = [r.sort_values[1] for r in table.rows]
+    hosts = [r.sort_value(1) for r in table.rows]
     assert hosts == sorted(hosts)
     await pilot.press("S")
-    assert [r.sort_values[1] for r in table.rows] == sorted(hosts, reverse=True)
+    assert [r.sort_value(1) for r in table.rows] == sorted(hosts, reverse=True)
 
 
 async def test_open_a_host_and_its_tabs(running: Running) -> None:
