@@ -113,6 +113,9 @@ class KeyProbe:
 
         app._display = counted  # type: ignore[method-assign]
 
+    def close(self) -> None:
+        gc.callbacks.remove(self._count_gc)
+
     def _count_gc(self, phase: str, info: dict[str, int]) -> None:
         if phase == "start" and info["generation"] == 2:
             self.full_gcs += 1
@@ -308,6 +311,18 @@ def report(samples: dict[str, Samples]) -> list[str]:
     return lines
 
 
+async def press_keys(probe: KeyProbe, vms: VmsScreen, args: argparse.Namespace) -> None:
+    groups = args.only.split(",")
+    if "cursor" in groups:
+        await cursor_keys(probe, vms, args.presses)
+    if "filter" in groups:
+        await filter_keys(probe, vms, args.rounds, args.filter)
+    if "screens" in groups:
+        await screen_keys(probe, args.rounds)
+    if "detail" in groups:
+        await detail_keys(probe, vms, args.rounds)
+
+
 async def bench(args: argparse.Namespace) -> None:
     clock = VirtualClock()
     profiler = cProfile.Profile() if args.profile else None
@@ -327,15 +342,10 @@ async def bench(args: argparse.Namespace) -> None:
             await pilot.pause()
             vms = app.screen
             assert isinstance(vms, VmsScreen)
-            groups = args.only.split(",")
-            if "cursor" in groups:
-                await cursor_keys(probe, vms, args.presses)
-            if "filter" in groups:
-                await filter_keys(probe, vms, args.rounds, args.filter)
-            if "screens" in groups:
-                await screen_keys(probe, args.rounds)
-            if "detail" in groups:
-                await detail_keys(probe, vms, args.rounds)
+            try:
+                await press_keys(probe, vms, args)
+            finally:
+                probe.close()
             interval = cluster.poller.timers.interval
         await session.close()
     if profiler is not None:
