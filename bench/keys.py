@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import cProfile
 import gc
 import math
@@ -103,6 +104,16 @@ class KeyProbe:
         self.paints = 0
         self.painted: Screen[Any] | None = None  # the screen of the last paint
         self.full_gcs = 0
+        self._waiting = 0  # the pumps a drain waits for
+        self._drained = asyncio.Event()
+
+        def handled() -> None:
+            self._waiting -= 1
+            if self._waiting <= 0:
+                self._drained.set()
+
+        handled._param_count = 0  # type: ignore[attr-defined]  # what Textual's invoke caches
+        self._handled = handled
         gc.callbacks.append(self._count_gc)
         display = app._display
 
@@ -158,13 +169,17 @@ class KeyProbe:
     async def _until_painted(self, label: str, done: Callable[[], bool]) -> None:
         deadline = time.perf_counter() + KEY_TIMEOUT
         while True:
-            await self._drain()
             screen = self.app.screen
+            await self._drain([p for p in self._pumps(screen) if _queued(p)] + [self.app, screen])
             if _dirty(screen):
                 screen._on_timer_update()  # the paint Textual's update timer would do
                 continue
             if done() and self.painted is screen and not self._busy(screen):
-                return
+                paints = self.paints  # one last look: every pump idle, and still nothing to do
+                await self._drain(self._pumps(screen))
+                if self.paints == paints and not _dirty(screen) and not self._busy(screen):
+                    return
+                continue
             if time.perf_counter() > deadline:
                 raise SystemExit(f"bench: {label}: no effect shown after {KEY_TIMEOUT:g} s")
             await asyncio.sleep(0)
@@ -178,23 +193,22 @@ class KeyProbe:
                                       widget._scrollbar_corner) if bar is not None]
         return pumps
 
-    async def _drain(self) -> None:
-        """Until each pump has handled what was queued to it when called (as Pilot does)."""
-        loop = asyncio.get_running_loop()
-        handled: list[asyncio.Future[None]] = []
-        for pump in self._pumps(self.app.screen):
-            future: asyncio.Future[None] = loop.create_future()
-            if pump.call_later(future.set_result, None):
-                handled.append(future)
-        if handled:  # a pump closed meanwhile never answers: the caller looks again
-            await asyncio.wait(handled, timeout=1.0)
+    async def _drain(self, pumps: Sequence[MessagePump]) -> None:
+        """Until each pump has handled what was queued to it when called (as Pilot does, but
+        with a callback whose signature Textual need not inspect each time)."""
+        self._drained.clear()
+        self._waiting = sum(pump.post_message(events.Callback(callback=self._handled))
+                            for pump in pumps)
+        if self._waiting:  # a pump closed meanwhile never answers: the caller looks again
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), 1.0)
 
     def _busy(self, screen: Screen[Any]) -> bool:
         """A message waits, a widget asked for a repaint its screen has not heard of yet, or
         the screen holds callbacks for after its repaint (the Footer's recompose)."""
         if screen._callbacks or self.app._batch_count:
             return True
-        return any(not p._message_queue.empty() or p._next_callbacks or (isinstance(p, Widget) and (
+        return any(_queued(p) or (isinstance(p, Widget) and (
                    p._repaint_required or p._layout_required or p._recompose_required))
                    for p in self._pumps(screen))
 
@@ -207,6 +221,10 @@ class KeyProbe:
 
     def shown(self, kind: type[Screen[None]]) -> Callable[[], bool]:
         return lambda: isinstance(self.app.screen, kind) and self.painted is self.app.screen
+
+
+def _queued(pump: MessagePump) -> bool:
+    return not pump._message_queue.empty() or bool(pump._next_callbacks)
 
 
 def _dirty(screen: Screen[Any]) -> bool:
