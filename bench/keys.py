@@ -170,9 +170,12 @@ class KeyProbe:
         deadline = time.perf_counter() + KEY_TIMEOUT
         while True:
             screen = self.app.screen
-            await self._drain([p for p in self._pumps(screen) if _queued(p)] + [self.app, screen])
-            if _dirty(screen):
-                screen._on_timer_update()  # the paint Textual's update timer would do
+            queued = [p for p in self._pumps(screen) if _queued(p)]
+            await self._drain([*queued, self.app, screen])
+            if queued or self.app._batch_count:
+                continue
+            if _dirty(screen):  # and nothing queued: the paint Textual's update timer does
+                screen._on_timer_update()
                 continue
             if done() and self.painted is screen and not self._busy(screen):
                 paints = self.paints  # one last look: every pump idle, and still nothing to do
