@@ -1,25 +1,23 @@
-"""Key latency while the cluster is polled: the simulator at 64 hosts x 5,000 VMs, headless
-at 160x50.
+"""Key latency while the cluster is polled: the simulator at 64 hosts x 5,000 VMs, at 160x50.
 
-For each key: p50, p95 and max of the wall time from the key event being posted to the app
-until the screen is repainted with its effect, and the process CPU time of that span. A poll
-tick (the virtual clock moved by the poll interval: every host polled, the screens refreshed)
-starts together with every Nth key, so some keys land while a tick is pending, as they do in
-use; "tick p50" is the median of those keys alone.
+Per key: p50, p95 and max of the wall time from the key event posted to the app until the
+screen is repainted with its effect, and of the process CPU time then. A poll tick (the virtual
+clock moved by the poll interval: every host polled, the screens refreshed) starts with every
+Nth key, so some keys land while a tick is pending, as in use: "tick p50" is theirs alone;
+"full gc", how many keys a full garbage collection ran in.
 
 How a key is timed: the Key event is posted to the app (as the driver does; Pilot.press would
-add two idle waits of >= 20 ms each), then, until the effect is there: wait for the screen's
-widgets to process what is queued, and paint the screen as soon as it is dirty (what Textual's
-update timer does up to 1/60 s later: that idle wait is left out). The key is done when its
-effect holds (the cursor on the next row, the filter text, the screen switched, ...), nothing is
-queued or dirty, and the last paint was of the current screen. After each key, outside the
-timing, the tick is let finish and the effect is checked against the inventory (the rows the
-filter should leave), so a key that did nothing fails the bench instead of timing a no-op.
+add two idle waits of >= 20 ms each); then the widgets (and scrollbars) process what is queued,
+and once nothing is, a dirty screen is painted (what Textual's update timer does up to 1/60 s
+later: that idle wait is left out), until the effect holds (the cursor on the row expected, the
+filter text, the screen switched, ...), nothing is queued, dirty or waiting for after the paint
+(the Footer's recompose), and the last paint was of the current screen. After each key,
+untimed, the tick is let finish and the effect is checked against the inventory (the rows the
+filter should leave): a key that did nothing fails the bench instead of timing a no-op.
 Headless, a paint is composed but not written to a terminal.
 
-Run: .venv/bin/python bench/keys.py [--hosts 64] [--vms 5000] [--presses 40] [--rounds 20]
-     [--tick-every 3] [--filter web-1] [--only cursor,filter,screens,detail] [--profile FILE]
---profile writes a cProfile of the timed spans only (the figures are then inflated by it).
+Run: .venv/bin/python bench/keys.py [--hosts 64] [--vms 5000] [--only cursor,filter] ...
+(--help lists all); --profile FILE writes a cProfile of the timed spans only (inflating them).
 """
 
 from __future__ import annotations
@@ -79,8 +77,7 @@ def key_event(key: str) -> events.Key:
         char: str | None = unicodedata.lookup(name)
     except KeyError:
         char = key if len(key) == 1 else None
-    event = events.Key(key, char)
-    return event
+    return events.Key(key, char)
 
 
 @dataclass
@@ -141,12 +138,11 @@ class KeyProbe:
         ticking = asyncio.create_task(self.clock.advance(self.cluster.poller.timers.interval)) \
             if tick else None
         event = key_event(key)
-        event.set_sender(self.app)
         if self.profiler is not None:
             self.profiler.enable()
         gcs = self.full_gcs
         t0, c0 = time.perf_counter(), time.process_time()
-        self.app.post_message(event)
+        self.app.post_message(event)  # (the app, as for the driver's, is its sender)
         await self._until_painted(label, done)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         if self.profiler is not None:
@@ -169,6 +165,8 @@ class KeyProbe:
     async def _until_painted(self, label: str, done: Callable[[], bool]) -> None:
         deadline = time.perf_counter() + KEY_TIMEOUT
         while True:
+            if time.perf_counter() > deadline:
+                raise SystemExit(f"bench: {label}: no effect shown after {KEY_TIMEOUT:g} s")
             screen = self.app.screen
             queued = [p for p in self._pumps(screen) if _queued(p)]
             await self._drain([*queued, self.app, screen])
@@ -183,8 +181,6 @@ class KeyProbe:
                 if self.paints == paints and not _dirty(screen) and not self._busy(screen):
                     return
                 continue
-            if time.perf_counter() > deadline:
-                raise SystemExit(f"bench: {label}: no effect shown after {KEY_TIMEOUT:g} s")
             await asyncio.sleep(0)
 
     def _pumps(self, screen: Screen[Any]) -> list[MessagePump]:
