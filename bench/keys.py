@@ -55,10 +55,10 @@ from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
-from mvm_tui.screens.vms import VmsScreen, matches
+from mvm_tui.screens.vms import VmsScreen
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.session import open_session
-from mvm_tui.widgets.vm_table import VmTable
+from mvm_tui.widgets.vm_table import VmRow, VmTable
 
 GROUPS = ("cursor", "filter", "screens", "detail")
 SCREEN_KEYS: dict[str, tuple[str, type[Screen[None]]]] = {  # mvm_tui/app.py's bindings
@@ -266,7 +266,7 @@ async def filter_keys(probe: KeyProbe, vms: VmsScreen, rounds: int, text: str) -
     def rows_match(value: str) -> Callable[[], str | None]:
         def check() -> str | None:
             words = value.lower().split()
-            want = sum(1 for v in probe.cluster.snapshot().vms if matches(v, words))
+            want = sum(1 for v in probe.cluster.snapshot().vms if VmRow(v).matches(words))
             got = len(table.rows)
             return None if got == want else f"{got} rows shown, {want} match {value!r}"
         return check
@@ -348,7 +348,7 @@ async def bench(args: argparse.Namespace) -> None:
         session = open_session(demo_config(), demo=True, clock=clock,
                                db_path=Path(tmp) / "runs.db", backend=backend)
         cluster = session.clusters[0]
-        app = MvmApp(cluster, refresh_delay=0.0)
+        app = MvmApp(cluster, refresh_delay=0.0, settle_gc=True)  # as the TUI does
         app.animation_level = "none"  # an animation's frames are not a key's latency
         async with app.run_test(size=(160, 50)) as pilot:
             probe = KeyProbe(app, pilot, clock, cluster, args.tick_every, profiler)
