@@ -134,7 +134,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self.sort_reverse = False
         self._unsorted: list[Row] = []
         self.rows: list[Row] = []
-        self._order: dict[str, Any] = {}  # each shown row's sort value when last sorted
+        self._order: dict[str, Any] | None = None  # each row's sort value when last sorted
         self._cursor_key: str | None = None
 
     # -- data ------------------------------------------------------------------------------
@@ -146,7 +146,7 @@ class ResourceTable(ScrollView, can_focus=True):
         self._unsorted = list(rows)
         col = self._sort_column()
         order = self._order
-        if len(rows) == len(order) and all(
+        if order is not None and len(rows) == len(order) and all(
             order.get(r.key, _ABSENT) == r.sort_value(col) for r in rows
         ):
             by_key = {r.key: r for r in rows}
@@ -158,8 +158,8 @@ class ResourceTable(ScrollView, can_focus=True):
     def _repaint_changed(self, shown: list[Row]) -> None:
         """Repaint the lines on screen whose row changed (another object, or cells to make
         again), not the whole table: what a refresh tick changes is mostly off screen."""
-        top = int(self.scroll_y)
-        bottom = min(len(self.rows), top + max(1, self.scrollable_content_region.height - 1))
+        top = int(self.scroll_y)  # (a table not on screen has no lines to repaint)
+        bottom = min(len(self.rows), top + self.scrollable_content_region.height - 1)
         for index in range(top, bottom):
             row = self.rows[index]
             if row is not shown[index] or row._cells is None:
