@@ -73,10 +73,6 @@ class Row:
     def sort_value(self, column: int) -> Any:
         return self.sort_values[column]
 
-    def forget_cells(self) -> None:
-        """What it shows changed: its cells are made again when it is next on screen."""
-        self._cells = None
-
 
 class ResourceTable(ScrollView, can_focus=True):
     DEFAULT_CSS = """
@@ -181,8 +177,7 @@ class ResourceTable(ScrollView, can_focus=True):
         valued = [vr for vr in values if vr[0] is not None]
         valued.sort(key=itemgetter(0), reverse=self.sort_reverse)
         rows = [r for _, r in valued] + [r for v, r in values if v is None]
-        self._order = {r.key: v for v, r in valued}
-        self._order.update((r.key, None) for v, r in values if v is None)
+        self._order = {r.key: v for v, r in values}
         self._show(rows)
 
     def _sort_column(self) -> int:
