@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from mvm_tui.backends.base import HostUnreachable, NotFound
+from mvm_tui.backends.base import BackendError, HostUnreachable, NotFound
 from mvm_tui.backends.libvirt import LibvirtNode, LifecycleEvent
 from mvm_tui.backends.libvirt import failover as lv
 from mvm_tui.backends.libvirt.apart import LibvirtApart
@@ -122,3 +122,44 @@ async def test_closing_ends_the_process(tmp_path: Path, monkeypatch: pytest.Monk
     await apart.close()
     with pytest.raises(ProcessLookupError):
         os.kill(child, 0)
+
+
+class Awkward(Exception):
+    """An exception pickle can write but not read back (its constructor wants two
+    arguments, its args hold one)."""
+
+    def __init__(self, what: str, code: int) -> None:
+        super().__init__(f"{what} ({code})")
+
+
+def raise_awkward(conn: Any) -> None:
+    raise Awkward("nothing here", 7)
+
+
+class Unreadable:
+    """A result that pickles but fails to unpickle where it arrives."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (int, ("not a number",))
+
+
+def unreadable(conn: Any) -> Unreadable:
+    return Unreadable()
+
+
+async def test_an_error_that_does_not_unpickle_arrives_as_a_backend_error(
+        apart: LibvirtApart) -> None:
+    node = LibvirtNode(apart.host("hv1", URI))
+    with pytest.raises(BackendError, match=r"Awkward: nothing here \(7\)"):
+        await asyncio.wait_for(node.host.run(raise_awkward), WAIT)
+    assert {v.name for v in (await node.poll()).vms} == {"web-01", "web-02", "db-01"}
+
+
+async def test_a_reply_that_cannot_be_read_fails_the_call_and_the_next_one_works(
+        apart: LibvirtApart, caplog: pytest.LogCaptureFixture) -> None:
+    node = LibvirtNode(apart.host("hv1", URI))
+    before = await node.host.run(pid)
+    with pytest.raises(HostUnreachable, match="libvirt's client ended"):
+        await asyncio.wait_for(node.host.run(unreadable), WAIT)
+    assert "could not be read" in caplog.text
+    assert await asyncio.wait_for(node.host.run(pid), WAIT) != before  # started again

@@ -82,7 +82,7 @@ class Agent:
             else:
                 raise BackendError(f"unknown operation {op!r}")
         except Exception as exc:
-            self.send(("failed", number, exc))
+            self.send(("failed", number, _readable(exc)))
         else:
             self.send(("done", number, result))
 
@@ -90,6 +90,16 @@ class Agent:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*(h.close() for h in self.hosts.values()), return_exceptions=True)
+
+
+def _readable(exc: Exception) -> Exception:
+    """`exc`, or a BackendError saying it, when the other process could not unpickle it (an
+    exception whose constructor wants other arguments than its args)."""
+    try:
+        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return BackendError(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 def _read(loop: asyncio.AbstractEventLoop, agent: Agent, ended: asyncio.Event) -> None:

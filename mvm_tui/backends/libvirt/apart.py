@@ -106,13 +106,20 @@ class LibvirtApart:
 
     async def _read(self, proc: asyncio.subprocess.Process) -> None:
         assert proc.stdout is not None
-        try:
-            while True:
+        while True:
+            try:
                 head = await proc.stdout.readexactly(HEADER.size)
-                message = pickle.loads(await proc.stdout.readexactly(HEADER.unpack(head)[0]))
-                self._received(message)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+                data = await proc.stdout.readexactly(HEADER.unpack(head)[0])
+            except (asyncio.IncompleteReadError, ConnectionError):
+                break
+            try:
+                self._received(pickle.loads(data))
+            except Exception:  # a reply nobody can wait for: every call in flight fails
+                log.exception("%s: a message from libvirt's process could not be read: the "
+                              "process is ended and started again at the next call", self.label)
+                with contextlib.suppress(ProcessLookupError):
+                    proc.kill()
+                break
         await self._ended(proc)
 
     def _received(self, message: tuple[Any, ...]) -> None:
@@ -162,8 +169,13 @@ class LibvirtApart:
     async def close_host(self, host: ApartHost) -> None:
         """Its connection closed (the process goes on for the others)."""
         if self._proc is not None and host.key in self._declared and not self._closed:
-            with contextlib.suppress(BackendError):
-                await self.call(host, "close")
+            try:  # bounded: closing must not wait on a process that stopped answering
+                await asyncio.wait_for(self.call(host, "close"), host.connect_timeout + 5)
+            except BackendError:
+                pass
+            except TimeoutError:
+                log.warning("%s: libvirt's process did not close %s's connection within "
+                            "%.0f s", self.label, host.name, host.connect_timeout + 5)
         self._hosts.pop(host.key, None)
         await host.events.close()
 
