@@ -84,3 +84,14 @@ def test_a_changed_state_a_new_vm_and_a_forgotten_one_are_read_at_once(
     light_check(conn, "h1", kept, 3.0, cache)
     assert calls["XMLDesc vm-1"] == 1  # read again at once (this process changed it)
     assert calls["XMLDesc"] <= 1 + 2  # and the two in turn
+
+
+def test_removing_a_copy_that_is_transient_or_gone_succeeds(conn: Any) -> None:
+    """The soak found an unfence failing at "remove the stale copy": the copy a failed
+    migration left was transient, gone once destroyed ("Domain not found" at the next call)."""
+    from mvm_tui.backends.libvirt.failover import remove
+
+    conn.createXML(XML.format(name="incoming"), 0)  # transient, as a migration's destination
+    remove(conn, "incoming")
+    assert "incoming" not in [d.name() for d in conn.listAllDomains()]
+    remove(conn, "incoming")  # not here at all

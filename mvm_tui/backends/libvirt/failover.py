@@ -212,17 +212,18 @@ def start(conn: Any, vm: str) -> None:
 
 
 def remove(conn: Any, vm: str) -> None:
-    """Stop (destroy) and undefine this host's copy of the VM; nothing when it is not here."""
+    """Stop (destroy) and undefine this host's copy of the VM; nothing when it is not here,
+    or no longer: a transient copy (the destination's of a migration that failed) is gone
+    once destroyed, or goes while this runs."""
     try:
         dom = conn.lookupByName(vm)
+        if dom.isActive():
+            dom.destroy()
+        if dom.isPersistent():
+            dom.undefineFlags(UNDEFINE_FLAGS)
     except libvirt.libvirtError as exc:
-        if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
-            return
-        raise
-    if dom.isActive():
-        dom.destroy()
-    if dom.isPersistent():
-        dom.undefineFlags(UNDEFINE_FLAGS)
+        if exc.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
 
 
 def define_commands(uri: str, kept: KeptDefinition | None, vm: str) -> list[str]:
