@@ -6,8 +6,10 @@ failure, never a skip.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -57,11 +59,24 @@ def _info_logs(caplog: pytest.LogCaptureFixture) -> None:
 
 
 @pytest.fixture
-async def lab_session(lab_info: lab.LabInfo, tmp_path: Path) -> AsyncIterator[Session]:
+async def lab_session(lab_info: lab.LabInfo, tmp_path: Path,
+                      request: pytest.FixtureRequest) -> AsyncIterator[Session]:
     session = open_session(load_config(lab_info.config_path), demo=False,
                            db_path=tmp_path / "runs.sqlite3")
+    marker = request.node.get_closest_marker("timeout")
+    seconds = float(marker.args[0]) if marker else LAB_TEST_TIMEOUT_S
+    # where each task waits, shortly before the timeout: its own dump shows threads only,
+    # and a test that hangs on the event loop waits in select()
+    dump = asyncio.get_running_loop().call_later(max(seconds - 30, 1), _print_tasks)
     yield session
+    dump.cancel()
     await session.close()
+
+
+def _print_tasks() -> None:
+    print("--- the event loop's tasks, 30 s before the test times out ---", file=sys.stderr)
+    for task in asyncio.all_tasks():
+        task.print_stack(file=sys.stderr)
 
 
 ORDER = {"test_lab_tooling.py": 0, "test_lab_decommission.py": 2,
@@ -69,8 +84,17 @@ ORDER = {"test_lab_tooling.py": 0, "test_lab_decommission.py": 2,
          "test_lab_add_worker.py": 3, "test_lab_provision_external.py": 3}
 
 
+# A lab test that hangs fails after this long (with every thread's stack) and the suite goes on:
+# one CI run hung in a lab test until CI's own limit ended it, saying nothing. It counts the
+# test's fixtures too, the first one building the lab.
+LAB_TEST_TIMEOUT_S = 1200
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The tooling test builds and tears down labs of its own: run it before the shared lab.
     # The decommissions take hosts out of the lab, the Ceph provisioning rebuilds it without
     # Ceph: run them last.
     items.sort(key=lambda item: ORDER.get(item.path.name, 1))
+    for item in items:
+        if item.get_closest_marker("lab") and not item.get_closest_marker("timeout"):
+            item.add_marker(pytest.mark.timeout(LAB_TEST_TIMEOUT_S))

@@ -42,10 +42,10 @@ from mvm_tui.session import Session
 from tests.lab.test_lab_backend import wait_for
 from tests.lab.test_lab_failover import Watcher, forget_ha_state
 
-pytestmark = pytest.mark.lab
-
 SOAK_S = float(os.environ.get("MVM_SOAK_SECONDS", "600"))  # the 10 minutes
 SETTLE_S = 300.0
+# the soak, the last step's fault and settling, the set-up and the clean-up
+pytestmark = [pytest.mark.lab, pytest.mark.timeout(SOAK_S + 60 + SETTLE_S + 600)]
 LATENCY_MS = 100
 EXTRA = {"soak-1": "h2", "soak-2": "h3", "soak-off": "h3"}  # rbd guests made here
 PLACEMENTS = {
