@@ -49,7 +49,7 @@ from textual.widgets import Input
 
 from mvm_tui.app import MvmApp
 from mvm_tui.backends.sim import scaled_cluster
-from mvm_tui.clock import VirtualClock
+from mvm_tui.clock import VirtualClock, within
 from mvm_tui.config import demo_config
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.hosts import HostsScreen
@@ -200,7 +200,7 @@ class KeyProbe:
                             for pump in pumps)
         if self._waiting:  # a pump closed meanwhile never answers: the caller looks again
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._drained.wait(), 1.0)
+                await within(self._drained.wait(), 1.0)
 
     def _busy(self, screen: Screen[Any]) -> bool:
         """A message waits, a widget asked for a repaint its screen has not heard of yet, or

@@ -21,6 +21,15 @@ class ClockTimeout(TimeoutError):
     """A wait_for() ran out of time."""
 
 
+async def within(aw: Awaitable[T], seconds: float) -> T:
+    """`await aw`, raising TimeoutError after `seconds` (real time). Use it, never
+    asyncio.wait_for: on Python 3.11, wait_for loses a cancellation that arrives as `aw`
+    completes, so the task goes on (a poll loop polled on after its stop, and the stop waited
+    for ever)."""
+    async with asyncio.timeout(seconds):
+        return await aw
+
+
 class Clock(ABC):
     @abstractmethod
     def now(self) -> float:
@@ -55,7 +64,7 @@ class SystemClock(Clock):
 
     async def wait_for(self, aw: Awaitable[T], timeout: float) -> T:
         try:
-            return await asyncio.wait_for(aw, timeout)
+            return await within(aw, timeout)
         except TimeoutError:
             raise ClockTimeout(f"no answer within {timeout:g} s") from None
 

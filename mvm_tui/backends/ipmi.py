@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mvm_tui.backends.base import BackendError
+from mvm_tui.clock import within
 
 TIMEOUT = 30.0
 CREDENTIAL = "ipmi-password"  # the name of the systemd credential (LoadCredential=)
@@ -83,7 +84,7 @@ class Ipmi:
         except OSError as exc:
             raise BackendError(f"cannot run {self.tool}: {exc}") from None
         try:
-            out, err = await asyncio.wait_for(proc.communicate(), self.timeout)
+            out, err = await within(proc.communicate(), self.timeout)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)  # and whatever it started

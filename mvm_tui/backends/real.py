@@ -46,6 +46,7 @@ from mvm_tui.backends.real_options import HostInfo, RealOptions
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
+from mvm_tui.clock import within
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.placement import LIVE
 from mvm_tui.models import (
@@ -182,7 +183,7 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
             # (its caller may have given up past the deadline: nobody else sees a failure)
             task.add_done_callback(lambda t: t.cancelled() or t.exception())
         try:
-            poll = await asyncio.wait_for(asyncio.shield(task), self.options.stats_deadline)
+            poll = await within(asyncio.shield(task), self.options.stats_deadline)
         except TimeoutError:
             last = self._last.get(host)
             if last is None:

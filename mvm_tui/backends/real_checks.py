@@ -22,6 +22,7 @@ from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.resident import Resident
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.backends.ssh.errors import HostKeyChanged, HostKeyUnknown
+from mvm_tui.clock import within
 from mvm_tui.models import HostPoll
 
 if TYPE_CHECKING:
@@ -118,8 +119,8 @@ class RealChecks:
             return await self._ha_markers(host)
 
         poll, marker = await asyncio.gather(
-            asyncio.wait_for(inventory(), timeout),
-            asyncio.wait_for(over_ssh(), timeout), return_exceptions=True)
+            within(inventory(), timeout),
+            within(over_ssh(), timeout), return_exceptions=True)
         if isinstance(poll, BaseException) and isinstance(marker, HostKeyUnknown
                                                           | HostKeyChanged):
             raise marker  # its sshd answered: up, but not to be trusted with a check

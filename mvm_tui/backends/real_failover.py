@@ -20,6 +20,7 @@ from mvm_tui.backends.libvirt import failover as lv
 from mvm_tui.backends.libvirt.calls import LibvirtCalls
 from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.libvirt.power import power_commands
+from mvm_tui.clock import within
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.placement import room_left
 from mvm_tui.models import HostPoll, PowerAction, PowerState
@@ -125,7 +126,7 @@ class RealFailover:
     async def _active_on(self, vm: str, hosts: list[str], timeout: float) -> list[str]:
         async def active_on(host: str) -> bool:
             with contextlib.suppress(BackendError, TimeoutError):
-                state = await asyncio.wait_for(self.state_on(vm, host), timeout)
+                state = await within(self.state_on(vm, host), timeout)
                 return state in lv.ACTIVE
             return False
 

@@ -6,6 +6,7 @@ It owns the inventory poller of one cluster and turns every change to the cluste
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,6 +27,7 @@ from mvm_tui.services.placement import (
 )
 from mvm_tui.services.power_runs import OUTCOME, PowerRuns
 from mvm_tui.services.power_runs import POWER_TITLES as POWER_TITLES  # for the screens
+from mvm_tui.services.stopping import stop_within
 
 # Which actions apply in which power state; the UI offers nothing else.
 POWER_ACTIONS_BY_STATE: dict[PowerState, tuple[PowerAction, ...]] = {
@@ -60,6 +62,7 @@ class Cluster:
         self.clock = clock
         self.executor = executor
         self.poller = InventoryPoller(backend, clock, timers)
+        self._stopping: asyncio.Future[None] | None = None
         self.power = PowerRuns(backend, clock, self._known_vm, self.poller.update_vm,
                                power_timeout)
         executor.register(self._kind("vm.power"), self.power.steps)
@@ -74,11 +77,17 @@ class Cluster:
         return self.backend.name
 
     def start(self) -> None:
+        self._stopping = None
         self.poller.start()
 
     async def stop(self) -> None:
-        await self.poller.stop()
-        await self.backend.close()
+        """Polling stopped and the connections closed, each bounded (see stop_within); once,
+        however many callers (the TUI's quit and its session's close)."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(stop_within(
+                f"cluster {self.name}",
+                [("polling", self.poller.stop), ("its connections", self.backend.close)]))
+        await asyncio.shield(self._stopping)
 
     def snapshot(self) -> ClusterSnapshot:
         return self.poller.snapshot()

@@ -12,6 +12,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Sequence
 
+from mvm_tui.clock import within
 from mvm_tui.core.failover import Decision, FailoverEngine, Kind
 from mvm_tui.core.ha_journal import HaJournal, Notice, VmHa, VmHaState
 from mvm_tui.core.placement import LIVE
@@ -98,7 +99,7 @@ class HaNews:
             log.error("HA %s: the notify command could not start: %s", self.cluster, exc)
             return
         try:
-            _, err = await asyncio.wait_for(proc.communicate(), NOTIFY_TIMEOUT)
+            _, err = await within(proc.communicate(), NOTIFY_TIMEOUT)
         except TimeoutError:
             with contextlib.suppress(ProcessLookupError):
                 proc.kill()

@@ -13,6 +13,7 @@ import asyncio
 import shutil
 from collections.abc import Awaitable, Callable
 
+from mvm_tui.clock import within
 from mvm_tui.services.ha import HaService
 from mvm_tui.services.ha_status import HaStatus
 
@@ -33,7 +34,7 @@ async def local_standby(unit: str = UNIT, timeout: float = 3.0) -> str | None:
     except OSError:
         return None
     try:
-        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+        out, _ = await within(proc.communicate(), timeout)
     except TimeoutError:
         proc.kill()
         await proc.wait()

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import AsyncIterator, Mapping
@@ -16,7 +15,7 @@ import pytest
 import mvm_tui.backends.libvirt.migrate as migrate
 from mvm_tui.backends.libvirt import LibvirtHost, LibvirtNode
 from mvm_tui.backends.libvirt.stats import guest_memory
-from mvm_tui.clock import SystemClock
+from mvm_tui.clock import SystemClock, within
 from mvm_tui.models import MemSource, MigrationProgress
 from mvm_tui.runs.model import StepContext
 from mvm_tui.services.placement import migration_reporter
@@ -101,7 +100,7 @@ async def test_progress_moves_while_data_moves_and_no_line_is_logged_twice(
         reports.append(p)
         report(p)
 
-    await asyncio.wait_for(src.migrate("web-01", dst, on_progress=on_progress,
+    await within(src.migrate("web-01", dst, on_progress=on_progress,
                                        interval=0.001), WAIT)
     running = reports[:-1]
     # the job's setup (every figure 0) is not reported: the first report is near 0%, not 100%

@@ -23,6 +23,7 @@ from mvm_tui.backends.libvirt import LibvirtNode, LifecycleEvent
 from mvm_tui.backends.libvirt import failover as lv
 from mvm_tui.backends.libvirt.apart import LibvirtApart
 from mvm_tui.backends.libvirt.resident import Resident
+from mvm_tui.clock import within
 from mvm_tui.models import PowerAction, PowerState
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "libvirt" / "node.xml"
@@ -67,7 +68,7 @@ async def test_events_come_back_from_the_other_process(apart: LibvirtApart) -> N
     events: asyncio.Queue[LifecycleEvent] = asyncio.Queue()
     node = LibvirtNode(apart.host("hv1", URI, on_event=events.put))
     await node.power("db-01", PowerAction.START)
-    ev = await asyncio.wait_for(events.get(), WAIT)
+    ev = await within(events.get(), WAIT)
     assert (ev.host, ev.vm, ev.kind, ev.power) == ("hv1", "db-01", "started", PowerState.RUNNING)
 
 
@@ -94,7 +95,7 @@ async def test_calls_in_flight_when_it_dies_fail_and_none_hangs(apart: LibvirtAp
     child = await node.host.run(pid)
     calls = [asyncio.ensure_future(node.poll()) for _ in range(5)]
     os.kill(child, signal.SIGKILL)
-    done = await asyncio.wait_for(asyncio.gather(*calls, return_exceptions=True), WAIT)
+    done = await within(asyncio.gather(*calls, return_exceptions=True), WAIT)
     assert all(isinstance(r, HostUnreachable) if isinstance(r, BaseException)
                else len(r.vms) == 3 for r in done), done
     assert len((await node.poll()).vms) == 3
@@ -151,7 +152,7 @@ async def test_an_error_that_does_not_unpickle_arrives_as_a_backend_error(
         apart: LibvirtApart) -> None:
     node = LibvirtNode(apart.host("hv1", URI))
     with pytest.raises(BackendError, match=r"Awkward: nothing here \(7\)"):
-        await asyncio.wait_for(node.host.run(raise_awkward), WAIT)
+        await within(node.host.run(raise_awkward), WAIT)
     assert {v.name for v in (await node.poll()).vms} == {"web-01", "web-02", "db-01"}
 
 
@@ -160,6 +161,6 @@ async def test_a_reply_that_cannot_be_read_fails_the_call_and_the_next_one_works
     node = LibvirtNode(apart.host("hv1", URI))
     before = await node.host.run(pid)
     with pytest.raises(HostUnreachable, match="libvirt's client ended"):
-        await asyncio.wait_for(node.host.run(unreadable), WAIT)
+        await within(node.host.run(unreadable), WAIT)
     assert "could not be read" in caplog.text
-    assert await asyncio.wait_for(node.host.run(pid), WAIT) != before  # started again
+    assert await within(node.host.run(pid), WAIT) != before  # started again

@@ -15,6 +15,7 @@ import pytest
 from mvm_tui.backends.base import BackendError, HostUnreachable, NotFound
 from mvm_tui.backends.libvirt import KeepAlive, LibvirtHost, LibvirtNode, LifecycleEvent
 from mvm_tui.backends.libvirt.uri import build_uri
+from mvm_tui.clock import within
 from mvm_tui.models import PowerAction, PowerState
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "libvirt" / "node.xml"
@@ -265,7 +266,7 @@ async def test_lifecycle_events_reach_the_async_handler() -> None:
     node = LibvirtNode(LibvirtHost("hv1", URI, on_event=events.put))
     try:
         await node.power("db-01", PowerAction.START)
-        ev = await asyncio.wait_for(events.get(), WAIT)
+        ev = await within(events.get(), WAIT)
         assert (ev.host, ev.vm, ev.kind, ev.power) == (
             "hv1",
             "db-01",
@@ -274,7 +275,7 @@ async def test_lifecycle_events_reach_the_async_handler() -> None:
         )
         assert ev.uuid == "8f0c6a52-1b7e-4b8e-9d55-0a0000000003"
         await node.power("db-01", PowerAction.POWEROFF)
-        ev = await asyncio.wait_for(events.get(), WAIT)
+        ev = await within(events.get(), WAIT)
         assert (ev.vm, ev.kind, ev.power) == ("db-01", "stopped", PowerState.SHUTOFF)
         assert ev.detail == libvirt.VIR_DOMAIN_EVENT_STOPPED_DESTROYED
     finally:
@@ -291,9 +292,9 @@ async def test_a_failing_event_handler_does_not_stop_the_events() -> None:
     node = LibvirtNode(LibvirtHost("hv1", URI, on_event=handler))
     try:
         await node.power("db-01", PowerAction.START)
-        assert await asyncio.wait_for(seen.get(), WAIT) == "started"
+        assert await within(seen.get(), WAIT) == "started"
         await node.power("db-01", PowerAction.POWEROFF)
-        assert await asyncio.wait_for(seen.get(), WAIT) == "stopped"
+        assert await within(seen.get(), WAIT) == "stopped"
     finally:
         await node.close()
 
@@ -315,7 +316,7 @@ async def test_events_reach_a_slow_handler_in_order() -> None:
         await node.power("db-01", PowerAction.START)
         await node.power("db-01", PowerAction.POWEROFF)
         gate.set()
-        await asyncio.wait_for(both.wait(), WAIT)
+        await within(both.wait(), WAIT)
         assert seen == ["started", "stopped"]
     finally:
         await node.close()
@@ -337,9 +338,9 @@ async def test_a_connect_goes_on_when_its_caller_gives_up() -> None:
     host = LibvirtHost("hv1", "x", connect_timeout=WAIT, opener=opener)
     for _ in range(3):  # three checks give up while it connects
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(host.run(hostname), 0.05)
+            await within(host.run(hostname), 0.05)
     release.set()
-    assert await asyncio.wait_for(host.run(hostname), WAIT) == "fake"
+    assert await within(host.run(hostname), WAIT) == "fake"
     assert opened == [conn]
     assert not conn.closed.is_set()
     await host.close()

@@ -14,6 +14,7 @@ import pytest
 
 from mvm_tui.backends.base import BackendError, HostUnreachable
 from mvm_tui.backends.libvirt import LibvirtHost, LifecycleEvent
+from mvm_tui.clock import within
 
 WAIT = 10.0  # the most any condition below is waited for
 Record = tuple[int, str, int]  # (connection number, method, thread ident)
@@ -168,7 +169,7 @@ async def test_a_lifecycle_event_reads_its_domain_on_the_worker(
     host = LibvirtHost("hv1", "test:///default", on_event=events.put)
     try:
         await host.run(lambda c: c.lookupByName("test").destroy(), "power off")
-        ev = await asyncio.wait_for(events.get(), WAIT)
+        ev = await within(events.get(), WAIT)
         assert (ev.vm, ev.kind) == ("test", "stopped")
     finally:
         await host.close()

@@ -23,6 +23,7 @@ from mvm_tui.backends.libvirt.migrate import (
     migration_flags,
     progress_from_job_stats,
 )
+from mvm_tui.clock import within
 from mvm_tui.models import MigrationProgress, PowerState
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "libvirt" / "node.xml"
@@ -173,12 +174,12 @@ async def test_migration_with_progress(
             interval=0.01,
         )
     )
-    await asyncio.wait_for(two.wait(), WAIT)
+    await within(two.wait(), WAIT)
     # while migrateToURI3 blocks, the source host's own connection keeps serving polls
-    poll = await asyncio.wait_for(src.poll(), WAIT)
+    poll = await within(src.poll(), WAIT)
     assert "web-01" in {v.name for v in poll.vms}
     release.set()
-    final = await asyncio.wait_for(task, WAIT)
+    final = await within(task, WAIT)
 
     assert calls == [
         (
@@ -222,7 +223,7 @@ async def test_cancelling_aborts_the_job(
     assert await asyncio.to_thread(started.wait, WAIT)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await asyncio.wait_for(task, WAIT)
+        await within(task, WAIT)
     assert aborted.is_set()
 
 
@@ -261,7 +262,7 @@ async def test_a_migration_that_makes_no_progress_is_aborted(
     with pytest.raises(BackendError, match=r"^hv1: migrate web-01: no progress for 0.2 s "
                        r"\(32 MiB left, the guest dirtying 1.0 MiB/s\): aborted, web-01 "
                        r"still runs on hv1$"):
-        await asyncio.wait_for(src.migrate("web-01", dst, interval=0.01, stall_s=0.2), WAIT)
+        await within(src.migrate("web-01", dst, interval=0.01, stall_s=0.2), WAIT)
     assert aborted.is_set()
     assert len(samples) >= 2
 
@@ -282,6 +283,6 @@ async def test_a_migration_whose_memory_left_keeps_dropping_is_not_aborted(
     monkeypatch.setattr(LibvirtHost, "_migrate_blocking", lambda *a: done.wait(WAIT))
     monkeypatch.setattr(migrate, "_job_stats", fake_job_stats)
     monkeypatch.setattr(migrate, "_abort", lambda conn, vm: pytest.fail("aborted"))
-    final = await asyncio.wait_for(src.migrate("web-01", dst, interval=0.05, stall_s=0.12), WAIT)
+    final = await within(src.migrate("web-01", dst, interval=0.05, stall_s=0.12), WAIT)
     assert final.memory_remaining_bytes == 0
     assert left[0] < MIB

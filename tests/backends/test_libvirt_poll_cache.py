@@ -20,6 +20,7 @@ from mvm_tui.backends.libvirt.apart import LibvirtApart
 from mvm_tui.backends.libvirt.changes import DomainChanges
 from mvm_tui.backends.libvirt.domcache import MAX_AGE, DomainCache
 from mvm_tui.backends.libvirt.resident import Resident
+from mvm_tui.clock import within
 from mvm_tui.models import Placement, PowerAction, PowerState
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "libvirt" / "node.xml"
@@ -77,7 +78,7 @@ async def polled(node: LibvirtNode) -> dict[str, Any]:
 async def event(events: asyncio.Queue[LifecycleEvent], vm: str, kind: str) -> None:
     """Until the application heard of it: libvirt noted the change before (changes.py)."""
     while True:
-        ev = await asyncio.wait_for(events.get(), WAIT)
+        ev = await within(events.get(), WAIT)
         if (ev.vm, ev.kind) == (vm, kind):
             return
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mvm_tui.backends.ssh import SshOptions, SshPool
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
+from mvm_tui.clock import within
 from tests.backends.ssh_server import SshTestServer
 from tests.backends.test_ssh import target
 
@@ -25,7 +26,7 @@ async def _through(socket: str) -> bytes:
     reader, writer = await asyncio.open_unix_connection(socket)
     writer.write(b"ping")
     await writer.drain()
-    answer = await asyncio.wait_for(reader.readexactly(4), 10)
+    answer = await within(reader.readexactly(4), 10)
     writer.close()
     return answer
 

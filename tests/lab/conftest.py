@@ -7,8 +7,10 @@ failure, never a skip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -68,15 +70,28 @@ async def lab_session(lab_info: lab.LabInfo, tmp_path: Path,
     # where each task waits, shortly before the timeout: its own dump shows threads only,
     # and a test that hangs on the event loop waits in select()
     dump = asyncio.get_running_loop().call_later(max(seconds - 30, 1), _print_tasks)
-    yield session
-    dump.cancel()
-    await session.close()
+    try:
+        yield session
+        await session.close()
+    finally:
+        dump.cancel()
 
 
-def _print_tasks() -> None:
-    print("--- the event loop's tasks, 30 s before the test times out ---", file=sys.stderr)
+def _print_tasks(why: str = "30 s before the test times out") -> None:
+    print(f"--- the event loop's tasks, {why} ---", file=sys.stderr)
     for task in asyncio.all_tasks():
+        print(task, file=sys.stderr)
         task.print_stack(file=sys.stderr)
+
+
+def _print_tasks_on_signal(signum: int, frame: object) -> None:
+    with contextlib.suppress(RuntimeError):  # (no event loop runs)
+        _print_tasks("asked by SIGUSR1")
+        sys.stderr.flush()
+
+
+# `kill -USR1 <pytest>` prints where each task of a lab test waits (a hang, seen live)
+signal.signal(signal.SIGUSR1, _print_tasks_on_signal)
 
 
 ORDER = {"test_lab_tooling.py": 0, "test_lab_decommission.py": 2,
@@ -87,7 +102,7 @@ ORDER = {"test_lab_tooling.py": 0, "test_lab_decommission.py": 2,
 # A lab test that hangs fails after this long (with every thread's stack) and the suite goes on:
 # one CI run hung in a lab test until CI's own limit ended it, saying nothing. It counts the
 # test's fixtures too, the first one building the lab.
-LAB_TEST_TIMEOUT_S = 1200
+LAB_TEST_TIMEOUT_S = float(os.environ.get("MVM_LAB_TEST_TIMEOUT", "1200"))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

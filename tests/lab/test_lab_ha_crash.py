@@ -18,6 +18,7 @@ import pytest
 
 from mvm_tui import lab
 from mvm_tui.backends.real import RealBackend
+from mvm_tui.clock import within
 from mvm_tui.config import load_config, save_config
 from mvm_tui.models import Placement
 from mvm_tui.services.ha_state_rados import RadosHaState
@@ -67,10 +68,10 @@ class Headless:
         assert self.proc is not None
         with contextlib.suppress(ProcessLookupError):
             self.proc.send_signal(sig)
-        status = await asyncio.wait_for(self.proc.wait(), 30)
+        status = await within(self.proc.wait(), 30)
         if self._reader is not None:
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._reader, 5)
+                await within(self._reader, 5)
         return status
 
 

@@ -14,6 +14,7 @@ import pytest
 
 from mvm_tui import lab
 from mvm_tui.app import MvmApp
+from mvm_tui.clock import within
 from mvm_tui.lab.netns import hx
 from mvm_tui.models import PowerAction, PowerState
 from mvm_tui.runs import RunRecord, RunState
@@ -75,7 +76,7 @@ async def test_a_shutdown_the_guest_ignores_is_powered_off_from_its_run(
     cluster = lab_session.clusters[0]
     run, task = await waiting_shutdown(cluster, lab_info)
     assert cluster.power.waits.choose(run.id, ShutdownChoice.POWER_OFF)
-    done = await asyncio.wait_for(task, 60)
+    done = await within(task, 60)
     assert done.state is RunState.DONE, done.error
     notes = lab_session.store.notes(run.id)
     assert notes[OUTCOME] == "powered off by this run, at the operator's request"
@@ -92,7 +93,7 @@ async def test_a_virsh_destroy_by_hand_during_the_wait_is_told_apart(
     cluster = lab_session.clusters[0]
     run, task = await waiting_shutdown(cluster, lab_info)
     await asyncio.to_thread(virsh, lab_info, "destroy", guest)  # by hand, on the host
-    done = await asyncio.wait_for(task, 30)
+    done = await within(task, 30)
     assert done.state is RunState.DONE, done.error
     assert lab_session.store.notes(run.id)[OUTCOME] == (
         "powered off by something else (libvirt: destroyed), not shut down by the guest")

@@ -7,7 +7,6 @@ password is refused once, clearly, and forgotten."""
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ import pytest
 from mvm_tui import lab
 from mvm_tui.backends.ssh import AuthFailed, SshPool, SshTarget
 from mvm_tui.backends.ssh.pool import Purpose
+from mvm_tui.clock import within
 from mvm_tui.lab import sudo_user
 from mvm_tui.lab.netns import hx
 from mvm_tui.services.preflight import PreflightHost, PreflightSpec, run_preflight
@@ -127,7 +127,7 @@ async def test_a_wrong_sudo_password_is_refused_once_and_forgotten(h1: lab.LabHo
         assert pool.sudo_prompts[h1.name] == 1
         assert on_host(h1.index, "sh", "-c", f"test -e {KEYRING} && echo there || echo absent"
                        ) == "absent\n"
-        done = await asyncio.wait_for(
+        done = await within(
             pool.run(h1.name, ["install", "-D", "-m", "600", "/dev/stdin", KEYRING],
                      sudo=True, stdin="sent now\n"), 30)
         assert done.exit_status == 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from mvm_tui.clock import VirtualClock
+import pytest
+
+from mvm_tui.clock import Clock, SystemClock, VirtualClock, within
 
 
 async def test_cancelling_the_waiter_cancels_the_awaited() -> None:
@@ -27,3 +29,24 @@ async def test_cancelling_the_waiter_cancels_the_awaited() -> None:
         await waiter
     await asyncio.sleep(0)
     assert inner[0].cancelled()
+
+
+@pytest.mark.parametrize("clock", [SystemClock(), VirtualClock()], ids=["system", "virtual"])
+async def test_a_cancellation_that_arrives_as_the_awaited_completes_is_not_lost(
+        clock: Clock) -> None:
+    """asyncio.wait_for on Python 3.11 returned the result instead: a poll loop stopped as a
+    poll completed went on polling, and its stop waited for ever."""
+    answer: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+    waiter = asyncio.create_task(clock.wait_for(answer, 50))
+    await asyncio.sleep(0)  # the waiter waits
+    answer.set_result("polled")
+    waiter.cancel()  # in the same turn of the loop
+    with contextlib.suppress(asyncio.CancelledError):
+        await waiter
+    assert waiter.cancelled()
+
+
+async def test_within_times_out() -> None:
+    never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    with pytest.raises(TimeoutError):
+        await within(never, 0.01)

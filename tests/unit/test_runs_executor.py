@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from mvm_tui.clock import VirtualClock, settle
+from mvm_tui.clock import VirtualClock, settle, within
 from mvm_tui.runs import (
     CHECK_FAILED,
     LogAppended,
@@ -384,7 +384,7 @@ async def test_a_dead_owners_run_is_resumed_exactly_once(
     assert [r.id for r in b.resumable()] == [run_id]
 
     resuming = asyncio.ensure_future(a.resume_unfinished())
-    await asyncio.wait_for(first.entered[1].wait(), TIMEOUT)
+    await within(first.entered[1].wait(), TIMEOUT)
     assert b.recover() == []  # a resumes it: b neither recovers nor resumes it
     assert await b.resume_unfinished() == []
     with pytest.raises(RunAlreadyRunning, match="running in process"):
@@ -392,7 +392,7 @@ async def test_a_dead_owners_run_is_resumed_exactly_once(
     assert b.resumable() == []
     assert a.resumable() == []
     first.gates[1].set()
-    (done,) = await asyncio.wait_for(resuming, TIMEOUT)
+    (done,) = await within(resuming, TIMEOUT)
 
     assert done.state is RunState.DONE
     assert done.owner is None
@@ -409,12 +409,12 @@ async def test_an_inventory_like_process_does_not_interrupt_a_live_run(
     probe.gate(1)
     run = create(executor)
     task = asyncio.ensure_future(executor.execute(run.id))
-    await asyncio.wait_for(probe.entered[1].wait(), TIMEOUT)
+    await within(probe.entered[1].wait(), TIMEOUT)
     reader = RunExecutor(store, clock)  # opens the store and recovers, as every process does
     assert reader.recover() == []
     assert store.get_run(run.id).state is RunState.RUNNING
     probe.gates[1].set()
-    assert (await asyncio.wait_for(task, TIMEOUT)).state is RunState.DONE
+    assert (await within(task, TIMEOUT)).state is RunState.DONE
     assert "interrupted" not in " ".join(line.text for line in store.log(run.id))
 
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from mvm_tui.backends.base import BackendError, HostUnreachable
 from mvm_tui.backends.libvirt.connection import KeepAlive
 from mvm_tui.backends.libvirt.events import EventHandler, EventQueue
+from mvm_tui.clock import within
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -170,7 +171,7 @@ class LibvirtApart:
         """Its connection closed (the process goes on for the others)."""
         if self._proc is not None and host.key in self._declared and not self._closed:
             try:  # bounded: closing must not wait on a process that stopped answering
-                await asyncio.wait_for(self.call(host, "close"), host.connect_timeout + 5)
+                await within(self.call(host, "close"), host.connect_timeout + 5)
             except BackendError:
                 pass
             except TimeoutError:
@@ -186,13 +187,13 @@ class LibvirtApart:
             assert proc.stdin is not None
             proc.stdin.close()  # it closes its connections and exits
             try:
-                await asyncio.wait_for(proc.wait(), 10)
+                await within(proc.wait(), 10)
             except TimeoutError:
                 proc.kill()
                 await proc.wait()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(task, 5)
+                await within(task, 5)
         for host in self._hosts.values():
             await host.events.close()
 
@@ -224,7 +225,7 @@ class ApartHost:
     async def _send(self, op: str, *args: Any) -> Any:
         if self._reach and self.before_open is not None:
             try:
-                await asyncio.wait_for(self.before_open(), self.connect_timeout)
+                await within(self.before_open(), self.connect_timeout)
             except TimeoutError:
                 raise HostUnreachable(f"{self.name}: not reached within "
                                       f"{self.connect_timeout:g} s") from None

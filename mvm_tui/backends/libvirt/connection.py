@@ -65,6 +65,7 @@ from mvm_tui.backends.libvirt.events import (
 )
 from mvm_tui.backends.libvirt.handles import Guarded, Link, check_result
 from mvm_tui.backends.libvirt.worker import Worker
+from mvm_tui.clock import within
 
 T = TypeVar("T")
 Conn = Any  # a libvirt.virConnect: libvirt-python ships no type information
@@ -155,7 +156,7 @@ class LibvirtHost:
             link.stale = True
             fut = link.worker.submit(lambda: self._close_link(link))
             with suppress(Exception):
-                await asyncio.wait_for(asyncio.wrap_future(fut), self.connect_timeout)
+                await within(asyncio.wrap_future(fut), self.connect_timeout)
             link.worker.stop()
         if link is None or link.worker is not self._worker:
             self._worker.stop()
@@ -332,7 +333,7 @@ class LibvirtHost:
                     old.worker.submit(lambda: self._close_link(old))
             if self.before_open is not None:
                 try:
-                    await asyncio.wait_for(self.before_open(), self.connect_timeout)
+                    await within(self.before_open(), self.connect_timeout)
                 except TimeoutError:
                     raise HostUnreachable(f"{self.name}: not reached within "
                                           f"{self.connect_timeout:g} s") from None
@@ -344,7 +345,7 @@ class LibvirtHost:
         worker = self._worker
         fut = asyncio.wrap_future(worker.submit(lambda: self._open(attempt, loop, worker)))
         try:
-            link = await asyncio.wait_for(fut, self.connect_timeout)
+            link = await within(fut, self.connect_timeout)
         except (TimeoutError, asyncio.CancelledError) as exc:
             with attempt.lock:
                 attempt.abandoned = True

@@ -30,6 +30,7 @@ from mvm_tui.backends.ssh.errors import (
     HostKeyChanged,
     HostKeyUnknown,
 )
+from mvm_tui.clock import within
 
 Purpose = Literal["login", "sudo"]
 AskPassword = Callable[["SshTarget", Purpose], Awaitable[str]]
@@ -146,7 +147,7 @@ class SshPool:
         if t.password_auth:
             kwargs["password"] = await self._password(t, "login")
         try:
-            return await asyncio.wait_for(
+            return await within(
                 asyncssh.connect(
                     t.address, t.port, username=t.user, known_hosts=_known_hosts(t),
                     tunnel=tunnel or (), connect_timeout=o.connect_timeout,
@@ -172,7 +173,7 @@ class SshPool:
         self, t: SshTarget, tunnel: asyncssh.SSHClientConnection | None
     ) -> HostKeyUnknown | HostKeyChanged | None:
         try:
-            return await asyncio.wait_for(
+            return await within(
                 hostkeys.classify(t.name, t.address, t.port, t.known_hosts, tunnel),
                 self.options.connect_timeout,
             )
@@ -318,7 +319,7 @@ class SshPool:
             return done.exit_status if done.exit_status is not None else -1
 
         try:
-            status = await asyncio.wait_for(whole(), limit)
+            status = await within(whole(), limit)
         except (TimeoutError, *_LOST) as exc:
             raise self._cut_short(t, proc, shown, limit, exc) from None
         return CommandResult(shown, status, "".join(out), "".join(err))
