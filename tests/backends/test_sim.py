@@ -448,3 +448,26 @@ async def test_a_load_period_gives_the_same_vm_until_its_load_or_state_changes(
     fourth = await by_name()
     assert all(fourth[n] is not second[n] for n in kept if n != running
                and second[n].power is PowerState.RUNNING)  # a whole period: all resampled
+
+
+async def test_a_load_period_shows_a_shutdown_and_a_move_at_the_next_poll(
+        clock: VirtualClock) -> None:
+    big = scaled_cluster(clock, hosts=4, vms=200, load_period=10.0)
+    await clock.advance(big.spec.boot_s + 60)
+    host, other = big.hosts[0].name, big.hosts[1].name
+    polled = {v.name: v for v in (await big.poll_host(host)).vms}
+    vm = next(v for v in polled.values() if v.power is PowerState.RUNNING)
+    await big.vm_power(vm, PowerAction.SHUTDOWN)
+    seen = [next(v for v in (await big.poll_host(host)).vms if v.name == vm.name).power]
+    for _ in range(120):  # a second at a time, well within a load period each
+        await clock.advance(1)
+        seen.append(next(v for v in (await big.poll_host(host)).vms
+                         if v.name == vm.name).power)
+        if seen[-1] is PowerState.SHUTOFF:
+            break
+    assert seen[0] is PowerState.SHUTTING_DOWN
+    assert seen[-1] is PowerState.SHUTOFF
+    await big.relocate(vm.name, other)
+    assert vm.name not in {v.name for v in (await big.poll_host(host)).vms}
+    moved = next(v for v in (await big.poll_host(other)).vms if v.name == vm.name)
+    assert moved.host == other

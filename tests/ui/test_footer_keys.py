@@ -7,11 +7,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
-from textual.geometry import Region
 from textual.pilot import Pilot
 from textual.screen import Screen
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey  # (not exported by textual.widgets)
 
 from mvm_tui.screens.history import HistoryScreen
 from mvm_tui.screens.host_detail import HostDetailScreen
@@ -22,6 +19,7 @@ from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
 from mvm_tui.screens.vms import VmsScreen
 from mvm_tui.widgets.confirm import ConfirmModal
+from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.vm_table import VmTable
 
 from .conftest import DemoApp, first_poll_shown, make_demo, wait_until
@@ -69,16 +67,7 @@ async def test_the_footer_shows_help_and_quit(tmp_path: Path, name: str,
         await wait_until(pilot, lambda: isinstance(demo.app.screen, kind), what=name)
         await pilot.pause()
         screen = demo.app.screen
-        footer = screen.query_one(Footer)
-        shown = {}
-        whole = Region(0, 0, *size)
-        for key in footer.query(FooterKey):
-            if not whole.contains_region(key.region):
-                continue
-            x, y = key.region.center
-            found, _ = screen.get_widget_at(int(x), int(y))
-            if found is key:
-                shown[key.key] = key.description
+        shown = screen.query_one(SteadyFooter).shown_keys()
         assert shown.get("question_mark") == "Keys", shown
         assert shown.get("q") == "Quit", shown
         assert len(shown) > 2, shown  # the screen's own keys follow as far as they fit

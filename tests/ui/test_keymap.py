@@ -7,12 +7,11 @@ import io
 from pathlib import Path
 
 from rich.console import Console
-from textual.widgets import Footer
-from textual.widgets._footer import FooterKey  # (not exported by textual.widgets)
 from textual.widgets._key_panel import BindingsTable  # (idem)
 
 from mvm_tui.screens.summary import SummaryScreen
 from mvm_tui.screens.vms import VmsScreen
+from mvm_tui.widgets.footer import SteadyFooter
 
 from .conftest import first_poll_shown, make_demo, wait_until
 
@@ -23,8 +22,7 @@ async def test_rebound_keys_work_and_are_shown(tmp_path: Path) -> None:
     async with demo.app.run_test(size=(160, 48)) as pilot:
         await first_poll_shown(pilot, demo)
         assert isinstance(demo.app.screen, SummaryScreen)
-        footer = {k.key: k.description for k in demo.app.screen.query_one(Footer)
-                  .query(FooterKey)}
+        footer = demo.app.screen.query_one(SteadyFooter).shown_keys()
         assert footer.get("v") == "VMs", footer
         assert footer.get("ctrl+q") == "Quit", footer
         assert "3" not in footer, footer

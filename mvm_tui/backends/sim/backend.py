@@ -42,6 +42,7 @@ from mvm_tui.backends.sim.state import (
     HostState,
     Migration,
     VmState,
+    polled,
     settle,
     snapshot,
 )
@@ -196,7 +197,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         h = self._host(host)
         await self._reach(h)
         now = self._clock.now()
-        vms = tuple(self._snapshot(v, now) for v in h.vms.values())
+        vms = polled(h.vms.values(), now, self.spec.boot_s, self.spec.vm_load_period_s)
         vms += tuple(self.copy_snapshots(h))
         hs = h.spec
         cpu = host_base_cpu(h.seed, now, self.spec.host_base_cpu_pct)
@@ -394,3 +395,4 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         if host is None:
             return list(self._vms)
         return list(self._host(host).vms)
+

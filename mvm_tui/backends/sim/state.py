@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +13,9 @@ from mvm_tui.backends.sim.spec import SimHostSpec
 from mvm_tui.models import Disk, Placement, PowerState, StopReason, Vm
 
 LIVE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
+# what a VM's poll shows besides its load: a change to one of these is seen at the next poll
+_SHOWN = frozenset({"template", "profile", "host", "power", "placement", "home_host",
+                    "booted_at", "stop_reason"})
 
 
 @dataclass(eq=False)
@@ -29,8 +32,16 @@ class VmState:
     migrating_to: str | None = None
     acpi: bool = True  # False: its guest ignores ACPI (a shutdown request changes nothing)
     stop_reason: StopReason | None = None  # why it last stopped, as libvirt would say
-    seen: tuple[Any, ...] = ()  # what its last poll depended on (see `snapshot`) ...
+    # what a poll shows changes: bumped at every change of a field in _SHOWN (see `snapshot`)
+    version: int = 0
+    seen_version: int = -1  # the version its last sampled poll showed ...
+    seen_until: float = 0.0  # ... until when that sample holds ...
     seen_vm: Vm | None = None  # ... and what it returned
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _SHOWN:
+            self.__dict__["version"] = self.__dict__.get("version", 0) + 1
 
     @property
     def name(self) -> str:
@@ -89,16 +100,27 @@ def settle(v: VmState, now: float) -> None:
 def snapshot(v: VmState, now: float, boot_s: float, load_period: float = 0.0) -> Vm:
     """The VM as a poll at `now` sees it. With a `load_period`, its load is sampled once per
     period (each VM at its own phase) and a poll in between returns the same Vm object when
-    nothing else changed: what a large simulated cluster costs per poll is then what changed."""
-    settle(v, now)
-    if load_period > 0.0 and now - v.booted_at >= boot_s:
-        bucket = math.floor(now / load_period + (v.profile.seed & 0xFFFF) / 0x10000)
-        seen = (bucket, v.template, v.host, v.power, v.stop_reason, v.placement, v.home_host)
-        if seen == v.seen and v.seen_vm is not None:
-            return v.seen_vm
-        v.seen, v.seen_vm = seen, _sample(v, now, boot_s)
+    nothing it shows changed (its version): what a large simulated cluster costs per poll is
+    then what changed."""
+    if v.power is PowerState.SHUTTING_DOWN:  # (never kept: its shutdown may complete)
+        settle(v, now)
+        return _sample(v, now, boot_s)
+    if load_period <= 0.0 or now - v.booted_at < boot_s:
+        return _sample(v, now, boot_s)
+    if now < v.seen_until and v.seen_version == v.version and v.seen_vm is not None:
         return v.seen_vm
-    return _sample(v, now, boot_s)
+    phase = (v.profile.seed & 0xFFFF) / 0x10000
+    d = v.__dict__  # (not through __setattr__: these do not change what a poll shows)
+    d["seen_until"] = (math.floor(now / load_period + phase) + 1 - phase) * load_period
+    d["seen_version"], d["seen_vm"] = v.version, _sample(v, now, boot_s)
+    return d["seen_vm"]  # type: ignore[no-any-return]
+
+
+def polled(vms: Iterable[VmState], now: float, boot_s: float,
+           load_period: float) -> tuple[Vm, ...]:
+    """`snapshot` of each, the ones kept inlined (a poll of a large cluster is mostly these)."""
+    return tuple(v.seen_vm if now < v.seen_until and v.seen_version == v.version  # type: ignore[misc]
+                 else snapshot(v, now, boot_s, load_period) for v in vms)
 
 
 def _sample(v: VmState, now: float, boot_s: float) -> Vm:
