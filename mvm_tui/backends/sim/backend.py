@@ -200,21 +200,23 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         vms = polled(h.vms.values(), now, self.spec.boot_s, self.spec.vm_load_period_s)
         vms += tuple(self.copy_snapshots(h))
         hs = h.spec
-        cpu = host_base_cpu(h.seed, now, self.spec.host_base_cpu_pct)
-        cpu += sum(v.cpu_pct * v.vcpus for v in vms) / hs.vcpus
+        vcpu_pct = 0.0
         rd, wr, rx, tx = host_base_io(h.seed, now)
-        for v in vms:
+        mem = self.spec.host_base_mem_mb
+        for v in vms:  # (one pass: a host of a large cluster has many)
+            vcpu_pct += v.cpu_pct * v.vcpus
             rd += v.disk_rd_bps
             wr += v.disk_wr_bps
             rx += v.net_rx_bps
             tx += v.net_tx_bps
+            mem += v.mem_used_mb
+        cpu = host_base_cpu(h.seed, now, self.spec.host_base_cpu_pct) + vcpu_pct / hs.vcpus
         for m in self._migrations.values():  # migration traffic
             if now - m.start < m.plan.duration:
                 if m.source == hs.name:
                     tx += m.plan.bandwidth
                 elif m.dest == hs.name:
                     rx += m.plan.bandwidth
-        mem = self.spec.host_base_mem_mb + sum(v.mem_used_mb for v in vms)
         metrics = HostMetrics.model_construct(
             time=now,
             cpu_pct=round(min(cpu, 100.0), 2),
