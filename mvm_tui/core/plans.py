@@ -1,0 +1,71 @@
+"""Where a new VM of a size can go: the hosts with room for it, and for each whether the
+failover reserve still holds with it there (the running Auto and Failover VMs of any one host
+lost would still all restart elsewhere). Pure: no I/O.
+
+The wizard that creates VMs shows this before anything is made, and refuses a host that breaks
+the reserve unless the operator overrides it knowingly (issue 17).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mvm_tui.core.failover_plan import HaSettings, plan_restarts
+from mvm_tui.core.placement import rooms
+from mvm_tui.models import ClusterSnapshot, Placement, PowerState, Vm
+from mvm_tui.units import count
+
+PROBE = "(the new VM)"
+
+
+@dataclass(frozen=True)
+class Size:
+    vcpus: int
+    memory_mb: int
+
+
+@dataclass(frozen=True)
+class HostFit:
+    host: str
+    room: str  # "" when the VM fits there now, else why not
+    # the hosts whose loss would leave VMs down for want of room with the VM there, when it
+    # fits and the reserve held without it
+    breaks_reserve: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.room and not self.breaks_reserve
+
+
+def reserve_short(snap: ClusterSnapshot, settings: HaSettings) -> dict[str, tuple[str, ...]]:
+    """lost host -> the running Auto and Failover VMs of it that would find no room elsewhere
+    (hosts absent from the result are covered)."""
+    out = {}
+    for host in snap.hosts:
+        plan = plan_restarts(snap, host.name, settings)
+        short = tuple(vm for vm, why, _ in plan.stay_down if why == "no room")
+        if short:
+            out[host.name] = short
+    return out
+
+
+def where_it_fits(size: Size, snap: ClusterSnapshot, settings: HaSettings,
+                  placement: Placement = Placement.AUTO) -> list[HostFit]:
+    """Each host that can take VMs now, by name, with whether a running VM of `size` fits
+    and what its being there does to the reserve. Where the reserve is already short, only a
+    loss that it makes newly short counts against the host."""
+    before = reserve_short(snap, settings)
+    out = []
+    for name, room in sorted(rooms(snap, settings.limits).items()):
+        probe = Vm(name=PROBE, uuid="", host=name, power=PowerState.RUNNING,
+                   vcpus=size.vcpus, memory_mb=size.memory_mb, placement=placement)
+        if not room.fits(probe):
+            free_mb = max(room.memory_mb - room.memory_used_mb, 0)
+            free_cpus = max(room.vcpus - room.vcpus_used, 0)
+            out.append(HostFit(name, f"{name} has {free_mb} MB and "
+                                     f"{count(int(free_cpus), 'vCPU')} free for VMs"))
+            continue
+        after = reserve_short(snap.model_copy(update={"vms": (*snap.vms, probe)}), settings)
+        newly = tuple(lost for lost, vms in after.items() if set(vms) - set(before.get(lost, ())))
+        out.append(HostFit(name, "", newly))
+    return out
