@@ -5,7 +5,8 @@ from __future__ import annotations
 from pydantic import Field, field_validator, model_validator
 
 from mvm_tui.config.cluster import SELF_FENCE_MARGIN, ClusterConfig, HostConfig, Interfaces
-from mvm_tui.config.fields import KeyList, StrictModel, check_unique
+from mvm_tui.config.fields import KeyList, Name, StrictModel, check_unique
+from mvm_tui.config.plans import PlanConfig, default_plans
 from mvm_tui.config.timers import Timers
 from mvm_tui.core.validation import parse_vlans, quote
 from mvm_tui.models import Layout
@@ -24,6 +25,11 @@ class Config(StrictModel):
     )
     clusters: list[ClusterConfig] = Field(
         default_factory=list, description="The clusters mvm-tui manages (may be empty)."
+    )
+    plans: dict[Name, PlanConfig] = Field(
+        default_factory=default_plans,
+        description="Named VM sizes offered when a VM is created, by name (a custom size can "
+        "always be given). Without the table: small, medium, large and xlarge.",
     )
 
     @field_validator("keys", mode="before")

@@ -25,7 +25,9 @@ from mvm_tui.config import (
     DatastoreConfig,
     HostConfig,
     Interfaces,
+    PlanConfig,
     Timers,
+    default_plans,
     demo_config,
     format_validation_error,
     load_config,
@@ -92,7 +94,7 @@ def test_example_loads() -> None:
 def test_example_documents_every_key() -> None:
     lines = EXAMPLE.read_text().splitlines()
     models: list[type[BaseModel]] = [Config, Timers, HostConfig, Interfaces, ClusterConfig,
-                                     DatastoreConfig]
+                                     DatastoreConfig, PlanConfig]
     for model in models:
         for name, field in model.model_fields.items():
             assert field.description, f"{model.__name__}.{name} has no description"
@@ -107,6 +109,25 @@ def test_empty_file_is_an_empty_config(tmp_path: Path) -> None:
     config = load_config(write(tmp_path, ""))
     assert config.clusters == []
     assert config.timers == Timers()
+    assert config.plans == default_plans()
+
+
+def test_plans_replace_the_default_ones(tmp_path: Path) -> None:
+    config = load_config(EXAMPLE)
+    assert config.plans == {"small": PlanConfig(vcpus=1, memory_mb=2048, disk_gb=20),
+                            "db": PlanConfig(vcpus=8, memory_mb=32768, disk_gb=200)}
+
+
+@pytest.mark.parametrize(("table", "named"), [
+    ("[plans.tiny]\nvcpus = 0\nmemory_mb = 512\ndisk_gb = 10", "plans.tiny.vcpus"),
+    ("[plans.tiny]\nvcpus = 1\nmemory_mb = 32\ndisk_gb = 10", "plans.tiny.memory_mb"),
+    ("[plans.tiny]\nvcpus = 1\nmemory_mb = 512", "plans.tiny.disk_gb"),
+    ("[plans.\"a b\"]\nvcpus = 1\nmemory_mb = 512\ndisk_gb = 10", "plans"),
+])
+def test_a_bad_plan_is_refused_with_its_key(tmp_path: Path, table: str, named: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_config(write(tmp_path, table))
+    assert named in str(exc.value)
 
 
 def test_round_trip_example(tmp_path: Path) -> None:
