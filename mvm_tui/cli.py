@@ -40,6 +40,7 @@ run history:
 examples:
   mvm-tui --demo                    the UI on a built-in simulated 3-host cluster
   mvm-tui inventory --json --demo   the simulated cluster's hosts and VMs as JSON
+  mvm-tui plans --demo              where a VM of each plan fits, the failover reserve kept
   mvm-tui ha --config PATH          the failover service, headless (systemd: contrib/)
   mvm-tui decommission HOST --config PATH --dry-run   the plan of a Ceph host's removal
   mvm-tui cluster create --from new.toml --config PATH   preflight, provision, add a cluster
@@ -73,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_inventory(sub)
+    _add_plans(sub)
     _add_ha(sub)
     _add_decommission(sub)
     _add_cluster(sub)
@@ -102,6 +104,30 @@ def _add_inventory(sub: _Subcommands) -> None:
         help="trust a host key that is not in known_hosts yet, and save it (a changed key is "
              "always refused); without it an unknown key is refused and shown",
     )
+
+
+def _add_plans(sub: _Subcommands) -> None:
+    plans = sub.add_parser(
+        "plans", parents=[_common_options(True)],
+        help="where a VM of each plan (or --size) fits now, and whether the failover reserve "
+             "holds with it there",
+        description="Poll every host once; for each plan of the config (or the --size given), "
+        "list the hosts with room for a VM of it and, for each, whether the running Auto and "
+        "Failover VMs of any one lost host would still all restart elsewhere with it there.",
+    )
+    plans.add_argument("--cluster", metavar="NAME", help="only this cluster of the config")
+    plans.add_argument("--size", metavar="VCPUS:MEMORY_MB", type=_size,
+                       help="a custom size instead of the plans, e.g. 4:8192")
+    plans.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _size(text: str) -> Any:
+    from mvm_tui.plans_cli import parse_size
+
+    try:
+        return parse_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_ha(sub: _Subcommands) -> None:
@@ -210,6 +236,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_decommission(args.host, args.config, demo=args.demo,
                                                 dry_run=args.dry_run))
+        if args.command == "plans":
+            from mvm_tui.plans_cli import run_plans
+
+            return asyncio.run(run_plans(config, args.demo, Prompts(), args.cluster, args.size,
+                                         args.json))
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
             return asyncio.run(_inventory(config, args.demo, prompts, args.sample))
