@@ -318,13 +318,7 @@ async def _inventory(config: Config, demo: bool, prompts: Prompts, sample: float
         sys.stdout.write("\n")
     finally:
         await session.close()
-    for key in prompts.accepted:
-        print(f"mvm-tui: {key.host}: accepted new host key {key.fingerprint}, saved in "
-              f"{key.known_hosts}", file=sys.stderr)
-    for key in prompts.refused:
-        print(f"mvm-tui: {key}; check it, then run again with --accept-new-host-keys to "
-              "trust it", file=sys.stderr)
-    return 1 if prompts.refused else 0
+    return prompts.report()
 
 
 HOST_RATES = ("cpu_pct", "net_rx_bps", "net_tx_bps", "disk_rd_bps", "disk_wr_bps")

@@ -1,5 +1,6 @@
 """`mvm-tui plans`: where a VM of each plan (or of a given size) fits in each cluster now: the
-hosts with room, and whether the failover reserve still holds with it there."""
+hosts with room, and whether the failover reserve still holds with it there. A host that
+cannot take VMs now (unreachable, in maintenance, its key refused) is said, not counted."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from typing import Any
 
 from mvm_tui.config import Config
+from mvm_tui.core.placement import rooms
 from mvm_tui.core.plans import HostFit, Size, reserve_short, where_it_fits
 from mvm_tui.session import Prompts, Session, measure, open_session
 from mvm_tui.units import count
@@ -44,7 +46,7 @@ async def run_plans(config: Config, demo: bool, prompts: Prompts, cluster: str |
         sys.stdout.write("\n")
     else:
         sys.stdout.write(plans_text(document))
-    return 0
+    return prompts.report()
 
 
 def plans_document(session: Session, names: list[str], size: Size | None) -> dict[str, Any]:
@@ -56,10 +58,13 @@ def plans_document(session: Session, names: list[str], size: Size | None) -> dic
         if cluster.name not in names:
             continue
         snap = cluster.snapshot()
+        usable = rooms(snap, cluster.ha_settings.limits)
+        not_counted = {h.name: h.error or h.state.value for h in snap.hosts
+                       if h.name not in usable}
         plans = [{"name": name, "vcpus": s.vcpus, "memory_mb": s.memory_mb, "disk_gb": disk,
                   "hosts": [_fit(f) for f in where_it_fits(s, snap, cluster.ha_settings)]}
                  for name, (s, disk) in sizes.items()]
-        out.append({"name": cluster.name,
+        out.append({"name": cluster.name, "not_counted": not_counted,
                     "reserve_short": reserve_short(snap, cluster.ha_settings),
                     "plans": plans})
     return {"clusters": out}
@@ -74,6 +79,8 @@ def plans_text(document: dict[str, Any]) -> str:
     lines = []
     for c in document["clusters"]:
         lines.append(f"cluster {c['name']}:")
+        for host, why in c["not_counted"].items():
+            lines.append(f"  {host} is not counted (it cannot take VMs now): {why}")
         for lost, vms in c["reserve_short"].items():
             lines.append(f"  already short: if {lost} is lost, {', '.join(vms)} find no room")
         for p in c["plans"]:

@@ -156,6 +156,17 @@ class Prompts:
         (self.accepted if ok else self.refused).append(unknown)
         return ok
 
+    def report(self) -> int:
+        """What a headless command says of the host keys met (on stderr): 1 when one was
+        refused (its host was not reached), else 0."""
+        for key in self.accepted:
+            print(f"mvm-tui: {key.host}: accepted new host key {key.fingerprint}, saved in "
+                  f"{key.known_hosts}", file=sys.stderr)
+        for key in self.refused:
+            print(f"mvm-tui: {key}; check it, then run again with --accept-new-host-keys to "
+                  "trust it", file=sys.stderr)
+        return 1 if self.refused else 0
+
     async def ask_password(self, target: SshTarget, purpose: Purpose) -> str:
         if self.password is not None:
             return await self.password(target, purpose)

@@ -4,7 +4,13 @@ and bad input refused with a message and exit status 2."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+from mvm_tui.clock import VirtualClock
+from mvm_tui.config import demo_config
+from mvm_tui.core.plans import Size
+from mvm_tui.plans_cli import plans_document, plans_text
+from mvm_tui.session import measure, open_session
 from tests.unit.test_cli import run_cli
 
 
@@ -39,3 +45,19 @@ def test_bad_input_is_refused_with_a_message() -> None:
     no_cluster = run_cli("plans", "--demo", "--cluster", "nope")
     assert no_cluster.returncode == 2
     assert "no cluster named 'nope'" in no_cluster.stderr
+
+
+async def test_a_host_that_cannot_take_vms_is_said_not_counted(tmp_path: Path) -> None:
+    session = open_session(demo_config(), demo=True, clock=VirtualClock(),
+                           db_path=tmp_path / "runs.db")
+    cluster = session.clusters[0]
+    await cluster.backend.set_maintenance("hv2", True)
+    try:
+        await measure(cluster, 0)
+        document = plans_document(session, ["demo"], Size(1, 1024))
+    finally:
+        await session.close()
+    (c,) = document["clusters"]
+    assert list(c["not_counted"]) == ["hv2"]
+    assert [h["host"] for h in c["plans"][0]["hosts"]] == ["hv1", "hv3"]
+    assert "  hv2 is not counted (it cannot take VMs now): maintenance" in plans_text(document)
