@@ -11,6 +11,7 @@ from typing import Any
 from mvm_tui.config import Config
 from mvm_tui.core.placement import rooms
 from mvm_tui.core.plans import HostFit, Size, reserve_short, where_it_fits
+from mvm_tui.core.vm_spec import MAX_MEMORY_MB, MAX_VCPUS
 from mvm_tui.session import Prompts, Session, measure, open_session
 from mvm_tui.units import count
 
@@ -22,9 +23,10 @@ def parse_size(text: str) -> Size:
         size = Size(int(vcpus), int(memory)) if sep else None
     except ValueError:
         size = None
-    if size is None or not 1 <= size.vcpus <= 512 or not 64 <= size.memory_mb <= 4194304:
-        raise ValueError(f"{text!r} is not a size: VCPUS:MEMORY_MB, such as 4:8192 (1-512 "
-                         "vCPUs, 64 MiB to 4 TiB)")
+    if size is None or not 1 <= size.vcpus <= MAX_VCPUS or \
+            not 64 <= size.memory_mb <= MAX_MEMORY_MB:
+        raise ValueError(f"{text!r} is not a size: VCPUS:MEMORY_MB, such as 4:8192 (1-"
+                         f"{MAX_VCPUS} vCPUs, 64 MiB to 4 TiB)")
     return size
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pydantic import Field
 
 from mvm_tui.config.fields import StrictModel
+from mvm_tui.core.vm_spec import MAX_MEMORY_MB, MAX_VCPUS
 
 
 class PlanConfig(StrictModel):
     """One named size."""
 
-    vcpus: int = Field(ge=1, le=512, description="Virtual CPUs.")
-    memory_mb: int = Field(ge=64, le=4 * 1024 * 1024, description="Memory in MiB.")
+    vcpus: int = Field(ge=1, le=MAX_VCPUS, description="Virtual CPUs.")
+    memory_mb: int = Field(ge=64, le=MAX_MEMORY_MB, description="Memory in MiB.")
     disk_gb: int = Field(ge=1, le=65536, description="The root disk's size in GB.")
 
 

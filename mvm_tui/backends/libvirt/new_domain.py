@@ -16,6 +16,7 @@ from mvm_tui.backends.libvirt.metadata import NS_PREFIX, NS_URI, TAG
 from mvm_tui.core.vm_spec import MEMORY_SLOTS, VmSpec
 
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
+ET.register_namespace(NS_PREFIX, NS_URI)  # the placement element as mvm:placement
 
 
 @dataclass(frozen=True)
@@ -80,7 +81,6 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
     ET.SubElement(balloon, "stats", period="5")
     rng = ET.SubElement(devices, "rng", model="virtio")
     _text(rng, "backend", "/dev/urandom", model="random")
-    ET.register_namespace(NS_PREFIX, NS_URI)
     return ET.tostring(root, encoding="unicode")
 
 
