@@ -25,8 +25,8 @@ def parse_size(text: str) -> Size:
         size = None
     if size is None or not 1 <= size.vcpus <= MAX_VCPUS or \
             not 64 <= size.memory_mb <= MAX_MEMORY_MB:
-        raise ValueError(f"{text!r} is not a size: VCPUS:MEMORY_MB, such as 4:8192 (1-"
-                         f"{MAX_VCPUS} vCPUs, 64 MiB to 4 TiB)")
+        raise ValueError(f"{text!r} is not a size: VCPUS:MEMORY_MB, such as 4:8192 (vCPUs "
+                         f"from 1 to {MAX_VCPUS}, memory from 64 MiB to 4 TiB)")
     return size
 
 
