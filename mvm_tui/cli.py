@@ -18,6 +18,7 @@ from mvm_tui.config_example import example_text
 # pydantic, asyncssh, libvirt or Textual (bench/cli_start.py measures it).
 if TYPE_CHECKING:
     from mvm_tui.config import Config
+    from mvm_tui.core.plans import Size
     from mvm_tui.session import Prompts, Session
 
     _Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]  # add_subparsers()
@@ -121,7 +122,7 @@ def _add_plans(sub: _Subcommands) -> None:
     plans.add_argument("--json", action="store_true", help="print JSON")
 
 
-def _size(text: str) -> Any:
+def _size(text: str) -> Size:
     from mvm_tui.plans_cli import parse_size
 
     try:

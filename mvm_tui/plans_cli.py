@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mvm_tui.config import Config
+from mvm_tui.config import Config, PlanConfig
 from mvm_tui.core.placement import rooms
 from mvm_tui.core.plans import HostFit, Size, reserve_short, where_it_fits
 from mvm_tui.core.vm_spec import MAX_MEMORY_MB, MAX_VCPUS
-from mvm_tui.session import Prompts, Session, measure, open_session
+from mvm_tui.services.cluster import Cluster
+from mvm_tui.session import Prompts, measure, open_session
 from mvm_tui.units import count
 
 
@@ -40,7 +42,7 @@ async def run_plans(config: Config, demo: bool, prompts: Prompts, cluster: str |
             return 2
         for c in clusters:
             await measure(c, 0)
-        document = plans_document(session, [c.name for c in clusters], size)
+        document = plans_document(clusters, session.config.plans, size)
     finally:
         await session.close()
     if as_json:
@@ -51,24 +53,22 @@ async def run_plans(config: Config, demo: bool, prompts: Prompts, cluster: str |
     return prompts.report()
 
 
-def plans_document(session: Session, names: list[str], size: Size | None) -> dict[str, Any]:
+def plans_document(clusters: Sequence[Cluster], plans: Mapping[str, PlanConfig],
+                   size: Size | None) -> dict[str, Any]:
     sizes = ({"custom": (size, None)} if size is not None else
-             {name: (Size(p.vcpus, p.memory_mb), p.disk_gb)
-              for name, p in session.config.plans.items()})
+             {name: (Size(p.vcpus, p.memory_mb), p.disk_gb) for name, p in plans.items()})
     out = []
-    for cluster in session.clusters:
-        if cluster.name not in names:
-            continue
+    for cluster in clusters:
         snap = cluster.snapshot()
         usable = rooms(snap, cluster.ha_settings.limits)
         not_counted = {h.name: h.error or h.state.value for h in snap.hosts
                        if h.name not in usable}
-        plans = [{"name": name, "vcpus": s.vcpus, "memory_mb": s.memory_mb, "disk_gb": disk,
-                  "hosts": [_fit(f) for f in where_it_fits(s, snap, cluster.ha_settings)]}
-                 for name, (s, disk) in sizes.items()]
+        each = [{"name": name, "vcpus": s.vcpus, "memory_mb": s.memory_mb, "disk_gb": disk,
+                 "hosts": [_fit(f) for f in where_it_fits(s, snap, cluster.ha_settings)]}
+                for name, (s, disk) in sizes.items()]
         out.append({"name": cluster.name, "not_counted": not_counted,
                     "reserve_short": reserve_short(snap, cluster.ha_settings),
-                    "plans": plans})
+                    "plans": each})
     return {"clusters": out}
 
 

@@ -54,7 +54,7 @@ async def test_a_host_that_cannot_take_vms_is_said_not_counted(tmp_path: Path) -
     await cluster.backend.set_maintenance("hv2", True)
     try:
         await measure(cluster, 0)
-        document = plans_document(session, ["demo"], Size(1, 1024))
+        document = plans_document([cluster], session.config.plans, Size(1, 1024))
     finally:
         await session.close()
     (c,) = document["clusters"]
