@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mvm_tui.backends.capabilities import CephAdmin, Failover, FaultInjector
+from mvm_tui.backends.capabilities import CephAdmin, Failover, FaultInjector, Workloads
 from mvm_tui.models import (
     CephStatus,
     HostPoll,
@@ -139,6 +139,10 @@ class ClusterBackend(ABC):
 
     def fault_injector(self) -> FaultInjector | None:
         """Faults the demo may inject (a simulated cluster's)."""
+        return None
+
+    def workloads(self) -> Workloads | None:
+        """Making VMs from the cluster's image library (HCI clusters)."""
         return None
 
     def watch(self, changed: Callable[[str], None]) -> None:  # noqa: B027 - optional hook

@@ -1,8 +1,9 @@
 """Optional capabilities of a cluster backend, beyond the ClusterBackend interface.
 
 A backend offers each through a method of ClusterBackend that returns it or None
-(`ceph_admin()`, `failover()`, `fault_injector()`); services and the UI ask those, never the
-backend's concrete class. The simulator and the real backend implement them in backends/.
+(`ceph_admin()`, `failover()`, `fault_injector()`, `workloads()`); services and the UI ask
+those, never the backend's concrete class. The simulator and the real backend implement them
+in backends/.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from mvm_tui.core.vm_spec import VmSpec
 from mvm_tui.models import HostPoll, PowerState
 
 UnitAction = Literal["stop", "disable", "is-active"]
@@ -112,3 +114,45 @@ class Failover(Protocol):
     async def remove_copy(self, vm: str, host: str) -> None: ...  # stop and undefine there
     async def running_on(self, vm: str, timeout: float) -> list[str]: ...  # live, answering
     async def room_for(self, vm: str, host: str, timeout: float) -> str: ...  # "": it fits
+
+
+@dataclass(frozen=True)
+class Image:
+    """An image of the cluster's library, that VM disks are cloned from."""
+
+    name: str
+    os: str  # as the operator named it at the import ("" when not said)
+    size_bytes: int
+    disks: tuple[str, ...]  # the VM disks cloned from it (RBD image names), trashed ones too
+
+
+class Workloads(Protocol):
+    """What making a VM needs of its cluster (issue 17): the image library and the VM's disks
+    in the cluster's storage (on HCI: RBD images of the pool `pool`; clones of a library
+    image's protected snapshot, copy-on-write), its cloud-init seed where every host reads it,
+    and its definition on a host. Each `*_commands` is the exact commands the matching call
+    runs, for the preview; each call is idempotent (what is there already is left as it is),
+    so a retried run finishes what a failed one began."""
+
+    pool: str
+    rbd_user: str  # the cephx user qemu reaches RBD as
+
+    async def images(self) -> list[Image]: ...
+    async def secret_uuid(self) -> str: ...  # the libvirt secret of rbd_user's key, every host
+    def import_commands(self, host: str, path: str, image: str, os: str) -> list[str]: ...
+    async def import_image(self, host: str, path: str, image: str, os: str) -> None:
+        """The file `path` on `host` (qcow2 or raw) as the library image `image`."""
+        ...
+    def clone_commands(self, image: str, disk: str, size_gb: int) -> list[str]: ...
+    async def clone(self, image: str, disk: str, size_gb: int) -> None: ...
+    def volume_commands(self, disk: str, size_gb: int) -> list[str]: ...
+    async def make_volume(self, disk: str, size_gb: int) -> None: ...
+    async def disk_bytes(self, disk: str) -> int | None: ...  # its size; None: no such disk
+    def seed_commands(self, seed: str) -> list[str]: ...
+    async def write_seed(self, seed: str, data: bytes) -> None: ...
+    def define_commands(self, host: str, vm: str) -> list[str]: ...
+    async def define(self, host: str, xml: str, spec: VmSpec) -> None: ...
+    async def defined(self, vm: str) -> dict[str, str]:
+        """host -> the uuid of the domain named `vm` there, on every host; BackendError when
+        a host does not answer (a name is free only when every host says so)."""
+        ...

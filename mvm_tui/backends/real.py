@@ -43,6 +43,7 @@ from mvm_tui.backends.real_ceph import RealCeph
 from mvm_tui.backends.real_checks import RealChecks
 from mvm_tui.backends.real_failover import RealFailover, cluster_ipmi
 from mvm_tui.backends.real_options import HostInfo, RealOptions
+from mvm_tui.backends.real_workloads import RealWorkloads
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
@@ -116,9 +117,13 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
         self._counters = {h.name: host_counters.CounterTracker() for h in cluster.hosts}
         self._failover = (RealFailover(self, cluster_ipmi(cluster))
                           if self.layout is Layout.HCI else None)
+        self._workloads = RealWorkloads(self) if self.layout is Layout.HCI else None
 
     def ceph_admin(self) -> CephAdmin | None:
         return self if self.layout is Layout.HCI else None
+
+    def workloads(self) -> RealWorkloads | None:
+        return self._workloads
 
     def failover(self) -> RealFailover | None:
         """On HCI clusters only: fencing blocklists a host's Ceph clients."""

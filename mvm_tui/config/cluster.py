@@ -228,6 +228,10 @@ class ClusterConfig(StrictModel):
         default="host-model",
         description="libvirt CPU model of the VMs: host-model, host-passthrough or a named model.",
     )
+    vm_virt_type: Literal["kvm", "qemu"] = Field(
+        default="kvm", description="libvirt domain type of the VMs mvm-tui creates: kvm, or "
+        "qemu (emulated, slow: for a test lab whose nested KVM cannot run them)."
+    )
     known_hosts: FilePath | None = Field(
         default=None, description="known_hosts file for the cluster; default ~/.ssh/known_hosts."
     )

@@ -69,3 +69,33 @@ def where_it_fits(size: Size, snap: ClusterSnapshot, settings: HaSettings,
         newly = tuple(lost for lost, vms in after.items() if set(vms) - set(before.get(lost, ())))
         out.append(HostFit(name, "", newly))
     return out
+
+
+def choose_host(size: Size, snap: ClusterSnapshot, settings: HaSettings,
+                placement: Placement = Placement.AUTO, host: str | None = None,
+                allow_reserve_break: bool = False) -> tuple[str | None, str]:
+    """Where a new VM goes: `host` if given and it fits, else the least full host where it
+    fits and the reserve holds (or, allowed, where it only fits). (host, "") or (None, why)."""
+    fits = where_it_fits(size, snap, settings, placement)
+    for fit in fits:
+        if fit.host == host:
+            if fit.room:
+                return None, fit.room
+            if fit.breaks_reserve and not allow_reserve_break:
+                return None, breaks_text(fit)
+            return host, ""
+    if host is not None:
+        return None, f"{host} cannot take VMs now (unreachable, unknown or in maintenance)"
+    good = [f.host for f in fits if f.ok or (allow_reserve_break and not f.room)]
+    if not good:
+        why = "; ".join(f.room or breaks_text(f) for f in fits)
+        return None, f"no host can take it: {why or 'no host can take VMs now'}"
+    room = rooms(snap, settings.limits)
+    probe = Vm(name=PROBE, uuid="", host=None, power=PowerState.RUNNING, vcpus=size.vcpus,
+               memory_mb=size.memory_mb, placement=placement)
+    return min(good, key=lambda h: (room[h].taking(probe).fill, h)), ""
+
+
+def breaks_text(fit: HostFit) -> str:
+    return (f"on {fit.host} it would leave VMs of {', '.join(fit.breaks_reserve)} without room "
+            "if that host were lost (the failover reserve)")

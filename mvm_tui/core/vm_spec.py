@@ -7,6 +7,7 @@ headroom, within limits), so a later resize within them is done live.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mvm_tui.core.validation import validate_hostname_label
@@ -15,6 +16,7 @@ from mvm_tui.models import Placement
 MAX_VCPUS = 256  # what one VM may get, whatever the headroom
 MAX_MEMORY_MB = 4 * 1024 * 1024
 MEMORY_SLOTS = 16  # hot-pluggable memory modules (DIMMs) a VM is made with
+_RBD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 MEMORY_ALIGN_MB = 128  # hot-plugged DIMMs are sized in these (qemu's alignment on x86)
 
 
@@ -41,7 +43,7 @@ class VmSpec:
     placement: Placement = Placement.AUTO
     headroom: int = 4  # max vCPUs and memory: this many times the size, within the limits
     uuid: str = ""
-    seed_iso: str = ""  # the NoCloud seed (cidata) every host can read, when cloud-init is used
+    seed: str = ""  # "POOL/IMAGE": the NoCloud seed (an ISO labelled cidata) on RBD, if any
 
     @property
     def max_vcpus(self) -> int:
@@ -76,10 +78,9 @@ def problems(spec: VmSpec, vlans: tuple[int, ...] = ()) -> dict[str, str]:
         if not 1 <= disk.size_gb <= 65536:
             out[f"disks[{i}].size_gb"] = f"{disk.size_gb} GB is not from 1 GB to 64 TB"
         for part in ("pool", "image"):
-            try:
-                validate_hostname_label(getattr(disk, part))
-            except ValueError as exc:
-                out[f"disks[{i}].{part}"] = str(exc)
+            if not _RBD_NAME.fullmatch(getattr(disk, part)):
+                out[f"disks[{i}].{part}"] = (f"{getattr(disk, part)!r} is not an RBD name "
+                                             "(letters, digits, '.', '_', '-')")
     for i, nic in enumerate(spec.nics):
         if vlans and nic.vlan not in vlans:
             out[f"nics[{i}].vlan"] = (f"VLAN {nic.vlan} is not one of the cluster's compute "

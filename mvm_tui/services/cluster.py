@@ -10,11 +10,12 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mvm_tui.backends.base import ClusterBackend, NotFound
+from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
 from mvm_tui.clock import Clock
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.failover import HaSettings
 from mvm_tui.core.maintenance import EvacuationPlan, ReturnPlan
+from mvm_tui.core.new_vm import NewVm
 from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunRecord, RunState, Step, Targets
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
@@ -28,6 +29,7 @@ from mvm_tui.services.placement import (
 from mvm_tui.services.power_runs import OUTCOME, PowerRuns
 from mvm_tui.services.power_runs import POWER_TITLES as POWER_TITLES  # for the screens
 from mvm_tui.services.stopping import stop_within
+from mvm_tui.services.workloads.create import check_request, create_steps, to_params
 
 # Which actions apply in which power state; the UI offers nothing else.
 POWER_ACTIONS_BY_STATE: dict[PowerState, tuple[PowerAction, ...]] = {
@@ -67,6 +69,7 @@ class Cluster:
                                power_timeout)
         executor.register(self._kind("vm.power"), self.power.steps)
         executor.register(self._kind("vm.placement"), self._build_placement_run)
+        executor.register(self._kind("vm.create"), self._build_create_run)
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,
@@ -147,6 +150,34 @@ class Cluster:
 
     def _build_placement_run(self, params: Mapping[str, Any]) -> Sequence[Step]:
         return placement_steps(self.backend, self._known_vm, self.poller.update_vm, params)
+
+    # -- new VMs (issue 17) ---------------------------------------------------------------------
+
+    async def new_vm_params(self, req: NewVm) -> dict[str, Any]:
+        """The parameters of the run that makes `req`, its host chosen (or the one asked for
+        checked); RequestRefused naming the fields that are wrong, nothing made."""
+        workloads = self.backend.workloads()
+        if workloads is None:
+            raise InvalidState(f"cluster {self.name} has no image library (only HCI clusters "
+                               "make VMs from images for now)")
+        vlans = tuple(self.config.compute_vlans) if self.config else ()
+        req, host = await check_request(req, workloads, self.snapshot(), self.ha_settings,
+                                        vlans)
+        return to_params(req, host, await workloads.secret_uuid(), workloads.pool,
+                         self.config.vm_virt_type if self.config else "kvm",
+                         self.config.cpu_model if self.config else "host-model")
+
+    def create_vm_preview(self, params: Mapping[str, Any]) -> list[Step]:
+        return self.executor.preview(self._kind("vm.create"), params)
+
+    def create_vm_run(self, params: Mapping[str, Any]) -> RunRecord:
+        name = params["request"]["name"]
+        return self.executor.create(self._kind("vm.create"), f"Create {name}", params,
+                                    Targets(cluster=self.name, host=params["host"], vm=name))
+
+    def _build_create_run(self, params: Mapping[str, Any]) -> Sequence[Step]:
+        return create_steps(self.backend, self.snapshot, self.ha_settings,
+                            self.poller.update_vm, params)
 
     # -- host maintenance ---------------------------------------------------------------------
 

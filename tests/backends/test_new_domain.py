@@ -20,7 +20,7 @@ RBD = RbdAccess(monitors=("10.0.0.1", "10.0.0.2"), user="libvirt",
 SPEC = VmSpec(name="web-1", vcpus=2, memory_mb=4096,
               disks=(DiskSpec(40, "vms", "web-1-root"), DiskSpec(100, "vms", "web-1-data")),
               nics=(NicSpec(22), NicSpec(23, "52:54:00:aa:bb:cc")),
-              placement=Placement.FAILOVER, seed_iso="/var/lib/mvm-tui/seeds/web-1.iso")
+              placement=Placement.FAILOVER, seed="vms/vm.web-1.seed")
 
 
 @pytest.fixture
@@ -45,8 +45,9 @@ def test_libvirt_defines_it_with_the_maximums_and_devices_asked_for(
         "vms/web-1-root", "vms/web-1-data"]
     assert all(d.find("auth/secret").get("uuid") == RBD.secret_uuid  # type: ignore[union-attr]
                for d in disks)
-    assert root.find("devices/disk[@device='cdrom']/source").get(  # type: ignore[union-attr]
-        "file") == SPEC.seed_iso
+    cdrom = root.find("devices/disk[@device='cdrom']")
+    assert cdrom is not None and cdrom.find("readonly") is not None
+    assert cdrom.find("source").get("name") == SPEC.seed  # type: ignore[union-attr]
     ports = [i.find("source").get("portgroup")  # type: ignore[union-attr]
              for i in root.findall("devices/interface")]
     assert ports == ["vlan-22", "vlan-23"]
@@ -70,10 +71,10 @@ def test_the_inventory_reads_it_as_made(conn: libvirt.virConnect) -> None:
 
 def test_hostile_values_are_escaped_not_interpreted() -> None:
     spec = VmSpec(name="a", vcpus=1, memory_mb=512,
-                  disks=(DiskSpec(1, "vms", "x"),), seed_iso="/tmp/a'b<c>&.iso")
+                  disks=(DiskSpec(1, "vms", "x"),), seed="vms/a'b<c>&.seed")
     root = ET.fromstring(domain_xml(spec, RBD, "br"))
     assert root.find("devices/disk[@device='cdrom']/source").get(  # type: ignore[union-attr]
-        "file") == "/tmp/a'b<c>&.iso"
+        "name") == "vms/a'b<c>&.seed"
 
 
 def test_each_problem_names_its_field() -> None:

@@ -23,14 +23,18 @@ ET.register_namespace(NS_PREFIX, NS_URI)  # the placement element as mvm:placeme
 class RbdAccess:
     """How qemu reaches the cluster's RBD images."""
 
-    monitors: tuple[str, ...]  # the monitors' addresses
+    # the monitors' addresses; none: librbd reads them from each host's ceph.conf, so the
+    # definition follows a monitor's move (what provisioning and a decommission keep right)
+    monitors: tuple[str, ...]
     user: str  # the cephx user libvirt connects as ("libvirt")
     secret_uuid: str  # the libvirt secret holding that user's key, on every host
 
 
-def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host-model") -> str:
-    """The XML to define `spec` with (virDomainDefineXML)."""
-    root = ET.Element("domain", type="kvm")
+def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host-model",
+               virt_type: str = "kvm") -> str:
+    """The XML to define `spec` with (virDomainDefineXML). `virt_type` "qemu": emulated (a lab
+    whose nested KVM cannot run the guest)."""
+    root = ET.Element("domain", type=virt_type)
     _text(root, "name", spec.name)
     if spec.uuid:
         _text(root, "uuid", spec.uuid)
@@ -57,12 +61,8 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
     devices = ET.SubElement(root, "devices")
     for i, disk in enumerate(spec.disks):
         _rbd_disk(devices, f"{disk.pool}/{disk.image}", f"vd{chr(ord('a') + i)}", rbd)
-    if spec.seed_iso:
-        cdrom = ET.SubElement(devices, "disk", type="file", device="cdrom")
-        ET.SubElement(cdrom, "driver", name="qemu", type="raw")
-        ET.SubElement(cdrom, "source", file=spec.seed_iso)
-        ET.SubElement(cdrom, "target", dev="sda", bus="sata")
-        ET.SubElement(cdrom, "readonly")
+    if spec.seed:  # on RBD too, so every host reads it: the VM can fail over
+        _rbd_disk(devices, spec.seed, "sda", rbd, device="cdrom")
     for nic in spec.nics:
         iface = ET.SubElement(devices, "interface", type="network")
         if nic.mac:
@@ -90,12 +90,19 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     return elem
 
 
-def _rbd_disk(devices: ET.Element, name: str, target: str, rbd: RbdAccess) -> None:
-    disk = ET.SubElement(devices, "disk", type="network", device="disk")
-    ET.SubElement(disk, "driver", name="qemu", type="raw", cache="writeback", discard="unmap")
+def _rbd_disk(devices: ET.Element, name: str, target: str, rbd: RbdAccess,
+              device: str = "disk") -> None:
+    disk = ET.SubElement(devices, "disk", type="network", device=device)
+    if device == "cdrom":
+        ET.SubElement(disk, "driver", name="qemu", type="raw")
+    else:
+        ET.SubElement(disk, "driver", name="qemu", type="raw", cache="writeback",
+                      discard="unmap")
     source = ET.SubElement(disk, "source", protocol="rbd", name=name)
     for monitor in rbd.monitors:
         ET.SubElement(source, "host", name=monitor, port="6789")
     auth = ET.SubElement(disk, "auth", username=rbd.user)
     ET.SubElement(auth, "secret", type="ceph", uuid=rbd.secret_uuid)
-    ET.SubElement(disk, "target", dev=target, bus="virtio")
+    ET.SubElement(disk, "target", dev=target, bus="sata" if device == "cdrom" else "virtio")
+    if device == "cdrom":
+        ET.SubElement(disk, "readonly")

@@ -46,6 +46,7 @@ from mvm_tui.backends.sim.state import (
     settle,
     snapshot,
 )
+from mvm_tui.backends.sim.workloads import SimWorkloads
 from mvm_tui.clock import Clock
 from mvm_tui.models import (
     CephStatus,
@@ -108,6 +109,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         self._ceph_admin = None if self._ceph is None else SimCeph(
             spec, self._hosts, self._ceph, clock, self._reach, f"{spec.name}/{seed}")
         self._failover = SimFailover(self)
+        self._workloads = SimWorkloads(self) if spec.layout is Layout.HCI else None
 
     def ceph_admin(self) -> CephAdmin | None:
         return None if self._ceph_admin is None else self
@@ -117,6 +119,9 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
 
     def fault_injector(self) -> FaultInjector | None:
         return self
+
+    def workloads(self) -> SimWorkloads | None:
+        return self._workloads
 
     def _make_vm(self, v: SimVmSpec, now: float, nic_id: int) -> VmState:
         rng = self._rng

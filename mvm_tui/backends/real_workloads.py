@@ -1,0 +1,141 @@
+"""RealBackend's Workloads (issue 17) on an HCI cluster: `rbd` and `qemu-img` on the first host
+that answers, `virsh define` on the VM's host, as root over the pooled SSH connections; the
+commands are backends/workload_commands.py's, as the previews show them."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from mvm_tui.backends import workload_commands as cmd
+from mvm_tui.backends.base import BackendError, NotFound
+from mvm_tui.backends.capabilities import CliResult, Image
+from mvm_tui.core.new_vm import BASE_SNAP, image_rbd
+from mvm_tui.core.vm_spec import VmSpec
+
+if TYPE_CHECKING:
+    from mvm_tui.backends.real import RealBackend
+
+SECRET_USAGE = "client.libvirt secret"  # provisioning's (services/ceph_libvirt.py)
+IMPORT_TIMEOUT_S = 3600.0  # a cloud image of a few GB over a slow storage network
+
+
+class RealWorkloads:
+    def __init__(self, backend: RealBackend, pool: str = "vms") -> None:
+        self.backend, self.pool, self.rbd_user = backend, pool, "libvirt"
+
+    async def _run(self, host: str, argv: Sequence[str], stdin: str | None = None,
+                   timeout: float | None = None) -> CliResult:
+        r = await self.backend.ssh.run(host, list(argv), sudo=True, check=False, stdin=stdin,
+                                       timeout=timeout or self.backend.options.ceph_timeout)
+        return CliResult(r.exit_status, r.stdout, r.stderr)
+
+    async def _any(self, argv: Sequence[str], stdin: str | None = None) -> CliResult:
+        return await self.backend._on_any_host(lambda h: self._run(h, argv, stdin))
+
+    async def _must(self, host: str | None, argv: Sequence[str], stdin: str | None = None,
+                    timeout: float | None = None) -> str:
+        r = (await self._any(argv, stdin) if host is None
+             else await self._run(host, argv, stdin, timeout))
+        if r.exit_status != 0:
+            raise BackendError(f"{cmd.on(host or 'a host', argv)} failed: "
+                               + (r.stderr.strip().splitlines() or ["no message"])[-1])
+        return r.stdout
+
+    async def images(self) -> list[Image]:
+        listed = json.loads(await self._must(None, cmd.list_images(self.pool)) or "[]")
+        out = []
+        for entry in listed:
+            name = entry.get("image", "")
+            if not name.startswith("img.") or entry.get("snapshot"):
+                continue
+            image = name[4:]
+            r = await self._any(cmd.image_os(self.pool, image))
+            disks = tuple(sorted(
+                e["image"] for e in listed if not e.get("snapshot") and
+                (e.get("parent") or {}).get("image") == name))
+            out.append(Image(image, r.stdout.strip() if r.exit_status == 0 else "",
+                             int(entry.get("size", 0)), disks))
+        return out
+
+    async def secret_uuid(self) -> str:
+        text = await self._must(None, [*cmd.VIRSH, "secret-list"])
+        for line in text.splitlines():
+            if SECRET_USAGE in line:
+                return line.split()[0]
+        raise NotFound(f"no libvirt secret for {SECRET_USAGE!r} on the host: was the "
+                       "cluster's Ceph provisioned by mvm-tui?")
+
+    def import_commands(self, host: str, path: str, image: str, os: str) -> list[str]:
+        return [cmd.on(host, argv) for argv in cmd.import_image(self.pool, path, image, os)]
+
+    async def import_image(self, host: str, path: str, image: str, os: str) -> None:
+        convert, meta, snap, protect = cmd.import_image(self.pool, path, image, os)
+        if await self.disk_bytes(image_rbd(image)) is None:
+            await self._must(host, convert, timeout=IMPORT_TIMEOUT_S)
+        await self._must(host, meta)
+        if not any(s.get("name") == BASE_SNAP for s in await self._snaps(host, image)):
+            await self._must(host, snap)
+        if not any(s.get("name") == BASE_SNAP and s.get("protected") == "true"
+                   for s in await self._snaps(host, image)):
+            await self._must(host, protect)
+
+    async def _snaps(self, host: str, image: str) -> list[dict[str, str]]:
+        text = await self._must(host, ["rbd", "snap", "ls", "--format", "json",
+                                       f"{self.pool}/{image_rbd(image)}"])
+        return list(json.loads(text or "[]"))
+
+    def clone_commands(self, image: str, disk: str, size_gb: int) -> list[str]:
+        return [cmd.on("a host", argv) for argv in cmd.clone(self.pool, image, disk, size_gb)]
+
+    async def clone(self, image: str, disk: str, size_gb: int) -> None:
+        make, resize = cmd.clone(self.pool, image, disk, size_gb)
+        if await self.disk_bytes(disk) is None:
+            await self._must(None, make)
+        if (await self.disk_bytes(disk) or 0) < size_gb * 2**30:
+            await self._must(None, resize)
+
+    def volume_commands(self, disk: str, size_gb: int) -> list[str]:
+        return [cmd.on("a host", cmd.volume(self.pool, disk, size_gb))]
+
+    async def make_volume(self, disk: str, size_gb: int) -> None:
+        if await self.disk_bytes(disk) is None:
+            await self._must(None, cmd.volume(self.pool, disk, size_gb))
+
+    async def disk_bytes(self, disk: str) -> int | None:
+        r = await self._any(cmd.info(self.pool, disk))
+        if r.exit_status != 0:
+            if "No such file or directory" in r.stderr or "does not exist" in r.stderr:
+                return None
+            raise BackendError(f"rbd info {self.pool}/{disk} failed: {r.stderr.strip()}")
+        return int(json.loads(r.stdout).get("size", 0))
+
+    def seed_commands(self, seed: str) -> list[str]:
+        return [cmd.on("a host", cmd.write_seed(self.pool, seed), "the seed ISO, in base64")]
+
+    async def write_seed(self, seed: str, data: bytes) -> None:
+        if await self.disk_bytes(seed) == len(data):
+            return  # the same seed (it is made from the run's parameters alone)
+        if await self.disk_bytes(seed) is not None:
+            await self._must(None, cmd.remove(self.pool, seed))
+        await self._must(None, cmd.write_seed(self.pool, seed),
+                         base64.b64encode(data).decode() + "\n")
+
+    def define_commands(self, host: str, vm: str) -> list[str]:
+        return [cmd.on(host, cmd.define(), f"the domain XML of {vm} (above)")]
+
+    async def define(self, host: str, xml: str, spec: VmSpec) -> None:
+        await self._must(host, cmd.define(), xml)
+
+    async def defined(self, vm: str) -> dict[str, str]:
+        out = {}
+        for h in self.backend.hosts:
+            r = await self._run(h.name, cmd.domain_uuid(vm))
+            if r.exit_status == 0:
+                out[h.name] = r.stdout.strip()
+            elif "failed to get domain" not in r.stderr and "Domain not found" not in r.stderr:
+                raise BackendError(f"{h.name}: cannot tell whether {vm} is defined there: "
+                                   f"{r.stderr.strip() or 'no answer'}")
+        return out

@@ -1,0 +1,133 @@
+"""The simulator's Workloads (issue 17): an image library and RBD images in memory, the same
+commands in the previews as on real hosts (backends/workload_commands.py), and a defined VM
+made a simulated VM of its host, shut off, like `virsh define`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mvm_tui.backends import workload_commands as cmd
+from mvm_tui.backends.base import BackendError, NotFound
+from mvm_tui.backends.capabilities import Image
+from mvm_tui.backends.sim.spec import SimVmSpec
+from mvm_tui.core.new_vm import image_rbd
+from mvm_tui.core.vm_spec import VmSpec
+from mvm_tui.models import PowerState
+
+if TYPE_CHECKING:
+    from mvm_tui.backends.sim.backend import SimBackend
+
+GB = 2**30  # rbd's G
+SECRET_UUID = "5e1f7c2a-9b0d-4c61-8f4e-2d3a6b7c8e90"
+# the demo's library: what an operator imports first
+DEMO_IMAGES = (("debian-12", "Debian 12", 2 * GB), ("ubuntu-22.04", "Ubuntu 22.04", 3 * GB))
+
+
+@dataclass
+class _Rbd:
+    size: int
+    parent: str = ""  # the library image it was cloned from
+    data: bytes = b""
+
+
+@dataclass
+class SimWorkloads:
+    backend: SimBackend
+    pool: str = "vms"
+    rbd_user: str = "libvirt"
+    library: dict[str, str] = field(default_factory=dict)  # image -> its OS
+    rbd: dict[str, _Rbd] = field(default_factory=dict)
+    files: dict[tuple[str, str], int] = field(default_factory=dict)  # (host, path) -> size
+
+    def __post_init__(self) -> None:
+        for name, os, size in DEMO_IMAGES:
+            self.library[name] = os
+            self.rbd[image_rbd(name)] = _Rbd(size)
+
+    async def _any_host(self) -> None:
+        """A host answers (the commands run on the first that does)."""
+        for h in self.backend._hosts.values():
+            if h.reachable:
+                await self.backend._reach(h)
+                return
+        raise BackendError("rbd: no host answered")
+
+    async def images(self) -> list[Image]:
+        await self._any_host()
+        return [Image(name, os, self.rbd[image_rbd(name)].size,
+                      tuple(sorted(d for d, r in self.rbd.items() if r.parent == name)))
+                for name, os in sorted(self.library.items())]
+
+    async def secret_uuid(self) -> str:
+        await self._any_host()
+        return SECRET_UUID
+
+    def import_commands(self, host: str, path: str, image: str, os: str) -> list[str]:
+        return [cmd.on(host, argv) for argv in cmd.import_image(self.pool, path, image, os)]
+
+    async def import_image(self, host: str, path: str, image: str, os: str) -> None:
+        await self.backend._reach(self.backend._host(host))
+        if image in self.library:
+            return
+        size = self.files.get((host, path))
+        if size is None:
+            raise NotFound(f"{host}: no file {path}")
+        self.rbd[image_rbd(image)] = _Rbd(size)
+        self.library[image] = os
+
+    def clone_commands(self, image: str, disk: str, size_gb: int) -> list[str]:
+        return [cmd.on("any host", argv) for argv in cmd.clone(self.pool, image, disk, size_gb)]
+
+    async def clone(self, image: str, disk: str, size_gb: int) -> None:
+        await self._any_host()
+        if image not in self.library:
+            raise NotFound(f"no image named {image} in the library")
+        self.rbd.setdefault(disk, _Rbd(size_gb * GB, parent=image))
+
+    def volume_commands(self, disk: str, size_gb: int) -> list[str]:
+        return [cmd.on("any host", cmd.volume(self.pool, disk, size_gb))]
+
+    async def make_volume(self, disk: str, size_gb: int) -> None:
+        await self._any_host()
+        self.rbd.setdefault(disk, _Rbd(size_gb * GB))
+
+    async def disk_bytes(self, disk: str) -> int | None:
+        await self._any_host()
+        found = self.rbd.get(disk)
+        return None if found is None else found.size
+
+    def seed_commands(self, seed: str) -> list[str]:
+        return [cmd.on("any host", cmd.write_seed(self.pool, seed))]
+
+    async def write_seed(self, seed: str, data: bytes) -> None:
+        await self._any_host()
+        self.rbd[seed] = _Rbd(len(data), data=data)
+
+    def define_commands(self, host: str, vm: str) -> list[str]:
+        return [cmd.on(host, cmd.define(), f"the domain XML of {vm}")]
+
+    async def define(self, host: str, xml: str, spec: VmSpec) -> None:
+        backend = self.backend
+        await backend._reach(backend._host(host))
+        if spec.name in backend._vms:
+            return
+        v = SimVmSpec(name=spec.name, host=host, vcpus=spec.vcpus, memory_mb=spec.memory_mb,
+                      disk_gb=spec.disks[0].size_gb, placement=spec.placement,
+                      power=PowerState.SHUTOFF,
+                      vlan=spec.nics[0].vlan if spec.nics else None,
+                      extra_disks_gb=tuple(d.size_gb for d in spec.disks[1:]))
+        state = backend._make_vm(v, backend._clock.now(), len(backend._vms) + 1)
+        if spec.uuid:
+            state.template = state.template.model_copy(update={"uuid": spec.uuid})
+        backend._vms[spec.name] = state
+        backend._hosts[host].vms[spec.name] = state
+
+    async def defined(self, vm: str) -> dict[str, str]:
+        out = {}
+        for h in self.backend._hosts.values():
+            await self.backend._reach(h)
+            found = h.vms.get(vm)
+            if found is not None:
+                out[h.spec.name] = found.template.uuid
+        return out

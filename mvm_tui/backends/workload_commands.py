@@ -1,0 +1,68 @@
+"""The commands that make a VM's parts on an HCI cluster's hosts (issue 17), as argv: what the
+real backend runs (as root, over SSH) and what every preview shows, the simulator's included.
+Names come checked (core/new_vm, core/vm_spec); shlex quotes them in the preview all the same.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+
+from mvm_tui.core.new_vm import BASE_SNAP, image_rbd
+
+VIRSH = ("virsh", "-q", "-c", "qemu:///system")
+OS_KEY = "mvm.os"  # the library image's metadata key holding its OS
+
+
+def on(host: str, argv: Sequence[str], stdin: str = "") -> str:
+    """How a preview shows `argv` run on `host` (and what it reads on stdin)."""
+    text = f"{host}: {shlex.join(argv)}"
+    return f"{text} < {stdin}" if stdin else text
+
+
+def import_image(pool: str, path: str, image: str, os: str) -> list[list[str]]:
+    """A qcow2 or raw file on the host as a library image: written as a raw RBD image by
+    qemu-img (its rbd driver), then the protected snapshot its clones come from."""
+    name = f"{pool}/{image_rbd(image)}"
+    return [["qemu-img", "convert", "-O", "raw", path, f"rbd:{name}"],
+            ["rbd", "image-meta", "set", name, OS_KEY, os],
+            ["rbd", "snap", "create", f"{name}@{BASE_SNAP}"],
+            ["rbd", "snap", "protect", f"{name}@{BASE_SNAP}"]]
+
+
+def list_images(pool: str) -> list[str]:
+    return ["rbd", "ls", "--long", "--format", "json", pool]
+
+
+def image_os(pool: str, image: str) -> list[str]:
+    return ["rbd", "image-meta", "get", f"{pool}/{image_rbd(image)}", OS_KEY]
+
+
+def clone(pool: str, image: str, disk: str, size_gb: int) -> list[list[str]]:
+    return [["rbd", "clone", f"{pool}/{image_rbd(image)}@{BASE_SNAP}", f"{pool}/{disk}"],
+            ["rbd", "resize", "--size", f"{size_gb}G", f"{pool}/{disk}"]]
+
+
+def volume(pool: str, disk: str, size_gb: int) -> list[str]:
+    return ["rbd", "create", "--size", f"{size_gb}G", f"{pool}/{disk}"]
+
+
+def info(pool: str, disk: str) -> list[str]:
+    return ["rbd", "info", "--format", "json", f"{pool}/{disk}"]
+
+
+def write_seed(pool: str, seed: str) -> list[str]:
+    """The seed ISO, base64 on stdin (the SSH channel carries text), as an RBD image."""
+    return ["sh", "-c", 'base64 -d | rbd import - "$1"', "-", f"{pool}/{seed}"]
+
+
+def remove(pool: str, disk: str) -> list[str]:
+    return ["rbd", "rm", "--no-progress", f"{pool}/{disk}"]
+
+
+def define() -> list[str]:
+    return [*VIRSH, "define", "/dev/stdin"]
+
+
+def domain_uuid(vm: str) -> list[str]:
+    return [*VIRSH, "domuuid", vm]
