@@ -12,20 +12,9 @@ from mvm_tui.backends.base import BackendError
 from mvm_tui.config import ConfigError
 from mvm_tui.core.decommission import DecommissionPlan
 from mvm_tui.models import HostState
-from mvm_tui.runs import (
-    LogAppended,
-    LogLine,
-    RunChanged,
-    RunEvent,
-    RunOwnedElsewhere,
-    RunOwner,
-    RunState,
-    StepChanged,
-    StepRecord,
-)
-from mvm_tui.runs.follow import follow
+from mvm_tui.run_cli import execute_printing
 from mvm_tui.services.decommission_runs import Decommissions, host_remover
-from mvm_tui.session import Session, SessionError, load, open_session, poll_once
+from mvm_tui.session import SessionError, load, open_session, poll_once
 from mvm_tui.units import count
 
 EXIT_NOT_RECORDED = 74  # EX_IOERR: the run store cannot be used, so nothing is done
@@ -89,53 +78,9 @@ async def run_decommission(host: str, config_path: Path | None, *, demo: bool = 
                 print("not started: " + "; ".join(plan.blockers), file=out)
                 return 1
             run_id = decom.create(plan).id
-        return await _execute(session, run_id, out)
+        return await execute_printing(session, run_id, out)
     except BackendError as exc:
         print(f"mvm-tui decommission: {exc}", file=sys.stderr)
         return 1
     finally:
         await session.close()
-
-
-async def _execute(session: Session, run_id: int, out: TextIO) -> int:
-    """Execute the run here; while another live process owns it, show what that process does
-    (read-only), and resume it here only if that process dies before the run ends."""
-    def step(s: StepRecord) -> None:
-        print(f"[{s.state.value}] {s.index + 1}. {s.title}" + (f": {s.error}" if s.error else ""),
-              file=out, flush=True)
-
-    def line(text: LogLine) -> None:
-        print(f"    {text.text}", file=out, flush=True)
-
-    def owner(who: RunOwner) -> None:
-        print(f"run #{run_id} is running in {who}: shown here read-only; it is resumed here "
-              "only if that process stops first", file=out, flush=True)
-
-    followed = False
-
-    def show(event: RunEvent) -> None:
-        if isinstance(event, RunChanged) and event.run.id == run_id and followed and \
-                event.run.state is RunState.RUNNING:
-            print(f"run #{run_id}: the process running it stopped; resumed here (every step "
-                  "re-checks the cluster first)", file=out, flush=True)
-        elif isinstance(event, StepChanged) and event.step.run_id == run_id:
-            step(event.step)
-        elif isinstance(event, LogAppended) and event.line.run_id == run_id:
-            line(event.line)
-
-    while True:
-        unsubscribe = session.executor.subscribe(show)
-        try:
-            record = await session.executor.execute(run_id)
-            break
-        except RunOwnedElsewhere:
-            pass
-        finally:
-            unsubscribe()
-        record = await follow(session.executor, run_id, line, step, owner)
-        if record.finished:
-            break
-        followed = True
-    print(f"run #{run_id}: {record.state.value}" + (f": {record.error}" if record.error else ""),
-          file=out)
-    return 0 if record.state is RunState.DONE else 1

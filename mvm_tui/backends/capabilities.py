@@ -123,7 +123,8 @@ class Image:
     name: str
     os: str  # as the operator named it at the import ("" when not said)
     size_bytes: int
-    disks: tuple[str, ...]  # the VM disks cloned from it (RBD image names), trashed ones too
+    disks: tuple[str, ...]  # the VM disks cloned from it (RBD image names)
+    ready: bool = True  # its snapshot for clones is made and protected (an import finished)
 
 
 class Workloads(Protocol):

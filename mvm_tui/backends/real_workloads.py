@@ -56,8 +56,10 @@ class RealWorkloads:
             disks = tuple(sorted(
                 e["image"] for e in listed if not e.get("snapshot") and
                 (e.get("parent") or {}).get("image") == name))
+            ready = any(e.get("image") == name and e.get("snapshot") == BASE_SNAP and
+                        e.get("protected") == "true" for e in listed)
             out.append(Image(image, r.stdout.strip() if r.exit_status == 0 else "",
-                             int(entry.get("size", 0)), disks))
+                             int(entry.get("size", 0)), disks, ready))
         return out
 
     async def secret_uuid(self) -> str:

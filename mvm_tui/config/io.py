@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import TypeVar
 
 import tomli_w
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mvm_tui.config.errors import ConfigError, format_validation_error, toml_message
 from mvm_tui.config.model import Config
@@ -14,17 +15,23 @@ from mvm_tui.config_example import COMMAND as EXAMPLE_COMMAND
 from mvm_tui.core.validation import format_vlans
 from mvm_tui.paths import write_private
 
+M = TypeVar("M", bound=BaseModel)
+
 
 def load_config(path: Path) -> Config:
     """Read and validate config.toml. Raises ConfigError on any problem."""
+    return load_toml(path, Config, missing=(
+        f"no such file; `{EXAMPLE_COMMAND}` prints an example to copy there and edit (every "
+        "key explained), or pass --config PATH"))
+
+
+def load_toml(path: Path, model: type[M], missing: str = "no such file") -> M:
+    """Read and validate a TOML file as `model`. Raises ConfigError on any problem."""
     path = Path(path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(
-            path, f"no such file; `{EXAMPLE_COMMAND}` prints an example to copy there and "
-            "edit (every key explained), or pass --config PATH"
-        ) from None
+        raise ConfigError(path, missing) from None
     except IsADirectoryError:
         raise ConfigError(path, "is a directory, not a config file; pass --config PATH") from None
     except PermissionError:
@@ -40,7 +47,7 @@ def load_config(path: Path) -> Config:
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(path, toml_message(e)) from None
     try:
-        return Config.model_validate(data)
+        return model.model_validate(data)
     except ValidationError as e:
         raise ConfigError(path, format_validation_error(e, data)) from None
 

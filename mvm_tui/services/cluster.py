@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
@@ -30,6 +31,7 @@ from mvm_tui.services.power_runs import OUTCOME, PowerRuns
 from mvm_tui.services.power_runs import POWER_TITLES as POWER_TITLES  # for the screens
 from mvm_tui.services.stopping import stop_within
 from mvm_tui.services.workloads.create import check_request, create_steps, to_params
+from mvm_tui.services.workloads.images import import_steps
 
 # Which actions apply in which power state; the UI offers nothing else.
 POWER_ACTIONS_BY_STATE: dict[PowerState, tuple[PowerAction, ...]] = {
@@ -70,6 +72,7 @@ class Cluster:
         executor.register(self._kind("vm.power"), self.power.steps)
         executor.register(self._kind("vm.placement"), self._build_placement_run)
         executor.register(self._kind("vm.create"), self._build_create_run)
+        executor.register(self._kind("image.import"), partial(import_steps, backend))
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,
@@ -174,6 +177,14 @@ class Cluster:
         name = params["request"]["name"]
         return self.executor.create(self._kind("vm.create"), f"Create {name}", params,
                                     Targets(cluster=self.name, host=params["host"], vm=name))
+
+    def import_preview(self, params: Mapping[str, Any]) -> list[Step]:
+        return self.executor.preview(self._kind("image.import"), params)
+
+    def create_import_run(self, params: Mapping[str, Any]) -> RunRecord:
+        return self.executor.create(
+            self._kind("image.import"), f"Import the image {params['image']}", params,
+            Targets(cluster=self.name, host=params["host"]))
 
     def _build_create_run(self, params: Mapping[str, Any]) -> Sequence[Step]:
         return create_steps(self.backend, self.snapshot, self.ha_settings,

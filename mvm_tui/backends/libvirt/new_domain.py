@@ -81,6 +81,7 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
     ET.SubElement(balloon, "stats", period="5")
     rng = ET.SubElement(devices, "rng", model="virtio")
     _text(rng, "backend", "/dev/urandom", model="random")
+    ET.indent(root)  # the preview shows it as it is defined
     return ET.tostring(root, encoding="unicode")
 
 

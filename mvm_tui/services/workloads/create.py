@@ -62,7 +62,7 @@ async def check_request(req: NewVm, workloads: Workloads, snap: ClusterSnapshot,
                         settings: HaSettings, vlans: tuple[int, ...]) -> tuple[NewVm, str]:
     """The request with its uuid, and its host (the one asked for, or the placement engine's
     choice); RequestRefused naming each field that is wrong, nothing made."""
-    images = {i.name: i for i in await workloads.images()}
+    images = {i.name: i for i in await workloads.images() if i.ready}
     problems = new_vm.problems(req, images=images, vlans=vlans,
                                vms={v.name for v in snap.vms}, hosts={h.name for h in snap.hosts})
     image = images.get(req.image)

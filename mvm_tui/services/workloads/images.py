@@ -1,0 +1,52 @@
+"""The image library as Runs (issue 17): importing a cloud image into the cluster's storage.
+The import re-checks, right before it acts, that no library image has that name."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
+from mvm_tui.backends.capabilities import Workloads
+from mvm_tui.core.validation import validate_hostname_label
+from mvm_tui.runs import Step, StepContext
+
+
+def import_params(host: str, path: str, image: str, os: str) -> dict[str, Any]:
+    """The parameters of an import; ValueError naming what is wrong (nothing is done)."""
+    try:
+        validate_hostname_label(image)
+    except ValueError as exc:
+        raise ValueError(f"image name: {exc}") from None
+    if not path.startswith("/") or not path.isprintable() or "\n" in path:
+        raise ValueError(f"path: {path!r} is not an absolute path on the host")
+    if not os.isprintable() or len(os) > 100:
+        raise ValueError("os: printable text of 100 characters at most")
+    return {"host": host, "path": path, "image": image, "os": os}
+
+
+def import_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
+    w = _workloads(backend)
+    host, path, image, os = (params[k] for k in ("host", "path", "image", "os"))
+
+    async def have(ctx: StepContext) -> bool:
+        return any(i.name == image and i.ready for i in await w.images())
+
+    async def action(ctx: StepContext) -> None:
+        if await have(ctx):  # (one half made, by a failed import of this name, is finished)
+            raise InvalidState(f"the library has an image named {image} already: nothing "
+                               "is imported")
+        ctx.log(f"{host}: {path} into the library as {image} (a raw RBD image)")
+        await w.import_image(host, path, image, os)
+        ctx.log(f"{image}: imported, its snapshot for clones protected")
+
+    return [Step(f"Import {path} from {host} as the image {image}",
+                 tuple(w.import_commands(host, path, image, os)), action, have)]
+
+
+def _workloads(backend: ClusterBackend) -> Workloads:
+    w = backend.workloads()
+    if w is None:
+        raise NotFound(f"cluster {backend.name} has no image library (only HCI clusters have "
+                       "one for now)")
+    return w

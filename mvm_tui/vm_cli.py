@@ -1,0 +1,161 @@
+"""`mvm-tui vm create --from FILE [--dry-run]` and `mvm-tui image list|import`: workloads
+headless (issue 17). A creation or an import is a Run, in History like one from the TUI: its
+steps and every command are printed first, then its log as it runs; `--dry-run` stops after
+the plan. A wrong value is named by its field and nothing is made."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TextIO
+
+from mvm_tui.backends.base import BackendError
+from mvm_tui.config import Config, ConfigError, PlanConfig
+from mvm_tui.config.io import load_toml
+from mvm_tui.config.vm_file import VmFile
+from mvm_tui.core.cloud_init import CloudInit, StaticAddress
+from mvm_tui.core.new_vm import NewVm
+from mvm_tui.run_cli import execute_printing, print_steps
+from mvm_tui.services.cluster import Cluster
+from mvm_tui.services.workloads.create import RequestRefused
+from mvm_tui.services.workloads.images import import_params
+from mvm_tui.session import Prompts, Session, measure, open_session
+from mvm_tui.units import count
+
+EXIT_REFUSED = 2
+EXIT_NOT_RECORDED = 74  # EX_IOERR: the run store cannot be used, so nothing is done
+
+
+class Refused(Exception):
+    """What the operator asked for cannot be done; the message says why."""
+
+
+def new_vm(vm: VmFile, plans: Mapping[str, PlanConfig]) -> NewVm:
+    """The request a VM file makes, its plan's size applied; Refused naming what is wrong."""
+    plan = None
+    if vm.plan is not None:
+        plan = plans.get(vm.plan)
+        if plan is None:
+            raise Refused(f"plan: no plan named {vm.plan!r} (the config's: "
+                          f"{', '.join(sorted(plans)) or 'none'})")
+    size: dict[str, int] = {}
+    for key in ("vcpus", "memory_mb", "disk_gb"):
+        value = getattr(vm, key) if getattr(vm, key) is not None else getattr(plan, key, None)
+        if value is None:
+            raise Refused(f"{key}: give a plan or a value")
+        size[key] = value
+    ci = vm.cloud_init
+    cloud = None
+    if ci is not None:
+        user_data = ""
+        if ci.user_data_file is not None:
+            try:
+                user_data = ci.user_data_file.expanduser().read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise Refused(f"cloud_init.user_data_file: cannot read "
+                              f"{ci.user_data_file}: {exc}") from None
+        static = (StaticAddress(ci.address, ci.gateway, tuple(ci.dns))
+                  if ci.address is not None else None)
+        cloud = CloudInit(ci.hostname or vm.name, ci.user, tuple(ci.ssh_keys), static,
+                          user_data)
+    return NewVm(name=vm.name, vcpus=size["vcpus"], memory_mb=size["memory_mb"],
+                 image=vm.image, disk_gb=size["disk_gb"], volumes_gb=tuple(vm.volumes_gb),
+                 vlans=tuple(vm.vlans), host=vm.host, placement=vm.placement,
+                 headroom=vm.headroom, cloud=cloud, allow_reserve_break=vm.allow_reserve_break,
+                 start=vm.start)
+
+
+def pick_cluster(session: Session, name: str | None) -> Cluster:
+    clusters = [c for c in session.clusters if name in (None, c.name)]
+    if name is None and len(clusters) > 1:
+        raise Refused("cluster: the config has several: say which (" +
+                      ", ".join(c.name for c in clusters) + ")")
+    if not clusters:
+        raise Refused(f"cluster: no cluster named {name!r} in the config")
+    return clusters[0]
+
+
+async def run_vm_create(path: Path, config: Config, demo: bool, prompts: Prompts,
+                        dry_run: bool, out: TextIO = sys.stdout) -> int:
+    session = open_session(config, demo, prompts=prompts)
+    try:
+        vm = load_toml(path, VmFile)
+        req = new_vm(vm, session.config.plans)
+        cluster = pick_cluster(session, vm.cluster)
+        await measure(cluster, 0)
+        params = await cluster.new_vm_params(req)
+        print(f"Create {req.name} in cluster {cluster.name}, on {params['host']}"
+              + (" (the placement engine's choice)" if req.host is None else ""), file=out)
+        print_steps(cluster.create_vm_preview(params), out)
+        if dry_run:
+            return 0
+        if session.store_damage is not None:
+            print(f"mvm-tui vm create: {session.store_damage}", file=sys.stderr)
+            return EXIT_NOT_RECORDED
+        return await execute_printing(session, cluster.create_vm_run(params).id, out)
+    except RequestRefused as exc:
+        print("mvm-tui vm create: the VM is not made:", file=sys.stderr)
+        for field, why in exc.problems.items():
+            print(f"  {field}: {why}", file=sys.stderr)
+        return EXIT_REFUSED
+    except (ConfigError, Refused, BackendError) as exc:
+        print(f"mvm-tui vm create: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        await session.close()
+
+
+async def run_image_list(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
+                         as_json: bool, out: TextIO = sys.stdout) -> int:
+    session = open_session(config, demo, prompts=prompts)
+    try:
+        c = pick_cluster(session, cluster)
+        workloads = c.backend.workloads()
+        if workloads is None:
+            raise Refused(f"cluster {c.name} has no image library (HCI clusters only for now)")
+        images = await workloads.images()
+    except (Refused, BackendError) as exc:
+        print(f"mvm-tui image list: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        await session.close()
+    rows: list[dict[str, Any]] = [
+        {"name": i.name, "os": i.os, "size_bytes": i.size_bytes, "vm_disks": list(i.disks),
+         "ready": i.ready} for i in images]
+    if as_json:
+        json.dump({"cluster": c.name, "images": rows}, out, indent=2)
+        out.write("\n")
+        return 0
+    for i in images:
+        state = "" if i.ready else "  (import not finished: import it again)"
+        print(f"{i.name:24} {i.os or '-':20} {i.size_bytes / 2**30:8.1f} GiB  "
+              f"{count(len(i.disks), 'VM disk')}{state}", file=out)
+    if not images:
+        print(f"the library of {c.name} is empty: `mvm-tui image import` adds one", file=out)
+    return 0
+
+
+async def run_image_import(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
+                           source: str, image: str, os: str, dry_run: bool,
+                           out: TextIO = sys.stdout) -> int:
+    session = open_session(config, demo, prompts=prompts)
+    try:
+        c = pick_cluster(session, cluster)
+        host, sep, path = source.partition(":")
+        if not sep or host not in {h.name for h in c.backend.hosts}:
+            raise Refused(f"source: {source!r} is not HOST:PATH with a host of {c.name}")
+        params = import_params(host, path, image, os)
+        print_steps(c.import_preview(params), out)
+        if dry_run:
+            return 0
+        if session.store_damage is not None:
+            print(f"mvm-tui image import: {session.store_damage}", file=sys.stderr)
+            return EXIT_NOT_RECORDED
+        return await execute_printing(session, c.create_import_run(params).id, out)
+    except (Refused, ValueError, BackendError) as exc:
+        print(f"mvm-tui image import: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        await session.close()
