@@ -20,6 +20,7 @@ from mvm_tui.lab.guests import (
     define_guest,
     defined_guests,
     guest_xml,
+    make_cloud_image,
     make_linux_guest,
 )
 from mvm_tui.lab.manage import cut, down, power_off, restore, up
@@ -29,5 +30,6 @@ from mvm_tui.lab.status import LabStatus, status
 __all__ = [
     "GUEST_KINDS", "LabError", "LabHost", "LabInfo", "LabStatus", "ceph_health", "ceph_status",
     "current", "cut", "define_guest", "defined_guests", "down", "guest_xml", "lab_dir",
-    "make_linux_guest", "netem", "power_off", "restore", "status", "up", "wait_health_ok",
+    "make_cloud_image", "make_linux_guest", "netem", "power_off", "restore", "status", "up",
+    "wait_health_ok",
 ]

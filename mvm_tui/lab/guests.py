@@ -26,6 +26,7 @@ from mvm_tui.lab.model import SCRIPTS, LabError, LabInfo, current, lab_dir, requ
 
 GUEST_KINDS = ("nodisk", "nodisk-tcg", "qcow2", "rbd", "linux")
 SECRET_UUID = "6d7e1d3a-3c2f-4a34-9d0e-6d766c61622e"  # libvirt secret for client.admin
+LIBVIRT_SECRET_UUID = "0b5a1c1e-44d3-4c1e-9a7a-5f6c1b7e2d10"  # for client.libvirt
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
 
 
@@ -47,6 +48,20 @@ def make_linux_guest() -> Path:
     run(["bash", SCRIPTS / "make-guest.sh"], env={"OUT": str(out)}, timeout=600,
         log=lab_dir() / "lab.log")
     return out
+
+
+CLOUD_IMAGE = "debian-12-cloud.qcow2"
+
+
+def make_cloud_image() -> Path:
+    """Build (once) a Debian 12 cloud image (cloud-init, qemu guest agent, sshd) from Debian
+    packages into cache_dir(); returns its path."""
+    require_root()
+    out = cache_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    run(["bash", SCRIPTS / "make-cloud-image.sh"], env={"OUT": str(out)}, timeout=1200,
+        log=lab_dir() / "lab.log")
+    return out / CLOUD_IMAGE
 
 
 def _disk_xml(kind: str, name: str, info: LabInfo) -> str:
@@ -93,6 +108,24 @@ def _ceph_secret(info: LabInfo, log: Path) -> None:
             continue
         run(net.hx(h.index, *virsh, "secret-define", "/dev/stdin"), log=log, input=xml)
         run(net.hx(h.index, *virsh, "secret-set-value", SECRET_UUID, "--base64", key), log=log)
+
+
+def libvirt_ceph_user(info: LabInfo, log: Path) -> None:
+    """What mvm-tui's Ceph provisioning gives every host (services/ceph_libvirt.py), so VMs
+    mvm-tui creates reach RBD as in production: the cephx user client.libvirt (RBD on the
+    pool only) and its key as a libvirt secret named "client.libvirt secret"."""
+    key = run(net.hx(info.hosts[0].index, "ceph", "auth", "get-or-create-key", "client.libvirt",
+                     "mon", "profile rbd", "osd", f"profile rbd pool={info.pool}"),
+              log=log).stdout.strip()
+    xml = (f"<secret ephemeral='no' private='yes'><uuid>{LIBVIRT_SECRET_UUID}</uuid><usage "
+           "type='ceph'><name>client.libvirt secret</name></usage></secret>")
+    virsh = ["virsh", "-q", "-c", "qemu:///system"]
+    for h in info.hosts:
+        if not net.anchor_alive(h.index):
+            continue
+        run(net.hx(h.index, *virsh, "secret-define", "/dev/stdin"), log=log, input=xml)
+        run(net.hx(h.index, *virsh, "secret-set-value", LIBVIRT_SECRET_UUID, "--file",
+                   "/dev/stdin"), log=log, input=key)
 
 
 def define_guest(host: str, name: str, kind: str = "nodisk", start: bool = True) -> str:

@@ -16,6 +16,7 @@ from mvm_tui.lab import netns as net
 from mvm_tui.lab.ceph import wait_health_ok
 from mvm_tui.lab.cfgfile import SELF_FENCE_AFTER, write_config
 from mvm_tui.lab.delay import reapply
+from mvm_tui.lab.guests import libvirt_ceph_user
 from mvm_tui.lab.model import (
     BRIDGE,
     MAX_HOSTS,
@@ -181,6 +182,8 @@ def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
         clock(f"ceph daemons started ({n} mon, 1 mgr, {n} {objectstore} OSD, pool {POOL})")
         wait_health_ok(info, health_timeout)
         clock("ceph HEALTH_OK")
+        libvirt_ceph_user(info, log)
+        clock("client.libvirt and its libvirt secret on every host, as provisioning makes them")
     set_up_trust(info, log)  # as provisioning does: each host's own key, its peers trust it
     clock("migration trust: every host logs in to every other with its own key")
     write_config(info)

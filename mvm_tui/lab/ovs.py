@@ -62,3 +62,21 @@ def ovs_up(info: LabInfo, hosts: Sequence[LabHost] | None = None, *,
         finally:  # also the daemons of the hosts that did start, for teardown
             for h in targets:
                 record_ovs_pids(h.index)
+    for h in targets:
+        libvirt_network(h, log)
+
+
+def libvirt_network(h: LabHost, log: Path) -> None:
+    """The libvirt network provisioning defines (provision/ovs.sh), so VMs mvm-tui creates
+    get their NICs as in production: OVS_BRIDGE with a port group vlan-V per compute VLAN."""
+    xml = (f"<network><name>{OVS_BRIDGE}</name><forward mode='bridge'/><bridge "
+           f"name='{OVS_BRIDGE}'/><virtualport type='openvswitch'/>"
+           + "".join(f"<portgroup name='vlan-{v}'><vlan><tag id='{v}'/></vlan></portgroup>"
+                     for v in COMPUTE_VLANS) + "</network>")
+    virsh = ["virsh", "-q", "-c", "qemu:///system"]
+    if run(net.hx(h.index, *virsh, "net-info", OVS_BRIDGE), log=log, check=False).returncode:
+        run(net.hx(h.index, *virsh, "net-define", "/dev/stdin"), log=log, input=xml)
+    active = run(net.hx(h.index, *virsh, "net-info", OVS_BRIDGE), log=log).stdout
+    if not any(line.split() == ["Active:", "yes"] for line in active.splitlines()):
+        run(net.hx(h.index, *virsh, "net-start", OVS_BRIDGE), log=log)
+    run(net.hx(h.index, *virsh, "net-autostart", OVS_BRIDGE), log=log)

@@ -48,6 +48,10 @@ def test_libvirt_defines_it_with_the_maximums_and_devices_asked_for(
     cdrom = root.find("devices/disk[@device='cdrom']")
     assert cdrom is not None and cdrom.find("readonly") is not None
     assert cdrom.find("source").get("name") == SPEC.seed  # type: ignore[union-attr]
+    # on virtio-scsi: Debian's cloud kernel has no AHCI driver, so a SATA CD-ROM is not seen
+    assert cdrom.find("target").get("bus") == "scsi"  # type: ignore[union-attr]
+    assert root.find("devices/controller[@type='scsi']").get(  # type: ignore[union-attr]
+        "model") == "virtio-scsi"
     ports = [i.find("source").get("portgroup")  # type: ignore[union-attr]
              for i in root.findall("devices/interface")]
     assert ports == ["vlan-22", "vlan-23"]

@@ -62,6 +62,8 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
     for i, disk in enumerate(spec.disks):
         _rbd_disk(devices, f"{disk.pool}/{disk.image}", f"vd{chr(ord('a') + i)}", rbd)
     if spec.seed:  # on RBD too, so every host reads it: the VM can fail over
+        # on virtio-scsi: cloud kernels (Debian's) have no AHCI driver for a SATA CD-ROM
+        ET.SubElement(devices, "controller", type="scsi", index="0", model="virtio-scsi")
         _rbd_disk(devices, spec.seed, "sda", rbd, device="cdrom")
     for nic in spec.nics:
         iface = ET.SubElement(devices, "interface", type="network")
@@ -104,6 +106,6 @@ def _rbd_disk(devices: ET.Element, name: str, target: str, rbd: RbdAccess,
         ET.SubElement(source, "host", name=monitor, port="6789")
     auth = ET.SubElement(disk, "auth", username=rbd.user)
     ET.SubElement(auth, "secret", type="ceph", uuid=rbd.secret_uuid)
-    ET.SubElement(disk, "target", dev=target, bus="sata" if device == "cdrom" else "virtio")
+    ET.SubElement(disk, "target", dev=target, bus="scsi" if device == "cdrom" else "virtio")
     if device == "cdrom":
         ET.SubElement(disk, "readonly")

@@ -1,0 +1,153 @@
+"""Workloads in the real lab (issue 17), end to end through the app's Cluster facade and its
+real backend. Expected before running:
+- a Debian 12 cloud image built from Debian packages (lab.make_cloud_image, cached), copied
+  onto h1's own disk, is imported by a Run into the lab's Ceph as the library image debian-12:
+  listed ready (its base snapshot protected), 2 GiB;
+- a creation Run makes wl-1 from it on h1: its root disk is a clone whose parent is the
+  image, its seed an RBD image, its definition on h1 with the run's uuid; it boots (emulated),
+  takes its host name, user and SSH key from the seed and its static address on VLAN 100,
+  reports that address through the qemu guest agent, and answers `hostname` over SSH from the
+  jump box (through h1, as an operator's jump box reaches a VM network);
+- the same request again is refused, naming the name, and makes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from mvm_tui import lab
+from mvm_tui.core.cloud_init import CloudInit, StaticAddress
+from mvm_tui.core.new_vm import NewVm, disk_rbd, image_rbd, seed_rbd
+from mvm_tui.lab.netns import hx
+from mvm_tui.runs import RunState
+from mvm_tui.services.workloads.create import RequestRefused
+from mvm_tui.services.workloads.images import import_params
+from mvm_tui.session import Session, measure
+
+pytestmark = pytest.mark.lab
+
+VIRSH = ("virsh", "-q", "-c", "qemu:///system")
+ON_HOST = "/var/lib/libvirt/images/debian-12-cloud.qcow2"  # h1's own disk, not the jump box's
+VM_ADDRESS, HOST_ADDRESS = "10.100.0.50", "10.100.0.1"
+BOOT_S = 600.0  # emulated (TCG): the lab's nested KVM cannot run a Linux guest
+
+
+def sh(index: int, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(hx(index, *argv), capture_output=True, text=True, timeout=300,
+                          check=check)
+
+
+@pytest.fixture
+def image_on_h1(lab_info: lab.LabInfo) -> Iterator[str]:
+    built = lab.make_cloud_image()
+    sh(1, "cp", str(built), ON_HOST)
+    yield ON_HOST
+    sh(1, "rm", "-f", ON_HOST)
+
+
+@pytest.fixture
+def vm_key(tmp_path: Path) -> Path:
+    key = tmp_path / "ops_key"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "ops@lab", "-f",
+                    str(key)], check=True)
+    return key
+
+
+@pytest.fixture
+def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
+    """Whatever the test made, removed (deleting VMs is not a feature yet): the VM, its disks,
+    the image, and the address given to h1's VLAN 100 port."""
+    yield
+    pool = lab_info.pool
+    for host in lab_info.hosts:
+        for verb in ("destroy", "undefine"):
+            sh(host.index, *VIRSH, verb, "wl-1", check=False)
+    for image in (disk_rbd("wl-1", 0), seed_rbd("wl-1")):
+        sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image}", check=False)
+    base = f"{pool}/{image_rbd('debian-12')}@base"
+    sh(1, "rbd", "snap", "unprotect", base, check=False)
+    sh(1, "rbd", "snap", "rm", "--no-progress", base, check=False)
+    sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image_rbd('debian-12')}", check=False)
+    sh(1, "ip", "addr", "del", f"{HOST_ADDRESS}/24", "dev", "vlan100", check=False)
+
+
+async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over_ssh(
+        lab_session: Session, lab_info: lab.LabInfo, image_on_h1: str, vm_key: Path,
+        cleanup: None, tmp_path: Path) -> None:
+    cluster = lab_session.clusters[0]
+    workloads = cluster.backend.workloads()
+    assert workloads is not None
+    started = time.monotonic()
+    imported = await cluster.execute(cluster.create_import_run(
+        import_params("h1", image_on_h1, "debian-12", "Debian 12")).id)
+    assert imported.state is RunState.DONE, imported.error
+    print(f"image imported in {time.monotonic() - started:.1f} s")
+    image = next(i for i in await workloads.images() if i.name == "debian-12")
+    assert (image.os, image.ready, image.size_bytes) == ("Debian 12", True, 2 * 2**30)
+
+    await measure(cluster, 0)
+    req = NewVm(name="wl-1", vcpus=1, memory_mb=768, image="debian-12", disk_gb=3,
+                vlans=(100,), host="h1",
+                cloud=CloudInit(hostname="wl-1", user="ops",
+                                ssh_keys=(vm_key.with_suffix(".pub").read_text().strip(),),
+                                static=StaticAddress(f"{VM_ADDRESS}/24")))
+    params = await cluster.new_vm_params(req)
+    assert params["host"] == "h1"
+    started = time.monotonic()
+    made = await cluster.execute(cluster.create_vm_run(params).id)
+    assert made.state is RunState.DONE, made.error
+    print(f"wl-1 made and started in {time.monotonic() - started:.1f} s")
+    parent = sh(1, "rbd", "info", "--format", "json", f"{lab_info.pool}/{disk_rbd('wl-1', 0)}")
+    assert f'"image":"{image_rbd("debian-12")}"' in parent.stdout.replace(" ", "")
+    assert sh(1, *VIRSH, "domuuid", "wl-1").stdout.strip() == params["request"]["uuid"]
+
+    sh(1, "ip", "addr", "add", f"{HOST_ADDRESS}/24", "dev", "vlan100", check=False)
+    started = time.monotonic()
+    addresses = await _agent_addresses(lab_info, BOOT_S)
+    print(f"wl-1's guest agent answered {time.monotonic() - started:.1f} s after the start")
+    assert VM_ADDRESS in addresses
+    answer = await _ssh(lab_info, vm_key, tmp_path, "hostname", BOOT_S)
+    assert answer == "wl-1"
+
+    with pytest.raises(RequestRefused) as again:
+        await cluster.new_vm_params(replace(req, uuid=""))
+    assert "name" in again.value.problems
+
+
+async def _agent_addresses(lab_info: lab.LabInfo, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = sh(1, *VIRSH, "domifaddr", "wl-1", "--source", "agent", check=False)
+        if r.returncode == 0 and VM_ADDRESS in r.stdout:
+            return r.stdout
+        assert time.monotonic() < deadline, f"no answer from wl-1's guest agent: {r.stderr}"
+        await asyncio.sleep(5)
+
+
+async def _ssh(lab_info: lab.LabInfo, key: Path, tmp: Path, command: str,
+               timeout: float) -> str:
+    h1 = lab_info.host("h1")
+    config = tmp / "ssh_config"
+    config.write_text(
+        f"Host lab-h1\n  HostName {h1.address}\n  Port {h1.port}\n  User {h1.user}\n"
+        f"  IdentityFile {h1.key_file}\n  UserKnownHostsFile {lab_info.known_hosts}\n"
+        f"  StrictHostKeyChecking yes\n"
+        f"Host wl-1\n  HostName {VM_ADDRESS}\n  User ops\n  IdentityFile {key}\n"
+        f"  ProxyJump lab-h1\n  UserKnownHostsFile {tmp / 'vm_known_hosts'}\n"
+        "  StrictHostKeyChecking accept-new\n  BatchMode yes\n  ConnectTimeout 10\n")
+    deadline = time.monotonic() + timeout
+    while True:
+        r = await asyncio.to_thread(
+            subprocess.run, ["ssh", "-F", str(config), "wl-1", command], capture_output=True,
+            text=True, timeout=60, check=False)
+        if r.returncode == 0:
+            return r.stdout.strip()
+        assert time.monotonic() < deadline, f"ssh to wl-1 failed: {r.stderr}"
+        await asyncio.sleep(5)
