@@ -127,6 +127,12 @@ class ClusterBackend(ABC):
     async def set_maintenance(self, host: str, on: bool) -> None:
         """Mark the host in or out of maintenance, where every jump box sees it."""
 
+    async def guest_addresses(self, vm: str) -> tuple[str, ...] | None:
+        """The running VM's addresses ("10.0.22.15/24") as its qemu guest agent reports them
+        (with Open vSwitch there are no libvirt DHCP leases); None when the agent does not
+        answer (not installed, not started yet)."""
+        return None
+
     # -- optional capabilities (backends.capabilities): None when the cluster has none
 
     def ceph_admin(self) -> CephAdmin | None:

@@ -43,7 +43,11 @@ from mvm_tui.backends.real_ceph import RealCeph
 from mvm_tui.backends.real_checks import RealChecks
 from mvm_tui.backends.real_failover import RealFailover, cluster_ipmi
 from mvm_tui.backends.real_options import HostInfo, RealOptions
-from mvm_tui.backends.real_workloads import RealWorkloads
+from mvm_tui.backends.real_workloads import (
+    RealWorkloads,
+    guest_addresses_command,
+    parse_guest_addresses,
+)
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
@@ -229,6 +233,14 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
         fresh = await self.vm_info(vm)  # where it is defined now
         assert fresh.host is not None
         return await self._node(fresh.host).stop_reason(vm)
+
+    async def guest_addresses(self, vm: str) -> tuple[str, ...] | None:
+        fresh = await self.vm_info(vm)
+        if fresh.host is None or fresh.power is not PowerState.RUNNING:
+            return None
+        r = await self.ssh.run(fresh.host, guest_addresses_command(vm), sudo=True, check=False,
+                               timeout=self.options.ceph_timeout)
+        return parse_guest_addresses(r.stdout) if r.exit_status == 0 else None
 
     def _defined_on(self, vm: Vm) -> str:
         host = self._where.get(vm.name, vm.host)

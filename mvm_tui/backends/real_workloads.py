@@ -22,6 +22,24 @@ SECRET_USAGE = "client.libvirt secret"  # provisioning's (services/ceph_libvirt.
 IMPORT_TIMEOUT_S = 3600.0  # a cloud image of a few GB over a slow storage network
 
 
+def guest_addresses_command(vm: str) -> list[str]:
+    return [*cmd.VIRSH, "domifaddr", vm, "--source", "agent"]
+
+
+def parse_guest_addresses(text: str) -> tuple[str, ...]:
+    """The addresses in `virsh domifaddr --source agent`'s table, but loopback and IPv6
+    link-local ones."""
+    out = []
+    for line in text.splitlines():
+        words = line.split()
+        if len(words) != 4 or words[2] not in ("ipv4", "ipv6"):
+            continue
+        address = words[3]
+        if not address.startswith(("127.", "::1/", "fe80:")):
+            out.append(address)
+    return tuple(out)
+
+
 class RealWorkloads:
     def __init__(self, backend: RealBackend, pool: str = "vms") -> None:
         self.backend, self.pool, self.rbd_user = backend, pool, "libvirt"

@@ -11,6 +11,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static, TabbedContent, TabPane
 
+from mvm_tui.backends.base import BackendError
 from mvm_tui.models import MemSource, PowerState, Vm
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
@@ -28,6 +29,7 @@ DISK_COLUMNS = (
     Column("size", "Size", 10, "right"),
     Column("source", "Source", 0),
 )
+ADDRESSES_EVERY_S = 30.0  # how often the guest agent is asked while the detail is open
 NIC_COLUMNS = (
     Column("mac", "MAC", 18),
     Column("network", "Network", 0),
@@ -44,6 +46,15 @@ class VmDetailScreen(VmActionsScreen):
     def __init__(self, vm: str) -> None:
         super().__init__()
         self.vm_name = vm
+        self.addresses: tuple[str, ...] | None = None  # the guest agent's last answer
+        self._asked_at: float | None = None  # (cluster clock) when it was last asked
+
+    async def _ask_addresses(self) -> None:
+        try:
+            self.addresses = await self.cluster.backend.guest_addresses(self.vm_name)
+        except BackendError:
+            self.addresses = None
+        self.refresh_inventory()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,6 +85,12 @@ class VmDetailScreen(VmActionsScreen):
             self.query_one("#vm-facts", Static).update(
                 Text(f"{self.vm_name} is not in the inventory (any more).", style="yellow"))
             return
+        now = self.cluster.clock.now()
+        if vm.power is PowerState.RUNNING and (
+                self._asked_at is None or now - self._asked_at >= ADDRESSES_EVERY_S):
+            self._asked_at = now
+            self.run_worker(self._ask_addresses(), exclusive=True, group="addresses",
+                            exit_on_error=False)
         self.query_one("#vm-facts", Static).update(self._facts(vm))
         self.query_one("#vm-disk-table", ResourceTable).set_rows([
             Row(d.target, (d.target, d.bus, f"{d.size_gb:g} GB", d.source),
@@ -99,6 +116,10 @@ class VmDetailScreen(VmActionsScreen):
         table.add_row("vCPU", str(vm.vcpus))
         table.add_row("Memory", fmt.mib(vm.memory_mb))
         if vm.power is PowerState.RUNNING:
+            table.add_row("Addresses", literal(
+                ", ".join(self.addresses) if self.addresses else
+                "none" if self.addresses is not None else
+                "not known: its qemu guest agent does not answer (yet)"))
             table.add_row("CPU", fmt.pct(vm.cpu_pct).strip())
             if vm.mem_source is MemSource.GUEST:
                 table.add_row("Memory used", fmt.mib(vm.mem_used_mb))

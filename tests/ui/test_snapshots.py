@@ -102,6 +102,7 @@ def test_vm_detail(snap_compare: SnapCompare, demo: DemoApp) -> None:
     async def before(pilot: Pilot[None]) -> None:
         await warmed_up(pilot, demo)
         await pilot.press("3", "enter")
+        await pilot.app.workers.wait_for_complete()  # the guest agent's addresses
         await pilot.pause()
 
     assert snap_compare(demo.app, terminal_size=SIZE, run_before=before)

@@ -307,6 +307,16 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
                 raise InvalidState(f"{name} is {power.value}")
             v.booted_at = now
 
+    async def guest_addresses(self, vm: str) -> tuple[str, ...] | None:
+        v = self._vm(vm)
+        await self._reach(self._hosts[v.host])
+        now = self._clock.now()
+        settle(v, now)
+        if v.power is not PowerState.RUNNING or now - v.booted_at < self.spec.boot_s:
+            return None  # its agent starts once it has booted
+        return tuple(f"10.{n.vlan or 0}.{int(n.mac[-5:-3], 16)}.{int(n.mac[-2:], 16)}/24"
+                     for n in v.template.nics)
+
     async def vm_stop_reason(self, vm: str) -> StopReason | None:
         v = self._vm(vm)
         await self._reach(self._hosts[v.host])
