@@ -15,6 +15,7 @@ import ipaddress
 import json
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,9 +136,10 @@ def operator_config(text: str) -> dict[str, Any]:
     return data
 
 
-def seed_files(ci: CloudInit, instance_id: str, first_mac: str = "") -> dict[str, str]:
-    """meta-data, user-data and network-config of the seed (call problems() first).
-    `first_mac`: the first NIC's, for a static address."""
+def seed_files(ci: CloudInit, instance_id: str, macs: Sequence[str] = ()) -> dict[str, str]:
+    """meta-data, user-data and network-config of the seed (call problems() first). `macs`:
+    the NICs' (the static address goes on the first), so every renderer finds them (cloud-init's
+    ifupdown renderer ignores name globs); none: every NIC whose name starts with "e"."""
     meta = {"instance-id": instance_id, "local-hostname": ci.hostname}
     config = operator_config(ci.user_data) if ci.user_data else {}
     ours: dict[str, Any] = {
@@ -151,17 +153,18 @@ def seed_files(ci: CloudInit, instance_id: str, first_mac: str = "") -> dict[str
         config.setdefault(key, value)
     return {"meta-data": json.dumps(meta, indent=2) + "\n",
             "user-data": "#cloud-config\n" + json.dumps(config, indent=2) + "\n",
-            "network-config": json.dumps(_network(ci.static, first_mac), indent=2) + "\n"}
+            "network-config": json.dumps(_network(ci.static, macs), indent=2) + "\n"}
 
 
-def _network(static: StaticAddress | None, first_mac: str) -> dict[str, Any]:
+def _network(static: StaticAddress | None, macs: Sequence[str]) -> dict[str, Any]:
+    matches = [{"macaddress": mac} for mac in macs] or [{"name": "e*"}]
+    nics: dict[str, Any] = {f"nic{i}": {"match": m, "dhcp4": True}
+                            for i, m in enumerate(matches)}
     if static is None:
-        return {"version": 2,
-                "ethernets": {"all": {"match": {"name": "e*"}, "dhcp4": True}}}
-    nic: dict[str, Any] = {"match": {"macaddress": first_mac} if first_mac else
-                           {"name": "e*"}, "addresses": [static.address]}
+        return {"version": 2, "ethernets": nics}
+    nic: dict[str, Any] = {"match": matches[0], "addresses": [static.address]}
     if static.gateway:
         nic["routes"] = [{"to": "default", "via": static.gateway}]
     if static.dns:
         nic["nameservers"] = {"addresses": list(static.dns)}
-    return {"version": 2, "ethernets": {"nic0": nic}}
+    return {"version": 2, "ethernets": {**nics, "nic0": nic}}

@@ -8,6 +8,7 @@ be in a VLAN port group or a disk's suffix, so no two of these can be the same n
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -54,9 +55,17 @@ class NewVm:
             name=self.name, vcpus=self.vcpus, memory_mb=self.memory_mb,
             disks=tuple(DiskSpec(size, pool, disk_rbd(self.name, i))
                         for i, size in enumerate(sizes)),
-            nics=tuple(NicSpec(vlan) for vlan in self.vlans), placement=self.placement,
+            nics=tuple(NicSpec(vlan, self.mac(i)) for i, vlan in enumerate(self.vlans)),
+            placement=self.placement,
             headroom=self.headroom, uuid=self.uuid,
             seed=f"{pool}/{seed_rbd(self.name)}" if self.cloud is not None else "")
+
+
+    def mac(self, index: int) -> str:
+        """The MAC of its NIC `index`: from its uuid, so a retried run makes the same, and the
+        seed's network-config can name the first NIC by it."""
+        digest = hashlib.sha256(f"{self.uuid}/{index}".encode()).digest()
+        return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
 
 
 def problems(req: NewVm, *, images: Collection[str], vlans: tuple[int, ...],

@@ -35,18 +35,25 @@ def test_dhcp_seed() -> None:
     assert (user["name"], user["ssh_authorized_keys"]) == ("ops", [KEY, RSA])  # literally
     assert config["ssh_pwauth"] is False
     net = yaml.safe_load(files["network-config"])
-    assert net["ethernets"]["all"] == {"match": {"name": "e*"}, "dhcp4": True}
+    assert net["ethernets"] == {"nic0": {"match": {"name": "e*"}, "dhcp4": True}}
+    # with the NICs' MACs known, each is named by its MAC (ifupdown ignores name globs)
+    macs = yaml.safe_load(seed_files(ci, "i-1", ["52:54:00:00:00:01", "52:54:00:00:00:02"])[
+        "network-config"])["ethernets"]
+    assert [n["match"] for n in macs.values()] == [{"macaddress": "52:54:00:00:00:01"},
+                                                   {"macaddress": "52:54:00:00:00:02"}]
 
 
 def test_a_static_address_on_the_first_nic() -> None:
     ci = CloudInit(hostname="db-1", static=StaticAddress("10.0.22.15/24", "10.0.22.1",
                                                          ("10.0.0.53",)))
     assert problems(ci) == {}
-    net = yaml.safe_load(seed_files(ci, "i-2", "52:54:00:aa:bb:cc")["network-config"])
+    net = yaml.safe_load(seed_files(ci, "i-2", ["52:54:00:aa:bb:cc", "52:54:00:aa:bb:cd"])[
+        "network-config"])
     assert net == {"version": 2, "ethernets": {"nic0": {
         "match": {"macaddress": "52:54:00:aa:bb:cc"}, "addresses": ["10.0.22.15/24"],
         "routes": [{"to": "default", "via": "10.0.22.1"}],
-        "nameservers": {"addresses": ["10.0.0.53"]}}}}
+        "nameservers": {"addresses": ["10.0.0.53"]}},
+        "nic1": {"match": {"macaddress": "52:54:00:aa:bb:cd"}, "dhcp4": True}}}
 
 
 def test_the_operators_user_data_is_kept_with_the_forms_keys_added() -> None:

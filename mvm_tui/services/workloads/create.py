@@ -103,7 +103,8 @@ class CreateRun:
         self.xml = domain_xml(self.spec, RbdAccess((), workloads.rbd_user, params["secret"]),
                               NETWORK, params["cpu_mode"], params["virt_type"])
         cloud = self.req.cloud
-        self.files = seed_files(cloud, self.req.uuid) if cloud is not None else {}
+        macs = [self.req.mac(i) for i in range(len(self.req.vlans))]
+        self.files = seed_files(cloud, self.req.uuid, macs) if cloud is not None else {}
         self.sizes = (self.req.disk_gb, *self.req.volumes_gb)
 
     def steps(self) -> list[Step]:
