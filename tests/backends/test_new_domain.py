@@ -46,7 +46,8 @@ def test_libvirt_defines_it_with_the_maximums_and_devices_asked_for(
     assert all(d.find("auth/secret").get("uuid") == RBD.secret_uuid  # type: ignore[union-attr]
                for d in disks)
     cdrom = root.find("devices/disk[@device='cdrom']")
-    assert cdrom is not None and cdrom.find("readonly") is not None
+    assert cdrom is not None
+    assert cdrom.find("readonly") is not None
     assert cdrom.find("source").get("name") == SPEC.seed  # type: ignore[union-attr]
     # on virtio-scsi: Debian's cloud kernel has no AHCI driver, so a SATA CD-ROM is not seen
     assert cdrom.find("target").get("bus") == "scsi"  # type: ignore[union-attr]
