@@ -20,13 +20,12 @@ from mvm_tui.backends.sim.workloads import SimWorkloads
 from mvm_tui.clock import VirtualClock, settle
 from mvm_tui.config import demo_config
 from mvm_tui.core.cloud_init import CloudInit
-from mvm_tui.core.new_vm import disk_rbd, seed_rbd
+from mvm_tui.core.new_vm import NewVm, disk_rbd, seed_rbd
+from mvm_tui.core.placement import rooms
+from mvm_tui.core.vm_spec import VmSpec
 from mvm_tui.models import Placement, PowerAction, PowerState
 from mvm_tui.runs import RunRecord, RunState
 from mvm_tui.services.cluster import Cluster
-from mvm_tui.core.new_vm import NewVm
-from mvm_tui.core.placement import rooms
-from mvm_tui.core.vm_spec import VmSpec
 from mvm_tui.services.workloads.create import RequestRefused
 from mvm_tui.session import Session, measure, open_session
 
@@ -78,7 +77,8 @@ async def test_a_vm_is_made_from_an_image_and_started(session: Session,
         "Start web-1"]
     assert any("rbd clone vms/img.debian-12@base vms/vm.web-1.disk0" in c
                for c in steps[0].preview)
-    assert "<domain" in steps[2].preview[0] and "portgroup=\"vlan-22\"" in steps[2].preview[0]
+    assert "<domain" in steps[2].preview[0]
+    assert "portgroup=\"vlan-22\"" in steps[2].preview[0]
     record = await execute(cluster, clock, cluster.create_vm_run(params))
     assert record.state is RunState.DONE, record.error
     vm = await sim.vm_info("web-1")
@@ -121,7 +121,8 @@ async def test_wrong_values_are_refused_each_field_named_and_nothing_made(
     with pytest.raises(RequestRefused) as small:
         await cluster.new_vm_params(replace(WEB, disk_gb=1))
     assert "cannot be smaller" in small.value.problems["disk_gb"]
-    assert w.rbd == before and cluster.executor.store.list_runs() == []
+    assert w.rbd == before
+    assert cluster.executor.store.list_runs() == []
 
 
 async def test_a_name_taken_after_the_run_was_made_stops_it_before_any_disk(
@@ -176,7 +177,8 @@ async def test_a_failed_run_retried_finishes_the_same_vm_and_makes_nothing_twice
     w.clone, w.define = counted_clone, cut_off  # type: ignore[method-assign]
     first = await execute(cluster, clock, run)
     assert first.state is RunState.FAILED
-    assert disk_rbd("web-1", 0) in w.rbd and seed_rbd("web-1") in w.rbd
+    assert disk_rbd("web-1", 0) in w.rbd
+    assert seed_rbd("web-1") in w.rbd
     sim.restore_host(params["host"])
     w.define = define  # type: ignore[method-assign]
     await measure(cluster, 0)
