@@ -121,7 +121,8 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
         self._counters = {h.name: host_counters.CounterTracker() for h in cluster.hosts}
         self._failover = (RealFailover(self, cluster_ipmi(cluster))
                           if self.layout is Layout.HCI else None)
-        self._workloads = RealWorkloads(self) if self.layout is Layout.HCI else None
+        self._workloads = (RealWorkloads(self, cluster.ha.lock_pool)
+                           if self.layout is Layout.HCI else None)
 
     def ceph_admin(self) -> CephAdmin | None:
         return self if self.layout is Layout.HCI else None

@@ -41,8 +41,9 @@ def parse_guest_addresses(text: str) -> tuple[str, ...]:
 
 
 class RealWorkloads:
-    def __init__(self, backend: RealBackend, pool: str = "vms") -> None:
+    def __init__(self, backend: RealBackend, ha_pool: str, pool: str = "vms") -> None:
         self.backend, self.pool, self.rbd_user = backend, pool, "libvirt"
+        self.ha_pool = ha_pool
 
     async def _run(self, host: str, argv: Sequence[str], stdin: str | None = None,
                    timeout: float | None = None) -> CliResult:
@@ -155,7 +156,46 @@ class RealWorkloads:
             r = await self._run(h.name, cmd.domain_uuid(vm))
             if r.exit_status == 0:
                 out[h.name] = r.stdout.strip()
-            elif "failed to get domain" not in r.stderr and "Domain not found" not in r.stderr:
+            elif not _no_domain(r.stderr):
                 raise BackendError(f"{h.name}: cannot tell whether {vm} is defined there: "
                                    f"{r.stderr.strip() or 'no answer'}")
         return out
+
+    def undefine_commands(self, host: str, vm: str) -> list[str]:
+        return [cmd.on(host, cmd.undefine(vm))]
+
+    async def undefine(self, host: str, vm: str) -> None:
+        r = await self._run(host, cmd.undefine(vm))
+        if r.exit_status != 0 and not _no_domain(r.stderr):
+            raise BackendError(f"{host}: virsh undefine {vm} failed: {r.stderr.strip()}")
+
+    def trash_commands(self, disk: str, expires: str) -> list[str]:
+        return [cmd.on("a host", cmd.trash(self.pool, disk, expires))]
+
+    async def trash(self, disk: str, expires: str) -> None:
+        if await self.disk_bytes(disk) is not None:
+            await self._must(None, cmd.trash(self.pool, disk, expires))
+
+    def mark_commands(self, vm: str) -> list[str]:
+        return [cmd.on("a host", cmd.mark(self.ha_pool, self.backend.name, vm, "UUID"))]
+
+    async def mark_deleted(self, vm: str, uuid: str) -> None:
+        await self._must(None, cmd.mark(self.ha_pool, self.backend.name, vm, uuid))
+
+    async def deleted(self, vm: str) -> str | None:
+        r = await self._any(cmd.mark(self.ha_pool, self.backend.name, vm))
+        if r.exit_status == 0:
+            return r.stdout.strip()
+        if "No data available" in r.stderr or "No such file" in r.stderr:
+            return None
+        raise BackendError(f"cannot tell whether {vm} was deleted: {r.stderr.strip()}")
+
+    async def unmark_deleted(self, vm: str) -> None:
+        r = await self._any(cmd.unmark(self.ha_pool, self.backend.name, vm))
+        if r.exit_status != 0 and "No data available" not in r.stderr and \
+                "No such file" not in r.stderr:
+            raise BackendError(f"cannot clear the deletion mark of {vm}: {r.stderr.strip()}")
+
+
+def _no_domain(stderr: str) -> bool:
+    return "failed to get domain" in stderr or "Domain not found" in stderr

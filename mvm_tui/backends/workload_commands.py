@@ -60,6 +60,31 @@ def remove(pool: str, disk: str) -> list[str]:
     return ["rbd", "rm", "--no-progress", f"{pool}/{disk}"]
 
 
+def undefine(vm: str) -> list[str]:
+    return [*VIRSH, "undefine", vm]
+
+
+def trash(pool: str, disk: str, expires: str) -> list[str]:
+    return ["rbd", "trash", "mv", "--expires-at", expires, f"{pool}/{disk}"]
+
+
+def ha_object(cluster: str) -> str:
+    """The RADOS object holding HA's lock and state (services/ha_lease.py, ha_state_rados.py),
+    and the marks of deleted VMs."""
+    return f"mvm-tui-ha.{cluster}"
+
+
+def mark(pool: str, cluster: str, vm: str, value: str = "") -> list[str]:
+    """Set (with a value), read (without) the mark of a deleted VM."""
+    verb = "setxattr" if value else "getxattr"
+    return ["rados", "-p", pool, verb, ha_object(cluster), f"deleted.{vm}",
+            *([value] if value else [])]
+
+
+def unmark(pool: str, cluster: str, vm: str) -> list[str]:
+    return ["rados", "-p", pool, "rmxattr", ha_object(cluster), f"deleted.{vm}"]
+
+
 def define() -> list[str]:
     return [*VIRSH, "define", "/dev/stdin"]
 

@@ -31,6 +31,7 @@ from mvm_tui.services.power_runs import OUTCOME, PowerRuns
 from mvm_tui.services.power_runs import POWER_TITLES as POWER_TITLES  # for the screens
 from mvm_tui.services.stopping import stop_within
 from mvm_tui.services.workloads.create import check_request, create_steps, to_params
+from mvm_tui.services.workloads.delete import KEEP_DAYS, delete_params, delete_steps
 from mvm_tui.services.workloads.images import import_steps
 
 # Which actions apply in which power state; the UI offers nothing else.
@@ -73,6 +74,7 @@ class Cluster:
         executor.register(self._kind("vm.placement"), self._build_placement_run)
         executor.register(self._kind("vm.create"), self._build_create_run)
         executor.register(self._kind("image.import"), partial(import_steps, backend))
+        executor.register(self._kind("vm.delete"), partial(delete_steps, backend))
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,
@@ -177,6 +179,21 @@ class Cluster:
         name = params["request"]["name"]
         return self.executor.create(self._kind("vm.create"), f"Create {name}", params,
                                     Targets(cluster=self.name, host=params["host"], vm=name))
+
+    def delete_params(self, vm: Vm, keep_days: int = KEEP_DAYS) -> dict[str, Any]:
+        """InvalidState, saying why, when it cannot be deleted here (nothing is done)."""
+        workloads = self.backend.workloads()
+        if workloads is None:
+            raise InvalidState(f"cluster {self.name} cannot delete VMs (HCI clusters only)")
+        return delete_params(vm, workloads.pool, self.clock.now(), keep_days)
+
+    def delete_preview(self, params: Mapping[str, Any]) -> list[Step]:
+        return self.executor.preview(self._kind("vm.delete"), params)
+
+    def create_delete_run(self, params: Mapping[str, Any]) -> RunRecord:
+        return self.executor.create(
+            self._kind("vm.delete"), f"Delete {params['vm']}", params,
+            Targets(cluster=self.name, host=params["host"], vm=params["vm"]))
 
     def import_preview(self, params: Mapping[str, Any]) -> list[Step]:
         return self.executor.preview(self._kind("image.import"), params)

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from mvm_tui.backends.capabilities import CliResult
 from mvm_tui.backends.ceph.commands import check_name
+from mvm_tui.backends.workload_commands import ha_object
 
 LOCK_NAME = "ha"
 CLI_TIMEOUT = 10
@@ -50,7 +51,7 @@ class RadosLease:
                  monotonic: Callable[[], float] = time.monotonic) -> None:
         self.cli, self.duration, self.monotonic = cli, duration, monotonic
         self.pool = check_name(pool, "pool")
-        self.obj = f"mvm-tui-ha.{check_name(cluster, 'cluster')}"
+        self.obj = ha_object(check_name(cluster, "cluster"))
         self.renew_every = duration / 3
         self.cookie = uuid.uuid4().hex
         self.description = f"mvm-tui HA, pid {os.getpid()} on {socket.gethostname()}"

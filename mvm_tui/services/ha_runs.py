@@ -110,6 +110,12 @@ class HaRuns:
         if how:
             raise GuardRefused(f"{target} is fenced now ({how}): nothing is started there")
 
+    async def _not_deleted(self, vm: str) -> None:
+        """A VM deleted (or being deleted) is never started again, whatever HA remembers."""
+        workloads = self.backend.workloads()
+        if workloads is not None and await workloads.deleted(vm) is not None:
+            raise GuardRefused(f"{vm} was deleted by an operator: it is not started again")
+
     async def _runs_nowhere(self, vm: str) -> None:
         where = await self.actions.running_on(vm)
         if where:
@@ -206,6 +212,7 @@ class HaRuns:
             how = await self._fenced(lost, target)
             await self._target_not_fenced(target)
             await self._runs_nowhere(vm)
+            await self._not_deleted(vm)
             ctx.log(f"{vm} was on {lost} ({how} now) and runs nowhere: defining it on {target}")
             await a.define_on(vm, lost, target)
 
@@ -219,6 +226,7 @@ class HaRuns:
             await self._fenced(lost, target)
             await self._target_not_fenced(target)
             await self._runs_nowhere(vm)
+            await self._not_deleted(vm)
             no_room = await a.room_for(vm, target)
             if no_room:
                 raise GuardRefused(f"not started: {no_room}")

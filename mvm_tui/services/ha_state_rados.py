@@ -20,6 +20,7 @@ from typing import Any
 
 from mvm_tui.backends.base import BackendError
 from mvm_tui.backends.ceph.commands import check_name
+from mvm_tui.backends.workload_commands import ha_object
 from mvm_tui.services.ha_lease import CLI_TIMEOUT, Cli
 
 REST = "ha"
@@ -30,7 +31,7 @@ class RadosHaState:
     def __init__(self, cli: Cli, cluster: str, pool: str) -> None:
         self.cli = cli
         self.pool = check_name(pool, "pool")
-        self.obj = f"mvm-tui-ha.{check_name(cluster, 'cluster')}"
+        self.obj = ha_object(check_name(cluster, "cluster"))
         self._written: dict[str, str] = {}  # attribute -> value, as last written or read
 
     def _rados(self, *args: str) -> list[str]:

@@ -247,3 +247,21 @@ async def test_a_step_waits_for_a_renewal_and_is_refused_when_the_lease_stays_aw
     assert refused.done()
     assert "does not hold the lease" in str(refused.exception())
     service._tasks[0].cancel()
+
+
+async def test_a_vm_marked_deleted_is_never_restarted(tmp_path: Path) -> None:
+    """A delete marks the VM first: its host lost before the definition went (or HA's memory
+    older than the delete) restarts nothing."""
+    r, _ = runs(tmp_path, [""])
+    sim = r.backend
+    assert isinstance(sim, SimBackend)
+    workloads = sim.workloads()
+    assert workloads is not None
+    await workloads.mark_deleted("web-01", (await sim.vm_info("web-01")).uuid)
+    sim.cut_network("hv1")
+    sim.fence_host("hv1", 3600)
+    error = await r.run("restart", "t", {"vm": "web-01", "host": "hv1", "target": "hv2"},
+                        r.targets(vm="web-01"))
+    assert error == "web-01 was deleted by an operator: it is not started again"
+    assert sim.where_is("web-01") == "hv1"
+    assert sim.running_hosts("web-01") == []

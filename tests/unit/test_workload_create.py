@@ -187,3 +187,47 @@ async def test_a_failed_run_retried_finishes_the_same_vm_and_makes_nothing_twice
     assert again.state is RunState.DONE, again.error
     assert made == [disk_rbd("web-1", 0)]  # the disks step was done: checked, not redone
     assert (await w.defined("web-1")) == {params["host"]: params["request"]["uuid"]}
+
+
+async def test_a_deleted_vm_is_marked_first_then_off_undefined_and_its_disks_trashed(
+        session: Session, clock: VirtualClock) -> None:
+    cluster = session.clusters[0]
+    sim, w = parts(cluster)
+    made = await execute(cluster, clock, cluster.create_vm_run(
+        await cluster.new_vm_params(WEB)))
+    assert made.state is RunState.DONE
+    vm = await sim.vm_info("web-1")
+    params = cluster.delete_params(vm)
+    assert params["disks"] == [disk_rbd("web-1", 0), disk_rbd("web-1", 1), seed_rbd("web-1")]
+    titles = [s.title for s in cluster.delete_preview(params)]
+    assert titles[0] == "Mark web-1 deleted, so HA never starts it again"
+    record = await execute(cluster, clock, cluster.create_delete_run(params))
+    assert record.state is RunState.DONE, record.error
+    assert await w.deleted("web-1") == vm.uuid
+    assert await w.defined("web-1") == {}
+    assert set(w.trashed) == set(params["disks"])
+    assert all(expiry == params["expires"] for _, expiry in w.trashed.values())
+    # the name is free again: a new web-1 clears the mark (it is another VM)
+    await measure(cluster, 0)
+    again = await execute(cluster, clock, cluster.create_vm_run(
+        await cluster.new_vm_params(replace(WEB, volumes_gb=()))))
+    assert again.state is RunState.DONE, again.error
+    assert await w.deleted("web-1") is None
+
+
+async def test_a_delete_never_touches_another_vm_made_since_under_the_name(
+        session: Session, clock: VirtualClock) -> None:
+    cluster = session.clusters[0]
+    sim, w = parts(cluster)
+    first = await cluster.new_vm_params(WEB)
+    assert (await execute(cluster, clock, cluster.create_vm_run(first))).state is RunState.DONE
+    run = cluster.create_delete_run(cluster.delete_params(await sim.vm_info("web-1")))
+    # meanwhile, a colleague deletes it by hand and makes another web-1
+    await sim.vm_power(await sim.vm_info("web-1"), PowerAction.POWEROFF)
+    await w.undefine(first["host"], "web-1")
+    await w.define(first["host"], "<domain/>", replace(WEB, uuid="0000-other").spec("vms"))
+    record = await execute(cluster, clock, run)
+    assert record.state is RunState.FAILED
+    assert "the VM named web-1 now is another one" in (record.error or "")
+    assert await w.deleted("web-1") is None  # not even marked
+    assert (await sim.vm_info("web-1")).uuid == "0000-other"

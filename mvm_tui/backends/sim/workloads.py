@@ -8,12 +8,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mvm_tui.backends import workload_commands as cmd
-from mvm_tui.backends.base import BackendError, NotFound
+from mvm_tui.backends.base import BackendError, InvalidState, NotFound
 from mvm_tui.backends.capabilities import Image
 from mvm_tui.backends.sim.spec import SimVmSpec
 from mvm_tui.core.new_vm import image_rbd
+from mvm_tui.core.placement import LIVE
 from mvm_tui.core.vm_spec import VmSpec
-from mvm_tui.models import PowerState
+from mvm_tui.models import Disk, PowerState
 
 if TYPE_CHECKING:
     from mvm_tui.backends.sim.backend import SimBackend
@@ -39,6 +40,8 @@ class SimWorkloads:
     library: dict[str, str] = field(default_factory=dict)  # image -> its OS
     rbd: dict[str, _Rbd] = field(default_factory=dict)
     files: dict[tuple[str, str], int] = field(default_factory=dict)  # (host, path) -> size
+    trashed: dict[str, tuple[_Rbd, str]] = field(default_factory=dict)  # disk -> (it, expiry)
+    marks: dict[str, str] = field(default_factory=dict)  # deleted VM -> its uuid
 
     def __post_init__(self) -> None:
         for name, os, size in DEMO_IMAGES:
@@ -118,8 +121,14 @@ class SimWorkloads:
                       vlan=spec.nics[0].vlan if spec.nics else None,
                       extra_disks_gb=tuple(d.size_gb for d in spec.disks[1:]))
         state = backend._make_vm(v, backend._clock.now(), len(backend._vms) + 1)
+        disks = [Disk(target=f"vd{chr(ord('a') + i)}", source=f"rbd:{d.pool}/{d.image}",
+                      size_gb=d.size_gb) for i, d in enumerate(spec.disks)]
+        if spec.seed:
+            disks.append(Disk(target="sda", source=f"rbd:{spec.seed}", size_gb=0, bus="scsi"))
+        update: dict[str, object] = {"disks": tuple(disks)}
         if spec.uuid:
-            state.template = state.template.model_copy(update={"uuid": spec.uuid})
+            update["uuid"] = spec.uuid
+        state.template = state.template.model_copy(update=update)
         backend._vms[spec.name] = state
         backend._hosts[host].vms[spec.name] = state
 
@@ -131,3 +140,42 @@ class SimWorkloads:
             if found is not None:
                 out[h.spec.name] = found.template.uuid
         return out
+
+    def undefine_commands(self, host: str, vm: str) -> list[str]:
+        return [cmd.on(host, cmd.undefine(vm))]
+
+    async def undefine(self, host: str, vm: str) -> None:
+        backend = self.backend
+        h = backend._host(host)
+        await backend._reach(h)
+        state = h.vms.get(vm)
+        if state is None:
+            return
+        if state.power in LIVE:
+            raise InvalidState(f"{vm} is {state.power.value} on {host}: not undefined")
+        del h.vms[vm]
+        if backend._vms.get(vm) is state:
+            del backend._vms[vm]
+
+    def trash_commands(self, disk: str, expires: str) -> list[str]:
+        return [cmd.on("any host", cmd.trash(self.pool, disk, expires))]
+
+    async def trash(self, disk: str, expires: str) -> None:
+        await self._any_host()
+        if disk in self.rbd:
+            self.trashed[disk] = (self.rbd.pop(disk), expires)
+
+    def mark_commands(self, vm: str) -> list[str]:
+        return [cmd.on("any host", cmd.mark("mvm-ha", self.backend.name, vm, "UUID"))]
+
+    async def mark_deleted(self, vm: str, uuid: str) -> None:
+        await self._any_host()
+        self.marks[vm] = uuid
+
+    async def deleted(self, vm: str) -> str | None:
+        await self._any_host()
+        return self.marks.get(vm)
+
+    async def unmark_deleted(self, vm: str) -> None:
+        await self._any_host()
+        self.marks.pop(vm, None)

@@ -178,6 +178,8 @@ class CreateRun:
     async def define(self, ctx: StepContext) -> None:
         await self.name_free(ctx)
         await self.room(ctx)
+        if await self.w.deleted(self.req.name) is not None:  # an earlier VM of that name's
+            await self.w.unmark_deleted(self.req.name)
         await self.w.define(self.host, self.xml, self.spec)
         ctx.log(f"{self.req.name} defined on {self.host} (uuid {self.req.uuid})")
 
