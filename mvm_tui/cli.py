@@ -124,7 +124,7 @@ def _add_plans(sub: _Subcommands) -> None:
 
 
 def _add_workloads(sub: _Subcommands) -> None:
-    vm = sub.add_parser("vm", help="make a VM headless (see `vm create`)")
+    vm = sub.add_parser("vm", help="make or delete a VM headless (see `vm create`)")
     vm_sub = vm.add_subparsers(dest="vm_command", metavar="ACTION", required=True)
     create = vm_sub.add_parser(
         "create", parents=[_common_options(True)],
@@ -138,6 +138,20 @@ def _add_workloads(sub: _Subcommands) -> None:
     create.add_argument("--from", dest="source", metavar="FILE", type=Path, required=True,
                         help="the VM file (TOML)")
     create.add_argument("--dry-run", action="store_true",
+                        help="print the plan and every command; change nothing")
+    delete = vm_sub.add_parser(
+        "delete", parents=[_common_options(True)],
+        help="delete a VM: its disks go to the trash, restorable until an expiry",
+        description="Mark the VM deleted (HA never restarts it), power it off, remove its "
+        "definition from every host and move its disks to the pool's trash. A Run in "
+        "History; its steps and commands are printed first.")
+    delete.add_argument("name", metavar="NAME", help="the VM")
+    delete.add_argument("--confirm", metavar="NAME",
+                        help="the VM's name again: nothing is deleted without it")
+    delete.add_argument("--keep-days", type=int, default=7, metavar="DAYS",
+                        help="how long its disks stay restorable in the trash (default 7)")
+    delete.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
+    delete.add_argument("--dry-run", action="store_true",
                         help="print the plan and every command; change nothing")
     image = sub.add_parser("image", help="the cluster's image library (see `image list`)")
     image_sub = image.add_subparsers(dest="image_command", metavar="ACTION", required=True)
@@ -298,7 +312,10 @@ async def _workloads(args: argparse.Namespace, config: Config) -> int:
         from mvm_tui.plans_cli import run_plans
 
         return await run_plans(config, args.demo, prompts, args.cluster, args.size, args.json)
-    if args.command == "vm":
+    if args.command == "vm" and args.vm_command == "delete":
+        code = await vm_cli.run_vm_delete(config, args.demo, prompts, args.cluster, args.name,
+                                          args.confirm, args.keep_days, args.dry_run)
+    elif args.command == "vm":
         code = await vm_cli.run_vm_create(args.source, config, args.demo, prompts, args.dry_run)
     elif args.image_command == "list":
         code = await vm_cli.run_image_list(config, args.demo, prompts, args.cluster, args.json)

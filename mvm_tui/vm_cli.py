@@ -159,3 +159,29 @@ async def run_image_import(config: Config, demo: bool, prompts: Prompts, cluster
         return EXIT_REFUSED
     finally:
         await session.close()
+
+
+async def run_vm_delete(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
+                        name: str, confirm: str | None, keep_days: int, dry_run: bool,
+                        out: TextIO = sys.stdout) -> int:
+    session = open_session(config, demo, prompts=prompts)
+    try:
+        c = pick_cluster(session, cluster)
+        await measure(c, 0)
+        params = c.delete_params(c.vm(name), keep_days)
+        print(f"Delete {name} in cluster {c.name} (uuid {params['uuid']}, on "
+              f"{params['host'] or 'no host'})", file=out)
+        print_steps(c.delete_preview(params), out)
+        if dry_run:
+            return 0
+        if confirm != name:
+            raise Refused(f"not deleted: repeat its name with --confirm {name} to delete it")
+        if session.store_damage is not None:
+            print(f"mvm-tui vm delete: {session.store_damage}", file=sys.stderr)
+            return EXIT_NOT_RECORDED
+        return await execute_printing(session, c.create_delete_run(params).id, out)
+    except (Refused, BackendError) as exc:
+        print(f"mvm-tui vm delete: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        await session.close()

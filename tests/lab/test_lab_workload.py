@@ -8,12 +8,15 @@ real backend. Expected before running:
   takes its host name, user and SSH key from the seed and its static address on VLAN 100,
   reports that address through the qemu guest agent, and answers `hostname` over SSH from the
   jump box (through h1, as an operator's jump box reaches a VM network);
-- the same request again is refused, naming the name, and makes nothing.
+- the same request again is refused, naming the name, and makes nothing;
+- a delete Run marks it deleted (in RADOS, beside HA's lock), powers it off, undefines it and
+  moves its disk and seed to the pool's trash: the trash lists them, the pool does not.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -47,6 +50,7 @@ def sh(index: int, *argv: str, check: bool = True) -> subprocess.CompletedProces
 @pytest.fixture
 def image_on_h1(lab_info: lab.LabInfo) -> Iterator[str]:
     built = lab.make_cloud_image()
+    sh(1, "mkdir", "-p", str(Path(ON_HOST).parent))
     sh(1, "cp", str(built), ON_HOST)
     yield ON_HOST
     sh(1, "rm", "-f", ON_HOST)
@@ -66,11 +70,17 @@ def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
     the image, and the address given to h1's VLAN 100 port."""
     yield
     pool = lab_info.pool
+    assert pool is not None
     for host in lab_info.hosts:
         for verb in ("destroy", "undefine"):
             sh(host.index, *VIRSH, verb, "wl-1", check=False)
     for image in (disk_rbd("wl-1", 0), seed_rbd("wl-1")):
         sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image}", check=False)
+    trash = sh(1, "rbd", "trash", "ls", "--format", "json", pool, check=False).stdout
+    for entry in json.loads(trash or "[]"):
+        sh(1, "rbd", "trash", "rm", "--force", "--no-progress", f"{pool}/{entry['id']}",
+           check=False)
+    sh(1, "rados", "-p", pool, "rmxattr", "mvm-tui-ha.mvmlab", "deleted.wl-1", check=False)
     base = f"{pool}/{image_rbd('debian-12')}@base"
     sh(1, "rbd", "snap", "unprotect", base, check=False)
     sh(1, "rbd", "snap", "rm", "--no-progress", base, check=False)
@@ -84,6 +94,8 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     cluster = lab_session.clusters[0]
     workloads = cluster.backend.workloads()
     assert workloads is not None
+    pool = lab_info.pool
+    assert pool is not None
     started = time.monotonic()
     imported = await cluster.execute(cluster.create_import_run(
         import_params("h1", image_on_h1, "debian-12", "Debian 12")).id)
@@ -104,7 +116,7 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     made = await cluster.execute(cluster.create_vm_run(params).id)
     assert made.state is RunState.DONE, made.error
     print(f"wl-1 made and started in {time.monotonic() - started:.1f} s")
-    parent = sh(1, "rbd", "info", "--format", "json", f"{lab_info.pool}/{disk_rbd('wl-1', 0)}")
+    parent = sh(1, "rbd", "info", "--format", "json", f"{pool}/{disk_rbd('wl-1', 0)}")
     assert f'"image":"{image_rbd("debian-12")}"' in parent.stdout.replace(" ", "")
     assert sh(1, *VIRSH, "domuuid", "wl-1").stdout.strip() == params["request"]["uuid"]
 
@@ -119,6 +131,17 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     with pytest.raises(RequestRefused) as again:
         await cluster.new_vm_params(replace(req, uuid=""))
     assert "name" in again.value.problems
+
+    await measure(cluster, 0)
+    deleted = await cluster.execute(cluster.create_delete_run(
+        cluster.delete_params(cluster.vm("wl-1"))).id)
+    assert deleted.state is RunState.DONE, deleted.error
+    assert await workloads.deleted("wl-1") == params["request"]["uuid"]
+    assert sh(1, *VIRSH, "domuuid", "wl-1", check=False).returncode != 0
+    trash = json.loads(sh(1, "rbd", "trash", "ls", "--format", "json", pool).stdout)
+    assert {disk_rbd("wl-1", 0), seed_rbd("wl-1")} <= {t["name"] for t in trash}
+    images = sh(1, "rbd", "ls", pool).stdout.split()
+    assert disk_rbd("wl-1", 0) not in images
 
 
 async def _agent_addresses(lab_info: lab.LabInfo, timeout: float) -> str:

@@ -1,10 +1,6 @@
-"""VM lifecycle (issue 17): the image library, plans (named sizes), creating, changing and
-deleting VMs with cloud-init, each a Run with previewed commands. Empty until then.
-
-Goes here: one module per action (create.py, change.py, delete.py, images.py), each building
-its run as services/power_runs.py and services/placement.py do (a plan checked when shown,
-each step re-checking its guard right before acting). What a host does goes through a backend
-capability (backends/capabilities.py: a `Workloads` protocol, implemented in
-backends/real_workloads.py over libvirt calls run where libvirt runs, and in
-backends/sim/workloads.py); pure decisions (what fits where, the domain XML) in core/.
+"""VM lifecycle (issue 17), each a Run with previewed commands: images.py (the image library:
+import), create.py (a VM from an image, with cloud-init), delete.py (marked for HA, undefined,
+disks to the trash). Each step re-checks its guard right before acting. What a host does goes
+through the backend's Workloads capability (backends/capabilities.py; backends/real_workloads.py
+and backends/sim/workloads.py); pure decisions in core/ (new_vm, vm_spec, cloud_init, plans).
 """
