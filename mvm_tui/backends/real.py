@@ -239,8 +239,7 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
         fresh = await self.vm_info(vm)
         if fresh.host is None or fresh.power is not PowerState.RUNNING:
             return None
-        r = await self.ssh.run(fresh.host, guest_addresses_command(vm), sudo=True, check=False,
-                               timeout=self.options.ceph_timeout)
+        r = await self.as_root(fresh.host, guest_addresses_command(vm))
         return parse_guest_addresses(r.stdout) if r.exit_status == 0 else None
 
     def _defined_on(self, vm: Vm) -> str:

@@ -97,16 +97,25 @@ class RealCeph:
             return None
         return any((n := tree.node(o)) is not None and n.status == "up" for o in osds)
 
+    async def as_root(self, host: str, argv: Sequence[str], stdin: str | None = None,
+                      timeout: float | None = None) -> CliResult:
+        """A command as root on the host; its exit status returned, not checked."""
+        r = await self.ssh.run(host, list(argv), sudo=True, check=False, stdin=stdin,
+                               timeout=timeout or self.options.ceph_timeout)
+        return CliResult(r.exit_status, r.stdout, r.stderr)
+
+    async def on_any_host(self, do: Callable[[str], Awaitable[CliResult]]) -> CliResult:
+        return await self._on_any_host(do)
+
     async def ceph(self, argv: Sequence[str]) -> CliResult:
         """A command (as root) on the first host that answers; its exit status is returned,
         not checked (`rados lock get` says so when the lock is held), unless the host's own
         client is refused or stuck (it is blocklisted: fenced): then the next host's."""
         async def run(host: str) -> CliResult:
-            r = await self.ssh.run(host, list(argv), sudo=True, check=False,
-                                   timeout=self.options.ceph_timeout)
+            r = await self.as_root(host, argv)
             if ceph.client_refused(r.exit_status, r.stderr):
                 raise BackendError(f"{host}: {argv[0]}: " + (r.stderr.strip() or "timed out"))
-            return CliResult(r.exit_status, r.stdout, r.stderr)
+            return r
 
         return await self._on_any_host(run)
 

@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from mvm_tui.backends import workload_commands as cmd
-from mvm_tui.backends.base import BackendError, NotFound
+from mvm_tui.backends.base import BackendError, HostRef, NotFound
 from mvm_tui.backends.capabilities import CliResult, Image
 from mvm_tui.core.new_vm import BASE_SNAP, image_rbd
 from mvm_tui.core.vm_spec import VmSpec
-
-if TYPE_CHECKING:
-    from mvm_tui.backends.real import RealBackend
 
 SECRET_USAGE = "client.libvirt secret"  # provisioning's (services/ceph_libvirt.py)
 IMPORT_TIMEOUT_S = 3600.0  # a cloud image of a few GB over a slow storage network
@@ -40,19 +37,28 @@ def parse_guest_addresses(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+class WorkloadHosts(Protocol):
+    """What RealWorkloads uses of RealBackend (which builds it: no import back)."""
+
+    name: str
+    hosts: tuple[HostRef, ...]
+
+    async def as_root(self, host: str, argv: Sequence[str], stdin: str | None = None,
+                      timeout: float | None = None) -> CliResult: ...
+    async def on_any_host(self, do: Callable[[str], Awaitable[CliResult]]) -> CliResult: ...
+
+
 class RealWorkloads:
-    def __init__(self, backend: RealBackend, ha_pool: str, pool: str = "vms") -> None:
+    def __init__(self, backend: WorkloadHosts, ha_pool: str, pool: str = "vms") -> None:
         self.backend, self.pool, self.rbd_user = backend, pool, "libvirt"
         self.ha_pool = ha_pool
 
     async def _run(self, host: str, argv: Sequence[str], stdin: str | None = None,
                    timeout: float | None = None) -> CliResult:
-        r = await self.backend.ssh.run(host, list(argv), sudo=True, check=False, stdin=stdin,
-                                       timeout=timeout or self.backend.options.ceph_timeout)
-        return CliResult(r.exit_status, r.stdout, r.stderr)
+        return await self.backend.as_root(host, argv, stdin, timeout)
 
     async def _any(self, argv: Sequence[str], stdin: str | None = None) -> CliResult:
-        return await self.backend._on_any_host(lambda h: self._run(h, argv, stdin))
+        return await self.backend.on_any_host(lambda h: self._run(h, argv, stdin))
 
     async def _must(self, host: str | None, argv: Sequence[str], stdin: str | None = None,
                     timeout: float | None = None) -> str:

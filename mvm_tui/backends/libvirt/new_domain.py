@@ -81,8 +81,9 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
     ET.SubElement(channel, "target", type="virtio", name=AGENT_CHANNEL)
     balloon = ET.SubElement(devices, "memballoon", model="virtio")
     ET.SubElement(balloon, "stats", period="5")
-    rng = ET.SubElement(devices, "rng", model="virtio")
-    _text(rng, "backend", "/dev/urandom", model="random")
+    # No virtio-rng: with it, mvm-tui's libvirt client process died of SIGSEGV polling the
+    # host right after such a VM was defined, every time in the lab (libvirt 9.0; without it,
+    # or without the agent's channel, never): the cause is not found yet.
     ET.indent(root)  # the preview shows it as it is defined
     return ET.tostring(root, encoding="unicode")
 

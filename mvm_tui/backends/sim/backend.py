@@ -46,7 +46,7 @@ from mvm_tui.backends.sim.state import (
     settle,
     snapshot,
 )
-from mvm_tui.backends.sim.workloads import SimWorkloads
+from mvm_tui.backends.sim.workloads import SimWorkloads, SimWorld
 from mvm_tui.clock import Clock
 from mvm_tui.models import (
     CephStatus,
@@ -109,7 +109,9 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         self._ceph_admin = None if self._ceph is None else SimCeph(
             spec, self._hosts, self._ceph, clock, self._reach, f"{spec.name}/{seed}")
         self._failover = SimFailover(self)
-        self._workloads = SimWorkloads(self) if spec.layout is Layout.HCI else None
+        self._workloads = SimWorkloads(SimWorld(
+            self.name, self._hosts, self._vms, clock, self._reach, self._make_vm,
+        )) if spec.layout is Layout.HCI else None
 
     def ceph_admin(self) -> CephAdmin | None:
         return None if self._ceph_admin is None else self

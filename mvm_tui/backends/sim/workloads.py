@@ -4,20 +4,19 @@ made a simulated VM of its host, shut off, like `virsh define`."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, InvalidState, NotFound
 from mvm_tui.backends.capabilities import Image
 from mvm_tui.backends.sim.spec import SimVmSpec
+from mvm_tui.backends.sim.state import HostState, VmState
+from mvm_tui.clock import Clock
 from mvm_tui.core.new_vm import image_rbd
 from mvm_tui.core.placement import LIVE
 from mvm_tui.core.vm_spec import VmSpec
 from mvm_tui.models import Disk, PowerState
-
-if TYPE_CHECKING:
-    from mvm_tui.backends.sim.backend import SimBackend
 
 GB = 2**30  # rbd's G
 SECRET_UUID = "5e1f7c2a-9b0d-4c61-8f4e-2d3a6b7c8e90"
@@ -33,8 +32,26 @@ class _Rbd:
 
 
 @dataclass
+class SimWorld:
+    """What SimWorkloads uses of SimBackend (which builds it: no import back)."""
+
+    name: str
+    hosts: dict[str, HostState]
+    vms: dict[str, VmState]
+    clock: Clock
+    reach: Callable[[HostState], Awaitable[None]]  # a host answers, or HostUnreachable
+    make_vm: Callable[[SimVmSpec, float, int], VmState]
+
+    def host(self, name: str) -> HostState:
+        try:
+            return self.hosts[name]
+        except KeyError:
+            raise NotFound(f"host {name} does not exist") from None
+
+
+@dataclass
 class SimWorkloads:
-    backend: SimBackend
+    world: SimWorld
     pool: str = "vms"
     rbd_user: str = "libvirt"
     library: dict[str, str] = field(default_factory=dict)  # image -> its OS
@@ -50,9 +67,9 @@ class SimWorkloads:
 
     async def _any_host(self) -> None:
         """A host answers (the commands run on the first that does)."""
-        for h in self.backend._hosts.values():
+        for h in self.world.hosts.values():
             if h.reachable:
-                await self.backend._reach(h)
+                await self.world.reach(h)
                 return
         raise BackendError("rbd: no host answered")
 
@@ -70,7 +87,7 @@ class SimWorkloads:
         return [cmd.on(host, argv) for argv in cmd.import_image(self.pool, path, image, os)]
 
     async def import_image(self, host: str, path: str, image: str, os: str) -> None:
-        await self.backend._reach(self.backend._host(host))
+        await self.world.reach(self.world.host(host))
         if image in self.library:
             return
         size = self.files.get((host, path))
@@ -111,16 +128,16 @@ class SimWorkloads:
         return [cmd.on(host, cmd.define(), f"the domain XML of {vm}")]
 
     async def define(self, host: str, xml: str, spec: VmSpec) -> None:
-        backend = self.backend
-        await backend._reach(backend._host(host))
-        if spec.name in backend._vms:
+        world = self.world
+        await world.reach(world.host(host))
+        if spec.name in world.vms:
             return
         v = SimVmSpec(name=spec.name, host=host, vcpus=spec.vcpus, memory_mb=spec.memory_mb,
                       disk_gb=spec.disks[0].size_gb, placement=spec.placement,
                       power=PowerState.SHUTOFF,
                       vlan=spec.nics[0].vlan if spec.nics else None,
                       extra_disks_gb=tuple(d.size_gb for d in spec.disks[1:]))
-        state = backend._make_vm(v, backend._clock.now(), len(backend._vms) + 1)
+        state = world.make_vm(v, world.clock.now(), len(world.vms) + 1)
         disks = [Disk(target=f"vd{chr(ord('a') + i)}", source=f"rbd:{d.pool}/{d.image}",
                       size_gb=d.size_gb) for i, d in enumerate(spec.disks)]
         if spec.seed:
@@ -129,13 +146,13 @@ class SimWorkloads:
         if spec.uuid:
             update["uuid"] = spec.uuid
         state.template = state.template.model_copy(update=update)
-        backend._vms[spec.name] = state
-        backend._hosts[host].vms[spec.name] = state
+        world.vms[spec.name] = state
+        world.hosts[host].vms[spec.name] = state
 
     async def defined(self, vm: str) -> dict[str, str]:
         out = {}
-        for h in self.backend._hosts.values():
-            await self.backend._reach(h)
+        for h in self.world.hosts.values():
+            await self.world.reach(h)
             found = h.vms.get(vm)
             if found is not None:
                 out[h.spec.name] = found.template.uuid
@@ -145,17 +162,17 @@ class SimWorkloads:
         return [cmd.on(host, cmd.undefine(vm))]
 
     async def undefine(self, host: str, vm: str) -> None:
-        backend = self.backend
-        h = backend._host(host)
-        await backend._reach(h)
+        world = self.world
+        h = world.host(host)
+        await world.reach(h)
         state = h.vms.get(vm)
         if state is None:
             return
         if state.power in LIVE:
             raise InvalidState(f"{vm} is {state.power.value} on {host}: not undefined")
         del h.vms[vm]
-        if backend._vms.get(vm) is state:
-            del backend._vms[vm]
+        if world.vms.get(vm) is state:
+            del world.vms[vm]
 
     def trash_commands(self, disk: str, expires: str) -> list[str]:
         return [cmd.on("any host", cmd.trash(self.pool, disk, expires))]
@@ -166,7 +183,7 @@ class SimWorkloads:
             self.trashed[disk] = (self.rbd.pop(disk), expires)
 
     def mark_commands(self, vm: str) -> list[str]:
-        return [cmd.on("any host", cmd.mark("mvm-ha", self.backend.name, vm, "UUID"))]
+        return [cmd.on("any host", cmd.mark("mvm-ha", self.world.name, vm, "UUID"))]
 
     async def mark_deleted(self, vm: str, uuid: str) -> None:
         await self._any_host()
