@@ -2,21 +2,24 @@
 # A small Debian 12 "cloud image" from Debian packages only (no image download): a 2 GiB raw
 # disk (MBR, one ext4 root partition, GRUB for BIOS) with the cloud kernel, cloud-init (NoCloud
 # seed only), qemu-guest-agent, openssh-server and growpart, shipped as a compressed qcow2.
-# The console is on ttyS0 (115200). Network: cloud-init renders the NoCloud network-config (or
-# DHCP on the first NIC) to ifupdown. No root password, no SSH host keys, empty machine-id.
+# The cloud kernel has no AHCI driver: the seed CD-ROM goes on virtio-scsi, not SATA.
+# The console is on ttyS0 (115200). Network: cloud-init hands the NoCloud network-config (v2)
+# to netplan, which renders it for systemd-networkd (+ resolved); without one, DHCP on the
+# first NIC. Not ifupdown: cloud-init's ENI renderer (and its own networkd one) ignores name
+# globs such as `match: {name: "e*"}`. No root password, no SSH host keys, empty machine-id.
 # Output: $OUT/debian-12-cloud.qcow2 (+ .recipe stamp); nothing is done when it is valid.
 # No loop device or mount is used: the root filesystem is made from a directory
 # (mkfs.ext4 -d) and GRUB's boot sectors are written into the disk file.
 # Usage: OUT=/tmp/mvm-lab/cache make-cloud-image.sh
 set -euo pipefail
 OUT="${OUT:?}"
-RECIPE="debian-12-cloud 1"  # bump whenever the image content changes
+RECIPE="debian-12-cloud 2"  # bump whenever the image content changes
 IMG="$OUT/debian-12-cloud.qcow2"
 STAMP="$IMG.recipe"
 DISK_MIB=2048
 SOURCES=/etc/apt/sources.list.d/debian.sources
 PKGS="systemd-sysv udev dbus kmod linux-image-cloud-amd64 initramfs-tools zstd grub-pc
-  ifupdown isc-dhcp-client iproute2 netbase iputils-ping openssh-server sudo procps less
+  netplan.io systemd-resolved iproute2 netbase iputils-ping openssh-server sudo procps less
   cloud-init cloud-guest-utils qemu-guest-agent"
 
 mkdir -p "$OUT"
@@ -33,17 +36,22 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null
 fi
 
-if [ -s "$IMG" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$RECIPE" ] && qemu-img check -q "$IMG" >/dev/null 2>&1; then
+clean_build() {
+  # mmdebstrap unmounts what it mounted unless it was killed: never rm -rf through a bind mount
+  awk -v t="$1/" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
+  rm -rf --one-file-system "$1"
+}
+# Left by a killed run: stale, as that run (and whatever it started) no longer holds the lock.
+for old in "$OUT"/.build.*; do if [ -d "$old" ]; then clean_build "$old"; fi; done
+
+if [ -s "$IMG" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$RECIPE" ] &&
+   qemu-img check -q "$IMG" >/dev/null 2>&1; then
   echo "cloud image cached in $OUT"; exit 0
 fi
 
 T="$(mktemp -d "$OUT/.build.XXXXXX")"
-cleanup() {
-  # mmdebstrap unmounts what it mounted unless it was killed: never rm -rf through a bind mount
-  awk -v t="$T/" 'index($2, t) == 1 {print $2}' /proc/mounts | sort -r | xargs -r -n1 umount -l
-  rm -rf --one-file-system "$T"
-}
-trap cleanup EXIT
+chmod 755 "$T"  # apt downloads as _apt
+trap 'clean_build "$T"' EXIT
 SECONDS=0
 
 # The same mirrors as the host's apt (and its proxy and Valid-Until settings: a snapshot
@@ -61,7 +69,7 @@ UUID="$(cat /proc/sys/kernel/random/uuid)"
 R="$T/root"
 O="$T/overlay"  # config files laid in before the packages (the kernel's initramfs reads fstab)
 mkdir -p "$O/etc/initramfs-tools/conf.d" "$O/etc/default/grub.d" "$O/etc/cloud/cloud.cfg.d" \
-  "$O/etc/systemd/system/ssh.service.d"
+  "$O/etc/systemd/system/ssh.service.d" "$O/etc/ssh/sshd_config.d"
 echo "UUID=$UUID / ext4 rw,discard,errors=remount-ro 0 1" > "$O/etc/fstab"
 echo "RESUME=none" > "$O/etc/initramfs-tools/conf.d/resume"
 CMDLINE="console=tty0 console=ttyS0,115200"
@@ -79,32 +87,38 @@ cat > "$O/etc/cloud/cloud.cfg.d/90-cloud-image.cfg" <<'EOF'
 datasource_list: [ NoCloud, None ]
 locale: C.UTF-8
 manage_etc_hosts: true
+ssh_genkeytypes: [ ed25519, ecdsa ]
 EOF
-# cloud-init (ordered before ssh) makes the host keys at first boot; without a seed cloud-init
-# is off, so sshd makes its own (sshd -t fails when there are none).
+# No RSA (nor DSA) host key: making one takes 5-20 s under TCG.
+printf 'HostKey /etc/ssh/ssh_host_ed25519_key\nHostKey /etc/ssh/ssh_host_ecdsa_key\n' \
+  > "$O/etc/ssh/sshd_config.d/host-keys.conf"
+# cloud-init (ordered before ssh) makes the host keys at first boot; should it not run, sshd
+# makes its own (sshd -t fails when there are none).
 cat > "$O/etc/systemd/system/ssh.service.d/host-keys.conf" <<'EOF'
 [Service]
 ExecStartPre=
-ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/bin/sh -c 'ls /etc/ssh/ssh_host_*_key >/dev/null 2>&1 || exec ssh-keygen -A'
 ExecStartPre=/usr/sbin/sshd -t
 EOF
 
-mmdebstrap --variant=minbase --include="$(echo $PKGS | tr ' ' ,)" "${aptopts[@]}" \
+# shellcheck disable=SC2016  # "$1" (the chroot) is for mmdebstrap's sh
+mmdebstrap --variant=minbase --include="$PKGS" "${aptopts[@]}" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-include=/usr/share/doc/*/copyright' \
   --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/locale/*' \
   --dpkgopt='path-include=/usr/share/locale/locale.alias' \
   --essential-hook="sync-in $O /" \
+  --customize-hook='chroot "$1" systemctl enable -q systemd-networkd.service' \
   bookworm "$R" "deb $MIRROR bookworm main" "deb $MIRROR bookworm-updates main" \
   "deb $SECURITY bookworm-security main"
 
-rm -f "$R"/etc/ssh/ssh_host_* "$R/etc/resolv.conf" "$R/var/lib/dbus/machine-id"
+rm -f "$R"/etc/ssh/ssh_host_* "$R/var/lib/dbus/machine-id"
 : > "$R/etc/machine-id"
 echo localhost > "$R/etc/hostname"
 printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' > "$R/etc/hosts"
 
 # GRUB by hand, as grub-install would (it needs the disk as a block device): modules and
 # grub.cfg in /boot/grub, boot.img in the MBR, core.img in the gap before the partition.
-KVER="$(basename "$(ls "$R"/boot/vmlinuz-* | sort -V | tail -1)")"; KVER="${KVER#vmlinuz-}"
+for k in "$R"/boot/vmlinuz-*; do KVER="${k##*/vmlinuz-}"; done  # just one kernel
 mkdir -p "$R/boot/grub/i386-pc"
 cp "$R"/usr/lib/grub/i386-pc/*.mod "$R"/usr/lib/grub/i386-pc/*.lst "$R/boot/grub/i386-pc/"
 cat > "$R/boot/grub/i386-pc/load.cfg" <<EOF

@@ -168,9 +168,10 @@ class Cluster:
         vlans = tuple(self.config.compute_vlans) if self.config else ()
         req, host = await check_request(req, workloads, self.snapshot(), self.ha_settings,
                                         vlans)
+        c = self.config
         return to_params(req, host, await workloads.secret_uuid(), workloads.pool,
-                         self.config.vm_virt_type if self.config else "kvm",
-                         self.config.cpu_model if self.config else "host-model")
+                         c.vm_virt_type if c else "kvm", c.cpu_model if c else "host-model",
+                         nic_offload=c is None or c.ovs_datapath != "netdev")
 
     def create_vm_preview(self, params: Mapping[str, Any]) -> list[Step]:
         return self.executor.preview(self._kind("vm.create"), params)

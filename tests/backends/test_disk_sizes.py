@@ -1,8 +1,6 @@
-"""A domain's disk sizes: libvirt is asked (blockInfo) only for disks it can size itself.
-
-In the lab, libvirt's client died of SIGSEGV in blockInfo for the RBD disk of a VM mvm-tui had
-just defined (twice; the traces named inventory._disk_capacity); libvirt sizes RBD only with
-its RBD storage backend anyway, and a running VM's sizes come from its statistics."""
+"""A domain's disk sizes: libvirt is not asked (blockInfo) for an RBD disk of a VM that is not
+running: it sizes one only through its RBD storage backend, which hosts often lack (the lab's
+do); a running VM's sizes come from its statistics, else from qemu."""
 
 from __future__ import annotations
 
@@ -33,7 +31,7 @@ def test_an_rbd_disk_is_not_sized_through_libvirt_but_from_statistics() -> None:
                                     "bus='virtio'/></disk>", 1))
     dom, caps = Dom(), dict[tuple[str, str], int]()
     stopped: dict[str, Any] = {}
-    assert _disk_sizes(dom, spec, stopped, caps) == (5 * 2**30, 0)  # vdz, then vda
+    assert _disk_sizes(dom, spec, stopped, caps, active=False) == (5 * 2**30, 0)  # vdz, vda
     assert dom.asked == ["vdz"]
     running = {"block.count": 1, "block.0.name": "vda", "block.0.capacity": 10 * 2**30}
     assert _disk_sizes(dom, spec, running, {})[1] == 10 * 2**30

@@ -104,3 +104,13 @@ def test_the_maximums(vcpus: int, memory_mb: int, headroom: int, max_vcpus: int,
     spec = VmSpec("a", vcpus, memory_mb, disks=(), headroom=headroom)
     assert (spec.max_vcpus, spec.max_memory_mb) == (max_vcpus, max_memory_mb)
     assert (spec.max_memory_mb - spec.memory_mb) % 128 == 0
+
+
+def test_on_a_userspace_datapath_the_nics_offer_no_checksum_offload(
+        conn: libvirt.virConnect) -> None:
+    kernel = ET.fromstring(domain_xml(SPEC, RBD, "br"))
+    assert kernel.find("devices/interface/driver") is None
+    dom = conn.defineXML(domain_xml(SPEC, RBD, "br", nic_offload=False))
+    netdev = ET.fromstring(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+    hosts = [i.find("driver/host") for i in netdev.findall("devices/interface")]
+    assert [h.get("csum") for h in hosts if h is not None] == ["off", "off"]

@@ -259,14 +259,14 @@ async def test_unknown_names(sim: SimBackend) -> None:
 
 async def test_power_commands(sim: SimBackend) -> None:
     web = await vm(sim, "web-01")
-    uri = "'qemu+libssh://root@192.0.2.11/system?no_verify=0&no_tty=1&sshauth=privkey,agent'"
+    uri = "'qemu+libssh2://root@192.0.2.11/system?no_verify=0&no_tty=1&sshauth=privkey,agent'"
     assert sim.power_commands(web, PowerAction.SHUTDOWN) == [f"virsh -c {uri} shutdown web-01"]
     assert sim.power_commands(web, PowerAction.START) == [f"virsh -c {uri} start web-01"]
     assert sim.power_commands(web, PowerAction.POWEROFF) == [f"virsh -c {uri} destroy web-01"]
     assert sim.power_commands(web, PowerAction.REBOOT) == [f"virsh -c {uri} reboot web-01"]
     odd = web.model_copy(update={"name": "it's odd", "host": "hv2"})
     assert sim.power_commands(odd, PowerAction.START) == [
-        "virsh -c 'qemu+libssh://root@192.0.2.12/system?no_verify=0&no_tty=1&sshauth=privkey,"
+        "virsh -c 'qemu+libssh2://root@192.0.2.12/system?no_verify=0&no_tty=1&sshauth=privkey,"
         "agent' start 'it'\"'\"'s odd'"
     ]
 

@@ -201,7 +201,7 @@ async def test_a_shut_off_vm_moves_cold(lab_session: Session) -> None:
     await wait_for(lambda: is_off(backend), 30, "tiny-b shut off")
     vm = await backend.vm_info("tiny-b")
     assert backend.relocate_commands(vm, "h3")[0].startswith(
-        "virsh -c 'qemu+libssh://root@10.213.0.12/system?")
+        "virsh -c 'qemu+libssh2://root@10.213.0.12/system?")
     await backend.relocate("tiny-b", "h3")
     moved = await backend.vm_info("tiny-b")
     assert (moved.host, moved.power) == ("h3", PowerState.SHUTOFF)

@@ -82,7 +82,7 @@ async def test_a_shutdown_the_guest_ignores_is_powered_off_from_its_run(
     assert notes[OUTCOME] == "powered off by this run, at the operator's request"
     assert virsh(lab_info, "domstate", "--reason", guest) == "shut off (destroyed)"
     log = [line.text for line in lab_session.store.log(run.id)]
-    assert any(line.startswith("$ virsh -c 'qemu+libssh://root@10.213.0.12/system")
+    assert any(line.startswith("$ virsh -c 'qemu+libssh2://root@10.213.0.12/system")
                and line.endswith(f"destroy {guest}") for line in log), log
     assert f"{guest} is shut off: {notes[OUTCOME]}" in log
 

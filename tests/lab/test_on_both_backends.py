@@ -89,7 +89,7 @@ async def test_power_actions_run_and_are_recorded(session: Session) -> None:
         vm = await cluster.backend.vm_info("tiny-b")
         record = cluster.create_power_run(vm, action)
         preview = session.store.steps(record.id)[0].preview
-        assert preview[0].startswith("virsh -c 'qemu+libssh://root@10.213.0.12/system")
+        assert preview[0].startswith("virsh -c 'qemu+libssh2://root@10.213.0.12/system")
         done = await cluster.execute(record.id)
         assert done.state is RunState.DONE, done.error
         assert (await cluster.backend.vm_info("tiny-b")).power is state

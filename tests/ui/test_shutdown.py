@@ -70,7 +70,7 @@ async def test_a_guest_that_ignores_the_shutdown_is_powered_off_from_its_run(
     assert modal.title_text == f"Power off {APPLIANCE} on hv1 now?"
     assert "has not shut down in 30 s" in modal.consequence
     commands = [c for step in modal.steps for c in step.preview]
-    assert commands == ["virsh -c 'qemu+libssh://root@192.0.2.11/system?no_verify=0&no_tty=1&"
+    assert commands == ["virsh -c 'qemu+libssh2://root@192.0.2.11/system?no_verify=0&no_tty=1&"
                         f"sshauth=privkey,agent' destroy {APPLIANCE}"]
     assert await power(demo, APPLIANCE) is PowerState.RUNNING  # nothing before the yes
     await pilot.press("y")

@@ -282,7 +282,7 @@ async def test_each_move_is_a_run_in_history_with_the_exact_commands(make: Make)
     first = w.runs()[0]
     assert first.title == "Balance: live-migrate a1 from h1 to h3 (h1 at 94% load, threshold 70%)"
     assert w.store.steps(first.id)[0].preview == (
-        "virsh -c 'qemu+libssh://root@10.0.0.1/system?no_verify=0&no_tty=1&sshauth=privkey,"
+        "virsh -c 'qemu+libssh2://root@10.0.0.1/system?no_verify=0&no_tty=1&sshauth=privkey,"
         "agent' migrate --live --p2p --persistent --undefinesource a1 'qemu+ssh://root@10.0.0.3"
         "/system?keyfile=/var/lib/mvm-tui/migration/id_ed25519&no_verify=0&no_tty=1&sshauth="
         "privkey,agent'",

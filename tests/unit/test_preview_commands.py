@@ -169,5 +169,5 @@ async def test_the_simulator_previews_what_the_real_backend_runs(demo: Session) 
         return [URI.sub(r"\1?…", line) for line in commands]
 
     sim_commands = backend_commands(sim)
-    assert shape(sim_commands) == shape(backend_commands(real_backend("libssh")))
-    assert "qemu+libssh://root@192.0.2.11/system" in sim_commands[0]
+    assert shape(sim_commands) == shape(backend_commands(real_backend("libssh2")))
+    assert "qemu+libssh2://root@192.0.2.11/system" in sim_commands[0]

@@ -109,7 +109,7 @@ async def test_the_backend_uses_it(cluster: ClusterConfig, tmp_path: Path) -> No
     assert behind.uri.startswith("qemu+unix:///system?socket=/")
     assert behind.uri.endswith(".sock")
     assert behind.before_open is not None
-    assert backend.nodes["hv2"].host.uri == reach.libvirt_uri(cluster, "hv2", "libssh")
+    assert backend.nodes["hv2"].host.uri == reach.libvirt_uri(cluster, "hv2", "libssh2")
     assert backend.nodes["hv2"].host.before_open is None
     ha = backend.ha_host("hv1")
     assert (ha.uri, ha.before_open) == (behind.uri, behind.before_open)

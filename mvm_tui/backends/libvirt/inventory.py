@@ -83,16 +83,15 @@ def _disk_capacity(dom: Any, target: str) -> int:
 
 
 def _disk_sizes(dom: Any, spec: DomainXml, rec: dict[str, Any],
-                caps: dict[tuple[str, str], int]) -> tuple[int, ...]:
+                caps: dict[tuple[str, str], int], active: bool = True) -> tuple[int, ...]:
     for target, cap in disk_capacities(rec).items():
         caps[(spec.uuid, target)] = cap
     sizes: list[int] = []
     for d in spec.disks:
         key = (spec.uuid, d.target)
-        # not an RBD disk: libvirt sizes one only through its RBD storage backend (else an
-        # error), and in the lab its client died of SIGSEGV asking for one of a VM just
-        # defined (twice, traces kept); a running VM's comes from its statistics
-        if key not in caps and d.source and not d.source.startswith("rbd:"):
+        # not an RBD disk of a VM that is not running: libvirt sizes it only through its RBD
+        # storage backend, which hosts often lack (an error, a round trip per disk and poll)
+        if key not in caps and d.source and (active or not d.source.startswith("rbd:")):
             caps[key] = _disk_capacity(dom, d.target)
         sizes.append(caps.get(key, 0))
     return tuple(sizes)
@@ -120,7 +119,7 @@ def domain_vm(
         load = _IDLE
         if record:
             tracker.forget(spec.uuid)
-    sizes = _disk_sizes(dom, spec, rec, tracker.capacities)
+    sizes = _disk_sizes(dom, spec, rec, tracker.capacities, power in _ACTIVE)
     parts = (spec, power, load, sizes)
     vm = kept.known_vm(spec.uuid, parts) if kept is not None else None
     if vm is not None:

@@ -12,8 +12,10 @@ Which parameters each libvirt transport honours (libvirt 9.0, src/remote/remote_
 * `ssh` (qemu+ssh, runs the ssh binary): keyfile (-i), no_verify, no_tty. It ignores
   known_hosts and sshauth: ssh checks host keys against its own files (~/.ssh/known_hosts,
   /etc/ssh/ssh_known_hosts, or UserKnownHostsFile in ~/.ssh/config).
-* `libssh` / `libssh2` (qemu+libssh://, built-in ssh client): keyfile, known_hosts,
-  known_hosts_verify (we set "normal": unknown or changed keys are refused) and sshauth.
+* `libssh` / `libssh2` (qemu+libssh2://, built-in ssh clients): keyfile, known_hosts and
+  sshauth; libssh also known_hosts_verify (we set "normal": unknown or changed keys are
+  refused); libssh2 refuses a changed key, and an unknown one with no_tty (no one to ask:
+  seen in the lab, "SSH host key ... was not accepted").
 The URI carries the same parameters for every transport, so a host entry can switch transport
 without losing its known_hosts file.
 
@@ -37,8 +39,11 @@ from mvm_tui.core.migration_trust import MIGRATION_KEY
 
 Transport = Literal["ssh", "libssh", "libssh2"]
 TRANSPORTS: tuple[Transport, ...] = ("ssh", "libssh", "libssh2")
-# libssh honours the URI's known_hosts file; plain ssh would use ~/.ssh/known_hosts
-DEFAULT_TRANSPORT: Transport = "libssh"
+# libssh2 honours the URI's known_hosts file (plain ssh would use ~/.ssh/known_hosts). Not
+# libssh: with it, libvirt's client (9.0, libssh 0.10.6) dies of SIGSEGV after a reply of
+# about 3 to 7 KB, a domain's XML (`virsh -c qemu+libssh://... dumpxml` of a domain with a
+# 3,000-6,000 character description, seen here; 1,000 or 20,000 pass; libssh2 and ssh pass).
+DEFAULT_TRANSPORT: Transport = "libssh2"
 SSH_AUTH = "privkey,agent"
 
 _USER = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,31}")

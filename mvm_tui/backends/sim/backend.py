@@ -345,7 +345,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
 
     def libvirt_uri(self, host: str) -> str:
         """The host's libvirt URI, as the real backend builds it for a host of the config
-        (without a known_hosts parameter: libssh then checks ~/.ssh/known_hosts, the default)."""
+        (without a known_hosts parameter: libssh2 then checks ~/.ssh/known_hosts, the default)."""
         return build_uri(self.spec.ssh_user, self._host(host).spec.address,
                          transport=self.spec.libvirt_transport)
 

@@ -41,9 +41,9 @@ class RequestRefused(InvalidState):
 
 
 def to_params(req: NewVm, host: str, secret: str, pool: str, virt_type: str,
-              cpu_mode: str) -> dict[str, Any]:
+              cpu_mode: str, nic_offload: bool = True) -> dict[str, Any]:
     return {"request": asdict(req), "host": host, "secret": secret, "pool": pool,
-            "virt_type": virt_type, "cpu_mode": cpu_mode}
+            "virt_type": virt_type, "cpu_mode": cpu_mode, "nic_offload": nic_offload}
 
 
 def from_params(params: Mapping[str, Any]) -> NewVm:
@@ -101,7 +101,8 @@ class CreateRun:
         self.req, self.host = from_params(params), str(params["host"])
         self.spec = self.req.spec(params["pool"])
         self.xml = domain_xml(self.spec, RbdAccess((), workloads.rbd_user, params["secret"]),
-                              NETWORK, params["cpu_mode"], params["virt_type"])
+                              NETWORK, params["cpu_mode"], params["virt_type"],
+                              params.get("nic_offload", True))
         cloud = self.req.cloud
         macs = [self.req.mac(i) for i in range(len(self.req.vlans))]
         self.files = seed_files(cloud, self.req.uuid, macs) if cloud is not None else {}

@@ -14,6 +14,7 @@ from typing import Any
 
 from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
 from mvm_tui.backends.capabilities import Workloads
+from mvm_tui.core.new_vm import seed_rbd
 from mvm_tui.core.placement import LIVE
 from mvm_tui.models import PowerAction, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
@@ -28,6 +29,8 @@ def delete_params(vm: Vm, pool: str, now: float, keep_days: int = KEEP_DAYS) -> 
         raise InvalidState(f"keep days: {keep_days} is not from 1 to 365")
     prefix = f"rbd:{pool}/"
     disks = [d.source.removeprefix(prefix) for d in vm.disks if d.source.startswith(prefix)]
+    if seed_rbd(vm.name) not in disks:  # (a CD-ROM: not among the inventory's disks)
+        disks.append(seed_rbd(vm.name))  # moved if there
     others = [d.source for d in vm.disks if not d.source.startswith(prefix)]
     if others:
         raise InvalidState(f"{vm.name} has disks outside the pool {pool} ({', '.join(others)}): "
