@@ -8,6 +8,9 @@ real backend. Expected before running:
   takes its host name, user and SSH key from the seed and its static address on VLAN 100,
   reports that address through the qemu guest agent, and answers `hostname` over SSH from the
   jump box (through h1, as an operator's jump box reaches a VM network);
+- it fails over like any VM: h1 powered off, the HA service fences h1 and starts wl-1 on h2
+  or h3 from the same RBD disk and seed; it answers SSH there, still wl-1; h1 back, its stale
+  copy is removed;
 - the same request again is refused, naming the name, and makes nothing;
 - a delete Run marks it deleted (in RADOS, beside HA's lock), powers it off, undefines it and
   moves its disk and seed to the pool's trash: the trash lists them, the pool does not.
@@ -27,13 +30,19 @@ import pytest
 
 from mvm_tui import lab
 from mvm_tui.backends.base import ClusterBackend
+from mvm_tui.backends.real import RealBackend
 from mvm_tui.core.cloud_init import CloudInit, StaticAddress
 from mvm_tui.core.new_vm import NewVm, disk_rbd, image_rbd, seed_rbd
+from mvm_tui.ha_cli import build_ha_service
+from mvm_tui.lab import truth
 from mvm_tui.lab.netns import hx
 from mvm_tui.runs import RunState
+from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.services.workloads.create import RequestRefused
 from mvm_tui.services.workloads.images import import_params
 from mvm_tui.session import Session, measure
+from tests.lab.test_lab_backend import wait_for
+from tests.lab.test_lab_failover import forget_ha_state
 
 pytestmark = pytest.mark.lab
 
@@ -86,7 +95,8 @@ def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
     sh(1, "rbd", "snap", "unprotect", base, check=False)
     sh(1, "rbd", "snap", "rm", "--no-progress", base, check=False)
     sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image_rbd('debian-12')}", check=False)
-    sh(1, "ip", "addr", "del", f"{HOST_ADDRESS}/24", "dev", "vlan100", check=False)
+    for host in lab_info.hosts:
+        sh(host.index, "ip", "addr", "del", f"{HOST_ADDRESS}/24", "dev", "vlan100", check=False)
 
 
 async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over_ssh(
@@ -121,13 +131,15 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     assert f'"image":"{image_rbd("debian-12")}"' in parent.stdout.replace(" ", "")
     assert sh(1, *VIRSH, "domuuid", "wl-1").stdout.strip() == params["request"]["uuid"]
 
-    sh(1, "ip", "addr", "add", f"{HOST_ADDRESS}/24", "dev", "vlan100", check=False)
     started = time.monotonic()
     addresses = await _agent_addresses(cluster.backend, BOOT_S)
     print(f"wl-1's guest agent answered {time.monotonic() - started:.1f} s after the start")
     assert addresses == (f"{VM_ADDRESS}/24",)
-    answer = await _ssh(lab_info, vm_key, tmp_path, "hostname", BOOT_S)
+    answer = await _ssh(lab_info, "h1", vm_key, tmp_path, "hostname", BOOT_S)
     assert answer == "wl-1"
+
+    host = await _fails_over(lab_session, lab_info, tmp_path)
+    assert await _ssh(lab_info, host, vm_key, tmp_path, "hostname", BOOT_S) == "wl-1"
 
     with pytest.raises(RequestRefused) as again:
         await cluster.new_vm_params(replace(req, uuid=""))
@@ -145,6 +157,43 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     assert disk_rbd("wl-1", 0) not in images
 
 
+async def _fails_over(session: Session, info: lab.LabInfo, tmp: Path) -> str:
+    """h1 powered off, the HA service fences it and starts wl-1 (Auto) on another host, from
+    its RBD disk and seed; h1 back, its stale copy is removed. The host it runs on now."""
+    cluster = session.clusters[0]
+    backend = cluster.backend
+    assert isinstance(backend, RealBackend)
+    assert cluster.config is not None
+    await forget_ha_state(RadosHaState(backend.ceph, cluster.name, cluster.config.ha.lock_pool))
+    service = build_ha_service(session, cluster, tmp)
+    service.start()
+    try:
+        async def kept() -> bool:
+            return backend.kept.get("wl-1") is not None
+
+        await wait_for(kept, 60, "HA to keep wl-1's definition")
+        started = time.monotonic()
+        lab.power_off("h1")
+        try:
+            async def elsewhere() -> bool:
+                return bool((await truth.running(info)).get("wl-1", set()) & {"h2", "h3"})
+
+            await wait_for(elsewhere, 180, "wl-1 running on h2 or h3")
+            print(f"wl-1 running again {time.monotonic() - started:.1f} s after h1's loss")
+            now = (await truth.running(info))["wl-1"]
+        finally:
+            lab.restore("h1")
+
+        async def no_stale_copy() -> bool:
+            return "wl-1" not in await truth.defined_on(info, "h1")
+
+        await wait_for(no_stale_copy, 180, "wl-1's stale copy on h1 removed")
+    finally:
+        await service.stop()
+    assert len(now) == 1
+    return now.pop()
+
+
 async def _agent_addresses(backend: ClusterBackend, timeout: float) -> tuple[str, ...]:
     """What the app shows in VM detail, once the guest agent answers."""
     deadline = time.monotonic() + timeout
@@ -156,16 +205,19 @@ async def _agent_addresses(backend: ClusterBackend, timeout: float) -> tuple[str
         await asyncio.sleep(5)
 
 
-async def _ssh(lab_info: lab.LabInfo, key: Path, tmp: Path, command: str,
+async def _ssh(lab_info: lab.LabInfo, through: str, key: Path, tmp: Path, command: str,
                timeout: float) -> str:
-    h1 = lab_info.host("h1")
+    """`command` on wl-1 over SSH from the jump box, through the lab host `through` (the VM's
+    host, whose VLAN 100 port is given an address in the VM's network)."""
+    h = lab_info.host(through)
+    sh(h.index, "ip", "addr", "replace", f"{HOST_ADDRESS}/24", "dev", "vlan100")
     config = tmp / "ssh_config"
     config.write_text(
-        f"Host lab-h1\n  HostName {h1.address}\n  Port {h1.port}\n  User {h1.user}\n"
-        f"  IdentityFile {h1.key_file}\n  UserKnownHostsFile {lab_info.known_hosts}\n"
+        f"Host jump\n  HostName {h.address}\n  Port {h.port}\n  User {h.user}\n"
+        f"  IdentityFile {h.key_file}\n  UserKnownHostsFile {lab_info.known_hosts}\n"
         f"  StrictHostKeyChecking yes\n"
         f"Host wl-1\n  HostName {VM_ADDRESS}\n  User ops\n  IdentityFile {key}\n"
-        f"  ProxyJump lab-h1\n  UserKnownHostsFile {tmp / 'vm_known_hosts'}\n"
+        f"  ProxyJump jump\n  UserKnownHostsFile {tmp / 'vm_known_hosts'}\n"
         "  StrictHostKeyChecking accept-new\n  BatchMode yes\n  ConnectTimeout 10\n")
     deadline = time.monotonic() + timeout
     while True:
