@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -18,6 +18,7 @@ from mvm_tui.config.vm_file import VmFile
 from mvm_tui.core.cloud_init import CloudInit, StaticAddress
 from mvm_tui.core.new_vm import NewVm
 from mvm_tui.run_cli import execute_printing, print_steps
+from mvm_tui.runs import RunRecord, Step
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.workloads.create import RequestRefused
 from mvm_tui.services.workloads.images import import_params
@@ -77,6 +78,22 @@ def pick_cluster(session: Session, name: str | None) -> Cluster:
     return clusters[0]
 
 
+async def _plan_then_run(session: Session, command: str, steps: Sequence[Step],
+                         create: Callable[[], RunRecord], dry_run: bool, out: TextIO,
+                         refused: str = "") -> int:
+    """The run's steps and commands; then, unless a dry run (or `refused` says why not), the
+    run, recorded in History, its log printed as it goes."""
+    print_steps(steps, out)
+    if dry_run:
+        return 0
+    if refused:
+        raise Refused(refused)
+    if session.store_damage is not None:
+        print(f"mvm-tui {command}: {session.store_damage}", file=sys.stderr)
+        return EXIT_NOT_RECORDED
+    return await execute_printing(session, create().id, out)
+
+
 async def run_vm_create(path: Path, config: Config, demo: bool, prompts: Prompts,
                         dry_run: bool, out: TextIO = sys.stdout) -> int:
     session = open_session(config, demo, prompts=prompts)
@@ -88,13 +105,8 @@ async def run_vm_create(path: Path, config: Config, demo: bool, prompts: Prompts
         params = await cluster.new_vm_params(req)
         print(f"Create {req.name} in cluster {cluster.name}, on {params['host']}"
               + (" (the placement engine's choice)" if req.host is None else ""), file=out)
-        print_steps(cluster.create_vm_preview(params), out)
-        if dry_run:
-            return 0
-        if session.store_damage is not None:
-            print(f"mvm-tui vm create: {session.store_damage}", file=sys.stderr)
-            return EXIT_NOT_RECORDED
-        return await execute_printing(session, cluster.create_vm_run(params).id, out)
+        return await _plan_then_run(session, "vm create", cluster.create_vm_preview(params),
+                                    lambda: cluster.create_vm_run(params), dry_run, out)
     except RequestRefused as exc:
         print("mvm-tui vm create: the VM is not made:", file=sys.stderr)
         for field, why in exc.problems.items():
@@ -147,13 +159,8 @@ async def run_image_import(config: Config, demo: bool, prompts: Prompts, cluster
         if not sep or host not in {h.name for h in c.backend.hosts}:
             raise Refused(f"source: {source!r} is not HOST:PATH with a host of {c.name}")
         params = import_params(host, path, image, os)
-        print_steps(c.import_preview(params), out)
-        if dry_run:
-            return 0
-        if session.store_damage is not None:
-            print(f"mvm-tui image import: {session.store_damage}", file=sys.stderr)
-            return EXIT_NOT_RECORDED
-        return await execute_printing(session, c.create_import_run(params).id, out)
+        return await _plan_then_run(session, "image import", c.import_preview(params),
+                                    lambda: c.create_import_run(params), dry_run, out)
     except (Refused, ValueError, BackendError) as exc:
         print(f"mvm-tui image import: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -171,15 +178,10 @@ async def run_vm_delete(config: Config, demo: bool, prompts: Prompts, cluster: s
         params = c.delete_params(c.vm(name), keep_days)
         print(f"Delete {name} in cluster {c.name} (uuid {params['uuid']}, on "
               f"{params['host'] or 'no host'})", file=out)
-        print_steps(c.delete_preview(params), out)
-        if dry_run:
-            return 0
-        if confirm != name:
-            raise Refused(f"not deleted: repeat its name with --confirm {name} to delete it")
-        if session.store_damage is not None:
-            print(f"mvm-tui vm delete: {session.store_damage}", file=sys.stderr)
-            return EXIT_NOT_RECORDED
-        return await execute_printing(session, c.create_delete_run(params).id, out)
+        return await _plan_then_run(
+            session, "vm delete", c.delete_preview(params), lambda: c.create_delete_run(params),
+            dry_run, out, refused="" if confirm == name else
+            f"not deleted: repeat its name with --confirm {name} to delete it")
     except (Refused, BackendError) as exc:
         print(f"mvm-tui vm delete: {exc}", file=sys.stderr)
         return EXIT_REFUSED
