@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mvm_tui import crash, paths
+from mvm_tui.cli_workloads import add_workloads, run_workloads
 from mvm_tui.config_example import example_text
 
 # What a command needs is imported when it runs: `--help` and the light commands load no
@@ -76,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _add_inventory(sub)
     _add_plans(sub)
-    _add_workloads(sub)
+    add_workloads(sub, _common_options(True))
     _add_ha(sub)
     _add_decommission(sub)
     _add_cluster(sub)
@@ -121,55 +122,6 @@ def _add_plans(sub: _Subcommands) -> None:
     plans.add_argument("--size", metavar="VCPUS:MEMORY_MB", type=_size,
                        help="a custom size instead of the plans, e.g. 4:8192")
     plans.add_argument("--json", action="store_true", help="print JSON")
-
-
-def _add_workloads(sub: _Subcommands) -> None:
-    vm = sub.add_parser("vm", help="make or delete a VM headless (see `vm create`)")
-    vm_sub = vm.add_subparsers(dest="vm_command", metavar="ACTION", required=True)
-    create = vm_sub.add_parser(
-        "create", parents=[_common_options(True)],
-        help="make a VM from a library image, as a VM file says",
-        description="Check the VM file against the cluster (each wrong value named), print "
-        "the run's steps with the domain XML and every command, then run it with its log on "
-        "stdout (a Run in History). The file: `name`, `plan` or `vcpus`/`memory_mb`/`disk_gb`, "
-        "`image`, `volumes_gb`, `vlans`, `host`, `placement`, `headroom`, `start`, "
-        "`allow_reserve_break`, and a [cloud_init] table (`user`, `ssh_keys`, `address`, "
-        "`gateway`, `dns`, `user_data_file`); the README shows one.")
-    create.add_argument("--from", dest="source", metavar="FILE", type=Path, required=True,
-                        help="the VM file (TOML)")
-    create.add_argument("--dry-run", action="store_true",
-                        help="print the plan and every command; change nothing")
-    delete = vm_sub.add_parser(
-        "delete", parents=[_common_options(True)],
-        help="delete a VM: its disks go to the trash, restorable until an expiry",
-        description="Mark the VM deleted (HA never restarts it), power it off, remove its "
-        "definition from every host and move its disks to the pool's trash. A Run in "
-        "History; its steps and commands are printed first.")
-    delete.add_argument("name", metavar="NAME", help="the VM")
-    delete.add_argument("--confirm", metavar="NAME",
-                        help="the VM's name again: nothing is deleted without it")
-    delete.add_argument("--keep-days", type=int, default=7, metavar="DAYS",
-                        help="how long its disks stay restorable in the trash (default 7)")
-    delete.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
-    delete.add_argument("--dry-run", action="store_true",
-                        help="print the plan and every command; change nothing")
-    image = sub.add_parser("image", help="the cluster's image library (see `image list`)")
-    image_sub = image.add_subparsers(dest="image_command", metavar="ACTION", required=True)
-    listing = image_sub.add_parser("list", parents=[_common_options(True)],
-                                   help="the library's images: OS, size, VM disks cloned")
-    listing.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
-    listing.add_argument("--json", action="store_true", help="print JSON")
-    imp = image_sub.add_parser(
-        "import", parents=[_common_options(True)],
-        help="a cloud image (qcow2 or raw) on a host into the library",
-        description="Write the file as a raw RBD image of the cluster's pool (qemu-img), with "
-        "the protected snapshot VM disks are cloned from (copy-on-write). A Run in History.")
-    imp.add_argument("source", metavar="HOST:PATH", help="the file, on one of the hosts")
-    imp.add_argument("name", metavar="NAME", help="the image's name in the library")
-    imp.add_argument("--os", default="", help="its OS, as shown in the list (\"Debian 12\")")
-    imp.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
-    imp.add_argument("--dry-run", action="store_true",
-                     help="print the commands; change nothing")
 
 
 def _size(text: str) -> Size:
@@ -288,7 +240,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_decommission(args.host, args.config, demo=args.demo,
                                                 dry_run=args.dry_run))
         if args.command in ("plans", "vm", "image"):
-            return asyncio.run(_workloads(args, config))
+            return asyncio.run(run_workloads(args, config))
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)
             return asyncio.run(_inventory(config, args.demo, prompts, args.sample))
@@ -301,28 +253,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # e.g. `mvm-tui inventory --json | head`: the reader left
         _reader_left()
         return 0
-
-
-async def _workloads(args: argparse.Namespace, config: Config) -> int:
-    from mvm_tui import vm_cli
-    from mvm_tui.session import Prompts
-
-    prompts = Prompts()
-    if args.command == "plans":
-        from mvm_tui.plans_cli import run_plans
-
-        return await run_plans(config, args.demo, prompts, args.cluster, args.size, args.json)
-    if args.command == "vm" and args.vm_command == "delete":
-        code = await vm_cli.run_vm_delete(config, args.demo, prompts, args.cluster, args.name,
-                                          args.confirm, args.keep_days, args.dry_run)
-    elif args.command == "vm":
-        code = await vm_cli.run_vm_create(args.source, config, args.demo, prompts, args.dry_run)
-    elif args.image_command == "list":
-        code = await vm_cli.run_image_list(config, args.demo, prompts, args.cluster, args.json)
-    else:
-        code = await vm_cli.run_image_import(config, args.demo, prompts, args.cluster,
-                                             args.source, args.name, args.os, args.dry_run)
-    return code or prompts.report()
 
 
 def _reader_left() -> None:
