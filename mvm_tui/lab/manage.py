@@ -34,7 +34,7 @@ from mvm_tui.lab.model import (
     run,
     wait_for,
 )
-from mvm_tui.lab.ovs import COMPUTE_VLANS, OVS_BRIDGE, has_ovs, ovs_up
+from mvm_tui.lab.ovs import COMPUTE_VLANS, OVS_BRIDGE, has_ovs, libvirt_network, ovs_up
 from mvm_tui.lab.san import ADDRESS as SAN_ADDRESS
 from mvm_tui.lab.san import IQN as SAN_IQN
 from mvm_tui.lab.san import san_sockets_remove, san_up
@@ -183,7 +183,11 @@ def _build(n: int, ceph: bool, objectstore: str, install: bool, clock: _Clock,
         wait_health_ok(info, health_timeout)
         clock("ceph HEALTH_OK")
         libvirt_ceph_user(info, log)
-        clock("client.libvirt and its libvirt secret on every host, as provisioning makes them")
+        if ovs:
+            for h in hosts:
+                libvirt_network(h, log)
+        clock("client.libvirt and its libvirt secret (and the libvirt network br-compute) on "
+              "every host, as provisioning makes them")
     set_up_trust(info, log)  # as provisioning does: each host's own key, its peers trust it
     clock("migration trust: every host logs in to every other with its own key")
     write_config(info)

@@ -62,13 +62,12 @@ def ovs_up(info: LabInfo, hosts: Sequence[LabHost] | None = None, *,
         finally:  # also the daemons of the hosts that did start, for teardown
             for h in targets:
                 record_ovs_pids(h.index)
-    for h in targets:
-        libvirt_network(h, log)
 
 
 def libvirt_network(h: LabHost, log: Path) -> None:
     """The libvirt network provisioning defines (provision/ovs.sh), so VMs mvm-tui creates
-    get their NICs as in production: OVS_BRIDGE with a port group vlan-V per compute VLAN."""
+    get their NICs as in production: OVS_BRIDGE with a port group vlan-V per compute VLAN.
+    Only in a lab with Ceph (as if provisioned): bare hosts are for provisioning to do it."""
     xml = (f"<network><name>{OVS_BRIDGE}</name><forward mode='bridge'/><bridge "
            f"name='{OVS_BRIDGE}'/><virtualport type='openvswitch'/>"
            + "".join(f"<portgroup name='vlan-{v}'><vlan><tag id='{v}'/></vlan></portgroup>"
