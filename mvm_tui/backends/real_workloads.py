@@ -143,9 +143,10 @@ class RealWorkloads:
         return [cmd.on("a host", cmd.write_seed(self.pool, seed), "the seed ISO, in base64")]
 
     async def write_seed(self, seed: str, data: bytes) -> None:
-        if await self.disk_bytes(seed) == len(data):
+        there = await self.disk_bytes(seed)
+        if there == len(data):
             return  # the same seed (it is made from the run's parameters alone)
-        if await self.disk_bytes(seed) is not None:
+        if there is not None:
             await self._must(None, cmd.remove(self.pool, seed))
         await self._must(None, cmd.write_seed(self.pool, seed),
                          base64.b64encode(data).decode() + "\n")
