@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
+from functools import cached_property
 from typing import Any
 
 from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
@@ -167,14 +168,19 @@ class CreateRun:
                 return False
         return True
 
+    @cached_property
+    def seed(self) -> bytes:
+        """The seed's ISO, made once per run (its size is what the check compares)."""
+        return seed_iso(self.files)
+
     async def write_seed(self, ctx: StepContext) -> None:
-        data = seed_iso(self.files)
+        data = self.seed
         await self.w.write_seed(seed_rbd(self.req.name), data)
         ctx.log(f"{seed_rbd(self.req.name)}: the NoCloud seed, {len(data)} bytes, "
                 f"instance-id {self.req.uuid}")
 
     async def seed_written(self, ctx: StepContext) -> bool:
-        return await self.w.disk_bytes(seed_rbd(self.req.name)) == len(seed_iso(self.files))
+        return await self.w.disk_bytes(seed_rbd(self.req.name)) == len(self.seed)
 
     async def define(self, ctx: StepContext) -> None:
         await self.name_free(ctx)
