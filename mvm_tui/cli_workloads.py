@@ -43,6 +43,7 @@ def add_workloads(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     delete.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
     delete.add_argument("--dry-run", action="store_true",
                         help="print the plan and every command; change nothing")
+    _add_changes(vm_sub, common)
     image = sub.add_parser("image", help="the cluster's image library (see `image list`)")
     image_sub = image.add_subparsers(dest="image_command", metavar="ACTION", required=True)
     listing = image_sub.add_parser("list", parents=[common],
@@ -62,6 +63,59 @@ def add_workloads(sub: Subcommands, common: argparse.ArgumentParser) -> None:
                      help="print the commands; change nothing")
 
 
+def _add_changes(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None:
+    def action(name: str, help_: str, description: str = "") -> argparse.ArgumentParser:
+        p = vm_sub.add_parser(name, parents=[common], help=help_,
+                              description=description or help_ + ". A Run in History; its "
+                              "steps and every command are printed first.")
+        p.add_argument("name", metavar="NAME", help="the VM")
+        p.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
+        if name != "show":
+            p.add_argument("--dry-run", action="store_true",
+                           help="print the plan and every command; change nothing")
+        return p
+
+    show = action("show", "a VM's size, maximums, pending restart, disks and NICs",
+                  "What can be changed live: its vCPUs and memory now, their maximums, the "
+                  "memory slots left, the size at its next boot, its disks and NICs.")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    size = action("set", "change a VM's vCPUs and memory",
+                  "Live within its maximums (vCPUs set, memory added as a module), else "
+                  "written for its next boot and shown as pending restart: the plan says "
+                  "which. A growth needs room on its host and keeps the failover reserve "
+                  "unless --allow-reserve-break. A Run in History.")
+    size.add_argument("--vcpus", type=int, metavar="N", help="vCPUs (default: as now)")
+    size.add_argument("--memory", type=int, metavar="MIB", help="memory in MiB (default: as "
+                      "now)")
+    size.add_argument("--allow-reserve-break", action="store_true",
+                      help="grow it even if VMs would be left without room after a host loss")
+    action("disk-add", "add an empty disk (an RBD image), attached live").add_argument(
+        "size_gb", metavar="GIB", type=int, help="its size")
+    grow = action("disk-grow", "grow a disk; a running guest is told")
+    grow.add_argument("disk", metavar="DISK", help="its target (vdb) or image")
+    grow.add_argument("size_gb", metavar="GIB", type=int, help="its new size")
+    remove = action("disk-remove", "detach a disk (confirmed by libvirt's device-removed "
+                    "event) and move its image to the trash")
+    remove.add_argument("disk", metavar="DISK", help="its target (vdb) or image")
+    remove.add_argument("--keep-days", type=int, default=7, metavar="DAYS",
+                        help="how long it stays restorable in the trash (default 7)")
+    action("nic-add", "add a NIC on a VLAN port group, live").add_argument(
+        "vlan", metavar="VLAN", type=int, help="one of the cluster's compute VLANs")
+    action("nic-remove", "detach a NIC, live").add_argument(
+        "nic", metavar="NIC", help="its MAC, or its VLAN when it is the only NIC there")
+
+
+def change_request(args: argparse.Namespace) -> dict[str, object]:
+    """What `vm ACTION` asks, as services/workloads/change.py takes it."""
+    action = args.vm_command
+    if action == "set":
+        return {"kind": "resize", "vcpus": args.vcpus, "memory_mb": args.memory,
+                "allow_reserve_break": args.allow_reserve_break}
+    keys = {"disk-add": ("size_gb",), "disk-grow": ("disk", "size_gb"),
+            "disk-remove": ("disk", "keep_days"), "nic-add": ("vlan",), "nic-remove": ("nic",)}
+    return {"kind": action, **{k: getattr(args, k) for k in keys[action]}}
+
+
 async def run_workloads(args: argparse.Namespace, config: Config) -> int:
     from mvm_tui import vm_cli
     from mvm_tui.session import Prompts
@@ -71,7 +125,16 @@ async def run_workloads(args: argparse.Namespace, config: Config) -> int:
         from mvm_tui.plans_cli import run_plans
 
         return await run_plans(config, args.demo, prompts, args.cluster, args.size, args.json)
-    if args.command == "vm" and args.vm_command == "delete":
+    if args.command == "vm" and args.vm_command == "show":
+        from mvm_tui.vm_change_cli import run_vm_show
+
+        code = await run_vm_show(config, args.demo, prompts, args.cluster, args.name, args.json)
+    elif args.command == "vm" and args.vm_command not in ("create", "delete"):
+        from mvm_tui.vm_change_cli import run_vm_change
+
+        code = await run_vm_change(config, args.demo, prompts, args.cluster, args.name,
+                                   change_request(args), args.dry_run)
+    elif args.command == "vm" and args.vm_command == "delete":
         code = await vm_cli.run_vm_delete(config, args.demo, prompts, args.cluster, args.name,
                                           args.confirm, args.keep_days, args.dry_run)
     elif args.command == "vm":

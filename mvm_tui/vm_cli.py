@@ -78,7 +78,7 @@ def pick_cluster(session: Session, name: str | None) -> Cluster:
     return clusters[0]
 
 
-async def _plan_then_run(session: Session, command: str, steps: Sequence[Step],
+async def plan_then_run(session: Session, command: str, steps: Sequence[Step],
                          create: Callable[[], RunRecord], dry_run: bool, out: TextIO,
                          refused: str = "") -> int:
     """The run's steps and commands; then, unless a dry run (or `refused` says why not), the
@@ -105,7 +105,7 @@ async def run_vm_create(path: Path, config: Config, demo: bool, prompts: Prompts
         params = await cluster.new_vm_params(req)
         print(f"Create {req.name} in cluster {cluster.name}, on {params['host']}"
               + (" (the placement engine's choice)" if req.host is None else ""), file=out)
-        return await _plan_then_run(session, "vm create", cluster.create_vm_preview(params),
+        return await plan_then_run(session, "vm create", cluster.create_vm_preview(params),
                                     lambda: cluster.create_vm_run(params), dry_run, out)
     except RequestRefused as exc:
         print("mvm-tui vm create: the VM is not made:", file=sys.stderr)
@@ -159,7 +159,7 @@ async def run_image_import(config: Config, demo: bool, prompts: Prompts, cluster
         if not sep or host not in {h.name for h in c.backend.hosts}:
             raise Refused(f"source: {source!r} is not HOST:PATH with a host of {c.name}")
         params = import_params(host, path, image, os)
-        return await _plan_then_run(session, "image import", c.import_preview(params),
+        return await plan_then_run(session, "image import", c.import_preview(params),
                                     lambda: c.create_import_run(params), dry_run, out)
     except (Refused, ValueError, BackendError) as exc:
         print(f"mvm-tui image import: {exc}", file=sys.stderr)
@@ -178,7 +178,7 @@ async def run_vm_delete(config: Config, demo: bool, prompts: Prompts, cluster: s
         params = c.delete_params(c.vm(name), keep_days)
         print(f"Delete {name} in cluster {c.name} (uuid {params['uuid']}, on "
               f"{params['host'] or 'no host'})", file=out)
-        return await _plan_then_run(
+        return await plan_then_run(
             session, "vm delete", c.delete_preview(params), lambda: c.create_delete_run(params),
             dry_run, out, refused="" if confirm == name else
             f"not deleted: repeat its name with --confirm {name} to delete it")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from mvm_tui.core.vm_change import VmShape
 from mvm_tui.core.vm_spec import VmSpec
 from mvm_tui.models import HostPoll, PowerState
 
@@ -127,7 +128,45 @@ class Image:
     ready: bool = True  # its snapshot for clones is made and protected (an import finished)
 
 
-class Workloads(Protocol):
+class VmChanges(Protocol):
+    """What changing a VM needs (issue 17), on the host it is defined on: its shape, its size
+    live or for its next boot, devices attached and detached. Each `*_commands` is what the
+    matching call runs, for the preview; each call leaves what is already so as it is."""
+
+    async def shape(self, host: str, vm: str) -> VmShape: ...
+    def vcpus_commands(self, host: str, vm: str, vcpus: int) -> list[str]: ...
+    async def set_vcpus(self, host: str, vm: str, vcpus: int) -> None:
+        """Live (and in its definition) when it runs, else in its definition; within its
+        maximum."""
+        ...
+    def plug_commands(self, host: str, vm: str, mb: int) -> list[str]: ...
+    async def plug_memory(self, host: str, vm: str, mb: int) -> None:
+        """A memory module of `mb` MiB added to the running VM and its definition."""
+        ...
+    def next_boot_commands(self, host: str, vm: str, vcpus: int, memory_mb: int) -> list[str]:
+        ...
+    async def set_next_boot(self, host: str, vm: str, vcpus: int, memory_mb: int) -> None: ...
+    def attach_disk_commands(self, host: str, vm: str, image: str, target: str) -> list[str]:
+        ...
+    async def attach_disk(self, host: str, vm: str, image: str, target: str) -> None: ...
+    def attach_nic_commands(self, host: str, vm: str, mac: str, vlan: int,
+                            offload: bool) -> list[str]: ...
+    async def attach_nic(self, host: str, vm: str, mac: str, vlan: int,
+                         offload: bool) -> None: ...
+    def detach_commands(self, host: str, vm: str, device: str) -> list[str]: ...
+    async def detach(self, host: str, vm: str, device: str, timeout: float) -> None:
+        """The disk (its target) or NIC (its MAC) detached from the VM and its definition;
+        from a running VM, confirmed by libvirt's device-removed event within `timeout` s
+        (BackendError when the guest has not let it go)."""
+        ...
+    def grow_commands(self, host: str, vm: str, image: str, target: str,
+                      size_gb: int) -> list[str]: ...
+    async def grow(self, host: str, vm: str, image: str, target: str, size_gb: int) -> None:
+        """The disk's image grown to `size_gb` GiB, and a running guest told."""
+        ...
+
+
+class Workloads(VmChanges, Protocol):
     """What making a VM needs of its cluster (issue 17): the image library and the VM's disks
     in the cluster's storage (on HCI: RBD images of the pool `pool`; clones of a library
     image's protected snapshot, copy-on-write), its cloud-init seed where every host reads it,

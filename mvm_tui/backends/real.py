@@ -32,6 +32,7 @@ from mvm_tui.backends.libvirt import (
 from mvm_tui.backends.libvirt import failover as lv_failover
 from mvm_tui.backends.libvirt.apart import LibvirtApart
 from mvm_tui.backends.libvirt.calls import LibvirtCalls
+from mvm_tui.backends.libvirt.detach import detach_confirmed
 from mvm_tui.backends.libvirt.errors import trust_hint
 from mvm_tui.backends.libvirt.failover import KeptDefinitions
 from mvm_tui.backends.libvirt.metadata import placement_commands
@@ -241,6 +242,12 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
             return None
         r = await self.as_root(fresh.host, guest_addresses_command(vm))
         return parse_guest_addresses(r.stdout) if r.exit_status == 0 else None
+
+    async def detach_live(self, host: str, vm: str, xml: str, alias: str,
+                          timeout: float) -> bool:
+        return await self._node(host).host.run(partial(
+            detach_confirmed, vm=vm, xml=xml, alias=alias, timeout=timeout),
+            f"detach {alias} from {vm}")
 
     def _defined_on(self, vm: Vm) -> str:
         host = self._where.get(vm.name, vm.host)

@@ -12,6 +12,7 @@ from typing import Protocol
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, HostRef, NotFound
 from mvm_tui.backends.capabilities import CliResult, Image
+from mvm_tui.backends.real_vm_changes import DetachHost, RealVmChanges
 from mvm_tui.core.new_vm import BASE_SNAP, image_rbd
 from mvm_tui.core.vm_spec import VmSpec
 
@@ -37,7 +38,7 @@ def parse_guest_addresses(text: str) -> tuple[str, ...]:
     return tuple(out)
 
 
-class WorkloadHosts(Protocol):
+class WorkloadHosts(DetachHost, Protocol):
     """What RealWorkloads uses of RealBackend (which builds it: no import back)."""
 
     name: str
@@ -48,7 +49,9 @@ class WorkloadHosts(Protocol):
     async def on_any_host(self, do: Callable[[str], Awaitable[CliResult]]) -> CliResult: ...
 
 
-class RealWorkloads:
+class RealWorkloads(RealVmChanges):
+    backend: WorkloadHosts
+
     def __init__(self, backend: WorkloadHosts, ha_pool: str, pool: str = "vms") -> None:
         self.backend, self.pool, self.rbd_user = backend, pool, "libvirt"
         self.ha_pool = ha_pool

@@ -40,7 +40,11 @@ def image_os(pool: str, image: str) -> list[str]:
 
 def clone(pool: str, image: str, disk: str, size_gb: int) -> list[list[str]]:
     return [["rbd", "clone", f"{pool}/{image_rbd(image)}@{BASE_SNAP}", f"{pool}/{disk}"],
-            ["rbd", "resize", "--size", f"{size_gb}G", f"{pool}/{disk}"]]
+            resize(pool, disk, size_gb)]
+
+
+def resize(pool: str, disk: str, size_gb: int) -> list[str]:
+    return ["rbd", "resize", "--no-progress", "--size", f"{size_gb}G", f"{pool}/{disk}"]
 
 
 def volume(pool: str, disk: str, size_gb: int) -> list[str]:
@@ -91,3 +95,31 @@ def define() -> list[str]:
 
 def domain_uuid(vm: str) -> list[str]:
     return [*VIRSH, "domuuid", vm]
+
+
+def dumpxml(vm: str, inactive: bool = False) -> list[str]:
+    return [*VIRSH, "dumpxml", vm, *(["--inactive"] if inactive else [])]
+
+
+def domstate(vm: str) -> list[str]:
+    return [*VIRSH, "domstate", vm]
+
+
+def setvcpus(vm: str, vcpus: int, live: bool) -> list[str]:
+    return [*VIRSH, "setvcpus", vm, str(vcpus), "--config", *(["--live"] if live else [])]
+
+
+def attach(vm: str, live: bool | None = None) -> list[str]:
+    """The device XML on stdin attached; `live` None: to the running VM and its definition
+    alike (--persistent), else to the running VM (and its definition) or the definition."""
+    flags = ["--persistent"] if live is None else ["--live", "--config"] if live else ["--config"]
+    return [*VIRSH, "attach-device", vm, "/dev/stdin", *flags]
+
+
+def detach(vm: str, live: bool) -> list[str]:
+    return [*VIRSH, "detach-device", vm, "/dev/stdin",
+            *(["--live", "--config"] if live else ["--config"])]
+
+
+def blockresize(vm: str, target: str, size_gb: int) -> list[str]:
+    return [*VIRSH, "blockresize", vm, target, f"{size_gb}G"]

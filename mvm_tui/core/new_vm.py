@@ -64,8 +64,12 @@ class NewVm:
     def mac(self, index: int) -> str:
         """The MAC of its NIC `index`: from its uuid, so a retried run makes the same, and the
         seed's network-config can name the first NIC by it."""
-        digest = hashlib.sha256(f"{self.uuid}/{index}".encode()).digest()
-        return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
+        return mac_for(self.uuid, index)
+
+
+def mac_for(uuid: str, index: int) -> str:
+    digest = hashlib.sha256(f"{uuid}/{index}".encode()).digest()
+    return "52:54:00:" + ":".join(f"{b:02x}" for b in digest[:3])
 
 
 def problems(req: NewVm, *, images: Collection[str], vlans: tuple[int, ...],

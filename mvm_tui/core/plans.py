@@ -65,10 +65,24 @@ def where_it_fits(size: Size, snap: ClusterSnapshot, settings: HaSettings,
             out.append(HostFit(name, f"{name} has {free_mb} MB and "
                                      f"{count(int(free_cpus), 'vCPU')} free for VMs"))
             continue
-        after = reserve_short(snap.model_copy(update={"vms": (*snap.vms, probe)}), settings)
-        newly = tuple(lost for lost, vms in after.items() if set(vms) - set(before.get(lost, ())))
-        out.append(HostFit(name, "", newly))
+        out.append(HostFit(name, "", _newly_short(before, (*snap.vms, probe), snap, settings)))
     return out
+
+
+def _newly_short(before: dict[str, tuple[str, ...]], vms: tuple[Vm, ...], snap: ClusterSnapshot,
+                 settings: HaSettings) -> tuple[str, ...]:
+    """The lost hosts that would leave VMs down with `vms` that did not before."""
+    after = reserve_short(snap.model_copy(update={"vms": vms}), settings)
+    return tuple(lost for lost, down in after.items() if set(down) - set(before.get(lost, ())))
+
+
+def growth_breaks(vm: str, size: Size, snap: ClusterSnapshot,
+                  settings: HaSettings) -> tuple[str, ...]:
+    """The hosts whose loss would newly leave VMs down for want of room if `vm` had `size`
+    (the failover reserve a resize would break)."""
+    grown = tuple(v.model_copy(update={"vcpus": size.vcpus, "memory_mb": size.memory_mb})
+                  if v.name == vm else v for v in snap.vms)
+    return _newly_short(reserve_short(snap, settings), grown, snap, settings)
 
 
 def choose_host(size: Size, snap: ClusterSnapshot, settings: HaSettings,

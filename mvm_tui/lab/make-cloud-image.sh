@@ -13,7 +13,7 @@
 # Usage: OUT=/tmp/mvm-lab/cache make-cloud-image.sh
 set -euo pipefail
 OUT="${OUT:?}"
-RECIPE="debian-12-cloud 2"  # bump whenever the image content changes
+RECIPE="debian-12-cloud 3"  # bump whenever the image content changes
 IMG="$OUT/debian-12-cloud.qcow2"
 STAMP="$IMG.recipe"
 DISK_MIB=2048
@@ -69,7 +69,13 @@ UUID="$(cat /proc/sys/kernel/random/uuid)"
 R="$T/root"
 O="$T/overlay"  # config files laid in before the packages (the kernel's initramfs reads fstab)
 mkdir -p "$O/etc/initramfs-tools/conf.d" "$O/etc/default/grub.d" "$O/etc/cloud/cloud.cfg.d" \
-  "$O/etc/systemd/system/ssh.service.d" "$O/etc/ssh/sshd_config.d"
+  "$O/etc/systemd/system/ssh.service.d" "$O/etc/ssh/sshd_config.d" "$O/etc/udev/rules.d"
+# vCPUs and memory added live come up offline in Debian's kernel: online them, as cloud
+# images made for hotplug do (Ubuntu's 40-vm-hotadd.rules).
+cat > "$O/etc/udev/rules.d/40-vm-hotadd.rules" <<'EOF'
+SUBSYSTEM=="cpu", ACTION=="add", TEST=="online", ATTR{online}=="0", ATTR{online}="1"
+SUBSYSTEM=="memory", ACTION=="add", TEST=="state", ATTR{state}=="offline", ATTR{state}="online"
+EOF
 echo "UUID=$UUID / ext4 rw,discard,errors=remount-ro 0 1" > "$O/etc/fstab"
 echo "RESUME=none" > "$O/etc/initramfs-tools/conf.d/resume"
 CMDLINE="console=tty0 console=ttyS0,115200"

@@ -17,6 +17,7 @@ from mvm_tui.config import ClusterConfig
 from mvm_tui.core.failover import HaSettings
 from mvm_tui.core.maintenance import EvacuationPlan, ReturnPlan
 from mvm_tui.core.new_vm import NewVm
+from mvm_tui.core.vm_change import find_disk
 from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunRecord, RunState, Step, Targets
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
@@ -30,6 +31,7 @@ from mvm_tui.services.placement import (
 from mvm_tui.services.power_runs import OUTCOME, PowerRuns
 from mvm_tui.services.power_runs import POWER_TITLES as POWER_TITLES  # for the screens
 from mvm_tui.services.stopping import stop_within
+from mvm_tui.services.workloads import change
 from mvm_tui.services.workloads.create import check_request, create_steps, to_params
 from mvm_tui.services.workloads.delete import KEEP_DAYS, delete_params, delete_steps
 from mvm_tui.services.workloads.images import import_steps
@@ -75,6 +77,8 @@ class Cluster:
         executor.register(self._kind("vm.create"), self._build_create_run)
         executor.register(self._kind("image.import"), partial(import_steps, backend))
         executor.register(self._kind("vm.delete"), partial(delete_steps, backend))
+        executor.register(self._kind("vm.change"), partial(
+            change.change_steps, backend, self.snapshot, self.ha_settings))
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,
@@ -194,6 +198,40 @@ class Cluster:
     def create_delete_run(self, params: Mapping[str, Any]) -> RunRecord:
         return self.executor.create(
             self._kind("vm.delete"), f"Delete {params['vm']}", params,
+            Targets(cluster=self.name, host=params["host"], vm=params["vm"]))
+
+    async def change_params(self, vm: Vm, request: Mapping[str, Any]) -> dict[str, Any]:
+        """The parameters of the run that makes `request` ({"kind": ..., its values}; see
+        services/workloads/change.py) to `vm`; ValueError or InvalidState saying why it
+        cannot be done (nothing is done)."""
+        w = self.backend.workloads()
+        if w is None:
+            raise InvalidState(f"cluster {self.name} cannot change VMs (HCI clusters only)")
+        if vm.host is None:
+            raise InvalidState(f"{vm.name} is on no host")
+        shape = await w.shape(vm.host, vm.name)
+        size = None
+        if request.get("kind") == "disk-grow":
+            disk = find_disk(shape, str(request.get("disk")))
+            size = await w.disk_bytes(disk.image) if disk.image else None
+        c = self.config
+        params = change.change_params(
+            vm, shape, request, pool=w.pool, now=self.clock.now(),
+            vlans=tuple(c.compute_vlans) if c else (),
+            offload=c is None or c.ovs_datapath != "netdev", disk_bytes=size)
+        if params["kind"] == "resize":
+            why = await change.growth_refusal(self.backend, self.snapshot(), self.ha_settings,
+                                              vm.name, vm.host, shape, params)
+            if why:
+                raise InvalidState(why)
+        return params
+
+    def change_preview(self, params: Mapping[str, Any]) -> list[Step]:
+        return self.executor.preview(self._kind("vm.change"), params)
+
+    def create_change_run(self, params: Mapping[str, Any]) -> RunRecord:
+        return self.executor.create(
+            self._kind("vm.change"), change.title(params), params,
             Targets(cluster=self.name, host=params["host"], vm=params["vm"]))
 
     def import_preview(self, params: Mapping[str, Any]) -> list[Step]:

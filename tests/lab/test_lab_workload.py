@@ -8,6 +8,13 @@ real backend. Expected before running:
   takes its host name, user and SSH key from the seed and its static address on VLAN 100,
   reports that address through the qemu guest agent, and answers `hostname` over SSH from the
   jump box (through h1, as an operator's jump box reaches a VM network);
+- it is changed while it runs, each change a Run, seen from inside the guest over SSH:
+  1 -> 2 vCPUs and 768 -> 1024 MiB live (vCPUs set, a 256 MiB memory module; `nproc` says 2,
+  MemTotal grows by about 256 MiB); 6 vCPUs, above its maximum of 4, is written for its next
+  boot (pending restart; the guest still has 2), then set back (nothing pending); a 1 GiB disk
+  added live is the guest's vdb, grown to 2 GiB the guest sees 2 GiB, removed the guest has
+  no vdb (libvirt's device-removed event seen) and its image is in the trash; a NIC added on
+  VLAN 100 is in the guest with its MAC;
 - it fails over like any VM: h1 powered off, the HA service fences h1 and starts wl-1 on h2
   or h3 from the same RBD disk and seed; it answers SSH there, still wl-1; h1 back, its stale
   copy is removed;
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -85,7 +93,7 @@ def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
     for host in lab_info.hosts:
         for verb in ("destroy", "undefine"):
             sh(host.index, *VIRSH, verb, "wl-1", check=False)
-    for image in (disk_rbd("wl-1", 0), seed_rbd("wl-1")):
+    for image in (disk_rbd("wl-1", 0), disk_rbd("wl-1", 1), seed_rbd("wl-1")):
         sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image}", check=False)
     trash = sh(1, "rbd", "trash", "ls", "--format", "json", pool, check=False).stdout
     for entry in json.loads(trash or "[]"):
@@ -138,6 +146,7 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     assert addresses == (f"{VM_ADDRESS}/24",)
     answer = await _ssh(lab_info, "h1", vm_key, tmp_path, "hostname", BOOT_S)
     assert answer == "wl-1"
+    await _changes_live(lab_session, lab_info, vm_key, tmp_path)
 
     host = await _fails_over(lab_session, lab_info, tmp_path)
     assert await _ssh(lab_info, host, vm_key, tmp_path, "hostname", BOOT_S) == "wl-1"
@@ -156,6 +165,82 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     assert {disk_rbd("wl-1", 0), seed_rbd("wl-1")} <= {t["name"] for t in trash}
     images = sh(1, "rbd", "ls", pool).stdout.split()
     assert disk_rbd("wl-1", 0) not in images
+
+
+async def _change(session: Session, request: dict[str, Any]) -> dict[str, Any]:
+    cluster = session.clusters[0]
+    await measure(cluster, 0)
+    params = await cluster.change_params(cluster.vm("wl-1"), request)
+    started = time.monotonic()
+    run = await cluster.execute(cluster.create_change_run(params).id)
+    assert run.state is RunState.DONE, run.error
+    print(f"{run.title}: {time.monotonic() - started:.1f} s")
+    return params
+
+
+async def _changes_live(session: Session, info: lab.LabInfo, key: Path, tmp: Path) -> None:
+    cluster = session.clusters[0]
+    w = cluster.backend.workloads()
+    assert w is not None
+    pool = info.pool
+    assert pool is not None
+
+    async def guest(command: str) -> str:
+        return await _ssh(info, "h1", key, tmp, command, 60)
+
+    async def mem_total_kib() -> int:
+        return int((await guest("grep MemTotal /proc/meminfo")).split()[1])
+
+    async def settled(command: str, want: str) -> None:
+        """The guest's udev onlines a vCPU or module shortly after the run: waited for."""
+        deadline = time.monotonic() + 60
+        while (said := await guest(command)) != want:
+            assert time.monotonic() < deadline, f"{command!r} says {said!r}, not {want!r}"
+            await asyncio.sleep(2)
+
+    before = await mem_total_kib()
+    params = await _change(session, {"kind": "resize", "vcpus": 2, "memory_mb": 1024})
+    assert (params["vcpus_live"], params["plug_mb"], params["next_boot"]) == (True, 256, False)
+    await settled("nproc", "2")
+    deadline = time.monotonic() + 60
+    while (grown := await mem_total_kib() - before) < 200 * 1024:
+        assert time.monotonic() < deadline, f"MemTotal grew by {grown} KiB only"
+        await asyncio.sleep(2)
+    assert grown <= 256 * 1024
+    _capture(info, "hotplugged")
+
+    params = await _change(session, {"kind": "resize", "vcpus": 6})
+    assert (params["vcpus_live"], params["next_boot"]) == (False, True)
+    shape = await w.shape("h1", "wl-1")
+    assert (shape.vcpus, shape.next_vcpus) == (2, 6)
+    assert shape.pending.startswith("pending restart")
+    assert await guest("nproc") == "2"
+    _capture(info, "pending")
+    await _change(session, {"kind": "resize", "vcpus": 2})
+    assert (await w.shape("h1", "wl-1")).pending == ""
+
+    params = await _change(session, {"kind": "disk-add", "size_gb": 1})
+    assert params["target"] == "vdb"
+    await settled("lsblk -bdno SIZE /dev/vdb", str(2**30))
+    await _change(session, {"kind": "disk-grow", "disk": "vdb", "size_gb": 2})
+    await settled("lsblk -bdno SIZE /dev/vdb", str(2 * 2**30))
+    await _change(session, {"kind": "disk-remove", "disk": "vdb"})
+    assert await guest("test -e /dev/vdb && echo there || echo gone") == "gone"
+    trash = json.loads(sh(1, "rbd", "trash", "ls", "--format", "json", pool).stdout)
+    assert params["image"] in {t["name"] for t in trash}
+
+    params = await _change(session, {"kind": "nic-add", "vlan": 100})
+    await settled(f"ip -o link | grep -c {params['mac']}", "1")
+
+
+def _capture(info: lab.LabInfo, state: str) -> None:
+    """With MVM_LAB_CAPTURE=DIR: wl-1's live and persistent XML in this state, as fixtures."""
+    where = os.environ.get("MVM_LAB_CAPTURE")
+    if not where:
+        return
+    for suffix, extra in (("live", ()), ("inactive", ("--inactive",))):
+        text = sh(1, *VIRSH, "dumpxml", "wl-1", *extra).stdout
+        Path(where, f"wl-1-{state}-{suffix}.xml").write_text(text)
 
 
 async def _fails_over(session: Session, info: lab.LabInfo, tmp: Path) -> str:

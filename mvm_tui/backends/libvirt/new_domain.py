@@ -62,20 +62,13 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
         _text(root, event, action)
     devices = ET.SubElement(root, "devices")
     for i, disk in enumerate(spec.disks):
-        _rbd_disk(devices, f"{disk.pool}/{disk.image}", f"vd{chr(ord('a') + i)}", rbd)
+        rbd_disk_element(devices, f"{disk.pool}/{disk.image}", f"vd{chr(ord('a') + i)}", rbd)
     if spec.seed:  # on RBD too, so every host reads it: the VM can fail over
         # on virtio-scsi: cloud kernels (Debian's) have no AHCI driver for a SATA CD-ROM
         ET.SubElement(devices, "controller", type="scsi", index="0", model="virtio-scsi")
-        _rbd_disk(devices, spec.seed, "sda", rbd, device="cdrom")
+        rbd_disk_element(devices, spec.seed, "sda", rbd, device="cdrom")
     for nic in spec.nics:
-        iface = ET.SubElement(devices, "interface", type="network")
-        if nic.mac:
-            ET.SubElement(iface, "mac", address=nic.mac)
-        ET.SubElement(iface, "source", network=network, portgroup=f"vlan-{nic.vlan}")
-        ET.SubElement(iface, "model", type="virtio")
-        if not nic_offload:
-            driver = ET.SubElement(iface, "driver")
-            ET.SubElement(driver, "host", csum="off")
+        nic_element(devices, nic.mac, nic.vlan, network, nic_offload)
     serial = ET.SubElement(devices, "serial", type="pty")
     ET.SubElement(serial, "target", port="0")
     console = ET.SubElement(devices, "console", type="pty")
@@ -98,8 +91,20 @@ def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     return elem
 
 
-def _rbd_disk(devices: ET.Element, name: str, target: str, rbd: RbdAccess,
-              device: str = "disk") -> None:
+def nic_element(devices: ET.Element, mac: str, vlan: int, network: str,
+                offload: bool) -> None:
+    iface = ET.SubElement(devices, "interface", type="network")
+    if mac:
+        ET.SubElement(iface, "mac", address=mac)
+    ET.SubElement(iface, "source", network=network, portgroup=f"vlan-{vlan}")
+    ET.SubElement(iface, "model", type="virtio")
+    if not offload:
+        driver = ET.SubElement(iface, "driver")
+        ET.SubElement(driver, "host", csum="off")
+
+
+def rbd_disk_element(devices: ET.Element, name: str, target: str, rbd: RbdAccess,
+                     device: str = "disk") -> None:
     disk = ET.SubElement(devices, "disk", type="network", device=device)
     if device == "cdrom":
         ET.SubElement(disk, "driver", name="qemu", type="raw")

@@ -289,7 +289,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
             if power in LIVE:
                 raise InvalidState(f"{name} is {power.value}")
             self.fencing.check_can_run(v.host, now)
-            v.power, v.booted_at, v.stop_reason = PowerState.RUNNING, now, None
+            v.boot(now)
             return
         if power not in LIVE:
             raise InvalidState(f"{name} is not running")

@@ -32,6 +32,7 @@ class VmState:
     migrating_to: str | None = None
     acpi: bool = True  # False: its guest ignores ACPI (a shutdown request changes nothing)
     stop_reason: StopReason | None = None  # why it last stopped, as libvirt would say
+    next_boot: tuple[int, int] | None = None  # (vCPUs, MiB) its definition has for next boot
     # what a poll shows changes: bumped at every change of a field in _SHOWN (see `snapshot`)
     version: int = 0
     seen_version: int = -1  # the version its last sampled poll showed ...
@@ -46,6 +47,15 @@ class VmState:
     @property
     def name(self) -> str:
         return self.template.name
+
+    def boot(self, now: float) -> None:
+        """It starts: with the size its definition has."""
+        if self.next_boot is not None:
+            vcpus, memory = self.next_boot
+            self.template = self.template.model_copy(update={"vcpus": vcpus,
+                                                             "memory_mb": memory})
+            self.next_boot = None
+        self.power, self.booted_at, self.stop_reason = PowerState.RUNNING, now, None
 
     @property
     def memory_mb(self) -> int:

@@ -12,6 +12,7 @@ from mvm_tui.backends.base import BackendError, InvalidState, NotFound
 from mvm_tui.backends.capabilities import Image
 from mvm_tui.backends.sim.spec import SimVmSpec
 from mvm_tui.backends.sim.state import HostState, VmState
+from mvm_tui.backends.sim.vm_changes import Maxima, SimVmChanges
 from mvm_tui.clock import Clock
 from mvm_tui.core.new_vm import image_rbd
 from mvm_tui.core.placement import LIVE
@@ -50,7 +51,7 @@ class SimWorld:
 
 
 @dataclass
-class SimWorkloads:
+class SimWorkloads(SimVmChanges):
     world: SimWorld
     pool: str = "vms"
     rbd_user: str = "libvirt"
@@ -59,6 +60,7 @@ class SimWorkloads:
     files: dict[tuple[str, str], int] = field(default_factory=dict)  # (host, path) -> size
     trashed: dict[str, tuple[_Rbd, str]] = field(default_factory=dict)  # disk -> (it, expiry)
     marks: dict[str, str] = field(default_factory=dict)  # deleted VM -> its uuid
+    maxima: dict[str, Maxima] = field(default_factory=dict)  # VM -> its maximums
 
     def __post_init__(self) -> None:
         for name, os, size in DEMO_IMAGES:
@@ -117,6 +119,12 @@ class SimWorkloads:
         found = self.rbd.get(disk)
         return None if found is None else found.size
 
+    def resize_rbd(self, image: str, size: int) -> None:
+        found = self.rbd.get(image)
+        if found is None:
+            raise NotFound(f"no RBD image {self.pool}/{image}")
+        found.size = max(found.size, size)
+
     def seed_commands(self, seed: str) -> list[str]:
         return [cmd.on("any host", cmd.write_seed(self.pool, seed))]
 
@@ -146,6 +154,7 @@ class SimWorkloads:
         if spec.uuid:
             update["uuid"] = spec.uuid
         state.template = state.template.model_copy(update=update)
+        self.maxima[spec.name] = Maxima.of(spec)
         world.vms[spec.name] = state
         world.hosts[host].vms[spec.name] = state
 
