@@ -99,6 +99,11 @@ def _add_changes(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None:
     remove.add_argument("disk", metavar="DISK", help="its target (vdb) or image")
     remove.add_argument("--keep-days", type=int, default=7, metavar="DAYS",
                         help="how long it stays restorable in the trash (default 7)")
+    restore = action("restore", "bring a deleted VM back: its disks from the trash, its "
+                     "definition as it was deleted")
+    restore.add_argument("--host", metavar="HOST", help="where (default: the least full host "
+                         "where it fits and the failover reserve holds)")
+    restore.add_argument("--start", action="store_true", help="start it once defined")
     action("nic-add", "add a NIC on a VLAN port group, live").add_argument(
         "vlan", metavar="VLAN", type=int, help="one of the cluster's compute VLANs")
     action("nic-remove", "detach a NIC, live").add_argument(
@@ -129,6 +134,11 @@ async def run_workloads(args: argparse.Namespace, config: Config) -> int:
         from mvm_tui.vm_change_cli import run_vm_show
 
         code = await run_vm_show(config, args.demo, prompts, args.cluster, args.name, args.json)
+    elif args.command == "vm" and args.vm_command == "restore":
+        from mvm_tui.vm_change_cli import run_vm_restore
+
+        code = await run_vm_restore(config, args.demo, prompts, args.cluster, args.name,
+                                    args.host, args.start, args.dry_run)
     elif args.command == "vm" and args.vm_command not in ("create", "delete"):
         from mvm_tui.vm_change_cli import run_vm_change
 

@@ -1,7 +1,7 @@
-"""`mvm-tui vm show|set|disk-add|disk-grow|disk-remove|nic-add|nic-remove NAME`: a VM seen
-and changed headless (issue 17). A change is a Run, in History like one from the TUI: its
-steps and commands are printed first (what is done live, what waits for a restart), then its
-log as it runs; `--dry-run` stops after the plan."""
+"""`mvm-tui vm show|set|disk-add|disk-grow|disk-remove|nic-add|nic-remove|restore NAME`: a
+VM seen, changed and restored headless (issue 17). A change is a Run, in History like one
+from the TUI: its steps and commands are printed first (what is done live, what waits for a
+restart), then its log as it runs; `--dry-run` stops after the plan."""
 
 from __future__ import annotations
 
@@ -34,7 +34,8 @@ def show_text(name: str, host: str, shape: VmShape) -> str:
 
 
 async def run_vm_show(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
-                      name: str, as_json: bool, out: TextIO = sys.stdout) -> int:
+                      name: str, as_json: bool, out: TextIO | None = None) -> int:
+    out = out or sys.stdout  # (now: a test may have replaced it)
     session = open_session(config, demo, prompts=prompts)
     try:
         c = pick_cluster(session, cluster)
@@ -60,7 +61,8 @@ async def run_vm_show(config: Config, demo: bool, prompts: Prompts, cluster: str
 
 async def run_vm_change(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
                         name: str, request: Mapping[str, Any], dry_run: bool,
-                        out: TextIO = sys.stdout) -> int:
+                        out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     command = f"vm {({'resize': 'set'}).get(request['kind'], request['kind'])}"
     session = open_session(config, demo, prompts=prompts)
     try:
@@ -74,6 +76,26 @@ async def run_vm_change(config: Config, demo: bool, prompts: Prompts, cluster: s
                                    lambda: c.create_change_run(params), dry_run, out)
     except (Refused, ValueError, BackendError) as exc:
         print(f"mvm-tui {command}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        await session.close()
+
+
+async def run_vm_restore(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
+                         name: str, host: str | None, start: bool, dry_run: bool,
+                         out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    session = open_session(config, demo, prompts=prompts)
+    try:
+        c = pick_cluster(session, cluster)
+        await measure(c, 0)
+        params = await c.restore_params(name, host, start)
+        print(f"Restore {name} in cluster {c.name} (uuid {params['uuid']}), on "
+              f"{params['host']}", file=out)
+        return await plan_then_run(session, "vm restore", c.restore_preview(params),
+                                   lambda: c.create_restore_run(params), dry_run, out)
+    except (Refused, ValueError, BackendError) as exc:
+        print(f"mvm-tui vm restore: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         await session.close()

@@ -128,6 +128,16 @@ class Image:
     ready: bool = True  # its snapshot for clones is made and protected (an import finished)
 
 
+@dataclass(frozen=True)
+class KeptVm:
+    """What a delete kept of a VM for a restore: its definition's size and RBD images."""
+
+    uuid: str
+    vcpus: int
+    memory_mb: int
+    images: tuple[str, ...]  # its disks' and seed's RBD images in the pool
+
+
 class VmChanges(Protocol):
     """What changing a VM needs (issue 17), on the host it is defined on: its shape, its size
     live or for its next boot, devices attached and detached. Each `*_commands` is what the
@@ -209,3 +219,15 @@ class Workloads(VmChanges, Protocol):
     async def mark_deleted(self, vm: str, uuid: str) -> None: ...
     async def deleted(self, vm: str) -> str | None: ...  # the uuid it was deleted with
     async def unmark_deleted(self, vm: str) -> None: ...
+    # A delete keeps the VM's definition beside its mark, so a restore brings the VM back as
+    # it was (from any jump box), its disks from the pool's trash.
+    def keep_commands(self, host: str, vm: str) -> list[str]: ...
+    async def keep_definition(self, host: str, vm: str) -> None: ...
+    async def kept(self, vm: str) -> KeptVm | None: ...
+    def untrash_commands(self, image: str) -> list[str]: ...
+    async def untrash(self, image: str) -> None:
+        """The image of that name back from the trash (the one trashed last); nothing when it
+        is in the pool already; NotFound when it is in neither."""
+        ...
+    def define_kept_commands(self, host: str, vm: str) -> list[str]: ...
+    async def define_kept(self, host: str, vm: str) -> None: ...

@@ -11,7 +11,9 @@ from typing import Protocol
 
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, HostRef, NotFound
-from mvm_tui.backends.capabilities import CliResult, Image
+from mvm_tui.backends.capabilities import CliResult, Image, KeptVm
+from mvm_tui.backends.libvirt.domain_change import parse_shape
+from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.real_vm_changes import DetachHost, RealVmChanges
 from mvm_tui.core.new_vm import BASE_SNAP, image_rbd
 from mvm_tui.core.vm_spec import VmSpec
@@ -205,6 +207,51 @@ class RealWorkloads(RealVmChanges):
         if r.exit_status != 0 and "No data available" not in r.stderr and \
                 "No such file" not in r.stderr:
             raise BackendError(f"cannot clear the deletion mark of {vm}: {r.stderr.strip()}")
+
+
+    def keep_commands(self, host: str, vm: str) -> list[str]:
+        return [cmd.on(host, cmd.dumpxml(vm, inactive=True)),
+                cmd.on("a host", cmd.keep(self.ha_pool, self.backend.name, vm, write=True),
+                       "that definition")]
+
+    async def keep_definition(self, host: str, vm: str) -> None:
+        xml = await self._must(host, cmd.dumpxml(vm, inactive=True))
+        await self._must(None, cmd.keep(self.ha_pool, self.backend.name, vm, write=True), xml)
+
+    async def kept(self, vm: str) -> KeptVm | None:
+        r = await self._any(cmd.keep(self.ha_pool, self.backend.name, vm, write=False))
+        if r.exit_status != 0:
+            if "No data available" in r.stderr or "No such file" in r.stderr:
+                return None
+            raise BackendError(f"cannot read the kept definition of {vm}: {r.stderr.strip()}")
+        domain = parse_domain(r.stdout)
+        shape = parse_shape(r.stdout, r.stdout, False, self.pool)
+        return KeptVm(domain.uuid, domain.vcpus, domain.memory_mb,
+                      tuple(d.image for d in shape.disks if d.image))
+
+    def untrash_commands(self, image: str) -> list[str]:
+        return [cmd.on("a host", cmd.untrash(self.pool, f"ID-OF-{image}"))]
+
+    async def untrash(self, image: str) -> None:
+        if await self.disk_bytes(image) is not None:
+            return
+        listed = json.loads(await self._must(None, cmd.trash_list(self.pool)) or "[]")
+        found = sorted((e for e in listed if e.get("name") == image),
+                       key=lambda e: str(e.get("deleted_at", "")))
+        if not found:
+            raise NotFound(f"{self.pool}/{image} is neither in the pool nor in its trash "
+                           "(purged after its expiry?)")
+        await self._must(None, cmd.untrash(self.pool, str(found[-1]["id"])))
+
+    def define_kept_commands(self, host: str, vm: str) -> list[str]:
+        return [cmd.on("a host", cmd.keep(self.ha_pool, self.backend.name, vm, write=False)),
+                cmd.on(host, cmd.define(), "that definition")]
+
+    async def define_kept(self, host: str, vm: str) -> None:
+        r = await self._any(cmd.keep(self.ha_pool, self.backend.name, vm, write=False))
+        if r.exit_status != 0:
+            raise NotFound(f"no definition of {vm} kept: {r.stderr.strip()}")
+        await self._must(host, cmd.define(), r.stdout)
 
 
 def _no_domain(stderr: str) -> bool:

@@ -85,6 +85,20 @@ def mark(pool: str, cluster: str, vm: str, value: str = "") -> list[str]:
             *([value] if value else [])]
 
 
+def keep(pool: str, cluster: str, vm: str, write: bool) -> list[str]:
+    """Write (from stdin) or read a deleted VM's definition, beside its mark."""
+    return ["rados", "-p", pool, "setxattr" if write else "getxattr", ha_object(cluster),
+            f"definition.{vm}"]
+
+
+def trash_list(pool: str) -> list[str]:
+    return ["rbd", "trash", "ls", "--long", "--format", "json", pool]
+
+
+def untrash(pool: str, image_id: str) -> list[str]:
+    return ["rbd", "trash", "restore", "--pool", pool, image_id]
+
+
 def unmark(pool: str, cluster: str, vm: str) -> list[str]:
     return ["rados", "-p", pool, "rmxattr", ha_object(cluster), f"deleted.{vm}"]
 

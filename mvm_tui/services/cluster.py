@@ -35,6 +35,7 @@ from mvm_tui.services.workloads import change
 from mvm_tui.services.workloads.create import check_request, create_steps, to_params
 from mvm_tui.services.workloads.delete import KEEP_DAYS, delete_params, delete_steps
 from mvm_tui.services.workloads.images import import_steps
+from mvm_tui.services.workloads.restore import restore_params, restore_steps
 
 # Which actions apply in which power state; the UI offers nothing else.
 POWER_ACTIONS_BY_STATE: dict[PowerState, tuple[PowerAction, ...]] = {
@@ -77,6 +78,8 @@ class Cluster:
         executor.register(self._kind("vm.create"), self._build_create_run)
         executor.register(self._kind("image.import"), partial(import_steps, backend))
         executor.register(self._kind("vm.delete"), partial(delete_steps, backend))
+        executor.register(self._kind("vm.restore"), partial(
+            restore_steps, backend, self.snapshot, self.ha_settings))
         executor.register(self._kind("vm.change"), partial(
             change.change_steps, backend, self.snapshot, self.ha_settings))
         self.maintenance = MaintenanceRuns(
@@ -232,6 +235,23 @@ class Cluster:
     def create_change_run(self, params: Mapping[str, Any]) -> RunRecord:
         return self.executor.create(
             self._kind("vm.change"), change.title(params), params,
+            Targets(cluster=self.name, host=params["host"], vm=params["vm"]))
+
+    async def restore_params(self, vm: str, host: str | None = None,
+                             start: bool = False) -> dict[str, Any]:
+        """InvalidState, saying why, when `vm` cannot be restored (nothing is done)."""
+        w = self.backend.workloads()
+        if w is None:
+            raise InvalidState(f"cluster {self.name} cannot restore VMs (HCI clusters only)")
+        return restore_params(vm, await w.kept(vm), self.snapshot(), self.ha_settings, host,
+                              start)
+
+    def restore_preview(self, params: Mapping[str, Any]) -> list[Step]:
+        return self.executor.preview(self._kind("vm.restore"), params)
+
+    def create_restore_run(self, params: Mapping[str, Any]) -> RunRecord:
+        return self.executor.create(
+            self._kind("vm.restore"), f"Restore {params['vm']}", params,
             Targets(cluster=self.name, host=params["host"], vm=params["vm"]))
 
     def import_preview(self, params: Mapping[str, Any]) -> list[Step]:

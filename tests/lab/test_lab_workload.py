@@ -11,16 +11,20 @@ real backend. Expected before running:
 - it is changed while it runs, each change a Run, seen from inside the guest over SSH:
   1 -> 2 vCPUs and 768 -> 1024 MiB live (vCPUs set, a 256 MiB memory module; `nproc` says 2,
   MemTotal grows by about 256 MiB); 3200 MiB, above its maximum of 3072, is written for its
-  next boot (pending restart; the guest's memory unchanged), then set back (nothing pending); a 1 GiB disk
-  added live is the guest's vdb, grown to 2 GiB the guest sees 2 GiB, removed the guest has
-  no vdb (libvirt's device-removed event seen) and its image is in the trash; a NIC added on
-  VLAN 100 is in the guest with its MAC;
+  next boot (pending restart; the guest's memory unchanged), then set back (nothing
+  pending); a 1 GiB disk added live is the guest's vdb, grown to 2 GiB the guest sees 2 GiB,
+  removed the guest has no vdb (libvirt's device-removed event seen) and its image is in the
+  trash; a NIC added on VLAN 100 is in the guest with its MAC;
 - it fails over like any VM: h1 powered off, the HA service fences h1 and starts wl-1 on h2
   or h3 from the same RBD disk and seed; it answers SSH there, still wl-1; h1 back, its stale
   copy is removed;
 - the same request again is refused, naming the name, and makes nothing;
-- a delete Run marks it deleted (in RADOS, beside HA's lock), powers it off, undefines it and
-  moves its disk and seed to the pool's trash: the trash lists them, the pool does not.
+- a delete Run marks it deleted (in RADOS, beside HA's lock), keeps its definition there,
+  powers it off, undefines it and moves its disk and seed to the pool's trash: the trash lists
+  them, the pool does not;
+- a restore Run brings it back: disk and seed out of the trash, mark cleared, the kept
+  definition (same uuid, 2 vCPUs, 1024 MiB, the NIC added) defined on a host and started; it
+  answers SSH there, still wl-1.
 """
 
 from __future__ import annotations
@@ -85,8 +89,8 @@ def vm_key(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
-    """Whatever the test made, removed (deleting VMs is not a feature yet): the VM, its disks,
-    the image, and the address given to h1's VLAN 100 port."""
+    """Whatever the test made, removed also after a failure: the VM, its disks, the trash,
+    the image, the marks, and the addresses given to the hosts' VLAN 100 ports."""
     yield
     pool = lab_info.pool
     assert pool is not None
@@ -99,7 +103,8 @@ def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
     for entry in json.loads(trash or "[]"):
         sh(1, "rbd", "trash", "rm", "--force", "--no-progress", f"{pool}/{entry['id']}",
            check=False)
-    sh(1, "rados", "-p", pool, "rmxattr", "mvm-tui-ha.mvmlab", "deleted.wl-1", check=False)
+    for mark in ("deleted.wl-1", "definition.wl-1"):
+        sh(1, "rados", "-p", pool, "rmxattr", "mvm-tui-ha.mvmlab", mark, check=False)
     base = f"{pool}/{image_rbd('debian-12')}@base"
     sh(1, "rbd", "snap", "unprotect", base, check=False)
     sh(1, "rbd", "snap", "rm", "--no-progress", base, check=False)
@@ -165,6 +170,22 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     assert {disk_rbd("wl-1", 0), seed_rbd("wl-1")} <= {t["name"] for t in trash}
     images = sh(1, "rbd", "ls", pool).stdout.split()
     assert disk_rbd("wl-1", 0) not in images
+
+    await measure(cluster, 0)
+    restore = await cluster.restore_params("wl-1", start=True)
+    assert (restore["uuid"], restore["vcpus"], restore["memory_mb"]) == (
+        params["request"]["uuid"], 2, 1024)
+    started = time.monotonic()
+    restored = await cluster.execute(cluster.create_restore_run(restore).id)
+    assert restored.state is RunState.DONE, restored.error
+    print(f"wl-1 restored and started on {restore['host']} in "
+          f"{time.monotonic() - started:.1f} s")
+    assert await workloads.deleted("wl-1") is None
+    trash = json.loads(sh(1, "rbd", "trash", "ls", "--format", "json", pool).stdout)
+    assert disk_rbd("wl-1", 0) not in {t["name"] for t in trash}
+    host_index = lab_info.host(restore["host"]).index
+    assert sh(host_index, *VIRSH, "domuuid", "wl-1").stdout.strip() == params["request"]["uuid"]
+    assert await _ssh(lab_info, restore["host"], vm_key, tmp_path, "hostname", BOOT_S) == "wl-1"
 
 
 async def _change(session: Session, request: dict[str, Any]) -> dict[str, Any]:
@@ -315,6 +336,10 @@ async def _ssh(lab_info: lab.LabInfo, through: str, key: Path, tmp: Path, comman
     """`command` on wl-1 over SSH from the jump box, through the lab host `through` (the VM's
     host, whose VLAN 100 port is given an address in the VM's network)."""
     h = lab_info.host(through)
+    for other in lab_info.hosts:  # one host at a time has the address, or ARP may pick either
+        if other.index != h.index:
+            sh(other.index, "ip", "addr", "del", f"{HOST_ADDRESS}/24", "dev", "vlan100",
+               check=False)
     sh(h.index, "ip", "addr", "replace", f"{HOST_ADDRESS}/24", "dev", "vlan100")
     config = tmp / "ssh_config"
     config.write_text(

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
 
 from mvm_tui.backends.sim import SimBackend
 from mvm_tui.backends.sim.workloads import SimWorkloads
 from mvm_tui.clock import VirtualClock, settle
-from mvm_tui.config import demo_config
 from mvm_tui.core.cloud_init import CloudInit
 from mvm_tui.core.new_vm import NewVm, disk_rbd, seed_rbd
 from mvm_tui.core.placement import rooms
@@ -27,24 +25,12 @@ from mvm_tui.models import Placement, PowerAction, PowerState
 from mvm_tui.runs import RunRecord, RunState
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.workloads.create import RequestRefused
-from mvm_tui.session import Session, measure, open_session
+from mvm_tui.session import Session, measure
 
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMxQ8kOR0a+Dz3yD2nAnjGXu5uUAAp7sXyJ5nEn0bH0e ops@laptop"
 WEB = NewVm(name="web-1", vcpus=2, memory_mb=2048, image="debian-12", disk_gb=20,
             volumes_gb=(50,), vlans=(22,),
             cloud=CloudInit(hostname="web-1", user="ops", ssh_keys=(KEY,)))
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock()
-
-
-@pytest.fixture
-async def session(tmp_path: Path, clock: VirtualClock) -> Session:
-    s = open_session(demo_config(), demo=True, clock=clock, db_path=tmp_path / "runs.db")
-    await measure(s.clusters[0], 0)
-    return s
 
 
 def parts(cluster: Cluster) -> tuple[SimBackend, SimWorkloads]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, InvalidState, NotFound
-from mvm_tui.backends.capabilities import Image
+from mvm_tui.backends.capabilities import Image, KeptVm
 from mvm_tui.backends.sim.spec import SimVmSpec
 from mvm_tui.backends.sim.state import HostState, VmState
 from mvm_tui.backends.sim.vm_changes import Maxima, SimVmChanges
@@ -17,7 +17,7 @@ from mvm_tui.clock import Clock
 from mvm_tui.core.new_vm import image_rbd
 from mvm_tui.core.placement import LIVE
 from mvm_tui.core.vm_spec import VmSpec
-from mvm_tui.models import Disk, PowerState
+from mvm_tui.models import Disk, PowerState, Vm
 
 GB = 2**30  # rbd's G
 SECRET_UUID = "5e1f7c2a-9b0d-4c61-8f4e-2d3a6b7c8e90"
@@ -61,6 +61,7 @@ class SimWorkloads(SimVmChanges):
     trashed: dict[str, tuple[_Rbd, str]] = field(default_factory=dict)  # disk -> (it, expiry)
     marks: dict[str, str] = field(default_factory=dict)  # deleted VM -> its uuid
     maxima: dict[str, Maxima] = field(default_factory=dict)  # VM -> its maximums
+    definitions: dict[str, Vm] = field(default_factory=dict)  # deleted VM -> what was kept
 
     def __post_init__(self) -> None:
         for name, os, size in DEMO_IMAGES:
@@ -205,3 +206,55 @@ class SimWorkloads(SimVmChanges):
     async def unmark_deleted(self, vm: str) -> None:
         await self._any_host()
         self.marks.pop(vm, None)
+
+    def keep_commands(self, host: str, vm: str) -> list[str]:
+        return [cmd.on(host, cmd.dumpxml(vm, inactive=True)),
+                cmd.on("any host", cmd.keep("mvm-ha", self.world.name, vm, write=True),
+                       "that definition")]
+
+    async def keep_definition(self, host: str, vm: str) -> None:
+        h = self.world.host(host)
+        await self.world.reach(h)
+        state = h.vms.get(vm)
+        if state is None:
+            raise NotFound(f"{host}: VM {vm} is not defined there")
+        self.definitions[vm] = state.template
+
+    async def kept(self, vm: str) -> KeptVm | None:
+        await self._any_host()
+        t = self.definitions.get(vm)
+        prefix = f"rbd:{self.pool}/"
+        return None if t is None else KeptVm(
+            t.uuid, t.vcpus, t.memory_mb,
+            tuple(d.source.removeprefix(prefix) for d in t.disks if d.source.startswith(prefix)))
+
+    def untrash_commands(self, image: str) -> list[str]:
+        return [cmd.on("any host", cmd.untrash(self.pool, f"ID-OF-{image}"))]
+
+    async def untrash(self, image: str) -> None:
+        await self._any_host()
+        if image in self.rbd:
+            return
+        if image not in self.trashed:
+            raise NotFound(f"{self.pool}/{image} is neither in the pool nor in its trash")
+        self.rbd[image] = self.trashed.pop(image)[0]
+
+    def define_kept_commands(self, host: str, vm: str) -> list[str]:
+        return [cmd.on("any host", cmd.keep("mvm-ha", self.world.name, vm, write=False)),
+                cmd.on(host, cmd.define(), "that definition")]
+
+    async def define_kept(self, host: str, vm: str) -> None:
+        world = self.world
+        await world.reach(world.host(host))
+        t = self.definitions.get(vm)
+        if t is None:
+            raise NotFound(f"no definition of {vm} kept")
+        if vm in world.vms:
+            return
+        state = world.make_vm(SimVmSpec(name=vm, host=host, vcpus=t.vcpus,
+                                        memory_mb=t.memory_mb, disk_gb=0,
+                                        placement=t.placement, power=PowerState.SHUTOFF),
+                              world.clock.now(), len(world.vms) + 1)
+        state.template = t.model_copy(update={"host": host, "power": PowerState.SHUTOFF})
+        world.vms[vm] = state
+        world.hosts[host].vms[vm] = state

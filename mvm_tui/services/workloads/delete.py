@@ -1,6 +1,7 @@
 """Deleting a VM as a Run (issue 17): marked deleted first, where HA looks right before any
-restart (so a host lost during or after the delete never brings it back), powered off, its
-definition removed from every host, its disks moved to the pool's trash until an expiry.
+restart (so a host lost during or after the delete never brings it back), its definition kept
+beside the mark (for a restore), powered off, its definition removed from every host, its
+disks moved to the pool's trash until an expiry.
 
 Every step re-checks that the VM of that name is still the one the operator chose (its uuid):
 a VM made since under the same name is never touched.
@@ -64,6 +65,8 @@ class DeleteRun:
         return [
             Step(f"Mark {vm} deleted, so HA never starts it again", tuple(w.mark_commands(vm)),
                  self.mark, self.marked),
+            Step(f"Keep the definition of {vm}, for a restore",
+                 tuple(w.keep_commands(self.host, vm)), self.keep, self.kept),
             Step(f"Power off {vm}", tuple(self.backend.power_commands(stub, PowerAction.POWEROFF)),
                  self.power_off, self.off),
             Step(f"Remove the definition of {vm} from every host", tuple(undefine),
@@ -89,6 +92,17 @@ class DeleteRun:
 
     async def marked(self, ctx: StepContext) -> bool:
         return await self.w.deleted(self.vm) == self.uuid
+
+    async def keep(self, ctx: StepContext) -> None:
+        now = await self._same_vm()
+        if now is None or now.host is None:  # gone (a retry after the undefine)
+            return
+        await self.w.keep_definition(now.host, self.vm)
+        ctx.log(f"the definition of {self.vm} kept beside its mark")
+
+    async def kept(self, ctx: StepContext) -> bool:
+        kept = await self.w.kept(self.vm)
+        return kept is not None and kept.uuid == self.uuid
 
     async def power_off(self, ctx: StepContext) -> None:
         now = await self._same_vm()

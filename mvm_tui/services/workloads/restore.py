@@ -1,0 +1,130 @@
+"""Restoring a deleted VM as a Run (issue 17): its disks and seed back from the pool's trash,
+its deletion mark cleared, the definition its delete kept defined on a host with room, and
+(if asked) started.
+
+Every step re-checks right before it acts that the name is still free in the cluster (a VM
+made since under that name is never replaced) and that the kept definition is still the one
+chosen (its uuid); the definition step re-checks the host's room when it will be started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
+from mvm_tui.backends.capabilities import KeptVm, Workloads
+from mvm_tui.core.failover_plan import HaSettings
+from mvm_tui.core.placement import room_left
+from mvm_tui.core.plans import Size, choose_host
+from mvm_tui.models import ClusterSnapshot, PowerAction, PowerState, Vm
+from mvm_tui.runs import Step, StepContext
+
+
+def restore_params(vm: str, kept: KeptVm | None, snap: ClusterSnapshot, settings: HaSettings,
+                   host: str | None = None, start: bool = False) -> dict[str, Any]:
+    """The parameters of restoring the deleted VM `vm` (what its delete `kept`); InvalidState
+    saying why when it cannot be (nothing is done)."""
+    if kept is None:
+        raise InvalidState(f"no deleted VM named {vm} is kept in the cluster")
+    if any(v.name == vm for v in snap.vms):
+        raise InvalidState(f"a VM named {vm} exists in the cluster: not restored over it")
+    chosen, why = choose_host(Size(kept.vcpus, kept.memory_mb), snap, settings, host=host)
+    if chosen is None:
+        raise InvalidState(f"{vm} has nowhere to go: {why}")
+    return {"vm": vm, "uuid": kept.uuid, "host": chosen, "images": list(kept.images),
+            "vcpus": kept.vcpus, "memory_mb": kept.memory_mb, "start": start}
+
+
+def restore_steps(backend: ClusterBackend, snapshot: Callable[[], ClusterSnapshot],
+                  settings: HaSettings, params: Mapping[str, Any]) -> Sequence[Step]:
+    w = backend.workloads()
+    if w is None:
+        raise NotFound(f"cluster {backend.name} cannot restore VMs here (HCI clusters only)")
+    return RestoreRun(backend, w, settings, params).steps()
+
+
+class RestoreRun:
+    def __init__(self, backend: ClusterBackend, workloads: Workloads, settings: HaSettings,
+                 params: Mapping[str, Any]) -> None:
+        self.backend, self.w, self.settings = backend, workloads, settings
+        self.vm, self.uuid, self.host = str(params["vm"]), str(params["uuid"]), params["host"]
+        self.images: list[str] = list(params["images"])
+        self.size = (int(params["memory_mb"]), int(params["vcpus"]))
+        self.start = bool(params["start"])
+
+    def steps(self) -> list[Step]:
+        vm, w = self.vm, self.w
+        steps = [
+            Step(f"Bring the disks of {vm} back from the trash",
+                 tuple(c for i in self.images for c in w.untrash_commands(i)),
+                 self.untrash, self.untrashed),
+            Step(f"Clear the deletion mark of {vm}", tuple(w.mark_commands(vm)),
+                 self.unmark, self.unmarked),
+            Step(f"Define {vm} on {self.host}", tuple(w.define_kept_commands(self.host, vm)),
+                 self.define, self.defined)]
+        if self.start:
+            probe = Vm(name=vm, uuid=self.uuid, host=self.host, power=PowerState.SHUTOFF,
+                       vcpus=self.size[1], memory_mb=self.size[0])
+            steps.append(Step(f"Start {vm}", tuple(self.backend.power_commands(
+                probe, PowerAction.START)), self.power_on, self.running))
+        return steps
+
+    async def _still_free(self) -> None:
+        """The name is free but for this restore's own definition, and what is kept is the
+        VM chosen."""
+        other = [h for h, u in (await self.w.defined(self.vm)).items() if u != self.uuid]
+        if other:
+            raise InvalidState(f"a VM named {self.vm} is defined on {', '.join(other)} now: "
+                               "not restored over it")
+        kept = await self.w.kept(self.vm)
+        if kept is None or kept.uuid != self.uuid:
+            raise InvalidState(f"the definition kept for {self.vm} is not the one chosen "
+                               f"(uuid {self.uuid}) any more: nothing more is done")
+
+    async def untrash(self, ctx: StepContext) -> None:
+        await self._still_free()
+        for image in self.images:
+            await self.w.untrash(image)
+            ctx.log(f"{image}: back in the pool")
+
+    async def untrashed(self, ctx: StepContext) -> bool:
+        for image in self.images:
+            if await self.w.disk_bytes(image) is None:
+                return False
+        return True
+
+    async def unmark(self, ctx: StepContext) -> None:
+        await self._still_free()
+        await self.w.unmark_deleted(self.vm)
+        ctx.log(f"{self.vm} is no longer marked deleted: HA looks after it again")
+
+    async def unmarked(self, ctx: StepContext) -> bool:
+        return await self.w.deleted(self.vm) is None
+
+    async def define(self, ctx: StepContext) -> None:
+        await self._still_free()
+        if self.start:
+            why = room_left(await self.backend.poll_host(self.host), self.host, self.size,
+                            self.settings.limits)
+            if why:
+                raise InvalidState(f"{self.vm} is not restored there: {why}")
+        await self.w.define_kept(self.host, self.vm)
+        ctx.log(f"{self.vm} defined on {self.host} (uuid {self.uuid}), as it was deleted")
+
+    async def defined(self, ctx: StepContext) -> bool:
+        return (await self.w.defined(self.vm)).get(self.host) == self.uuid
+
+    async def power_on(self, ctx: StepContext) -> None:
+        vm = await self.backend.vm_info(self.vm)
+        if vm.power is PowerState.RUNNING:
+            return
+        why = room_left(await self.backend.poll_host(self.host), self.host, self.size,
+                        self.settings.limits)
+        if why:
+            raise InvalidState(f"{self.vm} is not started: {why}")
+        await self.backend.vm_power(vm, PowerAction.START)
+        ctx.log(f"{self.vm} started on {self.host}")
+
+    async def running(self, ctx: StepContext) -> bool:
+        return (await self.backend.vm_info(self.vm)).power is PowerState.RUNNING
