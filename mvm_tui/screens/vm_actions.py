@@ -1,4 +1,4 @@
-"""VM power actions, shared by the VMs screen and VM detail: preview, confirm, run, log."""
+"""VM actions, shared by the VMs screen and VM detail: preview, confirm, run, log."""
 
 from __future__ import annotations
 
@@ -9,18 +9,19 @@ from textual.binding import Binding, BindingType
 from mvm_tui.backends.base import BackendError
 from mvm_tui.core.placement import rooms
 from mvm_tui.models import PowerAction, Vm
-from mvm_tui.screens.base import ClusterScreen
 from mvm_tui.screens.placement import PlacementScreen
 from mvm_tui.screens.power_dialogs import escalate_modal, power_modal
 from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.screens.vm_changes import VmChangeActions
 from mvm_tui.services.cluster import power_actions
 from mvm_tui.services.placement import PlacementChoice, check_choice
 from mvm_tui.services.power_runs import ShutdownChoice
 from mvm_tui.widgets.confirm import ConfirmModal
 
 
-class VmActionsScreen(ClusterScreen):
-    """A screen with a current VM, offering the power actions that apply to its state."""
+class VmActionsScreen(VmChangeActions):
+    """A screen with a current VM, offering the power actions that apply to its state, and
+    its resize and delete (VmChangeActions)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("u", "power('start')", "Start", id="vm.start"),
@@ -28,6 +29,8 @@ class VmActionsScreen(ClusterScreen):
         Binding("f", "power('poweroff')", "Power off", id="vm.poweroff"),
         Binding("r", "power('reboot')", "Reboot", id="vm.reboot"),
         Binding("p", "placement", "Placement", id="vm.placement"),
+        Binding("e", "resize", "Resize", id="vm.resize"),
+        Binding("D", "delete", "Delete", id="vm.delete"),
     ]
 
     def selected_vm(self) -> Vm | None:
@@ -40,6 +43,8 @@ class VmActionsScreen(ClusterScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "placement":
             return self.selected_vm() is not None
+        if action in ("resize", "delete"):
+            return self.can_change()
         if action == "power":
             vm = self.selected_vm()
             return vm is not None and PowerAction(str(parameters[0])) in power_actions(vm)
@@ -133,10 +138,3 @@ class VmActionsScreen(ClusterScreen):
             self.notify(str(exc), title="Placement not changed", severity="error")
             return
         self._execute(run.id, run.title)
-
-    def _execute(self, run_id: int, title: str) -> None:
-        self.app.push_screen(RunDetailScreen(run_id))
-        # On the app, not the screen: the run goes on when its log screen is closed.
-        self.app.run_worker(
-            self.cluster.execute(run_id), name=title, group="runs", exit_on_error=False
-        )

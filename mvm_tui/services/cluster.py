@@ -81,7 +81,8 @@ class Cluster:
         executor.register(self._kind("vm.restore"), partial(
             restore_steps, backend, self.snapshot, self.ha_settings))
         executor.register(self._kind("vm.change"), partial(
-            change.change_steps, backend, self.snapshot, self.ha_settings))
+            change.change_steps, backend, self.snapshot, self.ha_settings,
+            self.poller.update_vm))
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,

@@ -67,6 +67,11 @@ class SimWorkloads(SimVmChanges):
         for name, os, size in DEMO_IMAGES:
             self.library[name] = os
             self.rbd[image_rbd(name)] = _Rbd(size)
+        prefix = f"rbd:{self.pool}/"
+        for state in self.world.vms.values():  # the demo's own VMs' disks
+            for d in state.disks:
+                if d.source.startswith(prefix):
+                    self.rbd[d.source.removeprefix(prefix)] = _Rbd(int(d.size_gb * GB))
 
     async def _any_host(self) -> None:
         """A host answers (the commands run on the first that does)."""

@@ -125,18 +125,20 @@ def title(params: Mapping[str, Any]) -> str:
 
 
 def change_steps(backend: ClusterBackend, snapshot: Callable[[], ClusterSnapshot],
-                 settings: HaSettings, params: Mapping[str, Any]) -> Sequence[Step]:
+                 settings: HaSettings, vm_changed: Callable[[Vm], None],
+                 params: Mapping[str, Any]) -> Sequence[Step]:
     w = backend.workloads()
     if w is None:
         raise NotFound(f"cluster {backend.name} cannot change VMs here (HCI clusters only)")
-    return ChangeRun(backend, w, snapshot, settings, params).steps()
+    return ChangeRun(backend, w, snapshot, settings, vm_changed, params).steps()
 
 
 class ChangeRun:
     def __init__(self, backend: ClusterBackend, workloads: Workloads,
                  snapshot: Callable[[], ClusterSnapshot], settings: HaSettings,
-                 params: Mapping[str, Any]) -> None:
+                 vm_changed: Callable[[Vm], None], params: Mapping[str, Any]) -> None:
         self.backend, self.w, self.snapshot, self.settings = backend, workloads, snapshot, settings
+        self.vm_changed = vm_changed  # the inventory shows a change at once
         self.p = params
         self.vm, self.uuid = str(params["vm"]), str(params["uuid"])
         self.host = str(params.get("host") or "its host")
@@ -194,6 +196,9 @@ class ChangeRun:
         host = await self._where()
         return host, await self.w.shape(host, self.vm)
 
+    async def _seen(self) -> None:
+        self.vm_changed(await self.backend.vm_info(self.vm))
+
     async def _room(self, host: str, shape: VmShape, ctx: StepContext) -> None:
         why = await growth_refusal(self.backend, self.snapshot(), self.settings, self.vm, host,
                                    shape, self.p)
@@ -238,6 +243,7 @@ class ChangeRun:
             return
         await self._room(host, shape, ctx)
         await self.w.set_vcpus(host, self.vm, vcpus)
+        await self._seen()
         ctx.log(f"{self.vm}: {shape.vcpus} -> {count(vcpus, 'vCPU')} on {host}")
 
     async def vcpus_set(self, ctx: StepContext) -> bool:
@@ -253,6 +259,7 @@ class ChangeRun:
                                f"{memory - plug}: plan the change again")
         await self._room(host, shape, ctx)
         await self.w.plug_memory(host, self.vm, plug)
+        await self._seen()
         ctx.log(f"{self.vm}: a {plug} MiB module added on {host}")
 
     async def plugged(self, ctx: StepContext) -> bool:
@@ -263,6 +270,7 @@ class ChangeRun:
         await self._room(host, shape, ctx)
         await self.w.set_next_boot(host, self.vm, int(self.p["vcpus"]),
                                    int(self.p["memory_mb"]))
+        await self._seen()
         ctx.log(f"{self.vm}: pending restart (its next boot has the size)" if shape.running
                 else f"{self.vm}: its definition has the size (it is stopped)")
 
@@ -291,6 +299,7 @@ class ChangeRun:
             raise InvalidState(f"{self.vm} has a disk {target} already ({there[target]}): "
                                "plan the change again")
         await self.w.attach_disk(host, self.vm, image, target)
+        await self._seen()
         ctx.log(f"{image} attached to {self.vm} as {target} on {host}")
 
     async def disk_attached(self, ctx: StepContext) -> bool:
@@ -305,6 +314,7 @@ class ChangeRun:
             raise InvalidState(f"{self.vm} has no disk {target} of {image} any more: "
                                "nothing is grown")
         await self.w.grow(host, self.vm, image, target, size)
+        await self._seen()
         ctx.log(f"{image}: {size} GiB" + (f"; the guest of {self.vm} told" if shape.running
                                            else ""))
 
@@ -315,6 +325,7 @@ class ChangeRun:
         device = self.p.get("mac") or self.p["target"]
         host = await self._where()
         await self.w.detach(host, self.vm, device, DETACH_TIMEOUT_S)
+        await self._seen()
         ctx.log(f"{device} detached from {self.vm} on {host} (device-removed event seen, "
                 "when it runs)")
 
@@ -342,6 +353,7 @@ class ChangeRun:
             return
         await self.w.attach_nic(host, self.vm, self.p["mac"], int(self.p["vlan"]),
                                 bool(self.p["offload"]))
+        await self._seen()
         ctx.log(f"a NIC {self.p['mac']} on VLAN {self.p['vlan']} attached to {self.vm}")
 
     async def nic_attached(self, ctx: StepContext) -> bool:
