@@ -55,6 +55,20 @@ def add_workloads(sub: Subcommands, common: argparse.ArgumentParser) -> None:
         help="a cloud image (qcow2 or raw) on a host into the library",
         description="Write the file as a raw RBD image of the cluster's pool (qemu-img), with "
         "the protected snapshot VM disks are cloned from (copy-on-write). A Run in History.")
+    rename = image_sub.add_parser("rename", parents=[common], help="rename a library image "
+                                  "(its clones follow)")
+    rename.add_argument("name", metavar="NAME", help="the image")
+    rename.add_argument("new", metavar="NEW", help="its new name")
+    remove = image_sub.add_parser(
+        "remove", parents=[common], help="remove a library image no VM disk is cloned from",
+        description="Refused, naming them, while VM disks (in the pool or its trash) are "
+        "cloned from it. A Run in History.")
+    remove.add_argument("name", metavar="NAME", help="the image")
+    remove.add_argument("--confirm", metavar="NAME", help="its name again: nothing is removed "
+                        "without it")
+    for p in (rename, remove):
+        p.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
+        p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
     imp.add_argument("source", metavar="HOST:PATH", help="the file, on one of the hosts")
     imp.add_argument("name", metavar="NAME", help="the image's name in the library")
     imp.add_argument("--os", default="", help="its OS, as shown in the list (\"Debian 12\")")
@@ -149,6 +163,10 @@ async def run_workloads(args: argparse.Namespace, config: Config) -> int:
                                           args.confirm, args.keep_days, args.dry_run)
     elif args.command == "vm":
         code = await vm_cli.run_vm_create(args.source, config, args.demo, prompts, args.dry_run)
+    elif args.image_command in ("rename", "remove"):
+        code = await vm_cli.run_image_change(
+            config, args.demo, prompts, args.cluster, args.image_command, args.name,
+            getattr(args, "new", ""), getattr(args, "confirm", None), args.dry_run)
     elif args.image_command == "list":
         code = await vm_cli.run_image_list(config, args.demo, prompts, args.cluster, args.json)
     else:

@@ -56,7 +56,7 @@ class Session:
                               unknown_key=self.prompts.on_unknown_key)
         cluster = Cluster(backend, self.clock, self.executor, poll_timers(self.config),
                           power_timeout=self.config.timers.power_timeout, config=spec,
-                          ha_settings=ha_settings(self.config, spec))
+                          ha_settings=ha_settings(self.config, spec), plans=self.config.plans)
         self.clusters.append(cluster)
         return cluster
 
@@ -218,7 +218,7 @@ def open_session(
     clusters = [
         Cluster(b, clock, executor, poll_timers(config),
                 power_timeout=config.timers.power_timeout, config=spec,
-                ha_settings=ha_settings(config, spec))
+                ha_settings=ha_settings(config, spec), plans=config.plans)
         for spec, b in zip(specs, backends, strict=True)
     ]
     return Session(config, clusters, executor, store, clock, prompts, damage, scratch)

@@ -15,13 +15,12 @@ from mvm_tui.backends.base import BackendError
 from mvm_tui.config import Config, ConfigError, PlanConfig
 from mvm_tui.config.io import load_toml
 from mvm_tui.config.vm_file import VmFile
-from mvm_tui.core.cloud_init import CloudInit, StaticAddress
 from mvm_tui.core.new_vm import NewVm
 from mvm_tui.run_cli import execute_printing, print_steps
 from mvm_tui.runs import RunRecord, Step
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.workloads.create import RequestRefused
-from mvm_tui.services.workloads.images import import_params
+from mvm_tui.services.workloads.images import import_params, rename_params
 from mvm_tui.session import Prompts, Session, measure, open_session
 from mvm_tui.units import count
 
@@ -35,37 +34,10 @@ class Refused(Exception):
 
 def new_vm(vm: VmFile, plans: Mapping[str, PlanConfig]) -> NewVm:
     """The request a VM file makes, its plan's size applied; Refused naming what is wrong."""
-    plan = None
-    if vm.plan is not None:
-        plan = plans.get(vm.plan)
-        if plan is None:
-            raise Refused(f"plan: no plan named {vm.plan!r} (the config's: "
-                          f"{', '.join(sorted(plans)) or 'none'})")
-    size: dict[str, int] = {}
-    for key in ("vcpus", "memory_mb", "disk_gb"):
-        value = getattr(vm, key) if getattr(vm, key) is not None else getattr(plan, key, None)
-        if value is None:
-            raise Refused(f"{key}: give a plan or a value")
-        size[key] = value
-    ci = vm.cloud_init
-    cloud = None
-    if ci is not None:
-        user_data = ""
-        if ci.user_data_file is not None:
-            try:
-                user_data = ci.user_data_file.expanduser().read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise Refused(f"cloud_init.user_data_file: cannot read "
-                              f"{ci.user_data_file}: {exc}") from None
-        static = (StaticAddress(ci.address, ci.gateway, tuple(ci.dns))
-                  if ci.address is not None else None)
-        cloud = CloudInit(ci.hostname or vm.name, ci.user, tuple(ci.ssh_keys), static,
-                          user_data)
-    return NewVm(name=vm.name, vcpus=size["vcpus"], memory_mb=size["memory_mb"],
-                 image=vm.image, disk_gb=size["disk_gb"], volumes_gb=tuple(vm.volumes_gb),
-                 vlans=tuple(vm.vlans), host=vm.host, placement=vm.placement,
-                 headroom=vm.headroom, cloud=cloud, allow_reserve_break=vm.allow_reserve_break,
-                 start=vm.start)
+    try:
+        return vm.request(plans)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
 
 
 def pick_cluster(session: Session, name: str | None) -> Cluster:
@@ -184,6 +156,40 @@ async def run_vm_delete(config: Config, demo: bool, prompts: Prompts, cluster: s
             f"not deleted: repeat its name with --confirm {name} to delete it")
     except (Refused, BackendError) as exc:
         print(f"mvm-tui vm delete: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        await session.close()
+
+
+async def run_image_change(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
+                           kind: str, image: str, new: str, confirm: str | None,
+                           dry_run: bool, out: TextIO | None = None) -> int:
+    """`image rename NAME NEW` or `image remove NAME --confirm NAME`."""
+    out = out or sys.stdout
+    session = open_session(config, demo, prompts=prompts)
+    try:
+        c = pick_cluster(session, cluster)
+        w = c.backend.workloads()
+        if w is None:
+            raise Refused(f"cluster {c.name} has no image library (HCI clusters only for now)")
+        if image not in {i.name for i in await w.images()}:
+            raise Refused(f"the library of {c.name} has no image named {image!r}")
+        refused = ""
+        if kind == "rename":
+            params = rename_params(image, new)
+        else:
+            params = {"image": image}
+            users = await w.image_users(image)
+            if users:
+                raise Refused(f"{image} is not removed: VM disks are cloned from it "
+                              f"({', '.join(users)})")
+            if confirm != image:
+                refused = f"not removed: repeat its name with --confirm {image} to remove it"
+        return await plan_then_run(session, f"image {kind}", c.image_preview(kind, params),
+                                   lambda: c.create_image_run(kind, params), dry_run, out,
+                                   refused)
+    except (Refused, ValueError, BackendError) as exc:
+        print(f"mvm-tui image {kind}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         await session.close()

@@ -114,10 +114,40 @@ class RealWorkloads(RealVmChanges):
                    for s in await self._snaps(host, image)):
             await self._must(host, protect)
 
-    async def _snaps(self, host: str, image: str) -> list[dict[str, str]]:
+    async def _snaps(self, host: str | None, image: str) -> list[dict[str, str]]:
         text = await self._must(host, ["rbd", "snap", "ls", "--format", "json",
                                        f"{self.pool}/{image_rbd(image)}"])
         return list(json.loads(text or "[]"))
+
+    async def image_users(self, image: str) -> list[str]:
+        r = await self._any(cmd.image_children(self.pool, image))
+        if r.exit_status != 0:
+            if "No such file" in r.stderr or "does not exist" in r.stderr:
+                return []  # no base snapshot (an import that did not finish): no clone
+            raise BackendError(f"cannot list the clones of {image}: {r.stderr.strip()}")
+        return [str(c.get("image", "?")) + (" (in the trash)" if c.get("trash") else "")
+                for c in json.loads(r.stdout or "[]")]
+
+    def rename_image_commands(self, image: str, new: str) -> list[str]:
+        return [cmd.on("a host", cmd.rename_image(self.pool, image, new))]
+
+    async def rename_image(self, image: str, new: str) -> None:
+        if await self.disk_bytes(image_rbd(new)) is None:
+            await self._must(None, cmd.rename_image(self.pool, image, new))
+
+    def remove_image_commands(self, image: str) -> list[str]:
+        return [cmd.on("a host", argv) for argv in cmd.remove_image(self.pool, image)]
+
+    async def remove_image(self, image: str) -> None:
+        if await self.disk_bytes(image_rbd(image)) is None:
+            return
+        unprotect, snap_rm, rm = cmd.remove_image(self.pool, image)
+        snaps = await self._snaps(None, image)
+        if any(s.get("protected") == "true" for s in snaps):
+            await self._must(None, unprotect)
+        if snaps:
+            await self._must(None, snap_rm)
+        await self._must(None, rm)
 
     def clone_commands(self, image: str, disk: str, size_gb: int) -> list[str]:
         return [cmd.on("a host", argv) for argv in cmd.clone(self.pool, image, disk, size_gb)]

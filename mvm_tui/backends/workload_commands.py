@@ -30,6 +30,21 @@ def import_image(pool: str, path: str, image: str, os: str) -> list[list[str]]:
             ["rbd", "snap", "protect", f"{name}@{BASE_SNAP}"]]
 
 
+def image_children(pool: str, image: str) -> list[str]:
+    return ["rbd", "children", "--all", "--format", "json",
+            f"{pool}/{image_rbd(image)}@{BASE_SNAP}"]
+
+
+def rename_image(pool: str, image: str, new: str) -> list[str]:
+    return ["rbd", "rename", f"{pool}/{image_rbd(image)}", f"{pool}/{image_rbd(new)}"]
+
+
+def remove_image(pool: str, image: str) -> list[list[str]]:
+    snap = f"{pool}/{image_rbd(image)}@{BASE_SNAP}"
+    return [["rbd", "snap", "unprotect", snap], ["rbd", "snap", "rm", "--no-progress", snap],
+            remove(pool, image_rbd(image))]
+
+
 def list_images(pool: str) -> list[str]:
     return ["rbd", "ls", "--long", "--format", "json", pool]
 

@@ -12,11 +12,15 @@ against the cluster by core/new_vm (each wrong one named by its field); here onl
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 from pydantic import Field
 
 from mvm_tui.config.fields import StrictModel
+from mvm_tui.config.plans import PlanConfig
+from mvm_tui.core.cloud_init import CloudInit, StaticAddress
+from mvm_tui.core.new_vm import NewVm
 from mvm_tui.models import Placement
 
 
@@ -64,3 +68,39 @@ class VmFile(StrictModel):
         default=False, description="Make it even where the failover reserve no longer holds "
         "with it (some VMs of a lost host would stay down).")
     cloud_init: CloudInitFile | None = Field(default=None, description="Its cloud-init seed.")
+
+    def request(self, plans: Mapping[str, PlanConfig]) -> NewVm:
+        """The request this makes, its plan's size applied (its user-data file read);
+        ValueError naming the field at fault."""
+        plan = None
+        if self.plan is not None:
+            plan = plans.get(self.plan)
+            if plan is None:
+                raise ValueError(f"plan: no plan named {self.plan!r} (the config's: "
+                                 f"{', '.join(sorted(plans)) or 'none'})")
+        size: dict[str, int] = {}
+        for key in ("vcpus", "memory_mb", "disk_gb"):
+            value = getattr(self, key) if getattr(self, key) is not None else getattr(
+                plan, key, None)
+            if value is None:
+                raise ValueError(f"{key}: give a plan or a value")
+            size[key] = value
+        ci, cloud = self.cloud_init, None
+        if ci is not None:
+            user_data = ""
+            if ci.user_data_file is not None:
+                try:
+                    user_data = ci.user_data_file.expanduser().read_text(encoding="utf-8")
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise ValueError(f"cloud_init.user_data_file: cannot read "
+                                     f"{ci.user_data_file}: {exc}") from None
+            static = (StaticAddress(ci.address, ci.gateway, tuple(ci.dns))
+                      if ci.address is not None else None)
+            cloud = CloudInit(ci.hostname or self.name, ci.user, tuple(ci.ssh_keys), static,
+                              user_data)
+        return NewVm(name=self.name, vcpus=size["vcpus"], memory_mb=size["memory_mb"],
+                     image=self.image, disk_gb=size["disk_gb"],
+                     volumes_gb=tuple(self.volumes_gb), vlans=tuple(self.vlans),
+                     host=self.host, placement=self.placement, headroom=self.headroom,
+                     cloud=cloud, allow_reserve_break=self.allow_reserve_break,
+                     start=self.start)

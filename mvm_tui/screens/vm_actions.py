@@ -30,7 +30,7 @@ class VmActionsScreen(VmChangeActions):
         Binding("r", "power('reboot')", "Reboot", id="vm.reboot"),
         Binding("p", "placement", "Placement", id="vm.placement"),
         Binding("e", "resize", "Resize", id="vm.resize"),
-        Binding("D", "delete", "Delete", id="vm.delete"),
+        Binding("D", "delete", "Delete", id="vm.delete", show=False),  # (in ? Keys)
     ]
 
     def selected_vm(self) -> Vm | None:

@@ -1,6 +1,7 @@
-"""Resize and delete a VM from the VMs screen and VM detail (issue 17): the dialog, then the
-exact steps and commands to confirm (the VM's name typed for a delete), then the run and its
-live log. A mixin of VmActionsScreen, which offers the keys."""
+"""Resize, change and delete a VM from the VMs screen and VM detail (issue 17): the dialog,
+then the exact steps and commands to confirm (the VM's name typed for a delete), then the run
+and its live log. A mixin of VmActionsScreen (resize, delete) and VM detail (disks, NICs),
+which offer the keys."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from typing import Any
 from mvm_tui.backends.base import BackendError
 from mvm_tui.models import Vm
 from mvm_tui.screens.base import ClusterScreen
+from mvm_tui.screens.new_vm import NewVmScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_resize import ResizeScreen
-from mvm_tui.services.workloads.change import title
+from mvm_tui.services.workloads.change import consequence, title
+from mvm_tui.widgets.ask import AskModal
 from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.typed_confirm import TypedConfirmModal
 
@@ -38,6 +41,31 @@ class VmChangeActions(ClusterScreen):
             self.run_worker(self._delete(vm), group="vm-change", exclusive=True,
                             exit_on_error=False)
 
+    def action_new_vm(self) -> None:
+        if self.refuse_runs():
+            return
+        if self.cluster.backend.workloads() is None:
+            self.notify(f"cluster {self.cluster.name} has no image library (HCI clusters "
+                        "only)", title="New VM", severity="error", markup=False)
+            return
+        self.run_worker(self._new_vm(), group="vm-change", exclusive=True, exit_on_error=False)
+
+    async def _new_vm(self) -> None:
+        params = await self.app.push_screen_wait(
+            NewVmScreen(self.cluster, self.cluster.plans))
+        if params is None:
+            return
+        name, host = params["request"]["name"], params["host"]
+        modal = ConfirmModal(
+            title=f"Create {name} on {host}?",
+            consequence=f"Its disks are cloned from {params['request']['image']} "
+            "(copy-on-write), its cloud-init seed written to the pool, its definition made "
+            "on its host" + (", then it is started." if params["request"]["start"] else "."),
+            steps=self.cluster.create_vm_preview(params), verb="Create")
+        if await self.app.push_screen_wait(modal):
+            run = self.cluster.create_vm_run(params)
+            self._execute(run.id, run.title)
+
     async def _resize(self, vm: Vm) -> None:
         w = self.cluster.backend.workloads()
         if w is None or vm.host is None:
@@ -54,6 +82,28 @@ class VmChangeActions(ClusterScreen):
                                     "memory_mb": choice.memory_mb,
                                     "allow_reserve_break": choice.allow_reserve_break})
 
+    def ask_change(self, vm: Vm, ask: AskModal, kind: str, key: str,
+                   **more: object) -> None:
+        """Ask for one whole number (a size, a VLAN), then plan the change `kind` with it."""
+        if not self.refuse_runs():
+            self.run_worker(self._ask(vm, ask, {"kind": kind, **more}, key),
+                            group="vm-change", exclusive=True, exit_on_error=False)
+
+    async def _ask(self, vm: Vm, ask: AskModal, request: dict[str, object], key: str) -> None:
+        answer = await self.app.push_screen_wait(ask)
+        if answer is None:
+            return
+        if not answer.isdigit():
+            self.notify(f"{answer!r} is not a whole number", title=f"{vm.name} not changed",
+                        severity="error", markup=False)
+            return
+        await self._change(vm, {**request, key: int(answer)})
+
+    def plan_change(self, vm: Vm, request: Mapping[str, Any]) -> None:
+        if not self.refuse_runs():
+            self.run_worker(self._change(vm, request), group="vm-change", exclusive=True,
+                            exit_on_error=False)
+
     async def _change(self, vm: Vm, request: Mapping[str, Any]) -> None:
         try:
             params = await self.cluster.change_params(vm, request)
@@ -61,9 +111,7 @@ class VmChangeActions(ClusterScreen):
             self.notify(str(exc), title=f"{vm.name} not changed", severity="error",
                         markup=False)
             return
-        modal = ConfirmModal(title=f"{title(params)}?",
-                             consequence="\n".join(params.get("says", ())) or
-                             "The VM keeps running.",
+        modal = ConfirmModal(title=f"{title(params)}?", consequence=consequence(params),
                              steps=self.cluster.change_preview(params), verb="Apply")
         if await self.app.push_screen_wait(modal):
             self._execute(self.cluster.create_change_run(params).id, title(params))

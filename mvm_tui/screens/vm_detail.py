@@ -17,6 +17,7 @@ from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets.ask import AskModal
 from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
 from mvm_tui.widgets.metric_plot import MetricPlot
@@ -41,19 +42,31 @@ NIC_COLUMNS = (
 class VmDetailScreen(VmActionsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="detail.back"),
+        Binding("a", "add_device", "Add", id="vm.device.add"),
+        Binding("g", "grow_disk", "Grow disk", id="vm.disk.grow"),
+        Binding("x", "remove_device", "Remove", id="vm.device.remove"),
     ]
 
     def __init__(self, vm: str) -> None:
         super().__init__()
         self.vm_name = vm
         self.addresses: tuple[str, ...] | None = None  # the guest agent's last answer
+        self.pending = ""  # what its next boot changes (its definition's size), when read
         self._asked_at: float | None = None  # (cluster clock) when it was last asked
 
     async def _ask_addresses(self) -> None:
+        """The guest agent's addresses, and whether a resize waits for a restart."""
+        backend = self.cluster.backend
         try:
-            self.addresses = await self.cluster.backend.guest_addresses(self.vm_name)
+            self.addresses = await backend.guest_addresses(self.vm_name)
         except BackendError:
             self.addresses = None
+        vm, w = self.selected_vm(), backend.workloads()
+        if w is not None and vm is not None and vm.host is not None:
+            try:
+                self.pending = (await w.shape(vm.host, self.vm_name)).pending
+            except BackendError:
+                self.pending = ""
         self.refresh_inventory()
 
     def compose(self) -> ComposeResult:
@@ -115,6 +128,8 @@ class VmDetailScreen(VmActionsScreen):
         table.add_row("Placement", literal(vm.placement.value + home))
         table.add_row("vCPU", str(vm.vcpus))
         table.add_row("Memory", fmt.mib(vm.memory_mb))
+        if self.pending and vm.power is PowerState.RUNNING:
+            table.add_row("Next boot", Text(self.pending, style="yellow"))
         if vm.power is PowerState.RUNNING:
             table.add_row("Addresses", literal(
                 ", ".join(self.addresses) if self.addresses else
@@ -130,6 +145,60 @@ class VmDetailScreen(VmActionsScreen):
                                       f"write {fmt.rate(vm.disk_wr_bps)}")
             table.add_row("Network", f"rx {fmt.rate(vm.net_rx_bps)}, tx {fmt.rate(vm.net_tx_bps)}")
         return table
+
+    # -- disks and NICs (on their tabs)
+
+    def _tab(self) -> str:
+        return self.query_one("#vm-tabs", TabbedContent).active
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("add_device", "remove_device"):
+            return self._tab() in ("vm-disks", "vm-nics") and self.can_change()
+        if action == "grow_disk":
+            return self._tab() == "vm-disks" and self.can_change()
+        return super().check_action(action, parameters)
+
+    def on_tabbed_content_tab_activated(self) -> None:
+        self.refresh_bindings()
+
+    def action_add_device(self) -> None:
+        vm = self.selected_vm()
+        if vm is None:
+            return
+        if self._tab() == "vm-disks":
+            self.ask_change(vm, AskModal(f"Add a disk to {vm.name}", "Size (GiB)", "10",
+                                         "An empty RBD image, attached live."),
+                            "disk-add", "size_gb")
+        else:
+            vlans = self.cluster.config.compute_vlans if self.cluster.config else []
+            self.ask_change(vm, AskModal(f"Add a NIC to {vm.name}", "VLAN",
+                                         str(vlans[0]) if vlans else "",
+                                         "On the VLAN's port group, live. The cluster's: "
+                                         + (", ".join(map(str, vlans)) or "none")),
+                            "nic-add", "vlan")
+
+    def action_grow_disk(self) -> None:
+        vm, target = self.selected_vm(), self.query_one("#vm-disk-table",
+                                                          ResourceTable).cursor_key
+        disk = next((d for d in vm.disks if d.target == target), None) if vm else None
+        if vm is not None and disk is not None:
+            self.ask_change(vm, AskModal(f"Grow {disk.target} of {vm.name}", "New size (GiB)",
+                                         str(int(disk.size_gb) + 10),
+                                         "The image grows; a running guest is told."),
+                            "disk-grow", "size_gb", disk=disk.target)
+
+    def action_remove_device(self) -> None:
+        vm = self.selected_vm()
+        if vm is None:
+            return
+        if self._tab() == "vm-disks":
+            target = self.query_one("#vm-disk-table", ResourceTable).cursor_key
+            if target:
+                self.plan_change(vm, {"kind": "disk-remove", "disk": target})
+        else:
+            mac = self.query_one("#vm-nic-table", ResourceTable).cursor_key
+            if mac:
+                self.plan_change(vm, {"kind": "nic-remove", "nic": mac})
 
     def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
         if isinstance(event.table, RunsTable):

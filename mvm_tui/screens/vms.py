@@ -23,6 +23,7 @@ from mvm_tui.widgets.vm_table import VmTable
 class VmsScreen(VmActionsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="vms.filter"),
+        Binding("n", "new_vm", "New VM", id="vms.new"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -13,7 +13,7 @@ from typing import Any
 
 from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
 from mvm_tui.clock import Clock
-from mvm_tui.config import ClusterConfig
+from mvm_tui.config import ClusterConfig, PlanConfig
 from mvm_tui.core.failover import HaSettings
 from mvm_tui.core.maintenance import EvacuationPlan, ReturnPlan
 from mvm_tui.core.new_vm import NewVm
@@ -34,7 +34,7 @@ from mvm_tui.services.stopping import stop_within
 from mvm_tui.services.workloads import change
 from mvm_tui.services.workloads.create import check_request, create_steps, to_params
 from mvm_tui.services.workloads.delete import KEEP_DAYS, delete_params, delete_steps
-from mvm_tui.services.workloads.images import import_steps
+from mvm_tui.services.workloads.images import import_steps, remove_steps, rename_steps
 from mvm_tui.services.workloads.restore import restore_params, restore_steps
 
 # Which actions apply in which power state; the UI offers nothing else.
@@ -61,9 +61,11 @@ class Cluster:
         power_timeout: float = 120.0,
         config: ClusterConfig | None = None,
         ha_settings: HaSettings | None = None,
+        plans: Mapping[str, PlanConfig] | None = None,
     ) -> None:
         self.backend = backend
         self.config = config  # the cluster's configuration, when it has one
+        self.plans = dict(plans or {})  # the config's named sizes, for new VMs
         # HA's timers and policies as the config sets them (session.ha_settings): the HA
         # service runs with them, the failover drill decides with them
         self.ha_settings = ha_settings or HaSettings()
@@ -78,6 +80,8 @@ class Cluster:
         executor.register(self._kind("vm.create"), self._build_create_run)
         executor.register(self._kind("image.import"), partial(import_steps, backend))
         executor.register(self._kind("vm.delete"), partial(delete_steps, backend))
+        executor.register(self._kind("image.rename"), partial(rename_steps, backend))
+        executor.register(self._kind("image.remove"), partial(remove_steps, backend))
         executor.register(self._kind("vm.restore"), partial(
             restore_steps, backend, self.snapshot, self.ha_settings))
         executor.register(self._kind("vm.change"), partial(
@@ -254,6 +258,16 @@ class Cluster:
         return self.executor.create(
             self._kind("vm.restore"), f"Restore {params['vm']}", params,
             Targets(cluster=self.name, host=params["host"], vm=params["vm"]))
+
+    def image_preview(self, kind: str, params: Mapping[str, Any]) -> list[Step]:
+        """`kind`: "rename" or "remove"."""
+        return self.executor.preview(self._kind(f"image.{kind}"), params)
+
+    def create_image_run(self, kind: str, params: Mapping[str, Any]) -> RunRecord:
+        what = (f"Rename the image {params['image']} to {params['new']}" if kind == "rename"
+                else f"Remove the image {params['image']}")
+        return self.executor.create(self._kind(f"image.{kind}"), what, params,
+                                    Targets(cluster=self.name))
 
     def import_preview(self, params: Mapping[str, Any]) -> list[Step]:
         return self.executor.preview(self._kind("image.import"), params)

@@ -24,7 +24,8 @@ real backend. Expected before running:
   them, the pool does not;
 - a restore Run brings it back: disk and seed out of the trash, mark cleared, the kept
   definition (same uuid, 2 vCPUs, 1024 MiB, the NIC added) defined on a host and started; it
-  answers SSH there, still wl-1.
+  answers SSH there, still wl-1;
+- the image renamed keeps wl-1's disk as its clone; its removal is refused naming that disk.
 """
 
 from __future__ import annotations
@@ -105,10 +106,11 @@ def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
            check=False)
     for mark in ("deleted.wl-1", "definition.wl-1"):
         sh(1, "rados", "-p", pool, "rmxattr", "mvm-tui-ha.mvmlab", mark, check=False)
-    base = f"{pool}/{image_rbd('debian-12')}@base"
-    sh(1, "rbd", "snap", "unprotect", base, check=False)
-    sh(1, "rbd", "snap", "rm", "--no-progress", base, check=False)
-    sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image_rbd('debian-12')}", check=False)
+    for name in ("debian-12", "debian-12b"):
+        base = f"{pool}/{image_rbd(name)}@base"
+        sh(1, "rbd", "snap", "unprotect", base, check=False)
+        sh(1, "rbd", "snap", "rm", "--no-progress", base, check=False)
+        sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image_rbd(name)}", check=False)
     for host in lab_info.hosts:
         sh(host.index, "ip", "addr", "del", f"{HOST_ADDRESS}/24", "dev", "vlan100", check=False)
 
@@ -186,6 +188,16 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     host_index = lab_info.host(restore["host"]).index
     assert sh(host_index, *VIRSH, "domuuid", "wl-1").stdout.strip() == params["request"]["uuid"]
     assert await _ssh(lab_info, restore["host"], vm_key, tmp_path, "hostname", BOOT_S) == "wl-1"
+
+    assert await workloads.image_users("debian-12") == [disk_rbd("wl-1", 0)]
+    renamed = await cluster.execute(cluster.create_image_run(
+        "rename", {"image": "debian-12", "new": "debian-12b"}).id)
+    assert renamed.state is RunState.DONE, renamed.error
+    assert {i.name: i.disks for i in await workloads.images()}["debian-12b"] == (
+        disk_rbd("wl-1", 0),)
+    kept = await cluster.execute(cluster.create_image_run("remove", {"image": "debian-12b"}).id)
+    assert kept.state is RunState.FAILED
+    assert f"VM disks are cloned from it ({disk_rbd('wl-1', 0)})" in (kept.error or "")
 
 
 async def _change(session: Session, request: dict[str, Any]) -> dict[str, Any]:

@@ -10,12 +10,17 @@
 
 from __future__ import annotations
 
-from textual.widgets import Button, Input, Static
+import io
+
+from rich.console import Console
+from textual.widgets import Button, Input, Static, TabbedContent
 
 from mvm_tui.backends.sim.workloads import SimWorkloads
 from mvm_tui.runs import RunState
 from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.screens.vm_detail import VmDetailScreen
 from mvm_tui.screens.vm_resize import ResizeScreen
+from mvm_tui.widgets.ask import AskModal
 from mvm_tui.widgets.confirm import ConfirmModal
 from mvm_tui.widgets.typed_confirm import TypedConfirmModal
 from mvm_tui.widgets.vm_table import VmTable
@@ -91,3 +96,57 @@ async def test_a_delete_needs_the_name_typed(running: Running) -> None:
     assert isinstance(w, SimWorkloads)
     assert "web-02" in w.trashed
     assert await w.defined("web-02") == {}
+
+
+async def test_vm_detail_says_a_resize_waits_for_a_restart(running: Running) -> None:
+    demo, pilot = running
+    cluster = demo.session.clusters[0]
+    params = await cluster.change_params(vm(demo, "web-01"), {"kind": "resize", "vcpus": 6})
+    run = cluster.create_change_run(params)
+    demo.app.run_worker(cluster.execute(run.id))
+    await finish_latest_run(pilot, demo)
+    await select(running, "web-01")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, VmDetailScreen))
+    facts = demo.app.screen.query_one("#vm-facts", Static)
+
+    def shown() -> str:
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(facts.content)
+        return console.export_text()
+
+    await wait_until(pilot, lambda: "pending restart: 6 vCPUs" in shown(),
+                     what="the pending restart in VM detail")
+
+
+async def test_disks_and_nics_change_from_vm_detail(running: Running) -> None:
+    demo, pilot = running
+    await select(running, "web-01")
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, VmDetailScreen))
+    detail = demo.app.screen
+    detail.query_one("#vm-tabs", TabbedContent).active = "vm-disks"
+    await pilot.pause()
+    await pilot.press("a")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, AskModal))
+    screen_of(demo.app, AskModal).query_one(Input).value = "5"
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+    assert screen_of(demo.app, ConfirmModal).steps[1].title == \
+        "Attach vm.web-01.disk1 to web-01 as vdb"
+    await pilot.press("y")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
+    await finish_latest_run(pilot, demo)
+    await wait_until(pilot, lambda: "vdb" in {d.target for d in vm(demo, "web-01").disks},
+                     what="vdb in the inventory")
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: demo.app.screen is detail)
+    detail.query_one("#vm-tabs", TabbedContent).active = "vm-nics"
+    await pilot.pause()
+    await pilot.press("a")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, AskModal))
+    screen_of(demo.app, AskModal).query_one(Input).value = "x"
+    await pilot.press("enter")
+    await pilot.pause()
+    assert demo.app.screen is detail  # not a number: said, nothing planned
+    assert len(demo.session.store.list_runs()) == 1

@@ -77,3 +77,28 @@ async def test_the_library_is_listed() -> None:
     out = io.StringIO()
     assert await vm_cli.run_image_list(demo_config(), True, Prompts(), None, False, out) == 0
     assert out.getvalue().split()[:2] == ["debian-12", "Debian"]
+
+
+async def test_an_image_is_renamed_and_removed_only_when_no_disk_is_cloned_from_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mvm_tui.session import open_session
+
+    session = open_session(demo_config(), demo=True, db_path=tmp_path / "runs.db")
+    cluster = session.clusters[0]
+    w = cluster.backend.workloads()
+    assert w is not None
+    try:
+        await w.clone("debian-12", "vm.web-9.disk0", 10)
+        run = await cluster.execute(cluster.create_image_run(
+            "rename", {"image": "debian-12", "new": "deb12"}).id)
+        assert run.error is None
+        assert {i.name: i.disks for i in await w.images()}["deb12"] == ("vm.web-9.disk0",)
+        await w.trash("vm.web-9.disk0", "2027-01-01T00:00:00")
+        assert await w.image_users("deb12") == ["vm.web-9.disk0 (in the trash)"]
+        refused = await cluster.execute(cluster.create_image_run(
+            "remove", {"image": "deb12"}).id)
+        assert "VM disks are cloned from it (vm.web-9.disk0 (in the trash))" in (
+            refused.error or "")
+        assert "deb12" in {i.name for i in await w.images()}
+    finally:
+        await session.close()

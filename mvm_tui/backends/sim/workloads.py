@@ -104,6 +104,34 @@ class SimWorkloads(SimVmChanges):
         self.rbd[image_rbd(image)] = _Rbd(size)
         self.library[image] = os
 
+    async def image_users(self, image: str) -> list[str]:
+        await self._any_host()
+        return sorted([d for d, r in self.rbd.items() if r.parent == image] +
+                      [f"{d} (in the trash)" for d, (r, _) in self.trashed.items()
+                       if r.parent == image])
+
+    def rename_image_commands(self, image: str, new: str) -> list[str]:
+        return [cmd.on("any host", cmd.rename_image(self.pool, image, new))]
+
+    async def rename_image(self, image: str, new: str) -> None:
+        await self._any_host()
+        if image not in self.library:
+            return
+        self.library[new] = self.library.pop(image)
+        self.rbd[image_rbd(new)] = self.rbd.pop(image_rbd(image))
+        for r in [*self.rbd.values(), *(t[0] for t in self.trashed.values())]:
+            if r.parent == image:
+                r.parent = new
+
+    def remove_image_commands(self, image: str) -> list[str]:
+        return [cmd.on("any host", argv) for argv in cmd.remove_image(self.pool, image)]
+
+    async def remove_image(self, image: str) -> None:
+        if await self.image_users(image):
+            raise InvalidState(f"{image} has clones: not removed")
+        self.library.pop(image, None)
+        self.rbd.pop(image_rbd(image), None)
+
     def clone_commands(self, image: str, disk: str, size_gb: int) -> list[str]:
         return [cmd.on("any host", argv) for argv in cmd.clone(self.pool, image, disk, size_gb)]
 

@@ -124,6 +124,23 @@ def title(params: Mapping[str, Any]) -> str:
     return titles.get(kind, str(vm))
 
 
+def consequence(params: Mapping[str, Any]) -> str:
+    """What the change does to the VM, for its confirmation."""
+    kind = params["kind"]
+    if kind == "resize":
+        return "\n".join(params.get("says", ()))
+    return {
+        "disk-add": "An empty RBD image, attached while it runs (or to its definition).",
+        "disk-grow": "The image grows and a running guest is told; growing the partition and "
+                     "filesystem inside the guest is left to it.",
+        "disk-remove": "Detached once the guest lets it go (libvirt's device-removed event "
+                       "says so); its image goes to the trash, restorable until "
+                       f"{params.get('expires')} UTC.",
+        "nic-add": "Attached while it runs; the guest configures it.",
+        "nic-remove": "Detached once the guest lets it go.",
+    }.get(kind, "")
+
+
 def change_steps(backend: ClusterBackend, snapshot: Callable[[], ClusterSnapshot],
                  settings: HaSettings, vm_changed: Callable[[Vm], None],
                  params: Mapping[str, Any]) -> Sequence[Step]:

@@ -63,9 +63,13 @@ async def check_request(req: NewVm, workloads: Workloads, snap: ClusterSnapshot,
                         settings: HaSettings, vlans: tuple[int, ...]) -> tuple[NewVm, str]:
     """The request with its uuid, and its host (the one asked for, or the placement engine's
     choice); RequestRefused naming each field that is wrong, nothing made."""
-    images = {i.name: i for i in await workloads.images() if i.ready}
+    library = await workloads.images()
+    images = {i.name: i for i in library if i.ready}
     problems = new_vm.problems(req, images=images, vlans=vlans,
                                vms={v.name for v in snap.vms}, hosts={h.name for h in snap.hosts})
+    if "image" in problems and any(i.name == req.image for i in library):
+        problems["image"] = (f"the import of {req.image} did not finish (no protected base "
+                             "snapshot): import it again")
     image = images.get(req.image)
     if image is not None and "disk_gb" not in problems and \
             req.disk_gb * 2**30 < image.size_bytes:

@@ -1,5 +1,6 @@
-"""The image library as Runs (issue 17): importing a cloud image into the cluster's storage.
-The import re-checks, right before it acts, that no library image has that name."""
+"""The image library as Runs (issue 17): importing a cloud image into the cluster's storage,
+renaming one, removing one no VM disk is cloned from. Each step re-checks right before it
+acts: no library image has the new name; no clone is left of the one removed."""
 
 from __future__ import annotations
 
@@ -42,6 +43,56 @@ def import_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence
 
     return [Step(f"Import {path} from {host} as the image {image}",
                  tuple(w.import_commands(host, path, image, os)), action, have)]
+
+
+def rename_params(image: str, new: str) -> dict[str, Any]:
+    try:
+        validate_hostname_label(new)
+    except ValueError as exc:
+        raise ValueError(f"new name: {exc}") from None
+    if new == image:
+        raise ValueError(f"new name: the image is called {image} already")
+    return {"image": image, "new": new}
+
+
+def rename_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
+    w = _workloads(backend)
+    image, new = params["image"], params["new"]
+
+    async def renamed(ctx: StepContext) -> bool:
+        names = {i.name for i in await w.images()}
+        return new in names and image not in names
+
+    async def action(ctx: StepContext) -> None:
+        names = {i.name for i in await w.images()}
+        if new in names and image in names:
+            raise InvalidState(f"the library has an image named {new} already: not renamed")
+        if image not in names and new not in names:
+            raise InvalidState(f"the library has no image named {image}: not renamed")
+        await w.rename_image(image, new)
+        ctx.log(f"{image} is now {new} (its clones follow: they name it by its id)")
+
+    return [Step(f"Rename the image {image} to {new}",
+                 tuple(w.rename_image_commands(image, new)), action, renamed)]
+
+
+def remove_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
+    w = _workloads(backend)
+    image = params["image"]
+
+    async def gone(ctx: StepContext) -> bool:
+        return image not in {i.name for i in await w.images()}
+
+    async def action(ctx: StepContext) -> None:
+        users = await w.image_users(image)
+        if users:
+            raise InvalidState(f"{image} is not removed: VM disks are cloned from it "
+                               f"({', '.join(users)})")
+        await w.remove_image(image)
+        ctx.log(f"{image}: removed from the library")
+
+    return [Step(f"Remove the image {image} (no VM disk is cloned from it)",
+                 tuple(w.remove_image_commands(image)), action, gone)]
 
 
 def _workloads(backend: ClusterBackend) -> Workloads:
