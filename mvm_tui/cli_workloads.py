@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from mvm_tui.config import Config
+    from mvm_tui.session import Prompts
 
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
@@ -52,7 +53,7 @@ def add_workloads(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     imp = image_sub.add_parser(
         "import", parents=[common],
-        help="a cloud image (qcow2 or raw) on a host into the library",
+        help="a cloud image (qcow2 or raw), on a host or this machine, into the library",
         description="Write the file as a raw RBD image of the cluster's pool (qemu-img), with "
         "the protected snapshot VM disks are cloned from (copy-on-write). A Run in History.")
     rename = image_sub.add_parser("rename", parents=[common], help="rename a library image "
@@ -69,7 +70,10 @@ def add_workloads(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     for p in (rename, remove):
         p.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
         p.add_argument("--dry-run", action="store_true", help="print the plan; change nothing")
-    imp.add_argument("source", metavar="HOST:PATH", help="the file, on one of the hosts")
+    imp.add_argument("source", metavar="HOST:PATH|FILE",
+                     help="the file, on one of the hosts or on this machine")
+    imp.add_argument("--host", metavar="HOST", help="the host a file of this machine is "
+                     "copied to and imported on (default: the first)")
     imp.add_argument("name", metavar="NAME", help="the image's name in the library")
     imp.add_argument("--os", default="", help="its OS, as shown in the list (\"Debian 12\")")
     imp.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
@@ -118,6 +122,19 @@ def _add_changes(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None:
     restore.add_argument("--host", metavar="HOST", help="where (default: the least full host "
                          "where it fits and the failover reserve holds)")
     restore.add_argument("--start", action="store_true", help="start it once defined")
+    clone = action("clone", "copy a stopped VM as a new one",
+                   "Its disks deep-copied (clones of an image stay copy-on-write), a seed of "
+                   "its own (the source's users and keys, a new instance-id, its name, new "
+                   "MACs, DHCP or --address), defined on a host with room. A Run in History.")
+    clone.add_argument("new", metavar="NEW", help="the clone's name")
+    clone.add_argument("--host", metavar="HOST", help="where (default: the least full host "
+                       "where it fits and the failover reserve holds)")
+    clone.add_argument("--start", action="store_true", help="start it once defined")
+    clone.add_argument("--address", metavar="CIDR", help="a static address (default: DHCP)")
+    clone.add_argument("--gateway", default="", metavar="IP")
+    clone.add_argument("--dns", default="", metavar="IP,IP")
+    action("rename", "rename a stopped VM (its disks too; its uuid, MACs and seed stay)"
+           ).add_argument("new", metavar="NEW", help="its new name")
     action("nic-add", "add a NIC on a VLAN port group, live").add_argument(
         "vlan", metavar="VLAN", type=int, help="one of the cluster's compute VLANs")
     action("nic-remove", "detach a NIC, live").add_argument(
@@ -135,6 +152,27 @@ def change_request(args: argparse.Namespace) -> dict[str, object]:
     return {"kind": action, **{k: getattr(args, k) for k in keys[action]}}
 
 
+async def _vm_change(args: argparse.Namespace, config: Config, prompts: Prompts) -> int:
+    from mvm_tui import vm_change_cli as cli
+
+    action = args.vm_command
+    if action == "show":
+        return await cli.run_vm_show(config, args.demo, prompts, args.cluster, args.name,
+                                     args.json)
+    if action == "restore":
+        plan = cli.restore(args.name, args.host, args.start)
+    elif action == "clone":
+        plan = cli.clone(args.name, args.new, {
+            "host": args.host, "start": args.start, "address": args.address,
+            "gateway": args.gateway, "dns": tuple(d for d in args.dns.split(",") if d)})
+    elif action == "rename":
+        plan = cli.rename(args.name, args.new)
+    else:
+        plan = cli.change(args.name, change_request(args))
+    return await cli.run_planned(config, args.demo, prompts, args.cluster, f"vm {action}",
+                                 plan, args.dry_run)
+
+
 async def run_workloads(args: argparse.Namespace, config: Config) -> int:
     from mvm_tui import vm_cli
     from mvm_tui.session import Prompts
@@ -144,20 +182,8 @@ async def run_workloads(args: argparse.Namespace, config: Config) -> int:
         from mvm_tui.plans_cli import run_plans
 
         return await run_plans(config, args.demo, prompts, args.cluster, args.size, args.json)
-    if args.command == "vm" and args.vm_command == "show":
-        from mvm_tui.vm_change_cli import run_vm_show
-
-        code = await run_vm_show(config, args.demo, prompts, args.cluster, args.name, args.json)
-    elif args.command == "vm" and args.vm_command == "restore":
-        from mvm_tui.vm_change_cli import run_vm_restore
-
-        code = await run_vm_restore(config, args.demo, prompts, args.cluster, args.name,
-                                    args.host, args.start, args.dry_run)
-    elif args.command == "vm" and args.vm_command not in ("create", "delete"):
-        from mvm_tui.vm_change_cli import run_vm_change
-
-        code = await run_vm_change(config, args.demo, prompts, args.cluster, args.name,
-                                   change_request(args), args.dry_run)
+    if args.command == "vm" and args.vm_command not in ("create", "delete"):
+        code = await _vm_change(args, config, prompts)
     elif args.command == "vm" and args.vm_command == "delete":
         code = await vm_cli.run_vm_delete(config, args.demo, prompts, args.cluster, args.name,
                                           args.confirm, args.keep_days, args.dry_run)
@@ -171,5 +197,6 @@ async def run_workloads(args: argparse.Namespace, config: Config) -> int:
         code = await vm_cli.run_image_list(config, args.demo, prompts, args.cluster, args.json)
     else:
         code = await vm_cli.run_image_import(config, args.demo, prompts, args.cluster,
-                                             args.source, args.name, args.os, args.dry_run)
+                                             args.source, args.name, args.os, args.dry_run,
+                                             args.host)
     return code or prompts.report()

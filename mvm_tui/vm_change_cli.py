@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict
 from typing import Any, TextIO
 
 from mvm_tui.backends.base import BackendError
 from mvm_tui.config import Config
 from mvm_tui.core.vm_change import VmShape
+from mvm_tui.runs import RunRecord, Step
+from mvm_tui.services.cluster import Cluster
 from mvm_tui.session import Prompts, measure, open_session
 from mvm_tui.units import count
 from mvm_tui.vm_cli import EXIT_REFUSED, Refused, pick_cluster, plan_then_run
@@ -59,21 +61,22 @@ async def run_vm_show(config: Config, demo: bool, prompts: Prompts, cluster: str
     return 0
 
 
-async def run_vm_change(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
-                        name: str, request: Mapping[str, Any], dry_run: bool,
-                        out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    command = f"vm {({'resize': 'set'}).get(request['kind'], request['kind'])}"
+Planner = Callable[[Cluster], Awaitable[tuple[str, list[Step], Callable[[], RunRecord]]]]
+
+
+async def run_planned(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
+                      command: str, plan: Planner, dry_run: bool,
+                      out: TextIO | None = None) -> int:
+    """What `plan` says of the cluster (a header, the steps, how to make the run); then,
+    unless a dry run, the run. A refusal goes to stderr, with nothing done."""
+    out = out or sys.stdout  # (now: a test may have replaced it)
     session = open_session(config, demo, prompts=prompts)
     try:
         c = pick_cluster(session, cluster)
         await measure(c, 0)
-        params = await c.change_params(c.vm(name), request)
-        print(f"{params['vm']} in cluster {c.name}, on {params['host']}", file=out)
-        for line in params.get("says", ()):
-            print(f"  {line}", file=out)
-        return await plan_then_run(session, command, c.change_preview(params),
-                                   lambda: c.create_change_run(params), dry_run, out)
+        header, steps, create = await plan(c)
+        print(header, file=out)
+        return await plan_then_run(session, command, steps, create, dry_run, out)
     except (Refused, ValueError, BackendError) as exc:
         print(f"mvm-tui {command}: {exc}", file=sys.stderr)
         return EXIT_REFUSED
@@ -81,21 +84,35 @@ async def run_vm_change(config: Config, demo: bool, prompts: Prompts, cluster: s
         await session.close()
 
 
-async def run_vm_restore(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
-                         name: str, host: str | None, start: bool, dry_run: bool,
-                         out: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    session = open_session(config, demo, prompts=prompts)
-    try:
-        c = pick_cluster(session, cluster)
-        await measure(c, 0)
+def change(name: str, request: Mapping[str, Any]) -> Planner:
+    async def plan(c: Cluster) -> tuple[str, list[Step], Callable[[], RunRecord]]:
+        params = await c.change_params(c.vm(name), request)
+        header = "\n".join([f"{name} in cluster {c.name}, on {params['host']}",
+                            *(f"  {line}" for line in params.get("says", ()))])
+        return header, c.change_preview(params), lambda: c.create_change_run(params)
+    return plan
+
+
+def restore(name: str, host: str | None, start: bool) -> Planner:
+    async def plan(c: Cluster) -> tuple[str, list[Step], Callable[[], RunRecord]]:
         params = await c.restore_params(name, host, start)
-        print(f"Restore {name} in cluster {c.name} (uuid {params['uuid']}), on "
-              f"{params['host']}", file=out)
-        return await plan_then_run(session, "vm restore", c.restore_preview(params),
-                                   lambda: c.create_restore_run(params), dry_run, out)
-    except (Refused, ValueError, BackendError) as exc:
-        print(f"mvm-tui vm restore: {exc}", file=sys.stderr)
-        return EXIT_REFUSED
-    finally:
-        await session.close()
+        return (f"Restore {name} in cluster {c.name} (uuid {params['uuid']}), on "
+                f"{params['host']}", c.restore_preview(params),
+                lambda: c.create_restore_run(params))
+    return plan
+
+
+def clone(name: str, new: str, options: Mapping[str, Any]) -> Planner:
+    async def plan(c: Cluster) -> tuple[str, list[Step], Callable[[], RunRecord]]:
+        params = await c.clone_params(c.vm(name), new, **options)
+        return (f"Clone {name} as {new} in cluster {c.name}, on {params['host']}",
+                c.clone_preview(params), lambda: c.create_clone_run(params))
+    return plan
+
+
+def rename(name: str, new: str) -> Planner:
+    async def plan(c: Cluster) -> tuple[str, list[Step], Callable[[], RunRecord]]:
+        params = await c.rename_params(c.vm(name), new)
+        return (f"Rename {name} to {new} in cluster {c.name}, on {params['host']}",
+                c.rename_preview(params), lambda: c.create_rename_run(params))
+    return plan

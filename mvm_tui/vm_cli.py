@@ -5,6 +5,7 @@ the plan. A wrong value is named by its field and nothing is made."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from mvm_tui.run_cli import execute_printing, print_steps
 from mvm_tui.runs import RunRecord, Step
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.workloads.create import RequestRefused
-from mvm_tui.services.workloads.images import import_params, rename_params
+from mvm_tui.services.workloads.images import import_params, rename_params, upload_path
 from mvm_tui.session import Prompts, Session, measure, open_session
 from mvm_tui.units import count
 
@@ -123,21 +124,38 @@ async def run_image_list(config: Config, demo: bool, prompts: Prompts, cluster: 
 
 async def run_image_import(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
                            source: str, image: str, os: str, dry_run: bool,
-                           out: TextIO = sys.stdout) -> int:
+                           via: str | None = None, out: TextIO = sys.stdout) -> int:
+    """`source`: HOST:PATH, or a file of this jump box (copied to `via`, default the first
+    host, then imported there)."""
     session = open_session(config, demo, prompts=prompts)
     try:
         c = pick_cluster(session, cluster)
+        hosts = [h.name for h in c.backend.hosts]
         host, sep, path = source.partition(":")
-        if not sep or host not in {h.name for h in c.backend.hosts}:
-            raise Refused(f"source: {source!r} is not HOST:PATH with a host of {c.name}")
-        params = import_params(host, path, image, os)
+        local = await asyncio.to_thread(_local_file, source)
+        if sep and host in hosts:
+            params = import_params(host, path, image, os)
+        elif local is not None:
+            target = via or hosts[0]
+            if target not in hosts:
+                raise Refused(f"host: {target!r} is not a host of {c.name}")
+            params = import_params(target, upload_path(image), image, os, *local)
+        else:
+            raise Refused(f"source: {source!r} is neither HOST:PATH with a host of {c.name} "
+                          "nor a file on this machine")
         return await plan_then_run(session, "image import", c.import_preview(params),
-                                    lambda: c.create_import_run(params), dry_run, out)
+                                   lambda: c.create_import_run(params), dry_run, out)
     except (Refused, ValueError, BackendError) as exc:
         print(f"mvm-tui image import: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         await session.close()
+
+
+def _local_file(source: str) -> tuple[str, int] | None:
+    """The absolute path and size of `source` when it is a file of this machine."""
+    path = Path(source).expanduser()
+    return (str(path.resolve()), path.stat().st_size) if path.is_file() else None
 
 
 async def run_vm_delete(config: Config, demo: bool, prompts: Prompts, cluster: str | None,

@@ -12,6 +12,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 import libvirt  # type: ignore[import-untyped]
 
@@ -242,6 +243,10 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
             return None
         r = await self.as_root(fresh.host, guest_addresses_command(vm))
         return parse_guest_addresses(r.stdout) if r.exit_status == 0 else None
+
+    async def put_file(self, host: str, local: Path, remote: str,
+                       progress: Callable[[int, int], None] | None = None) -> None:
+        await self.ssh.put(host, local, remote, progress)
 
     async def detach_live(self, host: str, vm: str, xml: str, alias: str,
                           timeout: float) -> bool:

@@ -7,12 +7,13 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, HostRef, NotFound
 from mvm_tui.backends.capabilities import CliResult, Image, KeptVm
-from mvm_tui.backends.libvirt.domain_change import parse_shape
+from mvm_tui.backends.libvirt.domain_change import copy_xml, parse_shape
 from mvm_tui.backends.libvirt.domxml import parse_domain
 from mvm_tui.backends.real_vm_changes import DetachHost, RealVmChanges
 from mvm_tui.core.new_vm import BASE_SNAP, image_rbd
@@ -49,6 +50,8 @@ class WorkloadHosts(DetachHost, Protocol):
     async def as_root(self, host: str, argv: Sequence[str], stdin: str | None = None,
                       timeout: float | None = None) -> CliResult: ...
     async def on_any_host(self, do: Callable[[str], Awaitable[CliResult]]) -> CliResult: ...
+    async def put_file(self, host: str, local: Path, remote: str,
+                       progress: Callable[[int, int], None] | None = None) -> None: ...
 
 
 class RealWorkloads(RealVmChanges):
@@ -99,6 +102,22 @@ class RealWorkloads(RealVmChanges):
                 return line.split()[0]
         raise NotFound(f"no libvirt secret for {SECRET_USAGE!r} on the host: was the "
                        "cluster's Ceph provisioned by mvm-tui?")
+
+    def upload_commands(self, host: str, local: str, remote: str) -> list[str]:
+        return [f"sftp: {local} (this jump box) -> {host}:{remote}"]
+
+    async def upload(self, host: str, local: str, remote: str, size: int,
+                     progress: Callable[[int, int], None] | None = None) -> None:
+        if await self.file_size(host, remote) != size:
+            await self.backend.put_file(host, Path(local), remote, progress)
+
+    async def file_size(self, host: str, path: str) -> int | None:
+        r = await self._run(host, ["stat", "-c", "%s", path])
+        return int(r.stdout.strip()) if r.exit_status == 0 and r.stdout.strip().isdigit() \
+            else None
+
+    async def remove_upload(self, host: str, remote: str) -> None:
+        await self._must(host, ["rm", "-f", remote])
 
     def import_commands(self, host: str, path: str, image: str, os: str) -> list[str]:
         return [cmd.on(host, argv) for argv in cmd.import_image(self.pool, path, image, os)]
@@ -272,6 +291,59 @@ class RealWorkloads(RealVmChanges):
             raise NotFound(f"{self.pool}/{image} is neither in the pool nor in its trash "
                            "(purged after its expiry?)")
         await self._must(None, cmd.untrash(self.pool, str(found[-1]["id"])))
+
+    def copy_disk_commands(self, disk: str, new: str) -> list[str]:
+        return [cmd.on("a host", cmd.deep_copy(self.pool, disk, new))]
+
+    async def copy_disk(self, disk: str, new: str) -> None:
+        if await self.disk_bytes(new) is None:
+            await self._must(None, cmd.deep_copy(self.pool, disk, new),
+                             timeout=IMPORT_TIMEOUT_S)
+
+    async def read_seed(self, seed: str) -> bytes | None:
+        if await self.disk_bytes(seed) is None:
+            return None
+        return base64.b64decode(await self._must(None, cmd.export_seed(self.pool, seed)))
+
+    def define_copy_commands(self, host: str, source_host: str, source: str,
+                             name: str) -> list[str]:
+        return [cmd.on(source_host, cmd.dumpxml(source, inactive=True)),
+                cmd.on(host, cmd.define(), f"that definition as {name}: its name, uuid, "
+                       "disks, seed and MACs")]
+
+    async def define_copy(self, host: str, source_host: str, source: str, name: str,
+                          uuid: str, renames: dict[str, str], macs: list[str]) -> None:
+        xml = await self._must(source_host, cmd.dumpxml(source, inactive=True))
+        await self._must(host, cmd.define(), copy_xml(xml, name, uuid, self.pool, renames,
+                                                      macs))
+
+    def rename_disk_commands(self, disk: str, new: str) -> list[str]:
+        return [cmd.on("a host", cmd.rename(self.pool, disk, new))]
+
+    async def rename_disk(self, disk: str, new: str) -> None:
+        if await self.disk_bytes(new) is None:
+            await self._must(None, cmd.rename(self.pool, disk, new))
+
+    def rename_vm_commands(self, host: str, vm: str, new: str) -> list[str]:
+        return [cmd.on(host, cmd.domrename(vm, new)), cmd.on(host, cmd.dumpxml(
+            new, inactive=True)), cmd.on(host, cmd.define(), "that definition with its "
+                                                             "disks' new names")]
+
+    async def rename_vm(self, host: str, vm: str, new: str, renames: dict[str, str]) -> None:
+        if new not in await self.defined_on(host, new):
+            await self._must(host, cmd.domrename(vm, new))
+        xml = await self._must(host, cmd.dumpxml(new, inactive=True))
+        uuid = (await self._must(host, cmd.domain_uuid(new))).strip()
+        await self._must(host, cmd.define(), copy_xml(xml, new, uuid, self.pool, renames,
+                                                      None))
+
+    async def defined_on(self, host: str, vm: str) -> set[str]:
+        """{vm} when the host has a domain of that name, else an empty set."""
+        r = await self._run(host, cmd.domain_uuid(vm))
+        if r.exit_status != 0 and not _no_domain(r.stderr):
+            raise BackendError(f"{host}: cannot tell whether {vm} is defined there: "
+                               f"{r.stderr.strip() or 'no answer'}")
+        return {vm} if r.exit_status == 0 else set()
 
     def define_kept_commands(self, host: str, vm: str) -> list[str]:
         return [cmd.on("a host", cmd.keep(self.ha_pool, self.backend.name, vm, write=False)),

@@ -152,3 +152,20 @@ def detach(vm: str, live: bool) -> list[str]:
 
 def blockresize(vm: str, target: str, size_gb: int) -> list[str]:
     return [*VIRSH, "blockresize", vm, target, f"{size_gb}G"]
+
+
+def deep_copy(pool: str, disk: str, new: str) -> list[str]:
+    return ["rbd", "deep", "cp", "--no-progress", f"{pool}/{disk}", f"{pool}/{new}"]
+
+
+def export_seed(pool: str, seed: str) -> list[str]:
+    """The seed image, base64 on stdout (the SSH channel carries text)."""
+    return ["sh", "-c", 'rbd export --no-progress "$1" - | base64 -w0', "-", f"{pool}/{seed}"]
+
+
+def rename(pool: str, disk: str, new: str) -> list[str]:
+    return ["rbd", "rename", f"{pool}/{disk}", f"{pool}/{new}"]
+
+
+def domrename(vm: str, new: str) -> list[str]:
+    return [*VIRSH, "domrename", vm, new]

@@ -15,7 +15,7 @@ import ipaddress
 import json
 import re
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -154,6 +154,27 @@ def seed_files(ci: CloudInit, instance_id: str, macs: Sequence[str] = ()) -> dic
     return {"meta-data": json.dumps(meta, indent=2) + "\n",
             "user-data": "#cloud-config\n" + json.dumps(config, indent=2) + "\n",
             "network-config": json.dumps(_network(ci.static, macs), indent=2) + "\n"}
+
+
+def clone_seed(files: Mapping[str, str], instance_id: str, hostname: str,
+               macs: Sequence[str], static: StaticAddress | None) -> dict[str, str]:
+    """The seed of a clone from its source's (made by seed_files): a new instance-id (so
+    cloud-init runs again: new host keys, its host name), the clone's name, its own MACs and
+    address (DHCP when None); the users, keys and the operator's config as they were.
+    ValueError when the source's seed was not made by mvm-tui."""
+    head, _, body = files.get("user-data", "").partition("\n")
+    try:
+        config = json.loads(body) if head.strip() == "#cloud-config" else None
+    except ValueError:
+        config = None
+    if not isinstance(config, dict):
+        raise ValueError("its seed was not made by mvm-tui (its user-data is not the JSON "
+                         "cloud-config mvm-tui writes)")
+    config["hostname"] = hostname
+    meta = {"instance-id": instance_id, "local-hostname": hostname}
+    return {"meta-data": json.dumps(meta, indent=2) + "\n",
+            "user-data": "#cloud-config\n" + json.dumps(config, indent=2) + "\n",
+            "network-config": json.dumps(_network(static, macs), indent=2) + "\n"}
 
 
 def _network(static: StaticAddress | None, macs: Sequence[str]) -> dict[str, Any]:

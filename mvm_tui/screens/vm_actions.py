@@ -31,6 +31,8 @@ class VmActionsScreen(VmChangeActions):
         Binding("p", "placement", "Placement", id="vm.placement"),
         Binding("e", "resize", "Resize", id="vm.resize"),
         Binding("D", "delete", "Delete", id="vm.delete", show=False),  # (in ? Keys)
+        Binding("y", "clone", "Clone", id="vm.clone", show=False),
+        Binding("R", "rename", "Rename", id="vm.rename", show=False),
     ]
 
     def selected_vm(self) -> Vm | None:
@@ -43,7 +45,7 @@ class VmActionsScreen(VmChangeActions):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "placement":
             return self.selected_vm() is not None
-        if action in ("resize", "delete"):
+        if action in ("resize", "delete", "clone", "rename"):
             return self.can_change()
         if action == "power":
             vm = self.selected_vm()

@@ -66,6 +66,46 @@ class VmChangeActions(ClusterScreen):
             run = self.cluster.create_vm_run(params)
             self._execute(run.id, run.title)
 
+    def action_clone(self) -> None:
+        vm = self.selected_vm()
+        if vm is not None and not self.refuse_runs():
+            self.run_worker(self._copy_or_rename(vm, "clone"), group="vm-change",
+                            exclusive=True, exit_on_error=False)
+
+    def action_rename(self) -> None:
+        vm = self.selected_vm()
+        if vm is not None and not self.refuse_runs():
+            self.run_worker(self._copy_or_rename(vm, "rename"), group="vm-change",
+                            exclusive=True, exit_on_error=False)
+
+    async def _copy_or_rename(self, vm: Vm, kind: str) -> None:
+        """Clone (a copy, on DHCP: `mvm-tui vm clone --address` gives one) or rename a
+        stopped VM: its new name asked, then the plan confirmed."""
+        cloning = kind == "clone"
+        name = await self.app.push_screen_wait(AskModal(
+            f"{'Clone' if cloning else 'Rename'} {vm.name}", "New name", "",
+            "Stopped VMs only. " + ("A copy of its disks, a seed of its own (new instance-id, "
+                                    "its name, new MACs, DHCP)." if cloning else
+                                    "Its disks are renamed too; its uuid, MACs and seed stay.")))
+        if not name:
+            return
+        c = self.cluster
+        try:
+            params = await (c.clone_params(vm, name) if cloning else c.rename_params(vm, name))
+        except (BackendError, ValueError) as exc:
+            self.notify(str(exc), title=f"{vm.name} not {'cloned' if cloning else 'renamed'}",
+                        severity="error", markup=False)
+            return
+        steps = c.clone_preview(params) if cloning else c.rename_preview(params)
+        verb = "Clone" if cloning else "Rename"
+        modal = ConfirmModal(title=f"{verb} {vm.name} as {name} on {params['host']}?",
+                             consequence=f"{vm.name} stays as it is." if cloning else
+                             f"{vm.name} is called {name} from then on.", steps=steps,
+                             verb=verb)
+        if await self.app.push_screen_wait(modal):
+            run = c.create_clone_run(params) if cloning else c.create_rename_run(params)
+            self._execute(run.id, run.title)
+
     async def _resize(self, vm: Vm) -> None:
         w = self.cluster.backend.workloads()
         if w is None or vm.host is None:

@@ -42,9 +42,9 @@ NIC_COLUMNS = (
 class VmDetailScreen(VmActionsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "app.pop_screen", "Back", id="detail.back"),
-        Binding("a", "add_device", "Add", id="vm.device.add"),
-        Binding("g", "grow_disk", "Grow disk", id="vm.disk.grow"),
-        Binding("x", "remove_device", "Remove", id="vm.device.remove"),
+        Binding("a", "add_device", "Add", id="vm.add_device"),
+        Binding("g", "grow_disk", "Grow disk", id="vm.grow_disk"),
+        Binding("x", "remove_device", "Remove", id="vm.remove_device"),
     ]
 
     def __init__(self, vm: str) -> None:

@@ -32,9 +32,11 @@ from mvm_tui.services.power_runs import OUTCOME, PowerRuns
 from mvm_tui.services.power_runs import POWER_TITLES as POWER_TITLES  # for the screens
 from mvm_tui.services.stopping import stop_within
 from mvm_tui.services.workloads import change
+from mvm_tui.services.workloads.clone import clone_params, clone_steps
 from mvm_tui.services.workloads.create import check_request, create_steps, to_params
 from mvm_tui.services.workloads.delete import KEEP_DAYS, delete_params, delete_steps
 from mvm_tui.services.workloads.images import import_steps, remove_steps, rename_steps
+from mvm_tui.services.workloads.rename import rename_vm_params, rename_vm_steps
 from mvm_tui.services.workloads.restore import restore_params, restore_steps
 
 # Which actions apply in which power state; the UI offers nothing else.
@@ -82,6 +84,9 @@ class Cluster:
         executor.register(self._kind("vm.delete"), partial(delete_steps, backend))
         executor.register(self._kind("image.rename"), partial(rename_steps, backend))
         executor.register(self._kind("image.remove"), partial(remove_steps, backend))
+        executor.register(self._kind("vm.clone"), partial(
+            clone_steps, backend, self.ha_settings))
+        executor.register(self._kind("vm.rename"), partial(rename_vm_steps, backend))
         executor.register(self._kind("vm.restore"), partial(
             restore_steps, backend, self.snapshot, self.ha_settings))
         executor.register(self._kind("vm.change"), partial(
@@ -250,6 +255,39 @@ class Cluster:
             raise InvalidState(f"cluster {self.name} cannot restore VMs (HCI clusters only)")
         return restore_params(vm, await w.kept(vm), self.snapshot(), self.ha_settings, host,
                               start)
+
+    async def clone_params(self, vm: Vm, name: str, **options: Any) -> dict[str, Any]:
+        """Cloning stopped `vm` as `name` (options: host, start, address, gateway, dns);
+        ValueError or InvalidState saying why not (nothing is done)."""
+        w = self.backend.workloads()
+        if w is None or vm.host is None:
+            raise InvalidState(f"{vm.name} cannot be cloned here (HCI clusters only, on a "
+                               "host)")
+        return clone_params(vm, await w.shape(vm.host, vm.name), name, self.snapshot(),
+                            self.ha_settings, **options)
+
+    async def rename_params(self, vm: Vm, new: str) -> dict[str, Any]:
+        w = self.backend.workloads()
+        if w is None or vm.host is None:
+            raise InvalidState(f"{vm.name} cannot be renamed here (HCI clusters only, on a "
+                               "host)")
+        return rename_vm_params(vm, await w.shape(vm.host, vm.name), new, self.snapshot())
+
+    def rename_preview(self, params: Mapping[str, Any]) -> list[Step]:
+        return self.executor.preview(self._kind("vm.rename"), params)
+
+    def create_rename_run(self, params: Mapping[str, Any]) -> RunRecord:
+        return self.executor.create(
+            self._kind("vm.rename"), f"Rename {params['vm']} to {params['new']}", params,
+            Targets(cluster=self.name, host=params["host"], vm=params["vm"]))
+
+    def clone_preview(self, params: Mapping[str, Any]) -> list[Step]:
+        return self.executor.preview(self._kind("vm.clone"), params)
+
+    def create_clone_run(self, params: Mapping[str, Any]) -> RunRecord:
+        return self.executor.create(
+            self._kind("vm.clone"), f"Clone {params['source']} as {params['name']}", params,
+            Targets(cluster=self.name, host=params["host"], vm=params["name"]))
 
     def restore_preview(self, params: Mapping[str, Any]) -> list[Step]:
         return self.executor.preview(self._kind("vm.restore"), params)

@@ -26,3 +26,25 @@ def seed_iso(files: Mapping[str, str]) -> bytes:
         return out.getvalue()
     finally:
         iso.close()
+
+
+def seed_files_of(image: bytes) -> dict[str, str]:
+    """The files of a seed image made by seed_iso (name -> text); ValueError when it is not
+    one."""
+    iso = pycdlib.PyCdlib()
+    try:
+        iso.open_fp(io.BytesIO(image))
+    except pycdlib.pycdlibexception.PyCdlibException as exc:
+        raise ValueError(f"not a seed image: {exc}") from None
+    try:
+        out = {}
+        for child in iso.list_children(joliet_path="/"):
+            name = iso.full_path_from_dirrecord(child, rockridge=False).lstrip("/")
+            if not name or child.is_dir():
+                continue
+            data = io.BytesIO()
+            iso.get_file_from_iso_fp(data, joliet_path=f"/{name}")
+            out[name] = data.getvalue().decode()
+        return out
+    finally:
+        iso.close()

@@ -1,8 +1,8 @@
 """Workloads in the real lab (issue 17), end to end through the app's Cluster facade and its
 real backend. Expected before running:
-- a Debian 12 cloud image built from Debian packages (lab.make_cloud_image, cached), copied
-  onto h1's own disk, is imported by a Run into the lab's Ceph as the library image debian-12:
-  listed ready (its base snapshot protected), 2 GiB;
+- a Debian 12 cloud image built from Debian packages (lab.make_cloud_image, cached on the
+  jump box) is imported by a Run into the lab's Ceph as the library image debian-12: copied to
+  h1 over SFTP, converted, the copy removed; listed ready (its base snapshot protected), 2 GiB;
 - a creation Run makes wl-1 from it on h1: its root disk is a clone whose parent is the
   image, its seed an RBD image, its definition on h1 with the run's uuid; it boots (emulated),
   takes its host name, user and SSH key from the seed and its static address on VLAN 100,
@@ -25,7 +25,10 @@ real backend. Expected before running:
 - a restore Run brings it back: disk and seed out of the trash, mark cleared, the kept
   definition (same uuid, 2 vCPUs, 1024 MiB, the NIC added) defined on a host and started; it
   answers SSH there, still wl-1;
-- the image renamed keeps wl-1's disk as its clone; its removal is refused naming that disk.
+- the image renamed keeps wl-1's disk as its clone; its removal is refused naming that disk;
+- wl-1 powered off and cloned as wl-2 with its own address, started: wl-2's root disk is still
+  a clone of the image, and wl-2 answers SSH at its address with its own name;
+- wl-1 (still off) renamed wl-3: same uuid, its disk and seed under their new names.
 """
 
 from __future__ import annotations
@@ -50,10 +53,11 @@ from mvm_tui.core.new_vm import NewVm, disk_rbd, image_rbd, seed_rbd
 from mvm_tui.ha_cli import build_ha_service
 from mvm_tui.lab import truth
 from mvm_tui.lab.netns import hx
+from mvm_tui.models import PowerAction
 from mvm_tui.runs import RunState
 from mvm_tui.services.ha_state_rados import RadosHaState
 from mvm_tui.services.workloads.create import RequestRefused
-from mvm_tui.services.workloads.images import import_params
+from mvm_tui.services.workloads.images import import_params, upload_path
 from mvm_tui.session import Session, measure
 from tests.lab.test_lab_backend import wait_for
 from tests.lab.test_lab_failover import forget_ha_state
@@ -61,23 +65,14 @@ from tests.lab.test_lab_failover import forget_ha_state
 pytestmark = pytest.mark.lab
 
 VIRSH = ("virsh", "-q", "-c", "qemu:///system")
-ON_HOST = "/var/lib/libvirt/images/debian-12-cloud.qcow2"  # h1's own disk, not the jump box's
 VM_ADDRESS, HOST_ADDRESS = "10.100.0.50", "10.100.0.1"
+CLONE_ADDRESS = "10.100.0.51"
 BOOT_S = 600.0  # emulated (TCG): the lab's nested KVM cannot run a Linux guest
 
 
 def sh(index: int, *argv: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(hx(index, *argv), capture_output=True, text=True, timeout=300,
                           check=check)
-
-
-@pytest.fixture
-def image_on_h1(lab_info: lab.LabInfo) -> Iterator[str]:
-    built = lab.make_cloud_image()
-    sh(1, "mkdir", "-p", str(Path(ON_HOST).parent))
-    sh(1, "cp", str(built), ON_HOST)
-    yield ON_HOST
-    sh(1, "rm", "-f", ON_HOST)
 
 
 @pytest.fixture
@@ -96,10 +91,12 @@ def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
     pool = lab_info.pool
     assert pool is not None
     for host in lab_info.hosts:
-        for verb in ("destroy", "undefine"):
-            sh(host.index, *VIRSH, verb, "wl-1", check=False)
-    for image in (disk_rbd("wl-1", 0), disk_rbd("wl-1", 1), seed_rbd("wl-1")):
-        sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image}", check=False)
+        for vm in ("wl-1", "wl-2", "wl-3"):
+            for verb in ("destroy", "undefine"):
+                sh(host.index, *VIRSH, verb, vm, check=False)
+    for vm in ("wl-1", "wl-2", "wl-3"):
+        for image in (disk_rbd(vm, 0), disk_rbd(vm, 1), seed_rbd(vm)):
+            sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image}", check=False)
     trash = sh(1, "rbd", "trash", "ls", "--format", "json", pool, check=False).stdout
     for entry in json.loads(trash or "[]"):
         sh(1, "rbd", "trash", "rm", "--force", "--no-progress", f"{pool}/{entry['id']}",
@@ -113,21 +110,25 @@ def cleanup(lab_info: lab.LabInfo) -> Iterator[None]:
         sh(1, "rbd", "rm", "--no-progress", f"{pool}/{image_rbd(name)}", check=False)
     for host in lab_info.hosts:
         sh(host.index, "ip", "addr", "del", f"{HOST_ADDRESS}/24", "dev", "vlan100", check=False)
+    sh(1, "rm", "-f", upload_path("debian-12"), check=False)
 
 
 async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over_ssh(
-        lab_session: Session, lab_info: lab.LabInfo, image_on_h1: str, vm_key: Path,
-        cleanup: None, tmp_path: Path) -> None:
+        lab_session: Session, lab_info: lab.LabInfo, vm_key: Path, cleanup: None,
+        tmp_path: Path) -> None:
     cluster = lab_session.clusters[0]
     workloads = cluster.backend.workloads()
     assert workloads is not None
     pool = lab_info.pool
     assert pool is not None
+    built = lab.make_cloud_image()  # (cached: built once)
     started = time.monotonic()
-    imported = await cluster.execute(cluster.create_import_run(
-        import_params("h1", image_on_h1, "debian-12", "Debian 12")).id)
+    imported = await cluster.execute(cluster.create_import_run(import_params(
+        "h1", upload_path("debian-12"), "debian-12", "Debian 12", str(built),
+        built.stat().st_size)).id)
     assert imported.state is RunState.DONE, imported.error
-    print(f"image imported in {time.monotonic() - started:.1f} s")
+    print(f"image copied from the jump box and imported in {time.monotonic() - started:.1f} s")
+    assert sh(1, "test", "-e", upload_path("debian-12"), check=False).returncode != 0
     image = next(i for i in await workloads.images() if i.name == "debian-12")
     assert (image.os, image.ready, image.size_bytes) == ("Debian 12", True, 2 * 2**30)
 
@@ -198,6 +199,28 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     kept = await cluster.execute(cluster.create_image_run("remove", {"image": "debian-12b"}).id)
     assert kept.state is RunState.FAILED
     assert f"VM disks are cloned from it ({disk_rbd('wl-1', 0)})" in (kept.error or "")
+
+    await measure(cluster, 0)
+    await cluster.backend.vm_power(cluster.vm("wl-1"), PowerAction.POWEROFF)
+    await measure(cluster, 0)
+    clone = await cluster.clone_params(cluster.vm("wl-1"), "wl-2", start=True,
+                                       address=f"{CLONE_ADDRESS}/24")
+    cloned = await cluster.execute(cluster.create_clone_run(clone).id)
+    assert cloned.state is RunState.DONE, cloned.error
+    parent = sh(1, "rbd", "info", "--format", "json", f"{pool}/{disk_rbd('wl-2', 0)}")
+    assert f'"image":"{image_rbd("debian-12b")}"' in parent.stdout.replace(" ", "")
+    assert await _ssh(lab_info, clone["host"], vm_key, tmp_path, "hostname", BOOT_S,
+                      vm="wl-2", address=CLONE_ADDRESS) == "wl-2"
+
+    await measure(cluster, 0)
+    renaming = await cluster.rename_params(cluster.vm("wl-1"), "wl-3")
+    renamed_vm = await cluster.execute(cluster.create_rename_run(renaming).id)
+    assert renamed_vm.state is RunState.DONE, renamed_vm.error
+    host_index = lab_info.host(renaming["host"]).index
+    assert sh(host_index, *VIRSH, "domuuid", "wl-3").stdout.strip() == params["request"]["uuid"]
+    sources = sh(host_index, *VIRSH, "domblklist", "wl-3").stdout
+    assert f"{pool}/{disk_rbd('wl-3', 0)}" in sources
+    assert f"{pool}/{seed_rbd('wl-3')}" in sources
 
 
 async def _change(session: Session, request: dict[str, Any]) -> dict[str, Any]:
@@ -344,8 +367,8 @@ async def _agent_addresses(backend: ClusterBackend, timeout: float) -> tuple[str
 
 
 async def _ssh(lab_info: lab.LabInfo, through: str, key: Path, tmp: Path, command: str,
-               timeout: float) -> str:
-    """`command` on wl-1 over SSH from the jump box, through the lab host `through` (the VM's
+               timeout: float, vm: str = "wl-1", address: str = VM_ADDRESS) -> str:
+    """`command` on `vm` over SSH from the jump box, through the lab host `through` (the VM's
     host, whose VLAN 100 port is given an address in the VM's network)."""
     h = lab_info.host(through)
     for other in lab_info.hosts:  # one host at a time has the address, or ARP may pick either
@@ -358,15 +381,15 @@ async def _ssh(lab_info: lab.LabInfo, through: str, key: Path, tmp: Path, comman
         f"Host jump\n  HostName {h.address}\n  Port {h.port}\n  User {h.user}\n"
         f"  IdentityFile {h.key_file}\n  UserKnownHostsFile {lab_info.known_hosts}\n"
         f"  StrictHostKeyChecking yes\n"
-        f"Host wl-1\n  HostName {VM_ADDRESS}\n  User ops\n  IdentityFile {key}\n"
+        f"Host {vm}\n  HostName {address}\n  User ops\n  IdentityFile {key}\n"
         f"  ProxyJump jump\n  UserKnownHostsFile {tmp / 'vm_known_hosts'}\n"
         "  StrictHostKeyChecking accept-new\n  BatchMode yes\n  ConnectTimeout 10\n")
     deadline = time.monotonic() + timeout
     while True:
         r = await asyncio.to_thread(
-            subprocess.run, ["ssh", "-F", str(config), "wl-1", command], capture_output=True,
+            subprocess.run, ["ssh", "-F", str(config), vm, command], capture_output=True,
             text=True, timeout=60, check=False)
         if r.returncode == 0:
             return r.stdout.strip()
-        assert time.monotonic() < deadline, f"ssh to wl-1 failed: {r.stderr}"
+        assert time.monotonic() < deadline, f"ssh to {vm} failed: {r.stderr}"
         await asyncio.sleep(5)

@@ -150,3 +150,20 @@ async def test_disks_and_nics_change_from_vm_detail(running: Running) -> None:
     await pilot.pause()
     assert demo.app.screen is detail  # not a number: said, nothing planned
     assert len(demo.session.store.list_runs()) == 1
+
+
+async def test_a_stopped_vm_is_cloned_from_its_name_asked(running: Running) -> None:
+    demo, pilot = running
+    await select(running, "ci-runner-01")
+    await pilot.press("y")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, AskModal))
+    await pilot.press(*"ci-runner-02", "enter")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+    steps = screen_of(demo.app, ConfirmModal).steps
+    assert steps[0].title == "Copy the disks of ci-runner-01 as ci-runner-02's"
+    await pilot.press("y")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
+    await finish_latest_run(pilot, demo)
+    run = demo.session.store.list_runs()[0]
+    assert (run.title, run.state) == ("Clone ci-runner-01 as ci-runner-02", RunState.DONE)
+    assert (await sim_of(demo).vm_info("ci-runner-02")).uuid != vm(demo, "ci-runner-01").uuid

@@ -145,3 +145,28 @@ def device_of(xml: str, target: str = "", mac: str = "") -> tuple[str, str]:
     alias = found[0].find("alias")
     return (ET.tostring(found[0], encoding="unicode").strip(),
             alias.get("name", "") if alias is not None else "")
+
+
+def copy_xml(config_xml: str, name: str, uuid: str, pool: str, renames: dict[str, str],
+             macs: list[str] | None) -> str:
+    """A VM's persistent definition as its copy: its name and uuid, its RBD images of `pool`
+    renamed (old -> new), its NICs given `macs` in order (a NIC beyond them keeps none: libvirt
+    gives it one; None: they keep theirs, for a rename)."""
+    root = _root(config_xml)
+    for tag, text in (("name", name), ("uuid", uuid)):
+        elem = root.find(tag)
+        if elem is None:
+            elem = ET.SubElement(root, tag)
+        elem.text = text
+    for source in root.findall("devices/disk/source"):
+        image = source.get("name", "").removeprefix(f"{pool}/")
+        if source.get("protocol") == "rbd" and image in renames:
+            source.set("name", f"{pool}/{renames[image]}")
+    for i, nic in enumerate(root.findall("devices/interface") if macs is not None else ()):
+        mac = nic.find("mac")
+        if mac is not None:
+            if macs is not None and i < len(macs):
+                mac.set("address", macs[i])
+            else:
+                nic.remove(mac)
+    return ET.tostring(root, encoding="unicode")

@@ -5,7 +5,7 @@ made a simulated VM of its host, shut off, like `virsh define`."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, InvalidState, NotFound
@@ -90,6 +90,24 @@ class SimWorkloads(SimVmChanges):
     async def secret_uuid(self) -> str:
         await self._any_host()
         return SECRET_UUID
+
+    def upload_commands(self, host: str, local: str, remote: str) -> list[str]:
+        return [f"sftp: {local} (this jump box) -> {host}:{remote}"]
+
+    async def upload(self, host: str, local: str, remote: str, size: int,
+                     progress: Callable[[int, int], None] | None = None) -> None:
+        await self.world.reach(self.world.host(host))
+        if progress is not None:
+            progress(size, size)
+        self.files[(host, remote)] = size
+
+    async def remove_upload(self, host: str, remote: str) -> None:
+        await self.world.reach(self.world.host(host))
+        self.files.pop((host, remote), None)
+
+    async def file_size(self, host: str, path: str) -> int | None:
+        await self.world.reach(self.world.host(host))
+        return self.files.get((host, path))
 
     def import_commands(self, host: str, path: str, image: str, os: str) -> list[str]:
         return [cmd.on(host, argv) for argv in cmd.import_image(self.pool, path, image, os)]
@@ -271,6 +289,82 @@ class SimWorkloads(SimVmChanges):
         if image not in self.trashed:
             raise NotFound(f"{self.pool}/{image} is neither in the pool nor in its trash")
         self.rbd[image] = self.trashed.pop(image)[0]
+
+    def copy_disk_commands(self, disk: str, new: str) -> list[str]:
+        return [cmd.on("any host", cmd.deep_copy(self.pool, disk, new))]
+
+    async def copy_disk(self, disk: str, new: str) -> None:
+        await self._any_host()
+        source = self.rbd.get(disk)
+        if source is None:
+            raise NotFound(f"no RBD image {self.pool}/{disk}")
+        self.rbd.setdefault(new, _Rbd(source.size, source.parent, source.data))
+
+    async def read_seed(self, seed: str) -> bytes | None:
+        await self._any_host()
+        found = self.rbd.get(seed)
+        return None if found is None else found.data
+
+    def define_copy_commands(self, host: str, source_host: str, source: str,
+                             name: str) -> list[str]:
+        return [cmd.on(source_host, cmd.dumpxml(source, inactive=True)),
+                cmd.on(host, cmd.define(), f"that definition as {name}")]
+
+    async def define_copy(self, host: str, source_host: str, source: str, name: str,
+                          uuid: str, renames: dict[str, str], macs: list[str]) -> None:
+        world = self.world
+        src = world.host(source_host).vms.get(source)
+        await world.reach(world.host(host))
+        if src is None:
+            raise NotFound(f"{source_host}: VM {source} is not defined there")
+        if name in world.vms:
+            return
+        t = src.template
+        prefix = f"rbd:{self.pool}/"
+        disks = tuple(d.model_copy(update={"source": prefix + renames.get(
+            d.source.removeprefix(prefix), d.source.removeprefix(prefix))})
+            if d.source.startswith(prefix) else d for d in t.disks)
+        nics = tuple(n.model_copy(update={"mac": mac}) for n, mac in zip(t.nics, macs,
+                                                                        strict=False))
+        state = world.make_vm(SimVmSpec(name=name, host=host, vcpus=t.vcpus,
+                                        memory_mb=t.memory_mb, disk_gb=0,
+                                        placement=t.placement, power=PowerState.SHUTOFF),
+                              world.clock.now(), len(world.vms) + 1)
+        state.template = t.model_copy(update={"name": name, "uuid": uuid, "host": host,
+                                              "power": PowerState.SHUTOFF, "disks": disks,
+                                              "nics": nics})
+        self.maxima[name] = replace(self._maxima(src), modules=0)
+        world.vms[name] = state
+        world.hosts[host].vms[name] = state
+
+    def rename_disk_commands(self, disk: str, new: str) -> list[str]:
+        return [cmd.on("any host", cmd.rename(self.pool, disk, new))]
+
+    async def rename_disk(self, disk: str, new: str) -> None:
+        await self._any_host()
+        if new not in self.rbd and disk in self.rbd:
+            self.rbd[new] = self.rbd.pop(disk)
+
+    def rename_vm_commands(self, host: str, vm: str, new: str) -> list[str]:
+        return [cmd.on(host, cmd.domrename(vm, new)),
+                cmd.on(host, cmd.define(), "its definition with its disks' new names")]
+
+    async def rename_vm(self, host: str, vm: str, new: str, renames: dict[str, str]) -> None:
+        world = self.world
+        h = world.host(host)
+        await world.reach(h)
+        state = h.vms.pop(vm, None) or h.vms.get(new)
+        if state is None:
+            raise NotFound(f"{host}: VM {vm} is not defined there")
+        world.vms.pop(vm, None)
+        prefix = f"rbd:{self.pool}/"
+        disks = tuple(d.model_copy(update={"source": prefix + renames.get(
+            d.source.removeprefix(prefix), d.source.removeprefix(prefix))})
+            if d.source.startswith(prefix) else d for d in state.template.disks)
+        state.template = state.template.model_copy(update={"name": new, "disks": disks})
+        if vm in self.maxima:
+            self.maxima[new] = self.maxima.pop(vm)
+        h.vms[new] = world.vms[new] = state
 
     def define_kept_commands(self, host: str, vm: str) -> list[str]:
         return [cmd.on("any host", cmd.keep("mvm-ha", self.world.name, vm, write=False)),

@@ -203,6 +203,22 @@ class SshPool:
         for conn in conns:
             await conn.wait_closed()
 
+    async def put(self, host: str, local: Path, remote: str,
+                  progress: Callable[[int, int], None] | None = None) -> None:
+        """Copy the file `local` of this machine to `remote` on the host (SFTP, over the
+        pooled connection, as the SSH user); `progress(done, total)` as it goes."""
+        conn = await self.connection(host)
+
+        def said(_src: bytes, _dst: bytes, done: int, total: int) -> None:
+            if progress is not None:
+                progress(done, total)
+
+        try:
+            async with conn.start_sftp_client() as sftp:
+                await sftp.put(str(local), remote, progress_handler=said)
+        except (asyncssh.Error, OSError) as exc:
+            raise BackendError(f"{host}: copying {local} to {remote} failed: {exc}") from None
+
     # -- commands --------------------------------------------------------------------------
 
     async def run(

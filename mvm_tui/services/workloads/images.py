@@ -4,7 +4,9 @@ acts: no library image has the new name; no clone is left of the one removed."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
@@ -13,8 +15,11 @@ from mvm_tui.core.validation import validate_hostname_label
 from mvm_tui.runs import Step, StepContext
 
 
-def import_params(host: str, path: str, image: str, os: str) -> dict[str, Any]:
-    """The parameters of an import; ValueError naming what is wrong (nothing is done)."""
+def import_params(host: str, path: str, image: str, os: str, local: str = "",
+                  size: int = 0) -> dict[str, Any]:
+    """The parameters of an import of `path` on `host`, or of the jump box's file `local`
+    (`size` bytes), copied to `path` on `host` first; ValueError naming what is wrong
+    (nothing is done)."""
     try:
         validate_hostname_label(image)
     except ValueError as exc:
@@ -23,12 +28,19 @@ def import_params(host: str, path: str, image: str, os: str) -> dict[str, Any]:
         raise ValueError(f"path: {path!r} is not an absolute path on the host")
     if not os.isprintable() or len(os) > 100:
         raise ValueError("os: printable text of 100 characters at most")
-    return {"host": host, "path": path, "image": image, "os": os}
+    return {"host": host, "path": path, "image": image, "os": os, "local": local,
+            "size": size}
+
+
+def upload_path(image: str) -> str:
+    """Where a jump box's file is copied on the host before its import (then removed)."""
+    return f"/var/tmp/mvm-tui-import.{image}"
 
 
 def import_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
     w = _workloads(backend)
     host, path, image, os = (params[k] for k in ("host", "path", "image", "os"))
+    local, size = params.get("local", ""), int(params.get("size", 0))
 
     async def have(ctx: StepContext) -> bool:
         return any(i.name == image and i.ready for i in await w.images())
@@ -41,8 +53,47 @@ def import_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence
         await w.import_image(host, path, image, os)
         ctx.log(f"{image}: imported, its snapshot for clones protected")
 
-    return [Step(f"Import {path} from {host} as the image {image}",
-                 tuple(w.import_commands(host, path, image, os)), action, have)]
+    async def upload(ctx: StepContext) -> None:
+        now = await asyncio.to_thread(_size_of, local)
+        if now != size:
+            raise InvalidState(f"{local} is {now} bytes now, not {size} as planned: not "
+                               "copied")
+        said = [0]
+
+        def progress(done: int, total: int) -> None:
+            tenth = done * 10 // max(total, 1)
+            if tenth > said[0]:
+                said[0] = tenth
+                ctx.log(f"{done / 2**20:.0f} of {total / 2**20:.0f} MiB copied")
+
+        await w.upload(host, local, path, size, progress)
+
+    async def uploaded(ctx: StepContext) -> bool:
+        return await have(ctx) or await w.file_size(host, path) == size
+
+    async def remove_copy(ctx: StepContext) -> None:
+        await w.remove_upload(host, path)
+        ctx.log(f"{host}: {path} removed")
+
+    async def copy_removed(ctx: StepContext) -> bool:
+        return await w.file_size(host, path) is None
+
+    steps = [Step(f"Import {path} from {host} as the image {image}",
+                  tuple(w.import_commands(host, path, image, os)), action, have)]
+    if local:
+        steps = [Step(f"Copy {local} ({size / 2**20:.0f} MiB) from this jump box to {host}",
+                      tuple(w.upload_commands(host, local, path)), upload, uploaded),
+                 *steps,
+                 Step(f"Remove the copy on {host}", (f"{host}: rm -f {path}",), remove_copy,
+                      copy_removed)]
+    return steps
+
+
+def _size_of(path: str) -> int | None:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return None
 
 
 def rename_params(image: str, new: str) -> dict[str, Any]:
