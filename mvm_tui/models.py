@@ -99,6 +99,7 @@ class Vm(Frozen):
     stop_reason: StopReason | None = None  # why it is shut off, when a check read it
     placement: Placement = Placement.AUTO
     home_host: str | None = None  # where failback returns it
+    priority: int = 0  # restart priority after a host loss, higher first (its definition's)
     vcpus: int
     memory_mb: int
     cpu_pct: float = 0.0  # of its own vCPUs

@@ -313,7 +313,8 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
     def placement_commands(self, vm: Vm, placement: Placement, home_host: str | None
                            ) -> list[str]:
         uri = self._node(self._defined_on(vm)).uri
-        return placement_commands(uri, vm.name, placement, home_host, running=vm.power in LIVE)
+        return placement_commands(uri, vm.name, placement, home_host, running=vm.power in LIVE,
+                                  priority=vm.priority)
 
     async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
         current = await self.vm_info(vm)

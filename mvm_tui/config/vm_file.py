@@ -61,6 +61,9 @@ class VmFile(StrictModel):
                              "reserve).")
     placement: Placement = Field(default=Placement.AUTO, description="auto, failover or "
                                  "pinned (pinned needs a host).")
+    restart_priority: int = Field(default=0, description="After a host loss, VMs of higher "
+                                  "priority restart first when not all fit (-1000 to 1000; "
+                                  "[clusters.ha] priorities overrides it).")
     headroom: int = Field(default=4, description="Its maximum vCPUs and memory are this many "
                           "times its size, so a later resize within them is done live.")
     start: bool = Field(default=True, description="Start it once made.")
@@ -101,6 +104,7 @@ class VmFile(StrictModel):
         return NewVm(name=self.name, vcpus=size["vcpus"], memory_mb=size["memory_mb"],
                      image=self.image, disk_gb=size["disk_gb"],
                      volumes_gb=tuple(self.volumes_gb), vlans=tuple(self.vlans),
-                     host=self.host, placement=self.placement, headroom=self.headroom,
+                     host=self.host, placement=self.placement,
+                     priority=self.restart_priority, headroom=self.headroom,
                      cloud=cloud, allow_reserve_break=self.allow_reserve_break,
                      start=self.start)

@@ -60,8 +60,9 @@ class HaSettings:
         if self.failback not in ("on", "off", "ask"):
             raise ValueError(f"failback must be on, off or ask, not {self.failback!r}")
 
-    def priority(self, vm: str) -> int:
-        return self.priorities.get(vm, 0)
+    def priority(self, vm: Vm) -> int:
+        """The config's priority for it, else its own (set when it was made)."""
+        return self.priorities.get(vm.name, vm.priority)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,7 @@ class Decision:
 
 def restart_order(vms: Iterable[Vm], settings: HaSettings) -> list[Vm]:
     """Most important first: restart priority (higher first), then memory (larger first)."""
-    return sorted(vms, key=lambda v: (-settings.priority(v.name), -v.memory_mb, v.name))
+    return sorted(vms, key=lambda v: (-settings.priority(v), -v.memory_mb, v.name))
 
 
 @dataclass(frozen=True)

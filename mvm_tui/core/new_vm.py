@@ -43,6 +43,7 @@ class NewVm:
     vlans: tuple[int, ...] = ()  # a NIC on each of these VLAN port groups
     host: str | None = None  # None: the placement engine chooses
     placement: Placement = Placement.AUTO
+    priority: int = 0  # restart priority after a host loss, higher first
     headroom: int = 4
     cloud: CloudInit | None = None  # None: no seed (an image that needs none)
     allow_reserve_break: bool = False  # the operator knows the failover reserve breaks
@@ -56,7 +57,7 @@ class NewVm:
             disks=tuple(DiskSpec(size, pool, disk_rbd(self.name, i))
                         for i, size in enumerate(sizes)),
             nics=tuple(NicSpec(vlan, self.mac(i)) for i, vlan in enumerate(self.vlans)),
-            placement=self.placement,
+            placement=self.placement, priority=self.priority,
             headroom=self.headroom, uuid=self.uuid,
             seed=f"{pool}/{seed_rbd(self.name)}" if self.cloud is not None else "")
 
@@ -91,6 +92,8 @@ def problems(req: NewVm, *, images: Collection[str], vlans: tuple[int, ...],
                         if images else "the cluster's image library is empty: import one first")
     if req.host is not None and req.host not in hosts:
         out["host"] = f"no host named {req.host!r} in the cluster"
+    if not -1000 <= req.priority <= 1000:
+        out["restart_priority"] = f"{req.priority} is not from -1000 to 1000"
     if req.placement is Placement.PINNED and req.host is None:
         out["host"] = "a pinned VM needs its host"
     if req.cloud is not None:

@@ -44,6 +44,7 @@ class VmSpec:
     headroom: int = 4  # max vCPUs and memory: this many times the size, within the limits
     uuid: str = ""
     seed: str = ""  # "POOL/IMAGE": the NoCloud seed (an ISO labelled cidata) on RBD, if any
+    priority: int = 0  # restart priority after a host loss, higher first
 
     @property
     def max_vcpus(self) -> int:

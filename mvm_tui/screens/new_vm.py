@@ -64,6 +64,8 @@ class NewVmScreen(ModalScreen[dict[str, Any] | None]):
                 yield from _field("Placement", Select([(p.value, p.value) for p in Placement],
                                                       id="new-placement", value="auto",
                                                       allow_blank=False))
+                yield from _field("Restart priority after a host loss (higher first)",
+                                  Input("0", id="new-priority", type="integer"))
                 yield from _field("User (cloud-init)", Input("ops", id="new-user"))
                 yield from _field("SSH public key, or a .pub file on this machine",
                                   Input(id="new-key", placeholder="~/.ssh/id_ed25519.pub"))
@@ -112,7 +114,7 @@ class NewVmScreen(ModalScreen[dict[str, Any] | None]):
                                 "allow_reserve_break":
                                     self.query_one("#new-override", Checkbox).value}
         for key, widget in (("vcpus", "new-vcpus"), ("memory_mb", "new-memory"),
-                            ("disk_gb", "new-disk")):
+                            ("disk_gb", "new-disk"), ("restart_priority", "new-priority")):
             if self._text(widget):
                 data[key] = self._text(widget)
         for key, widget in (("plan", "new-plan"), ("host", "new-host")):

@@ -88,3 +88,12 @@ def test_a_vm_changed_live_in_the_lab_reads_as_it_is() -> None:
                              (FIXTURES / "wl-1-pending-inactive.xml").read_text(), True, "vms")
     assert (pending.memory_mb, pending.next_memory_mb) == (1024, 3200)
     assert pending.pending == "pending restart: 2 vCPUs, 3200 MiB at its next boot"
+
+
+def test_a_restart_priority_is_kept_in_the_definition(conn: libvirt.virConnect) -> None:
+    from dataclasses import replace
+
+    from mvm_tui.backends.libvirt.domxml import parse_domain
+
+    dom = conn.defineXML(domain_xml(replace(SPEC, priority=50), RBD, "br-compute"))
+    assert parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).priority == 50

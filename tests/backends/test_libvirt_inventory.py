@@ -146,10 +146,14 @@ def test_placement_xml() -> None:
         placement_xml(Placement.PINNED, 'h"1<')
         == '<placement strategy="pinned" home="h&quot;1&lt;" />'
     )
-    assert parse_placement_xml(placement_xml(Placement.PINNED, 'h"1<')) == ("pinned", 'h"1<')
-    assert parse_placement_xml('<placement strategy="sideways"/>') == (Placement.AUTO, None)
-    assert parse_placement_xml("not xml") == (Placement.AUTO, None)
-    assert parse_placement_xml("<other/>") == (Placement.AUTO, None)
+    assert parse_placement_xml(placement_xml(Placement.PINNED, 'h"1<')) == (
+        "pinned", 'h"1<', 0)
+    assert parse_placement_xml(placement_xml(Placement.AUTO, None, 50)) == (
+        Placement.AUTO, None, 50)
+    assert parse_placement_xml('<placement strategy="sideways"/>') == (Placement.AUTO, None, 0)
+    assert parse_placement_xml('<placement priority="high"/>') == (Placement.AUTO, None, 0)
+    assert parse_placement_xml("not xml") == (Placement.AUTO, None, 0)
+    assert parse_placement_xml("<other/>") == (Placement.AUTO, None, 0)
 
 
 # -- domain XML

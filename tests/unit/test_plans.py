@@ -62,3 +62,15 @@ def test_a_host_said_ok_keeps_every_loss_covered_that_was(
             short = {v for v, why, _ in plan_restarts(after, h.name, HA).stay_down
                      if why == "no room"}
             assert short <= set(before.get(h.name, ())), (fit, h.name, short)
+
+
+def test_a_vms_own_restart_priority_orders_restarts_unless_the_config_says_otherwise() -> None:
+    # h1 lost: 4 GB free on h2 takes one of "a" and "b" (3 GB each); "a" is larger by name
+    # order only, so priority decides
+    snap = cluster([host("h1"), host("h2")],
+                   [vm("a", "h1", 3072), vm("b", "h1", 3072).model_copy(update={"priority": 5}),
+                    vm("c", "h2", 4096)])
+    plan = plan_restarts(snap, "h1", HA)
+    assert [r[0] for r in plan.restarts] == ["b"]
+    config_says = HaSettings(limits=LIMITS, priorities={"a": 10})
+    assert [r[0] for r in plan_restarts(snap, "h1", config_says).restarts] == ["a"]

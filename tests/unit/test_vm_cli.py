@@ -102,3 +102,21 @@ async def test_an_image_is_renamed_and_removed_only_when_no_disk_is_cloned_from_
         assert "deb12" in {i.name for i in await w.images()}
     finally:
         await session.close()
+
+
+async def test_a_file_of_the_jump_box_is_copied_imported_and_its_copy_removed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    image = tmp_path / "cloud.qcow2"
+    image.write_bytes(b"\0" * 4096)
+    out = io.StringIO()
+    code = await vm_cli.run_image_import(demo_config(), True, Prompts(), None, str(image),
+                                         "my-image", "", dry_run=False, via="hv2", out=out)
+    text = out.getvalue()
+    assert code == 0, capsys.readouterr().err
+    assert f"Copy {image} (0 MiB) from this jump box to hv2" in text
+    assert "hv2: /var/tmp/mvm-tui-import.my-image removed" in text
+    assert text.rstrip().endswith("run #1: done")
+    missing = await vm_cli.run_image_import(demo_config(), True, Prompts(), None,
+                                            str(tmp_path / "none.qcow2"), "x", "", False)
+    assert missing == vm_cli.EXIT_REFUSED
+    assert "is neither HOST:PATH with a host of demo nor a file" in capsys.readouterr().err

@@ -49,6 +49,7 @@ class DomainXml:
     nics: tuple[Nic, ...]
     placement: Placement
     home_host: str | None
+    priority: int = 0
     block_targets: frozenset[str] = frozenset()  # every <disk>'s target, cdroms too
 
 
@@ -137,7 +138,7 @@ def parse_domain(xml: str) -> DomainXml:
     memory = _bytes(root.find("memory"))
     current = _bytes(root.find("currentMemory")) or memory
     devices = root.find("devices")
-    placement, home = placement_from_domain(root)
+    placement, home, priority = placement_from_domain(root)
     return DomainXml(
         name=(root.findtext("name") or "").strip(),
         uuid=(root.findtext("uuid") or "").strip(),
@@ -148,6 +149,7 @@ def parse_domain(xml: str) -> DomainXml:
         nics=parse_nics(devices),
         placement=placement,
         home_host=home,
+        priority=priority,
         block_targets=frozenset(
             t.get("dev", "") for t in root.findall("devices/disk/target")),
     )

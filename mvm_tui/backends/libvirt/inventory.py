@@ -131,6 +131,7 @@ def domain_vm(
         power=power,
         placement=spec.placement,
         home_host=spec.home_host,
+        priority=spec.priority,
         vcpus=spec.vcpus,
         memory_mb=spec.memory_mb,
         cpu_pct=load.cpu_pct,

@@ -31,6 +31,7 @@ TAG = "placement"
 class PlacementData(NamedTuple):
     placement: Placement = Placement.AUTO
     home_host: str | None = None
+    priority: int = 0  # restart priority after a host loss (higher first)
 
 
 def check_home_host(home_host: str | None) -> str | None:
@@ -41,20 +42,22 @@ def check_home_host(home_host: str | None) -> str | None:
     return home_host
 
 
-def placement_xml(placement: Placement, home_host: str | None) -> str:
+def placement_xml(placement: Placement, home_host: str | None, priority: int = 0) -> str:
     """The element for dom.setMetadata (libvirt adds the namespace and prefix itself)."""
     elem = ET.Element(TAG, {"strategy": Placement(placement).value})
     home = check_home_host(home_host)
     if home is not None:
         elem.set("home", home)
+    if priority:
+        elem.set("priority", str(int(priority)))
     return ET.tostring(elem, encoding="unicode")
 
 
 def placement_commands(uri: str, vm: str, placement: Placement, home_host: str | None, *,
-                       running: bool) -> list[str]:
+                       running: bool, priority: int = 0) -> list[str]:
     """What write_placement amounts to, as virsh (its live definition too when it runs)."""
     args = ["metadata", vm, "--uri", NS_URI, "--key", NS_PREFIX,
-            "--set", placement_xml(placement, home_host), "--config",
+            "--set", placement_xml(placement, home_host, priority), "--config",
             *(["--live"] if running else [])]
     return [f"virsh -c {quote_uri(uri)} {shlex.join(args)}"]
 
@@ -67,7 +70,11 @@ def parse_placement(elem: ET.Element | None) -> PlacementData:
         placement = Placement(elem.get("strategy", Placement.AUTO.value))
     except ValueError:
         placement = Placement.AUTO
-    return PlacementData(placement, elem.get("home") or None)
+    try:
+        priority = max(-1000, min(int(elem.get("priority", "0")), 1000))
+    except ValueError:
+        priority = 0
+    return PlacementData(placement, elem.get("home") or None, priority)
 
 
 def parse_placement_xml(text: str) -> PlacementData:
@@ -97,7 +104,9 @@ def read_placement(dom: Any) -> PlacementData:
 
 def write_placement(dom: Any, placement: Placement, home_host: str | None) -> None:
     """Store the placement in the domain's persistent definition and, when it runs, in its
-    live one too (so it shows at once and survives a shutdown). Blocking."""
+    live one too (so it shows at once and survives a shutdown); its restart priority stays.
+    Blocking."""
+    priority = read_placement(dom).priority
     flags = 0
     if dom.isPersistent() == 1:
         flags |= libvirt.VIR_DOMAIN_AFFECT_CONFIG
@@ -105,7 +114,7 @@ def write_placement(dom: Any, placement: Placement, home_host: str | None) -> No
         flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
     dom.setMetadata(
         libvirt.VIR_DOMAIN_METADATA_ELEMENT,
-        placement_xml(placement, home_host),
+        placement_xml(placement, home_host, priority),
         NS_PREFIX,
         NS_URI,
         flags,

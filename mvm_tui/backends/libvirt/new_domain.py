@@ -41,7 +41,9 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
     if spec.uuid:
         _text(root, "uuid", spec.uuid)
     metadata = ET.SubElement(root, "metadata")
-    ET.SubElement(metadata, f"{{{NS_URI}}}{TAG}", strategy=spec.placement.value)
+    placement = ET.SubElement(metadata, f"{{{NS_URI}}}{TAG}", strategy=spec.placement.value)
+    if spec.priority:
+        placement.set("priority", str(spec.priority))
     _text(root, "maxMemory", str(spec.max_memory_mb), slots=str(MEMORY_SLOTS), unit="MiB")
     _text(root, "memory", str(spec.memory_mb), unit="MiB")
     _text(root, "currentMemory", str(spec.memory_mb), unit="MiB")

@@ -202,7 +202,7 @@ class SimWorkloads(SimVmChanges):
                       size_gb=d.size_gb) for i, d in enumerate(spec.disks)]
         if spec.seed:
             disks.append(Disk(target="sda", source=f"rbd:{spec.seed}", size_gb=0, bus="scsi"))
-        update: dict[str, object] = {"disks": tuple(disks)}
+        update: dict[str, object] = {"disks": tuple(disks), "priority": spec.priority}
         if spec.uuid:
             update["uuid"] = spec.uuid
         state.template = state.template.model_copy(update=update)
