@@ -131,8 +131,9 @@ def _add_changes(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None:
                        "where it fits and the failover reserve holds)")
     clone.add_argument("--start", action="store_true", help="start it once defined")
     clone.add_argument("--address", metavar="CIDR", help="a static address (default: DHCP)")
-    clone.add_argument("--gateway", default="", metavar="IP")
-    clone.add_argument("--dns", default="", metavar="IP,IP")
+    clone.add_argument("--gateway", default="", metavar="IP", help="with --address")
+    clone.add_argument("--dns", default="", metavar="IP,IP", help="with --address: name "
+                       "servers")
     action("rename", "rename a stopped VM (its disks too; its uuid, MACs and seed stay)"
            ).add_argument("new", metavar="NEW", help="its new name")
     action("nic-add", "add a NIC on a VLAN port group, live").add_argument(

@@ -64,11 +64,14 @@ class RealVmChanges:
     def next_boot_commands(self, host: str, vm: str, vcpus: int, memory_mb: int) -> list[str]:
         return [cmd.on(host, cmd.dumpxml(vm, inactive=True)),
                 cmd.on(host, cmd.define(), f"that definition with {count(vcpus, 'vCPU')} and "
-                       f"{memory_mb} MiB (its memory modules folded in)")]
+                       f"{memory_mb} MiB (its memory modules folded in)"),
+                cmd.on(host, cmd.mark_pending(vm, vcpus, memory_mb)) + "  (when it runs)"]
 
     async def set_next_boot(self, host: str, vm: str, vcpus: int, memory_mb: int) -> None:
         config = await self._must(host, cmd.dumpxml(vm, inactive=True))
         await self._must(host, cmd.define(), dc.next_boot_xml(config, vcpus, memory_mb))
+        if await self._running(host, vm):
+            await self._must(host, cmd.mark_pending(vm, vcpus, memory_mb))
 
     async def _disk_xml(self, image: str, target: str) -> str:
         rbd = RbdAccess((), self.rbd_user, await self.secret_uuid())

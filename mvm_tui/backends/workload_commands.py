@@ -134,6 +134,17 @@ def domstate(vm: str) -> list[str]:
     return [*VIRSH, "domstate", vm]
 
 
+PENDING_NS = "https://mvm-tui.dev/xmlns/pending/1"
+
+
+def mark_pending(vm: str, vcpus: int, memory_mb: int) -> list[str]:
+    """What its next boot has, noted in the running VM's live definition: its live XML
+    changes, so HA's checks (which copy a VM's definition when its live XML changed) take the
+    new definition, the one a failover restart boots."""
+    return [*VIRSH, "metadata", vm, "--uri", PENDING_NS, "--key", "mvmpending", "--set",
+            f'<pending vcpus="{int(vcpus)}" memory_mib="{int(memory_mb)}"/>', "--live"]
+
+
 def setvcpus(vm: str, vcpus: int, live: bool) -> list[str]:
     return [*VIRSH, "setvcpus", vm, str(vcpus), "--config", *(["--live"] if live else [])]
 

@@ -154,7 +154,8 @@ def light_check(conn: Any, host: str, kept: KeptDefinitions, now: float,
             reason = stop_reason(code, int(rec.get("state.reason", 0)))
             vms.append(Vm(name=spec.name, uuid=spec.uuid, host=host, power=power_state(code),
                           stop_reason=reason, placement=spec.placement,
-                          home_host=spec.home_host, vcpus=spec.vcpus, memory_mb=spec.memory_mb,
+                          home_host=spec.home_host, priority=spec.priority,
+                          vcpus=spec.vcpus, memory_mb=spec.memory_mb,
                           nics=spec.nics))
         cache.specs = {u: e for u, e in cache.specs.items() if u in set(uuids)}
         facts = cache.facts.facts
