@@ -21,7 +21,12 @@ from mvm_tui.run_cli import execute_printing, print_steps
 from mvm_tui.runs import RunRecord, Step
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.workloads.create import RequestRefused
-from mvm_tui.services.workloads.images import import_params, rename_params, upload_path
+from mvm_tui.services.workloads.images import (
+    import_params,
+    local_file,
+    rename_params,
+    upload_path,
+)
 from mvm_tui.session import Prompts, Session, measure, open_session
 from mvm_tui.units import count
 
@@ -132,7 +137,7 @@ async def run_image_import(config: Config, demo: bool, prompts: Prompts, cluster
         c = pick_cluster(session, cluster)
         hosts = [h.name for h in c.backend.hosts]
         host, sep, path = source.partition(":")
-        local = await asyncio.to_thread(_local_file, source)
+        local = await asyncio.to_thread(local_file, source)
         if sep and host in hosts:
             params = import_params(host, path, image, os)
         elif local is not None:
@@ -150,12 +155,6 @@ async def run_image_import(config: Config, demo: bool, prompts: Prompts, cluster
         return EXIT_REFUSED
     finally:
         await session.close()
-
-
-def _local_file(source: str) -> tuple[str, int] | None:
-    """The absolute path and size of `source` when it is a file of this machine."""
-    path = Path(source).expanduser()
-    return (str(path.resolve()), path.stat().st_size) if path.is_file() else None
 
 
 async def run_vm_delete(config: Config, demo: bool, prompts: Prompts, cluster: str | None,

@@ -29,7 +29,7 @@ class VmActionsScreen(VmChangeActions):
         Binding("f", "power('poweroff')", "Power off", id="vm.poweroff"),
         Binding("r", "power('reboot')", "Reboot", id="vm.reboot"),
         Binding("p", "placement", "Placement", id="vm.placement"),
-        Binding("e", "resize", "Resize", id="vm.resize"),
+        Binding("e", "resize", "Resize", id="vm.resize", show=False),  # (in ? Keys)
         Binding("D", "delete", "Delete", id="vm.delete", show=False),  # (in ? Keys)
         Binding("y", "clone", "Clone", id="vm.clone", show=False),
         Binding("R", "rename", "Rename", id="vm.rename", show=False),

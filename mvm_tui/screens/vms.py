@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.widgets import Header, Input, Static
 
 from mvm_tui.models import Vm
+from mvm_tui.screens.images import ImagesScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
@@ -24,6 +25,7 @@ class VmsScreen(VmActionsScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "filter", "Filter", id="vms.filter"),
         Binding("n", "new_vm", "New VM", id="vms.new"),
+        Binding("i", "images", "Images", id="vms.images"),
     ]
 
     def compose(self) -> ComposeResult:
@@ -57,6 +59,16 @@ class VmsScreen(VmActionsScreen):
         """The VM under the cursor, as shown (the table is refreshed with each snapshot)."""
         table = self.query_one(VmTable)
         return table.vm(table.cursor_key)
+
+    def action_images(self) -> None:
+        if self.cluster.backend.workloads() is None:
+            self.notify(f"cluster {self.cluster.name} has no image library (HCI clusters "
+                        "only)", title="Images", severity="error", markup=False)
+            return
+        if self.refuse_runs():
+            return
+        self.app.push_screen(ImagesScreen(self.cluster), lambda run: self._execute(
+            run.id, run.title) if run is not None else None)
 
     def action_filter(self) -> None:
         box = self.query_one("#vm-filter", Input)

@@ -91,7 +91,7 @@ class ResourceTable(ScrollView, can_focus=True):
         Binding("end", "cursor_to(-1)", "Last", show=False, id="table.last"),
         Binding("enter", "select", "Open", id="table.open"),
         Binding("s", "sort_next", "Sort", id="table.sort"),
-        Binding("S", "sort_reverse", "Reverse", id="table.reverse"),
+        Binding("S", "sort_reverse", "Reverse", id="table.reverse", show=False),  # (in ? Keys)
     ]
 
     class RowSelected(Message):

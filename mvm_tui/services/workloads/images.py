@@ -32,6 +32,12 @@ def import_params(host: str, path: str, image: str, os: str, local: str = "",
             "size": size}
 
 
+def local_file(source: str) -> tuple[str, int] | None:
+    """The absolute path and size of `source` when it is a file of this machine (blocking)."""
+    path = Path(source).expanduser()
+    return (str(path.resolve()), path.stat().st_size) if path.is_file() else None
+
+
 def upload_path(image: str) -> str:
     """Where a jump box's file is copied on the host before its import (then removed)."""
     return f"/var/tmp/mvm-tui-import.{image}"
