@@ -8,19 +8,10 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from mvm_tui.backends.libvirt.domxml import MIB, _bytes, _int
+from mvm_tui.backends.libvirt.domxml import domain_root as _root
 from mvm_tui.backends.libvirt.new_domain import RbdAccess, nic_element, rbd_disk_element
 from mvm_tui.core.vm_change import DiskShape, NicShape, VmShape
 from mvm_tui.core.vm_spec import MEMORY_ALIGN_MB
-
-
-def _root(xml: str) -> ET.Element:
-    try:
-        root = ET.fromstring(xml)
-    except ET.ParseError as exc:
-        raise ValueError(f"unreadable domain XML: {exc}") from exc
-    if root.tag != "domain":
-        raise ValueError(f"not a domain's XML: <{root.tag}>")
-    return root
 
 
 def _vcpus(root: ET.Element) -> tuple[int, int]:

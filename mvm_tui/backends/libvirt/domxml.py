@@ -123,14 +123,20 @@ def parse_nics(devices: ET.Element | None) -> tuple[Nic, ...]:
     return tuple(nics)
 
 
-def parse_domain(xml: str) -> DomainXml:
-    """Parse dom.XMLDesc(). Raises ValueError when it is not a domain's XML."""
+def domain_root(xml: str) -> ET.Element:
+    """The <domain> element of dom.XMLDesc(); ValueError when it is not a domain's XML."""
     try:
         root = ET.fromstring(xml)
     except ET.ParseError as exc:
         raise ValueError(f"unreadable domain XML: {exc}") from exc
     if root.tag != "domain":
         raise ValueError(f"not a domain's XML: <{root.tag}>")
+    return root
+
+
+def parse_domain(xml: str) -> DomainXml:
+    """Parse dom.XMLDesc(). Raises ValueError when it is not a domain's XML."""
+    root = domain_root(xml)
     vcpu = root.find("vcpu")
     vcpus = 0
     if vcpu is not None:

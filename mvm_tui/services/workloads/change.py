@@ -24,6 +24,7 @@ from mvm_tui.core.plans import Size, growth_breaks
 from mvm_tui.core.vm_change import VmShape
 from mvm_tui.models import ClusterSnapshot, Vm
 from mvm_tui.runs import Step, StepContext
+from mvm_tui.services.workloads import workloads_of
 from mvm_tui.units import count
 
 DETACH_TIMEOUT_S = 60.0  # for the guest to let a device go (ACPI unplug)
@@ -144,10 +145,8 @@ def consequence(params: Mapping[str, Any]) -> str:
 def change_steps(backend: ClusterBackend, snapshot: Callable[[], ClusterSnapshot],
                  settings: HaSettings, vm_changed: Callable[[Vm], None],
                  params: Mapping[str, Any]) -> Sequence[Step]:
-    w = backend.workloads()
-    if w is None:
-        raise NotFound(f"cluster {backend.name} cannot change VMs here (HCI clusters only)")
-    return ChangeRun(backend, w, snapshot, settings, vm_changed, params).steps()
+    return ChangeRun(backend, workloads_of(backend, "change VMs"), snapshot, settings,
+                     vm_changed, params).steps()
 
 
 class ChangeRun:

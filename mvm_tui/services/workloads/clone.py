@@ -20,11 +20,11 @@ from mvm_tui.core.failover_plan import HaSettings
 from mvm_tui.core.new_vm import disk_rbd, mac_for, seed_rbd
 from mvm_tui.core.placement import LIVE, room_left
 from mvm_tui.core.plans import Size, choose_host
-from mvm_tui.core.validation import validate_hostname_label
 from mvm_tui.core.vm_change import VmShape
-from mvm_tui.models import ClusterSnapshot, PowerAction, PowerState, Vm
+from mvm_tui.models import ClusterSnapshot, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
 from mvm_tui.services.seed_iso import seed_files_of, seed_iso
+from mvm_tui.services.workloads import check_free_name, start_step, workloads_of
 
 
 def clone_params(source: Vm, shape: VmShape, name: str, snap: ClusterSnapshot,
@@ -33,12 +33,7 @@ def clone_params(source: Vm, shape: VmShape, name: str, snap: ClusterSnapshot,
                  dns: tuple[str, ...] = ()) -> dict[str, Any]:
     """The parameters of cloning `source` (its `shape` read now) as `name`; ValueError or
     InvalidState saying why it cannot be (nothing is done)."""
-    try:
-        validate_hostname_label(name)
-    except ValueError as exc:
-        raise ValueError(f"name: {exc}") from None
-    if any(v.name == name for v in snap.vms):
-        raise ValueError(f"name: a VM named {name} exists in the cluster")
+    check_free_name(name, snap)
     if source.power in LIVE:
         raise InvalidState(f"{source.name} is {source.power.value}: shut it down first (a "
                            "running VM's disks are not copied)")
@@ -63,10 +58,7 @@ def clone_params(source: Vm, shape: VmShape, name: str, snap: ClusterSnapshot,
 
 def clone_steps(backend: ClusterBackend, settings: HaSettings,
                 params: Mapping[str, Any]) -> Sequence[Step]:
-    w = backend.workloads()
-    if w is None:
-        raise NotFound(f"cluster {backend.name} cannot clone VMs here (HCI clusters only)")
-    return CloneRun(backend, w, settings, params).steps()
+    return CloneRun(backend, workloads_of(backend, "clone VMs"), settings, params).steps()
 
 
 class CloneRun:
@@ -92,10 +84,9 @@ class CloneRun:
         steps.append(Step(f"Define {name} on {p['host']}", tuple(w.define_copy_commands(
             p["host"], p["source_host"], self.source, name)), self.define, self.defined))
         if p["start"]:
-            probe = Vm(name=name, uuid=p["uuid"], host=p["host"], power=PowerState.SHUTOFF,
-                       vcpus=p["vcpus"], memory_mb=p["memory_mb"])
-            steps.append(Step(f"Start {name}", tuple(self.backend.power_commands(
-                probe, PowerAction.START)), self.power_on, self.running))
+            vm = Vm(name=name, uuid=p["uuid"], host=p["host"], power=PowerState.SHUTOFF,
+                    vcpus=p["vcpus"], memory_mb=p["memory_mb"])
+            steps.append(start_step(self.backend, vm, self.room))
         return steps
 
     async def _guard(self) -> Vm:
@@ -158,10 +149,7 @@ class CloneRun:
         await self._guard()
         host = self.p["host"]
         if self.p["start"]:
-            why = room_left(await self.backend.poll_host(host), host,
-                            (self.p["memory_mb"], self.p["vcpus"]), self.settings.limits)
-            if why:
-                raise InvalidState(f"{self.name} is not put there: {why}")
+            await self.room(ctx)
         await self.w.define_copy(host, self.p["source_host"], self.source, self.name,
                                  self.p["uuid"], self.renames, list(self.p["macs"]))
         ctx.log(f"{self.name} defined on {host} (uuid {self.p['uuid']})")
@@ -169,11 +157,10 @@ class CloneRun:
     async def defined(self, ctx: StepContext) -> bool:
         return (await self.w.defined(self.name)).get(self.p["host"]) == str(self.p["uuid"])
 
-    async def power_on(self, ctx: StepContext) -> None:
-        vm = await self.backend.vm_info(self.name)
-        if vm.power is not PowerState.RUNNING:
-            await self.backend.vm_power(vm, PowerAction.START)
-            ctx.log(f"{self.name} started on {self.p['host']}")
-
-    async def running(self, ctx: StepContext) -> bool:
-        return (await self.backend.vm_info(self.name)).power is PowerState.RUNNING
+    async def room(self, ctx: StepContext) -> None:
+        """Room for it on its host now (a fresh poll), to start it."""
+        host = self.p["host"]
+        why = room_left(await self.backend.poll_host(host), host,
+                        (self.p["memory_mb"], self.p["vcpus"]), self.settings.limits)
+        if why:
+            raise InvalidState(f"{self.name} is not started there: {why}")

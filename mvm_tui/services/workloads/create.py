@@ -17,7 +17,7 @@ from dataclasses import asdict, replace
 from functools import cached_property
 from typing import Any
 
-from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
+from mvm_tui.backends.base import ClusterBackend, InvalidState
 from mvm_tui.backends.capabilities import Workloads
 from mvm_tui.backends.libvirt.new_domain import RbdAccess, domain_xml
 from mvm_tui.core import new_vm
@@ -26,9 +26,10 @@ from mvm_tui.core.failover_plan import HaSettings
 from mvm_tui.core.new_vm import NewVm, disk_rbd, seed_rbd
 from mvm_tui.core.placement import room_left
 from mvm_tui.core.plans import Size, breaks_text, choose_host, where_it_fits
-from mvm_tui.models import ClusterSnapshot, Placement, PowerAction, PowerState, Vm
+from mvm_tui.models import ClusterSnapshot, Placement, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
 from mvm_tui.services.seed_iso import seed_iso
+from mvm_tui.services.workloads import start_step, workloads_of
 
 NETWORK = "br-compute"  # provisioning's compute bridge and libvirt network (provision/ovs.sh)
 
@@ -89,10 +90,8 @@ async def check_request(req: NewVm, workloads: Workloads, snap: ClusterSnapshot,
 def create_steps(backend: ClusterBackend, snapshot: Callable[[], ClusterSnapshot],
                  settings: HaSettings, vm_changed: Callable[[Vm], None],
                  params: Mapping[str, Any]) -> Sequence[Step]:
-    workloads = backend.workloads()
-    if workloads is None:
-        raise NotFound(f"cluster {backend.name} cannot make VMs (no Ceph image library)")
-    return CreateRun(backend, workloads, snapshot, settings, vm_changed, params).steps()
+    return CreateRun(backend, workloads_of(backend, "make VMs"), snapshot, settings,
+                     vm_changed, params).steps()
 
 
 class CreateRun:
@@ -130,10 +129,9 @@ class CreateRun:
                           (self.xml, *w.define_commands(self.host, req.name)),
                           self.define, self.defined))
         if req.start:
-            probe = Vm(name=req.name, uuid=req.uuid, host=self.host, power=PowerState.SHUTOFF,
-                       vcpus=req.vcpus, memory_mb=req.memory_mb)
-            steps.append(Step(f"Start {req.name}", tuple(self.backend.power_commands(
-                probe, PowerAction.START)), self.start, self.running))
+            vm = Vm(name=req.name, uuid=req.uuid, host=self.host, power=PowerState.SHUTOFF,
+                    vcpus=req.vcpus, memory_mb=req.memory_mb)
+            steps.append(start_step(self.backend, vm, self.room, self.vm_changed))
         return steps
 
     async def name_free(self, ctx: StepContext) -> None:
@@ -196,15 +194,3 @@ class CreateRun:
 
     async def defined(self, ctx: StepContext) -> bool:
         return (await self.w.defined(self.req.name)).get(self.host) == self.req.uuid
-
-    async def start(self, ctx: StepContext) -> None:
-        vm = await self.backend.vm_info(self.req.name)
-        if vm.power is PowerState.RUNNING:
-            return
-        await self.room(ctx)
-        await self.backend.vm_power(vm, PowerAction.START)
-        self.vm_changed(await self.backend.vm_info(self.req.name))
-        ctx.log(f"{self.req.name} started on {self.host}")
-
-    async def running(self, ctx: StepContext) -> bool:
-        return (await self.backend.vm_info(self.req.name)).power is PowerState.RUNNING

@@ -19,6 +19,7 @@ from mvm_tui.core.new_vm import seed_rbd
 from mvm_tui.core.placement import LIVE
 from mvm_tui.models import PowerAction, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
+from mvm_tui.services.workloads import workloads_of
 
 KEEP_DAYS = 7  # how long a deleted VM's disks stay restorable in the trash
 
@@ -42,10 +43,7 @@ def delete_params(vm: Vm, pool: str, now: float, keep_days: int = KEEP_DAYS) -> 
 
 
 def delete_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
-    w = backend.workloads()
-    if w is None:
-        raise NotFound(f"cluster {backend.name} cannot delete VMs here (HCI clusters only)")
-    return DeleteRun(backend, w, params).steps()
+    return DeleteRun(backend, workloads_of(backend, "delete VMs"), params).steps()
 
 
 class DeleteRun:

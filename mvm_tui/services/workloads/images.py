@@ -9,10 +9,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
-from mvm_tui.backends.capabilities import Workloads
+from mvm_tui.backends.base import ClusterBackend, InvalidState
 from mvm_tui.core.validation import validate_hostname_label
 from mvm_tui.runs import Step, StepContext
+from mvm_tui.services.workloads import workloads_of
 
 
 def import_params(host: str, path: str, image: str, os: str, local: str = "",
@@ -44,7 +44,7 @@ def upload_path(image: str) -> str:
 
 
 def import_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
-    w = _workloads(backend)
+    w = workloads_of(backend, "keep an image library")
     host, path, image, os = (params[k] for k in ("host", "path", "image", "os"))
     local, size = params.get("local", ""), int(params.get("size", 0))
 
@@ -113,7 +113,7 @@ def rename_params(image: str, new: str) -> dict[str, Any]:
 
 
 def rename_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
-    w = _workloads(backend)
+    w = workloads_of(backend, "keep an image library")
     image, new = params["image"], params["new"]
 
     async def renamed(ctx: StepContext) -> bool:
@@ -134,7 +134,7 @@ def rename_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence
 
 
 def remove_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
-    w = _workloads(backend)
+    w = workloads_of(backend, "keep an image library")
     image = params["image"]
 
     async def gone(ctx: StepContext) -> bool:
@@ -151,10 +151,3 @@ def remove_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence
     return [Step(f"Remove the image {image} (no VM disk is cloned from it)",
                  tuple(w.remove_image_commands(image)), action, gone)]
 
-
-def _workloads(backend: ClusterBackend) -> Workloads:
-    w = backend.workloads()
-    if w is None:
-        raise NotFound(f"cluster {backend.name} has no image library (only HCI clusters have "
-                       "one for now)")
-    return w

@@ -11,19 +11,14 @@ from typing import Any
 from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
 from mvm_tui.backends.capabilities import Workloads
 from mvm_tui.core.placement import LIVE
-from mvm_tui.core.validation import validate_hostname_label
 from mvm_tui.core.vm_change import VmShape
 from mvm_tui.models import ClusterSnapshot, Vm
 from mvm_tui.runs import Step, StepContext
+from mvm_tui.services.workloads import check_free_name, workloads_of
 
 
 def rename_vm_params(vm: Vm, shape: VmShape, new: str, snap: ClusterSnapshot) -> dict[str, Any]:
-    try:
-        validate_hostname_label(new)
-    except ValueError as exc:
-        raise ValueError(f"new name: {exc}") from None
-    if any(v.name == new for v in snap.vms):
-        raise ValueError(f"new name: a VM named {new} exists in the cluster")
+    check_free_name(new, snap, "new name")
     if vm.power in LIVE:
         raise InvalidState(f"{vm.name} is {vm.power.value}: shut it down first")
     prefix = f"vm.{vm.name}."
@@ -33,10 +28,7 @@ def rename_vm_params(vm: Vm, shape: VmShape, new: str, snap: ClusterSnapshot) ->
 
 
 def rename_vm_steps(backend: ClusterBackend, params: Mapping[str, Any]) -> Sequence[Step]:
-    w = backend.workloads()
-    if w is None:
-        raise NotFound(f"cluster {backend.name} cannot rename VMs here (HCI clusters only)")
-    return RenameRun(backend, w, params).steps()
+    return RenameRun(backend, workloads_of(backend, "rename VMs"), params).steps()
 
 
 class RenameRun:

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from mvm_tui.backends.base import ClusterBackend, InvalidState, NotFound
+from mvm_tui.backends.base import ClusterBackend, InvalidState
 from mvm_tui.backends.capabilities import KeptVm, Workloads
 from mvm_tui.core.failover_plan import HaSettings
 from mvm_tui.core.placement import room_left
 from mvm_tui.core.plans import Size, choose_host
-from mvm_tui.models import ClusterSnapshot, PowerAction, PowerState, Vm
+from mvm_tui.models import ClusterSnapshot, PowerState, Vm
 from mvm_tui.runs import Step, StepContext
+from mvm_tui.services.workloads import start_step, workloads_of
 
 
 def restore_params(vm: str, kept: KeptVm | None, snap: ClusterSnapshot, settings: HaSettings,
@@ -38,10 +39,7 @@ def restore_params(vm: str, kept: KeptVm | None, snap: ClusterSnapshot, settings
 
 def restore_steps(backend: ClusterBackend, snapshot: Callable[[], ClusterSnapshot],
                   settings: HaSettings, params: Mapping[str, Any]) -> Sequence[Step]:
-    w = backend.workloads()
-    if w is None:
-        raise NotFound(f"cluster {backend.name} cannot restore VMs here (HCI clusters only)")
-    return RestoreRun(backend, w, settings, params).steps()
+    return RestoreRun(backend, workloads_of(backend, "restore VMs"), settings, params).steps()
 
 
 class RestoreRun:
@@ -64,10 +62,9 @@ class RestoreRun:
             Step(f"Define {vm} on {self.host}", tuple(w.define_kept_commands(self.host, vm)),
                  self.define, self.defined)]
         if self.start:
-            probe = Vm(name=vm, uuid=self.uuid, host=self.host, power=PowerState.SHUTOFF,
+            shape = Vm(name=vm, uuid=self.uuid, host=self.host, power=PowerState.SHUTOFF,
                        vcpus=self.size[1], memory_mb=self.size[0])
-            steps.append(Step(f"Start {vm}", tuple(self.backend.power_commands(
-                probe, PowerAction.START)), self.power_on, self.running))
+            steps.append(start_step(self.backend, shape, self.room))
         return steps
 
     async def _still_free(self) -> None:
@@ -105,26 +102,16 @@ class RestoreRun:
     async def define(self, ctx: StepContext) -> None:
         await self._still_free()
         if self.start:
-            why = room_left(await self.backend.poll_host(self.host), self.host, self.size,
-                            self.settings.limits)
-            if why:
-                raise InvalidState(f"{self.vm} is not restored there: {why}")
+            await self.room(ctx)
         await self.w.define_kept(self.host, self.vm)
         ctx.log(f"{self.vm} defined on {self.host} (uuid {self.uuid}), as it was deleted")
 
     async def defined(self, ctx: StepContext) -> bool:
         return (await self.w.defined(self.vm)).get(self.host) == self.uuid
 
-    async def power_on(self, ctx: StepContext) -> None:
-        vm = await self.backend.vm_info(self.vm)
-        if vm.power is PowerState.RUNNING:
-            return
+    async def room(self, ctx: StepContext) -> None:
+        """Room for it on its host now (a fresh poll), to start it."""
         why = room_left(await self.backend.poll_host(self.host), self.host, self.size,
                         self.settings.limits)
         if why:
-            raise InvalidState(f"{self.vm} is not started: {why}")
-        await self.backend.vm_power(vm, PowerAction.START)
-        ctx.log(f"{self.vm} started on {self.host}")
-
-    async def running(self, ctx: StepContext) -> bool:
-        return (await self.backend.vm_info(self.vm)).power is PowerState.RUNNING
+            raise InvalidState(f"{self.vm} is not started there: {why}")
