@@ -55,6 +55,8 @@ class NewVmScreen(ModalScreen[dict[str, Any] | None]):
                     yield Input(id="new-memory", placeholder="memory MiB", type="integer")
                     yield Input(id="new-disk", placeholder="root disk GiB", type="integer")
                 yield Static("", id="new-fits", classes="dim")
+                yield from _field("Extra empty disks (GiB, comma-separated)",
+                                  Input(id="new-volumes", placeholder="50, 100"))
                 yield from _field("Image", Select([], id="new-image", prompt="(loading)"))
                 yield from _field("VLANs (a NIC on each; the cluster's: "
                                   f"{', '.join(map(str, vlans)) or 'none'})",
@@ -66,6 +68,8 @@ class NewVmScreen(ModalScreen[dict[str, Any] | None]):
                                                       allow_blank=False))
                 yield from _field("Restart priority after a host loss (higher first)",
                                   Input("0", id="new-priority", type="integer"))
+                yield from _field("Host name (cloud-init; default: its name)",
+                                  Input(id="new-hostname"))
                 yield from _field("User (cloud-init)", Input("ops", id="new-user"))
                 yield from _field("SSH public key, or a .pub file on this machine",
                                   Input(id="new-key", placeholder="~/.ssh/id_ed25519.pub"))
@@ -74,6 +78,8 @@ class NewVmScreen(ModalScreen[dict[str, Any] | None]):
                 with Horizontal(classes="fields-row"):
                     yield Input(id="new-gateway", placeholder="gateway")
                     yield Input(id="new-dns", placeholder="DNS servers, comma-separated")
+                yield from _field("Your own #cloud-config, a file on this machine (merged)",
+                                  Input(id="new-user-data", placeholder="~/extra.yaml"))
                 yield Checkbox("Make it even if the failover reserve breaks",
                                id="new-override")
             yield Static("", id="new-problems", classes="error")  # (always in view)
@@ -120,7 +126,8 @@ class NewVmScreen(ModalScreen[dict[str, Any] | None]):
         for key, widget in (("plan", "new-plan"), ("host", "new-host")):
             if self._choice(widget):
                 data[key] = self._choice(widget)
-        data["vlans"] = [v.strip() for v in self._text("new-vlans").split(",") if v.strip()]
+        data["vlans"] = _listed(self._text("new-vlans"))
+        data["volumes_gb"] = _listed(self._text("new-volumes"))
         key = self._text("new-key")
         if key and not key.startswith(("ssh-", "ecdsa-", "sk-")):
             try:
@@ -129,10 +136,14 @@ class NewVmScreen(ModalScreen[dict[str, Any] | None]):
                 raise ValueError(f"cloud_init.ssh_keys: cannot read {key}: {exc}") from None
         cloud: dict[str, Any] = {"user": self._text("new-user") or "mvm",
                                  "ssh_keys": [key] if key else []}
+        for field, widget in (("hostname", "new-hostname"),
+                              ("user_data_file", "new-user-data")):
+            if self._text(widget):
+                cloud[field] = self._text(widget)
         if self._text("new-address"):
             cloud |= {"address": self._text("new-address"),
                       "gateway": self._text("new-gateway"),
-                      "dns": [d.strip() for d in self._text("new-dns").split(",") if d.strip()]}
+                      "dns": _listed(self._text("new-dns"))}
         data["cloud_init"] = cloud
         return data
 
@@ -185,6 +196,10 @@ class NewVmScreen(ModalScreen[dict[str, Any] | None]):
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def _listed(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def _field(label: str, widget: Input | Select[str]) -> ComposeResult:

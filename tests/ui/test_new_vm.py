@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from textual.widgets import Input, Select, Static
 
 from mvm_tui.models import PowerState
@@ -67,3 +69,22 @@ async def test_a_vm_is_made_from_the_form(running: Running) -> None:
     await wait_until(pilot, lambda: any(v.name == "web-9" for v in
                                         demo.session.clusters[0].snapshot().vms))
     assert vm(demo, "web-9").power is PowerState.RUNNING
+
+
+async def test_the_form_takes_volumes_a_host_name_and_a_user_data_file(
+        running: Running, tmp_path: Path) -> None:
+    demo, pilot = running
+    extra = tmp_path / "extra.yaml"
+    extra.write_text("#cloud-config\npackages: [htop]\n")
+    form = await open_form(running)
+    fill(form, "web-9")
+    for widget, value in (("#new-volumes", "5, 7"), ("#new-hostname", "web-nine"),
+                          ("#new-user-data", str(extra))):
+        form.query_one(widget, Input).value = value
+    await pilot.press("ctrl+s")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+    preview = "\n".join(c for s in screen_of(demo.app, ConfirmModal).steps for c in s.preview)
+    assert "vms/vm.web-9.disk1" in preview
+    assert "vms/vm.web-9.disk2" in preview
+    assert '"local-hostname": "web-nine"' in preview
+    assert "htop" in preview
