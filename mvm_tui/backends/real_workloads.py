@@ -278,6 +278,21 @@ class RealWorkloads(RealVmChanges):
         return KeptVm(domain.uuid, domain.vcpus, domain.memory_mb,
                       tuple(d.image for d in shape.disks if d.image))
 
+    async def deleted_vms(self) -> list[str]:
+        r = await self._any(cmd.list_kept(self.ha_pool, self.backend.name))
+        if r.exit_status != 0:
+            if "No such file" in r.stderr:
+                return []  # (no HA object yet: nothing was deleted)
+            raise BackendError(f"cannot list the deleted VMs: {r.stderr.strip()}")
+        return sorted(line.strip().removeprefix("definition.") for line in
+                      r.stdout.splitlines() if line.strip().startswith("definition."))
+
+    async def forget_kept(self, vm: str) -> None:
+        r = await self._any(cmd.forget_kept(self.ha_pool, self.backend.name, vm))
+        if r.exit_status != 0 and "No data available" not in r.stderr:
+            raise BackendError(f"cannot forget the kept definition of {vm}: "
+                               f"{r.stderr.strip()}")
+
     def untrash_commands(self, image: str) -> list[str]:
         return [cmd.on("a host", cmd.untrash(self.pool, f"ID-OF-{image}"))]
 
@@ -347,7 +362,8 @@ class RealWorkloads(RealVmChanges):
 
     def define_kept_commands(self, host: str, vm: str) -> list[str]:
         return [cmd.on("a host", cmd.keep(self.ha_pool, self.backend.name, vm, write=False)),
-                cmd.on(host, cmd.define(), "that definition")]
+                cmd.on(host, cmd.define(), "that definition"),
+                cmd.on("a host", cmd.forget_kept(self.ha_pool, self.backend.name, vm))]
 
     async def define_kept(self, host: str, vm: str) -> None:
         r = await self._any(cmd.keep(self.ha_pool, self.backend.name, vm, write=False))

@@ -106,6 +106,14 @@ def keep(pool: str, cluster: str, vm: str, write: bool) -> list[str]:
             f"definition.{vm}"]
 
 
+def forget_kept(pool: str, cluster: str, vm: str) -> list[str]:
+    return ["rados", "-p", pool, "rmxattr", ha_object(cluster), f"definition.{vm}"]
+
+
+def list_kept(pool: str, cluster: str) -> list[str]:
+    return ["rados", "-p", pool, "listxattr", ha_object(cluster)]
+
+
 def trash_list(pool: str) -> list[str]:
     return ["rbd", "trash", "ls", "--long", "--format", "json", pool]
 

@@ -12,6 +12,7 @@ from textual.content import Content
 from textual.widgets import Header, Input, Static
 
 from mvm_tui.models import Vm
+from mvm_tui.screens.deleted_vms import DeletedVmsScreen
 from mvm_tui.screens.images import ImagesScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
@@ -26,6 +27,7 @@ class VmsScreen(VmActionsScreen):
         Binding("slash", "filter", "Filter", id="vms.filter"),
         Binding("n", "new_vm", "New VM", id="vms.new"),
         Binding("i", "images", "Images", id="vms.images"),
+        Binding("T", "deleted", "Deleted VMs", id="vms.deleted", show=False),
     ]
 
     def compose(self) -> ComposeResult:
@@ -61,14 +63,20 @@ class VmsScreen(VmActionsScreen):
         return table.vm(table.cursor_key)
 
     def action_images(self) -> None:
+        self._library(ImagesScreen(self.cluster))
+
+    def action_deleted(self) -> None:
+        self._library(DeletedVmsScreen(self.cluster))
+
+    def _library(self, dialog: ImagesScreen | DeletedVmsScreen) -> None:
+        """A dialog of the cluster's workload library, whose actions make a run."""
         if self.cluster.backend.workloads() is None:
             self.notify(f"cluster {self.cluster.name} has no image library (HCI clusters "
-                        "only)", title="Images", severity="error", markup=False)
+                        "only)", title="Workloads", severity="error", markup=False)
             return
-        if self.refuse_runs():
-            return
-        self.app.push_screen(ImagesScreen(self.cluster), lambda run: self._execute(
-            run.id, run.title) if run is not None else None)
+        if not self.refuse_runs():
+            self.app.push_screen(dialog, lambda run: self._execute(
+                run.id, run.title) if run is not None else None)
 
     def action_filter(self) -> None:
         box = self.query_one("#vm-filter", Input)

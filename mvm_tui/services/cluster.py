@@ -253,8 +253,8 @@ class Cluster:
         w = self.backend.workloads()
         if w is None:
             raise InvalidState(f"cluster {self.name} cannot restore VMs (HCI clusters only)")
-        return restore_params(vm, await w.kept(vm), self.snapshot(), self.ha_settings, host,
-                              start)
+        return restore_params(vm, await w.kept(vm), await w.defined(vm), self.snapshot(),
+                              self.ha_settings, host, start)
 
     async def clone_params(self, vm: Vm, name: str, **options: Any) -> dict[str, Any]:
         """Cloning stopped `vm` as `name` (options: host, start, address, gateway, dns);

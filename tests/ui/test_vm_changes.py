@@ -16,12 +16,15 @@ from rich.console import Console
 from textual.widgets import Button, Input, Static, TabbedContent
 
 from mvm_tui.backends.sim.workloads import SimWorkloads
+from mvm_tui.models import PowerState
 from mvm_tui.runs import RunState
+from mvm_tui.screens.deleted_vms import DeletedVmsScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_detail import VmDetailScreen
 from mvm_tui.screens.vm_resize import ResizeScreen
 from mvm_tui.widgets.ask import AskModal
 from mvm_tui.widgets.confirm import ConfirmModal
+from mvm_tui.widgets.resource_table import ResourceTable
 from mvm_tui.widgets.typed_confirm import TypedConfirmModal
 from mvm_tui.widgets.vm_table import VmTable
 
@@ -167,3 +170,29 @@ async def test_a_stopped_vm_is_cloned_from_its_name_asked(running: Running) -> N
     run = demo.session.store.list_runs()[0]
     assert (run.title, run.state) == ("Clone ci-runner-01 as ci-runner-02", RunState.DONE)
     assert (await sim_of(demo).vm_info("ci-runner-02")).uuid != vm(demo, "ci-runner-01").uuid
+
+
+async def test_a_deleted_vm_is_restored_from_the_deleted_vms_dialog(running: Running) -> None:
+    demo, pilot = running
+    cluster = demo.session.clusters[0]
+    uuid = vm(demo, "web-02").uuid
+    run = cluster.create_delete_run(cluster.delete_params(vm(demo, "web-02")))
+    demo.app.run_worker(cluster.execute(run.id))
+    await finish_latest_run(pilot, demo)
+    await pilot.press("3", "T")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, DeletedVmsScreen))
+    dialog = screen_of(demo.app, DeletedVmsScreen)
+    await wait_until(pilot, lambda: "web-02" in dialog.kept, what="web-02 listed")
+    dialog.query_one(ResourceTable).focus()
+    await pilot.press("U")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+    assert [s.title for s in screen_of(demo.app, ConfirmModal).steps][-1] == "Start web-02"
+    await pilot.press("y")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, RunDetailScreen))
+    await finish_latest_run(pilot, demo)
+    assert demo.session.store.list_runs()[0].state is RunState.DONE
+    restored = await sim_of(demo).vm_info("web-02")
+    assert (restored.uuid, restored.power) == (uuid, PowerState.RUNNING)
+    w = sim_of(demo).workloads()
+    assert w is not None
+    assert await w.deleted_vms() == []

@@ -279,6 +279,14 @@ class SimWorkloads(SimVmChanges):
             t.uuid, t.vcpus, t.memory_mb,
             tuple(d.source.removeprefix(prefix) for d in t.disks if d.source.startswith(prefix)))
 
+    async def deleted_vms(self) -> list[str]:
+        await self._any_host()
+        return sorted(self.definitions)
+
+    async def forget_kept(self, vm: str) -> None:
+        await self._any_host()
+        self.definitions.pop(vm, None)
+
     def untrash_commands(self, image: str) -> list[str]:
         return [cmd.on("any host", cmd.untrash(self.pool, f"ID-OF-{image}"))]
 
@@ -368,7 +376,8 @@ class SimWorkloads(SimVmChanges):
 
     def define_kept_commands(self, host: str, vm: str) -> list[str]:
         return [cmd.on("any host", cmd.keep("mvm-ha", self.world.name, vm, write=False)),
-                cmd.on(host, cmd.define(), "that definition")]
+                cmd.on(host, cmd.define(), "that definition"),
+                cmd.on("any host", cmd.forget_kept("mvm-ha", self.world.name, vm))]
 
     async def define_kept(self, host: str, vm: str) -> None:
         world = self.world

@@ -22,14 +22,17 @@ from mvm_tui.runs import Step, StepContext
 from mvm_tui.services.workloads import start_step, workloads_of
 
 
-def restore_params(vm: str, kept: KeptVm | None, snap: ClusterSnapshot, settings: HaSettings,
-                   host: str | None = None, start: bool = False) -> dict[str, Any]:
-    """The parameters of restoring the deleted VM `vm` (what its delete `kept`); InvalidState
-    saying why when it cannot be (nothing is done)."""
+def restore_params(vm: str, kept: KeptVm | None, defined: Mapping[str, str],
+                   snap: ClusterSnapshot, settings: HaSettings, host: str | None = None,
+                   start: bool = False) -> dict[str, Any]:
+    """The parameters of restoring the deleted VM `vm` (what its delete `kept`; `defined`:
+    the hosts that have a VM of that name now); InvalidState saying why when it cannot be
+    (nothing is done)."""
     if kept is None:
         raise InvalidState(f"no deleted VM named {vm} is kept in the cluster")
-    if any(v.name == vm for v in snap.vms):
-        raise InvalidState(f"a VM named {vm} exists in the cluster: not restored over it")
+    if defined:
+        raise InvalidState(f"a VM named {vm} is on {', '.join(sorted(defined))}: not restored "
+                           "over it")
     chosen, why = choose_host(Size(kept.vcpus, kept.memory_mb), snap, settings, host=host)
     if chosen is None:
         raise InvalidState(f"{vm} has nowhere to go: {why}")
@@ -104,6 +107,7 @@ class RestoreRun:
         if self.start:
             await self.room(ctx)
         await self.w.define_kept(self.host, self.vm)
+        await self.w.forget_kept(self.vm)  # (restored: no longer among the deleted VMs)
         ctx.log(f"{self.vm} defined on {self.host} (uuid {self.uuid}), as it was deleted")
 
     async def defined(self, ctx: StepContext) -> bool:
