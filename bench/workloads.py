@@ -2,9 +2,10 @@
 clones should make a VM cost the same whatever the image's size, and 10 barely more than 1.
 
 Builds a fresh lab (root), imports the lab's Debian 12 cloud image (lab.make_cloud_image) from
-h1's disk, then times: the import; creating 1 VM (clone, seed, definition, start) and deleting
-it; creating 10 one after the other; deleting them; creating 10 at once (10 Runs in parallel,
-on the hosts the placement engine chooses) and deleting them. The 10 are made without being
+the jump box (SFTP to h1, converted there), then times: the import; creating 1 VM (clone,
+seed, definition, start) and deleting it; creating 10 one after the other; deleting them;
+creating 10 at once (10 Runs in parallel, on the hosts the placement engine chooses) and
+deleting them. The 10 are made without being
 started: started, their boot (emulated here, 2 cores for 10 guests) slows everything else
 down, which is not the creation's cost; the one VM is also timed with its start. Tears the
 lab down at the end.
@@ -23,14 +24,10 @@ from mvm_tui import lab
 from mvm_tui.config import load_config
 from mvm_tui.core.cloud_init import CloudInit
 from mvm_tui.core.new_vm import NewVm
-from mvm_tui.lab.model import run
-from mvm_tui.lab.netns import hx
 from mvm_tui.runs import RunState
 from mvm_tui.services.cluster import Cluster
-from mvm_tui.services.workloads.images import import_params
+from mvm_tui.services.workloads.images import import_params, upload_path
 from mvm_tui.session import measure, open_session
-
-ON_HOST = "/var/lib/libvirt/images/debian-12-cloud.qcow2"
 
 
 def request(name: str, start: bool) -> NewVm:
@@ -72,18 +69,18 @@ async def bench(vms: int) -> None:
     lab.down()
     info = lab.up()
     built = lab.make_cloud_image()
-    run(hx(1, "mkdir", "-p", str(Path(ON_HOST).parent)))
-    run(hx(1, "cp", str(built), ON_HOST))
     with tempfile.TemporaryDirectory() as tmp:
         session = open_session(load_config(info.config_path), demo=False,
                                db_path=Path(tmp) / "runs.sqlite3")
         cluster = session.clusters[0]
         try:
             t0 = time.perf_counter()
-            imported = await cluster.execute(cluster.create_import_run(
-                import_params("h1", ON_HOST, "debian-12", "Debian 12")).id)
+            imported = await cluster.execute(cluster.create_import_run(import_params(
+                "h1", upload_path("debian-12"), "debian-12", "Debian 12", str(built),
+                built.stat().st_size)).id)
             assert imported.state is RunState.DONE, imported.error
-            print(f"import of a 2 GiB image (160 MiB qcow2, 466 MiB of data): "
+            print(f"import of a 2 GiB image from the jump box (160 MiB qcow2 copied, 466 MiB "
+                  f"of data): "
                   f"{time.perf_counter() - t0:.1f} s")
             started = await create(cluster, ["b-0"], at_once=False, start=True)
             print(f"create 1 VM and start it: {started:.2f} s")
