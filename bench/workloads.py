@@ -84,7 +84,7 @@ async def bench(vms: int) -> None:
                   f"{time.perf_counter() - t0:.1f} s")
             started = await create(cluster, ["b-0"], at_once=False, start=True)
             print(f"create 1 VM and start it: {started:.2f} s")
-            print(f"delete it (power off, undefine, trash): "
+            print(f"delete it (mark, keep, power off, undefine, trash): "
                   f"{await delete(cluster, ['b-0']):.2f} s")
             one = await create(cluster, ["b-1"], at_once=False)
             print(f"create 1 VM (clone, seed, define): {one:.2f} s")
