@@ -1,7 +1,7 @@
 """Deleted VMs (`T` on the VMs screen): those whose definition a delete kept, with their size
-and disks; Enter restores the one under the cursor (its disks back from the trash, its
-definition on the least full host with room) as a Run, its steps confirmed first, started
-if asked."""
+and disks; `r` restores the one under the cursor (its disks back from the trash, its
+definition on the least full host with room) as a Run, its steps confirmed first; `ctrl+r`
+starts it too."""
 
 from __future__ import annotations
 
@@ -31,8 +31,8 @@ class DeletedVmsScreen(ModalScreen[RunRecord | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "close", "Close", id="deleted.close"),
-        Binding("u", "restore(False)", "Restore", id="deleted.restore"),
-        Binding("U", "restore(True)", "Restore and start", id="deleted.restore_start"),
+        Binding("r", "restore(False)", "Restore", id="deleted.restore"),
+        Binding("ctrl+r", "restore(True)", "Restore and start", id="deleted.restore_start"),
     ]
 
     def __init__(self, cluster: Cluster) -> None:
@@ -59,8 +59,8 @@ class DeletedVmsScreen(ModalScreen[RunRecord | None]):
             said.update(literal(f"the deleted VMs cannot be read: {exc}"))
             return
         self.kept = kept
-        said.update(literal(f"{count(len(kept), 'deleted VM')} kept; u: restore, U: restore "
-                            "and start" if kept else "No deleted VM is kept."))
+        said.update(literal(f"{count(len(kept), 'deleted VM')} kept; r: restore, ctrl+r: "
+                            "restore and start" if kept else "No deleted VM is kept."))
         self.query_one(ResourceTable).set_rows([Row(name, (
             name, f"{count(k.vcpus, 'vCPU')}, {k.memory_mb} MiB", ", ".join(k.images)),
             (name, k.memory_mb, len(k.images))) for name, k in sorted(kept.items())])

@@ -184,7 +184,7 @@ async def test_a_deleted_vm_is_restored_from_the_deleted_vms_dialog(running: Run
     dialog = screen_of(demo.app, DeletedVmsScreen)
     await wait_until(pilot, lambda: "web-02" in dialog.kept, what="web-02 listed")
     dialog.query_one(ResourceTable).focus()
-    await pilot.press("U")
+    await pilot.press("ctrl+r")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
     assert [s.title for s in screen_of(demo.app, ConfirmModal).steps][-1] == "Start web-02"
     await pilot.press("y")
