@@ -4,6 +4,7 @@ commands are backends/workload_commands.py's, as the previews show them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 from collections.abc import Awaitable, Callable, Sequence
@@ -212,15 +213,19 @@ class RealWorkloads(RealVmChanges):
         await self._must(host, cmd.define(), xml)
 
     async def defined(self, vm: str) -> dict[str, str]:
-        out = {}
-        for h in self.backend.hosts:
-            r = await self._run(h.name, cmd.domain_uuid(vm))
-            if r.exit_status == 0:
-                out[h.name] = r.stdout.strip()
-            elif not _no_domain(r.stderr):
-                raise BackendError(f"{h.name}: cannot tell whether {vm} is defined there: "
-                                   f"{r.stderr.strip() or 'no answer'}")
-        return out
+        hosts = [h.name for h in self.backend.hosts]
+        uuids = await asyncio.gather(*(self._uuid_on(h, vm) for h in hosts))  # (at once)
+        return {h: u for h, u in zip(hosts, uuids, strict=True) if u is not None}
+
+    async def _uuid_on(self, host: str, vm: str) -> str | None:
+        """The uuid of the domain named `vm` on the host; None when it has none."""
+        r = await self._run(host, cmd.domain_uuid(vm))
+        if r.exit_status == 0:
+            return r.stdout.strip()
+        if _no_domain(r.stderr):
+            return None
+        raise BackendError(f"{host}: cannot tell whether {vm} is defined there: "
+                           f"{r.stderr.strip() or 'no answer'}")
 
     def undefine_commands(self, host: str, vm: str) -> list[str]:
         return [cmd.on(host, cmd.undefine(vm))]
@@ -345,20 +350,12 @@ class RealWorkloads(RealVmChanges):
                                                              "disks' new names")]
 
     async def rename_vm(self, host: str, vm: str, new: str, renames: dict[str, str]) -> None:
-        if new not in await self.defined_on(host, new):
+        if await self._uuid_on(host, new) is None:  # (else a retry after the domrename)
             await self._must(host, cmd.domrename(vm, new))
         xml = await self._must(host, cmd.dumpxml(new, inactive=True))
         uuid = (await self._must(host, cmd.domain_uuid(new))).strip()
         await self._must(host, cmd.define(), copy_xml(xml, new, uuid, self.pool, renames,
                                                       None))
-
-    async def defined_on(self, host: str, vm: str) -> set[str]:
-        """{vm} when the host has a domain of that name, else an empty set."""
-        r = await self._run(host, cmd.domain_uuid(vm))
-        if r.exit_status != 0 and not _no_domain(r.stderr):
-            raise BackendError(f"{host}: cannot tell whether {vm} is defined there: "
-                               f"{r.stderr.strip() or 'no answer'}")
-        return {vm} if r.exit_status == 0 else set()
 
     def define_kept_commands(self, host: str, vm: str) -> list[str]:
         return [cmd.on("a host", cmd.keep(self.ha_pool, self.backend.name, vm, write=False)),

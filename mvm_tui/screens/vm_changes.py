@@ -5,7 +5,7 @@ which offer the keys."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from typing import Any
 
 from mvm_tui.backends.base import BackendError
@@ -29,26 +29,27 @@ class VmChangeActions(ClusterScreen):
         return vm is not None and vm.host is not None and \
             self.cluster.backend.workloads() is not None
 
+    def _flow(self, flow: Coroutine[Any, Any, None]) -> None:
+        """A dialog's flow (ask, plan, confirm, run), one at a time, unless runs are off."""
+        if self.refuse_runs():
+            flow.close()
+            return
+        self.run_worker(flow, group="vm-change", exclusive=True, exit_on_error=False)
+
     def action_resize(self) -> None:
-        vm = self.selected_vm()
-        if vm is not None and not self.refuse_runs():
-            self.run_worker(self._resize(vm), group="vm-change", exclusive=True,
-                            exit_on_error=False)
+        if (vm := self.selected_vm()) is not None:
+            self._flow(self._resize(vm))
 
     def action_delete(self) -> None:
-        vm = self.selected_vm()
-        if vm is not None and not self.refuse_runs():
-            self.run_worker(self._delete(vm), group="vm-change", exclusive=True,
-                            exit_on_error=False)
+        if (vm := self.selected_vm()) is not None:
+            self._flow(self._delete(vm))
 
     def action_new_vm(self) -> None:
-        if self.refuse_runs():
-            return
         if self.cluster.backend.workloads() is None:
             self.notify(f"cluster {self.cluster.name} has no image library (HCI clusters "
                         "only)", title="New VM", severity="error", markup=False)
             return
-        self.run_worker(self._new_vm(), group="vm-change", exclusive=True, exit_on_error=False)
+        self._flow(self._new_vm())
 
     async def _new_vm(self) -> None:
         params = await self.app.push_screen_wait(
@@ -67,16 +68,12 @@ class VmChangeActions(ClusterScreen):
             self._execute(run.id, run.title)
 
     def action_clone(self) -> None:
-        vm = self.selected_vm()
-        if vm is not None and not self.refuse_runs():
-            self.run_worker(self._copy_or_rename(vm, "clone"), group="vm-change",
-                            exclusive=True, exit_on_error=False)
+        if (vm := self.selected_vm()) is not None:
+            self._flow(self._copy_or_rename(vm, "clone"))
 
     def action_rename(self) -> None:
-        vm = self.selected_vm()
-        if vm is not None and not self.refuse_runs():
-            self.run_worker(self._copy_or_rename(vm, "rename"), group="vm-change",
-                            exclusive=True, exit_on_error=False)
+        if (vm := self.selected_vm()) is not None:
+            self._flow(self._copy_or_rename(vm, "rename"))
 
     async def _copy_or_rename(self, vm: Vm, kind: str) -> None:
         """Clone (a copy, on DHCP: `mvm-tui vm clone --address` gives one) or rename a
@@ -125,9 +122,7 @@ class VmChangeActions(ClusterScreen):
     def ask_change(self, vm: Vm, ask: AskModal, kind: str, key: str,
                    **more: object) -> None:
         """Ask for one whole number (a size, a VLAN), then plan the change `kind` with it."""
-        if not self.refuse_runs():
-            self.run_worker(self._ask(vm, ask, {"kind": kind, **more}, key),
-                            group="vm-change", exclusive=True, exit_on_error=False)
+        self._flow(self._ask(vm, ask, {"kind": kind, **more}, key))
 
     async def _ask(self, vm: Vm, ask: AskModal, request: dict[str, object], key: str) -> None:
         answer = await self.app.push_screen_wait(ask)
@@ -140,9 +135,7 @@ class VmChangeActions(ClusterScreen):
         await self._change(vm, {**request, key: int(answer)})
 
     def plan_change(self, vm: Vm, request: Mapping[str, Any]) -> None:
-        if not self.refuse_runs():
-            self.run_worker(self._change(vm, request), group="vm-change", exclusive=True,
-                            exit_on_error=False)
+        self._flow(self._change(vm, request))
 
     async def _change(self, vm: Vm, request: Mapping[str, Any]) -> None:
         try:

@@ -97,3 +97,17 @@ def test_a_restart_priority_is_kept_in_the_definition(conn: libvirt.virConnect) 
 
     dom = conn.defineXML(domain_xml(replace(SPEC, priority=50), RBD, "br-compute"))
     assert parse_domain(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE)).priority == 50
+
+
+def test_a_copy_has_its_name_uuid_disks_and_macs_and_a_rename_keeps_the_macs() -> None:
+    made = domain_xml(SPEC, RBD, "br-compute")
+    renames = {"vm.web-1.disk0": "vm.web-2.disk0", "vm.web-1.seed": "vm.web-2.seed"}
+    copy = dc.copy_xml(made, "web-2", "0000-2", "vms", renames, ["52:54:00:00:00:02"])
+    shape = dc.parse_shape(copy, copy, False, "vms")
+    root = ET.fromstring(copy)
+    assert (root.findtext("name"), root.findtext("uuid")) == ("web-2", "0000-2")
+    assert [d.image for d in shape.disks] == ["vm.web-2.disk0", "vm.web-2.seed"]
+    assert [n.mac for n in shape.nics] == ["52:54:00:00:00:02"]
+    renamed = dc.parse_shape(dc.copy_xml(made, "web-3", SPEC.uuid, "vms", {}, None),
+                             made, False, "vms")
+    assert [n.mac for n in renamed.nics] == ["52:54:00:aa:bb:cc"]

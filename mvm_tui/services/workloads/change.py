@@ -39,8 +39,7 @@ def change_params(vm: Vm, shape: VmShape, change: Mapping[str, Any], *, pool: st
     whose shape is `shape`; ValueError saying what is wrong (nothing is done). `disk_bytes`:
     the size now of the disk a growth is about."""
     kind = change.get("kind")
-    base: dict[str, Any] = {"vm": vm.name, "uuid": vm.uuid, "host": vm.host, "kind": kind,
-                            "pool": pool}
+    base: dict[str, Any] = {"vm": vm.name, "uuid": vm.uuid, "host": vm.host, "kind": kind}
     if kind == "resize":
         vcpus, memory = change.get("vcpus"), change.get("memory_mb")  # None: as at next boot
         plan = vm_change.plan_resize(shape, shape.next_vcpus if vcpus is None else int(vcpus),
