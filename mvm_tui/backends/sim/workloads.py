@@ -264,12 +264,7 @@ class SimWorkloads(SimVmChanges):
                        "that definition")]
 
     async def keep_definition(self, host: str, vm: str) -> None:
-        h = self.world.host(host)
-        await self.world.reach(h)
-        state = h.vms.get(vm)
-        if state is None:
-            raise NotFound(f"{host}: VM {vm} is not defined there")
-        self.definitions[vm] = state.template
+        self.definitions[vm] = (await self._vm(host, vm)).template
 
     async def kept(self, vm: str) -> KeptVm | None:
         await self._any_host()
