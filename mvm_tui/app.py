@@ -11,6 +11,7 @@ from textual.app import SystemCommand
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
+from textual.widget import AwaitMount
 from textual.widgets import HelpPanel
 from textual.worker import Worker, WorkerState
 
@@ -109,6 +110,7 @@ class MvmApp(ClusterBuilding):
         self._refresh_pending = False
         self.sub_title = f"cluster {cluster.name}"
         self.refreshes = 0  # inventory refreshes pushed to screens (tests wait on it)
+        self._mode_built = False  # switch_mode is showing a mode whose screen exists already
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = False) -> None:
@@ -241,6 +243,20 @@ class MvmApp(ClusterBuilding):
         return password
 
     # -- keys and palette -------------------------------------------------------------------
+
+    def switch_mode(self, mode: str) -> AwaitMount:
+        """Textual's, without the 50 ms it holds every paint back (App.delay_update, there to
+        mask a screen being composed) when the mode's screen exists already: ours are kept, so
+        there is nothing to mask, and a key would wait those 50 ms."""
+        self._mode_built = mode in self._screen_stacks
+        try:
+            return super().switch_mode(mode)
+        finally:
+            self._mode_built = False
+
+    def delay_update(self, delay: float = 0.05) -> None:
+        if not self._mode_built:
+            super().delay_update(delay)
 
     async def action_switch_mode(self, mode: str) -> None:
         """A mode key shows that mode's list: a detail or run screen left open on top of it
