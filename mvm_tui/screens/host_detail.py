@@ -14,7 +14,7 @@ from textual.widgets import Header, Static, TabbedContent, TabPane
 from mvm_tui.models import Host
 from mvm_tui.screens.host_actions import HostActionsScreen
 from mvm_tui.screens.run_detail import RunDetailScreen
-from mvm_tui.screens.vm_detail import VmDetailScreen
+from mvm_tui.screens.vm_detail import open_vm_detail
 from mvm_tui.widgets import format as fmt
 from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
@@ -125,4 +125,4 @@ class HostDetailScreen(HostActionsScreen):
         if isinstance(event.table, RunsTable):
             self.app.push_screen(RunDetailScreen(int(event.key)))
         else:
-            self.app.push_screen(VmDetailScreen(event.key))
+            open_vm_detail(self.app, event.key)

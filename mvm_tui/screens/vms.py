@@ -15,7 +15,7 @@ from mvm_tui.models import Vm
 from mvm_tui.screens.deleted_vms import DeletedVmsScreen
 from mvm_tui.screens.images import ImagesScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
-from mvm_tui.screens.vm_detail import VmDetailScreen
+from mvm_tui.screens.vm_detail import open_vm_detail
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
 from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.resource_table import ResourceTable
@@ -101,7 +101,7 @@ class VmsScreen(VmActionsScreen):
         self.refresh_offer()
 
     def on_resource_table_row_selected(self, event: ResourceTable.RowSelected) -> None:
-        self.app.push_screen(VmDetailScreen(event.key))
+        open_vm_detail(self.app, event.key)
 
     def palette_commands(self) -> Iterable[SystemCommand]:
         vm = self.selected_vm()
