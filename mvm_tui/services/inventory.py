@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from mvm_tui.backends.base import BackendError, ClusterBackend
@@ -69,6 +69,8 @@ class InventoryPoller:
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot: ClusterSnapshot | None = None
+        self._names: frozenset[str] = frozenset()  # the VMs' names in the last snapshot ...
+        self._sorted_names: list[str] = []  # ... sorted
         self.polls_done = 0  # completed host polls, successful or not
         backend.on_host_left(self.remove_host)  # (its decommission's last step)
         self._pokes: dict[str, asyncio.Event] = {}
@@ -273,9 +275,15 @@ class InventoryPoller:
     def _note_vm_changes(self, host: str, vms: Sequence[Vm], first_answer: bool) -> None:
         if first_answer:  # what a host runs when first seen is the inventory, not a change
             return
-        before = {v.name: v for v in self._vms[host]}
-        for vm in vms:
-            old = before.get(vm.name)
+        shown = self._vms[host]
+        pairs: Iterable[tuple[Vm | None, Vm]]
+        if len(shown) == len(vms) and all(  # (mostly the same objects, in the same order)
+                a is b or a.name == b.name for a, b in zip(shown, vms, strict=True)):
+            pairs = ((a, b) for a, b in zip(shown, vms, strict=True) if a is not b)
+        else:
+            before = {v.name: v for v in shown}
+            pairs = ((before.get(vm.name), vm) for vm in vms)
+        for old, vm in pairs:
             if old is None:
                 where = self._host_of(vm.name)
                 if where and self._incoming_from(where, vm):
@@ -310,18 +318,23 @@ class InventoryPoller:
         # migrated, the destination lists it paused from the start: it runs on the source until
         # the switch-over (paused there too), then on the destination.
         order = sorted(self._hosts.values(), key=lambda h: h.last_seen or 0.0)
-        vms: dict[str, Vm] = {}
-        for host in order:
-            for vm in self._vms[host.name]:
-                seen = vms.get(vm.name)
-                if not (seen is not None and _incoming(vm, seen)):
-                    vms[vm.name] = vm
+        listed = [self._vms[host.name] for host in order]
+        vms = {vm.name: vm for on_host in listed for vm in on_host}
+        if len(vms) < sum(map(len, listed)):  # a VM on two hosts
+            vms = {}
+            for on_host in listed:
+                for vm in on_host:
+                    seen = vms.get(vm.name)
+                    if not (seen is not None and _incoming(vm, seen)):
+                        vms[vm.name] = vm
+        if vms.keys() != self._names:  # (names sorted again only when they changed)
+            self._names, self._sorted_names = frozenset(vms), sorted(vms)
         return ClusterSnapshot(
             name=self.backend.name,
             layout=self.backend.layout,
             time=self.clock.now(),
             hosts=tuple(self._hosts.values()),
-            vms=tuple(sorted(vms.values(), key=lambda v: v.name)),
+            vms=tuple(map(vms.__getitem__, self._sorted_names)),
             ceph=self._ceph,
             ceph_error=self._ceph_error,
         )

@@ -151,6 +151,17 @@ class ResourceTable(ScrollView, can_focus=True):
         else:
             self._resort()
 
+    def rows_changed(self, changed: Sequence[Row]) -> None:
+        """The rows shown stay the same objects, `changed` of them updated in place: they
+        keep their places unless one moved in the sort column, and only their lines on
+        screen are repainted (a refresh costs what changed, not the table's size)."""
+        col, order = self._sort_column(), self._order
+        if order is None or any(order.get(r.key, _ABSENT) != r.sort_value(col)
+                                for r in changed):
+            self._resort()
+        else:
+            self._repaint_changed(self.rows)
+
     def _repaint_changed(self, shown: list[Row]) -> None:
         """Repaint the lines on screen whose row changed (another object, or cells to make
         again), not the whole table: what a refresh tick changes is mostly off screen."""

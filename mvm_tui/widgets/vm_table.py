@@ -77,20 +77,30 @@ class VmTable(ResourceTable):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(VM_COLUMNS, id=id)
         self._vm_rows: dict[str, VmRow] = {}  # every VM given, shown or filtered out
+        self._words: tuple[str, ...] = ()  # the filter of the rows shown
 
     def show(self, vms: Iterable[Vm], words: Sequence[str] = ()) -> int:
         """Show those of `vms` that match every word of `words` (see VmRow.matches); say how
         many. A VM's row is updated only when its Vm is another object than the one shown
-        (the inventory keeps a VM's object until a poll finds it changed)."""
+        (the inventory keeps a VM's object until a poll finds it changed); when the VMs are
+        the ones shown, unfiltered, only the changed rows are looked at again."""
         known = self._vm_rows
         rows: list[VmRow] = []
+        changed: list[VmRow] = []
         for vm in vms:
             row = known.get(vm.name)
             if row is None:
                 row = VmRow(vm)
             elif row.vm is not vm:
                 row.update(vm)
+                changed.append(row)
             rows.append(row)
+        same = not words and not self._words and len(rows) == len(known) == len(self.rows) \
+            and all(r.key in known for r in rows)
+        self._words = tuple(words)
+        if same:
+            self.rows_changed(changed)
+            return len(rows)
         self._vm_rows = {row.key: row for row in rows}
         shown = [row for row in rows if row.matches(words)] if words else rows
         self.set_rows(shown)

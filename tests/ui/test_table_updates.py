@@ -114,6 +114,12 @@ async def test_a_vm_that_appears_or_leaves_sorts_the_rows_again(
         await pilot.pause()
         assert counts.sorts == 2
         assert [row.key for row in table.rows] == [v.name for v in shown[:-1]]
+        renamed = [*shown[:-2], shown[-2].model_copy(update={"name": "vm-zzz"})]  # as many
+        table.show(renamed)
+        await pilot.pause()
+        assert counts.sorts == 3
+        assert [row.key for row in table.rows] == [v.name for v in renamed]
+        assert table.vm(shown[-2].name) is None
 
 
 async def test_a_refresh_repaints_only_the_lines_on_screen_whose_vm_changed(
