@@ -430,24 +430,27 @@ async def test_a_load_period_gives_the_same_vm_until_its_load_or_state_changes(
     async def by_name() -> dict[str, Vm]:
         return {v.name: v for v in (await big.poll_host(host)).vms}
 
-    first = await by_name()
-    await clock.advance(2)
-    second = await by_name()
-    kept = [n for n in first if second[n] is first[n]]
-    resampled = [n for n in first if second[n] is not first[n]]
-    # each VM samples at its own phase: in 2 s of a 10 s period, about a fifth of them
-    assert 0 < len(resampled) < len(first) / 2 < len(kept)
-    assert all(second[n].cpu_pct != first[n].cpu_pct for n in resampled
-               if first[n].power is PowerState.RUNNING)
-    running = next(n for n in kept if first[n].power is PowerState.RUNNING)
-    await big.vm_power(second[running], PowerAction.POWEROFF)
-    third = await by_name()
-    assert third[running] is not second[running]
-    assert third[running].power is PowerState.SHUTOFF
-    await clock.advance(10)
-    fourth = await by_name()
-    assert all(fourth[n] is not second[n] for n in kept if n != running
-               and second[n].power is PowerState.RUNNING)  # a whole period: all resampled
+    polls = [await by_name()]
+    for _ in range(5):  # a load period, 2 s at a time
+        await clock.advance(2)
+        polls.append(await by_name())
+    # a host's VMs are sampled together, at its own phase: in 2 s of a 10 s period, all of
+    # them or none; in a whole period, once
+    names = list(polls[0])
+    resampled = [sum(b[n] is not a[n] for n in names) for a, b in zip(polls, polls[1:])]
+    assert sorted(resampled) == [0, 0, 0, 0, len(names)]
+    step = resampled.index(len(names))
+    before, after = polls[step], polls[step + 1]
+    assert all(after[n].cpu_pct != before[n].cpu_pct for n in names
+               if before[n].power is PowerState.RUNNING)
+    assert len({h.phase for h in big._hosts.values()}) > 1  # hosts at other phases
+    last = polls[-1]
+    running = next(n for n in names if last[n].power is PowerState.RUNNING)
+    await big.vm_power(last[running], PowerAction.POWEROFF)
+    now = await by_name()
+    assert now[running] is not last[running]  # a change is seen at once
+    assert now[running].power is PowerState.SHUTOFF
+    assert all(now[n] is last[n] for n in names if n != running)  # (no time passed)
 
 
 async def test_a_load_period_shows_a_shutdown_and_a_move_at_the_next_poll(

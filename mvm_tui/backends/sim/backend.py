@@ -9,6 +9,7 @@ the clock, so a VirtualClock runs hours of cluster time in milliseconds.
 from __future__ import annotations
 
 import asyncio
+import operator
 import random
 import uuid
 from collections.abc import Callable
@@ -196,7 +197,8 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         raise HostUnreachable(f"{h.label}: connection timed out")
 
     def _snapshot(self, v: VmState, now: float) -> Vm:
-        return snapshot(v, now, self.spec.boot_s, self.spec.vm_load_period_s)
+        return snapshot(v, now, self.spec.boot_s, self.spec.vm_load_period_s,
+                        self._hosts[v.host].phase)
 
     # -- ClusterBackend
 
@@ -204,19 +206,27 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         h = self._host(host)
         await self._reach(h)
         now = self._clock.now()
-        vms = polled(h.vms.values(), now, self.spec.boot_s, self.spec.vm_load_period_s)
+        vms = polled(h.vms.values(), now, self.spec.boot_s, self.spec.vm_load_period_s,
+                     h.phase)
         vms += tuple(self.copy_snapshots(h))
         hs = h.spec
-        vcpu_pct = 0.0
+        if len(vms) == len(h.polled) and all(map(operator.is_, vms, h.polled)):
+            vms = h.polled  # (the same objects: their load summed already)
+        else:
+            vcpu_pct = rd = wr = rx = tx = 0.0
+            vm_mem = 0
+            for v in vms:  # (one pass: a host of a large cluster has many)
+                vcpu_pct += v.cpu_pct * v.vcpus
+                rd += v.disk_rd_bps
+                wr += v.disk_wr_bps
+                rx += v.net_rx_bps
+                tx += v.net_tx_bps
+                vm_mem += v.mem_used_mb
+            h.polled, h.polled_load = vms, (vcpu_pct, rd, wr, rx, tx, vm_mem)
+        vcpu_pct, vm_rd, vm_wr, vm_rx, vm_tx, vm_mem = h.polled_load
         rd, wr, rx, tx = host_base_io(h.seed, now)
-        mem = self.spec.host_base_mem_mb
-        for v in vms:  # (one pass: a host of a large cluster has many)
-            vcpu_pct += v.cpu_pct * v.vcpus
-            rd += v.disk_rd_bps
-            wr += v.disk_wr_bps
-            rx += v.net_rx_bps
-            tx += v.net_tx_bps
-            mem += v.mem_used_mb
+        rd, wr, rx, tx = rd + vm_rd, wr + vm_wr, rx + vm_rx, tx + vm_tx
+        mem = self.spec.host_base_mem_mb + vm_mem
         cpu = host_base_cpu(h.seed, now, self.spec.host_base_cpu_pct) + vcpu_pct / hs.vcpus
         for m in self._migrations.values():  # migration traffic
             if now - m.start < m.plan.duration:

@@ -80,6 +80,15 @@ class HostState:
     copies: dict[str, PowerState] = field(default_factory=dict)  # VMs defined elsewhere too
     self_fenced: list[str] = field(default_factory=list)  # VMs its self-fence killed
     no_majority: bool = False  # its self-fence kills what runs there now
+    # its last poll's VMs and their load summed (vCPU %, disk read, write, net rx, tx, memory
+    # used): a poll that finds the same VM objects (none sampled again) reuses the sums
+    polled: tuple[Vm, ...] = ()
+    polled_load: tuple[float, float, float, float, float, int] = (0.0, 0.0, 0.0, 0.0, 0.0, 0)
+
+    @property
+    def phase(self) -> float:
+        """When in a load period its VMs are sampled (see `snapshot`)."""
+        return (self.seed & 0xFFFF) / 0x10000
 
     @property
     def reachable(self) -> bool:
@@ -107,11 +116,12 @@ def settle(v: VmState, now: float) -> None:
         v.generation += 1
 
 
-def snapshot(v: VmState, now: float, boot_s: float, load_period: float = 0.0) -> Vm:
+def snapshot(v: VmState, now: float, boot_s: float, load_period: float = 0.0,
+             phase: float = 0.0) -> Vm:
     """The VM as a poll at `now` sees it. With a `load_period`, its load is sampled once per
-    period (each VM at its own phase) and a poll in between returns the same Vm object when
-    nothing it shows changed (its version): what a large simulated cluster costs per poll is
-    then what changed."""
+    period (at `phase`, its host's: a host's VMs are sampled together) and a poll in between
+    returns the same Vm object when nothing it shows changed (its version): what a large
+    simulated cluster costs per poll is then what changed."""
     if v.power is PowerState.SHUTTING_DOWN:  # (never kept: its shutdown may complete)
         settle(v, now)
         return _sample(v, now, boot_s)
@@ -119,18 +129,17 @@ def snapshot(v: VmState, now: float, boot_s: float, load_period: float = 0.0) ->
         return _sample(v, now, boot_s)
     if now < v.seen_until and v.seen_version == v.version and v.seen_vm is not None:
         return v.seen_vm
-    phase = (v.profile.seed & 0xFFFF) / 0x10000
     d = v.__dict__  # (not through __setattr__: these do not change what a poll shows)
     d["seen_until"] = (math.floor(now / load_period + phase) + 1 - phase) * load_period
     d["seen_version"], d["seen_vm"] = v.version, _sample(v, now, boot_s)
     return d["seen_vm"]  # type: ignore[no-any-return]
 
 
-def polled(vms: Iterable[VmState], now: float, boot_s: float,
-           load_period: float) -> tuple[Vm, ...]:
+def polled(vms: Iterable[VmState], now: float, boot_s: float, load_period: float,
+           phase: float) -> tuple[Vm, ...]:
     """`snapshot` of each, the ones kept inlined (a poll of a large cluster is mostly these)."""
     return tuple(v.seen_vm if now < v.seen_until and v.seen_version == v.version  # type: ignore[misc]
-                 else snapshot(v, now, boot_s, load_period) for v in vms)
+                 else snapshot(v, now, boot_s, load_period, phase) for v in vms)
 
 
 def _sample(v: VmState, now: float, boot_s: float) -> Vm:
