@@ -67,7 +67,7 @@ class HostDetailScreen(HostActionsScreen):
             return
         snap = self.cluster.snapshot()
         self.query_one("#host-facts", Static).update(self._facts(host))
-        self.query_one(VmTable).show(v for v in snap.vms if v.host == host.name)
+        self.query_one(VmTable).show([v for v in snap.vms if v.host == host.name])
         self._plot()
         self.query_one(RunsTable).show(self.executor.store.list_runs(
             cluster=self.cluster.name, host=self.host_name))

@@ -29,6 +29,7 @@ from mvm_tui.models import (
     PowerState,
     Vm,
 )
+from mvm_tui.services.vm_cpu_history import VmCpuHistory
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class InventoryPoller:
         self._host_history: dict[str, deque[HostMetrics]] = {
             h.name: deque(maxlen=timers.history_len) for h in backend.hosts
         }
-        self._vm_cpu: dict[str, deque[float]] = {}
+        self._vm_cpu = VmCpuHistory(timers.history_len)
         self._ceph: CephStatus | None = None
         self._ceph_error: str | None = None
         self._events: deque[Event] = deque(maxlen=MAX_EVENTS)
@@ -122,7 +123,7 @@ class InventoryPoller:
         return tuple(self._host_history.get(host, ()))
 
     def vm_cpu_history(self, vm: str) -> Sequence[float]:
-        return tuple(self._vm_cpu.get(vm, ()))
+        return self._vm_cpu.of(vm)
 
     def events(self) -> list[Event]:
         """Newest first."""
@@ -220,12 +221,8 @@ class InventoryPoller:
         )
         self._host_history[name].append(poll.metrics)
         self._note_host_change(old, state, None)
+        self._vm_cpu.answered(name, self._vms[name], poll.vms)
         self._vms[name] = poll.vms
-        for vm in poll.vms:
-            hist = self._vm_cpu.get(vm.name)
-            if hist is None:
-                hist = self._vm_cpu[vm.name] = deque(maxlen=self.timers.history_len)
-            hist.append(vm.cpu_pct if vm.power is PowerState.RUNNING else 0.0)
 
     def _host_failed(self, name: str, error: str) -> None:
         old = self._hosts[name]

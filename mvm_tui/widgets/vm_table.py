@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from operator import attrgetter
+from collections.abc import Callable, Sequence
+from itertools import compress
+from operator import attrgetter, is_not
 from typing import Any
 
 from mvm_tui.models import PowerState, Vm
@@ -78,29 +79,33 @@ class VmTable(ResourceTable):
         super().__init__(VM_COLUMNS, id=id)
         self._vm_rows: dict[str, VmRow] = {}  # every VM given, shown or filtered out
         self._words: tuple[str, ...] = ()  # the filter of the rows shown
+        self._given: Sequence[Vm] = ()  # the VMs given last, in their order
 
-    def show(self, vms: Iterable[Vm], words: Sequence[str] = ()) -> int:
+    def show(self, vms: Sequence[Vm], words: Sequence[str] = ()) -> int:
         """Show those of `vms` that match every word of `words` (see VmRow.matches); say how
         many. A VM's row is updated only when its Vm is another object than the one shown
         (the inventory keeps a VM's object until a poll finds it changed); when the VMs are
-        the ones shown, unfiltered, only the changed rows are looked at again."""
+        the ones shown before, in the same order and unfiltered, only those that changed
+        are looked at."""
+        given, self._given = self._given, vms
+        filtered, self._words = bool(self._words), tuple(words)
+        if not words and not filtered and len(vms) == len(given):
+            changed = list(compress(range(len(vms)), map(is_not, vms, given)))
+            if all(vms[i].name == given[i].name for i in changed):
+                updated = [self._vm_rows[vms[i].name] for i in changed]
+                for changed_row, i in zip(updated, changed, strict=True):
+                    changed_row.update(vms[i])
+                self.rows_changed(updated)
+                return len(vms)
         known = self._vm_rows
         rows: list[VmRow] = []
-        changed: list[VmRow] = []
         for vm in vms:
             row = known.get(vm.name)
             if row is None:
                 row = VmRow(vm)
             elif row.vm is not vm:
                 row.update(vm)
-                changed.append(row)
             rows.append(row)
-        same = not words and not self._words and len(rows) == len(known) == len(self.rows) \
-            and all(r.key in known for r in rows)
-        self._words = tuple(words)
-        if same:
-            self.rows_changed(changed)
-            return len(rows)
         self._vm_rows = {row.key: row for row in rows}
         shown = [row for row in rows if row.matches(words)] if words else rows
         self.set_rows(shown)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import pytest
 
@@ -437,7 +438,7 @@ async def test_a_load_period_gives_the_same_vm_until_its_load_or_state_changes(
     # a host's VMs are sampled together, at its own phase: in 2 s of a 10 s period, all of
     # them or none; in a whole period, once
     names = list(polls[0])
-    resampled = [sum(b[n] is not a[n] for n in names) for a, b in zip(polls, polls[1:])]
+    resampled = [sum(b[n] is not a[n] for n in names) for a, b in itertools.pairwise(polls)]
     assert sorted(resampled) == [0, 0, 0, 0, len(names)]
     step = resampled.index(len(names))
     before, after = polls[step], polls[step + 1]
