@@ -92,6 +92,8 @@ class PgSim:
         self.temp_epochs = 0  # osdmap epochs the pg_temp changes took (set, then cleared)
         self.applied = 0  # osdmap changes (MapChange) applied so far
         self._bytes_cache: tuple[float, list[float]] | None = None
+        # the last summary and the OSDs down it was asked for: the PGs have not changed since
+        self._summary_cache: tuple[frozenset[int], PgSummary] | None = None
         self.num_objects = math.ceil(stored_bytes / object_size) if stored_bytes > 0 else 0
         self.pgs = self._make_pgs(pgs, osd_weights, stored_bytes, seed)
         for pg in self.pgs:
@@ -155,6 +157,9 @@ class PgSim:
                 continue
             return
 
+    def _changed(self) -> None:
+        self._bytes_cache = self._summary_cache = None
+
     def _left(self, pg: _Pg) -> float:
         """Bytes still to copy to the PG's emptiest target."""
         targets = [pg.have.get(o, 0.0) for o in pg.up if self.up[o]]
@@ -165,7 +170,7 @@ class PgSim:
         for o in pg.up:
             if self.up[o] and (f := pg.have.get(o, 0.0)) < 1.0:
                 pg.have[o] = 1.0 if f + share >= 1.0 - _EPS else f + share
-        self._bytes_cache = None
+        self._changed()
 
     def _complete(self, p: int) -> None:
         pg = self.pgs[p]
@@ -177,7 +182,7 @@ class PgSim:
         if not self.view(p).wants_data:
             self.queue.remove(p)
         self._sync_temp([p])
-        self._bytes_cache = None
+        self._changed()
 
     def _apply(self, change: MapChange) -> None:
         self.applied += 1
@@ -196,7 +201,7 @@ class PgSim:
             self._purge(pg)
         self._requeue()
         self._sync_temp(range(len(self.pgs)))
-        self._bytes_cache = None
+        self._changed()
 
     def _sync_temp(self, ps: Iterable[int]) -> None:
         """The primaries ask the monitors for a pg_temp while their PG is remapped, and drop
@@ -338,6 +343,9 @@ class PgSim:
         down. Until their PGs report again, the mgr marks those whose primary is one of them
         stale, keeping the last state (the lab: 14 `stale+active+clean` a second after
         `ceph osd down 2`)."""
+        down = frozenset(down_now)
+        if self._summary_cache is not None and self._summary_cache[0] == down:
+            return self._summary_cache[1]
         by_state: Counter[str] = Counter()
         deg = mis = deg_pgs = under = inactive = stale = 0
         running = set(self.queue[: self.max_active])
@@ -354,7 +362,9 @@ class PgSim:
             under += v.undersized
             inactive += not v.active
             stale += v.stale
-        return PgSummary(dict(by_state), deg, mis, deg_pgs, under, inactive, stale)
+        summary = PgSummary(dict(by_state), deg, mis, deg_pgs, under, inactive, stale)
+        self._summary_cache = (down, summary)
+        return summary
 
     def osd_bytes(self) -> list[float]:
         """Bytes of PG data each OSD holds."""
