@@ -220,12 +220,12 @@ class MvmApp(ClusterBuilding):
     def _push_inventory(self) -> None:
         self._refresh_pending = False
         self.refreshes += 1
-        if self._settle_gc and self.cluster.poller.polls_done >= len(self.cluster.backend.hosts):
-            self._settle_gc = False
-            settle_after_start()
         for screen in self.screen_stack:
             if isinstance(screen, ClusterScreen):
                 screen.refresh_inventory()
+        if self._settle_gc and self.cluster.poller.polls_done >= len(self.cluster.backend.hosts):
+            self._settle_gc = False
+            settle_after_start()  # (after the screens: what they made for every VM is kept)
 
     # -- questions from the backends -------------------------------------------------------
 

@@ -114,7 +114,7 @@ class VmDetailScreen(VmActionsScreen):
         self.refresh_inventory()
 
     def selected_vm(self) -> Vm | None:
-        return next((v for v in self.cluster.snapshot().vms if v.name == self.vm_name), None)
+        return self.cluster.poller.vm(self.vm_name)
 
     def refresh_inventory(self) -> None:
         super().refresh_inventory()

@@ -118,10 +118,10 @@ class Cluster:
         return self.poller.snapshot()
 
     def vm(self, name: str) -> Vm:
-        for vm in self.snapshot().vms:
-            if vm.name == name:
-                return vm
-        raise NotFound(f"no VM named {name!r} in cluster {self.name}")
+        vm = self.poller.vm(name)
+        if vm is None:
+            raise NotFound(f"no VM named {name!r} in cluster {self.name}")
+        return vm
 
     # -- VM power --------------------------------------------------------------------------
 

@@ -70,7 +70,8 @@ class InventoryPoller:
         self._listeners: list[Listener] = []
         self._tasks: list[asyncio.Task[None]] = []
         self._snapshot: ClusterSnapshot | None = None
-        self._names: frozenset[str] = frozenset()  # the VMs' names in the last snapshot ...
+        self._by_name: dict[str, Vm] = {}  # the last snapshot's VMs by name
+        self._names: frozenset[str] = frozenset()  # their names ...
         self._sorted_names: list[str] = []  # ... sorted
         self.polls_done = 0  # completed host polls, successful or not
         backend.on_host_left(self.remove_host)  # (its decommission's last step)
@@ -118,6 +119,11 @@ class InventoryPoller:
         if self._snapshot is None:
             self._snapshot = self._build_snapshot()
         return self._snapshot
+
+    def vm(self, name: str) -> Vm | None:
+        """The VM of that name in the snapshot (a lookup, not a pass over every VM)."""
+        self.snapshot()
+        return self._by_name.get(name)
 
     def host_history(self, host: str) -> Sequence[HostMetrics]:
         return tuple(self._host_history.get(host, ()))
@@ -324,6 +330,7 @@ class InventoryPoller:
                     seen = vms.get(vm.name)
                     if not (seen is not None and _incoming(vm, seen)):
                         vms[vm.name] = vm
+        self._by_name = vms
         if vms.keys() != self._names:  # (names sorted again only when they changed)
             self._names, self._sorted_names = frozenset(vms), sorted(vms)
         return ClusterSnapshot(
