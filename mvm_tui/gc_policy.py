@@ -16,9 +16,14 @@ from __future__ import annotations
 import gc
 
 YOUNG_THRESHOLD = 10_000  # allocations between young collections (CPython's default: 700)
+# young collections between collections of the middle generation (CPython's default: 10).
+# Textual's line strips are reference cycles (a strip caches itself), so the middle
+# generation fills with their garbage: at 10, each of its collections took 25-50 ms at
+# 64 hosts x 5,000 VMs, at 3 about 20 (bench/keys.py's slowest keys were these pauses)
+MIDDLE_THRESHOLD = 3
 
 
 def settle_after_start() -> None:
     gc.freeze()
-    _, middle, old = gc.get_threshold()
-    gc.set_threshold(YOUNG_THRESHOLD, middle, old)
+    old = gc.get_threshold()[2]
+    gc.set_threshold(YOUNG_THRESHOLD, MIDDLE_THRESHOLD, old)
