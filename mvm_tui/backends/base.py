@@ -10,7 +10,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from mvm_tui.backends.capabilities import CephAdmin, Failover, FaultInjector, Workloads
+from mvm_tui.backends.capabilities import (
+    CephAdmin,
+    Consoles,
+    Failover,
+    FaultInjector,
+    Workloads,
+)
 from mvm_tui.models import (
     CephStatus,
     HostPoll,
@@ -37,6 +43,10 @@ class NotFound(BackendError):
 
 class InvalidState(BackendError):
     """The action does not apply in the object's current state (e.g. start a running VM)."""
+
+
+class ConsoleBusy(BackendError):
+    """Another client holds the VM's console (libvirt lets one at a time)."""
 
 
 def commands_or_why(make: Callable[[], list[str]]) -> tuple[str, ...]:
@@ -149,6 +159,10 @@ class ClusterBackend(ABC):
 
     def workloads(self) -> Workloads | None:
         """Making VMs from the cluster's image library (HCI clusters)."""
+        return None
+
+    def consoles(self) -> Consoles | None:
+        """VMs' serial consoles and hosts' shells."""
         return None
 
     def watch(self, changed: Callable[[str], None]) -> None:  # noqa: B027 - optional hook

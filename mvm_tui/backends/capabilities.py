@@ -1,9 +1,9 @@
 """Optional capabilities of a cluster backend, beyond the ClusterBackend interface.
 
 A backend offers each through a method of ClusterBackend that returns it or None
-(`ceph_admin()`, `failover()`, `fault_injector()`, `workloads()`); services and the UI ask
-those, never the backend's concrete class. The simulator and the real backend implement them
-in backends/.
+(`ceph_admin()`, `failover()`, `fault_injector()`, `workloads()`, `consoles()`); services and
+the UI ask those, never the backend's concrete class. The simulator and the real backend
+implement them in backends/.
 """
 
 from __future__ import annotations
@@ -63,6 +63,35 @@ class FaultInjector(Protocol):
     def cut_network(self, name: str) -> None: ...
     def restore_host(self, name: str) -> None: ...
     def crash_vm(self, vm: str) -> None: ...
+
+
+class ConsoleChannel(Protocol):
+    """A terminal's byte stream: a VM's serial console or a shell on a host."""
+
+    async def read(self) -> bytes:
+        """What the other end wrote since; b"" once the channel has ended."""
+        ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def resize(self, columns: int, rows: int) -> None:
+        """The terminal's size changed (a serial console has none: ignored there)."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class Consoles(Protocol):
+    """Terminals to the cluster's VMs and hosts."""
+
+    async def open_console(self, vm: str, *, force: bool = False) -> ConsoleChannel:
+        """VM `vm`'s serial console. ConsoleBusy when another client holds it, unless
+        `force` (that client is then cut off); InvalidState when the VM does not run."""
+        ...
+
+    async def open_shell(self, host: str, columns: int, rows: int) -> ConsoleChannel:
+        """A login shell on `host`, in a pty of that size."""
+        ...
 
 
 class StateStore(Protocol):

@@ -10,6 +10,7 @@ from textual.binding import Binding, BindingType
 from mvm_tui.backends.base import BackendError
 from mvm_tui.core.failover import drill
 from mvm_tui.models import Host, HostState, PowerAction, Vm
+from mvm_tui.screens.console import ConsoleScreen
 from mvm_tui.screens.decommission import DecommissionScreen
 from mvm_tui.screens.drill import DrillScreen
 from mvm_tui.screens.maintenance import Choice, MaintenanceScreen
@@ -27,6 +28,7 @@ class HostActionsScreen(VmActionsScreen):
         Binding("m", "maintenance", "Maintenance", id="host.maintenance"),
         Binding("w", "drill", "What if lost", id="host.drill"),
         Binding("x", "decommission", "Decommission", id="host.decommission"),
+        Binding("C", "shell", "Shell", id="host.shell", show=False),
     ]
 
     def selected_host(self) -> Host | None:
@@ -44,6 +46,10 @@ class HostActionsScreen(VmActionsScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "drill":
             return self.selected_host() is not None
+        if action == "shell":
+            host = self.selected_host()
+            return host is not None and self.cluster.backend.consoles() is not None \
+                and host.state is not HostState.UNREACHABLE
         if action == "decommission":
             return self.selected_host() is not None and self.decommissions is not None
         if action == "maintenance":
@@ -61,6 +67,15 @@ class HostActionsScreen(VmActionsScreen):
         plan = self.cluster.maintenance.plan_enter(host.name)
         steps = self.cluster.maintenance_preview(plan) if plan.can_enter else []
         self.app.push_screen(MaintenanceScreen(plan, steps), self._maintenance_chosen)
+
+    def action_shell(self) -> None:
+        host, consoles = self.selected_host(), self.cluster.backend.consoles()
+        if host is None or consoles is None:
+            return
+        name = host.name
+        self.app.push_screen(ConsoleScreen(
+            f"shell on {name}", lambda _force: consoles.open_shell(name, 80, 24),
+            leaving="closes the shell"))
 
     def action_drill(self) -> None:
         host = self.selected_host()

@@ -8,7 +8,8 @@ from textual.binding import Binding, BindingType
 
 from mvm_tui.backends.base import BackendError
 from mvm_tui.core.placement import rooms
-from mvm_tui.models import PowerAction, Vm
+from mvm_tui.models import PowerAction, PowerState, Vm
+from mvm_tui.screens.console import ConsoleScreen
 from mvm_tui.screens.placement import PlacementScreen
 from mvm_tui.screens.power_dialogs import escalate_modal, power_modal
 from mvm_tui.screens.run_detail import RunDetailScreen
@@ -33,6 +34,7 @@ class VmActionsScreen(VmChangeActions):
         Binding("D", "delete", "Delete", id="vm.delete", show=False),  # (in ? Keys)
         Binding("y", "clone", "Clone", id="vm.clone", show=False),
         Binding("R", "rename", "Rename", id="vm.rename", show=False),
+        Binding("c", "console", "Console", id="vm.console", show=False),
     ]
 
     def selected_vm(self) -> Vm | None:
@@ -47,6 +49,10 @@ class VmActionsScreen(VmChangeActions):
             return self.selected_vm() is not None
         if action in ("resize", "delete", "clone", "rename"):
             return self.can_change()
+        if action == "console":
+            vm = self.selected_vm()
+            return self.cluster.backend.consoles() is not None and vm is not None \
+                and vm.power in (PowerState.RUNNING, PowerState.PAUSED)
         if action == "power":
             vm = self.selected_vm()
             return vm is not None and PowerAction(str(parameters[0])) in power_actions(vm)
@@ -100,6 +106,16 @@ class VmActionsScreen(VmChangeActions):
     def _start(self, vm: Vm, action: PowerAction) -> None:
         run = self.cluster.create_power_run(vm, action)
         self._execute(run.id, run.title)
+
+    def action_console(self) -> None:
+        vm, consoles = self.selected_vm(), self.cluster.backend.consoles()
+        if vm is None or consoles is None:
+            return
+        name = vm.name
+        self.app.push_screen(ConsoleScreen(
+            f"console of VM {name}",
+            lambda force: consoles.open_console(name, force=force),
+            leaving=f"leaves the console; VM {name} keeps running"))
 
     def action_placement(self) -> None:
         vm = self.selected_vm()

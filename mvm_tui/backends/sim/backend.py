@@ -31,6 +31,7 @@ from mvm_tui.backends.libvirt.power import power_commands
 from mvm_tui.backends.libvirt.uri import build_uri, migration_uri
 from mvm_tui.backends.sim.ceph import CephModel, OsdSpec
 from mvm_tui.backends.sim.ceph_cli import SimCeph, SimCephAdmin
+from mvm_tui.backends.sim.consoles import SimConsoles
 from mvm_tui.backends.sim.copies import SimCopies
 from mvm_tui.backends.sim.failover import SimFailover
 from mvm_tui.backends.sim.faults import SimFaults
@@ -110,6 +111,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         self._ceph_admin = None if self._ceph is None else SimCeph(
             spec, self._hosts, self._ceph, clock, self._reach, f"{spec.name}/{seed}")
         self._failover = SimFailover(self)
+        self._consoles = SimConsoles(self._hosts, self._vms, self._reach)
         self._workloads = SimWorkloads(SimWorld(
             self.name, self._hosts, self._vms, clock, self._reach, self._make_vm,
         )) if spec.layout is Layout.HCI else None
@@ -125,6 +127,9 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
 
     def workloads(self) -> SimWorkloads | None:
         return self._workloads
+
+    def consoles(self) -> SimConsoles:
+        return self._consoles
 
     def _make_vm(self, v: SimVmSpec, now: float, nic_id: int) -> VmState:
         rng = self._rng
