@@ -15,6 +15,7 @@ from mvm_tui.backends.capabilities import (
     Consoles,
     Failover,
     FaultInjector,
+    Shells,
     Workloads,
 )
 from mvm_tui.models import (
@@ -162,7 +163,11 @@ class ClusterBackend(ABC):
         return None
 
     def consoles(self) -> Consoles | None:
-        """VMs' serial consoles and hosts' shells."""
+        """VMs' serial consoles."""
+        return None
+
+    def shells(self) -> Shells | None:
+        """Shells on the hosts."""
         return None
 
     def watch(self, changed: Callable[[str], None]) -> None:  # noqa: B027 - optional hook

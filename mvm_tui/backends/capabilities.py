@@ -1,9 +1,9 @@
 """Optional capabilities of a cluster backend, beyond the ClusterBackend interface.
 
 A backend offers each through a method of ClusterBackend that returns it or None
-(`ceph_admin()`, `failover()`, `fault_injector()`, `workloads()`, `consoles()`); services and
-the UI ask those, never the backend's concrete class. The simulator and the real backend
-implement them in backends/.
+(`ceph_admin()`, `failover()`, `fault_injector()`, `workloads()`, `consoles()`,
+`shells()`); services and the UI ask those, never the backend's concrete class. The
+simulator and the real backend implement them in backends/.
 """
 
 from __future__ import annotations
@@ -82,12 +82,16 @@ class ConsoleChannel(Protocol):
 
 
 class Consoles(Protocol):
-    """Terminals to the cluster's VMs and hosts."""
+    """The serial consoles of the cluster's VMs."""
 
     async def open_console(self, vm: str, *, force: bool = False) -> ConsoleChannel:
         """VM `vm`'s serial console. ConsoleBusy when another client holds it, unless
         `force` (that client is then cut off); InvalidState when the VM does not run."""
         ...
+
+
+class Shells(Protocol):
+    """Shells on the cluster's hosts."""
 
     async def open_shell(self, host: str, columns: int, rows: int) -> ConsoleChannel:
         """A login shell on `host`, in a pty of that size."""

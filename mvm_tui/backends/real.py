@@ -53,6 +53,7 @@ from mvm_tui.backends.real_workloads import (
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.backends.ssh.libvirt_tunnel import LibvirtTunnels
 from mvm_tui.backends.ssh.pool import AskPassword, UnknownKeyPolicy
+from mvm_tui.backends.ssh.shell import SshShells
 from mvm_tui.clock import within
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.placement import LIVE
@@ -125,12 +126,16 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
                           if self.layout is Layout.HCI else None)
         self._workloads = (RealWorkloads(self, cluster.ha.lock_pool)
                            if self.layout is Layout.HCI else None)
+        self._shells = SshShells(self.ssh)
 
     def ceph_admin(self) -> CephAdmin | None:
         return self if self.layout is Layout.HCI else None
 
     def workloads(self) -> RealWorkloads | None:
         return self._workloads
+
+    def shells(self) -> SshShells:
+        return self._shells
 
     def failover(self) -> RealFailover | None:
         """On HCI clusters only: fencing blocklists a host's Ceph clients."""

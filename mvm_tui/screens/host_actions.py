@@ -48,7 +48,7 @@ class HostActionsScreen(VmActionsScreen):
             return self.selected_host() is not None
         if action == "shell":
             host = self.selected_host()
-            return host is not None and self.cluster.backend.consoles() is not None \
+            return host is not None and self.cluster.backend.shells() is not None \
                 and host.state is not HostState.UNREACHABLE
         if action == "decommission":
             return self.selected_host() is not None and self.decommissions is not None
@@ -69,12 +69,12 @@ class HostActionsScreen(VmActionsScreen):
         self.app.push_screen(MaintenanceScreen(plan, steps), self._maintenance_chosen)
 
     def action_shell(self) -> None:
-        host, consoles = self.selected_host(), self.cluster.backend.consoles()
-        if host is None or consoles is None:
+        host, shells = self.selected_host(), self.cluster.backend.shells()
+        if host is None or shells is None:
             return
         name = host.name
         self.app.push_screen(ConsoleScreen(
-            f"shell on {name}", lambda _force: consoles.open_shell(name, 80, 24),
+            f"shell on {name}", lambda _force: shells.open_shell(name, 80, 24),
             leaving="closes the shell"))
 
     def action_drill(self) -> None:

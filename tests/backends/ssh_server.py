@@ -63,6 +63,7 @@ class SshTestServer:
     unix_forwards: list[str] = field(default_factory=list)
     handlers: set[asyncio.Task[None]] = field(default_factory=set)
     running: set[asyncio.subprocess.Process] = field(default_factory=set)
+    shells: list[asyncssh.SSHServerProcess[bytes]] = field(default_factory=list)  # with a pty
     _server: asyncssh.SSHAcceptor | None = None
 
     @property
@@ -109,12 +110,15 @@ class SshTestServer:
             Server, "127.0.0.1", self.port, server_host_keys=[self.host_key],
             authorized_client_keys=asyncssh.import_authorized_keys(
                 self.client_key.export_public_key("openssh").decode()),
-            process_factory=self._handle, encoding=None,
+            process_factory=self._handle, encoding=None, line_editor=False,
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _handle(self, process: asyncssh.SSHServerProcess[bytes]) -> None:
         command = process.command or ""
+        if process.command is None:  # a login shell: `sh` reading its stdin (no real pty)
+            self.shells.append(process)
+            command = "exec sh"
         self.commands.append(command)
         task = asyncio.current_task()
         assert task is not None
@@ -128,7 +132,13 @@ class SshTestServer:
         )
         async def feed() -> None:
             assert local.stdin is not None
-            while data := await process.stdin.read(4096):
+            while True:
+                try:
+                    data = await process.stdin.read(4096)
+                except asyncssh.TerminalSizeChanged:  # (a shell's window resized)
+                    continue
+                if not data:
+                    break
                 local.stdin.write(data)
             local.stdin.close()
 

@@ -131,6 +131,9 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
     def consoles(self) -> SimConsoles:
         return self._consoles
 
+    def shells(self) -> SimConsoles:
+        return self._consoles
+
     def _make_vm(self, v: SimVmSpec, now: float, nic_id: int) -> VmState:
         rng = self._rng
         vm_uuid = str(uuid.UUID(int=rng.getrandbits(128), version=4))

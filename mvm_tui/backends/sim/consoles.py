@@ -88,8 +88,8 @@ class SimChannel:
 
 
 class SimConsoles:
-    """Consoles (backends/capabilities.py) of the simulator: one client per VM console, as
-    libvirt allows."""
+    """Consoles and Shells (backends/capabilities.py) of the simulator: one client per VM
+    console, as libvirt allows."""
 
     def __init__(self, hosts: dict[str, HostState], vms: dict[str, VmState],
                  reach: Callable[[HostState], Awaitable[None]]) -> None:
