@@ -27,7 +27,10 @@ async def until_said(shell: SshShell, text: bytes, seconds: float = 30.0) -> byt
             assert data, f"the shell ended, having written {out!r}"
             out += data
 
-    await within(read(), seconds)
+    try:
+        await within(read(), seconds)
+    except TimeoutError:
+        raise AssertionError(f"{text!r} not written in {seconds:g} s; written: {out!r}") from None
     return out
 
 
@@ -47,10 +50,10 @@ async def test_a_shell_on_a_lab_host(lab_info: lab.LabInfo) -> None:
             out = await until_said(shell, f"\n{name}\r\n".encode())
             assert b"xterm-256color" in out
             await shell.write(b"stty size\r")
-            await until_said(shell, b"\n30 100\r\n")
+            await until_said(shell, b"30 100\r\n")  # (after the echoed command)
             await shell.resize(120, 40)
             await shell.write(b"stty size\r")
-            await until_said(shell, b"\n40 120\r\n")
+            await until_said(shell, b"40 120\r\n")
             await shell.write(b"exit\r")
             await within(until_ended(shell), 10)  # (else TimeoutError)
         finally:
