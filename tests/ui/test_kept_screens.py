@@ -14,6 +14,16 @@ from mvm_tui.screens.vms import VmsScreen
 from tests.ui.conftest import Running, screen_of, sim_of, wait_until
 
 
+async def first_detail_of_two(running: Running) -> tuple[str, str]:
+    """Two VMs' names; the first one's detail opened from the VMs screen."""
+    demo, pilot = running
+    first, second = sorted(v.name for v in demo.session.clusters[0].snapshot().vms)[:2]
+    await pilot.press("3")
+    open_vm_detail(demo.app, first)
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, VmDetailScreen), what="detail")
+    return first, second
+
+
 async def test_a_mode_built_already_is_painted_without_a_pause(running: Running) -> None:
     demo, pilot = running
     app = demo.app
@@ -29,10 +39,7 @@ async def test_a_mode_built_already_is_painted_without_a_pause(running: Running)
 async def test_the_detail_screen_is_kept_and_shows_the_next_vm(running: Running) -> None:
     demo, pilot = running
     app = demo.app
-    first, second = sorted(v.name for v in demo.session.clusters[0].snapshot().vms)[:2]
-    await pilot.press("3")
-    open_vm_detail(app, first)
-    await wait_until(pilot, lambda: isinstance(app.screen, VmDetailScreen), what="detail")
+    first, second = await first_detail_of_two(running)
     detail = screen_of(app, VmDetailScreen)
     await pilot.press("right")  # the Disks tab
     assert detail._tab() == "vm-disks"
@@ -85,10 +92,7 @@ async def test_an_answer_for_the_vm_shown_before_is_not_shown(
 async def test_a_detail_open_in_another_mode_is_not_taken_from_it(running: Running) -> None:
     demo, pilot = running
     app = demo.app
-    first, second = sorted(v.name for v in demo.session.clusters[0].snapshot().vms)[:2]
-    await pilot.press("3")
-    open_vm_detail(app, first)
-    await wait_until(pilot, lambda: isinstance(app.screen, VmDetailScreen), what="detail")
+    first, second = await first_detail_of_two(running)
     kept = app.screen
     await pilot.press("2")  # (the VMs' mode key would close that detail when coming back)
     await wait_until(pilot, lambda: isinstance(app.screen, HostsScreen), what="the hosts")
