@@ -68,6 +68,11 @@ class FaultInjector(Protocol):
 class ConsoleChannel(Protocol):
     """A terminal's byte stream: a VM's serial console or a shell on a host."""
 
+    @property
+    def why(self) -> str:
+        """Why it ended, once read() gave b"" ("" until then)."""
+        ...
+
     async def read(self) -> bytes:
         """What the other end wrote since; b"" once the channel has ended."""
         ...

@@ -43,6 +43,7 @@ from mvm_tui.backends.libvirt.uri import migration_uri
 from mvm_tui.backends.reach import libvirt_uri, ssh_target
 from mvm_tui.backends.real_ceph import RealCeph
 from mvm_tui.backends.real_checks import RealChecks
+from mvm_tui.backends.real_consoles import RealConsoles
 from mvm_tui.backends.real_failover import RealFailover, cluster_ipmi
 from mvm_tui.backends.real_options import HostInfo, RealOptions
 from mvm_tui.backends.real_workloads import (
@@ -127,12 +128,16 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
         self._workloads = (RealWorkloads(self, cluster.ha.lock_pool)
                            if self.layout is Layout.HCI else None)
         self._shells = SshShells(self.ssh)
+        self._consoles = RealConsoles(self.vm_info, lambda host: self._node(host).host)
 
     def ceph_admin(self) -> CephAdmin | None:
         return self if self.layout is Layout.HCI else None
 
     def workloads(self) -> RealWorkloads | None:
         return self._workloads
+
+    def consoles(self) -> RealConsoles:
+        return self._consoles
 
     def shells(self) -> SshShells:
         return self._shells

@@ -1,13 +1,14 @@
 #!/bin/bash
 # A tiny real Linux guest from Debian packages only (no image download): Debian's cloud kernel
 # + a busybox-static initramfs running acpid, so `virsh shutdown` (ACPI) powers it off, and
-# the virtio balloon driver, so libvirt reports the guest's own memory use (dommemstat).
+# the virtio balloon driver, so libvirt reports the guest's own memory use (dommemstat), and a
+# shell on its serial console (ttyS0: the console tests type into it).
 # Output: $OUT/vmlinuz and $OUT/initrd.gz (~14 MB + 1 MB); nothing is done when both exist.
 # Under this machine's nested KVM a Linux kernel hangs in early boot: run it with TCG
 # (domain type='qemu', tiny-linux-vm.xml). Usage: OUT=/tmp/mvm-lab/cache make-guest.sh
 set -euo pipefail
 OUT="${OUT:?}"
-if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && zcat "$OUT/initrd.gz" | grep -ac "virtio balloon driver ready" >/dev/null; then echo "guest kernel cached in $OUT"; exit 0; fi
+if [ -s "$OUT/vmlinuz" ] && [ -s "$OUT/initrd.gz" ] && zcat "$OUT/initrd.gz" | grep -ac "mvmlab-guest: shell on ttyS0" >/dev/null; then echo "guest kernel cached in $OUT"; exit 0; fi
 command -v cpio >/dev/null || apt-get install -y -q cpio
 G="$OUT/build"; rm -rf "$G"; mkdir -p "$G"; cd "$G"
 kpkg() { apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}'; }
@@ -18,7 +19,7 @@ dpkg -x "$KPKG"_*.deb kern
 dpkg -x busybox-static_*.deb bb
 mkdir -p root/{bin,proc,sys,dev,etc/acpi/PWRF,lib/modules,tmp}
 cp bb/bin/busybox root/bin/
-for a in sh mount insmod acpid poweroff sleep echo cat cut chmod; do ln -s busybox "root/bin/$a"; done
+for a in sh mount insmod acpid poweroff reboot sleep echo cat cut chmod setsid cttyhack uname; do ln -s busybox "root/bin/$a"; done
 cp kern/lib/modules/*/kernel/drivers/acpi/button.ko kern/lib/modules/*/kernel/drivers/input/evdev.ko \
   root/lib/modules/
 VIRTIO="virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_balloon"
@@ -37,7 +38,8 @@ chmod +x /etc/acpi/PWRF/00000080
 echo "mvmlab-guest: booted in $(cut -d' ' -f1 /proc/uptime)s"
 acpid -c /etc/acpi -a /etc/acpi.map -l /tmp/acpid.log
 echo "mvmlab-guest: acpid listening"
-while :; do sleep 5; done
+echo "mvmlab-guest: shell on ttyS0"
+while :; do setsid cttyhack sh; done
 INIT
 chmod +x root/init
 printf 'EV_KEY 0x01 KEY_POWER 116 1 PWRF/00000080\n' > root/etc/acpi.map

@@ -67,7 +67,7 @@ class ConsoleScreen(Screen[None]):
         await channel.resize(size.columns, size.lines)
         while data := await channel.read():
             terminal.feed(data)
-        self.ended = f"{self.title_text}: the other end closed it"
+        self.ended = channel.why or f"{self.title_text}: the other end closed it"
         terminal.feed(f"\r\n\x1b[33m[{self.ended}]\x1b[0m\r\n".encode())
 
     async def on_terminal_typed(self, event: Terminal.Typed) -> None:

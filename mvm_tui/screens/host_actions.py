@@ -69,12 +69,12 @@ class HostActionsScreen(VmActionsScreen):
         self.app.push_screen(MaintenanceScreen(plan, steps), self._maintenance_chosen)
 
     def action_shell(self) -> None:
-        host, shells = self.selected_host(), self.cluster.backend.shells()
-        if host is None or shells is None:
+        host, sessions = self.selected_host(), self.cluster.consoles
+        if host is None or self.cluster.backend.shells() is None:
             return
         name = host.name
         self.app.push_screen(ConsoleScreen(
-            f"shell on {name}", lambda _force: shells.open_shell(name, 80, 24),
+            f"shell on {name}", lambda _force: sessions.open_shell(name, 80, 24, via="TUI"),
             leaving="closes the shell"))
 
     def action_drill(self) -> None:

@@ -108,13 +108,13 @@ class VmActionsScreen(VmChangeActions):
         self._execute(run.id, run.title)
 
     def action_console(self) -> None:
-        vm, consoles = self.selected_vm(), self.cluster.backend.consoles()
-        if vm is None or consoles is None:
+        vm, sessions = self.selected_vm(), self.cluster.consoles
+        if vm is None or self.cluster.backend.consoles() is None:
             return
         name = vm.name
         self.app.push_screen(ConsoleScreen(
             f"console of VM {name}",
-            lambda force: consoles.open_console(name, force=force),
+            lambda force: sessions.open_console(name, force=force, via="TUI"),
             leaving=f"leaves the console; VM {name} keeps running"))
 
     def action_placement(self) -> None:

@@ -20,6 +20,7 @@ from mvm_tui.core.new_vm import NewVm
 from mvm_tui.core.vm_change import find_disk
 from mvm_tui.models import ClusterSnapshot, EventLevel, PowerAction, PowerState, Vm
 from mvm_tui.runs import RunExecutor, RunRecord, RunState, Step, Targets
+from mvm_tui.services.consoles.sessions import ConsoleSessions
 from mvm_tui.services.inventory import InventoryPoller, PollTimers
 from mvm_tui.services.maintenance import MaintenanceRuns
 from mvm_tui.services.placement import (
@@ -92,6 +93,7 @@ class Cluster:
         executor.register(self._kind("vm.change"), partial(
             change.change_steps, backend, self.snapshot, self.ha_settings,
             self.poller.update_vm))
+        self.consoles = ConsoleSessions(self)
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,

@@ -151,7 +151,7 @@ async def test_graceful_shutdown_of_a_real_guest(
     lab_session: Session, lab_info: lab.LabInfo
 ) -> None:
     """A Linux guest (TCG) powers off on ACPI: the shutdown run ends when it is shut off."""
-    console = lab_info.directory / "hosts" / "h3" / "log-libvirt" / "qemu" / "tiny-linux.console"
+    console = lab_info.directory / "hosts" / "h3" / "log-libvirt" / "qemu" / "tiny-linux-serial.log"
 
     async def guest_ready() -> bool:
         return console.exists() and "mvmlab-guest: acpid listening" in console.read_text()

@@ -1,22 +1,37 @@
-"""A shell on a lab host over the pooled, host-key-checked SSH connection (issue 18): a real
-sshd gives it a pty of the terminal's size, `hostname` answers the lab host's name, and a
-resize reaches the pty (`stty size`)."""
+"""Consoles on the lab (issue 18).
+
+A shell on a lab host over the pooled, host-key-checked SSH connection: a real sshd gives it a
+pty of the terminal's size, `hostname` answers the lab host's name, and a resize reaches the
+pty (`stty size`).
+
+A VM's serial console over its host's libvirt connection (libvirt's process apart): a typed
+command's output comes back; a second client is refused unless it takes the console over,
+which ends the first; a guest reboot keeps the stream, and the boot messages appear on it; a
+live migration ends the stream on the old host, and the session opens it again on the new one
+(and says so), recorded in History with who and how, not what was typed."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
 from mvm_tui import lab
+from mvm_tui.backends.base import ConsoleBusy
+from mvm_tui.backends.capabilities import ConsoleChannel
 from mvm_tui.backends.reach import ssh_target
 from mvm_tui.backends.ssh import SshPool
-from mvm_tui.backends.ssh.shell import SshShell, SshShells
+from mvm_tui.backends.ssh.shell import SshShells
 from mvm_tui.clock import within
 from mvm_tui.config import load_config
+from mvm_tui.runs import RunChanged, RunState
+from mvm_tui.session import Session
+from tests.lab.placing import put_running_on
 
 pytestmark = pytest.mark.lab
 
 
-async def until_said(shell: SshShell, text: bytes, seconds: float = 30.0) -> bytes:
+async def until_said(shell: ConsoleChannel, text: bytes, seconds: float = 30.0) -> bytes:
     """What the shell wrote, read until `text` is in it."""
     out = b""
 
@@ -34,7 +49,7 @@ async def until_said(shell: SshShell, text: bytes, seconds: float = 30.0) -> byt
     return out
 
 
-async def until_ended(shell: SshShell) -> None:
+async def until_ended(shell: ConsoleChannel) -> None:
     while await shell.read():
         pass
 
@@ -61,3 +76,55 @@ async def test_a_shell_on_a_lab_host(lab_info: lab.LabInfo) -> None:
         assert pool.connects["h1"] == 1  # the pooled connection: the shell opened none
     finally:
         await pool.close()
+
+
+async def test_a_vm_console_follows_its_vm(lab_session: Session, lab_info: lab.LabInfo) -> None:
+    cluster = lab_session.clusters[0]
+    backend = cluster.backend
+    await put_running_on(backend, "tiny-linux", "h3")
+    consoles = backend.consoles()
+    assert consoles is not None
+    first = await consoles.open_console("tiny-linux")
+    try:
+        await first.write(b"echo mvm-$((6*7))\r")  # (the echo shows the command, not 42)
+        await until_said(first, b"mvm-42")
+        with pytest.raises(ConsoleBusy):
+            await consoles.open_console("tiny-linux")
+        second = await consoles.open_console("tiny-linux", force=True)
+    finally:
+        await within(until_ended(first), 30)  # taken over: it ended
+        await first.close()
+    assert "tiny-linux" in first.why
+    try:
+        await second.write(b"reboot -f\r")  # the same QEMU process: the stream goes on
+        booted = await until_said(second, b"mvmlab-guest: shell on ttyS0", 120)
+        assert b"Linux version" in booted
+    finally:
+        await second.close()
+
+    dest = "h1"
+    session = await cluster.consoles.open_console("tiny-linux", force=False, via="lab test")
+    run_id = session.run_id
+    assert run_id is not None
+    recorded = asyncio.Event()
+    cluster.executor.subscribe(lambda e: recorded.set() if isinstance(e, RunChanged)
+                               and e.run.id == run_id and e.run.finished else None)
+    try:
+        await session.write(b"echo on-$((40+3))\r")
+        await until_said(session, b"on-43")
+        await backend.migrate("tiny-linux", dest)
+        await until_said(session, f"the console of tiny-linux is open again, on {dest}"
+                         .encode(), 60)
+        await session.write(b"echo moved-$((6*8))\r")
+        await until_said(session, b"moved-48")
+    finally:
+        await session.close()
+        await put_running_on(backend, "tiny-linux", "h3")
+    await within(recorded.wait(), 10)
+    run = lab_session.store.get_run(run_id)
+    assert (run.state, run.targets.vm, run.params["via"]) == (RunState.DONE, "tiny-linux",
+                                                              "lab test")
+    lines = [line.text for line in lab_session.store.log(run.id)]
+    assert any(f"open again, on {dest}" in line for line in lines), lines
+    assert any("ended: the operator left it" in line for line in lines), lines
+    assert not any("moved-" in line for line in lines)  # (never what was typed)

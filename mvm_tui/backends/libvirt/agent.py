@@ -12,6 +12,7 @@ import logging
 import pickle
 import sys
 import threading
+from functools import partial
 from typing import Any
 
 from mvm_tui.backends.base import BackendError
@@ -75,6 +76,14 @@ class Agent:
                 result = await host.run(args[0], args[1])
             elif op == "migrate":
                 await host.migrate_apart(*args)
+            elif op == "console_open":
+                vm, force, console = args
+                result = await host.open_console(vm, force, partial(self._console, console),
+                                                 console)
+            elif op == "console_write":
+                await host.console_write(*args)
+            elif op == "console_close":
+                await host.console_close(*args)
             elif op == "connect":
                 await host.connect()
             elif op == "close":
@@ -85,6 +94,9 @@ class Agent:
             self.send(("failed", number, _readable(exc)))
         else:
             self.send(("done", number, result))
+
+    def _console(self, number: int, data: bytes, why: str) -> None:
+        self.send(("console", number, data, why))
 
     async def close(self) -> None:
         for task in list(self._tasks):

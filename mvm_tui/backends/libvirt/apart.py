@@ -61,6 +61,9 @@ class LibvirtApart:
         self._starting = asyncio.Lock()
         self._trace = ""  # where the running process writes its crash trace
         self._closed = False
+        # console number -> where what it writes goes (the process's numbers, not the host's)
+        self._consoles: dict[int, Callable[[bytes, str], None]] = {}
+        self._console_numbers = itertools.count(1)
 
     def host(self, name: str, uri: str, *, connect_timeout: float = 15.0,
              keepalive: KeepAlive | None = None, on_event: EventHandler | None = None,
@@ -92,6 +95,15 @@ class LibvirtApart:
             return await fut
         finally:
             self._pending.pop(number, None)
+
+    def console_opening(self, deliver: Callable[[bytes, str], None]) -> int:
+        """A number for a console about to open; what it writes goes to `deliver`."""
+        number = next(self._console_numbers)
+        self._consoles[number] = deliver
+        return number
+
+    def console_closed(self, number: int) -> None:
+        self._consoles.pop(number, None)
 
     async def _running(self) -> asyncio.subprocess.Process:
         if self._proc is not None and self._proc.returncode is None:
@@ -127,6 +139,12 @@ class LibvirtApart:
         kind = message[0]
         if kind == "hello":
             self._trace = message[1] or ""
+        elif kind == "console":
+            deliver = self._consoles.get(message[1])
+            if deliver is not None:
+                if not message[2]:
+                    del self._consoles[message[1]]
+                deliver(message[2], message[3])
         elif kind == "event":
             host = self._hosts.get(message[1])
             if host is not None:
@@ -149,6 +167,9 @@ class LibvirtApart:
             trace = f" (its trace: {self._trace})" if self._trace else ""
             log.error("%s: libvirt's process ended (%s)%s: its connections open again at the "
                       "next call", self.label, how, trace)
+        consoles, self._consoles = self._consoles, {}
+        for deliver in consoles.values():
+            deliver(b"", f"libvirt's client ended ({how}): the console with it")
         for fut, name, sent_to in list(self._pending.values()):
             if sent_to is proc and not fut.done():
                 fut.set_exception(HostUnreachable(
@@ -245,6 +266,23 @@ class ApartHost:
     async def migrate_apart(self, vm: str, dest_uri: str, params: dict[str, Any],
                             flags: int) -> None:
         await self._send("migrate", vm, dest_uri, params, flags)
+
+    async def open_console(self, vm: str, force: bool, deliver: Callable[[bytes, str], None],
+                           number: int | None = None) -> int:
+        number = self.apart.console_opening(deliver)  # (first: its output may come first)
+        try:
+            await self._send("console_open", vm, force, number)
+        except BaseException:
+            self.apart.console_closed(number)
+            raise
+        return number
+
+    async def console_write(self, number: int, data: bytes) -> None:
+        await self._send("console_write", number, data)
+
+    async def console_close(self, number: int) -> None:
+        self.apart.console_closed(number)
+        await self._send("console_close", number)
 
     async def close(self) -> None:
         await self.apart.close_host(self)

@@ -53,8 +53,8 @@ from typing import Any, TypeVar
 
 import libvirt  # type: ignore[import-untyped]
 
-from mvm_tui.backends.base import BackendError, HostUnreachable
-from mvm_tui.backends.libvirt import errors
+from mvm_tui.backends.base import BackendError, HostUnreachable, InvalidState
+from mvm_tui.backends.libvirt import console, errors
 from mvm_tui.backends.libvirt.changes import register_changes
 from mvm_tui.backends.libvirt.events import (
     EVENT_KINDS,
@@ -119,6 +119,8 @@ class LibvirtHost:
         self._closed = False
         self.events = EventQueue(name, on_event)
         self._opening: asyncio.Future[Link] | None = None  # a connect under way
+        self._console_numbers = itertools.count(1)
+        self._consoles: dict[int, Link] = {}  # open consoles: the connection each is on
         ensure_event_loop()
 
     @property
@@ -201,6 +203,30 @@ class LibvirtHost:
         finally:
             with suppress(libvirt.libvirtError):
                 conn.close()
+
+    async def open_console(self, vm: str, force: bool, deliver: console.Deliver,
+                           number: int | None = None) -> int:
+        """`vm`'s serial console (console.py): what it writes goes to deliver(data, ""), its
+        end to deliver(b"", why), both on this event loop. Returns its number."""
+        link = await self._ensure()
+        number = number if number is not None else next(self._console_numbers)
+        on_loop = console.on_loop(asyncio.get_running_loop(), deliver)
+        await asyncio.wrap_future(link.worker.submit(
+            lambda: console.open_console(link, vm, force, number, on_loop)))
+        self._consoles[number] = link
+        return number
+
+    async def console_write(self, number: int, data: bytes) -> None:
+        link = self._consoles.get(number)
+        if link is None or link.stale or link.dead:
+            raise InvalidState(f"{self.name}: the console is closed")
+        await asyncio.wrap_future(link.worker.submit(lambda: console.send(link, number, data)))
+
+    async def console_close(self, number: int) -> None:
+        link = self._consoles.pop(number, None)
+        if link is not None and not link.stale:
+            with suppress(BackendError):  # (its worker stopped: closed with the connection)
+                await asyncio.wrap_future(link.worker.submit(lambda: console.close(link, number)))
 
     def connection_closed(self, link: Link, reason: int) -> None:
         """The close callback (libvirt's event thread): the next call reconnects."""
@@ -293,6 +319,8 @@ class LibvirtHost:
             loop.call_soon_threadsafe(self.events.put, ev)
 
     def _close_link(self, link: Link) -> None:
+        why = "closed" if self._closed else "lost or replaced by a reconnect"
+        console.end_all(link, f"{self.name}: the libvirt connection was {why}")
         link.stale = link.dead = True
         for eid in link.event_ids:
             with suppress(libvirt.libvirtError):

@@ -49,6 +49,7 @@ class Link:
         self.event_ids: list[int] = []
         self.close_cb = False
         self.changes = DomainChanges()
+        self.consoles: dict[int, Any] = {}  # open console streams (console.ConsoleStream)
 
     def check(self) -> None:
         """Raise unless a call on this connection may be made now, from this thread."""

@@ -213,6 +213,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
     async def poll_host(self, host: str) -> HostPoll:
         h = self._host(host)
         await self._reach(h)
+        self._consoles.settle()
         now = self._clock.now()
         vms = polled(h.vms.values(), now, self.spec.boot_s, self.spec.vm_load_period_s,
                      h.phase)

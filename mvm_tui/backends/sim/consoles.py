@@ -28,6 +28,7 @@ class SimChannel:
 
     def __init__(self, name: str, greeting: str, on_close: Callable[[SimChannel], None]) -> None:
         self.name = name
+        self.why = ""
         self.size = (80, 24)
         self._out: asyncio.Queue[bytes] = asyncio.Queue()
         self._line = bytearray()
@@ -77,12 +78,12 @@ class SimChannel:
 
     async def close(self) -> None:
         await asyncio.sleep(0)
-        self.end()
+        self.end(f"the console of {self.name} was closed here")
 
-    def end(self) -> None:
+    def end(self, why: str) -> None:
         """The other end went away (the VM stopped, another client took the console)."""
         if not self._ended:
-            self._ended = True
+            self._ended, self.why = True, why
             self._out.put_nowait(b"")
             self._on_close(self)
 
@@ -95,6 +96,7 @@ class SimConsoles:
                  reach: Callable[[HostState], Awaitable[None]]) -> None:
         self._hosts, self._vms, self._reach = hosts, vms, reach
         self._held: dict[str, SimChannel] = {}  # VM -> the channel holding its console
+        self._where: dict[str, tuple[str, int]] = {}  # VM -> (host, generation) at its open
 
     async def open_console(self, vm: str, *, force: bool = False) -> SimChannel:
         v = self._vms.get(vm)
@@ -107,11 +109,22 @@ class SimConsoles:
         if held is not None:
             if not force:
                 raise ConsoleBusy(f"another client holds the console of {vm}")
-            held.end()
+            held.end(f"another client took the console of {vm} over")
         channel = SimChannel(vm, "\r\n".join(BOOT_LOG).format(name=vm) + "\r\n",
                              lambda c: self._release(vm, c))
         self._held[vm] = channel
+        self._where[vm] = (v.host, v.generation)
         return channel
+
+    def settle(self) -> None:
+        """Consoles of VMs that stopped or moved since they were opened end (as libvirt's
+        stream ends with the QEMU process it reads)."""
+        for vm, channel in list(self._held.items()):
+            v = self._vms.get(vm)
+            if v is None or v.power not in (PowerState.RUNNING, PowerState.PAUSED):
+                channel.end(f"{vm} stopped: its console with it")
+            elif (v.host, v.generation) != self._where[vm]:
+                channel.end(f"{vm} left {self._where[vm][0]}: its console there ended")
 
     def _release(self, vm: str, channel: SimChannel) -> None:
         if self._held.get(vm) is channel:

@@ -17,13 +17,17 @@ class SshShell:
 
     def __init__(self, label: str, process: asyncssh.SSHClientProcess[bytes]) -> None:
         self.label = label
+        self.why = ""
         self._process = process
 
     async def read(self) -> bytes:
         try:
-            return await self._process.stdout.read(65536)
-        except _CLOSED:
-            return b""
+            data = await self._process.stdout.read(65536)
+        except _CLOSED as exc:
+            data, self.why = b"", f"the shell on {self.label} ended: {exc}"
+        if not data and not self.why:
+            self.why = f"the shell on {self.label} ended"
+        return data
 
     async def write(self, data: bytes) -> None:
         try:
