@@ -86,8 +86,22 @@ class ConsoleChannel(Protocol):
     async def close(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class KeptLog:
+    """What a VM's serial console wrote, as its host keeps it: the end of the file."""
+
+    text: str  # (raw terminal output: escape sequences and all)
+    source: str  # where it is kept ("h3:/var/log/libvirt/qemu/web-1-serial.log")
+    why_none: str = ""  # when nothing is kept: why
+
+
 class Consoles(Protocol):
     """The serial consoles of the cluster's VMs."""
+
+    async def boot_log(self, vm: str) -> KeptLog:
+        """The end of what `vm`'s serial console wrote, kept by its host: readable while it
+        is stopped ("why did it not boot"), without attaching."""
+        ...
 
     async def open_console(self, vm: str, *, force: bool = False) -> ConsoleChannel:
         """VM `vm`'s serial console. ConsoleBusy when another client holds it, unless

@@ -128,7 +128,7 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
         self._workloads = (RealWorkloads(self, cluster.ha.lock_pool)
                            if self.layout is Layout.HCI else None)
         self._shells = SshShells(self.ssh)
-        self._consoles = RealConsoles(self.vm_info, lambda host: self._node(host).host)
+        self._consoles = RealConsoles(self.vm_info, lambda host: self._node(host).host, self.ssh)
 
     def ceph_admin(self) -> CephAdmin | None:
         return self if self.layout is Layout.HCI else None

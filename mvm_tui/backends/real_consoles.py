@@ -6,10 +6,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from functools import partial
 
 from mvm_tui.backends.base import InvalidState
+from mvm_tui.backends.capabilities import KeptLog
 from mvm_tui.backends.libvirt.calls import LibvirtCalls
+from mvm_tui.backends.libvirt.console import serial_log_path
+from mvm_tui.backends.ssh.pool import SshPool
 from mvm_tui.models import PowerState, Vm
+
+KEPT_BYTES = 64 * 1024  # of a kept serial log, the end that is read
 
 
 class LibvirtConsole:
@@ -58,9 +64,26 @@ class RealConsoles:
     """Consoles (backends/capabilities.py): a VM's console on the host it runs on."""
 
     def __init__(self, vm_info: Callable[[str], Awaitable[Vm]],
-                 hosts: Callable[[str], LibvirtCalls]) -> None:
+                 hosts: Callable[[str], LibvirtCalls], ssh: SshPool) -> None:
         self._vm_info = vm_info
         self._hosts = hosts
+        self._ssh = ssh
+
+    async def boot_log(self, vm: str) -> KeptLog:
+        found = await self._vm_info(vm)
+        host = found.host
+        if host is None:
+            raise InvalidState(f"{vm} is defined on no host")
+        path = await self._hosts(host).run(partial(serial_log_path, vm=vm), "console log")
+        if not path:
+            return KeptLog("", "", f"{vm}'s definition keeps no serial log (no <log> on its "
+                                   "serial device; VMs mvm-tui creates have one)")
+        result = await self._ssh.run(host, ["tail", "-c", str(KEPT_BYTES), path], sudo=True,
+                                     timeout=30, check=False)
+        if result.exit_status != 0:
+            return KeptLog("", f"{host}:{path}", f"nothing kept on {host} yet: "
+                                                 f"{result.stderr.strip() or 'no such file'}")
+        return KeptLog(result.stdout, f"{host}:{path}")
 
     async def open_console(self, vm: str, *, force: bool = False) -> LibvirtConsole:
         found = await self._vm_info(vm)

@@ -9,6 +9,7 @@ from textual.binding import Binding, BindingType
 from mvm_tui.backends.base import BackendError
 from mvm_tui.core.placement import rooms
 from mvm_tui.models import PowerAction, PowerState, Vm
+from mvm_tui.screens.boot_log import BootLogScreen
 from mvm_tui.screens.console import ConsoleScreen
 from mvm_tui.screens.placement import PlacementScreen
 from mvm_tui.screens.power_dialogs import escalate_modal, power_modal
@@ -35,6 +36,7 @@ class VmActionsScreen(VmChangeActions):
         Binding("y", "clone", "Clone", id="vm.clone", show=False),
         Binding("R", "rename", "Rename", id="vm.rename", show=False),
         Binding("c", "console", "Console", id="vm.console", show=False),
+        Binding("l", "boot_log", "Boot log", id="vm.boot_log", show=False),
     ]
 
     def selected_vm(self) -> Vm | None:
@@ -116,6 +118,11 @@ class VmActionsScreen(VmChangeActions):
             f"console of VM {name}",
             lambda force: sessions.open_console(name, force=force, via="TUI"),
             leaving=f"leaves the console; VM {name} keeps running"))
+
+    def action_boot_log(self) -> None:
+        vm, consoles = self.selected_vm(), self.cluster.backend.consoles()
+        if vm is not None and consoles is not None:
+            self.app.push_screen(BootLogScreen(vm.name, consoles))
 
     def action_placement(self) -> None:
         vm = self.selected_vm()

@@ -167,6 +167,9 @@ async def test_graceful_shutdown_of_a_real_guest(
     # libvirt's reason, VIR_DOMAIN_SHUTOFF_SHUTDOWN, tells the run the guest did it
     assert lab_session.store.notes(record.id)["outcome"] == "shut down by the guest"
     assert "reboot: Power down" in console.read_text()  # the guest powered itself off
+    consoles = cluster.backend.consoles()  # what the operator reads of it, stopped
+    assert consoles is not None
+    assert "reboot: Power down" in (await consoles.boot_log("tiny-linux")).text
 
 
 async def test_fencing_blocklists_a_hosts_ceph_clients(

@@ -101,6 +101,9 @@ async def test_a_vm_console_follows_its_vm(lab_session: Session, lab_info: lab.L
         assert b"Linux version" in booted
     finally:
         await second.close()
+    kept = await consoles.boot_log("tiny-linux")  # (the host's serial log, read over SSH)
+    assert kept.source == "h3:/var/log/libvirt/qemu/tiny-linux-serial.log"
+    assert kept.text.count("mvmlab-guest: shell on ttyS0") >= 2  # (both boots)
 
     dest = "h1"
     session = await cluster.consoles.open_console("tiny-linux", force=False, via="lab test")

@@ -5,8 +5,10 @@ held by another client is taken over only when confirmed, and the guest hears th
 from __future__ import annotations
 
 from textual.pilot import Pilot
+from textual.widgets import RichLog, Static
 
-from mvm_tui.models import PowerState
+from mvm_tui.models import PowerAction, PowerState
+from mvm_tui.screens.boot_log import BootLogScreen
 from mvm_tui.screens.console import ConsoleScreen
 from mvm_tui.screens.hosts import HostsScreen
 from mvm_tui.screens.vms import VmsScreen
@@ -106,3 +108,23 @@ async def test_a_shell_on_a_host_answers_its_hostname(running: Running) -> None:
     await wait_until(pilot, lambda: host.name in terminal.text, what="its name")
     await pilot.press("ctrl+right_square_bracket")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, HostsScreen), what="back")
+
+
+async def test_a_stopped_vms_kept_boot_log_shows_without_attaching(running: Running) -> None:
+    demo, pilot = running
+    name = running_vm(demo)
+    sim = sim_of(demo)
+    await sim.vm_power(await sim.vm_info(name), PowerAction.POWEROFF)
+    await pilot.press("3", "slash", *name, "enter", "l")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, BootLogScreen), what="log")
+    screen = screen_of(demo.app, BootLogScreen)
+    log = screen.query_one(RichLog)
+    await wait_until(pilot, lambda: len(log.lines) > 0, what="the kept log")
+    text = [strip.text for strip in log.lines]
+    assert any(f"Debian GNU/Linux 12 {name} ttyS0" in line for line in text)
+    assert text[-1].rstrip() == "reboot: Power down"
+    assert not any("\x1b" in line for line in text)  # (its colours rendered, not shown raw)
+    said = str(screen.query_one("#bootlog-said", Static).render())
+    assert f"/var/log/libvirt/qemu/{name}-serial.log" in said
+    await pilot.press("escape")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, VmsScreen), what="back")

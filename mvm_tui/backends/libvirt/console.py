@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -48,6 +49,20 @@ def on_loop(loop: asyncio.AbstractEventLoop, deliver: Deliver) -> Deliver:
             loop.call_soon_threadsafe(deliver, data, why)
 
     return threadsafe
+
+
+def serial_log_path(conn: Any, vm: str) -> str:
+    """Where `vm`'s host keeps what its serial console wrote ("" when its definition keeps
+    nothing: no <log> on its serial device)."""
+    try:
+        xml = conn.lookupByName(vm).XMLDesc(0)
+    except libvirt.libvirtError as exc:
+        raise errors.map_error(exc, f"console log of {vm}") from None
+    for serial in ET.fromstring(xml).iterfind("devices/serial"):
+        log = serial.find("log")
+        if log is not None and log.get("file"):
+            return str(log.get("file"))
+    return ""
 
 
 def open_console(link: Link, vm: str, force: bool, number: int, deliver: Deliver) -> None:

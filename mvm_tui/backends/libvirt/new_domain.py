@@ -72,6 +72,8 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
     for nic in spec.nics:
         nic_element(devices, nic.mac, nic.vlan, network, nic_offload)
     serial = ET.SubElement(devices, "serial", type="pty")
+    # what it wrote is kept on its host, read when it is stopped (Consoles.boot_log)
+    ET.SubElement(serial, "log", file=serial_log(spec.name), append="on")
     ET.SubElement(serial, "target", port="0")
     console = ET.SubElement(devices, "console", type="pty")
     ET.SubElement(console, "target", type="serial", port="0")
@@ -85,6 +87,12 @@ def domain_xml(spec: VmSpec, rbd: RbdAccess, network: str, cpu_mode: str = "host
     _text(rng, "backend", "/dev/urandom", model="random")
     ET.indent(root)  # the preview shows it as it is defined
     return ET.tostring(root, encoding="unicode")
+
+
+def serial_log(vm: str) -> str:
+    """Where the host keeps what VM `vm`'s serial console wrote (libvirt's own log directory,
+    rotated there by virtlogd)."""
+    return f"/var/log/libvirt/qemu/{vm}-serial.log"
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:

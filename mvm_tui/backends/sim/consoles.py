@@ -7,6 +7,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from mvm_tui.backends.base import ConsoleBusy, InvalidState, NotFound
+from mvm_tui.backends.capabilities import KeptLog
 from mvm_tui.backends.sim.state import HostState, VmState
 from mvm_tui.models import PowerState
 
@@ -21,6 +22,9 @@ BOOT_LOG = (
     "Debian GNU/Linux 12 {name} ttyS0",
     "",
 )
+
+POWER_DOWN = ("[  OK  ] Reached target \x1b[0;1;39mSystem Power Off\x1b[0m.\r\n"
+              "reboot: Power down\r\n")
 
 
 class SimChannel:
@@ -125,6 +129,16 @@ class SimConsoles:
                 channel.end(f"{vm} stopped: its console with it")
             elif (v.host, v.generation) != self._where[vm]:
                 channel.end(f"{vm} left {self._where[vm][0]}: its console there ended")
+
+    async def boot_log(self, vm: str) -> KeptLog:
+        v = self._vms.get(vm)
+        if v is None:
+            raise NotFound(f"VM {vm} does not exist")
+        await self._reach(self._hosts[v.host])
+        text = "\r\n".join(BOOT_LOG).format(name=vm) + "\r\n"
+        if v.power is PowerState.SHUTOFF:
+            text += POWER_DOWN
+        return KeptLog(text, f"{v.host}:/var/log/libvirt/qemu/{vm}-serial.log")
 
     def _release(self, vm: str, channel: SimChannel) -> None:
         if self._held.get(vm) is channel:

@@ -86,7 +86,8 @@ class ConsoleSessions:
         consoles = self.cluster.backend.consoles()
         if consoles is None:
             raise BackendError(f"cluster {self.cluster.name} offers no VM consoles")
-        console = FollowedConsole(consoles, self.cluster.backend.vm_info, vm)
+        console = FollowedConsole(consoles, self.cluster.backend.vm_info, vm,
+                                  wait=self.cluster.clock.sleep)
         await console.open(force)
         how = "took it over from another client" if force else "attached"
         return self._record(console, Targets(self.cluster.name, vm=vm),
