@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mvm_tui import crash, paths
-from mvm_tui.cli_workloads import add_workloads, run_workloads
+from mvm_tui.cli_workloads import add_consoles, add_workloads, run_workloads
 from mvm_tui.config_example import example_text
 
 # What a command needs is imported when it runs: `--help` and the light commands load no
@@ -47,6 +47,8 @@ examples:
   mvm-tui decommission HOST --config PATH --dry-run   the plan of a Ceph host's removal
   mvm-tui cluster create --from new.toml --config PATH   preflight, provision, add a cluster
   mvm-tui cluster trust [--check] --config PATH   the hosts' trust for live migration
+  mvm-tui console web-01 --demo     a VM's serial console in this terminal (ctrl+] leaves)
+  mvm-tui shell HOST --config PATH  a shell on a host in this terminal (ctrl+] leaves)
   mvm-tui config example > config.toml   an example configuration to edit
   mvm-tui lab up                    a real 3-host lab on this machine (root, Debian 12)
 """
@@ -81,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ha(sub)
     _add_decommission(sub)
     _add_cluster(sub)
+    add_consoles(sub, _common_options(True))
     _add_config(sub)
     sub.add_parser(
         "lab", add_help=False,
@@ -239,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(run_decommission(args.host, args.config, demo=args.demo,
                                                 dry_run=args.dry_run))
-        if args.command in ("plans", "vm", "image"):
+        if args.command in ("plans", "vm", "image", "console", "shell"):
             return asyncio.run(run_workloads(args, config))
         if args.command == "inventory":
             prompts = Prompts(accept_new_host_keys=args.accept_new_host_keys)

@@ -1,5 +1,6 @@
-"""The `plans`, `vm` and `image` subcommands of `mvm-tui`: their arguments, and running them
-(what they need is imported only when they run, so `--help` stays light)."""
+"""The `plans`, `vm`, `image`, `console` and `shell` subcommands of `mvm-tui`: their
+arguments, and running them (what they need is imported only when they run, so `--help` stays
+light)."""
 
 from __future__ import annotations
 
@@ -142,6 +143,46 @@ def _add_changes(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None:
         "nic", metavar="NIC", help="its MAC, or its VLAN when it is the only NIC there")
 
 
+def add_consoles(sub: Subcommands, common: argparse.ArgumentParser) -> None:
+    """`console VM` and `shell HOST`: console_cli.py."""
+    console = sub.add_parser(
+        "console", parents=[common],
+        help="a VM's serial console in this terminal (ctrl+] leaves; the VM keeps running)",
+        description="Attach this terminal to the VM's serial console: what is typed goes to "
+        "the VM as typed, until ctrl+]. Input from a pipe or a file goes too; once it ends, "
+        "the output is printed until nothing more comes for --wait seconds. Exit status 3 "
+        "when another client holds the console (nothing changes without --force).")
+    console.add_argument("vm", metavar="VM", help="the VM (it must be running)")
+    console.add_argument("--force", action="store_true",
+                         help="take the console over from another client holding it (that "
+                              "client is cut off)")
+    shell = sub.add_parser(
+        "shell", parents=[common],
+        help="a login shell on a host in this terminal (ctrl+] leaves and closes it)",
+        description="A login shell on the host, in a pty the size of this terminal, over SSH "
+        "(its host key checked). Input from a pipe or a file goes too; once it ends, the "
+        "output is printed until nothing more comes for --wait seconds.")
+    shell.add_argument("host", metavar="HOST", help="the host's name in the config")
+    for p in (console, shell):
+        p.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
+        p.add_argument("--wait", type=_quiet_seconds, default=2.0, metavar="SECONDS",
+                       help="when the input is not a terminal: once it ends, keep printing "
+                            "the output until it has been quiet this long (default 2)")
+        p.add_argument("--accept-new-host-keys", action="store_true",
+                       help="trust a host key not in known_hosts yet (a changed key is always "
+                            "refused)")
+
+
+def _quiet_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 to 3600")
+    return value
+
+
 def change_request(args: argparse.Namespace) -> dict[str, object]:
     """What `vm ACTION` asks, as services/workloads/change.py takes it."""
     action = args.vm_command
@@ -178,6 +219,10 @@ async def run_workloads(args: argparse.Namespace, config: Config) -> int:
     from mvm_tui import vm_cli
     from mvm_tui.session import Prompts
 
+    if args.command in ("console", "shell"):
+        from mvm_tui.console_cli import run_attach_command
+
+        return await run_attach_command(args, config)
     prompts = Prompts()
     if args.command == "plans":
         from mvm_tui.plans_cli import run_plans

@@ -93,7 +93,7 @@ class Cluster:
         executor.register(self._kind("vm.change"), partial(
             change.change_steps, backend, self.snapshot, self.ha_settings,
             self.poller.update_vm))
-        self.consoles = ConsoleSessions(self)
+        self.consoles = ConsoleSessions(backend, clock, executor)
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,

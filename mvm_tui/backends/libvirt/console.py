@@ -29,6 +29,7 @@ EAGAIN = -2  # what a non-blocking stream's recv/send returns when it would bloc
 WATCH = (libvirt.VIR_STREAM_EVENT_READABLE | libvirt.VIR_STREAM_EVENT_ERROR
          | libvirt.VIR_STREAM_EVENT_HANGUP)
 BUSY = "Active console session exists"  # libvirt's message when another client holds it
+PROBE_MS = 2000
 
 
 class ConsoleStream:
@@ -39,6 +40,7 @@ class ConsoleStream:
         self.deliver = deliver
         self.unsent = bytearray()
         self.queued = threading.Event()  # a drain is queued on the worker
+        self.probe = -1  # libvirt's timer that has the stream read now and then
         self.ended = False
 
 
@@ -90,7 +92,7 @@ def open_console(link: Link, vm: str, force: bool, number: int, deliver: Deliver
         raise errors.map_error(exc, context) from None
     console = ConsoleStream(number, vm, stream, deliver)
 
-    def ready(_stream: Any, _events: int, _opaque: object) -> None:
+    def ready(*_args: Any) -> None:
         # libvirt's event thread: no libvirt call here; the worker reads (once queued, the
         # event fires again until then: it is level-triggered)
         if console.queued.is_set():
@@ -105,6 +107,9 @@ def open_console(link: Link, vm: str, force: bool, number: int, deliver: Deliver
         with suppress(libvirt.libvirtError):
             stream.abort()
         raise errors.map_error(exc, context) from None
+    # The remote client raises no event for an error the daemon sends (another client took
+    # the console over): only a read finds it. So the stream is read every PROBE_MS too.
+    console.probe = libvirt.virEventAddTimeout(PROBE_MS, ready, None)
     link.consoles[number] = console
 
 
@@ -176,6 +181,8 @@ def end_all(link: Link, why: str) -> None:
 
 def _release(console: ConsoleStream) -> None:
     console.ended = True
+    if console.probe >= 0:
+        libvirt.virEventRemoveTimeout(console.probe)
     with suppress(libvirt.libvirtError):
         console.stream.eventRemoveCallback()
     with suppress(libvirt.libvirtError):  # (not finish(): that waits for the daemon's answer)

@@ -12,15 +12,13 @@ import asyncio
 import getpass
 import logging
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from mvm_tui.backends.base import BackendError
+from mvm_tui.backends.base import BackendError, ClusterBackend
 from mvm_tui.backends.capabilities import ConsoleChannel
-from mvm_tui.runs import RunError, Step, StepContext, Targets
+from mvm_tui.clock import Clock
+from mvm_tui.runs import RunError, RunExecutor, Step, StepContext, Targets
 from mvm_tui.services.consoles.follow import FollowedConsole
-
-if TYPE_CHECKING:
-    from mvm_tui.services.cluster import Cluster
 
 log = logging.getLogger(__name__)
 KIND = "console.session"
@@ -72,35 +70,38 @@ class ConsoleSessions:
     """Opens consoles and shells of one cluster, each session a run in History (one per
     cluster: Cluster.consoles)."""
 
-    def __init__(self, cluster: Cluster, user: str | None = None) -> None:
-        self.cluster = cluster
+    def __init__(self, backend: ClusterBackend, clock: Clock, executor: RunExecutor,
+                 user: str | None = None) -> None:
+        self.backend = backend
+        self.clock = clock
+        self.executor = executor
         self.user = user or getpass.getuser()
-        self.kind = f"{cluster.name}:{KIND}"
+        self.kind = f"{backend.name}:{KIND}"
         self._events: dict[int, asyncio.Queue[str]] = {}  # run -> what its session does
         self._tasks: set[asyncio.Task[Any]] = set()
-        cluster.executor.register(self.kind, self._steps)
+        executor.register(self.kind, self._steps)
 
     async def open_console(self, vm: str, *, force: bool, via: str) -> RecordedChannel:
         """VM `vm`'s serial console, following the VM (follow.py). ConsoleBusy, InvalidState,
         NotFound, BackendError as the backend's consoles raise them."""
-        consoles = self.cluster.backend.consoles()
+        consoles = self.backend.consoles()
         if consoles is None:
-            raise BackendError(f"cluster {self.cluster.name} offers no VM consoles")
-        console = FollowedConsole(consoles, self.cluster.backend.vm_info, vm,
-                                  wait=self.cluster.clock.sleep)
+            raise BackendError(f"cluster {self.backend.name} offers no VM consoles")
+        console = FollowedConsole(consoles, self.backend.vm_info, vm,
+                                  wait=self.clock.sleep)
         await console.open(force)
         how = "took it over from another client" if force else "attached"
-        return self._record(console, Targets(self.cluster.name, vm=vm),
+        return self._record(console, Targets(self.backend.name, vm=vm),
                             {"vm": vm, "user": self.user, "via": via, "forced": force},
                             f"Console of VM {vm}", f"{self.user} {how} ({via})")
 
     async def open_shell(self, host: str, columns: int, rows: int, *,
                          via: str) -> RecordedChannel:
-        shells = self.cluster.backend.shells()
+        shells = self.backend.shells()
         if shells is None:
-            raise BackendError(f"cluster {self.cluster.name} offers no host shells")
+            raise BackendError(f"cluster {self.backend.name} offers no host shells")
         shell = await shells.open_shell(host, columns, rows)
-        return self._record(shell, Targets(self.cluster.name, host=host),
+        return self._record(shell, Targets(self.backend.name, host=host),
                             {"host": host, "user": self.user, "via": via},
                             f"Shell on host {host}", f"{self.user} opened it ({via})")
 
@@ -112,7 +113,7 @@ class ConsoleSessions:
             channel.told = recorded.note
         events.put_nowait(opened)
         try:
-            run = self.cluster.executor.create(self.kind, title, params, targets)
+            run = self.executor.create(self.kind, title, params, targets)
         except RunError as exc:  # (the history cannot be written: the console still opens)
             log.warning("%s: not recorded in History: %s", title, exc)
             recorded.note(f"not recorded in History: {exc}")
@@ -126,7 +127,7 @@ class ConsoleSessions:
 
     async def _execute(self, run_id: int) -> None:
         try:
-            await self.cluster.executor.execute(run_id)
+            await self.executor.execute(run_id)
         except Exception:
             log.exception("console session %d could not be recorded", run_id)
         finally:
