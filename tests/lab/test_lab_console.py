@@ -49,6 +49,19 @@ async def until_said(shell: ConsoleChannel, text: bytes, seconds: float = 30.0) 
     return out
 
 
+async def until_prompt(console: ConsoleChannel) -> None:
+    """The guest's shell prompt, once it has booted (what is typed before its shell runs is
+    lost: Enter again every 2 s)."""
+    for _ in range(60):
+        await console.write(b"\r")
+        try:
+            await until_said(console, b"/ # ", 2)
+        except AssertionError:
+            continue
+        return
+    raise AssertionError("no shell prompt on the guest's console in 120 s")
+
+
 async def until_ended(shell: ConsoleChannel) -> None:
     while await shell.read():
         pass
@@ -86,13 +99,14 @@ async def test_a_vm_console_follows_its_vm(lab_session: Session, lab_info: lab.L
     assert consoles is not None
     first = await consoles.open_console("tiny-linux")
     try:
+        await until_prompt(first)
         await first.write(b"echo mvm-$((6*7))\r")  # (the echo shows the command, not 42)
-        await until_said(first, b"mvm-42")
+        await until_said(first, b"\nmvm-42")
         with pytest.raises(ConsoleBusy):
             await consoles.open_console("tiny-linux")
         second = await consoles.open_console("tiny-linux", force=True)
-    finally:
         await within(until_ended(first), 30)  # taken over: it ended
+    finally:
         await first.close()
     assert "tiny-linux" in first.why
     try:
@@ -107,6 +121,7 @@ async def test_a_vm_console_follows_its_vm(lab_session: Session, lab_info: lab.L
 
     dest = "h1"
     session = await cluster.consoles.open_console("tiny-linux", force=False, via="lab test")
+    await until_prompt(session)
     run_id = session.run_id
     assert run_id is not None
     recorded = asyncio.Event()
