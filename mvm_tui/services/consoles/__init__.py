@@ -1,12 +1,10 @@
-"""Consoles (issue 18): a VM's serial console and a host's shell, in the TUI and headless,
-each session recorded in History without its contents.
+"""Consoles (issue 18): a VM's serial console and a host's shell, in the TUI
+(screens/console.py) and headless (console_cli.py), each session recorded in History without
+its contents (sessions.py); a VM's console follows the VM across a live migration and a
+restart (follow.py).
 
-Built so far: the Consoles and Shells capabilities (backends/capabilities.py), the simulator's
-(backends/sim/consoles.py), host shells over the pooled SSH connection (backends/ssh/shell.py),
-the VT widget (widgets/terminal.py) and its screen (screens/console.py).
-
-Goes here: the session logic (attach, take over, reopen after a reboot or a migration, the kept
-boot log, the History record). A VM's console stream is libvirt's virDomainOpenConsole, which
-must run where libvirt runs: backends/libvirt/apart.py carries calls, a stream needs a channel
-of its own there, and libvirt's event loop running in that process.
+Where the bytes come from: backends/capabilities.py's Consoles and Shells; the simulator's
+(backends/sim/consoles.py); libvirt's console stream on real clusters
+(backends/libvirt/console.py, backends/real_consoles.py); a pty over the pooled SSH connection
+for host shells (backends/ssh/shell.py).
 """
