@@ -91,6 +91,17 @@ class Nic(Frozen):
     model: str = "virtio"
 
 
+class GraphicsConsole(Frozen):
+    """A VM's VNC or SPICE display, as its running domain's XML says: where it listens."""
+
+    kind: Literal["vnc", "spice"]
+    port: int | None = None  # TCP port; None: none assigned (autoport, not running) or a socket
+    tls_port: int | None = None  # SPICE's TLS port, when it has one
+    listen: str = ""  # the address it listens on; "": not said (qemu.conf's, 127.0.0.1)
+    # a unix socket on its host instead of a TCP port ("": its path is made when it starts)
+    socket: str | None = None
+
+
 class Vm(Frozen):
     name: str
     uuid: str
@@ -111,6 +122,7 @@ class Vm(Frozen):
     net_tx_bps: float = 0.0
     disks: tuple[Disk, ...] = ()
     nics: tuple[Nic, ...] = ()
+    graphics: tuple[GraphicsConsole, ...] = ()  # its VNC and SPICE displays
 
     @property
     def where(self) -> str:

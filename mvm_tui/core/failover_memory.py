@@ -21,10 +21,12 @@ VERSION = 1
 # change to save (a RADOS write per VM)
 LOAD = {"cpu_pct", "mem_used_mb", "mem_source", "disk_rd_bps", "disk_wr_bps", "net_rx_bps",
         "net_tx_bps"}
+# and its displays' ports: assigned anew at every start, of no use to a restart elsewhere
+NOT_KEPT = LOAD | {"graphics"}
 
 
 def export(engine: FailoverEngine) -> dict[str, Any]:
-    vms = {name: {"vm": rec.seen.model_dump(mode="json", exclude=LOAD), "home": rec.home}
+    vms = {name: {"vm": rec.seen.model_dump(mode="json", exclude=NOT_KEPT), "home": rec.home}
            for name, rec in sorted(engine._vms.items()) if rec.seen is not None}
     hosts = {h.name: {"fenced": True, "left_down": list(h.left_down)}
              for h in engine._hosts.values() if h.fenced}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -13,11 +14,13 @@ from textual.binding import Binding, BindingType
 from textual.widgets import Header, Static, TabbedContent, TabPane
 
 from mvm_tui.backends.base import BackendError
+from mvm_tui.core.graphics_tunnel import JumpBox
 from mvm_tui.models import MemSource, PowerState, Vm
 from mvm_tui.screens.run_detail import RunDetailScreen
 from mvm_tui.screens.vm_actions import VmActionsScreen
 from mvm_tui.services.cluster import POWER_TITLES, power_actions
 from mvm_tui.widgets import format as fmt
+from mvm_tui.widgets import graphics
 from mvm_tui.widgets.ask import AskModal
 from mvm_tui.widgets.footer import SteadyFooter
 from mvm_tui.widgets.literal import literal
@@ -70,6 +73,7 @@ class VmDetailScreen(VmActionsScreen):
         self.addresses: tuple[str, ...] | None = None  # the guest agent's last answer
         self.pending = ""  # what its next boot changes (its definition's size), when read
         self._asked_at: float | None = None  # (cluster clock) when it was last asked
+        self.jump_box: JumpBox | None = None  # this machine, for the consoles' tunnels
 
     def show(self, vm: str) -> None:
         """Show `vm` from now on (a kept screen, opened again: see `open_vm_detail`)."""
@@ -111,6 +115,12 @@ class VmDetailScreen(VmActionsScreen):
 
     def on_mount(self) -> None:
         self.sub_title = f"VM {self.vm_name}"
+        self.refresh_inventory()
+        self.run_worker(self._look_up_jump_box(), group="jump-box", exit_on_error=False)
+
+    async def _look_up_jump_box(self) -> None:
+        """This machine's name, for the graphical consoles' tunnels (a DNS lookup, once)."""
+        self.jump_box = await asyncio.to_thread(graphics.this_jump_box)
         self.refresh_inventory()
 
     def selected_vm(self) -> Vm | None:
@@ -169,6 +179,9 @@ class VmDetailScreen(VmActionsScreen):
             table.add_row("Disk I/O", f"read {fmt.rate(vm.disk_rd_bps)}, "
                                       f"write {fmt.rate(vm.disk_wr_bps)}")
             table.add_row("Network", f"rx {fmt.rate(vm.net_rx_bps)}, tx {fmt.rate(vm.net_tx_bps)}")
+        if vm.graphics:
+            for label, text in graphics.graphics_rows(vm, self.cluster.config, self.jump_box):
+                table.add_row(label, text)
         return table
 
     # -- disks and NICs (on their tabs)

@@ -5,13 +5,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, TabbedContent
 
+from mvm_tui.core.graphics_tunnel import JumpBox
+from mvm_tui.widgets import graphics
+
 from .conftest import SIZE, DemoApp, finish_latest_run, first_poll_shown, sim_of, wait_until
 
 HISTORY_SECONDS = 120.0  # two minutes of metrics before the picture is taken
+
+
+@pytest.fixture(autouse=True)
+def jump_box(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same jump box on every machine (VM detail's graphical console names it)."""
+    monkeypatch.setattr(graphics, "this_jump_box", lambda: JumpBox("jump.example.net", "ops"))
 
 
 class SnapCompare(Protocol):

@@ -1,4 +1,4 @@
-"""What the application needs from a domain's XML: size, disks, NICs and placement.
+"""What the application needs from a domain's XML: size, disks, NICs, graphics and placement.
 
 The XML comes from libvirtd (dom.XMLDesc()), so xml.etree is used as it is (defusedxml is not
 available); nothing here parses XML from anywhere else.
@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from typing import Literal
 
 from mvm_tui.backends.libvirt.metadata import placement_from_domain
-from mvm_tui.models import Nic, Placement
+from mvm_tui.models import GraphicsConsole, Nic, Placement
 
 _UNITS = {
     "b": 1,
@@ -29,6 +30,7 @@ _UNITS = {
     "tib": 1024**4,
 }
 MIB = 1024**2
+_GRAPHICS: dict[str, Literal["vnc", "spice"]] = {"vnc": "vnc", "spice": "spice"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class DomainXml:
     home_host: str | None
     priority: int = 0
     block_targets: frozenset[str] = frozenset()  # every <disk>'s target, cdroms too
+    graphics: tuple[GraphicsConsole, ...] = ()  # VNC and SPICE displays
 
 
 def _bytes(elem: ET.Element | None) -> int:
@@ -123,6 +126,41 @@ def parse_nics(devices: ET.Element | None) -> tuple[Nic, ...]:
     return tuple(nics)
 
 
+def _port(text: str | None) -> int | None:
+    """A graphics port attribute: None when absent, -1 (not assigned) or not a port."""
+    port = _int(text, -1)
+    return port if 0 < port < 65536 else None
+
+
+def parse_graphics(devices: ET.Element | None) -> tuple[GraphicsConsole, ...]:
+    """The VNC and SPICE displays (other kinds cannot be reached from afar). A running
+    domain's live XML has the ports libvirt assigned (autoport) and the address it listens
+    on, e.g. `<graphics type='vnc' port='5900' autoport='yes' listen='127.0.0.1'><listen
+    type='address' address='127.0.0.1'/></graphics>`; an inactive one port='-1'. A display
+    on a unix socket (`<listen type='socket' socket='...'/>`, or VNC's older socket='...'
+    attribute) has no port; one with `<listen type='none'/>` listens nowhere and is left out."""
+    consoles: list[GraphicsConsole] = []
+    for g in devices.findall("graphics") if devices is not None else ():
+        kind = _GRAPHICS.get(g.get("type", ""))
+        if kind is None:
+            continue
+        listen = g.find("listen")
+        how = listen.get("type", "address") if listen is not None else ""
+        if how == "none":
+            continue
+        socket = (listen.get("socket") if listen is not None else None) or g.get("socket")
+        if how == "socket" or (not how and socket):  # ("": its path is made when it starts)
+            consoles.append(GraphicsConsole(kind=kind, socket=socket or ""))
+            continue
+        # type 'address', or 'network' (its live XML has the network's address)
+        address = (listen.get("address") if listen is not None else None) or g.get("listen")
+        consoles.append(GraphicsConsole(
+            kind=kind, port=_port(g.get("port")),
+            tls_port=_port(g.get("tlsPort")) if kind == "spice" else None,
+            listen=address or ""))
+    return tuple(consoles)
+
+
 def domain_root(xml: str) -> ET.Element:
     """The <domain> element of dom.XMLDesc(); ValueError when it is not a domain's XML."""
     try:
@@ -158,4 +196,5 @@ def parse_domain(xml: str) -> DomainXml:
         priority=priority,
         block_targets=frozenset(
             t.get("dev", "") for t in root.findall("devices/disk/target")),
+        graphics=parse_graphics(devices),
     )

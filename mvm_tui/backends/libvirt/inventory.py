@@ -144,6 +144,7 @@ def domain_vm(
         disks=tuple(Disk(target=d.target, source=d.source, size_gb=round(size / GIB, 2),
                          bus=d.bus) for d, size in zip(spec.disks, sizes, strict=True)),
         nics=spec.nics,
+        graphics=spec.graphics,
     )
     if kept is not None:
         kept.keep_vm(spec.uuid, parts, vm)

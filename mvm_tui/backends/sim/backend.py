@@ -163,6 +163,7 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
             memory_mb=v.memory_mb,
             disks=tuple(disks),
             nics=nics,
+            graphics=v.graphics,
         )
         return VmState(
             template=template,

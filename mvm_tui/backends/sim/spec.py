@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from mvm_tui.backends.libvirt.uri import DEFAULT_TRANSPORT, Transport
-from mvm_tui.models import Layout, Placement, PowerState
+from mvm_tui.models import GraphicsConsole, Layout, Placement, PowerState
 
 GB = 1_000_000_000  # storage sizes are decimal, as disk vendors and `ceph df` count them
 MIB = 1 << 20  # memory sizes are binary
@@ -38,6 +38,14 @@ class SimVmSpec:
     extra_disks_gb: tuple[float, ...] = ()  # vdb, vdc, ...
     load: float | None = None  # typical share of its vCPUs in use (0-1); None: drawn from the seed
     acpi: bool = True  # False: the guest ignores ACPI, so a shutdown never completes
+    vnc_port: int | None = None  # its VNC display's port, on 127.0.0.1 (libvirt's default)
+
+    @property
+    def graphics(self) -> tuple[GraphicsConsole, ...]:
+        """Its displays, as a running domain's XML would list them."""
+        if self.vnc_port is None:
+            return ()
+        return (GraphicsConsole(kind="vnc", port=self.vnc_port, listen="127.0.0.1"),)
 
 
 @dataclass(frozen=True)
