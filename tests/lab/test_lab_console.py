@@ -20,12 +20,15 @@ from mvm_tui import lab
 from mvm_tui.backends.base import ConsoleBusy
 from mvm_tui.backends.capabilities import ConsoleChannel
 from mvm_tui.backends.reach import ssh_target
+from mvm_tui.backends.real import RealBackend
 from mvm_tui.backends.ssh import SshPool
 from mvm_tui.backends.ssh.shell import SshShells
 from mvm_tui.clock import within
 from mvm_tui.config import load_config
+from mvm_tui.core.graphics_tunnel import JumpBox, graphics_access
 from mvm_tui.runs import RunChanged, RunState
 from mvm_tui.session import Session
+from mvm_tui.widgets.graphics import host_route
 from tests.lab.placing import put_running_on
 
 pytestmark = pytest.mark.lab
@@ -146,3 +149,32 @@ async def test_a_vm_console_follows_its_vm(lab_session: Session, lab_info: lab.L
     assert any(f"open again, on {dest}" in line for line in lines), lines
     assert any("ended: the operator left it" in line for line in lines), lines
     assert not any("moved-" in line for line in lines)  # (never what was typed)
+
+
+async def test_a_vm_vnc_display_is_where_vm_detail_says(lab_session: Session) -> None:
+    """tiny-linux has VNC on its host's 127.0.0.1 (libvirt's default): the port the poll
+    read from its live XML answers as a VNC server there (reached over the host's pooled SSH
+    connection, as the tunnel VM detail shows would reach it), and the tunnel logs in to that
+    host and forwards to that port."""
+    backend = lab_session.clusters[0].backend
+    assert isinstance(backend, RealBackend)
+    await put_running_on(backend, "tiny-linux", "h3")
+    vm = await backend.vm_info("tiny-linux")
+    (vnc,) = vm.graphics
+    assert (vnc.kind, vnc.listen) == ("vnc", "127.0.0.1")
+    assert vnc.port is not None
+    assert vnc.port >= 5900
+    conn = await backend.ssh.connection("h3")
+    reader, writer = await conn.open_connection(vnc.listen, vnc.port)
+    try:
+        assert (await within(reader.readexactly(12), 10)).startswith(b"RFB 003.")
+    finally:
+        writer.close()
+    config = lab_session.clusters[0].config
+    route = host_route(config, "h3")
+    assert route is not None
+    access = graphics_access(vnc, route, JumpBox("jump.example", "ops"))
+    assert access.command is not None
+    assert f"-L {vnc.port + 10000}:127.0.0.1:{vnc.port}" in access.command
+    assert access.command.endswith(f"root@{route.address}")
+    assert access.uri == f"vnc://localhost:{vnc.port + 10000}"
