@@ -16,6 +16,7 @@ from mvm_tui.backends.capabilities import (
     Failover,
     FaultInjector,
     Shells,
+    Snapshots,
     Workloads,
 )
 from mvm_tui.models import (
@@ -164,6 +165,10 @@ class ClusterBackend(ABC):
 
     def consoles(self) -> Consoles | None:
         """VMs' serial consoles."""
+        return None
+
+    def snapshots(self) -> Snapshots | None:
+        """Snapshots of VMs' RBD disks (HCI clusters)."""
         return None
 
     def shells(self) -> Shells | None:

@@ -316,3 +316,53 @@ class Workloads(VmChanges, Protocol):
         ...
     def define_kept_commands(self, host: str, vm: str) -> list[str]: ...
     async def define_kept(self, host: str, vm: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class VmSnapshot:
+    """A snapshot of a VM: one RBD snapshot of that name on each of its disks (issue 19)."""
+
+    name: str
+    taken: float  # when (seconds since the epoch)
+    size_bytes: int  # its disks' sizes when it was taken
+    consistency: str  # CONSISTENCY's: how consistent its disks are; "" when not known
+    disks: tuple[str, ...]  # the RBD images that have it
+    complete: bool = True  # every disk of the VM has it (False: made elsewhere, or half made)
+
+
+# a snapshot's consistency: its guest's filesystems frozen by its agent; the VM shut off; taken
+# while it ran without its agent (as if it had lost power then: what a journal recovers)
+CONSISTENCY = {"frozen": "filesystems frozen by the guest agent", "stopped": "VM shut off",
+               "crash": "crash-consistent (no guest agent answered)"}
+
+
+class Snapshots(Protocol):
+    """Snapshots of a VM's RBD disks, all at one instant. `images` are the VM's disks in the
+    cluster's pool, `host` where it is defined (the commands run there)."""
+
+    async def snapshots(self, host: str, vm: str, images: Sequence[str]) -> list[VmSnapshot]:
+        """Oldest first."""
+        ...
+
+    def take_commands(self, host: str, vm: str, images: Sequence[str], name: str,
+                      running: bool) -> list[str]: ...
+
+    async def take(self, host: str, vm: str, images: Sequence[str], name: str,
+                   running: bool) -> str:
+        """Take snapshot `name` of every image; returns its consistency (CONSISTENCY). A
+        running VM's filesystems are frozen through its agent when it answers, thawed in every
+        case (by the host itself, should this process or its connection die meanwhile);
+        otherwise a VM of several disks is paused for the snapshots (one instant)."""
+        ...
+
+    def revert_commands(self, host: str, vm: str, images: Sequence[str],
+                        name: str) -> list[str]: ...
+
+    async def revert(self, host: str, vm: str, images: Sequence[str], name: str) -> None:
+        """Every image rolled back to snapshot `name` (the VM shut off: the caller checks)."""
+        ...
+
+    def delete_commands(self, host: str, vm: str, images: Sequence[str],
+                        name: str) -> list[str]: ...
+
+    async def delete(self, host: str, vm: str, images: Sequence[str], name: str) -> None: ...

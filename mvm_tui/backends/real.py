@@ -46,6 +46,7 @@ from mvm_tui.backends.real_checks import RealChecks
 from mvm_tui.backends.real_consoles import RealConsoles
 from mvm_tui.backends.real_failover import RealFailover, cluster_ipmi
 from mvm_tui.backends.real_options import HostInfo, RealOptions
+from mvm_tui.backends.real_snapshots import RealSnapshots
 from mvm_tui.backends.real_workloads import (
     RealWorkloads,
     guest_addresses_command,
@@ -128,6 +129,7 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
         self._workloads = (RealWorkloads(self, cluster.ha.lock_pool)
                            if self.layout is Layout.HCI else None)
         self._shells = SshShells(self.ssh)
+        self._snapshots = RealSnapshots(self) if self.layout is Layout.HCI else None
         self._consoles = RealConsoles(self.vm_info, lambda host: self._node(host).host, self.ssh)
 
     def ceph_admin(self) -> CephAdmin | None:
@@ -135,6 +137,9 @@ class RealBackend(RealChecks, RealCeph, ClusterBackend):
 
     def workloads(self) -> RealWorkloads | None:
         return self._workloads
+
+    def snapshots(self) -> RealSnapshots | None:
+        return self._snapshots
 
     def consoles(self) -> RealConsoles:
         return self._consoles

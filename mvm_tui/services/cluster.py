@@ -39,6 +39,7 @@ from mvm_tui.services.workloads.delete import KEEP_DAYS, delete_params, delete_s
 from mvm_tui.services.workloads.images import import_steps, remove_steps, rename_steps
 from mvm_tui.services.workloads.rename import rename_vm_params, rename_vm_steps
 from mvm_tui.services.workloads.restore import restore_params, restore_steps
+from mvm_tui.services.workloads.snapshots import SnapshotRuns
 
 # Which actions apply in which power state; the UI offers nothing else.
 POWER_ACTIONS_BY_STATE: dict[PowerState, tuple[PowerAction, ...]] = {
@@ -94,6 +95,7 @@ class Cluster:
             change.change_steps, backend, self.snapshot, self.ha_settings,
             self.poller.update_vm))
         self.consoles = ConsoleSessions(backend, clock, executor)
+        self.snapshots = SnapshotRuns(executor, self._kind(""), backend)
         self.maintenance = MaintenanceRuns(
             executor, self._kind(""), backend, clock, self.snapshot,
             vm_changed=self.poller.update_vm,

@@ -1,0 +1,155 @@
+"""RealBackend's Snapshots (issue 19): RBD snapshots of a VM's disks, taken on the VM's host as
+root over its pooled SSH connection. libvirt's own snapshots need qcow2; on RBD a snapshot is
+`rbd snap create` on every disk, with the guest's filesystems frozen by its agent meanwhile.
+
+A running VM's snapshot is one shell script on its host, so the host itself thaws the guest
+(and resumes it, if it was paused for the snapshot) whatever happens to this process or its
+connection: an exit trap runs on every end of the script, also on SIGHUP when the SSH session
+drops. A guest whose agent does not answer is snapshotted crash-consistent; one of several
+disks is paused meanwhile, so every disk is taken at the same instant.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import shlex
+import time
+from collections.abc import Sequence
+from typing import Protocol
+
+from mvm_tui.backends import workload_commands as cmd
+from mvm_tui.backends.base import BackendError, NotFound
+from mvm_tui.backends.capabilities import CliResult, VmSnapshot
+
+META = "mvm.snap."  # + the snapshot's name: its consistency, on the VM's first disk
+FREEZE_TIMEOUT_S = 30  # the agent's answer to a freeze or a thaw
+TAKE_TIMEOUT_S = 600.0
+ROLLBACK_TIMEOUT_S = 6 * 3600.0  # a rollback writes back every block of the image
+
+
+class RootOnHost(Protocol):
+    async def as_root(self, host: str, argv: Sequence[str], stdin: str | None = None,
+                      timeout: float | None = None) -> CliResult: ...
+
+
+def take_script(vm: str, pool: str, images: Sequence[str], name: str) -> str:
+    """The script that snapshots a running (or paused) VM on its host; it prints the
+    snapshot's consistency."""
+    virsh = shlex.join(cmd.VIRSH)
+    q = shlex.quote
+    snaps = "\n".join(f"rbd snap create {q(f'{pool}/{i}@{name}')}" for i in images)
+    pause = "1" if len(images) > 1 else "0"
+    return f"""set -eu
+v={q(vm)} frozen=0 paused=0 how=crash
+finish() {{
+  if [ $frozen = 1 ]; then timeout {FREEZE_TIMEOUT_S} {virsh} domfsthaw "$v" >/dev/null \\
+    || echo "mvm-tui: the guest of $v was not thawed" >&2; fi
+  if [ $paused = 1 ]; then {virsh} resume "$v" >/dev/null \\
+    || echo "mvm-tui: $v was not resumed" >&2; fi
+}}
+trap finish EXIT
+trap 'exit 129' HUP INT TERM
+if [ "$({virsh} domstate "$v")" = running ]; then
+  if timeout {FREEZE_TIMEOUT_S} {virsh} domfsfreeze "$v" >/dev/null 2>&1; then
+    frozen=1 how=frozen
+  else
+    [ $? != 124 ] || frozen=1  # (cut short: some filesystems may be frozen)
+    if [ {pause} = 1 ]; then {virsh} suspend "$v" >/dev/null; paused=1; fi
+  fi
+fi
+{snaps}
+rbd image-meta set {q(f'{pool}/{images[0]}')} {q(META + name)} "$how"
+echo "$how"
+"""
+
+
+def parse_snaps(text: str) -> dict[str, tuple[float, int]]:
+    """`rbd snap ls --format json`: name -> (taken, size in bytes)."""
+    out = {}
+    for snap in json.loads(text or "[]"):
+        try:  # ctime's format, in the host's time zone (UTC on hypervisors, assumed)
+            taken = float(calendar.timegm(time.strptime(snap["timestamp"],
+                                                        "%a %b %d %H:%M:%S %Y")))
+        except (KeyError, ValueError):
+            taken = 0.0
+        out[str(snap["name"])] = (taken, int(snap.get("size", 0)))
+    return out
+
+
+class RealSnapshots:
+    def __init__(self, backend: RootOnHost, pool: str = "vms") -> None:
+        self.backend, self.pool = backend, pool
+
+    async def _must(self, host: str, argv: Sequence[str], timeout: float = 120.0) -> str:
+        r = await self.backend.as_root(host, argv, timeout=timeout)
+        if r.exit_status != 0:
+            raise BackendError(f"{cmd.on(host, argv)} failed: "
+                               + (r.stderr.strip().splitlines() or ["no message"])[-1])
+        return r.stdout
+
+    def _snap(self, image: str, name: str) -> str:
+        return f"{self.pool}/{image}@{name}"
+
+    async def snapshots(self, host: str, vm: str, images: Sequence[str]) -> list[VmSnapshot]:
+        per_image = [parse_snaps(await self._must(
+            host, ["rbd", "snap", "ls", "--format", "json", f"{self.pool}/{i}"]))
+            for i in images]
+        meta = json.loads(await self._must(host, ["rbd", "image-meta", "list", "--format",
+                                                  "json", f"{self.pool}/{images[0]}"]) or "{}")
+        names = sorted({n for snaps in per_image for n in snaps},
+                       key=lambda n: min(s[n][0] for s in per_image if n in s))
+        return [VmSnapshot(
+            name=n, taken=min(s[n][0] for s in per_image if n in s),
+            size_bytes=sum(s[n][1] for s in per_image if n in s),
+            consistency=str(meta.get(META + n, "")),
+            disks=tuple(i for i, s in zip(images, per_image, strict=True) if n in s),
+            complete=all(n in s for s in per_image)) for n in names]
+
+    def take_commands(self, host: str, vm: str, images: Sequence[str], name: str,
+                      running: bool) -> list[str]:
+        return [cmd.on(host, argv) for argv in self._take(vm, images, name, running)]
+
+    def _take(self, vm: str, images: Sequence[str], name: str,
+              running: bool) -> list[list[str]]:
+        if running:
+            return [["sh", "-c", take_script(vm, self.pool, images, name)]]
+        return [*(["rbd", "snap", "create", self._snap(i, name)] for i in images),
+                ["rbd", "image-meta", "set", f"{self.pool}/{images[0]}", META + name,
+                 "stopped"]]
+
+    async def take(self, host: str, vm: str, images: Sequence[str], name: str,
+                   running: bool) -> str:
+        out = ""
+        for argv in self._take(vm, images, name, running):
+            out = await self._must(host, argv, TAKE_TIMEOUT_S)
+        return out.strip() if running else "stopped"
+
+    def revert_commands(self, host: str, vm: str, images: Sequence[str],
+                        name: str) -> list[str]:
+        return [cmd.on(host, self._rollback(i, name)) for i in images]
+
+    def _rollback(self, image: str, name: str) -> list[str]:
+        return ["rbd", "snap", "rollback", "--no-progress", self._snap(image, name)]
+
+    async def revert(self, host: str, vm: str, images: Sequence[str], name: str) -> None:
+        for image in images:
+            await self._must(host, self._rollback(image, name), ROLLBACK_TIMEOUT_S)
+
+    def delete_commands(self, host: str, vm: str, images: Sequence[str],
+                        name: str) -> list[str]:
+        return [cmd.on(host, argv) for argv in self._delete(images, name)]
+
+    def _delete(self, images: Sequence[str], name: str) -> list[list[str]]:
+        return [*(["rbd", "snap", "rm", "--no-progress", self._snap(i, name)] for i in images),
+                ["rbd", "image-meta", "remove", f"{self.pool}/{images[0]}", META + name]]
+
+    async def delete(self, host: str, vm: str, images: Sequence[str], name: str) -> None:
+        have = {s.name: s for s in await self.snapshots(host, vm, images)}.get(name)
+        if have is None:
+            raise NotFound(f"{vm} has no snapshot named {name}")
+        *snaps, meta = self._delete(images, name)
+        for argv in snaps:
+            if argv[-1].split("/", 1)[1].rsplit("@", 1)[0] in have.disks:  # (a resumed delete)
+                await self._must(host, argv)
+        await self.backend.as_root(host, meta)  # (no such key: nothing to remove)
