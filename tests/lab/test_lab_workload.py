@@ -156,6 +156,7 @@ async def test_a_vm_made_from_a_cloud_image_boots_with_its_seed_and_answers_over
     assert addresses == (f"{VM_ADDRESS}/24",)
     answer = await _ssh(lab_info, "h1", vm_key, tmp_path, "hostname", BOOT_S)
     assert answer == "wl-1"
+    await _snapshot_frozen_and_thawed(lab_session, lab_info, vm_key, tmp_path)
     await _changes_live(lab_session, lab_info, vm_key, tmp_path)
 
     host = await _fails_over(lab_session, lab_info, tmp_path)
@@ -378,6 +379,27 @@ async def _agent_addresses(backend: ClusterBackend, timeout: float) -> tuple[str
             return addresses
         assert time.monotonic() < deadline, f"wl-1's guest agent says {addresses}"
         await asyncio.sleep(5)
+
+
+async def _snapshot_frozen_and_thawed(session: Session, lab_info: lab.LabInfo, key: Path,
+                                      tmp: Path) -> None:
+    """Issue 19: a snapshot of the running guest, its filesystems frozen by its agent; the
+    guest writes to its root filesystem again right after (thawed)."""
+    cluster = session.clusters[0]
+    vm = await cluster.backend.vm_info("wl-1")
+    params = await cluster.snapshots.params("take", vm, "app-ok")
+    started = time.monotonic()
+    taken = await cluster.execute(cluster.snapshots.create_run("take", params).id)
+    assert taken.state is RunState.DONE, taken.error
+    print(f"wl-1 snapshotted (frozen) in {time.monotonic() - started:.1f} s")
+    assert session.store.notes(taken.id)["consistency"] == "frozen"
+    written = "sync; touch /var/tmp/after-snap && sync && echo written"
+    assert await _ssh(lab_info, "h1", key, tmp, written, 60) == "written"
+    (snap,) = await cluster.snapshots.of(vm)
+    assert (snap.name, snap.consistency, snap.complete) == ("app-ok", "frozen", True)
+    gone = await cluster.execute(cluster.snapshots.create_run(
+        "delete", await cluster.snapshots.params("delete", vm, "app-ok")).id)
+    assert gone.state is RunState.DONE, gone.error
 
 
 async def _ssh(lab_info: lab.LabInfo, through: str, key: Path, tmp: Path, command: str,
