@@ -13,6 +13,10 @@ live migration ends the stream on the old host, and the session opens it again o
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +30,7 @@ from mvm_tui.backends.ssh.shell import SshShells
 from mvm_tui.clock import within
 from mvm_tui.config import load_config
 from mvm_tui.core.graphics_tunnel import JumpBox, graphics_access
-from mvm_tui.runs import RunChanged, RunState
+from mvm_tui.runs import RunChanged, RunState, RunStore
 from mvm_tui.session import Session
 from mvm_tui.widgets.graphics import host_route
 from tests.lab.placing import put_running_on
@@ -178,3 +182,39 @@ async def test_a_vm_vnc_display_is_where_vm_detail_says(lab_session: Session) ->
     assert f"-L {vnc.port + 10000}:127.0.0.1:{vnc.port}" in access.command
     assert access.command.endswith(f"root@{route.address}")
     assert access.uri == f"vnc://localhost:{vnc.port + 10000}"
+
+
+async def test_headless_console_and_shell_on_the_lab(lab_session: Session,
+                                                     lab_info: lab.LabInfo,
+                                                     tmp_path: Path) -> None:
+    """`mvm-tui shell HOST` and `mvm-tui console VM` from a script, on the lab's real hosts:
+    commands piped in, their answers printed, each session in History."""
+    backend = lab_session.clusters[0].backend
+    await put_running_on(backend, "tiny-linux", "h3")
+    consoles = backend.consoles()
+    assert consoles is not None
+    booted = await consoles.open_console("tiny-linux")  # (what is typed while it boots is lost)
+    try:
+        await until_prompt(booted)
+    finally:
+        await booted.close()
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path)}
+    base = [sys.executable, "-m", "mvm_tui.cli", "--config", str(lab_info.config_path)]
+
+    def run(*args: str, stdin: bytes) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run([*base, *args], input=stdin, capture_output=True, timeout=120,
+                              env=env)
+
+    shell = await asyncio.to_thread(run, "shell", "h1", "--wait", "3",
+                                    stdin=b"hostname; echo sum-$((2+3))\r")
+    assert shell.returncode == 0, shell.stderr
+    assert b"\nmvmlab-h1\r\n" in shell.stdout
+    assert b"\nsum-5\r\n" in shell.stdout
+    console = await asyncio.to_thread(run, "console", "tiny-linux", "--wait", "5",
+                                      stdin=b"echo vm-$((6*7))\r")
+    assert console.returncode == 0, console.stderr
+    assert b"\nvm-42\r\n" in console.stdout, console.stdout[-400:]
+    store = RunStore(tmp_path / "mvm-tui" / "runs.sqlite3")
+    titles = {r.title: r.params["via"] for r in store.list_runs()}
+    store.close()
+    assert titles == {"Shell on host h1": "CLI", "Console of VM tiny-linux": "CLI"}
