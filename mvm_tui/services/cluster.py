@@ -261,12 +261,17 @@ class Cluster:
                               self.ha_settings, host, start)
 
     async def clone_params(self, vm: Vm, name: str, **options: Any) -> dict[str, Any]:
-        """Cloning stopped `vm` as `name` (options: host, start, address, gateway, dns);
-        ValueError or InvalidState saying why not (nothing is done)."""
+        """Cloning stopped `vm` as `name`, or `vm` as its snapshot was (options: host, start,
+        address, gateway, dns, snapshot); ValueError or InvalidState saying why not (nothing
+        is done)."""
         w = self.backend.workloads()
         if w is None or vm.host is None:
             raise InvalidState(f"{vm.name} cannot be cloned here (HCI clusters only, on a "
                                "host)")
+        at = options.get("snapshot")
+        if at is not None and not any(s.name == at and s.complete
+                                      for s in await self.snapshots.of(vm)):
+            raise ValueError(f"{vm.name} has no complete snapshot named {at}")
         return clone_params(vm, await w.shape(vm.host, vm.name), name, self.snapshot(),
                             self.ha_settings, **options)
 

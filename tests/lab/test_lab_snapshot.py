@@ -2,10 +2,11 @@
 
 Expected, written before running it: known data (a 1 MiB pattern 0xaa) on the disk of a shut
 off VM; a snapshot of it is "stopped"-consistent; other data written over it (0xbb); reverting
-brings the first back (qemu-io verifies the pattern). Started, the VM (no guest agent: a BIOS
-guest without an OS) is snapshotted crash-consistent and keeps running. A revert planned while
-it was shut off fails at its step when it runs again (the guard holds when the step runs), and
-changes nothing. Deleting the snapshots leaves none."""
+brings the first back (qemu-io verifies the pattern); 0xcc written then. Started, the VM (no
+guest agent: a BIOS guest without an OS) is snapshotted crash-consistent and keeps running; a
+new VM cloned from the first snapshot meanwhile has 0xaa on its disk while the source keeps
+0xcc. A revert planned while it was shut off fails at its step when it runs again (the guard
+holds when the step runs), and changes nothing. Deleting the snapshots leaves none."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import asyncio
 import pytest
 
 from mvm_tui import lab
+from mvm_tui.core.new_vm import disk_rbd
 from mvm_tui.models import PowerAction, PowerState
 from mvm_tui.runs import RunState
 from mvm_tui.services.cluster import Cluster
@@ -24,11 +26,12 @@ pytestmark = pytest.mark.lab
 VM = "snap-a"
 
 
-async def qemu_io(cluster: Cluster, command: str) -> str:
+async def qemu_io(cluster: Cluster, command: str, image: str = VM) -> str:
     """qemu-io on h1 against the VM's image (as the lab's client.admin)."""
     backend = cluster.backend
     result = await backend.ssh.run(  # type: ignore[attr-defined]
-        "h1", ["qemu-io", "-f", "raw", f"rbd:vms/{VM}:id=admin", "-c", command], timeout=60)
+        "h1", ["qemu-io", "-f", "raw", f"rbd:vms/{image}:id=admin", "-c", command],
+        timeout=60)
     out: str = result.stdout + result.stderr
     assert "failed" not in out.lower(), out
     return out
@@ -68,12 +71,25 @@ async def test_snapshot_revert_and_delete_on_real_rbd(lab_session: Session,
 
     assert await run(cluster, "revert", "before") is RunState.DONE
     assert "read 1048576/1048576 bytes" in await qemu_io(cluster, "read -P 0xaa 0 1M")
+    await qemu_io(cluster, "write -P 0xcc 0 1M")
 
     await power(cluster, PowerAction.START, PowerState.RUNNING)
     assert await run(cluster, "take", "live") is RunState.DONE
     assert (await cluster.backend.vm_info(VM)).power is PowerState.RUNNING
     snaps = {s.name: s for s in await cluster.snapshots.of(await cluster.backend.vm_info(VM))}
     assert snaps["live"].consistency == "crash"  # (no guest agent answered)
+
+    # a new VM from the first snapshot, its source running meanwhile
+    params = await cluster.clone_params(await cluster.backend.vm_info(VM), "snap-b",
+                                        snapshot="before")
+    cloned = await cluster.execute(cluster.create_clone_run(params).id)
+    assert cloned.state is RunState.DONE, cloned.error
+    assert "read 1048576/1048576 bytes" in await qemu_io(cluster, "read -P 0xaa 0 1M",
+                                                         disk_rbd("snap-b", 0))
+    await qemu_io(cluster, "read -P 0xcc 0 1M")  # (the source as it is now)
+    copy = await cluster.backend.vm_info("snap-b")
+    gone = await cluster.execute(cluster.create_delete_run(cluster.delete_params(copy)).id)
+    assert gone.state is RunState.DONE, gone.error
 
     await power(cluster, PowerAction.POWEROFF, PowerState.SHUTOFF)
     vm = await cluster.backend.vm_info(VM)

@@ -30,11 +30,12 @@ from mvm_tui.services.workloads import check_free_name, start_step, workloads_of
 def clone_params(source: Vm, shape: VmShape, name: str, snap: ClusterSnapshot,
                  settings: HaSettings, *, host: str | None = None, start: bool = False,
                  address: str | None = None, gateway: str = "",
-                 dns: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The parameters of cloning `source` (its `shape` read now) as `name`; ValueError or
-    InvalidState saying why it cannot be (nothing is done)."""
+                 dns: tuple[str, ...] = (), snapshot: str | None = None) -> dict[str, Any]:
+    """The parameters of cloning `source` (its `shape` read now) as `name`, as it is or as its
+    `snapshot` was (the caller checked it has it); ValueError or InvalidState saying why it
+    cannot be (nothing is done)."""
     check_free_name(name, snap)
-    if source.power in LIVE:
+    if source.power in LIVE and snapshot is None:
         raise InvalidState(f"{source.name} is {source.power.value}: shut it down first (a "
                            "running VM's disks are not copied)")
     if source.host is None:
@@ -52,6 +53,7 @@ def clone_params(source: Vm, shape: VmShape, name: str, snap: ClusterSnapshot,
             "name": name, "uuid": new_uuid, "host": chosen, "renames": renames,
             "macs": [mac_for(new_uuid, i) for i in range(len(shape.nics))],
             "vcpus": shape.next_vcpus, "memory_mb": shape.next_memory_mb, "start": start,
+            "snapshot": snapshot,
             "static": None if address is None else
             {"address": address, "gateway": gateway, "dns": list(dns)}}
 
@@ -68,13 +70,16 @@ class CloneRun:
         self.source, self.name = str(params["source"]), str(params["name"])
         self.renames: dict[str, str] = dict(params["renames"])
         self.seed = seed_rbd(self.source) in self.renames
+        self.snapshot: str | None = params.get("snapshot")  # copied as it was then
         self._seed: bytes | None = None
 
     def steps(self) -> list[Step]:
         p, w, name = self.p, self.w, self.name
         disks = {i: n for i, n in self.renames.items() if i != seed_rbd(self.source)}
-        steps = [Step(f"Copy the disks of {self.source} as {name}'s",
-                      tuple(c for i, n in disks.items() for c in w.copy_disk_commands(i, n)),
+        at = f" at its snapshot {self.snapshot}" if self.snapshot else ""
+        steps = [Step(f"Copy the disks of {self.source}{at} as {name}'s",
+                      tuple(c for i, n in disks.items()
+                            for c in w.copy_disk_commands(self._from(i), n)),
                       self.copy, self.copied)]
         if self.seed:
             steps.append(Step(f"Write {name}'s cloud-init seed (from {self.source}'s: a new "
@@ -97,7 +102,9 @@ class CloneRun:
             raise InvalidState(f"{self.source} is on no host any more: not cloned") from None
         if source.uuid != self.p["source_uuid"]:
             raise InvalidState(f"the VM named {self.source} now is another one: not cloned")
-        if source.power in LIVE:
+        if self.snapshot is not None:
+            await self._snapshot_there(source)
+        elif source.power in LIVE:
             raise InvalidState(f"{self.source} is {source.power.value}: a running VM's disks "
                                "are not copied; nothing more is done")
         other = [h for h, u in (await self.w.defined(self.name)).items()
@@ -107,12 +114,26 @@ class CloneRun:
                                "nothing more is made")
         return source
 
+    async def _snapshot_there(self, source: Vm) -> None:
+        snapshots = self.backend.snapshots()
+        disks = [i for i in self.renames if i != seed_rbd(self.source)]
+        have = [] if snapshots is None or source.host is None else [
+            s for s in await snapshots.snapshots(source.host, self.source, disks)
+            if s.name == self.snapshot and s.complete]
+        if not have:
+            raise InvalidState(f"{self.source} has no complete snapshot {self.snapshot} any "
+                               "more: not cloned")
+
+    def _from(self, image: str) -> str:
+        """What a disk is copied from: the image, or its snapshot."""
+        return f"{image}@{self.snapshot}" if self.snapshot else image
+
     async def copy(self, ctx: StepContext) -> None:
         await self._guard()
         for image, new in self.renames.items():
             if image != seed_rbd(self.source):
-                await self.w.copy_disk(image, new)
-                ctx.log(f"{image} copied as {new}")
+                await self.w.copy_disk(self._from(image), new)
+                ctx.log(f"{self._from(image)} copied as {new}")
 
     async def copied(self, ctx: StepContext) -> bool:
         for image, new in self.renames.items():
