@@ -15,8 +15,12 @@ if TYPE_CHECKING:
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
+SNAPSHOTS = ("snapshots", "snapshot", "revert", "snapshot-delete")
+
+
 def add_workloads(sub: Subcommands, common: argparse.ArgumentParser) -> None:
-    vm = sub.add_parser("vm", help="make or delete a VM headless (see `vm create`)")
+    vm = sub.add_parser("vm", help="make, change, snapshot or delete a VM headless (see "
+                        "`vm create`)")
     vm_sub = vm.add_subparsers(dest="vm_command", metavar="ACTION", required=True)
     create = vm_sub.add_parser(
         "create", parents=[common],
@@ -46,6 +50,7 @@ def add_workloads(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     delete.add_argument("--dry-run", action="store_true",
                         help="print the plan and every command; change nothing")
     _add_changes(vm_sub, common)
+    _add_snapshots(vm_sub, common)
     image = sub.add_parser("image", help="the cluster's image library (see `image list`)")
     image_sub = image.add_subparsers(dest="image_command", metavar="ACTION", required=True)
     listing = image_sub.add_parser("list", parents=[common],
@@ -143,6 +148,44 @@ def _add_changes(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None:
         "nic", metavar="NIC", help="its MAC, or its VLAN when it is the only NIC there")
 
 
+def _add_snapshots(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None:
+    """`vm snapshots|snapshot|revert|snapshot-delete`: snapshot_cli.py."""
+    listing = vm_sub.add_parser(
+        "snapshots", parents=[common], help="a VM's snapshots: when, size, how consistent",
+        description="The snapshots of the VM's RBD disks, oldest first: when each was taken, "
+        "its disks' size then, how consistent (filesystems frozen by the guest agent, the VM "
+        "shut off, or crash-consistent), and whether every disk has it.")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    take = vm_sub.add_parser(
+        "snapshot", parents=[common], help="snapshot every disk of a VM at one instant",
+        description="RBD snapshots of every disk of the VM at one instant; a running VM's "
+        "filesystems are frozen through its guest agent meanwhile, thawed in every case "
+        "(crash-consistent without an agent). A Run in History; its steps and every command "
+        "are printed first.")
+    revert = vm_sub.add_parser(
+        "revert", parents=[common], help="roll a shut-off VM's disks back to a snapshot",
+        description="Every disk of the VM back to how it was at the snapshot: what was "
+        "written since is lost (its other snapshots stay). Refused while the VM runs. A Run "
+        "in History; its steps and every command are printed first.")
+    revert.add_argument("--confirm", metavar="NAME",
+                        help="the VM's name again: nothing is rolled back without it")
+    delete = vm_sub.add_parser(
+        "snapshot-delete", parents=[common], help="delete a snapshot of a VM",
+        description="Its RBD snapshot removed from every disk of the VM (the VM is not "
+        "changed). A Run in History; its steps and every command are printed first.")
+    for p in (listing, take, revert, delete):
+        p.add_argument("name", metavar="VM", help="the VM")
+        if p is take:
+            p.add_argument("snapshot", metavar="SNAPSHOT", nargs="?",
+                           help="its name (default: snap-YYYYMMDD-HHMMSS, in UTC)")
+        elif p is not listing:
+            p.add_argument("snapshot", metavar="SNAPSHOT", help="the snapshot's name")
+        p.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
+        if p is not listing:
+            p.add_argument("--dry-run", action="store_true",
+                           help="print the plan and every command; change nothing")
+
+
 def add_consoles(sub: Subcommands, common: argparse.ArgumentParser) -> None:
     """`console VM` and `shell HOST`: console_cli.py."""
     console = sub.add_parser(
@@ -228,7 +271,11 @@ async def run_workloads(args: argparse.Namespace, config: Config) -> int:
         from mvm_tui.plans_cli import run_plans
 
         return await run_plans(config, args.demo, prompts, args.cluster, args.size, args.json)
-    if args.command == "vm" and args.vm_command not in ("create", "delete"):
+    if args.command == "vm" and args.vm_command in SNAPSHOTS:
+        from mvm_tui.snapshot_cli import run_snapshots
+
+        code = await run_snapshots(args, config, prompts)
+    elif args.command == "vm" and args.vm_command not in ("create", "delete"):
         code = await _vm_change(args, config, prompts)
     elif args.command == "vm" and args.vm_command == "delete":
         code = await vm_cli.run_vm_delete(config, args.demo, prompts, args.cluster, args.name,

@@ -104,6 +104,8 @@ class RealSnapshots:
         return f"{self.pool}/{image}@{name}"
 
     async def snapshots(self, host: str, vm: str, images: Sequence[str]) -> list[VmSnapshot]:
+        if not images:
+            return []
         per_image = [parse_snaps(await self._must(
             host, ["rbd", "snap", "ls", "--format", "json", f"{self.pool}/{i}"]))
             for i in images]

@@ -14,6 +14,7 @@ from mvm_tui.screens.console import ConsoleScreen
 from mvm_tui.screens.placement import PlacementScreen
 from mvm_tui.screens.power_dialogs import escalate_modal, power_modal
 from mvm_tui.screens.run_detail import RunDetailScreen
+from mvm_tui.screens.snapshots import SnapshotsScreen
 from mvm_tui.screens.vm_changes import VmChangeActions
 from mvm_tui.services.cluster import power_actions
 from mvm_tui.services.placement import PlacementChoice, check_choice
@@ -37,6 +38,8 @@ class VmActionsScreen(VmChangeActions):
         Binding("R", "rename", "Rename", id="vm.rename", show=False),
         Binding("c", "console", "Console", id="vm.console", show=False),
         Binding("l", "boot_log", "Boot log", id="vm.boot_log", show=False),
+        # (not `S`: in the VM tables that reverses the sort)
+        Binding("b", "snapshots", "Snapshots", id="vm.snapshots", show=False),
     ]
 
     def selected_vm(self) -> Vm | None:
@@ -51,6 +54,10 @@ class VmActionsScreen(VmChangeActions):
             return self.selected_vm() is not None
         if action in ("resize", "delete", "clone", "rename"):
             return self.can_change()
+        if action == "snapshots":
+            vm = self.selected_vm()
+            return vm is not None and vm.host is not None \
+                and self.cluster.backend.snapshots() is not None
         if action == "console":
             vm = self.selected_vm()
             return self.cluster.backend.consoles() is not None and vm is not None \
@@ -118,6 +125,12 @@ class VmActionsScreen(VmChangeActions):
             f"console of VM {name}",
             lambda force: sessions.open_console(name, force=force, via="TUI"),
             leaving=f"leaves the console; VM {name} keeps running"))
+
+    def action_snapshots(self) -> None:
+        vm = self.selected_vm()
+        if vm is not None and not self.refuse_runs():
+            self.app.push_screen(SnapshotsScreen(self.cluster, vm.name), lambda run: (
+                self._execute(run.id, run.title) if run is not None else None))
 
     def action_boot_log(self) -> None:
         vm, consoles = self.selected_vm(), self.cluster.backend.consoles()

@@ -20,7 +20,7 @@ from mvm_tui.models import PowerAction, PowerState
 from mvm_tui.runs import RunState
 from mvm_tui.services.cluster import Cluster
 from mvm_tui.services.workloads.snapshots import Action
-from mvm_tui.session import Session
+from mvm_tui.session import Session, measure
 
 pytestmark = pytest.mark.lab
 VM = "snap-a"
@@ -80,6 +80,7 @@ async def test_snapshot_revert_and_delete_on_real_rbd(lab_session: Session,
     assert snaps["live"].consistency == "crash"  # (no guest agent answered)
 
     # a new VM from the first snapshot, its source running meanwhile
+    await measure(cluster, 0)  # (a poll of every host: where the copy fits)
     params = await cluster.clone_params(await cluster.backend.vm_info(VM), "snap-b",
                                         snapshot="before")
     cloned = await cluster.execute(cluster.create_clone_run(params).id)

@@ -37,6 +37,7 @@ from mvm_tui.screens.placement import PlacementScreen
 from mvm_tui.screens.preflight import PreflightScreen
 from mvm_tui.services.decommission_runs import decommissions_for
 from mvm_tui.services.preflight import PreflightHost, PreflightReport, PreflightSpec
+from mvm_tui.widgets.ask import AskModal
 from mvm_tui.widgets.confirm import ConfirmModal
 
 from .conftest import DemoApp, advance, first_poll_shown, make_demo, wait_until
@@ -72,6 +73,14 @@ async def migration(demo: DemoApp, pilot: Pilot[None], tmp: Path) -> None:
 
 async def power_off(demo: DemoApp, pilot: Pilot[None], tmp: Path) -> None:
     await vm_keys(pilot, "web-01", "f")
+
+
+async def snapshot(demo: DemoApp, pilot: Pilot[None], tmp: Path) -> None:
+    await vm_keys(pilot, "web-01", "b")  # a running VM's: its freeze script, at length
+    await wait_until(pilot, lambda: getattr(demo.app.screen, "loaded", False))
+    await pilot.press("t")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, AskModal))
+    await pilot.press("enter")
 
 
 async def maintenance(demo: DemoApp, pilot: Pilot[None], tmp: Path) -> None:
@@ -169,6 +178,7 @@ DIALOGS: dict[str, tuple[Opener, type[ModalScreen[Any]], bool]] = {  # (of any r
     "placement": (placement, PlacementScreen, False),
     "migration": (migration, ConfirmModal, False),
     "power off": (power_off, ConfirmModal, False),
+    "snapshot": (snapshot, ConfirmModal, True),
     "maintenance preview": (maintenance, MaintenanceScreen, True),
     "leave maintenance": (leave_maintenance, ConfirmModal, False),
     "decommission": (decommission, DecommissionScreen, True),

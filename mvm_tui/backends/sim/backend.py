@@ -38,6 +38,7 @@ from mvm_tui.backends.sim.faults import SimFaults
 from mvm_tui.backends.sim.fencing import Fencing
 from mvm_tui.backends.sim.live_migration import SimLiveMigration
 from mvm_tui.backends.sim.metrics import VmProfile, host_base_cpu, host_base_io
+from mvm_tui.backends.sim.snapshots import SimSnapshots, agent_answers
 from mvm_tui.backends.sim.spec import GB, SimClusterSpec, SimVmSpec
 from mvm_tui.backends.sim.state import (
     LIVE,
@@ -115,6 +116,8 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         self._workloads = SimWorkloads(SimWorld(
             self.name, self._hosts, self._vms, clock, self._reach, self._make_vm,
         )) if spec.layout is Layout.HCI else None
+        self._snapshots = None if self._workloads is None else SimSnapshots(
+            self._workloads, spec.boot_s, spec.vms)
 
     def ceph_admin(self) -> CephAdmin | None:
         return None if self._ceph_admin is None else self
@@ -127,6 +130,9 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
 
     def workloads(self) -> SimWorkloads | None:
         return self._workloads
+
+    def snapshots(self) -> SimSnapshots | None:
+        return self._snapshots
 
     def consoles(self) -> SimConsoles:
         return self._consoles
@@ -334,8 +340,8 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         await self._reach(self._hosts[v.host])
         now = self._clock.now()
         settle(v, now)
-        if v.power is not PowerState.RUNNING or now - v.booted_at < self.spec.boot_s:
-            return None  # its agent starts once it has booted
+        if not agent_answers(v, now, self.spec.boot_s):
+            return None  # (no agent, or it has not started yet: sim/snapshots.py's rule)
         return tuple(f"10.{n.vlan or 0}.{int(n.mac[-5:-3], 16)}.{int(n.mac[-2:], 16)}/24"
                      for n in v.template.nics)
 

@@ -11,12 +11,13 @@ from mvm_tui.clock import Clock
 from mvm_tui.models import Layout, Placement, PowerState
 
 A, F, P = Placement.AUTO, Placement.FAILOVER, Placement.PINNED
+DAY = 86400.0
 
 
 def demo_spec() -> SimClusterSpec:
     """Three HCI hosts (4 vCPU, 16 GB, one 250 GB OSD and one monitor each), eight VMs (the
-    guest of license-srv ignores ACPI shutdown requests; web-01, web-02 and app-01 have a VNC
-    display)."""
+    guest of license-srv ignores ACPI shutdown requests and has no agent; web-01, web-02 and
+    app-01 have a VNC display; db-01 and ci-runner-01 have snapshots)."""
     hosts = [
         SimHostSpec(f"hv{i}", f"192.0.2.{10 + i}", vcpus=4, memory_mb=16384, storage_gb=250.0)
         for i in (1, 2, 3)
@@ -25,14 +26,16 @@ def demo_spec() -> SimClusterSpec:
     vms = [
         # name, host, vcpus, memory, disk, placement, VLAN, load
         SimVmSpec("web-01", "hv1", 1, 2048, 20, A, vlan=22, load=0.22, vnc_port=5900),
-        SimVmSpec("db-01", "hv1", 2, 4096, 60, F, vlan=23, load=0.35, extra_disks_gb=(100,)),
+        SimVmSpec("db-01", "hv1", 2, 4096, 60, F, vlan=23, load=0.35, extra_disks_gb=(100,),
+                  snapshots=(("before-pg16", 9 * DAY, "frozen"), ("weekly", 2 * DAY, "frozen"))),
         # an old appliance whose guest ignores ACPI: its shutdown never completes
         SimVmSpec("license-srv", "hv1", 1, 1024, 10, P, vlan=25, load=0.04, acpi=False),
         SimVmSpec("web-02", "hv2", 1, 2048, 20, A, vlan=22, load=0.2, vnc_port=5900),
         SimVmSpec("app-01", "hv2", 2, 3072, 40, A, vlan=24, load=0.3, vnc_port=5901),
         SimVmSpec("monitor-01", "hv2", 1, 2048, 30, F, vlan=25, load=0.15),
         SimVmSpec("cache-01", "hv3", 1, 2048, 10, A, vlan=24, load=0.12),
-        SimVmSpec("ci-runner-01", "hv3", 2, 4096, 50, A, power=off, vlan=24, load=0.6),
+        SimVmSpec("ci-runner-01", "hv3", 2, 4096, 50, A, power=off, vlan=24, load=0.6,
+                  snapshots=(("clean-install", 30 * DAY, "stopped"),)),
     ]
     return SimClusterSpec(name="demo", layout=Layout.HCI, hosts=hosts, vms=vms)
 

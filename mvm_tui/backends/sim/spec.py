@@ -37,8 +37,11 @@ class SimVmSpec:
     vlan: int | None = None
     extra_disks_gb: tuple[float, ...] = ()  # vdb, vdc, ...
     load: float | None = None  # typical share of its vCPUs in use (0-1); None: drawn from the seed
-    acpi: bool = True  # False: the guest ignores ACPI, so a shutdown never completes
+    # False: the guest ignores ACPI, so a shutdown never completes, and has no guest agent
+    acpi: bool = True
     vnc_port: int | None = None  # its VNC display's port, on 127.0.0.1 (libvirt's default)
+    # the snapshots of its disks at the start (HCI): (name, its age in seconds, consistency)
+    snapshots: tuple[tuple[str, float, str], ...] = ()
 
     @property
     def graphics(self) -> tuple[GraphicsConsole, ...]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, InvalidState, NotFound
 from mvm_tui.backends.capabilities import Image, KeptVm
+from mvm_tui.backends.sim.snapshots import RbdSnap
 from mvm_tui.backends.sim.spec import SimVmSpec
 from mvm_tui.backends.sim.state import HostState, VmState
 from mvm_tui.backends.sim.vm_changes import Maxima, SimVmChanges
@@ -30,6 +31,7 @@ class _Rbd:
     size: int
     parent: str = ""  # the library image it was cloned from
     data: bytes = b""
+    snaps: dict[str, RbdSnap] = field(default_factory=dict)  # its snapshots (sim/snapshots.py)
 
 
 @dataclass

@@ -58,6 +58,8 @@ class SnapshotRuns:
     async def of(self, vm: Vm) -> list[VmSnapshot]:
         host = _host(vm)
         images = disk_images(await self._shape(host, vm.name))
+        if not images:
+            return []
         return await snapshots_of(self.backend).snapshots(host, vm.name, images)
 
     async def params(self, action: Action, vm: Vm, name: str) -> dict[str, Any]:
@@ -67,8 +69,8 @@ class SnapshotRuns:
         images = disk_images(await self._shape(host, vm.name))
         if not images:
             raise InvalidState(f"{vm.name} has no RBD disk to snapshot")
-        known = {s.name for s in await snapshots_of(self.backend).snapshots(host, vm.name,
-                                                                            images)}
+        known = {s.name: s for s in await snapshots_of(self.backend).snapshots(
+            host, vm.name, images)}
         if action == "take":
             if not NAME.fullmatch(name):
                 raise ValueError("a snapshot's name: letters, digits, '.', '_', '-' (up to "
@@ -77,6 +79,9 @@ class SnapshotRuns:
                 raise ValueError(f"{vm.name} has a snapshot named {name} already")
         elif name not in known:
             raise ValueError(f"{vm.name} has no snapshot named {name}")
+        elif action == "revert" and not known[name].complete:
+            raise InvalidState(f"{name} is on only some disks of {vm.name} "
+                               f"({', '.join(known[name].disks)}): it cannot be reverted to")
         if action == "revert" and vm.power is not PowerState.SHUTOFF:
             raise InvalidState(f"{vm.name} is {vm.power.value}: shut it down before its disks "
                                "go back to a snapshot")
@@ -144,8 +149,11 @@ class SnapshotRun:
 
     async def take(self, ctx: StepContext) -> None:
         vm = await self._vm()
-        if await self._have() is not None:
-            raise InvalidState(f"{self.vm} has a snapshot named {self.name} already")
+        half = await self._have()  # (complete: the check found it and this is not run)
+        if half is not None:  # a take cut short before (this run's: the name was free then)
+            await self.s.delete(self.host, self.vm, self.images, self.name)
+            ctx.log(f"the snapshot {self.name} left on {', '.join(half.disks)} by an earlier "
+                    "attempt removed: taken again")
         running = vm.power in LIVE  # (as it is now, not as it was when the plan was shown)
         if running != self.running:
             ctx.log(f"{self.vm} is {vm.power.value} now: snapshotted as such")
