@@ -133,3 +133,24 @@ async def test_a_snapshot_follows_its_vm_renamed(session: Session,
     vm = c.vm("ci-01")
     assert vm.power is PowerState.SHUTOFF
     assert [s.name for s in await c.snapshots.of(vm)] == ["clean-install"]
+
+
+async def test_a_take_cut_short_is_finished_by_its_retry(session: Session,
+                                                        clock: VirtualClock) -> None:
+    """db-01 has two disks; an earlier attempt of the run left the snapshot on the first only
+    (the process died between the two): the run, executed again, removes that half and takes
+    it whole; a revert to such a half snapshot is refused at the plan."""
+    c = session.clusters[0]
+    vm = c.vm("db-01")
+    params = await c.snapshots.params("take", vm, "half")
+    run = c.snapshots.create_run("take", params)
+    await snaps_of(c).take(params["host"], "db-01", params["images"][:1], "half", True)
+    (half,) = [s for s in await c.snapshots.of(vm) if s.name == "half"]
+    assert not half.complete
+    with pytest.raises(InvalidState, match="only some disks"):
+        await c.snapshots.params("revert", vm, "half")
+    record = await execute(c, clock, run)
+    assert record.state is RunState.DONE, record.error
+    (whole,) = [s for s in await c.snapshots.of(vm) if s.name == "half"]
+    assert whole.complete
+    assert any("removed: taken again" in line.text for line in session.store.log(run.id))
