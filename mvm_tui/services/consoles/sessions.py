@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,14 @@ from mvm_tui.services.consoles.follow import FollowedConsole
 log = logging.getLogger(__name__)
 KIND = "console.session"
 ENDED = ""  # (the last item of a session's queue: what follows it is why it ended)
+
+
+def operator() -> str:
+    """Who runs this process: the login that ran sudo, if it runs under sudo."""
+    try:
+        return os.environ.get("SUDO_USER") or getpass.getuser()
+    except (OSError, KeyError):  # (a uid without a name)
+        return f"uid {os.getuid()}"
 
 
 class RecordedChannel:
@@ -75,7 +84,7 @@ class ConsoleSessions:
         self.backend = backend
         self.clock = clock
         self.executor = executor
-        self.user = user or getpass.getuser()
+        self.user = user or operator()
         self.kind = f"{backend.name}:{KIND}"
         self._events: dict[int, asyncio.Queue[str]] = {}  # run -> what its session does
         self._tasks: set[asyncio.Task[Any]] = set()
