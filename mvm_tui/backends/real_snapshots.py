@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import calendar
 import json
-import shlex
 import time
 from collections.abc import Sequence
 from typing import Protocol
@@ -22,9 +21,6 @@ from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, NotFound
 from mvm_tui.backends.capabilities import CliResult, VmSnapshot
 
-META = "mvm.snap."  # + the snapshot's name: its consistency, on the VM's first disk
-FREEZE_TIMEOUT_S = 30  # the agent's answer to a freeze or a thaw
-SNAP_TIMEOUT_S = 60  # one disk's snapshot, its guest frozen meanwhile
 TAKE_TIMEOUT_S = 600.0
 ROLLBACK_TIMEOUT_S = 6 * 3600.0  # a rollback writes back every block of the image
 
@@ -32,48 +28,6 @@ ROLLBACK_TIMEOUT_S = 6 * 3600.0  # a rollback writes back every block of the ima
 class RootOnHost(Protocol):
     async def as_root(self, host: str, argv: Sequence[str], stdin: str | None = None,
                       timeout: float | None = None) -> CliResult: ...
-
-
-def t(seconds: int) -> str:
-    """A time bound of the script's (in the foreground: a hangup reaches the command too)."""
-    return f"timeout --foreground {seconds}"
-
-
-def take_script(vm: str, pool: str, images: Sequence[str], name: str) -> str:
-    """The script that snapshots a running (or paused) VM on its host; it prints the
-    snapshot's consistency. The guest is frozen (or paused) for at most FREEZE_TIMEOUT_S +
-    SNAP_TIMEOUT_S per disk. It thaws before it writes anything: a reader gone (SIGPIPE,
-    ignored) or a hangup (the SSH session's end) never leaves the guest frozen."""
-    virsh = shlex.join(cmd.VIRSH)
-    q = shlex.quote
-    snaps = "\n".join(f"{t(SNAP_TIMEOUT_S)} rbd snap create {q(f'{pool}/{i}@{name}')}"
-                      for i in images)
-    pause = "1" if len(images) > 1 else "0"
-    return f"""set -eu
-trap '' PIPE
-v={q(vm)} frozen=0 paused=0 how=crash
-finish() {{
-  set +e
-  if [ $frozen = 1 ]; then frozen=0; {t(FREEZE_TIMEOUT_S)} {virsh} domfsthaw "$v" >/dev/null \\
-    || echo "mvm-tui: the guest of $v was not thawed" >&2; fi
-  if [ $paused = 1 ]; then paused=0; {virsh} resume "$v" >/dev/null \\
-    || echo "mvm-tui: $v was not resumed" >&2; fi
-}}
-trap finish EXIT
-trap 'exit 129' HUP INT TERM
-if [ "$({virsh} domstate "$v")" = running ]; then
-  if {t(FREEZE_TIMEOUT_S)} {virsh} domfsfreeze "$v" >/dev/null 2>&1; then
-    frozen=1 how=frozen
-  else
-    [ $? != 124 ] || frozen=1  # (cut short: some filesystems may be frozen)
-    if [ {pause} = 1 ]; then {virsh} suspend "$v" >/dev/null; paused=1; fi
-  fi
-fi
-{snaps}
-rbd image-meta set {q(f'{pool}/{images[0]}')} {q(META + name)} "$how"
-finish
-echo "$how"
-"""
 
 
 def parse_snaps(text: str) -> dict[str, tuple[float, int]]:
@@ -116,7 +70,7 @@ class RealSnapshots:
         return [VmSnapshot(
             name=n, taken=min(s[n][0] for s in per_image if n in s),
             size_bytes=sum(s[n][1] for s in per_image if n in s),
-            consistency=str(meta.get(META + n, "")),
+            consistency=str(meta.get(cmd.META + n, "")),
             disks=tuple(i for i, s in zip(images, per_image, strict=True) if n in s),
             complete=all(n in s for s in per_image)) for n in names]
 
@@ -127,9 +81,9 @@ class RealSnapshots:
     def _take(self, vm: str, images: Sequence[str], name: str,
               running: bool) -> list[list[str]]:
         if running:
-            return [["sh", "-c", take_script(vm, self.pool, images, name)]]
+            return [["sh", "-c", cmd.take_script(vm, self.pool, images, name)]]
         return [*(["rbd", "snap", "create", self._snap(i, name)] for i in images),
-                ["rbd", "image-meta", "set", f"{self.pool}/{images[0]}", META + name,
+                ["rbd", "image-meta", "set", f"{self.pool}/{images[0]}", cmd.META + name,
                  "stopped"]]
 
     async def take(self, host: str, vm: str, images: Sequence[str], name: str,
@@ -156,7 +110,7 @@ class RealSnapshots:
 
     def _delete(self, images: Sequence[str], name: str) -> list[list[str]]:
         return [*(["rbd", "snap", "rm", "--no-progress", self._snap(i, name)] for i in images),
-                ["rbd", "image-meta", "remove", f"{self.pool}/{images[0]}", META + name]]
+                ["rbd", "image-meta", "remove", f"{self.pool}/{images[0]}", cmd.META + name]]
 
     async def delete(self, host: str, vm: str, images: Sequence[str], name: str) -> None:
         have = {s.name: s for s in await self.snapshots(host, vm, images)}.get(name)

@@ -188,3 +188,53 @@ def rename(pool: str, disk: str, new: str) -> list[str]:
 
 def domrename(vm: str, new: str) -> list[str]:
     return [*VIRSH, "domrename", vm, new]
+
+
+# -- snapshots (issue 19): run by backends/real_snapshots.py; a running VM's is one script
+# on its host, which thaws (and resumes) the guest in an exit trap whatever happens
+
+META = "mvm.snap."  # + the snapshot's name: its consistency, on the VM's first disk
+FREEZE_TIMEOUT_S = 30  # the agent's answer to a freeze or a thaw
+SNAP_TIMEOUT_S = 60  # one disk's snapshot, its guest frozen meanwhile
+
+
+def t(seconds: int) -> str:
+    """A time bound of the script's (in the foreground: a hangup reaches the command too)."""
+    return f"timeout --foreground {seconds}"
+
+
+def take_script(vm: str, pool: str, images: Sequence[str], name: str) -> str:
+    """The script that snapshots a running (or paused) VM on its host; it prints the
+    snapshot's consistency. The guest is frozen (or paused) for at most FREEZE_TIMEOUT_S +
+    SNAP_TIMEOUT_S per disk. It thaws before it writes anything: a reader gone (SIGPIPE,
+    ignored) or a hangup (the SSH session's end) never leaves the guest frozen."""
+    virsh = shlex.join(VIRSH)
+    q = shlex.quote
+    snaps = "\n".join(f"{t(SNAP_TIMEOUT_S)} rbd snap create {q(f'{pool}/{i}@{name}')}"
+                      for i in images)
+    pause = "1" if len(images) > 1 else "0"
+    return f"""set -eu
+trap '' PIPE
+v={q(vm)} frozen=0 paused=0 how=crash
+finish() {{
+  set +e
+  if [ $frozen = 1 ]; then frozen=0; {t(FREEZE_TIMEOUT_S)} {virsh} domfsthaw "$v" >/dev/null \\
+    || echo "mvm-tui: the guest of $v was not thawed" >&2; fi
+  if [ $paused = 1 ]; then paused=0; {virsh} resume "$v" >/dev/null \\
+    || echo "mvm-tui: $v was not resumed" >&2; fi
+}}
+trap finish EXIT
+trap 'exit 129' HUP INT TERM
+if [ "$({virsh} domstate "$v")" = running ]; then
+  if {t(FREEZE_TIMEOUT_S)} {virsh} domfsfreeze "$v" >/dev/null 2>&1; then
+    frozen=1 how=frozen
+  else
+    [ $? != 124 ] || frozen=1  # (cut short: some filesystems may be frozen)
+    if [ {pause} = 1 ]; then {virsh} suspend "$v" >/dev/null; paused=1; fi
+  fi
+fi
+{snaps}
+rbd image-meta set {q(f'{pool}/{images[0]}')} {q(META + name)} "$how"
+finish
+echo "$how"
+"""

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from mvm_tui.backends.real_snapshots import parse_snaps, take_script
+from mvm_tui.backends.real_snapshots import parse_snaps
+from mvm_tui.backends.workload_commands import take_script
 
 FAKE = """#!/bin/sh
 echo "$(basename "$0") $*" >> "$LOG"

@@ -16,9 +16,9 @@ from typing import Protocol
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import InvalidState, NotFound
 from mvm_tui.backends.capabilities import VmSnapshot
-from mvm_tui.backends.real_snapshots import META, take_script
 from mvm_tui.backends.sim.spec import SimVmSpec
 from mvm_tui.backends.sim.state import HostState, VmState, settle
+from mvm_tui.backends.workload_commands import META, take_script
 from mvm_tui.clock import Clock
 from mvm_tui.models import PowerState
 
