@@ -24,8 +24,6 @@ from mvm_tui.backends.base import (
     NotFound,
 )
 from mvm_tui.backends.capabilities import CephAdmin, FaultInjector
-from mvm_tui.backends.host_commands import maintenance_commands
-from mvm_tui.backends.libvirt.metadata import placement_commands
 from mvm_tui.backends.libvirt.migrate import migrate_commands
 from mvm_tui.backends.libvirt.power import power_commands
 from mvm_tui.backends.libvirt.uri import build_uri, migration_uri
@@ -37,6 +35,7 @@ from mvm_tui.backends.sim.failover import SimFailover
 from mvm_tui.backends.sim.faults import SimFaults
 from mvm_tui.backends.sim.fencing import Fencing
 from mvm_tui.backends.sim.live_migration import SimLiveMigration
+from mvm_tui.backends.sim.management import SimManagement
 from mvm_tui.backends.sim.metrics import VmProfile, host_base_cpu, host_base_io
 from mvm_tui.backends.sim.snapshots import SimSnapshots, agent_answers
 from mvm_tui.backends.sim.spec import GB, SimClusterSpec, SimVmSpec
@@ -67,7 +66,8 @@ from mvm_tui.models import (
 )
 
 
-class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBackend):
+class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, SimManagement,
+                 ClusterBackend):
     """A simulated cluster. Besides the backend interface it offers live migration, Ceph OSD
     control, fault injection (power off, network cut, slow host, restore) and, on HCI, the
     CephAdmin interface (ceph commands, systemd units, mon_host: sim/ceph_cli.py)."""
@@ -374,48 +374,6 @@ class SimBackend(SimCopies, SimCephAdmin, SimLiveMigration, SimFaults, ClusterBa
         (without a known_hosts parameter: libssh2 then checks ~/.ssh/known_hosts, the default)."""
         return build_uri(self.spec.ssh_user, self._host(host).spec.address,
                          transport=self.spec.libvirt_transport)
-
-    # -- management
-
-    def placement_commands(self, vm: Vm, placement: Placement, home_host: str | None
-                           ) -> list[str]:
-        return placement_commands(self.libvirt_uri(self._defined_on(vm)), vm.name, placement,
-                                  home_host, running=vm.power in LIVE)
-
-    async def set_placement(self, vm: str, placement: Placement, home_host: str | None) -> None:
-        v = self._vm(vm)
-        await self._reach(self._hosts[v.host])
-        if home_host is not None:
-            self._host(home_host)
-        v.placement, v.home_host = placement, home_host
-
-    async def relocate(self, vm: str, dest: str) -> None:
-        """Define a VM that is not running on another host (a cold move over shared storage,
-        e.g. to start it there after its host was lost). It stays shut off."""
-        v = self._vm(vm)
-        d = self._host(dest)
-        if d.spec.name == v.host:
-            raise InvalidState(f"{vm} is already on {dest}")
-        await self._reach(d)
-        settle(v, self._clock.now())
-        if v.power in LIVE:
-            raise InvalidState(f"{vm} is {v.power.value} on {v.host}")
-        self.fencing.check_can_run(dest, self._clock.now())
-        if v.host == dest:
-            return
-        del self._hosts[v.host].vms[vm]
-        d.copies.pop(vm, None)
-        d.vms[vm] = v
-        v.host = dest
-
-    def maintenance_commands(self, host: str, on: bool) -> list[str]:
-        self._host(host)
-        return maintenance_commands(host, on)
-
-    async def set_maintenance(self, host: str, on: bool) -> None:
-        h = self._host(host)
-        await self._reach(h)
-        h.maintenance = on
 
     def osd_out(self, osd_id: int) -> None:
         """`ceph osd out N`: raises InvalidState when it is out already."""
