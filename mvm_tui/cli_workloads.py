@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 
-SNAPSHOTS = ("snapshots", "snapshot", "revert", "snapshot-delete")
+SNAPSHOTS = ("snapshots", "snapshot", "revert", "snapshot-delete", "group-snapshot")
 
 
 def add_workloads(sub: Subcommands, common: argparse.ArgumentParser) -> None:
@@ -184,6 +184,18 @@ def _add_snapshots(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None
         if p is not listing:
             p.add_argument("--dry-run", action="store_true",
                            help="print the plan and every command; change nothing")
+    group = vm_sub.add_parser(
+        "group-snapshot", parents=[common], help="snapshot several VMs at one instant",
+        description="One snapshot of the same name of every disk of every VM given, at one "
+        "instant: each running VM's filesystems frozen through its guest agent (paused "
+        "without one) on its host, then every disk's snapshot, then each thawed; should the "
+        "thaw never come, each host thaws its VMs by itself. For an application that spans "
+        "VMs. A Run in History; its steps and every command are printed first.")
+    group.add_argument("snapshot", metavar="SNAPSHOT", help="the snapshot's name")
+    group.add_argument("vms", metavar="VM", nargs="+", help="the VMs (two or more)")
+    group.add_argument("--cluster", metavar="NAME", help="the cluster (default: the only one)")
+    group.add_argument("--dry-run", action="store_true",
+                       help="print the plan and every command; change nothing")
 
 
 def add_consoles(sub: Subcommands, common: argparse.ArgumentParser) -> None:

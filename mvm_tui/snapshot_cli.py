@@ -1,8 +1,8 @@
-"""`mvm-tui vm snapshot VM [NAME]`, `vm snapshots VM`, `vm revert VM NAME --confirm VM` and
-`vm snapshot-delete VM NAME`: snapshots of a VM headless (issue 19). Each action is a Run, in
-History like one from the TUI: its steps and every command are printed first, then its log as
-it runs; `--dry-run` stops after the plan. A revert (what was written since is lost) needs the
-VM's name repeated."""
+"""`mvm-tui vm snapshot VM [NAME]`, `vm snapshots VM`, `vm revert VM NAME --confirm VM`,
+`vm snapshot-delete VM NAME` and `vm group-snapshot NAME VM VM...`: snapshots of VMs headless
+(issue 19). Each action is a Run, in History like one from the TUI: its steps and every
+command are printed first, then its log as it runs; `--dry-run` stops after the plan. A revert
+(what was written since is lost) needs the VM's name repeated."""
 
 from __future__ import annotations
 
@@ -38,6 +38,9 @@ async def run_snapshots(args: argparse.Namespace, config: Config, prompts: Promp
     """`vm snapshots` or an action (`vm snapshot`, `vm revert`, `vm snapshot-delete`)."""
     if args.vm_command == "snapshots":
         return await run_list(config, args.demo, prompts, args.cluster, args.name, args.json)
+    if args.vm_command == "group-snapshot":
+        return await run_group(config, args.demo, prompts, args.cluster, args.snapshot,
+                               args.vms, args.dry_run)
     return await run_action(config, args.demo, prompts, args.cluster,
                             COMMANDS[args.vm_command], args.name, args.snapshot,
                             getattr(args, "confirm", None), args.dry_run)
@@ -100,6 +103,27 @@ async def run_action(config: Config, demo: bool, prompts: Prompts, cluster: str 
                                    out, refused)
     except (Refused, ValueError, BackendError) as exc:
         print(f"mvm-tui {command}: {exc}", file=sys.stderr)
+        return EXIT_REFUSED
+    finally:
+        await session.close()
+
+
+async def run_group(config: Config, demo: bool, prompts: Prompts, cluster: str | None,
+                    snapshot: str, vms: list[str], dry_run: bool,
+                    out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    session = open_session(config, demo, prompts=prompts)
+    try:
+        c = pick_cluster(session, cluster)
+        await measure(c, 0)
+        params = await c.snapshots.group_params([c.vm(v) for v in vms], snapshot)
+        print(f"Snapshot {', '.join(vms)} as {snapshot} at one instant, in cluster {c.name}",
+              file=out)
+        return await plan_then_run(session, "vm group-snapshot",
+                                   c.snapshots.group_preview(params),
+                                   lambda: c.snapshots.create_group_run(params), dry_run, out)
+    except (Refused, ValueError, BackendError) as exc:
+        print(f"mvm-tui vm group-snapshot: {exc}", file=sys.stderr)
         return EXIT_REFUSED
     finally:
         await session.close()

@@ -336,6 +336,15 @@ CONSISTENCY = {"frozen": "filesystems frozen by the guest agent", "stopped": "VM
                "crash": "crash-consistent (no guest agent answered)"}
 
 
+@dataclass(frozen=True)
+class GroupMember:
+    """A VM of a group snapshot: where it is defined, and its RBD disks."""
+
+    host: str
+    vm: str
+    images: tuple[str, ...]
+
+
 class Snapshots(Protocol):
     """Snapshots of a VM's RBD disks, all at one instant. `images` are the VM's disks in the
     cluster's pool, `host` where it is defined (the commands run there)."""
@@ -366,3 +375,13 @@ class Snapshots(Protocol):
                         name: str) -> list[str]: ...
 
     async def delete(self, host: str, vm: str, images: Sequence[str], name: str) -> None: ...
+
+    def group_commands(self, members: Sequence[GroupMember], name: str) -> list[str]: ...
+
+    async def take_group(self, members: Sequence[GroupMember], name: str) -> dict[str, str]:
+        """Snapshot `name` of every member's disks at one instant: each running member
+        frozen through its agent (paused without one) on its host, then every disk's
+        snapshot, then each thawed (resumed). Should the thaw never come, each host thaws
+        (resumes) its members by itself (workload_commands.group_hold). Returns each VM's
+        consistency (CONSISTENCY)."""
+        ...

@@ -11,15 +11,17 @@ disks is paused meanwhile, so every disk is taken at the same instant.
 
 from __future__ import annotations
 
+import asyncio
 import calendar
 import json
+import secrets
 import time
 from collections.abc import Sequence
 from typing import Protocol
 
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import BackendError, NotFound
-from mvm_tui.backends.capabilities import CliResult, VmSnapshot
+from mvm_tui.backends.capabilities import CliResult, GroupMember, VmSnapshot
 
 TAKE_TIMEOUT_S = 600.0
 ROLLBACK_TIMEOUT_S = 6 * 3600.0  # a rollback writes back every block of the image
@@ -121,3 +123,66 @@ class RealSnapshots:
             if argv[-1].split("/", 1)[1].rsplit("@", 1)[0] in have.disks:  # (a resumed delete)
                 await self._must(host, argv)
         await self.backend.as_root(host, meta)  # (no such key: nothing to remove)
+
+    def _group(self, members: Sequence[GroupMember], name: str, token: str
+               ) -> tuple[dict[str, list[GroupMember]], list[list[str]], list[str]]:
+        """Its members by host, each host's freeze, and the snapshots' script."""
+        by_host: dict[str, list[GroupMember]] = {}
+        for m in members:
+            by_host.setdefault(m.host, []).append(m)
+        disks = sum(len(m.images) for m in members)
+        freezes = [["sh", "-c", cmd.group_freeze_script(
+            [m.vm for m in ms], token, cmd.group_hold(len(ms), disks))]
+            for ms in by_host.values()]
+        snaps = ["sh", "-c", cmd.group_snap_script(
+            self.pool, [i for m in members for i in m.images], name)]
+        return by_host, freezes, snaps
+
+    def group_commands(self, members: Sequence[GroupMember], name: str) -> list[str]:
+        token = "TOKEN"  # (a new one at each run)
+        by_host, freezes, snaps = self._group(members, name, token)
+        hosts = list(by_host)
+        vms = {h: [m.vm for m in ms] for h, ms in by_host.items()}
+        return [*(cmd.on(h, f) + "  (at once on every host)" for h, f in zip(hosts, freezes,
+                                                                             strict=True)),
+                cmd.on(hosts[0], snaps),
+                *(cmd.on(h, ["sh", "-c", cmd.group_thaw_script(vms[h], vms[h], vms[h], token)])
+                  + "  (the members it froze, or paused)" for h in hosts)]
+
+    async def take_group(self, members: Sequence[GroupMember], name: str) -> dict[str, str]:
+        token = secrets.token_hex(6)
+        by_host, freezes, snaps = self._group(members, name, token)
+        how: dict[str, str] = {}
+        frozen_on: list[str] = []  # hosts whose freeze ran (or may have)
+
+        async def freeze(host: str, argv: list[str]) -> None:
+            frozen_on.append(host)
+            for line in (await self._must(host, argv, TAKE_TIMEOUT_S)).splitlines():
+                vm, _, state = line.partition(" ")
+                how[vm] = state
+
+        try:
+            await asyncio.gather(*(freeze(h, f) for h, f in zip(by_host, freezes,
+                                                               strict=True)))
+            failed = [vm for vm, state in how.items() if state == "failed"]
+            if failed:
+                raise BackendError(f"neither frozen nor paused: {', '.join(failed)}: no "
+                                   "snapshot taken")
+            await self._must(next(iter(by_host)), snaps, TAKE_TIMEOUT_S)
+        finally:
+            await asyncio.gather(*(self._thaw(h, by_host[h], how, token) for h in frozen_on),
+                                 return_exceptions=True)
+        consistency = {m.vm: "crash" if how[m.vm] == "held" else how[m.vm] for m in members}
+        for m in members:
+            await self._must(m.host, ["rbd", "image-meta", "set", f"{self.pool}/{m.images[0]}",
+                                      cmd.META + name, consistency[m.vm]])
+        return consistency
+
+    async def _thaw(self, host: str, members: list[GroupMember], how: dict[str, str],
+                    token: str) -> None:
+        vms = [m.vm for m in members]
+        known = all(vm in how for vm in vms)  # (else its freeze's answer never came: all)
+        frozen = [v for v in vms if not known or how[v] == "frozen"]
+        paused = [v for v in vms if known and how[v] == "crash"]
+        await self._must(host, ["sh", "-c", cmd.group_thaw_script(vms, frozen, paused,
+                                                                   token)])

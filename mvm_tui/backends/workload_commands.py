@@ -238,3 +238,75 @@ rbd image-meta set {q(f'{pool}/{images[0]}')} {q(META + name)} "$how"
 finish
 echo "$how"
 """
+
+
+# A group snapshot (several VMs, maybe on several hosts, at one instant) cannot be one script:
+# each host freezes (or pauses) its members and returns, every disk is snapshotted, then each
+# host thaws. Before it freezes anything, each host starts a watchdog that thaws (and resumes)
+# its members by itself after `hold` seconds, should the thaw never come (this process or its
+# connection gone); the thaw stops the watchdog first.
+
+WATCHDOG = "mvm-tui-thaw"  # the watchdog's name in ps
+GROUP_TAIL_S = 30  # a group's hold beyond its freezes and snapshots: the thaw's own way there
+
+
+def group_hold(vms: int, disks: int) -> int:
+    """How long a host's watchdog waits before it thaws by itself."""
+    return FREEZE_TIMEOUT_S * vms + SNAP_TIMEOUT_S * disks + GROUP_TAIL_S
+
+
+RUN_DIR = "/run"  # (root's: where the watchdogs' pid files go)
+
+
+def _pidfile(token: str, vm: str, run_dir: str) -> str:
+    return f"{run_dir}/{WATCHDOG}-{token}-{vm}.pid"
+
+
+def group_freeze_script(vms: Sequence[str], token: str, hold: int,
+                        run_dir: str = RUN_DIR) -> str:
+    """On one host: its running members frozen through their agents, or paused without one,
+    each after its watchdog started (a shut off or paused one is left as it is); prints "VM
+    how" per member: frozen, crash (paused here), held (paused already), stopped, failed
+    (neither worked)."""
+    virsh = shlex.join(VIRSH)
+    q = shlex.quote
+    lines = ["set -u", "trap '' PIPE"]
+    for v in vms:
+        undo = (f'echo $$ > "$1"; sleep {hold}; {t(FREEZE_TIMEOUT_S)} {virsh} domfsthaw {q(v)}; '
+                f"{virsh} resume {q(v)}")
+        lines += [
+            f"state=$({virsh} domstate {q(v)})",
+            f'if [ "$state" = "shut off" ]; then echo {q(v)} stopped',
+            f'elif [ "$state" != running ]; then echo {q(v)} held  # (paused: left so)',
+            f"else setsid sh -c {q(undo)} {WATCHDOG} {q(_pidfile(token, v, run_dir))} "
+            "</dev/null >/dev/null 2>&1 &",
+            f"  if {t(FREEZE_TIMEOUT_S)} {virsh} domfsfreeze {q(v)} >/dev/null 2>&1; then "
+            f"echo {q(v)} frozen",
+            f"  elif {virsh} suspend {q(v)} >/dev/null; then echo {q(v)} crash",
+            f"  else echo {q(v)} failed; fi",
+            "fi"]
+    return "\n".join(lines) + "\n"
+
+
+def group_thaw_script(vms: Sequence[str], frozen: Sequence[str], paused: Sequence[str],
+                      token: str, run_dir: str = RUN_DIR) -> str:
+    """On one host: its members' watchdogs stopped, then its frozen members thawed and its
+    paused ones resumed."""
+    virsh = shlex.join(VIRSH)
+    q = shlex.quote
+    lines = ["ok=0"]
+    for v in vms:
+        pidfile = q(_pidfile(token, v, run_dir))
+        # (the watchdog leads a session of its own: its group is it and its sleep)
+        lines.append(f"kill -- -$(cat {pidfile} 2>/dev/null) 2>/dev/null; rm -f {pidfile}")
+    lines += [f"{t(FREEZE_TIMEOUT_S)} {virsh} domfsthaw {q(v)} >/dev/null || ok=1"
+              for v in frozen]
+    lines += [f"{virsh} resume {q(v)} >/dev/null || ok=1" for v in paused]
+    return "\n".join([*lines, "exit $ok"]) + "\n"
+
+
+def group_snap_script(pool: str, images: Sequence[str], name: str) -> str:
+    """Every member's disk snapshotted (on any host: RBD is the cluster's)."""
+    q = shlex.quote
+    return "set -e\n" + "\n".join(
+        f"{t(SNAP_TIMEOUT_S)} rbd snap create {q(f'{pool}/{i}@{name}')}" for i in images) + "\n"

@@ -105,3 +105,29 @@ async def test_snapshot_revert_and_delete_on_real_rbd(lab_session: Session,
     for name in ("before", "live"):
         assert await run(cluster, "delete", name) is RunState.DONE
     assert await cluster.snapshots.of(await cluster.backend.vm_info(VM)) == []
+
+
+async def test_a_group_snapshot_across_two_hosts(lab_session: Session,
+                                                 lab_info: lab.LabInfo) -> None:
+    """Two running VMs without an agent, on h1 and h2: each paused on its host for the
+    snapshots (crash-consistent at one instant), resumed after; the hosts' watchdogs are gone
+    (no late resume); both have the snapshot on their disk."""
+    for host, name in (("h1", "grp-1"), ("h2", "grp-2")):
+        await asyncio.to_thread(lab.define_guest, host, name, "rbd", True)
+    cluster = lab_session.clusters[0]
+    vms = [await cluster.backend.vm_info(n) for n in ("grp-1", "grp-2")]
+    assert [v.power for v in vms] == [PowerState.RUNNING] * 2
+    params = await cluster.snapshots.group_params(vms, "together")
+    record = cluster.snapshots.create_group_run(params)
+    done = await cluster.execute(record.id)
+    assert done.state is RunState.DONE, done.error
+    assert lab_session.store.notes(record.id)["consistency"] == {"grp-1": "crash",
+                                                                 "grp-2": "crash"}
+    for vm in vms:
+        assert (await cluster.backend.vm_info(vm.name)).power is PowerState.RUNNING
+        (snap,) = await cluster.snapshots.of(vm)
+        assert (snap.name, snap.consistency, snap.complete) == ("together", "crash", True)
+    for host in ("h1", "h2"):
+        left = await cluster.backend.ssh.run(  # type: ignore[attr-defined]
+            host, ["pgrep", "-f", "mvm-tui-[t]haw"], check=False)
+        assert left.stdout == "", left.stdout  # (each watchdog stopped by the thaw)

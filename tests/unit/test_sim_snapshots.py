@@ -154,3 +154,34 @@ async def test_a_take_cut_short_is_finished_by_its_retry(session: Session,
     (whole,) = [s for s in await c.snapshots.of(vm) if s.name == "half"]
     assert whole.complete
     assert any("removed: taken again" in line.text for line in session.store.log(run.id))
+
+
+async def test_a_group_snapshot_of_several_vms_at_one_instant(session: Session,
+                                                             clock: VirtualClock) -> None:
+    """db-01 (runs, agent: frozen, two disks), license-srv (runs, no agent: paused for it,
+    crash) and ci-runner-01 (shut off: stopped) at one instant, on two hosts; its preview
+    freezes on each host, snapshots every disk, thaws on each host; a second one of the same
+    name, one VM alone or a VM twice are refused at the plan."""
+    c = session.clusters[0]
+    vms = [c.vm(v) for v in ("db-01", "license-srv", "ci-runner-01")]
+    params = await c.snapshots.group_params(vms, "release-1")
+    (step,) = c.snapshots.group_preview(params)
+    hosts = {m["host"] for m in params["members"]}
+    assert len(hosts) >= 2
+    assert sum("domfsfreeze" in line for line in step.preview) == len(hosts)
+    assert sum("kill -- -" in line for line in step.preview) == len(hosts)  # (each thaw)
+    assert sum(line.count("rbd snap create") for line in step.preview) == 4  # (every disk)
+    record = await execute(c, clock, c.snapshots.create_group_run(params))
+    assert record.state is RunState.DONE, record.error
+    assert session.store.notes(record.id)["consistency"] == {
+        "db-01": "frozen", "license-srv": "crash", "ci-runner-01": "stopped"}
+    for vm in vms:
+        (snap,) = [s for s in await c.snapshots.of(vm) if s.name == "release-1"]
+        assert snap.complete
+        assert snap.taken == record.started  # (the same instant for all)
+    with pytest.raises(ValueError, match="already"):
+        await c.snapshots.group_params(vms, "release-1")
+    with pytest.raises(ValueError, match="two VMs or more"):
+        await c.snapshots.group_params(vms[:1], "x")
+    with pytest.raises(ValueError, match="named twice"):
+        await c.snapshots.group_params([vms[0], vms[1], vms[0]], "x")

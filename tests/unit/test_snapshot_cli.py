@@ -67,3 +67,15 @@ def test_a_delete_runs_and_a_missing_snapshot_is_refused(
     assert out.rstrip().endswith("run #1: done")
     assert main(["vm", "snapshot-delete", "--demo", "db-01", "nightly"]) == 2
     assert "db-01 has no snapshot named nightly" in capsys.readouterr().err
+
+
+def test_a_group_snapshot_runs_and_one_vm_alone_is_refused(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vm", "group-snapshot", "--demo", "g1", "db-01", "web-01"]) == 0
+    out = capsys.readouterr().out
+    assert "Snapshot db-01, web-01 as g1 at one instant, in cluster demo" in out
+    assert "rbd snap create vms/db-01-disk1@g1" in out
+    assert "db-01: filesystems frozen by the guest agent" in out
+    assert out.rstrip().endswith("run #1: done")
+    assert main(["vm", "group-snapshot", "--demo", "g2", "db-01"]) == 2
+    assert "two VMs or more" in capsys.readouterr().err

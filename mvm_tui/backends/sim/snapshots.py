@@ -15,7 +15,7 @@ from typing import Protocol
 
 from mvm_tui.backends import workload_commands as cmd
 from mvm_tui.backends.base import InvalidState, NotFound
-from mvm_tui.backends.capabilities import VmSnapshot
+from mvm_tui.backends.capabilities import GroupMember, VmSnapshot
 from mvm_tui.backends.sim.spec import SimVmSpec
 from mvm_tui.backends.sim.state import HostState, VmState, settle
 from mvm_tui.backends.workload_commands import META, take_script
@@ -170,3 +170,31 @@ class SimSnapshots:
             raise NotFound(f"{vm} has no snapshot named {name}")
         for s in have:
             del s[name]
+
+    def group_commands(self, members: Sequence[GroupMember], name: str) -> list[str]:
+        """As on real hosts (workload_commands' group scripts)."""
+        by_host: dict[str, list[str]] = {}
+        for m in members:
+            by_host.setdefault(m.host, []).append(m.vm)
+        disks = sum(len(m.images) for m in members)
+        images = [i for m in members for i in m.images]
+        return [*(cmd.on(h, ["sh", "-c", cmd.group_freeze_script(
+                    vms, "TOKEN", cmd.group_hold(len(vms), disks))]) for h, vms in by_host.items()),
+                cmd.on(members[0].host, ["sh", "-c", cmd.group_snap_script(
+                    self.w.pool, images, name)]),
+                *(cmd.on(h, ["sh", "-c", cmd.group_thaw_script(vms, vms, vms, "TOKEN")])
+                  for h, vms in by_host.items())]
+
+    async def take_group(self, members: Sequence[GroupMember], name: str) -> dict[str, str]:
+        states = [await self._vm(m.host, m.vm) for m in members]
+        for m in members:
+            if any(name in self._snaps(i) for i in m.images):
+                raise InvalidState(f"{m.vm} has a snapshot named {name} already")
+        now = self.w.world.clock.now()
+        how = {m.vm: ("stopped" if s.power is PowerState.SHUTOFF
+                      else "frozen" if agent_answers(s, now, self.boot_s) else "crash")
+               for m, s in zip(members, states, strict=True)}
+        for m in members:
+            for image in m.images:
+                self._snaps(image)[name] = RbdSnap(now, self.w.rbd[image].size, how[m.vm])
+        return how
