@@ -128,10 +128,13 @@ def _add_changes(vm_sub: Subcommands, common: argparse.ArgumentParser) -> None:
     restore.add_argument("--host", metavar="HOST", help="where (default: the least full host "
                          "where it fits and the failover reserve holds)")
     restore.add_argument("--start", action="store_true", help="start it once defined")
-    clone = action("clone", "copy a stopped VM as a new one",
-                   "Its disks deep-copied (clones of an image stay copy-on-write), a seed of "
-                   "its own (the source's users and keys, a new instance-id, its name, new "
-                   "MACs, DHCP or --address), defined on a host with room. A Run in History.")
+    clone = action("clone", "copy a stopped VM (or any VM as its snapshot was) as a new one",
+                   "Its disks deep-copied (clones of an image stay copy-on-write), as they are "
+                   "or as they were at --snapshot, a seed of its own (the source's users and "
+                   "keys, a new instance-id, its name, new MACs, DHCP or --address), defined "
+                   "on a host with room. A Run in History.")
+    clone.add_argument("--snapshot", metavar="SNAPSHOT", help="copy the disks as they were at "
+                       "this snapshot (the source may run)")
     clone.add_argument("new", metavar="NEW", help="the clone's name")
     clone.add_argument("--host", metavar="HOST", help="where (default: the least full host "
                        "where it fits and the failover reserve holds)")
@@ -261,7 +264,8 @@ async def _vm_change(args: argparse.Namespace, config: Config, prompts: Prompts)
     elif action == "clone":
         plan = cli.clone(args.name, args.new, {
             "host": args.host, "start": args.start, "address": args.address,
-            "gateway": args.gateway, "dns": tuple(d for d in args.dns.split(",") if d)})
+            "gateway": args.gateway, "dns": tuple(d for d in args.dns.split(",") if d),
+            "snapshot": args.snapshot})
     elif action == "rename":
         plan = cli.rename(args.name, args.new)
     else:

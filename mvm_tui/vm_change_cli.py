@@ -105,7 +105,8 @@ def restore(name: str, host: str | None, start: bool) -> Planner:
 def clone(name: str, new: str, options: Mapping[str, Any]) -> Planner:
     async def plan(c: Cluster) -> tuple[str, list[Step], Callable[[], RunRecord]]:
         params = await c.clone_params(c.vm(name), new, **options)
-        return (f"Clone {name} as {new} in cluster {c.name}, on {params['host']}",
+        at = f" as it was at {params['snapshot']}" if params.get("snapshot") else ""
+        return (f"Clone {name}{at} as {new} in cluster {c.name}, on {params['host']}",
                 c.clone_preview(params), lambda: c.create_clone_run(params))
     return plan
 

@@ -79,3 +79,13 @@ def test_a_group_snapshot_runs_and_one_vm_alone_is_refused(
     assert out.rstrip().endswith("run #1: done")
     assert main(["vm", "group-snapshot", "--demo", "g2", "db-01"]) == 2
     assert "two VMs or more" in capsys.readouterr().err
+
+
+def test_a_running_vm_is_cloned_as_its_snapshot_was(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["vm", "clone", "--demo", "db-01", "db-copy", "--snapshot", "weekly"]) == 0
+    out = capsys.readouterr().out
+    assert "Clone db-01 as it was at weekly as db-copy in cluster demo" in out
+    assert "rbd deep cp --no-progress vms/db-01-disk1@weekly vms/vm.db-copy.disk1" in out
+    assert out.rstrip().endswith("run #1: done")
+    assert main(["vm", "clone", "--demo", "db-01", "db-copy2"]) == 2  # (it runs)
+    assert "shut it down first" in capsys.readouterr().err

@@ -299,11 +299,14 @@ class SimWorkloads(SimVmChanges):
         return [cmd.on("any host", cmd.deep_copy(self.pool, disk, new))]
 
     async def copy_disk(self, disk: str, new: str) -> None:
+        """`disk`, or `disk@snapshot` (its size then), copied as `new`."""
         await self._any_host()
-        source = self.rbd.get(disk)
-        if source is None:
+        image, _, snap = disk.partition("@")
+        source = self.rbd.get(image)
+        if source is None or (snap and snap not in source.snaps):
             raise NotFound(f"no RBD image {self.pool}/{disk}")
-        self.rbd.setdefault(new, _Rbd(source.size, source.parent, source.data))
+        size = source.snaps[snap].size if snap else source.size
+        self.rbd.setdefault(new, _Rbd(size, source.parent, source.data))
 
     async def read_seed(self, seed: str) -> bytes | None:
         await self._any_host()
