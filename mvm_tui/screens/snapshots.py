@@ -32,7 +32,7 @@ COLUMNS = (Column("name", "Snapshot", 0), Column("taken", "Taken", 19),
            Column("complete", "Disks", 5))
 # CONSISTENCY's, short enough for its column
 SHORT = {"frozen": "frozen by agent", "stopped": "VM shut off", "crash": "crash-consistent"}
-KEYS = "t: take, r: revert, D: delete"
+KEYS = "t: take, g: take with other VMs at one instant, r: revert, D: delete"
 
 
 def said_text(vm: str, snaps: list[VmSnapshot]) -> str:
@@ -51,6 +51,7 @@ class SnapshotsScreen(ModalScreen[RunRecord | None]):
         Binding("r", "revert", "Revert", id="snapshots.revert"),  # (not `v`: the
         # example config makes `v` the VMs screen)
         Binding("D", "delete", "Delete", id="snapshots.delete"),
+        Binding("g", "group", "With others", id="snapshots.group"),
     ]
 
     def __init__(self, cluster: Cluster, vm: str) -> None:
@@ -99,6 +100,9 @@ class SnapshotsScreen(ModalScreen[RunRecord | None]):
     def action_take(self) -> None:
         self.run_worker(self._take(), group="snapshots", exclusive=True, exit_on_error=False)
 
+    def action_group(self) -> None:
+        self.run_worker(self._group(), group="snapshots", exclusive=True, exit_on_error=False)
+
     def action_revert(self) -> None:
         if (snap := self._selected()) is not None:
             self.run_worker(self._revert(snap), group="snapshots", exclusive=True,
@@ -138,6 +142,33 @@ class SnapshotsScreen(ModalScreen[RunRecord | None]):
                 "after it, in the pool, until it is deleted.",
                 self.cluster.snapshots.preview("take", params), "Snapshot")):
             self.dismiss(self.cluster.snapshots.create_run("take", params))
+
+    async def _group(self) -> None:
+        others = await self.app.push_screen_wait(AskModal(
+            f"Snapshot {self.vm_name} with other VMs", "The other VMs (names, space apart)", "",
+            "All of them at one instant: each host freezes its VMs (pauses those without an "
+            "agent), every disk is snapshotted, then each host thaws them."))
+        if not others:
+            return
+        name = await self.app.push_screen_wait(AskModal(
+            "The group's snapshot", "Its name", default_name(self.cluster.clock.now()),
+            "The same name on every VM's disks."))
+        if not name:
+            return
+        try:
+            vms = [await self._vm()] + [self.cluster.vm(v) for v in others.split()]
+            params = await self.cluster.snapshots.group_params(vms, name)
+        except (BackendError, ValueError) as exc:
+            self.notify(str(exc), title="No snapshot taken", severity="error", markup=False)
+            return
+        names = ", ".join(m["vm"] for m in params["members"])
+        if await self.app.push_screen_wait(ConfirmModal(
+                f"Snapshot {names} as {name}?",
+                "Each keeps running; their filesystems are frozen (or they are paused) for "
+                "the moment the snapshots take, thawed in every case, also by each host "
+                "itself should mvm-tui not come back.",
+                self.cluster.snapshots.group_preview(params), "Snapshot")):
+            self.dismiss(self.cluster.snapshots.create_group_run(params))
 
     async def _revert(self, snap: VmSnapshot) -> None:
         if not snap.complete:

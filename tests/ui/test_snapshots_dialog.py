@@ -122,3 +122,29 @@ async def test_vm_detail_opens_the_snapshots(running: Running) -> None:
     assert demo.app.screen is screen
     await pilot.press("escape")
     await wait_until(pilot, lambda: isinstance(demo.app.screen, VmDetailScreen))
+
+
+async def test_a_snapshot_with_other_vms_at_one_instant(running: Running) -> None:
+    """`g` on web-01: db-01 named, the group's name given, the confirmation shows each host's
+    freeze and thaw; the run is done and both VMs have the snapshot."""
+    demo, pilot = running
+    await select(running, "web-01")
+    await open_snapshots(running)
+    await pilot.press("g")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, AskModal))
+    screen_of(demo.app, AskModal).query_one("#ask-value", Input).value = "db-01"
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, AskModal)
+                     and screen_of(demo.app, AskModal).query_one("#ask-value", Input).value
+                     != "db-01", what="the name asked")
+    screen_of(demo.app, AskModal).query_one("#ask-value", Input).value = "app-1"
+    await pilot.press("enter")
+    await wait_until(pilot, lambda: isinstance(demo.app.screen, ConfirmModal))
+    (step,) = screen_of(demo.app, ConfirmModal).steps
+    assert sum("domfsfreeze" in line for line in step.preview) == 1  # (both on hv1)
+    assert sum("kill -- -" in line for line in step.preview) == 1
+    await pilot.press("y")
+    await run_done(running, "Snapshot web-01, db-01 at one instant (app-1)")
+    c = demo.session.clusters[0]
+    for vm in ("web-01", "db-01"):
+        assert "app-1" in {s.name for s in await c.snapshots.of(c.vm(vm))}
