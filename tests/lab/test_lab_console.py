@@ -30,6 +30,8 @@ from mvm_tui.backends.ssh.shell import SshShells
 from mvm_tui.clock import within
 from mvm_tui.config import load_config
 from mvm_tui.core.graphics_tunnel import JumpBox, graphics_access
+from mvm_tui.lab.guests import guest_xml
+from mvm_tui.lab.netns import hx
 from mvm_tui.runs import RunChanged, RunState, RunStore
 from mvm_tui.session import Session
 from mvm_tui.widgets.graphics import host_route
@@ -155,15 +157,30 @@ async def test_a_vm_console_follows_its_vm(lab_session: Session, lab_info: lab.L
     assert not any("moved-" in line for line in lines)  # (never what was typed)
 
 
-async def test_a_vm_vnc_display_is_where_vm_detail_says(lab_session: Session) -> None:
-    """tiny-linux has VNC on its host's 127.0.0.1 (libvirt's default): the port the poll
-    read from its live XML answers as a VNC server there (reached over the host's pooled SSH
-    connection, as the tunnel VM detail shows would reach it), and the tunnel logs in to that
-    host and forwards to that port."""
+async def test_a_vm_vnc_display_is_where_vm_detail_says(lab_session: Session,
+                                                      lab_info: lab.LabInfo) -> None:
+    """A guest with VNC on its host's 127.0.0.1 (libvirt's default; a transient one, gone
+    when destroyed): the port the poll read from its live XML answers as a VNC server there
+    (reached over the host's pooled SSH connection, as the tunnel VM detail shows would reach
+    it), and the tunnel logs in to that host and forwards to that port."""
     backend = lab_session.clusters[0].backend
     assert isinstance(backend, RealBackend)
-    await put_running_on(backend, "tiny-linux", "h3")
-    vm = await backend.vm_info("tiny-linux")
+    xml = guest_xml("vnc-1", "nodisk").replace(
+        "</devices>", "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
+        "</devices>")
+    h3 = lab_info.host("h3").index
+    virsh = ("virsh", "-q", "-c", "qemu:///system")
+    await asyncio.to_thread(subprocess.run, hx(h3, *virsh, "create", "/dev/stdin"), input=xml,
+                            text=True, check=True, capture_output=True, timeout=60)
+    try:
+        await _vnc_reached(lab_session, backend)
+    finally:
+        await asyncio.to_thread(subprocess.run, hx(h3, *virsh, "destroy", "vnc-1"),
+                                capture_output=True, timeout=60)
+
+
+async def _vnc_reached(lab_session: Session, backend: RealBackend) -> None:
+    vm = await backend.vm_info("vnc-1")
     (vnc,) = vm.graphics
     assert (vnc.kind, vnc.listen) == ("vnc", "127.0.0.1")
     assert vnc.port is not None

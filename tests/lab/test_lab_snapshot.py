@@ -11,11 +11,14 @@ holds when the step runs), and changes nothing. Deleting the snapshots leaves no
 from __future__ import annotations
 
 import asyncio
+import subprocess
+from collections.abc import Iterator
 
 import pytest
 
 from mvm_tui import lab
 from mvm_tui.core.new_vm import disk_rbd
+from mvm_tui.lab.netns import hx
 from mvm_tui.models import PowerAction, PowerState
 from mvm_tui.runs import RunState
 from mvm_tui.services.cluster import Cluster
@@ -24,6 +27,23 @@ from mvm_tui.session import Session, measure
 
 pytestmark = pytest.mark.lab
 VM = "snap-a"
+MADE = (VM, "grp-1", "grp-2")  # the guests these tests define
+
+
+@pytest.fixture(autouse=True)
+def _removed_after(lab_info: lab.LabInfo) -> Iterator[None]:
+    """The guests made here are gone after (the next lab tests count the VMs of each host)."""
+    yield
+    virsh = ("virsh", "-q", "-c", "qemu:///system")
+    for h in lab_info.hosts:
+        for name in MADE:
+            for verb in ("destroy", "undefine"):
+                subprocess.run(hx(h.index, *virsh, verb, name), capture_output=True,
+                               timeout=60, check=False)
+    for name in MADE:
+        for rbd in (["snap", "purge", "--no-progress"], ["rm", "--no-progress"]):
+            subprocess.run(hx(1, "rbd", *rbd, f"{lab_info.pool}/{name}"), capture_output=True,
+                           timeout=120, check=False)
 
 
 async def qemu_io(cluster: Cluster, command: str, image: str = VM) -> str:

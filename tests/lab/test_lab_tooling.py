@@ -185,7 +185,7 @@ async def test_tiny_guests_run(info: lab.LabInfo, kind: str) -> None:
     virsh = "virsh -c qemu:///system"
     assert (await _ssh(h1, f"{virsh} domstate {name}")).strip() == "running"
     if kind == "linux":  # a real kernel with acpid: shuts down on ACPI
-        console = f"/var/log/libvirt/qemu/{name}.console"
+        console = f"/var/log/libvirt/qemu/{name}-serial.log"  # (its serial console's log)
 
         async def booted() -> bool:
             return "booted" in await _ssh(h1, f"cat {console} || true")
