@@ -162,8 +162,12 @@ class RealSnapshots:
                 how[vm] = state
 
         try:
-            await asyncio.gather(*(freeze(h, f) for h, f in zip(by_host, freezes,
-                                                               strict=True)))
+            # every host's freeze ended (not one still freezing while the others thaw)
+            outcomes = await asyncio.gather(*(freeze(h, f) for h, f in zip(
+                by_host, freezes, strict=True)), return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
             failed = [vm for vm, state in how.items() if state == "failed"]
             if failed:
                 raise BackendError(f"neither frozen nor paused: {', '.join(failed)}: no "
