@@ -118,11 +118,11 @@ class RealSnapshots:
         have = {s.name: s for s in await self.snapshots(host, vm, images)}.get(name)
         if have is None:
             raise NotFound(f"{vm} has no snapshot named {name}")
-        *snaps, meta = self._delete(images, name)
-        for argv in snaps:
-            if argv[-1].split("/", 1)[1].rsplit("@", 1)[0] in have.disks:  # (a resumed delete)
-                await self._must(host, argv)
-        await self.backend.as_root(host, meta)  # (no such key: nothing to remove)
+        *snaps, _ = self._delete(have.disks, name)  # (the disks that have it: a resumed
+        for argv in snaps:                          # delete may find some gone)
+            await self._must(host, argv)
+        await self.backend.as_root(host, self._delete(images, name)[-1])  # (no such key:
+        # nothing to remove)
 
     def _group(self, members: Sequence[GroupMember], name: str, token: str
                ) -> tuple[dict[str, list[GroupMember]], list[list[str]], list[str]]:

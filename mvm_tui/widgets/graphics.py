@@ -5,8 +5,6 @@ opens a tunnel to it from the operator's laptop and the URI a viewer opens then
 from __future__ import annotations
 
 import functools
-import getpass
-import os
 import socket
 
 from rich.text import Text
@@ -14,6 +12,7 @@ from rich.text import Text
 from mvm_tui.config import ClusterConfig
 from mvm_tui.core.graphics_tunnel import GraphicsAccess, HostRoute, JumpBox, graphics_access
 from mvm_tui.models import PowerState, Vm
+from mvm_tui.services.consoles.sessions import login_name
 from mvm_tui.widgets.literal import literal
 
 REACHABLE = (PowerState.RUNNING, PowerState.PAUSED, PowerState.SHUTTING_DOWN)
@@ -24,11 +23,7 @@ def this_jump_box() -> JumpBox:
     """This machine as the operator's laptop reaches it: its FQDN, and the operator's login
     (the one that ran sudo, if mvm-tui runs under it). Blocking (a DNS lookup): call it off
     the event loop."""
-    try:
-        user = os.environ.get("SUDO_USER") or getpass.getuser()
-    except (OSError, KeyError):  # no login name known (a uid without a passwd entry)
-        user = ""
-    return JumpBox(socket.getfqdn(), user)
+    return JumpBox(socket.getfqdn(), login_name())
 
 
 def host_route(config: ClusterConfig | None, host: str) -> HostRoute | None:

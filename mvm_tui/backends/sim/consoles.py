@@ -27,6 +27,10 @@ POWER_DOWN = ("[  OK  ] Reached target \x1b[0;1;39mSystem Power Off\x1b[0m.\r\n"
               "reboot: Power down\r\n")
 
 
+def boot_text(vm: str) -> str:
+    return "\r\n".join(BOOT_LOG).format(name=vm) + "\r\n"
+
+
 class SimChannel:
     """One end of a simulated terminal: a line discipline that echoes and answers."""
 
@@ -114,8 +118,7 @@ class SimConsoles:
             if not force:
                 raise ConsoleBusy(f"another client holds the console of {vm}")
             held.end(f"another client took the console of {vm} over")
-        channel = SimChannel(vm, "\r\n".join(BOOT_LOG).format(name=vm) + "\r\n",
-                             lambda c: self._release(vm, c))
+        channel = SimChannel(vm, boot_text(vm), lambda c: self._release(vm, c))
         self._held[vm] = channel
         self._where[vm] = (v.host, v.generation)
         return channel
@@ -135,7 +138,7 @@ class SimConsoles:
         if v is None:
             raise NotFound(f"VM {vm} does not exist")
         await self._reach(self._hosts[v.host])
-        text = "\r\n".join(BOOT_LOG).format(name=vm) + "\r\n"
+        text = boot_text(vm)
         if v.power is PowerState.SHUTOFF:
             text += POWER_DOWN
         return KeptLog(text, f"{v.host}:/var/log/libvirt/qemu/{vm}-serial.log")

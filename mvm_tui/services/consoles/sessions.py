@@ -26,12 +26,17 @@ KIND = "console.session"
 ENDED = ""  # (the last item of a session's queue: what follows it is why it ended)
 
 
-def operator() -> str:
-    """Who runs this process: the login that ran sudo, if it runs under sudo."""
+def login_name() -> str:
+    """Who runs this process: the login that ran sudo, if it runs under sudo; "" for a uid
+    without a name."""
     try:
         return os.environ.get("SUDO_USER") or getpass.getuser()
-    except (OSError, KeyError):  # (a uid without a name)
-        return f"uid {os.getuid()}"
+    except (OSError, KeyError):
+        return ""
+
+
+def operator() -> str:
+    return login_name() or f"uid {os.getuid()}"
 
 
 class RecordedChannel:
