@@ -124,34 +124,12 @@ class RealSnapshots:
         await self.backend.as_root(host, self._delete(images, name)[-1])  # (no such key:
         # nothing to remove)
 
-    def _group(self, members: Sequence[GroupMember], name: str, token: str
-               ) -> tuple[dict[str, list[GroupMember]], list[list[str]], list[str]]:
-        """Its members by host, each host's freeze, and the snapshots' script."""
-        by_host: dict[str, list[GroupMember]] = {}
-        for m in members:
-            by_host.setdefault(m.host, []).append(m)
-        disks = sum(len(m.images) for m in members)
-        freezes = [["sh", "-c", cmd.group_freeze_script(
-            [m.vm for m in ms], token, cmd.group_hold(len(ms), disks))]
-            for ms in by_host.values()]
-        snaps = ["sh", "-c", cmd.group_snap_script(
-            self.pool, [i for m in members for i in m.images], name)]
-        return by_host, freezes, snaps
-
     def group_commands(self, members: Sequence[GroupMember], name: str) -> list[str]:
-        token = "TOKEN"  # (a new one at each run)
-        by_host, freezes, snaps = self._group(members, name, token)
-        hosts = list(by_host)
-        vms = {h: [m.vm for m in ms] for h, ms in by_host.items()}
-        return [*(cmd.on(h, f) + "  (at once on every host)" for h, f in zip(hosts, freezes,
-                                                                             strict=True)),
-                cmd.on(hosts[0], snaps),
-                *(cmd.on(h, ["sh", "-c", cmd.group_thaw_script(vms[h], vms[h], vms[h], token)])
-                  + "  (the members it froze, or paused)" for h in hosts)]
+        return cmd.group_preview(self.pool, members, name)
 
     async def take_group(self, members: Sequence[GroupMember], name: str) -> dict[str, str]:
         token = secrets.token_hex(6)
-        by_host, freezes, snaps = self._group(members, name, token)
+        by_host, freezes, snaps = cmd.group_plan(self.pool, members, name, token)
         how: dict[str, str] = {}
         frozen_on: list[str] = []  # hosts whose freeze ran (or may have)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Sequence
 
+from mvm_tui.backends.capabilities import GroupMember
 from mvm_tui.core.new_vm import BASE_SNAP, image_rbd
 
 VIRSH = ("virsh", "-q", "-c", "qemu:///system")
@@ -310,3 +311,29 @@ def group_snap_script(pool: str, images: Sequence[str], name: str) -> str:
     q = shlex.quote
     return "set -e\n" + "\n".join(
         f"{t(SNAP_TIMEOUT_S)} rbd snap create {q(f'{pool}/{i}@{name}')}" for i in images) + "\n"
+
+
+def group_plan(pool: str, members: Sequence[GroupMember], name: str, token: str
+               ) -> tuple[dict[str, list[GroupMember]], list[list[str]], list[str]]:
+    """A group snapshot's members by host, each host's freeze, and the snapshots' script."""
+    by_host: dict[str, list[GroupMember]] = {}
+    for m in members:
+        by_host.setdefault(m.host, []).append(m)
+    disks = sum(len(m.images) for m in members)
+    freezes = [["sh", "-c", group_freeze_script([m.vm for m in ms], token,
+                                                group_hold(len(ms), disks))]
+               for ms in by_host.values()]
+    snaps = ["sh", "-c", group_snap_script(pool, [i for m in members for i in m.images], name)]
+    return by_host, freezes, snaps
+
+
+def group_preview(pool: str, members: Sequence[GroupMember], name: str) -> list[str]:
+    token = "TOKEN"  # (a new one at each run)
+    by_host, freezes, snaps = group_plan(pool, members, name, token)
+    hosts = list(by_host)
+    vms = {h: [m.vm for m in ms] for h, ms in by_host.items()}
+    return [*(on(h, f) + "  (at once on every host)" for h, f in zip(hosts, freezes,
+                                                                     strict=True)),
+            on(hosts[0], snaps),
+            *(on(h, ["sh", "-c", group_thaw_script(vms[h], vms[h], vms[h], token)])
+              + "  (the members it froze, or paused)" for h in hosts)]

@@ -172,18 +172,7 @@ class SimSnapshots:
             del s[name]
 
     def group_commands(self, members: Sequence[GroupMember], name: str) -> list[str]:
-        """As on real hosts (workload_commands' group scripts)."""
-        by_host: dict[str, list[str]] = {}
-        for m in members:
-            by_host.setdefault(m.host, []).append(m.vm)
-        disks = sum(len(m.images) for m in members)
-        images = [i for m in members for i in m.images]
-        return [*(cmd.on(h, ["sh", "-c", cmd.group_freeze_script(
-                    vms, "TOKEN", cmd.group_hold(len(vms), disks))]) for h, vms in by_host.items()),
-                cmd.on(members[0].host, ["sh", "-c", cmd.group_snap_script(
-                    self.w.pool, images, name)]),
-                *(cmd.on(h, ["sh", "-c", cmd.group_thaw_script(vms, vms, vms, "TOKEN")])
-                  for h, vms in by_host.items())]
+        return cmd.group_preview(self.w.pool, members, name)  # (as on real hosts)
 
     async def take_group(self, members: Sequence[GroupMember], name: str) -> dict[str, str]:
         states = [await self._vm(m.host, m.vm) for m in members]
