@@ -56,9 +56,6 @@ class RealSnapshots:
                                + (r.stderr.strip().splitlines() or ["no message"])[-1])
         return r.stdout
 
-    def _snap(self, image: str, name: str) -> str:
-        return f"{self.pool}/{image}@{name}"
-
     async def snapshots(self, host: str, vm: str, images: Sequence[str]) -> list[VmSnapshot]:
         if not images:
             return []
@@ -78,51 +75,37 @@ class RealSnapshots:
 
     def take_commands(self, host: str, vm: str, images: Sequence[str], name: str,
                       running: bool) -> list[str]:
-        return [cmd.on(host, argv) for argv in self._take(vm, images, name, running)]
-
-    def _take(self, vm: str, images: Sequence[str], name: str,
-              running: bool) -> list[list[str]]:
-        if running:
-            return [["sh", "-c", cmd.take_script(vm, self.pool, images, name)]]
-        return [*(["rbd", "snap", "create", self._snap(i, name)] for i in images),
-                ["rbd", "image-meta", "set", f"{self.pool}/{images[0]}", cmd.META + name,
-                 "stopped"]]
+        return [cmd.on(host, argv) for argv in cmd.snap_take(self.pool, vm, images, name, running)]
 
     async def take(self, host: str, vm: str, images: Sequence[str], name: str,
                    running: bool) -> str:
         out = ""
-        for argv in self._take(vm, images, name, running):
+        for argv in cmd.snap_take(self.pool, vm, images, name, running):
             out = await self._must(host, argv, TAKE_TIMEOUT_S)
         return out.strip() if running else "stopped"
 
     def revert_commands(self, host: str, vm: str, images: Sequence[str],
                         name: str) -> list[str]:
-        return [cmd.on(host, self._rollback(i, name)) for i in images]
-
-    def _rollback(self, image: str, name: str) -> list[str]:
-        return ["rbd", "snap", "rollback", "--no-progress", self._snap(image, name)]
+        return [cmd.on(host, cmd.snap_rollback(self.pool, i, name)) for i in images]
 
     async def revert(self, host: str, vm: str, images: Sequence[str], name: str) -> None:
         for image in images:
-            await self._must(host, self._rollback(image, name), ROLLBACK_TIMEOUT_S)
+            await self._must(host, cmd.snap_rollback(self.pool, image, name), ROLLBACK_TIMEOUT_S)
 
     def delete_commands(self, host: str, vm: str, images: Sequence[str],
                         name: str) -> list[str]:
-        return [cmd.on(host, argv) for argv in self._delete(images, name)]
-
-    def _delete(self, images: Sequence[str], name: str) -> list[list[str]]:
-        return [*(["rbd", "snap", "rm", "--no-progress", self._snap(i, name)] for i in images),
-                ["rbd", "image-meta", "remove", f"{self.pool}/{images[0]}", cmd.META + name]]
+        return [cmd.on(host, argv) for argv in cmd.snap_delete(self.pool, images, name)]
 
     async def delete(self, host: str, vm: str, images: Sequence[str], name: str) -> None:
         have = {s.name: s for s in await self.snapshots(host, vm, images)}.get(name)
         if have is None:
             raise NotFound(f"{vm} has no snapshot named {name}")
-        *snaps, _ = self._delete(have.disks, name)  # (the disks that have it: a resumed
-        for argv in snaps:                          # delete may find some gone)
+        # the disks that have it (a resumed delete may find some gone), then the note (no
+        # such key: nothing to remove)
+        *snaps, _ = cmd.snap_delete(self.pool, have.disks, name)
+        for argv in snaps:
             await self._must(host, argv)
-        await self.backend.as_root(host, self._delete(images, name)[-1])  # (no such key:
-        # nothing to remove)
+        await self.backend.as_root(host, cmd.snap_delete(self.pool, images, name)[-1])
 
     def group_commands(self, members: Sequence[GroupMember], name: str) -> list[str]:
         return cmd.group_preview(self.pool, members, name)

@@ -199,6 +199,26 @@ FREEZE_TIMEOUT_S = 30  # the agent's answer to a freeze or a thaw
 SNAP_TIMEOUT_S = 60  # one disk's snapshot, its guest frozen meanwhile
 
 
+def snap_take(pool: str, vm: str, images: Sequence[str], name: str,
+              running: bool) -> list[list[str]]:
+    """A VM's snapshot: a running VM's, one script (take_script); a stopped one's, each disk's
+    snapshot and its consistency noted."""
+    if running:
+        return [["sh", "-c", take_script(vm, pool, images, name)]]
+    return [*(["rbd", "snap", "create", f"{pool}/{i}@{name}"] for i in images),
+            ["rbd", "image-meta", "set", f"{pool}/{images[0]}", META + name, "stopped"]]
+
+
+def snap_rollback(pool: str, image: str, name: str) -> list[str]:
+    return ["rbd", "snap", "rollback", "--no-progress", f"{pool}/{image}@{name}"]
+
+
+def snap_delete(pool: str, images: Sequence[str], name: str) -> list[list[str]]:
+    """Each disk's snapshot removed, then its consistency's note (on the first disk)."""
+    return [*(["rbd", "snap", "rm", "--no-progress", f"{pool}/{i}@{name}"] for i in images),
+            ["rbd", "image-meta", "remove", f"{pool}/{images[0]}", META + name]]
+
+
 def t(seconds: int) -> str:
     """A time bound of the script's (in the foreground: a hangup reaches the command too)."""
     return f"timeout --foreground {seconds}"

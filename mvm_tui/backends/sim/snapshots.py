@@ -18,7 +18,6 @@ from mvm_tui.backends.base import InvalidState, NotFound
 from mvm_tui.backends.capabilities import GroupMember, VmSnapshot
 from mvm_tui.backends.sim.spec import SimVmSpec
 from mvm_tui.backends.sim.state import HostState, VmState, settle
-from mvm_tui.backends.workload_commands import META, take_script
 from mvm_tui.clock import Clock
 from mvm_tui.models import PowerState
 
@@ -92,9 +91,6 @@ class SimSnapshots:
         settle(state, self.w.world.clock.now())
         return state
 
-    def _spec(self, image: str, name: str) -> str:
-        return f"{self.w.pool}/{image}@{name}"
-
     def _snaps(self, image: str) -> dict[str, RbdSnap]:
         found = self.w.rbd.get(image)
         if found is None:
@@ -118,11 +114,7 @@ class SimSnapshots:
                       running: bool) -> list[str]:
         """As on real hosts: a running VM's, one script on its host (freeze, snapshots, thaw
         in an exit trap); a stopped VM's, the snapshots and its consistency noted."""
-        if running:
-            return [cmd.on(host, ["sh", "-c", take_script(vm, self.w.pool, images, name)])]
-        return [*(cmd.on(host, ["rbd", "snap", "create", self._spec(i, name)]) for i in images),
-                cmd.on(host, ["rbd", "image-meta", "set", f"{self.w.pool}/{images[0]}",
-                              META + name, "stopped"])]
+        return [cmd.on(host, a) for a in cmd.snap_take(self.w.pool, vm, images, name, running)]
 
     async def take(self, host: str, vm: str, images: Sequence[str], name: str,
                    running: bool) -> str:
@@ -139,8 +131,7 @@ class SimSnapshots:
 
     def revert_commands(self, host: str, vm: str, images: Sequence[str],
                         name: str) -> list[str]:
-        return [cmd.on(host, ["rbd", "snap", "rollback", "--no-progress", self._spec(i, name)])
-                for i in images]
+        return [cmd.on(host, cmd.snap_rollback(self.w.pool, i, name)) for i in images]
 
     async def revert(self, host: str, vm: str, images: Sequence[str], name: str) -> None:
         state = await self._vm(host, vm)
@@ -157,10 +148,7 @@ class SimSnapshots:
 
     def delete_commands(self, host: str, vm: str, images: Sequence[str],
                         name: str) -> list[str]:
-        return [*(cmd.on(host, ["rbd", "snap", "rm", "--no-progress", self._spec(i, name)])
-                  for i in images),
-                cmd.on(host, ["rbd", "image-meta", "remove", f"{self.w.pool}/{images[0]}",
-                              META + name])]
+        return [cmd.on(host, a) for a in cmd.snap_delete(self.w.pool, images, name)]
 
     async def delete(self, host: str, vm: str, images: Sequence[str], name: str) -> None:
         await self._vm(host, vm)
